@@ -1,0 +1,289 @@
+//! Databases: connection pools, the global default, the task-local
+//! [`scope`], and the executor every query goes through.
+//!
+//! A query picks its database in this order: an explicit
+//! [`QuerySet::using`](crate::QuerySet::using), then the innermost
+//! [`scope`], then the global default set by [`connect`].
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use postgres_types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use crate::error::{Error, Result};
+use crate::sql::Statement;
+
+/// A database: a pool of connections to one PostgreSQL database.
+///
+/// Cheap to clone (clones share the pool). Build one with [`Db::connect`] or
+/// [`Db::builder`], make it the default with [`connect`], or route a block
+/// of code to it with [`scope`].
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    pool: Pool,
+    queries: AtomicU64,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.inner.pool.status();
+        f.debug_struct("Db")
+            .field("max_size", &status.max_size)
+            .field("size", &status.size)
+            .field("available", &status.available)
+            .finish()
+    }
+}
+
+/// Options for a [`Db`]'s pool; start with [`Db::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct DbBuilder {
+    source: Source,
+    max_size: usize,
+    wait_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Url(String),
+    Config(Box<tokio_postgres::Config>),
+}
+
+impl DbBuilder {
+    /// The most connections the pool opens (default 16).
+    pub fn max_size(mut self, n: usize) -> Self {
+        self.max_size = n.max(1);
+        self
+    }
+
+    /// How long a query waits for a free connection before failing with
+    /// [`Error::PoolTimeout`] (default 30 s).
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// How long opening a connection may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Builds the pool without opening a connection yet.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a URL tokio-postgres cannot parse.
+    pub fn build(self) -> Result<Db> {
+        let config = match self.source {
+            Source::Url(url) => tokio_postgres::Config::from_str(&url)
+                .map_err(|e| Error::Config(format!("cannot parse database URL: {e}")))?,
+            Source::Config(config) => *config,
+        };
+        // No per-checkout ping: a broken connection fails its query and is
+        // dropped, which costs less than a round trip on every checkout.
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(self.max_size)
+            .wait_timeout(Some(self.wait_timeout))
+            .create_timeout(Some(self.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                pool,
+                queries: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Builds the pool and opens one connection to check the URL.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad URL, [`Error::Pool`] when the server cannot be reached.
+    pub async fn connect(self) -> Result<Db> {
+        let db = self.build()?;
+        drop(db.client().await?);
+        Ok(db)
+    }
+}
+
+impl Db {
+    /// Options for a pool on `url` (`postgres://user:password@host:port/dbname`,
+    /// or `postgres://user@/dbname?host=/socket/dir` for a Unix socket).
+    pub fn builder(url: impl Into<String>) -> DbBuilder {
+        Self::with_source(Source::Url(url.into()))
+    }
+
+    /// Options for a pool on an already built tokio-postgres configuration.
+    pub fn builder_from_config(config: tokio_postgres::Config) -> DbBuilder {
+        Self::with_source(Source::Config(Box::new(config)))
+    }
+
+    fn with_source(source: Source) -> DbBuilder {
+        DbBuilder {
+            source,
+            max_size: 16,
+            wait_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// A pool with the default options, checked by opening one connection.
+    ///
+    /// # Errors
+    /// As [`DbBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Db> {
+        Db::builder(url).connect().await
+    }
+
+    /// How many statements this database has run (for tests and benchmarks
+    /// that count queries).
+    pub fn query_count(&self) -> u64 {
+        self.inner.queries.load(Ordering::Relaxed)
+    }
+
+    /// Runs SQL text as is (several statements allowed, no parameters), e.g.
+    /// DDL in tests and scripts. Only `&'static str` is accepted, so a value
+    /// cannot be formatted into it by accident.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn batch_execute(&self, sql: &'static str) -> Result<()> {
+        self.batch_execute_dynamic(sql).await
+    }
+
+    pub(crate) async fn batch_execute_dynamic(&self, sql: &str) -> Result<()> {
+        let client = self.client().await?;
+        self.count();
+        tracing::debug!(target: "orm_core::sql", sql);
+        client.batch_execute(sql).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.inner.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(kind) => Error::PoolTimeout(format!(
+                "{kind:?} timeout; all {} connections are in use",
+                self.inner.pool.status().max_size
+            )),
+            PoolError::Backend(e) => Error::Pool(format!("cannot open a connection: {e}")),
+            other => Error::Pool(other.to_string()),
+        })
+    }
+
+    pub(crate) fn count(&self) {
+        self.inner.queries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs a statement and returns its rows. The statement is prepared once
+    /// per connection and reused (deadpool's statement cache).
+    pub(crate) async fn query(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
+        self.query_params(&stmt.sql, &params).await
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    pub(crate) async fn execute(&self, stmt: &Statement) -> Result<u64> {
+        let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
+        self.execute_params(&stmt.sql, &params).await
+    }
+
+    pub(crate) async fn query_params(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let client = self.client().await?;
+        let prepared = client.prepare_cached(sql).await?;
+        self.count();
+        tracing::debug!(target: "orm_core::sql", sql);
+        Ok(client.query(&prepared, params).await?)
+    }
+
+    pub(crate) async fn execute_params(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64> {
+        let client = self.client().await?;
+        let prepared = client.prepare_cached(sql).await?;
+        self.count();
+        tracing::debug!(target: "orm_core::sql", sql);
+        Ok(client.execute(&prepared, params).await?)
+    }
+}
+
+static DEFAULT: RwLock<Option<Db>> = RwLock::new(None);
+
+tokio::task_local! {
+    static CURRENT: Db;
+}
+
+/// Connects to `url` and makes it the global default database.
+///
+/// # Errors
+/// As [`DbBuilder::connect`].
+///
+/// ```no_run
+/// # async fn run() -> orm_core::Result<()> {
+/// orm_core::connect("postgres://postgres@localhost/app").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(url: &str) -> Result<Db> {
+    let db = Db::connect(url).await?;
+    set_default(db.clone());
+    Ok(db)
+}
+
+/// Makes `db` the global default database (replacing any earlier one).
+pub fn set_default(db: Db) {
+    *DEFAULT.write().unwrap_or_else(|e| e.into_inner()) = Some(db);
+}
+
+/// Runs `fut` with `db` as the database of every ORM call inside it that
+/// has no explicit `.using(..)`, including calls in functions it calls.
+/// Scopes nest; the innermost wins. Parallel tasks can each have their own.
+pub async fn scope<F: Future>(db: &Db, fut: F) -> F::Output {
+    CURRENT.scope(db.clone(), fut).await
+}
+
+/// The database a query without `.using(..)` runs on: the innermost
+/// [`scope`], else the global default.
+///
+/// # Errors
+/// [`Error::NotConnected`] when there is neither.
+pub fn current() -> Result<Db> {
+    if let Ok(db) = CURRENT.try_with(Db::clone) {
+        return Ok(db);
+    }
+    DEFAULT
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or(Error::NotConnected)
+}
+
+pub(crate) fn resolve(explicit: Option<&Db>) -> Result<Db> {
+    match explicit {
+        Some(db) => Ok(db.clone()),
+        None => current(),
+    }
+}

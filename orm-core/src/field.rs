@@ -1,0 +1,235 @@
+//! Typed field handles and their lookups.
+//!
+//! `User::fields()` returns a struct with one [`Field`] per model field;
+//! each lookup method builds a [`Q`] checked against the field's type:
+//!
+//! ```ignore
+//! let f = User::fields();
+//! User::filter(f.name.icontains("gem") & f.karma.gte(10));
+//! // f.karma.gte("x")  -> compile error: `&str` is not a value for an `i32` field
+//! ```
+
+use std::marker::PhantomData;
+
+use crate::model::{FieldMeta, HasField, Model};
+use crate::query::order::OrderBy;
+use crate::query::q::{Assign, Cmp, Like, Node, Op, Q};
+use crate::types::{Arg, FieldType, NullableField, OrderedField, TextField};
+
+/// A handle on field `T` of model `M`, with one method per lookup.
+pub struct Field<M, T> {
+    index: usize,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Field<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, T> Copy for Field<M, T> {}
+
+impl<M, T> std::fmt::Debug for Field<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Field").field(&self.index).finish()
+    }
+}
+
+/// The field named `N` of model `M` (how `q!` reaches a field by name).
+#[doc(hidden)]
+pub fn field_by_name<M: HasField<N>, N>() -> Field<M, M::Type> {
+    Field::new(M::INDEX)
+}
+
+impl<M, T> Field<M, T> {
+    /// The handle of field `index` (in [`ModelMeta::fields`](crate::ModelMeta::fields));
+    /// used by the derive.
+    #[doc(hidden)]
+    pub const fn new(index: usize) -> Self {
+        Field {
+            index,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, T: FieldType> Field<M, T> {
+    /// The field's metadata.
+    pub fn meta(&self) -> &'static FieldMeta {
+        &M::META.fields[self.index]
+    }
+
+    fn q(self, op: Op) -> Q<M> {
+        Q::from_node(Node::leaf(self.meta(), op))
+    }
+
+    fn like<V: Arg<String>>(self, at: Like, ci: bool, value: V) -> Q<M> {
+        match value.into_value() {
+            crate::Value::Text(Some(text)) => self.q(Op::Like { at, ci, text }),
+            // `Arg<String>` only yields text; keep the tree total anyway.
+            _ => Q::none(),
+        }
+    }
+
+    /// `exact`: equal to `value`; `None` (on an `Option` field) means IS NULL.
+    pub fn eq<V: Arg<T>>(self, value: V) -> Q<M> {
+        self.q(Op::Exact(value.into_value()))
+    }
+
+    /// `iexact`: equal ignoring case (`UPPER(col) = UPPER(value)`).
+    pub fn iexact<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.q(Op::IExact(value.into_value()))
+    }
+
+    /// `contains`: `LIKE '%value%'`, with `%`, `_` and `\` in the value matched literally.
+    pub fn contains<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::Contains, false, value)
+    }
+
+    /// `icontains`: as [`contains`](Field::contains), ignoring case.
+    pub fn icontains<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::Contains, true, value)
+    }
+
+    /// `startswith`: `LIKE 'value%'`, the value matched literally.
+    pub fn startswith<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::StartsWith, false, value)
+    }
+
+    /// `istartswith`: as [`startswith`](Field::startswith), ignoring case.
+    pub fn istartswith<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::StartsWith, true, value)
+    }
+
+    /// `endswith`: `LIKE '%value'`, the value matched literally.
+    pub fn endswith<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::EndsWith, false, value)
+    }
+
+    /// `iendswith`: as [`endswith`](Field::endswith), ignoring case.
+    pub fn iendswith<V: Arg<String>>(self, value: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.like(Like::EndsWith, true, value)
+    }
+
+    /// `regex`: PostgreSQL's `~`; the pattern is PostgreSQL's regex dialect.
+    pub fn regex<V: Arg<String>>(self, pattern: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.regex_op(false, pattern)
+    }
+
+    /// `iregex`: PostgreSQL's `~*` (case-insensitive regex).
+    pub fn iregex<V: Arg<String>>(self, pattern: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.regex_op(true, pattern)
+    }
+
+    fn regex_op<V: Arg<String>>(self, ci: bool, pattern: V) -> Q<M> {
+        match pattern.into_value() {
+            crate::Value::Text(Some(pattern)) => self.q(Op::Regex { ci, pattern }),
+            _ => Q::none(),
+        }
+    }
+
+    /// `in`: equal to one of `values` (`= ANY($n)`). An empty list matches
+    /// nothing and sends no query; NULLs in the list never match.
+    pub fn in_<I, V>(self, values: I) -> Q<M>
+    where
+        I: IntoIterator<Item = V>,
+        V: Arg<T>,
+    {
+        self.q(Op::In(values.into_iter().map(Arg::into_value).collect()))
+    }
+
+    /// `gt`: greater than `value`.
+    pub fn gt<V: Arg<T::Base>>(self, value: V) -> Q<M>
+    where
+        T: OrderedField,
+    {
+        self.q(Op::Cmp(Cmp::Gt, value.into_value()))
+    }
+
+    /// `gte`: greater than or equal to `value`.
+    pub fn gte<V: Arg<T::Base>>(self, value: V) -> Q<M>
+    where
+        T: OrderedField,
+    {
+        self.q(Op::Cmp(Cmp::Gte, value.into_value()))
+    }
+
+    /// `lt`: less than `value`.
+    pub fn lt<V: Arg<T::Base>>(self, value: V) -> Q<M>
+    where
+        T: OrderedField,
+    {
+        self.q(Op::Cmp(Cmp::Lt, value.into_value()))
+    }
+
+    /// `lte`: less than or equal to `value`.
+    pub fn lte<V: Arg<T::Base>>(self, value: V) -> Q<M>
+    where
+        T: OrderedField,
+    {
+        self.q(Op::Cmp(Cmp::Lte, value.into_value()))
+    }
+
+    /// `range`: between `low` and `high`, both included (`BETWEEN`).
+    pub fn range<V: Arg<T::Base>>(self, (low, high): (V, V)) -> Q<M>
+    where
+        T: OrderedField,
+    {
+        self.q(Op::Range(low.into_value(), high.into_value()))
+    }
+
+    /// `isnull`: IS NULL when `true`, IS NOT NULL when `false`.
+    pub fn is_null(self, is_null: bool) -> Q<M> {
+        self.q(Op::IsNull(is_null))
+    }
+
+    /// The assignment `field = value`, for [`QuerySet::update`](crate::QuerySet::update).
+    pub fn set<V: Arg<T>>(self, value: V) -> Assign<M> {
+        Assign::one(self.index, self.meta(), value.into_value())
+    }
+
+    /// The assignment `field = NULL` (`q!(field = None)`); as a filter, IS NULL.
+    pub fn set_null(self) -> Assign<M>
+    where
+        T: NullableField,
+    {
+        Assign::one(self.index, self.meta(), T::SQL_TYPE.null())
+    }
+
+    /// Ascending order on this field, for [`QuerySet::order_by`](crate::QuerySet::order_by).
+    pub fn asc(self) -> OrderBy {
+        OrderBy::field(self.meta(), false)
+    }
+
+    /// Descending order on this field.
+    pub fn desc(self) -> OrderBy {
+        OrderBy::field(self.meta(), true)
+    }
+}

@@ -1,0 +1,277 @@
+//! The [`Model`] trait that `#[derive(Model)]` implements, and the static
+//! metadata ([`ModelMeta`], [`FieldMeta`]) that describes a model's table.
+
+use std::future::Future;
+
+use tokio_postgres::Row;
+
+use crate::error::Result;
+use crate::persist;
+use crate::query::{Assign, IntoQ, QuerySet};
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// One field of a model: its column and how the schema declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldMeta {
+    /// The Rust field name (used in lookups: `name__icontains`).
+    pub name: &'static str,
+    /// The column name (`#[orm(column = "..")]`, default: the field name).
+    pub column: &'static str,
+    /// The PostgreSQL type.
+    pub sql_type: SqlType,
+    /// True for `Option<T>` fields.
+    pub nullable: bool,
+    /// True for the primary key.
+    pub primary_key: bool,
+    /// True for an integer primary key, an identity column filled on insert.
+    pub auto: bool,
+    /// `#[orm(unique)]`.
+    pub unique: bool,
+    /// `#[orm(index)]`.
+    pub index: bool,
+    /// `#[orm(max_length = n)]`: `varchar(n)`.
+    pub max_length: Option<u32>,
+    /// `#[orm(default = ..)]` as an SQL literal, used as the column's `DEFAULT`.
+    pub default: Option<&'static str>,
+    /// `#[orm(auto_now)]`: set to the current time on every save.
+    pub auto_now: bool,
+    /// `#[orm(auto_now_add)]`: set to the current time when first inserted.
+    pub auto_now_add: bool,
+}
+
+impl FieldMeta {
+    /// The column's type as written in DDL (`varchar(30)`, `bigint`, ...).
+    pub fn ddl_type(&self) -> String {
+        self.sql_type.ddl(self.max_length)
+    }
+}
+
+/// A model's table: its name, fields, and table-level constraints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelMeta {
+    /// The Rust struct name.
+    pub name: &'static str,
+    /// The table name (`#[orm(table = "..")]`, default: snake_case of the struct name).
+    pub table: &'static str,
+    /// The fields, in declaration order (the order of the SELECT list).
+    pub fields: &'static [FieldMeta],
+    /// Index of the primary key in `fields`.
+    pub pk: usize,
+    /// `#[orm(unique_together(a, b))]`: column lists.
+    pub unique_together: &'static [&'static [&'static str]],
+    /// `#[orm(index(a, b))]`: column lists of composite indexes.
+    pub indexes: &'static [&'static [&'static str]],
+}
+
+impl ModelMeta {
+    /// The primary key field.
+    pub fn pk_field(&self) -> &'static FieldMeta {
+        &self.fields[self.pk]
+    }
+
+    /// The field called `name` (`pk` names the primary key).
+    pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
+        if name == "pk" {
+            return Some(self.pk_field());
+        }
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The field names, for error messages.
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.name.to_owned()).collect()
+    }
+}
+
+/// A registered model, collected by [`generate_schemas`](crate::generate_schemas).
+#[doc(hidden)]
+pub struct ModelRegistration {
+    pub meta: &'static ModelMeta,
+}
+
+inventory::collect!(ModelRegistration);
+
+/// Every model linked into this binary, in no particular order.
+pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
+    inventory::iter::<ModelRegistration>
+        .into_iter()
+        .map(|r| r.meta)
+}
+
+/// A type-level field name: `(Ch<'i'>, Ch<'d'>)` names the field `id`.
+///
+/// `q!` names fields this way so that `User::filter(q!(name = "x"))` can check
+/// the field against `User` before `User` is known to the macro.
+#[doc(hidden)]
+pub struct Ch<const C: char>;
+
+/// The model has a field named `N` (a tuple of [`Ch`]) of type `Type`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no field with this name",
+    label = "unknown field",
+    note = "`q!` takes `field = value` or `field__lookup = value`, with a field of `{Self}`"
+)]
+pub trait HasField<N>: Model {
+    /// The field's Rust type.
+    type Type: crate::types::FieldType;
+    /// Its index in [`ModelMeta::fields`].
+    const INDEX: usize;
+}
+
+/// A database table mapped to a Rust struct; implement it with `#[derive(Model)]`.
+///
+/// The derive implements the required items; the provided methods are the
+/// Active Record API: [`create`](Model::create), [`save`](Model::save),
+/// [`delete`](Model::delete), [`filter`](Model::filter), [`get`](Model::get)...
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The struct of typed field handles returned by [`fields`](Model::fields).
+    type Fields: Copy;
+
+    /// The table's metadata.
+    const META: &'static ModelMeta;
+
+    /// Typed handles of the fields, for building conditions without `q!`:
+    /// `let f = User::fields(); User::filter(f.karma.gte(10))`.
+    fn fields() -> Self::Fields;
+
+    /// Decodes a row whose columns are this model's fields, in order, from `start`.
+    #[doc(hidden)]
+    fn from_row(row: &Row, start: usize) -> Result<Self>;
+
+    /// The value of field `index` (an index into [`ModelMeta::fields`]).
+    #[doc(hidden)]
+    fn field_value(&self, index: usize) -> Value;
+
+    /// A reference to field `index`, bound directly as a parameter.
+    #[doc(hidden)]
+    fn field_sql(&self, index: usize) -> &(dyn postgres_types::ToSql + Sync);
+
+    /// Sets field `index` from a value of the field's type.
+    #[doc(hidden)]
+    fn set_field(&mut self, index: usize, value: Value) -> Result<()>;
+
+    /// Fills `auto_now` (and, when `inserting`, `auto_now_add`) fields.
+    #[doc(hidden)]
+    fn touch(&mut self, inserting: bool, now: chrono::DateTime<chrono::Utc>);
+
+    /// True while an integer primary key is 0: the object was never inserted.
+    #[doc(hidden)]
+    fn pk_is_unset(&self) -> bool;
+
+    /// The primary key's value.
+    fn pk(&self) -> Value {
+        self.field_value(Self::META.pk)
+    }
+
+    /// A query over every row: `User::all().await?` loads them all, and the
+    /// chain goes on with `.filter(..)`, `.order_by(..)`, ...
+    fn all() -> QuerySet<Self> {
+        QuerySet::new()
+    }
+
+    /// Rows matching `q`: `User::filter(q!(name__icontains = "gem"))`.
+    fn filter(q: impl IntoQ<Self>) -> QuerySet<Self> {
+        QuerySet::new().filter(q)
+    }
+
+    /// Rows not matching `q` (Django's NULL semantics: see [`QuerySet::exclude`]).
+    fn exclude(q: impl IntoQ<Self>) -> QuerySet<Self> {
+        QuerySet::new().exclude(q)
+    }
+
+    /// The one row matching `q`.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when none matches,
+    /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several do.
+    fn get(q: impl IntoQ<Self>) -> impl Future<Output = Result<Self>> + Send {
+        QuerySet::new().get(q.into_q())
+    }
+
+    /// The one row matching `q`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several match.
+    fn get_or_none(q: impl IntoQ<Self>) -> impl Future<Output = Result<Option<Self>>> + Send {
+        QuerySet::new().get_or_none(q.into_q())
+    }
+
+    /// Inserts `object` and returns the row as stored (id, defaults and
+    /// timestamps filled in).
+    ///
+    /// # Errors
+    /// [`Error::Integrity`](crate::Error::Integrity) naming the violated constraint.
+    fn create(object: Self) -> impl Future<Output = Result<Self>> + Send {
+        persist::create(object)
+    }
+
+    /// Inserts every object in one statement and returns them as stored, with
+    /// their primary keys, in the same order.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`](crate::Error::Integrity); then nothing is inserted.
+    fn bulk_create(objects: Vec<Self>) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        persist::bulk_create(objects)
+    }
+
+    /// The row matching `q`, or `object` inserted when there is none;
+    /// `(object, created)`.
+    ///
+    /// Survives a concurrent insert of the same unique key: the insert's
+    /// unique violation is answered by fetching the row the other side created.
+    ///
+    /// # Errors
+    /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned), or a
+    /// database error.
+    fn get_or_create(
+        q: impl IntoQ<Self>,
+        object: Self,
+    ) -> impl Future<Output = Result<(Self, bool)>> + Send {
+        persist::get_or_create(q.into_q(), object)
+    }
+
+    /// Updates the row matching `q` with `defaults`, or creates one from
+    /// `Self::default()`, the `field = value` terms of `q`, and `defaults`;
+    /// `(object, created)`.
+    ///
+    /// # Errors
+    /// As [`get_or_create`](Model::get_or_create).
+    fn update_or_create(
+        q: impl IntoQ<Self>,
+        defaults: Assign<Self>,
+    ) -> impl Future<Output = Result<(Self, bool)>> + Send
+    where
+        Self: Default,
+    {
+        persist::update_or_create(q.into_q(), defaults)
+    }
+
+    /// Saves the object: an `INSERT` while an integer primary key is unset
+    /// (0), filling in the id, defaults and timestamps; otherwise an `UPDATE`
+    /// of every column by primary key (an `INSERT` if no row has that key).
+    ///
+    /// # Errors
+    /// [`Error::Integrity`](crate::Error::Integrity) naming the violated constraint.
+    fn save(&mut self) -> impl Future<Output = Result<()>> + Send {
+        persist::save(self)
+    }
+
+    /// Deletes the object's row by primary key; returns the number of rows
+    /// deleted (0 or 1).
+    ///
+    /// # Errors
+    /// [`Error::Integrity`](crate::Error::Integrity) when another row still refers to it.
+    fn delete(&self) -> impl Future<Output = Result<u64>> + Send {
+        persist::delete(self)
+    }
+
+    /// Reloads every field from the database.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.
+    fn refresh_from_db(&mut self) -> impl Future<Output = Result<()>> + Send {
+        persist::refresh(self)
+    }
+}

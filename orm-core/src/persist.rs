@@ -1,0 +1,227 @@
+//! Writes of model instances: `save`, `create`, `delete`, `bulk_create`,
+//! `get_or_create`, `update_or_create`, `refresh_from_db`.
+//!
+//! Single-row writes bind the struct's fields by reference (no copies), and
+//! read the stored row back with `RETURNING`, decoded by position.
+
+use chrono::Utc;
+use postgres_types::ToSql;
+
+use crate::db::{self, Db};
+use crate::error::{Error, IntegrityKind, Result};
+use crate::model::Model;
+use crate::query::q::{Node, Op, Set};
+use crate::query::{Assign, Q, QuerySet};
+use crate::sql::statements;
+use crate::value::Value;
+
+fn pk_filter<M: Model>(obj: &M) -> Q<M> {
+    Q::from_node(Node::leaf(M::META.pk_field(), Op::Exact(obj.pk())))
+}
+
+/// INSERT `obj` and replace it with the row as stored.
+async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
+    obj.touch(true, Utc::now());
+    let with_pk = !obj.pk_is_unset();
+    let sql = statements::insert(M::META, with_pk);
+    let rows = {
+        let params: Vec<&(dyn ToSql + Sync)> = statements::insert_fields(M::META, with_pk)
+            .map(|(i, _)| obj.field_sql(i))
+            .collect();
+        db.query_params(&sql, &params).await?
+    };
+    let row = rows.first().ok_or(Error::DoesNotExist {
+        model: M::META.name,
+    })?;
+    *obj = M::from_row(row, 0)?;
+    Ok(())
+}
+
+pub(crate) async fn create<M: Model>(mut obj: M) -> Result<M> {
+    let db = db::current()?;
+    insert(&db, &mut obj).await?;
+    Ok(obj)
+}
+
+pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
+    let db = db::current()?;
+    if obj.pk_is_unset() {
+        return insert(&db, obj).await;
+    }
+    obj.touch(false, Utc::now());
+    let sql = statements::update_by_pk(M::META);
+    let updated = {
+        let pk = M::META.pk;
+        let params: Vec<&(dyn ToSql + Sync)> = (0..M::META.fields.len())
+            .filter(|&i| i != pk)
+            .chain(std::iter::once(pk))
+            .map(|i| obj.field_sql(i))
+            .collect();
+        db.execute_params(&sql, &params).await?
+    };
+    if updated == 0 {
+        // Django's save(): a primary key with no row behind it is inserted.
+        insert(&db, obj).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
+    let db = db::current()?;
+    let sql = statements::delete_by_pk(M::META);
+    db.execute_params(&sql, &[obj.field_sql(M::META.pk)]).await
+}
+
+pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
+    *obj = QuerySet::<M>::new().get(pk_filter(obj)).await?;
+    Ok(())
+}
+
+pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
+    if objs.is_empty() {
+        return Ok(objs);
+    }
+    let db = db::current()?;
+    let now = Utc::now();
+    for obj in &mut objs {
+        obj.touch(true, now);
+    }
+    // Objects with and without a primary key need different column lists;
+    // Django splits them the same way. Both go in one transaction.
+    let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
+        (0..objs.len()).partition(|&i| !objs[i].pk_is_unset());
+    let groups: Vec<(bool, Vec<usize>)> = [(true, with_pk), (false, without_pk)]
+        .into_iter()
+        .filter(|(_, idx)| !idx.is_empty())
+        .collect();
+
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let mut stored: Vec<Option<M>> = (0..objs.len()).map(|_| None).collect();
+    for (pk_given, indexes) in &groups {
+        let sql = statements::bulk_insert(M::META, *pk_given);
+        let columns: Vec<Value> = statements::insert_fields(M::META, *pk_given)
+            .map(|(f, _)| Value::Array(indexes.iter().map(|&i| objs[i].field_value(f)).collect()))
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            columns.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let prepared = tx.prepare_cached(&sql).await?;
+        db.count();
+        let rows = tx.query(&prepared, &params).await?;
+        if rows.len() != indexes.len() {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: format!(
+                    "bulk insert returned {} rows for {} objects",
+                    rows.len(),
+                    indexes.len()
+                ),
+            });
+        }
+        for (row, &i) in rows.iter().zip(indexes) {
+            stored[i] = Some(M::from_row(row, 0)?);
+        }
+    }
+    tx.commit().await?;
+    Ok(stored.into_iter().flatten().collect())
+}
+
+fn is_unique_violation(err: &Error) -> bool {
+    err.is_integrity(IntegrityKind::Unique)
+}
+
+pub(crate) async fn get_or_create<M: Model>(q: Q<M>, obj: M) -> Result<(M, bool)> {
+    let db = db::current()?;
+    if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
+        return Ok((found, false));
+    }
+    let mut obj = obj;
+    match insert(&db, &mut obj).await {
+        Ok(()) => Ok((obj, true)),
+        // Another writer inserted the same unique key between our get and
+        // our insert: return its row, as Django does.
+        Err(err) if is_unique_violation(&err) => {
+            match QuerySet::new().using(&db).get_or_none(q).await? {
+                Some(found) => Ok((found, false)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The `field = value` terms at the top of a condition (AND of equalities).
+fn exact_terms<M: Model>(node: &Node, out: &mut Vec<Set>) {
+    match node {
+        Node::And(items) => items.iter().for_each(|n| exact_terms::<M>(n, out)),
+        Node::Leaf(cond) => {
+            let value = match &cond.op {
+                Op::Exact(v) => v.clone(),
+                Op::IsNull(true) => cond.field.sql_type.null(),
+                _ => return,
+            };
+            if let Some(index) = M::META.fields.iter().position(|f| f.name == cond.field.name) {
+                out.push(Set {
+                    index,
+                    field: cond.field,
+                    value,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(crate) async fn update_or_create<M: Model + Default>(
+    q: Q<M>,
+    defaults: Assign<M>,
+) -> Result<(M, bool)> {
+    let db = db::current()?;
+    if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
+        return update_existing(&db, found, &defaults).await.map(|o| (o, false));
+    }
+    let mut obj = M::default();
+    let mut terms = Vec::new();
+    exact_terms::<M>(&q.node, &mut terms);
+    for set in terms.into_iter().chain(defaults.items.iter().cloned()) {
+        obj.set_field(set.index, set.value)?;
+    }
+    match insert(&db, &mut obj).await {
+        Ok(()) => Ok((obj, true)),
+        Err(err) if is_unique_violation(&err) => {
+            match QuerySet::new().using(&db).get_or_none(q).await? {
+                Some(found) => update_existing(&db, found, &defaults)
+                    .await
+                    .map(|o| (o, false)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Updates only the `defaults` columns (and `auto_now` fields) of `obj`'s row.
+async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Result<M> {
+    let now = Utc::now();
+    let mut sets = defaults.items.clone();
+    let mut touched = obj;
+    touched.touch(false, now);
+    for (index, field) in M::META.fields.iter().enumerate() {
+        if field.auto_now && !sets.iter().any(|s| s.index == index) {
+            sets.push(Set {
+                index,
+                field,
+                value: touched.field_value(index),
+            });
+        }
+    }
+    if sets.is_empty() {
+        return Ok(touched);
+    }
+    let stmt = statements::update_fields_by_pk(M::META, &sets, touched.pk());
+    let rows = db.query(&stmt).await?;
+    let row = rows.first().ok_or(Error::DoesNotExist {
+        model: M::META.name,
+    })?;
+    M::from_row(row, 0)
+}

@@ -1,0 +1,222 @@
+//! The runtime form of a lookup, for filters built from user input (the
+//! query string of a web API), checked against the model's metadata.
+
+use crate::error::{Error, Result};
+use crate::model::{FieldMeta, Model};
+use crate::query::q::{Cmp, Like, Node, Op, Q};
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// Builds a [`Q`] from a Django-style key (`"karma__gte"`) and a value known
+/// only at run time.
+///
+/// ```ignore
+/// // GET /users?karma__gte=10&name__icontains=gem
+/// let mut q = Q::all();
+/// for (key, value) in query_pairs {
+///     q = q & Lookup::parse::<User>(&key, &value)?;
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup;
+
+/// Every lookup name, as accepted by `q!` and [`Lookup`].
+pub const LOOKUPS: &[&str] = &[
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "range",
+    "isnull",
+    "regex",
+    "iregex",
+];
+
+const TEXT_ONLY: &[&str] = &[
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "regex",
+    "iregex",
+];
+const ORDERED_ONLY: &[&str] = &["gt", "gte", "lt", "lte", "range"];
+
+fn valid_lookups(field: &FieldMeta) -> Vec<String> {
+    LOOKUPS
+        .iter()
+        .filter(|l| field.sql_type == SqlType::Text || !TEXT_ONLY.contains(l))
+        .filter(|l| field.sql_type.is_ordered() || !ORDERED_ONLY.contains(l))
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
+impl Lookup {
+    /// Parses `key` (`field` or `field__lookup`) and the text form of the
+    /// value: numbers, `true`/`false`, ISO dates, RFC 3339 timestamps, UUIDs,
+    /// JSON; comma-separated for `in` and `range`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] naming the model, the bad field or lookup and
+    /// the valid ones; [`Error::InvalidValue`] for a value of the wrong form.
+    pub fn parse<M: Model>(key: &str, value: &str) -> Result<Q<M>> {
+        let (field, lookup) = Self::resolve::<M>(key)?;
+        let bad = |reason: String| Error::InvalidValue {
+            model: M::META.name,
+            field: field.name,
+            reason,
+        };
+        let one = |text: &str| field.sql_type.parse(text).map_err(bad);
+        let op = match lookup {
+            "isnull" => Op::IsNull(match SqlType::Bool.parse(value).map_err(bad)? {
+                Value::Bool(Some(b)) => b,
+                _ => true,
+            }),
+            "in" => {
+                let items = if value.is_empty() {
+                    Vec::new()
+                } else {
+                    value.split(',').map(one).collect::<Result<Vec<_>>>()?
+                };
+                Op::In(items)
+            }
+            "range" => {
+                let parts: Vec<&str> = value.split(',').collect();
+                let [low, high] = parts.as_slice() else {
+                    return Err(bad(format!(
+                        "range takes two comma-separated values, got `{value}`"
+                    )));
+                };
+                Op::Range(one(low)?, one(high)?)
+            }
+            _ => return Self::build(M::META.name, field, lookup, one(value)?),
+        };
+        Ok(Q::from_node(Node::leaf(field, op)))
+    }
+
+    /// As [`parse`](Lookup::parse), with an already typed value (a
+    /// [`Value::Array`] for `in`, a two-element array for `range`, a
+    /// [`Value::Bool`] for `isnull`; a NULL for `exact` means IS NULL).
+    ///
+    /// # Errors
+    /// As [`parse`](Lookup::parse); [`Error::InvalidValue`] when the value's
+    /// type is not the field's.
+    pub fn value<M: Model>(key: &str, value: Value) -> Result<Q<M>> {
+        let (field, lookup) = Self::resolve::<M>(key)?;
+        let bad = |reason: String| Error::InvalidValue {
+            model: M::META.name,
+            field: field.name,
+            reason,
+        };
+        let check = |v: Value| {
+            if field.sql_type.matches(&v) {
+                Ok(v)
+            } else {
+                Err(bad(format!(
+                    "expected a {} value, got {v:?}",
+                    field.sql_type.name()
+                )))
+            }
+        };
+        let op = match (lookup, value) {
+            ("isnull", Value::Bool(Some(b))) => Op::IsNull(b),
+            ("isnull", v) => return Err(bad(format!("isnull takes a boolean, got {v:?}"))),
+            ("in", Value::Array(items)) => {
+                Op::In(items.into_iter().map(check).collect::<Result<_>>()?)
+            }
+            ("range", Value::Array(items)) if items.len() == 2 => {
+                let mut it = items.into_iter().map(check);
+                match (it.next(), it.next()) {
+                    (Some(low), Some(high)) => Op::Range(low?, high?),
+                    _ => return Err(bad("range takes two values".into())),
+                }
+            }
+            ("in" | "range", v) => {
+                return Err(bad(format!("{lookup} takes an array value, got {v:?}")))
+            }
+            (_, v) => return Self::build(M::META.name, field, lookup, check(v)?),
+        };
+        Ok(Q::from_node(Node::leaf(field, op)))
+    }
+
+    fn resolve<M: Model>(key: &str) -> Result<(&'static FieldMeta, &str)> {
+        let (name, lookup) = key.split_once("__").unwrap_or((key, "exact"));
+        let meta = M::META;
+        let field = meta.field(name).ok_or_else(|| Error::InvalidLookup {
+            model: meta.name,
+            what: "field",
+            name: name.to_owned(),
+            valid: meta.field_names(),
+        })?;
+        let valid = valid_lookups(field);
+        if !valid.iter().any(|l| l == lookup) {
+            return Err(Error::InvalidLookup {
+                model: meta.name,
+                what: "lookup",
+                name: format!("{name}__{lookup}"),
+                valid,
+            });
+        }
+        Ok((field, lookup))
+    }
+
+    /// A single-value lookup; `lookup` is valid for `field`.
+    fn build<M>(
+        model: &'static str,
+        field: &'static FieldMeta,
+        lookup: &str,
+        v: Value,
+    ) -> Result<Q<M>> {
+        let text = |v: Value| match v {
+            Value::Text(Some(s)) => s,
+            other => other.to_string(),
+        };
+        if v.is_null() && lookup != "exact" && lookup != "iexact" {
+            return Err(Error::InvalidValue {
+                model,
+                field: field.name,
+                reason: format!("cannot use NULL with `{lookup}`"),
+            });
+        }
+        let like = |at, ci, v| Op::Like {
+            at,
+            ci,
+            text: text(v),
+        };
+        let op = match lookup {
+            "exact" => Op::Exact(v),
+            "iexact" => Op::IExact(v),
+            "contains" => like(Like::Contains, false, v),
+            "icontains" => like(Like::Contains, true, v),
+            "startswith" => like(Like::StartsWith, false, v),
+            "istartswith" => like(Like::StartsWith, true, v),
+            "endswith" => like(Like::EndsWith, false, v),
+            "iendswith" => like(Like::EndsWith, true, v),
+            "gt" => Op::Cmp(Cmp::Gt, v),
+            "gte" => Op::Cmp(Cmp::Gte, v),
+            "lt" => Op::Cmp(Cmp::Lt, v),
+            "lte" => Op::Cmp(Cmp::Lte, v),
+            "regex" => Op::Regex {
+                ci: false,
+                pattern: text(v),
+            },
+            _ => Op::Regex {
+                ci: true,
+                pattern: text(v),
+            },
+        };
+        Ok(Q::from_node(Node::leaf(field, op)))
+    }
+}

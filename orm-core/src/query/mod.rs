@@ -1,0 +1,12 @@
+//! Building queries: [`QuerySet`] (the chain), [`Q`] (conditions),
+//! [`Assign`] (updates), [`OrderBy`], and the runtime [`Lookup`] form.
+
+mod lookup;
+pub(crate) mod order;
+pub(crate) mod q;
+mod queryset;
+
+pub use lookup::Lookup;
+pub use order::OrderBy;
+pub use q::{Assign, IntoQ, Q};
+pub use queryset::QuerySet;

@@ -1,0 +1,346 @@
+//! [`QuerySet`]: a lazy, cloneable, awaitable query over one model.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::model::{FieldMeta, Model};
+use crate::query::order::OrderBy;
+use crate::query::q::{Assign, IntoQ, Node};
+use crate::sql::statements::{self, Select};
+use crate::sql::Statement;
+
+/// Django's `MAX_GET_RESULTS`: `get()` fetches at most this many rows.
+const MAX_GET_RESULTS: i64 = 21;
+
+/// A query over model `M`, built by chaining and run when awaited.
+///
+/// Nothing is sent until the chain is awaited (or a terminal method such as
+/// [`count`](QuerySet::count) is awaited). A `QuerySet` can be cloned and
+/// reused. Awaiting it yields `Result<Vec<M>>`.
+///
+/// `limit` and `offset` apply to the final query whatever the order of the
+/// calls in the chain.
+pub struct QuerySet<M> {
+    filter: Node,
+    order: Vec<OrderBy>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+    distinct: bool,
+    db: Option<Db>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for QuerySet<M> {
+    fn clone(&self) -> Self {
+        QuerySet {
+            filter: self.filter.clone(),
+            order: self.order.clone(),
+            limit: self.limit,
+            offset: self.offset,
+            distinct: self.distinct,
+            db: self.db.clone(),
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> std::fmt::Debug for QuerySet<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sql() {
+            Ok(Some(stmt)) => write!(f, "QuerySet<{}>({stmt})", M::META.name),
+            Ok(None) => write!(f, "QuerySet<{}>(matches nothing)", M::META.name),
+            Err(e) => write!(f, "QuerySet<{}>(error: {e})", M::META.name),
+        }
+    }
+}
+
+impl<M: Model> Default for QuerySet<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// A query over every row of `M` (same as [`Model::all`]).
+    pub fn new() -> Self {
+        QuerySet {
+            filter: Node::All,
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            distinct: false,
+            db: None,
+            _model: PhantomData,
+        }
+    }
+
+    /// Keeps the rows matching `q` (AND with earlier filters).
+    #[must_use]
+    pub fn filter(mut self, q: impl IntoQ<M>) -> Self {
+        self.filter = std::mem::replace(&mut self.filter, Node::All).and(q.into_q().node);
+        self
+    }
+
+    /// Drops the rows matching `q`. As in Django, a row whose column is
+    /// NULL does not match `x = 1`, so `exclude(q!(x = 1))` keeps it.
+    #[must_use]
+    pub fn exclude(mut self, q: impl IntoQ<M>) -> Self {
+        let not = Node::Not(Box::new(q.into_q().node));
+        self.filter = std::mem::replace(&mut self.filter, Node::All).and(not);
+        self
+    }
+
+    /// Sets the ordering, replacing any earlier one: field names (`"name"`,
+    /// `"-karma"` for descending) or typed terms (`f.karma.desc()`). An
+    /// unknown name is reported when the query runs.
+    #[must_use]
+    pub fn order_by<I>(mut self, terms: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<OrderBy>,
+    {
+        self.order = terms.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Returns at most `n` rows (`LIMIT`).
+    #[must_use]
+    pub fn limit(mut self, n: i64) -> Self {
+        self.limit = Some(n.max(0));
+        self
+    }
+
+    /// Skips the first `n` rows (`OFFSET`).
+    #[must_use]
+    pub fn offset(mut self, n: i64) -> Self {
+        self.offset = Some(n.max(0));
+        self
+    }
+
+    /// Removes duplicate rows (`SELECT DISTINCT`).
+    #[must_use]
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+
+    /// The same query (Django's `.all()`), so `User::all().all()` reads naturally.
+    #[must_use]
+    pub fn all(self) -> Self {
+        self
+    }
+
+    /// Runs this query on `db` instead of the scoped or default database.
+    #[must_use]
+    pub fn using(mut self, db: &Db) -> Self {
+        self.db = Some(db.clone());
+        self
+    }
+
+    fn resolve_order(&self) -> Result<Vec<(&'static FieldMeta, bool)>> {
+        self.order.iter().map(|o| o.resolve(M::META)).collect()
+    }
+
+    /// Renders the parts; `None` when the filter matches nothing.
+    fn with_select<T>(&self, f: impl FnOnce(&Select<'_>) -> T) -> Result<Option<T>> {
+        let order = self.resolve_order()?;
+        let filter = self.filter.simplify();
+        if matches!(filter, Node::Nothing) || self.limit == Some(0) {
+            return Ok(None);
+        }
+        Ok(Some(f(&Select {
+            meta: M::META,
+            filter: &filter,
+            order: &order,
+            limit: self.limit,
+            offset: self.offset,
+            distinct: self.distinct,
+        })))
+    }
+
+    /// The `SELECT` this query sends, or `None` when it matches nothing and
+    /// would send no query at all.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field in `order_by`.
+    pub fn sql(&self) -> Result<Option<Statement>> {
+        self.with_select(statements::select)
+    }
+
+    /// Runs the query and returns every matching row.
+    ///
+    /// # Errors
+    /// Database errors, and as [`sql`](QuerySet::sql).
+    pub async fn fetch(self) -> Result<Vec<M>> {
+        let Some(stmt) = self.sql()? else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        let rows = db.query(&stmt).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(M::from_row(row, 0)?);
+        }
+        Ok(out)
+    }
+
+    /// The number of matching rows (`SELECT COUNT(*)`).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count(self) -> Result<i64> {
+        let Some(stmt) = self.with_select(statements::count)? else {
+            return Ok(0);
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        let rows = db.query(&stmt).await?;
+        match rows.first() {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Ok(0),
+        }
+    }
+
+    /// True when at least one row matches.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn exists(self) -> Result<bool> {
+        let Some(stmt) = self.with_select(statements::exists)? else {
+            return Ok(false);
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        Ok(!db.query(&stmt).await?.is_empty())
+    }
+
+    /// The first row: by the query's ordering, or by primary key when it has none.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn first(mut self) -> Result<Option<M>> {
+        if self.order.is_empty() {
+            self.order = vec![OrderBy::field(M::META.pk_field(), false)];
+        }
+        self.limit = Some(self.limit.map_or(1, |l| l.min(1)));
+        Ok(self.fetch().await?.into_iter().next())
+    }
+
+    /// The last row: the query's ordering reversed, or primary key descending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query (it cannot be reversed).
+    pub async fn last(mut self) -> Result<Option<M>> {
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "cannot reverse a query once a slice (limit/offset) has been taken".into(),
+            });
+        }
+        let order = if self.order.is_empty() {
+            vec![(M::META.pk_field(), true)]
+        } else {
+            self.resolve_order()?
+                .into_iter()
+                .map(|(f, desc)| (f, !desc))
+                .collect()
+        };
+        self.order = order
+            .into_iter()
+            .map(|(f, desc)| OrderBy::field(f, desc))
+            .collect();
+        self.limit = Some(1);
+        Ok(self.fetch().await?.into_iter().next())
+    }
+
+    /// The one row matching this query and `q`.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
+    pub async fn get(self, q: impl IntoQ<M>) -> Result<M> {
+        self.get_or_none(q).await?.ok_or(Error::DoesNotExist {
+            model: M::META.name,
+        })
+    }
+
+    /// The one row matching this query and `q`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::MultipleObjectsReturned`] when several match.
+    pub async fn get_or_none(self, q: impl IntoQ<M>) -> Result<Option<M>> {
+        let mut qs = self.filter(q);
+        if qs.limit.is_none() {
+            qs.limit = Some(MAX_GET_RESULTS);
+        }
+        let mut rows = qs.fetch().await?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(rows.pop()),
+            n => Err(Error::MultipleObjectsReturned {
+                model: M::META.name,
+                count: if n as i64 >= MAX_GET_RESULTS { n - 1 } else { n },
+                more: n as i64 >= MAX_GET_RESULTS,
+            }),
+        }
+    }
+
+    /// Sets the assigned fields on every matching row (one `UPDATE`) and
+    /// returns the number of rows matched. `auto_now` fields are not
+    /// touched, as in Django.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
+    /// [`Error::Integrity`] for a violated constraint.
+    pub async fn update(self, assign: Assign<M>) -> Result<u64> {
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "cannot update a query once a slice (limit/offset) has been taken".into(),
+            });
+        }
+        if assign.is_empty() {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "update() needs at least one assignment".into(),
+            });
+        }
+        let filter = self.filter.simplify();
+        if matches!(filter, Node::Nothing) {
+            return Ok(0);
+        }
+        let stmt = statements::update(M::META, &filter, &assign.items);
+        let db = db::resolve(self.db.as_ref())?;
+        db.execute(&stmt).await
+    }
+
+    /// Deletes every matching row (one `DELETE`) and returns how many.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced or distinct query;
+    /// [`Error::Integrity`] when other rows still refer to them.
+    pub async fn delete(self) -> Result<u64> {
+        if self.limit.is_some() || self.offset.is_some() || self.distinct {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
+            });
+        }
+        let filter = self.filter.simplify();
+        if matches!(filter, Node::Nothing) {
+            return Ok(0);
+        }
+        let stmt = statements::delete(M::META, &filter);
+        let db = db::resolve(self.db.as_ref())?;
+        db.execute(&stmt).await
+    }
+}
+
+impl<M: Model> IntoFuture for QuerySet<M> {
+    type Output = Result<Vec<M>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<M>>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.fetch())
+    }
+}

@@ -1,0 +1,236 @@
+//! Whole statements: `SELECT`, `COUNT`, `EXISTS`, `UPDATE`, `DELETE`, `INSERT`.
+//!
+//! Every shape renders the same text for the same query shape (limits,
+//! offsets and `in` lists are parameters), so each is prepared once per
+//! connection and reused.
+
+use crate::model::{FieldMeta, ModelMeta};
+use crate::query::q::{Node, Set};
+use crate::sql::condition::push_node;
+use crate::sql::{SqlWriter, Statement};
+use crate::value::Value;
+
+/// The parts of a `SELECT` over one model. `filter` is simplified and is
+/// not [`Node::Nothing`] (a query that matches nothing is never sent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Select<'a> {
+    pub meta: &'static ModelMeta,
+    pub filter: &'a Node,
+    pub order: &'a [(&'static FieldMeta, bool)],
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    pub distinct: bool,
+}
+
+impl Select<'_> {
+    fn sliced(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+}
+
+fn push_columns(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push_list(meta.fields, ", ", |w, f| w.push_column(meta.table, f.column));
+}
+
+fn push_where(w: &mut SqlWriter, table: &str, filter: &Node) {
+    if !matches!(filter, Node::All) {
+        w.push_sql(" WHERE ");
+        push_node(w, table, filter, false);
+    }
+}
+
+fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
+    w.push_sql(if s.distinct {
+        "SELECT DISTINCT "
+    } else {
+        "SELECT "
+    });
+    push_columns(w, s.meta);
+    w.push_sql(" FROM ");
+    w.push_ident(s.meta.table);
+    push_where(w, s.meta.table, s.filter);
+    if !s.order.is_empty() {
+        w.push_sql(" ORDER BY ");
+        w.push_list(s.order, ", ", |w, (field, desc)| {
+            w.push_column(s.meta.table, field.column);
+            w.push_sql(if *desc { " DESC" } else { " ASC" });
+        });
+    }
+    if let Some(limit) = s.limit {
+        w.push_sql(" LIMIT ");
+        w.push_bind(Value::I64(Some(limit)));
+    }
+    if let Some(offset) = s.offset {
+        w.push_sql(" OFFSET ");
+        w.push_bind(Value::I64(Some(offset)));
+    }
+}
+
+/// `SELECT <every column> FROM .. WHERE .. ORDER BY .. LIMIT $n OFFSET $m`.
+pub(crate) fn select(s: &Select<'_>) -> Statement {
+    let mut w = SqlWriter::new();
+    push_select(&mut w, s);
+    w.finish()
+}
+
+/// `SELECT COUNT(*) ..`; over a subquery when the query is sliced or distinct.
+pub(crate) fn count(s: &Select<'_>) -> Statement {
+    let mut w = SqlWriter::new();
+    if s.sliced() || s.distinct {
+        w.push_sql("SELECT COUNT(*) FROM (");
+        push_select(&mut w, s);
+        w.push_sql(") AS \"subquery\"");
+    } else {
+        w.push_sql("SELECT COUNT(*) FROM ");
+        w.push_ident(s.meta.table);
+        push_where(&mut w, s.meta.table, s.filter);
+    }
+    w.finish()
+}
+
+/// `SELECT 1 .. LIMIT 1`: one row back means at least one match.
+pub(crate) fn exists(s: &Select<'_>) -> Statement {
+    let mut w = SqlWriter::new();
+    if s.sliced() {
+        w.push_sql("SELECT 1 FROM (");
+        push_select(&mut w, s);
+        w.push_sql(") AS \"subquery\" LIMIT 1");
+    } else {
+        w.push_sql("SELECT 1 FROM ");
+        w.push_ident(s.meta.table);
+        push_where(&mut w, s.meta.table, s.filter);
+        w.push_sql(" LIMIT 1");
+    }
+    w.finish()
+}
+
+/// `UPDATE .. SET col = $n, .. WHERE ..`.
+pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("UPDATE ");
+    w.push_ident(meta.table);
+    w.push_sql(" SET ");
+    w.push_list(sets, ", ", |w, set| {
+        w.push_ident(set.field.column);
+        w.push_sql(" = ");
+        w.push_bind(set.value.clone());
+    });
+    push_where(&mut w, meta.table, filter);
+    w.finish()
+}
+
+/// `DELETE FROM .. WHERE ..`.
+pub(crate) fn delete(meta: &'static ModelMeta, filter: &Node) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(meta.table);
+    push_where(&mut w, meta.table, filter);
+    w.finish()
+}
+
+/// The fields an `INSERT` writes: all, or all but an identity primary key.
+pub(crate) fn insert_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    meta.fields
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| with_pk || !f.auto)
+}
+
+fn push_returning(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push_sql(" RETURNING ");
+    w.push_list(meta.fields, ", ", |w, f| w.push_ident(f.column));
+}
+
+/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING <every column>`; the
+/// caller binds the fields of [`insert_fields`] in order.
+pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(meta.table);
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    if fields.is_empty() {
+        w.push_sql(" DEFAULT VALUES");
+    } else {
+        w.push_sql(" (");
+        w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+        w.push_sql(") VALUES (");
+        w.push_list(1..=fields.len(), ", ", |w, n| w.push_placeholder(n));
+        w.push_sql(")");
+    }
+    push_returning(&mut w, meta);
+    w.finish().sql
+}
+
+/// `INSERT INTO .. (..) SELECT * FROM UNNEST($1::type[], ..) RETURNING ..`:
+/// one statement text whatever the number of rows, one array per column.
+pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(meta.table);
+    w.push_sql(" (");
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    w.push_sql(") SELECT * FROM UNNEST(");
+    w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {
+        w.push_placeholder(n + 1);
+        w.push_sql("::");
+        w.push_sql(&f.ddl_type());
+        w.push_sql("[]");
+    });
+    w.push_sql(")");
+    push_returning(&mut w, meta);
+    w.finish().sql
+}
+
+/// `UPDATE .. SET <every other column> = $n .. WHERE pk = $last`; the
+/// caller binds the non-pk fields in order, then the primary key.
+pub(crate) fn update_by_pk(meta: &'static ModelMeta) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("UPDATE ");
+    w.push_ident(meta.table);
+    w.push_sql(" SET ");
+    let others: Vec<_> = meta.fields.iter().filter(|f| !f.primary_key).collect();
+    w.push_list(others.iter().enumerate(), ", ", |w, (n, f)| {
+        w.push_ident(f.column);
+        w.push_sql(" = ");
+        w.push_placeholder(n + 1);
+    });
+    w.push_sql(" WHERE ");
+    w.push_ident(meta.pk_field().column);
+    w.push_sql(" = ");
+    w.push_placeholder(others.len() + 1);
+    w.finish().sql
+}
+
+/// `UPDATE .. SET <given columns> .. WHERE pk = $n RETURNING <every column>`.
+pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Value) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("UPDATE ");
+    w.push_ident(meta.table);
+    w.push_sql(" SET ");
+    w.push_list(sets, ", ", |w, set| {
+        w.push_ident(set.field.column);
+        w.push_sql(" = ");
+        w.push_bind(set.value.clone());
+    });
+    w.push_sql(" WHERE ");
+    w.push_ident(meta.pk_field().column);
+    w.push_sql(" = ");
+    w.push_bind(pk);
+    push_returning(&mut w, meta);
+    w.finish()
+}
+
+/// `DELETE FROM .. WHERE pk = $1`.
+pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(meta.table);
+    w.push_sql(" WHERE ");
+    w.push_ident(meta.pk_field().column);
+    w.push_sql(" = $1");
+    w.finish().sql
+}

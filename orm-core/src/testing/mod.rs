@@ -1,0 +1,76 @@
+//! Throwaway PostgreSQL for tests and examples (feature `testing`).
+//!
+//! With `DATABASE_URL` set, databases are created on that server. Without
+//! it, a private cluster is started from the locally installed PostgreSQL
+//! server binaries (`initdb` + `postgres` on a Unix socket in a temp dir,
+//! fsync off; as the `postgres` user when running as root). It is shared by
+//! the whole process and stopped, with its temp dir removed, when the
+//! process exits, however it exits.
+//!
+//! ```no_run
+//! # async fn t() -> orm_core::Result<()> {
+//! let db = orm_core::testing::test_db().await?;   // a fresh, empty database
+//! orm_core::scope(&db, async {
+//!     orm_core::generate_schemas().await?;
+//!     // ... the test ...
+//!     Ok::<_, orm_core::Error>(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+mod server;
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use server::{shared as shared_server, ServerError, TestServer};
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+fn server_url(dbname: &str) -> Result<String> {
+    let server = server::shared().map_err(|e| Error::Config(e.to_string()))?;
+    Ok(server.url(dbname))
+}
+
+/// The URL of a database to use: `DATABASE_URL` when set, else the
+/// `postgres` database of the shared throwaway server (started on first use).
+///
+/// # Errors
+/// [`Error::Config`] explaining how to fix it when no server binaries are
+/// installed and `DATABASE_URL` is unset, or when the server fails to start.
+pub fn database_url() -> Result<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Ok(url),
+        _ => server_url("postgres"),
+    }
+}
+
+/// A fresh, empty database for one test, on the server of
+/// [`database_url`]. Tests that each take their own run in parallel and
+/// never see each other's rows.
+///
+/// # Errors
+/// As [`database_url`], or the server's error creating the database.
+pub async fn test_db() -> Result<Db> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin = tokio_postgres::Config::from_str(&database_url()?)
+        .map_err(|e| Error::Config(format!("cannot parse DATABASE_URL: {e}")))?;
+    let name = format!(
+        "orm_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = admin.connect(tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(connection);
+    // The name is ours (digits and underscores); quoted all the same.
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    drop(client);
+    let _ = task.await;
+    let mut config = admin;
+    config.dbname(&name);
+    Db::builder_from_config(config).max_size(8).connect().await
+}

@@ -1,0 +1,498 @@
+//! The Rust types a model field may have, and the values each accepts.
+//!
+//! * [`FieldType`] maps a Rust type to its PostgreSQL type ([`SqlType`]).
+//! * [`Arg<T>`] says which Rust values may be compared with (or assigned to)
+//!   a field of type `T`: `u.karma.gte("x")` does not compile because `&str`
+//!   is not an `Arg<i32>`.
+//! * [`TextField`] and [`OrderedField`] gate the lookups that only make sense
+//!   for some types (`icontains` on text, `gt` on ordered values).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
+use postgres_types::{FromSql, ToSql};
+use uuid::Uuid;
+
+use crate::value::Value;
+
+/// The PostgreSQL type of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SqlType {
+    /// `boolean` (`bool`)
+    Bool,
+    /// `smallint` (`i16`)
+    SmallInt,
+    /// `integer` (`i32`)
+    Integer,
+    /// `bigint` (`i64`)
+    BigInt,
+    /// `real` (`f32`)
+    Real,
+    /// `double precision` (`f64`)
+    Double,
+    /// `text`, or `varchar(n)` with `max_length` (`String`)
+    Text,
+    /// `bytea` (`Vec<u8>`)
+    Bytea,
+    /// `date` (`chrono::NaiveDate`)
+    Date,
+    /// `time` (`chrono::NaiveTime`)
+    Time,
+    /// `timestamp` (`chrono::NaiveDateTime`)
+    Timestamp,
+    /// `timestamptz` (`chrono::DateTime<Utc>`)
+    TimestampTz,
+    /// `uuid` (`uuid::Uuid`)
+    Uuid,
+    /// `jsonb` (`serde_json::Value`)
+    Jsonb,
+    /// A `#[derive(DbEnum)]` enum, stored as text; the stored names of its variants.
+    Enum(&'static [&'static str]),
+}
+
+impl SqlType {
+    /// The type as written in DDL; `max_length` turns text into `varchar(n)`.
+    pub fn ddl(&self, max_length: Option<u32>) -> String {
+        match (self, max_length) {
+            (SqlType::Text | SqlType::Enum(_), Some(n)) => format!("varchar({n})"),
+            _ => self.name().to_owned(),
+        }
+    }
+
+    /// The type's PostgreSQL name.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            SqlType::Bool => "boolean",
+            SqlType::SmallInt => "smallint",
+            SqlType::Integer => "integer",
+            SqlType::BigInt => "bigint",
+            SqlType::Real => "real",
+            SqlType::Double => "double precision",
+            SqlType::Text | SqlType::Enum(_) => "text",
+            SqlType::Bytea => "bytea",
+            SqlType::Date => "date",
+            SqlType::Time => "time",
+            SqlType::Timestamp => "timestamp",
+            SqlType::TimestampTz => "timestamptz",
+            SqlType::Uuid => "uuid",
+            SqlType::Jsonb => "jsonb",
+        }
+    }
+
+    /// True for the integer types, whose primary keys are identity columns.
+    pub const fn is_integer(&self) -> bool {
+        matches!(self, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
+    }
+
+    /// True for text and text-stored enums.
+    pub const fn is_text(&self) -> bool {
+        matches!(self, SqlType::Text | SqlType::Enum(_))
+    }
+
+    /// True for types that `gt`, `lt` and `range` compare.
+    pub const fn is_ordered(&self) -> bool {
+        !matches!(
+            self,
+            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_)
+        )
+    }
+
+    /// A typed NULL of this type.
+    pub fn null(&self) -> Value {
+        match self {
+            SqlType::Bool => Value::Bool(None),
+            SqlType::SmallInt => Value::I16(None),
+            SqlType::Integer => Value::I32(None),
+            SqlType::BigInt => Value::I64(None),
+            SqlType::Real => Value::F32(None),
+            SqlType::Double => Value::F64(None),
+            SqlType::Text | SqlType::Enum(_) => Value::Text(None),
+            SqlType::Bytea => Value::Bytes(None),
+            SqlType::Date => Value::Date(None),
+            SqlType::Time => Value::Time(None),
+            SqlType::Timestamp => Value::Timestamp(None),
+            SqlType::TimestampTz => Value::TimestampTz(None),
+            SqlType::Uuid => Value::Uuid(None),
+            SqlType::Jsonb => Value::Json(None),
+        }
+    }
+
+    /// True when `value` (NULL or not) has this type.
+    pub fn matches(&self, value: &Value) -> bool {
+        std::mem::discriminant(&self.null()) == std::mem::discriminant(value)
+            && match (self, value) {
+                (SqlType::Enum(names), Value::Text(Some(s))) => names.contains(&s.as_str()),
+                _ => true,
+            }
+    }
+
+    /// Parses the text form of a value (as found in a query string) into a
+    /// value of this type. Used by the runtime [`Lookup`](crate::Lookup) form.
+    pub fn parse(&self, text: &str) -> Result<Value, String> {
+        fn num<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
+            text.trim()
+                .parse()
+                .map_err(|_| format!("`{text}` is not a valid {what}"))
+        }
+        Ok(match self {
+            SqlType::Bool => Value::Bool(Some(match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "t" | "1" | "yes" | "on" => true,
+                "false" | "f" | "0" | "no" | "off" => false,
+                _ => return Err(format!("`{text}` is not a boolean (true/false)")),
+            })),
+            SqlType::SmallInt => Value::I16(Some(num(text, "smallint")?)),
+            SqlType::Integer => Value::I32(Some(num(text, "integer")?)),
+            SqlType::BigInt => Value::I64(Some(num(text, "bigint")?)),
+            SqlType::Real => Value::F32(Some(num(text, "real number")?)),
+            SqlType::Double => Value::F64(Some(num(text, "real number")?)),
+            SqlType::Text => Value::Text(Some(text.to_owned())),
+            SqlType::Enum(names) => {
+                if !names.contains(&text) {
+                    return Err(format!(
+                        "`{text}` is not one of the choices: {}",
+                        names.join(", ")
+                    ));
+                }
+                Value::Text(Some(text.to_owned()))
+            }
+            SqlType::Bytea => Value::Bytes(Some(text.as_bytes().to_vec())),
+            SqlType::Date => Value::Date(Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))?,
+            )),
+            SqlType::Time => Value::Time(Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a time (HH:MM:SS)"))?,
+            )),
+            SqlType::Timestamp => Value::Timestamp(Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a timestamp (YYYY-MM-DDTHH:MM:SS)"))?,
+            )),
+            SqlType::TimestampTz => Value::TimestampTz(Some(
+                DateTime::parse_from_rfc3339(text.trim())
+                    .map_err(|_| format!("`{text}` is not an RFC 3339 timestamp"))?
+                    .with_timezone(&Utc),
+            )),
+            SqlType::Uuid => Value::Uuid(Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a UUID"))?,
+            )),
+            SqlType::Jsonb => Value::Json(Some(
+                serde_json::from_str(text).map_err(|e| format!("`{text}` is not JSON: {e}"))?,
+            )),
+        })
+    }
+}
+
+/// A Rust type that can be a model field.
+///
+/// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
+/// `Vec<u8>`, chrono's `NaiveDate`, `NaiveTime`, `NaiveDateTime` and
+/// `DateTime<Utc>`, `uuid::Uuid`, `serde_json::Value`, enums with
+/// `#[derive(DbEnum)]`, and `Option<T>` of each (a nullable column).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported model field type",
+    label = "unsupported field type",
+    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, an enum with #[derive(DbEnum)], and Option<T> of each"
+)]
+pub trait FieldType: ToSql + for<'a> FromSql<'a> + Sized + Send + Sync + 'static {
+    /// The column's PostgreSQL type.
+    const SQL_TYPE: SqlType;
+    /// True for `Option<T>`: the column allows NULL.
+    const NULLABLE: bool = false;
+    /// The non-null type: `T` for both `T` and `Option<T>`.
+    type Base: FieldType;
+    /// The value as an owned [`Value`].
+    fn to_value(&self) -> Value;
+    /// The field value held by `value`, or `None` when the type does not match.
+    fn from_value(value: Value) -> Option<Self>;
+    /// True for an integer primary key that is still 0 (not yet inserted).
+    fn is_unset_pk(&self) -> bool {
+        false
+    }
+}
+
+/// A field type that is not an `Option`: the `T` of a nullable `Option<T>` field.
+pub trait BaseType: FieldType {}
+
+impl<T: BaseType> FieldType for Option<T> {
+    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    type Base = T;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => T::SQL_TYPE.null(),
+        }
+    }
+    fn from_value(value: Value) -> Option<Self> {
+        if !T::SQL_TYPE.matches(&value) {
+            return None;
+        }
+        if value.is_null() {
+            Some(None)
+        } else {
+            T::from_value(value).map(Some)
+        }
+    }
+}
+
+/// A value that can be compared with, or assigned to, a field of type `T`.
+///
+/// `&str` and `String` for text fields, the exact integer type for integer
+/// fields, and so on; for a nullable field `Option<T>` also `Option<_>`
+/// (where `None` means NULL).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a value for a field of type `{T}`",
+    label = "expected a value for a `{T}` field"
+)]
+pub trait Arg<T> {
+    /// Converts the argument into an owned [`Value`].
+    fn into_value(self) -> Value;
+}
+
+/// Field types the text lookups (`contains`, `icontains`, `startswith`,
+/// `iexact`, `regex`, ...) apply to.
+#[diagnostic::on_unimplemented(
+    message = "this lookup works on text fields, not on a `{Self}` field",
+    label = "text lookup on a non-text field"
+)]
+pub trait TextField: FieldType {}
+impl TextField for String {}
+impl TextField for Option<String> {}
+
+/// Nullable field types (`Option<T>`), which `field = None` sets to NULL.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` field is NOT NULL: it cannot be compared with or set to `None`",
+    label = "not an `Option` field"
+)]
+pub trait NullableField: FieldType {}
+impl<T: BaseType> NullableField for Option<T> {}
+
+/// Field types that `gt`, `gte`, `lt`, `lte` and `range` compare.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` field cannot be compared with gt/gte/lt/lte/range",
+    label = "ordering lookup on an unordered field"
+)]
+pub trait OrderedField: FieldType {}
+
+/// Field types `auto_now` and `auto_now_add` can fill.
+#[diagnostic::on_unimplemented(
+    message = "`auto_now`/`auto_now_add` need a `DateTime<Utc>` or `NaiveDateTime` field, not `{Self}`",
+    label = "not a timestamp"
+)]
+pub trait Timestamp: FieldType {
+    /// The value for the time `now` (truncated to PostgreSQL's microseconds).
+    fn from_now(now: DateTime<Utc>) -> Self;
+}
+
+impl Timestamp for DateTime<Utc> {
+    fn from_now(now: DateTime<Utc>) -> Self {
+        now.trunc_subsecs(6)
+    }
+}
+impl Timestamp for NaiveDateTime {
+    fn from_now(now: DateTime<Utc>) -> Self {
+        now.trunc_subsecs(6).naive_utc()
+    }
+}
+impl<T: Timestamp + BaseType> Timestamp for Option<T> {
+    fn from_now(now: DateTime<Utc>) -> Self {
+        Some(T::from_now(now))
+    }
+}
+
+/// Implements [`FieldType`], [`BaseType`] and the [`Arg`] forms for a base type.
+///
+/// `$variant` is the [`Value`] variant; the listed argument types are the
+/// values accepted for fields of this type (owned and borrowed forms).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_base_type {
+    ($ty:ty, $sql:expr, $variant:ident, to: |$s:ident| $to:expr, from: |$f:ident| $from:expr, args: [$($arg:ty => |$a:ident| $conv:expr),* $(,)?]) => {
+        impl $crate::types::FieldType for $ty {
+            const SQL_TYPE: $crate::types::SqlType = $sql;
+            type Base = Self;
+            fn to_value(&self) -> $crate::Value {
+                let $s = self;
+                $crate::Value::$variant(Some($to))
+            }
+            fn from_value(value: $crate::Value) -> Option<Self> {
+                match value {
+                    $crate::Value::$variant(Some($f)) => $from,
+                    _ => None,
+                }
+            }
+        }
+        impl $crate::types::BaseType for $ty {}
+        $(
+            impl<'__a> $crate::types::Arg<$ty> for $arg {
+                fn into_value(self) -> $crate::Value {
+                    let $a = self;
+                    $crate::Value::$variant(Some($conv))
+                }
+            }
+            impl<'__a> $crate::types::Arg<Option<$ty>> for $arg {
+                fn into_value(self) -> $crate::Value {
+                    let $a = self;
+                    $crate::Value::$variant(Some($conv))
+                }
+            }
+            impl<'__a> $crate::types::Arg<Option<$ty>> for Option<$arg> {
+                fn into_value(self) -> $crate::Value {
+                    $crate::Value::$variant(self.map(|$a| $conv))
+                }
+            }
+        )*
+    };
+}
+
+macro_rules! copy_type {
+    ($ty:ty, $sql:expr, $variant:ident) => {
+        __impl_base_type!($ty, $sql, $variant, to: |s| *s, from: |v| Some(v),
+            args: [$ty => |a| a, &'__a $ty => |a| *a]);
+    };
+}
+
+copy_type!(bool, SqlType::Bool, Bool);
+copy_type!(f32, SqlType::Real, F32);
+copy_type!(f64, SqlType::Double, F64);
+copy_type!(NaiveDate, SqlType::Date, Date);
+copy_type!(NaiveTime, SqlType::Time, Time);
+copy_type!(NaiveDateTime, SqlType::Timestamp, Timestamp);
+copy_type!(DateTime<Utc>, SqlType::TimestampTz, TimestampTz);
+copy_type!(Uuid, SqlType::Uuid, Uuid);
+
+macro_rules! int_type {
+    ($ty:ty, $sql:expr, $variant:ident) => {
+        impl FieldType for $ty {
+            const SQL_TYPE: SqlType = $sql;
+            type Base = Self;
+            fn to_value(&self) -> Value {
+                Value::$variant(Some(*self))
+            }
+            fn from_value(value: Value) -> Option<Self> {
+                match value {
+                    Value::$variant(Some(v)) => Some(v),
+                    _ => None,
+                }
+            }
+            fn is_unset_pk(&self) -> bool {
+                *self == 0
+            }
+        }
+        impl BaseType for $ty {}
+        impl Arg<$ty> for $ty {
+            fn into_value(self) -> Value {
+                Value::$variant(Some(self))
+            }
+        }
+        impl Arg<$ty> for &$ty {
+            fn into_value(self) -> Value {
+                Value::$variant(Some(*self))
+            }
+        }
+        impl Arg<Option<$ty>> for $ty {
+            fn into_value(self) -> Value {
+                Value::$variant(Some(self))
+            }
+        }
+        impl Arg<Option<$ty>> for &$ty {
+            fn into_value(self) -> Value {
+                Value::$variant(Some(*self))
+            }
+        }
+        impl Arg<Option<$ty>> for Option<$ty> {
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+        }
+        impl OrderedField for $ty {}
+        impl OrderedField for Option<$ty> {}
+    };
+}
+
+int_type!(i16, SqlType::SmallInt, I16);
+int_type!(i32, SqlType::Integer, I32);
+int_type!(i64, SqlType::BigInt, I64);
+
+__impl_base_type!(String, SqlType::Text, Text, to: |s| s.clone(), from: |v| Some(v),
+    args: [&'__a str => |a| a.to_owned(), String => |a| a, &'__a String => |a| a.clone()]);
+__impl_base_type!(Vec<u8>, SqlType::Bytea, Bytes, to: |s| s.clone(), from: |v| Some(v),
+    args: [&'__a [u8] => |a| a.to_vec(), Vec<u8> => |a| a, &'__a Vec<u8> => |a| a.clone()]);
+__impl_base_type!(serde_json::Value, SqlType::Jsonb, Json, to: |s| s.clone(), from: |v| Some(v),
+    args: [serde_json::Value => |a| a, &'__a serde_json::Value => |a| a.clone()]);
+
+macro_rules! ordered {
+    ($($ty:ty),*) => { $( impl OrderedField for $ty {} impl OrderedField for Option<$ty> {} )* };
+}
+ordered!(f32, f64, String, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Uuid);
+
+/// An enum stored as text, implemented by `#[derive(DbEnum)]`.
+pub trait DbEnum: Sized + Copy + Send + Sync + 'static {
+    /// The stored names of the variants, in declaration order.
+    const VARIANTS: &'static [&'static str];
+    /// The stored name of this variant.
+    fn as_str(&self) -> &'static str;
+    /// The variant stored under `name`.
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+/// Implements the field traits and `ToSql`/`FromSql` for a [`DbEnum`] (used
+/// by `#[derive(DbEnum)]`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_db_enum {
+    ($ty:ty) => {
+        impl $crate::__private::ToSql for $ty {
+            fn to_sql(
+                &self,
+                ty: &$crate::__private::Type,
+                out: &mut $crate::__private::BytesMut,
+            ) -> ::std::result::Result<
+                $crate::__private::IsNull,
+                ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>,
+            > {
+                <&str as $crate::__private::ToSql>::to_sql(
+                    &<$ty as $crate::types::DbEnum>::as_str(self),
+                    ty,
+                    out,
+                )
+            }
+            fn accepts(ty: &$crate::__private::Type) -> bool {
+                <&str as $crate::__private::ToSql>::accepts(ty)
+            }
+            $crate::__private::to_sql_checked!();
+        }
+        impl<'a> $crate::__private::FromSql<'a> for $ty {
+            fn from_sql(
+                ty: &$crate::__private::Type,
+                raw: &'a [u8],
+            ) -> ::std::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>>
+            {
+                let name = <&str as $crate::__private::FromSql>::from_sql(ty, raw)?;
+                <$ty as $crate::types::DbEnum>::from_name(name).ok_or_else(|| {
+                    format!(
+                        "`{}` is not a variant of {} (expected one of: {})",
+                        name,
+                        stringify!($ty),
+                        <$ty as $crate::types::DbEnum>::VARIANTS.join(", ")
+                    )
+                    .into()
+                })
+            }
+            fn accepts(ty: &$crate::__private::Type) -> bool {
+                <&str as $crate::__private::FromSql>::accepts(ty)
+            }
+        }
+        $crate::__impl_base_type!($ty,
+            $crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS), Text,
+            to: |s| <$ty as $crate::types::DbEnum>::as_str(s).to_owned(),
+            from: |v| <$ty as $crate::types::DbEnum>::from_name(&v),
+            args: [$ty => |a| <$ty as $crate::types::DbEnum>::as_str(&a).to_owned(),
+                   &'__a $ty => |a| <$ty as $crate::types::DbEnum>::as_str(a).to_owned()]);
+    };
+}

@@ -1,0 +1,177 @@
+//! Owned SQL values with typed NULLs, bound as query parameters.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use bytes::BytesMut;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
+use uuid::Uuid;
+
+/// An owned SQL value. Every variant but [`Value::Array`] carries an
+/// `Option`, so a NULL still knows its PostgreSQL type.
+///
+/// Values are always sent as bound parameters (`$1`, `$2`, ...), never
+/// spliced into SQL text.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// `boolean`
+    Bool(Option<bool>),
+    /// `smallint`
+    I16(Option<i16>),
+    /// `integer`
+    I32(Option<i32>),
+    /// `bigint`
+    I64(Option<i64>),
+    /// `real`
+    F32(Option<f32>),
+    /// `double precision`
+    F64(Option<f64>),
+    /// `text` / `varchar`
+    Text(Option<String>),
+    /// `bytea`
+    Bytes(Option<Vec<u8>>),
+    /// `date`
+    Date(Option<NaiveDate>),
+    /// `time`
+    Time(Option<NaiveTime>),
+    /// `timestamp` (without time zone)
+    Timestamp(Option<NaiveDateTime>),
+    /// `timestamptz`
+    TimestampTz(Option<DateTime<Utc>>),
+    /// `uuid`
+    Uuid(Option<Uuid>),
+    /// `jsonb`
+    Json(Option<serde_json::Value>),
+    /// An array of values of one type (bound for `= ANY($n)` and `UNNEST`).
+    Array(Vec<Value>),
+}
+
+impl Value {
+    /// True for a NULL of any type.
+    pub fn is_null(&self) -> bool {
+        match self {
+            Value::Bool(v) => v.is_none(),
+            Value::I16(v) => v.is_none(),
+            Value::I32(v) => v.is_none(),
+            Value::I64(v) => v.is_none(),
+            Value::F32(v) => v.is_none(),
+            Value::F64(v) => v.is_none(),
+            Value::Text(v) => v.is_none(),
+            Value::Bytes(v) => v.is_none(),
+            Value::Date(v) => v.is_none(),
+            Value::Time(v) => v.is_none(),
+            Value::Timestamp(v) => v.is_none(),
+            Value::TimestampTz(v) => v.is_none(),
+            Value::Uuid(v) => v.is_none(),
+            Value::Json(v) => v.is_none(),
+            Value::Array(_) => false,
+        }
+    }
+}
+
+fn bind<T: ToSql>(
+    value: &T,
+    name: &str,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    if !T::accepts(ty) {
+        return Err(format!("cannot bind a {name} value to a parameter of type {ty}").into());
+    }
+    value.to_sql(ty, out)
+}
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self {
+            Value::Bool(v) => bind(v, "bool", ty, out),
+            Value::I16(v) => bind(v, "i16", ty, out),
+            Value::I32(v) => bind(v, "i32", ty, out),
+            Value::I64(v) => bind(v, "i64", ty, out),
+            Value::F32(v) => bind(v, "f32", ty, out),
+            Value::F64(v) => bind(v, "f64", ty, out),
+            Value::Text(v) => bind(v, "text", ty, out),
+            Value::Bytes(v) => bind(v, "bytea", ty, out),
+            Value::Date(v) => bind(v, "date", ty, out),
+            Value::Time(v) => bind(v, "time", ty, out),
+            Value::Timestamp(v) => bind(v, "timestamp", ty, out),
+            Value::TimestampTz(v) => bind(v, "timestamptz", ty, out),
+            Value::Uuid(v) => bind(v, "uuid", ty, out),
+            Value::Json(v) => bind(v, "jsonb", ty, out),
+            Value::Array(items) => {
+                if !matches!(ty.kind(), postgres_types::Kind::Array(_)) {
+                    return Err(format!("cannot bind an array to a parameter of type {ty}").into());
+                }
+                items.to_sql(ty, out)
+            }
+        }
+    }
+
+    /// Every type is accepted here; the check happens per variant in
+    /// `to_sql`, which knows the value's own type.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl fmt::Display for Value {
+    /// A readable, SQL-like rendering for logs and `Statement`'s debug form.
+    /// It is never sent to the server.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn opt<T: fmt::Display>(f: &mut fmt::Formatter<'_>, v: &Option<T>) -> fmt::Result {
+            match v {
+                Some(v) => write!(f, "{v}"),
+                None => f.write_str("NULL"),
+            }
+        }
+        fn quoted<T: fmt::Display>(f: &mut fmt::Formatter<'_>, v: &Option<T>) -> fmt::Result {
+            match v {
+                Some(v) => write!(f, "'{}'", v.to_string().replace('\'', "''")),
+                None => f.write_str("NULL"),
+            }
+        }
+        match self {
+            Value::Bool(v) => opt(f, v),
+            Value::I16(v) => opt(f, v),
+            Value::I32(v) => opt(f, v),
+            Value::I64(v) => opt(f, v),
+            Value::F32(v) => opt(f, v),
+            Value::F64(v) => opt(f, v),
+            Value::Text(v) => quoted(f, v),
+            Value::Bytes(v) => match v {
+                Some(b) => {
+                    f.write_str("'\\x")?;
+                    for byte in b {
+                        write!(f, "{byte:02x}")?;
+                    }
+                    f.write_str("'")
+                }
+                None => f.write_str("NULL"),
+            },
+            Value::Date(v) => quoted(f, v),
+            Value::Time(v) => quoted(f, v),
+            Value::Timestamp(v) => quoted(f, v),
+            Value::TimestampTz(v) => quoted(f, v),
+            Value::Uuid(v) => quoted(f, v),
+            Value::Json(v) => quoted(f, v),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The model's IR: borrowed from the user's tokens so errors point at them.
+
+use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
+
+use crate::attr::{self, FieldAttrs, ModelAttrs};
+use crate::ctxt::Ctxt;
+
+pub(crate) struct Model<'a> {
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub attrs: ModelAttrs,
+    pub fields: Vec<Field<'a>>,
+}
+
+pub(crate) struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub attrs: FieldAttrs,
+}
+
+impl Field<'_> {
+    /// The field's name without a raw-identifier prefix.
+    pub(crate) fn name(&self) -> String {
+        unraw(self.ident)
+    }
+
+    pub(crate) fn column(&self) -> String {
+        self.attrs
+            .column
+            .as_ref()
+            .map(syn::LitStr::value)
+            .unwrap_or_else(|| self.name())
+    }
+}
+
+pub(crate) fn unraw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}
+
+/// `UserProfile` -> `user_profile`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl<'a> Model<'a> {
+    /// Parses a struct; shape errors (not a struct, tuple struct, generics)
+    /// end the parse, attribute errors are collected in `cx`.
+    pub(crate) fn from_input(cx: &mut Ctxt, input: &'a DeriveInput) -> syn::Result<Model<'a>> {
+        let Data::Struct(data) = &input.data else {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "#[derive(Model)] works on structs with named fields; use #[derive(DbEnum)] for enums",
+            ));
+        };
+        let named = match &data.fields {
+            Fields::Named(named) => named,
+            Fields::Unnamed(fields) => {
+                return Err(syn::Error::new_spanned(
+                    fields,
+                    "#[derive(Model)] needs named fields: a tuple struct has no column names\n\
+                     help: write `struct User { id: i64, .. }`",
+                ))
+            }
+            Fields::Unit => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "#[derive(Model)] needs named fields, one per column",
+                ))
+            }
+        };
+        if !input.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &input.generics,
+                "#[derive(Model)] does not support generic structs",
+            ));
+        }
+        let attrs = attr::model_attrs(cx, &input.attrs);
+        let fields = named
+            .named
+            .iter()
+            .filter_map(|f| {
+                Some(Field {
+                    ident: f.ident.as_ref()?,
+                    ty: &f.ty,
+                    attrs: attr::field_attrs(cx, &f.attrs),
+                })
+            })
+            .collect();
+        Ok(Model {
+            ident: &input.ident,
+            vis: &input.vis,
+            attrs,
+            fields,
+        })
+    }
+
+    pub(crate) fn table(&self) -> String {
+        self.attrs
+            .table
+            .as_ref()
+            .map(syn::LitStr::value)
+            .unwrap_or_else(|| snake_case(&unraw(self.ident)))
+    }
+
+    pub(crate) fn pk_index(&self) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.attrs.primary_key.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn snake_case_of_struct_names() {
+        assert_eq!(snake_case("User"), "user");
+        assert_eq!(snake_case("UserProfile"), "user_profile");
+        assert_eq!(snake_case("HTTPRequest"), "http_request");
+        assert_eq!(snake_case("Post2Tag"), "post2_tag");
+    }
+}

@@ -1,0 +1,195 @@
+//! `#[orm(..)]` attributes, parsed with `parse_nested_meta`; every key keeps
+//! its span for error messages.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
+
+use crate::ctxt::Ctxt;
+
+pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, crate";
+pub(crate) const FIELD_KEYS: &str =
+    "primary_key, column, max_length, unique, index, default, auto_now, auto_now_add";
+
+/// Struct-level attributes of a model.
+#[derive(Default)]
+pub(crate) struct ModelAttrs {
+    pub table: Option<LitStr>,
+    pub unique_together: Vec<Vec<Ident>>,
+    pub indexes: Vec<Vec<Ident>>,
+    pub krate: Option<Path>,
+}
+
+/// Field-level attributes.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    pub primary_key: Option<Ident>,
+    pub column: Option<LitStr>,
+    pub max_length: Option<(u32, proc_macro2::Span)>,
+    pub unique: bool,
+    pub index: bool,
+    /// The SQL literal and the Rust expression it came from.
+    pub default: Option<(String, Expr)>,
+    pub auto_now: Option<Ident>,
+    pub auto_now_add: Option<Ident>,
+}
+
+fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
+    attrs.iter().filter(|a| a.path().is_ident("orm"))
+}
+
+fn key(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| {
+            let path = &meta.path;
+            quote::quote!(#path).to_string().replace(' ', "")
+        })
+}
+
+/// `(a, b, c)`: field names of a composite constraint.
+fn ident_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Ident>> {
+    let mut idents = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        match inner.path.get_ident() {
+            Some(ident) => idents.push(ident.clone()),
+            None => return Err(inner.error("expected a field name")),
+        }
+        Ok(())
+    })?;
+    Ok(idents)
+}
+
+pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs {
+    let mut out = ModelAttrs::default();
+    for attr in orm_attrs(attrs) {
+        let result = attr.parse_nested_meta(|meta| {
+            match key(&meta).as_str() {
+                "table" => out.table = Some(meta.value()?.parse()?),
+                "crate" => {
+                    let s: LitStr = meta.value()?.parse()?;
+                    out.krate = Some(s.parse()?);
+                }
+                "unique_together" => out.unique_together.push(ident_list(&meta)?),
+                "index" => out.indexes.push(ident_list(&meta)?),
+                other => {
+                    return Err(meta.error(format!(
+                        "unknown model attribute `{other}`; expected one of: {MODEL_KEYS}\n\
+                         help: the correct format looks like `#[orm(table = \"users\")]` or `#[orm(unique_together(a, b))]`"
+                    )))
+                }
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.push(err);
+        }
+    }
+    out
+}
+
+/// Renders a `default = ..` literal as SQL.
+fn default_literal(expr: &Expr) -> Result<String, &'static str> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Int(i) => i
+                .base10_parse::<i128>()
+                .map(|v| v.to_string())
+                .map_err(|_| "integer out of range"),
+            Lit::Float(f) => f
+                .base10_parse::<f64>()
+                .map(|v| format!("{v:?}"))
+                .map_err(|_| "invalid float"),
+            Lit::Bool(b) => Ok(if b.value { "TRUE" } else { "FALSE" }.to_owned()),
+            Lit::Str(s) => {
+                let v = s.value();
+                if v.contains('\0') {
+                    return Err("a default string cannot contain NUL");
+                }
+                Ok(format!("'{}'", v.replace('\'', "''")))
+            }
+            _ => Err("expected a number, string or bool literal"),
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(_) | Lit::Float(_),
+                ..
+            }) => default_literal(expr).map(|v| format!("-{v}")),
+            _ => Err("expected a number, string or bool literal"),
+        },
+        _ => Err("expected a number, string or bool literal"),
+    }
+}
+
+pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
+    let mut out = FieldAttrs::default();
+    for attr in orm_attrs(attrs) {
+        let result = attr.parse_nested_meta(|meta| {
+            let flag = |meta: &ParseNestedMeta<'_>| meta.path.get_ident().cloned();
+            match key(&meta).as_str() {
+                "primary_key" => out.primary_key = flag(&meta),
+                "unique" => out.unique = true,
+                "index" => out.index = true,
+                "auto_now" => out.auto_now = flag(&meta),
+                "auto_now_add" => out.auto_now_add = flag(&meta),
+                "column" => out.column = Some(meta.value()?.parse()?),
+                "max_length" => {
+                    let lit: syn::LitInt = meta.value()?.parse()?;
+                    let n: u32 = lit.base10_parse()?;
+                    if n == 0 {
+                        return Err(syn::Error::new(lit.span(), "max_length must be at least 1"));
+                    }
+                    out.max_length = Some((n, lit.span()));
+                }
+                "default" => {
+                    let expr: Expr = meta.value()?.parse()?;
+                    let sql = default_literal(&expr).map_err(|why| {
+                        syn::Error::new_spanned(
+                            &expr,
+                            format!("invalid default: {why}\nhelp: the correct format looks like `#[orm(default = 0)]`"),
+                        )
+                    })?;
+                    out.default = Some((sql, expr));
+                }
+                other => {
+                    return Err(meta.error(format!(
+                        "unknown field attribute `{other}`; expected one of: {FIELD_KEYS}\n\
+                         help: the correct format looks like `#[orm(max_length = 30, unique)]`"
+                    )))
+                }
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.push(err);
+        }
+    }
+    out
+}
+
+/// `#[orm(rename = "..")]` on an enum variant.
+pub(crate) fn variant_rename(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> Option<LitStr> {
+    let mut out = None;
+    for attr in orm_attrs(attrs) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                out = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error(format!(
+                    "unknown variant attribute `{}`; expected: rename\n\
+                     help: the correct format looks like `#[orm(rename = \"admin\")]`",
+                    key(&meta)
+                )))
+            }
+        });
+        if let Err(err) = result {
+            cx.push(err);
+        }
+    }
+    out
+}

@@ -1,0 +1,114 @@
+//! Cross-field rules of a model, checked before anything is generated.
+
+use std::collections::HashMap;
+
+use syn::Type;
+
+use crate::ast::Model;
+use crate::ctxt::Ctxt;
+
+/// True when the type is written `Option<..>` (the nullable form).
+pub(crate) fn is_option(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Option"),
+        _ => false,
+    }
+}
+
+pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
+    let pks: Vec<_> = model
+        .fields
+        .iter()
+        .filter(|f| f.attrs.primary_key.is_some())
+        .collect();
+    match pks.as_slice() {
+        [] => cx.error_spanned_by(
+            model.ident,
+            format!(
+                "model `{}` has no primary key\n\
+                 help: mark one field `#[orm(primary_key)]`, e.g. `#[orm(primary_key)] id: i64`",
+                model.ident
+            ),
+        ),
+        [pk] => {
+            if is_option(pk.ty) {
+                cx.error_spanned_by(pk.ty, "a primary key cannot be an `Option`: it is never NULL");
+            }
+        }
+        [_, rest @ ..] => {
+            for extra in rest {
+                cx.error_spanned_by(
+                    &extra.attrs.primary_key,
+                    "a model has exactly one primary key; composite keys are not supported \
+                     (use `#[orm(unique_together(..))]`)",
+                );
+            }
+        }
+    }
+
+    let mut columns: HashMap<String, &syn::Ident> = HashMap::new();
+    for field in &model.fields {
+        let name = field.name();
+        if name.contains("__") {
+            cx.error_spanned_by(
+                field.ident,
+                "field names cannot contain `__`: it separates fields from lookups in `q!`",
+            );
+        }
+        if name == "pk" && field.attrs.primary_key.is_none() {
+            cx.error_spanned_by(field.ident, "`pk` names the primary key; rename this field");
+        }
+        let column = field.column();
+        if let Some(first) = columns.insert(column.clone(), field.ident) {
+            cx.error_spanned_by(
+                field.ident,
+                format!("column `{column}` is already used by field `{first}`"),
+            );
+        }
+        if let (Some(a), Some(_)) = (&field.attrs.auto_now, &field.attrs.auto_now_add) {
+            cx.error_spanned_by(a, "use either `auto_now` or `auto_now_add`, not both");
+        }
+        if let Some(pk) = &field.attrs.primary_key {
+            if field.attrs.default.is_some() {
+                cx.error_spanned_by(pk, "a primary key cannot have a `default`");
+            }
+        }
+    }
+
+    let known: Vec<String> = model.fields.iter().map(|f| f.name()).collect();
+    let lists = model
+        .attrs
+        .unique_together
+        .iter()
+        .map(|l| ("unique_together", l))
+        .chain(model.attrs.indexes.iter().map(|l| ("index", l)));
+    for (what, list) in lists {
+        if list.len() < 2 && what == "unique_together" {
+            if let Some(first) = list.first() {
+                cx.error_spanned_by(
+                    first,
+                    "unique_together takes two or more fields; use `#[orm(unique)]` on one field",
+                );
+            }
+        }
+        if list.is_empty() {
+            cx.error_spanned_by(model.ident, format!("`{what}(..)` needs at least one field"));
+        }
+        for ident in list {
+            if !known.contains(&crate::ast::unraw(ident)) {
+                cx.error_spanned_by(
+                    ident,
+                    format!(
+                        "`{what}` names `{ident}`, which is not a field of `{}`; fields: {}",
+                        model.ident,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! `#[derive(Model)]`: the `Model` impl, the field-handle struct, the
+//! type-level field names for `q!`, registration, and type assertions.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use super::name_type;
+use crate::ast::Model;
+use crate::check;
+use crate::ctxt::Ctxt;
+
+pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut cx = Ctxt::default();
+    let model = match Model::from_input(&mut cx, input) {
+        Ok(model) => model,
+        Err(err) => {
+            cx.push(err);
+            return cx.check().map(|()| TokenStream::new());
+        }
+    };
+    check::check(&mut cx, &model);
+    cx.check()?;
+    Ok(expand(&model))
+}
+
+fn expand(model: &Model<'_>) -> TokenStream {
+    let krate = model
+        .attrs
+        .krate
+        .as_ref()
+        .map(|p| quote!(#p))
+        .unwrap_or_else(|| quote!(::orm_core));
+    let p = quote!(#krate::__private);
+    let ident = model.ident;
+    let vis = model.vis;
+    let name = crate::ast::unraw(ident);
+    let table = model.table();
+    let pk = model.pk_index().unwrap_or(0);
+    let fields_ident = format_ident!("{}Fields", ident);
+
+    let column_of = |ident: &syn::Ident| -> String {
+        let wanted = crate::ast::unraw(ident);
+        model
+            .fields
+            .iter()
+            .find(|f| f.name() == wanted)
+            .map(|f| f.column())
+            .unwrap_or(wanted)
+    };
+    let column_lists = |lists: &Vec<Vec<syn::Ident>>| -> Vec<TokenStream> {
+        lists
+            .iter()
+            .map(|list| {
+                let cols = list.iter().map(column_of);
+                quote!(&[#(#cols),*])
+            })
+            .collect()
+    };
+    let unique_together = column_lists(&model.attrs.unique_together);
+    let indexes = column_lists(&model.attrs.indexes);
+
+    let mut metas = Vec::new();
+    let mut handles = Vec::new();
+    let mut handle_inits = Vec::new();
+    let mut decodes = Vec::new();
+    let mut values = Vec::new();
+    let mut sqls = Vec::new();
+    let mut sets = Vec::new();
+    let mut touches_always = Vec::new();
+    let mut touches_insert = Vec::new();
+    let mut has_field = Vec::new();
+    let mut asserts = Vec::new();
+
+    for (i, field) in model.fields.iter().enumerate() {
+        let fid = field.ident;
+        let ty = field.ty;
+        let fname = field.name();
+        let column = field.column();
+        let a = &field.attrs;
+        let is_pk = a.primary_key.is_some();
+        let unique = a.unique;
+        let index = a.index;
+        let max_length = match a.max_length {
+            Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+            None => quote!(::core::option::Option::None),
+        };
+        let default = match &a.default {
+            Some((sql, _)) => quote!(::core::option::Option::Some(#sql)),
+            None => quote!(::core::option::Option::None),
+        };
+        let auto_now = a.auto_now.is_some();
+        let auto_now_add = a.auto_now_add.is_some();
+        metas.push(quote! {
+            #p::FieldMeta {
+                name: #fname,
+                column: #column,
+                sql_type: <#ty as #p::FieldType>::SQL_TYPE,
+                nullable: <#ty as #p::FieldType>::NULLABLE,
+                primary_key: #is_pk,
+                auto: #is_pk && <#ty as #p::FieldType>::SQL_TYPE.is_integer(),
+                unique: #unique,
+                index: #index,
+                max_length: #max_length,
+                default: #default,
+                auto_now: #auto_now,
+                auto_now_add: #auto_now_add,
+            }
+        });
+        let doc = format!("The `{fname}` field (column `{column}`).");
+        handles.push(quote!(#[doc = #doc] pub #fid: #p::Field<#ident, #ty>));
+        handle_inits.push(quote!(#fid: #p::Field::new(#i)));
+        decodes.push(quote!(#fid: #p::decode(row, start + #i, #name, #column)?));
+        values.push(quote!(#i => #p::FieldType::to_value(&self.#fid)));
+        sqls.push(quote!(#i => &self.#fid));
+        sets.push(quote!(#i => self.#fid = #p::from_value(value, #name, #fname)?));
+        if auto_now {
+            touches_always.push(quote!(self.#fid = #p::Timestamp::from_now(now);));
+        }
+        if auto_now_add {
+            touches_insert.push(quote!(self.#fid = #p::Timestamp::from_now(now);));
+        }
+
+        let ty_span = ty.span();
+        asserts.push(quote_spanned!(ty_span=> #p::assert_field_type::<#ty>();));
+        if let Some((_, span)) = a.max_length {
+            asserts.push(quote_spanned!(span=> #p::assert_text::<#ty>();));
+        }
+        if let Some(flag) = a.auto_now.as_ref().or(a.auto_now_add.as_ref()) {
+            asserts.push(quote_spanned!(flag.span()=> #p::assert_timestamp::<#ty>();));
+        }
+        if let Some((_, expr)) = &a.default {
+            asserts.push(quote_spanned!(expr.span()=> #p::assert_default::<#ty, _>(#expr);));
+        }
+
+        let n = name_type(&krate, &fname, fid.span());
+        has_field.push(quote! {
+            #[automatically_derived]
+            impl #p::HasField<#n> for #ident {
+                type Type = #ty;
+                const INDEX: usize = #i;
+            }
+        });
+        if is_pk && fname != "pk" {
+            let n = name_type(&krate, "pk", fid.span());
+            has_field.push(quote! {
+                #[automatically_derived]
+                impl #p::HasField<#n> for #ident {
+                    type Type = #ty;
+                    const INDEX: usize = #i;
+                }
+            });
+        }
+    }
+
+    let pk_ident = model.fields.get(pk).map(|f| f.ident);
+    let pk_unset = match pk_ident {
+        Some(id) => quote!(#p::FieldType::is_unset_pk(&self.#id)),
+        None => quote!(false),
+    };
+    let fields_doc = format!("Typed field handles of [`{ident}`], from `{ident}::fields()`.");
+    let unreachable = format!("{name} has no field with this index");
+
+    quote! {
+        #[doc = #fields_doc]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #fields_ident {
+            #(#handles,)*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl #p::Model for #ident {
+                type Fields = #fields_ident;
+
+                const META: &'static #p::ModelMeta = &#p::ModelMeta {
+                    name: #name,
+                    table: #table,
+                    fields: &[#(#metas),*],
+                    pk: #pk,
+                    unique_together: &[#(#unique_together),*],
+                    indexes: &[#(#indexes),*],
+                };
+
+                fn fields() -> #fields_ident {
+                    #fields_ident { #(#handle_inits,)* }
+                }
+
+                #[inline]
+                fn from_row(row: &#p::Row, start: usize) -> #p::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#decodes,)* })
+                }
+
+                fn field_value(&self, index: usize) -> #p::Value {
+                    match index {
+                        #(#values,)*
+                        _ => ::core::unreachable!(#unreachable),
+                    }
+                }
+
+                fn field_sql(&self, index: usize) -> &(dyn #p::ToSql + Sync) {
+                    match index {
+                        #(#sqls,)*
+                        _ => ::core::unreachable!(#unreachable),
+                    }
+                }
+
+                fn set_field(&mut self, index: usize, value: #p::Value) -> #p::Result<()> {
+                    match index {
+                        #(#sets,)*
+                        _ => ::core::unreachable!(#unreachable),
+                    }
+                    ::core::result::Result::Ok(())
+                }
+
+                #[allow(unused_variables)]
+                fn touch(&mut self, inserting: bool, now: #p::DateTime<#p::Utc>) {
+                    #(#touches_always)*
+                    if inserting {
+                        #(#touches_insert)*
+                    }
+                }
+
+                fn pk_is_unset(&self) -> bool {
+                    #pk_unset
+                }
+            }
+
+            #(#has_field)*
+
+            #p::inventory::submit! {
+                #p::ModelRegistration { meta: <#ident as #p::Model>::META }
+            }
+
+            #[allow(dead_code, clippy::no_effect_underscore_binding)]
+            fn __orm_assertions() {
+                #(#asserts)*
+            }
+        };
+    }
+}

@@ -1,0 +1,149 @@
+//! `q!(field__lookup = value, ...)`: each term becomes a call on the typed
+//! field handle, found by its type-level name, so the field, the lookup and
+//! the value's type are all checked by the compiler at the user's tokens.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Token};
+
+use super::name_type;
+
+/// The lookups `q!` knows, with the method each becomes.
+const LOOKUPS: &[(&str, &str)] = &[
+    ("exact", "eq"),
+    ("iexact", "iexact"),
+    ("contains", "contains"),
+    ("icontains", "icontains"),
+    ("startswith", "startswith"),
+    ("istartswith", "istartswith"),
+    ("endswith", "endswith"),
+    ("iendswith", "iendswith"),
+    ("in", "in_"),
+    ("gt", "gt"),
+    ("gte", "gte"),
+    ("lt", "lt"),
+    ("lte", "lte"),
+    ("range", "range"),
+    ("isnull", "is_null"),
+    ("regex", "regex"),
+    ("iregex", "iregex"),
+];
+
+struct Term {
+    key: Ident,
+    value: Expr,
+}
+
+impl Parse for Term {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.call(syn::ext::IdentExt::parse_any).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected `field = value` or `field__lookup = value`",
+            )
+        })?;
+        input.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `=` after `{key}`: q! terms look like `{key} = value`"),
+            )
+        })?;
+        let value: Expr = input.parse()?;
+        Ok(Term { key, value })
+    }
+}
+
+struct Terms(Punctuated<Term, Token![,]>);
+
+impl Parse for Terms {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Punctuated::parse_terminated(input).map(Terms)
+    }
+}
+
+fn is_none(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
+}
+
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let krate = quote!(::orm_core);
+    let terms: Terms = syn::parse2(input)?;
+    if terms.0.is_empty() {
+        return Ok(quote!(#krate::Q::all()));
+    }
+    let mut errors: Option<syn::Error> = None;
+    let mut parts = Vec::new();
+    for term in &terms.0 {
+        match expand_term(&krate, term) {
+            Ok(ts) => parts.push(ts),
+            Err(e) => match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
+            },
+        }
+    }
+    if let Some(err) = errors {
+        return Err(err);
+    }
+    Ok(quote!( ( #(#parts)&* ) ))
+}
+
+fn expand_term(krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
+    let key = crate::ast::unraw(&term.key);
+    let span = term.key.span();
+    let segments: Vec<&str> = key.split("__").collect();
+    let (field, lookup) = match segments.as_slice() {
+        [field] => (*field, None),
+        [field, lookup] => (*field, Some(*lookup)),
+        _ => {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{key}`: expected `field` or `field__lookup`; lookups across relations are not supported yet"
+                ),
+            ))
+        }
+    };
+    if field.is_empty() {
+        return Err(syn::Error::new(span, "expected a field name before `__`"));
+    }
+    let name = name_type(krate, field, span);
+    let handle = quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>());
+    let value = &term.value;
+    let method = match lookup {
+        // `field = value`: an assignment, which also works as a filter.
+        None => {
+            return Ok(if is_none(value) {
+                quote_spanned!(span=> #handle.set_null())
+            } else {
+                quote_spanned!(span=> #handle.set(#value))
+            })
+        }
+        Some(lookup) => match LOOKUPS.iter().find(|(l, _)| *l == lookup) {
+            Some((_, method)) => *method,
+            None => {
+                let names: Vec<&str> = LOOKUPS.iter().map(|(l, _)| *l).collect();
+                return Err(syn::Error::new(
+                    span,
+                    format!(
+                        "unknown lookup `{lookup}` in `{key}`; expected one of: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    if is_none(value) {
+        return match lookup {
+            Some("exact" | "iexact") => Ok(quote_spanned!(span=> #handle.is_null(true))),
+            _ => Err(syn::Error::new_spanned(
+                value,
+                format!("`None` cannot be used with `{}`; use `{field}__isnull = true`", lookup.unwrap_or("exact")),
+            )),
+        };
+    }
+    let method = Ident::new(method, Span::call_site().located_at(span));
+    Ok(quote_spanned!(span=> #handle.#method(#value)))
+}

@@ -1,0 +1,44 @@
+//! Procedural macros of `orm-core`: `#[derive(Model)]`, `#[derive(DbEnum)]`
+//! and `q!`. Use them through `orm-core`, which re-exports them and
+//! documents them.
+//!
+//! Each macro runs in three stages: parse the input into a borrowed IR
+//! ([`ast`], [`attr`]), validate it ([`check`]), then generate code
+//! ([`expand`]). Errors are collected and reported together, each at the
+//! span of the offending token.
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Implements `orm_core::Model` for a struct with named fields. See the
+/// documentation of `orm_core::Model` (the derive) for the attributes.
+#[proc_macro_derive(Model, attributes(orm))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::model::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Stores a fieldless enum as text. See `orm_core::DbEnum`.
+#[proc_macro_derive(DbEnum, attributes(orm))]
+pub fn derive_db_enum(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::db_enum::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Django-style conditions: `q!(name__icontains = "gem", karma__gte = 10)`.
+/// See `orm_core::q`.
+#[proc_macro]
+pub fn q(input: TokenStream) -> TokenStream {
+    expand::q::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
