@@ -261,8 +261,12 @@ pub fn set_default(db: Db) {
 /// Runs `fut` with `db` as the database of every ORM call inside it that
 /// has no explicit `.using(..)`, including calls in functions it calls.
 /// Scopes nest; the innermost wins. Parallel tasks can each have their own.
-pub async fn scope<F: Future>(db: &Db, fut: F) -> F::Output {
-    CURRENT.scope(db.clone(), fut).await
+///
+/// The scope belongs to the future it wraps: a task started inside it with
+/// `tokio::spawn` does not inherit it (wrap the spawned future in `scope`
+/// too). The returned future owns a clone of `db`, so it can be spawned.
+pub fn scope<F: Future>(db: &Db, fut: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(db.clone(), fut)
 }
 
 /// The database a query without `.using(..)` runs on: the innermost

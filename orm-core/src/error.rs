@@ -144,7 +144,7 @@ pub enum Error {
     Config(String),
 
     /// Any other error reported by the server or the driver.
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Database(#[source] tokio_postgres::Error),
 }
 
@@ -159,6 +159,20 @@ fn constraint_label(constraint: Option<&str>, table: Option<&str>, column: Optio
         _ => {}
     }
     out
+}
+
+/// The server's message, detail and SQLSTATE (tokio-postgres shows only "db error").
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut out = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                out.push_str(&format!("; {detail}"));
+            }
+            out
+        }
+        None => err.to_string(),
+    }
 }
 
 impl Error {

@@ -97,6 +97,11 @@
 //! constraint), [`Error::NotConnected`], [`Error::InvalidLookup`],
 //! [`Error::PoolTimeout`], [`Error::Database`], ...
 
+// Lets the derive's generated `::orm_core::..` paths resolve inside this
+// crate's own tests and doc examples.
+#[allow(unused_extern_crates)]
+extern crate self as orm_core;
+
 mod db;
 mod error;
 mod field;
@@ -125,7 +130,7 @@ pub use orm_derive::{q, DbEnum, Model};
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, Assign, Db, DbEnum, Error, IntegrityKind, Lookup, Model, QuerySet, Result, Q,
+        q, Assign, Db, DbEnum, Error, IntegrityKind, IntoQ, Lookup, Model, QuerySet, Result, Q,
     };
 }
 

@@ -30,8 +30,7 @@ pub(crate) fn push_node(w: &mut SqlWriter, table: &str, node: &Node, negated: bo
         Node::All => w.push_sql("TRUE"),
         Node::Nothing => w.push_sql("FALSE"),
         Node::Leaf(cond) => {
-            let guard = negated && cond.field.nullable && !matches!(cond.op, Op::IsNull(_));
-            if guard {
+            if needs_guard(cond, negated) {
                 w.push_sql("(");
                 push_cond(w, table, cond);
                 w.push_sql(" AND ");
@@ -43,12 +42,24 @@ pub(crate) fn push_node(w: &mut SqlWriter, table: &str, node: &Node, negated: bo
         }
         Node::And(items) => push_joined(w, table, items, " AND ", negated),
         Node::Or(items) => push_joined(w, table, items, " OR ", negated),
-        Node::Not(inner) => {
-            w.push_sql("NOT (");
-            push_node(w, table, inner, !negated);
-            w.push_sql(")");
-        }
+        Node::Not(inner) => match &**inner {
+            // A guarded leaf brings its own parentheses.
+            Node::Leaf(cond) if needs_guard(cond, !negated) => {
+                w.push_sql("NOT ");
+                push_node(w, table, inner, !negated);
+            }
+            _ => {
+                w.push_sql("NOT (");
+                push_node(w, table, inner, !negated);
+                w.push_sql(")");
+            }
+        },
     }
+}
+
+/// A lookup on a nullable column under negation gets `AND col IS NOT NULL`.
+fn needs_guard(cond: &Cond, negated: bool) -> bool {
+    negated && cond.field.nullable && !matches!(cond.op, Op::IsNull(_))
 }
 
 fn push_joined(w: &mut SqlWriter, table: &str, items: &[Node], sep: &str, negated: bool) {

@@ -11,3 +11,6 @@ mod writer;
 
 pub use writer::Statement;
 pub(crate) use writer::SqlWriter;
+
+#[cfg(test)]
+mod tests;

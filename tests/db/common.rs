@@ -1,0 +1,67 @@
+//! Models and set-up shared by the integration tests.
+
+use chrono::{DateTime, Utc};
+use orm_core::prelude::*;
+
+/// A fresh database with every model's table created.
+pub async fn setup() -> Db {
+    let db = orm_core::testing::test_db()
+        .await
+        .expect("a throwaway PostgreSQL database (install PostgreSQL's server or set DATABASE_URL)");
+    orm_core::generate_schemas_on(&db)
+        .await
+        .expect("generate_schemas");
+    db
+}
+
+/// The User model.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "users")]
+pub struct User {
+    /// Identity primary key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Unique, varchar(30).
+    #[orm(max_length = 30, unique)]
+    pub name: String,
+    /// Nullable.
+    pub email: Option<String>,
+    /// Indexed, DEFAULT 0.
+    #[orm(default = 0, index)]
+    pub karma: i32,
+    /// Set on insert.
+    #[orm(auto_now_add)]
+    pub created_at: DateTime<Utc>,
+    /// Set on every save.
+    #[orm(auto_now)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// A user with only a name.
+    pub fn named(name: &str) -> User {
+        User {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Creates users with the given (name, karma, email).
+pub async fn users(rows: &[(&str, i32, Option<&str>)]) -> Vec<User> {
+    let objs = rows
+        .iter()
+        .map(|(name, karma, email)| User {
+            name: (*name).into(),
+            karma: *karma,
+            email: email.map(str::to_owned),
+            ..Default::default()
+        })
+        .collect();
+    User::bulk_create(objs).await.expect("bulk_create users")
+}
+
+/// Names of the users, in order.
+pub fn names(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.name.as_str()).collect()
+}

@@ -1,0 +1,267 @@
+//! create / save / delete / refresh / bulk_create / get_or_create /
+//! update_or_create, and the errors they return.
+
+use orm_core::prelude::*;
+
+use crate::common::{setup, users, User};
+
+#[tokio::test]
+async fn create_returns_the_row_as_stored() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let u = User::create(User::named("Gemini")).await?;
+        assert!(u.id > 0);
+        assert_eq!(u.karma, 0);
+        assert_eq!(u.email, None);
+        assert_eq!(u.created_at, u.updated_at);
+        assert!((chrono::Utc::now() - u.created_at).num_seconds().abs() < 60);
+        assert_eq!(User::get(q!(id = u.id)).await?, u);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn save_inserts_then_updates() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let mut a = User::named("Ada");
+        a.save().await?;
+        let id = a.id;
+        assert!(id > 0);
+        let created = a.created_at;
+        a.karma += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        a.save().await?;
+        assert_eq!(a.id, id, "an update keeps the id");
+        assert_eq!(a.created_at, created, "auto_now_add is set once");
+        assert!(a.updated_at > created, "auto_now moves on every save");
+        let stored = User::get(q!(pk = id)).await?;
+        assert_eq!(stored, a);
+        assert_eq!(User::all().count().await?, 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn save_with_unknown_pk_inserts_it() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let mut u = User {
+            id: 4242,
+            ..User::named("Explicit")
+        };
+        u.save().await?;
+        assert_eq!(User::get(q!(id = 4242)).await?.name, "Explicit");
+        // The identity sequence still hands out its own ids afterwards.
+        let next = User::create(User::named("Next")).await?;
+        assert_ne!(next.id, 4242);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn delete_and_refresh() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let mut a = User::create(User::named("Ada")).await?;
+        User::filter(q!(id = a.id)).update(q!(karma = 99)).await?;
+        assert_eq!(a.karma, 0);
+        a.refresh_from_db().await?;
+        assert_eq!(a.karma, 99);
+        assert_eq!(a.delete().await?, 1);
+        assert_eq!(a.delete().await?, 0);
+        assert!(matches!(
+            User::get(q!(id = a.id)).await,
+            Err(Error::DoesNotExist { model: "User" })
+        ));
+        assert!(matches!(
+            a.refresh_from_db().await,
+            Err(Error::DoesNotExist { .. })
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bulk_create_returns_ids_in_order() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        assert!(User::bulk_create(vec![]).await?.is_empty());
+        let objs: Vec<User> = (0..2000)
+            .map(|i| User {
+                name: format!("u{i:04}"),
+                karma: i,
+                email: (i % 2 == 0).then(|| format!("u{i}@x")),
+                ..Default::default()
+            })
+            .collect();
+        let created = User::bulk_create(objs).await?;
+        assert_eq!(created.len(), 2000);
+        for (i, u) in created.iter().enumerate() {
+            assert_eq!(u.name, format!("u{i:04}"));
+            assert_eq!(u.karma, i as i32);
+            assert!(u.id > 0);
+        }
+        let mut ids: Vec<i64> = created.iter().map(|u| u.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 2000);
+        let stored = User::all().order_by(["id"]).await?;
+        assert_eq!(stored, created);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bulk_create_mixed_pks_and_atomic_failure() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let created = User::bulk_create(vec![
+            User::named("auto1"),
+            User {
+                id: 1000,
+                ..User::named("given")
+            },
+            User::named("auto2"),
+        ])
+        .await?;
+        assert_eq!(
+            created.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["auto1", "given", "auto2"]
+        );
+        assert_eq!(created[1].id, 1000);
+        // A duplicate inside the batch: nothing of the batch is kept.
+        let err = User::bulk_create(vec![User::named("dup"), User::named("dup")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.constraint(), Some("users_name_key"));
+        assert_eq!(User::all().count().await?, 3);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn integrity_errors_name_the_constraint() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        User::create(User::named("Bob")).await?;
+        let err = User::create(User::named("Bob")).await.unwrap_err();
+        match &err {
+            Error::Integrity {
+                kind,
+                constraint,
+                table,
+                ..
+            } => {
+                assert_eq!(*kind, IntegrityKind::Unique);
+                assert_eq!(constraint.as_deref(), Some("users_name_key"));
+                assert_eq!(table.as_deref(), Some("users"));
+            }
+            other => panic!("expected an integrity error, got {other:?}"),
+        }
+        assert!(err.to_string().contains("users_name_key"), "{err}");
+        // The failed insert lost nothing.
+        assert_eq!(User::all().count().await?, 1);
+        // Too long for varchar(30): the server's error comes back, no panic.
+        let err = User::create(User::named(&"x".repeat(31))).await.unwrap_err();
+        assert!(err.to_string().contains("too long"), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn get_reports_none_and_many() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let rows: Vec<(String, i32)> = (0..30).map(|i| (format!("n{i}"), 5)).collect();
+        let refs: Vec<(&str, i32, Option<&str>)> =
+            rows.iter().map(|(n, k)| (n.as_str(), *k, None)).collect();
+        users(&refs).await;
+        let err = User::get(q!(karma = 5)).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "get() returned more than one User -- it returned more than 20!"
+        );
+        let err = User::get(q!(name__in = ["n1", "n2"])).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "get() returned more than one User -- it returned 2!"
+        );
+        let err = User::get(q!(karma = 6)).await.unwrap_err();
+        assert_eq!(err.to_string(), "User matching query does not exist");
+        assert_eq!(User::get_or_none(q!(karma = 6)).await?, None);
+        assert_eq!(User::get_or_none(q!(name = "n3")).await?.map(|u| u.name), Some("n3".into()));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn get_or_create_creates_once() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (bob, created) =
+            User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
+        assert!(created);
+        let (again, created) =
+            User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
+        assert!(!created);
+        assert_eq!(again, bob);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn get_or_create_survives_a_race() -> Result<()> {
+    let db = setup().await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            tokio::spawn(orm_core::scope(&db, async {
+                User::get_or_create(q!(name = "Racer"), User::named("Racer")).await
+            }))
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for task in tasks {
+        let (user, was_created) = task.await.expect("task")?;
+        ids.push(user.id);
+        created += usize::from(was_created);
+    }
+    assert_eq!(created, 1, "exactly one caller creates the row");
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every caller gets the same row");
+    orm_core::scope(&db, async {
+        assert_eq!(User::all().count().await?, 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn update_or_create_creates_then_updates() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (u, created) =
+            User::update_or_create(q!(name = "Ada"), q!(karma = 5, email = "ada@x")).await?;
+        assert!(created);
+        assert_eq!((u.name.as_str(), u.karma, u.email.as_deref()), ("Ada", 5, Some("ada@x")));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let (v, created) = User::update_or_create(q!(name = "Ada"), q!(karma = 6)).await?;
+        assert!(!created);
+        assert_eq!(v.id, u.id);
+        assert_eq!(v.karma, 6);
+        assert_eq!(v.email.as_deref(), Some("ada@x"), "fields not in defaults are kept");
+        assert!(v.updated_at > u.updated_at, "auto_now fields are refreshed");
+        assert_eq!(User::get(q!(id = u.id)).await?, v);
+        Ok(())
+    })
+    .await
+}

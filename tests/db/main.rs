@@ -1,0 +1,13 @@
+//! Integration tests against a real PostgreSQL server.
+//!
+//! One test binary (linked once); each test gets its own fresh database
+//! from `orm_core::testing::test_db`, so tests run in parallel and never
+//! see each other's rows. With `DATABASE_URL` unset, a throwaway server is
+//! started from the installed PostgreSQL binaries.
+
+mod common;
+mod connections;
+mod crud;
+mod lookups;
+mod queryset;
+mod types;

@@ -1,0 +1,176 @@
+//! Ordering, slicing, first/last, count/exists, distinct, update/delete,
+//! laziness and reuse of query sets.
+
+use orm_core::prelude::*;
+
+use crate::common::{names, setup, users, User};
+
+async fn sample() {
+    users(&[
+        ("carol", 30, Some("c@x")),
+        ("alice", 10, None),
+        ("Bob", 20, Some("b@x")),
+        ("dave", 20, None),
+        ("erin", 40, Some("e@x")),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn order_by_several_fields() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let rows = User::all().order_by(["-karma", "name"]).await?;
+        assert_eq!(names(&rows), ["erin", "carol", "Bob", "dave", "alice"]);
+        // Text sorts by code point under C.UTF-8: uppercase first.
+        let rows = User::all().order_by(["name"]).await?;
+        assert_eq!(names(&rows), ["Bob", "alice", "carol", "dave", "erin"]);
+        // NULLs last ascending, first descending.
+        let rows = User::all().order_by(["email", "name"]).await?;
+        assert_eq!(names(&rows), ["Bob", "carol", "erin", "alice", "dave"]);
+        let rows = User::all().order_by(["-email", "name"]).await?;
+        assert_eq!(names(&rows), ["alice", "dave", "erin", "carol", "Bob"]);
+        // A later order_by replaces the earlier one.
+        let rows = User::all().order_by(["name"]).order_by(["-karma", "-name"]).await?;
+        assert_eq!(names(&rows), ["erin", "carol", "dave", "Bob", "alice"]);
+        let err = User::all().order_by(["-nope"]).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { model: "User", .. }), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_issue_chain() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let rows: Vec<(String, i32, Option<String>)> = (0..40)
+            .map(|i| (format!("gem{i:02}"), i, (i % 3 != 0).then(|| format!("g{i}@x"))))
+            .collect();
+        let refs: Vec<(&str, i32, Option<&str>)> = rows
+            .iter()
+            .map(|(n, k, e)| (n.as_str(), *k, e.as_deref()))
+            .collect();
+        users(&refs).await;
+        let page: Vec<User> = User::filter(q!(name__icontains = "GEM", karma__gte = 10))
+            .exclude(q!(email__isnull = true))
+            .order_by(["-karma", "name"])
+            .limit(5)
+            .offset(3)
+            .all()
+            .await?;
+        // karma 39..10 without multiples of 3, descending: 38 37 35 34 32 31 29 28 ...
+        assert_eq!(page.iter().map(|u| u.karma).collect::<Vec<_>>(), [34, 32, 31, 29, 28]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn first_last_count_exists() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        assert_eq!(User::all().first().await?, None);
+        assert_eq!(User::all().count().await?, 0);
+        assert!(!User::all().exists().await?);
+        sample().await;
+        // Unordered: by primary key.
+        assert_eq!(User::all().first().await?.unwrap().name, "carol");
+        assert_eq!(User::all().last().await?.unwrap().name, "erin");
+        // Ordered: that ordering, and its reverse.
+        assert_eq!(User::all().order_by(["name"]).first().await?.unwrap().name, "Bob");
+        assert_eq!(User::all().order_by(["name"]).last().await?.unwrap().name, "erin");
+        assert_eq!(User::all().order_by(["-karma"]).last().await?.unwrap().name, "alice");
+        assert_eq!(User::filter(q!(karma = 20)).count().await?, 2);
+        assert_eq!(User::all().limit(3).count().await?, 3);
+        assert_eq!(User::all().offset(4).count().await?, 1);
+        assert!(User::filter(q!(name = "dave")).exists().await?);
+        assert!(!User::all().offset(5).exists().await?);
+        assert!(matches!(
+            User::all().limit(2).last().await,
+            Err(Error::InvalidQuery { .. })
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn limit_offset_distinct() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let rows = User::all().order_by(["karma", "name"]).limit(2).offset(1).await?;
+        assert_eq!(names(&rows), ["Bob", "dave"]);
+        assert!(User::all().order_by(["id"]).offset(10).await?.is_empty());
+        assert!(User::all().limit(0).await?.is_empty());
+        assert_eq!(User::all().distinct().count().await?, 5);
+        assert_eq!(User::all().distinct().order_by(["name"]).limit(1).await?[0].name, "Bob");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn querysets_are_lazy_cloneable_and_reusable() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let before = db.query_count();
+        let base = User::filter(q!(karma__gte = 20)).order_by(["name"]);
+        let rich = base.clone().filter(q!(karma__gte = 30));
+        assert_eq!(db.query_count(), before, "building sends nothing");
+        assert_eq!(names(&base.clone().await?), ["Bob", "carol", "dave", "erin"]);
+        assert_eq!(names(&rich.await?), ["carol", "erin"]);
+        assert_eq!(base.count().await?, 4);
+        assert_eq!(db.query_count(), before + 3);
+        let everyone: Vec<User> = User::all().await?;
+        assert_eq!(everyone.len(), 5);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn update_returns_matched_rows() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let before = User::get(q!(name = "dave")).await?;
+        let changed = User::filter(q!(karma__lt = 25)).update(q!(karma = 0, email = None)).await?;
+        assert_eq!(changed, 3);
+        assert_eq!(User::filter(q!(karma = 0, email = None)).count().await?, 3);
+        // Matched, not changed: the same value again still counts.
+        assert_eq!(User::filter(q!(karma = 0)).update(q!(karma = 0)).await?, 3);
+        // Like Django, a queryset update does not touch auto_now fields.
+        assert_eq!(User::get(q!(name = "dave")).await?.updated_at, before.updated_at);
+        assert!(matches!(
+            User::all().limit(1).update(q!(karma = 1)).await,
+            Err(Error::InvalidQuery { .. })
+        ));
+        let err = User::all().update(q!(name = "same")).await.unwrap_err();
+        assert_eq!(err.constraint(), Some("users_name_key"));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn delete_returns_removed_rows() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        users(&[("tmp_1", 0, None), ("tmp_2", 0, None)]).await;
+        assert_eq!(User::filter(q!(name__startswith = "tmp_")).delete().await?, 2);
+        assert_eq!(User::filter(q!(name__startswith = "tmp_")).delete().await?, 0);
+        assert!(matches!(
+            User::all().limit(1).delete().await,
+            Err(Error::InvalidQuery { .. })
+        ));
+        assert_eq!(User::all().count().await?, 5);
+        assert_eq!(User::all().delete().await?, 5);
+        Ok(())
+    })
+    .await
+}
