@@ -3,7 +3,7 @@
 //!
 //! # Quick start
 //!
-//! ```no_run
+//! ```
 //! use orm_core::prelude::*;
 //! use chrono::{DateTime, Utc};
 //!
@@ -21,8 +21,10 @@
 //!     pub created_at: DateTime<Utc>,
 //! }
 //!
-//! # async fn run() -> orm_core::Result<()> {
-//! orm_core::connect("postgres://postgres@localhost/app").await?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> orm_core::Result<()> {
+//! # orm_core::set_default(orm_core::testing::test_db().await?);
+//! // orm_core::connect("postgres://postgres@localhost/app").await?;
 //! orm_core::generate_schemas().await?;
 //!
 //! let mut ada = User { name: "Ada".into(), ..Default::default() };
@@ -35,6 +37,8 @@
 //!     .order_by(["-karma", "name"])
 //!     .limit(10)
 //!     .await?;
+//! assert!(top.is_empty()); // Ada has no email
+//! assert_eq!(User::filter(q!(email = None)).count().await?, 1);
 //! # Ok(()) }
 //! ```
 //!
@@ -120,12 +124,134 @@ pub use db::{connect, current, scope, set_default, Db, DbBuilder};
 pub use error::{Error, IntegrityKind, Result};
 pub use field::Field;
 pub use model::{registered_models, FieldMeta, Model, ModelMeta};
-pub use query::{Assign, IntoQ, Lookup, OrderBy, Q, QuerySet};
+pub use query::{Assign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use types::{DbEnum, FieldType, SqlType};
 pub use value::Value;
 
-pub use orm_derive::{q, DbEnum, Model};
+/// Implements [`Model`](trait@Model) for a struct with named fields.
+///
+/// ```no_run
+/// use orm_core::prelude::*;
+///
+/// #[derive(Model, Debug, Clone, Default)]
+/// #[orm(table = "posts", unique_together(author_id, slug), index(author_id, created_at))]
+/// pub struct Post {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub author_id: i64,
+///     #[orm(max_length = 80)]
+///     pub slug: String,
+///     #[orm(column = "body_text")]
+///     pub body: String,
+///     #[orm(default = false)]
+///     pub published: bool,
+///     #[orm(auto_now_add)]
+///     pub created_at: chrono::DateTime<chrono::Utc>,
+/// }
+/// ```
+///
+/// # Field attributes
+///
+/// | attribute | meaning | default |
+/// | --- | --- | --- |
+/// | `primary_key` | the primary key (exactly one field); an `i16`/`i32`/`i64` key is an identity column filled on insert while it is 0, any other type (`Uuid`, `String`, ...) is supplied by you | none: required |
+/// | `column = "name"` | the column's name | the field's name |
+/// | `max_length = n` | `varchar(n)` instead of `text` (text fields only) | `text` |
+/// | `unique` | a `UNIQUE` constraint, named `<table>_<column>_key` by PostgreSQL | off |
+/// | `index` | a `CREATE INDEX` on the column, named `<table>_<column>_idx` | off |
+/// | `default = literal` | the column's SQL `DEFAULT` (a number, string or bool of the field's type); your struct's own value is what `save` writes | none |
+/// | `auto_now` | set to the current time on every `save` (`DateTime<Utc>` or `NaiveDateTime`) | off |
+/// | `auto_now_add` | set to the current time when first inserted | off |
+///
+/// `Option<T>` fields are nullable; every other field is `NOT NULL`.
+///
+/// # Struct attributes
+///
+/// | attribute | meaning | default |
+/// | --- | --- | --- |
+/// | `table = "name"` | the table's name | snake_case of the struct's name |
+/// | `unique_together(a, b, ..)` | a composite `UNIQUE` constraint (repeatable) | none |
+/// | `index(a, b, ..)` | a composite index (repeatable) | none |
+/// | `crate = "path"` | where `orm_core` is, for crates that re-export it | `::orm_core` |
+///
+/// # What it generates
+///
+/// The [`Model`](trait@Model) impl (table metadata, row decoding by column
+/// position, the Active Record methods), a `{Name}Fields` struct of typed
+/// [`Field`] handles returned by `Name::fields()`, the type-level field
+/// names [`q!`] resolves, and a registration for [`generate_schemas`].
+/// Misuse (a tuple struct, no primary key, an unsupported type, an unknown
+/// attribute) is a compile error at the offending token.
+pub use orm_derive::Model;
+
+/// Stores a fieldless enum as text (its variants' names, or
+/// `#[orm(rename = "..")]`), so it can be a model field and a `q!` value.
+///
+/// ```no_run
+/// use orm_core::prelude::*;
+///
+/// #[derive(DbEnum, Debug, Clone, Copy, PartialEq, Default)]
+/// pub enum Role {
+///     #[default]
+///     Member,
+///     #[orm(rename = "admin")]
+///     Admin,
+/// }
+///
+/// #[derive(Model, Debug, Clone, Default)]
+/// pub struct Account {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub role: Role,
+/// }
+///
+/// # async fn run() -> orm_core::Result<()> {
+/// let admins = Account::filter(q!(role = Role::Admin)).count().await?;
+/// # Ok(()) }
+/// ```
+///
+/// A stored value that is not a variant fails to decode with
+/// [`Error::Decode`] naming the column.
+pub use orm_derive::DbEnum;
+
+/// A condition in Django's form: `q!(field__lookup = value, ...)`.
+///
+/// A comma means AND. Without a lookup, `field = value` is an assignment
+/// ([`Assign`]), usable both as a filter (equality; `= None` is `IS NULL`)
+/// and in [`QuerySet::update`]; with a lookup it is a condition ([`Q`]).
+/// Either combines with `&`, `|` and `!`.
+///
+/// The model is inferred from where the condition is used, and everything
+/// is checked by the compiler at your tokens: the field must exist on that
+/// model, the lookup must exist and suit the field's type (`icontains` on
+/// text, `gt` on ordered types), and the value must have the field's type.
+///
+/// ```no_run
+/// use orm_core::prelude::*;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User {
+/// #     #[orm(primary_key)] pub id: i64,
+/// #     pub name: String,
+/// #     pub email: Option<String>,
+/// #     pub karma: i32,
+/// # }
+/// # async fn run() -> orm_core::Result<()> {
+/// let q = q!(name__icontains = "gem", karma__gte = 10);
+/// let users = User::filter(q | q!(email = None)).exclude(q!(karma__in = [1, 2])).await?;
+/// User::filter(q!(karma__lt = 0)).update(q!(karma = 0, email = None)).await?;
+/// // q!(karma__gte = "x")       -> error: `&str` cannot be used as a value for a field of type `i32`
+/// // q!(karma__icontains = "x") -> error: this lookup works on text fields, not on a `i32` field
+/// // q!(nmae = "x")             -> error: `User` has no field with this name
+/// # Ok(()) }
+/// ```
+///
+/// Lookups: `exact`, `iexact`, `contains`, `icontains`, `startswith`,
+/// `istartswith`, `endswith`, `iendswith`, `in` (any iterable), `gt`, `gte`,
+/// `lt`, `lte`, `range` (a `(low, high)` tuple), `isnull` (a bool), `regex`,
+/// `iregex`; `pk` names the primary key. Used alone, outside a call that
+/// fixes the model, annotate it: `let q: Q<User> = q!(..)`.
+pub use orm_derive::q;
 
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
@@ -156,12 +282,11 @@ pub mod __private {
         model: &'static str,
         column: &'static str,
     ) -> Result<T> {
-        row.try_get(index)
-            .map_err(|source| Error::Decode {
-                model,
-                column,
-                source,
-            })
+        row.try_get(index).map_err(|source| Error::Decode {
+            model,
+            column,
+            source,
+        })
     }
 
     /// Converts a [`Value`] into field type `T`, naming the field on error.

@@ -11,7 +11,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::Model;
 use crate::query::q::{Node, Op, Set};
-use crate::query::{Assign, Q, QuerySet};
+use crate::query::{Assign, QuerySet, Q};
 use crate::sql::statements;
 use crate::value::Value;
 
@@ -160,7 +160,11 @@ fn exact_terms<M: Model>(node: &Node, out: &mut Vec<Set>) {
                 Op::IsNull(true) => cond.field.sql_type.null(),
                 _ => return,
             };
-            if let Some(index) = M::META.fields.iter().position(|f| f.name == cond.field.name) {
+            if let Some(index) = M::META
+                .fields
+                .iter()
+                .position(|f| f.name == cond.field.name)
+            {
                 out.push(Set {
                     index,
                     field: cond.field,
@@ -178,7 +182,9 @@ pub(crate) async fn update_or_create<M: Model + Default>(
 ) -> Result<(M, bool)> {
     let db = db::current()?;
     if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
-        return update_existing(&db, found, &defaults).await.map(|o| (o, false));
+        return update_existing(&db, found, &defaults)
+            .await
+            .map(|o| (o, false));
     }
     let mut obj = M::default();
     let mut terms = Vec::new();

@@ -165,11 +165,11 @@ impl SqlType {
                     .parse()
                     .map_err(|_| format!("`{text}` is not a time (HH:MM:SS)"))?,
             )),
-            SqlType::Timestamp => Value::Timestamp(Some(
-                text.trim()
-                    .parse()
-                    .map_err(|_| format!("`{text}` is not a timestamp (YYYY-MM-DDTHH:MM:SS)"))?,
-            )),
+            SqlType::Timestamp => {
+                Value::Timestamp(Some(text.trim().parse().map_err(|_| {
+                    format!("`{text}` is not a timestamp (YYYY-MM-DDTHH:MM:SS)")
+                })?))
+            }
             SqlType::TimestampTz => Value::TimestampTz(Some(
                 DateTime::parse_from_rfc3339(text.trim())
                     .map_err(|_| format!("`{text}` is not an RFC 3339 timestamp"))?
@@ -429,7 +429,16 @@ __impl_base_type!(serde_json::Value, SqlType::Jsonb, Json, to: |s| s.clone(), fr
 macro_rules! ordered {
     ($($ty:ty),*) => { $( impl OrderedField for $ty {} impl OrderedField for Option<$ty> {} )* };
 }
-ordered!(f32, f64, String, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Uuid);
+ordered!(
+    f32,
+    f64,
+    String,
+    NaiveDate,
+    NaiveTime,
+    NaiveDateTime,
+    DateTime<Utc>,
+    Uuid
+);
 
 /// An enum stored as text, implemented by `#[derive(DbEnum)]`.
 pub trait DbEnum: Sized + Copy + Send + Sync + 'static {
@@ -439,6 +448,15 @@ pub trait DbEnum: Sized + Copy + Send + Sync + 'static {
     fn as_str(&self) -> &'static str;
     /// The variant stored under `name`.
     fn from_name(name: &str) -> Option<Self>;
+}
+
+impl<E: DbEnum + BaseType> Arg<Option<E>> for Option<E> {
+    fn into_value(self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => E::SQL_TYPE.null(),
+        }
+    }
 }
 
 /// Implements the field traits and `ToSql`/`FromSql` for a [`DbEnum`] (used
@@ -488,11 +506,42 @@ macro_rules! __impl_db_enum {
                 <&str as $crate::__private::FromSql>::accepts(ty)
             }
         }
-        $crate::__impl_base_type!($ty,
-            $crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS), Text,
-            to: |s| <$ty as $crate::types::DbEnum>::as_str(s).to_owned(),
-            from: |v| <$ty as $crate::types::DbEnum>::from_name(&v),
-            args: [$ty => |a| <$ty as $crate::types::DbEnum>::as_str(&a).to_owned(),
-                   &'__a $ty => |a| <$ty as $crate::types::DbEnum>::as_str(a).to_owned()]);
+        impl $crate::types::FieldType for $ty {
+            const SQL_TYPE: $crate::types::SqlType =
+                $crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS);
+            type Base = Self;
+            fn to_value(&self) -> $crate::Value {
+                $crate::Value::Text(Some(<$ty as $crate::types::DbEnum>::as_str(self).to_owned()))
+            }
+            fn from_value(value: $crate::Value) -> Option<Self> {
+                match value {
+                    $crate::Value::Text(Some(v)) => <$ty as $crate::types::DbEnum>::from_name(&v),
+                    _ => None,
+                }
+            }
+        }
+        impl $crate::types::BaseType for $ty {}
+        // `Option<E>: Arg<Option<E>>` is a blanket impl in orm-core: the
+        // orphan rule forbids it in the enum's crate.
+        impl $crate::types::Arg<$ty> for $ty {
+            fn into_value(self) -> $crate::Value {
+                $crate::types::FieldType::to_value(&self)
+            }
+        }
+        impl $crate::types::Arg<$ty> for &$ty {
+            fn into_value(self) -> $crate::Value {
+                $crate::types::FieldType::to_value(self)
+            }
+        }
+        impl $crate::types::Arg<Option<$ty>> for $ty {
+            fn into_value(self) -> $crate::Value {
+                $crate::types::FieldType::to_value(&self)
+            }
+        }
+        impl $crate::types::Arg<Option<$ty>> for &$ty {
+            fn into_value(self) -> $crate::Value {
+                $crate::types::FieldType::to_value(self)
+            }
+        }
     };
 }

@@ -10,11 +10,7 @@ use crate::ctxt::Ctxt;
 /// True when the type is written `Option<..>` (the nullable form).
 pub(crate) fn is_option(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Option"),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Option"),
         _ => false,
     }
 }
@@ -36,7 +32,10 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
         ),
         [pk] => {
             if is_option(pk.ty) {
-                cx.error_spanned_by(pk.ty, "a primary key cannot be an `Option`: it is never NULL");
+                cx.error_spanned_by(
+                    pk.ty,
+                    "a primary key cannot be an `Option`: it is never NULL",
+                );
             }
         }
         [_, rest @ ..] => {
@@ -96,7 +95,10 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
             }
         }
         if list.is_empty() {
-            cx.error_spanned_by(model.ident, format!("`{what}(..)` needs at least one field"));
+            cx.error_spanned_by(
+                model.ident,
+                format!("`{what}(..)` needs at least one field"),
+            );
         }
         for ident in list {
             if !known.contains(&crate::ast::unraw(ident)) {

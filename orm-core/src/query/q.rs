@@ -52,13 +52,20 @@ pub(crate) enum Op {
     /// `UPPER(col) = UPPER($n)`
     IExact(Value),
     /// `LIKE` with the raw (unescaped) text; escaping happens when rendered.
-    Like { at: Like, ci: bool, text: String },
+    Like {
+        at: Like,
+        ci: bool,
+        text: String,
+    },
     /// `= ANY($n)`; never empty and without NULLs (see [`Node::leaf`]).
     In(Vec<Value>),
     Cmp(Cmp, Value),
     Range(Value, Value),
     IsNull(bool),
-    Regex { ci: bool, pattern: String },
+    Regex {
+        ci: bool,
+        pattern: String,
+    },
 }
 
 impl Node {

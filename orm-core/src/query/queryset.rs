@@ -279,7 +279,11 @@ impl<M: Model> QuerySet<M> {
             1 => Ok(rows.pop()),
             n => Err(Error::MultipleObjectsReturned {
                 model: M::META.name,
-                count: if n as i64 >= MAX_GET_RESULTS { n - 1 } else { n },
+                count: if n as i64 >= MAX_GET_RESULTS {
+                    n - 1
+                } else {
+                    n
+                },
                 more: n as i64 >= MAX_GET_RESULTS,
             }),
         }

@@ -17,11 +17,9 @@ fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
         return name;
     }
     // FNV-1a: stable across runs and Rust versions.
-    let hash = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     let tail = format!("_{:08x}_{suffix}", hash as u32);
     let mut head = name;
     let mut cut = MAX_IDENT - tail.len();

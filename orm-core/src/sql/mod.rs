@@ -9,8 +9,8 @@ pub(crate) mod condition;
 pub(crate) mod statements;
 mod writer;
 
-pub use writer::Statement;
 pub(crate) use writer::SqlWriter;
+pub use writer::Statement;
 
 #[cfg(test)]
 mod tests;

@@ -29,7 +29,9 @@ impl Select<'_> {
 }
 
 fn push_columns(w: &mut SqlWriter, meta: &ModelMeta) {
-    w.push_list(meta.fields, ", ", |w, f| w.push_column(meta.table, f.column));
+    w.push_list(meta.fields, ", ", |w, f| {
+        w.push_column(meta.table, f.column)
+    });
 }
 
 fn push_where(w: &mut SqlWriter, table: &str, filter: &Node) {

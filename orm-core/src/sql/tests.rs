@@ -29,7 +29,8 @@ struct Weird {
     id: i32,
 }
 
-const COLS: &str = r#""users"."id", "users"."name", "users"."email", "users"."karma", "users"."created_at""#;
+const COLS: &str =
+    r#""users"."id", "users"."name", "users"."email", "users"."karma", "users"."created_at""#;
 
 fn select(qs: QuerySet<User>) -> Statement {
     qs.sql().expect("renders").expect("sends a query")
@@ -60,28 +61,82 @@ fn select_all_has_no_where() {
 
 #[test]
 fn exact_and_null() {
-    assert_eq!(where_of(q!(name = "Ada")), (r#""users"."name" = $1"#.into(), vec![text("Ada")]));
-    assert_eq!(where_of(q!(name__exact = "Ada")), (r#""users"."name" = $1"#.into(), vec![text("Ada")]));
-    assert_eq!(where_of(q!(email = None)), (r#""users"."email" IS NULL"#.into(), vec![]));
-    assert_eq!(where_of(q!(email__iexact = None)), (r#""users"."email" IS NULL"#.into(), vec![]));
+    assert_eq!(
+        where_of(q!(name = "Ada")),
+        (r#""users"."name" = $1"#.into(), vec![text("Ada")])
+    );
+    assert_eq!(
+        where_of(q!(name__exact = "Ada")),
+        (r#""users"."name" = $1"#.into(), vec![text("Ada")])
+    );
+    assert_eq!(
+        where_of(q!(email = None)),
+        (r#""users"."email" IS NULL"#.into(), vec![])
+    );
+    assert_eq!(
+        where_of(q!(email__iexact = None)),
+        (r#""users"."email" IS NULL"#.into(), vec![])
+    );
     let none: Option<&str> = None;
-    assert_eq!(where_of(q!(email = none)), (r#""users"."email" IS NULL"#.into(), vec![]));
-    assert_eq!(where_of(q!(pk = 7)), (r#""users"."id" = $1"#.into(), vec![Value::I64(Some(7))]));
+    assert_eq!(
+        where_of(q!(email = none)),
+        (r#""users"."email" IS NULL"#.into(), vec![])
+    );
+    assert_eq!(
+        where_of(q!(pk = 7)),
+        (r#""users"."id" = $1"#.into(), vec![Value::I64(Some(7))])
+    );
 }
 
 #[test]
 fn text_lookups_escape_like_patterns() {
     let cases: Vec<(Q<User>, &str, &str)> = vec![
-        (q!(name__contains = "50%_a\\b"), r#""users"."name" LIKE $1"#, "%50\\%\\_a\\\\b%"),
-        (q!(name__icontains = "gem"), r#"UPPER("users"."name") LIKE UPPER($1)"#, "%gem%"),
-        (q!(name__startswith = "A_"), r#""users"."name" LIKE $1"#, "A\\_%"),
-        (q!(name__istartswith = "a"), r#"UPPER("users"."name") LIKE UPPER($1)"#, "a%"),
-        (q!(name__endswith = "%"), r#""users"."name" LIKE $1"#, "%\\%"),
-        (q!(name__iendswith = "z"), r#"UPPER("users"."name") LIKE UPPER($1)"#, "%z"),
-        (q!(name__iexact = "ada"), r#"UPPER("users"."name") = UPPER($1)"#, "ada"),
-        (q!(name__regex = r"^\y[a-z]+"), r#""users"."name" ~ $1"#, r"^\y[a-z]+"),
+        (
+            q!(name__contains = "50%_a\\b"),
+            r#""users"."name" LIKE $1"#,
+            "%50\\%\\_a\\\\b%",
+        ),
+        (
+            q!(name__icontains = "gem"),
+            r#"UPPER("users"."name") LIKE UPPER($1)"#,
+            "%gem%",
+        ),
+        (
+            q!(name__startswith = "A_"),
+            r#""users"."name" LIKE $1"#,
+            "A\\_%",
+        ),
+        (
+            q!(name__istartswith = "a"),
+            r#"UPPER("users"."name") LIKE UPPER($1)"#,
+            "a%",
+        ),
+        (
+            q!(name__endswith = "%"),
+            r#""users"."name" LIKE $1"#,
+            "%\\%",
+        ),
+        (
+            q!(name__iendswith = "z"),
+            r#"UPPER("users"."name") LIKE UPPER($1)"#,
+            "%z",
+        ),
+        (
+            q!(name__iexact = "ada"),
+            r#"UPPER("users"."name") = UPPER($1)"#,
+            "ada",
+        ),
+        (
+            q!(name__regex = r"^\y[a-z]+"),
+            r#""users"."name" ~ $1"#,
+            r"^\y[a-z]+",
+        ),
         (q!(name__iregex = "^a"), r#""users"."name" ~* $1"#, "^a"),
-        (q!(email__contains = "@"), r#""users"."email" LIKE $1"#, "%@%"),
+        (
+            q!(email__contains = "@"),
+            r#""users"."email" LIKE $1"#,
+            "%@%",
+        ),
     ];
     for (q, sql, bind) in cases {
         assert_eq!(where_of(q), (sql.to_owned(), vec![text(bind)]));
@@ -91,31 +146,64 @@ fn text_lookups_escape_like_patterns() {
 #[test]
 fn comparisons_range_in_isnull() {
     let i = |v| Value::I32(Some(v));
-    assert_eq!(where_of(q!(karma__gt = 1)), (r#""users"."karma" > $1"#.into(), vec![i(1)]));
-    assert_eq!(where_of(q!(karma__gte = 1)), (r#""users"."karma" >= $1"#.into(), vec![i(1)]));
-    assert_eq!(where_of(q!(karma__lt = 1)), (r#""users"."karma" < $1"#.into(), vec![i(1)]));
-    assert_eq!(where_of(q!(karma__lte = 1)), (r#""users"."karma" <= $1"#.into(), vec![i(1)]));
+    assert_eq!(
+        where_of(q!(karma__gt = 1)),
+        (r#""users"."karma" > $1"#.into(), vec![i(1)])
+    );
+    assert_eq!(
+        where_of(q!(karma__gte = 1)),
+        (r#""users"."karma" >= $1"#.into(), vec![i(1)])
+    );
+    assert_eq!(
+        where_of(q!(karma__lt = 1)),
+        (r#""users"."karma" < $1"#.into(), vec![i(1)])
+    );
+    assert_eq!(
+        where_of(q!(karma__lte = 1)),
+        (r#""users"."karma" <= $1"#.into(), vec![i(1)])
+    );
     assert_eq!(
         where_of(q!(karma__range = (1, 5))),
-        (r#""users"."karma" BETWEEN $1 AND $2"#.into(), vec![i(1), i(5)])
+        (
+            r#""users"."karma" BETWEEN $1 AND $2"#.into(),
+            vec![i(1), i(5)]
+        )
     );
     assert_eq!(
         where_of(q!(karma__in = [1, 2, 3])),
-        (r#""users"."karma" = ANY($1)"#.into(), vec![Value::Array(vec![i(1), i(2), i(3)])])
+        (
+            r#""users"."karma" = ANY($1)"#.into(),
+            vec![Value::Array(vec![i(1), i(2), i(3)])]
+        )
     );
-    assert_eq!(where_of(q!(email__isnull = true)), (r#""users"."email" IS NULL"#.into(), vec![]));
-    assert_eq!(where_of(q!(email__isnull = false)), (r#""users"."email" IS NOT NULL"#.into(), vec![]));
+    assert_eq!(
+        where_of(q!(email__isnull = true)),
+        (r#""users"."email" IS NULL"#.into(), vec![])
+    );
+    assert_eq!(
+        where_of(q!(email__isnull = false)),
+        (r#""users"."email" IS NOT NULL"#.into(), vec![])
+    );
 }
 
 #[test]
 fn in_drops_nulls_and_empty_in_sends_nothing() {
     assert_eq!(
         where_of(q!(email__in = [Some("a"), None])),
-        (r#""users"."email" = ANY($1)"#.into(), vec![Value::Array(vec![text("a")])])
+        (
+            r#""users"."email" = ANY($1)"#.into(),
+            vec![Value::Array(vec![text("a")])]
+        )
     );
     let empty: Vec<i32> = vec![];
-    assert_eq!(User::filter(q!(karma__in = empty.clone())).sql().unwrap(), None);
-    assert_eq!(User::filter(q!(email__in = [None::<&str>])).sql().unwrap(), None);
+    assert_eq!(
+        User::filter(q!(karma__in = empty.clone())).sql().unwrap(),
+        None
+    );
+    assert_eq!(
+        User::filter(q!(email__in = [None::<&str>])).sql().unwrap(),
+        None
+    );
     // OR with an empty `in` keeps the other side; NOT of it matches everything.
     assert_eq!(
         where_of(q!(karma__in = empty.clone()) | q!(name = "a")),
@@ -146,7 +234,9 @@ fn comma_means_and_and_operators_nest() {
     );
     // Chained filters AND together.
     let stmt = select(User::filter(q!(karma = 1)).filter(q!(name = "x")));
-    assert!(stmt.sql.ends_with(r#"WHERE "users"."karma" = $1 AND "users"."name" = $2"#));
+    assert!(stmt
+        .sql
+        .ends_with(r#"WHERE "users"."karma" = $1 AND "users"."name" = $2"#));
 }
 
 #[test]
@@ -154,32 +244,52 @@ fn exclude_keeps_nulls_like_django() {
     // Nullable column: the NULL rows must survive the negation.
     assert_eq!(
         select(User::exclude(q!(email = "a@b"))).sql,
-        format!(r#"SELECT {COLS} FROM "users" WHERE NOT ("users"."email" = $1 AND "users"."email" IS NOT NULL)"#)
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE NOT ("users"."email" = $1 AND "users"."email" IS NOT NULL)"#
+        )
     );
     // NOT NULL column: no guard needed.
     assert_eq!(where_of(!q!(karma = 1)).0, r#"NOT ("users"."karma" = $1)"#);
     // isnull is two-valued already.
-    assert_eq!(where_of(!q!(email__isnull = true)).0, r#"NOT ("users"."email" IS NULL)"#);
+    assert_eq!(
+        where_of(!q!(email__isnull = true)).0,
+        r#"NOT ("users"."email" IS NULL)"#
+    );
     // Double negation is the plain condition again.
-    assert_eq!(where_of(!!q!(email = "a")).0, r#"NOT (NOT ("users"."email" = $1))"#);
+    assert_eq!(
+        where_of(!!q!(email = "a")).0,
+        r#"NOT (NOT ("users"."email" = $1))"#
+    );
     // exclude(a, b) excludes rows matching a AND b.
     assert_eq!(
         select(User::exclude(q!(email = "a", karma = 1))).sql,
-        format!(r#"SELECT {COLS} FROM "users" WHERE NOT (("users"."email" = $1 AND "users"."email" IS NOT NULL) AND "users"."karma" = $2)"#)
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE NOT (("users"."email" = $1 AND "users"."email" IS NOT NULL) AND "users"."karma" = $2)"#
+        )
     );
 }
 
 #[test]
 fn order_limit_offset_distinct() {
-    let stmt = select(User::all().order_by(["-karma", "name"]).limit(10).offset(20).distinct());
+    let stmt = select(
+        User::all()
+            .order_by(["-karma", "name"])
+            .limit(10)
+            .offset(20)
+            .distinct(),
+    );
     assert_eq!(
         stmt.sql,
-        format!(r#"SELECT DISTINCT {COLS} FROM "users" ORDER BY "users"."karma" DESC, "users"."name" ASC LIMIT $1 OFFSET $2"#)
+        format!(
+            r#"SELECT DISTINCT {COLS} FROM "users" ORDER BY "users"."karma" DESC, "users"."name" ASC LIMIT $1 OFFSET $2"#
+        )
     );
     assert_eq!(stmt.binds, vec![Value::I64(Some(10)), Value::I64(Some(20))]);
     let f = User::fields();
     let typed = select(User::all().order_by([f.karma.desc(), f.name.asc()]));
-    assert!(typed.sql.ends_with(r#"ORDER BY "users"."karma" DESC, "users"."name" ASC"#));
+    assert!(typed
+        .sql
+        .ends_with(r#"ORDER BY "users"."karma" DESC, "users"."name" ASC"#));
     assert_eq!(User::all().limit(0).sql().unwrap(), None);
     let pk = select(User::all().order_by(["pk"]));
     assert!(pk.sql.ends_with(r#"ORDER BY "users"."id" ASC"#));
@@ -206,8 +316,12 @@ fn same_shape_same_text() {
 fn typed_form_matches_q_macro() {
     let f = User::fields();
     assert_eq!(
-        User::filter(f.name.icontains("gem") & f.karma.gte(10)).sql().unwrap(),
-        User::filter(q!(name__icontains = "gem", karma__gte = 10)).sql().unwrap()
+        User::filter(f.name.icontains("gem") & f.karma.gte(10))
+            .sql()
+            .unwrap(),
+        User::filter(q!(name__icontains = "gem", karma__gte = 10))
+            .sql()
+            .unwrap()
     );
     assert_eq!(
         User::filter(f.email.is_null(true)).sql().unwrap(),
@@ -232,12 +346,20 @@ fn count_exists_update_delete() {
         distinct: false,
     };
     let count = statements::count(&s);
-    assert_eq!(count.sql, r#"SELECT COUNT(*) FROM "users" WHERE "users"."karma" >= $1"#);
+    assert_eq!(
+        count.sql,
+        r#"SELECT COUNT(*) FROM "users" WHERE "users"."karma" >= $1"#
+    );
     assert_eq!(count.binds, vec![Value::I32(Some(1))]);
-    let sliced = statements::count(&Select { limit: Some(3), ..s });
+    let sliced = statements::count(&Select {
+        limit: Some(3),
+        ..s
+    });
     assert_eq!(
         sliced.sql,
-        format!(r#"SELECT COUNT(*) FROM (SELECT {COLS} FROM "users" WHERE "users"."karma" >= $1 LIMIT $2) AS "subquery""#)
+        format!(
+            r#"SELECT COUNT(*) FROM (SELECT {COLS} FROM "users" WHERE "users"."karma" >= $1 LIMIT $2) AS "subquery""#
+        )
     );
     assert_eq!(
         statements::exists(&s).sql,
@@ -285,7 +407,10 @@ fn instance_writes() {
         statements::update_by_pk(meta),
         r#"UPDATE "users" SET "name" = $1, "email" = $2, "karma" = $3, "created_at" = $4 WHERE "id" = $5"#
     );
-    assert_eq!(statements::delete_by_pk(meta), r#"DELETE FROM "users" WHERE "id" = $1"#);
+    assert_eq!(
+        statements::delete_by_pk(meta),
+        r#"DELETE FROM "users" WHERE "id" = $1"#
+    );
     assert_eq!(
         statements::bulk_insert(meta, false),
         r#"INSERT INTO "users" ("name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::varchar(30)[], $2::text[], $3::integer[], $4::timestamptz[]) RETURNING "id", "name", "email", "karma", "created_at""#
@@ -322,6 +447,8 @@ fn display_form_shows_binds() {
     let stmt = select(User::filter(q!(name = "O'Neil", email = None)));
     assert_eq!(
         stmt.to_string(),
-        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."name" = $1 AND "users"."email" IS NULL -- binds: ['O''Neil']"#)
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE "users"."name" = $1 AND "users"."email" IS NULL -- binds: ['O''Neil']"#
+        )
     );
 }

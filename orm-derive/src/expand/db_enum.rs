@@ -34,7 +34,10 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             .map(|s| s.value())
             .unwrap_or_else(|| crate::ast::unraw(&variant.ident));
         if names.contains(&name) {
-            cx.error_spanned_by(&variant.ident, format!("two variants are stored as `{name}`"));
+            cx.error_spanned_by(
+                &variant.ident,
+                format!("two variants are stored as `{name}`"),
+            );
         }
         idents.push(&variant.ident);
         names.push(name);

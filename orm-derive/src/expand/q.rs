@@ -140,7 +140,10 @@ fn expand_term(krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             Some("exact" | "iexact") => Ok(quote_spanned!(span=> #handle.is_null(true))),
             _ => Err(syn::Error::new_spanned(
                 value,
-                format!("`None` cannot be used with `{}`; use `{field}__isnull = true`", lookup.unwrap_or("exact")),
+                format!(
+                    "`None` cannot be used with `{}`; use `{field}__isnull = true`",
+                    lookup.unwrap_or("exact")
+                ),
             )),
         };
     }
