@@ -3,8 +3,8 @@
 //! documents them.
 //!
 //! Each macro runs in three stages: parse the input into a borrowed IR
-//! ([`ast`], [`attr`]), validate it ([`check`]), then generate code
-//! ([`expand`]). Errors are collected and reported together, each at the
+//! (`ast`, `attr`), validate it (`check`), then generate code
+//! (`expand`). Errors are collected and reported together, each at the
 //! span of the offending token.
 
 mod ast;
