@@ -5,9 +5,9 @@ use orm_core::prelude::*;
 
 /// A fresh database with every model's table created.
 pub async fn setup() -> Db {
-    let db = orm_core::testing::test_db()
-        .await
-        .expect("a throwaway PostgreSQL database (install PostgreSQL's server or set DATABASE_URL)");
+    let db = orm_core::testing::test_db().await.expect(
+        "a throwaway PostgreSQL database (install PostgreSQL's server or set DATABASE_URL)",
+    );
     orm_core::generate_schemas_on(&db)
         .await
         .expect("generate_schemas");

@@ -67,7 +67,10 @@ async fn exhausted_pool_times_out() -> Result<()> {
     let start = Instant::now();
     let err = small.batch_execute("SELECT 1").await.unwrap_err();
     assert!(matches!(err, Error::PoolTimeout(_)), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(1), "it failed fast, no hang");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "it failed fast, no hang"
+    );
     busy.await.expect("task")?;
     small.batch_execute("SELECT 1").await?;
     drop(db);
@@ -82,7 +85,10 @@ async fn unreachable_server_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Pool(_)), "{err:?}");
-    assert!(err.to_string().contains("cannot open a connection"), "{err}");
+    assert!(
+        err.to_string().contains("cannot open a connection"),
+        "{err}"
+    );
     let err = Db::builder("not a url at all").build().unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
 }

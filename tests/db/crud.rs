@@ -168,7 +168,9 @@ async fn integrity_errors_name_the_constraint() -> Result<()> {
         // The failed insert lost nothing.
         assert_eq!(User::all().count().await?, 1);
         // Too long for varchar(30): the server's error comes back, no panic.
-        let err = User::create(User::named(&"x".repeat(31))).await.unwrap_err();
+        let err = User::create(User::named(&"x".repeat(31)))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("too long"), "{err}");
         Ok(())
     })
@@ -196,7 +198,10 @@ async fn get_reports_none_and_many() -> Result<()> {
         let err = User::get(q!(karma = 6)).await.unwrap_err();
         assert_eq!(err.to_string(), "User matching query does not exist");
         assert_eq!(User::get_or_none(q!(karma = 6)).await?, None);
-        assert_eq!(User::get_or_none(q!(name = "n3")).await?.map(|u| u.name), Some("n3".into()));
+        assert_eq!(
+            User::get_or_none(q!(name = "n3")).await?.map(|u| u.name),
+            Some("n3".into())
+        );
         Ok(())
     })
     .await
@@ -206,11 +211,9 @@ async fn get_reports_none_and_many() -> Result<()> {
 async fn get_or_create_creates_once() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
-        let (bob, created) =
-            User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
+        let (bob, created) = User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
         assert!(created);
-        let (again, created) =
-            User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
+        let (again, created) = User::get_or_create(q!(name = "Bob"), User::named("Bob")).await?;
         assert!(!created);
         assert_eq!(again, bob);
         Ok(())
@@ -252,13 +255,20 @@ async fn update_or_create_creates_then_updates() -> Result<()> {
         let (u, created) =
             User::update_or_create(q!(name = "Ada"), q!(karma = 5, email = "ada@x")).await?;
         assert!(created);
-        assert_eq!((u.name.as_str(), u.karma, u.email.as_deref()), ("Ada", 5, Some("ada@x")));
+        assert_eq!(
+            (u.name.as_str(), u.karma, u.email.as_deref()),
+            ("Ada", 5, Some("ada@x"))
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let (v, created) = User::update_or_create(q!(name = "Ada"), q!(karma = 6)).await?;
         assert!(!created);
         assert_eq!(v.id, u.id);
         assert_eq!(v.karma, 6);
-        assert_eq!(v.email.as_deref(), Some("ada@x"), "fields not in defaults are kept");
+        assert_eq!(
+            v.email.as_deref(),
+            Some("ada@x"),
+            "fields not in defaults are kept"
+        );
         assert!(v.updated_at > u.updated_at, "auto_now fields are refreshed");
         assert_eq!(User::get(q!(id = u.id)).await?, v);
         Ok(())

@@ -38,7 +38,10 @@ async fn like_lookups_match_special_characters_literally() -> Result<()> {
         assert_eq!(matching(q!(name__contains = r"\")).await?, [r"back\slash"]);
         assert_eq!(matching(q!(name__startswith = "100%")).await?, ["100%"]);
         assert_eq!(matching(q!(name__endswith = "_b")).await?, ["a_b"]);
-        assert_eq!(matching(q!(name__contains = "'Neil \"")).await?, ["O'Neil \"quoted\""]);
+        assert_eq!(
+            matching(q!(name__contains = "'Neil \"")).await?,
+            ["O'Neil \"quoted\""]
+        );
         assert_eq!(matching(q!(name__contains = "中文")).await?, ["中文名字"]);
         assert_eq!(matching(q!(name__endswith = "😀")).await?, ["emoji 😀"]);
         assert_eq!(matching(q!(name__contains = "")).await?.len(), 12);
@@ -52,7 +55,10 @@ async fn case_insensitive_lookups() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         tricky().await;
-        assert_eq!(matching(q!(name__icontains = "gem")).await?, ["GEMINI", "gemini jr"]);
+        assert_eq!(
+            matching(q!(name__icontains = "gem")).await?,
+            ["GEMINI", "gemini jr"]
+        );
         assert_eq!(matching(q!(name__iexact = "gemini")).await?, ["GEMINI"]);
         assert_eq!(matching(q!(name__istartswith = "müll")).await?, ["Müller"]);
         assert_eq!(matching(q!(name__iendswith = "JR")).await?, ["gemini jr"]);
@@ -70,7 +76,10 @@ async fn regex_uses_postgres_dialect() -> Result<()> {
     orm_core::scope(&db, async {
         tricky().await;
         assert_eq!(matching(q!(name__regex = r"^a.b$")).await?, ["a_b", "axb"]);
-        assert_eq!(matching(q!(name__regex = r"\ypercent\y")).await?, ["100 percent"]);
+        assert_eq!(
+            matching(q!(name__regex = r"\ypercent\y")).await?,
+            ["100 percent"]
+        );
         assert_eq!(matching(q!(name__iregex = "^gemini$")).await?, ["GEMINI"]);
         Ok(())
     })
@@ -90,7 +99,10 @@ async fn comparisons_range_in() -> Result<()> {
         assert_eq!(matching(q!(karma__in = [1, 3, 99])).await?, ["100%", "a_b"]);
         assert_eq!(matching(q!(name__gt = "z")).await?, ["中文名字"]);
         // NULL in an `in` list never matches, even rows with NULL.
-        assert_eq!(matching(q!(email__in = [Some("pct@x"), None])).await?, ["100%"]);
+        assert_eq!(
+            matching(q!(email__in = [Some("pct@x"), None])).await?,
+            ["100%"]
+        );
         Ok(())
     })
     .await
@@ -103,14 +115,30 @@ async fn empty_in_matches_nothing_without_a_query() -> Result<()> {
         tricky().await;
         let before = db.query_count();
         let empty: Vec<i32> = Vec::new();
-        assert!(User::filter(q!(karma__in = empty.clone())).await?.is_empty());
-        assert_eq!(User::filter(q!(karma__in = empty.clone())).count().await?, 0);
+        assert!(User::filter(q!(karma__in = empty.clone()))
+            .await?
+            .is_empty());
+        assert_eq!(
+            User::filter(q!(karma__in = empty.clone())).count().await?,
+            0
+        );
         assert!(!User::filter(q!(karma__in = empty.clone())).exists().await?);
-        assert_eq!(User::filter(q!(karma__in = empty.clone())).update(q!(karma = 0)).await?, 0);
-        assert_eq!(User::filter(q!(karma__in = empty.clone())).delete().await?, 0);
+        assert_eq!(
+            User::filter(q!(karma__in = empty.clone()))
+                .update(q!(karma = 0))
+                .await?,
+            0
+        );
+        assert_eq!(
+            User::filter(q!(karma__in = empty.clone())).delete().await?,
+            0
+        );
         assert_eq!(db.query_count(), before, "no statement was sent");
         // ... but OR-ed with something else, the other side still counts.
-        assert_eq!(matching(q!(karma__in = empty) | q!(karma = 1)).await?, ["100%"]);
+        assert_eq!(
+            matching(q!(karma__in = empty) | q!(karma = 1)).await?,
+            ["100%"]
+        );
         Ok(())
     })
     .await
@@ -122,7 +150,12 @@ async fn null_lookups() -> Result<()> {
     orm_core::scope(&db, async {
         tricky().await;
         let nulls = [
-            "100 percent", "GEMINI", "O'Neil \"quoted\"", "Straße", "axb", "中文名字",
+            "100 percent",
+            "GEMINI",
+            "O'Neil \"quoted\"",
+            "Straße",
+            "axb",
+            "中文名字",
         ];
         assert_eq!(matching(q!(email = None)).await?, nulls);
         assert_eq!(matching(q!(email__isnull = true)).await?, nulls);
@@ -141,14 +174,20 @@ async fn exclude_keeps_rows_where_the_column_is_null() -> Result<()> {
         users(&[("a", 1, Some("x")), ("b", 2, Some("y")), ("c", 3, None)]).await;
         let kept = User::exclude(q!(email = "x")).order_by(["name"]).await?;
         assert_eq!(names(&kept), ["b", "c"], "Django keeps the NULL row");
-        let kept = User::exclude(q!(email__contains = "x")).order_by(["name"]).await?;
+        let kept = User::exclude(q!(email__contains = "x"))
+            .order_by(["name"])
+            .await?;
         assert_eq!(names(&kept), ["b", "c"]);
         let kept = User::filter(!q!(email__in = ["x", "y"])).await?;
         assert_eq!(names(&kept), ["c"]);
         // exclude(a, b) removes rows matching both.
-        let kept = User::exclude(q!(email = "x", karma = 2)).order_by(["name"]).await?;
+        let kept = User::exclude(q!(email = "x", karma = 2))
+            .order_by(["name"])
+            .await?;
         assert_eq!(names(&kept), ["a", "b", "c"]);
-        let kept = User::exclude(q!(email = "y", karma = 2)).order_by(["name"]).await?;
+        let kept = User::exclude(q!(email = "y", karma = 2))
+            .order_by(["name"])
+            .await?;
         assert_eq!(names(&kept), ["a", "c"]);
         // Double negation is the plain filter: NULL rows do not match it.
         let kept = User::filter(!!q!(email = "x")).await?;

@@ -32,10 +32,16 @@ async fn order_by_several_fields() -> Result<()> {
         let rows = User::all().order_by(["-email", "name"]).await?;
         assert_eq!(names(&rows), ["alice", "dave", "erin", "carol", "Bob"]);
         // A later order_by replaces the earlier one.
-        let rows = User::all().order_by(["name"]).order_by(["-karma", "-name"]).await?;
+        let rows = User::all()
+            .order_by(["name"])
+            .order_by(["-karma", "-name"])
+            .await?;
         assert_eq!(names(&rows), ["erin", "carol", "dave", "Bob", "alice"]);
         let err = User::all().order_by(["-nope"]).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidLookup { model: "User", .. }), "{err}");
+        assert!(
+            matches!(err, Error::InvalidLookup { model: "User", .. }),
+            "{err}"
+        );
         Ok(())
     })
     .await
@@ -46,7 +52,13 @@ async fn the_issue_chain() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         let rows: Vec<(String, i32, Option<String>)> = (0..40)
-            .map(|i| (format!("gem{i:02}"), i, (i % 3 != 0).then(|| format!("g{i}@x"))))
+            .map(|i| {
+                (
+                    format!("gem{i:02}"),
+                    i,
+                    (i % 3 != 0).then(|| format!("g{i}@x")),
+                )
+            })
             .collect();
         let refs: Vec<(&str, i32, Option<&str>)> = rows
             .iter()
@@ -61,7 +73,10 @@ async fn the_issue_chain() -> Result<()> {
             .all()
             .await?;
         // karma 39..10 without multiples of 3, descending: 38 37 35 34 32 31 29 28 ...
-        assert_eq!(page.iter().map(|u| u.karma).collect::<Vec<_>>(), [34, 32, 31, 29, 28]);
+        assert_eq!(
+            page.iter().map(|u| u.karma).collect::<Vec<_>>(),
+            [34, 32, 31, 29, 28]
+        );
         Ok(())
     })
     .await
@@ -79,9 +94,18 @@ async fn first_last_count_exists() -> Result<()> {
         assert_eq!(User::all().first().await?.unwrap().name, "carol");
         assert_eq!(User::all().last().await?.unwrap().name, "erin");
         // Ordered: that ordering, and its reverse.
-        assert_eq!(User::all().order_by(["name"]).first().await?.unwrap().name, "Bob");
-        assert_eq!(User::all().order_by(["name"]).last().await?.unwrap().name, "erin");
-        assert_eq!(User::all().order_by(["-karma"]).last().await?.unwrap().name, "alice");
+        assert_eq!(
+            User::all().order_by(["name"]).first().await?.unwrap().name,
+            "Bob"
+        );
+        assert_eq!(
+            User::all().order_by(["name"]).last().await?.unwrap().name,
+            "erin"
+        );
+        assert_eq!(
+            User::all().order_by(["-karma"]).last().await?.unwrap().name,
+            "alice"
+        );
         assert_eq!(User::filter(q!(karma = 20)).count().await?, 2);
         assert_eq!(User::all().limit(3).count().await?, 3);
         assert_eq!(User::all().offset(4).count().await?, 1);
@@ -101,12 +125,19 @@ async fn limit_offset_distinct() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         sample().await;
-        let rows = User::all().order_by(["karma", "name"]).limit(2).offset(1).await?;
+        let rows = User::all()
+            .order_by(["karma", "name"])
+            .limit(2)
+            .offset(1)
+            .await?;
         assert_eq!(names(&rows), ["Bob", "dave"]);
         assert!(User::all().order_by(["id"]).offset(10).await?.is_empty());
         assert!(User::all().limit(0).await?.is_empty());
         assert_eq!(User::all().distinct().count().await?, 5);
-        assert_eq!(User::all().distinct().order_by(["name"]).limit(1).await?[0].name, "Bob");
+        assert_eq!(
+            User::all().distinct().order_by(["name"]).limit(1).await?[0].name,
+            "Bob"
+        );
         Ok(())
     })
     .await
@@ -121,7 +152,10 @@ async fn querysets_are_lazy_cloneable_and_reusable() -> Result<()> {
         let base = User::filter(q!(karma__gte = 20)).order_by(["name"]);
         let rich = base.clone().filter(q!(karma__gte = 30));
         assert_eq!(db.query_count(), before, "building sends nothing");
-        assert_eq!(names(&base.clone().await?), ["Bob", "carol", "dave", "erin"]);
+        assert_eq!(
+            names(&base.clone().await?),
+            ["Bob", "carol", "dave", "erin"]
+        );
         assert_eq!(names(&rich.await?), ["carol", "erin"]);
         assert_eq!(base.count().await?, 4);
         assert_eq!(db.query_count(), before + 3);
@@ -138,13 +172,18 @@ async fn update_returns_matched_rows() -> Result<()> {
     orm_core::scope(&db, async {
         sample().await;
         let before = User::get(q!(name = "dave")).await?;
-        let changed = User::filter(q!(karma__lt = 25)).update(q!(karma = 0, email = None)).await?;
+        let changed = User::filter(q!(karma__lt = 25))
+            .update(q!(karma = 0, email = None))
+            .await?;
         assert_eq!(changed, 3);
         assert_eq!(User::filter(q!(karma = 0, email = None)).count().await?, 3);
         // Matched, not changed: the same value again still counts.
         assert_eq!(User::filter(q!(karma = 0)).update(q!(karma = 0)).await?, 3);
         // Like Django, a queryset update does not touch auto_now fields.
-        assert_eq!(User::get(q!(name = "dave")).await?.updated_at, before.updated_at);
+        assert_eq!(
+            User::get(q!(name = "dave")).await?.updated_at,
+            before.updated_at
+        );
         assert!(matches!(
             User::all().limit(1).update(q!(karma = 1)).await,
             Err(Error::InvalidQuery { .. })
@@ -162,8 +201,14 @@ async fn delete_returns_removed_rows() -> Result<()> {
     orm_core::scope(&db, async {
         sample().await;
         users(&[("tmp_1", 0, None), ("tmp_2", 0, None)]).await;
-        assert_eq!(User::filter(q!(name__startswith = "tmp_")).delete().await?, 2);
-        assert_eq!(User::filter(q!(name__startswith = "tmp_")).delete().await?, 0);
+        assert_eq!(
+            User::filter(q!(name__startswith = "tmp_")).delete().await?,
+            2
+        );
+        assert_eq!(
+            User::filter(q!(name__startswith = "tmp_")).delete().await?,
+            0
+        );
         assert!(matches!(
             User::all().limit(1).delete().await,
             Err(Error::InvalidQuery { .. })
