@@ -291,3 +291,26 @@ pub(crate) fn resolve(explicit: Option<&Db>) -> Result<Db> {
         None => current(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_database_says_how_to_connect() {
+        // This test binary never sets a default database.
+        let err = current().unwrap_err();
+        assert!(matches!(err, Error::NotConnected));
+        let message = err.to_string();
+        assert!(message.contains("orm_core::connect("), "{message}");
+        assert!(message.contains("scope"), "{message}");
+        let inside = scope(
+            &Db::builder("postgres://u@/db?host=/nonexistent")
+                .build()
+                .unwrap(),
+            async { current().is_ok() },
+        )
+        .await;
+        assert!(inside, "a scope provides the database");
+    }
+}

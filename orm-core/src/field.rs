@@ -3,10 +3,20 @@
 //! `User::fields()` returns a struct with one [`Field`] per model field;
 //! each lookup method builds a [`Q`] checked against the field's type:
 //!
-//! ```ignore
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct User {
+//! #     #[orm(primary_key)] pub id: i64,
+//! #     pub name: String,
+//! #     pub email: Option<String>,
+//! #     pub karma: i32,
+//! # }
+//! # async fn run() -> orm_core::Result<()> {
 //! let f = User::fields();
-//! User::filter(f.name.icontains("gem") & f.karma.gte(10));
+//! let found = User::filter(f.name.icontains("gem") & f.karma.gte(10)).await?;
 //! // f.karma.gte("x")  -> compile error: `&str` is not a value for an `i32` field
+//! # Ok(()) }
 //! ```
 
 use std::marker::PhantomData;

@@ -58,15 +58,22 @@
 //! Fields, lookups and value types are checked at compile time. `Q` values
 //! combine with `&`, `|` and `!`:
 //!
-//! ```ignore
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct User {
+//! #     #[orm(primary_key)] pub id: i64,
+//! #     pub name: String,
+//! #     pub email: Option<String>,
+//! #     pub karma: i32,
+//! # }
+//! # async fn run() -> orm_core::Result<()> {
 //! User::filter(q!(karma__in = [1, 2, 3]) | !q!(name__startswith = "A")).count().await?;
-//! ```
 //!
-//! The same conditions can be written with typed field handles:
-//!
-//! ```ignore
+//! // The same conditions with typed field handles:
 //! let f = User::fields();
-//! User::filter(f.name.icontains("gem") & f.karma.gte(10));
+//! User::filter(f.karma.in_([1, 2, 3]) | !f.name.startswith("A")).count().await?;
+//! # Ok(()) }
 //! ```
 //!
 //! Lookups: `exact` (the default), `iexact`, `contains`, `icontains`,

@@ -10,12 +10,24 @@ use crate::value::Value;
 /// Builds a [`Q`] from a Django-style key (`"karma__gte"`) and a value known
 /// only at run time.
 ///
-/// ```ignore
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User {
+/// #     #[orm(primary_key)] pub id: i64,
+/// #     pub name: String,
+/// #     pub email: Option<String>,
+/// #     pub karma: i32,
+/// # }
+/// # async fn run() -> orm_core::Result<()> {
 /// // GET /users?karma__gte=10&name__icontains=gem
+/// let query_pairs = [("karma__gte", "10"), ("name__icontains", "gem")];
 /// let mut q = Q::all();
 /// for (key, value) in query_pairs {
-///     q = q & Lookup::parse::<User>(&key, &value)?;
+///     q = q & Lookup::parse::<User>(key, value)?;
 /// }
+/// let users = User::filter(q).await?;
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Lookup;

@@ -178,8 +178,24 @@ impl Node {
 /// [`Model::fields`](crate::Model::fields); combine with `&` (and), `|` (or)
 /// and `!` (not):
 ///
-/// ```ignore
-/// User::filter(q!(karma__in = [1, 2, 3]) | !q!(name__startswith = "A"))
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User {
+/// #     #[orm(primary_key)] pub id: i64,
+/// #     pub name: String,
+/// #     pub email: Option<String>,
+/// #     pub karma: i32,
+/// # }
+/// # async fn run() -> orm_core::Result<()> {
+/// User::filter(q!(karma__in = [1, 2, 3]) | !q!(name__startswith = "A")).await?;
+/// // Built in a loop, starting from the neutral `Q::all()`:
+/// let mut q = Q::all();
+/// for word in ["rust", "orm"] {
+///     q = q & q!(name__icontains = word);
+/// }
+/// User::filter(q).await?;
+/// # Ok(()) }
 /// ```
 pub struct Q<M> {
     pub(crate) node: Node,
