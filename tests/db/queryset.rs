@@ -219,3 +219,40 @@ async fn delete_returns_removed_rows() -> Result<()> {
     })
     .await
 }
+
+/// PostgreSQL's view of the statements prepared on the current connection.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "pg_prepared_statements")]
+struct Prepared {
+    #[orm(primary_key)]
+    name: String,
+    statement: String,
+}
+
+#[tokio::test]
+async fn one_shape_is_prepared_once_per_connection() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url).max_size(1).connect().await?;
+    orm_core::generate_schemas_on(&db).await?;
+    orm_core::scope(&db, async {
+        sample().await;
+        for karma in [10, 20, 30, 40] {
+            User::filter(q!(karma__gte = karma, name__in = ["Bob", "dave", "erin"]))
+                .order_by(["name"])
+                .limit(karma.into())
+                .await?;
+        }
+        for name in ["Bob", "dave", "erin"] {
+            User::get(q!(name = name)).await?;
+        }
+        let prepared = Prepared::filter(q!(statement__startswith = "SELECT \"users\"")).await?;
+        assert_eq!(
+            prepared.len(),
+            2,
+            "two shapes, each prepared once: {:#?}",
+            prepared.iter().map(|p| &p.statement).collect::<Vec<_>>()
+        );
+        Ok(())
+    })
+    .await
+}

@@ -54,8 +54,19 @@ pub fn database_url() -> Result<String> {
 /// # Errors
 /// As [`database_url`], or the server's error creating the database.
 pub async fn test_db() -> Result<Db> {
+    let url = test_database_url().await?;
+    Db::builder(url).max_size(8).connect().await
+}
+
+/// Creates a fresh, empty database as [`test_db`] does and returns its URL,
+/// for building a pool with other options (`Db::builder(url).max_size(1)`).
+///
+/// # Errors
+/// As [`test_db`].
+pub async fn test_database_url() -> Result<String> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let admin = tokio_postgres::Config::from_str(&database_url()?)
+    let admin_url = database_url()?;
+    let admin = tokio_postgres::Config::from_str(&admin_url)
         .map_err(|e| Error::Config(format!("cannot parse DATABASE_URL: {e}")))?;
     let name = format!(
         "orm_test_{}_{}",
@@ -70,7 +81,49 @@ pub async fn test_db() -> Result<Db> {
         .await?;
     drop(client);
     let _ = task.await;
-    let mut config = admin;
-    config.dbname(&name);
-    Db::builder_from_config(config).max_size(8).connect().await
+    Ok(with_dbname(&admin_url, &name))
+}
+
+/// `url` with its database name replaced by `dbname` (which is ours:
+/// letters, digits and underscores only).
+fn with_dbname(url: &str, dbname: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    // postgres://user:pass@host:port/dbname -> keep everything up to the path.
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| scheme_end + i);
+    let mut out = match path_start {
+        Some(i) => base[..i].to_owned(),
+        None => base.to_owned(),
+    };
+    out.push('/');
+    out.push_str(dbname);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_dbname;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_dbname("postgres://postgres@/postgres?host=/tmp/x&port=5432", "t_1"),
+            "postgres://postgres@/t_1?host=/tmp/x&port=5432"
+        );
+        assert_eq!(
+            with_dbname("postgres://u:p@db.example:5433/app", "t_1"),
+            "postgres://u:p@db.example:5433/t_1"
+        );
+        assert_eq!(
+            with_dbname("postgresql://u@h", "t_1"),
+            "postgresql://u@h/t_1"
+        );
+    }
 }
