@@ -120,7 +120,7 @@ pub enum Error {
     },
 
     /// A column of a row could not be decoded into the field's type.
-    #[error("cannot decode column `{column}` of {model}: {source}")]
+    #[error("cannot decode column `{column}` of {model}: {}", reason(.source))]
     Decode {
         /// The model's name.
         model: &'static str,
@@ -159,6 +159,15 @@ fn constraint_label(constraint: Option<&str>, table: Option<&str>, column: Optio
         _ => {}
     }
     out
+}
+
+/// The innermost cause (tokio-postgres shows only "error deserializing column N").
+fn reason(err: &tokio_postgres::Error) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// The server's message, detail and SQLSTATE (tokio-postgres shows only "db error").

@@ -94,6 +94,15 @@ impl<M: Model, T: FieldType> Field<M, T> {
         self.q(Op::IExact(value.into_value()))
     }
 
+    /// `iexact = None` in `q!`: IS NULL, as in Django.
+    #[doc(hidden)]
+    pub fn iexact_null(self) -> Q<M>
+    where
+        T: TextField + NullableField,
+    {
+        self.is_null(true)
+    }
+
     /// `contains`: `LIKE '%value%'`, with `%`, `_` and `\` in the value matched literally.
     pub fn contains<V: Arg<String>>(self, value: V) -> Q<M>
     where

@@ -131,6 +131,8 @@ pub use db::{connect, current, scope, set_default, Db, DbBuilder};
 pub use error::{Error, IntegrityKind, Result};
 pub use field::Field;
 pub use model::{registered_models, FieldMeta, Model, ModelMeta};
+#[doc(hidden)]
+pub use model::{Ch, HasField};
 pub use query::{Assign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use types::{DbEnum, FieldType, SqlType};
@@ -310,12 +312,43 @@ pub mod __private {
         })
     }
 
-    /// Compile-time checks the derive emits (never called at run time).
-    pub fn assert_field_type<T: FieldType>() {}
+    /// Compile-time checks the derive emits (never called at run time):
     /// `max_length` needs a text field.
-    pub fn assert_text<T: TextField>() {}
-    /// `auto_now` / `auto_now_add` need a timestamp field.
-    pub fn assert_timestamp<T: Timestamp>() {}
+    pub fn assert_max_length<T: crate::types::MaxLengthField>() {}
+    /// The field's SQL type, through its type-level name.
+    pub const fn sql_type<M: HasField<N>, N>() -> SqlType {
+        <M::Type as FieldType>::SQL_TYPE
+    }
+    /// True for a nullable field.
+    pub const fn nullable<M: HasField<N>, N>() -> bool {
+        <M::Type as FieldType>::NULLABLE
+    }
+    /// Decodes a field.
+    #[inline]
+    pub fn decode_field<M: HasField<N>, N>(
+        row: &Row,
+        index: usize,
+        model: &'static str,
+        column: &'static str,
+    ) -> Result<M::Type> {
+        decode(row, index, model, column)
+    }
+    /// A field's value.
+    pub fn field_to_value<M: HasField<N>, N>(v: &M::Type) -> Value {
+        v.to_value()
+    }
+    /// A field as a parameter.
+    pub fn field_as_sql<M: HasField<N>, N>(v: &M::Type) -> &(dyn ToSql + Sync) {
+        v
+    }
+    /// A field from a value.
+    pub fn field_from_value<M: HasField<N>, N>(
+        value: Value,
+        model: &'static str,
+        field: &'static str,
+    ) -> Result<M::Type> {
+        from_value(value, model, field)
+    }
     /// `default = ..` must be a value of the field's type.
     pub fn assert_default<T: FieldType, V: Arg<T>>(_value: V) {}
 }

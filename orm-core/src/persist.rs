@@ -49,6 +49,18 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
         return insert(&db, obj).await;
     }
     obj.touch(false, Utc::now());
+    if M::META.fields.len() == 1 {
+        // Nothing to update but the key itself: insert unless the row exists.
+        let exists = QuerySet::<M>::new()
+            .using(&db)
+            .filter(pk_filter(obj))
+            .exists()
+            .await?;
+        if !exists {
+            insert(&db, obj).await?;
+        }
+        return Ok(());
+    }
     let sql = statements::update_by_pk(M::META);
     let updated = {
         let pk = M::META.pk;

@@ -254,6 +254,16 @@ pub trait Arg<T> {
     fn into_value(self) -> Value;
 }
 
+#[diagnostic::do_not_recommend]
+impl<T: BaseType, A: Arg<T>> Arg<Option<T>> for Option<A> {
+    fn into_value(self) -> Value {
+        match self {
+            Some(a) => a.into_value(),
+            None => T::SQL_TYPE.null(),
+        }
+    }
+}
+
 /// Field types the text lookups (`contains`, `icontains`, `startswith`,
 /// `iexact`, `regex`, ...) apply to.
 #[diagnostic::on_unimplemented(
@@ -263,6 +273,15 @@ pub trait Arg<T> {
 pub trait TextField: FieldType {}
 impl TextField for String {}
 impl TextField for Option<String> {}
+
+/// Field types `max_length` applies to.
+#[diagnostic::on_unimplemented(
+    message = "`max_length` applies to text fields (`String`, `Option<String>`), not to a `{Self}` field",
+    label = "`max_length` on a non-text field"
+)]
+pub trait MaxLengthField: FieldType {}
+impl MaxLengthField for String {}
+impl MaxLengthField for Option<String> {}
 
 /// Nullable field types (`Option<T>`), which `field = None` sets to NULL.
 #[diagnostic::on_unimplemented(
@@ -329,21 +348,18 @@ macro_rules! __impl_base_type {
         }
         impl $crate::types::BaseType for $ty {}
         $(
+            #[diagnostic::do_not_recommend]
             impl<'__a> $crate::types::Arg<$ty> for $arg {
                 fn into_value(self) -> $crate::Value {
                     let $a = self;
                     $crate::Value::$variant(Some($conv))
                 }
             }
+            #[diagnostic::do_not_recommend]
             impl<'__a> $crate::types::Arg<Option<$ty>> for $arg {
                 fn into_value(self) -> $crate::Value {
                     let $a = self;
                     $crate::Value::$variant(Some($conv))
-                }
-            }
-            impl<'__a> $crate::types::Arg<Option<$ty>> for Option<$arg> {
-                fn into_value(self) -> $crate::Value {
-                    $crate::Value::$variant(self.map(|$a| $conv))
                 }
             }
         )*
@@ -385,29 +401,28 @@ macro_rules! int_type {
             }
         }
         impl BaseType for $ty {}
+        #[diagnostic::do_not_recommend]
         impl Arg<$ty> for $ty {
             fn into_value(self) -> Value {
                 Value::$variant(Some(self))
             }
         }
+        #[diagnostic::do_not_recommend]
         impl Arg<$ty> for &$ty {
             fn into_value(self) -> Value {
                 Value::$variant(Some(*self))
             }
         }
+        #[diagnostic::do_not_recommend]
         impl Arg<Option<$ty>> for $ty {
             fn into_value(self) -> Value {
                 Value::$variant(Some(self))
             }
         }
+        #[diagnostic::do_not_recommend]
         impl Arg<Option<$ty>> for &$ty {
             fn into_value(self) -> Value {
                 Value::$variant(Some(*self))
-            }
-        }
-        impl Arg<Option<$ty>> for Option<$ty> {
-            fn into_value(self) -> Value {
-                Value::$variant(self)
             }
         }
         impl OrderedField for $ty {}
@@ -448,15 +463,6 @@ pub trait DbEnum: Sized + Copy + Send + Sync + 'static {
     fn as_str(&self) -> &'static str;
     /// The variant stored under `name`.
     fn from_name(name: &str) -> Option<Self>;
-}
-
-impl<E: DbEnum + BaseType> Arg<Option<E>> for Option<E> {
-    fn into_value(self) -> Value {
-        match self {
-            Some(v) => v.to_value(),
-            None => E::SQL_TYPE.null(),
-        }
-    }
 }
 
 /// Implements the field traits and `ToSql`/`FromSql` for a [`DbEnum`] (used
@@ -521,8 +527,8 @@ macro_rules! __impl_db_enum {
             }
         }
         impl $crate::types::BaseType for $ty {}
-        // `Option<E>: Arg<Option<E>>` is a blanket impl in orm-core: the
-        // orphan rule forbids it in the enum's crate.
+        // `Option<E>: Arg<Option<E>>` comes from the blanket impl over
+        // `Option<A>`: the orphan rule forbids it in the enum's crate.
         impl $crate::types::Arg<$ty> for $ty {
             fn into_value(self) -> $crate::Value {
                 $crate::types::FieldType::to_value(&self)

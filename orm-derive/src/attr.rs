@@ -2,6 +2,7 @@
 //! its span for error messages.
 
 use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
 
 use crate::ctxt::Ctxt;
@@ -65,7 +66,16 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
     for attr in orm_attrs(attrs) {
         let result = attr.parse_nested_meta(|meta| {
             match key(&meta).as_str() {
-                "table" => out.table = Some(meta.value()?.parse()?),
+                "table" => {
+                    if out.table.is_some() {
+                        return Err(meta.error("duplicate attribute `table`"));
+                    }
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "a table name cannot be empty"));
+                    }
+                    out.table = Some(lit);
+                }
                 "crate" => {
                     let s: LitStr = meta.value()?.parse()?;
                     out.krate = Some(s.parse()?);
@@ -125,25 +135,67 @@ fn default_literal(expr: &Expr) -> Result<String, &'static str> {
     }
 }
 
+/// `; did you mean `primary_key`?` when `got` is a prefix of, or one or two
+/// edits away from, one of the comma-separated `keys`.
+fn did_you_mean(got: &str, keys: &str) -> String {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    keys.split(", ")
+        .filter(|k| k.starts_with(got) || distance(got, k) <= 2)
+        .min_by_key(|k| distance(got, k))
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
 pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
     let mut out = FieldAttrs::default();
+    let mut seen = std::collections::HashSet::new();
     for attr in orm_attrs(attrs) {
         let result = attr.parse_nested_meta(|meta| {
+            let k = key(&meta);
+            if ["primary_key", "unique", "index", "auto_now", "auto_now_add"].contains(&k.as_str())
+                && meta.input.peek(syn::Token![=])
+            {
+                return Err(meta.error(format!(
+                    "`{k}` is a flag and takes no value: write `#[orm({k})]`, not `{k} = ..`"
+                )));
+            }
+            if !seen.insert(k.clone()) {
+                return Err(meta.error(format!("duplicate attribute `{k}`")));
+            }
             let flag = |meta: &ParseNestedMeta<'_>| meta.path.get_ident().cloned();
-            match key(&meta).as_str() {
+            match k.as_str() {
                 "primary_key" => out.primary_key = flag(&meta),
                 "unique" => out.unique = true,
                 "index" => out.index = true,
                 "auto_now" => out.auto_now = flag(&meta),
                 "auto_now_add" => out.auto_now_add = flag(&meta),
-                "column" => out.column = Some(meta.value()?.parse()?),
+                "column" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "a column name cannot be empty"));
+                    }
+                    out.column = Some(lit);
+                }
                 "max_length" => {
                     let lit: syn::LitInt = meta.value()?.parse()?;
                     let n: u32 = lit.base10_parse()?;
                     if n == 0 {
                         return Err(syn::Error::new(lit.span(), "max_length must be at least 1"));
                     }
-                    out.max_length = Some((n, lit.span()));
+                    out.max_length = Some((n, meta.path.span()));
                 }
                 "default" => {
                     let expr: Expr = meta.value()?.parse()?;
@@ -156,8 +208,9 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                     out.default = Some((sql, expr));
                 }
                 other => {
+                    let hint = did_you_mean(other, FIELD_KEYS);
                     return Err(meta.error(format!(
-                        "unknown field attribute `{other}`; expected one of: {FIELD_KEYS}\n\
+                        "unknown field attribute `{other}`{hint}; expected one of: {FIELD_KEYS}\n\
                          help: the correct format looks like `#[orm(max_length = 30, unique)]`"
                     )))
                 }

@@ -21,7 +21,9 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
         .iter()
         .filter(|f| f.attrs.primary_key.is_some())
         .collect();
+    let had_errors = cx.has_errors();
     match pks.as_slice() {
+        [] if had_errors => {}
         [] => cx.error_spanned_by(
             model.ident,
             format!(
@@ -100,7 +102,10 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
                 format!("`{what}(..)` needs at least one field"),
             );
         }
-        for ident in list {
+        for (i, ident) in list.iter().enumerate() {
+            if list[..i].contains(ident) {
+                cx.error_spanned_by(ident, format!("`{ident}` is listed twice in `{what}`"));
+            }
             if !known.contains(&crate::ast::unraw(ident)) {
                 cx.error_spanned_by(
                     ident,

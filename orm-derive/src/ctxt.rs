@@ -23,6 +23,11 @@ impl Ctxt {
         }
     }
 
+    /// True when an error was recorded.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.errors.is_some()
+    }
+
     /// `Ok` when nothing was recorded, else every error combined.
     pub(crate) fn check(self) -> syn::Result<()> {
         match self.errors {

@@ -8,5 +8,5 @@ mod queryset;
 
 pub use lookup::Lookup;
 pub use order::OrderBy;
-pub use q::{Assign, IntoQ, Q};
+pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use queryset::QuerySet;

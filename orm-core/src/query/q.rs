@@ -311,6 +311,23 @@ impl<M> Assign<M> {
     }
 }
 
+/// What `update` accepts: `field = value` assignments only.
+#[diagnostic::on_unimplemented(
+    message = "`update()` takes assignments like `q!(karma = 0)`, not a condition (`{Self}`)",
+    label = "not a `field = value` assignment",
+    note = "lookups such as `field__gt` select rows: put them in `.filter(..)` before `.update(..)`"
+)]
+pub trait IntoAssign<M> {
+    /// The assignments.
+    fn into_assign(self) -> Assign<M>;
+}
+
+impl<M> IntoAssign<M> for Assign<M> {
+    fn into_assign(self) -> Assign<M> {
+        self
+    }
+}
+
 impl<M> Clone for Assign<M> {
     fn clone(&self) -> Self {
         Assign {

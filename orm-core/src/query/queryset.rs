@@ -8,7 +8,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
-use crate::query::q::{Assign, IntoQ, Node};
+use crate::query::q::{IntoAssign, IntoQ, Node};
 use crate::sql::statements::{self, Select};
 use crate::sql::Statement;
 
@@ -296,7 +296,8 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
     /// [`Error::Integrity`] for a violated constraint.
-    pub async fn update(self, assign: Assign<M>) -> Result<u64> {
+    pub async fn update(self, assign: impl IntoAssign<M>) -> Result<u64> {
+        let assign = assign.into_assign();
         if self.limit.is_some() || self.offset.is_some() {
             return Err(Error::InvalidQuery {
                 model: M::META.name,

@@ -75,6 +75,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
     for (i, field) in model.fields.iter().enumerate() {
         let fid = field.ident;
+        let n = name_type(&krate, &field.name(), fid.span());
         let ty = field.ty;
         let fname = field.name();
         let column = field.column();
@@ -96,10 +97,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
             #p::FieldMeta {
                 name: #fname,
                 column: #column,
-                sql_type: <#ty as #p::FieldType>::SQL_TYPE,
-                nullable: <#ty as #p::FieldType>::NULLABLE,
+                sql_type: #p::sql_type::<#ident, #n>(),
+                nullable: #p::nullable::<#ident, #n>(),
                 primary_key: #is_pk,
-                auto: #is_pk && <#ty as #p::FieldType>::SQL_TYPE.is_integer(),
+                auto: #is_pk && #p::sql_type::<#ident, #n>().is_integer(),
                 unique: #unique,
                 index: #index,
                 max_length: #max_length,
@@ -111,32 +112,34 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let doc = format!("The `{fname}` field (column `{column}`).");
         handles.push(quote!(#[doc = #doc] pub #fid: #p::Field<#ident, #ty>));
         handle_inits.push(quote!(#fid: #p::Field::new(#i)));
-        decodes.push(quote!(#fid: #p::decode(row, start + #i, #name, #column)?));
-        values.push(quote!(#i => #p::FieldType::to_value(&self.#fid)));
-        sqls.push(quote!(#i => &self.#fid));
-        sets.push(quote!(#i => self.#fid = #p::from_value(value, #name, #fname)?));
-        if auto_now {
-            touches_always.push(quote!(self.#fid = #p::Timestamp::from_now(now);));
+        decodes.push(quote!(#fid: #p::decode_field::<Self, #n>(row, start + #i, #name, #column)?));
+        values.push(quote!(#i => #p::field_to_value::<Self, #n>(&self.#fid)));
+        sqls.push(quote!(#i => #p::field_as_sql::<Self, #n>(&self.#fid)));
+        sets.push(
+            quote!(#i => self.#fid = #p::field_from_value::<Self, #n>(value, #name, #fname)?),
+        );
+        if let Some(flag) = &a.auto_now {
+            let p = respan(p.clone(), flag.span());
+            touches_always
+                .push(quote_spanned!(flag.span()=> self.#fid = #p::Timestamp::from_now(now);));
         }
-        if auto_now_add {
-            touches_insert.push(quote!(self.#fid = #p::Timestamp::from_now(now);));
+        if let Some(flag) = &a.auto_now_add {
+            let p = respan(p.clone(), flag.span());
+            touches_insert
+                .push(quote_spanned!(flag.span()=> self.#fid = #p::Timestamp::from_now(now);));
         }
 
-        let ty_span = ty.span();
-        asserts.push(quote_spanned!(ty_span=> #p::assert_field_type::<#ty>();));
         if let Some((_, span)) = a.max_length {
-            asserts.push(quote_spanned!(span=> #p::assert_text::<#ty>();));
-        }
-        if let Some(flag) = a.auto_now.as_ref().or(a.auto_now_add.as_ref()) {
-            asserts.push(quote_spanned!(flag.span()=> #p::assert_timestamp::<#ty>();));
+            let rty = respan(quote!(#ty), span);
+            asserts.push(quote_spanned!(span=> #p::assert_max_length::<#rty>();));
         }
         if let Some((_, expr)) = &a.default {
             asserts.push(quote_spanned!(expr.span()=> #p::assert_default::<#ty, _>(#expr);));
         }
 
-        let n = name_type(&krate, &fname, fid.span());
         has_field.push(quote! {
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #p::HasField<#n> for #ident {
                 type Type = #ty;
                 const INDEX: usize = #i;
@@ -146,6 +149,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let n = name_type(&krate, "pk", fid.span());
             has_field.push(quote! {
                 #[automatically_derived]
+                #[diagnostic::do_not_recommend]
                 impl #p::HasField<#n> for #ident {
                     type Type = #ty;
                     const INDEX: usize = #i;
@@ -239,4 +243,19 @@ fn expand(model: &Model<'_>) -> TokenStream {
             }
         };
     }
+}
+
+fn respan(ts: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                tt = proc_macro2::TokenTree::Group(ng);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }

@@ -90,9 +90,10 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote!( ( #(#parts)&* ) ))
 }
 
-fn expand_term(krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
+fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     let key = crate::ast::unraw(&term.key);
     let span = term.key.span();
+    let krate = &quote_spanned!(span=> ::orm_core);
     let segments: Vec<&str> = key.split("__").collect();
     let (field, lookup) = match segments.as_slice() {
         [field] => (*field, None),
@@ -137,7 +138,9 @@ fn expand_term(krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     };
     if is_none(value) {
         return match lookup {
-            Some("exact" | "iexact") => Ok(quote_spanned!(span=> #handle.is_null(true))),
+            Some("exact") => Ok(quote_spanned!(span=> #krate::IntoQ::into_q(#handle.set_null()))),
+            // Django: `iexact=None` is `IS NULL`; still a text field's lookup.
+            Some("iexact") => Ok(quote_spanned!(span=> #handle.iexact_null())),
             _ => Err(syn::Error::new_spanned(
                 value,
                 format!(

@@ -1,0 +1,8 @@
+use orm_core::prelude::*;
+
+#[derive(DbEnum)]
+struct Role {
+    admin: bool,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use orm_core::prelude::*;
+
+#[derive(Model)]
+struct User {
+    #[orm(primary_key)]
+    id: i64,
+    name: String,
+    pk: i32,
+}
+
+fn main() {}

@@ -1,0 +1,19 @@
+use orm_core::prelude::*;
+
+#[derive(Model)]
+struct User {
+    #[orm(primary_key)]
+    id: i64,
+    name: String,
+}
+
+#[derive(Model)]
+struct Post {
+    #[orm(primary_key)]
+    id: i64,
+    title: String,
+}
+
+fn main() {
+    let _ = Post::filter(User::fields().name.eq("x"));
+}
