@@ -106,9 +106,8 @@ pub(crate) fn exists(s: &Select<'_>) -> Statement {
     w.finish()
 }
 
-/// `UPDATE .. SET col = $n, .. WHERE ..`.
-pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> Statement {
-    let mut w = SqlWriter::new();
+/// `UPDATE "table" SET col = $n, ..`.
+fn push_update_set(w: &mut SqlWriter, meta: &ModelMeta, sets: &[Set]) {
     w.push_sql("UPDATE ");
     w.push_ident(meta.table);
     w.push_sql(" SET ");
@@ -117,6 +116,12 @@ pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> S
         w.push_sql(" = ");
         w.push_bind(set.value.clone());
     });
+}
+
+/// `UPDATE .. SET col = $n, .. WHERE ..`.
+pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> Statement {
+    let mut w = SqlWriter::new();
+    push_update_set(&mut w, meta, sets);
     push_where(&mut w, meta.table, filter);
     w.finish()
 }
@@ -210,14 +215,7 @@ pub(crate) fn update_by_pk(meta: &'static ModelMeta) -> String {
 /// `UPDATE .. SET <given columns> .. WHERE pk = $n RETURNING <every column>`.
 pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Value) -> Statement {
     let mut w = SqlWriter::new();
-    w.push_sql("UPDATE ");
-    w.push_ident(meta.table);
-    w.push_sql(" SET ");
-    w.push_list(sets, ", ", |w, set| {
-        w.push_ident(set.field.column);
-        w.push_sql(" = ");
-        w.push_bind(set.value.clone());
-    });
+    push_update_set(&mut w, meta, sets);
     w.push_sql(" WHERE ");
     w.push_ident(meta.pk_field().column);
     w.push_sql(" = ");

@@ -137,16 +137,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
             asserts.push(quote_spanned!(expr.span()=> #p::assert_default::<#ty, _>(#expr);));
         }
 
-        has_field.push(quote! {
-            #[automatically_derived]
-            #[diagnostic::do_not_recommend]
-            impl #p::HasField<#n> for #ident {
-                type Type = #ty;
-                const INDEX: usize = #i;
-            }
-        });
+        // The field by its name, and the primary key also as `pk`.
+        let mut names = vec![n];
         if is_pk && fname != "pk" {
-            let n = name_type(&krate, "pk", fid.span());
+            names.push(name_type(&krate, "pk", fid.span()));
+        }
+        for n in names {
             has_field.push(quote! {
                 #[automatically_derived]
                 #[diagnostic::do_not_recommend]
