@@ -11,11 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use postgres_types::ToSql;
+use deadpool_postgres::{
+    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
+};
+use futures_util::TryStreamExt;
+use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use crate::error::{Error, Result};
+use crate::model::Model;
 use crate::sql::Statement;
 
 /// A database: a pool of connections to one PostgreSQL database.
@@ -31,6 +35,8 @@ pub struct Db {
 struct DbInner {
     pool: Pool,
     queries: AtomicU64,
+    /// Checkout without waiting (no timer is armed); see [`Db::client`].
+    no_wait: Timeouts,
 }
 
 impl std::fmt::Debug for Db {
@@ -110,6 +116,11 @@ impl DbBuilder {
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
+                no_wait: Timeouts {
+                    wait: Some(Duration::ZERO),
+                    create: Some(self.connect_timeout),
+                    recycle: None,
+                },
             }),
         })
     }
@@ -178,15 +189,49 @@ impl Db {
         Ok(())
     }
 
+    /// A connection from the pool. A free one is taken without arming the
+    /// wait timer; only when none is free does the checkout wait (up to the
+    /// pool's wait timeout).
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.inner.pool.get().await.map_err(|e| match e {
+        match self.inner.pool.timeout_get(&self.inner.no_wait).await {
+            Ok(client) => return Ok(client),
+            Err(PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => {}
+            Err(e) => return Err(self.pool_error(e)),
+        }
+        self.inner.pool.get().await.map_err(|e| self.pool_error(e))
+    }
+
+    fn pool_error(&self, e: PoolError) -> Error {
+        match e {
             PoolError::Timeout(kind) => Error::PoolTimeout(format!(
                 "{kind:?} timeout; all {} connections are in use",
                 self.inner.pool.status().max_size
             )),
             PoolError::Backend(e) => Error::Pool(format!("cannot open a connection: {e}")),
             other => Error::Pool(other.to_string()),
-        })
+        }
+    }
+
+    /// Runs a `SELECT` of model rows and decodes each row as it arrives,
+    /// by column position (no intermediate `Vec<Row>`).
+    pub(crate) async fn load<M, I>(&self, sql: &str, params: I) -> Result<Vec<M>>
+    where
+        M: Model,
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let client = self.client().await?;
+        let prepared = client.prepare_cached(sql).await?;
+        self.count();
+        tracing::debug!(target: "orm_core::sql", sql);
+        let rows = client.query_raw(&prepared, params).await?;
+        futures_util::pin_mut!(rows);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(M::from_row(&row, 0)?);
+        }
+        Ok(out)
     }
 
     pub(crate) fn count(&self) {

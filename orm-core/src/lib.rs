@@ -274,6 +274,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::field::{field_by_name, Field};
     pub use crate::model::{Ch, FieldMeta, HasField, Model, ModelMeta, ModelRegistration};
+    pub use crate::sql::statements::ModelStatements;
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;
     pub use crate::{Error, Result};

@@ -136,6 +136,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// `let f = User::fields(); User::filter(f.karma.gte(10))`.
     fn fields() -> Self::Fields;
 
+    /// This model's cached statement texts (a static emitted by the derive).
+    #[doc(hidden)]
+    fn statements() -> &'static crate::sql::statements::ModelStatements;
+
     /// Decodes a row whose columns are this model's fields, in order, from `start`.
     #[doc(hidden)]
     fn from_row(row: &Row, start: usize) -> Result<Self>;

@@ -5,6 +5,7 @@
 //! read the stored row back with `RETURNING`, decoded by position.
 
 use chrono::Utc;
+use deadpool_postgres::GenericClient;
 use postgres_types::ToSql;
 
 use crate::db::{self, Db};
@@ -23,17 +24,16 @@ fn pk_filter<M: Model>(obj: &M) -> Q<M> {
 async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     obj.touch(true, Utc::now());
     let with_pk = !obj.pk_is_unset();
-    let sql = statements::insert(M::META, with_pk);
-    let rows = {
+    let sql = M::statements().insert(M::META, with_pk);
+    let mut rows: Vec<M> = {
         let params: Vec<&(dyn ToSql + Sync)> = statements::insert_fields(M::META, with_pk)
             .map(|(i, _)| obj.field_sql(i))
             .collect();
-        db.query_params(&sql, &params).await?
+        db.load(sql, params).await?
     };
-    let row = rows.first().ok_or(Error::DoesNotExist {
+    *obj = rows.pop().ok_or(Error::DoesNotExist {
         model: M::META.name,
     })?;
-    *obj = M::from_row(row, 0)?;
     Ok(())
 }
 
@@ -61,7 +61,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
         }
         return Ok(());
     }
-    let sql = statements::update_by_pk(M::META);
+    let sql = M::statements().update_by_pk(M::META);
     let updated = {
         let pk = M::META.pk;
         let params: Vec<&(dyn ToSql + Sync)> = (0..M::META.fields.len())
@@ -69,7 +69,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
             .chain(std::iter::once(pk))
             .map(|i| obj.field_sql(i))
             .collect();
-        db.execute_params(&sql, &params).await?
+        db.execute_params(sql, &params).await?
     };
     if updated == 0 {
         // Django's save(): a primary key with no row behind it is inserted.
@@ -80,8 +80,8 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
 
 pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
     let db = db::current()?;
-    let sql = statements::delete_by_pk(M::META);
-    db.execute_params(&sql, &[obj.field_sql(M::META.pk)]).await
+    let sql = M::statements().delete_by_pk(M::META);
+    db.execute_params(sql, &[obj.field_sql(M::META.pk)]).await
 }
 
 pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
@@ -108,18 +108,35 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
         .collect();
 
     let mut client = db.client().await?;
-    let tx = client.transaction().await?;
+    let stored = if groups.len() > 1 {
+        // One statement is atomic by itself; two need a transaction (rolled
+        // back by tokio-postgres if this future is dropped half-way).
+        let tx = client.transaction().await?;
+        let stored = insert_groups(&tx, db.clone(), &objs, &groups).await?;
+        tx.commit().await?;
+        stored
+    } else {
+        insert_groups(&client, db.clone(), &objs, &groups).await?
+    };
+    Ok(stored)
+}
+
+/// One `INSERT .. SELECT FROM UNNEST` per group; the stored rows in input order.
+async fn insert_groups<M: Model, C: GenericClient>(
+    client: &C,
+    db: Db,
+    objs: &[M],
+    groups: &[(bool, Vec<usize>)],
+) -> Result<Vec<M>> {
     let mut stored: Vec<Option<M>> = (0..objs.len()).map(|_| None).collect();
-    for (pk_given, indexes) in &groups {
-        let sql = statements::bulk_insert(M::META, *pk_given);
+    for (pk_given, indexes) in groups {
+        let sql = M::statements().bulk_insert(M::META, *pk_given);
         let columns: Vec<Value> = statements::insert_fields(M::META, *pk_given)
             .map(|(f, _)| Value::Array(indexes.iter().map(|&i| objs[i].field_value(f)).collect()))
             .collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            columns.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let prepared = tx.prepare_cached(&sql).await?;
+        let prepared = client.prepare_cached(sql).await?;
         db.count();
-        let rows = tx.query(&prepared, &params).await?;
+        let rows = client.query(&prepared, &params_of(&columns)).await?;
         if rows.len() != indexes.len() {
             return Err(Error::InvalidQuery {
                 model: M::META.name,
@@ -134,8 +151,11 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
             stored[i] = Some(M::from_row(row, 0)?);
         }
     }
-    tx.commit().await?;
     Ok(stored.into_iter().flatten().collect())
+}
+
+fn params_of(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 fn is_unique_violation(err: &Error) -> bool {

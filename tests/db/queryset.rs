@@ -239,7 +239,8 @@ async fn one_shape_is_prepared_once_per_connection() -> Result<()> {
         for karma in [10, 20, 30, 40] {
             User::filter(q!(karma__gte = karma, name__in = ["Bob", "dave", "erin"]))
                 .order_by(["name"])
-                .limit(karma.into())
+                .limit(50)
+                .offset(karma.into())
                 .await?;
         }
         for name in ["Bob", "dave", "erin"] {

@@ -126,6 +126,25 @@ impl Node {
         }
     }
 
+    /// True when [`simplify`](Node::simplify) would return the tree as it
+    /// is (checked without cloning: the common case on every query).
+    pub(crate) fn is_simple(&self) -> bool {
+        fn inner(node: &Node, parent_and: bool, parent_or: bool) -> bool {
+            match node {
+                Node::All | Node::Nothing => false,
+                Node::Leaf(_) => true,
+                Node::Not(n) => inner(n, false, false),
+                Node::And(items) => {
+                    !parent_and && items.len() > 1 && items.iter().all(|n| inner(n, true, false))
+                }
+                Node::Or(items) => {
+                    !parent_or && items.len() > 1 && items.iter().all(|n| inner(n, false, true))
+                }
+            }
+        }
+        matches!(self, Node::All | Node::Nothing) || inner(self, false, false)
+    }
+
     /// Folds the constants away: the result is `All`, `Nothing`, or a tree
     /// without constants.
     pub(crate) fn simplify(&self) -> Node {

@@ -1,5 +1,6 @@
 //! [`QuerySet`]: a lazy, cloneable, awaitable query over one model.
 
+use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -144,15 +145,25 @@ impl<M: Model> QuerySet<M> {
         self.order.iter().map(|o| o.resolve(M::META)).collect()
     }
 
+    /// The filter with its constants folded, borrowed when already simple.
+    fn simplified(&self) -> Cow<'_, Node> {
+        if self.filter.is_simple() {
+            Cow::Borrowed(&self.filter)
+        } else {
+            Cow::Owned(self.filter.simplify())
+        }
+    }
+
     /// Renders the parts; `None` when the filter matches nothing.
     fn with_select<T>(&self, f: impl FnOnce(&Select<'_>) -> T) -> Result<Option<T>> {
         let order = self.resolve_order()?;
-        let filter = self.filter.simplify();
-        if matches!(filter, Node::Nothing) || self.limit == Some(0) {
+        let filter = self.simplified();
+        if matches!(*filter, Node::Nothing) || self.limit == Some(0) {
             return Ok(None);
         }
         Ok(Some(f(&Select {
             meta: M::META,
+            statements: M::statements(),
             filter: &filter,
             order: &order,
             limit: self.limit,
@@ -170,21 +181,27 @@ impl<M: Model> QuerySet<M> {
         self.with_select(statements::select)
     }
 
+    /// The database and statement of a `SELECT` (rendered before the first
+    /// `.await`, so the futures stay small); `None` when nothing can match.
+    fn plan(&self) -> Result<Option<(Db, Statement)>> {
+        match self.sql()? {
+            Some(stmt) => Ok(Some((db::resolve(self.db.as_ref())?, stmt))),
+            None => Ok(None),
+        }
+    }
+
     /// Runs the query and returns every matching row.
     ///
     /// # Errors
     /// Database errors, and as [`sql`](QuerySet::sql).
-    pub async fn fetch(self) -> Result<Vec<M>> {
-        let Some(stmt) = self.sql()? else {
-            return Ok(Vec::new());
-        };
-        let db = db::resolve(self.db.as_ref())?;
-        let rows = db.query(&stmt).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(M::from_row(row, 0)?);
+    pub fn fetch(self) -> impl Future<Output = Result<Vec<M>>> + Send + 'static {
+        let plan = self.plan();
+        async move {
+            match plan? {
+                Some((db, stmt)) => db.load(&stmt.sql, stmt.binds.iter()).await,
+                None => Ok(Vec::new()),
+            }
         }
-        Ok(out)
     }
 
     /// The number of matching rows (`SELECT COUNT(*)`).
@@ -258,35 +275,34 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
-    pub async fn get(self, q: impl IntoQ<M>) -> Result<M> {
-        self.get_or_none(q).await?.ok_or(Error::DoesNotExist {
-            model: M::META.name,
-        })
+    pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
+        let plan = self.get_plan(q);
+        async move {
+            get_one(plan?).await?.ok_or(Error::DoesNotExist {
+                model: M::META.name,
+            })
+        }
     }
 
     /// The one row matching this query and `q`, or `None`.
     ///
     /// # Errors
     /// [`Error::MultipleObjectsReturned`] when several match.
-    pub async fn get_or_none(self, q: impl IntoQ<M>) -> Result<Option<M>> {
+    pub fn get_or_none(
+        self,
+        q: impl IntoQ<M>,
+    ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
+        let plan = self.get_plan(q);
+        async move { get_one(plan?).await }
+    }
+
+    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django.
+    fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<(Db, Statement)>> {
         let mut qs = self.filter(q);
         if qs.limit.is_none() {
             qs.limit = Some(MAX_GET_RESULTS);
         }
-        let mut rows = qs.fetch().await?;
-        match rows.len() {
-            0 => Ok(None),
-            1 => Ok(rows.pop()),
-            n => Err(Error::MultipleObjectsReturned {
-                model: M::META.name,
-                count: if n as i64 >= MAX_GET_RESULTS {
-                    n - 1
-                } else {
-                    n
-                },
-                more: n as i64 >= MAX_GET_RESULTS,
-            }),
-        }
+        qs.plan()
     }
 
     /// Sets the assigned fields on every matching row (one `UPDATE`) and
@@ -310,8 +326,8 @@ impl<M: Model> QuerySet<M> {
                 reason: "update() needs at least one assignment".into(),
             });
         }
-        let filter = self.filter.simplify();
-        if matches!(filter, Node::Nothing) {
+        let filter = self.simplified();
+        if matches!(*filter, Node::Nothing) {
             return Ok(0);
         }
         let stmt = statements::update(M::META, &filter, &assign.items);
@@ -331,13 +347,33 @@ impl<M: Model> QuerySet<M> {
                 reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
             });
         }
-        let filter = self.filter.simplify();
-        if matches!(filter, Node::Nothing) {
+        let filter = self.simplified();
+        if matches!(*filter, Node::Nothing) {
             return Ok(0);
         }
         let stmt = statements::delete(M::META, &filter);
         let db = db::resolve(self.db.as_ref())?;
         db.execute(&stmt).await
+    }
+}
+
+/// Runs a `get()` plan: the row, `None`, or `MultipleObjectsReturned`.
+async fn get_one<M: Model>(plan: Option<(Db, Statement)>) -> Result<Option<M>> {
+    let Some((db, stmt)) = plan else {
+        return Ok(None);
+    };
+    let mut rows: Vec<M> = db.load(&stmt.sql, stmt.binds.iter()).await?;
+    match rows.len() {
+        0 | 1 => Ok(rows.pop()),
+        n => Err(Error::MultipleObjectsReturned {
+            model: M::META.name,
+            count: if n as i64 >= MAX_GET_RESULTS {
+                n - 1
+            } else {
+                n
+            },
+            more: n as i64 >= MAX_GET_RESULTS,
+        }),
     }
 }
 

@@ -6,7 +6,7 @@
 //! * `statements`: `SELECT`, `COUNT`, `UPDATE`, `DELETE`, `INSERT`.
 
 pub(crate) mod condition;
-pub(crate) mod statements;
+pub mod statements;
 mod writer;
 
 pub(crate) use writer::SqlWriter;

@@ -57,6 +57,12 @@ impl SqlWriter {
         }
     }
 
+    /// Appends a non-negative integer literal (e.g. a `LIMIT`).
+    pub(crate) fn push_int(&mut self, n: i64) {
+        use fmt::Write;
+        let _ = write!(self.sql, "{n}");
+    }
+
     /// Appends SQL keywords and punctuation (never user input).
     pub(crate) fn push_sql(&mut self, sql: &str) {
         self.sql.push_str(sql);
@@ -65,6 +71,11 @@ impl SqlWriter {
     /// Appends a double-quoted identifier; `"` inside it is doubled.
     pub(crate) fn push_ident(&mut self, ident: &str) {
         self.sql.push('"');
+        if !ident.contains('"') {
+            self.sql.push_str(ident);
+            self.sql.push('"');
+            return;
+        }
         for c in ident.chars() {
             if c == '"' {
                 self.sql.push('"');

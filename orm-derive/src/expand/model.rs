@@ -183,6 +183,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     indexes: &[#(#indexes),*],
                 };
 
+                fn statements() -> &'static #p::ModelStatements {
+                    static STATEMENTS: #p::ModelStatements = #p::ModelStatements::new();
+                    &STATEMENTS
+                }
+
                 fn fields() -> #fields_ident {
                     #fields_ident { #(#handle_inits,)* }
                 }
