@@ -79,6 +79,15 @@ pub enum Error {
         source: tokio_postgres::Error,
     },
 
+    /// A foreign key points at a row that does not exist.
+    #[error("no {model} has the primary key {key} (a dangling foreign key)")]
+    DanglingKey {
+        /// The target model's name.
+        model: &'static str,
+        /// The key, as text.
+        key: String,
+    },
+
     /// No database was given and no default connection is set.
     #[error(
         "not connected to a database: call `orm_core::connect(\"postgres://user@host/db\").await?` \

@@ -21,14 +21,24 @@
 
 use std::marker::PhantomData;
 
-use crate::model::{FieldMeta, HasField, Model};
+use crate::model::{FieldMeta, HasField, HasRelation, Model, RELATION_FIELD};
 use crate::query::order::OrderBy;
-use crate::query::q::{Assign, Cmp, Like, Node, Op, Q};
-use crate::types::{Arg, FieldType, NullableField, OrderedField, TextField};
+use crate::query::q::{Assign, Cmp, Like, Node, Op, RelPath, Q};
+use crate::relation::RelationMeta;
+use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
 
-/// A handle on field `T` of model `M`, with one method per lookup.
+/// What a handle names: a column, or a many-side relation (for `isnull`).
+#[derive(Clone, Copy, Debug)]
+enum Member {
+    Column(&'static FieldMeta),
+    Relation(&'static RelationMeta),
+}
+
+/// A handle on field `T` of model `M` (or of a model `M` reaches through
+/// relations: `author__name`), with one method per lookup.
 pub struct Field<M, T> {
-    index: usize,
+    member: Member,
+    path: RelPath,
     _marker: PhantomData<fn() -> (M, T)>,
 }
 
@@ -41,7 +51,19 @@ impl<M, T> Copy for Field<M, T> {}
 
 impl<M, T> std::fmt::Debug for Field<M, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Field").field(&self.index).finish()
+        f.debug_struct("Field")
+            .field("member", &self.member)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// The member `index` of model `O` (see [`HasField::INDEX`]).
+fn member_of<O: Model>(index: usize) -> Member {
+    if index & RELATION_FIELD != 0 {
+        Member::Relation(&O::META.relations[index & !RELATION_FIELD])
+    } else {
+        Member::Column(&O::META.fields[index])
     }
 }
 
@@ -51,26 +73,80 @@ pub fn field_by_name<M: HasField<N>, N>() -> Field<M, M::Type> {
     Field::new(M::INDEX)
 }
 
-impl<M, T> Field<M, T> {
-    /// The handle of field `index` (in [`ModelMeta::fields`](crate::ModelMeta::fields));
-    /// used by the derive.
+/// The relation named `N` of model `M` (how `q!` starts `a__b__field`).
+#[doc(hidden)]
+pub fn relation_by_name<M: HasRelation<N>, N>() -> Rel<M, M::Target> {
+    Rel {
+        path: RelPath::EMPTY.push(&M::META.relations[M::INDEX]),
+        _marker: PhantomData,
+    }
+}
+
+/// A handle on the model `T` that model `M` reaches through relations.
+pub struct Rel<M, T> {
+    path: RelPath,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Rel<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, T> Copy for Rel<M, T> {}
+
+impl<M: Model, T: Model> Rel<M, T> {
+    /// The field named `N` of the related model.
     #[doc(hidden)]
-    pub const fn new(index: usize) -> Self {
+    pub fn field<N>(self) -> Field<M, <T as HasField<N>>::Type>
+    where
+        T: HasField<N>,
+    {
         Field {
-            index,
+            member: member_of::<T>(<T as HasField<N>>::INDEX),
+            path: self.path,
+            _marker: PhantomData,
+        }
+    }
+
+    /// One relation further.
+    #[doc(hidden)]
+    pub fn relation<N>(self) -> Rel<M, <T as HasRelation<N>>::Target>
+    where
+        T: HasRelation<N>,
+    {
+        Rel {
+            path: self
+                .path
+                .push(&T::META.relations[<T as HasRelation<N>>::INDEX]),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, T> Field<M, T> {
+    /// The handle of member `index` of `M` (used by the derive).
+    #[doc(hidden)]
+    pub fn new(index: usize) -> Self {
+        Field {
+            member: member_of::<M>(index),
+            path: RelPath::EMPTY,
             _marker: PhantomData,
         }
     }
 }
 
 impl<M: Model, T: FieldType> Field<M, T> {
-    /// The field's metadata.
+    /// The column's metadata (for a many-side relation: the target's primary key).
     pub fn meta(&self) -> &'static FieldMeta {
-        &M::META.fields[self.index]
+        match self.member {
+            Member::Column(field) => field,
+            Member::Relation(rel) => rel.target.meta().pk_field(),
+        }
     }
 
     fn q(self, op: Op) -> Q<M> {
-        Q::from_node(Node::leaf(self.meta(), op))
+        Q::from_node(Node::leaf_at(self.path, self.meta(), op))
     }
 
     fn like<V: Arg<String>>(self, at: Like, ci: bool, value: V) -> Q<M> {
@@ -224,14 +300,33 @@ impl<M: Model, T: FieldType> Field<M, T> {
         self.q(Op::Range(low.into_value(), high.into_value()))
     }
 
-    /// `isnull`: IS NULL when `true`, IS NOT NULL when `false`.
+    /// `isnull`: IS NULL when `true`, IS NOT NULL when `false`. On a
+    /// relation (`profile__isnull = true`): no related row.
     pub fn is_null(self, is_null: bool) -> Q<M> {
-        self.q(Op::IsNull(is_null))
+        match self.member {
+            Member::Column(field) => {
+                Q::from_node(Node::leaf_at(self.path, field, Op::IsNull(is_null)))
+            }
+            Member::Relation(rel) => Q::from_node(Node::leaf_at(
+                self.path.push(rel),
+                rel.target.meta().pk_field(),
+                Op::IsNull(is_null),
+            )),
+        }
     }
 
     /// The assignment `field = value`, for [`QuerySet::update`](crate::QuerySet::update).
     pub fn set<V: Arg<T>>(self, value: V) -> Assign<M> {
-        Assign::one(self.index, self.meta(), value.into_value())
+        Assign::one(self.index(), self.meta(), value.into_value())
+    }
+
+    fn index(&self) -> usize {
+        let meta = self.meta();
+        M::META
+            .fields
+            .iter()
+            .position(|f| std::ptr::eq(f, meta))
+            .unwrap_or(usize::MAX)
     }
 
     /// The assignment `field = NULL` (`q!(field = None)`); as a filter, IS NULL.
@@ -239,16 +334,31 @@ impl<M: Model, T: FieldType> Field<M, T> {
     where
         T: NullableField,
     {
-        Assign::one(self.index, self.meta(), T::SQL_TYPE.null())
+        Assign::one(self.index(), self.meta(), T::SQL_TYPE.null())
     }
 
     /// Ascending order on this field, for [`QuerySet::order_by`](crate::QuerySet::order_by).
-    pub fn asc(self) -> OrderBy {
+    pub fn asc(self) -> OrderBy
+    where
+        T: Column,
+    {
         OrderBy::field(self.meta(), false)
     }
 
     /// Descending order on this field.
-    pub fn desc(self) -> OrderBy {
+    pub fn desc(self) -> OrderBy
+    where
+        T: Column,
+    {
         OrderBy::field(self.meta(), true)
     }
 }
+
+/// Field types stored in a column (not `ManyToMany` / `Reverse`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a relation, not a column: it cannot be ordered or assigned",
+    label = "not a column"
+)]
+pub trait Column: FieldType {}
+impl<T: BaseType> Column for T {}
+impl<T: BaseType> Column for Option<T> {}

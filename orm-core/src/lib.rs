@@ -119,6 +119,7 @@ mod field;
 mod model;
 mod persist;
 pub mod query;
+pub mod relation;
 pub mod schema;
 pub mod sql;
 pub mod types;
@@ -134,6 +135,7 @@ pub use model::{registered_models, FieldMeta, Model, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use query::{Assign, IntoQ, Lookup, OrderBy, QuerySet, Q};
+pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use types::{DbEnum, FieldType, SqlType};
 pub use value::Value;
@@ -265,15 +267,21 @@ pub use orm_derive::q;
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, Assign, Db, DbEnum, Error, IntegrityKind, IntoQ, Lookup, Model, QuerySet, Result, Q,
+        q, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup, ManyToMany, Model,
+        OneToOne, QuerySet, Result, Reverse, Q,
     };
 }
 
 /// Items used by the code that the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::field::{field_by_name, Field};
-    pub use crate::model::{Ch, FieldMeta, HasField, Model, ModelMeta, ModelRegistration};
+    pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
+    pub use crate::model::{
+        Ch, FieldMeta, HasField, HasRelation, Model, ModelMeta, ModelRegistration, RELATION_FIELD,
+    };
+    pub use crate::relation::{
+        ModelOps, OnDelete, Related, RelationField, RelationKind, RelationMeta,
+    };
     pub use crate::sql::statements::ModelStatements;
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;

@@ -62,9 +62,24 @@ pub struct ModelMeta {
     pub unique_together: &'static [&'static [&'static str]],
     /// `#[orm(index(a, b))]`: column lists of composite indexes.
     pub indexes: &'static [&'static [&'static str]],
+    /// Relation fields, in declaration order.
+    pub relations: &'static [crate::relation::RelationMeta],
 }
 
 impl ModelMeta {
+    /// The relation called `name`.
+    pub fn relation(&self, name: &str) -> Option<&'static crate::relation::RelationMeta> {
+        self.relations.iter().find(|r| r.name == name)
+    }
+
+    /// The relation whose key column is field `index`, if any.
+    pub fn relation_of_field(
+        &self,
+        index: usize,
+    ) -> Option<&'static crate::relation::RelationMeta> {
+        self.relations.iter().find(|r| r.field == Some(index))
+    }
+
     /// The primary key field.
     pub fn pk_field(&self) -> &'static FieldMeta {
         &self.fields[self.pk]
@@ -106,6 +121,24 @@ pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
 #[doc(hidden)]
 pub struct Ch<const C: char>;
 
+/// Marks a [`HasField::INDEX`] that names a many-side relation, not a column.
+#[doc(hidden)]
+pub const RELATION_FIELD: usize = 1 << (usize::BITS - 1);
+
+/// The model has a relation named `N` (a tuple of [`Ch`]) to `Target`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no relation with this name",
+    label = "not a relation of this model",
+    note = "in `a__b__lookup`, every name before the last field must be a ForeignKey, OneToOne, ManyToMany or Reverse field"
+)]
+pub trait HasRelation<N>: Model {
+    /// The model on the other side.
+    type Target: Model;
+    /// Its index in [`ModelMeta::relations`].
+    const INDEX: usize;
+}
+
 /// The model has a field named `N` (a tuple of [`Ch`]) of type `Type`.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
@@ -116,7 +149,8 @@ pub struct Ch<const C: char>;
 pub trait HasField<N>: Model {
     /// The field's Rust type.
     type Type: crate::types::FieldType;
-    /// Its index in [`ModelMeta::fields`].
+    /// Its index in [`ModelMeta::fields`], or [`RELATION_FIELD`]` | i` for
+    /// the many-side relation `i` (which only `isnull` applies to).
     const INDEX: usize;
 }
 
@@ -128,6 +162,9 @@ pub trait HasField<N>: Model {
 pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The struct of typed field handles returned by [`fields`](Model::fields).
     type Fields: Copy;
+
+    /// The primary key's type.
+    type Pk: crate::types::FieldType + Clone;
 
     /// The table's metadata.
     const META: &'static ModelMeta;
@@ -159,6 +196,15 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// Fills `auto_now` (and, when `inserting`, `auto_now_add`) fields.
     #[doc(hidden)]
     fn touch(&mut self, inserting: bool, now: chrono::DateTime<chrono::Utc>);
+
+    /// Stores loaded related objects into relation `relation` (an index into
+    /// [`ModelMeta::relations`]).
+    #[doc(hidden)]
+    fn attach_related(&mut self, relation: usize, related: crate::relation::Related) -> Result<()>;
+
+    /// The loaded objects of relation `relation`, for nested loading.
+    #[doc(hidden)]
+    fn related_mut(&mut self, relation: usize) -> Vec<&mut dyn std::any::Any>;
 
     /// True while an integer primary key is 0: the object was never inserted.
     #[doc(hidden)]

@@ -551,3 +551,21 @@ macro_rules! __impl_db_enum {
         }
     };
 }
+
+/// Decodes any column without looking at it: `Option<AnyValue>` tells a
+/// NULL from a value (used to spot the empty side of a LEFT JOIN).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct AnyValue;
+
+impl<'a> FromSql<'a> for AnyValue {
+    fn from_sql(
+        _ty: &postgres_types::Type,
+        _raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(AnyValue)
+    }
+    fn accepts(_ty: &postgres_types::Type) -> bool {
+        true
+    }
+}

@@ -16,6 +16,77 @@ pub(crate) struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
     pub attrs: FieldAttrs,
+    pub relation: Option<Relation<'a>>,
+}
+
+/// The kind of a relation field, from the type as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RelationKind {
+    ForeignKey,
+    OneToOne,
+    ManyToMany,
+    Reverse,
+}
+
+impl RelationKind {
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            RelationKind::ForeignKey => "ForeignKey",
+            RelationKind::OneToOne => "OneToOne",
+            RelationKind::ManyToMany => "ManyToMany",
+            RelationKind::Reverse => "Reverse",
+        }
+    }
+
+    /// True for the kinds stored in a column of this table.
+    pub(crate) fn is_column(self) -> bool {
+        matches!(self, RelationKind::ForeignKey | RelationKind::OneToOne)
+    }
+}
+
+/// A relation field: `ForeignKey<T>`, `OneToOne<T>` (or an `Option` of
+/// either), `ManyToMany<T>`, `Reverse<T>`.
+pub(crate) struct Relation<'a> {
+    pub kind: RelationKind,
+    pub target: &'a Type,
+    pub nullable: bool,
+}
+
+/// The single generic argument of `Name<T>`, when the last segment is `name`.
+fn generic_of<'a>(ty: &'a Type, names: &[&str]) -> Option<(&'a Type, String)> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    if !names.contains(&name.as_str()) {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) if args.args.len() == 1 => Some((t, name)),
+        _ => None,
+    }
+}
+
+fn relation_of(ty: &Type) -> Option<Relation<'_>> {
+    const KINDS: &[&str] = &["ForeignKey", "OneToOne", "ManyToMany", "Reverse"];
+    let (ty, nullable) = match generic_of(ty, &["Option"]) {
+        Some((inner, _)) => (inner, true),
+        None => (ty, false),
+    };
+    let (target, name) = generic_of(ty, KINDS)?;
+    let kind = match name.as_str() {
+        "ForeignKey" => RelationKind::ForeignKey,
+        "OneToOne" => RelationKind::OneToOne,
+        "ManyToMany" => RelationKind::ManyToMany,
+        _ => RelationKind::Reverse,
+    };
+    Some(Relation {
+        kind,
+        target,
+        nullable,
+    })
 }
 
 impl Field<'_> {
@@ -25,11 +96,19 @@ impl Field<'_> {
     }
 
     pub(crate) fn column(&self) -> String {
-        self.attrs
-            .column
-            .as_ref()
-            .map(syn::LitStr::value)
-            .unwrap_or_else(|| self.name())
+        match &self.attrs.column {
+            Some(column) => column.value(),
+            // Django: a foreign key `author` is stored in `author_id`.
+            None if self.relation.as_ref().is_some_and(|r| r.kind.is_column()) => {
+                format!("{}_id", self.name())
+            }
+            None => self.name(),
+        }
+    }
+
+    /// True for fields stored in a column (all but many-to-many and reverse).
+    pub(crate) fn is_column(&self) -> bool {
+        self.relation.as_ref().is_none_or(|r| r.kind.is_column())
     }
 }
 
@@ -100,6 +179,7 @@ impl<'a> Model<'a> {
                     ident: f.ident.as_ref()?,
                     ty: &f.ty,
                     attrs: attr::field_attrs(cx, &f.attrs),
+                    relation: relation_of(&f.ty),
                 })
             })
             .collect();

@@ -8,8 +8,18 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
 use crate::ctxt::Ctxt;
 
 pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, crate";
-pub(crate) const FIELD_KEYS: &str =
-    "primary_key, column, max_length, unique, index, default, auto_now, auto_now_add";
+pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
+     auto_now, auto_now_add, related_name, on_delete, through";
+
+/// `on_delete` values and the `OnDelete` variant each names.
+pub(crate) const ON_DELETE: &[(&str, &str)] = &[
+    ("cascade", "Cascade"),
+    ("set_null", "SetNull"),
+    ("restrict", "Restrict"),
+    ("protect", "Protect"),
+    ("set_default", "SetDefault"),
+    ("do_nothing", "DoNothing"),
+];
 
 /// Struct-level attributes of a model.
 #[derive(Default)]
@@ -32,6 +42,10 @@ pub(crate) struct FieldAttrs {
     pub default: Option<(String, Expr)>,
     pub auto_now: Option<Ident>,
     pub auto_now_add: Option<Ident>,
+    pub related_name: Option<LitStr>,
+    /// The `OnDelete` variant, and the literal it came from.
+    pub on_delete: Option<(&'static str, LitStr)>,
+    pub through: Option<LitStr>,
 }
 
 fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -137,7 +151,7 @@ fn default_literal(expr: &Expr) -> Result<String, &'static str> {
 
 /// `; did you mean `primary_key`?` when `got` is a prefix of, or one or two
 /// edits away from, one of the comma-separated `keys`.
-fn did_you_mean(got: &str, keys: &str) -> String {
+pub(crate) fn did_you_mean(got: &str, keys: &str) -> String {
     fn distance(a: &str, b: &str) -> usize {
         let b: Vec<char> = b.chars().collect();
         let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -188,6 +202,29 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                         return Err(syn::Error::new(lit.span(), "a column name cannot be empty"));
                     }
                     out.column = Some(lit);
+                }
+                "related_name" | "through" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), format!("`{k}` cannot be empty")));
+                    }
+                    if k == "through" {
+                        out.through = Some(lit);
+                    } else {
+                        out.related_name = Some(lit);
+                    }
+                }
+                "on_delete" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    let value = lit.value();
+                    let Some((_, variant)) = ON_DELETE.iter().find(|(k, _)| *k == value) else {
+                        let names: Vec<&str> = ON_DELETE.iter().map(|(k, _)| *k).collect();
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            format!("unknown on_delete `{value}`; expected one of: {}", names.join(", ")),
+                        ));
+                    };
+                    out.on_delete = Some((variant, lit));
                 }
                 "max_length" => {
                     let lit: syn::LitInt = meta.value()?.parse()?;

@@ -77,7 +77,11 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
             if field.attrs.default.is_some() {
                 cx.error_spanned_by(pk, "a primary key cannot have a `default`");
             }
+            if field.relation.is_some() {
+                cx.error_spanned_by(field.ty, "a primary key cannot be a relation");
+            }
         }
+        check_relation(cx, field);
     }
 
     let known: Vec<String> = model.fields.iter().map(|f| f.name()).collect();
@@ -116,6 +120,65 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
                     ),
                 );
             }
+        }
+    }
+}
+
+fn check_relation(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
+    use crate::ast::RelationKind;
+    let a = &field.attrs;
+    let kind = field.relation.as_ref().map(|r| r.kind);
+    let is_fk = kind.is_some_and(RelationKind::is_column);
+    if let Some((variant, lit)) = &a.on_delete {
+        if !is_fk {
+            cx.error_spanned_by(lit, "`on_delete` applies to ForeignKey and OneToOne fields");
+        } else if *variant == "SetNull" && !field.relation.as_ref().is_some_and(|r| r.nullable) {
+            cx.error_spanned_by(
+                lit,
+                "`on_delete = \"set_null\"` needs a nullable key: write `Option<ForeignKey<..>>`",
+            );
+        }
+    }
+    if let Some(lit) = &a.through {
+        if kind != Some(RelationKind::ManyToMany) {
+            cx.error_spanned_by(lit, "`through` applies to ManyToMany fields");
+        }
+    }
+    if let Some(lit) = &a.related_name {
+        if !matches!(
+            kind,
+            Some(RelationKind::ForeignKey | RelationKind::OneToOne | RelationKind::ManyToMany)
+        ) {
+            cx.error_spanned_by(
+                lit,
+                "`related_name` applies to ForeignKey, OneToOne and ManyToMany fields",
+            );
+        }
+    }
+    if !field.is_column() {
+        let column_only = [
+            (a.column.is_some(), "column"),
+            (a.unique, "unique"),
+            (a.index, "index"),
+            (a.default.is_some(), "default"),
+            (a.max_length.is_some(), "max_length"),
+        ];
+        for (set, key) in column_only {
+            if set {
+                cx.error_spanned_by(
+                    field.ident,
+                    format!(
+                        "`{key}` does not apply to `{}`: it is not a column",
+                        field.name()
+                    ),
+                );
+            }
+        }
+        if field.relation.as_ref().is_some_and(|r| r.nullable) {
+            cx.error_spanned_by(
+                field.ty,
+                "ManyToMany and Reverse fields are never `Option`s",
+            );
         }
     }
 }

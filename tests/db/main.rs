@@ -10,4 +10,5 @@ mod connections;
 mod crud;
 mod lookups;
 mod queryset;
+mod relations;
 mod types;

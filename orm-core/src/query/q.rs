@@ -4,7 +4,80 @@ use std::marker::PhantomData;
 use std::ops::{BitAnd, BitOr, Not};
 
 use crate::model::FieldMeta;
+use crate::relation::{RelationKind, RelationMeta};
 use crate::value::Value;
+
+/// How deep a lookup may reach across relations (`a__b__c__d__field`).
+pub const MAX_DEPTH: usize = 4;
+
+/// The relations a lookup crosses, from the queried model to the field's.
+#[derive(Clone, Copy, PartialEq, Default)]
+pub struct RelPath {
+    steps: [Option<&'static RelationMeta>; MAX_DEPTH],
+    len: u8,
+}
+
+impl std::fmt::Debug for RelPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.steps()).finish()
+    }
+}
+
+impl RelPath {
+    /// No relation: a field of the queried model.
+    pub const EMPTY: RelPath = RelPath {
+        steps: [None; MAX_DEPTH],
+        len: 0,
+    };
+
+    /// The steps, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &'static RelationMeta> + '_ {
+        self.steps[..usize::from(self.len)]
+            .iter()
+            .flatten()
+            .copied()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn first(&self) -> Option<&'static RelationMeta> {
+        self.steps[0].filter(|_| self.len > 0)
+    }
+
+    pub(crate) fn last(&self) -> Option<&'static RelationMeta> {
+        self.len
+            .checked_sub(1)
+            .and_then(|i| self.steps[usize::from(i)])
+    }
+
+    /// The path one step longer (a path past [`MAX_DEPTH`] keeps its last
+    /// step replaced; `q!` rejects such paths at compile time).
+    pub(crate) fn push(mut self, step: &'static RelationMeta) -> Self {
+        let i = usize::from(self.len).min(MAX_DEPTH - 1);
+        self.steps[i] = Some(step);
+        self.len = (i + 1) as u8;
+        self
+    }
+
+    pub(crate) fn pop(mut self) -> Self {
+        if self.len > 0 {
+            self.len -= 1;
+            self.steps[usize::from(self.len)] = None;
+        }
+        self
+    }
+
+    /// The path without its first step.
+    pub(crate) fn rest(&self) -> Self {
+        let mut out = RelPath::EMPTY;
+        for step in self.steps().skip(1) {
+            out = out.push(step);
+        }
+        out
+    }
+}
 
 /// A condition tree node. Constant nodes (`All`, `Nothing`) let an empty
 /// `in` list match nothing without sending a query.
@@ -18,11 +91,19 @@ pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
+    /// One `filter(..)` (`same_row`) or `exclude(..)` call. Inside a
+    /// `filter` call, conditions across the same relation must hold for the
+    /// same related row; separate calls may each match a different one.
+    Call {
+        node: Box<Node>,
+        same_row: bool,
+    },
 }
 
 /// One lookup on one field.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cond {
+    pub path: RelPath,
     pub field: &'static FieldMeta,
     pub op: Op,
 }
@@ -66,12 +147,38 @@ pub(crate) enum Op {
         ci: bool,
         pattern: String,
     },
+    /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
+    /// the rows a many-to-many manager links to its owner.
+    Linked {
+        through: &'static str,
+        source_col: &'static str,
+        target_col: &'static str,
+        owner: Value,
+    },
 }
 
 impl Node {
     /// A leaf, normalized the way Django does: `= NULL` is `IS NULL`, NULLs
     /// are dropped from `in`, and an empty `in` matches nothing.
     pub(crate) fn leaf(field: &'static FieldMeta, op: Op) -> Node {
+        Node::leaf_at(RelPath::EMPTY, field, op)
+    }
+
+    /// A leaf on `field` reached through `path`. `author__id = 4` becomes
+    /// `author_id = 4` (the key is already on this side), as in Django.
+    pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
+        let (path, field) = match path.last() {
+            Some(step)
+                if matches!(step.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+                    && field.primary_key =>
+            {
+                match step.key_field() {
+                    Some(key) => (path.pop(), key),
+                    None => (path, field),
+                }
+            }
+            _ => (path, field),
+        };
         let op = match op {
             Op::Exact(v) | Op::IExact(v) if v.is_null() => Op::IsNull(true),
             Op::In(values) => {
@@ -83,7 +190,7 @@ impl Node {
             }
             op => op,
         };
-        Node::Leaf(Cond { field, op })
+        Node::Leaf(Cond { path, field, op })
     }
 
     /// `self AND other`, flattened.
@@ -126,6 +233,17 @@ impl Node {
         }
     }
 
+    /// Every relation the tree crosses can be resolved (a `Reverse` field
+    /// finds the foreign key it mirrors).
+    pub(crate) fn check_relations(&self) -> crate::error::Result<()> {
+        match self {
+            Node::All | Node::Nothing => Ok(()),
+            Node::Leaf(c) => c.path.steps().try_for_each(|r| r.hop().map(|_| ())),
+            Node::And(items) | Node::Or(items) => items.iter().try_for_each(Node::check_relations),
+            Node::Not(n) | Node::Call { node: n, .. } => n.check_relations(),
+        }
+    }
+
     /// True when [`simplify`](Node::simplify) would return the tree as it
     /// is (checked without cloning: the common case on every query).
     pub(crate) fn is_simple(&self) -> bool {
@@ -134,6 +252,7 @@ impl Node {
                 Node::All | Node::Nothing => false,
                 Node::Leaf(_) => true,
                 Node::Not(n) => inner(n, false, false),
+                Node::Call { node, .. } => inner(node, false, false),
                 Node::And(items) => {
                     !parent_and && items.len() > 1 && items.iter().all(|n| inner(n, true, false))
                 }
@@ -154,6 +273,13 @@ impl Node {
                 Node::All => Node::Nothing,
                 Node::Nothing => Node::All,
                 n => Node::Not(Box::new(n)),
+            },
+            Node::Call { node, same_row } => match node.simplify() {
+                n @ (Node::All | Node::Nothing) => n,
+                n => Node::Call {
+                    node: Box::new(n),
+                    same_row: *same_row,
+                },
             },
             Node::And(items) => {
                 let mut out = Vec::with_capacity(items.len());

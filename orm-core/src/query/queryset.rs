@@ -31,6 +31,8 @@ pub struct QuerySet<M> {
     offset: Option<i64>,
     distinct: bool,
     db: Option<Db>,
+    /// A problem found while building the chain, reported when it runs.
+    error: Option<String>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -43,6 +45,7 @@ impl<M> Clone for QuerySet<M> {
             offset: self.offset,
             distinct: self.distinct,
             db: self.db.clone(),
+            error: self.error.clone(),
             _model: PhantomData,
         }
     }
@@ -74,23 +77,39 @@ impl<M: Model> QuerySet<M> {
             offset: None,
             distinct: false,
             db: None,
+            error: None,
             _model: PhantomData,
         }
     }
 
     /// Keeps the rows matching `q` (AND with earlier filters).
     #[must_use]
+    ///
+    /// Conditions across a multi-valued relation inside one call must hold
+    /// for the same related row; each chained call may match a different
+    /// one (Django's rule).
     pub fn filter(mut self, q: impl IntoQ<M>) -> Self {
-        self.filter = std::mem::replace(&mut self.filter, Node::All).and(q.into_q().node);
+        let call = Node::Call {
+            node: Box::new(q.into_q().node),
+            same_row: true,
+        };
+        self.filter = std::mem::replace(&mut self.filter, Node::All).and(call);
         self
     }
 
     /// Drops the rows matching `q`. As in Django, a row whose column is
     /// NULL does not match `x = 1`, so `exclude(q!(x = 1))` keeps it.
     #[must_use]
+    ///
+    /// Across a multi-valued relation this is `NOT EXISTS (..)`, and the
+    /// conditions of one call need not hold for the same related row: it
+    /// excludes rows having some related row matching each (Django's rule).
     pub fn exclude(mut self, q: impl IntoQ<M>) -> Self {
-        let not = Node::Not(Box::new(q.into_q().node));
-        self.filter = std::mem::replace(&mut self.filter, Node::All).and(not);
+        let call = Node::Call {
+            node: Box::new(Node::Not(Box::new(q.into_q().node))),
+            same_row: false,
+        };
+        self.filter = std::mem::replace(&mut self.filter, Node::All).and(call);
         self
     }
 
@@ -134,6 +153,11 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    pub(crate) fn with_error(mut self, reason: String) -> Self {
+        self.error = Some(reason);
+        self
+    }
+
     /// Runs this query on `db` instead of the scoped or default database.
     #[must_use]
     pub fn using(mut self, db: &Db) -> Self {
@@ -146,18 +170,25 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The filter with its constants folded, borrowed when already simple.
-    fn simplified(&self) -> Cow<'_, Node> {
-        if self.filter.is_simple() {
+    fn simplified(&self) -> Result<Cow<'_, Node>> {
+        if let Some(reason) = &self.error {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: reason.clone(),
+            });
+        }
+        self.filter.check_relations()?;
+        Ok(if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
             Cow::Owned(self.filter.simplify())
-        }
+        })
     }
 
     /// Renders the parts; `None` when the filter matches nothing.
     fn with_select<T>(&self, f: impl FnOnce(&Select<'_>) -> T) -> Result<Option<T>> {
         let order = self.resolve_order()?;
-        let filter = self.simplified();
+        let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) || self.limit == Some(0) {
             return Ok(None);
         }
@@ -326,7 +357,13 @@ impl<M: Model> QuerySet<M> {
                 reason: "update() needs at least one assignment".into(),
             });
         }
-        let filter = self.simplified();
+        if assign.items.iter().any(|s| s.index == usize::MAX) {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "update() assigns fields of this model, not across relations".into(),
+            });
+        }
+        let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {
             return Ok(0);
         }
@@ -347,7 +384,7 @@ impl<M: Model> QuerySet<M> {
                 reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
             });
         }
-        let filter = self.simplified();
+        let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {
             return Ok(0);
         }

@@ -4,6 +4,7 @@
 use crate::db::{self, Db};
 use crate::error::Result;
 use crate::model::{registered_models, FieldMeta, ModelMeta};
+use crate::relation::{RelationKind, RelationMeta};
 use crate::sql::SqlWriter;
 
 /// PostgreSQL truncates identifiers longer than this many bytes.
@@ -28,6 +29,17 @@ fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
     }
     head.truncate(cut);
     head + &tail
+}
+
+/// `REFERENCES "target" ("pk") ON DELETE ..` for the foreign key `rel`.
+fn push_references(w: &mut SqlWriter, rel: &RelationMeta) {
+    let target = rel.target.meta();
+    w.push_sql(" REFERENCES ");
+    w.push_ident(target.table);
+    w.push_sql(" (");
+    w.push_ident(target.pk_field().column);
+    w.push_sql(") ON DELETE ");
+    w.push_sql(rel.on_delete.sql());
 }
 
 fn push_column_def(w: &mut SqlWriter, field: &FieldMeta) {
@@ -55,11 +67,24 @@ fn push_column_def(w: &mut SqlWriter, field: &FieldMeta) {
 /// The statements that create `meta`'s table and its indexes (`IF NOT
 /// EXISTS`, so they can run again).
 pub fn create_table_sql(meta: &ModelMeta) -> Vec<String> {
+    create_table_sql_deferring(meta, &[])
+}
+
+/// As [`create_table_sql`], leaving out the foreign keys to the tables in
+/// `later` (created afterwards; see [`foreign_key_sql`]).
+fn create_table_sql_deferring(meta: &ModelMeta, later: &[&str]) -> Vec<String> {
     let mut w = SqlWriter::new();
     w.push_sql("CREATE TABLE IF NOT EXISTS ");
     w.push_ident(meta.table);
     w.push_sql(" (");
-    w.push_list(meta.fields, ", ", push_column_def);
+    w.push_list(meta.fields.iter().enumerate(), ", ", |w, (i, field)| {
+        push_column_def(w, field);
+        if let Some(rel) = meta.relation_of_field(i) {
+            if !later.contains(&rel.target.meta().table) {
+                push_references(w, rel);
+            }
+        }
+    });
     for columns in meta.unique_together {
         w.push_sql(", CONSTRAINT ");
         w.push_ident(&object_name(meta.table, columns, "uniq"));
@@ -76,15 +101,133 @@ pub fn create_table_sql(meta: &ModelMeta) -> Vec<String> {
         .filter(|f| f.index && !f.unique && !f.primary_key)
         .map(|f| std::slice::from_ref(&f.column));
     for columns in single.chain(meta.indexes.iter().copied()) {
+        out.push(create_index_sql(meta.table, columns));
+    }
+    out
+}
+
+fn create_index_sql(table: &str, columns: &[&str]) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("CREATE INDEX IF NOT EXISTS ");
+    w.push_ident(&object_name(table, columns, "idx"));
+    w.push_sql(" ON ");
+    w.push_ident(table);
+    w.push_sql(" (");
+    w.push_list(columns.iter(), ", ", |w, c| w.push_ident(c));
+    w.push_sql(")");
+    w.finish().sql
+}
+
+/// The foreign keys of `meta` to the tables in `tables`, added after the
+/// tables exist (for cycles), each only if not there yet.
+fn foreign_key_sql(meta: &ModelMeta, tables: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, field) in meta.fields.iter().enumerate() {
+        let Some(rel) = meta.relation_of_field(i) else {
+            continue;
+        };
+        if !tables.contains(&rel.target.meta().table) {
+            continue;
+        }
+        let name = object_name(meta.table, &[field.column], "fkey");
         let mut w = SqlWriter::new();
-        w.push_sql("CREATE INDEX IF NOT EXISTS ");
-        w.push_ident(&object_name(meta.table, columns, "idx"));
-        w.push_sql(" ON ");
+        w.push_sql("ALTER TABLE ");
         w.push_ident(meta.table);
-        w.push_sql(" (");
-        w.push_list(columns.iter(), ", ", |w, c| w.push_ident(c));
+        w.push_sql(" ADD CONSTRAINT ");
+        w.push_ident(&name);
+        w.push_sql(" FOREIGN KEY (");
+        w.push_ident(field.column);
         w.push_sql(")");
+        push_references(&mut w, rel);
+        // PostgreSQL has no ADD CONSTRAINT IF NOT EXISTS; the names are
+        // ours (from model metadata), quoted as SQL string literals.
+        out.push(format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{}') THEN {}; END IF; END $$",
+            name.replace('\'', "''"),
+            w.finish().sql
+        ));
+    }
+    out
+}
+
+/// The link tables of `meta`'s many-to-many relations that no model
+/// declares (`through` naming a model's table uses that model's table).
+fn through_tables_sql(meta: &ModelMeta, model_tables: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for rel in meta
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::ManyToMany)
+    {
+        let (table, own, other) = rel.through_table();
+        if model_tables.contains(&table.as_str()) {
+            continue;
+        }
+        let target = rel.target.meta();
+        let mut w = SqlWriter::new();
+        w.push_sql("CREATE TABLE IF NOT EXISTS ");
+        w.push_ident(&table);
+        w.push_sql(" (");
+        for (col, side) in [(&own, meta), (&other, target)] {
+            w.push_ident(col);
+            w.push_sql(" ");
+            w.push_sql(&side.pk_field().sql_type.ddl(None));
+            w.push_sql(" NOT NULL REFERENCES ");
+            w.push_ident(side.table);
+            w.push_sql(" (");
+            w.push_ident(side.pk_field().column);
+            w.push_sql(") ON DELETE CASCADE, ");
+        }
+        w.push_sql("PRIMARY KEY (");
+        w.push_ident(&own);
+        w.push_sql(", ");
+        w.push_ident(&other);
+        w.push_sql("))");
         out.push(w.finish().sql);
+        out.push(create_index_sql(&table, &[other.as_str()]));
+    }
+    out
+}
+
+/// Every statement `generate_schemas` runs for `models`: tables in an order
+/// where each foreign key's target exists first (a cycle's keys are added
+/// afterwards), then link tables.
+pub fn schema_sql(models: &[&'static ModelMeta]) -> Vec<String> {
+    let tables: Vec<&str> = models.iter().map(|m| m.table).collect();
+    let mut done: Vec<&str> = Vec::new();
+    let mut deferred: Vec<(&ModelMeta, Vec<&str>)> = Vec::new();
+    let mut out = Vec::new();
+    let mut pending: Vec<&ModelMeta> = models.to_vec();
+    while !pending.is_empty() {
+        let deps = |m: &ModelMeta| -> Vec<&'static str> {
+            m.relations
+                .iter()
+                .filter(|r| r.field.is_some())
+                .map(|r| r.target.meta().table)
+                .filter(|t| *t != m.table && tables.contains(t))
+                .collect()
+        };
+        let ready = pending
+            .iter()
+            .position(|m| deps(m).iter().all(|d| done.contains(d)));
+        // In a cycle, take the first one and add its missing keys later.
+        let index = ready.unwrap_or(0);
+        let meta = pending.remove(index);
+        let later: Vec<&str> = deps(meta)
+            .into_iter()
+            .filter(|d| !done.contains(d))
+            .collect();
+        out.extend(create_table_sql_deferring(meta, &later));
+        if !later.is_empty() {
+            deferred.push((meta, later));
+        }
+        done.push(meta.table);
+    }
+    for (meta, later) in deferred {
+        out.extend(foreign_key_sql(meta, &later));
+    }
+    for meta in models {
+        out.extend(through_tables_sql(meta, &tables));
     }
     out
 }
@@ -106,15 +249,13 @@ pub async fn generate_schemas() -> Result<()> {
 /// # Errors
 /// The database's error.
 pub async fn generate_schemas_on(db: &Db) -> Result<()> {
-    let mut models: Vec<&ModelMeta> = registered_models().collect();
+    let mut models: Vec<&'static ModelMeta> = registered_models().collect();
     models.sort_by_key(|m| m.table);
     models.dedup_by_key(|m| m.table);
     let mut script = String::new();
-    for meta in models {
-        for stmt in create_table_sql(meta) {
-            script.push_str(&stmt);
-            script.push_str(";\n");
-        }
+    for stmt in schema_sql(&models) {
+        script.push_str(&stmt);
+        script.push_str(";\n");
     }
     if script.is_empty() {
         return Ok(());

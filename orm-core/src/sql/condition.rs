@@ -1,6 +1,8 @@
 //! `WHERE` rendering: lookups, `LIKE` escaping, and Django's NULL rules.
 
+use crate::model::ModelMeta;
 use crate::query::q::{Cmp, Cond, Like, Node, Op};
+use crate::relation::{Hop, RelationMeta};
 use crate::sql::SqlWriter;
 use crate::value::Value;
 
@@ -17,61 +19,255 @@ pub(crate) fn escape_like(text: &str) -> String {
     out
 }
 
+/// Where a condition is rendered: the alias of the table its fields
+/// belong to, the subquery depth, and whether conditions on the same
+/// relation share one `EXISTS` (inside a `filter()` call) or not (`exclude()`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub alias: &'a str,
+    pub meta: &'static ModelMeta,
+    pub depth: usize,
+    pub same_row: bool,
+}
+
+impl<'a> Scope<'a> {
+    pub(crate) fn root(meta: &'static ModelMeta) -> Scope<'a> {
+        Scope {
+            alias: meta.table,
+            meta,
+            depth: 0,
+            same_row: true,
+        }
+    }
+}
+
 /// Renders a simplified tree (no `All` / `Nothing` inside).
 ///
 /// `negated` is true under an odd number of `NOT`s. There a lookup on a
 /// nullable column becomes `(lookup AND col IS NOT NULL)`, as in Django, so
 /// `exclude(x = 1)` keeps the rows where `x` is NULL instead of losing them
 /// to SQL's three-valued logic.
-pub(crate) fn push_node(w: &mut SqlWriter, table: &str, node: &Node, negated: bool) {
+///
+/// Lookups across relations become correlated `EXISTS` subqueries: inside
+/// one `filter()` call, the conditions on one relation share a subquery
+/// (they must hold for the same related row); separate calls, `exclude()`
+/// and `OR` branches get their own. An `EXISTS` never duplicates the rows
+/// of the outer query.
+pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negated: bool) {
     match node {
         // A simplified tree has no constants except at the top, where the
         // caller handles them; render them as literals to stay total.
         Node::All => w.push_sql("TRUE"),
         Node::Nothing => w.push_sql("FALSE"),
+        Node::Leaf(cond) if !cond.path.is_empty() => {
+            push_related(w, scope, std::slice::from_ref(node));
+        }
         Node::Leaf(cond) => {
             if needs_guard(cond, negated) {
                 w.push_sql("(");
-                push_cond(w, table, cond);
+                push_cond(w, scope.alias, cond);
                 w.push_sql(" AND ");
-                w.push_column(table, cond.field.column);
+                w.push_column(scope.alias, cond.field.column);
                 w.push_sql(" IS NOT NULL)");
             } else {
-                push_cond(w, table, cond);
+                push_cond(w, scope.alias, cond);
             }
         }
-        Node::And(items) => push_joined(w, table, items, " AND ", negated),
-        Node::Or(items) => push_joined(w, table, items, " OR ", negated),
+        Node::And(items) => push_and(w, scope, items, negated),
+        Node::Or(items) => push_joined(w, scope, items, " OR ", negated),
         Node::Not(inner) => match &**inner {
             // A guarded leaf brings its own parentheses.
-            Node::Leaf(cond) if needs_guard(cond, !negated) => {
+            Node::Leaf(cond) if cond.path.is_empty() && needs_guard(cond, !negated) => {
                 w.push_sql("NOT ");
-                push_node(w, table, inner, !negated);
+                push_node(w, scope, inner, !negated);
             }
             _ => {
                 w.push_sql("NOT (");
-                push_node(w, table, inner, !negated);
+                push_node(w, scope, inner, !negated);
                 w.push_sql(")");
             }
         },
+        Node::Call { node, same_row } => {
+            let scope = Scope {
+                same_row: *same_row,
+                ..scope
+            };
+            push_node(w, scope, node, negated);
+        }
     }
+}
+
+/// An `AND`: within a `filter()` call, the leaves that cross the same first
+/// relation are rendered together in one `EXISTS`.
+fn push_and(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], negated: bool) {
+    if !scope.same_row {
+        return push_joined(w, scope, items, " AND ", negated);
+    }
+    let mut parts: Vec<Part<'_>> = Vec::new();
+    for item in items {
+        match item {
+            Node::Leaf(cond) if !cond.path.is_empty() => {
+                let first = cond.path.first();
+                match parts
+                    .iter_mut()
+                    .find(|p| matches!(p, Part::Related(r, _) if *r == first))
+                {
+                    Some(Part::Related(_, group)) => group.push(item.clone()),
+                    _ => parts.push(Part::Related(first, vec![item.clone()])),
+                }
+            }
+            other => parts.push(Part::Plain(other)),
+        }
+    }
+    w.push_list(parts.iter(), " AND ", |w, part| match part {
+        Part::Plain(node) => push_child(w, scope, node, negated),
+        Part::Related(_, group) => push_related(w, scope, group),
+    });
+}
+
+enum Part<'a> {
+    Plain(&'a Node),
+    Related(Option<&'static RelationMeta>, Vec<Node>),
+}
+
+fn push_joined(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], sep: &str, negated: bool) {
+    w.push_list(items, sep, |w, item| push_child(w, scope, item, negated));
+}
+
+fn needs_parens(node: &Node) -> bool {
+    match node {
+        Node::And(_) | Node::Or(_) => true,
+        Node::Call { node, .. } => needs_parens(node),
+        _ => false,
+    }
+}
+
+fn push_child(w: &mut SqlWriter, scope: Scope<'_>, item: &Node, negated: bool) {
+    if needs_parens(item) {
+        w.push_sql("(");
+        push_node(w, scope, item, negated);
+        w.push_sql(")");
+    } else {
+        push_node(w, scope, item, negated);
+    }
+}
+
+/// Leaves that all cross the same first relation: one `EXISTS` over it,
+/// the leaves (one step shorter) inside. `isnull = true` across a relation
+/// also matches when there is no related row at all, as Django's LEFT JOIN.
+fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node]) {
+    let Some(Node::Leaf(first)) = group.first() else {
+        return;
+    };
+    let Some(step) = first.path.first() else {
+        return;
+    };
+    // Relations were checked before rendering (`Node::check_relations`).
+    let Ok(hop) = step.hop() else {
+        w.push_sql("FALSE");
+        return;
+    };
+    let inner: Vec<Node> = group
+        .iter()
+        .filter_map(|n| match n {
+            Node::Leaf(c) => Some(Node::Leaf(Cond {
+                path: c.path.rest(),
+                field: c.field,
+                op: c.op.clone(),
+            })),
+            _ => None,
+        })
+        .collect();
+    // `rel__isnull` names the related row itself: does one exist?
+    if let [Node::Leaf(c)] = inner.as_slice() {
+        if c.path.is_empty()
+            && c.field.primary_key
+            && std::ptr::eq(hop.target().pk_field(), c.field)
+        {
+            if let Op::IsNull(is_null) = c.op {
+                if is_null {
+                    w.push_sql("NOT ");
+                }
+                push_exists(w, scope, &hop, None);
+                return;
+            }
+        }
+        // `rel__field__isnull = true`: no related row, or one with NULL.
+        if let Op::IsNull(true) = c.op {
+            w.push_sql("(NOT ");
+            push_exists(w, scope, &hop, None);
+            w.push_sql(" OR ");
+            push_exists(w, scope, &hop, Some(&inner));
+            w.push_sql(")");
+            return;
+        }
+    }
+    push_exists(w, scope, &hop, Some(&inner));
+}
+
+/// `EXISTS (SELECT 1 FROM <target> WHERE <correlation> [AND <inner>])`.
+fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[Node]>) {
+    let depth = scope.depth + 1;
+    let alias = format!("T{depth}");
+    let target = hop.target();
+    w.push_sql("EXISTS (SELECT 1 FROM ");
+    match hop {
+        Hop::Key {
+            target_col,
+            source_col,
+            ..
+        } => {
+            w.push_ident(target.table);
+            w.push_sql(" AS ");
+            w.push_ident(&alias);
+            w.push_sql(" WHERE ");
+            w.push_column(&alias, target_col);
+            w.push_sql(" = ");
+            w.push_column(scope.alias, source_col);
+        }
+        Hop::Through {
+            through,
+            source_col,
+            target_col,
+            ..
+        } => {
+            let link = format!("{alias}_link");
+            w.push_ident(through);
+            w.push_sql(" AS ");
+            w.push_ident(&link);
+            w.push_sql(" JOIN ");
+            w.push_ident(target.table);
+            w.push_sql(" AS ");
+            w.push_ident(&alias);
+            w.push_sql(" ON ");
+            w.push_column(&alias, target.pk_field().column);
+            w.push_sql(" = ");
+            w.push_column(&link, target_col);
+            w.push_sql(" WHERE ");
+            w.push_column(&link, source_col);
+            w.push_sql(" = ");
+            w.push_column(scope.alias, scope.meta.pk_field().column);
+        }
+    }
+    if let Some(inner) = inner {
+        let sub = Scope {
+            alias: &alias,
+            meta: target,
+            depth,
+            same_row: scope.same_row,
+        };
+        w.push_sql(" AND ");
+        match inner {
+            [one] => push_child(w, sub, one, false),
+            many => push_and(w, sub, many, false),
+        }
+    }
+    w.push_sql(")");
 }
 
 /// A lookup on a nullable column under negation gets `AND col IS NOT NULL`.
 fn needs_guard(cond: &Cond, negated: bool) -> bool {
     negated && cond.field.nullable && !matches!(cond.op, Op::IsNull(_))
-}
-
-fn push_joined(w: &mut SqlWriter, table: &str, items: &[Node], sep: &str, negated: bool) {
-    w.push_list(items, sep, |w, item| {
-        if matches!(item, Node::And(_) | Node::Or(_)) {
-            w.push_sql("(");
-            push_node(w, table, item, negated);
-            w.push_sql(")");
-        } else {
-            push_node(w, table, item, negated);
-        }
-    });
 }
 
 fn push_cond(w: &mut SqlWriter, table: &str, cond: &Cond) {
@@ -142,6 +338,23 @@ fn push_cond(w: &mut SqlWriter, table: &str, cond: &Cond) {
         Op::IsNull(false) => {
             col(w);
             w.push_sql(" IS NOT NULL");
+        }
+        Op::Linked {
+            through,
+            source_col,
+            target_col,
+            owner,
+        } => {
+            col(w);
+            w.push_sql(" IN (SELECT ");
+            w.push_ident(target_col);
+            w.push_sql(" FROM ");
+            w.push_ident(through);
+            w.push_sql(" WHERE ");
+            w.push_ident(source_col);
+            w.push_sql(" = ");
+            w.push_bind(owner.clone());
+            w.push_sql(")");
         }
         Op::Regex { ci, pattern } => {
             col(w);

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Node, Set};
-use crate::sql::condition::push_node;
+use crate::sql::condition::{push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
 use crate::value::Value;
 
@@ -85,10 +85,10 @@ impl Select<'_> {
     }
 }
 
-fn push_where(w: &mut SqlWriter, table: &str, filter: &Node) {
+fn push_where(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
     if !matches!(filter, Node::All) {
         w.push_sql(" WHERE ");
-        push_node(w, table, filter, false);
+        push_node(w, Scope::root(meta), filter, false);
     }
 }
 
@@ -101,7 +101,7 @@ fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     w.push_sql(s.statements.columns(s.meta));
     w.push_sql(" FROM ");
     w.push_ident(s.meta.table);
-    push_where(w, s.meta.table, s.filter);
+    push_where(w, s.meta, s.filter);
     if !s.order.is_empty() {
         w.push_sql(" ORDER BY ");
         w.push_list(s.order, ", ", |w, (field, desc)| {
@@ -139,7 +139,7 @@ pub(crate) fn count(s: &Select<'_>) -> Statement {
     } else {
         w.push_sql("SELECT COUNT(*) FROM ");
         w.push_ident(s.meta.table);
-        push_where(&mut w, s.meta.table, s.filter);
+        push_where(&mut w, s.meta, s.filter);
     }
     w.finish()
 }
@@ -154,7 +154,7 @@ pub(crate) fn exists(s: &Select<'_>) -> Statement {
     } else {
         w.push_sql("SELECT 1 FROM ");
         w.push_ident(s.meta.table);
-        push_where(&mut w, s.meta.table, s.filter);
+        push_where(&mut w, s.meta, s.filter);
         w.push_sql(" LIMIT 1");
     }
     w.finish()
@@ -176,7 +176,7 @@ fn push_update_set(w: &mut SqlWriter, meta: &ModelMeta, sets: &[Set]) {
 pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> Statement {
     let mut w = SqlWriter::new();
     push_update_set(&mut w, meta, sets);
-    push_where(&mut w, meta.table, filter);
+    push_where(&mut w, meta, filter);
     w.finish()
 }
 
@@ -185,7 +185,7 @@ pub(crate) fn delete(meta: &'static ModelMeta, filter: &Node) -> Statement {
     let mut w = SqlWriter::new();
     w.push_sql("DELETE FROM ");
     w.push_ident(meta.table);
-    push_where(&mut w, meta.table, filter);
+    push_where(&mut w, meta, filter);
     w.finish()
 }
 

@@ -38,6 +38,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let name = crate::ast::unraw(ident);
     let table = model.table();
     let pk = model.pk_index().unwrap_or(0);
+    // META.pk indexes the columns, which leave out ManyToMany/Reverse fields.
+    let pk_column = model.fields[..pk.min(model.fields.len())]
+        .iter()
+        .filter(|f| f.is_column())
+        .count();
     let fields_ident = format_ident!("{}Fields", ident);
 
     let column_of = |ident: &syn::Ident| -> String {
@@ -72,17 +77,110 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let mut touches_insert = Vec::new();
     let mut has_field = Vec::new();
     let mut asserts = Vec::new();
+    let mut relations = Vec::new();
+    let mut attach_arms = Vec::new();
+    let mut related_arms = Vec::new();
+    let mut accessors = Vec::new();
+    let mut column_index = 0usize;
 
-    for (i, field) in model.fields.iter().enumerate() {
+    for field in model.fields.iter() {
         let fid = field.ident;
         let n = name_type(&krate, &field.name(), fid.span());
         let ty = field.ty;
         let fname = field.name();
-        let column = field.column();
         let a = &field.attrs;
+
+        if let Some(rel) = &field.relation {
+            let r = relations.len();
+            let target = rel.target;
+            let variant = format_ident!("{}", rel.kind.variant());
+            let key = if rel.kind.is_column() {
+                quote!(::core::option::Option::Some(#column_index))
+            } else {
+                quote!(::core::option::Option::None)
+            };
+            let opt = |v: &Option<syn::LitStr>| match v {
+                Some(l) => quote!(::core::option::Option::Some(#l)),
+                None => quote!(::core::option::Option::None),
+            };
+            let related_name = opt(&a.related_name);
+            let through = opt(&a.through);
+            let on_delete =
+                format_ident!("{}", a.on_delete.as_ref().map_or("Cascade", |(v, _)| *v));
+            relations.push(quote! {
+                #p::RelationMeta {
+                    name: #fname,
+                    kind: #p::RelationKind::#variant,
+                    owner: &#p::ModelOps::<#ident>::new(),
+                    target: &#p::ModelOps::<#target>::new(),
+                    field: #key,
+                    related_name: #related_name,
+                    on_delete: #p::OnDelete::#on_delete,
+                    through: #through,
+                }
+            });
+            has_field.push(quote! {
+                #[automatically_derived]
+                #[diagnostic::do_not_recommend]
+                impl #p::HasRelation<#n> for #ident {
+                    type Target = #target;
+                    const INDEX: usize = #r;
+                }
+            });
+            attach_arms
+                .push(quote!(#r => #p::RelationField::attach(&mut self.#fid, related, #name)));
+            related_arms.push(quote!(#r => #p::RelationField::loaded_mut(&mut self.#fid)));
+            match rel.kind {
+                crate::ast::RelationKind::ManyToMany => {
+                    let doc =
+                        format!("The `{fname}` links of this object: add, remove, clear, list.");
+                    accessors.push(quote! {
+                        #[doc = #doc]
+                        pub fn #fid(&self) -> #krate::relation::ManyToManyManager<#ident, #target> {
+                            #krate::relation::ManyToManyManager::new(self, &<Self as #p::Model>::META.relations[#r])
+                        }
+                    });
+                }
+                crate::ast::RelationKind::Reverse => {
+                    let doc = format!("The related rows of `{fname}`, as a query.");
+                    accessors.push(quote! {
+                        #[doc = #doc]
+                        pub fn #fid(&self) -> #krate::QuerySet<#target> {
+                            #krate::relation::reverse_query(self, &<Self as #p::Model>::META.relations[#r])
+                        }
+                    });
+                }
+                _ => {}
+            }
+            if !rel.kind.is_column() {
+                let doc = format!("The `{fname}` relation (for `isnull` and paths).");
+                handles.push(quote!(#[doc = #doc] pub #fid: #p::Field<#ident, #ty>));
+                handle_inits.push(quote!(#fid: #p::Field::new(#p::RELATION_FIELD | #r)));
+                decodes.push(quote!(#fid: ::core::default::Default::default()));
+                has_field.push(quote! {
+                    #[automatically_derived]
+                    #[diagnostic::do_not_recommend]
+                    impl #p::HasField<#n> for #ident {
+                        type Type = #ty;
+                        const INDEX: usize = #p::RELATION_FIELD | #r;
+                    }
+                });
+                continue;
+            }
+        }
+
+        let i = column_index;
+        column_index += 1;
+        let column = field.column();
         let is_pk = a.primary_key.is_some();
-        let unique = a.unique;
-        let index = a.index;
+        let one_to_one = field
+            .relation
+            .as_ref()
+            .is_some_and(|r| r.kind == crate::ast::RelationKind::OneToOne);
+        let is_fk = field.relation.is_some();
+        let unique = a.unique || one_to_one;
+        // Django indexes foreign keys.
+        let index = a.index || (is_fk && !unique);
         let max_length = match a.max_length {
             Some((n, _)) => quote!(::core::option::Option::Some(#n)),
             None => quote!(::core::option::Option::None),
@@ -137,10 +235,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
             asserts.push(quote_spanned!(expr.span()=> #p::assert_default::<#ty, _>(#expr);));
         }
 
-        // The field by its name, and the primary key also as `pk`.
+        // The field by its name, the primary key also as `pk`, and a
+        // foreign key also by its column (`author_id`).
         let mut names = vec![n];
         if is_pk && fname != "pk" {
             names.push(name_type(&krate, "pk", fid.span()));
+        }
+        if is_fk && column != fname && !model.fields.iter().any(|f| f.name() == column) {
+            names.push(name_type(&krate, &column, fid.span()));
         }
         for n in names {
             has_field.push(quote! {
@@ -155,6 +257,13 @@ fn expand(model: &Model<'_>) -> TokenStream {
     }
 
     let pk_ident = model.fields.get(pk).map(|f| f.ident);
+    let pk_ty = match model.fields.get(pk) {
+        Some(f) => {
+            let ty = f.ty;
+            quote!(#ty)
+        }
+        None => quote!(i64),
+    };
     let pk_unset = match pk_ident {
         Some(id) => quote!(#p::FieldType::is_unset_pk(&self.#id)),
         None => quote!(false),
@@ -173,14 +282,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl #p::Model for #ident {
                 type Fields = #fields_ident;
+                type Pk = #pk_ty;
 
                 const META: &'static #p::ModelMeta = &#p::ModelMeta {
                     name: #name,
                     table: #table,
                     fields: &[#(#metas),*],
-                    pk: #pk,
+                    pk: #pk_column,
                     unique_together: &[#(#unique_together),*],
                     indexes: &[#(#indexes),*],
+                    relations: &[#(#relations),*],
                 };
 
                 fn statements() -> &'static #p::ModelStatements {
@@ -230,6 +341,27 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 fn pk_is_unset(&self) -> bool {
                     #pk_unset
                 }
+
+                #[allow(unused_variables)]
+                fn attach_related(&mut self, relation: usize, related: #p::Related) -> #p::Result<()> {
+                    match relation {
+                        #(#attach_arms,)*
+                        _ => ::core::result::Result::Ok(()),
+                    }
+                }
+
+                #[allow(unused_variables)]
+                fn related_mut(&mut self, relation: usize) -> ::std::vec::Vec<&mut dyn ::core::any::Any> {
+                    match relation {
+                        #(#related_arms,)*
+                        _ => ::std::vec::Vec::new(),
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#accessors)*
             }
 
             #(#has_field)*

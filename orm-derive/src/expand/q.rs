@@ -11,6 +11,9 @@ use syn::{Expr, Ident, Token};
 use super::name_type;
 
 /// The lookups `q!` knows, with the method each becomes.
+/// How many relations one name may cross (as `orm_core::query::q::MAX_DEPTH`).
+const MAX_DEPTH: usize = 4;
+
 const LOOKUPS: &[(&str, &str)] = &[
     ("exact", "eq"),
     ("iexact", "iexact"),
@@ -95,26 +98,67 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     let span = term.key.span();
     let krate = &quote_spanned!(span=> ::orm_core);
     let segments: Vec<&str> = key.split("__").collect();
-    let (field, lookup) = match segments.as_slice() {
-        [field] => (*field, None),
-        [field, lookup] => (*field, Some(*lookup)),
-        _ => {
+    // `a__b__field__lookup`: the last name is a lookup when it is one.
+    let (names, lookup) = match segments.split_last() {
+        Some((last, rest)) if !rest.is_empty() && LOOKUPS.iter().any(|(l, _)| l == last) => {
+            (rest.to_vec(), Some(*last))
+        }
+        _ => (segments.clone(), None),
+    };
+    // `name__icontainz` is a mistyped lookup, not a relation path.
+    if lookup.is_none() && segments.len() >= 2 {
+        let last = segments[segments.len() - 1];
+        let all: Vec<&str> = LOOKUPS.iter().map(|(l, _)| *l).collect();
+        let hint = crate::attr::did_you_mean(last, &all.join(", "));
+        if !hint.is_empty() && last.len() >= 5 {
             return Err(syn::Error::new(
                 span,
                 format!(
-                    "`{key}`: expected `field` or `field__lookup`; lookups across relations are not supported yet"
+                    "unknown lookup `{last}` in `{key}`{hint} expected one of: {}",
+                    all.join(", ")
                 ),
-            ))
+            ));
         }
-    };
-    if field.is_empty() {
-        return Err(syn::Error::new(span, "expected a field name before `__`"));
     }
-    let name = name_type(krate, field, span);
-    let handle = quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>());
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}`: expected names separated by `__`, like `author__name__icontains`"),
+        ));
+    }
+    if names.len() > MAX_DEPTH + 1 {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` crosses more than {MAX_DEPTH} relations"),
+        ));
+    }
+    let (field, relations) = names.split_last().expect("at least one name");
+    let field = *field;
+    let handle = if relations.is_empty() {
+        let name = name_type(krate, field, span);
+        quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>())
+    } else {
+        let first = name_type(krate, relations[0], span);
+        let mut h = quote_spanned!(span=> #krate::__private::relation_by_name::<_, #first>());
+        for rel in &relations[1..] {
+            let n = name_type(krate, rel, span);
+            h = quote_spanned!(span=> #h.relation::<#n>());
+        }
+        let n = name_type(krate, field, span);
+        quote_spanned!(span=> #h.field::<#n>())
+    };
+    let across = !relations.is_empty();
     let value = &term.value;
     let method = match lookup {
-        // `field = value`: an assignment, which also works as a filter.
+        // `field = value`: an assignment, which also works as a filter;
+        // across a relation only a condition.
+        None if across => {
+            return Ok(if is_none(value) {
+                quote_spanned!(span=> #handle.is_null(true))
+            } else {
+                quote_spanned!(span=> #handle.eq(#value))
+            })
+        }
         None => {
             return Ok(if is_none(value) {
                 quote_spanned!(span=> #handle.set_null())
@@ -138,6 +182,7 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     };
     if is_none(value) {
         return match lookup {
+            Some("exact") if across => Ok(quote_spanned!(span=> #handle.is_null(true))),
             Some("exact") => Ok(quote_spanned!(span=> #krate::IntoQ::into_q(#handle.set_null()))),
             // Django: `iexact=None` is `IS NULL`; still a text field's lookup.
             Some("iexact") => Ok(quote_spanned!(span=> #handle.iexact_null())),
