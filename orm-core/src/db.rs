@@ -221,6 +221,22 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        self.load_with(sql, params, |row| M::from_row(row, 0)).await
+    }
+
+    /// As [`load`](Db::load), decoding each row with `decode`.
+    pub(crate) async fn load_with<T, I>(
+        &self,
+        sql: &str,
+        params: I,
+        mut decode: impl FnMut(&Row) -> Result<T> + Send,
+    ) -> Result<Vec<T>>
+    where
+        T: Send,
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
         let client = self.client().await?;
         let prepared = client.prepare_cached(sql).await?;
         self.count();
@@ -229,7 +245,7 @@ impl Db {
         futures_util::pin_mut!(rows);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            out.push(M::from_row(&row, 0)?);
+            out.push(decode(&row)?);
         }
         Ok(out)
     }

@@ -204,7 +204,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// The loaded objects of relation `relation`, for nested loading.
     #[doc(hidden)]
-    fn related_mut(&mut self, relation: usize) -> Vec<&mut dyn std::any::Any>;
+    fn related_mut(&mut self, relation: usize) -> Vec<&mut (dyn std::any::Any + Send)>;
 
     /// True while an integer primary key is 0: the object was never inserted.
     #[doc(hidden)]

@@ -324,10 +324,19 @@ pub trait DynModel: Send + Sync {
     /// The value of field `index` of `object` (an instance of this model).
     fn field_value(&self, object: &dyn Any, index: usize) -> Value;
     /// Stores `related` into relation `relation` of `object`.
-    fn attach(&self, object: &mut dyn Any, relation: usize, related: Related) -> Result<()>;
+    fn attach(
+        &self,
+        object: &mut (dyn Any + Send),
+        relation: usize,
+        related: Related,
+    ) -> Result<()>;
     /// Mutable access to the object held by relation `relation` of `object`
     /// (loaded foreign keys), or the objects (loaded many-sides).
-    fn related_mut<'a>(&self, object: &'a mut dyn Any, relation: usize) -> Vec<&'a mut dyn Any>;
+    fn related_mut<'a>(
+        &self,
+        object: &'a mut (dyn Any + Send),
+        relation: usize,
+    ) -> Vec<&'a mut (dyn Any + Send)>;
 }
 
 /// Related objects to store in a relation field.
@@ -346,6 +355,13 @@ impl<M> ModelOps<M> {
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         ModelOps(PhantomData)
+    }
+}
+
+impl<M: Model> ModelOps<M> {
+    /// The operations of `M` with a `'static` lifetime (a zero-sized value).
+    pub(crate) fn new_static() -> &'static Self {
+        &ModelOps(PhantomData)
     }
 }
 
@@ -377,14 +393,23 @@ impl<M: Model> DynModel for ModelOps<M> {
         }
     }
 
-    fn attach(&self, object: &mut dyn Any, relation: usize, related: Related) -> Result<()> {
+    fn attach(
+        &self,
+        object: &mut (dyn Any + Send),
+        relation: usize,
+        related: Related,
+    ) -> Result<()> {
         let m = object
             .downcast_mut::<M>()
             .ok_or_else(|| wrong_type(M::META.name))?;
         m.attach_related(relation, related)
     }
 
-    fn related_mut<'a>(&self, object: &'a mut dyn Any, relation: usize) -> Vec<&'a mut dyn Any> {
+    fn related_mut<'a>(
+        &self,
+        object: &'a mut (dyn Any + Send),
+        relation: usize,
+    ) -> Vec<&'a mut (dyn Any + Send)> {
         match object.downcast_mut::<M>() {
             Some(m) => m.related_mut(relation),
             None => Vec::new(),
@@ -405,7 +430,7 @@ pub trait RelationField: Send + Sync {
     /// Stores loaded objects.
     fn attach(&mut self, related: Related, model: &'static str) -> Result<()>;
     /// The loaded objects, for nested loading.
-    fn loaded_mut(&mut self) -> Vec<&mut dyn Any>;
+    fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)>;
 }
 
 fn take<T: Model>(b: Box<dyn Any + Send>, model: &'static str) -> Result<T> {
@@ -586,10 +611,10 @@ impl<T: Model> RelationField for ForeignKey<T> {
         }
         Ok(())
     }
-    fn loaded_mut(&mut self) -> Vec<&mut dyn Any> {
+    fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)> {
         self.loaded
             .as_deref_mut()
-            .map(|t| vec![t as &mut dyn Any])
+            .map(|t| vec![t as &mut (dyn Any + Send)])
             .unwrap_or_default()
     }
 }
@@ -601,7 +626,7 @@ impl<T: Model> RelationField for Option<ForeignKey<T>> {
             None => Ok(()),
         }
     }
-    fn loaded_mut(&mut self) -> Vec<&mut dyn Any> {
+    fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)> {
         match self {
             Some(fk) => fk.loaded_mut(),
             None => Vec::new(),
@@ -763,9 +788,9 @@ macro_rules! many_side {
                 }
                 Ok(())
             }
-            fn loaded_mut(&mut self) -> Vec<&mut dyn Any> {
+            fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)> {
                 match &mut self.loaded {
-                    Some(items) => items.iter_mut().map(|t| t as &mut dyn Any).collect(),
+                    Some(items) => items.iter_mut().map(|t| t as &mut (dyn Any + Send)).collect(),
                     None => Vec::new(),
                 }
             }

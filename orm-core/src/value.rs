@@ -175,3 +175,40 @@ impl fmt::Display for Value {
         }
     }
 }
+
+impl Value {
+    /// Reads column `index` of `row` as a value of `ty` (NULL included).
+    pub(crate) fn read(
+        row: &tokio_postgres::Row,
+        index: usize,
+        ty: crate::types::SqlType,
+    ) -> Result<Value, tokio_postgres::Error> {
+        use crate::types::SqlType as T;
+        Ok(match ty {
+            T::Bool => Value::Bool(row.try_get(index)?),
+            T::SmallInt => Value::I16(row.try_get(index)?),
+            T::Integer => Value::I32(row.try_get(index)?),
+            T::BigInt => Value::I64(row.try_get(index)?),
+            T::Real => Value::F32(row.try_get(index)?),
+            T::Double => Value::F64(row.try_get(index)?),
+            T::Text | T::Enum(_) => Value::Text(row.try_get(index)?),
+            T::Bytea => Value::Bytes(row.try_get(index)?),
+            T::Date => Value::Date(row.try_get(index)?),
+            T::Time => Value::Time(row.try_get(index)?),
+            T::Timestamp => Value::Timestamp(row.try_get(index)?),
+            T::TimestampTz => Value::TimestampTz(row.try_get(index)?),
+            T::Uuid => Value::Uuid(row.try_get(index)?),
+            T::Jsonb => Value::Json(row.try_get(index)?),
+        })
+    }
+
+    /// A hashable form of a key value (primary and foreign keys), for
+    /// grouping prefetched rows by their parent.
+    pub(crate) fn key(&self) -> Option<String> {
+        if self.is_null() {
+            None
+        } else {
+            Some(self.to_string())
+        }
+    }
+}

@@ -421,3 +421,193 @@ async fn on_delete_cascade_and_set_null() -> Result<()> {
     })
     .await
 }
+
+/// Tags "rust" (on Gemini's "Rust async" and Ada's "Rust basics") and
+/// "python" (on "Rust async" and "Python").
+async fn tagged() -> Result<()> {
+    let rust = Tag::create(Tag {
+        name: "rust".into(),
+        ..Default::default()
+    })
+    .await?;
+    let python = Tag::create(Tag {
+        name: "python".into(),
+        ..Default::default()
+    })
+    .await?;
+    for post in Post::all().await? {
+        match post.title.as_str() {
+            "Rust async" => post.tags().add(&[&rust, &python]).await?,
+            "Rust basics" => post.tags().add(&[&rust]).await?,
+            "Python" => post.tags().add(&[&python]).await?,
+            _ => 0,
+        };
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn select_related_is_one_query() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let before = db.query_count();
+        let posts = Post::filter(q!(author__name__icontains = "a"))
+            .select_related(["author"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 1, "one query with the JOIN");
+        let pairs: Vec<(&str, &str)> = posts
+            .iter()
+            .map(|p| (p.title.as_str(), p.author.get().expect("loaded").name.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("Python", "Ada"), ("Rust basics", "Ada")],
+            "only Ada has an 'a' (Gemini has none)"
+        );
+        let sql = Post::all().select_related(["author"]).sql()?.unwrap().sql;
+        assert!(sql.contains(r#"LEFT JOIN "rel_authors" AS "sr_author" ON "sr_author"."id" = "rel_posts"."author_id""#), "{sql}");
+        // get() and first() load it too.
+        let one = Post::all().select_related(["author"]).get(q!(title = "Draft")).await?;
+        assert_eq!(one.author.get().map(|a| a.name.as_str()), Some("Gemini"));
+        // Nested, nullable: a category, its parent, its grandparent.
+        let root = Category::create(Category { name: "root".into(), ..Default::default() }).await?;
+        let mid = Category::create(Category {
+            name: "mid".into(),
+            parent: Some(ForeignKey::to(&root)?),
+            ..Default::default()
+        })
+        .await?;
+        Category::create(Category {
+            name: "leaf".into(),
+            parent: Some(ForeignKey::to(&mid)?),
+            ..Default::default()
+        })
+        .await?;
+        let before = db.query_count();
+        let cats = Category::all()
+            .select_related(["parent__parent"])
+            .order_by(["id"])
+            .await?;
+        assert_eq!(db.query_count() - before, 1);
+        let parent_of = |c: &Category| c.parent.as_ref().and_then(|p| p.get()).map(|p| p.name.clone());
+        assert_eq!(parent_of(&cats[0]), None);
+        assert_eq!(parent_of(&cats[2]).as_deref(), Some("mid"));
+        let grand = cats[2].parent.as_ref().and_then(|p| p.get()).and_then(parent_of);
+        assert_eq!(grand.as_deref(), Some("root"));
+        // Only forward relations can be joined; the error lists them.
+        let err = Author::all().select_related(["posts"]).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { model: "Author", .. }), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_related_one_query_per_level() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        tagged().await?;
+        // Reverse foreign key: 2 queries.
+        let before = db.query_count();
+        let authors = Author::all()
+            .prefetch_related(["posts"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 2);
+        let counts: Vec<(&str, usize)> = authors
+            .iter()
+            .map(|a| (a.name.as_str(), a.posts.get().expect("prefetched").len()))
+            .collect();
+        assert_eq!(counts, [("Ada", 2), ("Bob", 0), ("Gemini", 2)]);
+        // Two levels: authors -> posts -> tags, 3 queries.
+        let before = db.query_count();
+        let authors = Author::all()
+            .prefetch_related(["posts__tags"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 3);
+        let gemini = &authors[2];
+        let tags_of = |title: &str| -> Vec<String> {
+            let post = gemini
+                .posts
+                .get()
+                .unwrap()
+                .iter()
+                .find(|p| p.title == title)
+                .unwrap();
+            let mut names: Vec<String> = post
+                .tags
+                .get()
+                .unwrap()
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(tags_of("Rust async"), ["python", "rust"]);
+        assert!(tags_of("Draft").is_empty());
+        // Foreign key (shared targets) and many-to-many from the other side.
+        let before = db.query_count();
+        let posts = Post::all()
+            .prefetch_related(["author", "tags"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 3);
+        assert!(posts.iter().all(|p| p.author.get().is_some()));
+        let tags = Tag::all()
+            .prefetch_related(["posts"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(tags[0].posts.get().unwrap().len(), 2, "python");
+        assert_eq!(tags[1].posts.get().unwrap().len(), 2, "rust");
+        // Nothing to prefetch for: no extra query.
+        let before = db.query_count();
+        let none = Author::filter(q!(name = "nobody"))
+            .prefetch_related(["posts"])
+            .await?;
+        assert!(none.is_empty());
+        assert_eq!(db.query_count() - before, 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_with_a_filtered_query() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let authors = Author::all()
+            .prefetch_related_with(
+                "posts",
+                Post::filter(q!(published = true)).order_by(["-title"]),
+            )
+            .order_by(["name"])
+            .await?;
+        let titles: Vec<Vec<&str>> = authors
+            .iter()
+            .map(|a| {
+                a.posts
+                    .get()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.title.as_str())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(titles, [vec!["Python"], vec![], vec!["Rust async"]]);
+        let err = Author::all()
+            .prefetch_related_with("posts", Tag::all())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+        let err = Author::all().prefetch_related(["postz"]).await.unwrap_err();
+        assert!(err.to_string().contains("posts, profile"), "{err}");
+        Ok(())
+    })
+    .await
+}

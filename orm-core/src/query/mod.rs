@@ -5,6 +5,7 @@ mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;
 mod queryset;
+pub(crate) mod related;
 
 pub use lookup::Lookup;
 pub use order::OrderBy;

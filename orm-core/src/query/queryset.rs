@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{IntoAssign, IntoQ, Node};
+use crate::query::related::{self, Join, PrefetchSpec};
 use crate::sql::statements::{self, Select};
 use crate::sql::Statement;
 
@@ -33,7 +34,39 @@ pub struct QuerySet<M> {
     db: Option<Db>,
     /// A problem found while building the chain, reported when it runs.
     error: Option<String>,
+    select_related: Vec<String>,
+    prefetch: Vec<PrefetchSpec>,
     _model: PhantomData<fn() -> M>,
+}
+
+/// What a `SELECT` needs to run: where, what, and how to decode it.
+struct Plan {
+    db: Db,
+    stmt: Statement,
+    joins: Vec<Join>,
+    prefetch: Vec<PrefetchSpec>,
+}
+
+/// Runs a plan: the rows (joined models attached), then the prefetches.
+async fn run<M: Model>(plan: Plan) -> Result<Vec<M>> {
+    let Plan {
+        db,
+        stmt,
+        joins,
+        prefetch,
+    } = plan;
+    let mut rows: Vec<M> = if joins.is_empty() {
+        db.load(&stmt.sql, stmt.binds.iter()).await?
+    } else {
+        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
+            related::decode_joined::<M>(row, &joins)
+        })
+        .await?
+    };
+    if !prefetch.is_empty() && !rows.is_empty() {
+        related::prefetch(&db, &mut rows, &prefetch).await?;
+    }
+    Ok(rows)
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -46,6 +79,8 @@ impl<M> Clone for QuerySet<M> {
             distinct: self.distinct,
             db: self.db.clone(),
             error: self.error.clone(),
+            select_related: self.select_related.clone(),
+            prefetch: self.prefetch.clone(),
             _model: PhantomData,
         }
     }
@@ -78,6 +113,8 @@ impl<M: Model> QuerySet<M> {
             distinct: false,
             db: None,
             error: None,
+            select_related: Vec::new(),
+            prefetch: Vec::new(),
             _model: PhantomData,
         }
     }
@@ -153,6 +190,56 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    /// Loads the targets of these foreign keys / one-to-ones with the same
+    /// query (`LEFT JOIN`s), so `post.author.get()` needs no further query.
+    /// Nested paths (`"author__profile"`) follow forward relations.
+    ///
+    /// An unknown or many-valued relation is reported when the query runs.
+    #[must_use]
+    pub fn select_related<I>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.select_related
+            .extend(paths.into_iter().map(Into::into));
+        self
+    }
+
+    /// Loads these relations (reverse foreign keys, many-to-many, foreign
+    /// keys; nested as `"posts__tags"`) with one more query per relation
+    /// level, `WHERE key = ANY($1)`, after the main query. Read them with
+    /// `user.posts.get()`, `post.tags.get()`, `post.author.get()`.
+    #[must_use]
+    pub fn prefetch_related<I>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.prefetch
+            .extend(paths.into_iter().map(|p| PrefetchSpec {
+                path: p.into(),
+                filter: None,
+                order: Vec::new(),
+                model: None,
+            }));
+        self
+    }
+
+    /// As [`prefetch_related`](QuerySet::prefetch_related) for one path,
+    /// loading only the related rows `query` selects, in its order (Django's
+    /// `Prefetch("posts", queryset=Post.objects.filter(..))`).
+    #[must_use]
+    pub fn prefetch_related_with<T: Model>(mut self, path: &str, query: QuerySet<T>) -> Self {
+        self.prefetch.push(PrefetchSpec {
+            path: path.to_owned(),
+            filter: Some(query.filter),
+            order: query.order,
+            model: Some(T::META.table),
+        });
+        self
+    }
+
     pub(crate) fn with_error(mut self, reason: String) -> Self {
         self.error = Some(reason);
         self
@@ -187,6 +274,14 @@ impl<M: Model> QuerySet<M> {
 
     /// Renders the parts; `None` when the filter matches nothing.
     fn with_select<T>(&self, f: impl FnOnce(&Select<'_>) -> T) -> Result<Option<T>> {
+        self.with_select_joined(&[], f)
+    }
+
+    fn with_select_joined<T>(
+        &self,
+        joins: &[Join],
+        f: impl FnOnce(&Select<'_>) -> T,
+    ) -> Result<Option<T>> {
         let order = self.resolve_order()?;
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) || self.limit == Some(0) {
@@ -200,6 +295,7 @@ impl<M: Model> QuerySet<M> {
             limit: self.limit,
             offset: self.offset,
             distinct: self.distinct,
+            joins,
         })))
     }
 
@@ -209,14 +305,21 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidLookup`] for an unknown field in `order_by`.
     pub fn sql(&self) -> Result<Option<Statement>> {
-        self.with_select(statements::select)
+        let joins = related::plan_joins(M::META, &self.select_related)?;
+        self.with_select_joined(&joins, statements::select)
     }
 
     /// The database and statement of a `SELECT` (rendered before the first
     /// `.await`, so the futures stay small); `None` when nothing can match.
-    fn plan(&self) -> Result<Option<(Db, Statement)>> {
-        match self.sql()? {
-            Some(stmt) => Ok(Some((db::resolve(self.db.as_ref())?, stmt))),
+    fn plan(&self) -> Result<Option<Plan>> {
+        let joins = related::plan_joins(M::META, &self.select_related)?;
+        match self.with_select_joined(&joins, statements::select)? {
+            Some(stmt) => Ok(Some(Plan {
+                db: db::resolve(self.db.as_ref())?,
+                stmt,
+                joins,
+                prefetch: self.prefetch.clone(),
+            })),
             None => Ok(None),
         }
     }
@@ -229,7 +332,7 @@ impl<M: Model> QuerySet<M> {
         let plan = self.plan();
         async move {
             match plan? {
-                Some((db, stmt)) => db.load(&stmt.sql, stmt.binds.iter()).await,
+                Some(plan) => run(plan).await,
                 None => Ok(Vec::new()),
             }
         }
@@ -328,7 +431,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django.
-    fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<(Db, Statement)>> {
+    fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
         let mut qs = self.filter(q);
         if qs.limit.is_none() {
             qs.limit = Some(MAX_GET_RESULTS);
@@ -395,11 +498,11 @@ impl<M: Model> QuerySet<M> {
 }
 
 /// Runs a `get()` plan: the row, `None`, or `MultipleObjectsReturned`.
-async fn get_one<M: Model>(plan: Option<(Db, Statement)>) -> Result<Option<M>> {
-    let Some((db, stmt)) = plan else {
+async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
+    let Some(plan) = plan else {
         return Ok(None);
     };
-    let mut rows: Vec<M> = db.load(&stmt.sql, stmt.binds.iter()).await?;
+    let mut rows: Vec<M> = run(plan).await?;
     match rows.len() {
         0 | 1 => Ok(rows.pop()),
         n => Err(Error::MultipleObjectsReturned {

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Node, Set};
+use crate::query::related::{push_join_columns, push_joins, Join};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
 use crate::value::Value;
@@ -77,6 +78,8 @@ pub(crate) struct Select<'a> {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
     pub distinct: bool,
+    /// `select_related` joins (only the plain `SELECT` uses them).
+    pub joins: &'a [Join],
 }
 
 impl Select<'_> {
@@ -99,8 +102,10 @@ fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
         "SELECT "
     });
     w.push_sql(s.statements.columns(s.meta));
+    push_join_columns(w, s.joins);
     w.push_sql(" FROM ");
     w.push_ident(s.meta.table);
+    push_joins(w, s.meta, s.joins);
     push_where(w, s.meta, s.filter);
     if !s.order.is_empty() {
         w.push_sql(" ORDER BY ");
@@ -131,6 +136,7 @@ pub(crate) fn select(s: &Select<'_>) -> Statement {
 
 /// `SELECT COUNT(*) ..`; over a subquery when the query is sliced or distinct.
 pub(crate) fn count(s: &Select<'_>) -> Statement {
+    let s = &Select { joins: &[], ..*s };
     let mut w = SqlWriter::new();
     if s.sliced() || s.distinct {
         w.push_sql("SELECT COUNT(*) FROM (");
@@ -146,6 +152,7 @@ pub(crate) fn count(s: &Select<'_>) -> Statement {
 
 /// `SELECT 1 .. LIMIT 1`: one row back means at least one match.
 pub(crate) fn exists(s: &Select<'_>) -> Statement {
+    let s = &Select { joins: &[], ..*s };
     let mut w = SqlWriter::new();
     if s.sliced() {
         w.push_sql("SELECT 1 FROM (");

@@ -346,6 +346,7 @@ fn count_exists_update_delete() {
         limit: None,
         offset: None,
         distinct: false,
+        joins: &[],
     };
     let count = statements::count(&s);
     assert_eq!(

@@ -1,0 +1,386 @@
+//! Loading related objects with the query: `select_related` (joins, decoded
+//! from the same row by column position) and `prefetch_related` (one query
+//! per relation level, `= ANY($1)`, grouped in memory).
+
+use std::any::Any;
+use std::collections::HashMap;
+
+use tokio_postgres::Row;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+use crate::query::order::OrderBy;
+use crate::query::q::Node;
+use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
+use crate::sql::condition::{push_node, Scope};
+use crate::sql::SqlWriter;
+use crate::value::Value;
+
+/// One `LEFT JOIN` of a `select_related` path.
+#[derive(Debug, Clone)]
+pub(crate) struct Join {
+    /// The alias of the joined table (`sr_author__profile`).
+    pub alias: String,
+    /// The join this one hangs from; `None` for the queried model.
+    pub parent: Option<usize>,
+    /// The relation on the parent model, and its index there.
+    pub rel: &'static RelationMeta,
+    pub rel_index: usize,
+    /// The first column of the joined model in the row.
+    pub start: usize,
+}
+
+fn relation_named(
+    meta: &'static ModelMeta,
+    name: &str,
+    what: &'static str,
+    accept: impl Fn(&RelationMeta) -> bool,
+) -> Result<(usize, &'static RelationMeta)> {
+    meta.relations
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.name == name && accept(r))
+        .ok_or_else(|| Error::InvalidLookup {
+            model: meta.name,
+            what,
+            name: name.to_owned(),
+            valid: meta
+                .relations
+                .iter()
+                .filter(|r| accept(r))
+                .map(|r| r.name.to_owned())
+                .collect(),
+        })
+}
+
+/// The joins for `paths` (`author`, `author__profile`): forward foreign
+/// keys and one-to-ones only, each path's prefixes included once.
+pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<Vec<Join>> {
+    let mut joins: Vec<(String, Join)> = Vec::new();
+    let mut start = root.fields.len();
+    for path in paths {
+        let mut meta = root;
+        let mut parent: Option<usize> = None;
+        let mut prefix = String::new();
+        for segment in path.split("__") {
+            if !prefix.is_empty() {
+                prefix.push_str("__");
+            }
+            prefix.push_str(segment);
+            let (rel_index, rel) = relation_named(meta, segment, "select_related relation", |r| {
+                matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+            })?;
+            let existing = joins.iter().position(|(p, _)| *p == prefix);
+            let index = match existing {
+                Some(i) => i,
+                None => {
+                    joins.push((
+                        prefix.clone(),
+                        Join {
+                            alias: format!("sr_{prefix}"),
+                            parent,
+                            rel,
+                            rel_index,
+                            start,
+                        },
+                    ));
+                    start += rel.target.meta().fields.len();
+                    joins.len() - 1
+                }
+            };
+            parent = Some(index);
+            meta = rel.target.meta();
+        }
+    }
+    Ok(joins.into_iter().map(|(_, j)| j).collect())
+}
+
+/// `, "sr_author"."id", ..` for every joined model.
+pub(crate) fn push_join_columns(w: &mut SqlWriter, joins: &[Join]) {
+    for join in joins {
+        for field in join.rel.target.meta().fields {
+            w.push_sql(", ");
+            w.push_column(&join.alias, field.column);
+        }
+    }
+}
+
+/// ` LEFT JOIN "users" AS "sr_author" ON "sr_author"."id" = "posts"."author_id" ..`
+pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
+    for join in joins {
+        let target = join.rel.target.meta();
+        let parent_alias = match join.parent {
+            Some(p) => joins[p].alias.as_str(),
+            None => root.table,
+        };
+        w.push_sql(" LEFT JOIN ");
+        w.push_ident(target.table);
+        w.push_sql(" AS ");
+        w.push_ident(&join.alias);
+        w.push_sql(" ON ");
+        w.push_column(&join.alias, target.pk_field().column);
+        w.push_sql(" = ");
+        w.push_column(
+            parent_alias,
+            join.rel.key_field().map_or("id", |f| f.column),
+        );
+    }
+}
+
+/// Decodes a row of a `select_related` query: the model, then each joined
+/// model from its columns, attached to its parent (deepest first).
+pub(crate) fn decode_joined<M: Model>(row: &Row, joins: &[Join]) -> Result<M> {
+    let mut root = M::from_row(row, 0)?;
+    let mut objects: Vec<Option<Box<dyn Any + Send>>> = joins
+        .iter()
+        .map(|j| j.rel.target.decode(row, j.start))
+        .collect::<Result<_>>()?;
+    for j in (0..joins.len()).rev() {
+        let join = &joins[j];
+        let child = objects[j].take();
+        match join.parent {
+            None => root.attach_related(join.rel_index, Related::One(child))?,
+            Some(p) => {
+                let (head, _) = objects.split_at_mut(j);
+                if let Some(parent) = head[p].as_deref_mut() {
+                    join.rel
+                        .owner
+                        .attach(parent, join.rel_index, Related::One(child))?;
+                }
+            }
+        }
+    }
+    Ok(root)
+}
+
+/// A `prefetch_related` path, optionally with a filter and ordering of its
+/// own (Django's `Prefetch("posts", queryset=..)`).
+#[derive(Debug, Clone)]
+pub(crate) struct PrefetchSpec {
+    pub path: String,
+    pub filter: Option<Node>,
+    pub order: Vec<OrderBy>,
+    /// The table the filter was written for, checked against the relation.
+    pub model: Option<&'static str>,
+}
+
+/// Runs the prefetch queries for `roots`: one per relation level, the
+/// levels of a path (`posts__tags`) in order, a prefix used once.
+pub(crate) async fn prefetch<M: Model>(
+    db: &Db,
+    roots: &mut [M],
+    specs: &[PrefetchSpec],
+) -> Result<()> {
+    // `posts__tags` needs `posts` first (Django adds it too).
+    let mut all: Vec<PrefetchSpec> = Vec::new();
+    for spec in specs {
+        let segments: Vec<&str> = spec.path.split("__").collect();
+        for depth in 1..segments.len() {
+            let prefix = segments[..depth].join("__");
+            if !all.iter().chain(specs).any(|s| s.path == prefix) {
+                all.push(PrefetchSpec {
+                    path: prefix,
+                    filter: None,
+                    order: Vec::new(),
+                    model: None,
+                });
+            }
+        }
+        if !all.iter().any(|s| s.path == spec.path) {
+            all.push(spec.clone());
+        }
+    }
+    all.sort_by_key(|s| s.path.matches("__").count());
+    for spec in &all {
+        let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
+        let mut objects: Vec<&mut (dyn Any + Send)> = roots
+            .iter_mut()
+            .map(|m| m as &mut (dyn Any + Send))
+            .collect();
+        let segments: Vec<&str> = spec.path.split("__").collect();
+        let (last, parents) = segments.split_last().expect("a path has a segment");
+        for segment in parents {
+            let (index, rel) =
+                relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
+            objects = objects
+                .into_iter()
+                .flat_map(|o| owner.related_mut(o, index))
+                .collect();
+            owner = rel.target;
+        }
+        let (index, rel) =
+            relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
+        if let Some(table) = spec.model {
+            if table != rel.target.meta().table {
+                return Err(Error::InvalidQuery {
+                    model: owner.meta().name,
+                    reason: format!(
+                        "prefetch of `{}` takes a query over {}, not over table `{table}`",
+                        spec.path,
+                        rel.target.meta().name
+                    ),
+                });
+            }
+        }
+        load_level(db, owner, rel, index, objects, spec).await?;
+    }
+    Ok(())
+}
+
+/// Loads relation `rel` (index `index` of `owner`) for `objects`, with one query.
+async fn load_level(
+    db: &Db,
+    owner: &'static dyn DynModel,
+    rel: &'static RelationMeta,
+    index: usize,
+    mut objects: Vec<&mut (dyn Any + Send)>,
+    spec: &PrefetchSpec,
+) -> Result<()> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let owner_meta = owner.meta();
+    let target = rel.target;
+    let target_meta = target.meta();
+    let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
+    // The key each parent is matched by: its foreign key (forward), else its primary key.
+    let parent_field = match (forward, rel.field) {
+        (true, Some(f)) => f,
+        _ => owner_meta.pk,
+    };
+    let parent_keys: Vec<Option<String>> = objects
+        .iter()
+        .map(|o| owner.field_value(&**o, parent_field).key())
+        .collect();
+    let mut distinct: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (object, key) in objects.iter().zip(&parent_keys) {
+        if let Some(key) = key {
+            if seen.insert(key.clone()) {
+                distinct.push(owner.field_value(&**object, parent_field));
+            }
+        }
+    }
+    if distinct.is_empty() {
+        for object in objects {
+            let empty = if forward {
+                Related::One(None)
+            } else {
+                Related::Many(Vec::new())
+            };
+            owner.attach(object, index, empty)?;
+        }
+        return Ok(());
+    }
+
+    // SELECT <target columns>[, link key] FROM target [JOIN link] WHERE key = ANY($1) ...
+    let hop = rel.hop()?;
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_list(target_meta.fields, ", ", |w, f| {
+        w.push_column(target_meta.table, f.column)
+    });
+    let key_column: (String, String) = match &hop {
+        Hop::Key { target_col, .. } => (target_meta.table.to_owned(), (*target_col).to_owned()),
+        Hop::Through { source_col, .. } => ("prefetch_link".to_owned(), (*source_col).to_owned()),
+    };
+    if let Hop::Through { .. } = hop {
+        w.push_sql(", ");
+        w.push_column(&key_column.0, &key_column.1);
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(target_meta.table);
+    if let Hop::Through {
+        through,
+        target_col,
+        ..
+    } = hop
+    {
+        w.push_sql(" JOIN ");
+        w.push_ident(through);
+        w.push_sql(" AS \"prefetch_link\" ON ");
+        w.push_column("prefetch_link", target_col);
+        w.push_sql(" = ");
+        w.push_column(target_meta.table, target_meta.pk_field().column);
+    }
+    w.push_sql(" WHERE ");
+    w.push_column(&key_column.0, &key_column.1);
+    w.push_sql(" = ANY(");
+    w.push_bind(Value::Array(distinct));
+    w.push_sql(")");
+    if let Some(filter) = &spec.filter {
+        let filter = filter.simplify();
+        filter.check_relations()?;
+        match filter {
+            Node::All => {}
+            Node::Nothing => w.push_sql(" AND FALSE"),
+            filter => {
+                w.push_sql(" AND (");
+                push_node(&mut w, Scope::root(target_meta), &filter, false);
+                w.push_sql(")");
+            }
+        }
+    }
+    w.push_sql(" ORDER BY ");
+    let order: Vec<(&'static crate::model::FieldMeta, bool)> = if spec.order.is_empty() {
+        vec![(target_meta.pk_field(), false)]
+    } else {
+        spec.order
+            .iter()
+            .map(|o| o.resolve(target_meta))
+            .collect::<Result<_>>()?
+    };
+    w.push_list(order.iter(), ", ", |w, (f, desc)| {
+        w.push_column(target_meta.table, f.column);
+        w.push_sql(if *desc { " DESC" } else { " ASC" });
+    });
+    let rows = db.query(&w.finish()).await?;
+
+    // The column that says which parent a row belongs to.
+    let (key_index, key_type) = match hop {
+        Hop::Through { .. } => (target_meta.fields.len(), owner_meta.pk_field().sql_type),
+        Hop::Key { target_col, .. } => {
+            let i = target_meta
+                .fields
+                .iter()
+                .position(|f| f.column == target_col)
+                .unwrap_or(target_meta.pk);
+            (i, target_meta.fields[i].sql_type)
+        }
+    };
+    if forward {
+        // Many parents may share a target: decode it once per parent.
+        let mut by_key: HashMap<String, &Row> = HashMap::new();
+        for row in &rows {
+            if let Some(key) = Value::read(row, key_index, key_type)?.key() {
+                by_key.insert(key, row);
+            }
+        }
+        for (object, key) in objects.iter_mut().zip(&parent_keys) {
+            let related = match key.as_ref().and_then(|k| by_key.get(k)) {
+                Some(row) => target.decode(row, 0)?,
+                None => None,
+            };
+            owner.attach(&mut **object, index, Related::One(related))?;
+        }
+    } else {
+        let mut groups: HashMap<String, Vec<Box<dyn Any + Send>>> = HashMap::new();
+        for row in &rows {
+            let Some(key) = Value::read(row, key_index, key_type)?.key() else {
+                continue;
+            };
+            if let Some(object) = target.decode(row, 0)? {
+                groups.entry(key).or_default().push(object);
+            }
+        }
+        for (object, key) in objects.iter_mut().zip(&parent_keys) {
+            let items = key
+                .as_ref()
+                .and_then(|k| groups.remove(k))
+                .unwrap_or_default();
+            owner.attach(&mut **object, index, Related::Many(items))?;
+        }
+    }
+    Ok(())
+}
