@@ -134,7 +134,7 @@ pub use field::Field;
 pub use model::{registered_models, FieldMeta, Model, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
-pub use query::{Assign, IntoQ, Lookup, OrderBy, QuerySet, Q};
+pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use types::{DbEnum, FieldType, SqlType};

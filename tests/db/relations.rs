@@ -611,3 +611,31 @@ async fn prefetch_with_a_filtered_query() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn delete_report_counts_cascades() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (gemini, _, _) = blog().await;
+        tagged().await?;
+        Profile::create(Profile {
+            author: ForeignKey::to(&gemini)?,
+            bio: "x".into(),
+            ..Default::default()
+        })
+        .await?;
+        // Gemini: 1 author, 2 posts, 1 profile, 2 tag links (on "Rust async").
+        let report = Author::filter(q!(name = "Gemini")).delete_report().await?;
+        assert_eq!(report.total, 6, "{report:?}");
+        assert_eq!(report.per_model.get("Author"), Some(&1));
+        assert_eq!(report.per_model.get("Post"), Some(&2));
+        assert_eq!(report.per_model.get("Profile"), Some(&1));
+        assert_eq!(report.per_model.get("rel_post_tags"), Some(&2));
+        assert_eq!(Post::all().count().await?, 2);
+        assert_eq!(Tag::all().count().await?, 2, "tags stay; only links go");
+        let nothing = Author::filter(q!(name = "nobody")).delete_report().await?;
+        assert_eq!(nothing, orm_core::Deleted::default());
+        Ok(())
+    })
+    .await
+}

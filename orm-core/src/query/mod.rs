@@ -1,12 +1,14 @@
 //! Building queries: [`QuerySet`] (the chain), [`Q`] (conditions),
 //! [`Assign`] (updates), [`OrderBy`], and the runtime [`Lookup`] form.
 
+mod cascade;
 mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
 
+pub use cascade::Deleted;
 pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};

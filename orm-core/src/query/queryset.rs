@@ -517,6 +517,31 @@ async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
     }
 }
 
+impl<M: Model> QuerySet<M> {
+    /// As [`delete`](QuerySet::delete), and reports what the database
+    /// cascaded too (Django's `(total, {model: count})`): the matching rows
+    /// are locked, the rows that `ON DELETE CASCADE` will remove are counted
+    /// per model (link tables of many-to-many relations included), then the
+    /// rows are deleted, all in one transaction.
+    ///
+    /// # Errors
+    /// As [`delete`](QuerySet::delete).
+    pub async fn delete_report(self) -> Result<crate::query::Deleted> {
+        if self.limit.is_some() || self.offset.is_some() || self.distinct {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
+            });
+        }
+        let filter = self.simplified()?.into_owned();
+        if matches!(filter, Node::Nothing) {
+            return Ok(crate::query::Deleted::default());
+        }
+        let db = db::resolve(self.db.as_ref())?;
+        crate::query::cascade::delete_report(&db, M::META, &filter).await
+    }
+}
+
 impl<M: Model> IntoFuture for QuerySet<M> {
     type Output = Result<Vec<M>>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<M>>> + Send>>;

@@ -1,0 +1,166 @@
+//! `delete_report()`: a delete that also says what the database cascaded,
+//! per model, as Django's `delete()` does.
+
+use std::collections::BTreeMap;
+
+use crate::db::Db;
+use crate::error::Result;
+use crate::model::{registered_models, ModelMeta};
+use crate::query::q::Node;
+use crate::relation::{OnDelete, RelationKind};
+use crate::sql::condition::{push_node, Scope};
+use crate::sql::{SqlWriter, Statement};
+use crate::value::Value;
+
+/// What a [`QuerySet::delete_report`](crate::QuerySet::delete_report) removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Every row removed, cascaded ones and many-to-many links included.
+    pub total: u64,
+    /// Rows removed per model name (link tables by table name).
+    pub per_model: BTreeMap<String, u64>,
+}
+
+impl Deleted {
+    fn add(&mut self, name: &str, n: u64) {
+        if n > 0 {
+            self.total += n;
+            *self.per_model.entry(name.to_owned()).or_default() += n;
+        }
+    }
+}
+
+fn select_keys(meta: &'static ModelMeta, filter: &Node) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_column(meta.table, meta.pk_field().column);
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    if !matches!(filter, Node::All) {
+        w.push_sql(" WHERE ");
+        push_node(&mut w, Scope::root(meta), filter, false);
+    }
+    w.push_sql(" FOR UPDATE");
+    w.finish()
+}
+
+fn keys_where(table: &str, key_col: &str, select: &str, keys: &Value) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql(select);
+    w.push_ident(table);
+    w.push_sql(" WHERE ");
+    w.push_ident(key_col);
+    w.push_sql(" = ANY(");
+    w.push_bind(keys.clone());
+    w.push_sql(")");
+    w.finish()
+}
+
+async fn rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    db: &Db,
+    stmt: &Statement,
+) -> Result<Vec<tokio_postgres::Row>> {
+    let prepared = tx.prepare_cached(&stmt.sql).await?;
+    db.count();
+    Ok(tx.query(&prepared, &stmt.params()).await?)
+}
+
+/// Counts the rows that deleting `keys` of `meta` cascades to, recursively.
+fn count_cascades<'a>(
+    tx: &'a deadpool_postgres::Transaction<'_>,
+    db: &'a Db,
+    meta: &'static ModelMeta,
+    keys: Value,
+    report: &'a mut Deleted,
+    depth: usize,
+) -> crate::relation::BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        if depth > 16 {
+            return Ok(());
+        }
+        for child in registered_models() {
+            for rel in child.relations {
+                let points_here = rel.target.meta().table == meta.table;
+                match rel.kind {
+                    RelationKind::ForeignKey | RelationKind::OneToOne
+                        if points_here && rel.on_delete == OnDelete::Cascade =>
+                    {
+                        let Some(key) = rel.key_field() else { continue };
+                        let mut select = SqlWriter::new();
+                        select.push_sql("SELECT ");
+                        select.push_ident(child.pk_field().column);
+                        select.push_sql(" FROM ");
+                        let stmt = keys_where(child.table, key.column, &select.finish().sql, &keys);
+                        let stmt = Statement {
+                            sql: format!("{} FOR UPDATE", stmt.sql),
+                            binds: stmt.binds,
+                        };
+                        let found = rows(tx, db, &stmt).await?;
+                        if found.is_empty() {
+                            continue;
+                        }
+                        report.add(child.name, found.len() as u64);
+                        let child_keys = found
+                            .iter()
+                            .map(|r| Value::read(r, 0, child.pk_field().sql_type))
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        count_cascades(tx, db, child, Value::Array(child_keys), report, depth + 1)
+                            .await?;
+                    }
+                    RelationKind::ManyToMany => {
+                        let (table, own, other) = rel.through_table();
+                        let column = if std::ptr::eq(rel.owner.meta(), meta)
+                            || rel.owner.meta().table == meta.table
+                        {
+                            own
+                        } else if points_here {
+                            other
+                        } else {
+                            continue;
+                        };
+                        // A declared through model is counted as its model.
+                        if registered_models().any(|m| m.table == table) {
+                            continue;
+                        }
+                        let stmt = keys_where(&table, &column, "SELECT COUNT(*) FROM ", &keys);
+                        let n: i64 = rows(tx, db, &stmt).await?[0].try_get(0)?;
+                        report.add(&table, n as u64);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Deletes the rows of `meta` matching `filter` in one transaction and
+/// reports them with what the database cascaded.
+pub(crate) async fn delete_report(
+    db: &Db,
+    meta: &'static ModelMeta,
+    filter: &Node,
+) -> Result<Deleted> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let found = rows(&tx, db, &select_keys(meta, filter)).await?;
+    let mut report = Deleted::default();
+    if found.is_empty() {
+        return Ok(report);
+    }
+    let keys = Value::Array(
+        found
+            .iter()
+            .map(|r| Value::read(r, 0, meta.pk_field().sql_type))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+    );
+    count_cascades(&tx, db, meta, keys.clone(), &mut report, 0).await?;
+    let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
+    let prepared = tx.prepare_cached(&stmt.sql).await?;
+    db.count();
+    let n = tx.execute(&prepared, &stmt.params()).await?;
+    report.add(meta.name, n);
+    tx.commit().await?;
+    Ok(report)
+}
