@@ -84,6 +84,24 @@
 //! patterns match `%`, `_` and `\` literally. For filters known only at run
 //! time (a web API's query string), use [`Lookup::parse`].
 //!
+//! # Relations
+//!
+//! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
+//! (a unique key), [`ManyToMany<T>`](ManyToMany) (a link table) and, on the
+//! other model, [`Reverse<T>`](Reverse) for the other side (see [`relation`]).
+//! Lookups cross relations in every direction (`author__name__icontains`,
+//! `posts__tags__name`, `profile__isnull`) and are checked at compile time.
+//! They run as correlated `EXISTS` subqueries, following Django: inside one
+//! `filter()` the conditions on a multi-valued relation hold for the same
+//! related row, chained `filter()` calls may match different rows, and
+//! `exclude()` is `NOT EXISTS`. Unlike Django's joins, an `EXISTS` never
+//! repeats a row of the outer query, so `distinct()` is not needed for that.
+//!
+//! [`QuerySet::select_related`] loads foreign keys with `LEFT JOIN`s in the
+//! same query; [`QuerySet::prefetch_related`] loads reverse keys,
+//! many-to-many and foreign keys with one query per level (`= ANY($1)`).
+//! [`QuerySet::delete_report`] says what a delete cascaded to.
+//!
 //! # Saving and updating
 //!
 //! [`Model::save`] inserts while an integer primary key is 0 and updates
