@@ -905,20 +905,7 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     /// [`Error::InvalidValue`] when the owner or an object is unsaved.
     pub async fn remove(&self, objects: &[&T]) -> Result<u64> {
         let keys = self.keys(objects)?;
-        let (through, own, other) = self.rel.through_table();
-        let mut w = crate::sql::SqlWriter::new();
-        w.push_sql("DELETE FROM ");
-        w.push_ident(&through);
-        w.push_sql(" WHERE ");
-        w.push_ident(&own);
-        w.push_sql(" = ");
-        w.push_bind(self.owner.clone());
-        w.push_sql(" AND ");
-        w.push_ident(&other);
-        w.push_sql(" = ANY(");
-        w.push_bind(keys);
-        w.push_sql(")");
-        crate::db::current()?.execute(&w.finish()).await
+        self.delete_links(Some(keys)).await
     }
 
     /// Removes every link of the owner; returns how many.
@@ -927,7 +914,12 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     /// [`Error::InvalidValue`] when the owner is unsaved.
     pub async fn clear(&self) -> Result<u64> {
         self.keys(&[])?;
-        let (through, own, _) = self.rel.through_table();
+        self.delete_links(None).await
+    }
+
+    /// `DELETE FROM link WHERE owner_col = $1 [AND other_col = ANY($2)]`.
+    async fn delete_links(&self, keys: Option<Value>) -> Result<u64> {
+        let (through, own, other) = self.rel.through_table();
         let mut w = crate::sql::SqlWriter::new();
         w.push_sql("DELETE FROM ");
         w.push_ident(&through);
@@ -935,6 +927,13 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
         w.push_ident(&own);
         w.push_sql(" = ");
         w.push_bind(self.owner.clone());
+        if let Some(keys) = keys {
+            w.push_sql(" AND ");
+            w.push_ident(&other);
+            w.push_sql(" = ANY(");
+            w.push_bind(keys);
+            w.push_sql(")");
+        }
         crate::db::current()?.execute(&w.finish()).await
     }
 

@@ -106,6 +106,14 @@ async fn post(author: &Author, title: &str, published: bool) -> Post {
     .expect("post")
 }
 
+async fn tag(name: &str) -> Result<Tag> {
+    Tag::create(Tag {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+}
+
 fn names(authors: &[Author]) -> Vec<&str> {
     authors.iter().map(|a| a.name.as_str()).collect()
 }
@@ -275,16 +283,8 @@ async fn many_to_many_manager_and_lookups() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         let (gemini, _, _) = blog().await;
-        let rust = Tag::create(Tag {
-            name: "rust".into(),
-            ..Default::default()
-        })
-        .await?;
-        let python = Tag::create(Tag {
-            name: "python".into(),
-            ..Default::default()
-        })
-        .await?;
+        let rust = tag("rust").await?;
+        let python = tag("python").await?;
         let posts = Post::all().order_by(["id"]).await?;
         assert_eq!(posts[0].tags().add(&[&rust, &python]).await?, 2);
         assert_eq!(posts[0].tags().add(&[&rust]).await?, 0, "already linked");
@@ -425,16 +425,8 @@ async fn on_delete_cascade_and_set_null() -> Result<()> {
 /// Tags "rust" (on Gemini's "Rust async" and Ada's "Rust basics") and
 /// "python" (on "Rust async" and "Python").
 async fn tagged() -> Result<()> {
-    let rust = Tag::create(Tag {
-        name: "rust".into(),
-        ..Default::default()
-    })
-    .await?;
-    let python = Tag::create(Tag {
-        name: "python".into(),
-        ..Default::default()
-    })
-    .await?;
+    let rust = tag("rust").await?;
+    let python = tag("python").await?;
     for post in Post::all().await? {
         match post.title.as_str() {
             "Rust async" => post.tags().add(&[&rust, &python]).await?,
