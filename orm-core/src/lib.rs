@@ -153,7 +153,7 @@ pub use model::{registered_models, FieldMeta, Model, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
-pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse};
+pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use types::{DbEnum, FieldType, SqlType};
 pub use value::Value;
@@ -286,7 +286,7 @@ pub use orm_derive::q;
 pub mod prelude {
     pub use crate::{
         q, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup, ManyToMany, Model,
-        OneToOne, QuerySet, Result, Reverse, Q,
+        OneToOne, QuerySet, Result, Reverse, ReverseOne, Q,
     };
 }
 

@@ -690,6 +690,49 @@ key_args!(
 
 // ------------------------------------------------------ ManyToMany / Reverse
 
+/// The impls that let a relation field that is not a column be named in
+/// `q!` (for `isnull` and paths); it is never bound or decoded.
+macro_rules! non_column {
+    ($name:ident) => {
+        impl<T: Model> ToSql for $name<T> {
+            fn to_sql(
+                &self,
+                _ty: &Type,
+                _out: &mut BytesMut,
+            ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                Err(concat!(stringify!($name), " is not a column").into())
+            }
+            fn accepts(_ty: &Type) -> bool {
+                false
+            }
+            postgres_types::to_sql_checked!();
+        }
+
+        impl<'a, T: Model> FromSql<'a> for $name<T> {
+            fn from_sql(
+                _ty: &Type,
+                _raw: &'a [u8],
+            ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                Ok($name::default())
+            }
+            fn accepts(_ty: &Type) -> bool {
+                false
+            }
+        }
+
+        impl<T: Model> FieldType for $name<T> {
+            const SQL_TYPE: SqlType = <T::Pk as FieldType>::SQL_TYPE;
+            type Base = Self;
+            fn to_value(&self) -> Value {
+                Self::SQL_TYPE.null()
+            }
+            fn from_value(_value: Value) -> Option<Self> {
+                Some($name::default())
+            }
+        }
+    };
+}
+
 macro_rules! many_side {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -737,44 +780,7 @@ macro_rules! many_side {
             }
         }
 
-        /// Not a column: this impl only lets `q!(field__isnull = ..)` name
-        /// the relation. It is never bound or decoded.
-        impl<T: Model> ToSql for $name<T> {
-            fn to_sql(
-                &self,
-                _ty: &Type,
-                _out: &mut BytesMut,
-            ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-                Err(concat!(stringify!($name), " is not a column").into())
-            }
-            fn accepts(_ty: &Type) -> bool {
-                false
-            }
-            postgres_types::to_sql_checked!();
-        }
-
-        impl<'a, T: Model> FromSql<'a> for $name<T> {
-            fn from_sql(
-                _ty: &Type,
-                _raw: &'a [u8],
-            ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-                Ok($name::default())
-            }
-            fn accepts(_ty: &Type) -> bool {
-                false
-            }
-        }
-
-        impl<T: Model> FieldType for $name<T> {
-            const SQL_TYPE: SqlType = <T::Pk as FieldType>::SQL_TYPE;
-            type Base = Self;
-            fn to_value(&self) -> Value {
-                Self::SQL_TYPE.null()
-            }
-            fn from_value(_value: Value) -> Option<Self> {
-                Some($name::default())
-            }
-        }
+        non_column!($name);
 
         impl<T: Model> RelationField for $name<T> {
             fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
@@ -956,4 +962,81 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     pub fn filter(&self, q: impl crate::IntoQ<T>) -> crate::QuerySet<T> {
         self.all().filter(q)
     }
+}
+
+/// The reverse side of a [`OneToOne`] declared on `T`: `profile:
+/// ReverseOne<Profile>` on `User` mirrors `Profile.user`. Not a column.
+/// `user.profile().await?` is the row or `None`; `select_related` and
+/// `prefetch_related` load it into [`ReverseOne::get`].
+pub struct ReverseOne<T> {
+    loaded: Option<Option<Box<T>>>,
+}
+
+impl<T> ReverseOne<T> {
+    /// The related object, when loaded and present.
+    pub fn get(&self) -> Option<&T> {
+        self.loaded.as_ref().and_then(|o| o.as_deref())
+    }
+
+    /// True when it has been loaded (present or not).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.is_some()
+    }
+}
+
+impl<T> Default for ReverseOne<T> {
+    fn default() -> Self {
+        ReverseOne { loaded: None }
+    }
+}
+
+impl<T: Clone> Clone for ReverseOne<T> {
+    fn clone(&self) -> Self {
+        ReverseOne {
+            loaded: self.loaded.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReverseOne<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match &self.loaded {
+            None => "ReverseOne(not loaded)",
+            Some(None) => "ReverseOne(none)",
+            Some(Some(_)) => "ReverseOne(loaded)",
+        })
+    }
+}
+
+non_column!(ReverseOne);
+
+impl<T: Model> RelationField for ReverseOne<T> {
+    fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
+        let one = match related {
+            Related::One(one) => one,
+            Related::Many(items) => items.into_iter().next(),
+        };
+        self.loaded = Some(match one {
+            Some(b) => Some(Box::new(take::<T>(b, model)?)),
+            None => None,
+        });
+        Ok(())
+    }
+    fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)> {
+        match &mut self.loaded {
+            Some(Some(t)) => vec![&mut **t as &mut (dyn Any + Send)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The row on the other side of the reverse one-to-one `rel`, or `None`.
+#[doc(hidden)]
+pub async fn reverse_one<S: Model, T: Model>(
+    owner: &S,
+    rel: &'static RelationMeta,
+) -> Result<Option<T>> {
+    reverse_query::<S, T>(owner, rel)
+        .get_or_none(crate::Q::all())
+        .await
 }

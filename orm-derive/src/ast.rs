@@ -50,6 +50,8 @@ pub(crate) struct Relation<'a> {
     pub kind: RelationKind,
     pub target: &'a Type,
     pub nullable: bool,
+    /// `ReverseOne<T>`: the reverse side of a one-to-one.
+    pub one: bool,
 }
 
 /// The single generic argument of `Name<T>`, when the last segment is `name`.
@@ -70,7 +72,13 @@ fn generic_of<'a>(ty: &'a Type, names: &[&str]) -> Option<(&'a Type, String)> {
 }
 
 fn relation_of(ty: &Type) -> Option<Relation<'_>> {
-    const KINDS: &[&str] = &["ForeignKey", "OneToOne", "ManyToMany", "Reverse"];
+    const KINDS: &[&str] = &[
+        "ForeignKey",
+        "OneToOne",
+        "ManyToMany",
+        "Reverse",
+        "ReverseOne",
+    ];
     let (ty, nullable) = match generic_of(ty, &["Option"]) {
         Some((inner, _)) => (inner, true),
         None => (ty, false),
@@ -86,6 +94,7 @@ fn relation_of(ty: &Type) -> Option<Relation<'_>> {
         kind,
         target,
         nullable,
+        one: name == "ReverseOne",
     })
 }
 

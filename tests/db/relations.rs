@@ -20,7 +20,7 @@ pub struct Author {
     /// Post.author, reversed.
     pub posts: Reverse<Post>,
     /// Profile.author, reversed (one or none).
-    pub profile: Reverse<Profile>,
+    pub profile: ReverseOne<Profile>,
 }
 
 /// One profile per author.
@@ -271,8 +271,47 @@ async fn one_to_one_and_isnull_across_relations() -> Result<()> {
             .count()
             .await?;
         assert_eq!(rustaceans, 2);
-        let profile = gemini.profile().get(Q::all()).await?;
+        let profile = gemini.profile().await?.expect("Gemini has a profile");
         assert_eq!(profile.bio, "Rustacean");
+        let bob = Author::get(q!(name = "Bob")).await?;
+        assert!(bob.profile().await?.is_none());
+        // Nested select_related across the reverse one-to-one: one query.
+        let before = db.query_count();
+        let posts = Post::all()
+            .select_related(["author__profile"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 1);
+        let bios: Vec<Option<&str>> = posts
+            .iter()
+            .map(|p| {
+                p.author
+                    .get()
+                    .and_then(|a| a.profile.get())
+                    .map(|pr| pr.bio.as_str())
+            })
+            .collect();
+        // Draft (Gemini), Python (Ada), Rust async (Gemini), Rust basics (Ada).
+        assert_eq!(
+            bios,
+            [
+                Some("Rustacean"),
+                Some("Engine notes"),
+                Some("Rustacean"),
+                Some("Engine notes")
+            ]
+        );
+        // Prefetch fills it too; an author without one is loaded as none.
+        let authors = Author::all()
+            .prefetch_related(["profile"])
+            .order_by(["name"])
+            .await?;
+        assert!(authors.iter().all(|a| a.profile.is_loaded()));
+        assert_eq!(
+            authors[1].profile.get().map(|p| p.bio.as_str()),
+            None,
+            "Bob"
+        );
         Ok(())
     })
     .await

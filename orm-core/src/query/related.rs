@@ -54,6 +54,16 @@ fn relation_named(
         })
 }
 
+/// Relations with at most one row on the other side: forward keys and the
+/// reverse side of a one-to-one.
+fn single_valued(rel: &RelationMeta) -> bool {
+    match rel.kind {
+        RelationKind::ForeignKey | RelationKind::OneToOne => true,
+        RelationKind::Reverse => rel.mirror().is_ok_and(|m| m.kind == RelationKind::OneToOne),
+        RelationKind::ManyToMany => false,
+    }
+}
+
 /// The joins for `paths` (`author`, `author__profile`): forward foreign
 /// keys and one-to-ones only, each path's prefixes included once.
 pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<Vec<Join>> {
@@ -68,9 +78,8 @@ pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<V
                 prefix.push_str("__");
             }
             prefix.push_str(segment);
-            let (rel_index, rel) = relation_named(meta, segment, "select_related relation", |r| {
-                matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
-            })?;
+            let (rel_index, rel) =
+                relation_named(meta, segment, "select_related relation", single_valued)?;
             let existing = joins.iter().position(|(p, _)| *p == prefix);
             let index = match existing {
                 Some(i) => i,

@@ -141,6 +141,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
                         }
                     });
                 }
+                crate::ast::RelationKind::Reverse if rel.one => {
+                    let doc =
+                        format!("The `{fname}` row on the other side of the one-to-one, if any.");
+                    accessors.push(quote! {
+                        #[doc = #doc]
+                        pub async fn #fid(&self) -> #p::Result<::core::option::Option<#target>> {
+                            #krate::relation::reverse_one::<Self, #target>(self, &<Self as #p::Model>::META.relations[#r]).await
+                        }
+                    });
+                }
                 crate::ast::RelationKind::Reverse => {
                     let doc = format!("The related rows of `{fname}`, as a query.");
                     accessors.push(quote! {
@@ -351,7 +361,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 }
 
                 #[allow(unused_variables)]
-                fn related_mut(&mut self, relation: usize) -> ::std::vec::Vec<&mut dyn ::core::any::Any> {
+                fn related_mut(&mut self, relation: usize) -> ::std::vec::Vec<&mut (dyn ::core::any::Any + ::core::marker::Send)> {
                     match relation {
                         #(#related_arms,)*
                         _ => ::std::vec::Vec::new(),
