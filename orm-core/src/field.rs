@@ -316,7 +316,10 @@ impl<M: Model, T: FieldType> Field<M, T> {
     }
 
     /// The assignment `field = value`, for [`QuerySet::update`](crate::QuerySet::update).
-    pub fn set<V: Arg<T>>(self, value: V) -> Assign<M> {
+    pub fn set<V: Arg<T>>(self, value: V) -> Assign<M>
+    where
+        T: Column,
+    {
         Assign::one(self.index(), self.meta(), value.into_value())
     }
 
@@ -362,3 +365,56 @@ impl<M: Model, T: FieldType> Field<M, T> {
 pub trait Column: FieldType {}
 impl<T: BaseType> Column for T {}
 impl<T: BaseType> Column for Option<T> {}
+
+/// Field types that lead to another model: the relation fields.
+pub trait RelationType: FieldType {
+    /// The model on the other side.
+    type Target: Model;
+}
+impl<T: Model> RelationType for crate::ForeignKey<T> {
+    type Target = T;
+}
+impl<T: Model> RelationType for Option<crate::ForeignKey<T>> {
+    type Target = T;
+}
+impl<T: Model> RelationType for crate::ManyToMany<T> {
+    type Target = T;
+}
+impl<T: Model> RelationType for crate::Reverse<T> {
+    type Target = T;
+}
+impl<T: Model> RelationType for crate::ReverseOne<T> {
+    type Target = T;
+}
+
+impl<M: Model, T: RelationType> Field<M, T> {
+    /// A condition on the related model, written with its typed fields:
+    /// `Post::fields().author.has(|a| a.name.icontains("gem"))`,
+    /// `User::fields().posts.has(|p| p.title.startswith("Rust") & p.published.eq(true))`.
+    /// As in one `filter()` call, the conditions must hold for the same
+    /// related row.
+    pub fn has<F>(self, condition: F) -> Q<M>
+    where
+        F: FnOnce(<T::Target as Model>::Fields) -> Q<T::Target>,
+    {
+        let step = match self.member {
+            Member::Relation(rel) => Some(rel),
+            Member::Column(field) => {
+                let owner = self.path.last().map_or(M::META, |r| r.target.meta());
+                owner
+                    .fields
+                    .iter()
+                    .position(|f| std::ptr::eq(f, field))
+                    .and_then(|i| owner.relation_of_field(i))
+            }
+        };
+        let Some(step) = step else {
+            return Q::none();
+        };
+        let mut node = condition(<T::Target as Model>::fields()).node.behind(step);
+        for earlier in self.path.steps().collect::<Vec<_>>().into_iter().rev() {
+            node = node.behind(earlier);
+        }
+        Q::from_node(node)
+    }
+}

@@ -110,6 +110,8 @@ pub struct RelationMeta {
     pub on_delete: OnDelete,
     /// `through = ".."` for many-to-many: the link table's name.
     pub through: Option<&'static str>,
+    /// For [`RelationKind::Reverse`]: declared as [`ReverseOne`] (at most one row).
+    pub one: bool,
 }
 
 impl fmt::Debug for RelationMeta {
@@ -836,7 +838,10 @@ pub fn reverse_query<S: Model, T: Model>(
             S::META.pk_field(),
             Op::Exact(owner.pk()),
         ))),
-        Err(err) => crate::QuerySet::new().with_error(err.to_string()),
+        Err(Error::InvalidQuery { model, reason }) => {
+            crate::QuerySet::new().with_error(model, reason)
+        }
+        Err(err) => crate::QuerySet::new().with_error(S::META.name, err.to_string()),
     }
 }
 

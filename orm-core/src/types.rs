@@ -196,7 +196,7 @@ impl SqlType {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a supported model field type",
     label = "unsupported field type",
-    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, an enum with #[derive(DbEnum)], and Option<T> of each"
+    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, an enum with #[derive(DbEnum)], and Option<T> of each; relations: ForeignKey<T>, OneToOne<T>, ManyToMany<T>, Reverse<T>, ReverseOne<T>"
 )]
 pub trait FieldType: ToSql + for<'a> FromSql<'a> + Sized + Send + Sync + 'static {
     /// The column's PostgreSQL type.

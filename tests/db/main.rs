@@ -11,4 +11,5 @@ mod crud;
 mod lookups;
 mod queryset;
 mod relations;
+mod relations_more;
 mod types;

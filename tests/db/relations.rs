@@ -670,3 +670,55 @@ async fn delete_report_counts_cascades() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn typed_and_runtime_forms_cross_relations_too() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let p = Post::fields();
+        let typed = Post::filter(p.author.has(|a| a.name.icontains("gem")));
+        let macro_form = Post::filter(q!(author__name__icontains = "gem"));
+        assert_eq!(typed.sql()?, macro_form.sql()?);
+        assert_eq!(typed.count().await?, 2);
+        // Same related row, in the typed form as with q!.
+        let a = Author::fields();
+        let same = Author::filter(
+            a.posts
+                .has(|p| p.title.startswith("Rust") & p.published.eq(true)),
+        )
+        .await?;
+        assert_eq!(names(&same), ["Gemini"]);
+        assert_eq!(
+            Author::filter(
+                a.posts
+                    .has(|p| p.title.startswith("Rust") & p.published.eq(true))
+            )
+            .sql()?,
+            Author::filter(q!(
+                posts__title__startswith = "Rust",
+                posts__published = true
+            ))
+            .sql()?
+        );
+        // Runtime keys from a query string.
+        let q = Lookup::parse::<Post>("author__name__icontains", "gem")?;
+        assert_eq!(Post::filter(q).count().await?, 2);
+        let q = Lookup::parse::<Author>("posts__title__startswith", "Rust")?;
+        assert_eq!(Author::filter(q).count().await?, 2);
+        let q = Lookup::parse::<Author>("profile__isnull", "true")?;
+        assert_eq!(Author::filter(q).count().await?, 3);
+        let err = Lookup::parse::<Post>("author__nmae", "x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Author has no field `nmae`; valid fields: id, name, karma"
+        );
+        let err = Lookup::parse::<Post>("writer__name", "x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Post has no relation `writer`; valid relations: author, tags"
+        );
+        Ok(())
+    })
+    .await
+}

@@ -1,7 +1,7 @@
 //! `delete_report()`: a delete that also says what the database cascaded,
 //! per model, as Django's `delete()` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::db::Db;
 use crate::error::Result;
@@ -66,6 +66,16 @@ async fn rows(
     Ok(tx.query(&prepared, &stmt.params()).await?)
 }
 
+/// Rows already counted, per table (a row reached twice is removed once).
+type Seen = HashMap<String, HashSet<String>>;
+
+fn note_new(seen: &mut Seen, table: &str, keys: Vec<String>) -> Vec<String> {
+    let known = seen.entry(table.to_owned()).or_default();
+    keys.into_iter()
+        .filter(|k| known.insert(k.clone()))
+        .collect()
+}
+
 /// Counts the rows that deleting `keys` of `meta` cascades to, recursively.
 fn count_cascades<'a>(
     tx: &'a deadpool_postgres::Transaction<'_>,
@@ -73,12 +83,9 @@ fn count_cascades<'a>(
     meta: &'static ModelMeta,
     keys: Value,
     report: &'a mut Deleted,
-    depth: usize,
+    seen: &'a mut Seen,
 ) -> crate::relation::BoxFuture<'a, Result<()>> {
     Box::pin(async move {
-        if depth > 16 {
-            return Ok(());
-        }
         for child in registered_models() {
             for rel in child.relations {
                 let points_here = rel.target.meta().table == meta.table;
@@ -96,36 +103,69 @@ fn count_cascades<'a>(
                             sql: format!("{} FOR UPDATE", stmt.sql),
                             binds: stmt.binds,
                         };
-                        let found = rows(tx, db, &stmt).await?;
-                        if found.is_empty() {
+                        let mut values = Vec::new();
+                        let mut texts = Vec::new();
+                        for row in rows(tx, db, &stmt).await? {
+                            let v = Value::read(&row, 0, child.pk_field().sql_type)?;
+                            if let Some(k) = v.key() {
+                                texts.push(k);
+                                values.push(v);
+                            }
+                        }
+                        let fresh = note_new(seen, child.table, texts);
+                        if fresh.is_empty() {
                             continue;
                         }
-                        report.add(child.name, found.len() as u64);
-                        let child_keys = found
-                            .iter()
-                            .map(|r| Value::read(r, 0, child.pk_field().sql_type))
-                            .collect::<std::result::Result<Vec<_>, _>>()?;
-                        count_cascades(tx, db, child, Value::Array(child_keys), report, depth + 1)
-                            .await?;
+                        report.add(child.name, fresh.len() as u64);
+                        let new_keys: Vec<Value> = values
+                            .into_iter()
+                            .filter(|v| v.key().is_some_and(|k| fresh.contains(&k)))
+                            .collect();
+                        count_cascades(tx, db, child, Value::Array(new_keys), report, seen).await?;
                     }
                     RelationKind::ManyToMany => {
                         let (table, own, other) = rel.through_table();
-                        let column = if std::ptr::eq(rel.owner.meta(), meta)
-                            || rel.owner.meta().table == meta.table
-                        {
-                            own
-                        } else if points_here {
-                            other
-                        } else {
+                        let owner_here = rel.owner.meta().table == meta.table;
+                        if !owner_here && !points_here {
                             continue;
-                        };
+                        }
                         // A declared through model is counted as its model.
                         if registered_models().any(|m| m.table == table) {
                             continue;
                         }
-                        let stmt = keys_where(&table, &column, "SELECT COUNT(*) FROM ", &keys);
-                        let n: i64 = rows(tx, db, &stmt).await?[0].try_get(0)?;
-                        report.add(&table, n as u64);
+                        // Count link rows once each, by their pair of keys.
+                        let mut w = SqlWriter::new();
+                        w.push_sql("SELECT ");
+                        w.push_ident(&own);
+                        w.push_sql("::text, ");
+                        w.push_ident(&other);
+                        w.push_sql("::text FROM ");
+                        w.push_ident(&table);
+                        w.push_sql(" WHERE ");
+                        let columns: Vec<&String> = match (owner_here, points_here) {
+                            (true, true) => vec![&own, &other],
+                            (true, false) => vec![&own],
+                            _ => vec![&other],
+                        };
+                        w.push_list(columns, " OR ", |w, col| {
+                            w.push_ident(col);
+                            w.push_sql(" = ANY($1)");
+                        });
+                        let stmt = Statement {
+                            sql: w.finish().sql,
+                            binds: vec![keys.clone()],
+                        };
+                        let pairs: Vec<String> = rows(tx, db, &stmt)
+                            .await?
+                            .iter()
+                            .map(|r| {
+                                let a: String = r.get(0);
+                                let b: String = r.get(1);
+                                format!("{a}|{b}")
+                            })
+                            .collect();
+                        let fresh = note_new(seen, &table, pairs);
+                        report.add(&table, fresh.len() as u64);
                     }
                     _ => {}
                 }
@@ -155,7 +195,16 @@ pub(crate) async fn delete_report(
             .map(|r| Value::read(r, 0, meta.pk_field().sql_type))
             .collect::<std::result::Result<Vec<_>, _>>()?,
     );
-    count_cascades(&tx, db, meta, keys.clone(), &mut report, 0).await?;
+    let mut seen = Seen::new();
+    note_new(
+        &mut seen,
+        meta.table,
+        found
+            .iter()
+            .filter_map(|r| Value::read(r, 0, meta.pk_field().sql_type).ok()?.key())
+            .collect(),
+    );
+    count_cascades(&tx, db, meta, keys.clone(), &mut report, &mut seen).await?;
     let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
     let prepared = tx.prepare_cached(&stmt.sql).await?;
     db.count();

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
-use crate::query::q::{Cmp, Like, Node, Op, Q};
+use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -84,7 +84,7 @@ impl Lookup {
     /// [`Error::InvalidLookup`] naming the model, the bad field or lookup and
     /// the valid ones; [`Error::InvalidValue`] for a value of the wrong form.
     pub fn parse<M: Model>(key: &str, value: &str) -> Result<Q<M>> {
-        let (field, lookup) = Self::resolve::<M>(key)?;
+        let (path, field, lookup) = Self::resolve::<M>(key)?;
         let bad = |reason: String| Error::InvalidValue {
             model: M::META.name,
             field: field.name,
@@ -113,9 +113,9 @@ impl Lookup {
                 };
                 Op::Range(one(low)?, one(high)?)
             }
-            _ => return Self::build(M::META.name, field, lookup, one(value)?),
+            _ => return Self::build(M::META.name, path, field, lookup, one(value)?),
         };
-        Ok(Q::from_node(Node::leaf(field, op)))
+        Ok(Q::from_node(Node::leaf_at(path, field, op)))
     }
 
     /// As [`parse`](Lookup::parse), with an already typed value (a
@@ -126,7 +126,7 @@ impl Lookup {
     /// As [`parse`](Lookup::parse); [`Error::InvalidValue`] when the value's
     /// type is not the field's.
     pub fn value<M: Model>(key: &str, value: Value) -> Result<Q<M>> {
-        let (field, lookup) = Self::resolve::<M>(key)?;
+        let (path, field, lookup) = Self::resolve::<M>(key)?;
         let bad = |reason: String| Error::InvalidValue {
             model: M::META.name,
             field: field.name,
@@ -158,35 +158,84 @@ impl Lookup {
             ("in" | "range", v) => {
                 return Err(bad(format!("{lookup} takes an array value, got {v:?}")))
             }
-            (_, v) => return Self::build(M::META.name, field, lookup, check(v)?),
+            (_, v) => return Self::build(M::META.name, path, field, lookup, check(v)?),
         };
-        Ok(Q::from_node(Node::leaf(field, op)))
+        Ok(Q::from_node(Node::leaf_at(path, field, op)))
     }
 
-    fn resolve<M: Model>(key: &str) -> Result<(&'static FieldMeta, &str)> {
-        let (name, lookup) = key.split_once("__").unwrap_or((key, "exact"));
-        let meta = M::META;
-        let field = meta.field(name).ok_or_else(|| Error::InvalidLookup {
-            model: meta.name,
-            what: "field",
-            name: name.to_owned(),
-            valid: meta.field_names(),
-        })?;
+    /// `a__b__field__lookup`: the relations crossed, the field, the lookup.
+    /// A relation as the last name (`profile__isnull`) means its related row.
+    fn resolve<M: Model>(key: &str) -> Result<(RelPath, &'static FieldMeta, &str)> {
+        let segments: Vec<&str> = key.split("__").collect();
+        let (names, lookup) = match segments.split_last() {
+            Some((last, rest)) if !rest.is_empty() && LOOKUPS.contains(last) => (rest, *last),
+            _ => (&segments[..], "exact"),
+        };
+        let mut meta = M::META;
+        let mut path = RelPath::EMPTY;
+        let (last, relations) = names.split_last().unwrap_or((&"", &[]));
+        for name in relations {
+            if path.steps().count() == MAX_DEPTH {
+                return Err(Error::InvalidLookup {
+                    model: M::META.name,
+                    what: "lookup",
+                    name: key.to_owned(),
+                    valid: vec![format!("at most {MAX_DEPTH} relations")],
+                });
+            }
+            let Some(rel) = meta.relation(name) else {
+                // `karma__like`: a field with an unknown lookup, not a path.
+                if let (Some(field), [_]) = (meta.field(name), &names[path.steps().count() + 1..]) {
+                    return Err(Error::InvalidLookup {
+                        model: meta.name,
+                        what: "lookup",
+                        name: key.to_owned(),
+                        valid: valid_lookups(field),
+                    });
+                }
+                return Err(Error::InvalidLookup {
+                    model: meta.name,
+                    what: "relation",
+                    name: (*name).to_owned(),
+                    valid: meta.relations.iter().map(|r| r.name.to_owned()).collect(),
+                });
+            };
+            path = path.push(rel);
+            meta = rel.target.meta();
+        }
+        let field = match meta.field(last) {
+            Some(field) => field,
+            None => match meta.relation(last) {
+                // `rel__isnull`: whether a related row exists.
+                Some(rel) if lookup == "isnull" => {
+                    return Ok((path.push(rel), rel.target.meta().pk_field(), lookup));
+                }
+                _ => {
+                    return Err(Error::InvalidLookup {
+                        model: meta.name,
+                        what: "field",
+                        name: (*last).to_owned(),
+                        valid: meta.field_names(),
+                    })
+                }
+            },
+        };
         let valid = valid_lookups(field);
         if !valid.iter().any(|l| l == lookup) {
             return Err(Error::InvalidLookup {
                 model: meta.name,
                 what: "lookup",
-                name: format!("{name}__{lookup}"),
+                name: format!("{last}__{lookup}"),
                 valid,
             });
         }
-        Ok((field, lookup))
+        Ok((path, field, lookup))
     }
 
     /// A single-value lookup; `lookup` is valid for `field`.
     fn build<M>(
         model: &'static str,
+        path: RelPath,
         field: &'static FieldMeta,
         lookup: &str,
         v: Value,
@@ -229,6 +278,6 @@ impl Lookup {
                 pattern: text(v),
             },
         };
-        Ok(Q::from_node(Node::leaf(field, op)))
+        Ok(Q::from_node(Node::leaf_at(path, field, op)))
     }
 }

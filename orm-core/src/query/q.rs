@@ -244,6 +244,28 @@ impl Node {
         }
     }
 
+    /// The same tree seen from the model one relation back: every leaf's
+    /// path starts with `step`.
+    pub(crate) fn behind(self, step: &'static RelationMeta) -> Node {
+        match self {
+            Node::All | Node::Nothing => self,
+            Node::Leaf(c) => {
+                let mut path = RelPath::EMPTY.push(step);
+                for s in c.path.steps() {
+                    path = path.push(s);
+                }
+                Node::Leaf(Cond { path, ..c })
+            }
+            Node::And(items) => Node::And(items.into_iter().map(|n| n.behind(step)).collect()),
+            Node::Or(items) => Node::Or(items.into_iter().map(|n| n.behind(step)).collect()),
+            Node::Not(n) => Node::Not(Box::new(n.behind(step))),
+            Node::Call { node, same_row } => Node::Call {
+                node: Box::new(node.behind(step)),
+                same_row,
+            },
+        }
+    }
+
     /// True when [`simplify`](Node::simplify) would return the tree as it
     /// is (checked without cloning: the common case on every query).
     pub(crate) fn is_simple(&self) -> bool {

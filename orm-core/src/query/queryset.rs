@@ -33,7 +33,7 @@ pub struct QuerySet<M> {
     distinct: bool,
     db: Option<Db>,
     /// A problem found while building the chain, reported when it runs.
-    error: Option<String>,
+    error: Option<(&'static str, String)>,
     select_related: Vec<String>,
     prefetch: Vec<PrefetchSpec>,
     _model: PhantomData<fn() -> M>,
@@ -240,8 +240,9 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    pub(crate) fn with_error(mut self, reason: String) -> Self {
-        self.error = Some(reason);
+    /// Fails the query with `InvalidQuery { model, reason }` when it runs.
+    pub(crate) fn with_error(mut self, model: &'static str, reason: String) -> Self {
+        self.error = Some((model, reason));
         self
     }
 
@@ -258,9 +259,9 @@ impl<M: Model> QuerySet<M> {
 
     /// The filter with its constants folded, borrowed when already simple.
     fn simplified(&self) -> Result<Cow<'_, Node>> {
-        if let Some(reason) = &self.error {
+        if let Some((model, reason)) = &self.error {
             return Err(Error::InvalidQuery {
-                model: M::META.name,
+                model,
                 reason: reason.clone(),
             });
         }

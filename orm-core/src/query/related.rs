@@ -59,7 +59,9 @@ fn relation_named(
 fn single_valued(rel: &RelationMeta) -> bool {
     match rel.kind {
         RelationKind::ForeignKey | RelationKind::OneToOne => true,
-        RelationKind::Reverse => rel.mirror().is_ok_and(|m| m.kind == RelationKind::OneToOne),
+        RelationKind::Reverse => {
+            rel.one && rel.mirror().is_ok_and(|m| m.kind == RelationKind::OneToOne)
+        }
         RelationKind::ManyToMany => false,
     }
 }
@@ -123,17 +125,23 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
             Some(p) => joins[p].alias.as_str(),
             None => root.table,
         };
+        // Forward: target.pk = parent.key; reverse one-to-one: target.key = parent.pk.
+        let (target_col, source_col) = match join.rel.hop() {
+            Ok(Hop::Key {
+                target_col,
+                source_col,
+                ..
+            }) => (target_col, source_col),
+            _ => (target.pk_field().column, "id"),
+        };
         w.push_sql(" LEFT JOIN ");
         w.push_ident(target.table);
         w.push_sql(" AS ");
         w.push_ident(&join.alias);
         w.push_sql(" ON ");
-        w.push_column(&join.alias, target.pk_field().column);
+        w.push_column(&join.alias, target_col);
         w.push_sql(" = ");
-        w.push_column(
-            parent_alias,
-            join.rel.key_field().map_or("id", |f| f.column),
-        );
+        w.push_column(parent_alias, source_col);
     }
 }
 
@@ -374,20 +382,26 @@ async fn load_level(
             owner.attach(&mut **object, index, Related::One(related))?;
         }
     } else {
-        let mut groups: HashMap<String, Vec<Box<dyn Any + Send>>> = HashMap::new();
+        // Group the rows; decode per parent, since after a forward level
+        // several parents may be copies of the same row.
+        let mut groups: HashMap<String, Vec<&Row>> = HashMap::new();
         for row in &rows {
-            let Some(key) = Value::read(row, key_index, key_type)?.key() else {
-                continue;
-            };
-            if let Some(object) = target.decode(row, 0)? {
-                groups.entry(key).or_default().push(object);
+            if let Some(key) = Value::read(row, key_index, key_type)?.key() {
+                groups.entry(key).or_default().push(row);
             }
         }
         for (object, key) in objects.iter_mut().zip(&parent_keys) {
-            let items = key
+            let mut items = Vec::new();
+            for row in key
                 .as_ref()
-                .and_then(|k| groups.remove(k))
-                .unwrap_or_default();
+                .and_then(|k| groups.get(k))
+                .into_iter()
+                .flatten()
+            {
+                if let Some(item) = target.decode(row, 0)? {
+                    items.push(item);
+                }
+            }
             owner.attach(&mut **object, index, Related::Many(items))?;
         }
     }

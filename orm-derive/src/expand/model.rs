@@ -104,6 +104,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 None => quote!(::core::option::Option::None),
             };
             let related_name = opt(&a.related_name);
+            let one = rel.one;
             let through = opt(&a.through);
             let on_delete =
                 format_ident!("{}", a.on_delete.as_ref().map_or("Cascade", |(v, _)| *v));
@@ -117,6 +118,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     related_name: #related_name,
                     on_delete: #p::OnDelete::#on_delete,
                     through: #through,
+                    one: #one,
                 }
             });
             has_field.push(quote! {

@@ -1,0 +1,2207 @@
+//! More relations against real PostgreSQL: an explicit through model with
+//! extra columns, non-integer keys on both sides, every `on_delete`,
+//! self-referential many-to-many, several foreign keys to one model, deep
+//! lookups, NULL foreign keys in `select_related` / `prefetch_related`, and
+//! `bulk_create` with keys.
+
+use orm_core::prelude::*;
+use uuid::Uuid;
+
+use crate::common::setup;
+
+// ------------------------------------------------ through model, self M2M
+
+/// A person in groups (through a model with a role) and with friends.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_people")]
+pub struct Person {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Unique name.
+    #[orm(unique)]
+    pub name: String,
+    /// Linked through the `Membership` model's table.
+    #[orm(through = "relx_memberships", related_name = "members")]
+    pub groups: ManyToMany<Group>,
+    /// Self-referential: columns from_person_id / to_person_id.
+    #[orm(related_name = "friend_of")]
+    pub friends: ManyToMany<Person>,
+    /// `friends`, reversed: the people who list this one.
+    pub friend_of: Reverse<Person>,
+    /// Membership.person, reversed.
+    pub memberships: Reverse<Membership>,
+    /// Linked through `Assignment`, whose `hours` has no default.
+    #[orm(through = "relx_assignments")]
+    pub projects: ManyToMany<Project>,
+}
+
+/// A group of people.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_groups")]
+pub struct Group {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Person.groups, reversed.
+    pub members: Reverse<Person>,
+    /// Membership.group, reversed.
+    pub memberships: Reverse<Membership>,
+}
+
+/// The through model of `Person.groups`, with a column of its own.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_memberships", unique_together(person, group))]
+pub struct Membership {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Column person_id.
+    #[orm(related_name = "memberships")]
+    pub person: ForeignKey<Person>,
+    /// Column group_id (a reserved word as a field name).
+    #[orm(related_name = "memberships")]
+    pub group: ForeignKey<Group>,
+    /// Extra column; its default lets `person.groups().add(..)` insert.
+    #[orm(default = "member")]
+    pub role: String,
+}
+
+/// A project people are assigned to.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_projects")]
+pub struct Project {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// The through model of `Person.projects`: `hours` is required.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_assignments", unique_together(person, project))]
+pub struct Assignment {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Column person_id.
+    pub person: ForeignKey<Person>,
+    /// Column project_id.
+    pub project: ForeignKey<Project>,
+    /// No default: a bare link cannot be inserted.
+    pub hours: i32,
+}
+
+// ------------------------------------------------------ non-integer keys
+
+/// A label keyed by a short text code.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_labels")]
+pub struct Label {
+    /// Text primary key.
+    #[orm(primary_key, max_length = 16)]
+    pub code: String,
+    /// Title.
+    pub title: String,
+    /// Device.label, reversed.
+    pub devices: Reverse<Device>,
+    /// Device.tags, reversed.
+    pub tagged: Reverse<Device>,
+}
+
+/// A device keyed by a UUID.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_devices")]
+pub struct Device {
+    /// UUID primary key (set by the caller).
+    #[orm(primary_key)]
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// A nullable key to a text primary key.
+    #[orm(related_name = "devices", on_delete = "set_null")]
+    pub label: Option<ForeignKey<Label>>,
+    /// UUID owner, text target.
+    #[orm(related_name = "tagged")]
+    pub tags: ManyToMany<Label>,
+    /// Reading.device, reversed.
+    pub readings: Reverse<Reading>,
+    /// Rack.devices, reversed.
+    pub racks: Reverse<Rack>,
+}
+
+/// A reading of a device (a key to a UUID primary key).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_readings")]
+pub struct Reading {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Deleted with its device.
+    #[orm(related_name = "readings")]
+    pub device: ForeignKey<Device>,
+    /// Value.
+    pub value: i32,
+}
+
+/// A rack of devices (integer owner, UUID target).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_racks")]
+pub struct Rack {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Linked devices.
+    #[orm(related_name = "racks")]
+    pub devices: ManyToMany<Device>,
+}
+
+// ------------------------------------------------------------- on_delete
+
+/// The parent of the on_delete children below.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_owners")]
+pub struct Owner {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// ON DELETE RESTRICT.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_restricted")]
+pub struct Restricted {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Blocks deleting the owner.
+    #[orm(on_delete = "restrict")]
+    pub owner: ForeignKey<Owner>,
+}
+
+/// Django's PROTECT (RESTRICT in the database).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_protected")]
+pub struct Protected {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Blocks deleting the owner.
+    #[orm(on_delete = "protect")]
+    pub owner: ForeignKey<Owner>,
+}
+
+/// ON DELETE NO ACTION.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_loose")]
+pub struct Loose {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Left to the database's check.
+    #[orm(on_delete = "do_nothing")]
+    pub owner: ForeignKey<Owner>,
+}
+
+/// ON DELETE SET NULL.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_orphanable")]
+pub struct Orphanable {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Set to NULL with its owner gone.
+    #[orm(on_delete = "set_null")]
+    pub owner: Option<ForeignKey<Owner>>,
+}
+
+/// ON DELETE SET DEFAULT, to the owner with id 1000.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_defaulted")]
+pub struct Defaulted {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Falls back to owner 1000.
+    #[orm(on_delete = "set_default", default = 1000)]
+    pub owner: ForeignKey<Owner>,
+}
+
+// ---------------------------------------------- several keys to one model
+
+/// An account that sends and receives messages.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_accounts")]
+pub struct Account {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Message.sender, reversed.
+    pub sent: Reverse<Message>,
+    /// Message.recipient, reversed.
+    pub received: Reverse<Message>,
+    /// Ambiguous on purpose: neither key of Message names it.
+    pub messages: Reverse<Message>,
+    /// Passport.holder (a one-to-one), reversed as a many side.
+    pub passport: Reverse<Passport>,
+}
+
+/// One passport per account.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_passports")]
+pub struct Passport {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Unique key.
+    #[orm(related_name = "passport")]
+    pub holder: OneToOne<Account>,
+    /// Number.
+    pub number: String,
+}
+
+/// A message between two accounts.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_messages")]
+pub struct Message {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// From.
+    #[orm(related_name = "sent")]
+    pub sender: ForeignKey<Account>,
+    /// To.
+    #[orm(related_name = "received")]
+    pub recipient: ForeignKey<Account>,
+    /// Text.
+    pub body: String,
+}
+
+// ----------------------------------- comment -> post -> author -> profile
+
+/// A country of a profile.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_countries")]
+pub struct Country {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Profile.country, reversed.
+    pub profiles: Reverse<Profile>,
+}
+
+/// An author: writes posts, edits others.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_authors")]
+pub struct Author {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Unique name.
+    #[orm(unique)]
+    pub name: String,
+    /// Reputation.
+    pub karma: i32,
+    /// Post.author, reversed.
+    pub posts: Reverse<Post>,
+    /// Post.editor, reversed.
+    pub edited: Reverse<Post>,
+    /// Profile.author, reversed (one or none).
+    pub profile: ReverseOne<Profile>,
+}
+
+/// One profile per author.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_profiles")]
+pub struct Profile {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Unique key.
+    #[orm(related_name = "profile")]
+    pub author: OneToOne<Author>,
+    /// Text.
+    pub bio: String,
+    /// Nullable.
+    #[orm(related_name = "profiles", on_delete = "set_null")]
+    pub country: Option<ForeignKey<Country>>,
+}
+
+/// A post with an author and maybe an editor (two keys to Author).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_posts")]
+pub struct Post {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Deleted with its author.
+    #[orm(related_name = "posts", on_delete = "cascade")]
+    pub author: ForeignKey<Author>,
+    /// Nullable, SET NULL.
+    #[orm(related_name = "edited", on_delete = "set_null")]
+    pub editor: Option<ForeignKey<Author>>,
+    /// Title.
+    pub title: String,
+    /// Ordering key.
+    pub rank: i32,
+    /// Comment.post, reversed.
+    pub comments: Reverse<Comment>,
+}
+
+/// A comment on a post (cascade: author -> post -> comment).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_comments")]
+pub struct Comment {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Deleted with its post.
+    #[orm(related_name = "comments", on_delete = "cascade")]
+    pub post: ForeignKey<Post>,
+    /// Text.
+    pub body: String,
+}
+
+/// A moderation flag that protects its comment from cascades.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "relx_flags")]
+pub struct Flag {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// PROTECT.
+    #[orm(on_delete = "protect")]
+    pub comment: ForeignKey<Comment>,
+}
+
+// --------------------------------------------------------------- helpers
+
+fn names<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+    rows.iter().map(|r| name(r).to_owned()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+async fn person(name: &str) -> Result<Person> {
+    Person::create(Person {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn group(name: &str) -> Result<Group> {
+    Group::create(Group {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn member(p: &Person, g: &Group, role: &str) -> Result<Membership> {
+    Membership::create(Membership {
+        person: ForeignKey::to(p)?,
+        group: ForeignKey::to(g)?,
+        role: role.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+fn people(rows: &[Person]) -> Vec<String> {
+    names(rows, |p| &p.name)
+}
+
+fn groups(rows: &[Group]) -> Vec<String> {
+    names(rows, |g| &g.name)
+}
+
+fn authors(rows: &[Author]) -> Vec<String> {
+    names(rows, |a| &a.name)
+}
+
+fn titles(rows: &[Post]) -> Vec<String> {
+    names(rows, |p| &p.title)
+}
+
+/// The statements `generate_schemas` runs, as it builds them.
+fn schema() -> Vec<String> {
+    let mut models: Vec<_> = orm_core::registered_models().collect();
+    models.sort_by_key(|m| m.table);
+    models.dedup_by_key(|m| m.table);
+    orm_core::schema::schema_sql(&models)
+}
+
+fn creates_of<'a>(schema: &'a [String], table: &str) -> Vec<&'a String> {
+    let head = format!("CREATE TABLE IF NOT EXISTS \"{table}\" (");
+    schema.iter().filter(|s| s.starts_with(&head)).collect()
+}
+
+// ----------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn through_model_is_the_link_table() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // The through table is the model's own: created once, with its
+        // extra column, and no default-named link table besides.
+        let schema = schema();
+        let creates = creates_of(&schema, "relx_memberships");
+        assert_eq!(creates.len(), 1, "{creates:#?}");
+        assert!(creates[0].contains(r#""role" text NOT NULL DEFAULT 'member'"#), "{}", creates[0]);
+        assert!(creates[0].contains(r#"CONSTRAINT "relx_memberships_person_id_group_id_uniq" UNIQUE ("person_id", "group_id")"#), "{}", creates[0]);
+        assert!(!schema.iter().any(|s| s.contains("relx_people_groups")));
+        assert!(!schema.iter().any(|s| s.contains("relx_people_projects")));
+        db.batch_execute(
+            "DO $$ BEGIN IF to_regclass('relx_people_groups') IS NOT NULL \
+             THEN RAISE EXCEPTION 'a second link table was created'; END IF; END $$",
+        )
+        .await?;
+
+        let ann = person("Ann").await?;
+        let ben = person("Ben").await?;
+        let cy = person("Cy").await?;
+        let rust = group("Rust").await?;
+        let go = group("Go").await?;
+        member(&ann, &rust, "admin").await?;
+        member(&ann, &go, "member").await?;
+        member(&ben, &rust, "member").await?;
+        let err = member(&ann, &rust, "again").await.unwrap_err();
+        assert!(err.is_integrity(IntegrityKind::Unique), "{err}");
+        assert_eq!(
+            err.constraint(),
+            Some("relx_memberships_person_id_group_id_uniq")
+        );
+
+        // Lookups through the model's rows, both directions.
+        let found = Person::filter(q!(groups__name = "Rust"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(people(&found), ["Ann", "Ben"]);
+        let found = Group::filter(q!(members__name = "Ben")).await?;
+        assert_eq!(groups(&found), ["Rust"]);
+        let found = Group::filter(q!(members__name__in = ["Ann", "Ben"]))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(groups(&found), ["Go", "Rust"], "each group once");
+        // The through model's own column, on the same link row.
+        let admins = Person::filter(q!(
+            memberships__role = "admin",
+            memberships__group__name = "Rust"
+        ))
+        .await?;
+        assert_eq!(people(&admins), ["Ann"]);
+        let none = Person::filter(q!(
+            memberships__role = "admin",
+            memberships__group__name = "Go"
+        ))
+        .count()
+        .await?;
+        assert_eq!(none, 0);
+        let with_admin = Group::filter(q!(memberships__role = "admin")).await?;
+        assert_eq!(groups(&with_admin), ["Rust"]);
+
+        // The manager reads the model's rows.
+        let mine = ann.groups().all().order_by(["name"]).await?;
+        assert_eq!(groups(&mine), ["Go", "Rust"]);
+        assert_eq!(cy.groups().all().count().await?, 0);
+        assert_eq!(ben.groups().filter(q!(name = "Go")).count().await?, 0);
+        assert_eq!(rust.members().count().await?, 2);
+
+        // Prefetch: one query per level, from either side.
+        let before = db.query_count();
+        let everyone = Person::all()
+            .prefetch_related(["groups"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 2);
+        let by_person: Vec<(String, Vec<String>)> = everyone
+            .iter()
+            .map(|p| {
+                let gs = p.groups.get().expect("prefetched");
+                (p.name.clone(), sorted(groups(gs)))
+            })
+            .collect();
+        assert_eq!(
+            by_person,
+            [
+                ("Ann".to_owned(), vec!["Go".to_owned(), "Rust".to_owned()]),
+                ("Ben".to_owned(), vec!["Rust".to_owned()]),
+                ("Cy".to_owned(), vec![]),
+            ]
+        );
+        let gs = Group::all()
+            .prefetch_related(["members", "memberships"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(people(gs[0].members.get().unwrap()), ["Ann"]);
+        assert_eq!(sorted(people(gs[1].members.get().unwrap())), ["Ann", "Ben"]);
+        assert_eq!(gs[1].memberships.get().unwrap().len(), 2);
+
+        // add() inserts bare links: the extra column takes its default.
+        assert_eq!(cy.groups().add(&[&rust, &go]).await?, 2);
+        assert_eq!(cy.groups().add(&[&go]).await?, 0, "unique_together: already linked");
+        let link = Membership::get(q!(person = &cy, group = &go)).await?;
+        assert_eq!(link.role, "member");
+        assert_eq!(ann.groups().remove(&[&go]).await?, 1);
+        assert_eq!(Membership::filter(q!(person = &ann)).count().await?, 1);
+        assert_eq!(
+            Membership::get(q!(person = &ann)).await?.role,
+            "admin",
+            "remove() left the other row alone"
+        );
+        assert_eq!(cy.groups().clear().await?, 2);
+        // Deleting a group cascades to its membership rows.
+        assert_eq!(rust.delete().await?, 1);
+        assert_eq!(Membership::all().count().await?, 0);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn through_model_without_defaults_refuses_bare_links() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = person("Ann").await?;
+        let orm = Project::create(Project {
+            name: "orm".into(),
+            ..Default::default()
+        })
+        .await?;
+        // A bare link has no `hours`: a NOT NULL error naming the column.
+        let err = ann.projects().add(&[&orm]).await.unwrap_err();
+        assert!(err.is_integrity(IntegrityKind::NotNull), "{err}");
+        match &err {
+            Error::Integrity { table, column, .. } => {
+                assert_eq!(table.as_deref(), Some("relx_assignments"));
+                assert_eq!(column.as_deref(), Some("hours"));
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(Assignment::all().count().await?, 0);
+        // Rows of the model are the links.
+        Assignment::create(Assignment {
+            person: ForeignKey::to(&ann)?,
+            project: ForeignKey::to(&orm)?,
+            hours: 3,
+            ..Default::default()
+        })
+        .await?;
+        assert_eq!(
+            people(&Person::filter(q!(projects__name = "orm")).await?),
+            ["Ann"]
+        );
+        let mine = ann.projects().all().await?;
+        assert_eq!(names(&mine, |p| &p.name), ["orm"]);
+        // remove() needs no value for `hours`.
+        assert_eq!(ann.projects().remove(&[&orm]).await?, 1);
+        assert_eq!(Assignment::all().count().await?, 0);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn self_referential_many_to_many() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let schema = schema();
+        let link = creates_of(&schema, "relx_people_friends");
+        assert_eq!(link.len(), 1, "{schema:#?}");
+        assert!(link[0].contains(r#""from_person_id" bigint NOT NULL REFERENCES "relx_people" ("id") ON DELETE CASCADE"#), "{}", link[0]);
+        assert!(link[0].contains(r#""to_person_id" bigint NOT NULL REFERENCES "relx_people" ("id") ON DELETE CASCADE"#), "{}", link[0]);
+
+        let ann = person("Ann").await?;
+        let ben = person("Ben").await?;
+        let cy = person("Cy").await?;
+        assert_eq!(ann.friends().add(&[&ben, &cy]).await?, 2);
+        assert_eq!(ben.friends().add(&[&ann]).await?, 1);
+        // Not symmetrical: Cy lists nobody.
+        assert_eq!(cy.friends().all().count().await?, 0);
+        assert_eq!(
+            people(&ann.friends().all().order_by(["name"]).await?),
+            ["Ben", "Cy"]
+        );
+        // Who lists Ann / whom Ann lists.
+        assert_eq!(people(&Person::filter(q!(friends__name = "Ann")).await?), ["Ben"]);
+        assert_eq!(
+            people(
+                &Person::filter(q!(friend_of__name = "Ann"))
+                    .order_by(["name"])
+                    .await?
+            ),
+            ["Ben", "Cy"]
+        );
+        assert_eq!(people(&cy.friend_of().await?), ["Ann"]);
+        // Two hops: someone with a friend who lists Ann.
+        assert_eq!(
+            people(&Person::filter(q!(friends__friends__name = "Ann")).await?),
+            ["Ann"]
+        );
+        let sql = Person::filter(q!(friends__name = "x")).sql()?.unwrap().sql;
+        assert!(sql.contains(r#"FROM "relx_people_friends" AS "T1_link" JOIN "relx_people" AS "T1" ON "T1"."id" = "T1_link"."to_person_id" WHERE "T1_link"."from_person_id" = "relx_people"."id""#), "{sql}");
+        // Cy lists nobody; everyone is listed by someone.
+        assert_eq!(
+            people(&Person::filter(q!(friends__isnull = true)).await?),
+            ["Cy"]
+        );
+        assert_eq!(Person::filter(q!(friend_of__isnull = true)).count().await?, 0);
+        // Oneself as a friend.
+        assert_eq!(ann.friends().add(&[&ann]).await?, 1);
+        assert_eq!(
+            people(
+                &Person::filter(q!(friends__id = ann.id))
+                    .order_by(["name"])
+                    .await?
+            ),
+            ["Ann", "Ben"]
+        );
+        // Prefetch both directions.
+        let before = db.query_count();
+        let all = Person::all()
+            .prefetch_related(["friends", "friend_of"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 3);
+        let lists: Vec<(Vec<String>, Vec<String>)> = all
+            .iter()
+            .map(|p| {
+                (
+                    sorted(people(p.friends.get().unwrap())),
+                    sorted(people(p.friend_of.get().unwrap())),
+                )
+            })
+            .collect();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            lists,
+            [
+                (s(&["Ann", "Ben", "Cy"]), s(&["Ann", "Ben"])),
+                (s(&["Ann"]), s(&["Ann"])),
+                (s(&[]), s(&["Ann"])),
+            ]
+        );
+        // Deleting a person removes the links on both columns.
+        assert_eq!(ben.delete().await?, 1);
+        assert_eq!(
+            people(&ann.friends().all().order_by(["name"]).await?),
+            ["Ann", "Cy"]
+        );
+        assert_eq!(people(&ann.friend_of().await?), ["Ann"]);
+        // update / delete filtered through the link table of their own table.
+        assert_eq!(
+            Person::filter(q!(friends__name = "Ann"))
+                .update(q!(name = "Annie"))
+                .await?,
+            1
+        );
+        assert_eq!(Person::filter(q!(friend_of__name = "Annie")).count().await?, 2);
+        assert_eq!(
+            Person::filter(q!(friend_of__name = "Annie"))
+                .exclude(q!(friends__isnull = false))
+                .delete()
+                .await?,
+            1
+        );
+        assert_eq!(people(&Person::all().await?), ["Annie"]);
+        Ok(())
+    })
+    .await
+}
+
+async fn label(code: &str, title: &str) -> Result<Label> {
+    Label::create(Label {
+        code: code.into(),
+        title: title.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn device(name: &str, label: Option<&Label>) -> Result<Device> {
+    Device::create(Device {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        label: label.map(ForeignKey::to).transpose()?,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn reading(device: &Device, value: i32) -> Result<Reading> {
+    Reading::create(Reading {
+        device: ForeignKey::to(device)?,
+        value,
+        ..Default::default()
+    })
+    .await
+}
+
+fn devices(rows: &[Device]) -> Vec<String> {
+    names(rows, |d| &d.name)
+}
+
+fn codes(rows: &[Label]) -> Vec<String> {
+    names(rows, |l| &l.code)
+}
+
+#[tokio::test]
+async fn uuid_and_text_primary_keys_as_targets() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let hot = label("hot", "Hot").await?;
+        let cold = label("cold", "Cold").await?;
+        let new = label("new", "New").await?;
+        let probe = device("probe", Some(&hot)).await?;
+        let gauge = device("gauge", Some(&cold)).await?;
+        let spare = device("spare", None).await?;
+        reading(&probe, 1).await?;
+        reading(&probe, 2).await?;
+        reading(&gauge, 3).await?;
+
+        // A key to a UUID: every form of the key is one query.
+        let a = Reading::filter(q!(device = probe.id)).sql()?.unwrap();
+        let b = Reading::filter(q!(device_id = probe.id)).sql()?.unwrap();
+        let c = Reading::filter(q!(device__id = probe.id)).sql()?.unwrap();
+        let d = Reading::filter(q!(device = &probe)).sql()?.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert_eq!(Reading::filter(q!(device = probe.id)).count().await?, 2);
+        assert_eq!(
+            Reading::filter(q!(device__name = "gauge")).count().await?,
+            1
+        );
+        assert_eq!(
+            Reading::filter(q!(device__in = [probe.id, gauge.id]))
+                .count()
+                .await?,
+            3
+        );
+        assert_eq!(
+            Reading::filter(q!(device__label__title = "Hot"))
+                .count()
+                .await?,
+            2
+        );
+        assert_eq!(
+            devices(
+                &Device::filter(q!(readings__value__gte = 1))
+                    .order_by(["name"])
+                    .await?
+            ),
+            ["gauge", "probe"]
+        );
+        assert_eq!(probe.readings().count().await?, 2);
+        // A key to a text primary key.
+        assert_eq!(
+            devices(&Device::filter(q!(label = "hot")).await?),
+            ["probe"]
+        );
+        assert_eq!(
+            devices(&Device::filter(q!(label__code = "cold")).await?),
+            ["gauge"]
+        );
+        assert_eq!(
+            devices(&Device::filter(q!(label = &cold)).await?),
+            ["gauge"]
+        );
+        assert_eq!(devices(&Device::filter(q!(label = None)).await?), ["spare"]);
+        assert_eq!(
+            codes(&Label::filter(q!(devices__name = "probe")).await?),
+            ["hot"]
+        );
+        assert_eq!(devices(&hot.devices().await?), ["probe"]);
+        assert_eq!(
+            codes(&Label::filter(q!(devices__isnull = true)).await?),
+            ["new"]
+        );
+
+        // Many-to-many: UUID owner, text target.
+        assert_eq!(probe.tags().add(&[&hot, &new]).await?, 2);
+        assert_eq!(gauge.tags().add(&[&new]).await?, 1);
+        assert_eq!(gauge.tags().add(&[&new]).await?, 0);
+        assert_eq!(
+            gauge.tags().add(&[&cold, &cold]).await?,
+            1,
+            "a key given twice"
+        );
+        assert_eq!(gauge.tags().remove(&[&cold]).await?, 1);
+        assert_eq!(Device::filter(q!(tags__code = "new")).count().await?, 2);
+        assert_eq!(
+            codes(
+                &Label::filter(q!(tagged__name = "probe"))
+                    .order_by(["code"])
+                    .await?
+            ),
+            ["hot", "new"]
+        );
+        assert_eq!(
+            codes(&probe.tags().all().order_by(["code"]).await?),
+            ["hot", "new"]
+        );
+        assert_eq!(
+            devices(&new.tagged().order_by(["name"]).await?),
+            ["gauge", "probe"]
+        );
+        assert_eq!(probe.tags().remove(&[&hot]).await?, 1);
+        assert_eq!(probe.tags().add(&[&hot]).await?, 1);
+
+        // Many-to-many: integer owner, UUID target.
+        let rack = Rack::create(Rack {
+            name: "r1".into(),
+            ..Default::default()
+        })
+        .await?;
+        assert_eq!(rack.devices().add(&[&probe, &spare]).await?, 2);
+        assert_eq!(rack.devices().remove(&[&spare]).await?, 1);
+        assert_eq!(devices(&rack.devices().all().await?), ["probe"]);
+        assert_eq!(
+            devices(&Device::filter(q!(racks__name = "r1")).await?),
+            ["probe"]
+        );
+        assert_eq!(Rack::filter(q!(devices__id = probe.id)).count().await?, 1);
+        assert_eq!(Rack::filter(q!(devices__label = "hot")).count().await?, 1);
+
+        // Prefetch every kind of relation over these keys.
+        let before = db.query_count();
+        let all = Device::all()
+            .prefetch_related(["label", "tags", "readings", "racks"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 5);
+        let label_of = |d: &Device| {
+            d.label
+                .as_ref()
+                .map(|l| l.get().expect("prefetched").title.clone())
+        };
+        assert_eq!(devices(&all), ["gauge", "probe", "spare"]);
+        assert_eq!(label_of(&all[0]).as_deref(), Some("Cold"));
+        assert_eq!(label_of(&all[1]).as_deref(), Some("Hot"));
+        assert_eq!(label_of(&all[2]), None);
+        assert_eq!(codes(all[0].tags.get().unwrap()), ["new"]);
+        assert_eq!(sorted(codes(all[1].tags.get().unwrap())), ["hot", "new"]);
+        assert!(all[2].tags.get().unwrap().is_empty());
+        let counts: Vec<(usize, usize)> = all
+            .iter()
+            .map(|d| {
+                (
+                    d.readings.get().unwrap().len(),
+                    d.racks.get().unwrap().len(),
+                )
+            })
+            .collect();
+        assert_eq!(counts, [(1, 0), (2, 1), (0, 0)]);
+        let labels = Label::all()
+            .prefetch_related(["devices", "tagged"])
+            .order_by(["code"])
+            .await?;
+        let by_label: Vec<(Vec<String>, Vec<String>)> = labels
+            .iter()
+            .map(|l| {
+                (
+                    sorted(devices(l.devices.get().unwrap())),
+                    sorted(devices(l.tagged.get().unwrap())),
+                )
+            })
+            .collect();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            by_label,
+            [
+                (s(&["gauge"]), s(&[])),
+                (s(&["probe"]), s(&["probe"])),
+                (s(&[]), s(&["gauge", "probe"])),
+            ]
+        );
+        let racks = Rack::all().prefetch_related(["devices__label"]).await?;
+        let loaded = racks[0].devices.get().unwrap();
+        assert_eq!(devices(loaded), ["probe"]);
+        assert_eq!(label_of(&loaded[0]).as_deref(), Some("Hot"));
+
+        // select_related across a UUID key and then a text key.
+        let before = db.query_count();
+        let rs = Reading::all()
+            .select_related(["device__label"])
+            .order_by(["value"])
+            .await?;
+        assert_eq!(db.query_count() - before, 1);
+        let seen: Vec<(String, Option<String>)> = rs
+            .iter()
+            .map(|r| {
+                let d = r.device.get().expect("joined");
+                (d.name.clone(), label_of(d))
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("probe".to_owned(), Some("Hot".to_owned())),
+                ("probe".to_owned(), Some("Hot".to_owned())),
+                ("gauge".to_owned(), Some("Cold".to_owned())),
+            ]
+        );
+
+        // Keys made from a value, fetched.
+        let key: ForeignKey<Device> = ForeignKey::from_key(gauge.id);
+        assert_eq!(key.fetch().await?.name, "gauge");
+        let missing = Uuid::new_v4();
+        let err = ForeignKey::<Device>::from_key(missing)
+            .fetch()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::DanglingKey { model, key } => {
+                assert_eq!(*model, "Device");
+                // The key as an SQL literal (quoted), unlike an integer's.
+                assert!(key.contains(&missing.to_string()), "{key}");
+            }
+            other => panic!("{other}"),
+        }
+        let text_key: ForeignKey<Label> = ForeignKey::from_key("cold".to_owned());
+        assert_eq!(text_key.fetch().await?.title, "Cold");
+        let err = Reading::create(Reading {
+            device: ForeignKey::from_key(missing),
+            value: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.constraint(), Some("relx_readings_device_id_fkey"));
+
+        // SET NULL on a text key; links to the deleted label go too.
+        assert_eq!(hot.delete().await?, 1);
+        let probe_now = Device::get(q!(id = probe.id)).await?;
+        assert!(probe_now.label.is_none());
+        assert_eq!(codes(&probe_now.tags().all().await?), ["new"]);
+        // CASCADE from a UUID key: readings and rack links go.
+        assert_eq!(probe.delete().await?, 1);
+        assert_eq!(Reading::all().count().await?, 1);
+        assert_eq!(rack.devices().all().count().await?, 0);
+        Ok(())
+    })
+    .await
+}
+
+async fn owner(name: &str) -> Result<Owner> {
+    Owner::create(Owner {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Deleting `o` fails on the foreign key `constraint`; nothing is deleted.
+async fn delete_is_refused(o: &Owner, constraint: &str) -> Result<()> {
+    let err = o.delete().await.unwrap_err();
+    assert!(err.is_integrity(IntegrityKind::ForeignKey), "{err}");
+    assert_eq!(err.constraint(), Some(constraint), "{err}");
+    assert!(err.to_string().contains(constraint), "{err}");
+    // The bulk form fails the same way.
+    let err = Owner::filter(q!(id = o.id)).delete().await.unwrap_err();
+    assert!(err.is_integrity(IntegrityKind::ForeignKey), "{err}");
+    assert_eq!(err.constraint(), Some(constraint), "{err}");
+    assert!(Owner::filter(q!(id = o.id)).exists().await?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn on_delete_restrict_protect_do_nothing_set_null() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ddl = |meta| orm_core::schema::create_table_sql(meta).join(";");
+        assert!(ddl(Restricted::META).contains("ON DELETE RESTRICT"));
+        assert!(ddl(Protected::META).contains("ON DELETE RESTRICT"));
+        assert!(ddl(Loose::META).contains("ON DELETE NO ACTION"));
+        assert!(ddl(Orphanable::META).contains(
+            r#""owner_id" bigint NULL REFERENCES "relx_owners" ("id") ON DELETE SET NULL"#
+        ));
+
+        let r = owner("r").await?;
+        let p = owner("p").await?;
+        let n = owner("n").await?;
+        let s = owner("s").await?;
+        Restricted::create(Restricted {
+            owner: ForeignKey::to(&r)?,
+            ..Default::default()
+        })
+        .await?;
+        Protected::create(Protected {
+            owner: ForeignKey::to(&p)?,
+            ..Default::default()
+        })
+        .await?;
+        Loose::create(Loose {
+            owner: ForeignKey::to(&n)?,
+            ..Default::default()
+        })
+        .await?;
+        let orphan = Orphanable::create(Orphanable {
+            owner: Some(ForeignKey::to(&s)?),
+            ..Default::default()
+        })
+        .await?;
+        delete_is_refused(&r, "relx_restricted_owner_id_fkey").await?;
+        delete_is_refused(&p, "relx_protected_owner_id_fkey").await?;
+        delete_is_refused(&n, "relx_loose_owner_id_fkey").await?;
+        assert_eq!(Restricted::all().count().await?, 1);
+        assert_eq!(Protected::all().count().await?, 1);
+        assert_eq!(Loose::all().count().await?, 1);
+
+        // A delete of several owners is one statement: all or nothing.
+        let err = Owner::filter(q!(name__in = ["r", "s"]))
+            .delete()
+            .await
+            .unwrap_err();
+        assert_eq!(err.constraint(), Some("relx_restricted_owner_id_fkey"));
+        assert_eq!(Owner::all().count().await?, 4);
+        let kept = Orphanable::get(q!(id = orphan.id)).await?;
+        assert_eq!(kept.owner.as_ref().map(|k| *k.key()), Some(s.id));
+
+        // SET NULL keeps the row, without its key.
+        assert_eq!(s.delete().await?, 1);
+        let kept = Orphanable::get(q!(id = orphan.id)).await?;
+        assert!(kept.owner.is_none());
+        assert_eq!(Orphanable::filter(q!(owner = None)).count().await?, 1);
+
+        // SET DEFAULT moves the row to the default key, which must exist.
+        assert!(ddl(Defaulted::META).contains(
+            r#""owner_id" bigint NOT NULL DEFAULT 1000 REFERENCES "relx_owners" ("id") ON DELETE SET DEFAULT"#
+        ));
+        let d = owner("d").await?;
+        let moved = Defaulted::create(Defaulted {
+            owner: ForeignKey::to(&d)?,
+            ..Default::default()
+        })
+        .await?;
+        delete_is_refused(&d, "relx_defaulted_owner_id_fkey").await?;
+        let fallback = Owner::create(Owner {
+            id: 1000,
+            name: "fallback".into(),
+        })
+        .await?;
+        assert_eq!(d.delete().await?, 1);
+        let moved = Defaulted::get(q!(id = moved.id)).await?;
+        assert_eq!(*moved.owner.key(), fallback.id);
+        assert_eq!(Defaulted::filter(q!(owner__name = "fallback")).count().await?, 1);
+        assert_eq!(Defaulted::all().delete().await?, 1);
+
+        // With the referring rows gone, the deletes go through.
+        assert_eq!(Restricted::filter(q!(owner = &r)).delete().await?, 1);
+        assert_eq!(Protected::filter(q!(owner__name = "p")).delete().await?, 1);
+        assert_eq!(Loose::filter(q!(owner_id = n.id)).delete().await?, 1);
+        assert_eq!(Owner::all().delete().await?, 4);
+        Ok(())
+    })
+    .await
+}
+
+async fn author(name: &str, karma: i32) -> Result<Author> {
+    Author::create(Author {
+        name: name.into(),
+        karma,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn post(author: &Author, editor: Option<&Author>, title: &str, rank: i32) -> Result<Post> {
+    Post::create(Post {
+        author: ForeignKey::to(author)?,
+        editor: editor.map(ForeignKey::to).transpose()?,
+        title: title.into(),
+        rank,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn comment(post: &Post, body: &str) -> Result<Comment> {
+    Comment::create(Comment {
+        post: ForeignKey::to(post)?,
+        body: body.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+/// The authors, countries, profiles, posts and comments of the deep tests.
+struct Blog {
+    ada: Author,
+    bob: Author,
+    cy: Author,
+    dee: Author,
+    p1: Post,
+    p3: Post,
+}
+
+/// Countries NZ, FR. Authors Ada (50, NZ), Bob (5, FR), Cy (20, profile
+/// without country), Dee (1, no profile, no posts); profiles made Cy first.
+/// Posts: "a" (Ada, edited by Bob, rank 3), "e" (Ada, 1),
+/// "b" (Bob, edited by Ada, 2), "c" (Cy, 5).
+/// Comments: "nice", "nice too" on "a"; "meh" on "b"; "nice" on "c".
+async fn blog() -> Result<Blog> {
+    let nz = Country::create(Country {
+        name: "NZ".into(),
+        ..Default::default()
+    })
+    .await?;
+    let fr = Country::create(Country {
+        name: "FR".into(),
+        ..Default::default()
+    })
+    .await?;
+    let ada = author("Ada", 50).await?;
+    let bob = author("Bob", 5).await?;
+    let cy = author("Cy", 20).await?;
+    let dee = author("Dee", 1).await?;
+    // Created in another order than the authors: profile ids are not
+    // author ids (Cy's profile is 1, Ada's is 3).
+    for (a, bio, country) in [
+        (&cy, "Cats", None),
+        (&bob, "Bikes", Some(&fr)),
+        (&ada, "Engines", Some(&nz)),
+    ] {
+        Profile::create(Profile {
+            author: ForeignKey::to(a)?,
+            bio: bio.into(),
+            country: country.map(ForeignKey::to).transpose()?,
+            ..Default::default()
+        })
+        .await?;
+    }
+    let p1 = post(&ada, Some(&bob), "a", 3).await?;
+    post(&ada, None, "e", 1).await?;
+    let p3 = post(&bob, Some(&ada), "b", 2).await?;
+    let p4 = post(&cy, None, "c", 5).await?;
+    comment(&p1, "nice").await?;
+    comment(&p1, "nice too").await?;
+    comment(&p3, "meh").await?;
+    comment(&p4, "nice").await?;
+    Ok(Blog {
+        ada,
+        bob,
+        cy,
+        dee,
+        p1,
+        p3,
+    })
+}
+
+#[tokio::test]
+async fn on_delete_cascades_two_levels_unless_protected() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog { ada, bob, cy, .. } = blog().await?;
+        assert_eq!(ada.delete().await?, 1);
+        // Ada's posts and their comments went; Bob's post lost its editor.
+        assert_eq!(titles(&Post::all().order_by(["title"]).await?), ["b", "c"]);
+        let bodies: Vec<String> = Comment::all()
+            .order_by(["body"])
+            .await?
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        assert_eq!(bodies, ["meh", "nice"]);
+        assert!(Post::get(q!(title = "b")).await?.editor.is_none());
+        assert_eq!(
+            Profile::all().count().await?,
+            2,
+            "the one-to-one cascades too"
+        );
+
+        // A protected comment stops the whole cascade.
+        let meh = Comment::get(q!(body = "meh")).await?;
+        Flag::create(Flag {
+            comment: ForeignKey::to(&meh)?,
+            ..Default::default()
+        })
+        .await?;
+        let err = bob.delete().await.unwrap_err();
+        assert!(err.is_integrity(IntegrityKind::ForeignKey), "{err}");
+        assert_eq!(err.constraint(), Some("relx_flags_comment_id_fkey"));
+        assert!(Author::filter(q!(name = "Bob")).exists().await?);
+        assert_eq!(Post::filter(q!(author = &bob)).count().await?, 1);
+        assert_eq!(Comment::filter(q!(post__author = &bob)).count().await?, 1);
+        // An unprotected author still cascades.
+        assert_eq!(Author::filter(q!(name = "Cy")).delete().await?, 1);
+        assert_eq!(Post::filter(q!(author = cy.id)).count().await?, 0);
+        assert_eq!(Comment::all().count().await?, 1);
+        Ok(())
+    })
+    .await
+}
+
+async fn account(name: &str) -> Result<Account> {
+    Account::create(Account {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn message(from: &Account, to: &Account, body: &str) -> Result<Message> {
+    Message::create(Message {
+        sender: ForeignKey::to(from)?,
+        recipient: ForeignKey::to(to)?,
+        body: body.into(),
+        ..Default::default()
+    })
+    .await
+}
+
+fn accounts(rows: &[Account]) -> Vec<String> {
+    names(rows, |a| &a.name)
+}
+
+#[tokio::test]
+async fn two_keys_to_one_model() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = account("Ann").await?;
+        let ben = account("Ben").await?;
+        let cy = account("Cy").await?;
+        message(&ann, &ben, "hi ben").await?;
+        message(&ann, &cy, "hi cy").await?;
+        message(&ben, &ann, "hi ann").await?;
+
+        let q = |q: Q<Account>| async move {
+            Ok::<_, Error>(accounts(&Account::filter(q).order_by(["name"]).await?))
+        };
+        assert_eq!(q(q!(sent__body = "hi ben")).await?, ["Ann"]);
+        assert_eq!(q(q!(received__body = "hi ben")).await?, ["Ben"]);
+        assert_eq!(q(q!(sent__recipient__name = "Cy")).await?, ["Ann"]);
+        assert_eq!(q(q!(received__sender__name = "Ann")).await?, ["Ben", "Cy"]);
+        assert_eq!(q(q!(received__sender = &ben)).await?, ["Ann"]);
+        assert_eq!(q(q!(sent__isnull = true)).await?, ["Cy"]);
+        assert_eq!(q(q!(received__isnull = true)).await?, Vec::<String>::new());
+        // Reverse, then forward along the other key, back to the same table.
+        assert_eq!(
+            q(q!(sent__recipient__sent__body = "hi ann")).await?,
+            ["Ann"]
+        );
+        let kept = Account::exclude(q!(received__sender__name = "Ann")).await?;
+        assert_eq!(accounts(&kept), ["Ann"]);
+        // Both keys of one row: two separate subqueries on one table.
+        assert_eq!(
+            Message::filter(q!(sender__name = "Ann", recipient__name = "Ben"))
+                .count()
+                .await?,
+            1
+        );
+        assert_eq!(ann.sent().count().await?, 2);
+        assert_eq!(ann.received().count().await?, 1);
+        assert_eq!(cy.sent().count().await?, 0);
+
+        let before = db.query_count();
+        let all = Account::all()
+            .prefetch_related(["sent", "received"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(db.query_count() - before, 3);
+        let counts: Vec<(usize, usize)> = all
+            .iter()
+            .map(|a| (a.sent.get().unwrap().len(), a.received.get().unwrap().len()))
+            .collect();
+        assert_eq!(counts, [(2, 1), (1, 1), (0, 1)]);
+        let msgs = Message::all()
+            .select_related(["sender", "recipient"])
+            .order_by(["body"])
+            .await?;
+        let pairs: Vec<(&str, &str)> = msgs
+            .iter()
+            .map(|m| {
+                (
+                    m.sender.get().unwrap().name.as_str(),
+                    m.recipient.get().unwrap().name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(pairs, [("Ben", "Ann"), ("Ann", "Ben"), ("Ann", "Cy")]);
+        Ok(())
+    })
+    .await
+}
+
+fn is_ambiguity(err: &Error) -> bool {
+    match err {
+        Error::InvalidQuery { model, reason } => {
+            *model == "Account"
+                && reason.contains("Account.messages: Reverse<Message>")
+                && reason.contains("matches 2 relations")
+                && reason.contains(r#"related_name = "messages""#)
+        }
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn an_ambiguous_reverse_is_an_invalid_query() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = account("Ann").await?;
+        let ben = account("Ben").await?;
+        message(&ann, &ben, "hi").await?;
+        let before = db.query_count();
+        let err = Account::filter(q!(messages__body = "hi"))
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        assert!(
+            err.to_string().starts_with("invalid query on Account: "),
+            "{err}"
+        );
+        let err = Account::filter(q!(messages__body = "hi"))
+            .count()
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        let err = Account::filter(q!(messages__isnull = false))
+            .exists()
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        let err = Account::exclude(q!(messages__body = "hi"))
+            .delete()
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        let err = Account::filter(q!(name = "Ann") | q!(messages__body = "hi"))
+            .update(q!(name = "x"))
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        let err = Account::all()
+            .get(q!(messages__body = "hi"))
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        // Reached through another relation.
+        let err = Message::filter(q!(sender__messages__body = "hi"))
+            .count()
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        assert!(Account::filter(q!(messages__body = "hi")).sql().is_err());
+        assert!(format!("{:?}", Account::filter(q!(messages__body = "hi"))).contains("error"));
+        // The accessor and prefetch_related report it too (the accessor's
+        // exact form: `ambiguous_reverse_accessor_error_is_not_wrapped`).
+        let err = ann.messages().await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Account.messages: Reverse<Message>"),
+            "{err}"
+        );
+        let err = ann.messages().count().await.unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert_eq!(db.query_count() - before, 0, "nothing was sent");
+        let err = Account::all()
+            .prefetch_related(["messages"])
+            .await
+            .unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        // Nothing was touched; the unambiguous sides still work.
+        assert_eq!(Account::all().count().await?, 2);
+        assert_eq!(
+            accounts(&Account::filter(q!(sent__body = "hi")).await?),
+            ["Ann"]
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn lookups_three_and_four_levels_deep() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        let count = |q: Q<Comment>| Comment::filter(q).count();
+        assert_eq!(
+            count(q!(post__author__profile__country__name = "NZ")).await?,
+            2
+        );
+        assert_eq!(
+            count(q!(post__author__profile__bio__icontains = "bike")).await?,
+            1
+        );
+        assert_eq!(
+            count(q!(post__author__profile__country__name__in = ["NZ", "FR"])).await?,
+            3
+        );
+        // Cy's profile has no country.
+        assert_eq!(
+            count(q!(post__author__profile__country__isnull = true)).await?,
+            1
+        );
+        assert_eq!(count(q!(post__author__profile__country = None)).await?, 1);
+        assert_eq!(
+            count(q!(post__editor__profile__country__name = "FR")).await?,
+            2
+        );
+        assert_eq!(count(q!(post__editor__isnull = true)).await?, 1);
+        // Four levels the other way round: each country once.
+        let countries = |q: Q<Country>| async move {
+            let found = Country::filter(q).order_by(["name"]).await?;
+            Ok::<_, Error>(names(&found, |c| &c.name))
+        };
+        assert_eq!(
+            countries(q!(profiles__author__posts__comments__body = "meh")).await?,
+            ["FR"]
+        );
+        assert_eq!(
+            countries(q!(
+                profiles__author__posts__comments__body__startswith = "nice"
+            ))
+            .await?,
+            ["NZ"]
+        );
+        assert_eq!(
+            countries(q!(profiles__author__edited__comments__body = "meh")).await?,
+            ["NZ"]
+        );
+        // Comments reached from the author, each author once.
+        let found = Author::filter(q!(posts__comments__body__startswith = "nice"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Cy"]);
+        let sql = Comment::filter(q!(post__author__profile__country__name = "NZ"))
+            .sql()?
+            .unwrap()
+            .sql;
+        assert!(sql.contains(r#""T4"."name" = $1"#), "{sql}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn in_or_and_exclude_across_relations() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog {
+            ada, bob, p1, p3, ..
+        } = blog().await?;
+        let posts = |qs: QuerySet<Post>| async move {
+            Ok::<_, Error>(titles(&qs.order_by(["title"]).await?))
+        };
+        // __in across relations, on keys and on fields.
+        assert_eq!(
+            posts(Post::filter(q!(author__name__in = ["Ada", "Cy"]))).await?,
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::filter(q!(author__in = [ada.id, bob.id]))).await?,
+            ["a", "b", "e"]
+        );
+        assert_eq!(posts(Post::filter(q!(editor__in = [bob.id]))).await?, ["a"]);
+        let found = Author::filter(q!(posts__id__in = [p1.id, p3.id]))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Bob"]);
+        let found = Author::filter(q!(posts__comments__body__in = ["meh", "nice"]))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Bob", "Cy"]);
+        // An empty list matches nothing and sends nothing.
+        let before = db.query_count();
+        let none = Author::filter(q!(posts__title__in = Vec::<String>::new()))
+            .count()
+            .await?;
+        assert_eq!((none, db.query_count() - before), (0, 0));
+
+        // OR across relations: each row once.
+        let found = Author::filter(q!(posts__title = "a") | q!(name = "Bob"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Bob"]);
+        let found = Author::filter(q!(posts__title = "a") | q!(posts__title = "c"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Cy"]);
+        let found = Author::filter(q!(posts__comments__body = "meh") | q!(edited__title = "b"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Ada", "Bob"]);
+        let found = Author::exclude(q!(posts__title = "a") | q!(name = "Bob"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(authors(&found), ["Cy", "Dee"]);
+
+        // exclude() with a nullable key keeps the rows whose key is NULL.
+        assert_eq!(
+            posts(Post::exclude(q!(editor = ada.id))).await?,
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::filter(!q!(editor = ada.id))).await?,
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::exclude(q!(editor__name = "Bob"))).await?,
+            ["b", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::exclude(q!(editor__karma__gte = 10))).await?,
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::exclude(q!(editor__in = [ada.id, bob.id]))).await?,
+            ["c", "e"]
+        );
+        assert_eq!(
+            posts(Post::exclude(q!(editor__profile__country__name = "NZ"))).await?,
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            posts(Post::filter(q!(editor__isnull = true))).await?,
+            ["c", "e"]
+        );
+        assert_eq!(posts(Post::exclude(q!(editor = None))).await?, ["a", "b"]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn order_limit_count_update_delete_with_relation_filters() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog { bob, dee, .. } = blog().await?;
+        // Ordering and slicing over a relation filter.
+        let top = Post::filter(q!(author__karma__gte = 10))
+            .order_by(["-rank"])
+            .limit(2)
+            .await?;
+        assert_eq!(titles(&top), ["c", "a"]);
+        let next = Post::filter(q!(author__karma__gte = 10))
+            .order_by(["-rank"])
+            .offset(1)
+            .limit(2)
+            .await?;
+        assert_eq!(titles(&next), ["a", "e"]);
+        let best = Author::filter(q!(posts__rank__gte = 2))
+            .order_by(["-karma"])
+            .limit(1)
+            .await?;
+        assert_eq!(authors(&best), ["Ada"]);
+        let first = Author::filter(q!(posts__comments__isnull = false))
+            .order_by(["-name"])
+            .first()
+            .await?;
+        assert_eq!(first.map(|a| a.name).as_deref(), Some("Cy"));
+        assert_eq!(
+            Author::filter(q!(posts__rank__gte = 2))
+                .limit(2)
+                .count()
+                .await?,
+            2
+        );
+
+        // count / exists never count a row twice.
+        let nice = || Author::filter(q!(posts__comments__body__startswith = "nice"));
+        assert_eq!(nice().count().await?, 2, "Ada has two such comments");
+        assert!(nice().exists().await?);
+        assert!(
+            !Author::filter(q!(posts__comments__body = "zzz"))
+                .exists()
+                .await?
+        );
+
+        // update: each matching row once, whatever the number of related rows.
+        assert_eq!(nice().update(q!(karma = 0)).await?, 2);
+        let karmas: Vec<(String, i32)> = Author::all()
+            .order_by(["name"])
+            .await?
+            .into_iter()
+            .map(|a| (a.name, a.karma))
+            .collect();
+        assert_eq!(
+            karmas,
+            [
+                ("Ada".to_owned(), 0),
+                ("Bob".to_owned(), 5),
+                ("Cy".to_owned(), 0),
+                ("Dee".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            Post::filter(q!(comments__body__contains = "nice"))
+                .update(q!(rank = 10))
+                .await?,
+            2
+        );
+        // Assigning keys, from an object and as NULL.
+        assert_eq!(
+            Post::filter(q!(author__name = "Cy"))
+                .update(q!(editor = &bob))
+                .await?,
+            1
+        );
+        assert_eq!(Post::filter(q!(editor = &bob)).count().await?, 2);
+        assert_eq!(
+            Post::filter(q!(editor__name = "Bob", rank = 10))
+                .update(q!(editor = None, author = &dee))
+                .await?,
+            2
+        );
+        assert_eq!(titles(&dee.posts().order_by(["title"]).await?), ["a", "c"]);
+
+        // delete: each matching row once.
+        assert_eq!(
+            Comment::filter(q!(post__author__name = "Dee"))
+                .delete()
+                .await?,
+            3
+        );
+        assert_eq!(Post::filter(q!(comments__isnull = true)).delete().await?, 3);
+        assert_eq!(titles(&Post::all().await?), ["b"]);
+        assert_eq!(Author::filter(q!(posts__isnull = true)).delete().await?, 3);
+        assert_eq!(authors(&Author::all().await?), ["Bob"]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn select_and_prefetch_related_with_null_keys() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        let before = db.query_count();
+        let posts = Post::all()
+            .select_related(["author", "editor"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 1);
+        let pairs: Vec<(String, String, Option<String>)> = posts
+            .iter()
+            .map(|p| {
+                (
+                    p.title.clone(),
+                    p.author.get().expect("joined").name.clone(),
+                    p.editor
+                        .as_ref()
+                        .map(|e| e.get().expect("joined").name.clone()),
+                )
+            })
+            .collect();
+        let row = |t: &str, a: &str, e: Option<&str>| (t.to_owned(), a.to_owned(), e.map(str::to_owned));
+        assert_eq!(
+            pairs,
+            [
+                row("a", "Ada", Some("Bob")),
+                row("b", "Bob", Some("Ada")),
+                row("c", "Cy", None),
+                row("e", "Ada", None),
+            ]
+        );
+        let sql = Post::all().select_related(["author", "editor"]).sql()?.unwrap().sql;
+        assert!(sql.contains(r#"LEFT JOIN "relx_authors" AS "sr_editor" ON "sr_editor"."id" = "relx_posts"."editor_id""#), "{sql}");
+
+        // Nested, through a NULL key: the post loads, its editor is None.
+        let comments = Comment::all()
+            .select_related(["post__editor", "post__author"])
+            .order_by(["id"])
+            .await?;
+        let editors: Vec<Option<String>> = comments
+            .iter()
+            .map(|c| {
+                let post = c.post.get().expect("joined");
+                assert!(post.author.is_loaded());
+                post.editor.as_ref().map(|e| e.get().expect("joined").name.clone())
+            })
+            .collect();
+        assert_eq!(
+            editors,
+            [Some("Bob".to_owned()), Some("Bob".to_owned()), Some("Ada".to_owned()), None]
+        );
+        let profiles = Profile::all()
+            .select_related(["country", "author"])
+            .order_by(["bio"])
+            .await?;
+        let seen: Vec<(String, Option<String>)> = profiles
+            .iter()
+            .map(|p| {
+                (
+                    p.author.get().unwrap().name.clone(),
+                    p.country.as_ref().map(|c| c.get().unwrap().name.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("Bob".to_owned(), Some("FR".to_owned())),
+                ("Cy".to_owned(), None),
+                ("Ada".to_owned(), Some("NZ".to_owned())),
+            ]
+        );
+
+        // prefetch_related of a nullable key.
+        let before = db.query_count();
+        let posts = Post::all()
+            .prefetch_related(["editor"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 2);
+        let editors: Vec<Option<String>> = posts
+            .iter()
+            .map(|p| p.editor.as_ref().map(|e| e.get().expect("prefetched").name.clone()))
+            .collect();
+        assert_eq!(
+            editors,
+            [Some("Bob".to_owned()), Some("Ada".to_owned()), None, None]
+        );
+        // Only NULL keys: nothing to fetch, no second query.
+        let before = db.query_count();
+        let unedited = Post::filter(q!(editor__isnull = true))
+            .prefetch_related(["editor"])
+            .await?;
+        assert_eq!(unedited.len(), 2);
+        assert!(unedited.iter().all(|p| p.editor.is_none()));
+        assert_eq!(db.query_count() - before, 1);
+        // The reverse of a nullable key, and nested through one.
+        let all = Author::all()
+            .prefetch_related(["edited", "profile__country"])
+            .order_by(["name"])
+            .await?;
+        let edited: Vec<Vec<String>> = all
+            .iter()
+            .map(|a| titles(a.edited.get().unwrap()))
+            .collect();
+        assert_eq!(
+            edited,
+            [vec!["b".to_owned()], vec!["a".to_owned()], vec![], vec![]]
+        );
+        assert!(all.iter().all(|a| a.profile.is_loaded()));
+        let country_of = |a: &Author| -> Option<String> {
+            let profile = a.profile.get()?;
+            profile.country.as_ref().map(|c| c.get().unwrap().name.clone())
+        };
+        assert_eq!(
+            all.iter().map(country_of).collect::<Vec<_>>(),
+            [Some("NZ".to_owned()), Some("FR".to_owned()), None, None]
+        );
+        // Nested through a nullable key (each editor appears once here).
+        let before = db.query_count();
+        let posts = Post::all()
+            .prefetch_related(["editor__profile__country"])
+            .order_by(["title"])
+            .await?;
+        assert_eq!(db.query_count() - before, 4);
+        let countries: Vec<Option<String>> = posts
+            .iter()
+            .map(|p| {
+                let editor = p.editor.as_ref()?.get().expect("prefetched");
+                let profile = editor.profile.get().expect("prefetched");
+                Some(profile.country.as_ref()?.get()?.name.clone())
+            })
+            .collect();
+        assert_eq!(
+            countries,
+            [Some("FR".to_owned()), Some("NZ".to_owned()), None, None]
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bulk_create_with_foreign_keys() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ada = author("Ada", 1).await?;
+        let bob = author("Bob", 2).await?;
+        let made = Post::bulk_create(vec![
+            Post {
+                author: ForeignKey::to(&ada)?,
+                editor: Some(ForeignKey::to(&bob)?),
+                title: "x".into(),
+                rank: 1,
+                ..Default::default()
+            },
+            Post {
+                author: ForeignKey::from_key(bob.id),
+                editor: None,
+                title: "y".into(),
+                rank: 2,
+                ..Default::default()
+            },
+        ])
+        .await?;
+        assert!(made.iter().all(|p| p.id > 0));
+        assert_eq!(*made[0].author.key(), ada.id);
+        assert_eq!(made[0].editor.as_ref().map(|e| *e.key()), Some(bob.id));
+        assert!(made[1].editor.is_none());
+        assert_eq!(
+            Post::filter(q!(author = &ada, editor = &bob))
+                .count()
+                .await?,
+            1
+        );
+        assert_eq!(titles(&bob.posts().await?), ["y"]);
+        assert_eq!(titles(&bob.edited().await?), ["x"]);
+
+        // A dangling key: the constraint is named, and nothing is inserted.
+        let err = Post::bulk_create(vec![
+            Post {
+                author: ForeignKey::to(&ada)?,
+                title: "ok".into(),
+                ..Default::default()
+            },
+            Post {
+                author: ForeignKey::from_key(999_999),
+                title: "orphan".into(),
+                ..Default::default()
+            },
+        ])
+        .await
+        .unwrap_err();
+        assert!(err.is_integrity(IntegrityKind::ForeignKey), "{err}");
+        assert_eq!(err.constraint(), Some("relx_posts_author_id_fkey"));
+        assert_eq!(Post::all().count().await?, 2);
+
+        // UUID primary keys given by the caller, and keys to them.
+        let hot = label("hot", "Hot").await?;
+        let ids = [Uuid::new_v4(), Uuid::new_v4()];
+        let devs = Device::bulk_create(vec![
+            Device {
+                id: ids[0],
+                name: "one".into(),
+                label: Some(ForeignKey::to(&hot)?),
+                ..Default::default()
+            },
+            Device {
+                id: ids[1],
+                name: "two".into(),
+                label: Some(ForeignKey::from_key("hot".to_owned())),
+                ..Default::default()
+            },
+        ])
+        .await?;
+        assert_eq!(devs.iter().map(|d| d.id).collect::<Vec<_>>(), ids);
+        let readings = Reading::bulk_create(
+            (0..3)
+                .map(|i| Reading {
+                    device: ForeignKey::from_key(ids[i % 2]),
+                    value: i as i32,
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await?;
+        assert_eq!(readings.len(), 3);
+        assert_eq!(Reading::filter(q!(device = ids[0])).count().await?, 2);
+        assert_eq!(Reading::filter(q!(device__label = "hot")).count().await?, 3);
+        assert_eq!(readings[1].device.fetch().await?.name, "two");
+        let err = Reading::bulk_create(vec![Reading {
+            device: ForeignKey::from_key(Uuid::new_v4()),
+            ..Default::default()
+        }])
+        .await
+        .unwrap_err();
+        assert_eq!(err.constraint(), Some("relx_readings_device_id_fkey"));
+        Ok(())
+    })
+    .await
+}
+
+/// Objects loaded by a forward prefetch are copies, one per parent: two
+/// posts by Ada each hold their own `Ada`. A further level of the path must
+/// fill every copy, not only the first one with a given key.
+#[tokio::test]
+async fn nested_prefetch_fills_every_copy_of_a_shared_target() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        let posts = Post::all()
+            .prefetch_related(["author__posts"])
+            .order_by(["title"])
+            .await?;
+        let seen: Vec<(String, Vec<String>)> = posts
+            .iter()
+            .map(|p| {
+                let author = p.author.get().expect("prefetched");
+                (
+                    p.title.clone(),
+                    sorted(titles(author.posts.get().expect("prefetched"))),
+                )
+            })
+            .collect();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            seen,
+            [
+                ("a".to_owned(), s(&["a", "e"])),
+                ("b".to_owned(), s(&["b"])),
+                ("c".to_owned(), s(&["c"])),
+                ("e".to_owned(), s(&["a", "e"])),
+            ]
+        );
+        // The same through two forward levels: both comments on "a".
+        let comments = Comment::all()
+            .prefetch_related(["post__editor__profile"])
+            .order_by(["id"])
+            .await?;
+        let bios: Vec<Option<String>> = comments
+            .iter()
+            .map(|c| {
+                let editor = c.post.get()?.editor.as_ref()?.get()?;
+                Some(editor.profile.get()?.bio.clone())
+            })
+            .collect();
+        assert_eq!(
+            bios,
+            [
+                Some("Bikes".to_owned()),
+                Some("Bikes".to_owned()),
+                Some("Engines".to_owned()),
+                None
+            ]
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// `user.messages()` on an ambiguous `Reverse` reports the error as it is:
+/// on the model that declares the field, with one "invalid query" prefix.
+#[tokio::test]
+async fn ambiguous_reverse_accessor_error_is_not_wrapped() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = account("Ann").await?;
+        let err = ann.messages().await.unwrap_err();
+        assert!(is_ambiguity(&err), "{err:?}");
+        assert_eq!(
+            err.to_string().matches("invalid query on").count(),
+            1,
+            "{err}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// `select_related` across a reverse one-to-one must join on the key of the
+/// other side (`profile.author_id = author.id`), not on the two primary keys.
+/// The blog's profiles are made Cy, Bob, Ada, so their ids differ from the
+/// authors' ids (Ada 1, Bob 2, Cy 3, Dee 4).
+#[tokio::test]
+async fn select_related_across_a_reverse_one_to_one_joins_on_its_key() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        let bio_of = |a: &Author| a.profile.get().map(|p| p.bio.clone());
+        let all = Author::all()
+            .select_related(["profile"])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(
+            all.iter().map(bio_of).collect::<Vec<_>>(),
+            [
+                Some("Engines".to_owned()),
+                Some("Bikes".to_owned()),
+                Some("Cats".to_owned()),
+                None
+            ]
+        );
+        let sql = Author::all().select_related(["profile"]).sql()?.unwrap().sql;
+        assert!(
+            sql.contains(r#"LEFT JOIN "relx_profiles" AS "sr_profile" ON "sr_profile"."author_id" = "relx_authors"."id""#),
+            "{sql}"
+        );
+        let posts = Post::all()
+            .select_related(["author__profile__country"])
+            .order_by(["title"])
+            .await?;
+        let seen: Vec<(String, Option<String>, Option<String>)> = posts
+            .iter()
+            .map(|p| {
+                let author = p.author.get().expect("joined");
+                let profile = author.profile.get();
+                (
+                    author.name.clone(),
+                    profile.map(|pr| pr.bio.clone()),
+                    profile
+                        .and_then(|pr| pr.country.as_ref())
+                        .and_then(|c| c.get())
+                        .map(|c| c.name.clone()),
+                )
+            })
+            .collect();
+        let row = |a: &str, b: &str, c: Option<&str>| {
+            (a.to_owned(), Some(b.to_owned()), c.map(str::to_owned))
+        };
+        assert_eq!(
+            seen,
+            [
+                row("Ada", "Engines", Some("NZ")),
+                row("Bob", "Bikes", Some("FR")),
+                row("Cy", "Cats", None),
+                row("Ada", "Engines", Some("NZ")),
+            ]
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A one-to-one reversed with `Reverse<T>` (not `ReverseOne<T>`):
+/// `select_related` either refuses it or loads it, but never answers with
+/// the field silently left unloaded.
+#[tokio::test]
+async fn select_related_of_a_reverse_many_side_is_not_silently_ignored() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = account("Ann").await?;
+        Passport::create(Passport {
+            holder: ForeignKey::to(&ann)?,
+            number: "P1".into(),
+            ..Default::default()
+        })
+        .await?;
+        assert_eq!(ann.passport().await?.len(), 1);
+        let loaded = Account::all().prefetch_related(["passport"]).await?;
+        assert_eq!(loaded[0].passport.get().map(<[Passport]>::len), Some(1));
+        match Account::all().select_related(["passport"]).await {
+            Err(err) => assert!(
+                matches!(
+                    err,
+                    Error::InvalidLookup {
+                        model: "Account",
+                        ..
+                    }
+                ),
+                "{err}"
+            ),
+            Ok(rows) => {
+                let got = rows[0].passport.get().map(|p| p.len());
+                assert_eq!(got, Some(1), "select_related(passport) loaded nothing");
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn delete_report_cascades_two_levels_and_rolls_back_on_restrict() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        // Ada: her 2 posts, their 2 comments, her profile; "b" only loses
+        // its editor (SET NULL is not a deletion).
+        let report = Author::filter(q!(name = "Ada")).delete_report().await?;
+        assert_eq!(report.total, 6, "{report:?}");
+        assert_eq!(report.per_model.get("Author"), Some(&1));
+        assert_eq!(report.per_model.get("Post"), Some(&2));
+        assert_eq!(report.per_model.get("Comment"), Some(&2));
+        assert_eq!(report.per_model.get("Profile"), Some(&1));
+        assert_eq!(Post::all().count().await?, 2);
+        assert!(Post::get(q!(title = "b")).await?.editor.is_none());
+
+        // A restricting row fails the whole delete; nothing is removed.
+        let r = owner("r").await?;
+        Restricted::create(Restricted {
+            owner: ForeignKey::to(&r)?,
+            ..Default::default()
+        })
+        .await?;
+        let err = Owner::filter(q!(name = "r"))
+            .delete_report()
+            .await
+            .unwrap_err();
+        assert_eq!(err.constraint(), Some("relx_restricted_owner_id_fkey"));
+        assert!(Owner::filter(q!(name = "r")).exists().await?);
+        // Through a UUID key, and a declared through model.
+        let d = device("d", None).await?;
+        reading(&d, 1).await?;
+        let rack = Rack::create(Rack {
+            name: "r".into(),
+            ..Default::default()
+        })
+        .await?;
+        rack.devices().add(&[&d]).await?;
+        let report = Device::filter(q!(name = "d")).delete_report().await?;
+        assert_eq!(report.per_model.get("Reading"), Some(&1), "{report:?}");
+        assert_eq!(report.per_model.get("relx_racks_devices"), Some(&1));
+        assert_eq!(report.total, 3);
+        let ann = person("Ann").await?;
+        let rust = group("Rust").await?;
+        member(&ann, &rust, "admin").await?;
+        let report = Group::filter(q!(name = "Rust")).delete_report().await?;
+        assert_eq!(report.per_model.get("Membership"), Some(&1), "{report:?}");
+        assert_eq!(report.total, 2, "{report:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// A message from Ann to herself cascades from both of its keys, but it is
+/// one row: Django's collector counts it once.
+#[tokio::test]
+async fn delete_report_counts_a_row_reached_twice_once() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = account("Ann").await?;
+        let ben = account("Ben").await?;
+        message(&ann, &ben, "to ben").await?;
+        message(&ben, &ann, "to ann").await?;
+        message(&ann, &ann, "note to self").await?;
+        let report = Account::filter(q!(name = "Ann")).delete_report().await?;
+        assert_eq!(Message::all().count().await?, 0);
+        assert_eq!(report.per_model.get("Message"), Some(&3), "{report:?}");
+        assert_eq!(report.total, 4, "{report:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// Deleting a person removes the self-referential links where they are
+/// on either side (both columns cascade); the report counts them all.
+#[tokio::test]
+async fn delete_report_counts_self_links_on_both_columns() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ann = person("Ann").await?;
+        let ben = person("Ben").await?;
+        let cy = person("Cy").await?;
+        ann.friends().add(&[&ben]).await?;
+        ben.friends().add(&[&ann]).await?;
+        cy.friends().add(&[&ben, &ann]).await?;
+        let report = Person::filter(q!(name = "Ben")).delete_report().await?;
+        assert_eq!(
+            (
+                ann.friends().all().count().await?,
+                cy.friends().all().count().await?
+            ),
+            (0, 1),
+            "the links to and from Ben are gone"
+        );
+        assert_eq!(
+            report.per_model.get("relx_people_friends"),
+            Some(&3),
+            "{report:?}"
+        );
+        assert_eq!(report.total, 4, "{report:?}");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,16 @@
+use orm_core::prelude::*;
+
+#[derive(Model)]
+struct Tag {
+    #[orm(primary_key)]
+    id: i64,
+}
+
+#[derive(Model)]
+struct Post {
+    #[orm(primary_key)]
+    id: i64,
+    tags: Option<ManyToMany<Tag>>,
+}
+
+fn main() {}
