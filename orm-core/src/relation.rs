@@ -61,7 +61,8 @@ pub enum OnDelete {
     Protect,
     /// Set the key to the column's default (`ON DELETE SET DEFAULT`).
     SetDefault,
-    /// Leave it to a deferred check (`ON DELETE NO ACTION`).
+    /// Refuse the delete if rows still refer to it, checked at the end of the
+    /// statement (`ON DELETE NO ACTION`; the constraint is not deferrable).
     DoNothing,
 }
 
@@ -293,11 +294,18 @@ fn leak(s: String) -> &'static str {
     leaked
 }
 
+/// `UserProfile` -> `user_profile`, `HTTPServer` -> `http_server`: the same
+/// rule as the derive's default table names.
 fn snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
+    for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            if i > 0 {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
                 out.push('_');
             }
             out.extend(c.to_lowercase());
@@ -1044,4 +1052,16 @@ pub async fn reverse_one<S: Model, T: Model>(
     reverse_query::<S, T>(owner, rel)
         .get_or_none(crate::Q::all())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake;
+
+    #[test]
+    fn link_columns_follow_the_table_naming_rule() {
+        assert_eq!(snake("Post"), "post");
+        assert_eq!(snake("UserProfile"), "user_profile");
+        assert_eq!(snake("HTTPServer"), "http_server");
+    }
 }
