@@ -1,6 +1,6 @@
 //! ORM vs. hand-written tokio-postgres, on the same database in the same run.
 //!
-//! `cd benches && cargo run --release -- [--quick] [--rounds N] [--only get,filter,create,bulk]`
+//! `cd benches && cargo run --release -- [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch]`
 //!
 //! Each workload runs raw, ORM, raw, ORM, ... for a number of rounds (after
 //! one warm-up run of each side); the table shows the median per-operation
@@ -8,6 +8,7 @@
 //! to the same database: raw is one `tokio_postgres::Client` with its
 //! statements prepared once, the ORM is a `Db` pool of `max_size(1)`.
 
+use std::collections::HashMap;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -41,6 +42,38 @@ const PAGE: i64 = 100;
 /// Karma values are uniform in `0..KARMA_VALUES`.
 const KARMA_VALUES: u64 = 1000;
 
+/// The `prefetch` workload's parent table: users with their posts.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "bench_pf_users")]
+pub struct PrefetchUser {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 50)]
+    pub name: String,
+    pub karma: i32,
+    /// `PrefetchPost.user`, reversed.
+    pub posts: Reverse<PrefetchPost>,
+}
+
+/// The `prefetch` workload's child table: `POSTS_PER_USER` rows per user.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "bench_pf_posts")]
+pub struct PrefetchPost {
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Column `user_id`, indexed as a careful schema would have it.
+    #[orm(related_name = "posts", index)]
+    pub user: ForeignKey<PrefetchUser>,
+    pub title: String,
+    pub body: String,
+}
+
+/// Columns of the prefetch tables, in the models' order (raw side).
+const PF_USER_COLUMNS: &str = "id, name, karma";
+const PF_POST_COLUMNS: &str = "id, user_id, title, body";
+/// Posts per user in the prefetch workload.
+const POSTS_PER_USER: usize = 10;
+
 // ---------------------------------------------------------------------------
 // Command line
 
@@ -50,14 +83,16 @@ enum Workload {
     Filter,
     Create,
     Bulk,
+    Prefetch,
 }
 
 impl Workload {
-    const ALL: [Workload; 4] = [
+    const ALL: [Workload; 5] = [
         Workload::Get,
         Workload::Filter,
         Workload::Create,
         Workload::Bulk,
+        Workload::Prefetch,
     ];
 
     fn key(self) -> &'static str {
@@ -66,6 +101,7 @@ impl Workload {
             Workload::Filter => "filter",
             Workload::Create => "create",
             Workload::Bulk => "bulk",
+            Workload::Prefetch => "prefetch",
         }
     }
 
@@ -73,6 +109,7 @@ impl Workload {
     fn target(self) -> Option<f64> {
         match self {
             Workload::Get | Workload::Filter | Workload::Create => Some(1.10),
+            Workload::Prefetch => Some(1.15),
             Workload::Bulk => None,
         }
     }
@@ -85,7 +122,7 @@ struct Options {
 }
 
 const USAGE: &str = "\
-usage: orm-benches [--quick] [--rounds N] [--only get,filter,create,bulk]
+usage: orm-benches [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch]
 
   --quick       1/10th of the sizes and 3 rounds by default (a smoke test)
   --rounds N    interleaved raw/ORM rounds per workload (default 7, quick 3);
@@ -140,6 +177,10 @@ struct Sizes {
     filters: usize,
     creates: usize,
     bulk_rows: usize,
+    /// Users of the prefetch tables (each with `POSTS_PER_USER` posts).
+    pf_users: usize,
+    /// Prefetch loads (of every user with their posts) per run.
+    pf_loads: usize,
 }
 
 impl Sizes {
@@ -151,6 +192,8 @@ impl Sizes {
             filters: 1_000 / div,
             creates: 10_000 / div,
             bulk_rows: 100_000 / div,
+            pf_users: 1_000 / div,
+            pf_loads: 20,
         }
     }
 }
@@ -207,6 +250,54 @@ fn checksum(acc: u64, u: &BenchUser) -> u64 {
         .wrapping_add(u.created_at.timestamp() as u64)
 }
 
+/// Folds one user of the prefetch workload and every field of its posts
+/// (in their order) into `acc`.
+fn pf_checksum(acc: u64, id: i64, name: &str, karma: i32, posts: &[PrefetchPost]) -> u64 {
+    let acc = acc
+        .wrapping_mul(31)
+        .wrapping_add(id as u64)
+        .wrapping_add((karma as u64) << 20)
+        .wrapping_add((name.len() as u64) << 40)
+        .wrapping_add((posts.len() as u64) << 56);
+    posts.iter().fold(acc, |acc, p| {
+        acc.wrapping_mul(31)
+            .wrapping_add(p.id as u64)
+            .wrapping_add((*p.user.key() as u64) << 16)
+            .wrapping_add((p.title.len() as u64) << 40)
+            .wrapping_add((p.body.len() as u64) << 48)
+    })
+}
+
+/// `n` users for the prefetch tables.
+fn make_pf_users(rng: &mut Rng, n: usize) -> Vec<PrefetchUser> {
+    (0..n)
+        .map(|i| PrefetchUser {
+            id: 0,
+            name: format!("pf_user_{i:05}"),
+            karma: (rng.next() % KARMA_VALUES) as i32,
+            posts: Reverse::default(),
+        })
+        .collect()
+}
+
+/// `POSTS_PER_USER` posts for each of `users` (saved), interleaved so that a
+/// user's posts are spread over the table as in real life.
+fn make_pf_posts(rng: &mut Rng, users: &[PrefetchUser]) -> Vec<PrefetchPost> {
+    let mut posts = Vec::with_capacity(users.len() * POSTS_PER_USER);
+    for round in 0..POSTS_PER_USER {
+        for u in users {
+            let words = 8 + (rng.next() % 25) as usize;
+            posts.push(PrefetchPost {
+                id: 0,
+                user: ForeignKey::from_key(u.id),
+                title: format!("Post {round} of {}", u.name),
+                body: "lorem ipsum ".repeat(words),
+            });
+        }
+    }
+    posts
+}
+
 // ---------------------------------------------------------------------------
 // The raw side: one client, statements prepared once, decoding by index
 
@@ -216,6 +307,17 @@ struct Raw {
     filter: Statement,
     insert: Statement,
     bulk_insert: Statement,
+    pf_users: Statement,
+    pf_posts: Statement,
+}
+
+/// The raw side's user of the prefetch workload: a plain struct holding its
+/// posts (the ORM's `Reverse` can only be filled through the ORM).
+struct RawPfUser {
+    id: i64,
+    name: String,
+    karma: i32,
+    posts: Vec<PrefetchPost>,
 }
 
 impl Raw {
@@ -242,12 +344,22 @@ impl Raw {
                  RETURNING {COLUMNS}"
             ))
             .await?;
+        let pf_users = client
+            .prepare(&format!("SELECT {PF_USER_COLUMNS} FROM bench_pf_users"))
+            .await?;
+        let pf_posts = client
+            .prepare(&format!(
+                "SELECT {PF_POST_COLUMNS} FROM bench_pf_posts WHERE user_id = ANY($1) ORDER BY id"
+            ))
+            .await?;
         Ok(Raw {
             client,
             get,
             filter,
             insert,
             bulk_insert,
+            pf_users,
+            pf_posts,
         })
     }
 
@@ -324,6 +436,54 @@ impl Raw {
         Ok((elapsed, stored.iter().fold(0, checksum)))
     }
 
+    /// `loads` times: every user, then their posts with one `= ANY($1)`
+    /// query, grouped by user id and attached.
+    async fn prefetch(&self, loads: usize) -> BoxResult<(Duration, u64)> {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let users = self.prefetch_once().await?;
+            sum = users.iter().fold(sum, |acc, u| {
+                pf_checksum(acc, u.id, &u.name, u.karma, &u.posts)
+            });
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    async fn prefetch_once(&self) -> BoxResult<Vec<RawPfUser>> {
+        let rows = self.client.query(&self.pf_users, &[]).await?;
+        let mut users: Vec<RawPfUser> = rows
+            .iter()
+            .map(|row| RawPfUser {
+                id: row.get(0),
+                name: row.get(1),
+                karma: row.get(2),
+                posts: Vec::new(),
+            })
+            .collect();
+        drop(rows);
+        if users.is_empty() {
+            return Ok(users);
+        }
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let rows = self.client.query(&self.pf_posts, &[&ids]).await?;
+        let mut by_user: HashMap<i64, Vec<PrefetchPost>> = HashMap::with_capacity(users.len());
+        for row in &rows {
+            let user_id: i64 = row.get(1);
+            by_user.entry(user_id).or_default().push(PrefetchPost {
+                id: row.get(0),
+                user: ForeignKey::from_key(user_id),
+                title: row.get(2),
+                body: row.get(3),
+            });
+        }
+        drop(rows);
+        for u in &mut users {
+            u.posts = by_user.remove(&u.id).unwrap_or_default();
+        }
+        Ok(users)
+    }
+
     /// Empties the table between write runs (outside the timings).
     async fn truncate(&self) -> BoxResult<()> {
         self.client
@@ -391,6 +551,22 @@ mod orm {
                 return Err(format!("bulk_create returned {} rows for {n}", stored.len()).into());
             }
             Ok((elapsed, stored.iter().fold(0, checksum)))
+        })
+        .await
+    }
+
+    pub async fn prefetch(db: &Db, loads: usize) -> BoxResult<(Duration, u64)> {
+        orm_core::scope(db, async {
+            let start = Instant::now();
+            let mut sum = 0;
+            for _ in 0..loads {
+                let users = PrefetchUser::all().prefetch_related(["posts"]).await?;
+                for u in &users {
+                    let posts = u.posts.get().ok_or("posts were not prefetched")?;
+                    sum = pf_checksum(sum, u.id, &u.name, u.karma, posts);
+                }
+            }
+            Ok((start.elapsed(), sum))
         })
         .await
     }
@@ -661,6 +837,39 @@ impl Bench {
         self.raw.truncate().await?;
         Ok(s)
     }
+
+    async fn prefetch(&mut self) -> BoxResult<Samples> {
+        let (users, loads) = (self.sizes.pf_users, self.sizes.pf_loads);
+        // Fill the two tables (through the ORM; not timed).
+        let stored = orm_core::scope(
+            &self.db,
+            PrefetchUser::bulk_create(make_pf_users(&mut self.rng, users)),
+        )
+        .await?;
+        let posts = make_pf_posts(&mut self.rng, &stored);
+        let n_posts = posts.len();
+        orm_core::scope(&self.db, PrefetchPost::bulk_create(posts)).await?;
+        drop(stored);
+        self.raw
+            .client
+            .batch_execute("VACUUM ANALYZE bench_pf_users, bench_pf_posts")
+            .await?;
+
+        let label = format!(
+            "prefetch_related {} users + {} posts (per load, x{loads})",
+            thousands(users),
+            thousands(n_posts)
+        );
+        let mut s = Samples::new(Workload::Prefetch, label);
+        self.raw.prefetch(1).await?;
+        orm::prefetch(&self.db, 1).await?;
+        for round in 1..=self.rounds {
+            let raw = measure(self.raw.prefetch(loads)).await?;
+            let orm = measure(orm::prefetch(&self.db, loads)).await?;
+            s.push(round, loads, raw, orm)?;
+        }
+        Ok(s)
+    }
 }
 
 /// The CPUs this process may run on (Linux), e.g. `0` under `taskset -c 0`.
@@ -794,6 +1003,7 @@ async fn bench(config: &tokio_postgres::Config, sizes: Sizes, opts: &Options) ->
             Workload::Filter => bench.filter().await?,
             Workload::Create => bench.create().await?,
             Workload::Bulk => bench.bulk().await?,
+            Workload::Prefetch => bench.prefetch().await?,
         };
         results.push(samples);
     }

@@ -331,6 +331,12 @@ pub trait DynModel: Send + Sync {
         row: &tokio_postgres::Row,
         start: usize,
     ) -> Result<Option<Box<dyn Any + Send>>>;
+    /// An empty `Vec` of this model, boxed, for [`Related::Group`].
+    fn new_group(&self) -> Box<dyn Any + Send>;
+    /// Decodes a row (from column 0) onto the end of `group` (a `new_group`).
+    fn decode_into(&self, group: &mut (dyn Any + Send), row: &tokio_postgres::Row) -> Result<()>;
+    /// Decodes a row from column `start`, which has a primary key.
+    fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>>;
     /// The value of field `index` of `object` (an instance of this model).
     fn field_value(&self, object: &dyn Any, index: usize) -> Value;
     /// Stores `related` into relation `relation` of `object`.
@@ -353,6 +359,8 @@ pub trait DynModel: Send + Sync {
 pub enum Related {
     /// The target of a foreign key (`None`: no row).
     One(Option<Box<dyn Any + Send>>),
+    /// The rows of a many side, as one boxed `Vec<T>` (see [`DynModel::new_group`]).
+    Group(Box<dyn Any + Send>),
     /// The rows of a many side.
     Many(Vec<Box<dyn Any + Send>>),
 }
@@ -394,6 +402,22 @@ impl<M: Model> DynModel for ModelOps<M> {
             return Ok(None);
         }
         Ok(Some(Box::new(M::from_row(row, start)?)))
+    }
+
+    fn new_group(&self) -> Box<dyn Any + Send> {
+        Box::new(Vec::<M>::new())
+    }
+
+    fn decode_into(&self, group: &mut (dyn Any + Send), row: &tokio_postgres::Row) -> Result<()> {
+        let group = group
+            .downcast_mut::<Vec<M>>()
+            .ok_or_else(|| wrong_type(M::META.name))?;
+        group.push(M::from_row(row, 0)?);
+        Ok(())
+    }
+
+    fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>> {
+        Ok(Box::new(M::from_row(row, start)?))
     }
 
     fn field_value(&self, object: &dyn Any, index: usize) -> Value {
@@ -443,7 +467,7 @@ pub trait RelationField: Send + Sync {
     fn loaded_mut(&mut self) -> Vec<&mut (dyn Any + Send)>;
 }
 
-fn take<T: Model>(b: Box<dyn Any + Send>, model: &'static str) -> Result<T> {
+fn take<T: 'static>(b: Box<dyn Any + Send>, model: &'static str) -> Result<T> {
     b.downcast::<T>().map(|b| *b).map_err(|_| wrong_type(model))
 }
 
@@ -794,13 +818,19 @@ macro_rules! many_side {
 
         impl<T: Model> RelationField for $name<T> {
             fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
-                if let Related::Many(items) = related {
-                    self.loaded = Some(
-                        items
-                            .into_iter()
-                            .map(|b| take::<T>(b, model))
-                            .collect::<Result<_>>()?,
-                    );
+                match related {
+                    Related::Many(items) => {
+                        self.loaded = Some(
+                            items
+                                .into_iter()
+                                .map(|b| take::<T>(b, model))
+                                .collect::<Result<_>>()?,
+                        );
+                    }
+                    Related::Group(group) => {
+                        self.loaded = Some(take::<Vec<T>>(group, model)?);
+                    }
+                    Related::One(_) => {}
                 }
                 Ok(())
             }
@@ -1028,6 +1058,10 @@ impl<T: Model> RelationField for ReverseOne<T> {
         let one = match related {
             Related::One(one) => one,
             Related::Many(items) => items.into_iter().next(),
+            Related::Group(group) => take::<Vec<T>>(group, model)?
+                .into_iter()
+                .next()
+                .map(|t| Box::new(t) as Box<dyn Any + Send>),
         };
         self.loaded = Some(match one {
             Some(b) => Some(Box::new(take::<T>(b, model)?)),

@@ -201,14 +201,49 @@ impl Value {
             T::Jsonb => Value::Json(row.try_get(index)?),
         })
     }
+}
 
-    /// A hashable form of a key value (primary and foreign keys), for
-    /// grouping prefetched rows by their parent.
-    pub(crate) fn key(&self) -> Option<String> {
-        if self.is_null() {
-            None
-        } else {
-            Some(self.to_string())
-        }
+/// A primary or foreign key value, hashable, for grouping related rows by
+/// their parent without formatting it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Int(i64),
+    Uuid(Uuid),
+    Text(String),
+}
+
+impl Key {
+    /// The key of a value; `None` for NULL.
+    pub(crate) fn of(value: &Value) -> Option<Key> {
+        Some(match value {
+            Value::I16(v) => Key::Int(i64::from((*v)?)),
+            Value::I32(v) => Key::Int(i64::from((*v)?)),
+            Value::I64(v) => Key::Int((*v)?),
+            Value::Uuid(v) => Key::Uuid((*v)?),
+            Value::Text(v) => Key::Text(v.clone()?),
+            other if other.is_null() => return None,
+            other => Key::Text(other.to_string()),
+        })
+    }
+
+    /// The key in column `index` of `row` (of type `ty`); `None` for NULL.
+    pub(crate) fn read(
+        row: &tokio_postgres::Row,
+        index: usize,
+        ty: crate::types::SqlType,
+    ) -> Result<Option<Key>, tokio_postgres::Error> {
+        use crate::types::SqlType as T;
+        Ok(match ty {
+            T::SmallInt => row
+                .try_get::<_, Option<i16>>(index)?
+                .map(|v| Key::Int(v.into())),
+            T::Integer => row
+                .try_get::<_, Option<i32>>(index)?
+                .map(|v| Key::Int(v.into())),
+            T::BigInt => row.try_get::<_, Option<i64>>(index)?.map(Key::Int),
+            T::Uuid => row.try_get::<_, Option<Uuid>>(index)?.map(Key::Uuid),
+            T::Text | T::Enum(_) => row.try_get::<_, Option<String>>(index)?.map(Key::Text),
+            other => Key::of(&Value::read(row, index, other)?),
+        })
     }
 }

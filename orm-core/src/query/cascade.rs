@@ -66,6 +66,10 @@ async fn rows(
     Ok(tx.query(&prepared, &stmt.params()).await?)
 }
 
+fn text_key(v: &Value) -> Option<String> {
+    (!v.is_null()).then(|| v.to_string())
+}
+
 /// Rows already counted, per table (a row reached twice is removed once).
 type Seen = HashMap<String, HashSet<String>>;
 
@@ -107,7 +111,7 @@ fn count_cascades<'a>(
                         let mut texts = Vec::new();
                         for row in rows(tx, db, &stmt).await? {
                             let v = Value::read(&row, 0, child.pk_field().sql_type)?;
-                            if let Some(k) = v.key() {
+                            if let Some(k) = text_key(&v) {
                                 texts.push(k);
                                 values.push(v);
                             }
@@ -119,7 +123,7 @@ fn count_cascades<'a>(
                         report.add(child.name, fresh.len() as u64);
                         let new_keys: Vec<Value> = values
                             .into_iter()
-                            .filter(|v| v.key().is_some_and(|k| fresh.contains(&k)))
+                            .filter(|v| text_key(v).is_some_and(|k| fresh.contains(&k)))
                             .collect();
                         count_cascades(tx, db, child, Value::Array(new_keys), report, seen).await?;
                     }
@@ -201,7 +205,7 @@ pub(crate) async fn delete_report(
         meta.table,
         found
             .iter()
-            .filter_map(|r| Value::read(r, 0, meta.pk_field().sql_type).ok()?.key())
+            .filter_map(|r| text_key(&Value::read(r, 0, meta.pk_field().sql_type).ok()?))
             .collect(),
     );
     count_cascades(&tx, db, meta, keys.clone(), &mut report, &mut seen).await?;

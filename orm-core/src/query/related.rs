@@ -15,7 +15,7 @@ use crate::query::q::Node;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::SqlWriter;
-use crate::value::Value;
+use crate::value::{Key, Value};
 
 /// One `LEFT JOIN` of a `select_related` path.
 #[derive(Debug, Clone)]
@@ -266,9 +266,9 @@ async fn load_level(
         (true, Some(f)) => f,
         _ => owner_meta.pk,
     };
-    let parent_keys: Vec<Option<String>> = objects
+    let parent_keys: Vec<Option<Key>> = objects
         .iter()
-        .map(|o| owner.field_value(&**o, parent_field).key())
+        .map(|o| Key::of(&owner.field_value(&**o, parent_field)))
         .collect();
     let mut distinct: Vec<Value> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -284,7 +284,7 @@ async fn load_level(
             let empty = if forward {
                 Related::One(None)
             } else {
-                Related::Many(Vec::new())
+                Related::Group(target.new_group())
             };
             owner.attach(object, index, empty)?;
         }
@@ -368,41 +368,49 @@ async fn load_level(
     };
     if forward {
         // Many parents may share a target: decode it once per parent.
-        let mut by_key: HashMap<String, &Row> = HashMap::new();
+        let mut by_key: HashMap<Key, &Row> = HashMap::new();
         for row in &rows {
-            if let Some(key) = Value::read(row, key_index, key_type)?.key() {
+            if let Some(key) = Key::read(row, key_index, key_type)? {
                 by_key.insert(key, row);
             }
         }
         for (object, key) in objects.iter_mut().zip(&parent_keys) {
             let related = match key.as_ref().and_then(|k| by_key.get(k)) {
-                Some(row) => target.decode(row, 0)?,
+                Some(row) => Some(target.decode_row(row, 0)?),
                 None => None,
             };
             owner.attach(&mut **object, index, Related::One(related))?;
         }
     } else {
-        // Group the rows; decode per parent, since after a forward level
-        // several parents may be copies of the same row.
-        let mut groups: HashMap<String, Vec<&Row>> = HashMap::new();
-        for row in &rows {
-            if let Some(key) = Value::read(row, key_index, key_type)?.key() {
-                groups.entry(key).or_default().push(row);
+        // One pass in row order, each group decoded straight into a Vec of
+        // the target. A parent seen again (a copy after a forward level)
+        // decodes its rows once more from the kept row indexes.
+        let mut groups: HashMap<Key, (Option<Box<dyn Any + Send>>, Vec<usize>)> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            let Some(key) = Key::read(row, key_index, key_type)? else {
+                continue;
+            };
+            let (group, indexes) = groups
+                .entry(key)
+                .or_insert_with(|| (Some(target.new_group()), Vec::new()));
+            if let Some(group) = group {
+                target.decode_into(&mut **group, row)?;
             }
+            indexes.push(i);
         }
         for (object, key) in objects.iter_mut().zip(&parent_keys) {
-            let mut items = Vec::new();
-            for row in key
-                .as_ref()
-                .and_then(|k| groups.get(k))
-                .into_iter()
-                .flatten()
-            {
-                if let Some(item) = target.decode(row, 0)? {
-                    items.push(item);
+            let group = match key.as_ref().and_then(|k| groups.get_mut(k)) {
+                Some((group @ Some(_), _)) => group.take().expect("checked"),
+                Some((None, indexes)) => {
+                    let mut again = target.new_group();
+                    for &i in indexes.iter() {
+                        target.decode_into(&mut *again, &rows[i])?;
+                    }
+                    again
                 }
-            }
-            owner.attach(&mut **object, index, Related::Many(items))?;
+                None => target.new_group(),
+            };
+            owner.attach(&mut **object, index, Related::Group(group))?;
         }
     }
     Ok(())
