@@ -245,6 +245,10 @@ pub(crate) async fn prefetch<M: Model>(
     Ok(())
 }
 
+/// A parent's related rows: decoded (until a first parent takes them), and
+/// their indexes in the result, to decode again for a repeated parent.
+type Group = (Option<Box<dyn Any + Send>>, Vec<usize>);
+
 /// Loads relation `rel` (index `index` of `owner`) for `objects`, with one query.
 async fn load_level(
     db: &Db,
@@ -385,7 +389,7 @@ async fn load_level(
         // One pass in row order, each group decoded straight into a Vec of
         // the target. A parent seen again (a copy after a forward level)
         // decodes its rows once more from the kept row indexes.
-        let mut groups: HashMap<Key, (Option<Box<dyn Any + Send>>, Vec<usize>)> = HashMap::new();
+        let mut groups: HashMap<Key, Group> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
             let Some(key) = Key::read(row, key_index, key_type)? else {
                 continue;
