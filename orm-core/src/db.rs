@@ -21,6 +21,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::sql::Statement;
+use crate::transaction::TxState;
 
 /// A database: a pool of connections to one PostgreSQL database.
 ///
@@ -30,6 +31,27 @@ use crate::sql::Statement;
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<DbInner>,
+    /// Set for the `Db` of an open transaction: every query uses its connection.
+    tx: Option<Arc<TxState>>,
+}
+
+/// A connection for one statement: from the pool, or the transaction's.
+// Boxing the pooled object would cost an allocation per query on the hot
+// path; a `Conn` lives for one statement only.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Conn {
+    Pooled(deadpool_postgres::Object),
+    Shared(Arc<TxState>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = deadpool_postgres::ClientWrapper;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Conn::Pooled(object) => object,
+            Conn::Shared(tx) => tx.conn(),
+        }
+    }
 }
 
 struct DbInner {
@@ -46,6 +68,7 @@ impl std::fmt::Debug for Db {
             .field("max_size", &status.max_size)
             .field("size", &status.size)
             .field("available", &status.available)
+            .field("in_transaction", &self.tx.is_some())
             .finish()
     }
 }
@@ -113,6 +136,7 @@ impl DbBuilder {
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
         Ok(Db {
+            tx: None,
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
@@ -131,7 +155,7 @@ impl DbBuilder {
     /// [`Error::Config`] for a bad URL, [`Error::Pool`] when the server cannot be reached.
     pub async fn connect(self) -> Result<Db> {
         let db = self.build()?;
-        drop(db.client().await?);
+        drop(db.checkout().await?);
         Ok(db)
     }
 }
@@ -185,14 +209,53 @@ impl Db {
         let client = self.client().await?;
         self.count();
         tracing::debug!(target: "orm_core::sql", sql);
-        client.batch_execute(sql).await?;
-        Ok(())
+        let result = client.batch_execute(sql).await;
+        self.track(result)
+    }
+
+    /// The open transaction this `Db` runs in, if any.
+    pub(crate) fn tx(&self) -> Option<&TxState> {
+        self.tx.as_deref()
+    }
+
+    /// True when this is the `Db` of an open transaction.
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    pub(crate) fn with_tx(&self, tx: Arc<TxState>) -> Db {
+        Db {
+            inner: self.inner.clone(),
+            tx: Some(tx),
+        }
+    }
+
+    /// A failed statement inside a transaction makes PostgreSQL roll it
+    /// back at COMMIT; remember it, so the commit can say so.
+    fn track<T>(&self, result: std::result::Result<T, tokio_postgres::Error>) -> Result<T> {
+        if result.is_err() {
+            if let Some(tx) = self.tx() {
+                tx.mark_failed();
+            }
+        }
+        Ok(result?)
+    }
+
+    /// The connection for one statement: the transaction's, else the pool's.
+    pub(crate) async fn client(&self) -> Result<Conn> {
+        match &self.tx {
+            Some(tx) => {
+                tx.check_active()?;
+                Ok(Conn::Shared(tx.clone()))
+            }
+            None => Ok(Conn::Pooled(self.checkout().await?)),
+        }
     }
 
     /// A connection from the pool. A free one is taken without arming the
     /// wait timer; only when none is free does the checkout wait (up to the
     /// pool's wait timeout).
-    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+    pub(crate) async fn checkout(&self) -> Result<deadpool_postgres::Object> {
         match self.inner.pool.timeout_get(&self.inner.no_wait).await {
             Ok(client) => return Ok(client),
             Err(PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => {}
@@ -238,13 +301,13 @@ impl Db {
         I::IntoIter: ExactSizeIterator,
     {
         let client = self.client().await?;
-        let prepared = client.prepare_cached(sql).await?;
+        let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
         tracing::debug!(target: "orm_core::sql", sql);
-        let rows = client.query_raw(&prepared, params).await?;
+        let rows = self.track(client.query_raw(&prepared, params).await)?;
         futures_util::pin_mut!(rows);
         let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
+        while let Some(row) = self.track(rows.try_next().await)? {
             out.push(decode(&row)?);
         }
         Ok(out)
@@ -273,10 +336,10 @@ impl Db {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>> {
         let client = self.client().await?;
-        let prepared = client.prepare_cached(sql).await?;
+        let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
         tracing::debug!(target: "orm_core::sql", sql);
-        Ok(client.query(&prepared, params).await?)
+        self.track(client.query(&prepared, params).await)
     }
 
     pub(crate) async fn execute_params(
@@ -285,10 +348,10 @@ impl Db {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64> {
         let client = self.client().await?;
-        let prepared = client.prepare_cached(sql).await?;
+        let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
         tracing::debug!(target: "orm_core::sql", sql);
-        Ok(client.execute(&prepared, params).await?)
+        self.track(client.execute(&prepared, params).await)
     }
 }
 

@@ -88,6 +88,11 @@ pub enum Error {
         key: String,
     },
 
+    /// A transaction used wrongly: after its commit, or committed after a
+    /// statement in it failed (PostgreSQL then rolls back instead).
+    #[error("transaction error: {0}")]
+    Transaction(String),
+
     /// No database was given and no default connection is set.
     #[error(
         "not connected to a database: call `orm_core::connect(\"postgres://user@host/db\").await?` \

@@ -110,6 +110,34 @@
 //! Django. [`QuerySet::update`] takes assignments written with `q!` and `=`
 //! only: `User::filter(q!(karma__lt = 0)).update(q!(karma = 0))`.
 //!
+//! # Transactions
+//!
+//! [`transaction`] runs a block on one connection: every ORM call inside
+//! it, in the functions it calls and in the futures it joins, takes part.
+//! It commits on `Ok` and rolls back on `Err`, on panic, and when the
+//! future is dropped half-way; nested blocks are savepoints.
+//! [`Db::begin`] is the explicit form (`.using(&tx)`, `tx.commit()`), and
+//! [`QuerySet::select_for_update`] locks rows (`nowait`, `skip_locked`,
+//! `lock_of`).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Account { #[orm(primary_key)] pub id: i64, pub balance: i64 }
+//! # async fn run() -> orm_core::Result<()> {
+//! orm_core::transaction(|| async {
+//!     let mut from = Account::select_for_update().get(q!(id = 1)).await?;
+//!     let mut to = Account::select_for_update().get(q!(id = 2)).await?;
+//!     from.balance -= 100;
+//!     to.balance += 100;
+//!     from.save().await?;
+//!     to.save().await?;
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Connections
 //!
 //! [`connect`] sets the global default database. [`scope`] routes every ORM
@@ -140,6 +168,7 @@ pub mod query;
 pub mod relation;
 pub mod schema;
 pub mod sql;
+pub mod transaction;
 pub mod types;
 mod value;
 
@@ -155,6 +184,7 @@ pub use model::{Ch, HasField};
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 pub use schema::{generate_schemas, generate_schemas_on};
+pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
 pub use types::{DbEnum, FieldType, SqlType};
 pub use value::Value;
 

@@ -221,6 +221,12 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         QuerySet::new()
     }
 
+    /// Every row, locked for this transaction (`SELECT .. FOR UPDATE`):
+    /// `Account::select_for_update().get(q!(id = 1))`.
+    fn select_for_update() -> QuerySet<Self> {
+        QuerySet::new().select_for_update()
+    }
+
     /// Rows matching `q`: `User::filter(q!(name__icontains = "gem"))`.
     fn filter(q: impl IntoQ<Self>) -> QuerySet<Self> {
         QuerySet::new().filter(q)

@@ -5,7 +5,6 @@
 //! read the stored row back with `RETURNING`, decoded by position.
 
 use chrono::Utc;
-use deadpool_postgres::GenericClient;
 use postgres_types::ToSql;
 
 use crate::db::{self, Db};
@@ -107,24 +106,22 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
         .filter(|(_, idx)| !idx.is_empty())
         .collect();
 
-    let mut client = db.client().await?;
-    let stored = if groups.len() > 1 {
-        // One statement is atomic by itself; two need a transaction (rolled
-        // back by tokio-postgres if this future is dropped half-way).
-        let tx = client.transaction().await?;
-        let stored = insert_groups(&tx, db.clone(), &objs, &groups).await?;
-        tx.commit().await?;
-        stored
+    if groups.len() > 1 {
+        // One statement is atomic by itself; two need a transaction (a
+        // savepoint inside an open one).
+        let options = crate::transaction::TxOptions::default();
+        crate::transaction::transaction_on(&db, options, || async {
+            insert_groups(&db::current()?, &objs, &groups).await
+        })
+        .await
     } else {
-        insert_groups(&client, db.clone(), &objs, &groups).await?
-    };
-    Ok(stored)
+        insert_groups(&db, &objs, &groups).await
+    }
 }
 
 /// One `INSERT .. SELECT FROM UNNEST` per group; the stored rows in input order.
-async fn insert_groups<M: Model, C: GenericClient>(
-    client: &C,
-    db: Db,
+async fn insert_groups<M: Model>(
+    db: &Db,
     objs: &[M],
     groups: &[(bool, Vec<usize>)],
 ) -> Result<Vec<M>> {
@@ -134,9 +131,7 @@ async fn insert_groups<M: Model, C: GenericClient>(
         let columns: Vec<Value> = statements::insert_fields(M::META, *pk_given)
             .map(|(f, _)| Value::Array(indexes.iter().map(|&i| objs[i].field_value(f)).collect()))
             .collect();
-        let prepared = client.prepare_cached(sql).await?;
-        db.count();
-        let rows = client.query(&prepared, &params_of(&columns)).await?;
+        let rows = db.query_params(sql, &params_of(&columns)).await?;
         if rows.len() != indexes.len() {
             return Err(Error::InvalidQuery {
                 model: M::META.name,

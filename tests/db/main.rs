@@ -12,4 +12,5 @@ mod lookups;
 mod queryset;
 mod relations;
 mod relations_more;
+mod transactions;
 mod types;

@@ -56,14 +56,8 @@ fn keys_where(table: &str, key_col: &str, select: &str, keys: &Value) -> Stateme
     w.finish()
 }
 
-async fn rows(
-    tx: &deadpool_postgres::Transaction<'_>,
-    db: &Db,
-    stmt: &Statement,
-) -> Result<Vec<tokio_postgres::Row>> {
-    let prepared = tx.prepare_cached(&stmt.sql).await?;
-    db.count();
-    Ok(tx.query(&prepared, &stmt.params()).await?)
+async fn rows(db: &Db, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
+    db.query(stmt).await
 }
 
 fn text_key(v: &Value) -> Option<String> {
@@ -82,7 +76,6 @@ fn note_new(seen: &mut Seen, table: &str, keys: Vec<String>) -> Vec<String> {
 
 /// Counts the rows that deleting `keys` of `meta` cascades to, recursively.
 fn count_cascades<'a>(
-    tx: &'a deadpool_postgres::Transaction<'_>,
     db: &'a Db,
     meta: &'static ModelMeta,
     keys: Value,
@@ -109,7 +102,7 @@ fn count_cascades<'a>(
                         };
                         let mut values = Vec::new();
                         let mut texts = Vec::new();
-                        for row in rows(tx, db, &stmt).await? {
+                        for row in rows(db, &stmt).await? {
                             let v = Value::read(&row, 0, child.pk_field().sql_type)?;
                             if let Some(k) = text_key(&v) {
                                 texts.push(k);
@@ -125,7 +118,7 @@ fn count_cascades<'a>(
                             .into_iter()
                             .filter(|v| text_key(v).is_some_and(|k| fresh.contains(&k)))
                             .collect();
-                        count_cascades(tx, db, child, Value::Array(new_keys), report, seen).await?;
+                        count_cascades(db, child, Value::Array(new_keys), report, seen).await?;
                     }
                     RelationKind::ManyToMany => {
                         let (table, own, other) = rel.through_table();
@@ -159,7 +152,7 @@ fn count_cascades<'a>(
                             sql: w.finish().sql,
                             binds: vec![keys.clone()],
                         };
-                        let pairs: Vec<String> = rows(tx, db, &stmt)
+                        let pairs: Vec<String> = rows(db, &stmt)
                             .await?
                             .iter()
                             .map(|r| {
@@ -186,34 +179,34 @@ pub(crate) async fn delete_report(
     meta: &'static ModelMeta,
     filter: &Node,
 ) -> Result<Deleted> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    let found = rows(&tx, db, &select_keys(meta, filter)).await?;
-    let mut report = Deleted::default();
-    if found.is_empty() {
-        return Ok(report);
-    }
-    let keys = Value::Array(
-        found
-            .iter()
-            .map(|r| Value::read(r, 0, meta.pk_field().sql_type))
-            .collect::<std::result::Result<Vec<_>, _>>()?,
-    );
-    let mut seen = Seen::new();
-    note_new(
-        &mut seen,
-        meta.table,
-        found
-            .iter()
-            .filter_map(|r| text_key(&Value::read(r, 0, meta.pk_field().sql_type).ok()?))
-            .collect(),
-    );
-    count_cascades(&tx, db, meta, keys.clone(), &mut report, &mut seen).await?;
-    let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
-    let prepared = tx.prepare_cached(&stmt.sql).await?;
-    db.count();
-    let n = tx.execute(&prepared, &stmt.params()).await?;
-    report.add(meta.name, n);
-    tx.commit().await?;
-    Ok(report)
+    let options = crate::transaction::TxOptions::default();
+    crate::transaction::transaction_on(db, options, || async {
+        let db = crate::db::current()?;
+        let found = rows(&db, &select_keys(meta, filter)).await?;
+        let mut report = Deleted::default();
+        if found.is_empty() {
+            return Ok(report);
+        }
+        let keys = Value::Array(
+            found
+                .iter()
+                .map(|r| Value::read(r, 0, meta.pk_field().sql_type))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        );
+        let mut seen = Seen::new();
+        note_new(
+            &mut seen,
+            meta.table,
+            found
+                .iter()
+                .filter_map(|r| text_key(&Value::read(r, 0, meta.pk_field().sql_type).ok()?))
+                .collect(),
+        );
+        count_cascades(&db, meta, keys.clone(), &mut report, &mut seen).await?;
+        let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
+        let n = db.execute(&stmt).await?;
+        report.add(meta.name, n);
+        Ok(report)
+    })
+    .await
 }

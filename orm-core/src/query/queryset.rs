@@ -11,7 +11,7 @@ use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{IntoAssign, IntoQ, Node};
 use crate::query::related::{self, Join, PrefetchSpec};
-use crate::sql::statements::{self, Select};
+use crate::sql::statements::{self, Lock, Select};
 use crate::sql::Statement;
 
 /// Django's `MAX_GET_RESULTS`: `get()` fetches at most this many rows.
@@ -36,6 +36,7 @@ pub struct QuerySet<M> {
     error: Option<(&'static str, String)>,
     select_related: Vec<String>,
     prefetch: Vec<PrefetchSpec>,
+    lock: Option<Lock>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -81,6 +82,7 @@ impl<M> Clone for QuerySet<M> {
             error: self.error.clone(),
             select_related: self.select_related.clone(),
             prefetch: self.prefetch.clone(),
+            lock: self.lock.clone(),
             _model: PhantomData,
         }
     }
@@ -115,6 +117,7 @@ impl<M: Model> QuerySet<M> {
             error: None,
             select_related: Vec::new(),
             prefetch: Vec::new(),
+            lock: None,
             _model: PhantomData,
         }
     }
@@ -187,6 +190,43 @@ impl<M: Model> QuerySet<M> {
     /// The same query (Django's `.all()`), so `User::all().all()` reads naturally.
     #[must_use]
     pub fn all(self) -> Self {
+        self
+    }
+
+    /// Locks the selected rows until the transaction ends (`SELECT .. FOR
+    /// UPDATE`); other transactions wait to update or lock them. Only inside
+    /// a transaction.
+    #[must_use]
+    pub fn select_for_update(mut self) -> Self {
+        self.lock.get_or_insert_with(Lock::default);
+        self
+    }
+
+    /// With [`select_for_update`](QuerySet::select_for_update): fail at once
+    /// (`NOWAIT`) instead of waiting for rows another transaction locked.
+    #[must_use]
+    pub fn nowait(mut self) -> Self {
+        self.lock.get_or_insert_with(Lock::default).nowait = true;
+        self
+    }
+
+    /// With [`select_for_update`](QuerySet::select_for_update): leave out
+    /// rows another transaction locked (`SKIP LOCKED`), e.g. for job queues.
+    #[must_use]
+    pub fn skip_locked(mut self) -> Self {
+        self.lock.get_or_insert_with(Lock::default).skip_locked = true;
+        self
+    }
+
+    /// With [`select_for_update`](QuerySet::select_for_update): lock only
+    /// these tables (`"self"` and `select_related` paths).
+    #[must_use]
+    pub fn lock_of<I>(mut self, of: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.lock.get_or_insert_with(Lock::default).of = of.into_iter().map(Into::into).collect();
         self
     }
 
@@ -297,6 +337,7 @@ impl<M: Model> QuerySet<M> {
             offset: self.offset,
             distinct: self.distinct,
             joins,
+            lock: self.lock.as_ref(),
         })))
     }
 
@@ -314,9 +355,17 @@ impl<M: Model> QuerySet<M> {
     /// `.await`, so the futures stay small); `None` when nothing can match.
     fn plan(&self) -> Result<Option<Plan>> {
         let joins = related::plan_joins(M::META, &self.select_related)?;
+        let db = db::resolve(self.db.as_ref())?;
+        if self.lock.is_some() && !db.in_transaction() {
+            return Err(Error::Transaction(
+                "select_for_update() locks rows until the transaction ends: run it inside \
+                 orm_core::transaction(..) or on a Db::begin() transaction"
+                    .into(),
+            ));
+        }
         match self.with_select_joined(&joins, statements::select)? {
             Some(stmt) => Ok(Some(Plan {
-                db: db::resolve(self.db.as_ref())?,
+                db,
                 stmt,
                 joins,
                 prefetch: self.prefetch.clone(),

@@ -80,6 +80,19 @@ pub(crate) struct Select<'a> {
     pub distinct: bool,
     /// `select_related` joins (only the plain `SELECT` uses them).
     pub joins: &'a [Join],
+    /// `select_for_update` (only the plain `SELECT` uses it).
+    pub lock: Option<&'a Lock>,
+}
+
+/// `FOR UPDATE [OF ..] [NOWAIT | SKIP LOCKED]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Lock {
+    pub nowait: bool,
+    pub skip_locked: bool,
+    /// `"self"` or `select_related` paths; empty: every table, or only the
+    /// queried one when there are joins (a LEFT JOIN's nullable side cannot
+    /// be locked).
+    pub of: Vec<String>,
 }
 
 impl Select<'_> {
@@ -125,6 +138,38 @@ fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
         w.push_sql(" OFFSET ");
         w.push_bind(Value::I64(Some(offset)));
     }
+    if let Some(lock) = s.lock {
+        w.push_sql(" FOR UPDATE");
+        let of: Vec<&str> = if lock.of.is_empty() && !s.joins.is_empty() {
+            vec![s.meta.table]
+        } else {
+            lock.of
+                .iter()
+                .map(|p| {
+                    if p == "self" {
+                        s.meta.table
+                    } else {
+                        p.as_str()
+                    }
+                })
+                .collect()
+        };
+        if !of.is_empty() {
+            w.push_sql(" OF ");
+            w.push_list(of, ", ", |w, name| {
+                if name == s.meta.table {
+                    w.push_ident(name);
+                } else {
+                    w.push_ident(&format!("sr_{name}"));
+                }
+            });
+        }
+        if lock.nowait {
+            w.push_sql(" NOWAIT");
+        } else if lock.skip_locked {
+            w.push_sql(" SKIP LOCKED");
+        }
+    }
 }
 
 /// `SELECT <every column> FROM .. WHERE .. ORDER BY .. LIMIT n OFFSET $m`.
@@ -136,7 +181,11 @@ pub(crate) fn select(s: &Select<'_>) -> Statement {
 
 /// `SELECT COUNT(*) ..`; over a subquery when the query is sliced or distinct.
 pub(crate) fn count(s: &Select<'_>) -> Statement {
-    let s = &Select { joins: &[], ..*s };
+    let s = &Select {
+        joins: &[],
+        lock: None,
+        ..*s
+    };
     let mut w = SqlWriter::new();
     if s.sliced() || s.distinct {
         w.push_sql("SELECT COUNT(*) FROM (");
@@ -152,7 +201,11 @@ pub(crate) fn count(s: &Select<'_>) -> Statement {
 
 /// `SELECT 1 .. LIMIT 1`: one row back means at least one match.
 pub(crate) fn exists(s: &Select<'_>) -> Statement {
-    let s = &Select { joins: &[], ..*s };
+    let s = &Select {
+        joins: &[],
+        lock: None,
+        ..*s
+    };
     let mut w = SqlWriter::new();
     if s.sliced() {
         w.push_sql("SELECT 1 FROM (");

@@ -347,6 +347,7 @@ fn count_exists_update_delete() {
         offset: None,
         distinct: false,
         joins: &[],
+        lock: None,
     };
     let count = statements::count(&s);
     assert_eq!(

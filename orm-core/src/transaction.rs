@@ -1,0 +1,329 @@
+//! Transactions: the block form [`transaction`] (every ORM call inside runs
+//! on one connection; nested blocks are savepoints) and the explicit form
+//! [`Db::begin`].
+//!
+//! A block commits when its future returns `Ok`, and rolls back when it
+//! returns `Err`, panics, or is dropped before finishing (cancellation). A
+//! dropped or panicking top-level transaction's connection is taken out of
+//! the pool and closed, which makes the server roll it back; nothing is
+//! left half-done on a pooled connection.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+
+/// PostgreSQL's isolation levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// `READ COMMITTED` (PostgreSQL's default).
+    #[default]
+    ReadCommitted,
+    /// `REPEATABLE READ`.
+    RepeatableRead,
+    /// `SERIALIZABLE`.
+    Serializable,
+}
+
+/// Options of a top-level transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct TxOptions {
+    /// The isolation level.
+    pub isolation: Isolation,
+    /// `READ ONLY`: writes fail.
+    pub read_only: bool,
+}
+
+impl TxOptions {
+    /// Sets the isolation level.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Makes the transaction read-only.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    fn begin_sql(&self) -> String {
+        let mut sql = String::from("BEGIN ISOLATION LEVEL ");
+        sql.push_str(match self.isolation {
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        });
+        sql.push_str(if self.read_only {
+            " READ ONLY"
+        } else {
+            " READ WRITE"
+        });
+        sql
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    Committed,
+    RolledBack,
+}
+
+/// The connection of an open transaction, shared by every query in it.
+pub(crate) struct TxState {
+    conn: Option<deadpool_postgres::Object>,
+    status: Mutex<Status>,
+    /// A statement failed, so PostgreSQL will only roll back.
+    failed: AtomicBool,
+    /// A nested block was dropped half-way: its savepoint is still open.
+    poisoned: AtomicBool,
+    savepoints: AtomicU32,
+}
+
+impl TxState {
+    pub(crate) fn conn(&self) -> &deadpool_postgres::ClientWrapper {
+        self.conn
+            .as_ref()
+            .expect("a transaction owns its connection until dropped")
+    }
+
+    /// Fails unless the transaction can still run statements.
+    pub(crate) fn check_active(&self) -> Result<()> {
+        match *self.status.lock().unwrap_or_else(|e| e.into_inner()) {
+            Status::Active => Ok(()),
+            Status::Committed => Err(Error::Transaction(
+                "this transaction was committed; start a new one".into(),
+            )),
+            Status::RolledBack => Err(Error::Transaction(
+                "this transaction was rolled back; start a new one".into(),
+            )),
+        }
+    }
+
+    pub(crate) fn mark_failed(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    fn finish(&self, status: Status) {
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+    }
+}
+
+impl Drop for TxState {
+    fn drop(&mut self) {
+        let active = *self.status.get_mut().unwrap_or_else(|e| e.into_inner()) == Status::Active;
+        if let Some(conn) = self.conn.take() {
+            if active {
+                // Never return a connection in the middle of a transaction
+                // to the pool: closing it makes the server roll back.
+                drop(deadpool_postgres::Object::take(conn));
+            }
+        }
+    }
+}
+
+/// An open transaction, from [`Db::begin`]. Queries run in it with
+/// `.using(&tx)` (it dereferences to a [`Db`]) or inside
+/// `orm_core::scope(&tx, ..)`. Dropped without [`commit`](Transaction::commit),
+/// it rolls back.
+pub struct Transaction {
+    db: Db,
+}
+
+impl std::ops::Deref for Transaction {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Transaction")
+    }
+}
+
+impl Transaction {
+    /// Commits.
+    ///
+    /// # Errors
+    /// [`Error::Transaction`] when a statement failed inside it (PostgreSQL
+    /// rolled it back instead) or a nested block was abandoned half-way;
+    /// the database's error.
+    pub async fn commit(self) -> Result<()> {
+        let tx = self.state();
+        tx.check_active()?;
+        if tx.failed.load(Ordering::Relaxed) || tx.poisoned.load(Ordering::Relaxed) {
+            let _ = tx.conn().batch_execute("ROLLBACK").await;
+            tx.finish(Status::RolledBack);
+            return Err(Error::Transaction(
+                "a statement failed inside the transaction, so it was rolled back".into(),
+            ));
+        }
+        self.db.count();
+        tx.conn().batch_execute("COMMIT").await?;
+        tx.finish(Status::Committed);
+        Ok(())
+    }
+
+    /// Rolls back.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn rollback(self) -> Result<()> {
+        let tx = self.state();
+        tx.check_active()?;
+        self.db.count();
+        let result = tx.conn().batch_execute("ROLLBACK").await;
+        tx.finish(Status::RolledBack);
+        result?;
+        Ok(())
+    }
+
+    fn state(&self) -> &TxState {
+        self.db.tx().expect("a Transaction's Db has a transaction")
+    }
+}
+
+impl Db {
+    /// Starts a transaction on one of this pool's connections.
+    ///
+    /// # Errors
+    /// [`Error::Transaction`] when `self` is a transaction already (use the
+    /// block form [`transaction`] to nest); pool and database errors.
+    pub async fn begin(&self) -> Result<Transaction> {
+        self.begin_with(TxOptions::default()).await
+    }
+
+    /// As [`begin`](Db::begin), with an isolation level or read-only.
+    ///
+    /// # Errors
+    /// As [`begin`](Db::begin).
+    pub async fn begin_with(&self, options: TxOptions) -> Result<Transaction> {
+        if self.tx().is_some() {
+            return Err(Error::Transaction(
+                "already in a transaction; nest with orm_core::transaction(..) for a savepoint"
+                    .into(),
+            ));
+        }
+        let conn = self.checkout().await?;
+        self.count();
+        conn.batch_execute(&options.begin_sql()).await?;
+        let state = TxState {
+            conn: Some(conn),
+            status: Mutex::new(Status::Active),
+            failed: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            savepoints: AtomicU32::new(0),
+        };
+        Ok(Transaction {
+            db: self.with_tx(Arc::new(state)),
+        })
+    }
+}
+
+/// Marks a nested block abandoned (dropped or panicking) before it finished.
+struct SavepointGuard<'a> {
+    tx: &'a TxState,
+    done: bool,
+}
+
+impl Drop for SavepointGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.tx.poisoned.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs `f` in a transaction on the scoped or default database: every ORM
+/// call inside (in the functions it calls, and in futures it joins) runs on
+/// one connection. Commits when `f` returns `Ok`; rolls back on `Err`, panic
+/// or cancellation. Nested calls are savepoints: an inner `Err` rolls back
+/// the inner block only.
+///
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// # async fn run() -> orm_core::Result<()> {
+/// orm_core::transaction(|| async {
+///     // ... several writes that must all happen, or none ...
+///     Ok(())
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// The block's error, or as [`Transaction::commit`].
+pub async fn transaction<F, Fut, T>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    transaction_with(TxOptions::default(), f).await
+}
+
+/// As [`transaction`], with options for a top-level transaction (ignored by
+/// a nested block, which is a savepoint of its outer transaction).
+///
+/// # Errors
+/// As [`transaction`].
+pub async fn transaction_with<F, Fut, T>(options: TxOptions, f: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    transaction_on(&db::current()?, options, f).await
+}
+
+/// As [`transaction_with`], on `outer` rather than the scoped database.
+pub(crate) async fn transaction_on<F, Fut, T>(outer: &Db, options: TxOptions, f: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    if let Some(tx) = outer.tx() {
+        tx.check_active()?;
+        let n = tx.savepoints.fetch_add(1, Ordering::Relaxed) + 1;
+        let name = format!("orm_sp_{n}");
+        let failed_before = tx.failed.load(Ordering::Relaxed);
+        outer
+            .batch_execute_dynamic(&format!("SAVEPOINT {name}"))
+            .await?;
+        let mut guard = SavepointGuard { tx, done: false };
+        let result = f().await;
+        guard.done = true;
+        return match result {
+            Ok(value) => {
+                outer
+                    .batch_execute_dynamic(&format!("RELEASE SAVEPOINT {name}"))
+                    .await?;
+                Ok(value)
+            }
+            Err(err) => {
+                outer
+                    .batch_execute_dynamic(&format!("ROLLBACK TO SAVEPOINT {name}"))
+                    .await?;
+                // Rolling back to the savepoint undoes the failure inside it.
+                tx.failed.store(failed_before, Ordering::Relaxed);
+                Err(err)
+            }
+        };
+    }
+    let tx = outer.begin_with(options).await?;
+    match db::scope(&tx, f()).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
