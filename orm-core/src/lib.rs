@@ -112,7 +112,7 @@
 //!
 //! # Transactions
 //!
-//! [`transaction`] runs a block on one connection: every ORM call inside
+//! [`transaction()`](fn@transaction) runs a block on one connection: every ORM call inside
 //! it, in the functions it calls and in the futures it joins, takes part.
 //! It commits on `Ok` and rolls back on `Err`, on panic, and when the
 //! future is dropped half-way; nested blocks are savepoints.
@@ -165,6 +165,7 @@ mod field;
 mod model;
 mod persist;
 pub mod query;
+pub mod raw;
 pub mod relation;
 pub mod schema;
 pub mod sql;
@@ -182,6 +183,7 @@ pub use model::{registered_models, FieldMeta, Model, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
+pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
@@ -314,10 +316,12 @@ pub use orm_derive::q;
 
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::query::{Avg, Count, Max, Min, Sum};
     pub use crate::{
         q, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup, ManyToMany, Model,
         OneToOne, QuerySet, Result, Reverse, ReverseOne, Q,
     };
+    pub use futures_util::TryStreamExt;
 }
 
 /// Items used by the code that the macros generate. Not a public API.

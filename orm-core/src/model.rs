@@ -181,6 +181,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn from_row(row: &Row, start: usize) -> Result<Self>;
 
+    /// Decodes a row whose field `i` is in column `columns[i]` (raw SQL).
+    #[doc(hidden)]
+    fn from_row_at(row: &Row, columns: &[usize]) -> Result<Self>;
+
     /// The value of field `index` (an index into [`ModelMeta::fields`]).
     #[doc(hidden)]
     fn field_value(&self, index: usize) -> Value;
@@ -321,6 +325,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// [`Error::Integrity`](crate::Error::Integrity) when another row still refers to it.
     fn delete(&self) -> impl Future<Output = Result<u64>> + Send {
         persist::delete(self)
+    }
+
+    /// Runs raw SQL whose rows are this model's rows (every column, by
+    /// name, in any order): `User::raw("SELECT * FROM users WHERE karma > $1", &[&10])`.
+    /// Values are always bound parameters; a SQL text built at run time must
+    /// be wrapped in [`AssertSqlSafe`](crate::AssertSqlSafe).
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) when a column of
+    /// the model is missing from the result; database errors.
+    fn raw<'a>(
+        sql: impl Into<crate::raw::RawSql>,
+        params: &'a [&'a (dyn postgres_types::ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send + 'a {
+        crate::raw::models::<Self>(sql.into(), params)
     }
 
     /// Reloads every field from the database.

@@ -10,6 +10,7 @@ mod connections;
 mod crud;
 mod lookups;
 mod queryset;
+mod reads;
 mod relations;
 mod relations_more;
 mod transactions;

@@ -7,9 +7,12 @@ pub(crate) mod order;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
+mod stream;
+pub(crate) mod values;
 
 pub use cascade::Deleted;
 pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use queryset::QuerySet;
+pub use values::{Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Sum};

@@ -11,8 +11,10 @@ use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{IntoAssign, IntoQ, Node};
 use crate::query::related::{self, Join, PrefetchSpec};
+use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::statements::{self, Lock, Select};
 use crate::sql::Statement;
+use crate::value::Value;
 
 /// Django's `MAX_GET_RESULTS`: `get()` fetches at most this many rows.
 const MAX_GET_RESULTS: i64 = 21;
@@ -41,11 +43,11 @@ pub struct QuerySet<M> {
 }
 
 /// What a `SELECT` needs to run: where, what, and how to decode it.
-struct Plan {
-    db: Db,
-    stmt: Statement,
-    joins: Vec<Join>,
-    prefetch: Vec<PrefetchSpec>,
+pub(crate) struct Plan {
+    pub(crate) db: Db,
+    pub(crate) stmt: Statement,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) prefetch: Vec<PrefetchSpec>,
 }
 
 /// Runs a plan: the rows (joined models attached), then the prefetches.
@@ -338,6 +340,7 @@ impl<M: Model> QuerySet<M> {
             distinct: self.distinct,
             joins,
             lock: self.lock.as_ref(),
+            columns: None,
         })))
     }
 
@@ -568,6 +571,145 @@ async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
 }
 
 impl<M: Model> QuerySet<M> {
+    /// The rows as tuples of the named fields, in order:
+    /// `let pairs: Vec<(i64, String)> = User::all().values_list(("id", "name")).await?`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
+    /// when the tuple has another number of elements; [`Error::Decode`] when
+    /// an element's type does not match the column.
+    pub async fn values_list<T: FromRowTuple>(self, fields: impl FieldNames) -> Result<Vec<T>> {
+        let names = fields.names();
+        let columns = values::resolve_fields(M::META, &names)?;
+        if columns.len() != T::WIDTH {
+            return Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: format!(
+                    "values_list names {} fields for a tuple of {}",
+                    columns.len(),
+                    T::WIDTH
+                ),
+            });
+        }
+        let labels: Vec<&'static str> = columns.iter().map(|f| f.name).collect();
+        let Some(stmt) = self.with_select_joined(&[], |s| {
+            statements::select(&Select {
+                columns: Some(&columns),
+                ..*s
+            })
+        })?
+        else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
+            T::from_row(row, &labels, M::META.name)
+        })
+        .await
+    }
+
+    /// One field of every row: `let names: Vec<String> = User::all().values_list_flat("name").await?`.
+    ///
+    /// # Errors
+    /// As [`values_list`](QuerySet::values_list).
+    pub async fn values_list_flat<T>(self, field: &str) -> Result<Vec<T>>
+    where
+        T: for<'a> postgres_types::FromSql<'a> + Send,
+    {
+        let rows: Vec<(T,)> = self.values_list(field).await?;
+        Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
+    /// Aggregates over the matching rows, named as Django names them
+    /// (`views__sum`, or `.alias(..)`): `Count` of no rows is 0, the others
+    /// are NULL (`None`).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # use orm_core::query::{Avg, Count, Max, Sum};
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub views: i32, pub rating: f64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let stats = Post::all().aggregate([Count("id"), Sum("views"), Avg("rating"), Max("views")]).await?;
+    /// let n: i64 = stats.get("id__count")?;
+    /// let total: Option<i64> = stats.get("views__sum")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
+    /// for `Sum`/`Avg` of a non-numeric field or `Min`/`Max` of an unordered one.
+    pub async fn aggregate(
+        self,
+        aggregates: impl IntoIterator<Item = Aggregate>,
+    ) -> Result<Aggregated> {
+        let aggregates: Vec<Aggregate> = aggregates.into_iter().collect();
+        let mut items = Vec::with_capacity(aggregates.len());
+        for agg in &aggregates {
+            let field = match agg.field.as_str() {
+                "*" => None,
+                name => Some(values::resolve_fields(M::META, &[name])?[0]),
+            };
+            items.push((agg, field, agg.result_type(M::META, field)?));
+        }
+        let Some(stmt) = self.with_select_joined(&[], |s| statements::aggregate(s, &items))? else {
+            // Nothing can match: COUNT is 0, the others NULL.
+            return Ok(Aggregated::new(
+                items
+                    .iter()
+                    .map(|(agg, _, ty)| {
+                        let v = if ty == &crate::types::SqlType::BigInt
+                            && agg.name().ends_with("__count")
+                        {
+                            Value::I64(Some(0))
+                        } else {
+                            ty.null()
+                        };
+                        (agg.name(), v)
+                    })
+                    .collect(),
+            ));
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        let rows = db.query(&stmt).await?;
+        let row = rows.first().ok_or(Error::DoesNotExist {
+            model: M::META.name,
+        })?;
+        let mut values = Vec::with_capacity(items.len());
+        for (i, (agg, _, ty)) in items.iter().enumerate() {
+            values.push((agg.name(), Value::read(row, i, *ty)?));
+        }
+        Ok(Aggregated::new(values))
+    }
+
+    /// The rows as a stream, decoded as the server sends them: memory stays
+    /// bounded however many rows match (the connection applies
+    /// backpressure). The connection is held until the stream ends or is
+    /// dropped. `prefetch_related` is not applied to a stream.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let mut posts = Post::all().stream();
+    /// while let Some(post) = posts.try_next().await? {
+    ///     // ...
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(self) -> impl futures_util::Stream<Item = Result<M>> + Send + Unpin + 'static {
+        let plan = if self.prefetch.is_empty() {
+            self.plan()
+        } else {
+            Err(Error::InvalidQuery {
+                model: M::META.name,
+                reason: "prefetch_related does not apply to stream(); use select_related or await the query".into(),
+            })
+        };
+        Box::pin(crate::query::stream::rows::<M>(plan))
+    }
+
     /// As [`delete`](QuerySet::delete), and reports what the database
     /// cascaded too (Django's `(total, {model: count})`): the matching rows
     /// are locked, the rows that `ON DELETE CASCADE` will remove are counted

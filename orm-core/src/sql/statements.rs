@@ -82,6 +82,8 @@ pub(crate) struct Select<'a> {
     pub joins: &'a [Join],
     /// `select_for_update` (only the plain `SELECT` uses it).
     pub lock: Option<&'a Lock>,
+    /// `values_list`: these columns instead of the model's.
+    pub columns: Option<&'a [&'static FieldMeta]>,
 }
 
 /// `FOR UPDATE [OF ..] [NOWAIT | SKIP LOCKED]`.
@@ -114,8 +116,13 @@ fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     } else {
         "SELECT "
     });
-    w.push_sql(s.statements.columns(s.meta));
-    push_join_columns(w, s.joins);
+    match s.columns {
+        Some(columns) => w.push_list(columns, ", ", |w, f| w.push_column(s.meta.table, f.column)),
+        None => {
+            w.push_sql(s.statements.columns(s.meta));
+            push_join_columns(w, s.joins);
+        }
+    }
     w.push_sql(" FROM ");
     w.push_ident(s.meta.table);
     push_joins(w, s.meta, s.joins);
@@ -184,6 +191,7 @@ pub(crate) fn count(s: &Select<'_>) -> Statement {
     let s = &Select {
         joins: &[],
         lock: None,
+        columns: None,
         ..*s
     };
     let mut w = SqlWriter::new();
@@ -204,6 +212,7 @@ pub(crate) fn exists(s: &Select<'_>) -> Statement {
     let s = &Select {
         joins: &[],
         lock: None,
+        columns: None,
         ..*s
     };
     let mut w = SqlWriter::new();
@@ -347,4 +356,40 @@ pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
     w.push_ident(meta.pk_field().column);
     w.push_sql(" = $1");
     w.finish().sql
+}
+
+/// `SELECT <aggregates> FROM ..`; over a subquery when sliced or distinct.
+pub(crate) fn aggregate(
+    s: &Select<'_>,
+    items: &[(
+        &crate::query::values::Aggregate,
+        Option<&'static FieldMeta>,
+        crate::types::SqlType,
+    )],
+) -> Statement {
+    let mut w = SqlWriter::new();
+    let sub = s.limit.is_some() || s.offset.is_some() || s.distinct;
+    let table = if sub { "subquery" } else { s.meta.table };
+    w.push_sql("SELECT ");
+    w.push_list(items, ", ", |w, (agg, field, ty)| {
+        agg.push_sql(w, table, *field, *ty);
+        w.push_sql(" AS ");
+        w.push_ident(&agg.name());
+    });
+    w.push_sql(" FROM ");
+    if sub {
+        w.push_sql("(");
+        let inner = Select {
+            joins: &[],
+            lock: None,
+            columns: None,
+            ..*s
+        };
+        push_select(&mut w, &inner);
+        w.push_sql(") AS \"subquery\"");
+    } else {
+        w.push_ident(s.meta.table);
+        push_where(&mut w, s.meta, s.filter);
+    }
+    w.finish()
 }

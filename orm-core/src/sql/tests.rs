@@ -348,6 +348,7 @@ fn count_exists_update_delete() {
         distinct: false,
         joins: &[],
         lock: None,
+        columns: None,
     };
     let count = statements::count(&s);
     assert_eq!(

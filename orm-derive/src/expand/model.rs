@@ -70,6 +70,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let mut handles = Vec::new();
     let mut handle_inits = Vec::new();
     let mut decodes = Vec::new();
+    let mut decodes_at = Vec::new();
     let mut values = Vec::new();
     let mut sqls = Vec::new();
     let mut sets = Vec::new();
@@ -169,6 +170,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 handles.push(quote!(#[doc = #doc] pub #fid: #p::Field<#ident, #ty>));
                 handle_inits.push(quote!(#fid: #p::Field::new(#p::RELATION_FIELD | #r)));
                 decodes.push(quote!(#fid: ::core::default::Default::default()));
+                decodes_at.push(quote!(#fid: ::core::default::Default::default()));
                 has_field.push(quote! {
                     #[automatically_derived]
                     #[diagnostic::do_not_recommend]
@@ -223,6 +225,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
         handles.push(quote!(#[doc = #doc] pub #fid: #p::Field<#ident, #ty>));
         handle_inits.push(quote!(#fid: #p::Field::new(#i)));
         decodes.push(quote!(#fid: #p::decode_field::<Self, #n>(row, start + #i, #name, #column)?));
+        decodes_at
+            .push(quote!(#fid: #p::decode_field::<Self, #n>(row, columns[#i], #name, #column)?));
         values.push(quote!(#i => #p::field_to_value::<Self, #n>(&self.#fid)));
         sqls.push(quote!(#i => #p::field_as_sql::<Self, #n>(&self.#fid)));
         sets.push(
@@ -318,6 +322,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 #[inline]
                 fn from_row(row: &#p::Row, start: usize) -> #p::Result<Self> {
                     ::core::result::Result::Ok(Self { #(#decodes,)* })
+                }
+
+                fn from_row_at(row: &#p::Row, columns: &[usize]) -> #p::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#decodes_at,)* })
                 }
 
                 fn field_value(&self, index: usize) -> #p::Value {

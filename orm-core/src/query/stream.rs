@@ -1,0 +1,63 @@
+//! `QuerySet::stream()`: rows decoded as the server sends them.
+
+use futures_util::{Stream, TryStreamExt};
+
+use crate::db::Conn;
+use crate::error::Result;
+use crate::model::Model;
+use crate::query::queryset::Plan;
+use crate::query::related;
+
+/// What the stream holds between rows: the connection (kept out of the pool
+/// until the stream ends) and the server's row stream.
+struct Open {
+    _conn: Conn,
+    rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    joins: Vec<related::Join>,
+}
+
+enum State {
+    Start(Result<Option<Plan>>),
+    Open(Box<Open>),
+    Done,
+}
+
+async fn open(plan: Plan) -> Result<Open> {
+    let conn = plan.db.client().await?;
+    let prepared = conn.prepare_cached(&plan.stmt.sql).await?;
+    plan.db.count();
+    tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
+    let rows = conn.query_raw(&prepared, plan.stmt.binds.iter()).await?;
+    Ok(Open {
+        _conn: conn,
+        rows: Box::pin(rows),
+        joins: plan.joins,
+    })
+}
+
+/// The rows of a plan, one at a time.
+pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = Result<M>> + Send {
+    futures_util::stream::unfold(State::Start(plan), |state| async move {
+        let mut open = match state {
+            State::Done | State::Start(Ok(None)) => return None,
+            State::Start(Err(err)) => return Some((Err(err), State::Done)),
+            State::Start(Ok(Some(plan))) => match open(plan).await {
+                Ok(open) => Box::new(open),
+                Err(err) => return Some((Err(err), State::Done)),
+            },
+            State::Open(open) => open,
+        };
+        match open.rows.try_next().await {
+            Ok(Some(row)) => {
+                let item = if open.joins.is_empty() {
+                    M::from_row(&row, 0)
+                } else {
+                    related::decode_joined::<M>(&row, &open.joins)
+                };
+                Some((item, State::Open(open)))
+            }
+            Ok(None) => None,
+            Err(err) => Some((Err(err.into()), State::Done)),
+        }
+    })
+}

@@ -1,0 +1,314 @@
+//! Reading columns rather than models: `values_list` (typed tuples),
+//! `values_list_flat`, and `aggregate` (Django's `field__sum` names).
+
+use postgres_types::FromSql;
+use tokio_postgres::Row;
+
+use crate::error::{Error, Result};
+use crate::model::{FieldMeta, ModelMeta};
+use crate::types::{FieldType, SqlType};
+use crate::value::Value;
+
+/// A row decoded into a tuple by column position (`(i64, String)`, ...).
+pub trait FromRowTuple: Sized + Send {
+    /// How many columns the tuple takes.
+    const WIDTH: usize;
+    /// Decodes the tuple; `names` label the columns in errors.
+    fn from_row(row: &Row, names: &[&'static str], model: &'static str) -> Result<Self>;
+}
+
+macro_rules! tuple {
+    ($n:expr; $($t:ident $i:tt),+) => {
+        impl<$($t),+> FromRowTuple for ($($t,)+)
+        where
+            $($t: for<'a> FromSql<'a> + Send),+
+        {
+            const WIDTH: usize = $n;
+            fn from_row(row: &Row, names: &[&'static str], model: &'static str) -> Result<Self> {
+                Ok(($(
+                    row.try_get::<_, $t>($i).map_err(|source| Error::Decode {
+                        model,
+                        column: names.get($i).copied().unwrap_or("?"),
+                        source,
+                    })?,
+                )+))
+            }
+        }
+    };
+}
+
+tuple!(1; A 0);
+tuple!(2; A 0, B 1);
+tuple!(3; A 0, B 1, C 2);
+tuple!(4; A 0, B 1, C 2, D 3);
+tuple!(5; A 0, B 1, C 2, D 3, E 4);
+tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+/// Field names for `values_list`: one name, an array, or a tuple of names.
+pub trait FieldNames {
+    /// The names, in order.
+    fn names(&self) -> Vec<&str>;
+}
+
+impl FieldNames for &str {
+    fn names(&self) -> Vec<&str> {
+        vec![self]
+    }
+}
+impl<const N: usize> FieldNames for [&str; N] {
+    fn names(&self) -> Vec<&str> {
+        self.to_vec()
+    }
+}
+macro_rules! name_tuple {
+    ($($i:tt),+) => {
+        impl FieldNames for ($(name_tuple!(@str $i),)+) {
+            fn names(&self) -> Vec<&str> {
+                vec![$(self.$i),+]
+            }
+        }
+    };
+    (@str $i:tt) => { &'static str };
+}
+name_tuple!(0, 1);
+name_tuple!(0, 1, 2);
+name_tuple!(0, 1, 2, 3);
+name_tuple!(0, 1, 2, 3, 4);
+name_tuple!(0, 1, 2, 3, 4, 5);
+
+/// Resolves field names against `meta`.
+pub(crate) fn resolve_fields(
+    meta: &'static ModelMeta,
+    names: &[&str],
+) -> Result<Vec<&'static FieldMeta>> {
+    names
+        .iter()
+        .map(|name| {
+            meta.field(name).ok_or_else(|| Error::InvalidLookup {
+                model: meta.name,
+                what: "field",
+                name: (*name).to_owned(),
+                valid: meta.field_names(),
+            })
+        })
+        .collect()
+}
+
+/// An aggregate over a field, for [`QuerySet::aggregate`](crate::QuerySet::aggregate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aggregate {
+    pub(crate) function: Function,
+    pub(crate) field: String,
+    pub(crate) distinct: bool,
+    pub(crate) alias: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Function {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Function {
+    fn name(self) -> &'static str {
+        match self {
+            Function::Count => "count",
+            Function::Sum => "sum",
+            Function::Avg => "avg",
+            Function::Min => "min",
+            Function::Max => "max",
+        }
+    }
+}
+
+fn aggregate(function: Function, field: &str) -> Aggregate {
+    Aggregate {
+        function,
+        field: field.to_owned(),
+        distinct: false,
+        alias: None,
+    }
+}
+
+/// `COUNT(field)` (`"*"` or `"pk"` count rows); named `field__count`.
+#[allow(non_snake_case)]
+pub fn Count(field: &str) -> Aggregate {
+    aggregate(Function::Count, field)
+}
+/// `SUM(field)`; named `field__sum`. NULL (None) over no rows.
+#[allow(non_snake_case)]
+pub fn Sum(field: &str) -> Aggregate {
+    aggregate(Function::Sum, field)
+}
+/// `AVG(field)` as a double; named `field__avg`. NULL over no rows.
+#[allow(non_snake_case)]
+pub fn Avg(field: &str) -> Aggregate {
+    aggregate(Function::Avg, field)
+}
+/// `MIN(field)`; named `field__min`.
+#[allow(non_snake_case)]
+pub fn Min(field: &str) -> Aggregate {
+    aggregate(Function::Min, field)
+}
+/// `MAX(field)`; named `field__max`.
+#[allow(non_snake_case)]
+pub fn Max(field: &str) -> Aggregate {
+    aggregate(Function::Max, field)
+}
+
+impl Aggregate {
+    /// Counts distinct values only (`COUNT(DISTINCT field)`).
+    #[must_use]
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+
+    /// Names the result (default: `field__function`).
+    #[must_use]
+    pub fn alias(mut self, name: &str) -> Self {
+        self.alias = Some(name.to_owned());
+        self
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.alias
+            .clone()
+            .unwrap_or_else(|| format!("{}__{}", self.field, self.function.name()))
+    }
+
+    /// The SQL type of the result, for decoding; checks the field suits.
+    pub(crate) fn result_type(
+        &self,
+        meta: &'static ModelMeta,
+        field: Option<&FieldMeta>,
+    ) -> Result<SqlType> {
+        let numeric = |f: &FieldMeta| {
+            matches!(
+                f.sql_type,
+                SqlType::SmallInt
+                    | SqlType::Integer
+                    | SqlType::BigInt
+                    | SqlType::Real
+                    | SqlType::Double
+            )
+        };
+        let bad = |why: &str| Error::InvalidQuery {
+            model: meta.name,
+            reason: format!(
+                "{}({}): {why}",
+                self.function.name().to_uppercase(),
+                self.field
+            ),
+        };
+        Ok(match (self.function, field) {
+            (Function::Count, _) => SqlType::BigInt,
+            (_, None) => return Err(bad("needs a field")),
+            (Function::Sum, Some(f)) if numeric(f) => {
+                if f.sql_type.is_integer() {
+                    SqlType::BigInt
+                } else {
+                    SqlType::Double
+                }
+            }
+            (Function::Avg, Some(f)) if numeric(f) => SqlType::Double,
+            (Function::Sum | Function::Avg, Some(f)) => {
+                return Err(bad(&format!(
+                    "`{}` is not numeric ({})",
+                    f.name,
+                    f.sql_type.name()
+                )))
+            }
+            (Function::Min | Function::Max, Some(f)) if f.sql_type.is_ordered() => f.sql_type,
+            (_, Some(f)) => {
+                return Err(bad(&format!(
+                    "`{}` cannot be ordered ({})",
+                    f.name,
+                    f.sql_type.name()
+                )))
+            }
+        })
+    }
+
+    /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
+    pub(crate) fn push_sql(
+        &self,
+        w: &mut crate::sql::SqlWriter,
+        table: &str,
+        field: Option<&FieldMeta>,
+        ty: SqlType,
+    ) {
+        w.push_sql(&self.function.name().to_uppercase());
+        w.push_sql("(");
+        if self.distinct {
+            w.push_sql("DISTINCT ");
+        }
+        match field {
+            Some(f) => w.push_column(table, f.column),
+            None => w.push_sql("*"),
+        }
+        w.push_sql(")");
+        match (self.function, ty) {
+            (Function::Sum | Function::Avg, SqlType::BigInt) => w.push_sql("::bigint"),
+            (Function::Sum | Function::Avg, SqlType::Double) => w.push_sql("::double precision"),
+            _ => {}
+        }
+    }
+}
+
+/// The results of [`QuerySet::aggregate`](crate::QuerySet::aggregate), by
+/// name (`views__sum`, or the alias).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Aggregated {
+    values: Vec<(String, Value)>,
+}
+
+impl Aggregated {
+    pub(crate) fn new(values: Vec<(String, Value)>) -> Self {
+        Aggregated { values }
+    }
+
+    /// The raw value called `name`.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The value called `name` as `T` (`i64` for counts and integer sums,
+    /// `f64` for averages, `Option<..>` where no rows give NULL).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for an unknown name or a different type.
+    pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
+        let bad = |reason: String| Error::InvalidValue {
+            model: "aggregate",
+            field: "result",
+            reason,
+        };
+        let value = self.value(name).ok_or_else(|| {
+            bad(format!(
+                "no aggregate named `{name}`; there are: {}",
+                self.values
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        T::from_value(value.clone()).ok_or_else(|| {
+            bad(format!(
+                "`{name}` is {value:?}, not a {}",
+                T::SQL_TYPE.name()
+            ))
+        })
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().map(|(n, _)| n.as_str())
+    }
+}

@@ -1,0 +1,195 @@
+//! Reading columns, aggregates, raw SQL and streams.
+
+use orm_core::prelude::*;
+use orm_core::AssertSqlSafe;
+
+use crate::common::{setup, users, User};
+
+async fn sample() {
+    users(&[
+        ("ada", 30, Some("a@x")),
+        ("bob", 10, None),
+        ("cy", 20, Some("c@x")),
+        ("dee", 20, None),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn values_lists() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let names: Vec<String> = User::all()
+            .order_by(["name"])
+            .values_list_flat("name")
+            .await?;
+        assert_eq!(names, ["ada", "bob", "cy", "dee"]);
+        let pairs: Vec<(String, i32)> = User::filter(q!(karma__gte = 20))
+            .order_by(["-karma", "name"])
+            .values_list(("name", "karma"))
+            .await?;
+        assert_eq!(
+            pairs,
+            [("ada".into(), 30), ("cy".into(), 20), ("dee".into(), 20)]
+        );
+        let emails: Vec<Option<String>> = User::all()
+            .order_by(["name"])
+            .values_list_flat("email")
+            .await?;
+        assert_eq!(emails, [Some("a@x".into()), None, Some("c@x".into()), None]);
+        // Wrong arity, wrong type, unknown field: errors, not panics.
+        let err = User::all()
+            .values_list::<(String,)>(("name", "karma"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+        let err = User::all()
+            .values_list_flat::<i64>("name")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Decode { column: "name", .. }), "{err}");
+        let err = User::all()
+            .values_list_flat::<String>("nope")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { .. }), "{err}");
+        let none: Vec<String> = User::filter(q!(karma__in = Vec::<i32>::new()))
+            .values_list_flat("name")
+            .await?;
+        assert!(none.is_empty());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn aggregates_like_django() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let empty = User::all()
+            .aggregate([Count("id"), Sum("karma"), Avg("karma"), Max("name")])
+            .await?;
+        assert_eq!(empty.get::<i64>("id__count")?, 0);
+        assert_eq!(empty.get::<Option<i64>>("karma__sum")?, None);
+        assert_eq!(empty.get::<Option<f64>>("karma__avg")?, None);
+        assert_eq!(empty.get::<Option<String>>("name__max")?, None);
+        sample().await;
+        let stats = User::all()
+            .aggregate([
+                Count("id"),
+                Count("karma").distinct().alias("distinct_karma"),
+                Count("email"),
+                Sum("karma"),
+                Avg("karma"),
+                Min("karma"),
+                Max("name"),
+            ])
+            .await?;
+        assert_eq!(stats.get::<i64>("id__count")?, 4);
+        assert_eq!(stats.get::<i64>("distinct_karma")?, 3);
+        assert_eq!(
+            stats.get::<i64>("email__count")?,
+            2,
+            "COUNT(col) skips NULLs"
+        );
+        assert_eq!(stats.get::<Option<i64>>("karma__sum")?, Some(80));
+        assert_eq!(stats.get::<Option<f64>>("karma__avg")?, Some(20.0));
+        assert_eq!(stats.get::<Option<i32>>("karma__min")?, Some(10));
+        assert_eq!(
+            stats.get::<Option<String>>("name__max")?,
+            Some("dee".into())
+        );
+        // Over a filtered and sliced query.
+        let top2 = User::all()
+            .order_by(["-karma", "name"])
+            .limit(2)
+            .aggregate([Sum("karma")])
+            .await?;
+        assert_eq!(top2.get::<Option<i64>>("karma__sum")?, Some(50));
+        let err = User::all().aggregate([Sum("name")]).await.unwrap_err();
+        assert!(err.to_string().contains("not numeric"), "{err}");
+        let err = stats.get::<i64>("nope").unwrap_err();
+        assert!(err.to_string().contains("id__count"), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn raw_sql_onto_models_and_tuples() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let found = User::raw(
+            "SELECT * FROM users WHERE karma > $1 ORDER BY name",
+            &[&15i32],
+        )
+        .await?;
+        assert_eq!(
+            found.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["ada", "cy", "dee"]
+        );
+        // Columns in another order are mapped by name.
+        let shuffled = User::raw(
+            "SELECT updated_at, created_at, karma, email, name, id FROM users WHERE name = $1",
+            &[&"bob"],
+        )
+        .await?;
+        assert_eq!(shuffled[0], User::get(q!(name = "bob")).await?);
+        let err = User::raw("SELECT id, name FROM users", &[])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no column `email`"), "{err}");
+        let rows: Vec<(String, i64)> = orm_core::raw(
+            "SELECT name, COUNT(*) OVER () FROM users WHERE karma = $1 ORDER BY name",
+            &[&20i32],
+        )
+        .await?;
+        assert_eq!(rows, [("cy".into(), 2), ("dee".into(), 2)]);
+        let table = "users";
+        let dynamic = User::raw(
+            AssertSqlSafe(format!("SELECT * FROM {table} WHERE id = $1")),
+            &[&1i64],
+        )
+        .await?;
+        assert_eq!(dynamic.len(), 1);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn streams_rows() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let many: Vec<(String, i32, Option<&str>)> = (0..3000)
+            .map(|i| (format!("u{i:05}"), i % 7, None))
+            .collect();
+        let refs: Vec<(&str, i32, Option<&str>)> =
+            many.iter().map(|(n, k, e)| (n.as_str(), *k, *e)).collect();
+        users(&refs).await;
+        let mut stream = User::filter(q!(karma = 3)).order_by(["name"]).stream();
+        let mut seen = 0;
+        let mut last = String::new();
+        while let Some(user) = stream.try_next().await? {
+            assert_eq!(user.karma, 3);
+            assert!(user.name > last);
+            last = user.name;
+            seen += 1;
+        }
+        assert_eq!(seen, 3000 / 7 + usize::from(3000 % 7 > 3));
+        // An empty `in` streams nothing; errors come through the stream.
+        let mut none = User::filter(q!(karma__in = Vec::<i32>::new())).stream();
+        assert!(none.try_next().await?.is_none());
+        let mut bad = User::all().order_by(["nope"]).stream();
+        assert!(bad.try_next().await.is_err());
+        // Dropping a stream half-way returns the connection: the pool goes on.
+        let mut partial = User::all().stream();
+        partial.try_next().await?;
+        drop(partial);
+        assert_eq!(User::all().count().await?, 3000);
+        Ok(())
+    })
+    .await
+}
