@@ -9,7 +9,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
     Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
@@ -208,8 +208,9 @@ impl Db {
     pub(crate) async fn batch_execute_dynamic(&self, sql: &str) -> Result<()> {
         let client = self.client().await?;
         self.count();
-        tracing::debug!(target: "orm_core::sql", sql);
+        let started = Instant::now();
         let result = client.batch_execute(sql).await;
+        log(sql, started, &[]);
         self.track(result)
     }
 
@@ -303,13 +304,14 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        tracing::debug!(target: "orm_core::sql", sql);
+        let started = Instant::now();
         let rows = self.track(client.query_raw(&prepared, params).await)?;
         futures_util::pin_mut!(rows);
         let mut out = Vec::new();
         while let Some(row) = self.track(rows.try_next().await)? {
             out.push(decode(&row)?);
         }
+        log(sql, started, &[]);
         Ok(out)
     }
 
@@ -338,8 +340,10 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        tracing::debug!(target: "orm_core::sql", sql);
-        self.track(client.query(&prepared, params).await)
+        let started = Instant::now();
+        let result = client.query(&prepared, params).await;
+        log(sql, started, params);
+        self.track(result)
     }
 
     pub(crate) async fn execute_params(
@@ -350,8 +354,21 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        tracing::debug!(target: "orm_core::sql", sql);
-        self.track(client.execute(&prepared, params).await)
+        let started = Instant::now();
+        let result = client.execute(&prepared, params).await;
+        log(sql, started, params);
+        self.track(result)
+    }
+}
+
+/// Logs a statement and how long it took at `debug` level (target
+/// `orm_core::sql`), with its parameters only at `trace` level.
+pub(crate) fn log(sql: &str, started: Instant, params: &[&(dyn ToSql + Sync)]) {
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    if tracing::enabled!(target: "orm_core::sql", tracing::Level::TRACE) && !params.is_empty() {
+        tracing::trace!(target: "orm_core::sql", elapsed_us, sql, params = ?params);
+    } else {
+        tracing::debug!(target: "orm_core::sql", elapsed_us, sql);
     }
 }
 

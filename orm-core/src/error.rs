@@ -124,6 +124,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A field's value broke a rule (`max_length`, a `validate = ..` function),
+    /// found before anything was sent.
+    #[error("{model}.{field}: {message}")]
+    Validation {
+        /// The model's name.
+        model: &'static str,
+        /// The field's name.
+        field: &'static str,
+        /// What rule the value broke.
+        message: String,
+    },
+
     /// A query that cannot be run as asked (e.g. `update()` after slicing).
     #[error("invalid query on {model}: {reason}")]
     InvalidQuery {

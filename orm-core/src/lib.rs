@@ -179,7 +179,7 @@ pub mod testing;
 pub use db::{connect, current, scope, set_default, Db, DbBuilder};
 pub use error::{Error, IntegrityKind, Result};
 pub use field::Field;
-pub use model::{registered_models, FieldMeta, Model, ModelMeta};
+pub use model::{registered_models, FieldMeta, Hooks, Model, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
@@ -224,8 +224,14 @@ pub use value::Value;
 /// | `default = literal` | the column's SQL `DEFAULT` (a number, string or bool of the field's type); your struct's own value is what `save` writes | none |
 /// | `auto_now` | set to the current time on every `save` (`DateTime<Utc>` or `NaiveDateTime`) | off |
 /// | `auto_now_add` | set to the current time when first inserted | off |
+/// | `validate = path` | `fn(&T) -> Result<(), String>` checked before every write (repeatable); an `Err` is [`Error::Validation`] | none |
+/// | `related_name = ".."` | the name of the reverse side (relations) | the only key pointing back |
+/// | `on_delete = ".."` | `cascade`, `set_null`, `restrict`, `protect`, `set_default`, `do_nothing` (foreign keys) | `cascade` |
+/// | `through = ".."` | the link table of a `ManyToMany` | `<table>_<field>` |
 ///
 /// `Option<T>` fields are nullable; every other field is `NOT NULL`.
+/// `max_length` is also checked before writes (in characters), so a value
+/// too long is an [`Error::Validation`] rather than a server error.
 ///
 /// # Struct attributes
 ///
@@ -234,6 +240,7 @@ pub use value::Value;
 /// | `table = "name"` | the table's name | snake_case of the struct's name |
 /// | `unique_together(a, b, ..)` | a composite `UNIQUE` constraint (repeatable) | none |
 /// | `index(a, b, ..)` | a composite index (repeatable) | none |
+/// | `hooks` | the model implements [`Hooks`] (code around saves and deletes) | off |
 /// | `crate = "path"` | where `orm_core` is, for crates that re-export it | `::orm_core` |
 ///
 /// # What it generates
@@ -373,9 +380,6 @@ pub mod __private {
         })
     }
 
-    /// Compile-time checks the derive emits (never called at run time):
-    /// `max_length` needs a text field.
-    pub fn assert_max_length<T: crate::types::MaxLengthField>() {}
     /// The field's SQL type, through its type-level name.
     pub const fn sql_type<M: HasField<N>, N>() -> SqlType {
         <M::Type as FieldType>::SQL_TYPE
@@ -410,6 +414,38 @@ pub mod __private {
     ) -> Result<M::Type> {
         from_value(value, model, field)
     }
+    /// `max_length` checked before a write.
+    pub fn check_max_length<T: crate::types::MaxLengthField>(
+        value: &T,
+        max: usize,
+        model: &'static str,
+        field: &'static str,
+    ) -> Result<()> {
+        let len = value.char_len();
+        if len > max {
+            return Err(Error::Validation {
+                model,
+                field,
+                message: format!("at most {max} characters allowed (max_length), it has {len}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// A `#[orm(validate = ..)]` function's verdict, as an error.
+    pub fn check_rule<T: ?Sized>(
+        value: &T,
+        rule: impl Fn(&T) -> std::result::Result<(), String>,
+        model: &'static str,
+        field: &'static str,
+    ) -> Result<()> {
+        rule(value).map_err(|message| Error::Validation {
+            model,
+            field,
+            message,
+        })
+    }
+
     /// `default = ..` must be a value of the field's type.
     pub fn assert_default<T: FieldType, V: Arg<T>>(_value: V) {}
 }

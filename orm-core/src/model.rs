@@ -214,6 +214,41 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn pk_is_unset(&self) -> bool;
 
+    /// Checks every field's rules (`max_length`, `#[orm(validate = ..)]`);
+    /// `save`, `create` and `bulk_create` call it before sending anything.
+    ///
+    /// # Errors
+    /// [`Error::Validation`](crate::Error::Validation) naming the field and the rule.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Calls [`Hooks::before_save`] when the model has `#[orm(hooks)]`.
+    #[doc(hidden)]
+    fn run_before_save(&mut self, inserting: bool) -> impl Future<Output = Result<()>> + Send {
+        let _ = inserting;
+        std::future::ready(Ok(()))
+    }
+
+    /// Calls [`Hooks::after_save`] when the model has `#[orm(hooks)]`.
+    #[doc(hidden)]
+    fn run_after_save(&mut self, inserted: bool) -> impl Future<Output = Result<()>> + Send {
+        let _ = inserted;
+        std::future::ready(Ok(()))
+    }
+
+    /// Calls [`Hooks::before_delete`] when the model has `#[orm(hooks)]`.
+    #[doc(hidden)]
+    fn run_before_delete(&self) -> impl Future<Output = Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Calls [`Hooks::after_delete`] when the model has `#[orm(hooks)]`.
+    #[doc(hidden)]
+    fn run_after_delete(&self) -> impl Future<Output = Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     /// The primary key's value.
     fn pk(&self) -> Value {
         self.field_value(Self::META.pk)
@@ -348,5 +383,34 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.
     fn refresh_from_db(&mut self) -> impl Future<Output = Result<()>> + Send {
         persist::refresh(self)
+    }
+}
+
+/// Code that runs around saves and deletes of a model, like Django's
+/// `save()` overrides and signals or Tortoise's hooks. Implement it and mark
+/// the model `#[orm(hooks)]`; every method defaults to doing nothing. An
+/// error from a `before_` hook stops the write.
+///
+/// They run for `save`, `create`, `get_or_create`, `update_or_create` and an
+/// instance's `delete`; like Django's, `bulk_create`, `QuerySet::update` and
+/// `QuerySet::delete` do not call them.
+pub trait Hooks: Model {
+    /// Before an `INSERT` (`inserting`) or `UPDATE`.
+    fn before_save(&mut self, inserting: bool) -> impl Future<Output = Result<()>> + Send {
+        let _ = inserting;
+        async { Ok(()) }
+    }
+    /// After the row was written (ids and defaults filled in).
+    fn after_save(&mut self, inserted: bool) -> impl Future<Output = Result<()>> + Send {
+        let _ = inserted;
+        async { Ok(()) }
+    }
+    /// Before the row is deleted.
+    fn before_delete(&self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+    /// After the row was deleted.
+    fn after_delete(&self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
     }
 }

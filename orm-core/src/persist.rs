@@ -19,9 +19,17 @@ fn pk_filter<M: Model>(obj: &M) -> Q<M> {
     Q::from_node(Node::leaf(M::META.pk_field(), Op::Exact(obj.pk())))
 }
 
-/// INSERT `obj` and replace it with the row as stored.
+/// INSERT `obj` and replace it with the row as stored (validated first,
+/// with the save hooks around it).
 async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
+    obj.run_before_save(true).await?;
+    insert_row(db, obj).await?;
+    obj.run_after_save(true).await
+}
+
+async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     obj.touch(true, Utc::now());
+    obj.validate()?;
     let with_pk = !obj.pk_is_unset();
     let sql = M::statements().insert(M::META, with_pk);
     let mut rows: Vec<M> = {
@@ -47,7 +55,9 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     if obj.pk_is_unset() {
         return insert(&db, obj).await;
     }
+    obj.run_before_save(false).await?;
     obj.touch(false, Utc::now());
+    obj.validate()?;
     if M::META.fields.len() == 1 {
         // Nothing to update but the key itself: insert unless the row exists.
         let exists = QuerySet::<M>::new()
@@ -56,9 +66,9 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
             .exists()
             .await?;
         if !exists {
-            insert(&db, obj).await?;
+            insert_row(&db, obj).await?;
         }
-        return Ok(());
+        return obj.run_after_save(!exists).await;
     }
     let sql = M::statements().update_by_pk(M::META);
     let updated = {
@@ -72,15 +82,18 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     };
     if updated == 0 {
         // Django's save(): a primary key with no row behind it is inserted.
-        insert(&db, obj).await?;
+        insert_row(&db, obj).await?;
     }
-    Ok(())
+    obj.run_after_save(updated == 0).await
 }
 
 pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
     let db = db::current()?;
+    obj.run_before_delete().await?;
     let sql = M::statements().delete_by_pk(M::META);
-    db.execute_params(sql, &[obj.field_sql(M::META.pk)]).await
+    let n = db.execute_params(sql, &[obj.field_sql(M::META.pk)]).await?;
+    obj.run_after_delete().await?;
+    Ok(n)
 }
 
 pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
@@ -96,6 +109,7 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
     let now = Utc::now();
     for obj in &mut objs {
         obj.touch(true, now);
+        obj.validate()?;
     }
     // Objects with and without a primary key need different column lists;
     // Django splits them the same way. Both go in one transaction.

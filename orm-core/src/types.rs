@@ -279,9 +279,20 @@ impl TextField for Option<String> {}
     message = "`max_length` applies to text fields (`String`, `Option<String>`), not to a `{Self}` field",
     label = "`max_length` on a non-text field"
 )]
-pub trait MaxLengthField: FieldType {}
-impl MaxLengthField for String {}
-impl MaxLengthField for Option<String> {}
+pub trait MaxLengthField: FieldType {
+    /// The length in characters, as `varchar(n)` counts it.
+    fn char_len(&self) -> usize;
+}
+impl MaxLengthField for String {
+    fn char_len(&self) -> usize {
+        self.chars().count()
+    }
+}
+impl MaxLengthField for Option<String> {
+    fn char_len(&self) -> usize {
+        self.as_deref().map_or(0, |s| s.chars().count())
+    }
+}
 
 /// Nullable field types (`Option<T>`), which `field = None` sets to NULL.
 #[diagnostic::on_unimplemented(

@@ -7,9 +7,9 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
 
 use crate::ctxt::Ctxt;
 
-pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, crate";
+pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, hooks, crate";
 pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
-     auto_now, auto_now_add, related_name, on_delete, through";
+     auto_now, auto_now_add, related_name, on_delete, through, validate";
 
 /// `on_delete` values and the `OnDelete` variant each names.
 pub(crate) const ON_DELETE: &[(&str, &str)] = &[
@@ -28,6 +28,8 @@ pub(crate) struct ModelAttrs {
     pub unique_together: Vec<Vec<Ident>>,
     pub indexes: Vec<Vec<Ident>>,
     pub krate: Option<Path>,
+    /// `#[orm(hooks)]`: the model implements `orm_core::Hooks`.
+    pub hooks: bool,
 }
 
 /// Field-level attributes.
@@ -46,6 +48,8 @@ pub(crate) struct FieldAttrs {
     /// The `OnDelete` variant, and the literal it came from.
     pub on_delete: Option<(&'static str, LitStr)>,
     pub through: Option<LitStr>,
+    /// `validate = path::to_fn`: `fn(&T) -> Result<(), String>`, repeatable.
+    pub validate: Vec<Path>,
 }
 
 fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -94,6 +98,7 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                     let s: LitStr = meta.value()?.parse()?;
                     out.krate = Some(s.parse()?);
                 }
+                "hooks" => out.hooks = true,
                 "unique_together" => out.unique_together.push(ident_list(&meta)?),
                 "index" => out.indexes.push(ident_list(&meta)?),
                 other => {
@@ -186,7 +191,7 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                     "`{k}` is a flag and takes no value: write `#[orm({k})]`, not `{k} = ..`"
                 )));
             }
-            if !seen.insert(k.clone()) {
+            if k != "validate" && !seen.insert(k.clone()) {
                 return Err(meta.error(format!("duplicate attribute `{k}`")));
             }
             let flag = |meta: &ParseNestedMeta<'_>| meta.path.get_ident().cloned();
@@ -213,6 +218,10 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                     } else {
                         out.related_name = Some(lit);
                     }
+                }
+                "validate" => {
+                    let path: Path = meta.value()?.parse()?;
+                    out.validate.push(path);
                 }
                 "on_delete" => {
                     let lit: LitStr = meta.value()?.parse()?;

@@ -8,6 +8,7 @@
 mod common;
 mod connections;
 mod crud;
+mod hooks;
 mod lookups;
 mod queryset;
 mod reads;

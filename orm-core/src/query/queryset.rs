@@ -58,6 +58,7 @@ async fn run<M: Model>(plan: Plan) -> Result<Vec<M>> {
         joins,
         prefetch,
     } = plan;
+    tracing::trace!(target: "orm_core::sql", sql = %stmt.sql, binds = ?stmt.binds);
     let mut rows: Vec<M> = if joins.is_empty() {
         db.load(&stmt.sql, stmt.binds.iter()).await?
     } else {

@@ -83,6 +83,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let mut related_arms = Vec::new();
     let mut accessors = Vec::new();
     let mut column_index = 0usize;
+    let mut validations = Vec::new();
 
     for field in model.fields.iter() {
         let fid = field.ident;
@@ -243,9 +244,18 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 .push(quote_spanned!(flag.span()=> self.#fid = #p::Timestamp::from_now(now);));
         }
 
-        if let Some((_, span)) = a.max_length {
-            let rty = respan(quote!(#ty), span);
-            asserts.push(quote_spanned!(span=> #p::assert_max_length::<#rty>();));
+        if let Some((n, span)) = a.max_length {
+            // Spanned at `max_length`, so a non-text field is reported there.
+            let rp = respan(p.clone(), span);
+            let n = n as usize;
+            validations.push(
+                quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)?;),
+            );
+        }
+        for rule in &a.validate {
+            validations.push(
+                quote_spanned!(rule.span()=> #p::check_rule(&self.#fid, #rule, #name, #fname)?;),
+            );
         }
         if let Some((_, expr)) = &a.default {
             asserts.push(quote_spanned!(expr.span()=> #p::assert_default::<#ty, _>(#expr);));
@@ -283,6 +293,35 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let pk_unset = match pk_ident {
         Some(id) => quote!(#p::FieldType::is_unset_pk(&self.#id)),
         None => quote!(false),
+    };
+    let validate_fn = if validations.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn validate(&self) -> #p::Result<()> {
+                #(#validations)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    };
+    let hooks_fns = if model.attrs.hooks {
+        let f = quote!(impl ::core::future::Future<Output = #p::Result<()>> + ::core::marker::Send);
+        quote! {
+            fn run_before_save(&mut self, inserting: bool) -> #f {
+                <Self as #krate::Hooks>::before_save(self, inserting)
+            }
+            fn run_after_save(&mut self, inserted: bool) -> #f {
+                <Self as #krate::Hooks>::after_save(self, inserted)
+            }
+            fn run_before_delete(&self) -> #f {
+                <Self as #krate::Hooks>::before_delete(self)
+            }
+            fn run_after_delete(&self) -> #f {
+                <Self as #krate::Hooks>::after_delete(self)
+            }
+        }
+    } else {
+        quote!()
     };
     let fields_doc = format!("Typed field handles of [`{ident}`], from `{ident}::fields()`.");
     let unreachable = format!("{name} has no field with this index");
@@ -361,6 +400,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 fn pk_is_unset(&self) -> bool {
                     #pk_unset
                 }
+
+                #validate_fn
+
+                #hooks_fns
 
                 #[allow(unused_variables)]
                 fn attach_related(&mut self, relation: usize, related: #p::Related) -> #p::Result<()> {
