@@ -147,6 +147,14 @@ async fn raw_sql_onto_models_and_tuples() -> Result<()> {
         )
         .await?;
         assert_eq!(rows, [("cy".into(), 2), ("dee".into(), 2)]);
+        // A server error shows the server's message and SQLSTATE.
+        let err = orm_core::raw::<(i32,)>("SELECT 1/0", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database error: division by zero (SQLSTATE 22012)"
+        );
         let table = "users";
         let dynamic = User::raw(
             AssertSqlSafe(format!("SELECT * FROM {table} WHERE id = $1")),
