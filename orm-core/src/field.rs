@@ -22,6 +22,7 @@
 use std::marker::PhantomData;
 
 use crate::model::{FieldMeta, HasField, HasRelation, Model, RELATION_FIELD};
+use crate::query::expr::Expr;
 use crate::query::order::OrderBy;
 use crate::query::q::{Assign, Cmp, Like, Node, Op, RelPath, Q};
 use crate::relation::RelationMeta;
@@ -330,6 +331,54 @@ impl<M: Model, T: FieldType> Field<M, T> {
             .iter()
             .position(|f| std::ptr::eq(f, meta))
             .unwrap_or(usize::MAX)
+    }
+
+    /// `field = expr` with an `F` expression: `f.views.eq_expr(F("likes"))`
+    /// (`q!(views = F("likes"))` in a filter).
+    pub fn eq_expr(self, expr: impl Into<Expr>) -> Q<M> {
+        self.q(Op::CmpExpr {
+            cmp: None,
+            expr: expr.into(),
+        })
+    }
+
+    /// `field > expr`: `q!(views__gt = F("author__karma"))`.
+    pub fn gt_expr(self, expr: impl Into<Expr>) -> Q<M> {
+        self.cmp_expr(Cmp::Gt, expr)
+    }
+
+    /// `field >= expr`.
+    pub fn gte_expr(self, expr: impl Into<Expr>) -> Q<M> {
+        self.cmp_expr(Cmp::Gte, expr)
+    }
+
+    /// `field < expr`.
+    pub fn lt_expr(self, expr: impl Into<Expr>) -> Q<M> {
+        self.cmp_expr(Cmp::Lt, expr)
+    }
+
+    /// `field <= expr`.
+    pub fn lte_expr(self, expr: impl Into<Expr>) -> Q<M> {
+        self.cmp_expr(Cmp::Lte, expr)
+    }
+
+    fn cmp_expr(self, cmp: Cmp, expr: impl Into<Expr>) -> Q<M> {
+        self.q(Op::CmpExpr {
+            cmp: Some(cmp),
+            expr: expr.into(),
+        })
+    }
+
+    /// The assignment `field = expr`, for updates: `q!(balance = F("balance") + 100)`.
+    pub fn set_expr(self, expr: impl Into<Expr>) -> Assign<M>
+    where
+        T: Column,
+    {
+        let mut assign = Assign::one(self.index(), self.meta(), T::SQL_TYPE.null());
+        if let Some(set) = assign.items.first_mut() {
+            set.expr = Some(expr.into());
+        }
+        assign
     }
 
     /// The assignment `field = NULL` (`q!(field = None)`); as a filter, IS NULL.

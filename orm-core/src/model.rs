@@ -353,6 +353,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         persist::save(self)
     }
 
+    /// Updates only the named fields (and `auto_now` ones) of the object's
+    /// row, as Django's `save(update_fields=[..])`: a concurrent change to
+    /// another column is not overwritten.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`](crate::Error::InvalidLookup) for an unknown
+    /// field; [`Error::DoesNotExist`](crate::Error::DoesNotExist) when no row
+    /// has this primary key.
+    fn save_fields<'a>(
+        &'a mut self,
+        fields: &'a [&'a str],
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        persist::save_fields(self, fields)
+    }
+
     /// Deletes the object's row by primary key; returns the number of rows
     /// deleted (0 or 1).
     ///

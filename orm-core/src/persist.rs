@@ -210,6 +210,7 @@ fn exact_terms<M: Model>(node: &Node, out: &mut Vec<Set>) {
                     index,
                     field: cond.field,
                     value,
+                    expr: None,
                 });
             }
         }
@@ -226,6 +227,12 @@ pub(crate) async fn update_or_create<M: Model + Default>(
         return update_existing(&db, found, &defaults)
             .await
             .map(|o| (o, false));
+    }
+    if defaults.items.iter().any(|s| s.expr.is_some()) {
+        return Err(Error::InvalidQuery {
+            model: M::META.name,
+            reason: "update_or_create() defaults must be values: an F() expression cannot fill a new object".into(),
+        });
     }
     let mut obj = M::default();
     let mut terms = Vec::new();
@@ -259,6 +266,7 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
                 index,
                 field,
                 value: touched.field_value(index),
+                expr: None,
             });
         }
     }
@@ -271,4 +279,37 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
         model: M::META.name,
     })?;
     M::from_row(row, 0)
+}
+
+pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result<()> {
+    let db = db::current()?;
+    let wanted = crate::query::values::resolve_fields(M::META, names)?;
+    obj.run_before_save(false).await?;
+    obj.touch(false, Utc::now());
+    obj.validate()?;
+    let sets: Vec<Set> = M::META
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            !f.primary_key && (f.auto_now || wanted.iter().any(|w| std::ptr::eq(*w, *f)))
+        })
+        .map(|(index, field)| Set {
+            index,
+            field,
+            value: obj.field_value(index),
+            expr: None,
+        })
+        .collect();
+    if sets.is_empty() {
+        return obj.run_after_save(false).await;
+    }
+    let stmt = statements::update_fields_by_pk(M::META, &sets, obj.pk());
+    let rows = db.query(&stmt).await?;
+    if rows.is_empty() {
+        return Err(Error::DoesNotExist {
+            model: M::META.name,
+        });
+    }
+    obj.run_after_save(false).await
 }

@@ -83,6 +83,33 @@ fn bind<T: ToSql>(
     value.to_sql(ty, out)
 }
 
+/// An integer bound to whichever integer type the server expects (an
+/// integer literal in `F("balance") + 100` is an `i32` in Rust, and
+/// PostgreSQL asks for a `bigint`), refusing values that do not fit.
+fn bind_int(
+    value: Option<i64>,
+    name: &str,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    let narrow = |v: i64, target: &str| -> Result<_, Box<dyn StdError + Sync + Send>> {
+        Err(format!("{v} does not fit in a {target} parameter").into())
+    };
+    match *ty {
+        Type::INT8 => bind(&value, name, ty, out),
+        Type::INT4 => match value.map(i32::try_from).transpose() {
+            Ok(v) => bind(&v, name, ty, out),
+            Err(_) => narrow(value.unwrap_or_default(), "integer"),
+        },
+        Type::INT2 => match value.map(i16::try_from).transpose() {
+            Ok(v) => bind(&v, name, ty, out),
+            Err(_) => narrow(value.unwrap_or_default(), "smallint"),
+        },
+        Type::FLOAT8 => bind(&value.map(|v| v as f64), name, ty, out),
+        _ => bind(&value, name, ty, out),
+    }
+}
+
 impl ToSql for Value {
     fn to_sql(
         &self,
@@ -91,10 +118,12 @@ impl ToSql for Value {
     ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match self {
             Value::Bool(v) => bind(v, "bool", ty, out),
-            Value::I16(v) => bind(v, "i16", ty, out),
-            Value::I32(v) => bind(v, "i32", ty, out),
-            Value::I64(v) => bind(v, "i64", ty, out),
+            Value::I16(v) => bind_int(v.map(i64::from), "i16", ty, out),
+            Value::I32(v) => bind_int(v.map(i64::from), "i32", ty, out),
+            Value::I64(v) => bind_int(*v, "i64", ty, out),
+            Value::F32(v) if *ty == Type::FLOAT8 => bind(&v.map(f64::from), "f32", ty, out),
             Value::F32(v) => bind(v, "f32", ty, out),
+            Value::F64(v) if *ty == Type::FLOAT4 => bind(&v.map(|f| f as f32), "f64", ty, out),
             Value::F64(v) => bind(v, "f64", ty, out),
             Value::Text(v) => bind(v, "text", ty, out),
             Value::Bytes(v) => bind(v, "bytea", ty, out),

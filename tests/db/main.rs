@@ -8,6 +8,7 @@
 mod common;
 mod connections;
 mod crud;
+mod expressions;
 mod hooks;
 mod lookups;
 mod queryset;

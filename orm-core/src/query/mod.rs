@@ -2,6 +2,7 @@
 //! [`Assign`] (updates), [`OrderBy`], and the runtime [`Lookup`] form.
 
 mod cascade;
+pub mod expr;
 mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;
@@ -11,6 +12,7 @@ mod stream;
 pub(crate) mod values;
 
 pub use cascade::Deleted;
+pub use expr::{Arith, Expr, F};
 pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};

@@ -147,6 +147,12 @@ pub(crate) enum Op {
         ci: bool,
         pattern: String,
     },
+    /// `col = expr`, `col > expr`, ...: a comparison with an `F` expression
+    /// (`cmp` is `None` for `=`).
+    CmpExpr {
+        cmp: Option<Cmp>,
+        expr: crate::query::expr::Expr,
+    },
     /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
     /// the rows a many-to-many manager links to its owner.
     Linked {
@@ -263,6 +269,30 @@ impl Node {
                 node: Box::new(node.behind(step)),
                 same_row,
             },
+        }
+    }
+
+    /// Every `F` expression names fields of `meta` (on leaves without a
+    /// path: an `F` refers to the queried model).
+    pub(crate) fn check_exprs(
+        &self,
+        meta: &'static crate::model::ModelMeta,
+    ) -> crate::error::Result<()> {
+        match self {
+            Node::All | Node::Nothing => Ok(()),
+            Node::Leaf(c) => match &c.op {
+                Op::CmpExpr { expr, .. } if c.path.is_empty() => expr.check(meta),
+                Op::CmpExpr { .. } => Err(crate::error::Error::InvalidQuery {
+                    model: meta.name,
+                    reason: "F() is supported on this model's own fields, not across a relation"
+                        .into(),
+                }),
+                _ => Ok(()),
+            },
+            Node::And(items) | Node::Or(items) => {
+                items.iter().try_for_each(|n| n.check_exprs(meta))
+            }
+            Node::Not(n) | Node::Call { node: n, .. } => n.check_exprs(meta),
         }
     }
 
@@ -447,6 +477,8 @@ pub(crate) struct Set {
     pub index: usize,
     pub field: &'static FieldMeta,
     pub value: Value,
+    /// `field = F(..) + ..`: set from an expression instead of `value`.
+    pub expr: Option<crate::query::expr::Expr>,
 }
 
 /// Typed `field = value` assignments, for [`QuerySet::update`](crate::QuerySet::update)
@@ -467,6 +499,7 @@ impl<M> Assign<M> {
                 index,
                 field,
                 value,
+                expr: None,
             }],
             _model: PhantomData,
         }
@@ -519,7 +552,10 @@ impl<M> IntoQ<M> for Assign<M> {
         let node = self
             .items
             .into_iter()
-            .map(|s| Node::leaf(s.field, Op::Exact(s.value)))
+            .map(|s| match s.expr {
+                Some(expr) => Node::leaf(s.field, Op::CmpExpr { cmp: None, expr }),
+                None => Node::leaf(s.field, Op::Exact(s.value)),
+            })
             .fold(Node::All, Node::and);
         Q::from_node(node)
     }

@@ -309,6 +309,7 @@ impl<M: Model> QuerySet<M> {
             });
         }
         self.filter.check_relations()?;
+        self.filter.check_exprs(M::META)?;
         Ok(if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
@@ -519,6 +520,11 @@ impl<M: Model> QuerySet<M> {
                 model: M::META.name,
                 reason: "update() assigns fields of this model, not across relations".into(),
             });
+        }
+        for set in &assign.items {
+            if let Some(expr) = &set.expr {
+                expr.check(M::META)?;
+            }
         }
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {

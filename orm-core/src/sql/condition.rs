@@ -65,12 +65,12 @@ pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negate
         Node::Leaf(cond) => {
             if needs_guard(cond, negated) {
                 w.push_sql("(");
-                push_cond(w, scope.alias, cond);
+                push_cond(w, scope, cond);
                 w.push_sql(" AND ");
                 w.push_column(scope.alias, cond.field.column);
                 w.push_sql(" IS NOT NULL)");
             } else {
-                push_cond(w, scope.alias, cond);
+                push_cond(w, scope, cond);
             }
         }
         Node::And(items) => push_and(w, scope, items, negated),
@@ -270,7 +270,8 @@ fn needs_guard(cond: &Cond, negated: bool) -> bool {
     negated && cond.field.nullable && !matches!(cond.op, Op::IsNull(_))
 }
 
-fn push_cond(w: &mut SqlWriter, table: &str, cond: &Cond) {
+fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
+    let table = scope.alias;
     let column = cond.field.column;
     let col = |w: &mut SqlWriter| w.push_column(table, column);
     let upper_col = |w: &mut SqlWriter| {
@@ -338,6 +339,17 @@ fn push_cond(w: &mut SqlWriter, table: &str, cond: &Cond) {
         Op::IsNull(false) => {
             col(w);
             w.push_sql(" IS NOT NULL");
+        }
+        Op::CmpExpr { cmp, expr } => {
+            col(w);
+            w.push_sql(match cmp {
+                None => " = ",
+                Some(Cmp::Gt) => " > ",
+                Some(Cmp::Gte) => " >= ",
+                Some(Cmp::Lt) => " < ",
+                Some(Cmp::Lte) => " <= ",
+            });
+            expr.push_sql(w, scope);
         }
         Op::Linked {
             through,

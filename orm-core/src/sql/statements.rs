@@ -230,14 +230,17 @@ pub(crate) fn exists(s: &Select<'_>) -> Statement {
 }
 
 /// `UPDATE "table" SET col = $n, ..`.
-fn push_update_set(w: &mut SqlWriter, meta: &ModelMeta, sets: &[Set]) {
+fn push_update_set(w: &mut SqlWriter, meta: &'static ModelMeta, sets: &[Set]) {
     w.push_sql("UPDATE ");
     w.push_ident(meta.table);
     w.push_sql(" SET ");
     w.push_list(sets, ", ", |w, set| {
         w.push_ident(set.field.column);
         w.push_sql(" = ");
-        w.push_bind(set.value.clone());
+        match &set.expr {
+            Some(expr) => expr.push_sql(w, crate::sql::condition::Scope::root(meta)),
+            None => w.push_bind(set.value.clone()),
+        }
     });
 }
 

@@ -493,3 +493,26 @@ fn foreign_keys_and_link_tables_in_ddl() {
         &r#"CREATE TABLE IF NOT EXISTS "posts_tags" ("post_id" bigint NOT NULL REFERENCES "posts" ("id") ON DELETE CASCADE, "weird_id" integer NOT NULL REFERENCES "we""ird" ("the ""id""") ON DELETE CASCADE, PRIMARY KEY ("post_id", "weird_id"))"#.to_owned()
     ), "{all:#?}");
 }
+
+#[test]
+fn f_expressions_render_as_sql() {
+    use crate::query::F;
+    assert_eq!(
+        where_of(q!(karma__gt = F("id") + 1)),
+        (
+            r#""users"."karma" > ("users"."id" + $1)"#.into(),
+            vec![Value::I32(Some(1))]
+        )
+    );
+    let set: Assign<User> = q!(karma = F("karma") * 2 - F("id"));
+    let update = statements::update(<User as Model>::META, &Node::All, &set.items);
+    assert_eq!(
+        update.sql,
+        r#"UPDATE "users" SET "karma" = (("users"."karma" * $1) - "users"."id")"#
+    );
+    assert_eq!(update.binds, vec![Value::I32(Some(2))]);
+    assert_eq!(
+        where_of(q!(karma = F("id"))).0,
+        r#""users"."karma" = "users"."id""#
+    );
+}

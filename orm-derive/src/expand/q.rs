@@ -66,6 +66,22 @@ impl Parse for Terms {
     }
 }
 
+/// True when the value contains a call `F(..)`: an expression over fields.
+fn has_f(expr: &Expr) -> bool {
+    match expr {
+        Expr::Call(call) => {
+            matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "F"))
+                || call.args.iter().any(has_f)
+        }
+        Expr::Binary(b) => has_f(&b.left) || has_f(&b.right),
+        Expr::Paren(p) => has_f(&p.expr),
+        Expr::Group(g) => has_f(&g.expr),
+        Expr::Unary(u) => has_f(&u.expr),
+        Expr::MethodCall(m) => has_f(&m.receiver),
+        _ => false,
+    }
+}
+
 fn is_none(expr: &Expr) -> bool {
     matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
 }
@@ -149,6 +165,30 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     };
     let across = !relations.is_empty();
     let value = &term.value;
+    if has_f(value) {
+        if across {
+            return Err(syn::Error::new(
+                span,
+                "F() compares with this model's own fields: use it on a field without `__` relations",
+            ));
+        }
+        let method = match lookup {
+            None => "set_expr",
+            Some("exact") => "eq_expr",
+            Some("gt") => "gt_expr",
+            Some("gte") => "gte_expr",
+            Some("lt") => "lt_expr",
+            Some("lte") => "lte_expr",
+            Some(other) => {
+                return Err(syn::Error::new_spanned(
+                    value,
+                    format!("F() works with `=`, exact, gt, gte, lt and lte, not with `{other}`"),
+                ))
+            }
+        };
+        let method = Ident::new(method, Span::call_site().located_at(span));
+        return Ok(quote_spanned!(span=> #handle.#method(#value)));
+    }
     let method = match lookup {
         // `field = value`: an assignment, which also works as a filter;
         // across a relation only a condition.

@@ -1,0 +1,195 @@
+//! `F` expressions: a field's value in a filter or an update, with
+//! arithmetic (`F("balance") + 100`, `F("views") * 2`, `F("author__karma")`).
+
+use std::ops::{Add, Div, Mul, Sub};
+
+use crate::error::{Error, Result};
+use crate::model::ModelMeta;
+use crate::relation::{Hop, RelationKind};
+use crate::sql::condition::Scope;
+use crate::sql::SqlWriter;
+use crate::value::Value;
+
+/// An expression over a row's fields and values, for filters
+/// (`q!(views__gt = F("author__karma"))`) and updates
+/// (`q!(balance = F("balance") + 100)`). Field names are checked when the
+/// query runs; a path may follow foreign keys and one-to-ones.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A field of the queried model, or one reached through forward relations.
+    Field(String),
+    /// A bound value.
+    Value(Value),
+    /// `left <op> right`.
+    Binary(Box<Expr>, Arith, Box<Expr>),
+}
+
+/// An arithmetic operator of an [`Expr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// The value of field `name` of the row (Django's `F("name")`).
+#[allow(non_snake_case)]
+pub fn F(name: &str) -> Expr {
+    Expr::Field(name.to_owned())
+}
+
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<$ty> for Expr {
+            fn from(v: $ty) -> Expr {
+                Expr::Value(Value::$variant(Some(v)))
+            }
+        }
+    )*};
+}
+from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+impl From<Value> for Expr {
+    fn from(v: Value) -> Expr {
+        Expr::Value(v)
+    }
+}
+
+macro_rules! arith {
+    ($trait:ident, $method:ident, $op:ident) => {
+        impl<R: Into<Expr>> $trait<R> for Expr {
+            type Output = Expr;
+            fn $method(self, rhs: R) -> Expr {
+                Expr::Binary(Box::new(self), Arith::$op, Box::new(rhs.into()))
+            }
+        }
+    };
+}
+arith!(Add, add, Add);
+arith!(Sub, sub, Sub);
+arith!(Mul, mul, Mul);
+arith!(Div, div, Div);
+
+/// A resolved field reference: its column, and the forward relations to
+/// reach it (rendered as a scalar subquery).
+fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static str)> {
+    let segments: Vec<&str> = name.split("__").collect();
+    let (last, relations) = segments.split_last().unwrap_or((&"", &[]));
+    let mut meta = meta;
+    let mut hops = Vec::new();
+    for rel_name in relations {
+        let rel = meta
+            .relation(rel_name)
+            .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
+            .ok_or_else(|| Error::InvalidLookup {
+                model: meta.name,
+                what: "relation in F()",
+                name: (*rel_name).to_owned(),
+                valid: meta
+                    .relations
+                    .iter()
+                    .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
+                    .map(|r| r.name.to_owned())
+                    .collect(),
+            })?;
+        hops.push(rel.hop()?);
+        meta = rel.target.meta();
+    }
+    let field = meta.field(last).ok_or_else(|| Error::InvalidLookup {
+        model: meta.name,
+        what: "field in F()",
+        name: (*last).to_owned(),
+        valid: meta.field_names(),
+    })?;
+    Ok((hops, field.column))
+}
+
+impl Expr {
+    /// Checks every field name against `meta`.
+    pub(crate) fn check(&self, meta: &'static ModelMeta) -> Result<()> {
+        match self {
+            Expr::Field(name) => resolve(meta, name).map(|_| ()),
+            Expr::Value(_) => Ok(()),
+            Expr::Binary(l, _, r) => {
+                l.check(meta)?;
+                r.check(meta)
+            }
+        }
+    }
+
+    /// Renders the expression in `scope` (names were checked).
+    pub(crate) fn push_sql(&self, w: &mut SqlWriter, scope: Scope<'_>) {
+        match self {
+            Expr::Value(v) => w.push_bind(v.clone()),
+            Expr::Binary(l, op, r) => {
+                w.push_sql("(");
+                l.push_sql(w, scope);
+                w.push_sql(match op {
+                    Arith::Add => " + ",
+                    Arith::Sub => " - ",
+                    Arith::Mul => " * ",
+                    Arith::Div => " / ",
+                });
+                r.push_sql(w, scope);
+                w.push_sql(")");
+            }
+            Expr::Field(name) => {
+                let Ok((hops, column)) = resolve(scope.meta, name) else {
+                    w.push_sql("NULL");
+                    return;
+                };
+                if hops.is_empty() {
+                    w.push_column(scope.alias, column);
+                    return;
+                }
+                // (SELECT "F2"."karma" FROM "users" AS "F1" JOIN .. WHERE "F1"."id" = outer.author_id)
+                let mut aliases = Vec::new();
+                for depth in 1..=hops.len() {
+                    aliases.push(format!("F{}_{depth}", scope.depth));
+                }
+                w.push_sql("(SELECT ");
+                w.push_column(&aliases[hops.len() - 1], column);
+                w.push_sql(" FROM ");
+                for (i, hop) in hops.iter().enumerate() {
+                    let Hop::Key {
+                        target,
+                        target_col,
+                        source_col,
+                    } = hop
+                    else {
+                        continue;
+                    };
+                    if i > 0 {
+                        w.push_sql(" JOIN ");
+                    }
+                    w.push_ident(target.table);
+                    w.push_sql(" AS ");
+                    w.push_ident(&aliases[i]);
+                    if i > 0 {
+                        w.push_sql(" ON ");
+                        w.push_column(&aliases[i], target_col);
+                        w.push_sql(" = ");
+                        w.push_column(&aliases[i - 1], source_col);
+                    }
+                }
+                if let Some(Hop::Key {
+                    target_col,
+                    source_col,
+                    ..
+                }) = hops.first()
+                {
+                    w.push_sql(" WHERE ");
+                    w.push_column(&aliases[0], target_col);
+                    w.push_sql(" = ");
+                    w.push_column(scope.alias, source_col);
+                }
+                w.push_sql(")");
+            }
+        }
+    }
+}
