@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 use crate::model::{FieldMeta, HasField, HasRelation, Model, RELATION_FIELD};
 use crate::query::expr::Expr;
 use crate::query::order::OrderBy;
-use crate::query::q::{Assign, Cmp, Like, Node, Op, RelPath, Q};
+use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, Q};
 use crate::relation::RelationMeta;
 use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
 
@@ -251,14 +251,15 @@ impl<M: Model, T: FieldType> Field<M, T> {
         }
     }
 
-    /// `in`: equal to one of `values` (`= ANY($n)`). An empty list matches
-    /// nothing and sends no query; NULLs in the list never match.
-    pub fn in_<I, V>(self, values: I) -> Q<M>
-    where
-        I: IntoIterator<Item = V>,
-        V: Arg<T>,
-    {
-        self.q(Op::In(values.into_iter().map(Arg::into_value).collect()))
+    /// `in`: equal to one of `values` (`= ANY($n)`), or to a value of a
+    /// one-field [`values`](crate::QuerySet::values) query (`IN (SELECT ..)`).
+    /// An empty list matches nothing and sends no query; NULLs in the list
+    /// never match.
+    pub fn in_<V: InArg<T>>(self, values: V) -> Q<M> {
+        match values.into_in() {
+            InOperand::Values(values) => self.q(Op::In(values)),
+            InOperand::Query(sub) => self.q(Op::InQuery(sub)),
+        }
     }
 
     /// `gt`: greater than `value`.

@@ -276,3 +276,25 @@ impl Key {
         })
     }
 }
+
+macro_rules! value_from {
+    ($($ty:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$ty> for Value {
+            fn from(v: $ty) -> Value {
+                Value::$variant(Some(v))
+            }
+        }
+    )*};
+}
+value_from!(
+    bool => Bool, i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64,
+    String => Text, Vec<u8> => Bytes, NaiveDate => Date, NaiveTime => Time,
+    NaiveDateTime => Timestamp, DateTime<Utc> => TimestampTz, Uuid => Uuid,
+    serde_json::Value => Json,
+);
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(Some(v.to_owned()))
+    }
+}

@@ -201,3 +201,63 @@ async fn streams_rows() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn values_group_by_and_subqueries() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        // values(): one record per row, named by field.
+        let rows = User::filter(q!(karma = 20)).order_by(["name"]).values(("name", "email")).await?;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get::<String>("name")?, "cy");
+        assert_eq!(rows[0].get::<Option<String>>("email")?, Some("c@x".into()));
+        assert_eq!(rows[1].get::<Option<String>>("email")?, None);
+        // values(..).annotate(..): GROUP BY, HAVING, ordered by the aggregate.
+        let groups = User::all()
+            .values("karma")
+            .annotate([Count("id"), Max("name")])
+            .order_by(["-id__count", "karma"])
+            .await?;
+        let seen: Vec<(i32, i64, Option<String>)> = groups
+            .iter()
+            .map(|g| Ok((g.get("karma")?, g.get("id__count")?, g.get("name__max")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(
+            seen,
+            [(20, 2, Some("dee".into())), (10, 1, Some("bob".into())), (30, 1, Some("ada".into()))]
+        );
+        let crowded = User::all()
+            .values("karma")
+            .annotate([Count("id")])
+            .having("id__count__gte", 2i64)
+            .await?;
+        assert_eq!(crowded.len(), 1);
+        assert_eq!(crowded[0].get::<i32>("karma")?, 20);
+        // A one-field values() query as an __in subquery: one statement.
+        let before = db.query_count();
+        let with_email = User::filter(q!(
+            id__in = User::filter(q!(email__isnull = false)).values("id")
+        ))
+        .order_by(["name"])
+        .values_list_flat::<String>("name")
+        .await?;
+        assert_eq!(with_email, ["ada", "cy"]);
+        assert_eq!(db.query_count() - before, 1);
+        let sql = User::filter(q!(id__in = User::filter(q!(karma__gt = 5)).values("id")))
+            .sql()?
+            .unwrap()
+            .sql;
+        assert!(
+            sql.ends_with(r#"WHERE "users"."id" IN (SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1)"#),
+            "{sql}"
+        );
+        // Mistakes are errors before sending.
+        let err = User::filter(q!(id__in = User::all().values(("id", "name")))).count().await.unwrap_err();
+        assert!(err.to_string().contains("one field"), "{err}");
+        let err = User::all().values("karma").annotate([Count("id")]).having("nope__gt", 1i64).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { .. }), "{err}");
+        Ok(())
+    })
+    .await
+}

@@ -10,11 +10,16 @@ mod queryset;
 pub(crate) mod related;
 mod stream;
 pub(crate) mod values;
+mod values_query;
 
 pub use cascade::Deleted;
 pub use expr::{Arith, Expr, F};
 pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};
+pub use q::{InArg, InOperand};
 pub use queryset::QuerySet;
-pub use values::{Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Sum};
+pub use values::{
+    Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Record, Sum,
+};
+pub use values_query::ValuesQuery;

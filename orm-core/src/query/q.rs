@@ -153,6 +153,8 @@ pub(crate) enum Op {
         cmp: Option<Cmp>,
         expr: crate::query::expr::Expr,
     },
+    /// `col IN (SELECT ..)`: `__in` with a `values(..)` query.
+    InQuery(Box<Subquery>),
     /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
     /// the rows a many-to-many manager links to its owner.
     Linked {
@@ -281,6 +283,16 @@ impl Node {
         match self {
             Node::All | Node::Nothing => Ok(()),
             Node::Leaf(c) => match &c.op {
+                Op::InQuery(sub) => {
+                    if let Some(reason) = &sub.error {
+                        return Err(crate::error::Error::InvalidQuery {
+                            model: sub.meta.name,
+                            reason: reason.clone(),
+                        });
+                    }
+                    sub.filter.check_relations()?;
+                    sub.filter.check_exprs(sub.meta)
+                }
                 Op::CmpExpr { expr, .. } if c.path.is_empty() => expr.check(meta),
                 Op::CmpExpr { .. } => Err(crate::error::Error::InvalidQuery {
                     model: meta.name,
@@ -468,6 +480,52 @@ impl<M> Not for Q<M> {
     type Output = Q<M>;
     fn not(self) -> Q<M> {
         Q::from_node(Node::Not(Box::new(self.node)))
+    }
+}
+
+/// A one-column `SELECT` used as the operand of `__in`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subquery {
+    pub(crate) meta: &'static crate::model::ModelMeta,
+    pub(crate) column: Option<&'static FieldMeta>,
+    pub(crate) filter: Node,
+    pub(crate) order: Vec<(&'static FieldMeta, bool)>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) offset: Option<i64>,
+    /// Why it cannot be used (reported before anything is sent).
+    pub(crate) error: Option<String>,
+}
+
+/// What `__in` takes: values (any iterable of values for the field), or a
+/// one-field [`ValuesQuery`](crate::query::ValuesQuery) (a subquery).
+pub trait InArg<T> {
+    /// The operand.
+    #[doc(hidden)]
+    fn into_in(self) -> InOperand;
+}
+
+/// The operand of an `__in` lookup.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum InOperand {
+    /// A list of values.
+    Values(Vec<Value>),
+    /// A subquery.
+    Query(Box<Subquery>),
+}
+
+impl<T, I, V> InArg<T> for I
+where
+    I: IntoIterator<Item = V>,
+    V: crate::types::Arg<T>,
+{
+    fn into_in(self) -> InOperand {
+        InOperand::Values(
+            self.into_iter()
+                .map(crate::types::Arg::into_value)
+                .collect(),
+        )
     }
 }
 

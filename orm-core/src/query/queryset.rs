@@ -28,17 +28,17 @@ const MAX_GET_RESULTS: i64 = 21;
 /// `limit` and `offset` apply to the final query whatever the order of the
 /// calls in the chain.
 pub struct QuerySet<M> {
-    filter: Node,
-    order: Vec<OrderBy>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-    distinct: bool,
-    db: Option<Db>,
+    pub(crate) filter: Node,
+    pub(crate) order: Vec<OrderBy>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) offset: Option<i64>,
+    pub(crate) distinct: bool,
+    pub(crate) db: Option<Db>,
     /// A problem found while building the chain, reported when it runs.
-    error: Option<(&'static str, String)>,
-    select_related: Vec<String>,
-    prefetch: Vec<PrefetchSpec>,
-    lock: Option<Lock>,
+    pub(crate) error: Option<(&'static str, String)>,
+    pub(crate) select_related: Vec<String>,
+    pub(crate) prefetch: Vec<PrefetchSpec>,
+    pub(crate) lock: Option<Lock>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -287,6 +287,15 @@ impl<M: Model> QuerySet<M> {
     pub(crate) fn with_error(mut self, model: &'static str, reason: String) -> Self {
         self.error = Some((model, reason));
         self
+    }
+
+    /// The named fields of the rows, as Django's `values()`: awaited, a
+    /// [`Record`](crate::query::Record) per row; with
+    /// [`annotate`](crate::query::ValuesQuery::annotate), one per group
+    /// (`GROUP BY` those fields); used as an `__in` value, a subquery:
+    /// `User::filter(q!(id__in = Post::filter(q!(published = true)).values("author_id")))`.
+    pub fn values(self, fields: impl crate::query::FieldNames) -> crate::query::ValuesQuery<M> {
+        crate::query::ValuesQuery::new(self, fields.names())
     }
 
     /// Runs this query on `db` instead of the scoped or default database.

@@ -261,16 +261,20 @@ impl Aggregate {
     }
 }
 
-/// The results of [`QuerySet::aggregate`](crate::QuerySet::aggregate), by
-/// name (`views__sum`, or the alias).
+/// Named values: the result of [`QuerySet::aggregate`](crate::QuerySet::aggregate)
+/// (by `views__sum` or alias) and the rows of [`QuerySet::values`](crate::QuerySet::values)
+/// (by field or aggregate name), as Django's dicts.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Aggregated {
+pub struct Record {
     values: Vec<(String, Value)>,
 }
 
-impl Aggregated {
+/// The result of [`QuerySet::aggregate`](crate::QuerySet::aggregate).
+pub type Aggregated = Record;
+
+impl Record {
     pub(crate) fn new(values: Vec<(String, Value)>) -> Self {
-        Aggregated { values }
+        Record { values }
     }
 
     /// The raw value called `name`.
@@ -285,13 +289,13 @@ impl Aggregated {
     /// [`Error::InvalidValue`] for an unknown name or a different type.
     pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
         let bad = |reason: String| Error::InvalidValue {
-            model: "aggregate",
-            field: "result",
+            model: "record",
+            field: "value",
             reason,
         };
         let value = self.value(name).ok_or_else(|| {
             bad(format!(
-                "no aggregate named `{name}`; there are: {}",
+                "no value named `{name}`; there are: {}",
                 self.values
                     .iter()
                     .map(|(n, _)| n.as_str())

@@ -340,6 +340,12 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
             col(w);
             w.push_sql(" IS NOT NULL");
         }
+        Op::InQuery(sub) => {
+            col(w);
+            w.push_sql(" IN (");
+            crate::sql::statements::push_subquery(w, sub);
+            w.push_sql(")");
+        }
         Op::CmpExpr { cmp, expr } => {
             col(w);
             w.push_sql(match cmp {

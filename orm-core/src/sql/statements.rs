@@ -396,3 +396,38 @@ pub(crate) fn aggregate(
     }
     w.finish()
 }
+
+/// `SELECT "t"."col" FROM "t" WHERE .. [ORDER BY ..] [LIMIT n] [OFFSET $m]`
+/// for an `__in` subquery, written into the outer statement's writer.
+pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &crate::query::q::Subquery) {
+    let meta = sub.meta;
+    w.push_sql("SELECT ");
+    match sub.column {
+        Some(column) => w.push_column(meta.table, column.column),
+        None => w.push_sql("NULL"),
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    match &sub.filter {
+        Node::All => {}
+        Node::Nothing => w.push_sql(" WHERE FALSE"),
+        filter => push_where(w, meta, filter),
+    }
+    if sub.limit.is_some() || sub.offset.is_some() {
+        if !sub.order.is_empty() {
+            w.push_sql(" ORDER BY ");
+            w.push_list(&sub.order, ", ", |w, (field, desc)| {
+                w.push_column(meta.table, field.column);
+                w.push_sql(if *desc { " DESC" } else { " ASC" });
+            });
+        }
+        if let Some(limit) = sub.limit {
+            w.push_sql(" LIMIT ");
+            w.push_int(limit);
+        }
+        if let Some(offset) = sub.offset {
+            w.push_sql(" OFFSET ");
+            w.push_bind(Value::I64(Some(offset)));
+        }
+    }
+}

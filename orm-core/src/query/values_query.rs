@@ -1,0 +1,268 @@
+//! [`ValuesQuery`]: Django's `values(..)`, with `annotate(..)` for
+//! `GROUP BY`, and as a one-column subquery for `__in`.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use crate::db;
+use crate::error::{Error, Result};
+use crate::model::{FieldMeta, Model};
+use crate::query::q::{InArg, InOperand, Node, Subquery};
+use crate::query::values::{resolve_fields, Aggregate, Record};
+use crate::query::QuerySet;
+use crate::sql::condition::{push_node, Scope};
+use crate::sql::SqlWriter;
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// The named fields of the rows of a query; see [`QuerySet::values`].
+pub struct ValuesQuery<M> {
+    qs: QuerySet<M>,
+    fields: Vec<String>,
+    aggregates: Vec<Aggregate>,
+    having: Vec<(String, Value)>,
+    order: Option<Vec<String>>,
+}
+
+impl<M: Model> ValuesQuery<M> {
+    pub(crate) fn new(qs: QuerySet<M>, fields: Vec<&str>) -> Self {
+        ValuesQuery {
+            qs,
+            fields: fields.into_iter().map(str::to_owned).collect(),
+            aggregates: Vec::new(),
+            having: Vec::new(),
+            order: None,
+        }
+    }
+
+    /// Aggregates per group of the selected fields (`GROUP BY`), as
+    /// Django's `values(..).annotate(..)`:
+    /// `User::all().values("karma").annotate([Count("id")])`.
+    #[must_use]
+    pub fn annotate(mut self, aggregates: impl IntoIterator<Item = Aggregate>) -> Self {
+        self.aggregates.extend(aggregates);
+        self
+    }
+
+    /// Keeps the groups whose aggregate matches (`HAVING`): `"id__count__gte"`,
+    /// `"total__lt"`, or a bare name for equality.
+    #[must_use]
+    pub fn having(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.having.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Orders by fields or aggregate names (`"-id__count"`), replacing the
+    /// query's ordering.
+    #[must_use]
+    pub fn order_by<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.order = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn field_names(&self) -> Vec<&str> {
+        self.fields.iter().map(String::as_str).collect()
+    }
+
+    /// Runs the query: one [`Record`] per row, or per group with `annotate`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field or aggregate name;
+    /// database errors.
+    pub async fn fetch(self) -> Result<Vec<Record>> {
+        let meta = M::META;
+        let fields = resolve_fields(meta, &self.field_names())?;
+        let mut aggregates = Vec::new();
+        for agg in &self.aggregates {
+            let field = match agg.field.as_str() {
+                "*" => None,
+                name => Some(resolve_fields(meta, &[name])?[0]),
+            };
+            aggregates.push((agg, field, agg.result_type(meta, field)?));
+        }
+        let filter = self.qs.filter.simplify();
+        filter.check_relations()?;
+        filter.check_exprs(meta)?;
+        if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let mut w = SqlWriter::new();
+        w.push_sql("SELECT ");
+        w.push_list(&fields, ", ", |w, f| w.push_column(meta.table, f.column));
+        for (i, (agg, field, ty)) in aggregates.iter().enumerate() {
+            if !fields.is_empty() || i > 0 {
+                w.push_sql(", ");
+            }
+            agg.push_sql(&mut w, meta.table, *field, *ty);
+            w.push_sql(" AS ");
+            w.push_ident(&agg.name());
+        }
+        w.push_sql(" FROM ");
+        w.push_ident(meta.table);
+        if !matches!(filter, Node::All) {
+            w.push_sql(" WHERE ");
+            push_node(&mut w, Scope::root(meta), &filter, false);
+        }
+        if !aggregates.is_empty() && !fields.is_empty() {
+            w.push_sql(" GROUP BY ");
+            w.push_list(&fields, ", ", |w, f| w.push_column(meta.table, f.column));
+        }
+        if !self.having.is_empty() {
+            w.push_sql(" HAVING ");
+            for (i, (key, value)) in self.having.iter().enumerate() {
+                if i > 0 {
+                    w.push_sql(" AND ");
+                }
+                let (name, op) = split_lookup(key);
+                let Some((agg, field, ty)) = aggregates.iter().find(|(a, _, _)| a.name() == name)
+                else {
+                    return Err(Error::InvalidLookup {
+                        model: meta.name,
+                        what: "aggregate",
+                        name: name.to_owned(),
+                        valid: aggregates.iter().map(|(a, _, _)| a.name()).collect(),
+                    });
+                };
+                agg.push_sql(&mut w, meta.table, *field, *ty);
+                w.push_sql(op);
+                w.push_bind(value.clone());
+            }
+        }
+        let order: Vec<(String, bool)> = match &self.order {
+            Some(names) => names
+                .iter()
+                .map(|n| match n.strip_prefix('-') {
+                    Some(rest) => (rest.to_owned(), true),
+                    None => (n.clone(), false),
+                })
+                .collect(),
+            None => self
+                .qs
+                .order
+                .iter()
+                .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
+                .collect::<Result<_>>()?,
+        };
+        if !order.is_empty() {
+            w.push_sql(" ORDER BY ");
+            for (i, (name, desc)) in order.iter().enumerate() {
+                if i > 0 {
+                    w.push_sql(", ");
+                }
+                if let Some(field) = meta.field(name) {
+                    w.push_column(meta.table, field.column);
+                } else if aggregates.iter().any(|(a, _, _)| a.name() == *name) {
+                    w.push_ident(name);
+                } else {
+                    return Err(Error::InvalidLookup {
+                        model: meta.name,
+                        what: "field or aggregate",
+                        name: name.clone(),
+                        valid: meta
+                            .field_names()
+                            .into_iter()
+                            .chain(aggregates.iter().map(|(a, _, _)| a.name()))
+                            .collect(),
+                    });
+                }
+                w.push_sql(if *desc { " DESC" } else { " ASC" });
+            }
+        }
+        if let Some(limit) = self.qs.limit {
+            w.push_sql(" LIMIT ");
+            w.push_int(limit);
+        }
+        if let Some(offset) = self.qs.offset {
+            w.push_sql(" OFFSET ");
+            w.push_bind(Value::I64(Some(offset)));
+        }
+        let stmt = w.finish();
+        let db = db::resolve(self.qs.db.as_ref())?;
+        let rows = db.query(&stmt).await?;
+        let columns: Vec<(String, SqlType)> = fields
+            .iter()
+            .map(|f| (f.name.to_owned(), f.sql_type))
+            .chain(aggregates.iter().map(|(a, _, ty)| (a.name(), *ty)))
+            .collect();
+        rows.iter()
+            .map(|row| {
+                let mut values = Vec::with_capacity(columns.len());
+                for (i, (name, ty)) in columns.iter().enumerate() {
+                    values.push((name.clone(), Value::read(row, i, *ty)?));
+                }
+                Ok(Record::new(values))
+            })
+            .collect()
+    }
+}
+
+/// `count__gte` -> (`count`, ` >= `); a bare name is equality.
+fn split_lookup(key: &str) -> (&str, &'static str) {
+    for (suffix, op) in [
+        ("__gte", " >= "),
+        ("__gt", " > "),
+        ("__lte", " <= "),
+        ("__lt", " < "),
+        ("__exact", " = "),
+    ] {
+        if let Some(name) = key.strip_suffix(suffix) {
+            return (name, op);
+        }
+    }
+    (key, " = ")
+}
+
+impl<M: Model> IntoFuture for ValuesQuery<M> {
+    type Output = Result<Vec<Record>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<Record>>> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.fetch())
+    }
+}
+
+/// A one-field `values(..)` query is a subquery for `__in`.
+#[diagnostic::do_not_recommend]
+impl<M: Model, T> InArg<T> for ValuesQuery<M> {
+    fn into_in(self) -> InOperand {
+        let meta = M::META;
+        let mut error = self.qs.error.as_ref().map(|(_, reason)| reason.clone());
+        let column: Option<&'static FieldMeta> = match self.field_names().as_slice() {
+            [one] => match resolve_fields(meta, &[one]) {
+                Ok(fields) => Some(fields[0]),
+                Err(err) => {
+                    error.get_or_insert(err.to_string());
+                    None
+                }
+            },
+            names => {
+                error.get_or_insert(format!(
+                    "an `__in` subquery selects one field, not {}",
+                    names.len()
+                ));
+                None
+            }
+        };
+        if !self.aggregates.is_empty() {
+            error.get_or_insert("an `__in` subquery cannot annotate".into());
+        }
+        let order = self
+            .qs
+            .order
+            .iter()
+            .filter_map(|o| o.resolve(meta).ok())
+            .collect();
+        InOperand::Query(Box::new(Subquery {
+            meta,
+            column,
+            filter: self.qs.filter.simplify(),
+            order,
+            limit: self.qs.limit,
+            offset: self.qs.offset,
+            error,
+        }))
+    }
+}
