@@ -100,7 +100,9 @@
 //! [`QuerySet::select_related`] loads foreign keys with `LEFT JOIN`s in the
 //! same query; [`QuerySet::prefetch_related`] loads reverse keys,
 //! many-to-many and foreign keys with one query per level (`= ANY($1)`).
-//! [`QuerySet::delete_report`] says what a delete cascaded to.
+//! [`QuerySet::delete_report`] says what a delete cascaded to, and
+//! [`QuerySet::annotate`] counts or sums related rows per row, each with its
+//! own subquery (so two counts never inflate each other as Django's joins do).
 //!
 //! # Saving and updating
 //!

@@ -1,6 +1,7 @@
 //! Building queries: [`QuerySet`] (the chain), [`Q`] (conditions),
 //! [`Assign`] (updates), [`OrderBy`], and the runtime [`Lookup`] form.
 
+mod annotate;
 mod cascade;
 pub mod expr;
 mod lookup;
@@ -12,6 +13,7 @@ mod stream;
 pub(crate) mod values;
 mod values_query;
 
+pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
 pub use expr::{Arith, Expr, F};
 pub use lookup::Lookup;

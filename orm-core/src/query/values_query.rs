@@ -201,7 +201,7 @@ impl<M: Model> ValuesQuery<M> {
 }
 
 /// `count__gte` -> (`count`, ` >= `); a bare name is equality.
-fn split_lookup(key: &str) -> (&str, &'static str) {
+pub(crate) fn split_lookup(key: &str) -> (&str, &'static str) {
     for (suffix, op) in [
         ("__gte", " >= "),
         ("__gt", " > "),
