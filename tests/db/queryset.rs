@@ -257,3 +257,27 @@ async fn one_shape_is_prepared_once_per_connection() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn distinct_on_keeps_the_first_of_each_group() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        // The first user by name for each karma.
+        let firsts = User::all()
+            .distinct_on(["karma"])
+            .order_by(["karma", "name"])
+            .await?;
+        assert_eq!(names(&firsts), ["alice", "Bob", "carol", "erin"]);
+        assert_eq!(
+            User::all()
+                .distinct_on(["karma"])
+                .order_by(["karma"])
+                .count()
+                .await?,
+            4
+        );
+        Ok(())
+    })
+    .await
+}

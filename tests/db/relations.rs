@@ -772,6 +772,11 @@ async fn annotate_counts_across_relations_without_inflation() -> Result<()> {
         assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
         let err = Author::all().annotate([Count("postz")]).await.unwrap_err();
         assert!(err.to_string().contains("posts, profile"), "{err}");
+        let err = Author::all()
+            .annotate([Count("posts").alias("name")])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("name of a field"), "{err}");
         Ok(())
     })
     .await

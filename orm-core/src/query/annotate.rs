@@ -248,6 +248,18 @@ impl<M: Model> AnnotatedQuery<M> {
             .iter()
             .map(|a| resolve(meta, a))
             .collect::<Result<_>>()?;
+        for r in &resolved {
+            if meta.field(&r.agg.name()).is_some() {
+                return Err(Error::InvalidQuery {
+                    model: meta.name,
+                    reason: format!(
+                        "the annotation `{}` has the name of a field of {}; give it another with .alias(..)",
+                        r.agg.name(),
+                        meta.name
+                    ),
+                });
+            }
+        }
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
         filter.check_exprs(meta)?;

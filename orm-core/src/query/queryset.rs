@@ -39,6 +39,7 @@ pub struct QuerySet<M> {
     pub(crate) select_related: Vec<String>,
     pub(crate) prefetch: Vec<PrefetchSpec>,
     pub(crate) lock: Option<Lock>,
+    pub(crate) distinct_on: Vec<OrderBy>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -86,6 +87,7 @@ impl<M> Clone for QuerySet<M> {
             select_related: self.select_related.clone(),
             prefetch: self.prefetch.clone(),
             lock: self.lock.clone(),
+            distinct_on: self.distinct_on.clone(),
             _model: PhantomData,
         }
     }
@@ -121,6 +123,7 @@ impl<M: Model> QuerySet<M> {
             select_related: Vec::new(),
             prefetch: Vec::new(),
             lock: None,
+            distinct_on: Vec::new(),
             _model: PhantomData,
         }
     }
@@ -180,6 +183,19 @@ impl<M: Model> QuerySet<M> {
     #[must_use]
     pub fn offset(mut self, n: i64) -> Self {
         self.offset = Some(n.max(0));
+        self
+    }
+
+    /// Keeps the first row of each group of equal values of these fields
+    /// (PostgreSQL's `SELECT DISTINCT ON (..)`); which row is first follows
+    /// the ordering, which must start with the same fields.
+    #[must_use]
+    pub fn distinct_on<I>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<OrderBy>,
+    {
+        self.distinct_on = fields.into_iter().map(Into::into).collect();
         self
     }
 
@@ -337,6 +353,11 @@ impl<M: Model> QuerySet<M> {
         f: impl FnOnce(&Select<'_>) -> T,
     ) -> Result<Option<T>> {
         let order = self.resolve_order()?;
+        let distinct_on: Vec<&'static FieldMeta> = self
+            .distinct_on
+            .iter()
+            .map(|o| o.resolve(M::META).map(|(f, _)| f))
+            .collect::<Result<_>>()?;
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) || self.limit == Some(0) {
             return Ok(None);
@@ -352,6 +373,7 @@ impl<M: Model> QuerySet<M> {
             joins,
             lock: self.lock.as_ref(),
             columns: None,
+            distinct_on: &distinct_on,
         })))
     }
 

@@ -84,6 +84,8 @@ pub(crate) struct Select<'a> {
     pub lock: Option<&'a Lock>,
     /// `values_list`: these columns instead of the model's.
     pub columns: Option<&'a [&'static FieldMeta]>,
+    /// `DISTINCT ON (..)`.
+    pub distinct_on: &'a [&'static FieldMeta],
 }
 
 /// `FOR UPDATE [OF ..] [NOWAIT | SKIP LOCKED]`.
@@ -111,11 +113,17 @@ fn push_where(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
 }
 
 fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
-    w.push_sql(if s.distinct {
-        "SELECT DISTINCT "
+    if !s.distinct_on.is_empty() {
+        w.push_sql("SELECT DISTINCT ON (");
+        w.push_list(s.distinct_on, ", ", |w, f| {
+            w.push_column(s.meta.table, f.column)
+        });
+        w.push_sql(") ");
+    } else if s.distinct {
+        w.push_sql("SELECT DISTINCT ");
     } else {
-        "SELECT "
-    });
+        w.push_sql("SELECT ");
+    }
     match s.columns {
         Some(columns) => w.push_list(columns, ", ", |w, f| w.push_column(s.meta.table, f.column)),
         None => {
@@ -195,7 +203,7 @@ pub(crate) fn count(s: &Select<'_>) -> Statement {
         ..*s
     };
     let mut w = SqlWriter::new();
-    if s.sliced() || s.distinct {
+    if s.sliced() || s.distinct || !s.distinct_on.is_empty() {
         w.push_sql("SELECT COUNT(*) FROM (");
         push_select(&mut w, s);
         w.push_sql(") AS \"subquery\"");
@@ -386,6 +394,7 @@ pub(crate) fn aggregate(
             joins: &[],
             lock: None,
             columns: None,
+            distinct_on: &[],
             ..*s
         };
         push_select(&mut w, &inner);

@@ -349,6 +349,7 @@ fn count_exists_update_delete() {
         joins: &[],
         lock: None,
         columns: None,
+        distinct_on: &[],
     };
     let count = statements::count(&s);
     assert_eq!(
@@ -514,5 +515,20 @@ fn f_expressions_render_as_sql() {
     assert_eq!(
         where_of(q!(karma = F("id"))).0,
         r#""users"."karma" = "users"."id""#
+    );
+}
+
+#[test]
+fn distinct_on_renders() {
+    let stmt = select(
+        User::all()
+            .distinct_on(["karma"])
+            .order_by(["karma", "-created_at"]),
+    );
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"SELECT DISTINCT ON ("users"."karma") {COLS} FROM "users" ORDER BY "users"."karma" ASC, "users"."created_at" DESC"#
+        )
     );
 }
