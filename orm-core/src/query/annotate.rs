@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model, ModelMeta};
 use crate::query::q::Node;
 use crate::query::values::{Aggregate, Record};
-use crate::query::values_query::split_lookup;
+use crate::query::values_query::{push_order_and_slice, split_lookup};
 use crate::query::QuerySet;
 use crate::relation::Hop;
 use crate::sql::condition::{push_node, Scope};
@@ -301,50 +301,13 @@ impl<M: Model> AnnotatedQuery<M> {
             w.push_bind(value.clone());
             conditions += 1;
         }
-        let order: Vec<(String, bool)> = match &self.order {
-            Some(names) => names
-                .iter()
-                .map(|n| match n.strip_prefix('-') {
-                    Some(rest) => (rest.to_owned(), true),
-                    None => (n.clone(), false),
-                })
-                .collect(),
-            None => self
-                .qs
-                .order
-                .iter()
-                .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
-                .collect::<Result<_>>()?,
-        };
-        if !order.is_empty() {
-            w.push_sql(" ORDER BY ");
-            for (i, (name, desc)) in order.iter().enumerate() {
-                if i > 0 {
-                    w.push_sql(", ");
-                }
-                if let Some(field) = meta.field(name) {
-                    w.push_column(meta.table, field.column);
-                } else if find(name).is_some() {
-                    w.push_ident(name);
-                } else {
-                    return Err(Error::InvalidLookup {
-                        model: meta.name,
-                        what: "field or annotation",
-                        name: name.clone(),
-                        valid: meta.field_names().into_iter().chain(names()).collect(),
-                    });
-                }
-                w.push_sql(if *desc { " DESC" } else { " ASC" });
-            }
-        }
-        if let Some(limit) = self.qs.limit {
-            w.push_sql(" LIMIT ");
-            w.push_int(limit);
-        }
-        if let Some(offset) = self.qs.offset {
-            w.push_sql(" OFFSET ");
-            w.push_bind(Value::I64(Some(offset)));
-        }
+        push_order_and_slice(
+            &mut w,
+            &self.qs,
+            self.order.as_deref(),
+            &names(),
+            "field or annotation",
+        )?;
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
         let width = meta.fields.len();

@@ -132,54 +132,14 @@ impl<M: Model> ValuesQuery<M> {
                 w.push_bind(value.clone());
             }
         }
-        let order: Vec<(String, bool)> = match &self.order {
-            Some(names) => names
-                .iter()
-                .map(|n| match n.strip_prefix('-') {
-                    Some(rest) => (rest.to_owned(), true),
-                    None => (n.clone(), false),
-                })
-                .collect(),
-            None => self
-                .qs
-                .order
-                .iter()
-                .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
-                .collect::<Result<_>>()?,
-        };
-        if !order.is_empty() {
-            w.push_sql(" ORDER BY ");
-            for (i, (name, desc)) in order.iter().enumerate() {
-                if i > 0 {
-                    w.push_sql(", ");
-                }
-                if let Some(field) = meta.field(name) {
-                    w.push_column(meta.table, field.column);
-                } else if aggregates.iter().any(|(a, _, _)| a.name() == *name) {
-                    w.push_ident(name);
-                } else {
-                    return Err(Error::InvalidLookup {
-                        model: meta.name,
-                        what: "field or aggregate",
-                        name: name.clone(),
-                        valid: meta
-                            .field_names()
-                            .into_iter()
-                            .chain(aggregates.iter().map(|(a, _, _)| a.name()))
-                            .collect(),
-                    });
-                }
-                w.push_sql(if *desc { " DESC" } else { " ASC" });
-            }
-        }
-        if let Some(limit) = self.qs.limit {
-            w.push_sql(" LIMIT ");
-            w.push_int(limit);
-        }
-        if let Some(offset) = self.qs.offset {
-            w.push_sql(" OFFSET ");
-            w.push_bind(Value::I64(Some(offset)));
-        }
+        let outputs: Vec<String> = aggregates.iter().map(|(a, _, _)| a.name()).collect();
+        push_order_and_slice(
+            &mut w,
+            &self.qs,
+            self.order.as_deref(),
+            &outputs,
+            "field or aggregate",
+        )?;
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
         let rows = db.query(&stmt).await?;
@@ -265,4 +225,65 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
             error,
         }))
     }
+}
+
+/// `ORDER BY` fields or output names (aggregates, annotations), then
+/// `LIMIT n OFFSET $m`: the tail of `values(..)` and `annotate(..)` queries.
+/// `custom` replaces the query's own ordering when given.
+pub(crate) fn push_order_and_slice<M: Model>(
+    w: &mut SqlWriter,
+    qs: &QuerySet<M>,
+    custom: Option<&[String]>,
+    outputs: &[String],
+    what: &'static str,
+) -> Result<()> {
+    let meta = M::META;
+    let order: Vec<(String, bool)> = match custom {
+        Some(names) => names
+            .iter()
+            .map(|n| match n.strip_prefix('-') {
+                Some(rest) => (rest.to_owned(), true),
+                None => (n.clone(), false),
+            })
+            .collect(),
+        None => qs
+            .order
+            .iter()
+            .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
+            .collect::<Result<_>>()?,
+    };
+    if !order.is_empty() {
+        w.push_sql(" ORDER BY ");
+        for (i, (name, desc)) in order.iter().enumerate() {
+            if i > 0 {
+                w.push_sql(", ");
+            }
+            if let Some(field) = meta.field(name) {
+                w.push_column(meta.table, field.column);
+            } else if outputs.iter().any(|o| o == name) {
+                w.push_ident(name);
+            } else {
+                return Err(Error::InvalidLookup {
+                    model: meta.name,
+                    what,
+                    name: name.clone(),
+                    valid: meta
+                        .field_names()
+                        .into_iter()
+                        .chain(outputs.iter().cloned())
+                        .collect(),
+                });
+            }
+            w.push_sql(if *desc { " DESC" } else { " ASC" });
+        }
+    }
+    if let Some(limit) = qs.limit {
+        w.push_sql(" LIMIT ");
+        w.push_int(limit);
+    }
+    if let Some(offset) = qs.offset {
+        w.push_sql(" OFFSET ");
+        w.push_bind(Value::I64(Some(offset)));
+    }
+    Ok(())
 }
