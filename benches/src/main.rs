@@ -1,6 +1,6 @@
 //! ORM vs. hand-written tokio-postgres, on the same database in the same run.
 //!
-//! `cd benches && cargo run --release -- [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch]`
+//! `cd benches && cargo run --release -- [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch,stream]`
 //!
 //! Each workload runs raw, ORM, raw, ORM, ... for a number of rounds (after
 //! one warm-up run of each side); the table shows the median per-operation
@@ -13,10 +13,13 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use orm_core::prelude::*;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 type BoxResult<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -74,6 +77,25 @@ const PF_POST_COLUMNS: &str = "id, user_id, title, body";
 /// Posts per user in the prefetch workload.
 const POSTS_PER_USER: usize = 10;
 
+/// The `stream` workload's table: filled with `Sizes::stream_rows` rows by
+/// one server-side `INSERT .. SELECT generate_series(..)`, then read in
+/// full by both sides, one row at a time.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "bench_stream_rows")]
+pub struct StreamRow {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub karma: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Columns of `bench_stream_rows`, in the model's order (raw side).
+const STREAM_COLUMNS: &str = "id, name, email, karma, created_at";
+/// The most the ORM's streaming pass may add to the process's peak RSS.
+const STREAM_MEMORY_TARGET_MIB: f64 = 64.0;
+
 // ---------------------------------------------------------------------------
 // Command line
 
@@ -84,15 +106,17 @@ enum Workload {
     Create,
     Bulk,
     Prefetch,
+    Stream,
 }
 
 impl Workload {
-    const ALL: [Workload; 5] = [
+    const ALL: [Workload; 6] = [
         Workload::Get,
         Workload::Filter,
         Workload::Create,
         Workload::Bulk,
         Workload::Prefetch,
+        Workload::Stream,
     ];
 
     fn key(self) -> &'static str {
@@ -102,13 +126,14 @@ impl Workload {
             Workload::Create => "create",
             Workload::Bulk => "bulk",
             Workload::Prefetch => "prefetch",
+            Workload::Stream => "stream",
         }
     }
 
     /// The most `orm / raw` may be; `None`: reported only.
     fn target(self) -> Option<f64> {
         match self {
-            Workload::Get | Workload::Filter | Workload::Create => Some(1.10),
+            Workload::Get | Workload::Filter | Workload::Create | Workload::Stream => Some(1.10),
             Workload::Prefetch => Some(1.15),
             Workload::Bulk => None,
         }
@@ -118,15 +143,19 @@ impl Workload {
 struct Options {
     quick: bool,
     rounds: usize,
+    /// Rounds of the `stream` workload: as `rounds`, but 1 with `--quick`
+    /// unless `--rounds` is given.
+    stream_rounds: usize,
     only: Vec<Workload>,
 }
 
 const USAGE: &str = "\
-usage: orm-benches [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch]
+usage: orm-benches [--quick] [--rounds N] [--only get,filter,create,bulk,prefetch,stream]
 
   --quick       1/10th of the sizes and 3 rounds by default (a smoke test)
   --rounds N    interleaved raw/ORM rounds per workload (default 7, quick 3);
-                bulk_create runs min(N, 3) rounds
+                bulk_create runs min(N, 3) rounds; stream runs 1 with --quick
+                unless --rounds is given
   --only LIST   run only these workloads (comma separated)";
 
 fn parse_args() -> BoxResult<Options> {
@@ -163,9 +192,16 @@ fn parse_args() -> BoxResult<Options> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
     }
+    // A pass takes about a second; one is enough for a smoke test.
+    let stream_rounds = match rounds {
+        Some(n) => n,
+        None if quick => 1,
+        None => 7,
+    };
     Ok(Options {
         quick,
         rounds: rounds.unwrap_or(if quick { 3 } else { 7 }),
+        stream_rounds,
         only,
     })
 }
@@ -181,6 +217,8 @@ struct Sizes {
     pf_users: usize,
     /// Prefetch loads (of every user with their posts) per run.
     pf_loads: usize,
+    /// Rows of `bench_stream_rows`, all read by every `stream` pass.
+    stream_rows: usize,
 }
 
 impl Sizes {
@@ -194,6 +232,7 @@ impl Sizes {
             bulk_rows: 100_000 / div,
             pf_users: 1_000 / div,
             pf_loads: 20,
+            stream_rows: 1_000_000 / div,
         }
     }
 }
@@ -268,6 +307,26 @@ fn pf_checksum(acc: u64, id: i64, name: &str, karma: i32, posts: &[PrefetchPost]
     })
 }
 
+/// As [`checksum`], for a row of the `stream` workload.
+fn stream_checksum(acc: u64, r: &StreamRow) -> u64 {
+    let email = r.email.as_ref().map_or(0, |e| e.len() as u64 + 1);
+    acc.wrapping_mul(31)
+        .wrapping_add(r.id as u64)
+        .wrapping_add((r.karma as u64) << 20)
+        .wrapping_add((r.name.len() as u64) << 40)
+        .wrapping_add(email << 48)
+        .wrapping_add(r.created_at.timestamp() as u64)
+}
+
+/// Fails unless a pass saw every row of the `stream` table.
+fn check_rows(side: &str, got: usize, expected: usize) -> BoxResult<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("{side}: the stream pass returned {got} rows, expected {expected}").into())
+    }
+}
+
 /// `n` users for the prefetch tables.
 fn make_pf_users(rng: &mut Rng, n: usize) -> Vec<PrefetchUser> {
     (0..n)
@@ -309,6 +368,7 @@ struct Raw {
     bulk_insert: Statement,
     pf_users: Statement,
     pf_posts: Statement,
+    stream: Statement,
 }
 
 /// The raw side's user of the prefetch workload: a plain struct holding its
@@ -352,6 +412,7 @@ impl Raw {
                 "SELECT {PF_POST_COLUMNS} FROM bench_pf_posts WHERE user_id = ANY($1) ORDER BY id"
             ))
             .await?;
+        let stream = client.prepare(&stream_sql()).await?;
         Ok(Raw {
             client,
             get,
@@ -360,6 +421,7 @@ impl Raw {
             bulk_insert,
             pf_users,
             pf_posts,
+            stream,
         })
     }
 
@@ -484,6 +546,49 @@ impl Raw {
         Ok(users)
     }
 
+    fn decode_stream(row: &Row) -> StreamRow {
+        StreamRow {
+            id: row.get(0),
+            name: row.get(1),
+            email: row.get(2),
+            karma: row.get(3),
+            created_at: row.get(4),
+        }
+    }
+
+    /// One pass over the whole `stream` table with `query_raw`: each row is
+    /// decoded, folded into the checksum and dropped.
+    async fn stream(&self, expected: usize) -> BoxResult<(Duration, u64)> {
+        let start = Instant::now();
+        let rows = self
+            .client
+            .query_raw(&self.stream, std::iter::empty::<&(dyn ToSql + Sync)>())
+            .await?;
+        let mut rows = std::pin::pin!(rows);
+        let (mut sum, mut n) = (0, 0);
+        while let Some(row) = rows.try_next().await? {
+            sum = stream_checksum(sum, &Raw::decode_stream(&row));
+            n += 1;
+        }
+        let elapsed = start.elapsed();
+        check_rows("raw query_raw", n, expected)?;
+        Ok((elapsed, sum))
+    }
+
+    /// The memory control: `query` collects every `Row`, then they are
+    /// decoded into a `Vec<StreamRow>`.
+    async fn collect(&self, expected: usize) -> BoxResult<(Duration, u64)> {
+        let start = Instant::now();
+        let rows = self.client.query(&self.stream, &[]).await?;
+        let all: Vec<StreamRow> = rows.iter().map(Raw::decode_stream).collect();
+        drop(rows);
+        let (n, sum) = (all.len(), all.iter().fold(0, stream_checksum));
+        drop(all);
+        let elapsed = start.elapsed();
+        check_rows("raw query", n, expected)?;
+        Ok((elapsed, sum))
+    }
+
     /// Empties the table between write runs (outside the timings).
     async fn truncate(&self) -> BoxResult<()> {
         self.client
@@ -570,6 +675,37 @@ mod orm {
         })
         .await
     }
+
+    /// One pass over the whole `stream` table with `QuerySet::stream()`.
+    pub async fn stream(db: &Db, expected: usize) -> BoxResult<(Duration, u64)> {
+        orm_core::scope(db, async {
+            let start = Instant::now();
+            let mut rows = StreamRow::all().order_by(["id"]).stream();
+            let (mut sum, mut n) = (0, 0);
+            while let Some(r) = rows.try_next().await? {
+                sum = stream_checksum(sum, &r);
+                n += 1;
+            }
+            let elapsed = start.elapsed();
+            check_rows("ORM stream()", n, expected)?;
+            Ok((elapsed, sum))
+        })
+        .await
+    }
+
+    /// The memory control: the same query awaited into a `Vec`.
+    pub async fn collect(db: &Db, expected: usize) -> BoxResult<(Duration, u64)> {
+        orm_core::scope(db, async {
+            let start = Instant::now();
+            let all: Vec<StreamRow> = StreamRow::all().order_by(["id"]).await?;
+            let (n, sum) = (all.len(), all.iter().fold(0, stream_checksum));
+            drop(all);
+            let elapsed = start.elapsed();
+            check_rows("ORM .await", n, expected)?;
+            Ok((elapsed, sum))
+        })
+        .await
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -606,6 +742,221 @@ async fn measure(side: impl Future<Output = BoxResult<(Duration, u64)>>) -> BoxR
         cpu,
         checksum,
     })
+}
+
+/// The process's resident set size and its high-water mark (`VmRSS`,
+/// `VmHWM` of `/proc/self/status`), in bytes; `None` off Linux.
+fn rss_and_hwm() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find_map(|l| l.strip_prefix(key))?;
+        line.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    Some((kib("VmRSS:")? * 1024, kib("VmHWM:")? * 1024))
+}
+
+/// How a pass's peak RSS is taken.
+enum PeakMode {
+    /// `VmHWM`, reset to the current RSS by writing `5` to
+    /// `/proc/self/clear_refs` before the pass (Linux 4.0+): exact.
+    HighWaterMark,
+    /// `VmRSS` sampled every 5 ms on a thread of its own (where the reset is
+    /// refused, or with `ORM_BENCHES_RSS_SAMPLER=1`): misses peaks shorter
+    /// than the interval.
+    Sampler {
+        stop: Arc<AtomicBool>,
+        thread: std::thread::JoinHandle<u64>,
+    },
+}
+
+impl PeakMode {
+    fn describe(&self) -> &'static str {
+        match self {
+            PeakMode::HighWaterMark => {
+                "VmHWM of /proc/self/status, reset before each pass through /proc/self/clear_refs"
+            }
+            PeakMode::Sampler { .. } => "VmRSS of /proc/self/status sampled every 5 ms",
+        }
+    }
+}
+
+/// Tracks the peak RSS of the process from `start` to `finish`.
+struct PeakRss {
+    baseline: u64,
+    mode: PeakMode,
+}
+
+/// One pass's memory: the RSS when it started and how far above that the
+/// process's RSS went during the pass, in bytes.
+#[derive(Debug, Clone, Copy)]
+struct Mem {
+    baseline: u64,
+    growth: u64,
+}
+
+impl PeakRss {
+    fn start() -> Option<PeakRss> {
+        let force_sampler = std::env::var("ORM_BENCHES_RSS_SAMPLER").is_ok_and(|v| v == "1");
+        if !force_sampler && std::fs::write("/proc/self/clear_refs", "5").is_ok() {
+            // Right after the reset VmHWM is the current RSS (give or take
+            // what another thread allocated in between).
+            let (rss, hwm) = rss_and_hwm()?;
+            if hwm <= rss + (1 << 20) {
+                return Some(PeakRss {
+                    baseline: rss,
+                    mode: PeakMode::HighWaterMark,
+                });
+            }
+        }
+        let (baseline, _) = rss_and_hwm()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut peak = 0;
+                loop {
+                    if let Some((rss, _)) = rss_and_hwm() {
+                        peak = peak.max(rss);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return peak;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        });
+        Some(PeakRss {
+            baseline,
+            mode: PeakMode::Sampler { stop, thread },
+        })
+    }
+
+    fn finish(self) -> Option<(Mem, &'static str)> {
+        let how = self.mode.describe();
+        let peak = match self.mode {
+            PeakMode::HighWaterMark => rss_and_hwm()?.1,
+            PeakMode::Sampler { stop, thread } => {
+                stop.store(true, Ordering::Relaxed);
+                thread.join().ok()?
+            }
+        };
+        let mem = Mem {
+            baseline: self.baseline,
+            growth: peak.saturating_sub(self.baseline),
+        };
+        Some((mem, how))
+    }
+}
+
+/// As [`measure`], and the pass's peak RSS growth.
+async fn measure_mem(
+    side: impl Future<Output = BoxResult<(Duration, u64)>>,
+) -> BoxResult<(Run, Option<Mem>)> {
+    let tracker = PeakRss::start();
+    let run = measure(side).await?;
+    let mem = tracker.and_then(PeakRss::finish).map(|(mem, how)| {
+        RSS_METHOD.get_or_init(|| how);
+        mem
+    });
+    Ok((run, mem))
+}
+
+/// How the peak RSS was measured (set by the first measurement).
+static RSS_METHOD: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Time and memory of the passes of one side of the `stream` workload (or
+/// of a control).
+struct MemRow {
+    label: &'static str,
+    /// Peak RSS growth allowed, in MiB; `None`: reported only.
+    target_mib: Option<f64>,
+    /// The untimed warm-up pass (the first one of this side in the process).
+    first: Option<Mem>,
+    walls: Vec<Duration>,
+    mems: Vec<Mem>,
+}
+
+impl MemRow {
+    fn new(label: &'static str, target_mib: Option<f64>) -> Self {
+        MemRow {
+            label,
+            target_mib,
+            first: None,
+            walls: Vec::new(),
+            mems: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, wall: Duration, mem: Option<Mem>) {
+        self.walls.push(wall);
+        self.mems.extend(mem);
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The `stream` workload's time and memory per side, as a Markdown table.
+fn memory_table(rows: &[MemRow], n: usize) -> String {
+    let mut out = String::from(
+        "| pass | time per pass (median) | per row | RSS at start (median) | highest RSS \
+         | peak RSS above start: first pass / median of rounds (max) | target |\n\
+         |---|---:|---:|---:|---:|---|---|\n",
+    );
+    for r in rows {
+        let walls: Vec<f64> = r.walls.iter().map(|d| d.as_nanos() as f64).collect();
+        let Some(wall) = median(&walls) else { continue };
+        let growths: Vec<f64> = r.mems.iter().map(|m| mib(m.growth)).collect();
+        let baselines: Vec<f64> = r.mems.iter().map(|m| mib(m.baseline)).collect();
+        let highest = r
+            .mems
+            .iter()
+            .chain(&r.first)
+            .map(|m| m.baseline + m.growth)
+            .max();
+        let (growth, baseline, highest) = match (median(&growths), median(&baselines), highest) {
+            (Some(g), Some(b), Some(h)) => {
+                let max = growths.iter().copied().fold(f64::MIN, f64::max);
+                let first = r
+                    .first
+                    .map_or_else(|| "–".to_owned(), |m| format!("{:.2} MiB", mib(m.growth)));
+                (
+                    format!("{first} / {g:.2} MiB ({max:.2}, n={})", growths.len()),
+                    format!("{b:.1} MiB"),
+                    format!("{:.1} MiB", mib(h)),
+                )
+            }
+            _ => ("n/a".to_owned(), "n/a".to_owned(), "n/a".to_owned()),
+        };
+        // The target applies to every pass, the cold first one included.
+        let worst = r
+            .mems
+            .iter()
+            .chain(&r.first)
+            .map(|m| mib(m.growth))
+            .fold(None, |acc: Option<f64>, g| {
+                Some(acc.map_or(g, |a| a.max(g)))
+            });
+        let target = match (r.target_mib, worst) {
+            (Some(t), Some(w)) if w < t => format!("< {t:.0} MiB ok"),
+            (Some(t), Some(_)) => format!("< {t:.0} MiB **OVER**"),
+            (Some(t), None) => format!("< {t:.0} MiB (not measured)"),
+            (None, _) => "report only".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {baseline} | {highest} | {growth} | {target} |",
+            r.label,
+            fmt_ns(wall),
+            fmt_ns(wall / n as f64),
+        );
+    }
+    out
 }
 
 /// Per-operation times (nanoseconds) of one workload, one entry per round.
@@ -752,6 +1103,7 @@ struct Bench {
     db: Db,
     sizes: Sizes,
     rounds: usize,
+    stream_rounds: usize,
     rng: Rng,
     /// Ids of the filled table (for the `get` workload).
     ids: (i64, i64),
@@ -870,6 +1222,143 @@ impl Bench {
         }
         Ok(s)
     }
+
+    /// Fills `bench_stream_rows` (not timed), then reads it in full on each
+    /// side, measuring time and peak RSS growth; then the two controls that
+    /// collect every row into a `Vec`.
+    async fn stream(&mut self) -> BoxResult<(Samples, Vec<MemRow>)> {
+        let n = self.sizes.stream_rows;
+        let client = &self.raw.client;
+        let fill = Instant::now();
+        client
+            .batch_execute("TRUNCATE bench_stream_rows RESTART IDENTITY")
+            .await?;
+        // One server-side statement: ids 1..=n in order, 20% of emails NULL.
+        client
+            .execute(
+                "INSERT INTO bench_stream_rows (name, email, karma, created_at) \
+                 SELECT 'stream_user_' || lpad(i::text, 7, '0'), \
+                        CASE WHEN i % 5 = 0 THEN NULL ELSE 'stream.user' || i || '@example.com' END, \
+                        (i * 7919 % 1000)::integer, \
+                        timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' \
+                 FROM generate_series(1::bigint, $1::bigint) AS i",
+                &[&(n as i64)],
+            )
+            .await?;
+        client
+            .batch_execute("VACUUM ANALYZE bench_stream_rows")
+            .await?;
+        let orm_sql = StreamRow::all()
+            .order_by(["id"])
+            .sql()?
+            .ok_or("the stream query matches nothing")?
+            .sql;
+        let raw_plan = top_plan(client, &stream_sql()).await?;
+        let orm_plan = top_plan(client, &orm_sql).await?;
+        println!(
+            "  stream: {} rows filled in {:.1} s (not timed); plan raw: {raw_plan}; ORM: {orm_plan}{}",
+            thousands(n),
+            fill.elapsed().as_secs_f64(),
+            if raw_plan == orm_plan {
+                ""
+            } else {
+                " (**plans differ**)"
+            }
+        );
+
+        let label = format!("stream {} rows (per row)", thousands(n));
+        let mut s = Samples::new(Workload::Stream, label);
+        let mut raw_mem = MemRow::new("raw `query_raw`, row by row", None);
+        let mut orm_mem = MemRow::new("ORM `stream()`, row by row", Some(STREAM_MEMORY_TARGET_MIB));
+        // Warm-up passes (statement cache, server buffers); their memory is
+        // each side's cold first pass.
+        let (raw, mem) = measure_mem(self.raw.stream(n)).await?;
+        let expected = raw.checksum;
+        raw_mem.first = mem;
+        let (orm, mem) = measure_mem(orm::stream(&self.db, n)).await?;
+        orm_mem.first = mem;
+        check_checksum("ORM stream() warm-up", expected, orm.checksum)?;
+        let show = |m: Option<Mem>| {
+            m.map_or_else(
+                || "n/a".to_owned(),
+                |m| format!("+{:.2} MiB", mib(m.growth)),
+            )
+        };
+        println!(
+            "  stream  warm-up: raw {:.0} ms ({} RSS)  orm {:.0} ms ({} RSS)",
+            raw.wall.as_secs_f64() * 1e3,
+            show(raw_mem.first),
+            orm.wall.as_secs_f64() * 1e3,
+            show(orm_mem.first),
+        );
+        for round in 1..=self.stream_rounds {
+            let (raw, raw_m) = measure_mem(self.raw.stream(n)).await?;
+            let (orm, orm_m) = measure_mem(orm::stream(&self.db, n)).await?;
+            check_checksum("raw query_raw", expected, raw.checksum)?;
+            let (raw_wall, orm_wall) = (raw.wall, orm.wall);
+            s.push(round, n, raw, orm)?;
+            println!(
+                "  {:<7} round {round}: pass raw {:.0} ms ({} RSS)  orm {:.0} ms ({} RSS)",
+                "",
+                raw_wall.as_secs_f64() * 1e3,
+                show(raw_m),
+                orm_wall.as_secs_f64() * 1e3,
+                show(orm_m),
+            );
+            raw_mem.push(raw_wall, raw_m);
+            orm_mem.push(orm_wall, orm_m);
+        }
+
+        // Controls, once each: every row in memory at once.
+        let mut controls = Vec::new();
+        for (label, side) in [
+            ("control: ORM `.await` into a `Vec`", true),
+            ("control: raw `query` into `Vec<Row>`, then decoded", false),
+        ] {
+            let (run, mem) = if side {
+                measure_mem(orm::collect(&self.db, n)).await?
+            } else {
+                measure_mem(self.raw.collect(n)).await?
+            };
+            check_checksum(label, expected, run.checksum)?;
+            println!(
+                "  stream  {label}: {:.0} ms ({} RSS)",
+                run.wall.as_secs_f64() * 1e3,
+                show(mem)
+            );
+            let mut row = MemRow::new(label, None);
+            row.push(run.wall, mem);
+            controls.push(row);
+        }
+        let mut mems = vec![raw_mem, orm_mem];
+        mems.extend(controls);
+        Ok((s, mems))
+    }
+}
+
+/// The raw side's `stream` statement.
+fn stream_sql() -> String {
+    format!("SELECT {STREAM_COLUMNS} FROM bench_stream_rows ORDER BY id")
+}
+
+/// The top node of `sql`'s plan, e.g. `Index Scan using .. on ..`.
+async fn top_plan(client: &Client, sql: &str) -> BoxResult<String> {
+    let rows = client
+        .query(&format!("EXPLAIN (COSTS OFF) {sql}"), &[])
+        .await?;
+    let first: String = rows.first().ok_or("EXPLAIN returned nothing")?.get(0);
+    Ok(first.trim().to_owned())
+}
+
+fn check_checksum(what: &str, expected: u64, got: u64) -> BoxResult<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(
+            format!("{what}: checksum {got:#x} differs from the first raw pass's {expected:#x}")
+                .into(),
+        )
+    }
 }
 
 /// The CPUs this process may run on (Linux), e.g. `0` under `taskset -c 0`.
@@ -952,9 +1441,10 @@ async fn bench(config: &tokio_postgres::Config, sizes: Sizes, opts: &Options) ->
     println!("- PostgreSQL {version} ({server})");
     println!("- synchronous_commit={sync_commit}, fsync={fsync}, shared_buffers={shared_buffers}");
     println!(
-        "- rounds: {} (bulk_create: {}), interleaved raw/orm after one warm-up run each",
+        "- rounds: {} (bulk_create: {}, stream: {}), interleaved raw/orm after one warm-up run each",
         opts.rounds,
-        opts.rounds.min(3)
+        opts.rounds.min(3),
+        opts.stream_rounds
     );
     let affinity = cpu_affinity();
     let pinned = if cores == 1 {
@@ -966,33 +1456,61 @@ async fn bench(config: &tokio_postgres::Config, sizes: Sizes, opts: &Options) ->
         "- CPUs allowed: {affinity} ({cores} usable{pinned}); load average {} at start",
         load_average()
     );
+    // Only `get` and `filter` read the filled `bench_users` (the write
+    // workloads empty it first): without them, it is not filled, so that
+    // the `stream` workload's memory is measured in a process that did not
+    // first allocate (and keep in its heap) 100,000 users.
+    let fill_users = opts
+        .only
+        .iter()
+        .any(|w| matches!(w, Workload::Get | Workload::Filter));
+    let table_rows = if fill_users {
+        format!(
+            "{} rows in the table for the reads",
+            thousands(sizes.table_rows)
+        )
+    } else {
+        "bench_users not filled (no get or filter)".to_owned()
+    };
     println!(
-        "- one connection per side; {} rows in the table for the reads; tokio multi-thread \
-         runtime, benchmark in a spawned task",
-        thousands(sizes.table_rows)
+        "- one connection per side; {table_rows}; tokio multi-thread runtime, benchmark in a \
+         spawned task"
     );
     println!();
 
     // Fill the table (through the ORM; not timed).
     let mut rng = Rng(0x5eed_0f0b_5eed);
-    let rows = make_users(&mut rng, sizes.table_rows, "seed");
-    let stored = orm_core::scope(&db, BenchUser::bulk_create(rows)).await?;
-    let ids = (
-        stored.iter().map(|u| u.id).min().unwrap_or(1),
-        stored.iter().map(|u| u.id).max().unwrap_or(1),
-    );
-    drop(stored);
-    client.batch_execute("VACUUM ANALYZE bench_users").await?;
+    let ids = if fill_users {
+        let rows = make_users(&mut rng, sizes.table_rows, "seed");
+        let stored = orm_core::scope(&db, BenchUser::bulk_create(rows)).await?;
+        let ids = (
+            stored.iter().map(|u| u.id).min().unwrap_or(1),
+            stored.iter().map(|u| u.id).max().unwrap_or(1),
+        );
+        drop(stored);
+        client.batch_execute("VACUUM ANALYZE bench_users").await?;
+        ids
+    } else {
+        // The draws `make_users` would have made, so that the later
+        // workloads get the same data either way.
+        for _ in 0..sizes.table_rows {
+            rng.next();
+        }
+        (1, 1)
+    };
 
+    let sizes_stream_rows = sizes.stream_rows;
     let mut bench = Bench {
         raw: Raw::prepare(client).await?,
         db,
         sizes,
         rounds: opts.rounds,
+        stream_rounds: opts.stream_rounds,
         rng,
         ids,
     };
     let mut results = Vec::new();
+    let mut memory = Vec::new();
     // Reads first: the write workloads empty the table.
     for workload in Workload::ALL {
         if !opts.only.contains(&workload) {
@@ -1004,6 +1522,11 @@ async fn bench(config: &tokio_postgres::Config, sizes: Sizes, opts: &Options) ->
             Workload::Create => bench.create().await?,
             Workload::Bulk => bench.bulk().await?,
             Workload::Prefetch => bench.prefetch().await?,
+            Workload::Stream => {
+                let (samples, mems) = bench.stream().await?;
+                memory = mems;
+                samples
+            }
         };
         results.push(samples);
     }
@@ -1017,6 +1540,16 @@ async fn bench(config: &tokio_postgres::Config, sizes: Sizes, opts: &Options) ->
          threads during the run, per op (median). Load average at the end: {}.",
         load_average()
     );
+    if !memory.is_empty() {
+        println!();
+        println!(
+            "Stream, {} rows: time and peak RSS per pass ({}):",
+            thousands(sizes_stream_rows),
+            RSS_METHOD.get().copied().unwrap_or("not measured")
+        );
+        println!();
+        print!("{}", memory_table(&memory, sizes_stream_rows));
+    }
 
     drop(bench);
     let _ = conn_task.await;
