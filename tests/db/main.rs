@@ -10,6 +10,7 @@ mod connections;
 mod crud;
 mod expressions;
 mod hooks;
+mod logging;
 mod lookups;
 mod queryset;
 mod reads;

@@ -1,0 +1,117 @@
+//! Every statement goes through `tracing`: SQL and duration at debug
+//! level (target `orm_core::sql`), parameters only at trace level.
+
+use std::sync::{Arc, Mutex};
+
+use orm_core::prelude::*;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+use crate::common::{setup, User};
+
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    level: Option<Level>,
+    sql: Option<String>,
+    elapsed: bool,
+    params: Option<String>,
+}
+
+struct Capture {
+    max: Level,
+    events: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Visit for Seen {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "sql" => self.sql = Some(format!("{value:?}")),
+            "params" => self.params = Some(format!("{value:?}")),
+            "elapsed_us" => self.elapsed = true,
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "sql" {
+            self.sql = Some(value.to_owned());
+        }
+    }
+    fn record_u64(&mut self, field: &Field, _value: u64) {
+        if field.name() == "elapsed_us" {
+            self.elapsed = true;
+        }
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.target() == "orm_core::sql" && *metadata.level() <= self.max
+    }
+    fn new_span(&self, _span: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _span: &Id, _values: &Record<'_>) {}
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut seen = Seen {
+            level: Some(*event.metadata().level()),
+            ..Seen::default()
+        };
+        event.record(&mut seen);
+        self.events.lock().unwrap().push(seen);
+    }
+    fn enter(&self, _span: &Id) {}
+    fn exit(&self, _span: &Id) {}
+}
+
+async fn logged(max: Level) -> Result<Vec<Seen>> {
+    let db = setup().await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let dispatch = tracing::Dispatch::new(Capture {
+        max,
+        events: events.clone(),
+    });
+    // The test runtime is single-threaded: a thread default covers it.
+    let _guard = tracing::dispatcher::set_default(&dispatch);
+    orm_core::scope(&db, async {
+        User::filter(q!(name = "secret-value")).count().await?;
+        Ok::<_, Error>(())
+    })
+    .await?;
+    let seen = events.lock().unwrap().clone();
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn statements_are_logged_with_their_duration() -> Result<()> {
+    let seen = logged(Level::DEBUG).await?;
+    let count = seen
+        .iter()
+        .find(|s| {
+            s.sql
+                .as_deref()
+                .is_some_and(|q| q.starts_with("SELECT COUNT(*)"))
+        })
+        .expect("the count statement was logged");
+    assert_eq!(count.level, Some(Level::DEBUG));
+    assert!(count.elapsed, "with its duration");
+    assert!(
+        seen.iter().all(|s| s.params.is_none()),
+        "no parameters at debug level: {seen:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn parameters_only_at_trace_level() -> Result<()> {
+    let seen = logged(Level::TRACE).await?;
+    let with_params: Vec<&Seen> = seen.iter().filter(|s| s.params.is_some()).collect();
+    assert!(!with_params.is_empty(), "{seen:?}");
+    assert!(with_params.iter().all(|s| s.level == Some(Level::TRACE)));
+    assert!(with_params.iter().any(|s| s
+        .params
+        .as_deref()
+        .is_some_and(|p| p.contains("secret-value"))));
+    Ok(())
+}
