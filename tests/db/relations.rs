@@ -781,3 +781,41 @@ async fn annotate_counts_across_relations_without_inflation() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn exists_with_outer_ref() -> Result<()> {
+    use orm_core::query::{Exists, OuterRef};
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let published = Author::filter(Exists(Post::filter(q!(author = OuterRef("id"), published = true))))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&published), ["Ada", "Gemini"]);
+        let without = Author::exclude(Exists(Post::filter(q!(author = OuterRef("id"))))).await?;
+        assert_eq!(names(&without), ["Bob"]);
+        let sql = Author::filter(Exists(Post::filter(q!(author = OuterRef("id"), published = true))))
+            .sql()?
+            .unwrap()
+            .sql;
+        assert!(
+            sql.ends_with(r#"WHERE EXISTS (SELECT 1 FROM "rel_posts" AS "E1" WHERE "E1"."author_id" = "rel_authors"."id" AND "E1"."published" = $1)"#),
+            "{sql}"
+        );
+        // Correlated with the same table: someone has more karma.
+        let outranked = Author::filter(Exists(Author::filter(q!(karma__gt = OuterRef("karma")))))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&outranked), ["Bob", "Gemini"]);
+        // OuterRef outside an Exists, and an unknown outer field, are errors.
+        let err = Author::filter(q!(karma = OuterRef("karma"))).count().await.unwrap_err();
+        assert!(err.to_string().contains("inside Exists"), "{err}");
+        let err = Author::filter(Exists(Post::filter(q!(author = OuterRef("nope")))))
+            .count()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { model: "Author", .. }), "{err}");
+        Ok(())
+    })
+    .await
+}

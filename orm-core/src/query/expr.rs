@@ -22,6 +22,8 @@ pub enum Expr {
     Value(Value),
     /// `left <op> right`.
     Binary(Box<Expr>, Arith, Box<Expr>),
+    /// A field of the enclosing query's row, inside an [`Exists`](crate::query::Exists).
+    Outer(String),
 }
 
 /// An arithmetic operator of an [`Expr`].
@@ -35,6 +37,13 @@ pub enum Arith {
     Mul,
     /// `/`
     Div,
+}
+
+/// Inside an [`Exists`](crate::query::Exists) query: field `name` of the
+/// enclosing query's row (Django's `OuterRef("name")`).
+#[allow(non_snake_case)]
+pub fn OuterRef(name: &str) -> Expr {
+    Expr::Outer(name.to_owned())
 }
 
 /// The value of field `name` of the row (Django's `F("name")`).
@@ -110,14 +119,26 @@ fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static s
 }
 
 impl Expr {
-    /// Checks every field name against `meta`.
-    pub(crate) fn check(&self, meta: &'static ModelMeta) -> Result<()> {
+    /// Checks every field name against `meta`, and `OuterRef` names
+    /// against the enclosing query's model.
+    pub(crate) fn check(
+        &self,
+        meta: &'static ModelMeta,
+        outer: Option<&'static ModelMeta>,
+    ) -> Result<()> {
         match self {
             Expr::Field(name) => resolve(meta, name).map(|_| ()),
+            Expr::Outer(name) => match outer {
+                Some(outer) => resolve(outer, name).map(|_| ()),
+                None => Err(Error::InvalidQuery {
+                    model: meta.name,
+                    reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
+                }),
+            },
             Expr::Value(_) => Ok(()),
             Expr::Binary(l, _, r) => {
-                l.check(meta)?;
-                r.check(meta)
+                l.check(meta, outer)?;
+                r.check(meta, outer)
             }
         }
     }
@@ -138,6 +159,13 @@ impl Expr {
                 r.push_sql(w, scope);
                 w.push_sql(")");
             }
+            Expr::Outer(name) => match scope.outer {
+                Some((alias, meta)) => match resolve(meta, name) {
+                    Ok((hops, column)) if hops.is_empty() => w.push_column(alias, column),
+                    _ => w.push_sql("NULL"),
+                },
+                None => w.push_sql("NULL"),
+            },
             Expr::Field(name) => {
                 let Ok((hops, column)) = resolve(scope.meta, name) else {
                     w.push_sql("NULL");

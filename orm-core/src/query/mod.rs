@@ -15,12 +15,12 @@ mod values_query;
 
 pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
-pub use expr::{Arith, Expr, F};
+pub use expr::{Arith, Expr, OuterRef, F};
 pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use q::{InArg, InOperand};
-pub use queryset::QuerySet;
+pub use queryset::{Exists, QuerySet};
 pub use values::{
     Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Record, Sum,
 };

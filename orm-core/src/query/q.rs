@@ -91,6 +91,8 @@ pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
+    /// `EXISTS (SELECT 1 FROM ..)`, correlated through `OuterRef`.
+    Exists(Box<Subquery>),
     /// One `filter(..)` (`same_row`) or `exclude(..)` call. Inside a
     /// `filter` call, conditions across the same relation must hold for the
     /// same related row; separate calls may each match a different one.
@@ -247,6 +249,7 @@ impl Node {
         match self {
             Node::All | Node::Nothing => Ok(()),
             Node::Leaf(c) => c.path.steps().try_for_each(|r| r.hop().map(|_| ())),
+            Node::Exists(sub) => sub.filter.check_relations(),
             Node::And(items) | Node::Or(items) => items.iter().try_for_each(Node::check_relations),
             Node::Not(n) | Node::Call { node: n, .. } => n.check_relations(),
         }
@@ -267,6 +270,7 @@ impl Node {
             Node::And(items) => Node::And(items.into_iter().map(|n| n.behind(step)).collect()),
             Node::Or(items) => Node::Or(items.into_iter().map(|n| n.behind(step)).collect()),
             Node::Not(n) => Node::Not(Box::new(n.behind(step))),
+            Node::Exists(_) => self,
             Node::Call { node, same_row } => Node::Call {
                 node: Box::new(node.behind(step)),
                 same_row,
@@ -280,8 +284,23 @@ impl Node {
         &self,
         meta: &'static crate::model::ModelMeta,
     ) -> crate::error::Result<()> {
+        self.check_exprs_in(meta, None)
+    }
+
+    fn check_exprs_in(
+        &self,
+        meta: &'static crate::model::ModelMeta,
+        outer: Option<&'static crate::model::ModelMeta>,
+    ) -> crate::error::Result<()> {
         match self {
             Node::All | Node::Nothing => Ok(()),
+            Node::Exists(sub) => match &sub.error {
+                Some(reason) => Err(crate::error::Error::InvalidQuery {
+                    model: sub.meta.name,
+                    reason: reason.clone(),
+                }),
+                None => sub.filter.check_exprs_in(sub.meta, Some(meta)),
+            },
             Node::Leaf(c) => match &c.op {
                 Op::InQuery(sub) => {
                     if let Some(reason) = &sub.error {
@@ -293,7 +312,7 @@ impl Node {
                     sub.filter.check_relations()?;
                     sub.filter.check_exprs(sub.meta)
                 }
-                Op::CmpExpr { expr, .. } if c.path.is_empty() => expr.check(meta),
+                Op::CmpExpr { expr, .. } if c.path.is_empty() => expr.check(meta, outer),
                 Op::CmpExpr { .. } => Err(crate::error::Error::InvalidQuery {
                     model: meta.name,
                     reason: "F() is supported on this model's own fields, not across a relation"
@@ -302,9 +321,9 @@ impl Node {
                 _ => Ok(()),
             },
             Node::And(items) | Node::Or(items) => {
-                items.iter().try_for_each(|n| n.check_exprs(meta))
+                items.iter().try_for_each(|n| n.check_exprs_in(meta, outer))
             }
-            Node::Not(n) | Node::Call { node: n, .. } => n.check_exprs(meta),
+            Node::Not(n) | Node::Call { node: n, .. } => n.check_exprs_in(meta, outer),
         }
     }
 
@@ -314,7 +333,7 @@ impl Node {
         fn inner(node: &Node, parent_and: bool, parent_or: bool) -> bool {
             match node {
                 Node::All | Node::Nothing => false,
-                Node::Leaf(_) => true,
+                Node::Leaf(_) | Node::Exists(_) => true,
                 Node::Not(n) => inner(n, false, false),
                 Node::Call { node, .. } => inner(node, false, false),
                 Node::And(items) => {
@@ -332,7 +351,7 @@ impl Node {
     /// without constants.
     pub(crate) fn simplify(&self) -> Node {
         match self {
-            Node::All | Node::Nothing | Node::Leaf(_) => self.clone(),
+            Node::All | Node::Nothing | Node::Leaf(_) | Node::Exists(_) => self.clone(),
             Node::Not(inner) => match inner.simplify() {
                 Node::All => Node::Nothing,
                 Node::Nothing => Node::All,

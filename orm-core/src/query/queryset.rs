@@ -554,7 +554,7 @@ impl<M: Model> QuerySet<M> {
         }
         for set in &assign.items {
             if let Some(expr) = &set.expr {
-                expr.check(M::META)?;
+                expr.check(M::META, None)?;
             }
         }
         let filter = self.simplified()?;
@@ -586,6 +586,38 @@ impl<M: Model> QuerySet<M> {
         let db = db::resolve(self.db.as_ref())?;
         db.execute(&stmt).await
     }
+}
+
+/// `EXISTS (SELECT 1 FROM ..)`: a condition on the outer query's rows,
+/// true when `query` finds a row; inside it, [`OuterRef`](crate::query::OuterRef)
+/// names a field of the outer row (Django's `Exists` + `OuterRef`):
+///
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// # use orm_core::query::{Exists, OuterRef};
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub author: ForeignKey<User>, pub published: bool }
+/// # async fn run() -> orm_core::Result<()> {
+/// let writers = User::filter(Exists(Post::filter(q!(author = OuterRef("id"), published = true)))).await?;
+/// # Ok(()) }
+/// ```
+#[allow(non_snake_case)]
+pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
+    let filter = query.filter.simplify();
+    if matches!(filter, Node::Nothing) {
+        return crate::Q::none();
+    }
+    crate::Q::from_node(Node::Exists(Box::new(crate::query::q::Subquery {
+        meta: T::META,
+        column: None,
+        filter,
+        order: Vec::new(),
+        limit: None,
+        offset: None,
+        error: query.error.map(|(_, reason)| reason),
+    })))
 }
 
 /// Runs a `get()` plan: the row, `None`, or `MultipleObjectsReturned`.

@@ -28,6 +28,8 @@ pub(crate) struct Scope<'a> {
     pub meta: &'static ModelMeta,
     pub depth: usize,
     pub same_row: bool,
+    /// Inside `Exists(..)`: the enclosing query's alias and model, for `OuterRef`.
+    pub outer: Option<(&'a str, &'static ModelMeta)>,
 }
 
 impl<'a> Scope<'a> {
@@ -37,6 +39,7 @@ impl<'a> Scope<'a> {
             meta,
             depth: 0,
             same_row: true,
+            outer: None,
         }
     }
 }
@@ -87,6 +90,7 @@ pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negate
                 w.push_sql(")");
             }
         },
+        Node::Exists(sub) => push_exists_query(w, scope, sub),
         Node::Call { node, same_row } => {
             let scope = Scope {
                 same_row: *same_row,
@@ -255,11 +259,38 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             meta: target,
             depth,
             same_row: scope.same_row,
+            outer: scope.outer,
         };
         w.push_sql(" AND ");
         match inner {
             [one] => push_child(w, sub, one, false),
             many => push_and(w, sub, many, false),
+        }
+    }
+    w.push_sql(")");
+}
+
+/// `EXISTS (SELECT 1 FROM "t" AS "E1" WHERE ..)`, its `OuterRef`s naming
+/// the row of `scope`.
+fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &crate::query::q::Subquery) {
+    let alias = format!("E{}", scope.depth + 1);
+    w.push_sql("EXISTS (SELECT 1 FROM ");
+    w.push_ident(sub.meta.table);
+    w.push_sql(" AS ");
+    w.push_ident(&alias);
+    let inner = Scope {
+        alias: &alias,
+        meta: sub.meta,
+        depth: scope.depth + 1,
+        same_row: true,
+        outer: Some((scope.alias, scope.meta)),
+    };
+    match &sub.filter {
+        Node::All => {}
+        Node::Nothing => w.push_sql(" WHERE FALSE"),
+        filter => {
+            w.push_sql(" WHERE ");
+            push_node(w, inner, filter, false);
         }
     }
     w.push_sql(")");

@@ -66,11 +66,12 @@ impl Parse for Terms {
     }
 }
 
-/// True when the value contains a call `F(..)`: an expression over fields.
+/// True when the value contains a call `F(..)` or `OuterRef(..)`: an
+/// expression over fields.
 fn has_f(expr: &Expr) -> bool {
     match expr {
         Expr::Call(call) => {
-            matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "F"))
+            matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "F" || s.ident == "OuterRef"))
                 || call.args.iter().any(has_f)
         }
         Expr::Binary(b) => has_f(&b.left) || has_f(&b.right),
