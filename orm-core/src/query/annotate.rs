@@ -15,7 +15,7 @@ use crate::query::values::{Aggregate, Record};
 use crate::query::values_query::{push_order_and_slice, split_lookup};
 use crate::query::QuerySet;
 use crate::relation::Hop;
-use crate::sql::condition::{push_node, Scope};
+use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::SqlWriter;
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
@@ -177,14 +177,7 @@ fn push_annotation(w: &mut SqlWriter, outer: &ModelMeta, r: &Resolved<'_>) {
                     w.push_sql(" = ");
                     w.push_column(&prev, prev_pk);
                 }
-                w.push_sql(" JOIN ");
-                w.push_ident(target.table);
-                w.push_sql(" AS ");
-                w.push_ident(&this);
-                w.push_sql(" ON ");
-                w.push_column(&this, target.pk_field().column);
-                w.push_sql(" = ");
-                w.push_column(&link, target_col);
+                push_join_target(w, target, &this, &link, target_col);
             }
         }
     }

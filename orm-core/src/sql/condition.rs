@@ -239,14 +239,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             w.push_ident(through);
             w.push_sql(" AS ");
             w.push_ident(&link);
-            w.push_sql(" JOIN ");
-            w.push_ident(target.table);
-            w.push_sql(" AS ");
-            w.push_ident(&alias);
-            w.push_sql(" ON ");
-            w.push_column(&alias, target.pk_field().column);
-            w.push_sql(" = ");
-            w.push_column(&link, target_col);
+            push_join_target(w, target, &alias, &link, target_col);
             w.push_sql(" WHERE ");
             w.push_column(&link, source_col);
             w.push_sql(" = ");
@@ -294,6 +287,25 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &crate::query::q:
         }
     }
     w.push_sql(")");
+}
+
+/// ` JOIN "target" AS "alias" ON "alias"."pk" = "link"."target_col"`: the
+/// rows a many-to-many link table points at.
+pub(crate) fn push_join_target(
+    w: &mut SqlWriter,
+    target: &ModelMeta,
+    alias: &str,
+    link: &str,
+    target_col: &str,
+) {
+    w.push_sql(" JOIN ");
+    w.push_ident(target.table);
+    w.push_sql(" AS ");
+    w.push_ident(alias);
+    w.push_sql(" ON ");
+    w.push_column(alias, target.pk_field().column);
+    w.push_sql(" = ");
+    w.push_column(link, target_col);
 }
 
 /// A lookup on a nullable column under negation gets `AND col IS NOT NULL`.
