@@ -1,6 +1,8 @@
-//! F expressions in filters and updates, and save_fields.
+//! F expressions in filters, updates and annotations; aggregates across
+//! relations; save_fields; only / defer.
 
 use orm_core::prelude::*;
+use orm_core::query::{Avg, Count, Max, Sum};
 
 use crate::common::setup;
 
@@ -15,6 +17,8 @@ pub struct Writer {
     pub name: String,
     /// Reputation.
     pub karma: i32,
+    /// Article.writer, reversed.
+    pub articles: Reverse<Article>,
 }
 
 /// An article with counters.
@@ -25,6 +29,7 @@ pub struct Article {
     #[orm(primary_key)]
     pub id: i64,
     /// The writer.
+    #[orm(related_name = "articles")]
     pub writer: ForeignKey<Writer>,
     /// Title.
     pub title: String,
@@ -166,6 +171,210 @@ async fn save_fields_writes_only_those() -> Result<()> {
         gone.delete().await?;
         let err = gone.save_fields(&["likes"]).await.unwrap_err();
         assert!(matches!(err, Error::DoesNotExist { .. }), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+async fn writer_names(q: impl IntoQ<Writer>) -> Result<Vec<String>> {
+    Writer::filter(q)
+        .order_by(["name"])
+        .values_list_flat("name")
+        .await
+}
+
+#[tokio::test]
+async fn f_names_the_queried_row_across_relations() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await?;
+        // Writers with an article read less than their karma: ann (a2: 20 < 50).
+        assert_eq!(
+            writer_names(q!(articles__views__lt = F("karma"))).await?,
+            ["ann"]
+        );
+        assert_eq!(
+            writer_names(q!(articles__views__gt = F("karma") * 3)).await?,
+            Vec::<String>::new()
+        );
+        let bob: Vec<String> = Writer::exclude(q!(articles__views__lt = F("karma")))
+            .values_list_flat("name")
+            .await?;
+        assert_eq!(bob, ["bob"]);
+        // Both conditions on the same article (one EXISTS).
+        assert_eq!(
+            writer_names(q!(articles__views__gt = F("karma"), articles__likes = 10)).await?,
+            ["ann"]
+        );
+        assert_eq!(
+            writer_names(q!(articles__views__gt = F("karma"), articles__likes = 30)).await?,
+            Vec::<String>::new()
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn aggregate_across_relations() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await?;
+        let stats = Writer::all()
+            .aggregate([
+                Sum("articles__views"),
+                Count("articles"),
+                Sum("karma"),
+                Avg("articles__likes"),
+                Max("articles__title"),
+            ])
+            .await?;
+        assert_eq!(stats.get::<Option<i64>>("articles__views__sum")?, Some(127));
+        assert_eq!(stats.get::<i64>("articles__count")?, 3);
+        // The writers' own karma is not inflated by their articles.
+        assert_eq!(stats.get::<Option<i64>>("karma__sum")?, Some(55));
+        let avg = stats.get::<Option<f64>>("articles__likes__avg")?.unwrap();
+        assert!((avg - 41.0 / 3.0).abs() < 1e-9, "{avg}");
+        assert_eq!(
+            stats.get::<Option<String>>("articles__title__max")?,
+            Some("b1".into())
+        );
+        // Filtered, sliced, and forward (one writer per article, as Django's join).
+        let bob = Writer::filter(q!(name = "bob"))
+            .aggregate([Sum("articles__views")])
+            .await?;
+        assert_eq!(bob.get::<Option<i64>>("articles__views__sum")?, Some(7));
+        let first = Writer::all()
+            .order_by(["name"])
+            .limit(1)
+            .aggregate([Count("articles").alias("n")])
+            .await?;
+        assert_eq!(first.get::<i64>("n")?, 2);
+        let per_article = Article::all().aggregate([Sum("writer__karma")]).await?;
+        assert_eq!(
+            per_article.get::<Option<i64>>("writer__karma__sum")?,
+            Some(105)
+        );
+        // No rows: counts are 0, the others NULL.
+        let none = Writer::filter(q!(name = "zed"))
+            .aggregate([Count("articles"), Sum("articles__views")])
+            .await?;
+        assert_eq!(none.get::<i64>("articles__count")?, 0);
+        assert_eq!(none.get::<Option<i64>>("articles__views__sum")?, None);
+        let err = Writer::all()
+            .aggregate([Sum("articles__title")])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
+        let err = Writer::all()
+            .aggregate([Sum("articlez__views")])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("articles"),
+            "lists the relations: {err}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn f_in_annotations() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await?;
+        let rows = Article::all()
+            .annotate_expr("score", F("views") + F("likes") * 10)
+            .annotate_expr("writer_karma", F("writer__karma"))
+            .order_by(["-score"])
+            .await?;
+        let seen: Vec<(&str, i64, i32)> = rows
+            .iter()
+            .map(|a| Ok((a.title.as_str(), a.get("score")?, a.get("writer_karma")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(seen, [("a2", 320, 50), ("a1", 200, 50), ("b1", 17, 5)]);
+        let popular = Article::all()
+            .annotate_expr("score", F("views") + F("likes") * 10)
+            .filter("score__gt", 100i64)
+            .order_by(["title"])
+            .await?;
+        assert_eq!(
+            popular.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+            ["a1", "a2"]
+        );
+        let half = Article::filter(q!(title = "b1"))
+            .annotate_expr("half", F("views") / 2.0)
+            .await?;
+        assert_eq!(half[0].get::<f64>("half")?, 3.5);
+        // With an aggregate across a relation.
+        let writers = Writer::all()
+            .annotate([Count("articles")])
+            .annotate_expr("double", F("karma") * 2)
+            .order_by(["name"])
+            .await?;
+        assert_eq!(writers[0].get::<i64>("articles__count")?, 2);
+        assert_eq!(writers[0].get::<i64>("double")?, 100);
+        let err = Article::all()
+            .annotate_expr("title", F("views"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("name of a field"), "{err}");
+        let err = Article::all()
+            .annotate_expr("x", F("title") + 1)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("arithmetic needs numbers"),
+            "{err}"
+        );
+        let err = Article::all()
+            .annotate_expr("x", F("nope"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidLookup { .. }), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn only_and_defer_never_overwrite_unread_columns() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await?;
+        let mut rows = Article::all().order_by(["title"]).only(["title"]).await?;
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].title, "a1");
+        assert_eq!(rows[0].views, 0, "unread: the default");
+        assert!(rows[0].id > 0, "the key is always read");
+        assert_eq!(rows[0].deferred_fields(), ["writer", "views", "likes"]);
+        rows[0].title = "a1 (edited)".into();
+        rows[0].save().await?;
+        let stored = Article::get(q!(title = "a1 (edited)")).await?;
+        assert_eq!(
+            (stored.views, stored.likes),
+            (100, 10),
+            "unread columns kept"
+        );
+
+        let mut heavy = Article::filter(q!(title = "a2"))
+            .defer(["title"])
+            .first()
+            .await?
+            .unwrap();
+        assert_eq!((heavy.title.as_str(), heavy.views), ("", 20));
+        heavy.views += 1;
+        heavy.save().await?;
+        let complete = heavy.into_complete().await?;
+        assert_eq!((complete.title.as_str(), complete.views), ("a2", 21));
+
+        let err = Article::all().only(["nope"]).await.unwrap_err();
+        assert!(err.to_string().contains("likes"), "lists the fields: {err}");
+        assert!(Article::filter(q!(id__in = Vec::<i64>::new()))
+            .only(["title"])
+            .await?
+            .is_empty());
         Ok(())
     })
     .await

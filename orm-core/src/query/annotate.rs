@@ -9,13 +9,14 @@ use std::pin::Pin;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, Model, ModelMeta};
+use crate::model::{Model, ModelMeta};
+use crate::query::expr::Expr;
 use crate::query::q::Node;
-use crate::query::values::{Aggregate, Record};
+use crate::query::values::{Aggregate, Record, Resolved};
 use crate::query::values_query::{push_order_and_slice, split_lookup};
 use crate::query::QuerySet;
-use crate::relation::Hop;
-use crate::sql::condition::{push_join_target, push_node, Scope};
+use crate::sql::condition::{push_node, Scope};
+use crate::sql::statements::push_aggregate_over;
 use crate::sql::SqlWriter;
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
@@ -54,140 +55,9 @@ impl<M> Annotated<M> {
 pub struct AnnotatedQuery<M> {
     qs: QuerySet<M>,
     aggregates: Vec<Aggregate>,
+    exprs: Vec<(String, Expr)>,
     filters: Vec<(String, Value)>,
     order: Option<Vec<String>>,
-}
-
-/// One annotation, resolved: the hops to the related rows, the aggregated
-/// column (none: count the rows), the result type.
-struct Resolved<'a> {
-    agg: &'a Aggregate,
-    hops: Vec<Hop>,
-    field: Option<&'static FieldMeta>,
-    ty: SqlType,
-}
-
-fn resolve<'a>(meta: &'static ModelMeta, agg: &'a Aggregate) -> Result<Resolved<'a>> {
-    let segments: Vec<&str> = agg.field.split("__").collect();
-    let mut model = meta;
-    let mut hops = Vec::new();
-    let mut field = None;
-    for (i, name) in segments.iter().enumerate() {
-        if let Some(rel) = model.relation(name) {
-            hops.push(rel.hop()?);
-            model = rel.target.meta();
-            continue;
-        }
-        match model.field(name) {
-            Some(f) if i == segments.len() - 1 && !hops.is_empty() => field = Some(f),
-            Some(_) if hops.is_empty() => break,
-            _ => {
-                return Err(Error::InvalidLookup {
-                    model: model.name,
-                    what: if hops.is_empty() { "relation" } else { "field" },
-                    name: (*name).to_owned(),
-                    valid: if hops.is_empty() {
-                        model.relations.iter().map(|r| r.name.to_owned()).collect()
-                    } else {
-                        model.field_names()
-                    },
-                })
-            }
-        }
-    }
-    if hops.is_empty() {
-        return Err(Error::InvalidQuery {
-            model: meta.name,
-            reason: format!(
-                "annotate({}) needs a relation (e.g. Count(\"posts\")); aggregate this model's own fields with aggregate() or values().annotate()",
-                agg.field
-            ),
-        });
-    }
-    let ty = agg.result_type(model, field.or(Some(model.pk_field())))?;
-    Ok(Resolved {
-        agg,
-        hops,
-        field,
-        ty,
-    })
-}
-
-/// `(SELECT COUNT("A1"."id") FROM "posts" AS "A1" WHERE "A1"."author_id" = "users"."id")`
-fn push_annotation(w: &mut SqlWriter, outer: &ModelMeta, r: &Resolved<'_>) {
-    let alias = |i: usize| format!("A{}", i + 1);
-    w.push_sql("(SELECT ");
-    let last = alias(r.hops.len() - 1);
-    let last_model = r.hops[r.hops.len() - 1].target();
-    let counted = r.field.unwrap_or(last_model.pk_field());
-    r.agg.push_sql(w, &last, Some(counted), r.ty);
-    w.push_sql(" FROM ");
-    let mut correlation: Option<(String, &'static str, &'static str)> = None;
-    for (i, hop) in r.hops.iter().enumerate() {
-        let this = alias(i);
-        let prev = if i == 0 {
-            outer.table.to_owned()
-        } else {
-            alias(i - 1)
-        };
-        let prev_pk = if i == 0 {
-            outer.pk_field().column
-        } else {
-            r.hops[i - 1].target().pk_field().column
-        };
-        match hop {
-            Hop::Key {
-                target,
-                target_col,
-                source_col,
-            } => {
-                if i > 0 {
-                    w.push_sql(" JOIN ");
-                }
-                w.push_ident(target.table);
-                w.push_sql(" AS ");
-                w.push_ident(&this);
-                if i == 0 {
-                    correlation = Some((this.clone(), target_col, source_col));
-                } else {
-                    w.push_sql(" ON ");
-                    w.push_column(&this, target_col);
-                    w.push_sql(" = ");
-                    w.push_column(&prev, source_col);
-                }
-            }
-            Hop::Through {
-                target,
-                through,
-                source_col,
-                target_col,
-            } => {
-                let link = format!("{this}_link");
-                if i > 0 {
-                    w.push_sql(" JOIN ");
-                }
-                w.push_ident(through);
-                w.push_sql(" AS ");
-                w.push_ident(&link);
-                if i == 0 {
-                    correlation = Some((link.clone(), source_col, prev_pk));
-                } else {
-                    w.push_sql(" ON ");
-                    w.push_column(&link, source_col);
-                    w.push_sql(" = ");
-                    w.push_column(&prev, prev_pk);
-                }
-                push_join_target(w, target, &this, &link, target_col);
-            }
-        }
-    }
-    if let Some((table, inner_col, outer_col)) = correlation {
-        w.push_sql(" WHERE ");
-        w.push_column(&table, inner_col);
-        w.push_sql(" = ");
-        w.push_column(outer.table, outer_col);
-    }
-    w.push_sql(")");
 }
 
 impl<M: Model> QuerySet<M> {
@@ -203,9 +73,31 @@ impl<M: Model> QuerySet<M> {
         AnnotatedQuery {
             qs: self,
             aggregates: aggregates.into_iter().collect(),
+            exprs: Vec::new(),
             filters: Vec::new(),
             order: None,
         }
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Adds a per-row expression (Django's `annotate(total=F("a") + F("b"))`);
+    /// see [`AnnotatedQuery::annotate_expr`].
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub views: i64, pub likes: i32 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let rows = Post::all()
+    ///     .annotate_expr("score", F("views") + F("likes") * 10)
+    ///     .order_by(["-score"])
+    ///     .await?;
+    /// let best: i64 = rows[0].get("score")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn annotate_expr(self, name: &str, expr: impl Into<Expr>) -> AnnotatedQuery<M> {
+        self.annotate([]).annotate_expr(name, expr)
     }
 }
 
@@ -229,29 +121,48 @@ impl<M: Model> AnnotatedQuery<M> {
         self
     }
 
+    /// Adds a per-row expression named `name`, as Django's
+    /// `annotate(name=F("views") + F("likes"))`: fields (also across
+    /// foreign keys), values and `+ - * /`. Integer arithmetic reads as
+    /// `i64`, arithmetic with a float as `f64`, a bare field as its type.
+    #[must_use]
+    pub fn annotate_expr(mut self, name: &str, expr: impl Into<Expr>) -> Self {
+        self.exprs.push((name.to_owned(), expr.into()));
+        self
+    }
+
     /// Runs the query.
     ///
     /// # Errors
     /// [`Error::InvalidLookup`] / [`Error::InvalidQuery`] for an unknown
-    /// relation, field or annotation; database errors.
+    /// relation, field or annotation, or an annotation named as a field;
+    /// database errors.
     pub async fn fetch(self) -> Result<Vec<Annotated<M>>> {
         let meta = M::META;
-        let resolved: Vec<Resolved<'_>> = self
-            .aggregates
-            .iter()
-            .map(|a| resolve(meta, a))
-            .collect::<Result<_>>()?;
-        for r in &resolved {
-            if meta.field(&r.agg.name()).is_some() {
-                return Err(Error::InvalidQuery {
-                    model: meta.name,
-                    reason: format!(
-                        "the annotation `{}` has the name of a field of {}; give it another with .alias(..)",
-                        r.agg.name(),
-                        meta.name
-                    ),
-                });
-            }
+        let mut outputs: Vec<Output<'_>> = Vec::new();
+        for agg in &self.aggregates {
+            outputs.push(Output::Aggregate(agg.resolve_annotation(meta)?));
+        }
+        for (name, expr) in &self.exprs {
+            expr.check(meta, None)?;
+            let ty = expr.result_type(meta)?;
+            outputs.push(Output::Expr(name, expr, ty));
+        }
+        let names: Vec<String> = outputs.iter().map(Output::name).collect();
+        for (i, name) in names.iter().enumerate() {
+            let clash = if meta.field(name).is_some() {
+                format!("has the name of a field of {}", meta.name)
+            } else if names[..i].contains(name) {
+                "is given twice".to_owned()
+            } else {
+                continue;
+            };
+            return Err(Error::InvalidQuery {
+                model: meta.name,
+                reason: format!(
+                    "the annotation `{name}` {clash}; give it another name (.alias(..))"
+                ),
+            });
         }
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
@@ -259,16 +170,14 @@ impl<M: Model> AnnotatedQuery<M> {
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
             return Ok(Vec::new());
         }
-        let find = |name: &str| resolved.iter().find(|r| r.agg.name() == name);
-        let names = || resolved.iter().map(|r| r.agg.name()).collect::<Vec<_>>();
         let mut w = SqlWriter::new();
         w.push_sql("SELECT ");
         w.push_sql(M::statements().columns(meta));
-        for r in &resolved {
+        for out in &outputs {
             w.push_sql(", ");
-            push_annotation(&mut w, meta, r);
+            out.push_sql(&mut w, meta);
             w.push_sql(" AS ");
-            w.push_ident(&r.agg.name());
+            w.push_ident(&out.name());
         }
         w.push_sql(" FROM ");
         w.push_ident(meta.table);
@@ -280,16 +189,16 @@ impl<M: Model> AnnotatedQuery<M> {
         }
         for (key, value) in &self.filters {
             let (name, op) = split_lookup(key);
-            let Some(r) = find(name) else {
+            let Some(out) = outputs.iter().find(|o| o.name() == name) else {
                 return Err(Error::InvalidLookup {
                     model: meta.name,
                     what: "annotation",
                     name: name.to_owned(),
-                    valid: names(),
+                    valid: names,
                 });
             };
             w.push_sql(if conditions == 0 { " WHERE " } else { " AND " });
-            push_annotation(&mut w, meta, r);
+            out.push_sql(&mut w, meta);
             w.push_sql(op);
             w.push_bind(value.clone());
             conditions += 1;
@@ -298,13 +207,13 @@ impl<M: Model> AnnotatedQuery<M> {
             &mut w,
             &self.qs,
             self.order.as_deref(),
-            &names(),
+            &names,
             "field or annotation",
         )?;
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
         let width = meta.fields.len();
-        let types: Vec<(String, SqlType)> = resolved.iter().map(|r| (r.agg.name(), r.ty)).collect();
+        let types: Vec<(String, SqlType)> = outputs.iter().map(|o| (o.name(), o.ty())).collect();
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
             let object = M::from_row(row, 0)?;
             let mut values = Vec::with_capacity(types.len());
@@ -317,6 +226,36 @@ impl<M: Model> AnnotatedQuery<M> {
             })
         })
         .await
+    }
+}
+
+/// One annotation: an aggregate across a relation, or a named expression.
+enum Output<'a> {
+    Aggregate(Resolved<'a>),
+    Expr(&'a str, &'a Expr, SqlType),
+}
+
+impl Output<'_> {
+    fn name(&self) -> String {
+        match self {
+            Output::Aggregate(r) => r.agg.name(),
+            Output::Expr(name, ..) => (*name).to_owned(),
+        }
+    }
+
+    fn ty(&self) -> SqlType {
+        match self {
+            Output::Aggregate(r) => r.ty,
+            Output::Expr(_, _, ty) => *ty,
+        }
+    }
+
+    /// The annotation's value for the row of `meta`'s table.
+    fn push_sql(&self, w: &mut SqlWriter, meta: &'static ModelMeta) {
+        match self {
+            Output::Aggregate(r) => push_aggregate_over(w, meta.table, meta, r, true),
+            Output::Expr(_, expr, ty) => expr.push_typed(w, Scope::root(meta), *ty),
+        }
     }
 }
 

@@ -4,10 +4,11 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use crate::error::{Error, Result};
-use crate::model::ModelMeta;
+use crate::model::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind};
 use crate::sql::condition::Scope;
 use crate::sql::SqlWriter;
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// An expression over a row's fields and values, for filters
@@ -87,6 +88,10 @@ arith!(Div, div, Div);
 /// A resolved field reference: its column, and the forward relations to
 /// reach it (rendered as a scalar subquery).
 fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static str)> {
+    resolve_field(meta, name).map(|(hops, field)| (hops, field.column))
+}
+
+fn resolve_field(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static FieldMeta)> {
     let segments: Vec<&str> = name.split("__").collect();
     let (last, relations) = segments.split_last().unwrap_or((&"", &[]));
     let mut meta = meta;
@@ -115,7 +120,7 @@ fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static s
         name: (*last).to_owned(),
         valid: meta.field_names(),
     })?;
-    Ok((hops, field.column))
+    Ok((hops, field))
 }
 
 impl Expr {
@@ -143,9 +148,67 @@ impl Expr {
         }
     }
 
+    /// The SQL type of the expression's value (names were checked): a
+    /// field's own type; integer arithmetic is `bigint`, arithmetic with a
+    /// float `double precision`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] for arithmetic on a non-numeric value or an
+    /// `OuterRef` outside `Exists`.
+    pub(crate) fn result_type(&self, meta: &'static ModelMeta) -> Result<SqlType> {
+        let numeric = |ty: SqlType| -> Result<SqlType> {
+            match ty {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Ok(SqlType::BigInt),
+                SqlType::Real | SqlType::Double => Ok(SqlType::Double),
+                other => Err(Error::InvalidQuery {
+                    model: meta.name,
+                    reason: format!("arithmetic needs numbers, not {}", other.name()),
+                }),
+            }
+        };
+        match self {
+            Expr::Field(name) => Ok(resolve_field(meta, name)?.1.sql_type),
+            Expr::Value(v) => value_type(v).ok_or_else(|| Error::InvalidQuery {
+                model: meta.name,
+                reason: format!("cannot annotate the value {v:?}"),
+            }),
+            Expr::Binary(l, _, r) => {
+                let (l, r) = (
+                    numeric(l.result_type(meta)?)?,
+                    numeric(r.result_type(meta)?)?,
+                );
+                Ok(if l == SqlType::Double || r == SqlType::Double {
+                    SqlType::Double
+                } else {
+                    SqlType::BigInt
+                })
+            }
+            Expr::Outer(name) => Err(Error::InvalidQuery {
+                model: meta.name,
+                reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
+            }),
+        }
+    }
+
+    /// Renders the expression cast to `ty` when it is arithmetic, so its
+    /// value decodes as [`result_type`](Self::result_type) says.
+    pub(crate) fn push_typed(&self, w: &mut SqlWriter, scope: Scope<'_>, ty: SqlType) {
+        self.push_sql(w, scope);
+        if matches!(self, Expr::Binary(..) | Expr::Value(_)) {
+            w.push_sql("::");
+            w.push_sql(&ty.ddl(None));
+        }
+    }
+
     /// Renders the expression in `scope` (names were checked).
     pub(crate) fn push_sql(&self, w: &mut SqlWriter, scope: Scope<'_>) {
         match self {
+            // A float says so: next to an integer column PostgreSQL would
+            // take the parameter for an integer and refuse the value.
+            Expr::Value(v @ (Value::F32(_) | Value::F64(_))) => {
+                w.push_bind(v.clone());
+                w.push_sql("::double precision");
+            }
             Expr::Value(v) => w.push_bind(v.clone()),
             Expr::Binary(l, op, r) => {
                 w.push_sql("(");
@@ -167,12 +230,13 @@ impl Expr {
                 None => w.push_sql("NULL"),
             },
             Expr::Field(name) => {
-                let Ok((hops, column)) = resolve(scope.meta, name) else {
+                let (row_alias, row_meta) = scope.row;
+                let Ok((hops, column)) = resolve(row_meta, name) else {
                     w.push_sql("NULL");
                     return;
                 };
                 if hops.is_empty() {
-                    w.push_column(scope.alias, column);
+                    w.push_column(row_alias, column);
                     return;
                 }
                 // (SELECT "F2"."karma" FROM "users" AS "F1" JOIN .. WHERE "F1"."id" = outer.author_id)
@@ -214,10 +278,24 @@ impl Expr {
                     w.push_sql(" WHERE ");
                     w.push_column(&aliases[0], target_col);
                     w.push_sql(" = ");
-                    w.push_column(scope.alias, source_col);
+                    w.push_column(row_alias, source_col);
                 }
                 w.push_sql(")");
             }
         }
     }
+}
+
+/// The SQL type a bound value has, for the types an expression can hold.
+fn value_type(v: &Value) -> Option<SqlType> {
+    Some(match v {
+        Value::Bool(_) => SqlType::Bool,
+        Value::I16(_) => SqlType::SmallInt,
+        Value::I32(_) => SqlType::Integer,
+        Value::I64(_) => SqlType::BigInt,
+        Value::F32(_) => SqlType::Real,
+        Value::F64(_) => SqlType::Double,
+        Value::Text(_) => SqlType::Text,
+        _ => return None,
+    })
 }

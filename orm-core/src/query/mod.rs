@@ -3,6 +3,7 @@
 
 mod annotate;
 mod cascade;
+mod deferred;
 pub mod expr;
 mod lookup;
 pub(crate) mod order;
@@ -15,6 +16,7 @@ mod values_query;
 
 pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
+pub use deferred::{Deferred, DeferredQuery};
 pub use expr::{Arith, Expr, OuterRef, F};
 pub use lookup::Lookup;
 pub use order::OrderBy;

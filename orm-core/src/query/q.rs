@@ -312,12 +312,9 @@ impl Node {
                     sub.filter.check_relations()?;
                     sub.filter.check_exprs(sub.meta)
                 }
-                Op::CmpExpr { expr, .. } if c.path.is_empty() => expr.check(meta, outer),
-                Op::CmpExpr { .. } => Err(crate::error::Error::InvalidQuery {
-                    model: meta.name,
-                    reason: "F() is supported on this model's own fields, not across a relation"
-                        .into(),
-                }),
+                // F() names the queried model's row, also when the lookup
+                // crosses a relation (`posts__views__gt = F("karma")`).
+                Op::CmpExpr { expr, .. } => expr.check(meta, outer),
                 _ => Ok(()),
             },
             Node::And(items) | Node::Or(items) => {

@@ -347,7 +347,7 @@ impl<M: Model> QuerySet<M> {
         self.with_select_joined(&[], f)
     }
 
-    fn with_select_joined<T>(
+    pub(crate) fn with_select_joined<T>(
         &self,
         joins: &[Join],
         f: impl FnOnce(&Select<'_>) -> T,
@@ -456,12 +456,18 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn first(mut self) -> Result<Option<M>> {
+    pub async fn first(self) -> Result<Option<M>> {
+        Ok(self.first_query().fetch().await?.into_iter().next())
+    }
+
+    /// The query of [`first`](Self::first): ordered (by primary key if not
+    /// yet), at most one row.
+    pub(crate) fn first_query(mut self) -> Self {
         if self.order.is_empty() {
             self.order = vec![OrderBy::field(M::META.pk_field(), false)];
         }
         self.limit = Some(self.limit.map_or(1, |l| l.min(1)));
-        Ok(self.fetch().await?.into_iter().next())
+        self
     }
 
     /// The last row: the query's ordering reversed, or primary key descending.
@@ -714,28 +720,22 @@ impl<M: Model> QuerySet<M> {
         aggregates: impl IntoIterator<Item = Aggregate>,
     ) -> Result<Aggregated> {
         let aggregates: Vec<Aggregate> = aggregates.into_iter().collect();
-        let mut items = Vec::with_capacity(aggregates.len());
-        for agg in &aggregates {
-            let field = match agg.field.as_str() {
-                "*" => None,
-                name => Some(values::resolve_fields(M::META, &[name])?[0]),
-            };
-            items.push((agg, field, agg.result_type(M::META, field)?));
-        }
+        let items: Vec<values::Resolved<'_>> = aggregates
+            .iter()
+            .map(|agg| agg.resolve(M::META))
+            .collect::<Result<_>>()?;
         let Some(stmt) = self.with_select_joined(&[], |s| statements::aggregate(s, &items))? else {
             // Nothing can match: COUNT is 0, the others NULL.
             return Ok(Aggregated::new(
                 items
                     .iter()
-                    .map(|(agg, _, ty)| {
-                        let v = if ty == &crate::types::SqlType::BigInt
-                            && agg.name().ends_with("__count")
-                        {
+                    .map(|r| {
+                        let v = if r.agg.function == values::Function::Count {
                             Value::I64(Some(0))
                         } else {
-                            ty.null()
+                            r.ty.null()
                         };
-                        (agg.name(), v)
+                        (r.agg.name(), v)
                     })
                     .collect(),
             ));
@@ -746,8 +746,8 @@ impl<M: Model> QuerySet<M> {
             model: M::META.name,
         })?;
         let mut values = Vec::with_capacity(items.len());
-        for (i, (agg, _, ty)) in items.iter().enumerate() {
-            values.push((agg.name(), Value::read(row, i, *ty)?));
+        for (i, r) in items.iter().enumerate() {
+            values.push((r.agg.name(), Value::read(row, i, r.ty)?));
         }
         Ok(Aggregated::new(values))
     }

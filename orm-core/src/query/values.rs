@@ -176,6 +176,74 @@ impl Aggregate {
         self
     }
 
+    /// Resolves the aggregated path against `meta`: `"*"`, a field of the
+    /// model, or relations then (optionally) a field of the last one
+    /// (`"posts"` counts the related rows, `"posts__views"` sums theirs).
+    pub(crate) fn resolve(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
+        if self.field == "*" {
+            return Ok(Resolved {
+                agg: self,
+                hops: Vec::new(),
+                field: None,
+                ty: self.result_type(meta, None)?,
+            });
+        }
+        let segments: Vec<&str> = self.field.split("__").collect();
+        let mut model = meta;
+        let mut hops = Vec::new();
+        let mut field = None;
+        for (i, name) in segments.iter().enumerate() {
+            if let Some(rel) = model.relation(name) {
+                hops.push(rel.hop()?);
+                model = rel.target.meta();
+                continue;
+            }
+            match model.field(name) {
+                Some(f) if i == segments.len() - 1 => field = Some(f),
+                _ => {
+                    return Err(Error::InvalidLookup {
+                        model: model.name,
+                        what: "field or relation",
+                        name: (*name).to_owned(),
+                        valid: model
+                            .field_names()
+                            .into_iter()
+                            .chain(model.relations.iter().map(|r| r.name.to_owned()))
+                            .collect(),
+                    })
+                }
+            }
+        }
+        // A bare relation counts the related rows (by their key).
+        let counted = match field {
+            Some(f) => Some(f),
+            None if !hops.is_empty() => Some(model.pk_field()),
+            None => None,
+        };
+        Ok(Resolved {
+            agg: self,
+            ty: self.result_type(model, counted)?,
+            hops,
+            field: counted,
+        })
+    }
+
+    /// As [`resolve`](Self::resolve), for `annotate`: the path must cross a
+    /// relation (a model's own fields are one value per row).
+    pub(crate) fn resolve_annotation(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
+        let resolved = self.resolve(meta)?;
+        if resolved.hops.is_empty() {
+            return Err(Error::InvalidQuery {
+                model: meta.name,
+                reason: format!(
+                    "annotate({}) needs a relation (e.g. Count(\"posts\")); aggregate this model's own fields with aggregate() or values().annotate()",
+                    self.field
+                ),
+            });
+        }
+        Ok(resolved)
+    }
+
     pub(crate) fn name(&self) -> String {
         self.alias
             .clone()
@@ -259,6 +327,15 @@ impl Aggregate {
             _ => {}
         }
     }
+}
+
+/// An aggregate resolved against a model: the relations to cross (none for
+/// the model's own fields), the aggregated field (none: `*`), the result type.
+pub(crate) struct Resolved<'a> {
+    pub agg: &'a Aggregate,
+    pub hops: Vec<crate::relation::Hop>,
+    pub field: Option<&'static FieldMeta>,
+    pub ty: SqlType,
 }
 
 /// Named values: the result of [`QuerySet::aggregate`](crate::QuerySet::aggregate)

@@ -30,6 +30,9 @@ pub(crate) struct Scope<'a> {
     pub same_row: bool,
     /// Inside `Exists(..)`: the enclosing query's alias and model, for `OuterRef`.
     pub outer: Option<(&'a str, &'static ModelMeta)>,
+    /// The row `F("..")` names: the queried model's, also inside the
+    /// `EXISTS` of a lookup across a relation (as Django's `F`).
+    pub row: (&'a str, &'static ModelMeta),
 }
 
 impl<'a> Scope<'a> {
@@ -40,6 +43,7 @@ impl<'a> Scope<'a> {
             depth: 0,
             same_row: true,
             outer: None,
+            row: (meta.table, meta),
         }
     }
 }
@@ -253,6 +257,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             depth,
             same_row: scope.same_row,
             outer: scope.outer,
+            row: scope.row,
         };
         w.push_sql(" AND ");
         match inner {
@@ -277,6 +282,7 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &crate::query::q:
         depth: scope.depth + 1,
         same_row: true,
         outer: Some((scope.alias, scope.meta)),
+        row: (&alias, sub.meta),
     };
     match &sub.filter {
         Node::All => {}

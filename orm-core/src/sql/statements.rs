@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Node, Set};
 use crate::query::related::{push_join_columns, push_joins, Join};
-use crate::sql::condition::{push_node, Scope};
+use crate::relation::Hop;
+use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
 use crate::value::Value;
 
@@ -370,33 +371,43 @@ pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
 }
 
 /// `SELECT <aggregates> FROM ..`; over a subquery when sliced or distinct.
-pub(crate) fn aggregate(
-    s: &Select<'_>,
-    items: &[(
-        &crate::query::values::Aggregate,
-        Option<&'static FieldMeta>,
-        crate::types::SqlType,
-    )],
-) -> Statement {
+/// When an aggregate crosses a relation, the matching rows become a CTE
+/// and each aggregate a scalar subquery over it, so aggregates over
+/// different relations never inflate each other (nor the model's own):
+/// `WITH "base" AS (SELECT .. WHERE ..) SELECT (SELECT SUM("base"."karma")
+/// FROM "base") AS .., (SELECT COUNT("A1"."id") FROM "base" JOIN "posts" AS
+/// "A1" ON ..) AS ..`.
+pub(crate) fn aggregate(s: &Select<'_>, items: &[crate::query::values::Resolved<'_>]) -> Statement {
     let mut w = SqlWriter::new();
+    let inner = Select {
+        joins: &[],
+        lock: None,
+        columns: None,
+        distinct_on: &[],
+        ..*s
+    };
+    if items.iter().any(|r| !r.hops.is_empty()) {
+        w.push_sql("WITH \"base\" AS (");
+        push_select(&mut w, &inner);
+        w.push_sql(") SELECT ");
+        w.push_list(items, ", ", |w, r| {
+            push_aggregate_over(w, "base", s.meta, r, false);
+            w.push_sql(" AS ");
+            w.push_ident(&r.agg.name());
+        });
+        return w.finish();
+    }
     let sub = s.limit.is_some() || s.offset.is_some() || s.distinct;
     let table = if sub { "subquery" } else { s.meta.table };
     w.push_sql("SELECT ");
-    w.push_list(items, ", ", |w, (agg, field, ty)| {
-        agg.push_sql(w, table, *field, *ty);
+    w.push_list(items, ", ", |w, r| {
+        r.agg.push_sql(w, table, r.field, r.ty);
         w.push_sql(" AS ");
-        w.push_ident(&agg.name());
+        w.push_ident(&r.agg.name());
     });
     w.push_sql(" FROM ");
     if sub {
         w.push_sql("(");
-        let inner = Select {
-            joins: &[],
-            lock: None,
-            columns: None,
-            distinct_on: &[],
-            ..*s
-        };
         push_select(&mut w, &inner);
         w.push_sql(") AS \"subquery\"");
     } else {
@@ -404,6 +415,101 @@ pub(crate) fn aggregate(
         push_where(&mut w, s.meta, s.filter);
     }
     w.finish()
+}
+
+/// An aggregate over the rows reached from `outer` (a table or alias of
+/// model `outer_meta`) through `r.hops`, as a scalar subquery:
+///
+/// - `correlated`, per row of the enclosing query (`annotate`):
+///   `(SELECT COUNT("A1"."id") FROM "posts" AS "A1" WHERE "A1"."author_id" = "users"."id")`;
+/// - otherwise over every row of `outer` (`aggregate` over a CTE):
+///   `(SELECT SUM("A1"."views") FROM "base" JOIN "posts" AS "A1" ON "A1"."author_id" = "base"."id")`.
+pub(crate) fn push_aggregate_over(
+    w: &mut SqlWriter,
+    outer: &str,
+    outer_meta: &ModelMeta,
+    r: &crate::query::values::Resolved<'_>,
+    correlated: bool,
+) {
+    let alias = |i: usize| format!("A{}", i + 1);
+    w.push_sql("(SELECT ");
+    let last = match r.hops.len() {
+        0 => outer.to_owned(),
+        n => alias(n - 1),
+    };
+    r.agg.push_sql(w, &last, r.field, r.ty);
+    w.push_sql(" FROM ");
+    if !correlated {
+        w.push_ident(outer);
+    }
+    let mut correlation: Option<(String, &'static str, &'static str)> = None;
+    for (i, hop) in r.hops.iter().enumerate() {
+        let this = alias(i);
+        let prev = if i == 0 {
+            outer.to_owned()
+        } else {
+            alias(i - 1)
+        };
+        let prev_pk = if i == 0 {
+            outer_meta.pk_field().column
+        } else {
+            r.hops[i - 1].target().pk_field().column
+        };
+        // The first table of a correlated subquery is joined by its WHERE.
+        let joined = i > 0 || !correlated;
+        match hop {
+            Hop::Key {
+                target,
+                target_col,
+                source_col,
+            } => {
+                if joined {
+                    w.push_sql(" JOIN ");
+                }
+                w.push_ident(target.table);
+                w.push_sql(" AS ");
+                w.push_ident(&this);
+                if joined {
+                    w.push_sql(" ON ");
+                    w.push_column(&this, target_col);
+                    w.push_sql(" = ");
+                    w.push_column(&prev, source_col);
+                } else {
+                    correlation = Some((this.clone(), target_col, source_col));
+                }
+            }
+            Hop::Through {
+                target,
+                through,
+                source_col,
+                target_col,
+            } => {
+                let link = format!("{this}_link");
+                if joined {
+                    w.push_sql(" JOIN ");
+                }
+                w.push_ident(through);
+                w.push_sql(" AS ");
+                w.push_ident(&link);
+                if joined {
+                    w.push_sql(" ON ");
+                    w.push_column(&link, source_col);
+                    w.push_sql(" = ");
+                    w.push_column(&prev, prev_pk);
+                } else {
+                    correlation = Some((link.clone(), source_col, prev_pk));
+                }
+                push_join_target(w, target, &this, &link, target_col);
+            }
+        }
+    }
+    if let Some((table, inner_col, outer_col)) = correlation {
+        w.push_sql(" WHERE ");
+        w.push_column(&table, inner_col);
+        w.push_sql(" = ");
+        w.push_column(outer, outer_col);
+    }
+    w.push_sql(")");
 }
 
 /// `SELECT "t"."col" FROM "t" WHERE .. [ORDER BY ..] [LIMIT n] [OFFSET $m]`

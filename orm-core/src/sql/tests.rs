@@ -532,3 +532,41 @@ fn distinct_on_renders() {
         )
     );
 }
+
+#[test]
+fn f_names_the_queried_row_across_relations() {
+    use crate::query::F;
+    let stmt = Post::filter(q!(author__karma__gt = F("id")))
+        .sql()
+        .expect("renders")
+        .expect("sends a query");
+    assert_eq!(
+        stmt.sql,
+        r#"SELECT "posts"."id", "posts"."author_id" FROM "posts" WHERE EXISTS (SELECT 1 FROM "users" AS "T1" WHERE "T1"."id" = "posts"."author_id" AND "T1"."karma" > "posts"."id")"#
+    );
+}
+
+#[test]
+fn aggregates_across_relations_use_a_cte() {
+    use crate::query::{Count, Sum};
+    let aggs = [Sum("author__karma"), Count("*"), Count("tags")];
+    let items: Vec<_> = aggs
+        .iter()
+        .map(|a| a.resolve(<Post as Model>::META))
+        .collect::<crate::Result<_>>()
+        .expect("resolves");
+    let stmt = Post::filter(q!(id__gt = 1))
+        .with_select_joined(&[], |s| statements::aggregate(s, &items))
+        .expect("renders")
+        .expect("sends a query");
+    assert_eq!(
+        stmt.sql,
+        concat!(
+            r#"WITH "base" AS (SELECT "posts"."id", "posts"."author_id" FROM "posts" WHERE "posts"."id" > $1) SELECT "#,
+            r#"(SELECT SUM("A1"."karma")::bigint FROM "base" JOIN "users" AS "A1" ON "A1"."id" = "base"."author_id") AS "author__karma__sum", "#,
+            r#"(SELECT COUNT(*) FROM "base") AS "*__count", "#,
+            r#"(SELECT COUNT("A1"."the ""id""") FROM "base" JOIN "posts_tags" AS "A1_link" ON "A1_link"."post_id" = "base"."id" JOIN "we""ird" AS "A1" ON "A1"."the ""id""" = "A1_link"."weird_id") AS "tags__count""#
+        )
+    );
+    assert_eq!(stmt.binds, vec![Value::I64(Some(1))]);
+}

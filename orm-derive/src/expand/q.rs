@@ -167,13 +167,10 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     let across = !relations.is_empty();
     let value = &term.value;
     if has_f(value) {
-        if across {
-            return Err(syn::Error::new(
-                span,
-                "F() compares with this model's own fields: use it on a field without `__` relations",
-            ));
-        }
+        // F() names the queried model's row; across a relation the lookup
+        // is a comparison (an assignment never crosses one).
         let method = match lookup {
+            None if across => "eq_expr",
             None => "set_expr",
             Some("exact") => "eq_expr",
             Some("gt") => "gt_expr",

@@ -1,0 +1,209 @@
+//! `only(..)` / `defer(..)`: rows with some columns left unread.
+//!
+//! Django loads a deferred field on first access; a Rust struct cannot, so a
+//! deferred field holds its type's `Default` and the row comes wrapped in
+//! [`Deferred`], which remembers what was read. Its `save()` writes only
+//! those fields, so a partly loaded row never overwrites the columns it
+//! did not read.
+
+use std::future::{Future, IntoFuture};
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+
+use crate::db;
+use crate::error::Result;
+use crate::model::{FieldMeta, Model};
+use crate::query::values::resolve_fields;
+use crate::query::QuerySet;
+use crate::sql::statements::{self, Select};
+use crate::value::Value;
+
+/// A row read with [`QuerySet::only`] or [`QuerySet::defer`]: the model,
+/// its unread fields at their `Default`, and which fields were read.
+/// Dereferences to the model.
+#[derive(Debug, Clone)]
+pub struct Deferred<M> {
+    object: M,
+    loaded: Vec<&'static FieldMeta>,
+}
+
+impl<M> Deref for Deferred<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.object
+    }
+}
+
+impl<M> DerefMut for Deferred<M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.object
+    }
+}
+
+impl<M: Model> Deferred<M> {
+    /// The names of the fields that were not read.
+    pub fn deferred_fields(&self) -> Vec<&'static str> {
+        M::META
+            .fields
+            .iter()
+            .filter(|f| !self.loaded.iter().any(|l| std::ptr::eq(*l, *f)))
+            .map(|f| f.name)
+            .collect()
+    }
+
+    /// Saves the fields that were read (the primary key identifies the row),
+    /// as Django saves a deferred instance: the unread columns keep their
+    /// values in the database.
+    ///
+    /// # Errors
+    /// As [`Model::save_fields`].
+    pub async fn save(&mut self) -> Result<()> {
+        let names: Vec<&str> = self
+            .loaded
+            .iter()
+            .filter(|f| !f.primary_key)
+            .map(|f| f.name)
+            .collect();
+        self.object.save_fields(&names).await
+    }
+
+    /// Reads every field from the database; the row is then complete.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.
+    pub async fn refresh_from_db(&mut self) -> Result<()> {
+        self.object.refresh_from_db().await?;
+        self.loaded = M::META.fields.iter().collect();
+        Ok(())
+    }
+
+    /// The complete model: reads the deferred fields first, so nothing
+    /// unread can be saved over the database's values later.
+    ///
+    /// # Errors
+    /// As [`refresh_from_db`](Self::refresh_from_db).
+    pub async fn into_complete(mut self) -> Result<M> {
+        if self.loaded.len() < M::META.fields.len() {
+            self.refresh_from_db().await?;
+        }
+        Ok(self.object)
+    }
+}
+
+/// A query reading some fields only; see [`QuerySet::only`]. Await it for
+/// the rows, or call [`first`](Self::first).
+pub struct DeferredQuery<M> {
+    qs: QuerySet<M>,
+    names: Vec<String>,
+    only: bool,
+}
+
+impl<M: Model + Default> QuerySet<M> {
+    /// Reads only these fields (and the primary key), as Django's `only()`;
+    /// the others hold their `Default`. The rows come as [`Deferred`],
+    /// whose `save()` writes only what was read.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub title: String, pub body: String }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let mut posts = Post::all().only(["title"]).await?;
+    /// posts[0].title = "Renamed".into();
+    /// posts[0].save().await?; // UPDATE .. SET "title" = $1: the body is kept
+    /// # Ok(()) }
+    /// ```
+    pub fn only<I>(self, fields: I) -> DeferredQuery<M>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        DeferredQuery {
+            qs: self,
+            names: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(),
+            only: true,
+        }
+    }
+
+    /// Reads every field but these, as Django's `defer()` (large text or
+    /// JSON columns a listing does not need); see [`only`](Self::only).
+    pub fn defer<I>(self, fields: I) -> DeferredQuery<M>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        DeferredQuery {
+            qs: self,
+            names: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(),
+            only: false,
+        }
+    }
+}
+
+impl<M: Model + Default> DeferredQuery<M> {
+    /// The fields to read, in the model's order (the primary key always).
+    fn columns(&self) -> Result<Vec<&'static FieldMeta>> {
+        let meta = M::META;
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let named = resolve_fields(meta, &names)?;
+        let listed = |f: &FieldMeta| named.iter().any(|n| std::ptr::eq(*n, f));
+        Ok(meta
+            .fields
+            .iter()
+            .filter(|f| f.primary_key || listed(f) == self.only)
+            .collect())
+    }
+
+    /// Runs the query.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`](crate::Error::InvalidLookup) for an unknown
+    /// field; database errors.
+    pub async fn fetch(self) -> Result<Vec<Deferred<M>>> {
+        let columns = self.columns()?;
+        let Some(stmt) = self.qs.with_select_joined(&[], |s| {
+            statements::select(&Select {
+                columns: Some(&columns),
+                ..*s
+            })
+        })?
+        else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.qs.db.as_ref())?;
+        let meta = M::META;
+        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
+            let mut object = M::default();
+            for (i, field) in columns.iter().enumerate() {
+                let index = meta
+                    .fields
+                    .iter()
+                    .position(|f| std::ptr::eq(f, *field))
+                    .unwrap_or(0);
+                object.set_field(index, Value::read(row, i, field.sql_type)?)?;
+            }
+            Ok(Deferred {
+                object,
+                loaded: columns.clone(),
+            })
+        })
+        .await
+    }
+
+    /// The first row (by the query's ordering, or primary key), if any.
+    ///
+    /// # Errors
+    /// As [`fetch`](Self::fetch).
+    pub async fn first(mut self) -> Result<Option<Deferred<M>>> {
+        self.qs = self.qs.first_query();
+        Ok(self.fetch().await?.into_iter().next())
+    }
+}
+
+impl<M: Model + Default> IntoFuture for DeferredQuery<M> {
+    type Output = Result<Vec<Deferred<M>>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.fetch())
+    }
+}
