@@ -374,6 +374,46 @@ pub(crate) fn log(sql: &str, started: Instant, params: &[&(dyn ToSql + Sync)]) {
 
 static DEFAULT: RwLock<Option<Db>> = RwLock::new(None);
 
+/// Databases registered by name ([`register`]).
+static NAMED: RwLock<Vec<(String, Db)>> = RwLock::new(Vec::new());
+
+/// Registers `db` under `name` (replacing an earlier one), for
+/// `.using(&orm_core::database("analytics")?)` and for migrations
+/// (`manage migrate --database analytics`).
+///
+/// ```no_run
+/// # fn run() -> orm_core::Result<()> {
+/// let analytics = orm_core::Db::builder("postgres://app@localhost/analytics").build()?;
+/// orm_core::register("analytics", analytics);
+/// let db = orm_core::database("analytics")?;
+/// # Ok(()) }
+/// ```
+pub fn register(name: &str, db: Db) {
+    let mut named = NAMED.write().unwrap_or_else(|e| e.into_inner());
+    named.retain(|(n, _)| n != name);
+    named.push((name.to_owned(), db));
+}
+
+/// The database registered as `name`.
+///
+/// # Errors
+/// [`Error::Config`] naming the registered databases when there is none
+/// called `name`.
+pub fn database(name: &str) -> Result<Db> {
+    let named = NAMED.read().unwrap_or_else(|e| e.into_inner());
+    named
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, db)| db.clone())
+        .ok_or_else(|| {
+            let known: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+            Error::Config(format!(
+                "no database is registered as `{name}` (registered: {}); call `orm_core::register(\"{name}\", db)` first",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            ))
+        })
+}
+
 tokio::task_local! {
     static CURRENT: Db;
 }

@@ -169,6 +169,12 @@ pub enum Error {
     #[error("invalid database configuration: {0}")]
     Config(String),
 
+    /// A migration folder or run that cannot proceed: a gap or conflict in
+    /// the history, an applied file edited since, destructive steps without
+    /// the flag, a failed (rolled back) migration.
+    #[error("migrations: {0}")]
+    Migration(String),
+
     /// Any other error reported by the server or the driver.
     #[error("database error: {}", describe(.0))]
     Database(#[source] tokio_postgres::Error),

@@ -161,9 +161,11 @@
 #[allow(unused_extern_crates)]
 extern crate self as orm_core;
 
+pub mod cli;
 mod db;
 mod error;
 mod field;
+pub mod migrate;
 mod model;
 mod persist;
 pub mod query;
@@ -178,7 +180,7 @@ mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use db::{connect, current, scope, set_default, Db, DbBuilder};
+pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{Error, IntegrityKind, Result};
 pub use field::Field;
 pub use model::{registered_models, FieldMeta, Hooks, Model, ModelMeta};

@@ -38,6 +38,9 @@ pub struct FieldMeta {
     pub auto_now: bool,
     /// `#[orm(auto_now_add)]`: set to the current time when first inserted.
     pub auto_now_add: bool,
+    /// `#[orm(renamed_from = "..")]`: the column's previous name, so
+    /// `makemigrations` renames it instead of dropping and adding.
+    pub renamed_from: Option<&'static str>,
 }
 
 impl FieldMeta {
@@ -64,6 +67,9 @@ pub struct ModelMeta {
     pub indexes: &'static [&'static [&'static str]],
     /// Relation fields, in declaration order.
     pub relations: &'static [crate::relation::RelationMeta],
+    /// `#[orm(renamed_from = "..")]`: the table's previous name, for
+    /// `makemigrations`.
+    pub renamed_from: Option<&'static str>,
 }
 
 impl ModelMeta {

@@ -7,9 +7,9 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
 
 use crate::ctxt::Ctxt;
 
-pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, hooks, crate";
+pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, hooks, renamed_from, crate";
 pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
-     auto_now, auto_now_add, related_name, on_delete, through, validate";
+     auto_now, auto_now_add, related_name, on_delete, through, validate, renamed_from";
 
 /// `on_delete` values and the `OnDelete` variant each names.
 pub(crate) const ON_DELETE: &[(&str, &str)] = &[
@@ -30,6 +30,8 @@ pub(crate) struct ModelAttrs {
     pub krate: Option<Path>,
     /// `#[orm(hooks)]`: the model implements `orm_core::Hooks`.
     pub hooks: bool,
+    /// `#[orm(renamed_from = "old_table")]`, for migrations.
+    pub renamed_from: Option<LitStr>,
 }
 
 /// Field-level attributes.
@@ -50,6 +52,8 @@ pub(crate) struct FieldAttrs {
     pub through: Option<LitStr>,
     /// `validate = path::to_fn`: `fn(&T) -> Result<(), String>`, repeatable.
     pub validate: Vec<Path>,
+    /// `renamed_from = "old_column"`, for migrations.
+    pub renamed_from: Option<LitStr>,
 }
 
 fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -99,6 +103,13 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                     out.krate = Some(s.parse()?);
                 }
                 "hooks" => out.hooks = true,
+                "renamed_from" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "`renamed_from` cannot be empty"));
+                    }
+                    out.renamed_from = Some(lit);
+                }
                 "unique_together" => out.unique_together.push(ident_list(&meta)?),
                 "index" => out.indexes.push(ident_list(&meta)?),
                 other => {
@@ -208,15 +219,15 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                     }
                     out.column = Some(lit);
                 }
-                "related_name" | "through" => {
+                "related_name" | "through" | "renamed_from" => {
                     let lit: LitStr = meta.value()?.parse()?;
                     if lit.value().is_empty() {
                         return Err(syn::Error::new(lit.span(), format!("`{k}` cannot be empty")));
                     }
-                    if k == "through" {
-                        out.through = Some(lit);
-                    } else {
-                        out.related_name = Some(lit);
+                    match k.as_str() {
+                        "through" => out.through = Some(lit),
+                        "related_name" => out.related_name = Some(lit),
+                        _ => out.renamed_from = Some(lit),
                     }
                 }
                 "validate" => {

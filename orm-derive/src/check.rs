@@ -162,6 +162,7 @@ fn check_relation(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
             (a.index, "index"),
             (a.default.is_some(), "default"),
             (a.max_length.is_some(), "max_length"),
+            (a.renamed_from.is_some(), "renamed_from"),
         ];
         for (set, key) in column_only {
             if set {

@@ -12,6 +12,7 @@ mod expressions;
 mod hooks;
 mod logging;
 mod lookups;
+mod migrations;
 mod queryset;
 mod reads;
 mod relations;

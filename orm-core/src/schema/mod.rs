@@ -12,7 +12,7 @@ const MAX_IDENT: usize = 63;
 
 /// A constraint or index name `<table>_<columns>_<suffix>`, shortened with
 /// a hash when it would exceed PostgreSQL's 63 bytes.
-fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
+pub(crate) fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
     let name = format!("{table}_{}_{suffix}", columns.join("_"));
     if name.len() <= MAX_IDENT {
         return name;

@@ -37,6 +37,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let vis = model.vis;
     let name = crate::ast::unraw(ident);
     let table = model.table();
+    let table_renamed_from = match &model.attrs.renamed_from {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
     let pk = model.pk_index().unwrap_or(0);
     // META.pk indexes the columns, which leave out ManyToMany/Reverse fields.
     let pk_column = model.fields[..pk.min(model.fields.len())]
@@ -206,6 +210,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
         };
         let auto_now = a.auto_now.is_some();
         let auto_now_add = a.auto_now_add.is_some();
+        let renamed_from = match &a.renamed_from {
+            Some(lit) => quote!(::core::option::Option::Some(#lit)),
+            None => quote!(::core::option::Option::None),
+        };
         metas.push(quote! {
             #p::FieldMeta {
                 name: #fname,
@@ -220,6 +228,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 default: #default,
                 auto_now: #auto_now,
                 auto_now_add: #auto_now_add,
+                renamed_from: #renamed_from,
             }
         });
         let doc = format!("The `{fname}` field (column `{column}`).");
@@ -347,6 +356,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     unique_together: &[#(#unique_together),*],
                     indexes: &[#(#indexes),*],
                     relations: &[#(#relations),*],
+                    renamed_from: #table_renamed_from,
                 };
 
                 fn statements() -> &'static #p::ModelStatements {

@@ -1,0 +1,698 @@
+//! Migrations: Django's `makemigrations` / `migrate` workflow, with SQL you
+//! can read and edit.
+//!
+//! - [`Migrator::make`] compares the models with the state the last
+//!   migration recorded and writes `migrations/NNNN_name.sql` (a header, the
+//!   SQL to apply, the SQL to revert) and `NNNN_name.state.json` (the schema
+//!   after it). Renames are declared (`#[orm(renamed_from = "..")]`), never
+//!   guessed.
+//! - [`Migrator::migrate`] applies pending migrations in order, or moves to
+//!   a target backwards or forwards. Each runs in one transaction; applied
+//!   ones are recorded in `orm_migrations` with a checksum, so an applied
+//!   file edited later is reported instead of silently diverging; two
+//!   processes migrating at once are serialized by an advisory lock; steps
+//!   that drop data run only with `allow_destructive`.
+//!
+//! The command line ([`crate::cli`]) wraps this type. Use
+//! [`generate_schemas`](crate::generate_schemas) for scripts and tests that
+//! start from an empty database; use migrations for a database whose data
+//! must survive model changes.
+
+mod file;
+pub mod ops;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use file::{Graph, Migration};
+pub use ops::{DiffError, Op};
+pub use state::{Renames, SchemaState};
+
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::model::{registered_models, ModelMeta};
+
+/// The table that records applied migrations.
+pub const HISTORY_TABLE: &str = "orm_migrations";
+
+/// The advisory lock key `migrate` holds while it runs.
+const LOCK_KEY: i64 = 0x6f72_6d5f_6d69_6772; // "orm_migr"
+
+/// Options of [`Migrator::make`].
+#[derive(Debug, Clone, Default)]
+pub struct MakeOptions {
+    /// The name after the number (`add_karma`); derived from the changes
+    /// when not given.
+    pub name: Option<String>,
+    /// By `table.column`: the SQL value for existing rows of a `NOT NULL`
+    /// column added (or made `NOT NULL`) without a default.
+    pub fills: BTreeMap<String, String>,
+}
+
+/// What [`Migrator::make`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    /// The models match the last migration's state.
+    NoChanges,
+    /// A migration was written.
+    Written {
+        /// The `.sql` file.
+        path: PathBuf,
+        /// One line per change.
+        summary: Vec<String>,
+        /// The changes that can lose data.
+        destructive: Vec<String>,
+    },
+}
+
+/// Whether a step applied or reverted a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Applied (its `up` SQL ran).
+    Apply,
+    /// Reverted (its `down` SQL ran).
+    Revert,
+}
+
+/// One migration [`Migrator::migrate`] applied or reverted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The migration.
+    pub name: String,
+    /// Applied or reverted.
+    pub direction: Direction,
+}
+
+/// A migration and whether it is applied, for `showmigrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The migration.
+    pub name: String,
+    /// Recorded in the history table.
+    pub applied: bool,
+    /// Applied, but the file changed since (its checksum differs).
+    pub edited: bool,
+}
+
+/// Makes and applies the migrations of one folder on one database.
+///
+/// ```no_run
+/// # async fn run() -> orm_core::Result<()> {
+/// use orm_core::migrate::{Made, MakeOptions, Migrator};
+/// let migrator = Migrator::new("migrations");
+/// if let Made::Written { path, .. } = migrator.make(&MakeOptions::default())? {
+///     println!("wrote {}", path.display());
+/// }
+/// migrator.migrate(None, false).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Migrator {
+    dir: PathBuf,
+    db: Option<Db>,
+    models: Vec<&'static ModelMeta>,
+}
+
+impl Migrator {
+    /// The migrations in `dir`, for every model linked into the binary, on
+    /// the scoped or default database.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let mut models: Vec<&'static ModelMeta> = registered_models().collect();
+        models.sort_by_key(|m| m.table);
+        models.dedup_by_key(|m| m.table);
+        Migrator {
+            dir: dir.into(),
+            db: None,
+            models,
+        }
+    }
+
+    /// Only these models (a second database's, or a test's).
+    #[must_use]
+    pub fn models(mut self, models: &[&'static ModelMeta]) -> Self {
+        self.models = models.to_vec();
+        self
+    }
+
+    /// On `db` rather than the scoped or default database.
+    #[must_use]
+    pub fn database(mut self, db: &Db) -> Self {
+        self.db = Some(db.clone());
+        self
+    }
+
+    /// The migration folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The migrations in the folder, checked and ordered.
+    ///
+    /// # Errors
+    /// [`Error::Migration`] for a gap or a conflict in the history.
+    pub fn graph(&self) -> Result<Graph> {
+        Graph::load(&self.dir)
+    }
+
+    /// The changes between the last migration's state and the models.
+    ///
+    /// # Errors
+    /// As [`graph`](Self::graph); [`Error::Migration`] when a `NOT NULL`
+    /// column needs a default or a change cannot be generated.
+    pub fn changes(&self, fills: &BTreeMap<String, String>) -> Result<Vec<Op>> {
+        let graph = self.graph()?;
+        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
+        let new = SchemaState::from_models(&self.models);
+        ops::diff(&old, &new, &Renames::from_models(&self.models), fills).map_err(|e| match e {
+            DiffError::NeedsDefault(columns) => Error::Migration(format!(
+                "cannot add NOT NULL column{} {} without a default for the rows already there: \
+                 give the field `#[orm(default = ..)]`, make it an `Option`, or pass a one-off \
+                 value with `makemigrations --default {}=<SQL value>`",
+                if columns.len() > 1 { "s" } else { "" },
+                columns.join(", "),
+                columns[0].split(' ').next().unwrap_or("table.column")
+            )),
+            DiffError::Unsupported(why) => Error::Migration(why),
+        })
+    }
+
+    /// The `table.column`s that [`make`](Self::make) needs a one-off value
+    /// for (new `NOT NULL` columns without a default and no entry in `fills`).
+    ///
+    /// # Errors
+    /// As [`graph`](Self::graph).
+    pub fn needs_default(&self, fills: &BTreeMap<String, String>) -> Result<Vec<String>> {
+        let graph = self.graph()?;
+        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
+        let new = SchemaState::from_models(&self.models);
+        match ops::diff(&old, &new, &Renames::from_models(&self.models), fills) {
+            Err(DiffError::NeedsDefault(columns)) => Ok(columns
+                .iter()
+                .map(|c| c.split(' ').next().unwrap_or(c).to_owned())
+                .collect()),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// True when the models differ from the last migration's state
+    /// (`makemigrations --check`).
+    ///
+    /// # Errors
+    /// As [`changes`](Self::changes), except that a missing default counts
+    /// as a change.
+    pub fn check(&self) -> Result<bool> {
+        let graph = self.graph()?;
+        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
+        Ok(old != SchemaState::from_models(&self.models))
+    }
+
+    /// Writes a migration for the changes, if there are any.
+    ///
+    /// # Errors
+    /// As [`changes`](Self::changes); file errors.
+    pub fn make(&self, options: &MakeOptions) -> Result<Made> {
+        let graph = self.graph()?;
+        let ops = self.changes(&options.fills)?;
+        let new = SchemaState::from_models(&self.models);
+        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
+        if ops.is_empty() && old == new {
+            return Ok(Made::NoChanges);
+        }
+        let name = options.name.clone().unwrap_or_else(|| {
+            if graph.leaf().is_none() {
+                "initial".to_owned()
+            } else {
+                auto_name(&ops)
+            }
+        });
+        let summary: Vec<String> = ops.iter().map(describe).collect();
+        let migration = Migration {
+            name: format!("{:04}_{}", graph.next_number(), slug(&name)),
+            parents: graph
+                .leaf()
+                .map(|m| vec![m.name.clone()])
+                .unwrap_or_default(),
+            up: join_sql(ops.iter().map(Op::up)),
+            down: join_sql(ops.iter().rev().map(|op| op.inverse().up())),
+            destructive: ops.iter().filter_map(Op::destructive).collect(),
+            destructive_down: ops
+                .iter()
+                .rev()
+                .filter_map(|op| op.inverse().destructive())
+                .collect(),
+            checksum: String::new(),
+            state: new,
+        };
+        let comment = format!(
+            "Changes:\n{}",
+            summary
+                .iter()
+                .map(|s| format!("  - {s}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let path = migration.write(&self.dir, &comment)?;
+        Ok(Made::Written {
+            path,
+            summary,
+            destructive: migration.destructive,
+        })
+    }
+
+    /// Writes an empty migration to fill by hand (a data migration); its
+    /// state is the last one's.
+    ///
+    /// # Errors
+    /// As [`graph`](Self::graph); file errors.
+    pub fn make_empty(&self, name: Option<&str>) -> Result<PathBuf> {
+        let graph = self.graph()?;
+        let migration = Migration {
+            name: format!(
+                "{:04}_{}",
+                graph.next_number(),
+                slug(name.unwrap_or("custom"))
+            ),
+            parents: graph
+                .leaf()
+                .map(|m| vec![m.name.clone()])
+                .unwrap_or_default(),
+            up: "-- Write the SQL to apply here.\n".into(),
+            down: "-- Write the SQL that reverts it here.\n".into(),
+            destructive: Vec::new(),
+            destructive_down: Vec::new(),
+            checksum: String::new(),
+            state: graph.leaf().map(|m| m.state.clone()).unwrap_or_default(),
+        };
+        migration.write(&self.dir, "A hand-written migration.")
+    }
+
+    /// Joins the two latest migrations of a history that forked (two
+    /// branches each added one): a migration with both as parents, no SQL,
+    /// and the combined schema state.
+    ///
+    /// # Errors
+    /// [`Error::Migration`] when there is nothing to merge or both branches
+    /// changed the same table or column differently.
+    pub fn merge(&self) -> Result<PathBuf> {
+        let all = read_all(&self.dir)?;
+        let mut leaves: Vec<&Migration> = all
+            .iter()
+            .filter(|m| !all.iter().any(|o| o.parents.contains(&m.name)))
+            .collect();
+        leaves.sort_by(|a, b| a.name.cmp(&b.name));
+        let [a, b] = leaves.as_slice() else {
+            return Err(Error::Migration(format!(
+                "nothing to merge: the history has {} latest migration(s) ({}); a merge joins two",
+                leaves.len(),
+                leaves
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let ancestry = |name: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            let mut todo = vec![name.to_owned()];
+            while let Some(n) = todo.pop() {
+                if out.contains(&n) {
+                    continue;
+                }
+                if let Some(m) = all.iter().find(|m| m.name == n) {
+                    todo.extend(m.parents.iter().cloned());
+                }
+                out.push(n);
+            }
+            out
+        };
+        let of_b = ancestry(&b.name);
+        let common = ancestry(&a.name)
+            .into_iter()
+            .filter(|n| of_b.contains(n))
+            .max();
+        let base = common
+            .and_then(|n| all.iter().find(|m| m.name == n))
+            .map(|m| m.state.clone())
+            .unwrap_or_default();
+        let state = state::merge3(&base, &a.state, &b.state).map_err(|why| {
+            Error::Migration(format!(
+                "cannot merge {} and {}: {why}; edit one of them so they agree",
+                a.name, b.name
+            ))
+        })?;
+        let number = all
+            .iter()
+            .filter_map(|m| m.name.get(..4)?.parse::<u32>().ok())
+            .max()
+            .map_or(1, |n| n + 1);
+        let migration = Migration {
+            name: format!("{number:04}_merge"),
+            parents: vec![a.name.clone(), b.name.clone()],
+            up: String::new(),
+            down: String::new(),
+            destructive: Vec::new(),
+            destructive_down: Vec::new(),
+            checksum: String::new(),
+            state,
+        };
+        migration.write(
+            &self.dir,
+            &format!("Merges the branches ending in {} and {}.", a.name, b.name),
+        )
+    }
+
+    /// The SQL of migration `name` (or a prefix: `0003`), to apply or revert.
+    ///
+    /// # Errors
+    /// As [`graph`](Self::graph); [`Error::Migration`] for an unknown name.
+    pub fn sql(&self, name: &str, revert: bool) -> Result<String> {
+        let graph = self.graph()?;
+        let m = graph.find(name)?;
+        Ok(if revert { m.down.clone() } else { m.up.clone() })
+    }
+
+    fn db(&self) -> Result<Db> {
+        db::resolve(self.db.as_ref())
+    }
+
+    /// Each migration and whether it is applied.
+    ///
+    /// # Errors
+    /// As [`graph`](Self::graph); database errors.
+    pub async fn status(&self) -> Result<Vec<Status>> {
+        let graph = self.graph()?;
+        let db = self.db()?;
+        let client = db.checkout().await?;
+        client
+            .batch_execute(&history_ddl())
+            .await
+            .map_err(Error::from)?;
+        let applied = applied(&client).await?;
+        Ok(graph
+            .ordered
+            .iter()
+            .map(|m| {
+                let recorded = applied.iter().find(|(n, _)| n == &m.name);
+                Status {
+                    name: m.name.clone(),
+                    applied: recorded.is_some(),
+                    edited: recorded.is_some_and(|(_, sum)| sum != &m.checksum),
+                }
+            })
+            .collect())
+    }
+
+    /// Applies the pending migrations (`target` `None`), or moves to
+    /// `target` (a name or prefix; `"zero"` reverts them all): reverting
+    /// what is applied beyond it, newest first, and applying what it needs.
+    /// Each migration runs in its own transaction and is recorded with its
+    /// checksum; the run holds an advisory lock, so concurrent runs wait.
+    ///
+    /// # Errors
+    /// [`Error::Migration`] when an applied migration's file was edited or
+    /// removed, when a step drops data and `allow_destructive` is false
+    /// (nothing runs then), or when a migration fails: it is rolled back,
+    /// and those before it stay applied.
+    pub async fn migrate(
+        &self,
+        target: Option<&str>,
+        allow_destructive: bool,
+    ) -> Result<Vec<Step>> {
+        let graph = self.graph()?;
+        let db = self.db()?;
+        let client = db.checkout().await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+            .await
+            .map_err(Error::from)?;
+        let result = run(&graph, &client, target, allow_destructive).await;
+        let unlocked = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
+            .await;
+        let steps = result?;
+        unlocked.map_err(Error::from)?;
+        Ok(steps)
+    }
+}
+
+fn read_all(dir: &Path) -> Result<Vec<Migration>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let mut names = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| Error::Migration(format!("{}: {e}", dir.display())))?
+    {
+        let path = entry
+            .map_err(|e| Error::Migration(format!("{}: {e}", dir.display())))?
+            .path();
+        if path.extension().is_some_and(|e| e == "sql") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                names.push(stem.to_owned());
+            }
+        }
+    }
+    names.sort();
+    for n in names {
+        out.push(Migration::read(dir, &n)?);
+    }
+    Ok(out)
+}
+
+fn history_ddl() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS \"{HISTORY_TABLE}\" (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+}
+
+async fn applied(client: &tokio_postgres::Client) -> Result<Vec<(String, String)>> {
+    let rows = client
+        .query(
+            &format!("SELECT name, checksum FROM \"{HISTORY_TABLE}\" ORDER BY applied_at, name"),
+            &[],
+        )
+        .await
+        .map_err(Error::from)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+async fn run(
+    graph: &Graph,
+    client: &tokio_postgres::Client,
+    target: Option<&str>,
+    allow_destructive: bool,
+) -> Result<Vec<Step>> {
+    client
+        .batch_execute(&history_ddl())
+        .await
+        .map_err(Error::from)?;
+    let applied = applied(client).await?;
+    for (name, sum) in &applied {
+        match graph.ordered.iter().find(|m| &m.name == name) {
+            None => {
+                return Err(Error::Migration(format!(
+                    "{name} is applied to this database but its file is not in the folder; \
+                     restore it (it is needed to revert)"
+                )))
+            }
+            Some(m) if &m.checksum != sum => {
+                return Err(Error::Migration(format!(
+                    "{name} was edited after it was applied (checksum {} recorded, {} now); \
+                     restore the applied text, or revert it (`migrate <earlier>`) with the \
+                     original file before editing",
+                    &sum[..sum.len().min(12)],
+                    &m.checksum[..12]
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let is_applied = |name: &str| applied.iter().any(|(n, _)| n == name);
+    let wanted: Vec<&str> = match target {
+        None => graph.names(),
+        Some("zero") => Vec::new(),
+        Some(t) => graph.ancestry(&graph.find(t)?.name),
+    };
+    let revert: Vec<&Migration> = graph
+        .ordered
+        .iter()
+        .rev()
+        .filter(|m| is_applied(&m.name) && !wanted.contains(&m.name.as_str()))
+        .collect();
+    let apply: Vec<&Migration> = graph
+        .ordered
+        .iter()
+        .filter(|m| !is_applied(&m.name) && wanted.contains(&m.name.as_str()))
+        .collect();
+    let risky: Vec<String> = revert
+        .iter()
+        .flat_map(|m| {
+            m.destructive_down
+                .iter()
+                .map(move |d| format!("{} (revert): {d}", m.name))
+        })
+        .chain(apply.iter().flat_map(|m| {
+            m.destructive
+                .iter()
+                .map(move |d| format!("{}: {d}", m.name))
+        }))
+        .collect();
+    if !risky.is_empty() && !allow_destructive {
+        return Err(Error::Migration(format!(
+            "these steps can lose data, so nothing was run:\n  {}\nreview them, back up, and run again with --allow-destructive",
+            risky.join("\n  ")
+        )));
+    }
+    let mut steps = Vec::new();
+    for m in revert {
+        let record = format!("DELETE FROM \"{HISTORY_TABLE}\" WHERE name = $1");
+        in_transaction(client, &m.name, &m.down, &record, &[&m.name]).await?;
+        steps.push(Step {
+            name: m.name.clone(),
+            direction: Direction::Revert,
+        });
+    }
+    for m in apply {
+        let record = format!("INSERT INTO \"{HISTORY_TABLE}\" (name, checksum) VALUES ($1, $2)");
+        in_transaction(client, &m.name, &m.up, &record, &[&m.name, &m.checksum]).await?;
+        steps.push(Step {
+            name: m.name.clone(),
+            direction: Direction::Apply,
+        });
+    }
+    Ok(steps)
+}
+
+/// `BEGIN; <sql>; <record>; COMMIT`, or `ROLLBACK` and the error.
+async fn in_transaction(
+    client: &tokio_postgres::Client,
+    name: &str,
+    sql: &str,
+    record: &str,
+    params: &[&(dyn postgres_types::ToSql + Sync)],
+) -> Result<()> {
+    client.batch_execute("BEGIN").await.map_err(Error::from)?;
+    let outcome = async {
+        if !sql.trim().is_empty() {
+            client.batch_execute(sql).await?;
+        }
+        client.execute(record, params).await?;
+        client.batch_execute("COMMIT").await
+    }
+    .await;
+    if let Err(err) = outcome {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(Error::Migration(format!(
+            "{name} failed and was rolled back (the schema and data are as before it): {}",
+            Error::from(err)
+        )));
+    }
+    Ok(())
+}
+
+fn join_sql(statements: impl Iterator<Item = String>) -> String {
+    statements.map(|s| s + ";\n").collect()
+}
+
+/// `add_karma`-style: lowercase letters, digits and `_`, at most 40 bytes.
+fn slug(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.truncate(40);
+    let s = s.trim_matches('_').to_owned();
+    if s.is_empty() {
+        "auto".into()
+    } else {
+        s
+    }
+}
+
+/// A name for a migration from its first change (`add_users_karma`,
+/// `..._and_more` when there are several).
+fn auto_name(ops: &[Op]) -> String {
+    let first = match ops.first() {
+        Some(Op::CreateTable(t, _)) => format!("create_{t}"),
+        Some(Op::DropTable(t, _)) => format!("drop_{t}"),
+        Some(Op::RenameTable { to, .. }) => format!("rename_{to}"),
+        Some(Op::AddColumn { table, column, .. }) => format!("add_{table}_{}", column.name),
+        Some(Op::DropColumn { table, column }) => format!("remove_{table}_{}", column.name),
+        Some(Op::RenameColumn { table, to, .. }) => format!("rename_{table}_{to}"),
+        Some(
+            Op::AlterType { table, column, .. }
+            | Op::SetNotNull { table, column, .. }
+            | Op::SetDefault { table, column, .. },
+        ) => format!("alter_{table}_{column}"),
+        Some(Op::AddUnique(t, c) | Op::AddIndex(t, c)) => {
+            format!("add_{t}_{}", c.columns.join("_"))
+        }
+        Some(Op::DropUnique(t, c) | Op::DropIndex(t, c)) => {
+            format!("remove_{t}_{}", c.columns.join("_"))
+        }
+        Some(Op::AddForeignKey(t, f)) => format!("add_{t}_{}_fk", f.column),
+        Some(Op::DropForeignKey(t, f)) => format!("remove_{t}_{}_fk", f.column),
+        Some(Op::RenameConstraint { to, .. }) => format!("rename_{to}"),
+        None => "auto".into(),
+    };
+    let significant = ops
+        .iter()
+        .filter(|op| !matches!(op, Op::RenameConstraint { .. }))
+        .count();
+    if significant > 1 {
+        format!("{first}_and_more")
+    } else {
+        first
+    }
+}
+
+/// One line for a change, for the file's header and the command's output.
+fn describe(op: &Op) -> String {
+    match op {
+        Op::CreateTable(t, _) => format!("create table {t}"),
+        Op::DropTable(t, _) => format!("drop table {t}"),
+        Op::RenameTable { from, to } => format!("rename table {from} to {to}"),
+        Op::AddColumn { table, column, .. } => format!("add column {table}.{}", column.name),
+        Op::DropColumn { table, column } => format!("drop column {table}.{}", column.name),
+        Op::RenameColumn { table, from, to } => format!("rename column {table}.{from} to {to}"),
+        Op::AlterType {
+            table,
+            column,
+            from,
+            to,
+        } => format!("change type of {table}.{column} from {from} to {to}"),
+        Op::SetNotNull {
+            table,
+            column,
+            not_null,
+            ..
+        } => format!(
+            "make {table}.{column} {}",
+            if *not_null { "NOT NULL" } else { "nullable" }
+        ),
+        Op::SetDefault {
+            table, column, to, ..
+        } => match to {
+            Some(d) => format!("set default of {table}.{column} to {d}"),
+            None => format!("drop default of {table}.{column}"),
+        },
+        Op::AddUnique(t, c) => format!("add unique {} on {t} ({})", c.name, c.columns.join(", ")),
+        Op::DropUnique(t, c) => format!("drop unique {} on {t}", c.name),
+        Op::AddIndex(t, c) => format!("add index {} on {t} ({})", c.name, c.columns.join(", ")),
+        Op::DropIndex(t, c) => format!("drop index {} on {t}", c.name),
+        Op::AddForeignKey(t, f) => format!(
+            "add foreign key {t}.{} -> {}.{} on delete {}",
+            f.column, f.references, f.target_column, f.on_delete
+        ),
+        Op::DropForeignKey(t, f) => format!("drop foreign key {t}.{}", f.column),
+        Op::RenameConstraint { from, to, .. } => format!("rename {from} to {to}"),
+    }
+}

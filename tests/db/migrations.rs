@@ -1,0 +1,619 @@
+//! Migrations: a model walked through three versions on a real database,
+//! applied and reverted with its rows kept, and the final schema compared
+//! with what `generate_schemas` creates; safety (destructive steps, failed
+//! and edited migrations, concurrent runs); gaps, conflicts and merges; the
+//! command line.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use orm_core::migrate::{Direction, Made, MakeOptions, Migrator};
+use orm_core::prelude::*;
+use orm_core::ModelMeta;
+
+/// Version 1: a person with a name, an age and a bio.
+mod v1 {
+    use orm_core::prelude::*;
+
+    /// A person.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_people")]
+    pub struct Person {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Name.
+        pub name: String,
+        /// Age.
+        pub age: i32,
+        /// Optional text.
+        pub bio: Option<String>,
+    }
+}
+
+/// Version 2: `name` renamed to `full_name`, `age` widened to bigint and
+/// indexed, `karma` added with a default.
+mod v2 {
+    use orm_core::prelude::*;
+
+    /// A person.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_people")]
+    pub struct Person {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Renamed from `name`.
+        #[orm(renamed_from = "name")]
+        pub full_name: String,
+        /// Now bigint, indexed.
+        #[orm(index)]
+        pub age: i64,
+        /// Optional text.
+        pub bio: Option<String>,
+        /// New, DEFAULT 0.
+        #[orm(default = 0)]
+        pub karma: i32,
+    }
+}
+
+/// Version 3: a team table and a foreign key to it; `bio` dropped.
+mod v3 {
+    use orm_core::prelude::*;
+
+    /// A team.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_teams")]
+    pub struct Team {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Unique name.
+        #[orm(unique, max_length = 50)]
+        pub name: String,
+    }
+
+    /// A person.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_people")]
+    pub struct Person {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Full name.
+        pub full_name: String,
+        /// Indexed.
+        #[orm(index)]
+        pub age: i64,
+        /// DEFAULT 0.
+        #[orm(default = 0)]
+        pub karma: i32,
+        /// New: the person's team, if any.
+        #[orm(on_delete = "set_null")]
+        pub team: Option<ForeignKey<Team>>,
+    }
+}
+
+/// Version 4 (for the NOT NULL test): a required column without a default.
+mod v4 {
+    use orm_core::prelude::*;
+
+    /// A person.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_people")]
+    pub struct Person {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Name.
+        pub name: String,
+        /// Age.
+        pub age: i32,
+        /// Optional text.
+        pub bio: Option<String>,
+        /// Required, no default.
+        pub country: String,
+    }
+}
+
+/// A fresh, empty folder for one test's migrations.
+fn folder() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "orm-migrations-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn empty_db() -> Db {
+    orm_core::testing::test_db()
+        .await
+        .expect("a throwaway PostgreSQL database")
+}
+
+fn migrator(dir: &Path, db: &Db, models: &[&'static ModelMeta]) -> Migrator {
+    Migrator::new(dir).models(models).database(db)
+}
+
+fn written(made: Made) -> PathBuf {
+    match made {
+        Made::Written { path, .. } => path,
+        Made::NoChanges => panic!("expected a migration"),
+    }
+}
+
+fn names(steps: &[orm_core::migrate::Step]) -> Vec<(String, Direction)> {
+    steps
+        .iter()
+        .map(|s| (s.name.clone(), s.direction))
+        .collect()
+}
+
+/// The schema of `db` as text lines: columns (sorted by name), constraints
+/// and indexes with their definitions, leaving out the history table.
+async fn introspect(db: &Db) -> Result<Vec<String>> {
+    let mut out: Vec<String> = query::<(String, String, String, bool, Option<String>, String)>(
+        db,
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped \
+           AND c.relname <> 'orm_migrations' ORDER BY 1, 2",
+    )
+    .await?
+    .into_iter()
+    .map(|(t, c, ty, not_null, default, identity)| {
+        format!("column {t}.{c} {ty} not_null={not_null} default={default:?} identity={identity:?}")
+    })
+    .collect();
+    let constraints: Vec<(String, String, String)> = query(
+        db,
+        "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'orm_migrations' \
+         ORDER BY 1, 2",
+    )
+    .await?;
+    out.extend(
+        constraints
+            .into_iter()
+            .map(|(t, n, def)| format!("constraint {t}.{n} {def}")),
+    );
+    let indexes: Vec<(String, String, String)> = query(
+        db,
+        "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
+         WHERE schemaname = 'public' AND tablename <> 'orm_migrations' ORDER BY 1, 2",
+    )
+    .await?;
+    out.extend(
+        indexes
+            .into_iter()
+            .map(|(t, n, def)| format!("index {t}.{n} {def}")),
+    );
+    Ok(out)
+}
+
+/// Runs `sql` (no parameters) on `db`, rows as tuples.
+async fn query<T: orm_core::query::FromRowTuple>(db: &Db, sql: &str) -> Result<Vec<T>> {
+    orm_core::scope(
+        db,
+        orm_core::raw::<T>(orm_core::AssertSqlSafe(sql.to_owned()), &[]),
+    )
+    .await
+}
+
+/// The schema `generate_schemas` makes for `models`, introspected.
+async fn generated(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
+    let db = empty_db().await;
+    for stmt in orm_core::schema::schema_sql(models) {
+        query::<(i32,)>(&db, &stmt).await?;
+    }
+    introspect(&db).await
+}
+
+async fn count(db: &Db, table: &str) -> Result<i64> {
+    let rows: Vec<(i64,)> = query(db, &format!("SELECT count(*) FROM \"{table}\"")).await?;
+    Ok(rows[0].0)
+}
+
+#[tokio::test]
+async fn v1_v2_v3_applied_and_reverted_with_rows_kept() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    // v1: the first migration creates the table.
+    let m1 = migrator(&dir, &db, &[v1::Person::META]);
+    let path = written(m1.make(&MakeOptions::default())?);
+    assert!(path.ends_with("0001_initial.sql"), "{}", path.display());
+    assert_eq!(m1.make(&MakeOptions::default())?, Made::NoChanges);
+    assert!(!m1.check()?, "models and migrations agree");
+    assert_eq!(
+        names(&m1.migrate(None, false).await?),
+        [("0001_initial".to_owned(), Direction::Apply)]
+    );
+    orm_core::scope(&db, async {
+        for (name, age) in [("Ada", 36), ("Bob", 41), ("Cy", 7)] {
+            v1::Person::create(v1::Person {
+                name: name.into(),
+                age,
+                bio: Some(format!("{name}'s bio")),
+                ..Default::default()
+            })
+            .await?;
+        }
+        Ok::<_, Error>(())
+    })
+    .await?;
+
+    // v2: rename, widen, index, add with default.
+    let m2 = migrator(&dir, &db, &[v2::Person::META]);
+    assert!(m2.check()?, "the models changed");
+    let path = written(m2.make(&MakeOptions::default())?);
+    let sql = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        sql.contains(r#"ALTER TABLE "mig_people" RENAME COLUMN "name" TO "full_name";"#),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(
+            r#"ALTER TABLE "mig_people" ALTER COLUMN "age" TYPE bigint USING "age"::bigint;"#
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#"ADD COLUMN "karma" integer NOT NULL DEFAULT 0;"#),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#"CREATE INDEX "mig_people_age_idx""#),
+        "{sql}"
+    );
+    assert!(!sql.contains("-- destructive:"), "nothing is lost: {sql}");
+    assert!(
+        sql.contains("-- destructive-down: narrows"),
+        "reverting narrows age: {sql}"
+    );
+    assert!(
+        !sql.contains("DROP COLUMN \"name\""),
+        "a rename, not a drop: {sql}"
+    );
+    m2.migrate(None, false).await?;
+    let people = orm_core::scope(&db, async { v2::Person::all().order_by(["id"]).await }).await?;
+    let seen: Vec<(&str, i64, i32, Option<&str>)> = people
+        .iter()
+        .map(|p| (p.full_name.as_str(), p.age, p.karma, p.bio.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Ada", 36, 0, Some("Ada's bio")),
+            ("Bob", 41, 0, Some("Bob's bio")),
+            ("Cy", 7, 0, Some("Cy's bio")),
+        ]
+    );
+
+    // Back to 0001 (reverting narrows age: the flag), then forward again.
+    let err = m2.migrate(Some("0001"), false).await.unwrap_err();
+    assert!(err.to_string().contains("--allow-destructive"), "{err}");
+    assert_eq!(
+        names(&m2.migrate(Some("0001"), true).await?),
+        [(
+            "0002_rename_mig_people_full_name_and_more".to_owned(),
+            Direction::Revert
+        )]
+    );
+    let back = orm_core::scope(&db, async { v1::Person::all().order_by(["id"]).await }).await?;
+    assert_eq!(
+        back.iter()
+            .map(|p| (p.name.as_str(), p.age))
+            .collect::<Vec<_>>(),
+        [("Ada", 36), ("Bob", 41), ("Cy", 7)]
+    );
+    m2.migrate(None, false).await?;
+    assert_eq!(count(&db, "mig_people").await?, 3);
+
+    // v3: a new table and key; dropping bio needs the flag.
+    let models3 = [v3::Team::META, v3::Person::META];
+    let m3 = migrator(&dir, &db, &models3);
+    let path = written(m3.make(&MakeOptions::default())?);
+    let sql = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        sql.contains(r#"-- destructive: drops column "mig_people"."bio""#),
+        "{sql}"
+    );
+    let err = m3.migrate(None, false).await.unwrap_err();
+    assert!(err.to_string().contains("drops column"), "{err}");
+    assert!(err.to_string().contains("nothing was run"), "{err}");
+    let status = m3.status().await?;
+    assert_eq!(
+        status.iter().map(|s| s.applied).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    m3.migrate(None, true).await?;
+    assert_eq!(count(&db, "mig_people").await?, 3, "rows kept");
+    orm_core::scope(&db, async {
+        let team = v3::Team::create(v3::Team {
+            name: "core".into(),
+            ..Default::default()
+        })
+        .await?;
+        let mut ada = v3::Person::get(q!(full_name = "Ada")).await?;
+        ada.team = Some(ForeignKey::to(&team)?);
+        ada.save().await?;
+        team.delete().await?;
+        ada.refresh_from_db().await?;
+        assert!(ada.team.is_none(), "ON DELETE SET NULL from the migration");
+        Ok::<_, Error>(())
+    })
+    .await?;
+    assert!(!m3.check()?);
+
+    // The migrated schema is the one generate_schemas creates.
+    let schema = introspect(&db).await?;
+    for expected in [
+        "column mig_people.age bigint not_null=true",
+        "column mig_people.karma integer not_null=true default=Some(\"0\")",
+        "constraint mig_people.mig_people_team_id_fkey FOREIGN KEY (team_id) REFERENCES mig_teams(id) ON DELETE SET NULL",
+        "constraint mig_teams.mig_teams_name_key UNIQUE (name)",
+        "index mig_people.mig_people_age_idx",
+    ] {
+        assert!(schema.iter().any(|l| l.starts_with(expected)), "{expected} in {schema:#?}");
+    }
+    assert!(!schema.iter().any(|l| l.contains(".bio ")), "bio is gone");
+    assert_eq!(schema, generated(&models3).await?);
+
+    // All the way back: only the history table is left.
+    m3.migrate(Some("zero"), true).await?;
+    assert!(introspect(&db).await?.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn not_null_column_needs_a_value_for_existing_rows() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    let m1 = migrator(&dir, &db, &[v1::Person::META]);
+    m1.make(&MakeOptions::default())?;
+    m1.migrate(None, false).await?;
+    orm_core::scope(
+        &db,
+        v1::Person::create(v1::Person {
+            name: "Ada".into(),
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let m4 = migrator(&dir, &db, &[v4::Person::META]);
+    let err = m4.make(&MakeOptions::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("mig_people.country (text)"), "{message}");
+    assert!(
+        message.contains("--default mig_people.country="),
+        "{message}"
+    );
+    assert_eq!(
+        m4.needs_default(&Default::default())?,
+        ["mig_people.country"]
+    );
+    let path = written(m4.make(&MakeOptions {
+        name: Some("add country".into()),
+        fills: [("mig_people.country".to_owned(), "'unknown'".to_owned())].into(),
+    })?);
+    assert!(path.ends_with("0002_add_country.sql"));
+    m4.migrate(None, false).await?;
+    let ada = orm_core::scope(&db, async { v4::Person::get(q!(name = "Ada")).await }).await?;
+    assert_eq!(ada.country, "unknown");
+    assert_eq!(
+        introspect(&db).await?,
+        generated(&[v4::Person::META]).await?
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_migration_changes_nothing_and_edits_are_reported() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    let m = migrator(&dir, &db, &[v1::Person::META]);
+    m.make(&MakeOptions::default())?;
+    m.migrate(None, false).await?;
+    let path = m.make_empty(Some("broken data fix"))?;
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "-- Write the SQL to apply here.\n",
+        "ALTER TABLE mig_people ADD COLUMN x integer;\nINSERT INTO mig_people (name, age) VALUES ('Zed', 1);\nSELECT 1/0;\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = m.migrate(None, false).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("0002_broken_data_fix failed and was rolled back"),
+        "{message}"
+    );
+    assert!(message.contains("division by zero"), "{message}");
+    assert_eq!(
+        count(&db, "mig_people").await?,
+        0,
+        "the insert was rolled back"
+    );
+    assert!(
+        !introspect(&db)
+            .await?
+            .iter()
+            .any(|l| l.contains("mig_people.x ")),
+        "the column was rolled back"
+    );
+    assert_eq!(
+        m.status()
+            .await?
+            .iter()
+            .map(|s| s.applied)
+            .collect::<Vec<_>>(),
+        [true, false]
+    );
+    // An edited file is applied as edited.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("SELECT 1/0;\n", "");
+    std::fs::write(&path, text).unwrap();
+    m.migrate(None, false).await?;
+    assert_eq!(count(&db, "mig_people").await?, 1);
+    // Editing it again after it was applied is reported, not re-run.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("'Zed'", "'Zoe'");
+    std::fs::write(&path, text).unwrap();
+    let err = m.migrate(None, false).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("0002_broken_data_fix was edited after it was applied"),
+        "{err}"
+    );
+    let status = m.status().await?;
+    assert!(status[1].applied && status[1].edited, "{status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_runs_are_serialized() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    let m = migrator(&dir, &db, &[v3::Team::META, v3::Person::META]);
+    m.make(&MakeOptions::default())?;
+    let (a, b) = tokio::join!(m.migrate(None, false), m.migrate(None, false));
+    let (a, b) = (a?, b?);
+    assert_eq!(a.len() + b.len(), 1, "applied once: {a:?} {b:?}");
+    let applied: Vec<(i64,)> = query(&db, "SELECT count(*) FROM orm_migrations").await?;
+    assert_eq!(applied[0].0, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn gaps_and_conflicts_are_reported_and_merged() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    let m1 = migrator(&dir, &db, &[v1::Person::META]);
+    m1.make(&MakeOptions::default())?;
+    // Two branches each add a migration after 0001.
+    let a = written(migrator(&dir, &db, &[v2::Person::META]).make(&MakeOptions {
+        name: Some("branch a".into()),
+        ..Default::default()
+    })?);
+    let a_state = a.with_extension("state.json");
+    let (a_sql, a_json) = (
+        std::fs::read_to_string(&a).unwrap(),
+        std::fs::read(&a_state).unwrap(),
+    );
+    std::fs::remove_file(&a).unwrap();
+    std::fs::remove_file(&a_state).unwrap();
+    let b = written(
+        migrator(&dir, &db, &[v1::Person::META, v3::Team::META]).make(&MakeOptions {
+            name: Some("branch b".into()),
+            ..Default::default()
+        })?,
+    );
+    assert!(b.ends_with("0002_branch_b.sql"));
+    std::fs::write(dir.join("0002_branch_a.sql"), a_sql).unwrap();
+    std::fs::write(dir.join("0002_branch_a.state.json"), a_json).unwrap();
+    let err = m1.graph().unwrap_err().to_string();
+    assert!(
+        err.contains("0002_branch_a and 0002_branch_b all follow 0001_initial"),
+        "{err}"
+    );
+    assert!(err.contains("makemigrations --merge"), "{err}");
+    let err = m1.make(&MakeOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("--merge"), "{err}");
+    // The merge joins them; its state has both branches' changes.
+    let merge = m1.merge()?;
+    assert!(merge.ends_with("0003_merge.sql"), "{}", merge.display());
+    let both = [v2::Person::META, v3::Team::META];
+    assert!(
+        !migrator(&dir, &db, &both).check()?,
+        "the merged state is both branches'"
+    );
+    let steps = m1.migrate(None, false).await?;
+    assert_eq!(steps.len(), 4);
+    assert_eq!(introspect(&db).await?, generated(&both).await?);
+    // A gap: a migration whose parent is gone.
+    std::fs::remove_file(dir.join("0002_branch_b.sql")).unwrap();
+    let err = m1.graph().unwrap_err().to_string();
+    assert!(err.contains("gap"), "{err}");
+    assert!(err.contains("0003_merge follows 0002_branch_b"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn command_line_and_named_databases() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    migrator(&dir, &db, &[v1::Person::META]).make(&MakeOptions::default())?;
+    let dir_arg = dir.to_str().unwrap().to_owned();
+    let run = |args: Vec<String>| async move {
+        let mut out = Vec::new();
+        let code = orm_core::cli::run_args(args, &mut out).await?;
+        Ok::<_, Error>((code, String::from_utf8(out).unwrap()))
+    };
+    let (code, sql) = run(vec![
+        "--dir".into(),
+        dir_arg.clone(),
+        "sqlmigrate".into(),
+        "0001".into(),
+    ])
+    .await?;
+    assert_eq!(code, 0);
+    assert!(sql.starts_with("CREATE TABLE \"mig_people\""), "{sql}");
+    let (_, down) = run(vec![
+        "--dir".into(),
+        dir_arg.clone(),
+        "sqlmigrate".into(),
+        "0001".into(),
+        "--revert".into(),
+    ])
+    .await?;
+    assert_eq!(down.trim(), "DROP TABLE \"mig_people\";");
+    // A named database, registered as the connection layer registers it.
+    orm_core::register("mig_reports", db.clone());
+    let (code, out) = run(vec![
+        "--dir".into(),
+        dir_arg.clone(),
+        "--database".into(),
+        "mig_reports".into(),
+        "migrate".into(),
+    ])
+    .await?;
+    assert_eq!((code, out.as_str()), (0, "Applied 0001_initial\n"));
+    let (_, shown) = run(vec![
+        "--dir".into(),
+        dir_arg.clone(),
+        "--database".into(),
+        "mig_reports".into(),
+        "showmigrations".into(),
+    ])
+    .await?;
+    assert_eq!(shown, "[X] 0001_initial\n");
+    let err = run(vec![
+        "--dir".into(),
+        dir_arg.clone(),
+        "--database".into(),
+        "nope".into(),
+        "migrate".into(),
+    ])
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("DATABASE_URL_NOPE"), "{err}");
+    let err = run(vec!["frobnicate".into()]).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unrecognized subcommand 'frobnicate'"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
