@@ -149,6 +149,28 @@
 //! reused. With the `testing` feature, `testing::test_db` gives each test
 //! a fresh database on a throwaway server.
 //!
+//! Several databases: [`register`] a [`Db`] under a name and get it back
+//! with [`database`] (`.using(&orm_core::database("analytics")?)`).
+//!
+//! # Schema and migrations
+//!
+//! [`generate_schemas`] creates the tables of every model linked into the
+//! binary: for tests and scripts that start from an empty database. For a
+//! database whose data must survive model changes, use [`migrate`]:
+//! `makemigrations` writes reviewable SQL files (`migrations/NNNN_name.sql`)
+//! from the difference between the models and the last migration, and
+//! `migrate` applies them in transactions, recorded with checksums. A
+//! `manage` binary calling [`cli::main`] gives Django's commands:
+//!
+//! ```no_run
+//! # async fn run() -> orm_core::Result<()> {
+//! use orm_core::migrate::{MakeOptions, Migrator};
+//! let migrator = Migrator::new("migrations");
+//! migrator.make(&MakeOptions { name: Some("add_karma".into()), ..Default::default() })?;
+//! migrator.migrate(None, false).await?; // pending ones; `Some("0001")` moves back
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Error`]: [`Error::DoesNotExist`],
