@@ -116,6 +116,59 @@ mod v4 {
     }
 }
 
+/// Notes with tags (a many-to-many link table), before and after the notes
+/// table is renamed.
+mod tagged {
+    /// Before.
+    pub mod before {
+        use orm_core::prelude::*;
+
+        /// A tag.
+        #[derive(Model, Debug, Clone, Default)]
+        #[orm(table = "mig_tags")]
+        pub struct Tag {
+            /// Key.
+            #[orm(primary_key)]
+            pub id: i64,
+            /// Label.
+            pub label: String,
+        }
+
+        /// A note.
+        #[derive(Model, Debug, Clone, Default)]
+        #[orm(table = "mig_notes")]
+        pub struct Note {
+            /// Key.
+            #[orm(primary_key)]
+            pub id: i64,
+            /// Text.
+            pub body: String,
+            /// Tags, through `mig_notes_tags`.
+            pub tags: ManyToMany<Tag>,
+        }
+    }
+
+    /// After: the notes table is `mig_memos`.
+    pub mod after {
+        use orm_core::prelude::*;
+
+        pub use super::before::Tag;
+
+        /// A note, in a renamed table.
+        #[derive(Model, Debug, Clone, Default)]
+        #[orm(table = "mig_memos", renamed_from = "mig_notes")]
+        pub struct Note {
+            /// Key.
+            #[orm(primary_key)]
+            pub id: i64,
+            /// Text.
+            pub body: String,
+            /// Tags, through `mig_memos_tags` (renamed with the table).
+            pub tags: ManyToMany<Tag>,
+        }
+    }
+}
+
 /// A fresh, empty folder for one test's migrations.
 fn folder() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -613,6 +666,61 @@ async fn command_line_and_named_databases() -> Result<()> {
         err.to_string()
             .contains("unrecognized subcommand 'frobnicate'"),
         "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn table_rename_keeps_rows_and_links() -> Result<()> {
+    use tagged::{after, before};
+    let dir = folder();
+    let db = empty_db().await;
+    let m1 = migrator(&dir, &db, &[before::Tag::META, before::Note::META]);
+    m1.make(&MakeOptions::default())?;
+    m1.migrate(None, false).await?;
+    orm_core::scope(&db, async {
+        let tag = before::Tag::create(before::Tag {
+            label: "todo".into(),
+            ..Default::default()
+        })
+        .await?;
+        let note = before::Note::create(before::Note {
+            body: "buy milk".into(),
+            ..Default::default()
+        })
+        .await?;
+        note.tags().add(&[&tag]).await?;
+        Ok::<_, Error>(())
+    })
+    .await?;
+    let models = [after::Tag::META, after::Note::META];
+    let m2 = migrator(&dir, &db, &models);
+    let path = written(m2.make(&MakeOptions::default())?);
+    let sql = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        sql.contains(r#"ALTER TABLE "mig_notes" RENAME TO "mig_memos";"#),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#"ALTER TABLE "mig_notes_tags" RENAME TO "mig_memos_tags";"#),
+        "{sql}"
+    );
+    assert!(!sql.contains("DROP TABLE"), "{sql}");
+    m2.migrate(None, false).await?;
+    let tagged = orm_core::scope(&db, async {
+        after::Note::filter(q!(tags__label = "todo"))
+            .values_list_flat::<String>("body")
+            .await
+    })
+    .await?;
+    assert_eq!(tagged, ["buy milk"]);
+    assert_eq!(introspect(&db).await?, generated(&models).await?);
+    m2.migrate(Some("0001"), false).await?;
+    assert_eq!(
+        count(&db, "mig_notes_tags").await?,
+        1,
+        "reverted with the link kept"
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -101,6 +101,15 @@ impl Renames {
         for meta in models {
             if let Some(old) = meta.renamed_from {
                 out.tables.push((old.to_owned(), meta.table.to_owned()));
+                // Link tables named after the owner's table follow it.
+                for rel in meta
+                    .relations
+                    .iter()
+                    .filter(|r| r.kind == RelationKind::ManyToMany && r.through.is_none())
+                {
+                    let (table, _, _) = rel.through_table();
+                    out.tables.push((format!("{old}_{}", rel.name), table));
+                }
             }
             for field in meta.fields {
                 if let Some(old) = field.renamed_from {
