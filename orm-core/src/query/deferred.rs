@@ -15,7 +15,6 @@ use crate::error::Result;
 use crate::model::{FieldMeta, Model};
 use crate::query::values::resolve_fields;
 use crate::query::QuerySet;
-use crate::sql::statements::{self, Select};
 use crate::value::Value;
 
 /// A row read with [`QuerySet::only`] or [`QuerySet::defer`]: the model,
@@ -118,11 +117,7 @@ impl<M: Model + Default> QuerySet<M> {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        DeferredQuery {
-            qs: self,
-            names: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(),
-            only: true,
-        }
+        DeferredQuery::new(self, fields, true)
     }
 
     /// Reads every field but these, as Django's `defer()` (large text or
@@ -132,15 +127,23 @@ impl<M: Model + Default> QuerySet<M> {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        DeferredQuery {
-            qs: self,
-            names: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(),
-            only: false,
-        }
+        DeferredQuery::new(self, fields, false)
     }
 }
 
 impl<M: Model + Default> DeferredQuery<M> {
+    fn new<I>(qs: QuerySet<M>, fields: I, only: bool) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        DeferredQuery {
+            qs,
+            names: fields.into_iter().map(|f| f.as_ref().to_owned()).collect(),
+            only,
+        }
+    }
+
     /// The fields to read, in the model's order (the primary key always).
     fn columns(&self) -> Result<Vec<&'static FieldMeta>> {
         let meta = M::META;
@@ -161,13 +164,7 @@ impl<M: Model + Default> DeferredQuery<M> {
     /// field; database errors.
     pub async fn fetch(self) -> Result<Vec<Deferred<M>>> {
         let columns = self.columns()?;
-        let Some(stmt) = self.qs.with_select_joined(&[], |s| {
-            statements::select(&Select {
-                columns: Some(&columns),
-                ..*s
-            })
-        })?
-        else {
+        let Some(stmt) = self.qs.select_columns(&columns)? else {
             return Ok(Vec::new());
         };
         let db = db::resolve(self.qs.db.as_ref())?;

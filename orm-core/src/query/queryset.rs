@@ -377,6 +377,20 @@ impl<M: Model> QuerySet<M> {
         })))
     }
 
+    /// `SELECT` of these columns only (`values_list`, `only`), or `None`
+    /// when the query matches nothing.
+    pub(crate) fn select_columns(
+        &self,
+        columns: &[&'static FieldMeta],
+    ) -> Result<Option<Statement>> {
+        self.with_select_joined(&[], |s| {
+            statements::select(&Select {
+                columns: Some(columns),
+                ..*s
+            })
+        })
+    }
+
     /// The `SELECT` this query sends, or `None` when it matches nothing and
     /// would send no query at all.
     ///
@@ -668,13 +682,7 @@ impl<M: Model> QuerySet<M> {
             });
         }
         let labels: Vec<&'static str> = columns.iter().map(|f| f.name).collect();
-        let Some(stmt) = self.with_select_joined(&[], |s| {
-            statements::select(&Select {
-                columns: Some(&columns),
-                ..*s
-            })
-        })?
-        else {
+        let Some(stmt) = self.select_columns(&columns)? else {
             return Ok(Vec::new());
         };
         let db = db::resolve(self.db.as_ref())?;
