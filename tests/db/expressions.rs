@@ -267,6 +267,15 @@ async fn aggregate_across_relations() -> Result<()> {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidQuery { .. }), "{err}");
         let err = Writer::all()
+            .values("name")
+            .annotate([Count("articles")])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("groups this model's own fields"),
+            "{err}"
+        );
+        let err = Writer::all()
             .aggregate([Sum("articlez__views")])
             .await
             .unwrap_err();

@@ -6,6 +6,7 @@
 use std::future::{Future, IntoFuture};
 use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::db;
 use crate::error::{Error, Result};
@@ -213,16 +214,12 @@ impl<M: Model> AnnotatedQuery<M> {
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
         let width = meta.fields.len();
-        let types: Vec<(String, SqlType)> = outputs.iter().map(|o| (o.name(), o.ty())).collect();
+        let names: Arc<[String]> = names.into();
+        let types: Vec<SqlType> = outputs.iter().map(Output::ty).collect();
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
-            let object = M::from_row(row, 0)?;
-            let mut values = Vec::with_capacity(types.len());
-            for (i, (name, ty)) in types.iter().enumerate() {
-                values.push((name.clone(), Value::read(row, width + i, *ty)?));
-            }
             Ok(Annotated {
-                object,
-                values: Record::new(values),
+                object: M::from_row(row, 0)?,
+                values: Record::read(&names, &types, row, width)?,
             })
         })
         .await

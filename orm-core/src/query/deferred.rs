@@ -9,12 +9,14 @@
 use std::future::{Future, IntoFuture};
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::db;
 use crate::error::Result;
 use crate::model::{FieldMeta, Model};
 use crate::query::values::resolve_fields;
 use crate::query::QuerySet;
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// A row read with [`QuerySet::only`] or [`QuerySet::defer`]: the model,
@@ -23,7 +25,8 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub struct Deferred<M> {
     object: M,
-    loaded: Vec<&'static FieldMeta>,
+    /// Shared by the rows of one query.
+    loaded: Arc<[&'static FieldMeta]>,
 }
 
 impl<M> Deref for Deferred<M> {
@@ -168,20 +171,23 @@ impl<M: Model + Default> DeferredQuery<M> {
             return Ok(Vec::new());
         };
         let db = db::resolve(self.qs.db.as_ref())?;
-        let meta = M::META;
+        // Each selected column's index in the model, found once per query.
+        let indexes: Vec<(usize, SqlType)> = columns
+            .iter()
+            .map(|c| {
+                let i = M::META.fields.iter().position(|f| std::ptr::eq(f, *c));
+                (i.unwrap_or(0), c.sql_type)
+            })
+            .collect();
+        let loaded: Arc<[&'static FieldMeta]> = columns.into();
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
             let mut object = M::default();
-            for (i, field) in columns.iter().enumerate() {
-                let index = meta
-                    .fields
-                    .iter()
-                    .position(|f| std::ptr::eq(f, *field))
-                    .unwrap_or(0);
-                object.set_field(index, Value::read(row, i, field.sql_type)?)?;
+            for (column, (index, ty)) in indexes.iter().enumerate() {
+                object.set_field(*index, Value::read(row, column, *ty)?)?;
             }
             Ok(Deferred {
                 object,
-                loaded: columns.clone(),
+                loaded: loaded.clone(),
             })
         })
         .await

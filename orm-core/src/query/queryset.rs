@@ -732,18 +732,19 @@ impl<M: Model> QuerySet<M> {
             .iter()
             .map(|agg| agg.resolve(M::META))
             .collect::<Result<_>>()?;
+        let names: std::sync::Arc<[String]> = items.iter().map(|r| r.agg.name()).collect();
         let Some(stmt) = self.with_select_joined(&[], |s| statements::aggregate(s, &items))? else {
             // Nothing can match: COUNT is 0, the others NULL.
             return Ok(Aggregated::new(
+                names,
                 items
                     .iter()
                     .map(|r| {
-                        let v = if r.agg.function == values::Function::Count {
+                        if r.agg.function == values::Function::Count {
                             Value::I64(Some(0))
                         } else {
                             r.ty.null()
-                        };
-                        (r.agg.name(), v)
+                        }
                     })
                     .collect(),
             ));
@@ -753,11 +754,8 @@ impl<M: Model> QuerySet<M> {
         let row = rows.first().ok_or(Error::DoesNotExist {
             model: M::META.name,
         })?;
-        let mut values = Vec::with_capacity(items.len());
-        for (i, r) in items.iter().enumerate() {
-            values.push((r.agg.name(), Value::read(row, i, r.ty)?));
-        }
-        Ok(Aggregated::new(values))
+        let types: Vec<crate::types::SqlType> = items.iter().map(|r| r.ty).collect();
+        Aggregated::read(&names, &types, row, 0)
     }
 
     /// The rows as a stream, decoded as the server sends them: memory stays

@@ -1,6 +1,8 @@
 //! Reading columns rather than models: `values_list` (typed tuples),
 //! `values_list_flat`, and `aggregate` (Django's `field__sum` names).
 
+use std::sync::Arc;
+
 use postgres_types::FromSql;
 use tokio_postgres::Row;
 
@@ -343,20 +345,38 @@ pub(crate) struct Resolved<'a> {
 /// (by field or aggregate name), as Django's dicts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Record {
-    values: Vec<(String, Value)>,
+    /// Shared by every row of one query: no String per row.
+    names: Arc<[String]>,
+    values: Vec<Value>,
 }
 
 /// The result of [`QuerySet::aggregate`](crate::QuerySet::aggregate).
 pub type Aggregated = Record;
 
 impl Record {
-    pub(crate) fn new(values: Vec<(String, Value)>) -> Self {
-        Record { values }
+    pub(crate) fn new(names: Arc<[String]>, values: Vec<Value>) -> Self {
+        Record { names, values }
+    }
+
+    /// Reads columns `start..` of `row` as `types`, named `names`.
+    pub(crate) fn read(
+        names: &Arc<[String]>,
+        types: &[SqlType],
+        row: &Row,
+        start: usize,
+    ) -> Result<Self> {
+        let values = types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| Ok(Value::read(row, start + i, *ty)?))
+            .collect::<Result<_>>()?;
+        Ok(Record::new(names.clone(), values))
     }
 
     /// The raw value called `name`.
     pub fn value(&self, name: &str) -> Option<&Value> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        let i = self.names.iter().position(|n| n == name)?;
+        self.values.get(i)
     }
 
     /// The value called `name` as `T` (`i64` for counts and integer sums,
@@ -373,11 +393,7 @@ impl Record {
         let value = self.value(name).ok_or_else(|| {
             bad(format!(
                 "no value named `{name}`; there are: {}",
-                self.values
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                self.names.join(", ")
             ))
         })?;
         T::from_value(value.clone()).ok_or_else(|| {
@@ -390,6 +406,6 @@ impl Record {
 
     /// The names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.values.iter().map(|(n, _)| n.as_str())
+        self.names.iter().map(String::as_str)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::db;
 use crate::error::{Error, Result};
@@ -78,11 +79,18 @@ impl<M: Model> ValuesQuery<M> {
         let fields = resolve_fields(meta, &self.field_names())?;
         let mut aggregates = Vec::new();
         for agg in &self.aggregates {
-            let field = match agg.field.as_str() {
-                "*" => None,
-                name => Some(resolve_fields(meta, &[name])?[0]),
-            };
-            aggregates.push((agg, field, agg.result_type(meta, field)?));
+            let resolved = agg.resolve(meta)?;
+            if !resolved.hops.is_empty() {
+                return Err(Error::InvalidQuery {
+                    model: meta.name,
+                    reason: format!(
+                        "values(..).annotate({}) groups this model's own fields; \
+                         aggregate across a relation with annotate() or aggregate()",
+                        agg.field
+                    ),
+                });
+            }
+            aggregates.push(resolved);
         }
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
@@ -93,13 +101,13 @@ impl<M: Model> ValuesQuery<M> {
         let mut w = SqlWriter::new();
         w.push_sql("SELECT ");
         w.push_list(&fields, ", ", |w, f| w.push_column(meta.table, f.column));
-        for (i, (agg, field, ty)) in aggregates.iter().enumerate() {
+        for (i, r) in aggregates.iter().enumerate() {
             if !fields.is_empty() || i > 0 {
                 w.push_sql(", ");
             }
-            agg.push_sql(&mut w, meta.table, *field, *ty);
+            r.agg.push_sql(&mut w, meta.table, r.field, r.ty);
             w.push_sql(" AS ");
-            w.push_ident(&agg.name());
+            w.push_ident(&r.agg.name());
         }
         w.push_sql(" FROM ");
         w.push_ident(meta.table);
@@ -118,21 +126,20 @@ impl<M: Model> ValuesQuery<M> {
                     w.push_sql(" AND ");
                 }
                 let (name, op) = split_lookup(key);
-                let Some((agg, field, ty)) = aggregates.iter().find(|(a, _, _)| a.name() == name)
-                else {
+                let Some(r) = aggregates.iter().find(|r| r.agg.name() == name) else {
                     return Err(Error::InvalidLookup {
                         model: meta.name,
                         what: "aggregate",
                         name: name.to_owned(),
-                        valid: aggregates.iter().map(|(a, _, _)| a.name()).collect(),
+                        valid: aggregates.iter().map(|r| r.agg.name()).collect(),
                     });
                 };
-                agg.push_sql(&mut w, meta.table, *field, *ty);
+                r.agg.push_sql(&mut w, meta.table, r.field, r.ty);
                 w.push_sql(op);
                 w.push_bind(value.clone());
             }
         }
-        let outputs: Vec<String> = aggregates.iter().map(|(a, _, _)| a.name()).collect();
+        let outputs: Vec<String> = aggregates.iter().map(|r| r.agg.name()).collect();
         push_order_and_slice(
             &mut w,
             &self.qs,
@@ -143,19 +150,18 @@ impl<M: Model> ValuesQuery<M> {
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
         let rows = db.query(&stmt).await?;
-        let columns: Vec<(String, SqlType)> = fields
+        let names: Arc<[String]> = fields
             .iter()
-            .map(|f| (f.name.to_owned(), f.sql_type))
-            .chain(aggregates.iter().map(|(a, _, ty)| (a.name(), *ty)))
+            .map(|f| f.name.to_owned())
+            .chain(aggregates.iter().map(|r| r.agg.name()))
+            .collect();
+        let types: Vec<SqlType> = fields
+            .iter()
+            .map(|f| f.sql_type)
+            .chain(aggregates.iter().map(|r| r.ty))
             .collect();
         rows.iter()
-            .map(|row| {
-                let mut values = Vec::with_capacity(columns.len());
-                for (i, (name, ty)) in columns.iter().enumerate() {
-                    values.push((name.clone(), Value::read(row, i, *ty)?));
-                }
-                Ok(Record::new(values))
-            })
+            .map(|row| Record::read(&names, &types, row, 0))
             .collect()
     }
 }

@@ -374,9 +374,9 @@ pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
 /// When an aggregate crosses a relation, the matching rows become a CTE
 /// and each aggregate a scalar subquery over it, so aggregates over
 /// different relations never inflate each other (nor the model's own):
-/// `WITH "base" AS (SELECT .. WHERE ..) SELECT (SELECT SUM("base"."karma")
-/// FROM "base") AS .., (SELECT COUNT("A1"."id") FROM "base" JOIN "posts" AS
-/// "A1" ON ..) AS ..`.
+/// `WITH "orm_base" AS (SELECT .. WHERE ..) SELECT (SELECT SUM("orm_base"."karma")
+/// FROM "orm_base") AS .., (SELECT COUNT("A1"."id") FROM "orm_base" JOIN "posts"
+/// AS "A1" ON ..) AS ..` (the CTE's name is unlikely to shadow a model table).
 pub(crate) fn aggregate(s: &Select<'_>, items: &[crate::query::values::Resolved<'_>]) -> Statement {
     let mut w = SqlWriter::new();
     let inner = Select {
@@ -387,11 +387,11 @@ pub(crate) fn aggregate(s: &Select<'_>, items: &[crate::query::values::Resolved<
         ..*s
     };
     if items.iter().any(|r| !r.hops.is_empty()) {
-        w.push_sql("WITH \"base\" AS (");
+        w.push_sql("WITH \"orm_base\" AS (");
         push_select(&mut w, &inner);
         w.push_sql(") SELECT ");
         w.push_list(items, ", ", |w, r| {
-            push_aggregate_over(w, "base", s.meta, r, false);
+            push_aggregate_over(w, "orm_base", s.meta, r, false);
             w.push_sql(" AS ");
             w.push_ident(&r.agg.name());
         });
@@ -423,7 +423,7 @@ pub(crate) fn aggregate(s: &Select<'_>, items: &[crate::query::values::Resolved<
 /// - `correlated`, per row of the enclosing query (`annotate`):
 ///   `(SELECT COUNT("A1"."id") FROM "posts" AS "A1" WHERE "A1"."author_id" = "users"."id")`;
 /// - otherwise over every row of `outer` (`aggregate` over a CTE):
-///   `(SELECT SUM("A1"."views") FROM "base" JOIN "posts" AS "A1" ON "A1"."author_id" = "base"."id")`.
+///   `(SELECT SUM("A1"."views") FROM "orm_base" JOIN "posts" AS "A1" ON "A1"."author_id" = "orm_base"."id")`.
 pub(crate) fn push_aggregate_over(
     w: &mut SqlWriter,
     outer: &str,

@@ -562,10 +562,10 @@ fn aggregates_across_relations_use_a_cte() {
     assert_eq!(
         stmt.sql,
         concat!(
-            r#"WITH "base" AS (SELECT "posts"."id", "posts"."author_id" FROM "posts" WHERE "posts"."id" > $1) SELECT "#,
-            r#"(SELECT SUM("A1"."karma")::bigint FROM "base" JOIN "users" AS "A1" ON "A1"."id" = "base"."author_id") AS "author__karma__sum", "#,
-            r#"(SELECT COUNT(*) FROM "base") AS "*__count", "#,
-            r#"(SELECT COUNT("A1"."the ""id""") FROM "base" JOIN "posts_tags" AS "A1_link" ON "A1_link"."post_id" = "base"."id" JOIN "we""ird" AS "A1" ON "A1"."the ""id""" = "A1_link"."weird_id") AS "tags__count""#
+            r#"WITH "orm_base" AS (SELECT "posts"."id", "posts"."author_id" FROM "posts" WHERE "posts"."id" > $1) SELECT "#,
+            r#"(SELECT SUM("A1"."karma")::bigint FROM "orm_base" JOIN "users" AS "A1" ON "A1"."id" = "orm_base"."author_id") AS "author__karma__sum", "#,
+            r#"(SELECT COUNT(*) FROM "orm_base") AS "*__count", "#,
+            r#"(SELECT COUNT("A1"."the ""id""") FROM "orm_base" JOIN "posts_tags" AS "A1_link" ON "A1_link"."post_id" = "orm_base"."id" JOIN "we""ird" AS "A1" ON "A1"."the ""id""" = "A1_link"."weird_id") AS "tags__count""#
         )
     );
     assert_eq!(stmt.binds, vec![Value::I64(Some(1))]);
