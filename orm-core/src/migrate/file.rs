@@ -199,23 +199,7 @@ impl Graph {
     /// that is not there (a gap), or when two branches have no merge (a
     /// conflict, resolved with `makemigrations --merge`).
     pub fn load(dir: &Path) -> Result<Graph> {
-        let mut names = Vec::new();
-        if dir.exists() {
-            for entry in std::fs::read_dir(dir).map_err(|e| bad(dir, e))? {
-                let path = entry.map_err(|e| bad(dir, e))?.path();
-                if path.extension().is_some_and(|e| e == "sql") {
-                    if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                        names.push(stem.to_owned());
-                    }
-                }
-            }
-        }
-        names.sort();
-        let all: Vec<Migration> = names
-            .iter()
-            .map(|n| Migration::read(dir, n))
-            .collect::<Result<_>>()?;
-        Graph::new(all)
+        Graph::new(read_all(dir)?)
     }
 
     /// Orders and checks `all`.
@@ -332,26 +316,56 @@ impl Graph {
 
     /// `name` and every migration it follows, directly or not.
     pub fn ancestry(&self, name: &str) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        let mut todo = vec![name];
-        while let Some(n) = todo.pop() {
-            if out.contains(&n) {
-                continue;
-            }
-            if let Some(m) = self.ordered.iter().find(|m| m.name == n) {
-                out.push(&m.name);
-                todo.extend(m.parents.iter().map(String::as_str));
-            }
-        }
-        out
+        ancestry(&self.ordered, name)
     }
 
     /// The number of the next migration (`0001` when there is none).
     pub fn next_number(&self) -> u32 {
-        self.ordered
-            .iter()
-            .filter_map(|m| m.name.get(..4)?.parse::<u32>().ok())
-            .max()
-            .map_or(1, |n| n + 1)
+        next_number(&self.ordered)
     }
+}
+
+/// Every `*.sql` migration of `dir`, by name, unchecked (none when the
+/// folder does not exist).
+///
+/// # Errors
+/// [`Error::Migration`] for an unreadable folder or file.
+pub(crate) fn read_all(dir: &Path) -> Result<Vec<Migration>> {
+    let mut names = Vec::new();
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir).map_err(|e| bad(dir, e))? {
+            let path = entry.map_err(|e| bad(dir, e))?.path();
+            if path.extension().is_some_and(|e| e == "sql") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    names.push(stem.to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.iter().map(|n| Migration::read(dir, n)).collect()
+}
+
+/// `name` and every migration of `all` it follows, directly or not.
+pub(crate) fn ancestry<'a>(all: &'a [Migration], name: &str) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut todo = vec![name];
+    while let Some(n) = todo.pop() {
+        if out.contains(&n) {
+            continue;
+        }
+        if let Some(m) = all.iter().find(|m| m.name == n) {
+            out.push(&m.name);
+            todo.extend(m.parents.iter().map(String::as_str));
+        }
+    }
+    out
+}
+
+/// The number after the highest `NNNN_` prefix in `all` (1 when none).
+pub(crate) fn next_number(all: &[Migration]) -> u32 {
+    all.iter()
+        .filter_map(|m| m.name.get(..4)?.parse::<u32>().ok())
+        .max()
+        .map_or(1, |n| n + 1)
 }

@@ -95,6 +95,18 @@ pub struct Status {
     pub edited: bool,
 }
 
+/// What [`Migrator::plan`] found.
+struct Plan {
+    /// The models' state differs from the last migration's.
+    changed: bool,
+    /// The models' state.
+    new: SchemaState,
+    /// `(table.column, type)` of new NOT NULL columns that need a value.
+    missing: Vec<(String, String)>,
+    /// The ops, or why there are none.
+    ops: Result<Vec<Op>>,
+}
+
 /// Makes and applies the migrations of one folder on one database.
 ///
 /// ```no_run
@@ -161,20 +173,39 @@ impl Migrator {
     /// As [`graph`](Self::graph); [`Error::Migration`] when a `NOT NULL`
     /// column needs a default or a change cannot be generated.
     pub fn changes(&self, fills: &BTreeMap<String, String>) -> Result<Vec<Op>> {
-        let graph = self.graph()?;
+        self.plan(&self.graph()?, fills).ops
+    }
+
+    /// The last migration's state, the models' state, and the ops between.
+    fn plan(&self, graph: &Graph, fills: &BTreeMap<String, String>) -> Plan {
         let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
         let new = SchemaState::from_models(&self.models);
-        ops::diff(&old, &new, &Renames::from_models(&self.models), fills).map_err(|e| match e {
+        let diff = ops::diff(&old, &new, &Renames::from_models(&self.models), fills);
+        let missing = match &diff {
+            Err(DiffError::NeedsDefault(columns)) => columns.clone(),
+            _ => Vec::new(),
+        };
+        let ops = diff.map_err(|e| match e {
             DiffError::NeedsDefault(columns) => Error::Migration(format!(
                 "cannot add NOT NULL column{} {} without a default for the rows already there: \
                  give the field `#[orm(default = ..)]`, make it an `Option`, or pass a one-off \
                  value with `makemigrations --default {}=<SQL value>`",
                 if columns.len() > 1 { "s" } else { "" },
-                columns.join(", "),
-                columns[0].split(' ').next().unwrap_or("table.column")
+                columns
+                    .iter()
+                    .map(|(column, ty)| format!("{column} ({ty})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                columns[0].0
             )),
             DiffError::Unsupported(why) => Error::Migration(why),
-        })
+        });
+        Plan {
+            changed: old != new,
+            new,
+            missing,
+            ops,
+        }
     }
 
     /// The `table.column`s that [`make`](Self::make) needs a one-off value
@@ -183,28 +214,17 @@ impl Migrator {
     /// # Errors
     /// As [`graph`](Self::graph).
     pub fn needs_default(&self, fills: &BTreeMap<String, String>) -> Result<Vec<String>> {
-        let graph = self.graph()?;
-        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
-        let new = SchemaState::from_models(&self.models);
-        match ops::diff(&old, &new, &Renames::from_models(&self.models), fills) {
-            Err(DiffError::NeedsDefault(columns)) => Ok(columns
-                .iter()
-                .map(|c| c.split(' ').next().unwrap_or(c).to_owned())
-                .collect()),
-            _ => Ok(Vec::new()),
-        }
+        let plan = self.plan(&self.graph()?, fills);
+        Ok(plan.missing.into_iter().map(|(column, _)| column).collect())
     }
 
     /// True when the models differ from the last migration's state
     /// (`makemigrations --check`).
     ///
     /// # Errors
-    /// As [`changes`](Self::changes), except that a missing default counts
-    /// as a change.
+    /// As [`graph`](Self::graph); a missing default counts as a change.
     pub fn check(&self) -> Result<bool> {
-        let graph = self.graph()?;
-        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
-        Ok(old != SchemaState::from_models(&self.models))
+        Ok(self.plan(&self.graph()?, &BTreeMap::new()).changed)
     }
 
     /// Writes a migration for the changes, if there are any.
@@ -213,10 +233,10 @@ impl Migrator {
     /// As [`changes`](Self::changes); file errors.
     pub fn make(&self, options: &MakeOptions) -> Result<Made> {
         let graph = self.graph()?;
-        let ops = self.changes(&options.fills)?;
-        let new = SchemaState::from_models(&self.models);
-        let old = graph.leaf().map(|m| m.state.clone()).unwrap_or_default();
-        if ops.is_empty() && old == new {
+        let plan = self.plan(&graph, &options.fills);
+        let ops = plan.ops?;
+        let new = plan.new;
+        if !plan.changed {
             return Ok(Made::NoChanges);
         }
         let name = options.name.clone().unwrap_or_else(|| {
@@ -295,7 +315,7 @@ impl Migrator {
     /// [`Error::Migration`] when there is nothing to merge or both branches
     /// changed the same table or column differently.
     pub fn merge(&self) -> Result<PathBuf> {
-        let all = read_all(&self.dir)?;
+        let all = file::read_all(&self.dir)?;
         let mut leaves: Vec<&Migration> = all
             .iter()
             .filter(|m| !all.iter().any(|o| o.parents.contains(&m.name)))
@@ -312,22 +332,8 @@ impl Migrator {
                     .join(", ")
             )));
         };
-        let ancestry = |name: &str| -> Vec<String> {
-            let mut out = Vec::new();
-            let mut todo = vec![name.to_owned()];
-            while let Some(n) = todo.pop() {
-                if out.contains(&n) {
-                    continue;
-                }
-                if let Some(m) = all.iter().find(|m| m.name == n) {
-                    todo.extend(m.parents.iter().cloned());
-                }
-                out.push(n);
-            }
-            out
-        };
-        let of_b = ancestry(&b.name);
-        let common = ancestry(&a.name)
+        let of_b = file::ancestry(&all, &b.name);
+        let common = file::ancestry(&all, &a.name)
             .into_iter()
             .filter(|n| of_b.contains(n))
             .max();
@@ -341,13 +347,8 @@ impl Migrator {
                 a.name, b.name
             ))
         })?;
-        let number = all
-            .iter()
-            .filter_map(|m| m.name.get(..4)?.parse::<u32>().ok())
-            .max()
-            .map_or(1, |n| n + 1);
         let migration = Migration {
-            name: format!("{number:04}_merge"),
+            name: format!("{:04}_merge", file::next_number(&all)),
             parents: vec![a.name.clone(), b.name.clone()],
             up: String::new(),
             down: String::new(),
@@ -434,31 +435,6 @@ impl Migrator {
         unlocked.map_err(Error::from)?;
         Ok(steps)
     }
-}
-
-fn read_all(dir: &Path) -> Result<Vec<Migration>> {
-    let mut out = Vec::new();
-    if !dir.exists() {
-        return Ok(out);
-    }
-    let mut names = Vec::new();
-    for entry in
-        std::fs::read_dir(dir).map_err(|e| Error::Migration(format!("{}: {e}", dir.display())))?
-    {
-        let path = entry
-            .map_err(|e| Error::Migration(format!("{}: {e}", dir.display())))?
-            .path();
-        if path.extension().is_some_and(|e| e == "sql") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                names.push(stem.to_owned());
-            }
-        }
-    }
-    names.sort();
-    for n in names {
-        out.push(Migration::read(dir, &n)?);
-    }
-    Ok(out)
 }
 
 fn history_ddl() -> String {

@@ -110,8 +110,9 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffError {
     /// `NOT NULL` columns added (or made `NOT NULL`) without a default:
-    /// `table.column` names that need a value for the rows already there.
-    NeedsDefault(Vec<String>),
+    /// `(table.column, type)` of those that need a value for the rows
+    /// already there.
+    NeedsDefault(Vec<(String, String)>),
     /// A change makemigrations does not write (a primary key change).
     Unsupported(String),
 }
@@ -663,14 +664,14 @@ fn diff_columns(
     n: &TableState,
     fills: &BTreeMap<String, String>,
     ops: &mut Vec<Op>,
-    missing: &mut Vec<String>,
+    missing: &mut Vec<(String, String)>,
 ) -> Result<(), DiffError> {
     let key = |c: &str| format!("{table}.{c}");
     for c in &n.columns {
         let Some(o) = t.column(&c.name) else {
             let fill = fills.get(&key(&c.name)).cloned();
             if !c.nullable && c.default.is_none() && !c.identity && fill.is_none() {
-                missing.push(format!("{} ({})", key(&c.name), c.sql_type));
+                missing.push((key(&c.name), c.sql_type.clone()));
             }
             ops.push(Op::AddColumn {
                 table: table.to_owned(),
@@ -712,7 +713,7 @@ fn diff_columns(
                     .or_else(|| c.default.clone())
             };
             if !c.nullable && fill.is_none() {
-                missing.push(format!("{} ({})", key(&c.name), c.sql_type));
+                missing.push((key(&c.name), c.sql_type.clone()));
             }
             ops.push(Op::SetNotNull {
                 table: table.to_owned(),
@@ -809,7 +810,7 @@ mod tests {
         let err = diff(&old, &new, &Renames::default(), &BTreeMap::new()).unwrap_err();
         assert_eq!(
             err,
-            DiffError::NeedsDefault(vec!["users.karma (integer)".into()])
+            DiffError::NeedsDefault(vec![("users.karma".into(), "integer".into())])
         );
         let fills = BTreeMap::from([("users.karma".to_owned(), "0".to_owned())]);
         let ops = diff(&old, &new, &Renames::default(), &fills).unwrap();
@@ -873,7 +874,7 @@ mod tests {
         let guessed = diff(&old, &new, &Renames::default(), &BTreeMap::new()).unwrap_err();
         assert_eq!(
             guessed,
-            DiffError::NeedsDefault(vec!["users.full_name (text)".into()])
+            DiffError::NeedsDefault(vec![("users.full_name".into(), "text".into())])
         );
         let renames = Renames {
             tables: vec![],
