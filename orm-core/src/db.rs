@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
@@ -36,12 +36,21 @@ pub struct Db {
 }
 
 /// A connection for one statement: from the pool, or the transaction's.
-// Boxing the pooled object would cost an allocation per query on the hot
-// path; a `Conn` lives for one statement only.
+///
+/// A pooled connection is held through an `Arc` so that statements which
+/// find the pool empty can share it: tokio-postgres pipelines the statements
+/// of one client, so they go out without waiting for each other
+/// ([`Db::client`]).
+// Boxing the exclusive object would cost an allocation per stream; the
+// large variant lives as long as one stream only.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Conn {
-    Pooled(deadpool_postgres::Object),
-    Shared(Arc<TxState>),
+    /// A pool connection, possibly shared with other autocommit statements.
+    Pooled(Arc<deadpool_postgres::Object>),
+    /// A pool connection no other statement uses (a stream's).
+    Exclusive(deadpool_postgres::Object),
+    /// The open transaction's connection.
+    Tx(Arc<TxState>),
 }
 
 impl std::ops::Deref for Conn {
@@ -49,7 +58,8 @@ impl std::ops::Deref for Conn {
     fn deref(&self) -> &Self::Target {
         match self {
             Conn::Pooled(object) => object,
-            Conn::Shared(tx) => tx.conn(),
+            Conn::Exclusive(object) => object,
+            Conn::Tx(tx) => tx.conn(),
         }
     }
 }
@@ -59,6 +69,11 @@ struct DbInner {
     queries: AtomicU64,
     /// Checkout without waiting (no timer is armed); see [`Db::client`].
     no_wait: Timeouts,
+    /// The pool connections autocommit statements hold now; a statement
+    /// that finds the pool empty shares one of them instead of waiting.
+    lent: Mutex<Vec<Weak<deadpool_postgres::Object>>>,
+    /// See [`DbBuilder::pipelining`].
+    pipelining: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -81,6 +96,7 @@ pub struct DbBuilder {
     max_size: usize,
     wait_timeout: Duration,
     connect_timeout: Duration,
+    pipelining: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +116,24 @@ impl DbBuilder {
     /// [`Error::PoolTimeout`] (default 30 s).
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
+        self
+    }
+
+    /// Whether statements outside transactions may share a connection when
+    /// the pool has none free (default `true`).
+    ///
+    /// With pipelining, a statement that finds every connection busy is
+    /// sent on the least shared connection that other autocommit statements
+    /// hold, right behind their statements, instead of waiting for a
+    /// connection to come back: `tokio::join!` of two queries, or many tasks
+    /// on a small pool, keep the connections busy without round trips in
+    /// between. Transactions, streams and [`Db::batch_execute`] always hold
+    /// their connection alone. The price is that a statement may queue
+    /// behind a slow one on its connection; [`wait_timeout`](Self::wait_timeout)
+    /// then applies only when every connection is held alone. `false` gives
+    /// each statement a connection of its own, waiting for one if need be.
+    pub fn pipelining(mut self, on: bool) -> Self {
+        self.pipelining = on;
         self
     }
 
@@ -140,6 +174,8 @@ impl DbBuilder {
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
+                lent: Mutex::new(Vec::new()),
+                pipelining: self.pipelining,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
                     create: Some(self.connect_timeout),
@@ -178,6 +214,7 @@ impl Db {
             max_size: 16,
             wait_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            pipelining: true,
         }
     }
 
@@ -196,7 +233,8 @@ impl Db {
     }
 
     /// Runs SQL text as is (several statements allowed, no parameters), e.g.
-    /// DDL in tests and scripts. Only `&'static str` is accepted, so a value
+    /// DDL in tests and scripts. It holds its connection alone (no other
+    /// statement is pipelined on it meanwhile). Only `&'static str` is accepted, so a value
     /// cannot be formatted into it by accident.
     ///
     /// # Errors
@@ -206,7 +244,8 @@ impl Db {
     }
 
     pub(crate) async fn batch_execute_dynamic(&self, sql: &str) -> Result<()> {
-        let client = self.client().await?;
+        // Scripts may change session state or run long: not pipelined.
+        let client = self.exclusive_client().await?;
         self.count();
         let started = Instant::now();
         let result = client.batch_execute(sql).await;
@@ -243,25 +282,83 @@ impl Db {
     }
 
     /// The connection for one statement: the transaction's, else the pool's.
+    ///
+    /// A free pool connection is taken when there is one. When there is
+    /// none, the statement shares a connection another autocommit statement
+    /// holds (the least shared one): tokio-postgres pipelines the statements
+    /// of one client, so 64 tasks on a pool of one connection send their
+    /// queries back to back instead of taking turns. Only when every
+    /// connection is held by a transaction or a stream does it wait.
+    ///
+    /// A shared connection is held for one statement only, never across
+    /// user code, so sharing cannot deadlock.
     pub(crate) async fn client(&self) -> Result<Conn> {
+        if let Some(tx) = &self.tx {
+            tx.check_active()?;
+            return Ok(Conn::Tx(tx.clone()));
+        }
+        if !self.inner.pipelining {
+            return Ok(Conn::Exclusive(self.checkout().await?));
+        }
+        let object = match self.try_checkout().await? {
+            Some(object) => object,
+            None => match self.borrow_lent() {
+                Some(shared) => return Ok(Conn::Pooled(shared)),
+                None => self.wait_checkout().await?,
+            },
+        };
+        let object = Arc::new(object);
+        let mut lent = self.inner.lent.lock().unwrap_or_else(|e| e.into_inner());
+        lent.retain(|w| w.strong_count() > 0);
+        lent.push(Arc::downgrade(&object));
+        drop(lent);
+        Ok(Conn::Pooled(object))
+    }
+
+    /// A connection no other statement will share, for a stream: its rows
+    /// arrive while user code runs, and a statement pipelined behind them
+    /// would wait for the stream to end.
+    pub(crate) async fn exclusive_client(&self) -> Result<Conn> {
         match &self.tx {
             Some(tx) => {
                 tx.check_active()?;
-                Ok(Conn::Shared(tx.clone()))
+                Ok(Conn::Tx(tx.clone()))
             }
-            None => Ok(Conn::Pooled(self.checkout().await?)),
+            None => Ok(Conn::Exclusive(self.checkout().await?)),
         }
+    }
+
+    /// The least shared connection an autocommit statement holds now.
+    fn borrow_lent(&self) -> Option<Arc<deadpool_postgres::Object>> {
+        let lent = self.inner.lent.lock().unwrap_or_else(|e| e.into_inner());
+        lent.iter()
+            .filter_map(Weak::upgrade)
+            .filter(|object| !object.is_closed())
+            .min_by_key(Arc::strong_count)
     }
 
     /// A connection from the pool. A free one is taken without arming the
     /// wait timer; only when none is free does the checkout wait (up to the
     /// pool's wait timeout).
     pub(crate) async fn checkout(&self) -> Result<deadpool_postgres::Object> {
-        match self.inner.pool.timeout_get(&self.inner.no_wait).await {
-            Ok(client) => return Ok(client),
-            Err(PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => {}
-            Err(e) => return Err(self.pool_error(e)),
+        match self.try_checkout().await? {
+            Some(object) => Ok(object),
+            None => self.wait_checkout().await,
         }
+    }
+
+    /// A free pool connection (opening one if the pool may grow), or `None`
+    /// when every connection is in use.
+    async fn try_checkout(&self) -> Result<Option<deadpool_postgres::Object>> {
+        match self.inner.pool.timeout_get(&self.inner.no_wait).await {
+            Ok(object) => Ok(Some(object)),
+            Err(PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => Ok(None),
+            Err(e) => Err(self.pool_error(e)),
+        }
+    }
+
+    /// Waits for a pool connection, up to the pool's wait timeout.
+    async fn wait_checkout(&self) -> Result<deadpool_postgres::Object> {
         self.inner.pool.get().await.map_err(|e| self.pool_error(e))
     }
 

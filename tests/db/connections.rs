@@ -77,6 +77,106 @@ async fn exhausted_pool_times_out() -> Result<()> {
     Ok(())
 }
 
+/// A pool of one connection on a fresh database with the schema, whose
+/// checkouts wait at most 150 ms.
+async fn pool_of_one(pipelining: bool) -> Result<Db> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url)
+        .max_size(1)
+        .wait_timeout(Duration::from_millis(150))
+        .pipelining(pipelining)
+        .connect()
+        .await?;
+    orm_core::generate_schemas_on(&db).await?;
+    Ok(db)
+}
+
+/// Starts a statement that keeps the pool's one connection busy for `secs`.
+fn busy_for(db: &Db, secs: f64) -> tokio::task::JoinHandle<Result<Vec<(i32,)>>> {
+    tokio::spawn(orm_core::scope(db, async move {
+        orm_core::raw("SELECT 1 FROM pg_sleep($1)", &[&secs]).await
+    }))
+}
+
+#[tokio::test]
+async fn statements_share_a_busy_connection() -> Result<()> {
+    let db = pool_of_one(true).await?;
+    orm_core::scope(&db, async {
+        for i in 0..64 {
+            User::create(User::named(&format!("u{i:02}"))).await?;
+        }
+        // The one connection runs a slow statement; a query that finds the
+        // pool empty is pipelined behind it instead of timing out.
+        let busy = busy_for(&db, 0.5);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(User::all().count().await?, 64);
+        assert_eq!(busy.await.expect("task")?, vec![(1,)]);
+
+        // 64 tasks on the one connection: every get answers its own query.
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                tokio::spawn(orm_core::scope(&db, async move {
+                    let name = format!("u{i:02}");
+                    let user = User::get(q!(name = name.as_str())).await?;
+                    let (pid,): (i32,) = orm_core::raw("SELECT pg_backend_pid()", &[])
+                        .await?
+                        .remove(0);
+                    Ok::<_, Error>((user.name == name, pid))
+                }))
+            })
+            .collect();
+        let mut backends = Vec::new();
+        for task in tasks {
+            let (same, pid) = task.await.expect("task")?;
+            assert!(same);
+            backends.push(pid);
+        }
+        backends.dedup();
+        assert_eq!(backends.len(), 1, "one connection: {backends:?}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn without_pipelining_an_exhausted_pool_times_out() -> Result<()> {
+    let db = pool_of_one(false).await?;
+    let busy = busy_for(&db, 0.6);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = User::all().using(&db).count().await.unwrap_err();
+    assert!(matches!(err, Error::PoolTimeout(_)), "{err:?}");
+    assert_eq!(busy.await.expect("task")?, vec![(1,)]);
+    assert_eq!(User::all().using(&db).count().await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn streams_and_transactions_hold_their_connection_alone() -> Result<()> {
+    let db = pool_of_one(true).await?;
+    orm_core::scope(&db, async {
+        for i in 0..3 {
+            User::create(User::named(&format!("s{i}"))).await?;
+        }
+        // Rows still to come on a stream's connection: a statement behind
+        // them would wait for the stream, so it is not pipelined there.
+        let mut stream = User::all().order_by(["name"]).stream();
+        assert_eq!(stream.try_next().await?.map(|u| u.name), Some("s0".into()));
+        let err = User::all().count().await.unwrap_err();
+        assert!(matches!(err, Error::PoolTimeout(_)), "{err:?}");
+        drop(stream);
+        assert_eq!(User::all().count().await?, 3);
+
+        let tx = db.begin().await?;
+        let err = User::all().count().await.unwrap_err();
+        assert!(matches!(err, Error::PoolTimeout(_)), "{err:?}");
+        assert_eq!(User::all().using(&tx).count().await?, 3);
+        tx.rollback().await?;
+        assert_eq!(User::all().count().await?, 3);
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
     let err = Db::builder("postgres://nobody@/nowhere?host=/nonexistent-orm-socket-dir")

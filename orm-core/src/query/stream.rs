@@ -23,7 +23,7 @@ enum State {
 }
 
 async fn open(plan: Plan) -> Result<Open> {
-    let conn = plan.db.client().await?;
+    let conn = plan.db.exclusive_client().await?;
     let prepared = conn.prepare_cached(&plan.stmt.sql).await?;
     plan.db.count();
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
