@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
@@ -69,9 +69,9 @@ struct DbInner {
     queries: AtomicU64,
     /// Checkout without waiting (no timer is armed); see [`Db::client`].
     no_wait: Timeouts,
-    /// The pool connections autocommit statements hold now; a statement
-    /// that finds the pool empty shares one of them instead of waiting.
-    lent: Mutex<Vec<Weak<deadpool_postgres::Object>>>,
+    /// Pool connections kept out for autocommit statements ([`Db::client`]);
+    /// an exclusive checkout gives one back when the pool is empty.
+    shared: Mutex<Vec<Arc<deadpool_postgres::Object>>>,
     /// See [`DbBuilder::pipelining`].
     pipelining: bool,
 }
@@ -174,7 +174,7 @@ impl DbBuilder {
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
-                lent: Mutex::new(Vec::new()),
+                shared: Mutex::new(Vec::new()),
                 pipelining: self.pipelining,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
@@ -247,7 +247,7 @@ impl Db {
         // Scripts may change session state or run long: not pipelined.
         let client = self.exclusive_client().await?;
         self.count();
-        let started = Instant::now();
+        let started = timer();
         let result = client.batch_execute(sql).await;
         log(sql, started, &[]);
         self.track(result)
@@ -283,15 +283,17 @@ impl Db {
 
     /// The connection for one statement: the transaction's, else the pool's.
     ///
-    /// A free pool connection is taken when there is one. When there is
-    /// none, the statement shares a connection another autocommit statement
-    /// holds (the least shared one): tokio-postgres pipelines the statements
-    /// of one client, so 64 tasks on a pool of one connection send their
-    /// queries back to back instead of taking turns. Only when every
-    /// connection is held by a transaction or a stream does it wait.
+    /// Statements outside transactions use connections the `Db` keeps out of
+    /// the pool for them, in this order: one no statement is using; a new
+    /// one from the pool while it has any free; else the least busy one,
+    /// shared. tokio-postgres pipelines the statements of one client, so 64
+    /// tasks on a pool of one connection send their queries back to back
+    /// instead of taking turns, and a statement skips the pool's checkout
+    /// and return. Only when every connection is held alone (transactions,
+    /// streams) does a statement wait for the pool.
     ///
-    /// A shared connection is held for one statement only, never across
-    /// user code, so sharing cannot deadlock.
+    /// A statement holds its connection for itself only, never across user
+    /// code, so sharing cannot deadlock.
     pub(crate) async fn client(&self) -> Result<Conn> {
         if let Some(tx) = &self.tx {
             tx.check_active()?;
@@ -300,19 +302,39 @@ impl Db {
         if !self.inner.pipelining {
             return Ok(Conn::Exclusive(self.checkout().await?));
         }
+        if let Some(idle) = self.pick_shared(true) {
+            return Ok(Conn::Pooled(idle));
+        }
         let object = match self.try_checkout().await? {
             Some(object) => object,
-            None => match self.borrow_lent() {
-                Some(shared) => return Ok(Conn::Pooled(shared)),
+            None => match self.pick_shared(false) {
+                Some(busy) => return Ok(Conn::Pooled(busy)),
                 None => self.wait_checkout().await?,
             },
         };
         let object = Arc::new(object);
-        let mut lent = self.inner.lent.lock().unwrap_or_else(|e| e.into_inner());
-        lent.retain(|w| w.strong_count() > 0);
-        lent.push(Arc::downgrade(&object));
-        drop(lent);
+        self.shared().push(object.clone());
         Ok(Conn::Pooled(object))
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, Vec<Arc<deadpool_postgres::Object>>> {
+        self.inner.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A kept connection no statement is using (`idle`), else the least
+    /// busy one. Closed connections are dropped from the list here, so the
+    /// pool discards them.
+    fn pick_shared(&self, idle: bool) -> Option<Arc<deadpool_postgres::Object>> {
+        let mut shared = self.shared();
+        if shared.iter().any(|object| object.is_closed()) {
+            shared.retain(|object| !object.is_closed());
+        }
+        let found = if idle {
+            shared.iter().find(|object| Arc::strong_count(object) == 1)
+        } else {
+            shared.iter().min_by_key(|object| Arc::strong_count(object))
+        };
+        found.cloned()
     }
 
     /// A connection no other statement will share, for a stream: its rows
@@ -328,23 +350,22 @@ impl Db {
         }
     }
 
-    /// The least shared connection an autocommit statement holds now.
-    fn borrow_lent(&self) -> Option<Arc<deadpool_postgres::Object>> {
-        let lent = self.inner.lent.lock().unwrap_or_else(|e| e.into_inner());
-        lent.iter()
-            .filter_map(Weak::upgrade)
-            .filter(|object| !object.is_closed())
-            .min_by_key(Arc::strong_count)
-    }
-
-    /// A connection from the pool. A free one is taken without arming the
-    /// wait timer; only when none is free does the checkout wait (up to the
-    /// pool's wait timeout).
+    /// A connection from the pool, held alone. A free one is taken without
+    /// arming the wait timer. When none is free, a connection kept for
+    /// autocommit statements is given back (the least busy one: it returns
+    /// to the pool when its statements end), and the checkout waits up to
+    /// the pool's wait timeout.
     pub(crate) async fn checkout(&self) -> Result<deadpool_postgres::Object> {
-        match self.try_checkout().await? {
-            Some(object) => Ok(object),
-            None => self.wait_checkout().await,
+        if let Some(object) = self.try_checkout().await? {
+            return Ok(object);
         }
+        let released = {
+            let mut shared = self.shared();
+            let least_busy = (0..shared.len()).min_by_key(|&i| Arc::strong_count(&shared[i]));
+            least_busy.map(|i| shared.swap_remove(i))
+        };
+        drop(released);
+        self.wait_checkout().await
     }
 
     /// A free pool connection (opening one if the pool may grow), or `None`
@@ -401,7 +422,7 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        let started = Instant::now();
+        let started = timer();
         let rows = self.track(client.query_raw(&prepared, params).await)?;
         futures_util::pin_mut!(rows);
         let mut out = Vec::new();
@@ -437,7 +458,7 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        let started = Instant::now();
+        let started = timer();
         let result = client.query(&prepared, params).await;
         log(sql, started, params);
         self.track(result)
@@ -451,16 +472,26 @@ impl Db {
         let client = self.client().await?;
         let prepared = self.track(client.prepare_cached(sql).await)?;
         self.count();
-        let started = Instant::now();
+        let started = timer();
         let result = client.execute(&prepared, params).await;
         log(sql, started, params);
         self.track(result)
     }
 }
 
+/// The start of a statement's timing, only when statements are logged:
+/// reading the clock costs more than the rest of a short query's client work
+/// on some virtual machines.
+pub(crate) fn timer() -> Option<Instant> {
+    tracing::enabled!(target: "orm_core::sql", tracing::Level::DEBUG).then(Instant::now)
+}
+
 /// Logs a statement and how long it took at `debug` level (target
 /// `orm_core::sql`), with its parameters only at `trace` level.
-pub(crate) fn log(sql: &str, started: Instant, params: &[&(dyn ToSql + Sync)]) {
+pub(crate) fn log(sql: &str, started: Option<Instant>, params: &[&(dyn ToSql + Sync)]) {
+    let Some(started) = started else {
+        return;
+    };
     let elapsed_us = started.elapsed().as_micros() as u64;
     if tracing::enabled!(target: "orm_core::sql", tracing::Level::TRACE) && !params.is_empty() {
         tracing::trace!(target: "orm_core::sql", elapsed_us, sql, params = ?params);

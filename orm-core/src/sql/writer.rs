@@ -59,8 +59,28 @@ impl SqlWriter {
 
     /// Appends a non-negative integer literal (e.g. a `LIMIT`).
     pub(crate) fn push_int(&mut self, n: i64) {
-        use fmt::Write;
-        let _ = write!(self.sql, "{n}");
+        if n < 0 {
+            self.sql.push('-');
+        }
+        self.push_digits(n.unsigned_abs());
+    }
+
+    /// Appends the decimal digits of `n` (without `fmt`, which costs more
+    /// than the rest of a short statement's rendering).
+    fn push_digits(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            self.sql.push(char::from(d));
+        }
     }
 
     /// Appends SQL keywords and punctuation (never user input).
@@ -100,8 +120,8 @@ impl SqlWriter {
 
     /// Appends `$n` for a parameter the caller binds itself.
     pub(crate) fn push_placeholder(&mut self, n: usize) {
-        use fmt::Write;
-        let _ = write!(self.sql, "${n}");
+        self.sql.push('$');
+        self.push_digits(n as u64);
     }
 
     /// Appends `items`, separated by `sep`, each written by `each`.
@@ -130,6 +150,21 @@ impl SqlWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_and_placeholders_are_written_in_decimal() {
+        let mut w = SqlWriter::new();
+        for n in [0, 7, 10, 12345, -7, i64::MAX, i64::MIN] {
+            w.push_int(n);
+            w.push_sql(" ");
+        }
+        w.push_placeholder(1);
+        w.push_placeholder(10);
+        assert_eq!(
+            w.finish().sql,
+            "0 7 10 12345 -7 9223372036854775807 -9223372036854775808 $1$10"
+        );
+    }
 
     #[test]
     fn identifiers_are_quoted_and_escaped() {
