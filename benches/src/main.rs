@@ -616,6 +616,8 @@ impl Bench {
         self.reset(0).await?;
         let input = warm.to_vec();
         self.sides.raw.copy(input).await?;
+        self.reset(0).await?;
+        self.sides.orm.copy(warm.to_vec()).await?;
         for &side in SIDES {
             self.reset(0).await?;
             let input = warm.to_vec();
@@ -628,13 +630,26 @@ impl Bench {
             if copy.checksum != n as u64 {
                 return Err(format!("COPY wrote {} rows, not {n}", copy.checksum).into());
             }
+            self.reset(0).await?;
+            let orm_copy = measure(self.sides.orm.copy(users.clone())).await?;
+            if orm_copy.checksum != n as u64 {
+                let got = orm_copy.checksum;
+                return Err(format!("bulk_insert wrote {got} rows, not {n}").into());
+            }
             for &side in SIDES {
                 self.reset(0).await?;
                 let input = users.clone();
                 runs.push((side, run_side!(self, side, |x| x.bulk(input))));
             }
             self.record(&mut with_ids, round, &runs)?;
+            // Against COPY: the ORM's bulk_insert (COPY too); the peers,
+            // which have no COPY path, with their bulk insert.
             runs[0] = (Side::Raw, copy);
+            for run in &mut runs {
+                if run.0 == Side::Orm {
+                    run.1 = orm_copy;
+                }
+            }
             self.record(&mut vs_copy, round, &runs)?;
         }
         self.results.push(with_ids);

@@ -186,6 +186,25 @@ impl Orm {
         .await
     }
 
+    /// 7 without ids: `User::bulk_insert(users)` (one binary `COPY`); the
+    /// checksum is the number of rows, as raw `copy`'s.
+    pub async fn copy(&self, users: Vec<NewUser>) -> Timed {
+        orm_core::scope(&self.db, async {
+            let start = Instant::now();
+            let users: Vec<User> = users
+                .into_iter()
+                .map(|n| User {
+                    name: n.name,
+                    hair_color: n.hair_color,
+                    ..Default::default()
+                })
+                .collect();
+            let n = User::bulk_insert(users).await?;
+            Ok((start.elapsed(), n))
+        })
+        .await
+    }
+
     /// 8: `User::filter(q!(id = id)).update(q!(hair_color = c))` per id.
     pub async fn update(&self, changes: &[(i32, String)]) -> Timed {
         orm_core::scope(&self.db, async {

@@ -272,7 +272,10 @@ impl Db {
 
     /// A failed statement inside a transaction makes PostgreSQL roll it
     /// back at COMMIT; remember it, so the commit can say so.
-    fn track<T>(&self, result: std::result::Result<T, tokio_postgres::Error>) -> Result<T> {
+    pub(crate) fn track<T>(
+        &self,
+        result: std::result::Result<T, tokio_postgres::Error>,
+    ) -> Result<T> {
         if result.is_err() {
             if let Some(tx) = self.tx() {
                 tx.mark_failed();

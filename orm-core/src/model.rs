@@ -308,13 +308,52 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         persist::create(object)
     }
 
-    /// Inserts every object in one statement and returns them as stored, with
-    /// their primary keys, in the same order.
+    /// Inserts every object in one statement and returns them, in the same
+    /// order, with their generated primary keys.
+    ///
+    /// As Django's `bulk_create`, only the keys are read back: the other
+    /// fields are as given. They equal the stored values, except for a time
+    /// finer than PostgreSQL's microsecond, which is stored truncated
+    /// (`auto_now` times are already taken to the microsecond). One
+    /// statement carries any number of rows (one array parameter per
+    /// column); use [`bulk_insert`](Model::bulk_insert) when the keys are
+    /// not needed.
     ///
     /// # Errors
     /// [`Error::Integrity`](crate::Error::Integrity); then nothing is inserted.
     fn bulk_create(objects: Vec<Self>) -> impl Future<Output = Result<Vec<Self>>> + Send {
         persist::bulk_create(objects)
+    }
+
+    /// Inserts every object with one binary `COPY` and returns the number
+    /// of rows: the fastest way to load many rows, when the stored rows are
+    /// not needed back. Nothing is read back, so the objects' generated
+    /// primary keys are not known; use [`bulk_create`](Model::bulk_create)
+    /// for them.
+    ///
+    /// As with `bulk_create`, objects are validated first, `auto_now` fields
+    /// are set, save hooks do not run, and the batch is atomic: a violated
+    /// constraint inserts nothing. There is no parameter limit; one
+    /// statement carries any number of rows.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # #[orm(table = "users")]
+    /// # struct User { #[orm(primary_key)] id: i64, name: String }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let users = (0..10_000).map(|i| User { name: format!("user {i}"), ..Default::default() });
+    /// let inserted = User::bulk_insert(users.collect()).await?;
+    /// assert_eq!(inserted, 10_000);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Integrity`](crate::Error::Integrity) naming the violated
+    /// constraint, [`Error::Validation`](crate::Error::Validation); then
+    /// nothing is inserted.
+    fn bulk_insert(objects: Vec<Self>) -> impl Future<Output = Result<u64>> + Send {
+        persist::bulk_insert(objects)
     }
 
     /// The row matching `q`, or `object` inserted when there is none;

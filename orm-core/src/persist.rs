@@ -1,10 +1,13 @@
 //! Writes of model instances: `save`, `create`, `delete`, `bulk_create`,
-//! `get_or_create`, `update_or_create`, `refresh_from_db`.
+//! `bulk_insert`, `get_or_create`, `update_or_create`, `refresh_from_db`.
 //!
-//! Single-row writes bind the struct's fields by reference (no copies), and
-//! read the stored row back with `RETURNING`, decoded by position.
+//! Inserts bind the struct's fields by reference (no copies). A single-row
+//! insert reads the stored row back; `bulk_create` reads back only what the
+//! database generates (the identity primary key), as Django's does.
+//! `auto_now` times are taken at PostgreSQL's precision (microseconds), so
+//! an object's own timestamps equal the stored ones.
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use postgres_types::ToSql;
 
 use crate::db::{self, Db};
@@ -13,7 +16,21 @@ use crate::model::Model;
 use crate::query::q::{Node, Op, Set};
 use crate::query::{Assign, QuerySet, Q};
 use crate::sql::statements;
-use crate::value::Value;
+use crate::value::{ByRef, Value};
+
+/// The time `auto_now` fields get: now, to the microsecond PostgreSQL keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Stores the generated columns of `row` (from [`statements::generated_fields`])
+/// into `obj`.
+fn set_generated<M: Model>(obj: &mut M, row: &tokio_postgres::Row, with_pk: bool) -> Result<()> {
+    for (at, (index, field)) in statements::generated_fields(M::META, with_pk).enumerate() {
+        obj.set_field(index, Value::read(row, at, field.sql_type)?)?;
+    }
+    Ok(())
+}
 
 fn pk_filter<M: Model>(obj: &M) -> Q<M> {
     Q::from_node(Node::leaf(M::META.pk_field(), Op::Exact(obj.pk())))
@@ -28,7 +45,7 @@ async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
 }
 
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
-    obj.touch(true, Utc::now());
+    obj.touch(true, now());
     obj.validate()?;
     let with_pk = !obj.pk_is_unset();
     let sql = M::statements().insert(M::META, with_pk);
@@ -38,6 +55,8 @@ async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
             .collect();
         db.load(sql, params).await?
     };
+    // The row as stored: a time finer than PostgreSQL's microsecond comes
+    // back as stored, so the object equals what a later get returns.
     *obj = rows.pop().ok_or(Error::DoesNotExist {
         model: M::META.name,
     })?;
@@ -56,7 +75,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
         return insert(&db, obj).await;
     }
     obj.run_before_save(false).await?;
-    obj.touch(false, Utc::now());
+    obj.touch(false, now());
     obj.validate()?;
     if M::META.fields.len() == 1 {
         // Nothing to update but the key itself: insert unless the row exists.
@@ -106,65 +125,153 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
         return Ok(objs);
     }
     let db = db::current()?;
-    let now = Utc::now();
-    for obj in &mut objs {
-        obj.touch(true, now);
-        obj.validate()?;
-    }
-    // Objects with and without a primary key need different column lists;
-    // Django splits them the same way. Both go in one transaction.
-    let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
-        (0..objs.len()).partition(|&i| !objs[i].pk_is_unset());
-    let groups: Vec<(bool, Vec<usize>)> = [(true, with_pk), (false, without_pk)]
-        .into_iter()
-        .filter(|(_, idx)| !idx.is_empty())
-        .collect();
+    let groups = prepare_batch(&mut objs)?;
 
-    if groups.len() > 1 {
+    let generated = if groups.len() > 1 {
         // One statement is atomic by itself; two need a transaction (a
         // savepoint inside an open one).
         let options = crate::transaction::TxOptions::default();
         crate::transaction::transaction_on(&db, options, || async {
             insert_groups(&db::current()?, &objs, &groups).await
         })
+        .await?
+    } else {
+        insert_groups(&db, &objs, &groups).await?
+    };
+    for ((with_pk, indexes), rows) in groups.iter().zip(generated) {
+        for (row, &i) in rows.iter().zip(indexes) {
+            set_generated(&mut objs[i], row, *with_pk)?;
+        }
+    }
+    Ok(objs)
+}
+
+/// Touches and validates every object, then splits them into those with a
+/// primary key and those without (they need different column lists, as in
+/// Django); `(with_pk, indexes)` groups, empty ones left out.
+fn prepare_batch<M: Model>(objs: &mut [M]) -> Result<Vec<(bool, Vec<usize>)>> {
+    let now = now();
+    for obj in objs.iter_mut() {
+        obj.touch(true, now);
+        obj.validate()?;
+    }
+    let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
+        (0..objs.len()).partition(|&i| !objs[i].pk_is_unset());
+    Ok([(true, with_pk), (false, without_pk)]
+        .into_iter()
+        .filter(|(_, idx)| !idx.is_empty())
+        .collect())
+}
+
+pub(crate) async fn bulk_insert<M: Model>(mut objs: Vec<M>) -> Result<u64> {
+    if objs.is_empty() {
+        return Ok(0);
+    }
+    let db = db::current()?;
+    let groups = prepare_batch(&mut objs)?;
+    let copy_groups = |db: Db| {
+        let (objs, groups) = (&objs, &groups);
+        async move {
+            let mut n = 0;
+            for (with_pk, indexes) in groups {
+                n += copy_group(&db, objs, *with_pk, indexes).await?;
+            }
+            Ok(n)
+        }
+    };
+    if groups.len() > 1 {
+        let options = crate::transaction::TxOptions::default();
+        crate::transaction::transaction_on(&db, options, || async {
+            copy_groups(db::current()?).await
+        })
         .await
     } else {
-        insert_groups(&db, &objs, &groups).await
+        copy_groups(db).await
     }
 }
 
-/// One `INSERT .. SELECT FROM UNNEST` per group; the stored rows in input order.
+/// One binary `COPY` of the objects at `indexes`, each field bound by
+/// reference; the number of rows.
+async fn copy_group<M: Model>(
+    db: &Db,
+    objs: &[M],
+    with_pk: bool,
+    indexes: &[usize],
+) -> Result<u64> {
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+
+    let (copy, types_sql) = M::statements().copy_in(M::META, with_pk);
+    let fields: Vec<usize> = statements::insert_fields(M::META, with_pk)
+        .map(|(i, _)| i)
+        .collect();
+    // The rows arrive while this function runs, not user code, but no
+    // statement may be pipelined into the middle of a COPY.
+    let conn = db.exclusive_client().await?;
+    let types: Vec<tokio_postgres::types::Type> = db
+        .track(conn.prepare_cached(types_sql).await)?
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    db.count();
+    let started = db::timer();
+    let sink = db.track(conn.copy_in(copy).await)?;
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    futures_util::pin_mut!(writer);
+    let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(fields.len());
+    for &i in indexes {
+        row.clear();
+        row.extend(fields.iter().map(|&f| objs[i].field_sql(f)));
+        db.track(writer.as_mut().write(&row).await)?;
+    }
+    let n = db.track(writer.finish().await)?;
+    db::log(copy, started, &[]);
+    Ok(n)
+}
+
+/// One `INSERT .. SELECT FROM UNNEST` per group, each column bound as one
+/// array of references to the objects' fields; per group, the generated
+/// columns of its rows in input order (no rows when nothing is generated).
 async fn insert_groups<M: Model>(
     db: &Db,
     objs: &[M],
     groups: &[(bool, Vec<usize>)],
-) -> Result<Vec<M>> {
-    let mut stored: Vec<Option<M>> = (0..objs.len()).map(|_| None).collect();
+) -> Result<Vec<Vec<tokio_postgres::Row>>> {
+    let mut generated = Vec::with_capacity(groups.len());
     for (pk_given, indexes) in groups {
         let sql = M::statements().bulk_insert(M::META, *pk_given);
-        let columns: Vec<Value> = statements::insert_fields(M::META, *pk_given)
-            .map(|(f, _)| Value::Array(indexes.iter().map(|&i| objs[i].field_value(f)).collect()))
+        let columns: Vec<Vec<ByRef<'_>>> = statements::insert_fields(M::META, *pk_given)
+            .map(|(f, _)| {
+                indexes
+                    .iter()
+                    .map(|&i| ByRef(objs[i].field_sql(f)))
+                    .collect()
+            })
             .collect();
-        let rows = db.query_params(sql, &params_of(&columns)).await?;
-        if rows.len() != indexes.len() {
+        let params: Vec<&(dyn ToSql + Sync)> =
+            columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        let (count, rows) = if statements::generated_fields(M::META, *pk_given)
+            .next()
+            .is_some()
+        {
+            let rows = db.query_params(sql, &params).await?;
+            (rows.len(), rows)
+        } else {
+            let n = db.execute_params(sql, &params).await?;
+            (n as usize, Vec::new())
+        };
+        if count != indexes.len() {
             return Err(Error::InvalidQuery {
                 model: M::META.name,
                 reason: format!(
-                    "bulk insert returned {} rows for {} objects",
-                    rows.len(),
+                    "bulk insert stored {count} rows for {} objects",
                     indexes.len()
                 ),
             });
         }
-        for (row, &i) in rows.iter().zip(indexes) {
-            stored[i] = Some(M::from_row(row, 0)?);
-        }
+        generated.push(rows);
     }
-    Ok(stored.into_iter().flatten().collect())
-}
-
-fn params_of(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+    Ok(generated)
 }
 
 fn is_unique_violation(err: &Error) -> bool {
@@ -256,7 +363,7 @@ pub(crate) async fn update_or_create<M: Model + Default>(
 
 /// Updates only the `defaults` columns (and `auto_now` fields) of `obj`'s row.
 async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Result<M> {
-    let now = Utc::now();
+    let now = now();
     let mut sets = defaults.items.clone();
     let mut touched = obj;
     touched.touch(false, now);
@@ -285,7 +392,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
     let db = db::current()?;
     let wanted = crate::query::values::resolve_fields(M::META, names)?;
     obj.run_before_save(false).await?;
-    obj.touch(false, Utc::now());
+    obj.touch(false, now());
     obj.validate()?;
     let sets: Vec<Set> = M::META
         .fields

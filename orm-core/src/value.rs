@@ -205,6 +205,29 @@ impl fmt::Display for Value {
     }
 }
 
+/// A borrowed parameter, so that a column of fields can be bound as one
+/// array (`Vec<ByRef>`) without copying the values; each element is checked
+/// against the array's member type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByRef<'a>(pub(crate) &'a (dyn ToSql + Sync));
+
+impl ToSql for ByRef<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.0.to_sql_checked(ty, out)
+    }
+
+    /// The wrapped value checks its type in `to_sql`.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
 impl Value {
     /// Reads column `index` of `row` as a value of `ty` (NULL included).
     pub(crate) fn read(

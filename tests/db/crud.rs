@@ -146,6 +146,96 @@ async fn bulk_create_mixed_pks_and_atomic_failure() -> Result<()> {
 }
 
 #[tokio::test]
+async fn bulk_insert_copies_rows_without_reading_them_back() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let before = db.query_count();
+        assert_eq!(User::bulk_insert(vec![]).await?, 0);
+        assert_eq!(db.query_count(), before, "an empty batch sends nothing");
+
+        let objs: Vec<User> = (0..5000)
+            .map(|i| User {
+                name: format!("u{i:04}"),
+                karma: i - 2500,
+                email: (i % 3 == 0).then(|| format!("u{i}@x, 'quoted' \\ %_")),
+                ..Default::default()
+            })
+            .collect();
+        assert_eq!(User::bulk_insert(objs.clone()).await?, 5000);
+        let stored = User::all().order_by(["id"]).await?;
+        assert_eq!(stored.len(), 5000);
+        for (got, sent) in stored.iter().zip(&objs) {
+            assert!(got.id > 0);
+            assert_eq!(
+                (&got.name, got.karma, &got.email),
+                (&sent.name, sent.karma, &sent.email)
+            );
+            // auto_now and auto_now_add were set before the copy.
+            assert!(got.created_at > chrono::DateTime::<chrono::Utc>::default());
+            assert_eq!(got.created_at, got.updated_at);
+        }
+
+        // Given and generated keys in one call: two copies, one transaction.
+        let n = User::bulk_insert(vec![
+            User {
+                id: 90_000,
+                ..User::named("given")
+            },
+            User::named("generated"),
+        ])
+        .await?;
+        assert_eq!(n, 2);
+        assert_eq!(User::get(q!(id = 90_000i64)).await?.name, "given");
+        assert!(User::get(q!(name = "generated")).await?.id > 0);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bulk_insert_is_atomic() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        User::create(User::named("taken")).await?;
+        // A duplicate of a stored row, after many good rows: none is kept.
+        let mut objs: Vec<User> = (0..3000).map(|i| User::named(&format!("n{i}"))).collect();
+        objs.push(User::named("taken"));
+        let err = User::bulk_insert(objs).await.unwrap_err();
+        assert_eq!(err.constraint(), Some("users_name_key"), "{err}");
+        assert_eq!(User::all().count().await?, 1);
+
+        // The second of two copies fails: the first is rolled back with it.
+        let err = User::bulk_insert(vec![
+            User::named("first"),
+            User {
+                id: 7,
+                ..User::named("taken")
+            },
+        ])
+        .await
+        .unwrap_err();
+        assert_eq!(err.constraint(), Some("users_name_key"), "{err}");
+        assert_eq!(User::all().count().await?, 1);
+
+        // Inside a transaction that rolls back, nothing stays.
+        let tx = db.begin().await?;
+        orm_core::scope(&tx, async {
+            User::bulk_insert(vec![User::named("in tx")]).await
+        })
+        .await?;
+        assert_eq!(User::all().using(&tx).count().await?, 2);
+        tx.rollback().await?;
+        assert_eq!(User::all().count().await?, 1);
+
+        // The connection is clean after a failed copy.
+        assert_eq!(User::bulk_insert(vec![User::named("after")]).await?, 1);
+        assert_eq!(User::all().count().await?, 2);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn integrity_errors_name_the_constraint() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

@@ -416,6 +416,70 @@ async fn bulk_create_round_trips_every_type() -> Result<()> {
 }
 
 #[tokio::test]
+async fn bulk_insert_copies_every_type() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // Binary COPY encodes each column by its type (a third path).
+        assert_eq!(
+            AllTypes::bulk_insert(vec![sample_a(), sample_b()]).await?,
+            2
+        );
+        let stored = AllTypes::all().order_by(["id"]).await?;
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored[0], with_values_of(stored[0].id, &sample_a()));
+        assert_eq!(stored[1], with_values_of(stored[1].id, &sample_b()));
+
+        let n = Nullable::bulk_insert(vec![Nullable::default(), nullable_some()]).await?;
+        assert_eq!(n, 2);
+        let rows = Nullable::all().order_by(["id"]).await?;
+        assert_eq!(
+            rows[0],
+            Nullable {
+                id: rows[0].id,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            rows[1],
+            Nullable {
+                id: rows[1].id,
+                ..nullable_some()
+            }
+        );
+
+        // An enum in a renamed column, and a primary key the program gives.
+        let holders = vec![
+            EnumHolder {
+                role: Role::Admin,
+                maybe: None,
+                ..Default::default()
+            },
+            EnumHolder {
+                role: Role::Member,
+                maybe: Some(Role::Guest),
+                ..Default::default()
+            },
+        ];
+        assert_eq!(EnumHolder::bulk_insert(holders).await?, 2);
+        let stored = EnumHolder::all().order_by(["id"]).await?;
+        assert_eq!(
+            stored.iter().map(|h| (h.role, h.maybe)).collect::<Vec<_>>(),
+            [(Role::Admin, None), (Role::Member, Some(Role::Guest))]
+        );
+        let id = Uuid::from_u128(42);
+        let item = UuidItem {
+            id,
+            name: "copied".into(),
+            n: 3,
+        };
+        assert_eq!(UuidItem::bulk_insert(vec![item.clone()]).await?, 1);
+        assert_eq!(UuidItem::get(q!(id = id)).await?, item);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn queryset_update_assigns_every_type() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

@@ -23,6 +23,7 @@ pub struct ModelStatements {
     columns: OnceLock<String>,
     insert: [OnceLock<String>; 2],
     bulk_insert: [OnceLock<String>; 2],
+    copy_in: [OnceLock<(String, String)>; 2],
     update_by_pk: OnceLock<String>,
     delete_by_pk: OnceLock<String>,
 }
@@ -35,6 +36,7 @@ impl ModelStatements {
             columns: OnceLock::new(),
             insert: [OnceLock::new(), OnceLock::new()],
             bulk_insert: [OnceLock::new(), OnceLock::new()],
+            copy_in: [OnceLock::new(), OnceLock::new()],
             update_by_pk: OnceLock::new(),
             delete_by_pk: OnceLock::new(),
         }
@@ -57,6 +59,14 @@ impl ModelStatements {
 
     pub(crate) fn bulk_insert(&self, meta: &'static ModelMeta, with_pk: bool) -> &str {
         self.bulk_insert[usize::from(with_pk)].get_or_init(|| bulk_insert(meta, with_pk))
+    }
+
+    /// The `COPY .. FROM STDIN` of [`copy_in`], and a `SELECT` of the same
+    /// columns that reads no row, prepared for the columns' types.
+    pub(crate) fn copy_in(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, &str) {
+        let (copy, types) =
+            self.copy_in[usize::from(with_pk)].get_or_init(|| copy_in(meta, with_pk));
+        (copy, types)
     }
 
     pub(crate) fn update_by_pk(&self, meta: &'static ModelMeta) -> &str {
@@ -286,6 +296,29 @@ fn push_returning(w: &mut SqlWriter, meta: &ModelMeta) {
     w.push_list(meta.fields, ", ", |w, f| w.push_ident(f.column));
 }
 
+/// The fields the database fills on an `INSERT` of [`insert_fields`]: the
+/// identity primary key when it is not given, else none. Every other column
+/// is sent, so this is all a bulk insert needs to read back (as Django's
+/// `bulk_create`, which reads back the primary keys only).
+pub(crate) fn generated_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    meta.fields
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| !with_pk && f.auto)
+}
+
+/// ` RETURNING <generated columns>`, or nothing when there are none.
+fn push_returning_generated(w: &mut SqlWriter, meta: &'static ModelMeta, with_pk: bool) {
+    let generated: Vec<_> = generated_fields(meta, with_pk).collect();
+    if !generated.is_empty() {
+        w.push_sql(" RETURNING ");
+        w.push_list(&generated, ", ", |w, (_, f)| w.push_ident(f.column));
+    }
+}
+
 /// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING <every column>`; the
 /// caller binds the fields of [`insert_fields`] in order.
 pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
@@ -306,7 +339,7 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     w.finish().sql
 }
 
-/// `INSERT INTO .. (..) SELECT * FROM UNNEST($1::type[], ..) RETURNING ..`:
+/// `INSERT INTO .. (..) SELECT * FROM UNNEST($1::type[], ..) RETURNING <generated>`:
 /// one statement text whatever the number of rows, one array per column.
 pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     let mut w = SqlWriter::new();
@@ -323,8 +356,28 @@ pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
         w.push_sql("[]");
     });
     w.push_sql(")");
-    push_returning(&mut w, meta);
+    push_returning_generated(&mut w, meta, with_pk);
     w.finish().sql
+}
+
+/// `COPY "table" (..) FROM STDIN (FORMAT binary)` for the fields of
+/// [`insert_fields`], and `SELECT <those columns> FROM "table" LIMIT 0`,
+/// whose prepared form gives the columns' types (enums included).
+pub(crate) fn copy_in(meta: &'static ModelMeta, with_pk: bool) -> (String, String) {
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    let mut copy = SqlWriter::new();
+    copy.push_sql("COPY ");
+    copy.push_ident(meta.table);
+    copy.push_sql(" (");
+    copy.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    copy.push_sql(") FROM STDIN (FORMAT binary)");
+    let mut types = SqlWriter::new();
+    types.push_sql("SELECT ");
+    types.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    types.push_sql(" FROM ");
+    types.push_ident(meta.table);
+    types.push_sql(" LIMIT 0");
+    (copy.finish().sql, types.finish().sql)
 }
 
 /// `UPDATE .. SET <every other column> = $n .. WHERE pk = $last`; the

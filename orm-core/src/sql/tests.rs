@@ -419,7 +419,23 @@ fn instance_writes() {
     );
     assert_eq!(
         statements::bulk_insert(meta, false),
-        r#"INSERT INTO "users" ("name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::varchar(30)[], $2::text[], $3::integer[], $4::timestamptz[]) RETURNING "id", "name", "email", "karma", "created_at""#
+        r#"INSERT INTO "users" ("name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::varchar(30)[], $2::text[], $3::integer[], $4::timestamptz[]) RETURNING "id""#
+    );
+    assert_eq!(
+        statements::bulk_insert(meta, true),
+        r#"INSERT INTO "users" ("id", "name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::bigint[], $2::varchar(30)[], $3::text[], $4::integer[], $5::timestamptz[])"#
+    );
+    assert_eq!(
+        statements::copy_in(meta, false),
+        (
+            r#"COPY "users" ("name", "email", "karma", "created_at") FROM STDIN (FORMAT binary)"#
+                .to_owned(),
+            r#"SELECT "name", "email", "karma", "created_at" FROM "users" LIMIT 0"#.to_owned()
+        )
+    );
+    assert_eq!(
+        statements::copy_in(meta, true).0,
+        r#"COPY "users" ("id", "name", "email", "karma", "created_at") FROM STDIN (FORMAT binary)"#
     );
 }
 
