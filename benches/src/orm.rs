@@ -104,7 +104,8 @@ impl Orm {
     /// every post of a user with that hair colour, its user joined in the
     /// same query. Equal to the raw `users LEFT JOIN posts` only because
     /// every user of this workload has a post (the ORM cannot start a join
-    /// from `users`: `select_related` follows forward keys).
+    /// from `users`: `select_related` follows forward keys, as Django's).
+    /// The filter is a condition on the joined row, not an `EXISTS`.
     pub async fn join(&self, color: &str, loads: usize) -> Timed {
         orm_core::scope(&self.db, async {
             let start = Instant::now();

@@ -535,6 +535,144 @@ async fn select_related_is_one_query() -> Result<()> {
     .await
 }
 
+/// The ids a query returns, with and without `select_related(joins)`.
+async fn ids_both_ways<M: Model>(
+    qs: QuerySet<M>,
+    joins: &[&str],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let key = |m: &M| m.pk().to_string();
+    let plain: Vec<M> = qs.clone().order_by(["id"]).await?;
+    let joined: Vec<M> = qs.select_related(joins.to_vec()).order_by(["id"]).await?;
+    Ok((
+        plain.iter().map(key).collect(),
+        joined.iter().map(key).collect(),
+    ))
+}
+
+#[tokio::test]
+async fn lookups_through_a_joined_relation_match_the_exists_form() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // A nullable self-reference: roots have no parent, and one parent
+        // has a name the lookups care about.
+        let root = Category::create(Category {
+            name: "root".into(),
+            ..Default::default()
+        })
+        .await?;
+        let other = Category::create(Category {
+            name: "other".into(),
+            ..Default::default()
+        })
+        .await?;
+        for (name, parent) in [("a", &root), ("b", &root), ("c", &other), ("mid", &root)] {
+            Category::create(Category {
+                name: name.into(),
+                parent: Some(ForeignKey::to(parent)?),
+                ..Default::default()
+            })
+            .await?;
+        }
+        let mid = Category::get(q!(name = "mid")).await?;
+        Category::create(Category {
+            name: "leaf".into(),
+            parent: Some(ForeignKey::to(&mid)?),
+            ..Default::default()
+        })
+        .await?;
+
+        let cases: Vec<(&str, QuerySet<Category>, usize)> = vec![
+            ("equal", Category::filter(q!(parent__name = "root")), 3),
+            (
+                "or",
+                Category::filter(q!(parent__name = "other") | q!(name = "root")),
+                2,
+            ),
+            (
+                "and, one call",
+                Category::filter(q!(parent__name = "root", parent__id__gt = 0)),
+                3,
+            ),
+            (
+                "two calls",
+                Category::filter(q!(parent__name = "root")).filter(q!(name__in = ["a", "c"])),
+                1,
+            ),
+            ("not", Category::filter(!q!(parent__name = "root")), 4),
+            (
+                "exclude",
+                Category::all().exclude(q!(parent__name = "mid")),
+                6,
+            ),
+            ("isnull", Category::filter(q!(parent__isnull = true)), 2),
+            (
+                "field isnull",
+                Category::filter(q!(parent__name__isnull = true)),
+                2,
+            ),
+            (
+                "two hops",
+                Category::filter(q!(parent__parent__name = "root")),
+                1,
+            ),
+            ("F", Category::filter(q!(parent__id__lt = F("id"))), 5),
+        ];
+        for (what, qs, expected) in cases {
+            let (plain, joined) = ids_both_ways(qs, &["parent"]).await?;
+            assert_eq!(plain.len(), expected, "{what}: {plain:?}");
+            assert_eq!(plain, joined, "{what}: the same rows with the join");
+        }
+        let sql = Category::filter(q!(parent__name = "root"))
+            .select_related(["parent"])
+            .sql()?
+            .unwrap()
+            .sql;
+        assert!(sql.ends_with(r#"WHERE "sr_parent"."name" = $1"#), "{sql}");
+
+        // A reverse one-to-one join: authors without a profile, and one
+        // whose website is NULL.
+        let (gemini, ada, _bob) = blog().await;
+        for (who, website) in [(&gemini, Some("gem.example")), (&ada, None)] {
+            Profile::create(Profile {
+                author: OneToOne::to(who)?,
+                bio: format!("{} writes", who.name),
+                website: website.map(str::to_owned),
+                ..Default::default()
+            })
+            .await?;
+        }
+        let cases: Vec<(&str, QuerySet<Author>, usize)> = vec![
+            (
+                "contains",
+                Author::filter(q!(profile__bio__contains = "writes")),
+                2,
+            ),
+            (
+                "or",
+                Author::filter(q!(profile__website = "gem.example") | q!(karma = 5)),
+                2,
+            ),
+            (
+                "exclude",
+                Author::all().exclude(q!(profile__website = "gem.example")),
+                2,
+            ),
+            (
+                "isnull",
+                Author::filter(q!(profile__website__isnull = true)),
+                2,
+            ),
+        ];
+        for (what, qs, expected) in cases {
+            let (plain, joined) = ids_both_ways(qs, &["profile"]).await?;
+            assert_eq!(plain.len(), expected, "{what}: {plain:?}");
+            assert_eq!(plain, joined, "{what}: the same rows with the join");
+        }
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn prefetch_related_one_query_per_level() -> Result<()> {
     let db = setup().await;

@@ -33,6 +33,10 @@ pub(crate) struct Scope<'a> {
     /// The row `F("..")` names: the queried model's, also inside the
     /// `EXISTS` of a lookup across a relation (as Django's `F`).
     pub row: (&'a str, &'static ModelMeta),
+    /// The queried model's `select_related` joins (relation, alias): a
+    /// lookup across one of them, outside any `NOT`, is a condition on the
+    /// joined row instead of an `EXISTS`.
+    pub joined: &'a [(&'static RelationMeta, &'a str)],
 }
 
 impl<'a> Scope<'a> {
@@ -44,6 +48,7 @@ impl<'a> Scope<'a> {
             same_row: true,
             outer: None,
             row: (meta.table, meta),
+            joined: &[],
         }
     }
 }
@@ -67,7 +72,7 @@ pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negate
         Node::All => w.push_sql("TRUE"),
         Node::Nothing => w.push_sql("FALSE"),
         Node::Leaf(cond) if !cond.path.is_empty() => {
-            push_related(w, scope, std::slice::from_ref(node));
+            push_related(w, scope, std::slice::from_ref(node), negated);
         }
         Node::Leaf(cond) => {
             if needs_guard(cond, negated) {
@@ -129,7 +134,7 @@ fn push_and(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], negated: bool) 
     }
     w.push_list(parts.iter(), " AND ", |w, part| match part {
         Part::Plain(node) => push_child(w, scope, node, negated),
-        Part::Related(_, group) => push_related(w, scope, group),
+        Part::Related(_, group) => push_related(w, scope, group, negated),
     });
 }
 
@@ -163,7 +168,7 @@ fn push_child(w: &mut SqlWriter, scope: Scope<'_>, item: &Node, negated: bool) {
 /// Leaves that all cross the same first relation: one `EXISTS` over it,
 /// the leaves (one step shorter) inside. `isnull = true` across a relation
 /// also matches when there is no related row at all, as Django's LEFT JOIN.
-fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node]) {
+fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node], negated: bool) {
     let Some(Node::Leaf(first)) = group.first() else {
         return;
     };
@@ -186,6 +191,9 @@ fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node]) {
             _ => None,
         })
         .collect();
+    if !negated && push_on_join(w, scope, step, &hop, &inner) {
+        return;
+    }
     // `rel__isnull` names the related row itself: does one exist?
     if let [Node::Leaf(c)] = inner.as_slice() {
         if c.path.is_empty()
@@ -211,6 +219,46 @@ fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node]) {
         }
     }
     push_exists(w, scope, &hop, Some(&inner));
+}
+
+/// Lookups across a relation the query already joins (`select_related`:
+/// a single-valued relation, so at most one joined row) are conditions on
+/// the joined row: `"sr_user"."hair_color" = $1` instead of a second scan
+/// of the table in an `EXISTS`. The same rows match: a missing related row
+/// joins as NULLs, which fail the lookup as the `EXISTS` would. Only
+/// outside `NOT`, and without `isnull` (where NULL-filled and missing rows
+/// must be told apart); returns false when the `EXISTS` is needed.
+fn push_on_join(
+    w: &mut SqlWriter,
+    scope: Scope<'_>,
+    step: &'static RelationMeta,
+    hop: &Hop,
+    inner: &[Node],
+) -> bool {
+    if scope.depth != 0 {
+        return false;
+    }
+    // Relation metadata may be a copy (a constant): compare by identity.
+    let same = |rel: &RelationMeta| {
+        rel.name == step.name && rel.owner.meta().table == step.owner.meta().table
+    };
+    let Some(&(_, alias)) = scope.joined.iter().find(|(rel, _)| same(rel)) else {
+        return false;
+    };
+    let plain = |n: &Node| matches!(n, Node::Leaf(c) if c.path.is_empty() && !matches!(c.op, Op::IsNull(_)));
+    if !inner.iter().all(plain) {
+        return false;
+    }
+    let on_join = Scope {
+        alias,
+        meta: hop.target(),
+        joined: &[],
+        ..scope
+    };
+    // Several leaves only come from an `AND` list, where they need no
+    // parentheses of their own.
+    push_joined(w, on_join, inner, " AND ", false);
+    true
 }
 
 /// `EXISTS (SELECT 1 FROM <target> WHERE <correlation> [AND <inner>])`.
@@ -258,6 +306,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             same_row: scope.same_row,
             outer: scope.outer,
             row: scope.row,
+            joined: &[],
         };
         w.push_sql(" AND ");
         match inner {
@@ -283,6 +332,7 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &crate::query::q:
         same_row: true,
         outer: Some((scope.alias, scope.meta)),
         row: (&alias, sub.meta),
+        joined: &[],
     };
     match &sub.filter {
         Node::All => {}

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Node, Set};
 use crate::query::related::{push_join_columns, push_joins, Join};
-use crate::relation::Hop;
+use crate::relation::{Hop, RelationMeta};
 use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
 use crate::value::Value;
@@ -117,10 +117,26 @@ impl Select<'_> {
 }
 
 fn push_where(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
-    if !matches!(filter, Node::All) {
-        w.push_sql(" WHERE ");
-        push_node(w, Scope::root(meta), filter, false);
+    push_where_joined(w, meta, filter, &[]);
+}
+
+/// As [`push_where`], with the query's `select_related` joins: lookups
+/// across them become conditions on the joined rows.
+fn push_where_joined(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node, joins: &[Join]) {
+    if matches!(filter, Node::All) {
+        return;
     }
+    w.push_sql(" WHERE ");
+    let joined: Vec<(&'static RelationMeta, &str)> = joins
+        .iter()
+        .filter(|j| j.parent.is_none())
+        .map(|j| (j.rel, j.alias.as_str()))
+        .collect();
+    let scope = Scope {
+        joined: &joined,
+        ..Scope::root(meta)
+    };
+    push_node(w, scope, filter, false);
 }
 
 fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
@@ -145,7 +161,7 @@ fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     w.push_sql(" FROM ");
     w.push_ident(s.meta.table);
     push_joins(w, s.meta, s.joins);
-    push_where(w, s.meta, s.filter);
+    push_where_joined(w, s.meta, s.filter, s.joins);
     if !s.order.is_empty() {
         w.push_sql(" ORDER BY ");
         w.push_list(s.order, ", ", |w, (field, desc)| {

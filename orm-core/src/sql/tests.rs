@@ -563,6 +563,54 @@ fn f_names_the_queried_row_across_relations() {
 }
 
 #[test]
+fn lookups_across_a_joined_relation_filter_the_join() {
+    use crate::query::F;
+    const SELECT: &str = r#"SELECT "posts"."id", "posts"."author_id", "sr_author"."id", "sr_author"."name", "sr_author"."email", "sr_author"."karma", "sr_author"."created_at" FROM "posts" LEFT JOIN "users" AS "sr_author" ON "sr_author"."id" = "posts"."author_id""#;
+    let sql = |qs: crate::QuerySet<Post>| {
+        qs.select_related(["author"])
+            .sql()
+            .expect("renders")
+            .expect("sends a query")
+    };
+    let stmt = sql(Post::filter(
+        q!(author__karma__gt = 5, author__name = "x") | q!(author__karma__lt = F("id")),
+    ));
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"{SELECT} WHERE ("sr_author"."karma" > $1 AND "sr_author"."name" = $2) OR "sr_author"."karma" < "posts"."id""#
+        )
+    );
+    assert_eq!(
+        stmt.binds,
+        [Value::I32(Some(5)), Value::Text(Some("x".into()))]
+    );
+    // Under NOT, and for isnull, the EXISTS stays (NULLs and missing rows
+    // must be told apart there).
+    assert_eq!(
+        sql(Post::all().exclude(q!(author__karma = 5))).sql,
+        format!(
+            r#"{SELECT} WHERE NOT (EXISTS (SELECT 1 FROM "users" AS "T1" WHERE "T1"."id" = "posts"."author_id" AND "T1"."karma" = $1))"#
+        )
+    );
+    assert_eq!(
+        sql(Post::filter(q!(author__email__isnull = true))).sql,
+        format!(
+            r#"{SELECT} WHERE (NOT EXISTS (SELECT 1 FROM "users" AS "T1" WHERE "T1"."id" = "posts"."author_id") OR EXISTS (SELECT 1 FROM "users" AS "T1" WHERE "T1"."id" = "posts"."author_id" AND "T1"."email" IS NULL))"#
+        )
+    );
+    // Without the join, the lookup is an EXISTS as before.
+    assert_eq!(
+        Post::filter(q!(author__karma = 5))
+            .sql()
+            .unwrap()
+            .unwrap()
+            .sql,
+        r#"SELECT "posts"."id", "posts"."author_id" FROM "posts" WHERE EXISTS (SELECT 1 FROM "users" AS "T1" WHERE "T1"."id" = "posts"."author_id" AND "T1"."karma" = $1)"#
+    );
+}
+
+#[test]
 fn aggregates_across_relations_use_a_cte() {
     use crate::query::{Count, Sum};
     let aggs = [Sum("author__karma"), Count("*"), Count("tags")];
