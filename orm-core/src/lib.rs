@@ -109,7 +109,8 @@
 //! [`Model::save`] inserts while an integer primary key is 0 and updates
 //! otherwise; [`Model::create`], [`Model::bulk_create`],
 //! [`Model::get_or_create`] and [`Model::update_or_create`] work as in
-//! Django. [`QuerySet::update`] takes assignments written with `q!` and `=`
+//! Django. [`Model::bulk_insert`] loads many rows with one binary `COPY`
+//! when their generated keys are not needed. [`QuerySet::update`] takes assignments written with `q!` and `=`
 //! only: `User::filter(q!(karma__lt = 0)).update(q!(karma = 0))`.
 //!
 //! # Transactions
