@@ -24,6 +24,19 @@ fn hash_comment(c: &Comment) -> u64 {
     comment_hash(c.id, *c.post.key(), &c.text)
 }
 
+/// The inputs as unsaved models (inside the timing, as the ORM's users
+/// would build them).
+fn models(users: Vec<NewUser>) -> Vec<User> {
+    users
+        .into_iter()
+        .map(|n| User {
+            name: n.name,
+            hair_color: n.hair_color,
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// The ORM side: a pool of `max_size(1)` on the benchmark database.
 pub struct Orm {
     /// The pool; every call below runs in `orm_core::scope(&db, ..)`.
@@ -169,14 +182,7 @@ impl Orm {
     pub async fn bulk(&self, users: Vec<NewUser>) -> Timed {
         orm_core::scope(&self.db, async {
             let start = Instant::now();
-            let users: Vec<User> = users
-                .into_iter()
-                .map(|n| User {
-                    name: n.name,
-                    hair_color: n.hair_color,
-                    ..Default::default()
-                })
-                .collect();
+            let users = models(users);
             let stored = User::bulk_create(users).await?;
             let elapsed = start.elapsed();
             Ok((
@@ -192,14 +198,7 @@ impl Orm {
     pub async fn copy(&self, users: Vec<NewUser>) -> Timed {
         orm_core::scope(&self.db, async {
             let start = Instant::now();
-            let users: Vec<User> = users
-                .into_iter()
-                .map(|n| User {
-                    name: n.name,
-                    hair_color: n.hair_color,
-                    ..Default::default()
-                })
-                .collect();
+            let users = models(users);
             let n = User::bulk_insert(users).await?;
             Ok((start.elapsed(), n))
         })

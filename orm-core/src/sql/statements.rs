@@ -301,10 +301,15 @@ pub(crate) fn insert_fields(
     meta: &'static ModelMeta,
     with_pk: bool,
 ) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
-    meta.fields
-        .iter()
-        .enumerate()
-        .filter(move |(_, f)| with_pk || !f.auto)
+    fields_where(meta, move |f| with_pk || !f.auto)
+}
+
+/// The fields, with their indexes, that `keep` selects.
+fn fields_where(
+    meta: &'static ModelMeta,
+    keep: impl Fn(&FieldMeta) -> bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    meta.fields.iter().enumerate().filter(move |(_, f)| keep(f))
 }
 
 fn push_returning(w: &mut SqlWriter, meta: &ModelMeta) {
@@ -320,10 +325,7 @@ pub(crate) fn generated_fields(
     meta: &'static ModelMeta,
     with_pk: bool,
 ) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
-    meta.fields
-        .iter()
-        .enumerate()
-        .filter(move |(_, f)| !with_pk && f.auto)
+    fields_where(meta, move |f| !with_pk && f.auto)
 }
 
 /// ` RETURNING <generated columns>`, or nothing when there are none.
