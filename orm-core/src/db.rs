@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,10 @@ struct DbInner {
     /// Pool connections kept out for autocommit statements ([`Db::client`]);
     /// an exclusive checkout gives one back when the pool is empty.
     shared: Mutex<Vec<Arc<deadpool_postgres::Object>>>,
+    /// Checkouts waiting in the pool's queue: while there are any, a
+    /// statement does not keep the connection it takes from the pool, so
+    /// every connection returns to the queue after one statement.
+    waiting: AtomicUsize,
     /// See [`DbBuilder::pipelining`].
     pipelining: bool,
 }
@@ -175,6 +179,7 @@ impl DbBuilder {
                 pool,
                 queries: AtomicU64::new(0),
                 shared: Mutex::new(Vec::new()),
+                waiting: AtomicUsize::new(0),
                 pipelining: self.pipelining,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
@@ -312,9 +317,18 @@ impl Db {
             Some(object) => object,
             None => match self.pick_shared(false) {
                 Some(busy) => return Ok(Conn::Pooled(busy)),
-                None => self.wait_checkout().await?,
+                None => {
+                    let _waiting = Waiting::new(&self.inner.waiting);
+                    self.wait_checkout().await?
+                }
             },
         };
+        if self.inner.waiting.load(Ordering::Acquire) > 0 {
+            // Others wait in the pool's queue (a transaction, a stream, or
+            // statements that found every connection held alone): use this
+            // connection once and let it go back to them.
+            return Ok(Conn::Exclusive(object));
+        }
         let object = Arc::new(object);
         self.shared().push(object.clone());
         Ok(Conn::Pooled(object))
@@ -362,6 +376,10 @@ impl Db {
         if let Some(object) = self.try_checkout().await? {
             return Ok(object);
         }
+        // From here until this checkout gets its connection, statements
+        // return what they take from the pool instead of keeping it, so the
+        // connection given back below cannot be kept again by another.
+        let _waiting = Waiting::new(&self.inner.waiting);
         let released = {
             let mut shared = self.shared();
             let least_busy = (0..shared.len()).min_by_key(|&i| Arc::strong_count(&shared[i]));
@@ -479,6 +497,22 @@ impl Db {
         let result = client.execute(&prepared, params).await;
         log(sql, started, params);
         self.track(result)
+    }
+}
+
+/// Counts a checkout as waiting in the pool's queue while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -205,6 +205,20 @@ async fn explicit_handle() -> Result<()> {
     let err = tx.commit().await.unwrap_err();
     assert!(err.to_string().contains("rolled back"), "{err}");
     assert_eq!(Account::all().using(&db).count().await?, 1);
+
+    // The same for a stream whose statement fails on the server (an
+    // invalid regular expression).
+    let tx = db.begin().await?;
+    orm_core::scope(&tx, async {
+        open("streamed", 1).await?;
+        let mut rows = Account::filter(q!(owner__regex = "(")).stream();
+        assert!(rows.try_next().await.is_err(), "invalid regex");
+        Ok::<_, Error>(())
+    })
+    .await?;
+    let err = tx.commit().await.unwrap_err();
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert_eq!(Account::all().using(&db).count().await?, 1);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use futures_util::{Stream, TryStreamExt};
 
-use crate::db::Conn;
+use crate::db::{Conn, Db};
 use crate::error::Result;
 use crate::model::Model;
 use crate::query::queryset::Plan;
@@ -12,6 +12,8 @@ use crate::query::related;
 /// until the stream ends) and the server's row stream.
 struct Open {
     _conn: Conn,
+    /// For [`Db::track`]: an error inside a transaction marks it failed.
+    db: Db,
     rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
     joins: Vec<related::Join>,
 }
@@ -23,13 +25,15 @@ enum State {
 }
 
 async fn open(plan: Plan) -> Result<Open> {
-    let conn = plan.db.exclusive_client().await?;
-    let prepared = conn.prepare_cached(&plan.stmt.sql).await?;
-    plan.db.count();
+    let db = plan.db;
+    let conn = db.exclusive_client().await?;
+    let prepared = db.track(conn.prepare_cached(&plan.stmt.sql).await)?;
+    db.count();
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
-    let rows = conn.query_raw(&prepared, plan.stmt.binds.iter()).await?;
+    let rows = db.track(conn.query_raw(&prepared, plan.stmt.binds.iter()).await)?;
     Ok(Open {
         _conn: conn,
+        db,
         rows: Box::pin(rows),
         joins: plan.joins,
     })
@@ -57,7 +61,7 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
                 Some((item, State::Open(open)))
             }
             Ok(None) => None,
-            Err(err) => Some((Err(err.into()), State::Done)),
+            Err(err) => Some((open.db.track::<M>(Err(err)), State::Done)),
         }
     })
 }
