@@ -215,7 +215,10 @@ async fn copy_group<M: Model>(
         .collect();
     db.count();
     let started = db::timer();
-    let sink = db.track(conn.copy_in(copy).await)?;
+    // Prepared once per connection, as every other statement: a COPY given
+    // as text would be prepared again on every call (one more round trip).
+    let copy_stmt = db.track(conn.prepare_cached(copy).await)?;
+    let sink = db.track(conn.copy_in(&copy_stmt).await)?;
     let writer = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(writer);
     let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(fields.len());

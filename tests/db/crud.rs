@@ -161,7 +161,10 @@ async fn bulk_insert_copies_rows_without_reading_them_back() -> Result<()> {
                 ..Default::default()
             })
             .collect();
+        let before = db.query_count();
         assert_eq!(User::bulk_insert(objs.clone()).await?, 5000);
+        assert_eq!(db.query_count() - before, 1, "one statement for 5,000 rows");
+        // (That the one statement is a COPY: logging::bulk_writes_send_one_statement.)
         let stored = User::all().order_by(["id"]).await?;
         assert_eq!(stored.len(), 5000);
         for (got, sent) in stored.iter().zip(&objs) {
@@ -204,17 +207,19 @@ async fn bulk_insert_is_atomic() -> Result<()> {
         assert_eq!(err.constraint(), Some("users_name_key"), "{err}");
         assert_eq!(User::all().count().await?, 1);
 
-        // The second of two copies fails: the first is rolled back with it.
+        // Given keys are copied first, generated ones second; the second
+        // copy fails, and the first (already sent) is rolled back with it.
         let err = User::bulk_insert(vec![
-            User::named("first"),
             User {
                 id: 7,
-                ..User::named("taken")
+                ..User::named("given")
             },
+            User::named("taken"),
         ])
         .await
         .unwrap_err();
         assert_eq!(err.constraint(), Some("users_name_key"), "{err}");
+        assert!(!User::filter(q!(id = 7i64)).exists().await?);
         assert_eq!(User::all().count().await?, 1);
 
         // Inside a transaction that rolls back, nothing stays.

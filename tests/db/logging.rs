@@ -65,7 +65,11 @@ impl Subscriber for Capture {
     fn exit(&self, _span: &Id) {}
 }
 
-async fn logged(max: Level) -> Result<Vec<Seen>> {
+/// The statements `work` logs, up to `max` level, on a fresh database.
+async fn logged_by<Fut>(max: Level, work: impl FnOnce() -> Fut) -> Result<Vec<Seen>>
+where
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let db = setup().await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let dispatch = tracing::Dispatch::new(Capture {
@@ -74,13 +78,48 @@ async fn logged(max: Level) -> Result<Vec<Seen>> {
     });
     // The test runtime is single-threaded: a thread default covers it.
     let _guard = tracing::dispatcher::set_default(&dispatch);
-    orm_core::scope(&db, async {
-        User::filter(q!(name = "secret-value")).count().await?;
-        Ok::<_, Error>(())
-    })
-    .await?;
+    orm_core::scope(&db, work()).await?;
     let seen = events.lock().unwrap().clone();
     Ok(seen)
+}
+
+async fn logged(max: Level) -> Result<Vec<Seen>> {
+    logged_by(max, || async {
+        User::filter(q!(name = "secret-value")).count().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bulk_writes_send_one_statement() -> Result<()> {
+    let users = || {
+        (0..300)
+            .map(|i| User::named(&format!("u{i}")))
+            .collect::<Vec<_>>()
+    };
+    let seen = logged_by(Level::DEBUG, || async move {
+        User::bulk_insert(users()).await?;
+        User::all().delete().await?;
+        User::bulk_create(users()).await?;
+        Ok(())
+    })
+    .await?;
+    let sql: Vec<&str> = seen.iter().filter_map(|s| s.sql.as_deref()).collect();
+    // bulk_insert: one binary COPY; bulk_create: one INSERT reading back
+    // only the generated keys.
+    let copies: Vec<&&str> = sql.iter().filter(|q| q.starts_with("COPY ")).collect();
+    assert_eq!(
+        copies,
+        [
+            &r#"COPY "users" ("name", "email", "karma", "created_at", "updated_at") FROM STDIN (FORMAT binary)"#
+        ],
+        "{sql:#?}"
+    );
+    let inserts: Vec<&&str> = sql.iter().filter(|q| q.starts_with("INSERT ")).collect();
+    assert_eq!(inserts.len(), 1, "{sql:#?}");
+    assert!(inserts[0].ends_with(r#"RETURNING "id""#), "{}", inserts[0]);
+    Ok(())
 }
 
 #[tokio::test]

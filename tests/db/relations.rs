@@ -581,43 +581,68 @@ async fn lookups_through_a_joined_relation_match_the_exists_form() -> Result<()>
         })
         .await?;
 
-        let cases: Vec<(&str, QuerySet<Category>, usize)> = vec![
-            ("equal", Category::filter(q!(parent__name = "root")), 3),
+        // (what, query, rows, whether the SQL needs no EXISTS: the lookup is on
+        // the join, or, for `parent__isnull`, on the key column itself)
+        let cases: Vec<(&str, QuerySet<Category>, usize, bool)> = vec![
+            (
+                "equal",
+                Category::filter(q!(parent__name = "root")),
+                3,
+                true,
+            ),
             (
                 "or",
                 Category::filter(q!(parent__name = "other") | q!(name = "root")),
                 2,
+                true,
             ),
             (
                 "and, one call",
                 Category::filter(q!(parent__name = "root", parent__id__gt = 0)),
                 3,
+                true,
             ),
             (
                 "two calls",
                 Category::filter(q!(parent__name = "root")).filter(q!(name__in = ["a", "c"])),
                 1,
+                true,
             ),
-            ("not", Category::filter(!q!(parent__name = "root")), 4),
+            (
+                "not",
+                Category::filter(!q!(parent__name = "root")),
+                4,
+                false,
+            ),
             (
                 "exclude",
                 Category::all().exclude(q!(parent__name = "mid")),
                 6,
+                false,
             ),
-            ("isnull", Category::filter(q!(parent__isnull = true)), 2),
+            (
+                "isnull",
+                Category::filter(q!(parent__isnull = true)),
+                2,
+                true,
+            ),
             (
                 "field isnull",
                 Category::filter(q!(parent__name__isnull = true)),
                 2,
+                false,
             ),
             (
                 "two hops",
                 Category::filter(q!(parent__parent__name = "root")),
                 1,
+                false,
             ),
-            ("F", Category::filter(q!(parent__id__lt = F("id"))), 5),
+            ("F", Category::filter(q!(parent__id__lt = F("id"))), 5, true),
         ];
-        for (what, qs, expected) in cases {
+        for (what, qs, expected, on_join) in cases {
+            let sql = qs.clone().select_related(["parent"]).sql()?.unwrap().sql;
+            assert_eq!(!sql.contains("EXISTS"), on_join, "{what}: {sql}");
             let (plain, joined) = ids_both_ways(qs, &["parent"]).await?;
             assert_eq!(plain.len(), expected, "{what}: {plain:?}");
             assert_eq!(plain, joined, "{what}: the same rows with the join");
@@ -641,29 +666,35 @@ async fn lookups_through_a_joined_relation_match_the_exists_form() -> Result<()>
             })
             .await?;
         }
-        let cases: Vec<(&str, QuerySet<Author>, usize)> = vec![
+        let cases: Vec<(&str, QuerySet<Author>, usize, bool)> = vec![
             (
                 "contains",
                 Author::filter(q!(profile__bio__contains = "writes")),
                 2,
+                true,
             ),
             (
                 "or",
                 Author::filter(q!(profile__website = "gem.example") | q!(karma = 5)),
                 2,
+                true,
             ),
             (
                 "exclude",
                 Author::all().exclude(q!(profile__website = "gem.example")),
                 2,
+                false,
             ),
             (
                 "isnull",
                 Author::filter(q!(profile__website__isnull = true)),
                 2,
+                false,
             ),
         ];
-        for (what, qs, expected) in cases {
+        for (what, qs, expected, on_join) in cases {
+            let sql = qs.clone().select_related(["profile"]).sql()?.unwrap().sql;
+            assert_eq!(!sql.contains("EXISTS"), on_join, "{what}: {sql}");
             let (plain, joined) = ids_both_ways(qs, &["profile"]).await?;
             assert_eq!(plain.len(), expected, "{what}: {plain:?}");
             assert_eq!(plain, joined, "{what}: the same rows with the join");
