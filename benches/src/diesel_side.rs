@@ -1,6 +1,6 @@
 //! diesel 2 + diesel-async: the same operations with diesel's query DSL on
 //! an `AsyncPgConnection` from a deadpool pool of one connection, checked
-//! out for every operation (as the ORM and SeaORM do).
+//! out for every operation (as SeaORM does).
 //!
 //! The pool recycles connections with `RecyclingMethod::Fast` (no test
 //! query on every checkout; diesel-async's default, `Verified`, would add a

@@ -1,5 +1,5 @@
 //! This ORM: the same operations through its public API, on a `Db` pool of
-//! one connection (every call checks that connection out and back in).
+//! one connection (kept out for the calls, shared by concurrent ones).
 
 use std::time::Instant;
 
@@ -178,7 +178,7 @@ impl Orm {
         .await
     }
 
-    /// 7: `User::bulk_create(users)`, the stored rows (with ids) back.
+    /// 7: `User::bulk_create(users)`, the models back with their ids.
     pub async fn bulk(&self, users: Vec<NewUser>) -> Timed {
         orm_core::scope(&self.db, async {
             let start = Instant::now();
@@ -236,8 +236,7 @@ impl Orm {
     }
 
     /// 9: `tasks` spawned tasks, each in `scope(&db, ..)` getting its share
-    /// of `ids`; the pool's one connection is checked out by one get at a
-    /// time.
+    /// of `ids`; the gets are pipelined on the pool's one connection.
     pub async fn concurrent(&self, ids: &[i32], tasks: usize) -> Timed {
         let start = Instant::now();
         let mut set = tokio::task::JoinSet::new();

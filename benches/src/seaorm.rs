@@ -1,6 +1,6 @@
 //! SeaORM 2 (sqlx-postgres, tokio): the same operations with SeaORM's
 //! entity API on a sqlx pool of one connection (every operation acquires
-//! it, as the ORM's calls do).
+//! it, as diesel's calls do).
 //!
 //! The pool does not test the connection on every acquire
 //! (`test_before_acquire(false)`; sqlx's default would add a ping, a round
