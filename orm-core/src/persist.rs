@@ -208,7 +208,7 @@ async fn copy_group<M: Model>(
     // statement may be pipelined into the middle of a COPY.
     let conn = db.exclusive_client().await?;
     let types: Vec<tokio_postgres::types::Type> = db
-        .track(conn.prepare_cached(types_sql).await)?
+        .track(conn.prepare(types_sql).await)?
         .columns()
         .iter()
         .map(|c| c.type_().clone())
@@ -217,7 +217,7 @@ async fn copy_group<M: Model>(
     let started = db::timer();
     // Prepared once per connection, as every other statement: a COPY given
     // as text would be prepared again on every call (one more round trip).
-    let copy_stmt = db.track(conn.prepare_cached(copy).await)?;
+    let copy_stmt = db.track(conn.prepare(copy).await)?;
     let sink = db.track(conn.copy_in(&copy_stmt).await)?;
     let writer = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(writer);

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::db::{self, Db};
+use crate::db::{self, Connection, Db, Object};
 use crate::error::{Error, Result};
 
 /// PostgreSQL's isolation levels.
@@ -76,7 +76,7 @@ enum Status {
 
 /// The connection of an open transaction, shared by every query in it.
 pub(crate) struct TxState {
-    conn: Option<deadpool_postgres::Object>,
+    conn: Option<Object>,
     status: Mutex<Status>,
     /// A statement failed, so PostgreSQL will only roll back.
     failed: AtomicBool,
@@ -86,7 +86,7 @@ pub(crate) struct TxState {
 }
 
 impl TxState {
-    pub(crate) fn conn(&self) -> &deadpool_postgres::ClientWrapper {
+    pub(crate) fn conn(&self) -> &Connection {
         self.conn
             .as_ref()
             .expect("a transaction owns its connection until dropped")
@@ -121,7 +121,7 @@ impl Drop for TxState {
             if active {
                 // Never return a connection in the middle of a transaction
                 // to the pool: closing it makes the server roll back.
-                drop(deadpool_postgres::Object::take(conn));
+                drop(Object::take(conn));
             }
         }
     }

@@ -246,6 +246,15 @@ async fn one_shape_is_prepared_once_per_connection() -> Result<()> {
         for name in ["Bob", "dave", "erin"] {
             User::get(q!(name = name)).await?;
         }
+        // Four statements of a new shape at once, pipelined on the one
+        // connection: all miss the cache, and only one stays prepared.
+        let count = |karma: i32| User::filter(q!(karma__lt = karma)).count();
+        let counts = tokio::join!(count(15), count(25), count(35), count(45));
+        assert_eq!(
+            [counts.0?, counts.1?, counts.2?, counts.3?],
+            [1, 3, 4, 5],
+            "each count has its own binds"
+        );
         let prepared = Prepared::filter(q!(statement__startswith = "SELECT \"users\"")).await?;
         assert_eq!(
             prepared.len(),
@@ -253,6 +262,9 @@ async fn one_shape_is_prepared_once_per_connection() -> Result<()> {
             "two shapes, each prepared once: {:#?}",
             prepared.iter().map(|p| &p.statement).collect::<Vec<_>>()
         );
+        let counting =
+            Prepared::filter(q!(statement__startswith = "SELECT COUNT(*) FROM \"users\"")).count();
+        assert_eq!(counting.await?, 1, "concurrent misses keep one statement");
         Ok(())
     })
     .await

@@ -27,7 +27,7 @@ enum State {
 async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db;
     let conn = db.exclusive_client().await?;
-    let prepared = db.track(conn.prepare_cached(&plan.stmt.sql).await)?;
+    let prepared = db.track(conn.prepare(&plan.stmt.sql).await)?;
     db.count();
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
     let rows = db.track(conn.query_raw(&prepared, plan.stmt.binds.iter()).await)?;

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{
-    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
-};
+use deadpool::managed::{TimeoutType, Timeouts};
+use deadpool::Runtime;
+use deadpool_postgres::{ManagerConfig, RecyclingMethod};
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
@@ -22,6 +22,11 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::sql::Statement;
 use crate::transaction::TxState;
+
+mod connection;
+
+pub(crate) use connection::{Connection, Object};
+use connection::{Manager, Pool, PoolError};
 
 /// A database: a pool of connections to one PostgreSQL database.
 ///
@@ -46,15 +51,15 @@ pub struct Db {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Conn {
     /// A pool connection, possibly shared with other autocommit statements.
-    Pooled(Arc<deadpool_postgres::Object>),
+    Pooled(Arc<Object>),
     /// A pool connection no other statement uses (a stream's).
-    Exclusive(deadpool_postgres::Object),
+    Exclusive(Object),
     /// The open transaction's connection.
     Tx(Arc<TxState>),
 }
 
 impl std::ops::Deref for Conn {
-    type Target = deadpool_postgres::ClientWrapper;
+    type Target = Connection;
     fn deref(&self) -> &Self::Target {
         match self {
             Conn::Pooled(object) => object,
@@ -71,7 +76,7 @@ struct DbInner {
     no_wait: Timeouts,
     /// Pool connections kept out for autocommit statements ([`Db::client`]);
     /// an exclusive checkout gives one back when the pool is empty.
-    shared: Mutex<Vec<Arc<deadpool_postgres::Object>>>,
+    shared: Mutex<Vec<Arc<Object>>>,
     /// Checkouts waiting in the pool's queue: while there are any, a
     /// statement does not keep the connection it takes from the pool, so
     /// every connection returns to the queue after one statement.
@@ -159,13 +164,13 @@ impl DbBuilder {
         };
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
-        let manager = Manager::from_config(
+        let manager = Manager(deadpool_postgres::Manager::from_config(
             config,
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
-        );
+        ));
         let pool = Pool::builder(manager)
             .max_size(self.max_size)
             .wait_timeout(Some(self.wait_timeout))
@@ -308,18 +313,20 @@ impl Db {
             return Ok(Conn::Tx(tx.clone()));
         }
         if !self.inner.pipelining {
-            return Ok(Conn::Exclusive(self.checkout().await?));
+            return Ok(Conn::Exclusive(Box::pin(self.checkout()).await?));
         }
         if let Some(idle) = self.pick_shared(true) {
             return Ok(Conn::Pooled(idle));
         }
-        let object = match self.try_checkout().await? {
+        // The pool's futures are large (1.6 KB); boxed, this rarely taken
+        // path does not grow every statement's future by their size.
+        let object = match Box::pin(self.try_checkout()).await? {
             Some(object) => object,
             None => match self.pick_shared(false) {
                 Some(busy) => return Ok(Conn::Pooled(busy)),
                 None => {
                     let _waiting = Waiting::new(&self.inner.waiting);
-                    self.wait_checkout().await?
+                    Box::pin(self.wait_checkout()).await?
                 }
             },
         };
@@ -334,14 +341,14 @@ impl Db {
         Ok(Conn::Pooled(object))
     }
 
-    fn shared(&self) -> std::sync::MutexGuard<'_, Vec<Arc<deadpool_postgres::Object>>> {
+    fn shared(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Object>>> {
         self.inner.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A kept connection no statement is using (`idle`), else the least
     /// busy one. Closed connections are dropped from the list here, so the
     /// pool discards them.
-    fn pick_shared(&self, idle: bool) -> Option<Arc<deadpool_postgres::Object>> {
+    fn pick_shared(&self, idle: bool) -> Option<Arc<Object>> {
         let mut shared = self.shared();
         if shared.iter().any(|object| object.is_closed()) {
             shared.retain(|object| !object.is_closed());
@@ -372,7 +379,7 @@ impl Db {
     /// autocommit statements is given back (the least busy one: it returns
     /// to the pool when its statements end), and the checkout waits up to
     /// the pool's wait timeout.
-    pub(crate) async fn checkout(&self) -> Result<deadpool_postgres::Object> {
+    pub(crate) async fn checkout(&self) -> Result<Object> {
         if let Some(object) = self.try_checkout().await? {
             return Ok(object);
         }
@@ -391,16 +398,16 @@ impl Db {
 
     /// A free pool connection (opening one if the pool may grow), or `None`
     /// when every connection is in use.
-    async fn try_checkout(&self) -> Result<Option<deadpool_postgres::Object>> {
+    async fn try_checkout(&self) -> Result<Option<Object>> {
         match self.inner.pool.timeout_get(&self.inner.no_wait).await {
             Ok(object) => Ok(Some(object)),
-            Err(PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => Ok(None),
+            Err(PoolError::Timeout(TimeoutType::Wait)) => Ok(None),
             Err(e) => Err(self.pool_error(e)),
         }
     }
 
     /// Waits for a pool connection, up to the pool's wait timeout.
-    async fn wait_checkout(&self) -> Result<deadpool_postgres::Object> {
+    async fn wait_checkout(&self) -> Result<Object> {
         self.inner.pool.get().await.map_err(|e| self.pool_error(e))
     }
 
@@ -441,7 +448,7 @@ impl Db {
         I::IntoIter: ExactSizeIterator,
     {
         let client = self.client().await?;
-        let prepared = self.track(client.prepare_cached(sql).await)?;
+        let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
         let rows = self.track(client.query_raw(&prepared, params).await)?;
@@ -477,7 +484,7 @@ impl Db {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>> {
         let client = self.client().await?;
-        let prepared = self.track(client.prepare_cached(sql).await)?;
+        let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
         let result = client.query(&prepared, params).await;
@@ -491,7 +498,7 @@ impl Db {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64> {
         let client = self.client().await?;
-        let prepared = self.track(client.prepare_cached(sql).await)?;
+        let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
         let result = client.execute(&prepared, params).await;

@@ -1,0 +1,102 @@
+//! One pooled connection: deadpool-postgres's client, and the statements
+//! prepared on it.
+//!
+//! Every statement the ORM sends is prepared once per connection and then
+//! reused. The cache is the connection's own (not deadpool-postgres's) so
+//! that a hit is a plain lookup under a lock, with a fast hash of the SQL
+//! text and no future to await: it runs on every statement. Measured with
+//! callgrind on a get by primary key, deadpool-postgres's hit (SipHash of
+//! the text, an async once-cell) took about 770 instructions, this one
+//! about 180.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use deadpool::managed::{Metrics, RecycleResult};
+use futures_util::future::{self, Either};
+use rustc_hash::FxBuildHasher;
+use tokio_postgres::Statement;
+
+/// The pool of [`Connection`]s.
+pub(crate) type Pool = deadpool::managed::Pool<Manager>;
+/// A [`Connection`] checked out of the [`Pool`].
+pub(crate) type Object = deadpool::managed::Object<Manager>;
+/// Why a checkout failed.
+pub(crate) type PoolError = deadpool::managed::PoolError<tokio_postgres::Error>;
+
+/// Opens and recycles connections as deadpool-postgres's manager does
+/// (its recycling method, its connection task), each with an empty
+/// statement cache.
+pub(crate) struct Manager(pub(crate) deadpool_postgres::Manager);
+
+impl deadpool::managed::Manager for Manager {
+    type Type = Connection;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<Connection, tokio_postgres::Error> {
+        Ok(Connection {
+            client: self.0.create().await?,
+            statements: Mutex::default(),
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut Connection,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        self.0.recycle(&mut conn.client, metrics).await
+    }
+
+    fn detach(&self, conn: &mut Connection) {
+        self.0.detach(&mut conn.client);
+    }
+}
+
+/// A client and the statements prepared on it. It dereferences to the
+/// tokio-postgres client.
+pub(crate) struct Connection {
+    client: deadpool_postgres::ClientWrapper,
+    statements: Mutex<HashMap<Box<str>, Statement, FxBuildHasher>>,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = tokio_postgres::Client;
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+impl Connection {
+    /// `sql` prepared on this connection: the cached statement, else one
+    /// prepared now (one round trip) and cached. Two tasks missing the
+    /// same text at once may both prepare it; the first one cached stays.
+    pub(crate) fn prepare<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Statement, tokio_postgres::Error>> + Send + 'a {
+        match self.cached(sql) {
+            Some(statement) => Either::Left(future::ready(Ok(statement))),
+            // Boxed: a prepare future is large, and misses are rare.
+            None => Either::Right(Box::pin(self.prepare_new(sql))),
+        }
+    }
+
+    fn cached(&self, sql: &str) -> Option<Statement> {
+        self.statements().get(sql).cloned()
+    }
+
+    async fn prepare_new(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        let statement = self.client.prepare(sql).await?;
+        Ok(self
+            .statements()
+            .entry(sql.into())
+            .or_insert(statement)
+            .clone())
+    }
+
+    fn statements(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Statement, FxBuildHasher>> {
+        self.statements.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
