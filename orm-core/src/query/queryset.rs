@@ -69,7 +69,9 @@ async fn run<M: Model>(plan: Plan) -> Result<Vec<M>> {
         .await?
     };
     if !prefetch.is_empty() && !rows.is_empty() {
-        related::prefetch(&db, &mut rows, &prefetch).await?;
+        // Boxed: its future is as large as a query's, and most queries
+        // prefetch nothing.
+        Box::pin(related::prefetch(&db, &mut rows, &prefetch)).await?;
     }
     Ok(rows)
 }
