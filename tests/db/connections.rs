@@ -29,6 +29,43 @@ async fn using_and_scopes_pick_the_database() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_query_made_outside_a_scope_runs_in_the_scope_that_awaits_it() -> Result<()> {
+    let one = setup().await;
+    let two = setup().await;
+    for (db, names) in [(&one, ["a", "b"].as_slice()), (&two, ["x"].as_slice())] {
+        for name in names {
+            orm_core::scope(db, User::create(User::named(name))).await?;
+        }
+    }
+    // Made in `one`'s scope, awaited in `two`'s: a future does nothing
+    // until it is polled, so it runs on `two`.
+    let (count, exists, fetch, get, update, delete) = orm_core::scope(&one, async {
+        (
+            User::all().count(),
+            User::filter(q!(name = "x")).exists(),
+            User::all().fetch(),
+            User::get(q!(name = "x")),
+            User::filter(q!(name = "x")).update(q!(karma = 7)),
+            User::filter(q!(name = "nobody")).delete(),
+        )
+    })
+    .await;
+    orm_core::scope(&two, async {
+        assert_eq!(count.await?, 1);
+        assert!(exists.await?);
+        assert_eq!(fetch.await?.len(), 1);
+        assert_eq!(get.await?.name, "x");
+        assert_eq!(update.await?, 1);
+        assert_eq!(delete.await?, 0);
+        Ok::<_, Error>(())
+    })
+    .await?;
+    let one_karma: Vec<i32> = User::all().using(&one).values_list_flat("karma").await?;
+    assert_eq!(one_karma, [0, 0], "nothing ran on `one`");
+    Ok(())
+}
+
+#[tokio::test]
 async fn parallel_tasks_each_keep_their_scope() -> Result<()> {
     let dbs = [setup().await, setup().await, setup().await];
     let tasks: Vec<_> = dbs

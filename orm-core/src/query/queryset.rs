@@ -45,33 +45,54 @@ pub struct QuerySet<M> {
 
 /// What a `SELECT` needs to run: where, what, and how to decode it.
 pub(crate) struct Plan {
-    pub(crate) db: Db,
+    /// The query's own database (`using`), if it has one.
+    pub(crate) using: Option<Db>,
+    /// `select_for_update()`: needs a transaction.
+    pub(crate) locks: bool,
     pub(crate) stmt: Statement,
     pub(crate) joins: Vec<Join>,
     pub(crate) prefetch: Vec<PrefetchSpec>,
 }
 
+impl Plan {
+    /// The database the query runs on, found when it runs (not when its
+    /// future is made), so a future awaited inside
+    /// [`scope`](crate::scope) uses the scope's database.
+    pub(crate) fn db(&self) -> Result<Db> {
+        let db = db::resolve(self.using.as_ref())?;
+        if self.locks && !db.in_transaction() {
+            return Err(Error::Transaction(
+                "select_for_update() locks rows until the transaction ends: run it inside \
+                 orm_core::transaction(..) or on a Db::begin() transaction"
+                    .into(),
+            ));
+        }
+        Ok(db)
+    }
+}
+
 /// Runs a plan: the rows (joined models attached), then the prefetches.
-async fn run<M: Model>(plan: Plan) -> Result<Vec<M>> {
+async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
+    let db = plan.db()?;
     let Plan {
-        db,
         stmt,
         joins,
         prefetch,
+        ..
     } = plan;
     tracing::trace!(target: "orm_core::sql", sql = %stmt.sql, binds = ?stmt.binds);
     let mut rows: Vec<M> = if joins.is_empty() {
         db.load(&stmt.sql, stmt.binds.iter()).await?
     } else {
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
-            related::decode_joined::<M>(row, &joins)
+            related::decode_joined::<M>(row, joins)
         })
         .await?
     };
     if !prefetch.is_empty() && !rows.is_empty() {
         // Boxed: its future is as large as a query's, and most queries
         // prefetch nothing.
-        Box::pin(related::prefetch(&db, &mut rows, &prefetch)).await?;
+        Box::pin(related::prefetch(&db, &mut rows, prefetch)).await?;
     }
     Ok(rows)
 }
@@ -403,24 +424,18 @@ impl<M: Model> QuerySet<M> {
         self.with_select_joined(&joins, statements::select)
     }
 
-    /// The database and statement of a `SELECT` (rendered before the first
-    /// `.await`, so the futures stay small); `None` when nothing can match.
-    fn plan(&self) -> Result<Option<Plan>> {
+    /// The statement of a `SELECT` and how to run it, rendered before the
+    /// first `.await` so that the futures stay small; `None` when nothing
+    /// can match.
+    fn plan(self) -> Result<Option<Plan>> {
         let joins = related::plan_joins(M::META, &self.select_related)?;
-        let db = db::resolve(self.db.as_ref())?;
-        if self.lock.is_some() && !db.in_transaction() {
-            return Err(Error::Transaction(
-                "select_for_update() locks rows until the transaction ends: run it inside \
-                 orm_core::transaction(..) or on a Db::begin() transaction"
-                    .into(),
-            ));
-        }
         match self.with_select_joined(&joins, statements::select)? {
             Some(stmt) => Ok(Some(Plan {
-                db,
+                locks: self.lock.is_some(),
+                using: self.db,
                 stmt,
                 joins,
-                prefetch: self.prefetch.clone(),
+                prefetch: self.prefetch,
             })),
             None => Ok(None),
         }
@@ -434,7 +449,7 @@ impl<M: Model> QuerySet<M> {
         let plan = self.plan();
         async move {
             match plan? {
-                Some(plan) => run(plan).await,
+                Some(plan) => run(&plan).await,
                 None => Ok(Vec::new()),
             }
         }
@@ -444,15 +459,18 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn count(self) -> Result<i64> {
-        let Some(stmt) = self.with_select(statements::count)? else {
-            return Ok(0);
-        };
-        let db = db::resolve(self.db.as_ref())?;
-        let rows = db.query(&stmt).await?;
-        match rows.first() {
-            Some(row) => Ok(row.try_get(0)?),
-            None => Ok(0),
+    pub fn count(self) -> impl Future<Output = Result<i64>> + Send + 'static {
+        let stmt = self.with_select(statements::count);
+        let using = self.db;
+        async move {
+            let Some(stmt) = stmt? else {
+                return Ok(0);
+            };
+            let rows = db::resolve(using.as_ref())?.query(&stmt).await?;
+            match rows.first() {
+                Some(row) => Ok(row.try_get(0)?),
+                None => Ok(0),
+            }
         }
     }
 
@@ -460,12 +478,15 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn exists(self) -> Result<bool> {
-        let Some(stmt) = self.with_select(statements::exists)? else {
-            return Ok(false);
-        };
-        let db = db::resolve(self.db.as_ref())?;
-        Ok(!db.query(&stmt).await?.is_empty())
+    pub fn exists(self) -> impl Future<Output = Result<bool>> + Send + 'static {
+        let stmt = self.with_select(statements::exists);
+        let using = self.db;
+        async move {
+            let Some(stmt) = stmt? else {
+                return Ok(false);
+            };
+            Ok(!db::resolve(using.as_ref())?.query(&stmt).await?.is_empty())
+        }
     }
 
     /// The first row: by the query's ordering, or by primary key when it has none.
@@ -554,8 +575,16 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
     /// [`Error::Integrity`] for a violated constraint.
-    pub async fn update(self, assign: impl IntoAssign<M>) -> Result<u64> {
-        let assign = assign.into_assign();
+    pub fn update(
+        self,
+        assign: impl IntoAssign<M>,
+    ) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let stmt = self.update_statement(assign.into_assign());
+        execute_later(stmt, self.db)
+    }
+
+    /// The `UPDATE` of [`update`](Self::update); `None` when no row can match.
+    fn update_statement(&self, assign: crate::query::q::Assign<M>) -> Result<Option<Statement>> {
         if self.limit.is_some() || self.offset.is_some() {
             return Err(Error::InvalidQuery {
                 model: M::META.name,
@@ -581,11 +610,9 @@ impl<M: Model> QuerySet<M> {
         }
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {
-            return Ok(0);
+            return Ok(None);
         }
-        let stmt = statements::update(M::META, &filter, &assign.items);
-        let db = db::resolve(self.db.as_ref())?;
-        db.execute(&stmt).await
+        Ok(Some(statements::update(M::META, &filter, &assign.items)))
     }
 
     /// Deletes every matching row (one `DELETE`) and returns how many.
@@ -593,7 +620,13 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced or distinct query;
     /// [`Error::Integrity`] when other rows still refer to them.
-    pub async fn delete(self) -> Result<u64> {
+    pub fn delete(self) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let stmt = self.delete_statement();
+        execute_later(stmt, self.db)
+    }
+
+    /// The `DELETE` of [`delete`](Self::delete); `None` when no row can match.
+    fn delete_statement(&self) -> Result<Option<Statement>> {
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::InvalidQuery {
                 model: M::META.name,
@@ -602,11 +635,19 @@ impl<M: Model> QuerySet<M> {
         }
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {
-            return Ok(0);
+            return Ok(None);
         }
-        let stmt = statements::delete(M::META, &filter);
-        let db = db::resolve(self.db.as_ref())?;
-        db.execute(&stmt).await
+        Ok(Some(statements::delete(M::META, &filter)))
+    }
+}
+
+/// Runs a statement rendered before the first `.await` (the future then
+/// holds only the text and binds) on the query's database, found when it
+/// runs; 0 rows without a query when it is `None`.
+async fn execute_later(stmt: Result<Option<Statement>>, using: Option<Db>) -> Result<u64> {
+    match stmt? {
+        Some(stmt) => db::resolve(using.as_ref())?.execute(&stmt).await,
+        None => Ok(0),
     }
 }
 
@@ -647,7 +688,7 @@ async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
     let Some(plan) = plan else {
         return Ok(None);
     };
-    let mut rows: Vec<M> = run(plan).await?;
+    let mut rows: Vec<M> = run(&plan).await?;
     match rows.len() {
         0 | 1 => Ok(rows.pop()),
         n => Err(Error::MultipleObjectsReturned {

@@ -25,7 +25,7 @@ enum State {
 }
 
 async fn open(plan: Plan) -> Result<Open> {
-    let db = plan.db;
+    let db = plan.db()?;
     let conn = db.exclusive_client().await?;
     let prepared = db.track(conn.prepare(&plan.stmt.sql).await)?;
     db.count();
