@@ -200,10 +200,15 @@ async fn copy_group<M: Model>(
 ) -> Result<u64> {
     use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
-    let (copy, types_sql) = M::statements().copy_in(M::META, with_pk);
     let fields: Vec<usize> = statements::insert_fields(M::META, with_pk)
         .map(|(i, _)| i)
         .collect();
+    if fields.is_empty() {
+        // A COPY needs a column; rows of defaults only need their count.
+        let sql = M::statements().bulk_insert(M::META, with_pk);
+        return db.execute_params(sql, &[&(indexes.len() as i64)]).await;
+    }
+    let (copy, types_sql) = M::statements().copy_in(M::META, with_pk);
     // The rows arrive while this function runs, not user code, but no
     // statement may be pipelined into the middle of a COPY.
     let conn = db.exclusive_client().await?;
@@ -251,8 +256,13 @@ async fn insert_groups<M: Model>(
                     .collect()
             })
             .collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        let rows = indexes.len() as i64;
+        let params: Vec<&(dyn ToSql + Sync)> = if columns.is_empty() {
+            // Only generated columns: the statement takes the row count.
+            vec![&rows]
+        } else {
+            columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect()
+        };
         let (count, rows) = if statements::generated_fields(M::META, *pk_given)
             .next()
             .is_some()

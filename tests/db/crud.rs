@@ -195,6 +195,36 @@ async fn bulk_insert_copies_rows_without_reading_them_back() -> Result<()> {
     .await
 }
 
+/// A model with nothing to insert but its generated key.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "ticks")]
+struct Tick {
+    #[orm(primary_key)]
+    id: i64,
+}
+
+#[tokio::test]
+async fn bulk_writes_of_a_model_with_only_a_generated_key() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ids = |ticks: Vec<Tick>| ticks.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(Tick::bulk_create(vec![Tick::default(); 3]).await?),
+            [1, 2, 3]
+        );
+        assert_eq!(Tick::bulk_insert(vec![Tick::default(); 2]).await?, 2);
+        // Given keys and generated ones in one call.
+        let mixed = Tick::bulk_create(vec![Tick { id: 100 }, Tick::default()]).await?;
+        assert_eq!(ids(mixed), [100, 6]);
+        let mixed = vec![Tick { id: 200 }, Tick::default()];
+        assert_eq!(Tick::bulk_insert(mixed).await?, 2);
+        let stored: Vec<i64> = Tick::all().order_by(["id"]).values_list_flat("id").await?;
+        assert_eq!(stored, [1, 2, 3, 4, 5, 6, 7, 100, 200]);
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn bulk_insert_is_atomic() -> Result<()> {
     let db = setup().await;

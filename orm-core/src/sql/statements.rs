@@ -359,12 +359,20 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
 
 /// `INSERT INTO .. (..) SELECT * FROM UNNEST($1::type[], ..) RETURNING <generated>`:
 /// one statement text whatever the number of rows, one array per column.
+/// A model with no column to insert (only a generated key) gets
+/// `INSERT INTO .. SELECT FROM generate_series(1, $1::int8)`: `$1` rows of
+/// defaults.
 pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("INSERT INTO ");
     w.push_ident(meta.table);
-    w.push_sql(" (");
     let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    if fields.is_empty() {
+        w.push_sql(" SELECT FROM generate_series(1, $1::int8)");
+        push_returning_generated(&mut w, meta, with_pk);
+        return w.finish().sql;
+    }
+    w.push_sql(" (");
     w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
     w.push_sql(") SELECT * FROM UNNEST(");
     w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {

@@ -447,6 +447,11 @@ fn identifiers_are_always_quoted() {
         r#"INSERT INTO "we""ird" DEFAULT VALUES RETURNING "the ""id""""#
     );
     assert_eq!(
+        statements::bulk_insert(meta, false),
+        r#"INSERT INTO "we""ird" SELECT FROM generate_series(1, $1::int8) RETURNING "the ""id""""#,
+        "no column to insert: rows of defaults, counted by $1"
+    );
+    assert_eq!(
         Weird::filter(q!(id = 1)).sql().unwrap().unwrap().sql,
         r#"SELECT "we""ird"."the ""id""" FROM "we""ird" WHERE "we""ird"."the ""id""" = $1"#
     );
