@@ -4,15 +4,17 @@
 //! `cd benches && cargo run --release --features peers -- [--quick] [--rounds N]
 //! [--only LIST] [--sync-commit off|on|both] [--write-results [PATH]]`
 //!
-//! Each workload runs every implementation in turn (raw, orm, diesel,
-//! seaorm, raw, orm, ...) for a number of rounds, after one warm-up run of
-//! each; the table shows each one's median per-operation time and its
-//! ratio to raw. Every implementation uses exactly one connection to the
-//! same database: raw is one `tokio_postgres::Client` with its statements
-//! prepared once, the ORM a `Db` pool of `max_size(1)`, diesel-async a
-//! deadpool pool of one `AsyncPgConnection`, SeaORM a sqlx pool of one
-//! connection. Without the `peers` feature the diesel and SeaORM columns
-//! are absent.
+//! Each workload runs every implementation in turn for a number of rounds,
+//! after one warm-up run of each; each round starts one implementation
+//! later (raw, orm, diesel, seaorm; then orm, diesel, seaorm, raw; ...), so
+//! every one goes first equally often. The write workloads also compare the
+//! whole `users` table each run leaves behind. The table shows each one's
+//! median per-operation time and its ratio to raw. Every implementation
+//! uses exactly one connection to the same database: raw is one
+//! `tokio_postgres::Client` with its statements prepared once, the ORM a
+//! `Db` pool of `max_size(1)`, diesel-async a deadpool pool of one
+//! `AsyncPgConnection`, SeaORM a sqlx pool of one connection. Without the
+//! `peers` feature the diesel and SeaORM columns are absent.
 
 mod measure;
 mod orm;
@@ -38,7 +40,7 @@ use crate::measure::{
     cpu_affinity, cpu_model, load_average, machine_cores, measure, thousands, Run,
 };
 use crate::report::{Log, Samples, Side, Target, SIDES};
-use crate::schema::{new_users, Rng, BLACK, FAN_OUT, MAX_OFFSET};
+use crate::schema::{new_users, Fnv, Rng, BLACK, FAN_OUT, MAX_OFFSET};
 
 /// Every fallible function's result.
 pub type BoxResult<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -287,6 +289,33 @@ macro_rules! run_side {
     };
 }
 
+/// The implementations in the order round `round` (1-based) runs them:
+/// [`SIDES`] rotated to start at index `(round - 1) % SIDES.len()`, so that
+/// over the rounds every implementation goes first equally often (no
+/// first-run bias for one of them). Warm-ups run in [`SIDES`] order.
+fn round_order(round: usize) -> impl Iterator<Item = Side> {
+    let start = round.saturating_sub(1) % SIDES.len();
+    SIDES[start..].iter().chain(&SIDES[..start]).copied()
+}
+
+/// Fails unless every run of a write workload's round (`(who, table hash)`
+/// in the order they ran) left the same `users` table.
+fn same_table(workload: &str, round: usize, tables: &[(&str, u64)]) -> BoxResult<()> {
+    let Some(&(first, expected)) = tables.first() else {
+        return Ok(());
+    };
+    for &(who, hash) in &tables[1..] {
+        if hash != expected {
+            return Err(format!(
+                "{workload}, round {round}: {first} and {who} left different users tables \
+                 (table hashes {expected:#x} vs {hash:#x})"
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // The workloads
 
@@ -362,6 +391,33 @@ impl Bench {
         Ok(())
     }
 
+    /// A hash of every byte of every value of `users` (by `id`), read
+    /// through the setup connection after a write workload's run (not
+    /// timed): the run's own checksum covers only the ids or row counts it
+    /// got back, which are the same for everyone after `RESTART IDENTITY`.
+    async fn table_hash(&self) -> BoxResult<u64> {
+        let rows = self
+            .admin
+            .query("SELECT id, name, hair_color FROM users ORDER BY id", &[])
+            .await?;
+        let mut h = Fnv::default();
+        for row in &rows {
+            let id: i32 = row.get(0);
+            let name: &str = row.get(1);
+            let hair_color: Option<&str> = row.get(2);
+            h.write(&id.to_le_bytes());
+            h.text(name);
+            match hair_color {
+                None => h.write(&[0]),
+                Some(c) => {
+                    h.write(&[1]);
+                    h.text(c);
+                }
+            }
+        }
+        Ok(h.finish())
+    }
+
     /// Sets `synchronous_commit` for the database (new sessions) and on
     /// every side's connection, and checks that each side's session shows it.
     async fn set_sync_commit(&mut self, on: bool) -> BoxResult<()> {
@@ -416,7 +472,7 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            for side in round_order(round) {
                 runs.push((side, run_side!(self, side, |x| x.get(&ids))));
             }
             self.record(&mut s, round, &runs)?;
@@ -442,7 +498,7 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            for side in round_order(round) {
                 runs.push((side, run_side!(self, side, |x| x.filter(&pages))));
             }
             self.record(&mut s, round, &runs)?;
@@ -464,7 +520,7 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            for side in round_order(round) {
                 runs.push((side, run_side!(self, side, |x| x.all(loads))));
             }
             self.record(&mut s, round, &runs)?;
@@ -488,7 +544,7 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            for side in round_order(round) {
                 runs.push((side, run_side!(self, side, |x| x.concurrent(&ids, TASKS))));
             }
             self.record(&mut s, round, &runs)?;
@@ -521,7 +577,7 @@ impl Bench {
             }
             for round in 1..=self.rounds {
                 let mut runs = Vec::new();
-                for &side in SIDES {
+                for side in round_order(round) {
                     runs.push((side, run_side!(self, side, |x| x.join(BLACK, loads))));
                 }
                 self.record(&mut s, round, &runs)?;
@@ -554,7 +610,7 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            for side in round_order(round) {
                 runs.push((side, run_side!(self, side, |x| x.prefetch(loads))));
             }
             self.record(&mut s, round, &runs)?;
@@ -577,11 +633,14 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            let mut tables = Vec::new();
+            for side in round_order(round) {
                 self.reset(0).await?;
                 let input = users.clone();
                 runs.push((side, run_side!(self, side, |x| x.insert(input))));
+                tables.push((side.name(), self.table_hash().await?));
             }
+            same_table(&format!("insert ({mode})"), round, &tables)?;
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -625,32 +684,50 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            self.reset(0).await?;
-            let copy = measure(self.sides.raw.copy(users.clone())).await?;
-            if copy.checksum != n as u64 {
-                return Err(format!("COPY wrote {} rows, not {n}", copy.checksum).into());
-            }
-            self.reset(0).await?;
-            let orm_copy = measure(self.sides.orm.copy(users.clone())).await?;
-            if orm_copy.checksum != n as u64 {
-                let got = orm_copy.checksum;
-                return Err(format!("bulk_insert wrote {got} rows, not {n}").into());
-            }
-            for &side in SIDES {
+            // Raw's COPY and the ORM's bulk_insert, each run in its side's
+            // turn, just before that side's bulk insert with ids.
+            let mut copies = Vec::new();
+            let mut tables = Vec::new();
+            for side in round_order(round) {
+                let copy = match side {
+                    Side::Raw => Some("raw COPY"),
+                    Side::Orm => Some("orm bulk_insert"),
+                    #[cfg(feature = "peers")]
+                    Side::Diesel | Side::SeaOrm => None,
+                };
+                if let Some(who) = copy {
+                    self.reset(0).await?;
+                    let input = users.clone();
+                    let run = if side == Side::Raw {
+                        measure(self.sides.raw.copy(input)).await?
+                    } else {
+                        measure(self.sides.orm.copy(input)).await?
+                    };
+                    if run.checksum != n as u64 {
+                        let got = run.checksum;
+                        return Err(format!("{who} wrote {got} rows, not {n}").into());
+                    }
+                    copies.push((side, run));
+                    tables.push((who, self.table_hash().await?));
+                }
                 self.reset(0).await?;
                 let input = users.clone();
                 runs.push((side, run_side!(self, side, |x| x.bulk(input))));
+                tables.push((side.name(), self.table_hash().await?));
             }
+            same_table(&format!("bulk ({mode})"), round, &tables)?;
             self.record(&mut with_ids, round, &runs)?;
-            // Against COPY: the ORM's bulk_insert (COPY too); the peers,
-            // which have no COPY path, with their bulk insert.
-            runs[0] = (Side::Raw, copy);
-            for run in &mut runs {
-                if run.0 == Side::Orm {
-                    run.1 = orm_copy;
-                }
-            }
-            self.record(&mut vs_copy, round, &runs)?;
+            // Against COPY: raw's COPY and the ORM's bulk_insert (COPY too)
+            // in place of their runs; the peers, which have no COPY path,
+            // with their bulk insert.
+            let vs_copy_runs: Vec<_> = runs
+                .iter()
+                .map(|&(side, run)| {
+                    let copy = copies.iter().find(|(s, _)| *s == side);
+                    (side, copy.map_or(run, |&(_, c)| c))
+                })
+                .collect();
+            self.record(&mut vs_copy, round, &vs_copy_runs)?;
         }
         self.results.push(with_ids);
         self.results.push(vs_copy);
@@ -675,10 +752,13 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            let mut tables = Vec::new();
+            for side in round_order(round) {
                 self.reset(self.sizes.users).await?;
                 runs.push((side, run_side!(self, side, |x| x.update(&changes))));
+                tables.push((side.name(), self.table_hash().await?));
             }
+            same_table(&format!("update ({mode})"), round, &tables)?;
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -703,10 +783,13 @@ impl Bench {
         }
         for round in 1..=self.rounds {
             let mut runs = Vec::new();
-            for &side in SIDES {
+            let mut tables = Vec::new();
+            for side in round_order(round) {
                 self.reset(n).await?;
                 runs.push((side, run_side!(self, side, |x| x.delete(&ids))));
+                tables.push((side.name(), self.table_hash().await?));
             }
+            same_table(&format!("delete ({mode})"), round, &tables)?;
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -985,14 +1068,17 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
         report::crate_versions(&crates).join(", ")
     ));
     log.fact(format!(
-        "- rounds: {} (stream: {}), every implementation in turn after one warm-up run each; \
-         one connection per implementation; tokio multi-thread runtime, benchmark in a spawned \
-         task",
+        "- rounds: {} (stream: {}, raw then orm), every implementation in turn after one \
+         warm-up run each, each round starting one implementation later (rotating, so every \
+         one goes first equally often); one connection per implementation; tokio \
+         multi-thread runtime, benchmark in a spawned task",
         opts.rounds, opts.stream_rounds
     ));
     log.fact(format!(
         "- data: {} users for the reads; the write workloads start from an emptied (insert, \
-         bulk) or freshly filled (update, delete) table before every run",
+         bulk) or freshly filled (update, delete) table before every run, and every run of a \
+         round must leave the same users table (a hash of every value, read after the run, \
+         not timed)",
         thousands(sizes.users)
     ));
     Ok(())

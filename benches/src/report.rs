@@ -91,6 +91,9 @@ pub struct Samples {
     check: bool,
     per_op: Vec<Vec<f64>>,
     cpu: Vec<Vec<f64>>,
+    /// The ORM's per-round ratios: per round, the ORM's run over raw's run
+    /// of that same round (paired when the round is recorded).
+    orm_ratios: Vec<f64>,
 }
 
 impl Samples {
@@ -104,6 +107,7 @@ impl Samples {
             check: true,
             per_op: vec![Vec::new(); SIDES.len()],
             cpu: vec![Vec::new(); SIDES.len()],
+            orm_ratios: Vec::new(),
         }
     }
 
@@ -114,18 +118,34 @@ impl Samples {
         self
     }
 
-    /// Records one round (`runs` holds [`Side::Raw`] first) and returns its
-    /// line for the log.
+    /// Records one round and returns its line for the log. `runs` is in the
+    /// order the round ran them (it rotates from round to round); each side
+    /// at most once, raw always. Runs are matched to columns by their side,
+    /// and the line lists them in column order.
     pub fn record(&mut self, round: usize, runs: &[(Side, Run)]) -> BoxResult<String> {
-        let reference = runs
-            .iter()
-            .find(|(side, _)| *side == Side::Raw)
-            .map(|(_, run)| *run)
-            .ok_or("a round without the raw side")?;
-        let per = |d: std::time::Duration| d.as_nanos() as f64 / self.ops as f64;
-        let mut line = format!("  {:<16} round {round}:", self.key);
-        for (side, run) in runs {
-            if self.check && run.checksum != reference.checksum {
+        let run_of = |side: Side| {
+            let mut found = runs.iter().filter(|(s, _)| *s == side).map(|(_, r)| *r);
+            match (found.next(), found.next()) {
+                (_, Some(_)) => Err(format!(
+                    "{}: {} twice in round {round}",
+                    self.label,
+                    side.name()
+                )),
+                (run, None) => Ok(run),
+            }
+        };
+        let reference = run_of(Side::Raw)?.ok_or("a round without the raw side")?;
+        let mut ordered = Vec::new();
+        for &side in SIDES {
+            if let Some(run) = run_of(side)? {
+                ordered.push((side, run));
+            }
+        }
+        if self.check {
+            if let Some((side, run)) = ordered
+                .iter()
+                .find(|(_, r)| r.checksum != reference.checksum)
+            {
                 return Err(format!(
                     "{}: {} returned other data than raw (checksums {:#x} vs {:#x})",
                     self.label,
@@ -135,21 +155,30 @@ impl Samples {
                 )
                 .into());
             }
+        }
+        let per = |d: std::time::Duration| d.as_nanos() as f64 / self.ops as f64;
+        let raw = per(reference.wall);
+        let first = runs.first().map_or("raw", |(side, _)| side.name());
+        let mut line = format!("  {:<16} round {round} ({first} first):", self.key);
+        for (side, run) in ordered {
             let t = per(run.wall);
             let col = side.column();
             self.per_op[col].push(t);
             if let Some(cpu) = run.cpu {
                 self.cpu[col].push(per(cpu));
             }
-            if *side == Side::Raw {
+            if side == Side::Raw {
                 let _ = write!(line, " raw {:>10}", fmt_ns(t));
             } else {
+                if side == Side::Orm {
+                    self.orm_ratios.push(t / raw);
+                }
                 let _ = write!(
                     line,
                     " | {} {:>10} ({:.3})",
                     side.name(),
                     fmt_ns(t),
-                    t / per(reference.wall)
+                    t / raw
                 );
             }
         }
@@ -158,15 +187,6 @@ impl Samples {
 
     fn median_of(&self, side: Side) -> Option<f64> {
         median(&self.per_op[side.column()])
-    }
-
-    /// The ORM's per-round ratios (each ORM run over the raw run of the same round).
-    fn orm_ratios(&self) -> Vec<f64> {
-        self.per_op[Side::Orm.column()]
-            .iter()
-            .zip(&self.per_op[Side::Raw.column()])
-            .map(|(o, r)| o / r)
-            .collect()
     }
 }
 
@@ -197,7 +217,7 @@ pub fn table(results: &[Samples]) -> String {
             }
         }
         let orm = s.median_of(Side::Orm).unwrap_or(f64::NAN);
-        let ratios = s.orm_ratios();
+        let ratios = &s.orm_ratios;
         let (lo, hi) = ratios
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
@@ -205,7 +225,7 @@ pub fn table(results: &[Samples]) -> String {
             out,
             " {} | {:.3} ({lo:.3}–{hi:.3}, n={}) |",
             s.target.verdict(orm / raw),
-            median(&ratios).unwrap_or(f64::NAN),
+            median(ratios).unwrap_or(f64::NAN),
             ratios.len()
         );
     }

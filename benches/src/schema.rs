@@ -125,6 +125,38 @@ pub fn new_users(n: usize, tag: &str) -> Vec<NewUser> {
         .collect()
 }
 
+/// FNV-1a, 64 bits, over every byte written: the write workloads' hash of
+/// the whole `users` table (not the fast per-row hashes below).
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    /// The empty hash (FNV-1a's offset basis).
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    /// Folds in `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Folds in a text value: its length, then its bytes (so that
+    /// consecutive values cannot run into each other).
+    pub fn text(&mut self, s: &str) {
+        self.write(&(s.len() as u64).to_le_bytes());
+        self.write(s.as_bytes());
+    }
+
+    /// The hash of everything written.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 fn text_hash(s: &str) -> u64 {
     // Length and the last byte: cheap, and enough to tell rows apart once
     // mixed with their ids.

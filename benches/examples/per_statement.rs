@@ -1,0 +1,136 @@
+//! Client work per statement, for profilers: one kind of statement run
+//! `N` times by one side, on one connection, single-threaded.
+//!
+//! The benchmark's wall times swing by ±15 % on a shared machine; the
+//! number of instructions the client executes does not. Under callgrind,
+//! the difference between two runs that differ only in their number of
+//! rounds is the cost of `N` statements, setup excluded:
+//!
+//! ```sh
+//! cargo build --release --example per_statement
+//! for r in 1 2; do
+//!   ROUNDS=$r valgrind --tool=callgrind --callgrind-out-file=cg.$r \
+//!     ./target/release/examples/per_statement orm-get 2>&1 | grep Collected
+//! done   # (second - first) / 10,000 = instructions per get
+//! callgrind_annotate --inclusive=yes cg.2 | less
+//! ```
+//!
+//! Without valgrind it prints the wall and CPU time per statement of each
+//! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
+//! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`.
+
+use std::time::Instant;
+
+use orm_core::prelude::*;
+
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "users")]
+struct User {
+    #[orm(primary_key)]
+    id: i32,
+    name: String,
+    hair_color: Option<String>,
+}
+
+const N: i32 = 10_000;
+
+/// The SQL the ORM renders for `User::get(q!(id = ..))`.
+const GET_SQL: &str = r#"SELECT "users"."id", "users"."name", "users"."hair_color" FROM "users" WHERE "users"."id" = $1 LIMIT $2"#;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let workload = std::env::args().nth(1).unwrap_or_default();
+    let rounds: usize = std::env::var("ROUNDS").map_or(Ok(3), |r| r.parse())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let url = orm_core::testing::test_database_url().await?;
+        let db = Db::builder(url.clone()).max_size(1).connect().await?;
+        orm_core::generate_schemas_on(&db).await?;
+        let users = (0..N)
+            .map(|i| User {
+                name: format!("User {i}"),
+                hair_color: Some("black".into()),
+                ..Default::default()
+            })
+            .collect();
+        orm_core::scope(&db, User::bulk_insert(users)).await?;
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let get = client.prepare(GET_SQL).await?;
+        let update = client
+            .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
+            .await?;
+        for round in 1..=rounds {
+            let (start, cpu) = (Instant::now(), cpu_ns());
+            let mut sum = 0i64;
+            match workload.as_str() {
+                "raw-get" => {
+                    for id in 1..=N {
+                        let row = client.query_one(&get, &[&id, &21i64]).await?;
+                        let name: String = row.get(1);
+                        sum += name.len() as i64;
+                    }
+                }
+                "orm-get" => {
+                    orm_core::scope(&db, async {
+                        for id in 1..=N {
+                            sum += User::get(q!(id = id)).await?.name.len() as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
+                "orm-raw-get" => {
+                    orm_core::scope(&db, async {
+                        for id in 1..=N {
+                            let rows: Vec<(i32, String, Option<String>)> =
+                                orm_core::raw(GET_SQL, &[&id, &21i64]).await?;
+                            sum += rows[0].1.len() as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
+                "raw-update" => {
+                    for id in 1..=N {
+                        sum += client.execute(&update, &[&"brown", &id]).await? as i64;
+                    }
+                }
+                "orm-update" => {
+                    orm_core::scope(&db, async {
+                        for id in 1..=N {
+                            let changed = User::filter(q!(id = id))
+                                .update(q!(hair_color = "brown"))
+                                .await?;
+                            sum += changed as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
+                other => {
+                    return Err(format!(
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update"
+                    )
+                    .into())
+                }
+            }
+            let wall = start.elapsed().as_nanos() as f64 / f64::from(N) / 1000.0;
+            let cpu = (cpu_ns() - cpu) as f64 / f64::from(N) / 1000.0;
+            println!("{workload} round {round}: {wall:.2} µs wall, {cpu:.2} µs CPU per statement (checksum {sum})");
+        }
+        Ok(())
+    })
+}
+
+/// CPU time of every thread of this process, in nanoseconds (Linux).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
