@@ -3,7 +3,7 @@
 //!
 //! Every statement the ORM sends is prepared once per connection and then
 //! reused. The cache is the connection's own (not deadpool-postgres's) so
-//! that a hit is a plain lookup under a lock, with a fast hash of the SQL
+//! that a hit is a plain lookup under a read lock, with a fast hash of the SQL
 //! text and no future to await: it runs on every statement. Measured with
 //! callgrind on a get by primary key, deadpool-postgres's hit (SipHash of
 //! the text, an async once-cell) took about 770 instructions, this one
@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 use deadpool::managed::{Metrics, RecycleResult};
 use futures_util::future::{self, Either};
@@ -37,7 +37,7 @@ impl deadpool::managed::Manager for Manager {
     async fn create(&self) -> Result<Connection, tokio_postgres::Error> {
         Ok(Connection {
             client: self.0.create().await?,
-            statements: Mutex::default(),
+            statements: RwLock::default(),
         })
     }
 
@@ -58,7 +58,9 @@ impl deadpool::managed::Manager for Manager {
 /// tokio-postgres client.
 pub(crate) struct Connection {
     client: deadpool_postgres::ClientWrapper,
-    statements: Mutex<HashMap<Box<str>, Statement, FxBuildHasher>>,
+    /// Read-locked on every statement: tasks pipelined on this connection
+    /// look up at the same time.
+    statements: RwLock<HashMap<Box<str>, Statement, FxBuildHasher>>,
 }
 
 impl std::ops::Deref for Connection {
@@ -84,19 +86,13 @@ impl Connection {
     }
 
     fn cached(&self, sql: &str) -> Option<Statement> {
-        self.statements().get(sql).cloned()
+        let statements = self.statements.read().unwrap_or_else(|e| e.into_inner());
+        statements.get(sql).cloned()
     }
 
     async fn prepare_new(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
         let statement = self.client.prepare(sql).await?;
-        Ok(self
-            .statements()
-            .entry(sql.into())
-            .or_insert(statement)
-            .clone())
-    }
-
-    fn statements(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Statement, FxBuildHasher>> {
-        self.statements.lock().unwrap_or_else(|e| e.into_inner())
+        let mut statements = self.statements.write().unwrap_or_else(|e| e.into_inner());
+        Ok(statements.entry(sql.into()).or_insert(statement).clone())
     }
 }

@@ -318,6 +318,13 @@ impl Db {
         if let Some(idle) = self.pick_shared(true) {
             return Ok(Conn::Pooled(idle));
         }
+        if !self.pool_has_free() {
+            // Under load (every kept connection busy, the pool empty), share
+            // at once rather than try a checkout per statement.
+            if let Some(busy) = self.pick_shared(false) {
+                return Ok(Conn::Pooled(busy));
+            }
+        }
         // The pool's futures are large (1.6 KB); boxed, this rarely taken
         // path does not grow every statement's future by their size.
         let object = match Box::pin(self.try_checkout()).await? {
@@ -339,6 +346,12 @@ impl Db {
         let object = Arc::new(object);
         self.shared().push(object.clone());
         Ok(Conn::Pooled(object))
+    }
+
+    /// Whether the pool has an idle connection or room to open one.
+    fn pool_has_free(&self) -> bool {
+        let status = self.inner.pool.status();
+        status.available > 0 || status.size < status.max_size
     }
 
     fn shared(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Object>>> {
