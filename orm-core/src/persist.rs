@@ -233,7 +233,7 @@ async fn copy_group<M: Model>(
         db.track(writer.as_mut().write(&row).await)?;
     }
     let n = db.track(writer.finish().await)?;
-    db::log(copy, started, db::NO_PARAMS);
+    db::log(copy, started, &[]);
     Ok(n)
 }
 

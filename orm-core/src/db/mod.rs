@@ -259,7 +259,7 @@ impl Db {
         self.count();
         let started = timer();
         let result = client.batch_execute(sql).await;
-        log(sql, started, NO_PARAMS);
+        log(sql, started, &[]);
         self.track(result)
     }
 
@@ -470,7 +470,7 @@ impl Db {
         while let Some(row) = self.track(rows.try_next().await)? {
             out.push(decode(&row)?);
         }
-        log(sql, started, NO_PARAMS);
+        log(sql, started, &[]);
         Ok(out)
     }
 
@@ -479,7 +479,7 @@ impl Db {
     }
 
     /// Runs a statement and returns its rows. The statement is prepared once
-    /// per connection and reused (deadpool's statement cache).
+    /// per connection and reused ([`Connection::prepare`]).
     pub(crate) async fn query(&self, stmt: &Statement) -> Result<Vec<Row>> {
         let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
         self.query_params(&stmt.sql, &params).await
@@ -487,13 +487,8 @@ impl Db {
 
     /// Runs a statement and returns the number of rows it affected.
     pub(crate) async fn execute(&self, stmt: &Statement) -> Result<u64> {
-        let client = self.client().await?;
-        let prepared = self.track(client.prepare(&stmt.sql).await)?;
-        self.count();
-        let started = timer();
-        let result = client.execute_raw(&prepared, stmt.binds.iter()).await;
-        log(&stmt.sql, started, &stmt.binds);
-        self.track(result)
+        let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
+        self.execute_params(&stmt.sql, &params).await
     }
 
     pub(crate) async fn query_params(
@@ -541,9 +536,6 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// For [`log`] when a statement's parameters are not at hand.
-pub(crate) const NO_PARAMS: &[crate::Value] = &[];
-
 /// The start of a statement's timing, only when statements are logged:
 /// reading the clock costs more than the rest of a short query's client work
 /// on some virtual machines.
@@ -553,7 +545,7 @@ pub(crate) fn timer() -> Option<Instant> {
 
 /// Logs a statement and how long it took at `debug` level (target
 /// `orm_core::sql`), with its parameters only at `trace` level.
-pub(crate) fn log<P: std::fmt::Debug>(sql: &str, started: Option<Instant>, params: &[P]) {
+pub(crate) fn log(sql: &str, started: Option<Instant>, params: &[&(dyn ToSql + Sync)]) {
     let Some(started) = started else {
         return;
     };
