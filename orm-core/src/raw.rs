@@ -40,7 +40,7 @@ pub(crate) async fn models<M: Model>(
 ) -> Result<Vec<M>> {
     let db = db::current()?;
     let conn = db.client().await?;
-    let prepared = conn.prepare(&sql.0).await?;
+    let prepared = db.track(conn.prepare(&sql.0).await)?;
     let names: Vec<&str> = prepared.columns().iter().map(|c| c.name()).collect();
     let mut columns = Vec::with_capacity(M::META.fields.len());
     for field in M::META.fields {
