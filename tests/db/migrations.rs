@@ -31,6 +31,26 @@ mod v1 {
     }
 }
 
+/// Version 1 with its fields in another order: the same schema.
+mod v1_reordered {
+    use orm_core::prelude::*;
+
+    /// A person.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_people")]
+    pub struct Person {
+        /// Optional text.
+        pub bio: Option<String>,
+        /// Age.
+        pub age: i32,
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// Name.
+        pub name: String,
+    }
+}
+
 /// Version 2: `name` renamed to `full_name`, `age` widened to bigint and
 /// indexed, `karma` added with a default.
 mod v2 {
@@ -283,6 +303,9 @@ async fn v1_v2_v3_applied_and_reverted_with_rows_kept() -> Result<()> {
     assert!(path.ends_with("0001_initial.sql"), "{}", path.display());
     assert_eq!(m1.make(&MakeOptions::default())?, Made::NoChanges);
     assert!(!m1.check()?, "models and migrations agree");
+    let reordered = migrator(&dir, &db, &[v1_reordered::Person::META]);
+    assert!(!reordered.check()?, "reordered fields need no migration");
+    assert_eq!(reordered.make(&MakeOptions::default())?, Made::NoChanges);
     assert_eq!(
         names(&m1.migrate(None, false).await?),
         [("0001_initial".to_owned(), Direction::Apply)]

@@ -201,7 +201,9 @@ impl Migrator {
             DiffError::Unsupported(why) => Error::Migration(why),
         });
         Plan {
-            changed: old != new,
+            // A state that differs without any operation (fields reordered)
+            // needs no migration.
+            changed: ops.as_ref().map_or(true, |ops| !ops.is_empty()),
             new,
             missing,
             ops,
@@ -478,8 +480,8 @@ async fn run(
                     "{name} was edited after it was applied (checksum {} recorded, {} now); \
                      restore the applied text, or revert it (`migrate <earlier>`) with the \
                      original file before editing",
-                    &sum[..sum.len().min(12)],
-                    &m.checksum[..12]
+                    sum.chars().take(12).collect::<String>(),
+                    m.checksum.chars().take(12).collect::<String>()
                 )))
             }
             Some(_) => {}
