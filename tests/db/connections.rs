@@ -45,7 +45,7 @@ async fn a_query_made_outside_a_scope_runs_in_the_scope_that_awaits_it() -> Resu
             User::filter(q!(name = "x")).exists(),
             User::all().fetch(),
             User::get(q!(name = "x")),
-            User::filter(q!(name = "x")).update(q!(karma = 7)),
+            User::all().update(q!(karma = 7)),
             User::filter(q!(name = "nobody")).delete(),
         )
     })
@@ -60,8 +60,12 @@ async fn a_query_made_outside_a_scope_runs_in_the_scope_that_awaits_it() -> Resu
         Ok::<_, Error>(())
     })
     .await?;
-    let one_karma: Vec<i32> = User::all().using(&one).values_list_flat("karma").await?;
-    assert_eq!(one_karma, [0, 0], "nothing ran on `one`");
+    let karma = |db: Db| async move {
+        let karma: Vec<i32> = User::all().using(&db).values_list_flat("karma").await?;
+        Ok::<_, Error>(karma)
+    };
+    assert_eq!(karma(two.clone()).await?, [7], "the update ran on `two`");
+    assert_eq!(karma(one.clone()).await?, [0, 0], "and not on `one`");
     Ok(())
 }
 
