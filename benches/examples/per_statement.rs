@@ -34,8 +34,9 @@ struct User {
 
 const N: i32 = 10_000;
 
-/// The SQL the ORM renders for `User::get(q!(id = ..))`.
-const GET_SQL: &str = r#"SELECT "users"."id", "users"."name", "users"."hair_color" FROM "users" WHERE "users"."id" = $1 LIMIT $2"#;
+/// The SQL the ORM renders for `User::get(q!(id = ..))` (Django's limit of
+/// 21 rows, written as a literal).
+const GET_SQL: &str = r#"SELECT "users"."id", "users"."name", "users"."hair_color" FROM "users" WHERE "users"."id" = $1 LIMIT 21"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let workload = std::env::args().nth(1).unwrap_or_default();
@@ -67,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             match workload.as_str() {
                 "raw-get" => {
                     for id in 1..=N {
-                        let row = client.query_one(&get, &[&id, &21i64]).await?;
+                        let row = client.query_one(&get, &[&id]).await?;
                         let name: String = row.get(1);
                         sum += name.len() as i64;
                     }
@@ -85,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     orm_core::scope(&db, async {
                         for id in 1..=N {
                             let rows: Vec<(i32, String, Option<String>)> =
-                                orm_core::raw(GET_SQL, &[&id, &21i64]).await?;
+                                orm_core::raw(GET_SQL, &[&id]).await?;
                             sum += rows[0].1.len() as i64;
                         }
                         Ok::<_, orm_core::Error>(())

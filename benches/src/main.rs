@@ -7,7 +7,7 @@
 //! Each workload runs every implementation in turn for a number of rounds,
 //! after one warm-up run of each; each round starts one implementation
 //! later (raw, orm, diesel, seaorm; then orm, diesel, seaorm, raw; ...), so
-//! every one goes first equally often. The write workloads also compare the
+//! no implementation always runs first. The write workloads also compare the
 //! whole `users` table each run leaves behind. The table shows each one's
 //! median per-operation time and its ratio to raw. Every implementation
 //! uses exactly one connection to the same database: raw is one
@@ -291,8 +291,8 @@ macro_rules! run_side {
 
 /// The implementations in the order round `round` (1-based) runs them:
 /// [`SIDES`] rotated to start at index `(round - 1) % SIDES.len()`, so that
-/// over the rounds every implementation goes first equally often (no
-/// first-run bias for one of them). Warm-ups run in [`SIDES`] order.
+/// no implementation always goes first (equally often when the number of
+/// rounds is a multiple of `SIDES.len()`). Warm-ups run in [`SIDES`] order.
 fn round_order(round: usize) -> impl Iterator<Item = Side> {
     let start = round.saturating_sub(1) % SIDES.len();
     SIDES[start..].iter().chain(&SIDES[..start]).copied()
@@ -1069,8 +1069,8 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
     ));
     log.fact(format!(
         "- rounds: {} (stream: {}, raw then orm), every implementation in turn after one \
-         warm-up run each, each round starting one implementation later (rotating, so every \
-         one goes first equally often); one connection per implementation; tokio \
+         warm-up run each, each round starting one implementation later (rotating, so no \
+         implementation always goes first); one connection per implementation; tokio \
          multi-thread runtime, benchmark in a spawned task",
         opts.rounds, opts.stream_rounds
     ));
