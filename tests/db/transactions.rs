@@ -219,6 +219,20 @@ async fn explicit_handle() -> Result<()> {
     let err = tx.commit().await.unwrap_err();
     assert!(err.to_string().contains("rolled back"), "{err}");
     assert_eq!(Account::all().using(&db).count().await?, 1);
+
+    // The same for raw SQL that fails when it is prepared.
+    let tx = db.begin().await?;
+    orm_core::scope(&tx, async {
+        open("raw", 1).await?;
+        assert!(Account::raw("SELECT * FROM no_such_table", &[])
+            .await
+            .is_err());
+        Ok::<_, Error>(())
+    })
+    .await?;
+    let err = tx.commit().await.unwrap_err();
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert_eq!(Account::all().using(&db).count().await?, 1);
     Ok(())
 }
 
