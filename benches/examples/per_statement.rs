@@ -38,13 +38,27 @@ const N: i32 = 10_000;
 /// 21 rows, written as a literal).
 const GET_SQL: &str = r#"SELECT "users"."id", "users"."name", "users"."hair_color" FROM "users" WHERE "users"."id" = $1 LIMIT 21"#;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), BoxError> {
     let workload = std::env::args().nth(1).unwrap_or_default();
     let rounds: usize = std::env::var("ROUNDS").map_or(Ok(3), |r| r.parse())?;
+    // MULTI=1: the benchmark's set-up instead, a multi-thread runtime with
+    // the statements in a spawned task (wake-ups cross threads there).
+    if std::env::var_os("MULTI").is_some_and(|v| v == "1") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(async { tokio::spawn(run(workload, rounds)).await? });
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    runtime.block_on(run(workload, rounds))
+}
+
+async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
+    {
         let url = orm_core::testing::test_database_url().await?;
         let db = Db::builder(url.clone()).max_size(1).connect().await?;
         orm_core::generate_schemas_on(&db).await?;
@@ -63,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
             .await?;
         for round in 1..=rounds {
-            let (start, cpu) = (Instant::now(), cpu_ns());
+            let (start, cpu, ticks) = (Instant::now(), cpu_ns(), user_sys_ticks());
             let mut sum = 0i64;
             match workload.as_str() {
                 "raw-get" => {
@@ -119,10 +133,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let wall = start.elapsed().as_nanos() as f64 / f64::from(N) / 1000.0;
             let cpu = (cpu_ns() - cpu) as f64 / f64::from(N) / 1000.0;
-            println!("{workload} round {round}: {wall:.2} µs wall, {cpu:.2} µs CPU per statement (checksum {sum})");
+            let (user, sys) = user_sys_ticks();
+            // Clock ticks of 10 ms: µs per statement = ticks * 10,000 / N.
+            let per = |t: u64| t as f64 * 10_000.0 / f64::from(N);
+            let (user, sys) = (per(user - ticks.0), per(sys - ticks.1));
+            println!("{workload} round {round}: {wall:.2} µs wall, {cpu:.2} µs CPU ({user:.1} user, {sys:.1} system) per statement (checksum {sum})");
         }
         Ok(())
-    })
+    }
 }
 
 /// CPU time of every thread of this process, in nanoseconds (Linux).
@@ -134,4 +152,15 @@ fn cpu_ns() -> u64 {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
         .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
+}
+
+/// User and system CPU time of this process so far, in clock ticks
+/// (`/proc/self/stat` fields 14 and 15; 100 per second on Linux).
+fn user_sys_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut next = || fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+    (next(), next())
 }
