@@ -394,7 +394,7 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
         return Ok(touched);
     }
     let stmt = statements::update_fields_by_pk(M::META, &sets, touched.pk());
-    let rows = db.query(&stmt).await?;
+    let rows = db.query(&stmt.sql, &stmt.binds).await?;
     let row = rows.first().ok_or(Error::DoesNotExist {
         model: M::META.name,
     })?;
@@ -425,7 +425,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         return obj.run_after_save(false).await;
     }
     let stmt = statements::update_fields_by_pk(M::META, &sets, obj.pk());
-    let rows = db.query(&stmt).await?;
+    let rows = db.query(&stmt.sql, &stmt.binds).await?;
     if rows.is_empty() {
         return Err(Error::DoesNotExist {
             model: M::META.name,

@@ -945,7 +945,8 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
         w.push_sql("::");
         w.push_sql(&T::META.pk_field().ddl_type());
         w.push_sql("[]) AS \"key\" ON CONFLICT DO NOTHING");
-        crate::db::current()?.execute(&w.finish()).await
+        let stmt = w.finish();
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
     }
 
     /// Unlinks `objects`; returns how many links were removed.
@@ -983,7 +984,8 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
             w.push_bind(keys);
             w.push_sql(")");
         }
-        crate::db::current()?.execute(&w.finish()).await
+        let stmt = w.finish();
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
     }
 
     /// The linked rows, as a query to refine (`post.tags().all().await?`).

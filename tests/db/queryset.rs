@@ -293,3 +293,45 @@ async fn distinct_on_keeps_the_first_of_each_group() -> Result<()> {
     })
     .await
 }
+
+/// Each shape's text is kept after its first use (`orm_core::sql` docs);
+/// later queries of the shape send that text with their own values.
+#[tokio::test]
+async fn a_repeated_query_shape_binds_each_calls_values() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let made = users(&[("a", 1, None), ("b_%", 2, Some("x")), ("c", 3, None)]).await;
+        for u in &made {
+            assert_eq!(User::get(q!(id = u.id)).await?.name, u.name);
+            assert_eq!(
+                User::filter(q!(karma__gte = u.karma)).count().await?,
+                i64::from(4 - u.karma)
+            );
+            let page = User::all()
+                .order_by(["id"])
+                .offset(i64::from(u.karma) - 1)
+                .limit(1)
+                .await?;
+            assert_eq!(names(&page), [u.name.as_str()]);
+        }
+        assert_eq!(User::filter(q!(name__startswith = "b_")).count().await?, 1);
+        assert_eq!(User::filter(q!(name__startswith = "b%")).count().await?, 0);
+        for (id, karma) in [(made[0].id, 10), (made[2].id, 30)] {
+            assert_eq!(
+                User::filter(q!(id = id)).update(q!(karma = karma)).await?,
+                1
+            );
+        }
+        let karmas: Vec<i32> = User::all()
+            .order_by(["id"])
+            .values_list_flat("karma")
+            .await?;
+        assert_eq!(karmas, [10, 2, 30]);
+        for id in [made[1].id, made[2].id] {
+            assert_eq!(User::filter(q!(id = id)).delete().await?, 1);
+        }
+        assert_eq!(names(&User::all().await?), ["a"]);
+        Ok(())
+    })
+    .await
+}

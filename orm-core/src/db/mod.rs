@@ -20,8 +20,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::sql::Statement;
 use crate::transaction::TxState;
+use crate::value::Value;
 
 mod connection;
 
@@ -480,15 +480,13 @@ impl Db {
 
     /// Runs a statement and returns its rows. The statement is prepared once
     /// per connection and reused ([`Connection::prepare`]).
-    pub(crate) async fn query(&self, stmt: &Statement) -> Result<Vec<Row>> {
-        let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
-        self.query_params(&stmt.sql, &params).await
+    pub(crate) async fn query(&self, sql: &str, binds: &[Value]) -> Result<Vec<Row>> {
+        self.query_params(sql, &params(binds)).await
     }
 
     /// Runs a statement and returns the number of rows it affected.
-    pub(crate) async fn execute(&self, stmt: &Statement) -> Result<u64> {
-        let params: Vec<&(dyn ToSql + Sync)> = stmt.params();
-        self.execute_params(&stmt.sql, &params).await
+    pub(crate) async fn execute(&self, sql: &str, binds: &[Value]) -> Result<u64> {
+        self.execute_params(sql, &params(binds)).await
     }
 
     pub(crate) async fn query_params(
@@ -539,6 +537,11 @@ impl Drop for Waiting<'_> {
 /// The start of a statement's timing, only when statements are logged:
 /// reading the clock costs more than the rest of a short query's client work
 /// on some virtual machines.
+/// Values as the parameter slice tokio-postgres takes.
+fn params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    binds.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
 pub(crate) fn timer() -> Option<Instant> {
     tracing::enabled!(target: "orm_core::sql", tracing::Level::DEBUG).then(Instant::now)
 }

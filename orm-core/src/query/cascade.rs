@@ -57,7 +57,7 @@ fn keys_where(table: &str, key_col: &str, select: &str, keys: &Value) -> Stateme
 }
 
 async fn rows(db: &Db, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
-    db.query(stmt).await
+    db.query(&stmt.sql, &stmt.binds).await
 }
 
 fn text_key(v: &Value) -> Option<String> {
@@ -204,7 +204,7 @@ pub(crate) async fn delete_report(
         );
         count_cascades(&db, meta, keys.clone(), &mut report, &mut seen).await?;
         let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
-        let n = db.execute(&stmt).await?;
+        let n = db.execute(&stmt.sql, &stmt.binds).await?;
         report.add(meta.name, n);
         Ok(report)
     })

@@ -12,8 +12,9 @@ use crate::query::order::OrderBy;
 use crate::query::q::{IntoAssign, IntoQ, Node};
 use crate::query::related::{self, Join, PrefetchSpec};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
+use crate::sql::shape::{self, Kind, Shape};
 use crate::sql::statements::{self, Lock, Select};
-use crate::sql::Statement;
+use crate::sql::{Bound, Statement};
 use crate::value::Value;
 
 /// Django's `MAX_GET_RESULTS`: `get()` fetches at most this many rows.
@@ -49,7 +50,7 @@ pub(crate) struct Plan {
     pub(crate) using: Option<Db>,
     /// `select_for_update()`: needs a transaction.
     pub(crate) locks: bool,
-    pub(crate) stmt: Statement,
+    pub(crate) stmt: Bound,
     pub(crate) joins: Vec<Join>,
     pub(crate) prefetch: Vec<PrefetchSpec>,
 }
@@ -427,18 +428,102 @@ impl<M: Model> QuerySet<M> {
     /// The statement of a `SELECT` and how to run it, rendered before the
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
-    fn plan(self) -> Result<Option<Plan>> {
-        let joins = related::plan_joins(M::META, &self.select_related)?;
-        match self.with_select_joined(&joins, statements::select)? {
-            Some(stmt) => Ok(Some(Plan {
-                locks: self.lock.is_some(),
-                using: self.db,
-                stmt,
-                joins,
-                prefetch: self.prefetch,
-            })),
-            None => Ok(None),
+    pub(crate) fn plan(mut self) -> Result<Option<Plan>> {
+        let joins = if self.select_related.is_empty() {
+            Vec::new()
+        } else {
+            related::plan_joins(M::META, &self.select_related)?
+        };
+        let shape = self.shape(Kind::Select);
+        let render = |qs: &Self, ()| qs.with_select_joined(&joins, statements::select);
+        let Some(stmt) = self.kept_or_render(shape, (), |()| Vec::new(), render)? else {
+            return Ok(None);
+        };
+        Ok(Some(Plan {
+            locks: self.lock.is_some(),
+            using: self.db,
+            stmt,
+            joins,
+            prefetch: self.prefetch,
+        }))
+    }
+
+    /// The shape of this query's statement of `kind` when it is plain
+    /// enough to keep its text (see [`shape`](crate::sql::shape)); `None`
+    /// also when rendering would report an error or send no query.
+    fn shape(&self, kind: Kind) -> Option<Shape> {
+        if self.error.is_some()
+            || !self.select_related.is_empty()
+            || self.lock.is_some()
+            || !self.distinct_on.is_empty()
+            || self.limit == Some(0)
+        {
+            return None;
         }
+        let mut shape = Shape::new(kind, M::META);
+        match kind {
+            Kind::Select | Kind::Count | Kind::Exists => {
+                shape.push_select(self.limit, self.offset, self.distinct)?;
+                shape.push(self.order.len())?;
+                for order in &self.order {
+                    let (field, desc) = order.resolve(M::META).ok()?;
+                    shape.push_field(field)?;
+                    shape.push(usize::from(desc))?;
+                }
+            }
+            // Sliced or distinct: an error, reported by rendering.
+            Kind::Update | Kind::Delete => {
+                if self.limit.is_some() || self.offset.is_some() || self.distinct {
+                    return None;
+                }
+            }
+        }
+        shape.push_filter(&self.filter)?;
+        Some(shape)
+    }
+
+    /// The statement of `shape` (`None`: not kept). When its text is kept,
+    /// that text with this query's values moved in: `values(arg)` (an
+    /// `UPDATE`'s assignments), the filter's, then the offset, as rendering
+    /// binds them. Otherwise `render(self, arg)`, whose text is then kept.
+    fn kept_or_render<A: Clone>(
+        &mut self,
+        shape: Option<Shape>,
+        arg: A,
+        values: impl FnOnce(A) -> Vec<Value>,
+        render: impl FnOnce(&Self, A) -> Result<Option<Statement>>,
+    ) -> Result<Option<Bound>> {
+        let Some(sql) = shape.as_ref().and_then(Shape::text) else {
+            let stmt = render(self, arg)?;
+            if let (Some(shape), Some(stmt)) = (&shape, &stmt) {
+                shape.remember(&stmt.sql);
+            }
+            return Ok(stmt.map(Bound::from));
+        };
+        #[cfg(debug_assertions)]
+        let rendered = render(self, arg.clone());
+        let mut binds = values(arg);
+        shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
+        if let Some(offset) = self.offset {
+            binds.push(Value::I64(Some(offset)));
+        }
+        let stmt = Bound {
+            sql: Cow::Borrowed(sql),
+            binds,
+        };
+        #[cfg(debug_assertions)]
+        check_kept(&stmt, rendered);
+        Ok(Some(stmt))
+    }
+
+    /// The `COUNT` or `EXISTS` statement (`kind`), rendered by `render`.
+    pub(crate) fn kept_or(
+        &mut self,
+        kind: Kind,
+        render: impl FnOnce(&Select<'_>) -> Statement,
+    ) -> Result<Option<Bound>> {
+        let shape = self.shape(kind);
+        self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.with_select(render))
     }
 
     /// Runs the query and returns every matching row.
@@ -459,14 +544,16 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub fn count(self) -> impl Future<Output = Result<i64>> + Send + 'static {
-        let stmt = self.with_select(statements::count);
+    pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
+        let stmt = self.kept_or(Kind::Count, statements::count);
         let using = self.db;
         async move {
             let Some(stmt) = stmt? else {
                 return Ok(0);
             };
-            let rows = db::resolve(using.as_ref())?.query(&stmt).await?;
+            let rows = db::resolve(using.as_ref())?
+                .query(&stmt.sql, &stmt.binds)
+                .await?;
             match rows.first() {
                 Some(row) => Ok(row.try_get(0)?),
                 None => Ok(0),
@@ -478,14 +565,17 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub fn exists(self) -> impl Future<Output = Result<bool>> + Send + 'static {
-        let stmt = self.with_select(statements::exists);
+    pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
+        let stmt = self.kept_or(Kind::Exists, statements::exists);
         let using = self.db;
         async move {
             let Some(stmt) = stmt? else {
                 return Ok(false);
             };
-            Ok(!db::resolve(using.as_ref())?.query(&stmt).await?.is_empty())
+            let rows = db::resolve(using.as_ref())?
+                .query(&stmt.sql, &stmt.binds)
+                .await?;
+            Ok(!rows.is_empty())
         }
     }
 
@@ -579,8 +669,29 @@ impl<M: Model> QuerySet<M> {
         self,
         assign: impl IntoAssign<M>,
     ) -> impl Future<Output = Result<u64>> + Send + 'static {
-        let stmt = self.update_statement(assign.into_assign());
-        execute_later(stmt, self.db)
+        let mut qs = self;
+        let stmt = qs.update_bound(assign.into_assign());
+        execute_later(stmt, qs.db)
+    }
+
+    /// The `UPDATE` of [`update`](Self::update), from its kept shape when
+    /// there is one; `None` when no row can match.
+    pub(crate) fn update_bound(
+        &mut self,
+        assign: crate::query::q::Assign<M>,
+    ) -> Result<Option<Bound>> {
+        let mut shape = self.shape(Kind::Update);
+        if let Some(s) = &mut shape {
+            if s.push_sets(&assign.items).is_none() {
+                shape = None;
+            }
+        }
+        self.kept_or_render(
+            shape,
+            assign,
+            |assign| assign.items.into_iter().map(|set| set.value).collect(),
+            |qs, assign| qs.update_statement(assign),
+        )
     }
 
     /// The `UPDATE` of [`update`](Self::update); `None` when no row can match.
@@ -620,9 +731,16 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced or distinct query;
     /// [`Error::Integrity`] when other rows still refer to them.
-    pub fn delete(self) -> impl Future<Output = Result<u64>> + Send + 'static {
-        let stmt = self.delete_statement();
+    pub fn delete(mut self) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let stmt = self.delete_bound();
         execute_later(stmt, self.db)
+    }
+
+    /// The `DELETE` of [`delete`](Self::delete), from its kept shape when
+    /// there is one; `None` when no row can match.
+    pub(crate) fn delete_bound(&mut self) -> Result<Option<Bound>> {
+        let shape = self.shape(Kind::Delete);
+        self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.delete_statement())
     }
 
     /// The `DELETE` of [`delete`](Self::delete); `None` when no row can match.
@@ -641,12 +759,30 @@ impl<M: Model> QuerySet<M> {
     }
 }
 
+/// Debug builds: a statement built from a kept text is the one rendering
+/// gives.
+#[cfg(debug_assertions)]
+fn check_kept(kept: &Bound, rendered: Result<Option<Statement>>) {
+    match rendered {
+        Ok(Some(rendered)) => assert_eq!(
+            (&*kept.sql, &kept.binds),
+            (&*rendered.sql, &rendered.binds),
+            "a kept query shape diverged"
+        ),
+        other => panic!("a kept query shape renders {other:?}"),
+    }
+}
+
 /// Runs a statement rendered before the first `.await` (the future then
 /// holds only the text and binds) on the query's database, found when it
 /// runs; 0 rows without a query when it is `None`.
-async fn execute_later(stmt: Result<Option<Statement>>, using: Option<Db>) -> Result<u64> {
+async fn execute_later(stmt: Result<Option<Bound>>, using: Option<Db>) -> Result<u64> {
     match stmt? {
-        Some(stmt) => db::resolve(using.as_ref())?.execute(&stmt).await,
+        Some(stmt) => {
+            db::resolve(using.as_ref())?
+                .execute(&stmt.sql, &stmt.binds)
+                .await
+        }
         None => Ok(0),
     }
 }
@@ -793,7 +929,7 @@ impl<M: Model> QuerySet<M> {
             ));
         };
         let db = db::resolve(self.db.as_ref())?;
-        let rows = db.query(&stmt).await?;
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
         let row = rows.first().ok_or(Error::DoesNotExist {
             model: M::META.name,
         })?;

@@ -356,7 +356,8 @@ async fn load_level(
         w.push_column(target_meta.table, f.column);
         w.push_sql(if *desc { " DESC" } else { " ASC" });
     });
-    let rows = db.query(&w.finish()).await?;
+    let stmt = w.finish();
+    let rows = db.query(&stmt.sql, &stmt.binds).await?;
 
     // The column that says which parent a row belongs to.
     let (key_index, key_type) = match hop {

@@ -149,7 +149,7 @@ impl<M: Model> ValuesQuery<M> {
         )?;
         let stmt = w.finish();
         let db = db::resolve(self.qs.db.as_ref())?;
-        let rows = db.query(&stmt).await?;
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
         let names: Arc<[String]> = fields
             .iter()
             .map(|f| f.name.to_owned())

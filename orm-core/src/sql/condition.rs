@@ -19,6 +19,17 @@ pub(crate) fn escape_like(text: &str) -> String {
     out
 }
 
+/// The bound `LIKE` pattern of `text`: escaped, with `%` where it is not
+/// anchored.
+pub(crate) fn like_pattern(at: Like, text: &str) -> String {
+    let escaped = escape_like(text);
+    match at {
+        Like::Contains => format!("%{escaped}%"),
+        Like::StartsWith => format!("{escaped}%"),
+        Like::EndsWith => format!("%{escaped}"),
+    }
+}
+
 /// Where a condition is rendered: the alias of the table its fields
 /// belong to, the subquery depth, and whether conditions on the same
 /// relation share one `EXISTS` (inside a `filter()` call) or not (`exclude()`).
@@ -391,12 +402,7 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
             w.push_sql(")");
         }
         Op::Like { at, ci, text } => {
-            let escaped = escape_like(text);
-            let pattern = match at {
-                Like::Contains => format!("%{escaped}%"),
-                Like::StartsWith => format!("{escaped}%"),
-                Like::EndsWith => format!("%{escaped}"),
-            };
+            let pattern = like_pattern(*at, text);
             if *ci {
                 upper_col(w);
                 w.push_sql(" LIKE UPPER(");

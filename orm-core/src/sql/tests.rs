@@ -639,3 +639,157 @@ fn aggregates_across_relations_use_a_cte() {
     );
     assert_eq!(stmt.binds, vec![Value::I64(Some(1))]);
 }
+
+/// The statement `plan()` builds (what fetch and get send), and whether
+/// its text came from a kept shape.
+fn planned(qs: QuerySet<User>) -> (String, Vec<Value>, bool) {
+    let plan = qs.plan().expect("renders").expect("sends a query");
+    let kept = matches!(plan.stmt.sql, std::borrow::Cow::Borrowed(_));
+    (plan.stmt.sql.into_owned(), plan.stmt.binds, kept)
+}
+
+#[test]
+fn a_repeated_shape_takes_its_kept_text_and_binds_its_own_values() {
+    // Every lookup a kept shape may hold, under OR, NOT and exclude, with
+    // ordering, limit, offset and DISTINCT.
+    let query = |n: i32, s: &str| {
+        User::filter(q!(karma__gte = n) | q!(name__icontains = s))
+            .exclude(q!(email__in = [s, "x"], karma__lt = n))
+            .filter(!q!(id__range = (i64::from(n), 9), email__isnull = false))
+            .filter(q!(name__startswith = s, name__regex = s, email__iexact = s))
+            .filter(q!(name__iendswith = s, karma__lte = 7))
+            .order_by(["-karma", "name"])
+            .offset(i64::from(n) * 10)
+            .limit(5)
+            .distinct()
+    };
+    let first = planned(query(1, "50%"));
+    let second = planned(query(2, r"a_b\"));
+    assert!(second.2, "the second query of a shape uses the kept text");
+    assert_eq!(second.0, first.0);
+    // The same text and values as rendering it from scratch.
+    let rendered = select(query(2, r"a_b\"));
+    assert_eq!((&second.0, &second.1), (&rendered.sql, &rendered.binds));
+    assert_eq!(
+        second.1,
+        vec![
+            Value::I32(Some(2)),
+            text(r"%a\_b\\%"),
+            Value::Array(vec![text(r"a_b\"), text("x")]),
+            Value::I32(Some(2)),
+            Value::I64(Some(2)),
+            Value::I64(Some(9)),
+            text(r"a\_b\\%"),
+            text(r"a_b\"),
+            text(r"a_b\"),
+            text(r"%a\_b\\"),
+            Value::I32(Some(7)),
+            Value::I64(Some(20)),
+        ]
+    );
+    // One more lookup and the shape is too long to keep: rendered each time.
+    let longer = |n: i32, s: &str| query(n, s).filter(q!(karma__gt = 0));
+    planned(longer(1, "a"));
+    let (sql, binds, kept) = planned(longer(2, "b"));
+    assert!(!kept);
+    assert_eq!((sql, binds), {
+        let stmt = select(longer(2, "b"));
+        (stmt.sql, stmt.binds)
+    });
+}
+
+#[test]
+fn limits_and_lookups_are_part_of_the_shape() {
+    let (five, _, _) = planned(User::filter(q!(karma = 1)).limit(5));
+    let (six, _, _) = planned(User::filter(q!(karma = 1)).limit(6));
+    assert!(five.ends_with("LIMIT 5") && six.ends_with("LIMIT 6"));
+    planned(User::filter(q!(karma = 1)).limit(5));
+    let (gt, binds, _) = planned(User::filter(q!(karma__gt = 1)).limit(5));
+    assert!(gt.contains(r#""users"."karma" > $1"#), "{gt}");
+    assert_eq!(binds, vec![Value::I32(Some(1))]);
+    // `exclude` of a nullable field adds the NULL guard, `filter` does not.
+    planned(User::exclude(q!(email = "a")));
+    let (excluded, _, kept_exclude) = planned(User::exclude(q!(email = "b")));
+    assert!(kept_exclude);
+    assert!(excluded.ends_with(r#"NOT ("users"."email" = $1 AND "users"."email" IS NOT NULL)"#));
+    let (filtered, _, _) = planned(User::filter(q!(email = "b")));
+    assert!(filtered.ends_with(r#"WHERE "users"."email" = $1"#));
+}
+
+#[test]
+fn relations_expressions_and_locks_are_rendered_every_time() {
+    let across = || Post::filter(q!(author__name = "a"));
+    let f = || User::filter(q!(karma__gt = crate::query::F("id")));
+    for _ in 0..2 {
+        let plan = across().plan().unwrap().unwrap();
+        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
+        let plan = f().plan().unwrap().unwrap();
+        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
+        let plan = User::select_for_update().filter(q!(id = 1)).plan();
+        let plan = plan.unwrap().unwrap();
+        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
+    }
+    // A filter that matches nothing sends nothing, kept or not.
+    let none: [i64; 0] = [];
+    assert!(User::filter(q!(id__in = none)).plan().unwrap().is_none());
+    assert!(User::filter(q!(id__in = none)).plan().unwrap().is_none());
+}
+
+#[test]
+fn count_exists_update_and_delete_keep_their_shapes() {
+    for n in [1, 2] {
+        let count = User::filter(q!(karma__gte = n))
+            .kept_or(crate::sql::shape::Kind::Count, statements::count);
+        let count = count.unwrap().unwrap();
+        assert_eq!(
+            count.sql,
+            r#"SELECT COUNT(*) FROM "users" WHERE "users"."karma" >= $1"#
+        );
+        assert_eq!(count.binds, vec![Value::I32(Some(n))]);
+        let exists = User::filter(q!(karma__gte = n))
+            .limit(3)
+            .kept_or(crate::sql::shape::Kind::Exists, statements::exists);
+        let exists = exists.unwrap().unwrap();
+        assert_eq!(
+            exists.sql,
+            format!(
+                r#"SELECT 1 FROM (SELECT {COLS} FROM "users" WHERE "users"."karma" >= $1 LIMIT 3) AS "subquery" LIMIT 1"#
+            )
+        );
+        assert_eq!(exists.binds, vec![Value::I32(Some(n))]);
+        let update = User::filter(q!(id = i64::from(n))).update_bound(q!(karma = n, email = None));
+        let update = update.unwrap().unwrap();
+        assert_eq!(
+            update.sql,
+            r#"UPDATE "users" SET "karma" = $1, "email" = $2 WHERE "users"."id" = $3"#
+        );
+        assert_eq!(
+            update.binds,
+            vec![
+                Value::I32(Some(n)),
+                Value::Text(None),
+                Value::I64(Some(n.into()))
+            ]
+        );
+        let delete = User::filter(q!(name__contains = "%"))
+            .delete_bound()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            delete.sql,
+            r#"DELETE FROM "users" WHERE "users"."name" LIKE $1"#
+        );
+        assert_eq!(delete.binds, vec![text(r"%\%%")]);
+        if n == 2 {
+            for sql in [&count.sql, &exists.sql, &update.sql, &delete.sql] {
+                assert!(
+                    matches!(sql, std::borrow::Cow::Borrowed(_)),
+                    "{sql} was rendered again"
+                );
+            }
+        }
+    }
+    // Errors are still reported by rendering.
+    let sliced = User::all().limit(1).update_bound(q!(karma = 0));
+    assert!(matches!(sliced, Err(crate::Error::InvalidQuery { .. })));
+}

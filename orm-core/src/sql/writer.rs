@@ -1,6 +1,5 @@
+use std::borrow::Cow;
 use std::fmt;
-
-use postgres_types::ToSql;
 
 use crate::value::Value;
 
@@ -16,13 +15,20 @@ pub struct Statement {
     pub binds: Vec<Value>,
 }
 
-impl Statement {
-    /// The binds as the parameter slice tokio-postgres takes.
-    pub(crate) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.binds
-            .iter()
-            .map(|v| v as &(dyn ToSql + Sync))
-            .collect()
+/// A statement as it is sent: its text (kept for its query shape, or
+/// just rendered) and its values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Bound {
+    pub sql: Cow<'static, str>,
+    pub binds: Vec<Value>,
+}
+
+impl From<Statement> for Bound {
+    fn from(stmt: Statement) -> Self {
+        Bound {
+            sql: Cow::Owned(stmt.sql),
+            binds: stmt.binds,
+        }
     }
 }
 

@@ -1,0 +1,221 @@
+//! Statement texts kept per query shape: a query whose shape was rendered
+//! before takes its SQL text from here and only collects its values.
+//!
+//! A shape is everything that decides the text (statement kind, model,
+//! filter tree, fields and lookups, ordering, `LIMIT`, whether there is an
+//! `OFFSET`, the assigned fields) and none of the values. Only plain shapes
+//! are kept: lookups on the queried model's own fields (no relation, `F`
+//! expression, subquery or `Exists`), without `select_related`, a lock or
+//! `DISTINCT ON`. For those, rendering binds the values of the assignments,
+//! then of the leaves in tree order, then the offset; [`take_binds`] collects
+//! them in that order. Debug builds render every hit again and compare.
+//!
+//! Fields and models are told apart by address. Two metadata items at one
+//! address have the same contents (the compiler only merges equal
+//! constants), so they render the same text.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use rustc_hash::FxBuildHasher;
+
+use crate::model::{FieldMeta, ModelMeta};
+use crate::query::q::{Cmp, Like, Node, Op, Set};
+use crate::sql::condition::like_pattern;
+use crate::value::Value;
+
+/// The longest shape kept, in words: a leaf takes three, a `filter` call
+/// one more, an `AND` / `OR` two; a `SELECT` up to eight, plus two per
+/// ordering field. Longer queries are rendered every time.
+const WORDS: usize = 64;
+
+/// Shapes kept at most; later ones are rendered every time.
+const MAX_SHAPES: usize = 4096;
+
+/// Texts by shape. They live as long as the program (at most
+/// [`MAX_SHAPES`] of them, never removed), so they are handed out as
+/// `&'static str`: a hit copies nothing.
+static TEXTS: RwLock<HashMap<Box<[usize]>, &'static str, FxBuildHasher>> =
+    RwLock::new(HashMap::with_hasher(FxBuildHasher));
+
+/// Which statement a shape renders.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Select = 1,
+    Count,
+    Exists,
+    Update,
+    Delete,
+}
+
+/// The words that decide a statement's text; `None` from a method means
+/// the statement is not plain enough (or too long) to keep.
+pub(crate) struct Shape {
+    words: [usize; WORDS],
+    len: usize,
+}
+
+// Node tags (first word of each node).
+const ALL: usize = 1;
+const LEAF: usize = 2;
+const AND: usize = 3;
+const OR: usize = 4;
+const NOT: usize = 5;
+const CALL: usize = 6;
+const CALL_SAME_ROW: usize = 7;
+
+impl Shape {
+    pub(crate) fn new(kind: Kind, meta: &'static ModelMeta) -> Shape {
+        let mut words = [0; WORDS];
+        words[0] = kind as usize;
+        words[1] = std::ptr::from_ref(meta) as usize;
+        Shape { words, len: 2 }
+    }
+
+    pub(crate) fn push(&mut self, word: usize) -> Option<()> {
+        *self.words.get_mut(self.len)? = word;
+        self.len += 1;
+        Some(())
+    }
+
+    pub(crate) fn push_field(&mut self, field: &'static FieldMeta) -> Option<()> {
+        self.push(std::ptr::from_ref(field) as usize)
+    }
+
+    /// `SELECT` parts beside the filter and the ordering.
+    pub(crate) fn push_select(
+        &mut self,
+        limit: Option<i64>,
+        offset: Option<i64>,
+        distinct: bool,
+    ) -> Option<()> {
+        self.push(usize::from(distinct))?;
+        self.push(usize::from(offset.is_some()))?;
+        match limit {
+            // Rendered as a literal: part of the text.
+            Some(limit) => {
+                self.push(1)?;
+                self.push(limit as usize)?;
+            }
+            None => self.push(0)?,
+        }
+        Some(())
+    }
+
+    /// The assigned fields of an `UPDATE` (values only, no expressions).
+    pub(crate) fn push_sets(&mut self, sets: &[Set]) -> Option<()> {
+        self.push(sets.len())?;
+        for set in sets {
+            // An error (a field across a relation) is reported by rendering.
+            if set.expr.is_some() || set.index == usize::MAX {
+                return None;
+            }
+            self.push_field(set.field)?;
+        }
+        Some(())
+    }
+
+    /// A filter tree; `None` for what is not kept (see the module docs) and
+    /// for `Nothing` (simplifying it drops leaves, and their values).
+    pub(crate) fn push_filter(&mut self, node: &Node) -> Option<()> {
+        match node {
+            Node::All => self.push(ALL),
+            Node::Nothing | Node::Exists(_) => None,
+            Node::Leaf(cond) => {
+                if !cond.path.is_empty() {
+                    return None;
+                }
+                self.push(LEAF)?;
+                self.push_field(cond.field)?;
+                self.push(op_word(&cond.op)?)
+            }
+            Node::And(items) | Node::Or(items) => {
+                self.push(if matches!(node, Node::And(_)) {
+                    AND
+                } else {
+                    OR
+                })?;
+                self.push(items.len())?;
+                items.iter().try_for_each(|item| self.push_filter(item))
+            }
+            Node::Not(inner) => {
+                self.push(NOT)?;
+                self.push_filter(inner)
+            }
+            Node::Call { node, same_row } => {
+                self.push(if *same_row { CALL_SAME_ROW } else { CALL })?;
+                self.push_filter(node)
+            }
+        }
+    }
+
+    fn key(&self) -> &[usize] {
+        &self.words[..self.len]
+    }
+
+    /// The text rendered for this shape before, if any.
+    pub(crate) fn text(&self) -> Option<&'static str> {
+        let texts = TEXTS.read().unwrap_or_else(|e| e.into_inner());
+        texts.get(self.key()).copied()
+    }
+
+    /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
+    pub(crate) fn remember(&self, sql: &str) {
+        let mut texts = TEXTS.write().unwrap_or_else(|e| e.into_inner());
+        if texts.len() < MAX_SHAPES && !texts.contains_key(self.key()) {
+            texts.insert(self.key().into(), Box::leak(sql.into()));
+        }
+    }
+}
+
+/// One word per lookup, as [`push_cond`](crate::sql::condition) renders it.
+fn op_word(op: &Op) -> Option<usize> {
+    Some(match op {
+        Op::Exact(_) => 1,
+        Op::IExact(_) => 2,
+        Op::Like { at, ci, .. } => {
+            let at = match at {
+                Like::Contains => 0,
+                Like::StartsWith => 1,
+                Like::EndsWith => 2,
+            };
+            3 + at * 2 + usize::from(*ci)
+        }
+        Op::In(_) => 9,
+        Op::Cmp(cmp, _) => match cmp {
+            Cmp::Gt => 10,
+            Cmp::Gte => 11,
+            Cmp::Lt => 12,
+            Cmp::Lte => 13,
+        },
+        Op::Range(..) => 14,
+        Op::IsNull(is_null) => 15 + usize::from(*is_null),
+        Op::Regex { ci, .. } => 17 + usize::from(*ci),
+        Op::CmpExpr { .. } | Op::InQuery(_) | Op::Linked { .. } => return None,
+    })
+}
+
+/// Moves the values of a kept filter's leaves into `out`, in the order
+/// rendering binds them.
+pub(crate) fn take_binds(node: Node, out: &mut Vec<Value>) {
+    match node {
+        Node::All | Node::Nothing | Node::Exists(_) => {}
+        Node::Leaf(cond) => match cond.op {
+            Op::Exact(v) | Op::IExact(v) | Op::Cmp(_, v) => out.push(v),
+            Op::Like { at, text, .. } => out.push(Value::Text(Some(like_pattern(at, &text)))),
+            Op::In(values) => out.push(Value::Array(values)),
+            Op::Range(low, high) => {
+                out.push(low);
+                out.push(high);
+            }
+            Op::Regex { pattern, .. } => out.push(Value::Text(Some(pattern))),
+            Op::IsNull(_) | Op::CmpExpr { .. } | Op::InQuery(_) | Op::Linked { .. } => {}
+        },
+        Node::And(items) | Node::Or(items) => {
+            for item in items {
+                take_binds(item, out);
+            }
+        }
+        Node::Not(inner) | Node::Call { node: inner, .. } => take_binds(*inner, out),
+    }
+}
