@@ -116,11 +116,20 @@ impl Shape {
     }
 
     /// A filter tree; `None` for what is not kept (see the module docs) and
-    /// for `Nothing` (simplifying it drops leaves, and their values).
+    /// for a constant below the root: simplifying `x OR All`, `x AND
+    /// Nothing` or `NOT All` drops leaves, and their values, so the values
+    /// would no longer follow the text. Without constants, simplifying only
+    /// flattens nested `AND`s and `OR`s, which keeps the leaves' order.
     pub(crate) fn push_filter(&mut self, node: &Node) -> Option<()> {
         match node {
             Node::All => self.push(ALL),
-            Node::Nothing | Node::Exists(_) => None,
+            _ => self.push_node(node),
+        }
+    }
+
+    fn push_node(&mut self, node: &Node) -> Option<()> {
+        match node {
+            Node::All | Node::Nothing | Node::Exists(_) => None,
             Node::Leaf(cond) => {
                 if !cond.path.is_empty() {
                     return None;
@@ -136,15 +145,15 @@ impl Shape {
                     OR
                 })?;
                 self.push(items.len())?;
-                items.iter().try_for_each(|item| self.push_filter(item))
+                items.iter().try_for_each(|item| self.push_node(item))
             }
             Node::Not(inner) => {
                 self.push(NOT)?;
-                self.push_filter(inner)
+                self.push_node(inner)
             }
             Node::Call { node, same_row } => {
                 self.push(if *same_row { CALL_SAME_ROW } else { CALL })?;
-                self.push_filter(node)
+                self.push_node(node)
             }
         }
     }
@@ -161,6 +170,10 @@ impl Shape {
 
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
     pub(crate) fn remember(&self, sql: &str) {
+        // Full for good: say so without queueing for the write lock.
+        if TEXTS.read().unwrap_or_else(|e| e.into_inner()).len() >= MAX_SHAPES {
+            return;
+        }
         let mut texts = TEXTS.write().unwrap_or_else(|e| e.into_inner());
         if texts.len() < MAX_SHAPES && !texts.contains_key(self.key()) {
             texts.insert(self.key().into(), Box::leak(sql.into()));
