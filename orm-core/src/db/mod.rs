@@ -534,14 +534,14 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// The start of a statement's timing, only when statements are logged:
-/// reading the clock costs more than the rest of a short query's client work
-/// on some virtual machines.
 /// Values as the parameter slice tokio-postgres takes.
 fn params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     binds.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
+/// The start of a statement's timing, only when statements are logged:
+/// reading the clock costs more than the rest of a short query's client work
+/// on some virtual machines.
 pub(crate) fn timer() -> Option<Instant> {
     tracing::enabled!(target: "orm_core::sql", tracing::Level::DEBUG).then(Instant::now)
 }

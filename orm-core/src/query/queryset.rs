@@ -516,12 +516,15 @@ impl<M: Model> QuerySet<M> {
         Ok(Some(stmt))
     }
 
-    /// The `COUNT` or `EXISTS` statement (`kind`), rendered by `render`.
-    pub(crate) fn kept_or(
-        &mut self,
-        kind: Kind,
-        render: impl FnOnce(&Select<'_>) -> Statement,
-    ) -> Result<Option<Bound>> {
+    /// The statement of [`count`](Self::count), or of
+    /// [`exists`](Self::exists) when `exists`: the shape's kind and the
+    /// renderer come from the one flag, so they cannot disagree.
+    pub(crate) fn count_or_exists(&mut self, exists: bool) -> Result<Option<Bound>> {
+        let (kind, render): (_, fn(&Select<'_>) -> Statement) = if exists {
+            (Kind::Exists, statements::exists)
+        } else {
+            (Kind::Count, statements::count)
+        };
         let shape = self.shape(kind);
         self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.with_select(render))
     }
@@ -545,7 +548,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
-        let stmt = self.kept_or(Kind::Count, statements::count);
+        let stmt = self.count_or_exists(false);
         let using = self.db;
         async move {
             let Some(stmt) = stmt? else {
@@ -566,7 +569,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
-        let stmt = self.kept_or(Kind::Exists, statements::exists);
+        let stmt = self.count_or_exists(true);
         let using = self.db;
         async move {
             let Some(stmt) = stmt? else {

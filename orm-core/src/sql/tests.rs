@@ -753,8 +753,7 @@ fn relations_expressions_and_locks_are_rendered_every_time() {
 #[test]
 fn count_exists_update_and_delete_keep_their_shapes() {
     for n in [1, 2] {
-        let count = User::filter(q!(karma__gte = n))
-            .kept_or(crate::sql::shape::Kind::Count, statements::count);
+        let count = User::filter(q!(karma__gte = n)).count_or_exists(false);
         let count = count.unwrap().unwrap();
         assert_eq!(
             count.sql,
@@ -763,7 +762,7 @@ fn count_exists_update_and_delete_keep_their_shapes() {
         assert_eq!(count.binds, vec![Value::I32(Some(n))]);
         let exists = User::filter(q!(karma__gte = n))
             .limit(3)
-            .kept_or(crate::sql::shape::Kind::Exists, statements::exists);
+            .count_or_exists(true);
         let exists = exists.unwrap().unwrap();
         assert_eq!(
             exists.sql,
