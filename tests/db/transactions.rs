@@ -202,9 +202,7 @@ async fn explicit_handle() -> Result<()> {
         Ok::<_, Error>(())
     })
     .await?;
-    let err = tx.commit().await.unwrap_err();
-    assert!(err.to_string().contains("rolled back"), "{err}");
-    assert_eq!(Account::all().using(&db).count().await?, 1);
+    commit_reports_rollback(&db, tx).await?;
 
     // The same for a stream whose statement fails on the server (an
     // invalid regular expression).
@@ -216,9 +214,7 @@ async fn explicit_handle() -> Result<()> {
         Ok::<_, Error>(())
     })
     .await?;
-    let err = tx.commit().await.unwrap_err();
-    assert!(err.to_string().contains("rolled back"), "{err}");
-    assert_eq!(Account::all().using(&db).count().await?, 1);
+    commit_reports_rollback(&db, tx).await?;
 
     // The same for raw SQL that fails when it is prepared.
     let tx = db.begin().await?;
@@ -230,9 +226,16 @@ async fn explicit_handle() -> Result<()> {
         Ok::<_, Error>(())
     })
     .await?;
+    commit_reports_rollback(&db, tx).await?;
+    Ok(())
+}
+
+/// Commits `tx`, in which a statement failed: the commit reports that
+/// PostgreSQL rolled it back, and `db` still holds its one account.
+async fn commit_reports_rollback(db: &Db, tx: orm_core::Transaction) -> Result<()> {
     let err = tx.commit().await.unwrap_err();
     assert!(err.to_string().contains("rolled back"), "{err}");
-    assert_eq!(Account::all().using(&db).count().await?, 1);
+    assert_eq!(Account::all().using(db).count().await?, 1);
     Ok(())
 }
 

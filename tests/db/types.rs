@@ -234,6 +234,24 @@ fn with_values_of(id: i64, from: &AllTypes) -> AllTypes {
     AllTypes { id, ..from.clone() }
 }
 
+/// `rows` start with a default `Nullable` and [`nullable_some`], as stored.
+fn assert_first_two_nullable_rows(rows: &[Nullable]) {
+    assert_eq!(
+        rows[0],
+        Nullable {
+            id: rows[0].id,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        rows[1],
+        Nullable {
+            id: rows[1].id,
+            ..nullable_some()
+        }
+    );
+}
+
 fn nullable_some() -> Nullable {
     Nullable {
         id: 0,
@@ -392,20 +410,7 @@ async fn bulk_create_round_trips_every_type() -> Result<()> {
             },
         ])
         .await?;
-        assert_eq!(
-            rows[0],
-            Nullable {
-                id: rows[0].id,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            rows[1],
-            Nullable {
-                id: rows[1].id,
-                ..nullable_some()
-            }
-        );
+        assert_first_two_nullable_rows(&rows);
         assert_eq!(rows[2].text.as_deref(), Some("only text"));
         assert_eq!(rows[2].role, Some(Role::Guest));
         assert_eq!(rows[2].int, None);
@@ -432,20 +437,7 @@ async fn bulk_insert_copies_every_type() -> Result<()> {
         let n = Nullable::bulk_insert(vec![Nullable::default(), nullable_some()]).await?;
         assert_eq!(n, 2);
         let rows = Nullable::all().order_by(["id"]).await?;
-        assert_eq!(
-            rows[0],
-            Nullable {
-                id: rows[0].id,
-                ..Default::default()
-            }
-        );
-        assert_eq!(
-            rows[1],
-            Nullable {
-                id: rows[1].id,
-                ..nullable_some()
-            }
-        );
+        assert_first_two_nullable_rows(&rows);
 
         // An enum in a renamed column, and a primary key the program gives.
         let holders = vec![
