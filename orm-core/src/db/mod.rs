@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use deadpool::managed::{TimeoutType, Timeouts};
 use deadpool::Runtime;
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
+use futures_util::future::{self, Either};
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
@@ -308,15 +309,11 @@ impl Db {
     /// A statement holds its connection for itself only, never across user
     /// code, so sharing cannot deadlock.
     pub(crate) async fn client(&self) -> Result<Conn> {
-        if let Some(tx) = &self.tx {
-            tx.check_active()?;
-            return Ok(Conn::Tx(tx.clone()));
+        if let Some(conn) = self.client_now()? {
+            return Ok(conn);
         }
         if !self.inner.pipelining {
             return Ok(Conn::Exclusive(Box::pin(self.checkout()).await?));
-        }
-        if let Some(idle) = self.pick_shared(true) {
-            return Ok(Conn::Pooled(idle));
         }
         if !self.pool_has_free() {
             // Under load (every kept connection busy, the pool empty), share
@@ -346,6 +343,21 @@ impl Db {
         let object = Arc::new(object);
         self.shared().push(object.clone());
         Ok(Conn::Pooled(object))
+    }
+
+    /// The connection [`client`](Db::client) picks when it needs no
+    /// checkout: the transaction's, or a kept one no statement is using.
+    /// Callers on hot paths try this first and box `client()`'s future
+    /// only when it is `None`.
+    pub(crate) fn client_now(&self) -> Result<Option<Conn>> {
+        if let Some(tx) = &self.tx {
+            tx.check_active()?;
+            return Ok(Some(Conn::Tx(tx.clone())));
+        }
+        if !self.inner.pipelining {
+            return Ok(None);
+        }
+        Ok(self.pick_shared(true).map(Conn::Pooled))
     }
 
     /// Whether the pool has an idle connection or room to open one.
@@ -444,7 +456,13 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        self.load_with(sql, params, |row| M::from_row(row, 0)).await
+        let mut out = Vec::new();
+        self.for_each_row(sql, params, &[], |row| {
+            out.push(M::from_row(&row, 0)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// As [`load`](Db::load), decoding each row with `decode`.
@@ -460,18 +478,64 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let client = self.client().await?;
+        let mut out = Vec::new();
+        self.for_each_row(sql, params, &[], |row| {
+            out.push(decode(&row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Runs a statement and hands each row to `each` as it arrives;
+    /// `shown` are the values logged at trace level.
+    ///
+    /// The one `async fn` between a query and tokio-postgres on the paths
+    /// that run most (get, fetch): every layer of `async fn` in between
+    /// moves the statement's whole future (1 KB of tokio-postgres's own)
+    /// once more when it starts.
+    pub(crate) async fn for_each_row<I>(
+        &self,
+        sql: &str,
+        params: I,
+        shown: &[Value],
+        mut each: impl FnMut(Row) -> Result<()> + Send,
+    ) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        // `conn()` inline: on the path every fetch takes, its future is
+        // not even built when a kept connection is idle.
+        let client = match self.client_now()? {
+            Some(client) => client,
+            None => Box::pin(self.client()).await?,
+        };
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
         let rows = self.track(client.query_raw(&prepared, params).await)?;
         futures_util::pin_mut!(rows);
-        let mut out = Vec::new();
         while let Some(row) = self.track(rows.try_next().await)? {
-            out.push(decode(&row)?);
+            each(row)?;
         }
-        log(sql, started, &[]);
-        Ok(out)
+        if started.is_some() {
+            log(sql, started, &as_params(shown));
+        }
+        Ok(())
+    }
+
+    /// The connection for one statement: [`client_now`](Db::client_now)'s
+    /// when it has one, else [`client`](Db::client)'s (boxed: its future
+    /// is rarely needed and would grow every statement's).
+    fn conn(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
+        let now = match self.client_now() {
+            Ok(Some(conn)) => Ok(conn),
+            Ok(None) => return Either::Right(Box::pin(self.client())),
+            Err(e) => Err(e),
+        };
+        Either::Left(future::ready(now))
     }
 
     pub(crate) fn count(&self) {
@@ -481,12 +545,26 @@ impl Db {
     /// Runs a statement and returns its rows. The statement is prepared once
     /// per connection and reused ([`Connection::prepare`]).
     pub(crate) async fn query(&self, sql: &str, binds: &[Value]) -> Result<Vec<Row>> {
-        self.query_params(sql, &params(binds)).await
+        let mut rows = Vec::new();
+        self.for_each_row(sql, binds.iter(), binds, |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
     }
 
     /// Runs a statement and returns the number of rows it affected.
     pub(crate) async fn execute(&self, sql: &str, binds: &[Value]) -> Result<u64> {
-        self.execute_params(sql, &params(binds)).await
+        let client = self.conn().await?;
+        let prepared = self.track(client.prepare(sql).await)?;
+        self.count();
+        let started = timer();
+        let result = client.execute_raw(&prepared, binds.iter()).await;
+        if started.is_some() {
+            log(sql, started, &as_params(binds));
+        }
+        self.track(result)
     }
 
     pub(crate) async fn query_params(
@@ -494,7 +572,7 @@ impl Db {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>> {
-        let client = self.client().await?;
+        let client = self.conn().await?;
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
@@ -508,7 +586,7 @@ impl Db {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64> {
-        let client = self.client().await?;
+        let client = self.conn().await?;
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
@@ -535,7 +613,7 @@ impl Drop for Waiting<'_> {
 }
 
 /// Values as the parameter slice tokio-postgres takes.
-fn params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+fn as_params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     binds.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 

@@ -60,6 +60,7 @@ impl Plan {
     /// future is made), so a future awaited inside
     /// [`scope`](crate::scope) uses the scope's database.
     pub(crate) fn db(&self) -> Result<Db> {
+        tracing::trace!(target: "orm_core::sql", sql = %self.stmt.sql, binds = ?self.stmt.binds);
         let db = db::resolve(self.using.as_ref())?;
         if self.locks && !db.in_transaction() {
             return Err(Error::Transaction(
@@ -75,27 +76,36 @@ impl Plan {
 /// Runs a plan: the rows (joined models attached), then the prefetches.
 async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     let db = plan.db()?;
-    let Plan {
-        stmt,
-        joins,
-        prefetch,
-        ..
-    } = plan;
-    tracing::trace!(target: "orm_core::sql", sql = %stmt.sql, binds = ?stmt.binds);
-    let mut rows: Vec<M> = if joins.is_empty() {
-        db.load(&stmt.sql, stmt.binds.iter()).await?
-    } else {
-        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
-            related::decode_joined::<M>(row, joins)
-        })
-        .await?
-    };
-    if !prefetch.is_empty() && !rows.is_empty() {
-        // Boxed: its future is as large as a query's, and most queries
-        // prefetch nothing.
-        Box::pin(related::prefetch(&db, &mut rows, prefetch)).await?;
-    }
+    let mut rows: Vec<M> = Vec::new();
+    // Plan::db logged the values.
+    db.for_each_row(&plan.stmt.sql, plan.stmt.binds.iter(), &[], |row| {
+        rows.push(plan.decode(&row)?);
+        Ok(())
+    })
+    .await?;
+    plan.prefetch(&db, &mut rows).await?;
     Ok(rows)
+}
+
+impl Plan {
+    /// One row as the model, with the `select_related` models attached.
+    fn decode<M: Model>(&self, row: &tokio_postgres::Row) -> Result<M> {
+        if self.joins.is_empty() {
+            M::from_row(row, 0)
+        } else {
+            related::decode_joined::<M>(row, &self.joins)
+        }
+    }
+
+    /// Loads the `prefetch_related` relations of `rows`.
+    async fn prefetch<M: Model>(&self, db: &Db, rows: &mut [M]) -> Result<()> {
+        if !self.prefetch.is_empty() && !rows.is_empty() {
+            // Boxed: its future is as large as a query's, and most queries
+            // prefetch nothing.
+            Box::pin(related::prefetch(db, rows, &self.prefetch)).await?;
+        }
+        Ok(())
+    }
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -159,9 +169,13 @@ impl<M: Model> QuerySet<M> {
     /// for the same related row; each chained call may match a different
     /// one (Django's rule).
     pub fn filter(mut self, q: impl IntoQ<M>) -> Self {
-        let call = Node::Call {
-            node: Box::new(q.into_q().node),
-            same_row: true,
+        let call = match q.into_q().node {
+            // The call matters only to lookups across relations.
+            Node::Leaf(cond) if cond.path.is_empty() => Node::Leaf(cond),
+            node => Node::Call {
+                node: Box::new(node),
+                same_row: true,
+            },
         };
         self.filter = std::mem::replace(&mut self.filter, Node::All).and(call);
         self
@@ -493,7 +507,7 @@ impl<M: Model> QuerySet<M> {
         values: impl FnOnce(A) -> Vec<Value>,
         render: impl FnOnce(&Self, A) -> Result<Option<Statement>>,
     ) -> Result<Option<Bound>> {
-        let Some(sql) = shape.as_ref().and_then(Shape::text) else {
+        let Some((sql, shape)) = shape.as_ref().and_then(|s| Some((s.text()?, s))) else {
             let stmt = render(self, arg)?;
             if let (Some(shape), Some(stmt)) = (&shape, &stmt) {
                 shape.remember(&stmt.sql);
@@ -503,6 +517,7 @@ impl<M: Model> QuerySet<M> {
         #[cfg(debug_assertions)]
         let rendered = render(self, arg.clone());
         let mut binds = values(arg);
+        binds.reserve_exact(shape.values + usize::from(self.offset.is_some()));
         shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
         if let Some(offset) = self.offset {
             binds.push(Value::I64(Some(offset)));
@@ -632,12 +647,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
     pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
-        let plan = self.get_plan(q);
-        async move {
-            get_one(plan?).await?.ok_or(Error::DoesNotExist {
-                model: M::META.name,
-            })
-        }
+        get_one(self.get_plan(q))
     }
 
     /// The one row matching this query and `q`, or `None`.
@@ -648,8 +658,7 @@ impl<M: Model> QuerySet<M> {
         self,
         q: impl IntoQ<M>,
     ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
-        let plan = self.get_plan(q);
-        async move { get_one(plan?).await }
+        get_one(self.get_plan(q))
     }
 
     /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django.
@@ -823,14 +832,29 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
 }
 
 /// Runs a `get()` plan: the row, `None`, or `MultipleObjectsReturned`.
-async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
-    let Some(plan) = plan else {
-        return Ok(None);
+/// The one row of a `get()`: the first row decoded, the others (up to
+/// [`MAX_GET_RESULTS`]) only counted. One `async fn` layer down to the
+/// driver, like [`run`].
+///
+/// The future `get()` returns is this `async fn`'s own, not one wrapping
+/// it: each wrapper would move this (2 KB) future once more.
+async fn get_one<M: Model, T: GetOutput<M>>(plan: Result<Option<Plan>>) -> Result<T> {
+    let Some(plan) = plan? else {
+        return T::from_found(None);
     };
-    let mut rows: Vec<M> = run(&plan).await?;
-    match rows.len() {
-        0 | 1 => Ok(rows.pop()),
-        n => Err(Error::MultipleObjectsReturned {
+    let db = plan.db()?;
+    let mut found: Option<M> = None;
+    let mut n = 0usize;
+    db.for_each_row(&plan.stmt.sql, plan.stmt.binds.iter(), &[], |row| {
+        n += 1;
+        if n == 1 {
+            found = Some(plan.decode(&row)?);
+        }
+        Ok(())
+    })
+    .await?;
+    if n > 1 {
+        return Err(Error::MultipleObjectsReturned {
             model: M::META.name,
             count: if n as i64 >= MAX_GET_RESULTS {
                 n - 1
@@ -838,7 +862,31 @@ async fn get_one<M: Model>(plan: Option<Plan>) -> Result<Option<M>> {
                 n
             },
             more: n as i64 >= MAX_GET_RESULTS,
-        }),
+        });
+    }
+    if let Some(found) = &mut found {
+        plan.prefetch(&db, std::slice::from_mut(found)).await?;
+    }
+    T::from_found(found)
+}
+
+/// What a get returns: the row (`get`, none is an error) or an `Option`
+/// (`get_or_none`).
+trait GetOutput<M>: Sized {
+    fn from_found(found: Option<M>) -> Result<Self>;
+}
+
+impl<M: Model> GetOutput<M> for M {
+    fn from_found(found: Option<M>) -> Result<M> {
+        found.ok_or(Error::DoesNotExist {
+            model: M::META.name,
+        })
+    }
+}
+
+impl<M: Model> GetOutput<M> for Option<M> {
+    fn from_found(found: Option<M>) -> Result<Option<M>> {
+        Ok(found)
     }
 }
 

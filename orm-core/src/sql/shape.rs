@@ -53,6 +53,8 @@ pub(crate) enum Kind {
 pub(crate) struct Shape {
     words: [usize; WORDS],
     len: usize,
+    /// How many values the filter's leaves bind ([`take_binds`]).
+    pub(crate) values: usize,
 }
 
 // Node tags (first word of each node).
@@ -69,7 +71,11 @@ impl Shape {
         let mut words = [0; WORDS];
         words[0] = kind as usize;
         words[1] = std::ptr::from_ref(meta) as usize;
-        Shape { words, len: 2 }
+        Shape {
+            words,
+            len: 2,
+            values: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, word: usize) -> Option<()> {
@@ -136,6 +142,11 @@ impl Shape {
                 }
                 self.push(LEAF)?;
                 self.push_field(cond.field)?;
+                self.values += match cond.op {
+                    Op::Range(..) => 2,
+                    Op::IsNull(_) => 0,
+                    _ => 1,
+                };
                 self.push(op_word(&cond.op)?)
             }
             Node::And(items) | Node::Or(items) => {
