@@ -3,6 +3,8 @@
 use std::marker::PhantomData;
 use std::ops::{BitAnd, BitOr, Not};
 
+use smallvec::{smallvec, SmallVec};
+
 use crate::model::FieldMeta;
 use crate::relation::{RelationKind, RelationMeta};
 use crate::value::Value;
@@ -205,6 +207,10 @@ impl Node {
 
     /// `self AND other`, flattened.
     pub(crate) fn and(self, other: Node) -> Node {
+        // The common case (a first filter) without moving both into a pair.
+        if matches!(self, Node::All) {
+            return other;
+        }
         match (self, other) {
             (Node::All, n) | (n, Node::All) => n,
             (Node::And(mut a), Node::And(b)) => {
@@ -562,14 +568,14 @@ pub(crate) struct Set {
 /// `User::fields().karma.set(0)`; `&` joins them. Used as a filter, an
 /// `Assign` means "every field equals its value" (`= None` means IS NULL).
 pub struct Assign<M> {
-    pub(crate) items: Vec<Set>,
+    pub(crate) items: SmallVec<[Set; 1]>,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M> Assign<M> {
     pub(crate) fn one(index: usize, field: &'static FieldMeta, value: Value) -> Self {
         Assign {
-            items: vec![Set {
+            items: smallvec![Set {
                 index,
                 field,
                 value,
@@ -623,14 +629,16 @@ impl<M> std::fmt::Debug for Assign<M> {
 
 impl<M> IntoQ<M> for Assign<M> {
     fn into_q(self) -> Q<M> {
-        let node = self
-            .items
-            .into_iter()
-            .map(|s| match s.expr {
-                Some(expr) => Node::leaf(s.field, Op::CmpExpr { cmp: None, expr }),
-                None => Node::leaf(s.field, Op::Exact(s.value)),
-            })
-            .fold(Node::All, Node::and);
+        let leaf = |s: Set| match s.expr {
+            Some(expr) => Node::leaf(s.field, Op::CmpExpr { cmp: None, expr }),
+            None => Node::leaf(s.field, Op::Exact(s.value)),
+        };
+        let mut items = self.items.into_iter();
+        let node = match items.len() {
+            // `q!(id = x)`: one leaf, no `AND` to fold into.
+            1 => items.next().map_or(Node::All, leaf),
+            _ => items.map(leaf).fold(Node::All, Node::and),
+        };
         Q::from_node(node)
     }
 }
