@@ -82,9 +82,12 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             match workload.as_str() {
                 "raw-get" => {
                     for id in 1..=N {
+                        // Decoded in full, as the ORM decodes its model.
                         let row = client.query_one(&get, &[&id]).await?;
-                        let name: String = row.get(1);
+                        let (id, name, hair_color): (i32, String, Option<String>) =
+                            (row.get(0), row.get(1), row.get(2));
                         sum += name.len() as i64;
+                        std::hint::black_box((id, hair_color));
                     }
                 }
                 "orm-get" => {
