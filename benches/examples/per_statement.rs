@@ -84,10 +84,10 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     for id in 1..=N {
                         // Decoded in full, as the ORM decodes its model.
                         let row = client.query_one(&get, &[&id]).await?;
-                        let (id, name, hair_color): (i32, String, Option<String>) =
+                        let (user_id, name, hair_color): (i32, String, Option<String>) =
                             (row.get(0), row.get(1), row.get(2));
                         sum += name.len() as i64;
-                        std::hint::black_box((id, hair_color));
+                        std::hint::black_box((user_id, hair_color));
                     }
                 }
                 "orm-get" => {

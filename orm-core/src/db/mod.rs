@@ -309,9 +309,15 @@ impl Db {
     /// A statement holds its connection for itself only, never across user
     /// code, so sharing cannot deadlock.
     pub(crate) async fn client(&self) -> Result<Conn> {
-        if let Some(conn) = self.client_now()? {
-            return Ok(conn);
+        match self.client_now()? {
+            Some(conn) => Ok(conn),
+            None => self.client_later().await,
         }
+    }
+
+    /// [`client`](Db::client) when [`client_now`](Db::client_now) found
+    /// none: a checkout, or a busy kept connection to share.
+    async fn client_later(&self) -> Result<Conn> {
         if !self.inner.pipelining {
             return Ok(Conn::Exclusive(Box::pin(self.checkout()).await?));
         }
@@ -347,9 +353,9 @@ impl Db {
 
     /// The connection [`client`](Db::client) picks when it needs no
     /// checkout: the transaction's, or a kept one no statement is using.
-    /// Callers on hot paths try this first and box `client()`'s future
+    /// Callers on hot paths try this first and box [`client_later`](Db::client_later)'s future
     /// only when it is `None`.
-    pub(crate) fn client_now(&self) -> Result<Option<Conn>> {
+    fn client_now(&self) -> Result<Option<Conn>> {
         if let Some(tx) = &self.tx {
             tx.check_active()?;
             return Ok(Some(Conn::Tx(tx.clone())));
@@ -510,20 +516,29 @@ impl Db {
         // not even built when a kept connection is idle.
         let client = match self.client_now()? {
             Some(client) => client,
-            None => Box::pin(self.client()).await?,
+            None => Box::pin(self.client_later()).await?,
         };
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
-        let rows = self.track(client.query_raw(&prepared, params).await)?;
-        futures_util::pin_mut!(rows);
-        while let Some(row) = self.track(rows.try_next().await)? {
-            each(row)?;
-        }
+        let result = match client.query_raw(&prepared, params).await {
+            Ok(rows) => {
+                futures_util::pin_mut!(rows);
+                loop {
+                    match rows.try_next().await {
+                        Ok(Some(row)) => each(row)?,
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        };
+        // Logged failed or not, as `execute` does.
         if started.is_some() {
             log(sql, started, &as_params(shown));
         }
-        Ok(())
+        self.track(result)
     }
 
     /// The connection for one statement: [`client_now`](Db::client_now)'s
@@ -532,7 +547,7 @@ impl Db {
     fn conn(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
         let now = match self.client_now() {
             Ok(Some(conn)) => Ok(conn),
-            Ok(None) => return Either::Right(Box::pin(self.client())),
+            Ok(None) => return Either::Right(Box::pin(self.client_later())),
             Err(e) => Err(e),
         };
         Either::Left(future::ready(now))
@@ -612,7 +627,7 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Values as the parameter slice tokio-postgres takes.
+/// Values as `&dyn ToSql`, for the statement log.
 fn as_params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     binds.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }

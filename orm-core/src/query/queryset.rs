@@ -60,7 +60,6 @@ impl Plan {
     /// future is made), so a future awaited inside
     /// [`scope`](crate::scope) uses the scope's database.
     pub(crate) fn db(&self) -> Result<Db> {
-        tracing::trace!(target: "orm_core::sql", sql = %self.stmt.sql, binds = ?self.stmt.binds);
         let db = db::resolve(self.using.as_ref())?;
         if self.locks && !db.in_transaction() {
             return Err(Error::Transaction(
@@ -69,7 +68,24 @@ impl Plan {
                     .into(),
             ));
         }
+        // The statement runs next; `Db::for_each_row` logs its text only.
+        tracing::trace!(target: "orm_core::sql", sql = %self.stmt.sql, binds = ?self.stmt.binds);
         Ok(db)
+    }
+
+    /// One row as the model, with the `select_related` models attached.
+    fn decode<M: Model>(&self, row: &tokio_postgres::Row) -> Result<M> {
+        related::decode_row(row, &self.joins)
+    }
+
+    /// Loads the `prefetch_related` relations of `rows`.
+    async fn prefetch<M: Model>(&self, db: &Db, rows: &mut [M]) -> Result<()> {
+        if !self.prefetch.is_empty() && !rows.is_empty() {
+            // Boxed: its future is as large as a query's, and most queries
+            // prefetch nothing.
+            Box::pin(related::prefetch(db, rows, &self.prefetch)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -85,27 +101,6 @@ async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     .await?;
     plan.prefetch(&db, &mut rows).await?;
     Ok(rows)
-}
-
-impl Plan {
-    /// One row as the model, with the `select_related` models attached.
-    fn decode<M: Model>(&self, row: &tokio_postgres::Row) -> Result<M> {
-        if self.joins.is_empty() {
-            M::from_row(row, 0)
-        } else {
-            related::decode_joined::<M>(row, &self.joins)
-        }
-    }
-
-    /// Loads the `prefetch_related` relations of `rows`.
-    async fn prefetch<M: Model>(&self, db: &Db, rows: &mut [M]) -> Result<()> {
-        if !self.prefetch.is_empty() && !rows.is_empty() {
-            // Boxed: its future is as large as a query's, and most queries
-            // prefetch nothing.
-            Box::pin(related::prefetch(db, rows, &self.prefetch)).await?;
-        }
-        Ok(())
-    }
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -831,7 +826,6 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
     })))
 }
 
-/// Runs a `get()` plan: the row, `None`, or `MultipleObjectsReturned`.
 /// The one row of a `get()`: the first row decoded, the others (up to
 /// [`MAX_GET_RESULTS`]) only counted. One `async fn` layer down to the
 /// driver, like [`run`].

@@ -145,6 +145,16 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
     }
 }
 
+/// Decodes a row of a model query, with its `select_related` joins (if
+/// any) attached.
+pub(crate) fn decode_row<M: Model>(row: &Row, joins: &[Join]) -> Result<M> {
+    if joins.is_empty() {
+        M::from_row(row, 0)
+    } else {
+        decode_joined(row, joins)
+    }
+}
+
 /// Decodes a row of a `select_related` query: the model, then each joined
 /// model from its columns, attached to its parent (deepest first).
 pub(crate) fn decode_joined<M: Model>(row: &Row, joins: &[Join]) -> Result<M> {

@@ -53,11 +53,7 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
         };
         match open.rows.try_next().await {
             Ok(Some(row)) => {
-                let item = if open.joins.is_empty() {
-                    M::from_row(&row, 0)
-                } else {
-                    related::decode_joined::<M>(&row, &open.joins)
-                };
+                let item = related::decode_row::<M>(&row, &open.joins);
                 Some((item, State::Open(open)))
             }
             Ok(None) => None,
