@@ -53,7 +53,7 @@ async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
         let params: Vec<&(dyn ToSql + Sync)> = statements::insert_fields(M::META, with_pk)
             .map(|(i, _)| obj.field_sql(i))
             .collect();
-        db.load(sql, params).await?
+        db.load_with(sql, params, |row| M::from_row(row, 0)).await?
     };
     // The row as stored: a time finer than PostgreSQL's microsecond comes
     // back as stored, so the object equals what a later get returns.
@@ -233,7 +233,7 @@ async fn copy_group<M: Model>(
         db.track(writer.as_mut().write(&row).await)?;
     }
     let n = db.track(writer.finish().await)?;
-    db::log(copy, started, &[]);
+    db::log(copy, started, db::NO_VALUES);
     Ok(n)
 }
 

@@ -18,6 +18,32 @@ struct Seen {
     params: Option<String>,
 }
 
+#[tokio::test]
+async fn fetch_and_get_log_their_values_at_trace_level() -> Result<()> {
+    let seen = logged_by(Level::TRACE, || async {
+        User::filter(q!(name = "fetched-value")).fetch().await?;
+        User::get_or_none(q!(name = "got-value")).await?;
+        Ok(())
+    })
+    .await?;
+    for value in ["fetched-value", "got-value"] {
+        let event = seen
+            .iter()
+            .find(|s| s.params.as_deref().is_some_and(|p| p.contains(value)))
+            .unwrap_or_else(|| panic!("{value} was not logged: {seen:?}"));
+        assert_eq!(event.level, Some(Level::TRACE));
+        assert!(event.elapsed, "with its duration: {event:?}");
+        assert!(
+            event
+                .sql
+                .as_deref()
+                .is_some_and(|q| q.starts_with("SELECT ")),
+            "{event:?}"
+        );
+    }
+    Ok(())
+}
+
 struct Capture {
     max: Level,
     events: Arc<Mutex<Vec<Seen>>>,

@@ -20,7 +20,6 @@ use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use crate::error::{Error, Result};
-use crate::model::Model;
 use crate::transaction::TxState;
 use crate::value::Value;
 
@@ -260,7 +259,7 @@ impl Db {
         self.count();
         let started = timer();
         let result = client.batch_execute(sql).await;
-        log(sql, started, &[]);
+        log(sql, started, NO_VALUES);
         self.track(result)
     }
 
@@ -453,25 +452,9 @@ impl Db {
         }
     }
 
-    /// Runs a `SELECT` of model rows and decodes each row as it arrives,
-    /// by column position (no intermediate `Vec<Row>`).
-    pub(crate) async fn load<M, I>(&self, sql: &str, params: I) -> Result<Vec<M>>
-    where
-        M: Model,
-        I: IntoIterator,
-        I::Item: BorrowToSql,
-        I::IntoIter: ExactSizeIterator,
-    {
-        let mut out = Vec::new();
-        self.for_each_row(sql, params, &[], |row| {
-            out.push(M::from_row(&row, 0)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
-    }
-
-    /// As [`load`](Db::load), decoding each row with `decode`.
+    /// Runs a `SELECT` and decodes each row with `decode` as it arrives
+    /// (no intermediate `Vec<Row>`); `M::from_row` decodes by column
+    /// position.
     pub(crate) async fn load_with<T, I>(
         &self,
         sql: &str,
@@ -485,7 +468,7 @@ impl Db {
         I::IntoIter: ExactSizeIterator,
     {
         let mut out = Vec::new();
-        self.for_each_row(sql, params, &[], |row| {
+        self.for_each_row(sql, params, NO_VALUES, |row| {
             out.push(decode(&row)?);
             Ok(())
         })
@@ -500,14 +483,15 @@ impl Db {
     /// that run most (get, fetch): every layer of `async fn` in between
     /// moves the statement's whole future (1 KB of tokio-postgres's own)
     /// once more when it starts.
-    pub(crate) async fn for_each_row<I>(
+    pub(crate) async fn for_each_row<I, P>(
         &self,
         sql: &str,
         params: I,
-        shown: &[Value],
+        shown: &[P],
         mut each: impl FnMut(Row) -> Result<()> + Send,
     ) -> Result<()>
     where
+        P: std::fmt::Debug + Sync,
         I: IntoIterator,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
@@ -535,15 +519,13 @@ impl Db {
             Err(e) => Err(e),
         };
         // Logged failed or not, as `execute` does.
-        if started.is_some() {
-            log(sql, started, &as_params(shown));
-        }
+        log(sql, started, shown);
         self.track(result)
     }
 
     /// The connection for one statement: [`client_now`](Db::client_now)'s
-    /// when it has one, else [`client`](Db::client)'s (boxed: its future
-    /// is rarely needed and would grow every statement's).
+    /// when it has one, else [`client_later`](Db::client_later)'s (boxed:
+    /// its future is rarely needed and would grow every statement's).
     fn conn(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
         let now = match self.client_now() {
             Ok(Some(conn)) => Ok(conn),
@@ -559,9 +541,32 @@ impl Db {
 
     /// Runs a statement and returns its rows. The statement is prepared once
     /// per connection and reused ([`Connection::prepare`]).
-    pub(crate) async fn query(&self, sql: &str, binds: &[Value]) -> Result<Vec<Row>> {
+    pub(crate) fn query<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &'a [Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'a {
+        self.collect_rows(sql, binds.iter(), binds)
+    }
+
+    /// [`query`](Db::query) with parameters as tokio-postgres takes them.
+    pub(crate) fn query_params<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'a {
+        self.collect_rows(sql, params.iter().copied(), params)
+    }
+
+    async fn collect_rows<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<Vec<Row>>
+    where
+        P: std::fmt::Debug + Sync,
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
         let mut rows = Vec::new();
-        self.for_each_row(sql, binds.iter(), binds, |row| {
+        self.for_each_row(sql, params, shown, |row| {
             rows.push(row);
             Ok(())
         })
@@ -570,43 +575,38 @@ impl Db {
     }
 
     /// Runs a statement and returns the number of rows it affected.
-    pub(crate) async fn execute(&self, sql: &str, binds: &[Value]) -> Result<u64> {
-        let client = self.conn().await?;
-        let prepared = self.track(client.prepare(sql).await)?;
-        self.count();
-        let started = timer();
-        let result = client.execute_raw(&prepared, binds.iter()).await;
-        if started.is_some() {
-            log(sql, started, &as_params(binds));
-        }
-        self.track(result)
+    pub(crate) fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &'a [Value],
+    ) -> impl Future<Output = Result<u64>> + Send + 'a {
+        self.execute_iter(sql, binds.iter(), binds)
     }
 
-    pub(crate) async fn query_params(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>> {
-        let client = self.conn().await?;
-        let prepared = self.track(client.prepare(sql).await)?;
-        self.count();
-        let started = timer();
-        let result = client.query(&prepared, params).await;
-        log(sql, started, params);
-        self.track(result)
+    /// [`execute`](Db::execute) with parameters as tokio-postgres takes them.
+    pub(crate) fn execute_params<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64>> + Send + 'a {
+        self.execute_iter(sql, params.iter().copied(), params)
     }
 
-    pub(crate) async fn execute_params(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64> {
+    /// Runs a statement binding `params` (logged as `shown`) and returns
+    /// the number of rows it affected.
+    async fn execute_iter<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
+    where
+        P: std::fmt::Debug + Sync,
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
         let client = self.conn().await?;
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
-        let result = client.execute(&prepared, params).await;
-        log(sql, started, params);
+        let result = client.execute_raw(&prepared, params).await;
+        log(sql, started, shown);
         self.track(result)
     }
 }
@@ -627,10 +627,8 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Values as `&dyn ToSql`, for the statement log.
-fn as_params(binds: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    binds.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
-}
+/// No values to log: scripts, `COPY`, and `load_with`'s statements.
+pub(crate) const NO_VALUES: &[Value] = &[];
 
 /// The start of a statement's timing, only when statements are logged:
 /// reading the clock costs more than the rest of a short query's client work
@@ -641,7 +639,7 @@ pub(crate) fn timer() -> Option<Instant> {
 
 /// Logs a statement and how long it took at `debug` level (target
 /// `orm_core::sql`), with its parameters only at `trace` level.
-pub(crate) fn log(sql: &str, started: Option<Instant>, params: &[&(dyn ToSql + Sync)]) {
+pub(crate) fn log<P: std::fmt::Debug>(sql: &str, started: Option<Instant>, params: &[P]) {
     let Some(started) = started else {
         return;
     };

@@ -68,8 +68,6 @@ impl Plan {
                     .into(),
             ));
         }
-        // The statement runs next; `Db::for_each_row` logs its text only.
-        tracing::trace!(target: "orm_core::sql", sql = %self.stmt.sql, binds = ?self.stmt.binds);
         Ok(db)
     }
 
@@ -93,8 +91,8 @@ impl Plan {
 async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     let db = plan.db()?;
     let mut rows: Vec<M> = Vec::new();
-    // Plan::db logged the values.
-    db.for_each_row(&plan.stmt.sql, plan.stmt.binds.iter(), &[], |row| {
+    let (sql, binds) = (&plan.stmt.sql, &plan.stmt.binds);
+    db.for_each_row(sql, binds.iter(), binds, |row| {
         rows.push(plan.decode(&row)?);
         Ok(())
     })
@@ -558,16 +556,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
-        let stmt = self.count_or_exists(false);
-        let using = self.db;
+        let first = first_row_later(self.count_or_exists(false), self.db);
         async move {
-            let Some(stmt) = stmt? else {
-                return Ok(0);
-            };
-            let rows = db::resolve(using.as_ref())?
-                .query(&stmt.sql, &stmt.binds)
-                .await?;
-            match rows.first() {
+            match first.await? {
                 Some(row) => Ok(row.try_get(0)?),
                 None => Ok(0),
             }
@@ -579,17 +570,8 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
-        let stmt = self.count_or_exists(true);
-        let using = self.db;
-        async move {
-            let Some(stmt) = stmt? else {
-                return Ok(false);
-            };
-            let rows = db::resolve(using.as_ref())?
-                .query(&stmt.sql, &stmt.binds)
-                .await?;
-            Ok(!rows.is_empty())
-        }
+        let first = first_row_later(self.count_or_exists(true), self.db);
+        async move { Ok(first.await?.is_some()) }
     }
 
     /// The first row: by the query's ordering, or by primary key when it has none.
@@ -780,6 +762,24 @@ fn check_kept(kept: &Bound, rendered: Result<Option<Statement>>) {
     }
 }
 
+/// The first row of a statement rendered before the first `.await`, as
+/// [`execute_later`] runs one; `None` without a query when the statement
+/// is `None`, or when it returns no row.
+async fn first_row_later(
+    stmt: Result<Option<Bound>>,
+    using: Option<Db>,
+) -> Result<Option<tokio_postgres::Row>> {
+    match stmt? {
+        Some(stmt) => {
+            let rows = db::resolve(using.as_ref())?
+                .query(&stmt.sql, &stmt.binds)
+                .await?;
+            Ok(rows.into_iter().next())
+        }
+        None => Ok(None),
+    }
+}
+
 /// Runs a statement rendered before the first `.await` (the future then
 /// holds only the text and binds) on the query's database, found when it
 /// runs; 0 rows without a query when it is `None`.
@@ -839,7 +839,8 @@ async fn get_one<M: Model, T: GetOutput<M>>(plan: Result<Option<Plan>>) -> Resul
     let db = plan.db()?;
     let mut found: Option<M> = None;
     let mut n = 0usize;
-    db.for_each_row(&plan.stmt.sql, plan.stmt.binds.iter(), &[], |row| {
+    let (sql, binds) = (&plan.stmt.sql, &plan.stmt.binds);
+    db.for_each_row(sql, binds.iter(), binds, |row| {
         n += 1;
         if n == 1 {
             found = Some(plan.decode(&row)?);
