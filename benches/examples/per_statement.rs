@@ -17,7 +17,9 @@
 //!
 //! Without valgrind it prints the wall and CPU time per statement of each
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
-//! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`.
+//! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`, and
+//! `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
+//! 10,000 rows, `LOADS` loads per round instead of `N` statements).
 
 use std::time::Instant;
 
@@ -30,6 +32,85 @@ struct User {
     id: i32,
     name: String,
     hair_color: Option<String>,
+}
+
+/// The prefetch workloads' tree (the benchmark's shape: 100 users, 10
+/// posts each, 10 comments per post), in tables of its own.
+mod tree {
+    use orm_core::prelude::*;
+
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "tree_users")]
+    pub struct User {
+        #[orm(primary_key)]
+        pub id: i32,
+        pub name: String,
+        pub hair_color: Option<String>,
+        pub posts: Reverse<Post>,
+    }
+
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "tree_posts")]
+    pub struct Post {
+        #[orm(primary_key)]
+        pub id: i32,
+        #[orm(related_name = "posts", index)]
+        pub user: ForeignKey<User>,
+        pub title: String,
+        pub body: Option<String>,
+        pub comments: Reverse<Comment>,
+    }
+
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "tree_comments")]
+    pub struct Comment {
+        #[orm(primary_key)]
+        pub id: i32,
+        #[orm(related_name = "comments", index)]
+        pub post: ForeignKey<Post>,
+        pub text: String,
+    }
+
+    pub const USERS: i32 = 100;
+    pub const FAN_OUT: i32 = 10;
+    /// Loads per round: the printed figures are per load.
+    pub const LOADS: i32 = 20;
+
+    /// Fills the three tables (not measured).
+    pub async fn fill() -> orm_core::Result<()> {
+        let users = (0..USERS)
+            .map(|i| User {
+                name: format!("User {i}"),
+                hair_color: Some("black".into()),
+                ..Default::default()
+            })
+            .collect();
+        User::bulk_insert(users).await?;
+        let mut posts = Vec::new();
+        for u in 1..=USERS {
+            for p in 0..FAN_OUT {
+                posts.push(Post {
+                    user: ForeignKey::from_key(u),
+                    title: format!("Post {p} by user {u}"),
+                    body: (p % 5 != 0).then(|| "lorem ipsum ".repeat(8 + (p as usize * 3) % 24)),
+                    ..Default::default()
+                });
+            }
+        }
+        Post::bulk_insert(posts).await?;
+        let mut comments = Vec::new();
+        for p in 1..=USERS * FAN_OUT {
+            for c in 0..FAN_OUT {
+                comments.push(Comment {
+                    post: ForeignKey::from_key(p),
+                    text: format!("Comment {c} on post {p}"),
+                    ..Default::default()
+                });
+            }
+        }
+        Comment::bulk_insert(comments).await?;
+        Ok(())
+    }
 }
 
 const N: i32 = 10_000;
@@ -70,11 +151,28 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             })
             .collect();
         orm_core::scope(&db, User::bulk_insert(users)).await?;
+        let prefetch = workload.ends_with("-prefetch");
+        if prefetch {
+            orm_core::scope(&db, tree::fill()).await?;
+        }
+        // Statements per round: prefetch workloads count loads.
+        let per_round = if prefetch { tree::LOADS } else { N };
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         let get = client.prepare(GET_SQL).await?;
         let update = client
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
+            .await?;
+        let tree_users = client
+            .prepare("SELECT id, name, hair_color FROM tree_users")
+            .await?;
+        let tree_posts = client
+            .prepare("SELECT id, user_id, title, body FROM tree_posts WHERE user_id = ANY($1) ORDER BY id")
+            .await?;
+        let tree_comments = client
+            .prepare(
+                "SELECT id, post_id, text FROM tree_comments WHERE post_id = ANY($1) ORDER BY id",
+            )
             .await?;
         for round in 1..=rounds {
             let (start, cpu, ticks) = (Instant::now(), cpu_ns(), user_sys_ticks());
@@ -127,23 +225,100 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     })
                     .await?
                 }
+                "raw-prefetch" => {
+                    for _ in 0..tree::LOADS {
+                        let users = raw_prefetch(&client, [&tree_users, &tree_posts, &tree_comments]).await?;
+                        sum += users.iter().map(|u| u.3.len() as i64).sum::<i64>();
+                    }
+                }
+                "orm-prefetch" => {
+                    orm_core::scope(&db, async {
+                        for _ in 0..tree::LOADS {
+                            let users: Vec<tree::User> = tree::User::all().prefetch_related(["posts__comments"]).await?;
+                            sum += users.iter().map(|u| u.posts.get().map_or(0, |p| p.len()) as i64).sum::<i64>();
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-prefetch, orm-prefetch"
                     )
                     .into())
                 }
             }
-            let wall = start.elapsed().as_nanos() as f64 / f64::from(N) / 1000.0;
-            let cpu = (cpu_ns() - cpu) as f64 / f64::from(N) / 1000.0;
+            let wall = start.elapsed().as_nanos() as f64 / f64::from(per_round) / 1000.0;
+            let cpu = (cpu_ns() - cpu) as f64 / f64::from(per_round) / 1000.0;
             let (user, sys) = user_sys_ticks();
-            // Clock ticks of 10 ms: µs per statement = ticks * 10,000 / N.
-            let per = |t: u64| t as f64 * 10_000.0 / f64::from(N);
+            // Clock ticks of 10 ms: µs per statement = ticks * 10,000 / per_round.
+            let per = |t: u64| t as f64 * 10_000.0 / f64::from(per_round);
             let (user, sys) = (per(user - ticks.0), per(sys - ticks.1));
             println!("{workload} round {round}: {wall:.2} µs wall, {cpu:.2} µs CPU ({user:.1} user, {sys:.1} system) per statement (checksum {sum})");
         }
         Ok(())
     }
+}
+
+/// A user and their posts, each post with its comments, as the raw side
+/// of the benchmark builds them: three statements, each row decoded as it
+/// arrives, then grouped by key.
+type RawTree = Vec<(i32, String, Option<String>, Vec<RawPost>)>;
+type RawPost = (i32, i32, String, Option<String>, Vec<RawComment>);
+type RawComment = (i32, i32, String);
+
+async fn raw_prefetch(
+    client: &tokio_postgres::Client,
+    [users, posts, comments]: [&tokio_postgres::Statement; 3],
+) -> Result<RawTree, BoxError> {
+    use std::collections::HashMap;
+
+    let mut users: RawTree = raw_load(client, users, &[], |r| {
+        (r.get(0), r.get(1), r.get(2), Vec::new())
+    })
+    .await?;
+    let ids: Vec<i32> = users.iter().map(|u| u.0).collect();
+    let mut posts: Vec<RawPost> = raw_load(client, posts, &[&ids], |r| {
+        (r.get(0), r.get(1), r.get(2), r.get(3), Vec::new())
+    })
+    .await?;
+    let ids: Vec<i32> = posts.iter().map(|p| p.0).collect();
+    let all_comments: Vec<RawComment> = raw_load(client, comments, &[&ids], |r| {
+        (r.get(0), r.get(1), r.get(2))
+    })
+    .await?;
+    let mut by_post: HashMap<i32, Vec<RawComment>> = HashMap::with_capacity(ids.len());
+    for c in all_comments {
+        by_post.entry(c.1).or_default().push(c);
+    }
+    let mut by_user: HashMap<i32, Vec<RawPost>> = HashMap::with_capacity(users.len());
+    for mut p in posts.drain(..) {
+        p.4 = by_post.remove(&p.0).unwrap_or_default();
+        by_user.entry(p.1).or_default().push(p);
+    }
+    for u in &mut users {
+        u.3 = by_user.remove(&u.0).unwrap_or_default();
+    }
+    Ok(users)
+}
+
+/// The benchmark raw side's `load`: `query_raw`, each row decoded as it
+/// arrives (no `Vec<Row>`).
+async fn raw_load<T>(
+    client: &tokio_postgres::Client,
+    stmt: &tokio_postgres::Statement,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    decode: impl Fn(&tokio_postgres::Row) -> T,
+) -> Result<Vec<T>, BoxError> {
+    use futures_util::TryStreamExt;
+
+    let rows = client.query_raw(stmt, params.iter().copied()).await?;
+    futures_util::pin_mut!(rows);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(decode(&row));
+    }
+    Ok(out)
 }
 
 /// CPU time of every thread of this process, in nanoseconds (Linux).
