@@ -257,11 +257,23 @@ impl Value {
 
 /// A primary or foreign key value, hashable, for grouping related rows by
 /// their parent without formatting it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Key {
     Int(i64),
     Uuid(Uuid),
     Text(String),
+}
+
+/// Hashes the value alone: the keys of one relation are all of one kind,
+/// so the variant would only add work to every row's lookup.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Key::Int(v) => v.hash(state),
+            Key::Uuid(v) => v.hash(state),
+            Key::Text(v) => v.hash(state),
+        }
+    }
 }
 
 impl Key {

@@ -777,6 +777,55 @@ async fn prefetch_related_one_query_per_level() -> Result<()> {
 }
 
 #[tokio::test]
+async fn prefetch_groups_children_that_arrive_interleaved() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // Rows come in key order, which alternates between the parents:
+        // each row's parent differs from the previous row's.
+        let ada = author("Ada", 1).await;
+        let bob = author("Bob", 2).await;
+        author("Cy", 3).await;
+        for i in 0..5 {
+            let parent = if i % 2 == 0 { &ada } else { &bob };
+            post(parent, &format!("post {i}"), true).await;
+        }
+        post(&ada, "post 5", true).await;
+        let authors = Author::all()
+            .prefetch_related(["posts"])
+            .order_by(["name"])
+            .await?;
+        let titles: Vec<(&str, Vec<&str>)> = authors
+            .iter()
+            .map(|a| {
+                let posts = a.posts.get().expect("prefetched");
+                (
+                    a.name.as_str(),
+                    posts.iter().map(|p| p.title.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                ("Ada", vec!["post 0", "post 2", "post 4", "post 5"]),
+                ("Bob", vec!["post 1", "post 3"]),
+                ("Cy", vec![]),
+            ]
+        );
+        for a in &authors {
+            assert!(a
+                .posts
+                .get()
+                .unwrap()
+                .iter()
+                .all(|p| *p.author.key() == a.id));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn prefetch_with_a_filtered_query() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

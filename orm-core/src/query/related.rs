@@ -3,7 +3,7 @@
 //! per relation level, `= ANY($1)`, grouped in memory).
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use tokio_postgres::Row;
 
@@ -255,6 +255,9 @@ pub(crate) async fn prefetch<M: Model>(
     Ok(())
 }
 
+/// Related rows by their parent's key.
+type KeyMap<V> = foldhash::HashMap<Key, V>;
+
 /// A parent's related rows: decoded (until a first parent takes them), and
 /// their indexes in the result, to decode again for a repeated parent.
 type Group = (Option<Box<dyn Any + Send>>, Vec<usize>);
@@ -284,12 +287,20 @@ async fn load_level(
         .iter()
         .map(|o| Key::of(&owner.field_value(&**o, parent_field)))
         .collect();
+    // Each key's first parent, by position, and the keys to ask for.
+    let mut first: foldhash::HashMap<&Key, usize> = foldhash::HashMap::default();
+    first.reserve(objects.len());
     let mut distinct: Vec<Value> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (object, key) in objects.iter().zip(&parent_keys) {
+    // A parent seen twice (a copy after a forward level) needs its rows twice.
+    let mut repeated = false;
+    for (i, (object, key)) in objects.iter().zip(&parent_keys).enumerate() {
         if let Some(key) = key {
-            if seen.insert(key.clone()) {
-                distinct.push(owner.field_value(&**object, parent_field));
+            match first.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    distinct.push(owner.field_value(&**object, parent_field));
+                }
+                Entry::Occupied(_) => repeated = true,
             }
         }
     }
@@ -367,7 +378,6 @@ async fn load_level(
         w.push_sql(if *desc { " DESC" } else { " ASC" });
     });
     let stmt = w.finish();
-    let rows = db.query(&stmt.sql, &stmt.binds).await?;
 
     // The column that says which parent a row belongs to.
     let (key_index, key_type) = match hop {
@@ -381,9 +391,44 @@ async fn load_level(
             (i, target_meta.fields[i].sql_type)
         }
     };
+    if !forward && !repeated {
+        // Each parent once (the usual case): every row is decoded as it
+        // arrives, straight into its parent's group; no row is kept. Rows
+        // of one parent often come together (children created together
+        // have adjacent keys): the last parent is checked before the map.
+        let mut groups: Vec<Option<Box<dyn Any + Send>>> = std::iter::repeat_with(|| None)
+            .take(objects.len())
+            .collect();
+        let mut last: Option<(Key, usize)> = None;
+        db.for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
+            let Some(key) = Key::read(&row, key_index, key_type)? else {
+                return Ok(());
+            };
+            let parent = match &last {
+                Some((last_key, parent)) if *last_key == key => *parent,
+                _ => match first.get(&key) {
+                    Some(&parent) => {
+                        last = Some((key, parent));
+                        parent
+                    }
+                    // Not asked for (the filter matched it otherwise).
+                    None => return Ok(()),
+                },
+            };
+            let group = groups[parent].get_or_insert_with(|| target.new_group());
+            target.decode_into(&mut **group, &row)
+        })
+        .await?;
+        for (object, group) in objects.iter_mut().zip(groups) {
+            let group = group.unwrap_or_else(|| target.new_group());
+            owner.attach(&mut **object, index, Related::Group(group))?;
+        }
+        return Ok(());
+    }
+    let rows = db.query(&stmt.sql, &stmt.binds).await?;
     if forward {
         // Many parents may share a target: decode it once per parent.
-        let mut by_key: HashMap<Key, &Row> = HashMap::new();
+        let mut by_key: KeyMap<&Row> = KeyMap::default();
         for row in &rows {
             if let Some(key) = Key::read(row, key_index, key_type)? {
                 by_key.insert(key, row);
@@ -400,7 +445,7 @@ async fn load_level(
         // One pass in row order, each group decoded straight into a Vec of
         // the target. A parent seen again (a copy after a forward level)
         // decodes its rows once more from the kept row indexes.
-        let mut groups: HashMap<Key, Group> = HashMap::new();
+        let mut groups: KeyMap<Group> = KeyMap::default();
         for (i, row) in rows.iter().enumerate() {
             let Some(key) = Key::read(row, key_index, key_type)? else {
                 continue;
