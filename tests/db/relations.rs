@@ -826,6 +826,55 @@ async fn prefetch_groups_children_that_arrive_interleaved() -> Result<()> {
 }
 
 #[tokio::test]
+async fn prefetch_levels_of_one_depth_go_out_together() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        tagged().await?;
+        let summary = |posts: &[Post]| -> Vec<(String, i64, usize)> {
+            posts
+                .iter()
+                .map(|p| {
+                    let author = p.author.get().expect("author prefetched");
+                    let tags = p.tags.get().expect("tags prefetched");
+                    (p.title.clone(), author.id, tags.len())
+                })
+                .collect()
+        };
+        // Another connection will hold the authors' table; this one has
+        // the statements prepared already (preparing would wait too).
+        let locker = db.begin().await?;
+        let load = || {
+            Post::all()
+                .prefetch_related(["author", "tags"])
+                .order_by(["title"])
+        };
+        let expected = summary(&load().await?);
+        locker
+            .batch_execute("LOCK TABLE rel_authors IN ACCESS EXCLUSIVE MODE")
+            .await?;
+        let before = db.query_count();
+        let task = tokio::spawn(orm_core::scope(&db, async move { load().await }));
+        // The author level waits for the lock. The tag level does not wait
+        // for it: both are sent, after the posts (3 statements).
+        let mut sent = 0;
+        for _ in 0..500 {
+            sent = db.query_count() - before;
+            if sent >= 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        locker.rollback().await?;
+        assert_eq!(sent, 3, "statements sent while the author level waited");
+        let posts = task.await.expect("the prefetch task")?;
+        assert_eq!(summary(&posts), expected);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn prefetch_with_a_filtered_query() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

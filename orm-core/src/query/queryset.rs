@@ -299,7 +299,13 @@ impl<M: Model> QuerySet<M> {
     /// Loads these relations (reverse foreign keys, many-to-many, foreign
     /// keys; nested as `"posts__tags"`) with one more query per relation
     /// level, `WHERE key = ANY($1)`, after the main query. Read them with
-    /// `user.posts.get()`, `post.tags.get()`, `post.author.get()`.
+    /// `user.posts.get()`, `post.tags.get()`, `post.author.get()`; each
+    /// list is in primary key order unless a query given to
+    /// [`prefetch_related_with`](QuerySet::prefetch_related_with) orders it.
+    ///
+    /// The queries of one depth (`["author", "tags"]`, or `posts__tags`
+    /// and `posts__comments`) go out together, pipelined on one connection;
+    /// a deeper level waits for the rows of the one above.
     #[must_use]
     pub fn prefetch_related<I>(mut self, paths: I) -> Self
     where

@@ -14,7 +14,8 @@ use crate::query::order::OrderBy;
 use crate::query::q::Node;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, Scope};
-use crate::sql::SqlWriter;
+use crate::sql::{SqlWriter, Statement};
+use crate::types::SqlType;
 use crate::value::{Key, Value};
 
 /// One `LEFT JOIN` of a `select_related` path.
@@ -194,6 +195,11 @@ pub(crate) struct PrefetchSpec {
 
 /// Runs the prefetch queries for `roots`: one per relation level, the
 /// levels of a path (`posts__tags`) in order, a prefix used once.
+///
+/// The levels of one depth (`author` and `tags`, or `posts__tags` and
+/// `posts__comments`) do not depend on each other: their queries go out
+/// together, pipelined on the connection, and their rows are attached once
+/// all have arrived. A deeper level waits for the objects of the one above.
 pub(crate) async fn prefetch<M: Model>(
     db: &Db,
     roots: &mut [M],
@@ -218,41 +224,69 @@ pub(crate) async fn prefetch<M: Model>(
             all.push(spec.clone());
         }
     }
-    all.sort_by_key(|s| s.path.matches("__").count());
-    for spec in &all {
-        let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
-        let mut objects: Vec<&mut (dyn Any + Send)> = roots
-            .iter_mut()
-            .map(|m| m as &mut (dyn Any + Send))
-            .collect();
-        let segments: Vec<&str> = spec.path.split("__").collect();
-        let (last, parents) = segments.split_last().expect("a path has a segment");
-        for segment in parents {
-            let (index, rel) =
-                relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
-            objects = objects
-                .into_iter()
-                .flat_map(|o| owner.related_mut(o, index))
-                .collect();
-            owner = rel.target;
+    let depth = |s: &PrefetchSpec| s.path.matches("__").count();
+    all.sort_by_key(depth);
+    for same_depth in all.chunk_by(|a, b| depth(a) == depth(b)) {
+        let mut levels = Vec::with_capacity(same_depth.len());
+        for spec in same_depth {
+            let (owner, rel, index, objects) = walk(roots, spec)?;
+            levels.push(Level::plan(owner, rel, index, &objects, spec)?);
         }
-        let (index, rel) =
-            relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
-        if let Some(table) = spec.model {
-            if table != rel.target.meta().table {
-                return Err(Error::InvalidQuery {
-                    model: owner.meta().name,
-                    reason: format!(
-                        "prefetch of `{}` takes a query over {}, not over table `{table}`",
-                        spec.path,
-                        rel.target.meta().name
-                    ),
-                });
-            }
+        let fetched = if let [level] = levels.as_slice() {
+            vec![level.fetch(db).await?]
+        } else {
+            futures_util::future::try_join_all(levels.iter().map(|level| level.fetch(db))).await?
+        };
+        for ((spec, level), fetched) in same_depth.iter().zip(&levels).zip(fetched) {
+            let (.., objects) = walk(roots, spec)?;
+            level.attach(objects, fetched)?;
         }
-        load_level(db, owner, rel, index, objects, spec).await?;
     }
     Ok(())
+}
+
+/// The objects a prefetch path ends on (`posts__tags`: every loaded post
+/// of every root), with the model they are and the relation to load.
+#[allow(clippy::type_complexity)]
+fn walk<'a, M: Model>(
+    roots: &'a mut [M],
+    spec: &PrefetchSpec,
+) -> Result<(
+    &'static dyn DynModel,
+    &'static RelationMeta,
+    usize,
+    Vec<&'a mut (dyn Any + Send)>,
+)> {
+    let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
+    let mut objects: Vec<&mut (dyn Any + Send)> = roots
+        .iter_mut()
+        .map(|m| m as &mut (dyn Any + Send))
+        .collect();
+    let segments: Vec<&str> = spec.path.split("__").collect();
+    let (last, parents) = segments.split_last().expect("a path has a segment");
+    for segment in parents {
+        let (index, rel) =
+            relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
+        objects = objects
+            .into_iter()
+            .flat_map(|o| owner.related_mut(o, index))
+            .collect();
+        owner = rel.target;
+    }
+    let (index, rel) = relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
+    if let Some(table) = spec.model {
+        if table != rel.target.meta().table {
+            return Err(Error::InvalidQuery {
+                model: owner.meta().name,
+                reason: format!(
+                    "prefetch of `{}` takes a query over {}, not over table `{table}`",
+                    spec.path,
+                    rel.target.meta().name
+                ),
+            });
+        }
+    }
+    Ok((owner, rel, index, objects))
 }
 
 /// Related rows by their parent's key.
@@ -262,142 +296,191 @@ type KeyMap<V> = foldhash::HashMap<Key, V>;
 /// their indexes in the result, to decode again for a repeated parent.
 type Group = (Option<Box<dyn Any + Send>>, Vec<usize>);
 
-/// Loads relation `rel` (index `index` of `owner`) for `objects`, with one query.
-async fn load_level(
-    db: &Db,
+/// One prefetch level: relation `rel` (index `index` of `owner`) for a
+/// list of parent objects, loaded with one query.
+struct Level {
     owner: &'static dyn DynModel,
     rel: &'static RelationMeta,
     index: usize,
-    mut objects: Vec<&mut (dyn Any + Send)>,
-    spec: &PrefetchSpec,
-) -> Result<()> {
-    if objects.is_empty() {
-        return Ok(());
-    }
-    let owner_meta = owner.meta();
-    let target = rel.target;
-    let target_meta = target.meta();
-    let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
-    // The key each parent is matched by: its foreign key (forward), else its primary key.
-    let parent_field = match (forward, rel.field) {
-        (true, Some(f)) => f,
-        _ => owner_meta.pk,
-    };
-    let parent_keys: Vec<Option<Key>> = objects
-        .iter()
-        .map(|o| Key::of(&owner.field_value(&**o, parent_field)))
-        .collect();
-    // Each key's first parent, by position, and the keys to ask for.
-    let mut first: foldhash::HashMap<&Key, usize> = foldhash::HashMap::default();
-    first.reserve(objects.len());
-    let mut distinct: Vec<Value> = Vec::new();
-    // A parent seen twice (a copy after a forward level) needs its rows twice.
-    let mut repeated = false;
-    for (i, (object, key)) in objects.iter().zip(&parent_keys).enumerate() {
-        if let Some(key) = key {
-            match first.entry(key) {
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                    distinct.push(owner.field_value(&**object, parent_field));
-                }
-                Entry::Occupied(_) => repeated = true,
-            }
-        }
-    }
-    if distinct.is_empty() {
-        for object in objects {
-            let empty = if forward {
-                Related::One(None)
-            } else {
-                Related::Group(target.new_group())
-            };
-            owner.attach(object, index, empty)?;
-        }
-        return Ok(());
-    }
+    /// A foreign key or one-to-one: one target per parent.
+    forward: bool,
+    /// Each parent's key, by position (`None`: NULL).
+    parent_keys: Vec<Option<Key>>,
+    /// Each key's first parent, by position.
+    first: KeyMap<usize>,
+    /// A parent seen twice (a copy after a forward level) needs its rows
+    /// twice, so they are kept.
+    repeated: bool,
+    /// The statement, and the column (and its type) that says which parent
+    /// a row belongs to; `None` when no parent has a key.
+    query: Option<(Statement, usize, SqlType)>,
+}
 
-    // SELECT <target columns>[, link key] FROM target [JOIN link] WHERE key = ANY($1) ...
-    let hop = rel.hop()?;
-    let mut w = SqlWriter::new();
-    w.push_sql("SELECT ");
-    w.push_list(target_meta.fields, ", ", |w, f| {
-        w.push_column(target_meta.table, f.column)
-    });
-    let key_column: (String, String) = match &hop {
-        Hop::Key { target_col, .. } => (target_meta.table.to_owned(), (*target_col).to_owned()),
-        Hop::Through { source_col, .. } => ("prefetch_link".to_owned(), (*source_col).to_owned()),
-    };
-    if let Hop::Through { .. } = hop {
-        w.push_sql(", ");
-        w.push_column(&key_column.0, &key_column.1);
-    }
-    w.push_sql(" FROM ");
-    w.push_ident(target_meta.table);
-    if let Hop::Through {
-        through,
-        target_col,
-        ..
-    } = hop
-    {
-        w.push_sql(" JOIN ");
-        w.push_ident(through);
-        w.push_sql(" AS \"prefetch_link\" ON ");
-        w.push_column("prefetch_link", target_col);
-        w.push_sql(" = ");
-        w.push_column(target_meta.table, target_meta.pk_field().column);
-    }
-    w.push_sql(" WHERE ");
-    w.push_column(&key_column.0, &key_column.1);
-    w.push_sql(" = ANY(");
-    w.push_bind(Value::Array(distinct));
-    w.push_sql(")");
-    if let Some(filter) = &spec.filter {
-        let filter = filter.simplify();
-        filter.check_relations()?;
-        match filter {
-            Node::All => {}
-            Node::Nothing => w.push_sql(" AND FALSE"),
-            filter => {
-                w.push_sql(" AND (");
-                push_node(&mut w, Scope::root(target_meta), &filter, false);
-                w.push_sql(")");
-            }
-        }
-    }
-    w.push_sql(" ORDER BY ");
-    let order: Vec<(&'static crate::model::FieldMeta, bool)> = if spec.order.is_empty() {
-        vec![(target_meta.pk_field(), false)]
-    } else {
-        spec.order
+/// The rows of a [`Level`], before they are attached.
+enum Fetched {
+    /// No query was needed: every parent gets nothing.
+    Nothing,
+    /// Decoded, one group per parent position (`None`: no rows).
+    Groups(Vec<Option<Box<dyn Any + Send>>>),
+    /// Kept as they came (shared or repeated parents).
+    Rows(Vec<Row>),
+}
+
+impl Level {
+    /// Reads the parents' keys and renders the query.
+    fn plan(
+        owner: &'static dyn DynModel,
+        rel: &'static RelationMeta,
+        index: usize,
+        objects: &[&mut (dyn Any + Send)],
+        spec: &PrefetchSpec,
+    ) -> Result<Level> {
+        let owner_meta = owner.meta();
+        let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
+        // The key each parent is matched by: its foreign key (forward), else its primary key.
+        let parent_field = match (forward, rel.field) {
+            (true, Some(f)) => f,
+            _ => owner_meta.pk,
+        };
+        let parent_keys: Vec<Option<Key>> = objects
             .iter()
-            .map(|o| o.resolve(target_meta))
-            .collect::<Result<_>>()?
-    };
-    w.push_list(order.iter(), ", ", |w, (f, desc)| {
-        w.push_column(target_meta.table, f.column);
-        w.push_sql(if *desc { " DESC" } else { " ASC" });
-    });
-    let stmt = w.finish();
-
-    // The column that says which parent a row belongs to.
-    let (key_index, key_type) = match hop {
-        Hop::Through { .. } => (target_meta.fields.len(), owner_meta.pk_field().sql_type),
-        Hop::Key { target_col, .. } => {
-            let i = target_meta
-                .fields
-                .iter()
-                .position(|f| f.column == target_col)
-                .unwrap_or(target_meta.pk);
-            (i, target_meta.fields[i].sql_type)
+            .map(|o| Key::of(&owner.field_value(&**o, parent_field)))
+            .collect();
+        let mut first = KeyMap::default();
+        first.reserve(objects.len());
+        let mut distinct: Vec<Value> = Vec::new();
+        let mut repeated = false;
+        for (i, (object, key)) in objects.iter().zip(&parent_keys).enumerate() {
+            if let Some(key) = key {
+                match first.entry(key.clone()) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(i);
+                        distinct.push(owner.field_value(&**object, parent_field));
+                    }
+                    Entry::Occupied(_) => repeated = true,
+                }
+            }
         }
-    };
-    if !forward && !repeated {
+        let query = if distinct.is_empty() {
+            None
+        } else {
+            Some(Self::render(owner_meta, rel, distinct, spec)?)
+        };
+        Ok(Level {
+            owner,
+            rel,
+            index,
+            forward,
+            parent_keys,
+            first,
+            repeated,
+            query,
+        })
+    }
+
+    /// `SELECT <target columns>[, link key] FROM target [JOIN link] WHERE
+    /// key = ANY($1) ...`, and the column of the key.
+    fn render(
+        owner_meta: &'static ModelMeta,
+        rel: &'static RelationMeta,
+        distinct: Vec<Value>,
+        spec: &PrefetchSpec,
+    ) -> Result<(Statement, usize, SqlType)> {
+        let target_meta = rel.target.meta();
+        let hop = rel.hop()?;
+        let mut w = SqlWriter::new();
+        w.push_sql("SELECT ");
+        w.push_list(target_meta.fields, ", ", |w, f| {
+            w.push_column(target_meta.table, f.column)
+        });
+        let key_column: (String, String) = match &hop {
+            Hop::Key { target_col, .. } => (target_meta.table.to_owned(), (*target_col).to_owned()),
+            Hop::Through { source_col, .. } => {
+                ("prefetch_link".to_owned(), (*source_col).to_owned())
+            }
+        };
+        if let Hop::Through { .. } = hop {
+            w.push_sql(", ");
+            w.push_column(&key_column.0, &key_column.1);
+        }
+        w.push_sql(" FROM ");
+        w.push_ident(target_meta.table);
+        if let Hop::Through {
+            through,
+            target_col,
+            ..
+        } = hop
+        {
+            w.push_sql(" JOIN ");
+            w.push_ident(through);
+            w.push_sql(" AS \"prefetch_link\" ON ");
+            w.push_column("prefetch_link", target_col);
+            w.push_sql(" = ");
+            w.push_column(target_meta.table, target_meta.pk_field().column);
+        }
+        w.push_sql(" WHERE ");
+        w.push_column(&key_column.0, &key_column.1);
+        w.push_sql(" = ANY(");
+        w.push_bind(Value::Array(distinct));
+        w.push_sql(")");
+        if let Some(filter) = &spec.filter {
+            let filter = filter.simplify();
+            filter.check_relations()?;
+            match filter {
+                Node::All => {}
+                Node::Nothing => w.push_sql(" AND FALSE"),
+                filter => {
+                    w.push_sql(" AND (");
+                    push_node(&mut w, Scope::root(target_meta), &filter, false);
+                    w.push_sql(")");
+                }
+            }
+        }
+        w.push_sql(" ORDER BY ");
+        let order: Vec<(&'static crate::model::FieldMeta, bool)> = if spec.order.is_empty() {
+            vec![(target_meta.pk_field(), false)]
+        } else {
+            spec.order
+                .iter()
+                .map(|o| o.resolve(target_meta))
+                .collect::<Result<_>>()?
+        };
+        w.push_list(order.iter(), ", ", |w, (f, desc)| {
+            w.push_column(target_meta.table, f.column);
+            w.push_sql(if *desc { " DESC" } else { " ASC" });
+        });
+        // The column that says which parent a row belongs to.
+        let (key_index, key_type) = match hop {
+            Hop::Through { .. } => (target_meta.fields.len(), owner_meta.pk_field().sql_type),
+            Hop::Key { target_col, .. } => {
+                let i = target_meta
+                    .fields
+                    .iter()
+                    .position(|f| f.column == target_col)
+                    .unwrap_or(target_meta.pk);
+                (i, target_meta.fields[i].sql_type)
+            }
+        };
+        Ok((w.finish(), key_index, key_type))
+    }
+
+    /// Runs the query. Needs no parent object, so the levels of one depth
+    /// can run at once.
+    async fn fetch(&self, db: &Db) -> Result<Fetched> {
+        let Some((stmt, key_index, key_type)) = &self.query else {
+            return Ok(Fetched::Nothing);
+        };
+        let (key_index, key_type) = (*key_index, *key_type);
+        if self.forward || self.repeated {
+            return Ok(Fetched::Rows(db.query(&stmt.sql, &stmt.binds).await?));
+        }
         // Each parent once (the usual case): every row is decoded as it
         // arrives, straight into its parent's group; no row is kept. Rows
         // of one parent often come together (children created together
         // have adjacent keys): the last parent is checked before the map.
+        let target = self.rel.target;
         let mut groups: Vec<Option<Box<dyn Any + Send>>> = std::iter::repeat_with(|| None)
-            .take(objects.len())
+            .take(self.parent_keys.len())
             .collect();
         let mut last: Option<(Key, usize)> = None;
         db.for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
@@ -406,7 +489,7 @@ async fn load_level(
             };
             let parent = match &last {
                 Some((last_key, parent)) if *last_key == key => *parent,
-                _ => match first.get(&key) {
+                _ => match self.first.get(&key) {
                     Some(&parent) => {
                         last = Some((key, parent));
                         parent
@@ -419,59 +502,84 @@ async fn load_level(
             target.decode_into(&mut **group, &row)
         })
         .await?;
-        for (object, group) in objects.iter_mut().zip(groups) {
-            let group = group.unwrap_or_else(|| target.new_group());
-            owner.attach(&mut **object, index, Related::Group(group))?;
-        }
-        return Ok(());
+        Ok(Fetched::Groups(groups))
     }
-    let rows = db.query(&stmt.sql, &stmt.binds).await?;
-    if forward {
-        // Many parents may share a target: decode it once per parent.
-        let mut by_key: KeyMap<&Row> = KeyMap::default();
-        for row in &rows {
-            if let Some(key) = Key::read(row, key_index, key_type)? {
-                by_key.insert(key, row);
-            }
-        }
-        for (object, key) in objects.iter_mut().zip(&parent_keys) {
-            let related = match key.as_ref().and_then(|k| by_key.get(k)) {
-                Some(row) => Some(target.decode_row(row, 0)?),
-                None => None,
-            };
-            owner.attach(&mut **object, index, Related::One(related))?;
-        }
-    } else {
-        // One pass in row order, each group decoded straight into a Vec of
-        // the target. A parent seen again (a copy after a forward level)
-        // decodes its rows once more from the kept row indexes.
-        let mut groups: KeyMap<Group> = KeyMap::default();
-        for (i, row) in rows.iter().enumerate() {
-            let Some(key) = Key::read(row, key_index, key_type)? else {
-                continue;
-            };
-            let (group, indexes) = groups
-                .entry(key)
-                .or_insert_with(|| (Some(target.new_group()), Vec::new()));
-            if let Some(group) = group {
-                target.decode_into(&mut **group, row)?;
-            }
-            indexes.push(i);
-        }
-        for (object, key) in objects.iter_mut().zip(&parent_keys) {
-            let group = match key.as_ref().and_then(|k| groups.get_mut(k)) {
-                Some((group @ Some(_), _)) => group.take().expect("checked"),
-                Some((None, indexes)) => {
-                    let mut again = target.new_group();
-                    for &i in indexes.iter() {
-                        target.decode_into(&mut *again, &rows[i])?;
-                    }
-                    again
+
+    /// Stores the fetched rows into the parents (the same objects, in the
+    /// same order, as [`plan`](Level::plan) was given).
+    fn attach(&self, mut objects: Vec<&mut (dyn Any + Send)>, fetched: Fetched) -> Result<()> {
+        let (owner, index, target) = (self.owner, self.index, self.rel.target);
+        let rows = match fetched {
+            Fetched::Nothing => {
+                for object in objects {
+                    let empty = if self.forward {
+                        Related::One(None)
+                    } else {
+                        Related::Group(target.new_group())
+                    };
+                    owner.attach(object, index, empty)?;
                 }
-                None => target.new_group(),
-            };
-            owner.attach(&mut **object, index, Related::Group(group))?;
+                return Ok(());
+            }
+            Fetched::Groups(groups) => {
+                for (object, group) in objects.iter_mut().zip(groups) {
+                    let group = group.unwrap_or_else(|| target.new_group());
+                    owner.attach(&mut **object, index, Related::Group(group))?;
+                }
+                return Ok(());
+            }
+            Fetched::Rows(rows) => rows,
+        };
+        let Some((_, key_index, key_type)) = self.query else {
+            return Ok(());
+        };
+        if self.forward {
+            // Many parents may share a target: decode it once per parent.
+            let mut by_key: KeyMap<&Row> = KeyMap::default();
+            for row in &rows {
+                if let Some(key) = Key::read(row, key_index, key_type)? {
+                    by_key.insert(key, row);
+                }
+            }
+            for (object, key) in objects.iter_mut().zip(&self.parent_keys) {
+                let related = match key.as_ref().and_then(|k| by_key.get(k)) {
+                    Some(row) => Some(target.decode_row(row, 0)?),
+                    None => None,
+                };
+                owner.attach(&mut **object, index, Related::One(related))?;
+            }
+        } else {
+            // One pass in row order, each group decoded straight into a Vec
+            // of the target. A parent seen again (a copy after a forward
+            // level) decodes its rows once more from the kept row indexes.
+            let mut groups: KeyMap<Group> = KeyMap::default();
+            for (i, row) in rows.iter().enumerate() {
+                let Some(key) = Key::read(row, key_index, key_type)? else {
+                    continue;
+                };
+                let (group, indexes) = groups
+                    .entry(key)
+                    .or_insert_with(|| (Some(target.new_group()), Vec::new()));
+                if let Some(group) = group {
+                    target.decode_into(&mut **group, row)?;
+                }
+                indexes.push(i);
+            }
+            for (object, key) in objects.iter_mut().zip(&self.parent_keys) {
+                let group = match key.as_ref().and_then(|k| groups.get_mut(k)) {
+                    Some((group @ Some(_), _)) => group.take().expect("checked"),
+                    Some((None, indexes)) => {
+                        let mut again = target.new_group();
+                        for &i in indexes.iter() {
+                            target.decode_into(&mut *again, &rows[i])?;
+                        }
+                        again
+                    }
+                    None => target.new_group(),
+                };
+                owner.attach(&mut **object, index, Related::Group(group))?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
