@@ -266,6 +266,41 @@ async fn transactions_get_a_connection_under_steady_autocommit_load() -> Result<
 }
 
 #[tokio::test]
+async fn the_statement_cache_is_bounded() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url)
+        .max_size(1)
+        .statement_cache_capacity(8)
+        .connect()
+        .await?;
+    orm_core::scope(&db, async {
+        let hot = "SELECT $1::int + 1";
+        for i in 0..100 {
+            // A text run once, as a LIMIT from user input would make.
+            let once = orm_core::AssertSqlSafe(format!("SELECT $1::int + {i} + 1000"));
+            let rows: Vec<(i32,)> = orm_core::raw(once, &[&i]).await?;
+            assert_eq!(rows, [(2 * i + 1000,)]);
+            let rows: Vec<(i32,)> = orm_core::raw(hot, &[&i]).await?;
+            assert_eq!(rows, [(i + 1,)]);
+        }
+        // What the server holds for this connection (the query included).
+        let kept: Vec<(String,)> =
+            orm_core::raw("SELECT statement FROM pg_prepared_statements", &[]).await?;
+        assert!(kept.len() <= 8, "{} statements kept: {kept:?}", kept.len());
+        assert!(
+            kept.iter().any(|(text,)| text == hot),
+            "the statement in use stays: {kept:?}"
+        );
+        // A closed text is prepared again when it comes back.
+        let again = orm_core::AssertSqlSafe("SELECT $1::int + 0 + 1000".into());
+        let rows: Vec<(i32,)> = orm_core::raw(again, &[&5]).await?;
+        assert_eq!(rows, [(1005,)]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
     let err = Db::builder("postgres://nobody@/nowhere?host=/nonexistent-orm-socket-dir")
         .connect_timeout(Duration::from_secs(2))

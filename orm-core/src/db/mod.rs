@@ -106,6 +106,7 @@ pub struct DbBuilder {
     wait_timeout: Duration,
     connect_timeout: Duration,
     pipelining: bool,
+    statement_cache_capacity: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +147,19 @@ impl DbBuilder {
         self
     }
 
+    /// How many prepared statements each connection keeps (default 512,
+    /// at least 1).
+    ///
+    /// Every statement is prepared once per connection and reused; each one
+    /// kept also holds memory in the server. When a connection's cache is
+    /// full, the statements not used since it was last full are closed
+    /// (one-off texts go first), so texts that vary without bound (a
+    /// `LIMIT` from user input, SQL built at run time) cannot grow it.
+    pub fn statement_cache_capacity(mut self, n: usize) -> Self {
+        self.statement_cache_capacity = n.max(1);
+        self
+    }
+
     /// How long opening a connection may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -164,13 +178,16 @@ impl DbBuilder {
         };
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
-        let manager = Manager(deadpool_postgres::Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        ));
+        let manager = Manager {
+            inner: deadpool_postgres::Manager::from_config(
+                config,
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            ),
+            statement_capacity: self.statement_cache_capacity,
+        };
         let pool = Pool::builder(manager)
             .max_size(self.max_size)
             .wait_timeout(Some(self.wait_timeout))
@@ -225,6 +242,7 @@ impl Db {
             wait_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             pipelining: true,
+            statement_cache_capacity: 512,
         }
     }
 
