@@ -841,8 +841,9 @@ async fn prefetch_levels_of_one_depth_go_out_together() -> Result<()> {
                 })
                 .collect()
         };
-        // Another connection will hold the authors' table; this one has
-        // the statements prepared already (preparing would wait too).
+        // Another connection will hold the authors' table. The load below
+        // runs on the pool's first kept connection, where this first load
+        // prepares its statements (a prepare would wait for the lock too).
         let locker = db.begin().await?;
         let load = || {
             Post::all()
@@ -869,6 +870,65 @@ async fn prefetch_levels_of_one_depth_go_out_together() -> Result<()> {
         assert_eq!(sent, 3, "statements sent while the author level waited");
         let posts = task.await.expect("the prefetch task")?;
         assert_eq!(summary(&posts), expected);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_levels_of_one_depth_use_one_connection() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url).max_size(4).connect().await?;
+    orm_core::generate_schemas_on(&db).await?;
+    orm_core::scope(&db, async {
+        blog().await;
+        tagged().await?;
+        let opened = |db: &Db| format!("{db:?}");
+        assert!(opened(&db).contains(" size: 1,"), "{}", opened(&db));
+        let posts = Post::all().prefetch_related(["author", "tags"]).await?;
+        assert_eq!(posts.len(), 4);
+        // The author and tag queries were pipelined on the one connection,
+        // not sent on a second one.
+        assert!(opened(&db).contains(" size: 1,"), "{}", opened(&db));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_levels_of_one_depth_share_a_transaction() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        tagged().await?;
+        let titles = orm_core::transaction(|| async {
+            let before = db.query_count();
+            let posts = Post::all()
+                .prefetch_related(["author", "tags"])
+                .order_by(["title"])
+                .await?;
+            assert_eq!(db.query_count() - before, 3);
+            Ok(posts
+                .iter()
+                .map(|p| {
+                    let author = &p.author.get().expect("author prefetched").name;
+                    let tags = p.tags.get().expect("tags prefetched").len();
+                    (p.title.clone(), author.clone(), tags)
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+        let expected = [
+            ("Draft", "Gemini", 0),
+            ("Python", "Ada", 1),
+            ("Rust async", "Gemini", 2),
+            ("Rust basics", "Ada", 1),
+        ];
+        let expected: Vec<(String, String, usize)> = expected
+            .iter()
+            .map(|(t, a, n)| (t.to_string(), a.to_string(), *n))
+            .collect();
+        assert_eq!(titles, expected);
         Ok(())
     })
     .await

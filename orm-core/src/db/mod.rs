@@ -38,6 +38,8 @@ pub struct Db {
     inner: Arc<DbInner>,
     /// Set for the `Db` of an open transaction: every query uses its connection.
     tx: Option<Arc<TxState>>,
+    /// Set for a `Db` pinned to one connection ([`Db::pinned`]).
+    pinned: Option<Arc<Object>>,
 }
 
 /// A connection for one statement: from the pool, or the transaction's.
@@ -197,6 +199,7 @@ impl DbBuilder {
             .map_err(|e| Error::Config(e.to_string()))?;
         Ok(Db {
             tx: None,
+            pinned: None,
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
@@ -295,7 +298,28 @@ impl Db {
         Db {
             inner: self.inner.clone(),
             tx: Some(tx),
+            pinned: None,
         }
+    }
+
+    /// This database with every statement on one connection: the
+    /// transaction's, or one taken now and held until the returned `Db` is
+    /// dropped. Statements awaited together on it are pipelined (sent back
+    /// to back, answered in order) instead of each taking a connection.
+    pub(crate) async fn pinned(&self) -> Result<Db> {
+        if self.tx.is_some() || self.pinned.is_some() {
+            return Ok(self.clone());
+        }
+        let conn = match self.client().await? {
+            Conn::Pooled(object) => object,
+            Conn::Exclusive(object) => Arc::new(object),
+            Conn::Tx(_) => return Ok(self.clone()),
+        };
+        Ok(Db {
+            inner: self.inner.clone(),
+            tx: None,
+            pinned: Some(conn),
+        })
     }
 
     /// A failed statement inside a transaction makes PostgreSQL roll it
@@ -369,13 +393,17 @@ impl Db {
     }
 
     /// The connection [`client`](Db::client) picks when it needs no
-    /// checkout: the transaction's, or a kept one no statement is using.
+    /// checkout: the transaction's, the pinned one ([`Db::pinned`]), or a
+    /// kept one no statement is using.
     /// Callers on hot paths try this first and box [`client_later`](Db::client_later)'s future
     /// only when it is `None`.
     fn client_now(&self) -> Result<Option<Conn>> {
         if let Some(tx) = &self.tx {
             tx.check_active()?;
             return Ok(Some(Conn::Tx(tx.clone())));
+        }
+        if let Some(conn) = &self.pinned {
+            return Ok(Some(Conn::Pooled(conn.clone())));
         }
         if !self.inner.pipelining {
             return Ok(None);

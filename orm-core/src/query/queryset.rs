@@ -301,7 +301,8 @@ impl<M: Model> QuerySet<M> {
     /// level, `WHERE key = ANY($1)`, after the main query. Read them with
     /// `user.posts.get()`, `post.tags.get()`, `post.author.get()`; each
     /// list is in primary key order unless a query given to
-    /// [`prefetch_related_with`](QuerySet::prefetch_related_with) orders it.
+    /// [`prefetch_related_with`](QuerySet::prefetch_related_with) orders it
+    /// (rows that tie in that order come in no set order, as in Django).
     ///
     /// The queries of one depth (`["author", "tags"]`, or `posts__tags`
     /// and `posts__comments`) go out together, pipelined on one connection;

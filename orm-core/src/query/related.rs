@@ -194,11 +194,12 @@ pub(crate) struct PrefetchSpec {
 }
 
 /// Runs the prefetch queries for `roots`: one per relation level, the
-/// levels of a path (`posts__tags`) in order, a prefix used once.
+/// levels of a path (`posts__tags`) in order, a prefix used once. Every
+/// path is checked before the first query.
 ///
 /// The levels of one depth (`author` and `tags`, or `posts__tags` and
 /// `posts__comments`) do not depend on each other: their queries go out
-/// together, pipelined on the connection, and their rows are attached once
+/// together, pipelined on one connection, and their rows are attached once
 /// all have arrived. A deeper level waits for the objects of the one above.
 pub(crate) async fn prefetch<M: Model>(
     db: &Db,
@@ -226,67 +227,93 @@ pub(crate) async fn prefetch<M: Model>(
     }
     let depth = |s: &PrefetchSpec| s.path.matches("__").count();
     all.sort_by_key(depth);
-    for same_depth in all.chunk_by(|a, b| depth(a) == depth(b)) {
-        let mut levels = Vec::with_capacity(same_depth.len());
-        for spec in same_depth {
-            let (owner, rel, index, objects) = walk(roots, spec)?;
-            levels.push(Level::plan(owner, rel, index, &objects, spec)?);
+    let paths: Vec<Path> = all.iter().map(Path::resolve::<M>).collect::<Result<_>>()?;
+    let levels: Vec<(&PrefetchSpec, Path)> = all.iter().zip(paths).collect();
+    for same_depth in levels.chunk_by(|(a, _), (b, _)| depth(a) == depth(b)) {
+        let mut planned = Vec::with_capacity(same_depth.len());
+        for (spec, path) in same_depth {
+            planned.push(Level::plan(path, &path.objects(roots), spec)?);
         }
-        let fetched = if let [level] = levels.as_slice() {
+        let fetched: Vec<Fetched> = if let [level] = planned.as_slice() {
             vec![level.fetch(db).await?]
         } else {
-            futures_util::future::try_join_all(levels.iter().map(|level| level.fetch(db))).await?
+            // One connection for the depth, the queries pipelined on it.
+            // Each is awaited to its end (join_all): a statement abandoned
+            // half-way in a transaction could fail without being seen.
+            let pinned = db.pinned().await?;
+            let all = planned.iter().map(|level| level.fetch(&pinned));
+            futures_util::future::join_all(all)
+                .await
+                .into_iter()
+                .collect::<Result<_>>()?
         };
-        for ((spec, level), fetched) in same_depth.iter().zip(&levels).zip(fetched) {
-            let (.., objects) = walk(roots, spec)?;
-            level.attach(objects, fetched)?;
+        for ((_, path), (level, fetched)) in same_depth.iter().zip(planned.iter().zip(fetched)) {
+            level.attach(path.objects(roots), fetched)?;
         }
     }
     Ok(())
 }
 
-/// The objects a prefetch path ends on (`posts__tags`: every loaded post
-/// of every root), with the model they are and the relation to load.
-#[allow(clippy::type_complexity)]
-fn walk<'a, M: Model>(
-    roots: &'a mut [M],
-    spec: &PrefetchSpec,
-) -> Result<(
-    &'static dyn DynModel,
-    &'static RelationMeta,
-    usize,
-    Vec<&'a mut (dyn Any + Send)>,
-)> {
-    let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
-    let mut objects: Vec<&mut (dyn Any + Send)> = roots
-        .iter_mut()
-        .map(|m| m as &mut (dyn Any + Send))
-        .collect();
-    let segments: Vec<&str> = spec.path.split("__").collect();
-    let (last, parents) = segments.split_last().expect("a path has a segment");
-    for segment in parents {
-        let (index, rel) =
-            relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
-        objects = objects
-            .into_iter()
-            .flat_map(|o| owner.related_mut(o, index))
-            .collect();
-        owner = rel.target;
-    }
-    let (index, rel) = relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
-    if let Some(table) = spec.model {
-        if table != rel.target.meta().table {
-            return Err(Error::InvalidQuery {
-                model: owner.meta().name,
-                reason: format!(
-                    "prefetch of `{}` takes a query over {}, not over table `{table}`",
-                    spec.path,
-                    rel.target.meta().name
-                ),
-            });
+/// A prefetch path resolved on the models: the relations it goes through
+/// (each with the model it starts from), then the relation to load.
+struct Path {
+    through: Vec<(&'static dyn DynModel, usize)>,
+    owner: &'static dyn DynModel,
+    rel: &'static RelationMeta,
+    index: usize,
+}
+
+impl Path {
+    /// Resolves `spec`'s path from `M`: an unknown relation, or a prefetch
+    /// query over another model, is an error.
+    fn resolve<M: Model>(spec: &PrefetchSpec) -> Result<Path> {
+        let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
+        let segments: Vec<&str> = spec.path.split("__").collect();
+        let (last, before) = segments.split_last().expect("a path has a segment");
+        let mut through = Vec::with_capacity(before.len());
+        for segment in before {
+            let (index, rel) =
+                relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
+            through.push((owner, index));
+            owner = rel.target;
         }
+        let (index, rel) =
+            relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
+        if let Some(table) = spec.model {
+            if table != rel.target.meta().table {
+                return Err(Error::InvalidQuery {
+                    model: owner.meta().name,
+                    reason: format!(
+                        "prefetch of `{}` takes a query over {}, not over table `{table}`",
+                        spec.path,
+                        rel.target.meta().name
+                    ),
+                });
+            }
+        }
+        Ok(Path {
+            through,
+            owner,
+            rel,
+            index,
+        })
     }
-    Ok((owner, rel, index, objects))
+
+    /// The objects the path ends on (`posts__tags`: every loaded post of
+    /// every root), always in the same order.
+    fn objects<'a, M: Model>(&self, roots: &'a mut [M]) -> Vec<&'a mut (dyn Any + Send)> {
+        let mut objects: Vec<&mut (dyn Any + Send)> = roots
+            .iter_mut()
+            .map(|m| m as &mut (dyn Any + Send))
+            .collect();
+        for &(owner, index) in &self.through {
+            objects = objects
+                .into_iter()
+                .flat_map(|o| owner.related_mut(o, index))
+                .collect();
+        }
+        objects
+    }
 }
 
 /// Related rows by their parent's key.
@@ -322,19 +349,15 @@ enum Fetched {
     Nothing,
     /// Decoded, one group per parent position (`None`: no rows).
     Groups(Vec<Option<Box<dyn Any + Send>>>),
-    /// Kept as they came (shared or repeated parents).
-    Rows(Vec<Row>),
+    /// Kept as they came (a forward level, or a parent seen twice), with
+    /// the column (and its type) that says which parent a row belongs to.
+    Rows(Vec<Row>, usize, SqlType),
 }
 
 impl Level {
     /// Reads the parents' keys and renders the query.
-    fn plan(
-        owner: &'static dyn DynModel,
-        rel: &'static RelationMeta,
-        index: usize,
-        objects: &[&mut (dyn Any + Send)],
-        spec: &PrefetchSpec,
-    ) -> Result<Level> {
+    fn plan(path: &Path, objects: &[&mut (dyn Any + Send)], spec: &PrefetchSpec) -> Result<Level> {
+        let (owner, rel, index) = (path.owner, path.rel, path.index);
         let owner_meta = owner.meta();
         let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
         // The key each parent is matched by: its foreign key (forward), else its primary key.
@@ -472,7 +495,8 @@ impl Level {
         };
         let (key_index, key_type) = (*key_index, *key_type);
         if self.forward || self.repeated {
-            return Ok(Fetched::Rows(db.query(&stmt.sql, &stmt.binds).await?));
+            let rows = db.query(&stmt.sql, &stmt.binds).await?;
+            return Ok(Fetched::Rows(rows, key_index, key_type));
         }
         // Each parent once (the usual case): every row is decoded as it
         // arrives, straight into its parent's group; no row is kept. Rows
@@ -494,7 +518,8 @@ impl Level {
                         last = Some((key, parent));
                         parent
                     }
-                    // Not asked for (the filter matched it otherwise).
+                    // A key the database matched but `Key` does not equal
+                    // (citext, a non-deterministic collation): dropped.
                     None => return Ok(()),
                 },
             };
@@ -508,8 +533,9 @@ impl Level {
     /// Stores the fetched rows into the parents (the same objects, in the
     /// same order, as [`plan`](Level::plan) was given).
     fn attach(&self, mut objects: Vec<&mut (dyn Any + Send)>, fetched: Fetched) -> Result<()> {
+        debug_assert_eq!(objects.len(), self.parent_keys.len(), "the planned parents");
         let (owner, index, target) = (self.owner, self.index, self.rel.target);
-        let rows = match fetched {
+        let (rows, key_index, key_type) = match fetched {
             Fetched::Nothing => {
                 for object in objects {
                     let empty = if self.forward {
@@ -528,10 +554,7 @@ impl Level {
                 }
                 return Ok(());
             }
-            Fetched::Rows(rows) => rows,
-        };
-        let Some((_, key_index, key_type)) = self.query else {
-            return Ok(());
+            Fetched::Rows(rows, key_index, key_type) => (rows, key_index, key_type),
         };
         if self.forward {
             // Many parents may share a target: decode it once per parent.
