@@ -19,7 +19,8 @@
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
 //! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`, and
 //! `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
-//! 10,000 rows, `LOADS` loads per round instead of `N` statements).
+//! 10,000 rows), `raw-join`, `orm-join` (the 1,000 posts with their users,
+//! `select_related`): `LOADS` loads per round instead of `N` statements.
 
 use std::time::Instant;
 
@@ -151,7 +152,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             })
             .collect();
         orm_core::scope(&db, User::bulk_insert(users)).await?;
-        let prefetch = workload.ends_with("-prefetch");
+        let prefetch = workload.ends_with("-prefetch") || workload.ends_with("-join");
         if prefetch {
             orm_core::scope(&db, tree::fill()).await?;
         }
@@ -168,6 +169,12 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             .await?;
         let tree_posts = client
             .prepare("SELECT id, user_id, title, body FROM tree_posts WHERE user_id = ANY($1) ORDER BY id")
+            .await?;
+        let tree_join = client
+            .prepare(
+                "SELECT u.id, u.name, u.hair_color, p.id, p.user_id, p.title, p.body \
+                 FROM tree_users u LEFT JOIN tree_posts p ON u.id = p.user_id WHERE u.hair_color = $1",
+            )
             .await?;
         let tree_comments = client
             .prepare(
@@ -231,6 +238,31 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                         sum += users.iter().map(|u| u.3.len() as i64).sum::<i64>();
                     }
                 }
+                "raw-join" => {
+                    for _ in 0..tree::LOADS {
+                        type Pair = ((i32, String, Option<String>), Option<(i32, i32, String, Option<String>)>);
+                        let pairs: Vec<Pair> = raw_load(&client, &tree_join, &[&"black"], |r| {
+                            let post = r
+                                .get::<_, Option<i32>>(3)
+                                .map(|id| (id, r.get(4), r.get(5), r.get(6)));
+                            ((r.get(0), r.get(1), r.get(2)), post)
+                        })
+                        .await?;
+                        sum += pairs.len() as i64;
+                    }
+                }
+                "orm-join" => {
+                    orm_core::scope(&db, async {
+                        for _ in 0..tree::LOADS {
+                            let posts: Vec<tree::Post> = tree::Post::filter(q!(user__hair_color = "black"))
+                                .select_related(["user"])
+                                .await?;
+                            sum += posts.iter().filter(|p| p.user.get().is_some()).count() as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
                 "orm-prefetch" => {
                     orm_core::scope(&db, async {
                         for _ in 0..tree::LOADS {
@@ -243,7 +275,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-prefetch, orm-prefetch"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-prefetch, orm-prefetch, raw-join, orm-join"
                     )
                     .into())
                 }
