@@ -468,7 +468,12 @@ pub trait RelationField: Send + Sync {
 }
 
 fn take<T: 'static>(b: Box<dyn Any + Send>, model: &'static str) -> Result<T> {
-    b.downcast::<T>().map(|b| *b).map_err(|_| wrong_type(model))
+    take_boxed(b, model).map(|b| *b)
+}
+
+/// As [`take`], keeping the allocation (for fields that hold a `Box<T>`).
+fn take_boxed<T: 'static>(b: Box<dyn Any + Send>, model: &'static str) -> Result<Box<T>> {
+    b.downcast::<T>().map_err(|_| wrong_type(model))
 }
 
 // ---------------------------------------------------------------- ForeignKey
@@ -641,7 +646,7 @@ impl<T: Model> BaseType for ForeignKey<T> {}
 impl<T: Model> RelationField for ForeignKey<T> {
     fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
         if let Related::One(Some(b)) = related {
-            self.loaded = Some(Box::new(take::<T>(b, model)?));
+            self.loaded = Some(take_boxed::<T>(b, model)?);
         }
         Ok(())
     }
@@ -1066,7 +1071,7 @@ impl<T: Model> RelationField for ReverseOne<T> {
                 .map(|t| Box::new(t) as Box<dyn Any + Send>),
         };
         self.loaded = Some(match one {
-            Some(b) => Some(Box::new(take::<T>(b, model)?)),
+            Some(b) => Some(take_boxed::<T>(b, model)?),
             None => None,
         });
         Ok(())

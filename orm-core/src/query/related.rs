@@ -5,6 +5,7 @@
 use std::any::Any;
 use std::collections::hash_map::Entry;
 
+use smallvec::SmallVec;
 use tokio_postgres::Row;
 
 use crate::db::Db;
@@ -160,7 +161,14 @@ pub(crate) fn decode_row<M: Model>(row: &Row, joins: &[Join]) -> Result<M> {
 /// model from its columns, attached to its parent (deepest first).
 pub(crate) fn decode_joined<M: Model>(row: &Row, joins: &[Join]) -> Result<M> {
     let mut root = M::from_row(row, 0)?;
-    let mut objects: Vec<Option<Box<dyn Any + Send>>> = joins
+    if let [join] = joins {
+        // One join (the usual case): straight onto the root.
+        let child = join.rel.target.decode(row, join.start)?;
+        root.attach_related(join.rel_index, Related::One(child))?;
+        return Ok(root);
+    }
+    // Inline for up to 4 joins: no allocation per row but the models'.
+    let mut objects: SmallVec<[Option<Box<dyn Any + Send>>; 4]> = joins
         .iter()
         .map(|j| j.rel.target.decode(row, j.start))
         .collect::<Result<_>>()?;
