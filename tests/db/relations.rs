@@ -825,37 +825,62 @@ async fn prefetch_groups_children_that_arrive_interleaved() -> Result<()> {
     .await
 }
 
+/// Every post with its author and its tags prefetched (two levels of one
+/// depth), by title.
+fn posts_with_author_and_tags() -> orm_core::QuerySet<Post> {
+    Post::all()
+        .prefetch_related(["author", "tags"])
+        .order_by(["title"])
+}
+
+/// Each post's title, author and number of tags; panics when a relation was
+/// not prefetched.
+fn titles_authors_tags(posts: &[Post]) -> Vec<(String, String, usize)> {
+    posts
+        .iter()
+        .map(|p| {
+            let author = &p.author.get().expect("author prefetched").name;
+            let tags = p.tags.get().expect("tags prefetched").len();
+            (p.title.clone(), author.clone(), tags)
+        })
+        .collect()
+}
+
+/// [`titles_authors_tags`] of the blog with its tags.
+fn tagged_blog() -> Vec<(String, String, usize)> {
+    [
+        ("Draft", "Gemini", 0),
+        ("Python", "Ada", 1),
+        ("Rust async", "Gemini", 2),
+        ("Rust basics", "Ada", 1),
+    ]
+    .iter()
+    .map(|(t, a, n)| (t.to_string(), a.to_string(), *n))
+    .collect()
+}
+
 #[tokio::test]
 async fn prefetch_levels_of_one_depth_go_out_together() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         blog().await;
         tagged().await?;
-        let summary = |posts: &[Post]| -> Vec<(String, i64, usize)> {
-            posts
-                .iter()
-                .map(|p| {
-                    let author = p.author.get().expect("author prefetched");
-                    let tags = p.tags.get().expect("tags prefetched");
-                    (p.title.clone(), author.id, tags.len())
-                })
-                .collect()
-        };
         // Another connection will hold the authors' table. The load below
         // runs on the pool's first kept connection, where this first load
         // prepares its statements (a prepare would wait for the lock too).
         let locker = db.begin().await?;
-        let load = || {
-            Post::all()
-                .prefetch_related(["author", "tags"])
-                .order_by(["title"])
-        };
-        let expected = summary(&load().await?);
+        assert_eq!(
+            titles_authors_tags(&posts_with_author_and_tags().await?),
+            tagged_blog()
+        );
         locker
             .batch_execute("LOCK TABLE rel_authors IN ACCESS EXCLUSIVE MODE")
             .await?;
         let before = db.query_count();
-        let task = tokio::spawn(orm_core::scope(&db, async move { load().await }));
+        let task = tokio::spawn(orm_core::scope(
+            &db,
+            std::future::IntoFuture::into_future(posts_with_author_and_tags()),
+        ));
         // The author level waits for the lock. The tag level does not wait
         // for it: both are sent, after the posts (3 statements).
         let mut sent = 0;
@@ -869,7 +894,7 @@ async fn prefetch_levels_of_one_depth_go_out_together() -> Result<()> {
         locker.rollback().await?;
         assert_eq!(sent, 3, "statements sent while the author level waited");
         let posts = task.await.expect("the prefetch task")?;
-        assert_eq!(summary(&posts), expected);
+        assert_eq!(titles_authors_tags(&posts), tagged_blog());
         Ok(())
     })
     .await
@@ -885,8 +910,8 @@ async fn prefetch_levels_of_one_depth_use_one_connection() -> Result<()> {
         tagged().await?;
         let opened = |db: &Db| format!("{db:?}");
         assert!(opened(&db).contains(" size: 1,"), "{}", opened(&db));
-        let posts = Post::all().prefetch_related(["author", "tags"]).await?;
-        assert_eq!(posts.len(), 4);
+        let posts = posts_with_author_and_tags().await?;
+        assert_eq!(titles_authors_tags(&posts), tagged_blog());
         // The author and tag queries were pipelined on the one connection,
         // not sent on a second one.
         assert!(opened(&db).contains(" size: 1,"), "{}", opened(&db));
@@ -901,34 +926,14 @@ async fn prefetch_levels_of_one_depth_share_a_transaction() -> Result<()> {
     orm_core::scope(&db, async {
         blog().await;
         tagged().await?;
-        let titles = orm_core::transaction(|| async {
+        let posts = orm_core::transaction(|| async {
             let before = db.query_count();
-            let posts = Post::all()
-                .prefetch_related(["author", "tags"])
-                .order_by(["title"])
-                .await?;
+            let posts = posts_with_author_and_tags().await?;
             assert_eq!(db.query_count() - before, 3);
-            Ok(posts
-                .iter()
-                .map(|p| {
-                    let author = &p.author.get().expect("author prefetched").name;
-                    let tags = p.tags.get().expect("tags prefetched").len();
-                    (p.title.clone(), author.clone(), tags)
-                })
-                .collect::<Vec<_>>())
+            Ok(posts)
         })
         .await?;
-        let expected = [
-            ("Draft", "Gemini", 0),
-            ("Python", "Ada", 1),
-            ("Rust async", "Gemini", 2),
-            ("Rust basics", "Ada", 1),
-        ];
-        let expected: Vec<(String, String, usize)> = expected
-            .iter()
-            .map(|(t, a, n)| (t.to_string(), a.to_string(), *n))
-            .collect();
-        assert_eq!(titles, expected);
+        assert_eq!(titles_authors_tags(&posts), tagged_blog());
         Ok(())
     })
     .await
