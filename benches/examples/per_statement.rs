@@ -26,92 +26,46 @@ use std::time::Instant;
 
 use orm_core::prelude::*;
 
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "users")]
-struct User {
-    #[orm(primary_key)]
-    id: i32,
-    name: String,
-    hair_color: Option<String>,
-}
+/// The benchmark's models (`users`, `posts`, `comments`), shared with it.
+#[allow(dead_code)]
+#[path = "../src/schema.rs"]
+mod schema;
 
-/// The prefetch workloads' tree (the benchmark's shape: 100 users, 10
-/// posts each, 10 comments per post), in tables of its own.
-mod tree {
-    use orm_core::prelude::*;
+use schema::{Comment, Post, User, FAN_OUT};
 
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "tree_users")]
-    pub struct User {
-        #[orm(primary_key)]
-        pub id: i32,
-        pub name: String,
-        pub hair_color: Option<String>,
-        pub posts: Reverse<Post>,
-    }
+/// Users of the prefetch and join workloads' tree (the benchmark's shape:
+/// `FAN_OUT` posts each, `FAN_OUT` comments per post).
+const TREE_USERS: usize = 100;
+/// Loads per round of those workloads: their figures are per load.
+const LOADS: i32 = 20;
 
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "tree_posts")]
-    pub struct Post {
-        #[orm(primary_key)]
-        pub id: i32,
-        #[orm(related_name = "posts", index)]
-        pub user: ForeignKey<User>,
-        pub title: String,
-        pub body: Option<String>,
-        pub comments: Reverse<Comment>,
-    }
-
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "tree_comments")]
-    pub struct Comment {
-        #[orm(primary_key)]
-        pub id: i32,
-        #[orm(related_name = "comments", index)]
-        pub post: ForeignKey<Post>,
-        pub text: String,
-    }
-
-    pub const USERS: i32 = 100;
-    pub const FAN_OUT: i32 = 10;
-    /// Loads per round: the printed figures are per load.
-    pub const LOADS: i32 = 20;
-
-    /// Fills the three tables (not measured).
-    pub async fn fill() -> orm_core::Result<()> {
-        let users = (0..USERS)
-            .map(|i| User {
-                name: format!("User {i}"),
-                hair_color: Some("black".into()),
+/// Gives each user `FAN_OUT` posts and each post `FAN_OUT` comments (not
+/// measured).
+async fn fill_tree(users: usize) -> orm_core::Result<()> {
+    let mut posts = Vec::new();
+    for u in 1..=users as i32 {
+        for p in 0..FAN_OUT {
+            posts.push(Post {
+                user: ForeignKey::from_key(u),
+                title: format!("Post {p} by user {u}"),
+                body: (p % 5 != 0).then(|| "lorem ipsum ".repeat(8 + (p * 3) % 24)),
                 ..Default::default()
-            })
-            .collect();
-        User::bulk_insert(users).await?;
-        let mut posts = Vec::new();
-        for u in 1..=USERS {
-            for p in 0..FAN_OUT {
-                posts.push(Post {
-                    user: ForeignKey::from_key(u),
-                    title: format!("Post {p} by user {u}"),
-                    body: (p % 5 != 0).then(|| "lorem ipsum ".repeat(8 + (p as usize * 3) % 24)),
-                    ..Default::default()
-                });
-            }
+            });
         }
-        Post::bulk_insert(posts).await?;
-        let mut comments = Vec::new();
-        for p in 1..=USERS * FAN_OUT {
-            for c in 0..FAN_OUT {
-                comments.push(Comment {
-                    post: ForeignKey::from_key(p),
-                    text: format!("Comment {c} on post {p}"),
-                    ..Default::default()
-                });
-            }
-        }
-        Comment::bulk_insert(comments).await?;
-        Ok(())
     }
+    Post::bulk_insert(posts).await?;
+    let mut comments = Vec::new();
+    for p in 1..=(users * FAN_OUT) as i32 {
+        for c in 0..FAN_OUT {
+            comments.push(Comment {
+                post: ForeignKey::from_key(p),
+                text: format!("Comment {c} on post {p}"),
+                ..Default::default()
+            });
+        }
+    }
+    Comment::bulk_insert(comments).await?;
+    Ok(())
 }
 
 const N: i32 = 10_000;
@@ -144,7 +98,8 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
         let url = orm_core::testing::test_database_url().await?;
         let db = Db::builder(url.clone()).max_size(1).connect().await?;
         orm_core::generate_schemas_on(&db).await?;
-        let users = (0..N)
+        let tree = workload.ends_with("-prefetch") || workload.ends_with("-join");
+        let users = (0..if tree { TREE_USERS as i32 } else { N })
             .map(|i| User {
                 name: format!("User {i}"),
                 hair_color: Some("black".into()),
@@ -152,12 +107,11 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             })
             .collect();
         orm_core::scope(&db, User::bulk_insert(users)).await?;
-        let prefetch = workload.ends_with("-prefetch") || workload.ends_with("-join");
-        if prefetch {
-            orm_core::scope(&db, tree::fill()).await?;
+        if tree {
+            orm_core::scope(&db, fill_tree(TREE_USERS)).await?;
         }
-        // Statements per round: prefetch workloads count loads.
-        let per_round = if prefetch { tree::LOADS } else { N };
+        // Statements per round: the tree workloads count loads.
+        let per_round = if tree { LOADS } else { N };
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         let get = client.prepare(GET_SQL).await?;
@@ -165,21 +119,21 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
             .await?;
         let tree_users = client
-            .prepare("SELECT id, name, hair_color FROM tree_users")
+            .prepare("SELECT id, name, hair_color FROM users")
             .await?;
         let tree_posts = client
-            .prepare("SELECT id, user_id, title, body FROM tree_posts WHERE user_id = ANY($1) ORDER BY id")
+            .prepare(
+                "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1) ORDER BY id",
+            )
             .await?;
         let tree_join = client
             .prepare(
                 "SELECT u.id, u.name, u.hair_color, p.id, p.user_id, p.title, p.body \
-                 FROM tree_users u LEFT JOIN tree_posts p ON u.id = p.user_id WHERE u.hair_color = $1",
+                 FROM users u LEFT JOIN posts p ON u.id = p.user_id WHERE u.hair_color = $1",
             )
             .await?;
         let tree_comments = client
-            .prepare(
-                "SELECT id, post_id, text FROM tree_comments WHERE post_id = ANY($1) ORDER BY id",
-            )
+            .prepare("SELECT id, post_id, text FROM comments WHERE post_id = ANY($1) ORDER BY id")
             .await?;
         for round in 1..=rounds {
             let (start, cpu, ticks) = (Instant::now(), cpu_ns(), user_sys_ticks());
@@ -233,13 +187,13 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     .await?
                 }
                 "raw-prefetch" => {
-                    for _ in 0..tree::LOADS {
+                    for _ in 0..LOADS {
                         let users = raw_prefetch(&client, [&tree_users, &tree_posts, &tree_comments]).await?;
                         sum += users.iter().map(|u| u.3.len() as i64).sum::<i64>();
                     }
                 }
                 "raw-join" => {
-                    for _ in 0..tree::LOADS {
+                    for _ in 0..LOADS {
                         type Pair = ((i32, String, Option<String>), Option<(i32, i32, String, Option<String>)>);
                         let pairs: Vec<Pair> = raw_load(&client, &tree_join, &[&"black"], |r| {
                             let post = r
@@ -253,8 +207,8 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 "orm-join" => {
                     orm_core::scope(&db, async {
-                        for _ in 0..tree::LOADS {
-                            let posts: Vec<tree::Post> = tree::Post::filter(q!(user__hair_color = "black"))
+                        for _ in 0..LOADS {
+                            let posts: Vec<Post> = Post::filter(q!(user__hair_color = "black"))
                                 .select_related(["user"])
                                 .await?;
                             sum += posts.iter().filter(|p| p.user.get().is_some()).count() as i64;
@@ -265,8 +219,8 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 "orm-prefetch" => {
                     orm_core::scope(&db, async {
-                        for _ in 0..tree::LOADS {
-                            let users: Vec<tree::User> = tree::User::all().prefetch_related(["posts__comments"]).await?;
+                        for _ in 0..LOADS {
+                            let users: Vec<User> = User::all().prefetch_related(["posts__comments"]).await?;
                             sum += users.iter().map(|u| u.posts.get().map_or(0, |p| p.len()) as i64).sum::<i64>();
                         }
                         Ok::<_, orm_core::Error>(())
