@@ -18,7 +18,8 @@
 //! Without valgrind it prints the wall and CPU time per statement of each
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
 //! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`, and
-//! `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
+//! `raw-filter`, `orm-filter` (a page of 20 users at an offset, `PAGES` per
+//! round), `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
 //! 10,000 rows), `raw-join`, `orm-join` (the 1,000 posts with their users,
 //! `select_related`): `LOADS` loads per round instead of `N` statements.
 
@@ -69,6 +70,8 @@ async fn fill_tree(users: usize) -> orm_core::Result<()> {
 }
 
 const N: i32 = 10_000;
+/// Pages per round of the filter workloads (20 rows at an offset).
+const PAGES: i32 = 1_000;
 
 /// The SQL the ORM renders for `User::get(q!(id = ..))` (Django's limit of
 /// 21 rows, written as a literal).
@@ -111,12 +114,25 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             orm_core::scope(&db, fill_tree(TREE_USERS)).await?;
         }
         // Statements per round: the tree workloads count loads.
-        let per_round = if tree { LOADS } else { N };
+        let filter = workload.ends_with("-filter");
+        let per_round = if tree {
+            LOADS
+        } else if filter {
+            PAGES
+        } else {
+            N
+        };
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         let get = client.prepare(GET_SQL).await?;
         let update = client
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
+            .await?;
+        let page = client
+            .prepare(
+                "SELECT id, name, hair_color FROM users WHERE hair_color = $1 \
+                 ORDER BY id LIMIT 20 OFFSET $2",
+            )
             .await?;
         let tree_users = client
             .prepare("SELECT id, name, hair_color FROM users")
@@ -192,6 +208,31 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                         sum += users.iter().map(|u| u.3.len() as i64).sum::<i64>();
                     }
                 }
+                "raw-filter" => {
+                    for i in 0..PAGES {
+                        let offset = i64::from(i * 37 % 1000);
+                        let users = raw_load(&client, &page, &[&"black", &offset], |r| {
+                            (r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2))
+                        })
+                        .await?;
+                        sum += users.len() as i64;
+                    }
+                }
+                "orm-filter" => {
+                    orm_core::scope(&db, async {
+                        for i in 0..PAGES {
+                            let offset = i64::from(i * 37 % 1000);
+                            let users: Vec<User> = User::filter(q!(hair_color = "black"))
+                                .order_by(["id"])
+                                .offset(offset)
+                                .limit(20)
+                                .await?;
+                            sum += users.len() as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
                 "raw-join" => {
                     for _ in 0..LOADS {
                         type Pair = ((i32, String, Option<String>), Option<(i32, i32, String, Option<String>)>);
@@ -229,7 +270,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-prefetch, orm-prefetch, raw-join, orm-join"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
                     )
                     .into())
                 }
