@@ -327,10 +327,6 @@ impl Path {
 /// Related rows by their parent's key.
 type KeyMap<V> = foldhash::HashMap<Key, V>;
 
-/// A parent's related rows: decoded (until a first parent takes them), and
-/// their indexes in the result, to decode again for a repeated parent.
-type Group = (Option<Box<dyn Any + Send>>, Vec<usize>);
-
 /// One prefetch level: relation `rel` (index `index` of `owner`) for a
 /// list of parent objects, loaded with one query.
 struct Level {
@@ -343,8 +339,8 @@ struct Level {
     parent_keys: Vec<Option<Key>>,
     /// Each key's first parent, by position.
     first: KeyMap<usize>,
-    /// A parent seen twice (a copy after a forward level) needs its rows
-    /// twice, so they are kept.
+    /// A key shared by several parents (copies of one object after a
+    /// forward level): each copy needs the rows, so they are kept.
     repeated: bool,
     /// The statement, and the column (and its type) that says which parent
     /// a row belongs to; `None` when no parent has a key.
@@ -355,11 +351,20 @@ struct Level {
 enum Fetched {
     /// No query was needed: every parent gets nothing.
     Nothing,
-    /// Decoded, one group per parent position (`None`: no rows).
-    Groups(Vec<Option<Box<dyn Any + Send>>>),
-    /// Kept as they came (a forward level, or a parent seen twice), with
-    /// the column (and its type) that says which parent a row belongs to.
+    /// A reverse or many-to-many level, decoded: one group per parent
+    /// position, filled at each key's first parent (`None`: no rows).
+    Groups(Vec<Option<Box<dyn Any + Send>>>, Option<Kept>),
+    /// A forward level, kept as it came (parents share targets), with the
+    /// column (and its type) that says which parent a row belongs to.
     Rows(Vec<Row>, usize, SqlType),
+}
+
+/// The rows of a level with [`repeated`](Level::repeated) keys, and the
+/// indexes of each first parent's rows among them: a copy of a parent
+/// decodes its own list from them.
+struct Kept {
+    rows: Vec<Row>,
+    of_parent: Vec<Vec<usize>>,
 }
 
 impl Level {
@@ -373,24 +378,24 @@ impl Level {
             (true, Some(f)) => f,
             _ => owner_meta.pk,
         };
-        let parent_keys: Vec<Option<Key>> = objects
-            .iter()
-            .map(|o| Key::of(&owner.field_value(&**o, parent_field)))
-            .collect();
+        let mut parent_keys: Vec<Option<Key>> = Vec::with_capacity(objects.len());
         let mut first = KeyMap::default();
         first.reserve(objects.len());
         let mut distinct: Vec<Value> = Vec::new();
         let mut repeated = false;
-        for (i, (object, key)) in objects.iter().zip(&parent_keys).enumerate() {
-            if let Some(key) = key {
+        for (i, object) in objects.iter().enumerate() {
+            let value = owner.field_value(&**object, parent_field);
+            let key = Key::of(&value);
+            if let Some(key) = &key {
                 match first.entry(key.clone()) {
                     Entry::Vacant(slot) => {
                         slot.insert(i);
-                        distinct.push(owner.field_value(&**object, parent_field));
+                        distinct.push(value);
                     }
                     Entry::Occupied(_) => repeated = true,
                 }
             }
+            parent_keys.push(key);
         }
         let query = if distinct.is_empty() {
             None
@@ -502,18 +507,23 @@ impl Level {
             return Ok(Fetched::Nothing);
         };
         let (key_index, key_type) = (*key_index, *key_type);
-        if self.forward || self.repeated {
+        if self.forward {
             let rows = db.query(&stmt.sql, &stmt.binds).await?;
             return Ok(Fetched::Rows(rows, key_index, key_type));
         }
-        // Each parent once (the usual case): every row is decoded as it
-        // arrives, straight into its parent's group; no row is kept. Rows
-        // of one parent often come together (children created together
-        // have adjacent keys): the last parent is checked before the map.
+        // Every row is decoded as it arrives, straight into the group of
+        // its key's first parent; rows are kept only when other parents
+        // share that key. Rows of one parent often come together (children
+        // created together have adjacent keys): the last parent is checked
+        // before the map.
         let target = self.rel.target;
-        let mut groups: Vec<Option<Box<dyn Any + Send>>> = std::iter::repeat_with(|| None)
-            .take(self.parent_keys.len())
-            .collect();
+        let parents = self.parent_keys.len();
+        let mut groups: Vec<Option<Box<dyn Any + Send>>> =
+            std::iter::repeat_with(|| None).take(parents).collect();
+        let mut kept = self.repeated.then(|| Kept {
+            rows: Vec::new(),
+            of_parent: vec![Vec::new(); parents],
+        });
         let mut last: Option<(Key, usize)> = None;
         db.for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
             let Some(key) = Key::read(&row, key_index, key_type)? else {
@@ -532,10 +542,15 @@ impl Level {
                 },
             };
             let group = groups[parent].get_or_insert_with(|| target.new_group());
-            target.decode_into(&mut **group, &row)
+            target.decode_into(&mut **group, &row)?;
+            if let Some(kept) = &mut kept {
+                kept.of_parent[parent].push(kept.rows.len());
+                kept.rows.push(row);
+            }
+            Ok(())
         })
         .await?;
-        Ok(Fetched::Groups(groups))
+        Ok(Fetched::Groups(groups, kept))
     }
 
     /// Stores the fetched rows into the parents (the same objects, in the
@@ -555,61 +570,44 @@ impl Level {
                 }
                 return Ok(());
             }
-            Fetched::Groups(groups) => {
-                for (object, group) in objects.iter_mut().zip(groups) {
-                    let group = group.unwrap_or_else(|| target.new_group());
+            Fetched::Groups(mut groups, kept) => {
+                for (i, object) in objects.iter_mut().enumerate() {
+                    // A copy of an earlier parent decodes its own list
+                    // from the rows kept for that parent.
+                    let first = match (&kept, &self.parent_keys[i]) {
+                        (Some(_), Some(key)) => self.first.get(key).copied().unwrap_or(i),
+                        _ => i,
+                    };
+                    let group = match (&kept, first == i) {
+                        (Some(kept), false) => {
+                            let mut again = target.new_group();
+                            for &row in &kept.of_parent[first] {
+                                target.decode_into(&mut *again, &kept.rows[row])?;
+                            }
+                            again
+                        }
+                        _ => groups[i].take().unwrap_or_else(|| target.new_group()),
+                    };
                     owner.attach(&mut **object, index, Related::Group(group))?;
                 }
                 return Ok(());
             }
             Fetched::Rows(rows, key_index, key_type) => (rows, key_index, key_type),
         };
-        if self.forward {
-            // Many parents may share a target: decode it once per parent.
-            let mut by_key: KeyMap<&Row> = KeyMap::default();
-            for row in &rows {
-                if let Some(key) = Key::read(row, key_index, key_type)? {
-                    by_key.insert(key, row);
-                }
+        // A forward level: many parents may share a target, decoded once
+        // per parent.
+        let mut by_key: KeyMap<&Row> = KeyMap::default();
+        for row in &rows {
+            if let Some(key) = Key::read(row, key_index, key_type)? {
+                by_key.insert(key, row);
             }
-            for (object, key) in objects.iter_mut().zip(&self.parent_keys) {
-                let related = match key.as_ref().and_then(|k| by_key.get(k)) {
-                    Some(row) => Some(target.decode_row(row, 0)?),
-                    None => None,
-                };
-                owner.attach(&mut **object, index, Related::One(related))?;
-            }
-        } else {
-            // One pass in row order, each group decoded straight into a Vec
-            // of the target. A parent seen again (a copy after a forward
-            // level) decodes its rows once more from the kept row indexes.
-            let mut groups: KeyMap<Group> = KeyMap::default();
-            for (i, row) in rows.iter().enumerate() {
-                let Some(key) = Key::read(row, key_index, key_type)? else {
-                    continue;
-                };
-                let (group, indexes) = groups
-                    .entry(key)
-                    .or_insert_with(|| (Some(target.new_group()), Vec::new()));
-                if let Some(group) = group {
-                    target.decode_into(&mut **group, row)?;
-                }
-                indexes.push(i);
-            }
-            for (object, key) in objects.iter_mut().zip(&self.parent_keys) {
-                let group = match key.as_ref().and_then(|k| groups.get_mut(k)) {
-                    Some((group @ Some(_), _)) => group.take().expect("checked"),
-                    Some((None, indexes)) => {
-                        let mut again = target.new_group();
-                        for &i in indexes.iter() {
-                            target.decode_into(&mut *again, &rows[i])?;
-                        }
-                        again
-                    }
-                    None => target.new_group(),
-                };
-                owner.attach(&mut **object, index, Related::Group(group))?;
-            }
+        }
+        for (object, key) in objects.iter_mut().zip(&self.parent_keys) {
+            let related = match key.as_ref().and_then(|k| by_key.get(k)) {
+                Some(row) => Some(target.decode_row(row, 0)?),
+                None => None,
+            };
+            owner.attach(&mut **object, index, Related::One(related))?;
         }
         Ok(())
     }
