@@ -54,8 +54,10 @@ pub struct Db {
 pub(crate) enum Conn {
     /// A pool connection, possibly shared with other autocommit statements.
     Pooled(Arc<Object>),
-    /// A pool connection no other statement uses (a stream's).
-    Exclusive(Object),
+    /// A pool connection no other statement uses (a stream's). Boxed: the
+    /// pool's object is 288 bytes, and every statement's future holds a
+    /// `Conn`, though this variant is the rare one.
+    Exclusive(Box<Object>),
     /// The open transaction's connection.
     Tx(Arc<TxState>),
 }
@@ -312,7 +314,7 @@ impl Db {
         }
         let conn = match self.client().await? {
             Conn::Pooled(object) => object,
-            Conn::Exclusive(object) => Arc::new(object),
+            Conn::Exclusive(object) => Arc::new(*object),
             Conn::Tx(_) => return Ok(self.clone()),
         };
         Ok(Db {
@@ -360,7 +362,7 @@ impl Db {
     /// none: a checkout, or a busy kept connection to share.
     async fn client_later(&self) -> Result<Conn> {
         if !self.inner.pipelining {
-            return Ok(Conn::Exclusive(Box::pin(self.checkout()).await?));
+            return Ok(Conn::Exclusive(Box::new(Box::pin(self.checkout()).await?)));
         }
         if !self.pool_has_free() {
             // Under load (every kept connection busy, the pool empty), share
@@ -385,7 +387,7 @@ impl Db {
             // Others wait in the pool's queue (a transaction, a stream, or
             // statements that found every connection held alone): use this
             // connection once and let it go back to them.
-            return Ok(Conn::Exclusive(object));
+            return Ok(Conn::Exclusive(Box::new(object)));
         }
         let object = Arc::new(object);
         self.shared().push(object.clone());
@@ -446,7 +448,7 @@ impl Db {
                 tx.check_active()?;
                 Ok(Conn::Tx(tx.clone()))
             }
-            None => Ok(Conn::Exclusive(self.checkout().await?)),
+            None => Ok(Conn::Exclusive(Box::new(self.checkout().await?))),
         }
     }
 
