@@ -399,11 +399,30 @@ pub mod __private {
         model: &'static str,
         field: &'static str,
     ) -> Result<T> {
-        let shown = format!("{value:?}");
-        T::from_value(value).ok_or_else(|| Error::InvalidValue {
+        let invalid = |got: &dyn std::fmt::Debug| Error::InvalidValue {
             model,
             field,
-            reason: format!("expected a {} value, got {shown}", T::SQL_TYPE.name()),
+            reason: format!(
+                "expected a value of type {}, got {got:?}",
+                T::SQL_TYPE.name()
+            ),
+        };
+        if !T::SQL_TYPE.matches(&value) {
+            return Err(invalid(&value));
+        }
+        // The value is consumed below, and formatting it up front would
+        // cost more than the conversion: what a failure from here on can
+        // still show is whether it was NULL (for a non-null field).
+        let null = value.is_null();
+        T::from_value(value).ok_or_else(|| {
+            invalid(&format_args!(
+                "{}",
+                if null {
+                    "NULL"
+                } else {
+                    "a value it does not take"
+                }
+            ))
         })
     }
 
@@ -475,4 +494,36 @@ pub mod __private {
 
     /// `default = ..` must be a value of the field's type.
     pub fn assert_default<T: FieldType, V: Arg<T>>(_value: V) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Error, Value};
+
+    fn reason(result: crate::Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(Error::InvalidValue {
+                model: "User",
+                field: "age",
+                reason,
+            }) => reason,
+            other => panic!("expected InvalidValue on User.age, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn field_conversions_name_what_they_got() {
+        let from = |v| crate::__private::from_value::<i32>(v, "User", "age");
+        assert_eq!(from(Value::I32(Some(7))).unwrap(), 7);
+        assert_eq!(
+            reason(from(Value::Text(Some("seven".into())))),
+            r#"expected a value of type integer, got Text(Some("seven"))"#
+        );
+        assert_eq!(
+            reason(from(Value::I32(None))),
+            "expected a value of type integer, got NULL"
+        );
+        let nullable = crate::__private::from_value::<Option<i32>>(Value::I32(None), "User", "age");
+        assert_eq!(nullable.unwrap(), None);
+    }
 }
