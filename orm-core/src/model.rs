@@ -203,6 +203,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn set_field(&mut self, index: usize, value: Value) -> Result<()>;
 
+    /// Sets field `index` from column `at` of `row`, decoded straight into
+    /// the field's type (no [`Value`] in between).
+    #[doc(hidden)]
+    fn read_field(&mut self, index: usize, row: &Row, at: usize) -> Result<()>;
+
     /// Fills `auto_now` (and, when `inserting`, `auto_now_add`) fields.
     #[doc(hidden)]
     fn touch(&mut self, inserting: bool, now: chrono::DateTime<chrono::Utc>);

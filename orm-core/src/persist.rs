@@ -9,14 +9,15 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use postgres_types::ToSql;
+use smallvec::SmallVec;
 
 use crate::db::{self, Db};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::Model;
 use crate::query::q::{Node, Op, Set};
 use crate::query::{Assign, QuerySet, Q};
-use crate::sql::statements;
-use crate::value::{ByRef, Value};
+use crate::sql::statements::{self, Returning};
+use crate::value::ByRef;
 
 /// The time `auto_now` fields get: now, to the microsecond PostgreSQL keeps.
 fn now() -> DateTime<Utc> {
@@ -26,10 +27,26 @@ fn now() -> DateTime<Utc> {
 /// Stores the generated columns of `row` (from [`statements::generated_fields`])
 /// into `obj`.
 fn set_generated<M: Model>(obj: &mut M, row: &tokio_postgres::Row, with_pk: bool) -> Result<()> {
-    for (at, (index, field)) in statements::generated_fields(M::META, with_pk).enumerate() {
-        obj.set_field(index, Value::read(row, at, field.sql_type)?)?;
+    for (at, (index, _)) in statements::generated_fields(M::META, with_pk).enumerate() {
+        obj.read_field(index, row, at)?;
     }
     Ok(())
+}
+
+/// A statement's parameters, bound by reference to an object's fields: up
+/// to 8 without an allocation.
+type Params<'a> = SmallVec<[&'a (dyn ToSql + Sync); 8]>;
+
+/// Fills `obj`'s `auto_now` fields (and `auto_now_add` ones when
+/// `inserting`), reading the clock only for a model that has any.
+fn touch<M: Model>(obj: &mut M, inserting: bool) {
+    if M::META
+        .fields
+        .iter()
+        .any(|f| f.auto_now || (inserting && f.auto_now_add))
+    {
+        obj.touch(inserting, now());
+    }
 }
 
 fn pk_filter<M: Model>(obj: &M) -> Q<M> {
@@ -44,22 +61,41 @@ async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     obj.run_after_save(true).await
 }
 
+/// INSERTs `obj` and fills what the database generated (the identity key),
+/// or, for a model with times, replaces it with the row as stored
+/// ([`Returning`]).
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
-    obj.touch(true, now());
+    touch(obj, true);
     obj.validate()?;
     let with_pk = !obj.pk_is_unset();
-    let sql = M::statements().insert(M::META, with_pk);
-    let mut rows: Vec<M> = {
-        let params: Vec<&(dyn ToSql + Sync)> = statements::insert_fields(M::META, with_pk)
-            .map(|(i, _)| obj.field_sql(i))
-            .collect();
-        db.load_with(sql, params, |row| M::from_row(row, 0)).await?
-    };
-    // The row as stored: a time finer than PostgreSQL's microsecond comes
-    // back as stored, so the object equals what a later get returns.
-    *obj = rows.pop().ok_or(Error::DoesNotExist {
+    let (sql, returning) = M::statements().insert(M::META, with_pk);
+    let params: Params<'_> = statements::insert_fields(M::META, with_pk)
+        .map(|(i, _)| obj.field_sql(i))
+        .collect();
+    let missing = || Error::DoesNotExist {
         model: M::META.name,
-    })?;
+    };
+    match returning {
+        Returning::Row => {
+            let mut rows: Vec<M> = db.load_with(sql, params, |row| M::from_row(row, 0)).await?;
+            *obj = rows.pop().ok_or_else(missing)?;
+        }
+        Returning::Generated => {
+            let mut generated = None;
+            db.for_each_row_params(sql, &params, |row| {
+                generated = Some(row);
+                Ok(())
+            })
+            .await?;
+            drop(params);
+            set_generated(obj, &generated.ok_or_else(missing)?, with_pk)?;
+        }
+        Returning::Nothing => {
+            if db.execute_params(sql, &params).await? == 0 {
+                return Err(missing());
+            }
+        }
+    }
     Ok(())
 }
 
@@ -75,7 +111,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
         return insert(&db, obj).await;
     }
     obj.run_before_save(false).await?;
-    obj.touch(false, now());
+    touch(obj, false);
     obj.validate()?;
     if M::META.fields.len() == 1 {
         // Nothing to update but the key itself: insert unless the row exists.
@@ -92,7 +128,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     let sql = M::statements().update_by_pk(M::META);
     let updated = {
         let pk = M::META.pk;
-        let params: Vec<&(dyn ToSql + Sync)> = (0..M::META.fields.len())
+        let params: Params<'_> = (0..M::META.fields.len())
             .filter(|&i| i != pk)
             .chain(std::iter::once(pk))
             .map(|i| obj.field_sql(i))
@@ -405,7 +441,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
     let db = db::current()?;
     let wanted = crate::query::values::resolve_fields(M::META, names)?;
     obj.run_before_save(false).await?;
-    obj.touch(false, now());
+    touch(obj, false);
     obj.validate()?;
     let sets: Vec<Set> = M::META
         .fields

@@ -225,6 +225,60 @@ async fn bulk_writes_of_a_model_with_only_a_generated_key() -> Result<()> {
     .await
 }
 
+/// A model without times: an insert reads back only the generated key.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "memos")]
+struct Memo {
+    #[orm(primary_key)]
+    id: i64,
+    text: String,
+    rank: Option<i16>,
+}
+
+#[tokio::test]
+async fn saves_without_times_read_back_the_key_and_notice_a_dropped_row() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let mut a = Memo {
+            text: "first".into(),
+            rank: Some(3),
+            ..Default::default()
+        };
+        a.save().await?;
+        assert!(a.id > 0, "the generated key is filled in");
+        assert_eq!((a.text.as_str(), a.rank), ("first", Some(3)));
+        assert_eq!(Memo::get(q!(id = a.id)).await?, a);
+        let given = Memo::create(Memo {
+            id: 500,
+            text: "given".into(),
+            rank: None,
+        })
+        .await?;
+        assert_eq!(Memo::get(q!(id = 500)).await?, given);
+        // A trigger that skips the row: no row comes back (with a generated
+        // key) or none is inserted (with a given one), and both say so.
+        db.batch_execute(
+            "CREATE FUNCTION skip_memo() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; \
+             CREATE TRIGGER skip_memos BEFORE INSERT ON memos FOR EACH ROW EXECUTE FUNCTION skip_memo()",
+        )
+        .await?;
+        for id in [0, 600] {
+            let skipped = Memo {
+                id,
+                text: "skipped".into(),
+                rank: None,
+            };
+            match Memo::create(skipped).await {
+                Err(Error::DoesNotExist { model: "Memo" }) => {}
+                other => panic!("id {id}: expected DoesNotExist, got {other:?}"),
+            }
+        }
+        assert_eq!(Memo::all().count().await?, 2);
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn bulk_insert_is_atomic() -> Result<()> {
     let db = setup().await;

@@ -606,6 +606,17 @@ impl Db {
         self.collect_rows(sql, params.iter().copied(), params)
     }
 
+    /// [`for_each_row`](Db::for_each_row) with parameters as tokio-postgres
+    /// takes them (logged as they are).
+    pub(crate) fn for_each_row_params<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [&'a (dyn ToSql + Sync)],
+        each: impl FnMut(Row) -> Result<()> + Send + 'a,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        self.for_each_row(sql, params.iter().copied(), params, each)
+    }
+
     async fn collect_rows<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<Vec<Row>>
     where
         P: std::fmt::Debug + Sync,

@@ -16,8 +16,6 @@ use crate::error::Result;
 use crate::model::{FieldMeta, Model};
 use crate::query::values::resolve_fields;
 use crate::query::QuerySet;
-use crate::types::SqlType;
-use crate::value::Value;
 
 /// A row read with [`QuerySet::only`] or [`QuerySet::defer`]: the model,
 /// its unread fields at their `Default`, and which fields were read.
@@ -172,18 +170,18 @@ impl<M: Model + Default> DeferredQuery<M> {
         };
         let db = db::resolve(self.qs.db.as_ref())?;
         // Each selected column's index in the model, found once per query.
-        let indexes: Vec<(usize, SqlType)> = columns
+        let indexes: Vec<usize> = columns
             .iter()
             .map(|c| {
                 let i = M::META.fields.iter().position(|f| std::ptr::eq(f, *c));
-                (i.unwrap_or(0), c.sql_type)
+                i.unwrap_or(0)
             })
             .collect();
         let loaded: Arc<[&'static FieldMeta]> = columns.into();
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
             let mut object = M::default();
-            for (column, (index, ty)) in indexes.iter().enumerate() {
-                object.set_field(*index, Value::read(row, column, *ty)?)?;
+            for (column, &index) in indexes.iter().enumerate() {
+                object.read_field(index, row, column)?;
             }
             Ok(Deferred {
                 object,

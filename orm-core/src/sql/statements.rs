@@ -12,6 +12,7 @@ use crate::query::related::{push_join_columns, push_joins, Join};
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// Statement texts that depend only on the model, rendered on first use
@@ -21,7 +22,7 @@ use crate::value::Value;
 #[derive(Debug)]
 pub struct ModelStatements {
     columns: OnceLock<String>,
-    insert: [OnceLock<String>; 2],
+    insert: [OnceLock<(String, Returning)>; 2],
     bulk_insert: [OnceLock<String>; 2],
     copy_in: [OnceLock<(String, String)>; 2],
     update_by_pk: OnceLock<String>,
@@ -53,8 +54,11 @@ impl ModelStatements {
         })
     }
 
-    pub(crate) fn insert(&self, meta: &'static ModelMeta, with_pk: bool) -> &str {
-        self.insert[usize::from(with_pk)].get_or_init(|| insert(meta, with_pk))
+    /// The single-row [`insert`], and what it reads back.
+    pub(crate) fn insert(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, Returning) {
+        let (sql, returning) = self.insert[usize::from(with_pk)]
+            .get_or_init(|| (insert(meta, with_pk), Returning::of(meta, with_pk)));
+        (sql, *returning)
     }
 
     pub(crate) fn bulk_insert(&self, meta: &'static ModelMeta, with_pk: bool) -> &str {
@@ -337,8 +341,40 @@ fn push_returning_generated(w: &mut SqlWriter, meta: &'static ModelMeta, with_pk
     }
 }
 
-/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING <every column>`; the
-/// caller binds the fields of [`insert_fields`] in order.
+/// What a single-row [`insert`] reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returning {
+    /// Every column: a field's type keeps less than the Rust value holds
+    /// (times keep microseconds, chrono nanoseconds), so the saved object
+    /// becomes its row as stored, equal to what a later get returns.
+    Row,
+    /// The [`generated_fields`]: every other type stores the value sent as
+    /// it is, and Django too reads back only the key.
+    Generated,
+    /// Nothing: no field is generated (the key was given).
+    Nothing,
+}
+
+impl Returning {
+    pub(crate) fn of(meta: &'static ModelMeta, with_pk: bool) -> Returning {
+        let times = meta.fields.iter().any(|f| {
+            matches!(
+                f.sql_type,
+                SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz
+            )
+        });
+        if times {
+            Returning::Row
+        } else if generated_fields(meta, with_pk).next().is_some() {
+            Returning::Generated
+        } else {
+            Returning::Nothing
+        }
+    }
+}
+
+/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING ..`, what [`Returning`]
+/// says; the caller binds the fields of [`insert_fields`] in order.
 pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("INSERT INTO ");
@@ -353,7 +389,12 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
         w.push_list(1..=fields.len(), ", ", |w, n| w.push_placeholder(n));
         w.push_sql(")");
     }
-    push_returning(&mut w, meta);
+    match Returning::of(meta, with_pk) {
+        Returning::Row => push_returning(&mut w, meta),
+        Returning::Generated | Returning::Nothing => {
+            push_returning_generated(&mut w, meta, with_pk);
+        }
+    }
     w.finish().sql
 }
 

@@ -491,6 +491,29 @@ struct Post {
 }
 
 #[test]
+fn inserts_without_times_read_back_only_the_generated_key() {
+    let posts = <Post as Model>::META;
+    assert_eq!(
+        statements::insert(posts, false),
+        r#"INSERT INTO "posts" ("author_id") VALUES ($1) RETURNING "id""#
+    );
+    assert_eq!(
+        statements::insert(posts, true),
+        r#"INSERT INTO "posts" ("id", "author_id") VALUES ($1, $2)"#,
+        "nothing generated: nothing read back"
+    );
+    use statements::Returning;
+    assert_eq!(Returning::of(posts, false), Returning::Generated);
+    assert_eq!(Returning::of(posts, true), Returning::Nothing);
+    let users = <User as Model>::META;
+    assert_eq!(
+        Returning::of(users, true),
+        Returning::Row,
+        "a timestamptz field"
+    );
+}
+
+#[test]
 fn foreign_keys_and_link_tables_in_ddl() {
     let posts = <Post as Model>::META;
     assert_eq!(

@@ -78,6 +78,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let mut values = Vec::new();
     let mut sqls = Vec::new();
     let mut sets = Vec::new();
+    let mut reads = Vec::new();
     let mut touches_always = Vec::new();
     let mut touches_insert = Vec::new();
     let mut has_field = Vec::new();
@@ -242,6 +243,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
         sets.push(
             quote!(#i => self.#fid = #p::field_from_value::<Self, #n>(value, #name, #fname)?),
         );
+        reads
+            .push(quote!(#i => self.#fid = #p::decode_field::<Self, #n>(row, at, #name, #column)?));
         if let Some(flag) = &a.auto_now {
             let p = respan(p.clone(), flag.span());
             touches_always
@@ -394,6 +397,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 fn set_field(&mut self, index: usize, value: #p::Value) -> #p::Result<()> {
                     match index {
                         #(#sets,)*
+                        _ => ::core::unreachable!(#unreachable),
+                    }
+                    ::core::result::Result::Ok(())
+                }
+
+                fn read_field(&mut self, index: usize, row: &#p::Row, at: usize) -> #p::Result<()> {
+                    match index {
+                        #(#reads,)*
                         _ => ::core::unreachable!(#unreachable),
                     }
                     ::core::result::Result::Ok(())
