@@ -17,7 +17,8 @@
 //!
 //! Without valgrind it prints the wall and CPU time per statement of each
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
-//! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`, and
+//! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`,
+//! `raw-insert`, `orm-insert` (`save()` of a new user), and
 //! `raw-filter`, `orm-filter` (a page of 20 users at an offset, `PAGES` per
 //! round), `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
 //! 10,000 rows), `raw-join`, `orm-join` (the 1,000 posts with their users,
@@ -128,6 +129,9 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
         let update = client
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
             .await?;
+        let insert = client
+            .prepare("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id")
+            .await?;
         let page = client
             .prepare(
                 "SELECT id, name, hair_color FROM users WHERE hair_color = $1 \
@@ -202,6 +206,28 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     })
                     .await?
                 }
+                "raw-insert" => {
+                    for i in 0..N {
+                        let (name, hair_color) = (format!("New {i}"), Some("brown".to_owned()));
+                        let row = client.query_one(&insert, &[&name, &hair_color]).await?;
+                        sum += i64::from(row.get::<_, i32>(0) % 2);
+                    }
+                }
+                "orm-insert" => {
+                    orm_core::scope(&db, async {
+                        for i in 0..N {
+                            let mut u = User {
+                                name: format!("New {i}"),
+                                hair_color: Some("brown".to_owned()),
+                                ..Default::default()
+                            };
+                            u.save().await?;
+                            sum += i64::from(u.id % 2);
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
                 "raw-prefetch" => {
                     for _ in 0..LOADS {
                         let users = raw_prefetch(&client, [&tree_users, &tree_posts, &tree_comments]).await?;
@@ -270,7 +296,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
                     )
                     .into())
                 }
