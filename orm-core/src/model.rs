@@ -304,8 +304,8 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         QuerySet::new().get_or_none(q.into_q())
     }
 
-    /// Inserts `object` and returns the row as stored (id, defaults and
-    /// timestamps filled in).
+    /// Inserts `object` and returns it with its generated id, and its times
+    /// and `jsonb` fields as stored (PostgreSQL keeps microseconds).
     ///
     /// # Errors
     /// [`Error::Integrity`](crate::Error::Integrity) naming the violated constraint.
@@ -394,7 +394,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// Saves the object: an `INSERT` while an integer primary key is unset
-    /// (0), filling in the id, defaults and timestamps; otherwise an `UPDATE`
+    /// (0), filling in the id and `auto_now` times; otherwise an `UPDATE`
     /// of every column by primary key (an `INSERT` if no row has that key).
     ///
     /// # Errors

@@ -1,9 +1,11 @@
 //! Writes of model instances: `save`, `create`, `delete`, `bulk_create`,
 //! `bulk_insert`, `get_or_create`, `update_or_create`, `refresh_from_db`.
 //!
-//! Inserts bind the struct's fields by reference (no copies). A single-row
-//! insert reads the stored row back; `bulk_create` reads back only what the
-//! database generates (the identity primary key), as Django's does.
+//! Inserts bind the struct's fields by reference (no copies) and read back
+//! only what the database generates (the identity primary key), as
+//! Django's do; a single-row insert also reads back the fields PostgreSQL
+//! may store otherwise than sent (times, `jsonb`), so the saved object
+//! equals its row.
 //! `auto_now` times are taken at PostgreSQL's precision (microseconds), so
 //! an object's own timestamps equal the stored ones.
 
@@ -16,7 +18,7 @@ use crate::error::{Error, IntegrityKind, Result};
 use crate::model::Model;
 use crate::query::q::{Node, Op, Set};
 use crate::query::{Assign, QuerySet, Q};
-use crate::sql::statements::{self, Returning};
+use crate::sql::statements;
 use crate::value::ByRef;
 
 /// The time `auto_now` fields get: now, to the microsecond PostgreSQL keeps.
@@ -53,48 +55,44 @@ fn pk_filter<M: Model>(obj: &M) -> Q<M> {
     Q::from_node(Node::leaf(M::META.pk_field(), Op::Exact(obj.pk())))
 }
 
-/// INSERT `obj` and replace it with the row as stored (validated first,
-/// with the save hooks around it).
+/// INSERT `obj` (validated first, with the save hooks around it).
 async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     obj.run_before_save(true).await?;
     insert_row(db, obj).await?;
     obj.run_after_save(true).await
 }
 
-/// INSERTs `obj` and fills what the database generated (the identity key),
-/// or, for a model with times, replaces it with the row as stored
-/// ([`Returning`]).
+/// INSERTs `obj` and sets the fields the statement reads back
+/// ([`statements::returned_fields`]: the generated key, times, `jsonb`) to
+/// their values as stored; the others, relations included, stay as they are.
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     touch(obj, true);
     obj.validate()?;
     let with_pk = !obj.pk_is_unset();
-    let (sql, returning) = M::statements().insert(M::META, with_pk);
+    let (sql, returned) = M::statements().insert(M::META, with_pk);
     let params: Params<'_> = statements::insert_fields(M::META, with_pk)
         .map(|(i, _)| obj.field_sql(i))
         .collect();
     let missing = || Error::DoesNotExist {
         model: M::META.name,
     };
-    match returning {
-        Returning::Row => {
-            let mut rows: Vec<M> = db.load_with(sql, params, |row| M::from_row(row, 0)).await?;
-            *obj = rows.pop().ok_or_else(missing)?;
+    if returned.is_empty() {
+        // No RETURNING: a row skipped (by a trigger) shows in the count.
+        if db.execute_params(sql, &params).await? == 0 {
+            return Err(missing());
         }
-        Returning::Generated => {
-            let mut generated = None;
-            db.for_each_row_params(sql, &params, |row| {
-                generated = Some(row);
-                Ok(())
-            })
-            .await?;
-            drop(params);
-            set_generated(obj, &generated.ok_or_else(missing)?, with_pk)?;
-        }
-        Returning::Nothing => {
-            if db.execute_params(sql, &params).await? == 0 {
-                return Err(missing());
-            }
-        }
+        return Ok(());
+    }
+    let mut stored = None;
+    db.for_each_row_params(sql, &params, |row| {
+        stored = Some(row);
+        Ok(())
+    })
+    .await?;
+    drop(params);
+    let stored = stored.ok_or_else(missing)?;
+    for (at, &index) in returned.iter().enumerate() {
+        obj.read_field(index, &stored, at)?;
     }
     Ok(())
 }

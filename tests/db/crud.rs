@@ -225,7 +225,8 @@ async fn bulk_writes_of_a_model_with_only_a_generated_key() -> Result<()> {
     .await
 }
 
-/// A model without times: an insert reads back only the generated key.
+/// A model without times or `jsonb`: an insert reads back only the
+/// generated key.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "memos")]
 struct Memo {
@@ -235,9 +236,27 @@ struct Memo {
     rank: Option<i16>,
 }
 
+/// A `jsonb` field: PostgreSQL keeps its numbers as `numeric`.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "measures")]
+struct Measure {
+    #[orm(primary_key)]
+    id: i64,
+    data: serde_json::Value,
+}
+
 #[tokio::test]
-async fn saves_without_times_read_back_the_key_and_notice_a_dropped_row() -> Result<()> {
+async fn saves_read_back_the_key_and_what_is_stored_otherwise() -> Result<()> {
     let db = setup().await;
+    // Upper-cases every memo's text, and skips the row of one called
+    // "skipped".
+    db.batch_execute(
+        "CREATE FUNCTION memo_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.text = 'skipped' THEN RETURN NULL; END IF; \
+         NEW.text := upper(NEW.text); RETURN NEW; END $$; \
+         CREATE TRIGGER memo_trigger BEFORE INSERT ON memos FOR EACH ROW EXECUTE FUNCTION memo_trigger()",
+    )
+    .await?;
     orm_core::scope(&db, async {
         let mut a = Memo {
             text: "first".into(),
@@ -246,22 +265,20 @@ async fn saves_without_times_read_back_the_key_and_notice_a_dropped_row() -> Res
         };
         a.save().await?;
         assert!(a.id > 0, "the generated key is filled in");
+        // As in Django, the other fields keep the values sent.
         assert_eq!((a.text.as_str(), a.rank), ("first", Some(3)));
-        assert_eq!(Memo::get(q!(id = a.id)).await?, a);
+        let stored = Memo::get(q!(id = a.id)).await?;
+        assert_eq!((stored.text.as_str(), stored.rank), ("FIRST", Some(3)));
         let given = Memo::create(Memo {
             id: 500,
             text: "given".into(),
             rank: None,
         })
         .await?;
-        assert_eq!(Memo::get(q!(id = 500)).await?, given);
-        // A trigger that skips the row: no row comes back (with a generated
-        // key) or none is inserted (with a given one), and both say so.
-        db.batch_execute(
-            "CREATE FUNCTION skip_memo() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; \
-             CREATE TRIGGER skip_memos BEFORE INSERT ON memos FOR EACH ROW EXECUTE FUNCTION skip_memo()",
-        )
-        .await?;
+        assert_eq!((given.id, given.text.as_str()), (500, "given"));
+        assert_eq!(Memo::get(q!(id = 500)).await?.text, "GIVEN");
+        // A skipped row: none comes back (generated key) or none is
+        // inserted (given key, no RETURNING), and both say so.
         for id in [0, 600] {
             let skipped = Memo {
                 id,
@@ -274,6 +291,16 @@ async fn saves_without_times_read_back_the_key_and_notice_a_dropped_row() -> Res
             }
         }
         assert_eq!(Memo::all().count().await?, 2);
+
+        // serde_json writes 1e16 as `1e16`; jsonb returns `10000000000000000`,
+        // an integer: the saved object takes the stored value.
+        let m = Measure::create(Measure {
+            data: serde_json::json!({"big": 1e16, "small": 0.5}),
+            ..Default::default()
+        })
+        .await?;
+        assert_eq!(Measure::get(q!(id = m.id)).await?, m);
+        assert_eq!(m.data["big"], serde_json::json!(10_000_000_000_000_000_u64));
         Ok(())
     })
     .await

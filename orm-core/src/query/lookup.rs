@@ -137,7 +137,7 @@ impl Lookup {
                 Ok(v)
             } else {
                 Err(bad(format!(
-                    "expected a {} value, got {v:?}",
+                    "expected a value of type {}, got {v:?}",
                     field.sql_type.name()
                 )))
             }

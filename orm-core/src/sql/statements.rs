@@ -22,7 +22,7 @@ use crate::value::Value;
 #[derive(Debug)]
 pub struct ModelStatements {
     columns: OnceLock<String>,
-    insert: [OnceLock<(String, Returning)>; 2],
+    insert: [OnceLock<(String, Box<[usize]>)>; 2],
     bulk_insert: [OnceLock<String>; 2],
     copy_in: [OnceLock<(String, String)>; 2],
     update_by_pk: OnceLock<String>,
@@ -54,11 +54,14 @@ impl ModelStatements {
         })
     }
 
-    /// The single-row [`insert`], and what it reads back.
-    pub(crate) fn insert(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, Returning) {
-        let (sql, returning) = self.insert[usize::from(with_pk)]
-            .get_or_init(|| (insert(meta, with_pk), Returning::of(meta, with_pk)));
-        (sql, *returning)
+    /// The single-row [`insert`], and the indexes of the fields it reads
+    /// back ([`returned_fields`]), in the order of its `RETURNING`.
+    pub(crate) fn insert(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, &[usize]) {
+        let (sql, returned) = self.insert[usize::from(with_pk)].get_or_init(|| {
+            let returned = returned_fields(meta, with_pk).map(|(i, _)| i).collect();
+            (insert(meta, with_pk), returned)
+        });
+        (sql, returned)
     }
 
     pub(crate) fn bulk_insert(&self, meta: &'static ModelMeta, with_pk: bool) -> &str {
@@ -341,40 +344,28 @@ fn push_returning_generated(w: &mut SqlWriter, meta: &'static ModelMeta, with_pk
     }
 }
 
-/// What a single-row [`insert`] reads back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Returning {
-    /// Every column: a field's type keeps less than the Rust value holds
-    /// (times keep microseconds, chrono nanoseconds), so the saved object
-    /// becomes its row as stored, equal to what a later get returns.
-    Row,
-    /// The [`generated_fields`]: every other type stores the value sent as
-    /// it is, and Django too reads back only the key.
-    Generated,
-    /// Nothing: no field is generated (the key was given).
-    Nothing,
-}
-
-impl Returning {
-    pub(crate) fn of(meta: &'static ModelMeta, with_pk: bool) -> Returning {
-        let times = meta.fields.iter().any(|f| {
-            matches!(
+/// The fields a single-row [`insert`] reads back: the [`generated_fields`],
+/// and those whose type the database may store otherwise than sent, so the
+/// saved object equals what a later get returns. Times keep microseconds
+/// where chrono has nanoseconds; `jsonb` keeps numbers as `numeric`, so a
+/// float such as `1e16` comes back as an integer. Every other type stores
+/// the value sent as it is, and Django too reads back only the key.
+pub(crate) fn returned_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    fields_where(meta, move |f| {
+        (!with_pk && f.auto)
+            || matches!(
                 f.sql_type,
-                SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz
+                SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Jsonb
             )
-        });
-        if times {
-            Returning::Row
-        } else if generated_fields(meta, with_pk).next().is_some() {
-            Returning::Generated
-        } else {
-            Returning::Nothing
-        }
-    }
+    })
 }
 
-/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING ..`, what [`Returning`]
-/// says; the caller binds the fields of [`insert_fields`] in order.
+/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING <returned_fields>` (no
+/// `RETURNING` when there are none); the caller binds the fields of
+/// [`insert_fields`] in order.
 pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("INSERT INTO ");
@@ -389,11 +380,10 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
         w.push_list(1..=fields.len(), ", ", |w, n| w.push_placeholder(n));
         w.push_sql(")");
     }
-    match Returning::of(meta, with_pk) {
-        Returning::Row => push_returning(&mut w, meta),
-        Returning::Generated | Returning::Nothing => {
-            push_returning_generated(&mut w, meta, with_pk);
-        }
+    let returned: Vec<_> = returned_fields(meta, with_pk).collect();
+    if !returned.is_empty() {
+        w.push_sql(" RETURNING ");
+        w.push_list(&returned, ", ", |w, (_, f)| w.push_ident(f.column));
     }
     w.finish().sql
 }
