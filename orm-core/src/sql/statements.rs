@@ -335,12 +335,15 @@ pub(crate) fn generated_fields(
     fields_where(meta, move |f| !with_pk && f.auto)
 }
 
-/// ` RETURNING <generated columns>`, or nothing when there are none.
-fn push_returning_generated(w: &mut SqlWriter, meta: &'static ModelMeta, with_pk: bool) {
-    let generated: Vec<_> = generated_fields(meta, with_pk).collect();
-    if !generated.is_empty() {
+/// ` RETURNING <fields' columns>`, or nothing when there are none.
+fn push_returning_fields(
+    w: &mut SqlWriter,
+    fields: impl Iterator<Item = (usize, &'static FieldMeta)>,
+) {
+    let fields: Vec<_> = fields.collect();
+    if !fields.is_empty() {
         w.push_sql(" RETURNING ");
-        w.push_list(&generated, ", ", |w, (_, f)| w.push_ident(f.column));
+        w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
     }
 }
 
@@ -380,11 +383,7 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
         w.push_list(1..=fields.len(), ", ", |w, n| w.push_placeholder(n));
         w.push_sql(")");
     }
-    let returned: Vec<_> = returned_fields(meta, with_pk).collect();
-    if !returned.is_empty() {
-        w.push_sql(" RETURNING ");
-        w.push_list(&returned, ", ", |w, (_, f)| w.push_ident(f.column));
-    }
+    push_returning_fields(&mut w, returned_fields(meta, with_pk));
     w.finish().sql
 }
 
@@ -400,7 +399,7 @@ pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     let fields: Vec<_> = insert_fields(meta, with_pk).collect();
     if fields.is_empty() {
         w.push_sql(" SELECT FROM generate_series(1, $1::int8)");
-        push_returning_generated(&mut w, meta, with_pk);
+        push_returning_fields(&mut w, generated_fields(meta, with_pk));
         return w.finish().sql;
     }
     w.push_sql(" (");
@@ -413,7 +412,7 @@ pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
         w.push_sql("[]");
     });
     w.push_sql(")");
-    push_returning_generated(&mut w, meta, with_pk);
+    push_returning_fields(&mut w, generated_fields(meta, with_pk));
     w.finish().sql
 }
 
