@@ -351,11 +351,18 @@ impl Db {
     ///
     /// A statement holds its connection for itself only, never across user
     /// code, so sharing cannot deadlock.
-    pub(crate) async fn client(&self) -> Result<Conn> {
-        match self.client_now()? {
-            Some(conn) => Ok(conn),
-            None => self.client_later().await,
-        }
+    ///
+    /// No `async fn`: when [`client_now`](Db::client_now) has a connection
+    /// the future is a ready value, and [`client_later`](Db::client_later)'s
+    /// (rarely needed, large) is boxed, so neither grows every statement's
+    /// future.
+    pub(crate) fn client(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
+        let now = match self.client_now() {
+            Ok(Some(conn)) => Ok(conn),
+            Ok(None) => return Either::Right(Box::pin(self.client_later())),
+            Err(e) => Err(e),
+        };
+        Either::Left(future::ready(now))
     }
 
     /// [`client`](Db::client) when [`client_now`](Db::client_now) found
@@ -544,7 +551,7 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        // `conn()` inline: on the path every fetch takes, its future is
+        // `client()` inline: on the path every fetch takes, its future is
         // not even built when a kept connection is idle.
         let client = match self.client_now()? {
             Some(client) => client,
@@ -569,18 +576,6 @@ impl Db {
         // Logged failed or not, as `execute` does.
         log(sql, started, shown);
         self.track(result)
-    }
-
-    /// The connection for one statement: [`client_now`](Db::client_now)'s
-    /// when it has one, else [`client_later`](Db::client_later)'s (boxed:
-    /// its future is rarely needed and would grow every statement's).
-    fn conn(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
-        let now = match self.client_now() {
-            Ok(Some(conn)) => Ok(conn),
-            Ok(None) => return Either::Right(Box::pin(self.client_later())),
-            Err(e) => Err(e),
-        };
-        Either::Left(future::ready(now))
     }
 
     pub(crate) fn count(&self) {
@@ -660,7 +655,7 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let client = self.conn().await?;
+        let client = self.client().await?;
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
