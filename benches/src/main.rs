@@ -7,7 +7,8 @@
 //! Each workload runs every implementation in turn for a number of rounds,
 //! after one warm-up run of each; each round starts one implementation
 //! later (raw, orm, diesel, seaorm; then orm, diesel, seaorm, raw; ...), so
-//! no implementation always runs first. The write workloads also compare the
+//! no implementation always runs first. The reads run each round in
+//! [`SLICES`] slices of their inputs, every implementation per slice. The write workloads also compare the
 //! whole `users` table each run leaves behind. The table shows each one's
 //! median per-operation time and its ratio to raw. Every implementation
 //! uses exactly one connection to the same database: raw is one
@@ -289,6 +290,52 @@ macro_rules! run_side {
     };
 }
 
+/// Slices of every round of the read workloads. A round runs the first
+/// slice of its inputs on every implementation, then the second, and so on,
+/// each slice starting one implementation later. A slowdown of the machine
+/// lasting a second (another VM, a background job) then slows every
+/// implementation alike, instead of the one that happened to be running.
+/// The write workloads run whole: each run starts from a reset table.
+const SLICES: usize = 10;
+
+/// `loads` split into at most [`SLICES`] slices, as even as can be, none
+/// empty.
+fn slice_loads(loads: usize) -> Vec<usize> {
+    let k = SLICES.min(loads).max(1);
+    (0..k)
+        .map(|i| loads / k + usize::from(i < loads % k))
+        .collect()
+}
+
+/// One round's runs by implementation, each the sum of its slices
+/// ([`Run::then`]), in the order the implementations first ran.
+#[derive(Default)]
+struct RoundRuns(Vec<(Side, Run)>);
+
+impl RoundRuns {
+    fn add(&mut self, side: Side, run: Run) {
+        match self.0.iter_mut().find(|(s, _)| *s == side) {
+            Some((_, total)) => *total = total.then(run),
+            None => self.0.push((side, run)),
+        }
+    }
+}
+
+/// One round of a read workload over `$parts` (its input in slices, see
+/// [`SLICES`]): `$call` runs one slice, `$part`, on the implementation bound
+/// to `$s`. Slice `k` of round `r` runs in [`round_order`]`(r + k)`.
+macro_rules! sliced_round {
+    ($bench:expr, $round:expr, $parts:expr, |$s:ident, $part:ident| $call:expr) => {{
+        let mut runs = RoundRuns::default();
+        for (k, $part) in $parts.into_iter().enumerate() {
+            for side in round_order($round + k) {
+                runs.add(side, run_side!($bench, side, |$s| $call));
+            }
+        }
+        runs.0
+    }};
+}
+
 /// The implementations in the order round `round` (1-based) runs them:
 /// [`SIDES`] rotated to start at index `(round - 1) % SIDES.len()`, so that
 /// no implementation always goes first (equally often when the number of
@@ -471,10 +518,9 @@ impl Bench {
             run_side!(self, side, |x| x.get(warm));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            for side in round_order(round) {
-                runs.push((side, run_side!(self, side, |x| x.get(&ids))));
-            }
+            let runs = sliced_round!(self, round, ids.chunks(n.div_ceil(SLICES)), |x, part| {
+                x.get(part)
+            });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -497,10 +543,9 @@ impl Bench {
             run_side!(self, side, |x| x.filter(warm));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            for side in round_order(round) {
-                runs.push((side, run_side!(self, side, |x| x.filter(&pages))));
-            }
+            let runs = sliced_round!(self, round, pages.chunks(n.div_ceil(SLICES)), |x, part| {
+                x.filter(part)
+            });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -519,10 +564,7 @@ impl Bench {
             run_side!(self, side, |x| x.all(1));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            for side in round_order(round) {
-                runs.push((side, run_side!(self, side, |x| x.all(loads))));
-            }
+            let runs = sliced_round!(self, round, slice_loads(loads), |x, part| x.all(part));
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -543,10 +585,9 @@ impl Bench {
             run_side!(self, side, |x| x.concurrent(warm, TASKS));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            for side in round_order(round) {
-                runs.push((side, run_side!(self, side, |x| x.concurrent(&ids, TASKS))));
-            }
+            let runs = sliced_round!(self, round, ids.chunks(n.div_ceil(SLICES)), |x, part| {
+                x.concurrent(part, TASKS)
+            });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -576,10 +617,9 @@ impl Bench {
                 run_side!(self, side, |x| x.join(BLACK, 1));
             }
             for round in 1..=self.rounds {
-                let mut runs = Vec::new();
-                for side in round_order(round) {
-                    runs.push((side, run_side!(self, side, |x| x.join(BLACK, loads))));
-                }
+                let runs = sliced_round!(self, round, slice_loads(loads), |x, part| {
+                    x.join(BLACK, part)
+                });
                 self.record(&mut s, round, &runs)?;
             }
             self.results.push(s);
@@ -609,10 +649,7 @@ impl Bench {
             run_side!(self, side, |x| x.prefetch(1));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            for side in round_order(round) {
-                runs.push((side, run_side!(self, side, |x| x.prefetch(loads))));
-            }
+            let runs = sliced_round!(self, round, slice_loads(loads), |x, part| x.prefetch(part));
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -1070,8 +1107,10 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
     log.fact(format!(
         "- rounds: {} (stream: {}, raw then orm), every implementation in turn after one \
          warm-up run each, each round starting one implementation later (rotating, so no \
-         implementation always goes first); one connection per implementation; tokio \
-         multi-thread runtime, benchmark in a spawned task",
+         implementation always goes first); the reads (1-5, 9) run each round in {SLICES} \
+         slices of their inputs, every implementation per slice, each slice starting one \
+         implementation later; one connection per implementation; tokio multi-thread \
+         runtime, benchmark in a spawned task",
         opts.rounds, opts.stream_rounds
     ));
     log.fact(format!(

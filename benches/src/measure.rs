@@ -32,6 +32,21 @@ pub struct Run {
     pub checksum: u64,
 }
 
+impl Run {
+    /// This run followed by `next` (the next slice of the same round): times
+    /// added, checksums chained in slice order.
+    pub fn then(self, next: Run) -> Run {
+        Run {
+            wall: self.wall + next.wall,
+            cpu: self.cpu.zip(next.cpu).map(|(a, b)| a + b),
+            checksum: self
+                .checksum
+                .wrapping_mul(0x0100_0000_01b3)
+                .wrapping_add(next.checksum),
+        }
+    }
+}
+
 /// Runs `side` (already built, so building its input is not counted).
 pub async fn measure(side: impl Future<Output = Timed>) -> BoxResult<Run> {
     let cpu_before = process_cpu();
