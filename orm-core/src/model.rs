@@ -293,7 +293,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when none matches,
     /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several do.
     fn get(q: impl IntoQ<Self>) -> impl Future<Output = Result<Self>> + Send {
-        QuerySet::new().get(q.into_q())
+        QuerySet::new().get(q)
     }
 
     /// The one row matching `q`, or `None`.
@@ -301,7 +301,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// # Errors
     /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several match.
     fn get_or_none(q: impl IntoQ<Self>) -> impl Future<Output = Result<Option<Self>>> + Send {
-        QuerySet::new().get_or_none(q.into_q())
+        QuerySet::new().get_or_none(q)
     }
 
     /// Inserts `object` and returns it with its generated id, and its times

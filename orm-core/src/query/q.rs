@@ -476,11 +476,34 @@ impl<M> PartialEq for Q<M> {
 pub trait IntoQ<M> {
     /// The condition.
     fn into_q(self) -> Q<M>;
+
+    /// The field and value when the condition is one `field = value` on the
+    /// model's own field, the value not NULL (the fast path of `get()`);
+    /// else the condition.
+    #[doc(hidden)]
+    #[allow(clippy::result_large_err, reason = "`Err` hands the condition back")]
+    fn into_exact(self) -> Result<(&'static FieldMeta, Value), Q<M>>
+    where
+        Self: Sized,
+    {
+        Err(self.into_q())
+    }
 }
 
 impl<M> IntoQ<M> for Q<M> {
     fn into_q(self) -> Q<M> {
         self
+    }
+
+    fn into_exact(self) -> Result<(&'static FieldMeta, Value), Q<M>> {
+        match self.node {
+            Node::Leaf(Cond {
+                path,
+                field,
+                op: Op::Exact(value),
+            }) if path.is_empty() && !value.is_null() => Ok((field, value)),
+            node => Err(Q::from_node(node)),
+        }
     }
 }
 
@@ -640,6 +663,23 @@ impl<M> IntoQ<M> for Assign<M> {
             _ => items.map(leaf).fold(Node::All, Node::and),
         };
         Q::from_node(node)
+    }
+
+    fn into_exact(mut self) -> Result<(&'static FieldMeta, Value), Q<M>> {
+        match self.items.pop() {
+            // `Node::leaf` would turn NULL into `IS NULL`.
+            Some(Set {
+                field,
+                value,
+                expr: None,
+                ..
+            }) if self.items.is_empty() && !value.is_null() => Ok((field, value)),
+            Some(set) => {
+                self.items.push(set);
+                Err(self.into_q())
+            }
+            None => Err(self.into_q()),
+        }
     }
 }
 

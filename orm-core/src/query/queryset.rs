@@ -5,16 +5,18 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use smallvec::smallvec;
+
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
-use crate::query::q::{IntoAssign, IntoQ, Node};
+use crate::query::q::{IntoAssign, IntoQ, Node, Op, Q};
 use crate::query::related::{self, Join, PrefetchSpec};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::shape::{self, Kind, Shape};
 use crate::sql::statements::{self, Lock, Select};
-use crate::sql::{Bound, Statement};
+use crate::sql::{Binds, Bound, Statement};
 use crate::value::Value;
 
 /// Django's `MAX_GET_RESULTS`: `get()` fetches at most this many rows.
@@ -63,6 +65,21 @@ pub(crate) struct Plan {
 const ROWS_UP_FRONT: i64 = 64;
 
 impl Plan {
+    /// A get by one field's value, with the text kept for it.
+    fn get(using: Option<Db>, sql: &'static str, value: Value) -> Plan {
+        Plan {
+            using,
+            locks: false,
+            stmt: Bound {
+                sql: Cow::Borrowed(sql),
+                binds: smallvec![value],
+            },
+            joins: Vec::new(),
+            prefetch: Vec::new(),
+            rows: MAX_GET_RESULTS as usize,
+        }
+    }
+
     /// The database the query runs on, found when it runs (not when its
     /// future is made), so a future awaited inside
     /// [`scope`](crate::scope) uses the scope's database.
@@ -527,7 +544,7 @@ impl<M: Model> QuerySet<M> {
         };
         #[cfg(debug_assertions)]
         let rendered = render(self, arg.clone());
-        let mut binds = values(arg);
+        let mut binds = Binds::from_vec(values(arg));
         binds.reserve_exact(shape.values + usize::from(self.offset.is_some()));
         shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
         if let Some(offset) = self.offset {
@@ -657,12 +674,65 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django.
-    fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
+    pub(crate) fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
+        let q = if self.is_plain() {
+            match q.into_exact() {
+                // The most common get, `Model::get(q!(id = x))`, once its
+                // text is kept: no filter tree or shape is built.
+                Ok((field, value)) => {
+                    let key = Shape::get_key(M::META, field, MAX_GET_RESULTS);
+                    if let Some(sql) = shape::text_of(&key) {
+                        #[cfg(debug_assertions)]
+                        self.check_get_key(&key, field, &value);
+                        return Ok(Some(Plan::get(self.db, sql, value)));
+                    }
+                    Q::from_node(Node::leaf(field, Op::Exact(value)))
+                }
+                Err(q) => q,
+            }
+        } else {
+            q.into_q()
+        };
         let mut qs = self.filter(q);
         if qs.limit.is_none() {
             qs.limit = Some(MAX_GET_RESULTS);
         }
         qs.plan()
+    }
+
+    /// Nothing set but the database: no filter, ordering, slice,
+    /// `DISTINCT`, relation, lock or deferred error.
+    fn is_plain(&self) -> bool {
+        matches!(self.filter, Node::All)
+            && self.order.is_empty()
+            && self.limit.is_none()
+            && self.offset.is_none()
+            && !self.distinct
+            && self.error.is_none()
+            && self.select_related.is_empty()
+            && self.prefetch.is_empty()
+            && self.lock.is_none()
+            && self.distinct_on.is_empty()
+    }
+
+    /// Debug builds: the fast get's key is the shape the full path builds,
+    /// and its kept text with `value` is what rendering gives.
+    #[cfg(debug_assertions)]
+    fn check_get_key(&self, key: &[usize], field: &'static FieldMeta, value: &Value) {
+        let mut qs = self.clone().filter(Q::<M>::from_node(Node::leaf(
+            field,
+            Op::Exact(value.clone()),
+        )));
+        qs.limit = Some(MAX_GET_RESULTS);
+        let shape = qs.shape(Kind::Select).map(|s| s.key().to_vec());
+        assert_eq!(shape.as_deref(), Some(key), "the fast get's shape diverged");
+        let plan = qs.plan().expect("a plain get renders");
+        let stmt = plan.expect("a get sends a query").stmt;
+        assert_eq!(
+            stmt.binds[..],
+            *std::slice::from_ref(value),
+            "the fast get's values diverged"
+        );
     }
 
     /// Sets the assigned fields on every matching row (one `UPDATE`) and
@@ -772,8 +842,8 @@ impl<M: Model> QuerySet<M> {
 fn check_kept(kept: &Bound, rendered: Result<Option<Statement>>) {
     match rendered {
         Ok(Some(rendered)) => assert_eq!(
-            (&*kept.sql, &kept.binds),
-            (&*rendered.sql, &rendered.binds),
+            (&*kept.sql, &kept.binds[..]),
+            (&*rendered.sql, &rendered.binds[..]),
             "a kept query shape diverged"
         ),
         other => panic!("a kept query shape renders {other:?}"),

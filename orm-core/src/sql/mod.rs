@@ -13,7 +13,7 @@ pub mod statements;
 mod writer;
 
 pub use writer::Statement;
-pub(crate) use writer::{Bound, SqlWriter};
+pub(crate) use writer::{Binds, Bound, SqlWriter};
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ use rustc_hash::FxBuildHasher;
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Cmp, Like, Node, Op, Set};
 use crate::sql::condition::like_pattern;
+use crate::sql::Binds;
 use crate::value::Value;
 
 /// The longest shape kept, in words: a leaf takes three, a `filter` call
@@ -169,14 +170,39 @@ impl Shape {
         }
     }
 
-    fn key(&self) -> &[usize] {
+    pub(crate) fn key(&self) -> &[usize] {
         &self.words[..self.len]
     }
 
     /// The text rendered for this shape before, if any.
     pub(crate) fn text(&self) -> Option<&'static str> {
-        let texts = TEXTS.read().unwrap_or_else(|e| e.into_inner());
-        texts.get(self.key()).copied()
+        text_of(self.key())
+    }
+
+    /// The key of the shape of `get(field = value)` on a plain query set
+    /// (no other filter, ordering, slice or `DISTINCT`): what
+    /// [`new`](Self::new), [`push_select`](Self::push_select), an empty
+    /// ordering and [`push_filter`](Self::push_filter) with one `Exact` leaf
+    /// push, in that order, with `limit` as `get()`'s row limit. Built
+    /// without building a [`Shape`] (the most common query skips the 64
+    /// words); debug builds compare it with the built one.
+    pub(crate) fn get_key(
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+        limit: i64,
+    ) -> [usize; 10] {
+        [
+            Kind::Select as usize,
+            std::ptr::from_ref(meta) as usize,
+            0, // not DISTINCT
+            0, // no OFFSET
+            1, // a LIMIT ..
+            limit as usize,
+            0, // .. and no ordering
+            LEAF,
+            std::ptr::from_ref(field) as usize,
+            EXACT,
+        ]
     }
 
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
@@ -192,10 +218,19 @@ impl Shape {
     }
 }
 
+/// The text kept for the shape whose key is `key`, if any.
+pub(crate) fn text_of(key: &[usize]) -> Option<&'static str> {
+    let texts = TEXTS.read().unwrap_or_else(|e| e.into_inner());
+    texts.get(key).copied()
+}
+
+/// [`op_word`] of `Exact`.
+const EXACT: usize = 1;
+
 /// One word per lookup, as [`push_cond`](crate::sql::condition) renders it.
 fn op_word(op: &Op) -> Option<usize> {
     Some(match op {
-        Op::Exact(_) => 1,
+        Op::Exact(_) => EXACT,
         Op::IExact(_) => 2,
         Op::Like { at, ci, .. } => {
             let at = match at {
@@ -221,7 +256,7 @@ fn op_word(op: &Op) -> Option<usize> {
 
 /// Moves the values of a kept filter's leaves into `out`, in the order
 /// rendering binds them.
-pub(crate) fn take_binds(node: Node, out: &mut Vec<Value>) {
+pub(crate) fn take_binds(node: Node, out: &mut Binds) {
     match node {
         Node::All | Node::Nothing | Node::Exists(_) => {}
         Node::Leaf(cond) => match cond.op {

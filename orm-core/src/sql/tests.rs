@@ -356,7 +356,7 @@ fn count_exists_update_delete() {
         count.sql,
         r#"SELECT COUNT(*) FROM "users" WHERE "users"."karma" >= $1"#
     );
-    assert_eq!(count.binds, vec![Value::I32(Some(1))]);
+    assert_eq!(count.binds[..], [Value::I32(Some(1))]);
     let sliced = statements::count(&Select {
         limit: Some(3),
         ..s
@@ -559,7 +559,7 @@ fn f_expressions_render_as_sql() {
         update.sql,
         r#"UPDATE "users" SET "karma" = (("users"."karma" * $1) - "users"."id")"#
     );
-    assert_eq!(update.binds, vec![Value::I32(Some(2))]);
+    assert_eq!(update.binds[..], [Value::I32(Some(2))]);
     assert_eq!(
         where_of(q!(karma = F("id"))).0,
         r#""users"."karma" = "users"."id""#
@@ -672,7 +672,78 @@ fn aggregates_across_relations_use_a_cte() {
 fn planned(qs: QuerySet<User>) -> (String, Vec<Value>, bool) {
     let plan = qs.plan().expect("renders").expect("sends a query");
     let kept = matches!(plan.stmt.sql, std::borrow::Cow::Borrowed(_));
-    (plan.stmt.sql.into_owned(), plan.stmt.binds, kept)
+    (plan.stmt.sql.into_owned(), plan.stmt.binds.into_vec(), kept)
+}
+
+/// The statement `get(q)` on `qs` sends, and whether its text is kept.
+fn get_planned(qs: QuerySet<User>, q: impl IntoQ<User>) -> (String, Vec<Value>, bool) {
+    let plan = qs.get_plan(q).expect("renders").expect("sends a query");
+    let kept = matches!(plan.stmt.sql, std::borrow::Cow::Borrowed(_));
+    (plan.stmt.sql.into_owned(), plan.stmt.binds.into_vec(), kept)
+}
+
+#[test]
+fn only_one_non_null_equality_is_a_fast_get() {
+    fn exact(q: impl IntoQ<User>) -> Result<(&'static str, Value), Q<User>> {
+        q.into_exact().map(|(field, value)| (field.name, value))
+    }
+    fn cond(q: impl IntoQ<User>) -> Q<User> {
+        q.into_q()
+    }
+    let seven = Ok(("karma", Value::I32(Some(7))));
+    assert_eq!(exact(q!(karma = 7)), seven);
+    assert_eq!(exact(q!(karma__exact = 7)), seven);
+    assert_eq!(exact(User::fields().karma.eq(7)), seven);
+    // Each of these keeps its condition for the full path, unchanged.
+    let not_fast = [
+        (
+            exact(q!(email = None::<String>)),
+            cond(q!(email__isnull = true)),
+        ),
+        (exact(q!(karma = 7, id = 1)), cond(q!(karma = 7, id = 1))),
+        (exact(q!(karma__gt = 7)), cond(q!(karma__gt = 7))),
+        (exact(q!(karma = F("id"))), cond(q!(karma = F("id")))),
+    ];
+    for (got, kept) in not_fast {
+        match got {
+            Ok((field, value)) => panic!("{field}: {value:?} taken as a fast get"),
+            Err(q) => assert_eq!(q, kept),
+        }
+    }
+}
+
+#[test]
+fn a_get_by_one_value_sends_what_the_full_path_renders() {
+    let by_karma = format!(r#"SELECT {COLS} FROM "users" WHERE "users"."karma" = $1 LIMIT 21"#);
+    for n in [1, 2, 3] {
+        let (sql, binds, kept) = get_planned(User::all(), q!(karma = n));
+        assert_eq!((&sql, &binds[..]), (&by_karma, &[Value::I32(Some(n))][..]));
+        // Kept from the first on (other tests may have kept it before).
+        assert!(kept || n == 1, "get {n} rendered again");
+    }
+    // NULL, ordering, a filter, a limit: the full path, the same SQL as before.
+    let (sql, binds, _) = get_planned(User::all(), q!(email = None::<String>));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."email" IS NULL LIMIT 21"#)
+    );
+    assert!(binds.is_empty());
+    let (sql, binds, _) = get_planned(User::all().order_by(["-id"]), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE "users"."karma" = $1 ORDER BY "users"."id" DESC LIMIT 21"#
+        )
+    );
+    assert_eq!(binds, [Value::I32(Some(4))]);
+    let (sql, binds, _) = get_planned(User::filter(q!(id__gt = 1)).limit(5), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE "users"."id" > $1 AND "users"."karma" = $2 LIMIT 5"#
+        )
+    );
+    assert_eq!(binds, [Value::I64(Some(1)), Value::I32(Some(4))]);
 }
 
 #[test]
@@ -786,7 +857,7 @@ fn count_exists_update_and_delete_keep_their_shapes() {
             count.sql,
             r#"SELECT COUNT(*) FROM "users" WHERE "users"."karma" >= $1"#
         );
-        assert_eq!(count.binds, vec![Value::I32(Some(n))]);
+        assert_eq!(count.binds[..], [Value::I32(Some(n))]);
         let exists = User::filter(q!(karma__gte = n))
             .limit(3)
             .count_or_exists(true);
@@ -797,7 +868,7 @@ fn count_exists_update_and_delete_keep_their_shapes() {
                 r#"SELECT 1 FROM (SELECT {COLS} FROM "users" WHERE "users"."karma" >= $1 LIMIT 3) AS "subquery" LIMIT 1"#
             )
         );
-        assert_eq!(exists.binds, vec![Value::I32(Some(n))]);
+        assert_eq!(exists.binds[..], [Value::I32(Some(n))]);
         let update = User::filter(q!(id = i64::from(n))).update_bound(q!(karma = n, email = None));
         let update = update.unwrap().unwrap();
         assert_eq!(
@@ -805,8 +876,8 @@ fn count_exists_update_and_delete_keep_their_shapes() {
             r#"UPDATE "users" SET "karma" = $1, "email" = $2 WHERE "users"."id" = $3"#
         );
         assert_eq!(
-            update.binds,
-            vec![
+            update.binds[..],
+            [
                 Value::I32(Some(n)),
                 Value::Text(None),
                 Value::I64(Some(n.into()))
@@ -820,7 +891,7 @@ fn count_exists_update_and_delete_keep_their_shapes() {
             delete.sql,
             r#"DELETE FROM "users" WHERE "users"."name" LIKE $1"#
         );
-        assert_eq!(delete.binds, vec![text(r"%\%%")]);
+        assert_eq!(delete.binds[..], [text(r"%\%%")]);
         if n == 2 {
             for sql in [&count.sql, &exists.sql, &update.sql, &delete.sql] {
                 assert!(

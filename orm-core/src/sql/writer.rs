@@ -1,6 +1,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use crate::value::Value;
 
 /// A rendered statement: SQL text with `$n` placeholders and the values
@@ -20,14 +22,18 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Bound {
     pub sql: Cow<'static, str>,
-    pub binds: Vec<Value>,
+    pub binds: Binds,
 }
+
+/// A [`Bound`] statement's values: up to two without allocating (a get or
+/// a filter by one value, an update of one field by key).
+pub(crate) type Binds = SmallVec<[Value; 2]>;
 
 impl From<Statement> for Bound {
     fn from(stmt: Statement) -> Self {
         Bound {
             sql: Cow::Owned(stmt.sql),
-            binds: stmt.binds,
+            binds: Binds::from_vec(stmt.binds),
         }
     }
 }
