@@ -87,6 +87,51 @@ async fn delete_and_refresh() -> Result<()> {
 }
 
 #[tokio::test]
+async fn get_counts_matches_as_django_and_gets_by_key_twice_alike() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let objs: Vec<User> = (0..25)
+            .map(|i| User {
+                name: format!("g{i}"),
+                karma: if i < 3 { 1 } else { 2 },
+                ..Default::default()
+            })
+            .collect();
+        let users = User::bulk_create(objs).await?;
+        // Django's MAX_GET_RESULTS: 21 rows fetched at most, "more than 20".
+        match User::get(q!(karma = 2)).await {
+            Err(Error::MultipleObjectsReturned {
+                model: "User",
+                count: 20,
+                more: true,
+            }) => {}
+            other => panic!("22 rows: {other:?}"),
+        }
+        match User::get_or_none(q!(karma = 1)).await {
+            Err(Error::MultipleObjectsReturned {
+                count: 3,
+                more: false,
+                ..
+            }) => {}
+            other => panic!("3 rows: {other:?}"),
+        }
+        // By key and by a unique field (no LIMIT sent), the first get of a
+        // field and the later ones (its text kept) alike.
+        for user in &users[..3] {
+            assert_eq!(User::get(q!(id = user.id)).await?.name, user.name);
+            assert_eq!(User::get(q!(name = user.name.as_str())).await?.id, user.id);
+        }
+        assert!(User::get_or_none(q!(id = -1)).await?.is_none());
+        assert!(matches!(
+            User::get(q!(name = "nobody")).await,
+            Err(Error::DoesNotExist { model: "User" })
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn bulk_create_returns_ids_in_order() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

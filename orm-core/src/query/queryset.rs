@@ -11,7 +11,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
-use crate::query::q::{IntoAssign, IntoQ, Node, Op, Q};
+use crate::query::q::{Cond, IntoAssign, IntoQ, Node, Op, Q};
 use crate::query::related::{self, Join, PrefetchSpec};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::shape::{self, Kind, Shape};
@@ -656,6 +656,11 @@ impl<M: Model> QuerySet<M> {
 
     /// The one row matching this query and `q`.
     ///
+    /// As Django, it fetches at most 21 rows (`LIMIT 21`) to report how
+    /// many matched; no `LIMIT` is sent when the conditions, all on the
+    /// model's own fields, include `=` on its primary key or a unique field,
+    /// as then at most one row can match.
+    ///
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
     pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
@@ -673,17 +678,19 @@ impl<M: Model> QuerySet<M> {
         get_one(self.get_plan(q))
     }
 
-    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django.
+    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django, unless
+    /// at most one row can match ([`one_at_most`](Self::one_at_most)).
     pub(crate) fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
         let q = if self.is_plain() {
             match q.into_exact() {
                 // The most common get, `Model::get(q!(id = x))`, once its
                 // text is kept: no filter tree or shape is built.
                 Ok((field, value)) => {
-                    let key = Shape::get_key(M::META, field, MAX_GET_RESULTS);
-                    if let Some(sql) = shape::text_of(&key) {
+                    let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
+                    let (key, len) = Shape::get_key(M::META, field, limit);
+                    if let Some(sql) = shape::text_of(&key[..len]) {
                         #[cfg(debug_assertions)]
-                        self.check_get_key(&key, field, &value);
+                        self.check_get_key(&key[..len], field, &value);
                         return Ok(Some(Plan::get(self.db, sql, value)));
                     }
                     Q::from_node(Node::leaf(field, Op::Exact(value)))
@@ -693,11 +700,34 @@ impl<M: Model> QuerySet<M> {
         } else {
             q.into_q()
         };
-        let mut qs = self.filter(q);
-        if qs.limit.is_none() {
-            qs.limit = Some(MAX_GET_RESULTS);
+        self.filter(q).get_limit().plan()
+    }
+
+    /// `get()`'s `LIMIT`: none when the query has its own or at most one
+    /// row can match, else [`MAX_GET_RESULTS`].
+    fn get_limit(mut self) -> Self {
+        if self.limit.is_none() && !self.one_at_most() {
+            self.limit = Some(MAX_GET_RESULTS);
         }
-        qs.plan()
+        self
+    }
+
+    /// Whether at most one row can match: every condition is on the
+    /// model's own fields (so no join repeats a row; `select_related` joins
+    /// are to one row) and one of them is `field = value` on its primary
+    /// key or a unique field. Django sends `LIMIT 21` then too; without it
+    /// PostgreSQL runs one plan node less on every get by key.
+    fn one_at_most(&self) -> bool {
+        let own = |node: &Node| matches!(node, Node::Leaf(cond) if cond.path.is_empty());
+        let unique_eq = |node: &Node| {
+            matches!(node, Node::Leaf(Cond { path, field, op: Op::Exact(value) })
+                if path.is_empty() && is_unique(field) && !value.is_null())
+        };
+        match &self.filter {
+            leaf @ Node::Leaf(_) => unique_eq(leaf),
+            Node::And(items) => items.iter().all(own) && items.iter().any(unique_eq),
+            _ => false,
+        }
     }
 
     /// Nothing set but the database: no filter, ordering, slice,
@@ -719,11 +749,13 @@ impl<M: Model> QuerySet<M> {
     /// and its kept text with `value` is what rendering gives.
     #[cfg(debug_assertions)]
     fn check_get_key(&self, key: &[usize], field: &'static FieldMeta, value: &Value) {
-        let mut qs = self.clone().filter(Q::<M>::from_node(Node::leaf(
-            field,
-            Op::Exact(value.clone()),
-        )));
-        qs.limit = Some(MAX_GET_RESULTS);
+        let qs = self
+            .clone()
+            .filter(Q::<M>::from_node(Node::leaf(
+                field,
+                Op::Exact(value.clone()),
+            )))
+            .get_limit();
         let shape = qs.shape(Kind::Select).map(|s| s.key().to_vec());
         assert_eq!(shape.as_deref(), Some(key), "the fast get's shape diverged");
         let plan = qs.plan().expect("a plain get renders");
@@ -951,6 +983,11 @@ async fn get_one<M: Model, T: GetOutput<M>>(plan: Result<Option<Plan>>) -> Resul
         plan.prefetch(&db, std::slice::from_mut(found)).await?;
     }
     T::from_found(found)
+}
+
+/// Whether no two rows can hold the same non-NULL value of `field`.
+fn is_unique(field: &FieldMeta) -> bool {
+    field.primary_key || field.unique
 }
 
 /// What a get returns: the row (`get`, none is an error) or an `Option`

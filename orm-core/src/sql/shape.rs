@@ -180,29 +180,33 @@ impl Shape {
     }
 
     /// The key of the shape of `get(field = value)` on a plain query set
-    /// (no other filter, ordering, slice or `DISTINCT`): what
-    /// [`new`](Self::new), [`push_select`](Self::push_select), an empty
-    /// ordering and [`push_filter`](Self::push_filter) with one `Exact` leaf
-    /// push, in that order, with `limit` as `get()`'s row limit. Built
-    /// without building a [`Shape`] (the most common query skips the 64
-    /// words); debug builds compare it with the built one.
+    /// (no other filter, ordering, slice or `DISTINCT`) and its length:
+    /// what [`new`](Self::new), [`push_select`](Self::push_select) with
+    /// `limit` (`get()`'s), an empty ordering and
+    /// [`push_filter`](Self::push_filter) with one `Exact` leaf push, in that
+    /// order. Built without building a [`Shape`] (the most common query
+    /// skips the 64 words); debug builds compare it with the built one.
     pub(crate) fn get_key(
         meta: &'static ModelMeta,
         field: &'static FieldMeta,
-        limit: i64,
-    ) -> [usize; 10] {
-        [
-            Kind::Select as usize,
-            std::ptr::from_ref(meta) as usize,
-            0, // not DISTINCT
-            0, // no OFFSET
-            1, // a LIMIT ..
-            limit as usize,
-            0, // .. and no ordering
-            LEAF,
-            std::ptr::from_ref(field) as usize,
-            EXACT,
-        ]
+        limit: Option<i64>,
+    ) -> ([usize; 10], usize) {
+        let mut key = [0; 10];
+        let (limit, limit_words) = match limit {
+            Some(n) => ([1, n as usize], 2),
+            None => ([0, 0], 1),
+        };
+        let words = [Kind::Select as usize, std::ptr::from_ref(meta) as usize]
+            .into_iter()
+            .chain([0, 0]) // not DISTINCT, no OFFSET
+            .chain(limit.into_iter().take(limit_words))
+            .chain([0, LEAF, std::ptr::from_ref(field) as usize, EXACT]); // no ORDER BY
+        let mut len = 0;
+        for (slot, word) in key.iter_mut().zip(words) {
+            *slot = word;
+            len += 1;
+        }
+        (key, len)
     }
 
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).

@@ -747,6 +747,50 @@ fn a_get_by_one_value_sends_what_the_full_path_renders() {
 }
 
 #[test]
+fn a_get_by_key_or_unique_field_sends_no_limit() {
+    // At most one row can match: no `LIMIT 21`, on the fast path and off.
+    for n in [1, 2] {
+        let (sql, binds, kept) = get_planned(User::all(), q!(id = n));
+        assert_eq!(
+            sql,
+            format!(r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1"#)
+        );
+        assert_eq!(binds, [Value::I64(Some(n))]);
+        assert!(kept || n == 1, "get {n} rendered again");
+    }
+    let (sql, _, _) = get_planned(User::all(), q!(name = "ann"));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."name" = $1"#)
+    );
+    let (sql, _, _) = get_planned(User::filter(q!(karma__gt = 1)), q!(id = 7));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."karma" > $1 AND "users"."id" = $2"#)
+    );
+    let (sql, _, _) = get_planned(User::all().order_by(["karma"]), q!(id = 7));
+    assert_eq!(
+        sql,
+        format!(
+            r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1 ORDER BY "users"."karma" ASC"#
+        )
+    );
+    // Not one row at most: an OR, a case-insensitive match (`Ann` and
+    // `ann`), a lookup other than `=`.
+    let limited = [
+        get_planned(User::all(), q!(id = 7) | q!(karma = 1)).0,
+        get_planned(User::all(), q!(name__iexact = "ann")).0,
+        get_planned(User::all(), q!(id__gte = 7)).0,
+    ];
+    for sql in limited {
+        assert!(sql.ends_with(" LIMIT 21"), "{sql}");
+    }
+    // A limit of the query's own stays.
+    let (sql, _, _) = get_planned(User::all().limit(3), q!(id = 7));
+    assert!(sql.ends_with(r#""users"."id" = $1 LIMIT 3"#), "{sql}");
+}
+
+#[test]
 fn a_repeated_shape_takes_its_kept_text_and_binds_its_own_values() {
     // Every lookup a kept shape may hold, under OR, NOT and exclude, with
     // ordering, limit, offset and DISTINCT.
