@@ -7,9 +7,10 @@
 //! Each workload runs every implementation in turn for a number of rounds,
 //! after one warm-up run of each; each round starts one implementation
 //! later (raw, orm, diesel, seaorm; then orm, diesel, seaorm, raw; ...), so
-//! no implementation always runs first. The reads run each round in
-//! [`SLICES`] slices of their inputs, every implementation per slice. The write workloads also compare the
-//! whole `users` table each run leaves behind. The table shows each one's
+//! no implementation always runs first. The reads (not `stream`) run each
+//! round in [`SLICES`] slices of their inputs, every implementation per
+//! slice. The write workloads also compare the whole `users` table each run
+//! leaves behind. The table shows each one's
 //! median per-operation time and its ratio to raw. Every implementation
 //! uses exactly one connection to the same database: raw is one
 //! `tokio_postgres::Client` with its statements prepared once, the ORM a
@@ -295,7 +296,9 @@ macro_rules! run_side {
 /// each slice starting one implementation later. A slowdown of the machine
 /// lasting a second (another VM, a background job) then slows every
 /// implementation alike, instead of the one that happened to be running.
-/// The write workloads run whole: each run starts from a reset table.
+/// The write workloads run whole, as each run starts from a reset table,
+/// and so does `stream` (its memory is measured per pass). In `concurrent`,
+/// every slice starts its 64 tasks anew (about 16 gets each).
 const SLICES: usize = 10;
 
 /// `loads` split into at most [`SLICES`] slices, as even as can be, none

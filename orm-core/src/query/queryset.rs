@@ -76,7 +76,7 @@ impl Plan {
             },
             joins: Vec::new(),
             prefetch: Vec::new(),
-            rows: MAX_GET_RESULTS as usize,
+            rows: 1,
         }
     }
 
@@ -656,10 +656,11 @@ impl<M: Model> QuerySet<M> {
 
     /// The one row matching this query and `q`.
     ///
-    /// As Django, it fetches at most 21 rows (`LIMIT 21`) to report how
-    /// many matched; no `LIMIT` is sent when the conditions, all on the
-    /// model's own fields, include `=` on its primary key or a unique field,
-    /// as then at most one row can match.
+    /// Without a limit of its own, it fetches at most 21 rows (`LIMIT 21`)
+    /// to report how many matched, as Django; no `LIMIT` is sent when the
+    /// conditions, all on the model's own fields and joined by `AND`,
+    /// include `=` on its primary key or a unique field, as then at most one
+    /// row can match.
     ///
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
@@ -718,16 +719,7 @@ impl<M: Model> QuerySet<M> {
     /// key or a unique field. Django sends `LIMIT 21` then too; without it
     /// PostgreSQL runs one plan node less on every get by key.
     fn one_at_most(&self) -> bool {
-        let own = |node: &Node| matches!(node, Node::Leaf(cond) if cond.path.is_empty());
-        let unique_eq = |node: &Node| {
-            matches!(node, Node::Leaf(Cond { path, field, op: Op::Exact(value) })
-                if path.is_empty() && is_unique(field) && !value.is_null())
-        };
-        match &self.filter {
-            leaf @ Node::Leaf(_) => unique_eq(leaf),
-            Node::And(items) => items.iter().all(own) && items.iter().any(unique_eq),
-            _ => false,
-        }
+        own_fields_only(&self.filter) && has_unique_eq(&self.filter)
     }
 
     /// Nothing set but the database: no filter, ordering, slice,
@@ -983,6 +975,32 @@ async fn get_one<M: Model, T: GetOutput<M>>(plan: Result<Option<Plan>>) -> Resul
         plan.prefetch(&db, std::slice::from_mut(found)).await?;
     }
     T::from_found(found)
+}
+
+/// Whether `node` is leaves on the model's own fields joined by `AND` (the
+/// `filter()` calls around them only matter across relations).
+fn own_fields_only(node: &Node) -> bool {
+    match node {
+        Node::Leaf(cond) => cond.path.is_empty(),
+        Node::And(items) => items.iter().all(own_fields_only),
+        Node::Call { node, .. } => own_fields_only(node),
+        _ => false,
+    }
+}
+
+/// Whether one of `node`'s `AND`ed leaves is `=` a non-NULL value on the
+/// primary key or a unique field.
+fn has_unique_eq(node: &Node) -> bool {
+    match node {
+        Node::Leaf(Cond {
+            path,
+            field,
+            op: Op::Exact(value),
+        }) => path.is_empty() && is_unique(field) && !value.is_null(),
+        Node::And(items) => items.iter().any(has_unique_eq),
+        Node::Call { node, .. } => has_unique_eq(node),
+        _ => false,
+    }
 }
 
 /// Whether no two rows can hold the same non-NULL value of `field`.

@@ -775,12 +775,25 @@ fn a_get_by_key_or_unique_field_sends_no_limit() {
             r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1 ORDER BY "users"."karma" ASC"#
         )
     );
+    // Several conditions in one call, or over several calls.
+    let (sql, _, _) = get_planned(User::all(), q!(karma = 1, id = 7));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."karma" = $1 AND "users"."id" = $2"#)
+    );
+    let (sql, _, _) = get_planned(
+        User::filter(q!(karma = 1, name__startswith = "a")),
+        q!(id = 7) & q!(email__isnull = true),
+    );
+    assert!(!sql.contains("LIMIT"), "{sql}");
     // Not one row at most: an OR, a case-insensitive match (`Ann` and
-    // `ann`), a lookup other than `=`.
+    // `ann`), a lookup other than `=`; and, conservatively, beside an
+    // `exclude()`.
     let limited = [
         get_planned(User::all(), q!(id = 7) | q!(karma = 1)).0,
         get_planned(User::all(), q!(name__iexact = "ann")).0,
         get_planned(User::all(), q!(id__gte = 7)).0,
+        get_planned(User::all().exclude(q!(karma = 1)), q!(id = 7)).0,
     ];
     for sql in limited {
         assert!(sql.ends_with(" LIMIT 21"), "{sql}");
