@@ -684,6 +684,7 @@ fn get_planned(qs: QuerySet<User>, q: impl IntoQ<User>) -> (String, Vec<Value>, 
 
 #[test]
 fn only_one_non_null_equality_is_a_fast_get() {
+    #[allow(clippy::result_large_err, reason = "`Err` hands the condition back")]
     fn exact(q: impl IntoQ<User>) -> Result<(&'static str, Value), Q<User>> {
         q.into_exact().map(|(field, value)| (field.name, value))
     }
