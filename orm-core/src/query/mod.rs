@@ -22,6 +22,8 @@ pub use lookup::Lookup;
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use q::{InArg, InOperand};
+#[cfg(test)]
+pub(crate) use queryset::FAST_GETS;
 pub use queryset::{Exists, QuerySet};
 pub use values::{
     Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Record, Sum,

@@ -688,13 +688,22 @@ impl<M: Model> QuerySet<M> {
                 // text is kept: no filter tree or shape is built.
                 Ok((field, value)) => {
                     let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
-                    let (key, len) = Shape::get_key(M::META, field, limit);
-                    if let Some(sql) = shape::text_of(&key[..len]) {
+                    let shape = Shape::get(M::META, field, limit);
+                    if let Some(sql) = shape.as_ref().and_then(Shape::text) {
+                        #[cfg(test)]
+                        FAST_GETS.set(FAST_GETS.get() + 1);
                         #[cfg(debug_assertions)]
-                        self.check_get_key(&key[..len], field, &value);
+                        self.check_fast_get(sql, field, &value);
                         return Ok(Some(Plan::get(self.db, sql, value)));
                     }
-                    Q::from_node(Node::leaf(field, Op::Exact(value)))
+                    let leaf = Q::from_node(Node::leaf(field, Op::Exact(value)));
+                    let plan = self.filter(leaf).get_limit().plan()?;
+                    // Kept under this shape too, built here: a constant such
+                    // as `M::META` may have another address in `shape()`.
+                    if let (Some(shape), Some(plan)) = (&shape, &plan) {
+                        shape.remember(&plan.stmt.sql);
+                    }
+                    return Ok(plan);
                 }
                 Err(q) => q,
             }
@@ -737,25 +746,19 @@ impl<M: Model> QuerySet<M> {
             && self.distinct_on.is_empty()
     }
 
-    /// Debug builds: the fast get's key is the shape the full path builds,
-    /// and its kept text with `value` is what rendering gives.
+    /// Debug builds: the fast get sends what the full path renders.
     #[cfg(debug_assertions)]
-    fn check_get_key(&self, key: &[usize], field: &'static FieldMeta, value: &Value) {
-        let qs = self
-            .clone()
-            .filter(Q::<M>::from_node(Node::leaf(
-                field,
-                Op::Exact(value.clone()),
-            )))
-            .get_limit();
-        let shape = qs.shape(Kind::Select).map(|s| s.key().to_vec());
-        assert_eq!(shape.as_deref(), Some(key), "the fast get's shape diverged");
-        let plan = qs.plan().expect("a plain get renders");
-        let stmt = plan.expect("a get sends a query").stmt;
+    fn check_fast_get(&self, sql: &str, field: &'static FieldMeta, value: &Value) {
+        let leaf = Q::<M>::from_node(Node::leaf(field, Op::Exact(value.clone())));
+        let plan = self.clone().filter(leaf).get_limit().plan();
+        let stmt = plan
+            .expect("a plain get renders")
+            .expect("a get sends a query")
+            .stmt;
         assert_eq!(
-            stmt.binds[..],
-            *std::slice::from_ref(value),
-            "the fast get's values diverged"
+            (&*stmt.sql, &stmt.binds[..]),
+            (sql, std::slice::from_ref(value)),
+            "the fast get diverged"
         );
     }
 
@@ -1001,6 +1004,12 @@ fn has_unique_eq(node: &Node) -> bool {
         Node::Call { node, .. } => has_unique_eq(node),
         _ => false,
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Gets that took the fast path on this thread (unit tests).
+    pub(crate) static FAST_GETS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Whether no two rows can hold the same non-NULL value of `field`.

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use rustc_hash::FxBuildHasher;
+use smallvec::{smallvec, SmallVec};
 
 use crate::model::{FieldMeta, ModelMeta};
 use crate::query::q::{Cmp, Like, Node, Op, Set};
@@ -52,8 +53,9 @@ pub(crate) enum Kind {
 /// The words that decide a statement's text; `None` from a method means
 /// the statement is not plain enough (or too long) to keep.
 pub(crate) struct Shape {
-    words: [usize; WORDS],
-    len: usize,
+    /// At most [`WORDS`]; inline up to 16 (a get takes 9 or 10), so a shape
+    /// costs no 64-word fill.
+    words: SmallVec<[usize; 16]>,
     /// How many values the filter's leaves bind ([`take_binds`]).
     pub(crate) values: usize,
 }
@@ -68,28 +70,30 @@ const CALL: usize = 6;
 const CALL_SAME_ROW: usize = 7;
 
 impl Shape {
+    #[inline]
     pub(crate) fn new(kind: Kind, meta: &'static ModelMeta) -> Shape {
-        let mut words = [0; WORDS];
-        words[0] = kind as usize;
-        words[1] = std::ptr::from_ref(meta) as usize;
         Shape {
-            words,
-            len: 2,
+            words: smallvec![kind as usize, std::ptr::from_ref(meta) as usize],
             values: 0,
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, word: usize) -> Option<()> {
-        *self.words.get_mut(self.len)? = word;
-        self.len += 1;
+        if self.words.len() >= WORDS {
+            return None;
+        }
+        self.words.push(word);
         Some(())
     }
 
+    #[inline]
     pub(crate) fn push_field(&mut self, field: &'static FieldMeta) -> Option<()> {
         self.push(std::ptr::from_ref(field) as usize)
     }
 
     /// `SELECT` parts beside the filter and the ordering.
+    #[inline]
     pub(crate) fn push_select(
         &mut self,
         limit: Option<i64>,
@@ -141,14 +145,12 @@ impl Shape {
                 if !cond.path.is_empty() {
                     return None;
                 }
-                self.push(LEAF)?;
-                self.push_field(cond.field)?;
-                self.values += match cond.op {
+                let values = match cond.op {
                     Op::Range(..) => 2,
                     Op::IsNull(_) => 0,
                     _ => 1,
                 };
-                self.push(op_word(&cond.op)?)
+                self.push_leaf(cond.field, op_word(&cond.op)?, values)
             }
             Node::And(items) | Node::Or(items) => {
                 self.push(if matches!(node, Node::And(_)) {
@@ -170,43 +172,43 @@ impl Shape {
         }
     }
 
+    /// A leaf on the model's own `field` with lookup word `op`, binding
+    /// `values` values.
+    #[inline]
+    fn push_leaf(&mut self, field: &'static FieldMeta, op: usize, values: usize) -> Option<()> {
+        self.push(LEAF)?;
+        self.push_field(field)?;
+        self.values += values;
+        self.push(op)
+    }
+
     pub(crate) fn key(&self) -> &[usize] {
-        &self.words[..self.len]
+        &self.words
     }
 
     /// The text rendered for this shape before, if any.
     pub(crate) fn text(&self) -> Option<&'static str> {
-        text_of(self.key())
+        let texts = TEXTS.read().unwrap_or_else(|e| e.into_inner());
+        texts.get(self.key()).copied()
     }
 
-    /// The key of the shape of `get(field = value)` on a plain query set
-    /// (no other filter, ordering, slice or `DISTINCT`) and its length:
-    /// what [`new`](Self::new), [`push_select`](Self::push_select) with
-    /// `limit` (`get()`'s), an empty ordering and
-    /// [`push_filter`](Self::push_filter) with one `Exact` leaf push, in that
-    /// order. Built without building a [`Shape`] (the most common query
-    /// skips the 64 words); debug builds compare it with the built one.
-    pub(crate) fn get_key(
+    /// The shape of `get(field = value)` on a plain query set (no other
+    /// filter, ordering, slice or `DISTINCT`), `limit` being `get()`'s,
+    /// built from the field without a filter tree: the words the full path
+    /// builds for that query, so it can only share a text with that query.
+    /// The fast get keeps its text under it itself, as `meta` may have
+    /// another address in the full path (constants have none of their own).
+    #[inline]
+    pub(crate) fn get(
         meta: &'static ModelMeta,
         field: &'static FieldMeta,
         limit: Option<i64>,
-    ) -> ([usize; 10], usize) {
-        let mut key = [0; 10];
-        let (limit, limit_words) = match limit {
-            Some(n) => ([1, n as usize], 2),
-            None => ([0, 0], 1),
-        };
-        let words = [Kind::Select as usize, std::ptr::from_ref(meta) as usize]
-            .into_iter()
-            .chain([0, 0]) // not DISTINCT, no OFFSET
-            .chain(limit.into_iter().take(limit_words))
-            .chain([0, LEAF, std::ptr::from_ref(field) as usize, EXACT]); // no ORDER BY
-        let mut len = 0;
-        for (slot, word) in key.iter_mut().zip(words) {
-            *slot = word;
-            len += 1;
-        }
-        (key, len)
+    ) -> Option<Shape> {
+        let mut shape = Shape::new(Kind::Select, meta);
+        shape.push_select(limit, None, false)?;
+        shape.push(0)?; // no ordering
+        shape.push_leaf(field, EXACT, 1)?;
+        Some(shape)
     }
 
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
@@ -220,12 +222,6 @@ impl Shape {
             texts.insert(self.key().into(), Box::leak(sql.into()));
         }
     }
-}
-
-/// The text kept for the shape whose key is `key`, if any.
-pub(crate) fn text_of(key: &[usize]) -> Option<&'static str> {
-    let texts = TEXTS.read().unwrap_or_else(|e| e.into_inner());
-    texts.get(key).copied()
 }
 
 /// [`op_word`] of `Exact`.

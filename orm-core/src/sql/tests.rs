@@ -748,6 +748,30 @@ fn a_get_by_one_value_sends_what_the_full_path_renders() {
 }
 
 #[test]
+fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
+    use crate::query::FAST_GETS;
+    // Were the fast get never to find its text, it would fall back to the
+    // full path silently, with the same SQL.
+    for q in [q!(id = 3), q!(email = "e@x"), q!(karma = 2)] {
+        let q2 = q.clone();
+        User::all().get_plan(q).expect("renders");
+        let before = FAST_GETS.get();
+        User::all().get_plan(q2).expect("renders");
+        assert_eq!(FAST_GETS.get(), before + 1, "the second get was not fast");
+    }
+    // Not plain, or not one `=`: never.
+    let before = FAST_GETS.get();
+    for _ in 0..2 {
+        User::all()
+            .order_by(["id"])
+            .get_plan(q!(id = 3))
+            .expect("renders");
+        User::all().get_plan(q!(id__gt = 3)).expect("renders");
+    }
+    assert_eq!(FAST_GETS.get(), before);
+}
+
+#[test]
 fn a_get_by_key_or_unique_field_sends_no_limit() {
     // At most one row can match: no `LIMIT 21`, on the fast path and off.
     for n in [1, 2] {
