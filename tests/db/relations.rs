@@ -925,8 +925,10 @@ async fn prefetch_levels_of_one_depth_share_a_transaction() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         blog().await;
-        tagged().await?;
         let posts = orm_core::transaction(|| async {
+            // Tagged inside the transaction: a level sent on another
+            // connection would not see the tags.
+            tagged().await?;
             let before = db.query_count();
             let posts = posts_with_author_and_tags().await?;
             assert_eq!(db.query_count() - before, 3);

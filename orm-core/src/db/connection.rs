@@ -32,7 +32,8 @@ pub(crate) type PoolError = deadpool::managed::PoolError<tokio_postgres::Error>;
 
 /// Opens and recycles connections as deadpool-postgres's manager does
 /// (its recycling method, its connection task), each with an empty
-/// statement cache of `statement_capacity` statements.
+/// statement cache of `statement_capacity` statements (at least 1: the
+/// builder clamps it).
 pub(crate) struct Manager {
     pub(crate) inner: deadpool_postgres::Manager,
     pub(crate) statement_capacity: usize,
@@ -46,7 +47,7 @@ impl deadpool::managed::Manager for Manager {
         Ok(Connection {
             client: self.inner.create().await?,
             statements: RwLock::default(),
-            capacity: self.statement_capacity.max(1),
+            capacity: self.statement_capacity,
         })
     }
 
