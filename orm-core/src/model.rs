@@ -292,6 +292,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// # Errors
     /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when none matches,
     /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several do.
+    #[inline]
     fn get(q: impl IntoQ<Self>) -> impl Future<Output = Result<Self>> + Send {
         QuerySet::new().get(q)
     }
@@ -300,6 +301,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     ///
     /// # Errors
     /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several match.
+    #[inline]
     fn get_or_none(q: impl IntoQ<Self>) -> impl Future<Output = Result<Option<Self>>> + Send {
         QuerySet::new().get_or_none(q)
     }

@@ -664,53 +664,41 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
+    #[inline]
     pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
-        get_one(self.get_plan(q))
+        get_one(self.get_args(q))
     }
 
     /// The one row matching this query and `q`, or `None`.
     ///
     /// # Errors
     /// [`Error::MultipleObjectsReturned`] when several match.
+    #[inline]
     pub fn get_or_none(
         self,
         q: impl IntoQ<M>,
     ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
-        get_one(self.get_plan(q))
+        get_one(self.get_args(q))
     }
 
-    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django, unless
-    /// at most one row can match ([`one_at_most`](Self::one_at_most)).
-    pub(crate) fn get_plan(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
-        let q = if self.is_plain() {
+    /// What `get()`'s future starts from: on a plain query set, `field =
+    /// value` split out when it is one ([`IntoQ::into_exact`]).
+    #[inline]
+    fn get_args(self, q: impl IntoQ<M>) -> GetArgs<M> {
+        if self.is_plain() {
             match q.into_exact() {
-                // The most common get, `Model::get(q!(id = x))`, once its
-                // text is kept: no filter tree or shape is built.
-                Ok((field, value)) => {
-                    let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
-                    let shape = Shape::get(M::META, field, limit);
-                    if let Some(sql) = shape.as_ref().and_then(Shape::text) {
-                        #[cfg(test)]
-                        FAST_GETS.set(FAST_GETS.get() + 1);
-                        #[cfg(debug_assertions)]
-                        self.check_fast_get(sql, field, &value);
-                        return Ok(Some(Plan::get(self.db, sql, value)));
-                    }
-                    let leaf = Q::from_node(Node::leaf(field, Op::Exact(value)));
-                    let plan = self.filter(leaf).get_limit().plan()?;
-                    // Kept under this shape too, built here: a constant such
-                    // as `M::META` may have another address in `shape()`.
-                    if let (Some(shape), Some(plan)) = (&shape, &plan) {
-                        shape.remember(&plan.stmt.sql);
-                    }
-                    return Ok(plan);
-                }
-                Err(q) => q,
+                Ok((field, value)) => GetArgs::Exact(self.db, field, value),
+                Err(q) => GetArgs::Query(Box::new((self, q))),
             }
         } else {
-            q.into_q()
-        };
-        self.filter(q).get_limit().plan()
+            GetArgs::Query(Box::new((self, q.into_q())))
+        }
+    }
+
+    /// The plan of `get()` with `q` (tests).
+    #[cfg(test)]
+    pub(crate) fn get_plan_of(self, q: impl IntoQ<M>) -> Result<Option<Plan>> {
+        self.get_args(q).plan()
     }
 
     /// `get()`'s `LIMIT`: none when the query has its own or at most one
@@ -744,22 +732,6 @@ impl<M: Model> QuerySet<M> {
             && self.prefetch.is_empty()
             && self.lock.is_none()
             && self.distinct_on.is_empty()
-    }
-
-    /// Debug builds: the fast get sends what the full path renders.
-    #[cfg(debug_assertions)]
-    fn check_fast_get(&self, sql: &str, field: &'static FieldMeta, value: &Value) {
-        let leaf = Q::<M>::from_node(Node::leaf(field, Op::Exact(value.clone())));
-        let plan = self.clone().filter(leaf).get_limit().plan();
-        let stmt = plan
-            .expect("a plain get renders")
-            .expect("a get sends a query")
-            .stmt;
-        assert_eq!(
-            (&*stmt.sql, &stmt.binds[..]),
-            (sql, std::slice::from_ref(value)),
-            "the fast get diverged"
-        );
     }
 
     /// Sets the assigned fields on every matching row (one `UPDATE`) and
@@ -941,14 +913,83 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
     })))
 }
 
+/// What a `get()`'s future starts from. Small, so that the future, built
+/// where it is awaited, is not first made elsewhere and moved there (with
+/// its whole size) twice.
+enum GetArgs<M> {
+    /// `field = value` on a plain query set, on its database: the fast path.
+    Exact(Option<Db>, &'static FieldMeta, Value),
+    /// Any other query set and condition, boxed so that the arguments stay
+    /// small whatever the query set holds.
+    Query(Box<(QuerySet<M>, Q<M>)>),
+}
+
+impl<M: Model> GetArgs<M> {
+    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django, unless
+    /// at most one row can match ([`one_at_most`](QuerySet::one_at_most)).
+    /// Run by `get()`'s future, not when it is made.
+    fn plan(self) -> Result<Option<Plan>> {
+        let (db, field, value) = match self {
+            GetArgs::Exact(db, field, value) => (db, field, value),
+            GetArgs::Query(query) => {
+                let (qs, q) = *query;
+                return qs.filter(q).get_limit().plan();
+            }
+        };
+        // The most common get, `Model::get(q!(id = x))`, once its text is
+        // kept: no query set, filter tree or full shape is built.
+        let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
+        let shape = Shape::get(M::META, field, limit);
+        if let Some(sql) = shape.as_ref().and_then(Shape::text) {
+            #[cfg(test)]
+            FAST_GETS.set(FAST_GETS.get() + 1);
+            #[cfg(debug_assertions)]
+            check_fast_get::<M>(&db, sql, field, &value);
+            return Ok(Some(Plan::get(db, sql, value)));
+        }
+        let plan = exact_get::<M>(db, field, value).plan()?;
+        // Kept under this shape too, built here: a constant such as
+        // `M::META` may have another address in `shape()`.
+        if let (Some(shape), Some(plan)) = (&shape, &plan) {
+            shape.remember(&plan.stmt.sql);
+        }
+        Ok(plan)
+    }
+}
+
+/// The query set of a get by `field = value` on `db`, with its `LIMIT`.
+fn exact_get<M: Model>(db: Option<Db>, field: &'static FieldMeta, value: Value) -> QuerySet<M> {
+    let mut qs = QuerySet::new();
+    qs.db = db;
+    qs.filter(Q::from_node(Node::leaf(field, Op::Exact(value))))
+        .get_limit()
+}
+
+/// Debug builds: the fast get sends what the full path renders.
+#[cfg(debug_assertions)]
+fn check_fast_get<M: Model>(db: &Option<Db>, sql: &str, field: &'static FieldMeta, value: &Value) {
+    let plan = exact_get::<M>(db.clone(), field, value.clone()).plan();
+    let stmt = plan
+        .expect("a plain get renders")
+        .expect("a get sends a query")
+        .stmt;
+    assert_eq!(
+        (&*stmt.sql, &stmt.binds[..]),
+        (sql, std::slice::from_ref(value)),
+        "the fast get diverged"
+    );
+}
+
 /// The one row of a `get()`: the first row decoded, the others (up to
 /// [`MAX_GET_RESULTS`]) only counted. One `async fn` layer down to the
 /// driver, like [`run`].
 ///
 /// The future `get()` returns is this `async fn`'s own, not one wrapping
-/// it: each wrapper would move this (2 KB) future once more.
-async fn get_one<M: Model, T: GetOutput<M>>(plan: Result<Option<Plan>>) -> Result<T> {
-    let Some(plan) = plan? else {
+/// it: each wrapper would move this (2 KB) future once more. It plans the
+/// query itself ([`GetArgs::plan`]), so that what `get()` hands it is
+/// small ([`GetArgs`]) and the future is built where it is awaited.
+async fn get_one<M: Model, T: GetOutput<M>>(args: GetArgs<M>) -> Result<T> {
+    let Some(plan) = args.plan()? else {
         return T::from_found(None);
     };
     let db = plan.db()?;

@@ -677,7 +677,7 @@ fn planned(qs: QuerySet<User>) -> (String, Vec<Value>, bool) {
 
 /// The statement `get(q)` on `qs` sends, and whether its text is kept.
 fn get_planned(qs: QuerySet<User>, q: impl IntoQ<User>) -> (String, Vec<Value>, bool) {
-    let plan = qs.get_plan(q).expect("renders").expect("sends a query");
+    let plan = qs.get_plan_of(q).expect("renders").expect("sends a query");
     let kept = matches!(plan.stmt.sql, std::borrow::Cow::Borrowed(_));
     (plan.stmt.sql.into_owned(), plan.stmt.binds.into_vec(), kept)
 }
@@ -754,9 +754,9 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
     // full path silently, with the same SQL.
     for q in [q!(id = 3), q!(email = "e@x"), q!(karma = 2)] {
         let q2 = q.clone();
-        User::all().get_plan(q).expect("renders");
+        User::all().get_plan_of(q).expect("renders");
         let before = FAST_GETS.get();
-        User::all().get_plan(q2).expect("renders");
+        User::all().get_plan_of(q2).expect("renders");
         assert_eq!(FAST_GETS.get(), before + 1, "the second get was not fast");
     }
     // Not plain, or not one `=`: never.
@@ -764,9 +764,9 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
     for _ in 0..2 {
         User::all()
             .order_by(["id"])
-            .get_plan(q!(id = 3))
+            .get_plan_of(q!(id = 3))
             .expect("renders");
-        User::all().get_plan(q!(id__gt = 3)).expect("renders");
+        User::all().get_plan_of(q!(id__gt = 3)).expect("renders");
     }
     assert_eq!(FAST_GETS.get(), before);
 }
