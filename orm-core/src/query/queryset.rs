@@ -939,14 +939,16 @@ impl<M: Model> GetArgs<M> {
         // The most common get, `Model::get(q!(id = x))`, once its text is
         // kept: no query set, filter tree or full shape is built.
         let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
-        let shape = Shape::get(M::META, field, limit);
-        if let Some(sql) = shape.as_ref().and_then(Shape::text) {
-            #[cfg(test)]
-            FAST_GETS.set(FAST_GETS.get() + 1);
-            #[cfg(debug_assertions)]
-            check_fast_get::<M>(&db, sql, field, &value);
-            return Ok(Some(Plan::get(db, sql, value)));
-        }
+        let shape = match Shape::get_text(M::META, field, limit) {
+            Ok(sql) => {
+                #[cfg(test)]
+                FAST_GETS.set(FAST_GETS.get() + 1);
+                #[cfg(debug_assertions)]
+                check_fast_get::<M>(&db, sql, field, &value);
+                return Ok(Some(Plan::get(db, sql, value)));
+            }
+            Err(shape) => shape,
+        };
         let plan = exact_get::<M>(db, field, value).plan()?;
         // Kept under this shape too, built here: a constant such as
         // `M::META` may have another address in `shape()`.

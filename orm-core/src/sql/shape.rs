@@ -14,6 +14,7 @@
 //! address have the same contents (the compiler only merges equal
 //! constants), so they render the same text.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -211,6 +212,42 @@ impl Shape {
         Some(shape)
     }
 
+    /// The kept text of [`Shape::get`]'s shape, looked up first in this
+    /// thread's cache of them ([`GET_TEXTS`]), else by building the shape;
+    /// on a miss, the shape (to keep the text under), if it is one.
+    #[inline]
+    #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
+    pub(crate) fn get_text(
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+        limit: Option<i64>,
+    ) -> Result<&'static str, Option<Shape>> {
+        let key = GetKey {
+            meta: std::ptr::from_ref(meta) as usize,
+            field: std::ptr::from_ref(field) as usize,
+            limit,
+        };
+        // No destructor (the slots are `Copy`), so `with` cannot fail.
+        GET_TEXTS.with(|slots| {
+            let slot = &slots[key.slot()];
+            if let Some((cached, sql)) = slot.get() {
+                if cached == key {
+                    #[cfg(test)]
+                    CACHED_GET_TEXTS.set(CACHED_GET_TEXTS.get() + 1);
+                    return Ok(sql);
+                }
+            }
+            let shape = Shape::get(meta, field, limit);
+            match shape.as_ref().and_then(Shape::text) {
+                Some(sql) => {
+                    slot.set(Some((key, sql)));
+                    Ok(sql)
+                }
+                None => Err(shape),
+            }
+        })
+    }
+
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
     pub(crate) fn remember(&self, sql: &str) {
         // Full for good: say so without queueing for the write lock.
@@ -222,6 +259,46 @@ impl Shape {
             texts.insert(self.key().into(), Box::leak(sql.into()));
         }
     }
+}
+
+/// What decides the text of a fast get besides the statement kind: the
+/// model's and field's addresses (so, as for shapes, equal keys have equal
+/// contents) and `get()`'s `LIMIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GetKey {
+    meta: usize,
+    field: usize,
+    limit: Option<i64>,
+}
+
+impl GetKey {
+    /// Its slot in [`GET_TEXTS`]: the top bits of a multiplicative hash of
+    /// the key (the fields of one model lie at a fixed stride, which a
+    /// plain remainder could send to one slot).
+    fn slot(&self) -> usize {
+        let limit = self.limit.map_or(0, |l| l as u64 ^ (1 << 63));
+        let mixed = (self.field as u64) ^ (self.meta as u64).rotate_left(29) ^ limit;
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - GET_SLOT_BITS)) as usize
+    }
+}
+
+/// Slots in [`GET_TEXTS`]: `1 << GET_SLOT_BITS`.
+const GET_SLOT_BITS: u32 = 3;
+const GET_SLOTS: usize = 1 << GET_SLOT_BITS;
+
+thread_local! {
+    /// Kept texts of the fast get ([`Shape::get_text`]), one per slot,
+    /// per thread: a get repeated on a thread finds its text without
+    /// building the shape, hashing it or taking [`TEXTS`]' lock. Texts are
+    /// never removed from [`TEXTS`], so a cached one stays right.
+    static GET_TEXTS: [Cell<Option<(GetKey, &'static str)>>; GET_SLOTS] =
+        const { [const { Cell::new(None) }; GET_SLOTS] };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Fast-get texts found in [`GET_TEXTS`] on this thread (unit tests).
+    pub(crate) static CACHED_GET_TEXTS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// [`op_word`] of `Exact`.

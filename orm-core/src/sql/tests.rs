@@ -772,6 +772,44 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
 }
 
 #[test]
+fn the_per_thread_get_texts_are_the_kept_ones() {
+    use crate::model::{FieldMeta, ModelMeta};
+    use crate::sql::shape::{Shape, CACHED_GET_TEXTS};
+    // A static of its own: no other test's shapes have its address.
+    static META: ModelMeta = *User::META;
+    let text = |field: &FieldMeta, limit: Option<i64>| format!("get {} {limit:?}", field.name);
+    // Kept, then asked for again: the second time from this thread's cache.
+    let id = &META.fields[0];
+    let kept = |field, limit| Shape::get_text(&META, field, limit).ok();
+    let Err(Some(shape)) = Shape::get_text(&META, id, None) else {
+        panic!("kept before it was, or not a get's shape");
+    };
+    shape.remember(&text(id, None));
+    assert_eq!(kept(id, None), Some(&*text(id, None)));
+    let hits = CACHED_GET_TEXTS.get();
+    assert_eq!(kept(id, None), Some(&*text(id, None)));
+    assert_eq!(CACHED_GET_TEXTS.get(), hits + 1);
+    // Ten keys in eight slots: some share one, and replace each other.
+    for pass in 0..3 {
+        for field in META.fields {
+            for limit in [None, Some(21)] {
+                match Shape::get_text(&META, field, limit) {
+                    Ok(sql) => {
+                        let first = (field.name, limit) == (id.name, None);
+                        assert!(pass > 0 || first, "{} kept before it was", field.name);
+                        assert_eq!(sql, text(field, limit));
+                    }
+                    Err(shape) => {
+                        assert_eq!(pass, 0, "{} {limit:?} was not kept", field.name);
+                        shape.expect("a get's shape").remember(&text(field, limit));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn a_get_by_key_or_unique_field_sends_no_limit() {
     // At most one row can match: no `LIMIT 21`, on the fast path and off.
     for n in [1, 2] {
