@@ -655,7 +655,11 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let client = self.client().await?;
+        // `client()` inline, as in `for_each_row`.
+        let client = match self.client_now()? {
+            Some(client) => client,
+            None => Box::pin(self.client_later()).await?,
+        };
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();

@@ -741,6 +741,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
     /// [`Error::Integrity`] for a violated constraint.
+    #[inline]
     pub fn update(
         self,
         assign: impl IntoAssign<M>,
@@ -807,6 +808,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced or distinct query;
     /// [`Error::Integrity`] when other rows still refer to them.
+    #[inline]
     pub fn delete(mut self) -> impl Future<Output = Result<u64>> + Send + 'static {
         let stmt = self.delete_bound();
         execute_later(stmt, self.db)
