@@ -291,14 +291,15 @@ macro_rules! run_side {
     };
 }
 
-/// Slices of every round of the read workloads. A round runs the first
-/// slice of its inputs on every implementation, then the second, and so on,
-/// each slice starting one implementation later. A slowdown of the machine
-/// lasting a second (another VM, a background job) then slows every
-/// implementation alike, instead of the one that happened to be running.
-/// The write workloads run whole, as each run starts from a reset table,
-/// and so does `stream` (its memory is measured per pass). In `concurrent`,
-/// every slice starts its 64 tasks anew (about 16 gets each).
+/// Slices of every round of the workloads of many operations. A round runs
+/// the first slice of its inputs on every implementation, then the second,
+/// and so on, each slice starting one implementation later. A slowdown of
+/// the machine lasting a second (another VM, a background job) then slows
+/// every implementation alike, instead of the one that happened to be
+/// running. In `concurrent`, every slice starts its 64 tasks anew (about 16
+/// gets each); the writes reset the table before every slice of every
+/// implementation ([`sliced_write_round`]). `bulk` (one operation) and
+/// `stream` (its memory is measured per pass) run whole.
 const SLICES: usize = 10;
 
 /// `loads` split into at most [`SLICES`] slices, as even as can be, none
@@ -334,6 +335,29 @@ macro_rules! sliced_round {
             for side in round_order($round + k) {
                 runs.add(side, run_side!($bench, side, |$s| $call));
             }
+        }
+        runs.0
+    }};
+}
+
+/// One round of a write workload over `$parts` (its input in slices, see
+/// [`SLICES`]), as [`sliced_round`]: before each implementation's run of a
+/// slice the tables are reset with `$fill` users (not timed), after it
+/// `users` is hashed, and every implementation must leave the same table
+/// after each slice (the runs' own checksums cover only the ids or counts
+/// they got back).
+macro_rules! sliced_write_round {
+    ($bench:expr, $name:expr, $round:expr, $fill:expr, $parts:expr,
+     |$s:ident, $part:ident| $call:expr) => {{
+        let mut runs = RoundRuns::default();
+        for (k, $part) in $parts.into_iter().enumerate() {
+            let mut tables = Vec::new();
+            for side in round_order($round + k) {
+                $bench.reset($fill).await?;
+                runs.add(side, run_side!($bench, side, |$s| $call));
+                tables.push((side.name(), $bench.table_hash().await?));
+            }
+            same_table(&format!("{}, slice {}", $name, k + 1), $round, &tables)?;
         }
         runs.0
     }};
@@ -659,7 +683,8 @@ impl Bench {
         Ok(())
     }
 
-    /// 6: single-row inserts returning the id, into an emptied table.
+    /// 6: single-row inserts returning the id, into a table emptied before
+    /// every slice.
     async fn insert(&mut self, mode: &str) -> BoxResult<()> {
         let n = self.sizes.inserts;
         let users = new_users(n, "insert");
@@ -671,16 +696,12 @@ impl Bench {
             let input = warm.to_vec();
             run_side!(self, side, |x| x.insert(input));
         }
+        let name = format!("insert ({mode})");
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            let mut tables = Vec::new();
-            for side in round_order(round) {
-                self.reset(0).await?;
-                let input = users.clone();
-                runs.push((side, run_side!(self, side, |x| x.insert(input))));
-                tables.push((side.name(), self.table_hash().await?));
-            }
-            same_table(&format!("insert ({mode})"), round, &tables)?;
+            let parts = users.chunks(n.div_ceil(SLICES));
+            let runs = sliced_write_round!(self, name, round, 0, parts, |x, part| {
+                x.insert(part.to_vec())
+            });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
@@ -774,7 +795,8 @@ impl Bench {
         Ok(())
     }
 
-    /// 8: one field updated by primary key, on a freshly filled table.
+    /// 8: one field updated by primary key, on a table filled afresh before
+    /// every slice.
     async fn update(&mut self, mode: &str) -> BoxResult<()> {
         let n = self.sizes.updates;
         let changes: Vec<(i32, String)> = self
@@ -790,22 +812,20 @@ impl Bench {
             self.reset(self.sizes.users).await?;
             run_side!(self, side, |x| x.update(warm));
         }
+        let (name, users) = (format!("update ({mode})"), self.sizes.users);
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            let mut tables = Vec::new();
-            for side in round_order(round) {
-                self.reset(self.sizes.users).await?;
-                runs.push((side, run_side!(self, side, |x| x.update(&changes))));
-                tables.push((side.name(), self.table_hash().await?));
-            }
-            same_table(&format!("update ({mode})"), round, &tables)?;
+            let parts = changes.chunks(n.div_ceil(SLICES));
+            let runs = sliced_write_round!(self, name, round, users, parts, |x, part| {
+                x.update(part)
+            });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
         Ok(())
     }
 
-    /// 8: delete by primary key, every row of a freshly filled table.
+    /// 8: delete by primary key, every row of the table in all (a tenth per
+    /// slice, on a table filled afresh before every slice).
     async fn delete(&mut self, mode: &str) -> BoxResult<()> {
         let n = self.sizes.deletes;
         let mut ids: Vec<i32> = (1..=n as i32).collect();
@@ -821,15 +841,11 @@ impl Bench {
             self.reset(n).await?;
             run_side!(self, side, |x| x.delete(warm));
         }
+        let name = format!("delete ({mode})");
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
-            let mut tables = Vec::new();
-            for side in round_order(round) {
-                self.reset(n).await?;
-                runs.push((side, run_side!(self, side, |x| x.delete(&ids))));
-                tables.push((side.name(), self.table_hash().await?));
-            }
-            same_table(&format!("delete ({mode})"), round, &tables)?;
+            let parts = ids.chunks(n.div_ceil(SLICES));
+            let runs =
+                sliced_write_round!(self, name, round, n, parts, |x, part| { x.delete(part) });
             self.record(&mut s, round, &runs)?;
         }
         self.results.push(s);
