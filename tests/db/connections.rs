@@ -29,6 +29,35 @@ async fn using_and_scopes_pick_the_database() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_get_by_key_runs_on_its_query_sets_database() -> Result<()> {
+    let one = setup().await;
+    let two = setup().await;
+    let b = orm_core::scope(&two, async {
+        User::create(User::named("a")).await?;
+        User::create(User::named("b")).await
+    })
+    .await?;
+    // `one` has no users: a get that ran there would find nothing. Three
+    // times, so that the later gets find their text kept (the fast path).
+    for _ in 0..3 {
+        let got = User::all().using(&two).get(q!(id = b.id)).await?;
+        assert_eq!(got.name, "b");
+        orm_core::scope(&one, async {
+            let got = User::all().using(&two).get(q!(id = b.id)).await?;
+            assert_eq!(got.name, "b");
+            let got = User::all().using(&two).get_or_none(q!(id = b.id)).await?;
+            assert_eq!(got.map(|u| u.name).as_deref(), Some("b"));
+            let err = User::get(q!(id = b.id)).await.unwrap_err();
+            assert!(matches!(err, Error::DoesNotExist { .. }), "{err}");
+            assert!(User::get_or_none(q!(id = b.id)).await?.is_none());
+            Ok::<_, Error>(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_query_made_outside_a_scope_runs_in_the_scope_that_awaits_it() -> Result<()> {
     let one = setup().await;
     let two = setup().await;

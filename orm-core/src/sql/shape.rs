@@ -228,24 +228,18 @@ impl Shape {
             limit,
         };
         // No destructor (the slots are `Copy`), so `with` cannot fail.
-        GET_TEXTS.with(|slots| {
-            let slot = &slots[key.slot()];
-            if let Some((cached, sql)) = slot.get() {
-                if cached == key {
-                    #[cfg(test)]
-                    CACHED_GET_TEXTS.set(CACHED_GET_TEXTS.get() + 1);
-                    return Ok(sql);
-                }
+        let hit = GET_TEXTS.with(|slots| match slots[key.slot()].get() {
+            Some((cached, sql)) if cached == key => Some(sql),
+            _ => None,
+        });
+        match hit {
+            Some(sql) => {
+                #[cfg(test)]
+                CACHED_GET_TEXTS.set(CACHED_GET_TEXTS.get() + 1);
+                Ok(sql)
             }
-            let shape = Shape::get(meta, field, limit);
-            match shape.as_ref().and_then(Shape::text) {
-                Some(sql) => {
-                    slot.set(Some((key, sql)));
-                    Ok(sql)
-                }
-                None => Err(shape),
-            }
-        })
+            None => get_text_missed(key, meta, field, limit),
+        }
     }
 
     /// Keeps `sql` as this shape's text (up to [`MAX_SHAPES`] shapes).
@@ -258,6 +252,28 @@ impl Shape {
         if texts.len() < MAX_SHAPES && !texts.contains_key(self.key()) {
             texts.insert(self.key().into(), Box::leak(sql.into()));
         }
+    }
+}
+
+/// [`Shape::get_text`] when `key`'s slot does not hold it: the text from
+/// [`TEXTS`] (then held in the slot), else the shape. Out of line, so the
+/// inlined hit stays small.
+#[cold]
+#[inline(never)]
+#[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
+fn get_text_missed(
+    key: GetKey,
+    meta: &'static ModelMeta,
+    field: &'static FieldMeta,
+    limit: Option<i64>,
+) -> Result<&'static str, Option<Shape>> {
+    let shape = Shape::get(meta, field, limit);
+    match shape.as_ref().and_then(Shape::text) {
+        Some(sql) => {
+            GET_TEXTS.with(|slots| slots[key.slot()].set(Some((key, sql))));
+            Ok(sql)
+        }
+        None => Err(shape),
     }
 }
 

@@ -789,6 +789,12 @@ fn the_per_thread_get_texts_are_the_kept_ones() {
     let hits = CACHED_GET_TEXTS.get();
     assert_eq!(kept(id, None), Some(&*text(id, None)));
     assert_eq!(CACHED_GET_TEXTS.get(), hits + 1);
+    // Another model's key with the same field is another key: `User::META`
+    // is not at `META`'s address.
+    assert_ne!(
+        Shape::get_text(User::META, id, None).ok(),
+        Some(&*text(id, None))
+    );
     // Ten keys in eight slots: some share one, and replace each other.
     for pass in 0..3 {
         for field in META.fields {
