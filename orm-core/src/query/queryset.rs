@@ -747,7 +747,7 @@ impl<M: Model> QuerySet<M> {
         assign: impl IntoAssign<M>,
     ) -> impl Future<Output = Result<u64>> + Send + 'static {
         let mut qs = self;
-        let stmt = qs.update_bound(assign.into_assign());
+        let stmt = Later::from(qs.update_bound(assign.into_assign()));
         execute_later(stmt, qs.db)
     }
 
@@ -810,7 +810,7 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::Integrity`] when other rows still refer to them.
     #[inline]
     pub fn delete(mut self) -> impl Future<Output = Result<u64>> + Send + 'static {
-        let stmt = self.delete_bound();
+        let stmt = Later::from(self.delete_bound());
         execute_later(stmt, self.db)
     }
 
@@ -869,17 +869,40 @@ async fn first_row_later(
     }
 }
 
+/// A statement rendered before the first `.await`, for the future that
+/// runs it: a pointer and a tag, so that the future is built where it is
+/// awaited instead of being made with the statement inside and moved there
+/// (with its whole size, 1.8 KB) twice.
+enum Later {
+    Run(Box<Bound>),
+    /// No row can match: nothing is sent.
+    Skip,
+    Fail(Box<Error>),
+}
+
+impl From<Result<Option<Bound>>> for Later {
+    #[inline]
+    fn from(stmt: Result<Option<Bound>>) -> Later {
+        match stmt {
+            Ok(Some(stmt)) => Later::Run(Box::new(stmt)),
+            Ok(None) => Later::Skip,
+            Err(e) => Later::Fail(Box::new(e)),
+        }
+    }
+}
+
 /// Runs a statement rendered before the first `.await` (the future then
 /// holds only the text and binds) on the query's database, found when it
-/// runs; 0 rows without a query when it is `None`.
-async fn execute_later(stmt: Result<Option<Bound>>, using: Option<Db>) -> Result<u64> {
-    match stmt? {
-        Some(stmt) => {
+/// runs; 0 rows without a query when there is none.
+async fn execute_later(stmt: Later, using: Option<Db>) -> Result<u64> {
+    match stmt {
+        Later::Fail(e) => Err(*e),
+        Later::Skip => Ok(0),
+        Later::Run(stmt) => {
             db::resolve(using.as_ref())?
                 .execute(&stmt.sql, &stmt.binds)
                 .await
         }
-        None => Ok(0),
     }
 }
 
