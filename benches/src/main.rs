@@ -298,8 +298,9 @@ macro_rules! run_side {
 /// every implementation alike, instead of the one that happened to be
 /// running. In `concurrent`, every slice starts its 64 tasks anew (about 16
 /// gets each); the writes reset the table before every slice of every
-/// implementation ([`sliced_write_round`]). `bulk` (one operation) and
-/// `stream` (its memory is measured per pass) run whole.
+/// implementation ([`sliced_write_round`]). `bulk` (one operation) runs
+/// [`BULK_REPEATS`] times per round in the same way; `stream` (its memory
+/// is measured per pass) runs whole.
 const SLICES: usize = 10;
 
 /// `loads` split into at most [`SLICES`] slices, as even as can be, none
@@ -339,6 +340,12 @@ macro_rules! sliced_round {
         runs.0
     }};
 }
+
+/// Bulk inserts per implementation and round (each one operation of
+/// `bulk_rows` rows into an emptied table): a round runs the first on every
+/// implementation, then the second, each starting one implementation later,
+/// as the slices of the other workloads ([`SLICES`]).
+const BULK_REPEATS: usize = 5;
 
 /// One round of a write workload over `$parts` (its input in slices, see
 /// [`SLICES`]), as [`sliced_round`]: before each implementation's run of a
@@ -708,8 +715,10 @@ impl Bench {
         Ok(())
     }
 
-    /// 7: one bulk insert of `bulk_rows` users with their ids back, against
-    /// raw `UNNEST .. RETURNING id`, and against raw `COPY` (no ids).
+    /// 7: bulk inserts of `bulk_rows` users with their ids back, against
+    /// raw `UNNEST .. RETURNING id`, and against raw `COPY` (no ids):
+    /// [`BULK_REPEATS`] per implementation and round, interleaved, each into
+    /// an emptied table.
     async fn bulk(&mut self, mode: &str) -> BoxResult<()> {
         let n = self.sizes.bulk_rows;
         let users = new_users(n, "bulk");
@@ -719,7 +728,7 @@ impl Bench {
                 "7 bulk insert {} rows with ids, vs raw UNNEST .. RETURNING id ({mode})",
                 thousands(n)
             ),
-            1,
+            BULK_REPEATS,
             Target::MaxRatio(1.2),
         );
         let mut vs_copy = Samples::new(
@@ -728,7 +737,7 @@ impl Bench {
                 "7 bulk insert {} rows, vs raw COPY BINARY without ids ({mode})",
                 thousands(n)
             ),
-            1,
+            BULK_REPEATS,
             Target::MaxRatio(1.1),
         )
         .unchecked();
@@ -744,39 +753,43 @@ impl Bench {
             run_side!(self, side, |x| x.bulk(input));
         }
         for round in 1..=self.rounds {
-            let mut runs = Vec::new();
+            let mut runs = RoundRuns::default();
             // Raw's COPY and the ORM's bulk_insert, each run in its side's
             // turn, just before that side's bulk insert with ids.
-            let mut copies = Vec::new();
-            let mut tables = Vec::new();
-            for side in round_order(round) {
-                let copy = match side {
-                    Side::Raw => Some("raw COPY"),
-                    Side::Orm => Some("orm bulk_insert"),
-                    #[cfg(feature = "peers")]
-                    Side::Diesel | Side::SeaOrm => None,
-                };
-                if let Some(who) = copy {
+            let mut copies = RoundRuns::default();
+            for repeat in 0..BULK_REPEATS {
+                let mut tables = Vec::new();
+                for side in round_order(round + repeat) {
+                    let copy = match side {
+                        Side::Raw => Some("raw COPY"),
+                        Side::Orm => Some("orm bulk_insert"),
+                        #[cfg(feature = "peers")]
+                        Side::Diesel | Side::SeaOrm => None,
+                    };
+                    if let Some(who) = copy {
+                        self.reset(0).await?;
+                        let input = users.clone();
+                        let run = if side == Side::Raw {
+                            measure(self.sides.raw.copy(input)).await?
+                        } else {
+                            measure(self.sides.orm.copy(input)).await?
+                        };
+                        if run.checksum != n as u64 {
+                            let got = run.checksum;
+                            return Err(format!("{who} wrote {got} rows, not {n}").into());
+                        }
+                        copies.add(side, run);
+                        tables.push((who, self.table_hash().await?));
+                    }
                     self.reset(0).await?;
                     let input = users.clone();
-                    let run = if side == Side::Raw {
-                        measure(self.sides.raw.copy(input)).await?
-                    } else {
-                        measure(self.sides.orm.copy(input)).await?
-                    };
-                    if run.checksum != n as u64 {
-                        let got = run.checksum;
-                        return Err(format!("{who} wrote {got} rows, not {n}").into());
-                    }
-                    copies.push((side, run));
-                    tables.push((who, self.table_hash().await?));
+                    runs.add(side, run_side!(self, side, |x| x.bulk(input)));
+                    tables.push((side.name(), self.table_hash().await?));
                 }
-                self.reset(0).await?;
-                let input = users.clone();
-                runs.push((side, run_side!(self, side, |x| x.bulk(input))));
-                tables.push((side.name(), self.table_hash().await?));
+                let name = format!("bulk ({mode}), repeat {}", repeat + 1);
+                same_table(&name, round, &tables)?;
             }
-            same_table(&format!("bulk ({mode})"), round, &tables)?;
+            let (runs, copies) = (runs.0, copies.0);
             self.record(&mut with_ids, round, &runs)?;
             // Against COPY: raw's COPY and the ORM's bulk_insert (COPY too)
             // in place of their runs; the peers, which have no COPY path,
@@ -1126,17 +1139,18 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
     log.fact(format!(
         "- rounds: {} (stream: {}, raw then orm), every implementation in turn after one \
          warm-up run each, each round starting one implementation later (rotating, so no \
-         implementation always goes first); the reads (1-5, 9) run each round in {SLICES} \
-         slices of their inputs, every implementation per slice, each slice starting one \
-         implementation later; one connection per implementation; tokio multi-thread \
+         implementation always goes first); the reads (1-5, 9) and single-row writes (6, 8) \
+         run each round in {SLICES} slices of their inputs, every implementation per slice, \
+         each slice starting one implementation later, and the bulk insert (7) {BULK_REPEATS} \
+         times in the same way; one connection per implementation; tokio multi-thread \
          runtime, benchmark in a spawned task",
         opts.rounds, opts.stream_rounds
     ));
     log.fact(format!(
         "- data: {} users for the reads; the write workloads start from an emptied (insert, \
-         bulk) or freshly filled (update, delete) table before every run, and every run of a \
-         round must leave the same users table (a hash of every value, read after the run, \
-         not timed)",
+         bulk) or freshly filled (update, delete) table before every slice (or bulk insert) \
+         of every run, and every implementation must leave the same users table after it (a \
+         hash of every value, read after it, not timed)",
         thousands(sizes.users)
     ));
     Ok(())
