@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use deadpool::managed::{TimeoutType, Timeouts};
 use deadpool::Runtime;
 use deadpool_postgres::{ManagerConfig, RecyclingMethod};
-use futures_util::future::{self, Either};
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
@@ -228,6 +227,19 @@ impl DbBuilder {
     }
 }
 
+/// The connection for one statement ([`Db::client`]) of `$db`, inside an
+/// `async fn`: [`client_now`](Db::client_now)'s when it has one, else
+/// [`client_later`](Db::client_later)'s, boxed, as that future is large and
+/// rarely needed (it would grow every statement's future).
+macro_rules! client_now_or_later {
+    ($db:expr) => {
+        match $db.client_now()? {
+            Some(conn) => conn,
+            None => Box::pin($db.client_later()).await?,
+        }
+    };
+}
+
 impl Db {
     /// Options for a pool on `url` (`postgres://user:password@host:port/dbname`,
     /// or `postgres://user@/dbname?host=/socket/dir` for a Unix socket).
@@ -352,17 +364,13 @@ impl Db {
     /// A statement holds its connection for itself only, never across user
     /// code, so sharing cannot deadlock.
     ///
-    /// No `async fn`: when [`client_now`](Db::client_now) has a connection
-    /// the future is a ready value, and [`client_later`](Db::client_later)'s
-    /// (rarely needed, large) is boxed, so neither grows every statement's
-    /// future.
-    pub(crate) fn client(&self) -> impl Future<Output = Result<Conn>> + Send + '_ {
-        let now = match self.client_now() {
-            Ok(Some(conn)) => Ok(conn),
-            Ok(None) => return Either::Right(Box::pin(self.client_later())),
-            Err(e) => Err(e),
-        };
-        Either::Left(future::ready(now))
+    /// [`client_now_or_later!`], the one way a statement takes its
+    /// connection; the `async fn`s on the paths every query takes
+    /// ([`for_each_row`](Db::for_each_row), `execute_iter`) use the macro
+    /// inline instead, so no future is even made for an idle kept
+    /// connection.
+    pub(crate) async fn client(&self) -> Result<Conn> {
+        Ok(client_now_or_later!(self))
     }
 
     /// [`client`](Db::client) when [`client_now`](Db::client_now) found
@@ -551,12 +559,7 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        // `client()` inline: on the path every fetch takes, its future is
-        // not even built when a kept connection is idle.
-        let client = match self.client_now()? {
-            Some(client) => client,
-            None => Box::pin(self.client_later()).await?,
-        };
+        let client = client_now_or_later!(self);
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
@@ -655,11 +658,7 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        // `client()` inline, as in `for_each_row`.
-        let client = match self.client_now()? {
-            Some(client) => client,
-            None => Box::pin(self.client_later()).await?,
-        };
+        let client = client_now_or_later!(self);
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();

@@ -183,7 +183,7 @@ impl Shape {
         self.push(op)
     }
 
-    pub(crate) fn key(&self) -> &[usize] {
+    fn key(&self) -> &[usize] {
         &self.words
     }
 
@@ -200,7 +200,7 @@ impl Shape {
     /// The fast get keeps its text under it itself, as `meta` may have
     /// another address in the full path (constants have none of their own).
     #[inline]
-    pub(crate) fn get(
+    fn get(
         meta: &'static ModelMeta,
         field: &'static FieldMeta,
         limit: Option<i64>,
