@@ -115,6 +115,27 @@ async fn get_counts_matches_as_django_and_gets_by_key_twice_alike() -> Result<()
             }) => {}
             other => panic!("3 rows: {other:?}"),
         }
+        // An ordered query's get: the ordering is dropped, the count the same.
+        assert_eq!(
+            User::all()
+                .order_by(["-name"])
+                .get(q!(name = "g4"))
+                .await?
+                .id,
+            users[4].id
+        );
+        // A sliced query keeps its ordering and fetches at most 21 of its
+        // rows: the slice decides which rows match.
+        let sliced = User::filter(q!(karma = 2)).order_by(["id"]);
+        match sliced.clone().limit(50).get(q!(karma = 2)).await {
+            Err(Error::MultipleObjectsReturned {
+                count: 20,
+                more: true,
+                ..
+            }) => {}
+            other => panic!("22 rows in a slice of 50: {other:?}"),
+        }
+        assert_eq!(sliced.offset(21).get(q!(karma = 2)).await?.id, users[24].id);
         // By key and by a unique field (no LIMIT sent), the first get of a
         // field and the later ones (its text kept) alike.
         for user in &users[..3] {

@@ -656,11 +656,15 @@ impl<M: Model> QuerySet<M> {
 
     /// The one row matching this query and `q`.
     ///
-    /// Without a limit of its own, it fetches at most 21 rows (`LIMIT 21`)
-    /// to report how many matched, as Django; no `LIMIT` is sent when the
-    /// conditions, all on the model's own fields and joined by `AND`,
-    /// include `=` on its primary key or a unique field, as then at most one
-    /// row can match.
+    /// It fetches at most 21 rows (`LIMIT 21`, or the query's own limit if
+    /// smaller) to report how many matched, as Django; no `LIMIT` is sent
+    /// when the query has none of its own and its conditions, all on the
+    /// model's own fields and joined by `AND`, include `=` on its primary
+    /// key or a unique field, as then at most one row can match.
+    ///
+    /// As in Django, the ordering is dropped (it cannot change which row
+    /// is found) unless the query is sliced or uses `distinct_on`, where it
+    /// decides which rows are in the query.
     ///
     /// # Errors
     /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
@@ -701,11 +705,19 @@ impl<M: Model> QuerySet<M> {
         self.get_args(q).plan()
     }
 
-    /// `get()`'s `LIMIT`: none when the query has its own or at most one
-    /// row can match, else [`MAX_GET_RESULTS`].
+    /// The query `get()` runs, as Django's `get()` builds it: without its
+    /// ordering unless sliced or `distinct_on` (Django's `can_filter()` and
+    /// `distinct_fields`), and fetching at most [`MAX_GET_RESULTS`] rows
+    /// (fewer if its own limit is smaller; no `LIMIT` when it has none and
+    /// at most one row can match).
     fn get_limit(mut self) -> Self {
-        if self.limit.is_none() && !self.one_at_most() {
-            self.limit = Some(MAX_GET_RESULTS);
+        if self.limit.is_none() && self.offset.is_none() && self.distinct_on.is_empty() {
+            self.order.clear();
+        }
+        match self.limit {
+            Some(own) => self.limit = Some(own.min(MAX_GET_RESULTS)),
+            None if !self.one_at_most() => self.limit = Some(MAX_GET_RESULTS),
+            None => {}
         }
         self
     }

@@ -729,14 +729,6 @@ fn a_get_by_one_value_sends_what_the_full_path_renders() {
         format!(r#"SELECT {COLS} FROM "users" WHERE "users"."email" IS NULL LIMIT 21"#)
     );
     assert!(binds.is_empty());
-    let (sql, binds, _) = get_planned(User::all().order_by(["-id"]), q!(karma = 4));
-    assert_eq!(
-        sql,
-        format!(
-            r#"SELECT {COLS} FROM "users" WHERE "users"."karma" = $1 ORDER BY "users"."id" DESC LIMIT 21"#
-        )
-    );
-    assert_eq!(binds, [Value::I32(Some(4))]);
     let (sql, binds, _) = get_planned(User::filter(q!(id__gt = 1)).limit(5), q!(karma = 4));
     assert_eq!(
         sql,
@@ -745,6 +737,43 @@ fn a_get_by_one_value_sends_what_the_full_path_renders() {
         )
     );
     assert_eq!(binds, [Value::I64(Some(1)), Value::I32(Some(4))]);
+}
+
+#[test]
+fn a_get_drops_the_ordering_unless_sliced_and_fetches_at_most_21_rows() {
+    // As Django's `get()`: `order_by()` cleared unless the query is sliced
+    // (`can_filter()`) or has `distinct_fields`; at most 21 rows.
+    let by_karma = format!(r#"SELECT {COLS} FROM "users" WHERE "users"."karma" = $1"#);
+    let (sql, binds, _) = get_planned(User::all().order_by(["-id"]), q!(karma = 4));
+    assert_eq!(sql, format!("{by_karma} LIMIT 21"));
+    assert_eq!(binds, [Value::I32(Some(4))]);
+    let (sql, binds, _) = get_planned(User::all().order_by(["-id"]).offset(2), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(r#"{by_karma} ORDER BY "users"."id" DESC LIMIT 21 OFFSET $2"#)
+    );
+    assert_eq!(binds, [Value::I32(Some(4)), Value::I64(Some(2))]);
+    let (sql, _, _) = get_planned(User::all().order_by(["-id"]).limit(50), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(r#"{by_karma} ORDER BY "users"."id" DESC LIMIT 21"#)
+    );
+    let (sql, _, _) = get_planned(User::all().order_by(["-id"]).limit(3), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(r#"{by_karma} ORDER BY "users"."id" DESC LIMIT 3"#)
+    );
+    // `distinct_on` keeps the ordering it needs.
+    let (sql, _, _) = get_planned(
+        User::all()
+            .order_by(["karma", "-id"])
+            .distinct_on(["karma"]),
+        q!(karma = 4),
+    );
+    assert!(
+        sql.ends_with(r#"ORDER BY "users"."karma" ASC, "users"."id" DESC LIMIT 21"#),
+        "{sql}"
+    );
 }
 
 #[test]
@@ -837,12 +866,11 @@ fn a_get_by_key_or_unique_field_sends_no_limit() {
         sql,
         format!(r#"SELECT {COLS} FROM "users" WHERE "users"."karma" > $1 AND "users"."id" = $2"#)
     );
+    // The ordering dropped too, as Django's `get()` does.
     let (sql, _, _) = get_planned(User::all().order_by(["karma"]), q!(id = 7));
     assert_eq!(
         sql,
-        format!(
-            r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1 ORDER BY "users"."karma" ASC"#
-        )
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1"#)
     );
     // Several conditions in one call, or over several calls.
     let (sql, _, _) = get_planned(User::all(), q!(karma = 1, id = 7));
