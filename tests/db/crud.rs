@@ -115,7 +115,20 @@ async fn get_counts_matches_as_django_and_gets_by_key_twice_alike() -> Result<()
             }) => {}
             other => panic!("3 rows: {other:?}"),
         }
-        // An ordered query's get: the ordering is dropped, the count the same.
+        // An own limit under 21: as many rows, reported as they are.
+        match User::filter(q!(karma = 2))
+            .limit(5)
+            .get(q!(karma = 2))
+            .await
+        {
+            Err(Error::MultipleObjectsReturned {
+                count: 5,
+                more: false,
+                ..
+            }) => {}
+            other => panic!("5 rows: {other:?}"),
+        }
+        // An ordered query's get: the ordering is dropped.
         assert_eq!(
             User::all()
                 .order_by(["-name"])
@@ -124,8 +137,7 @@ async fn get_counts_matches_as_django_and_gets_by_key_twice_alike() -> Result<()
                 .id,
             users[4].id
         );
-        // A sliced query keeps its ordering and fetches at most 21 of its
-        // rows: the slice decides which rows match.
+        // A sliced query keeps its ordering and fetches at most 21 rows.
         let sliced = User::filter(q!(karma = 2)).order_by(["id"]);
         match sliced.clone().limit(50).get(q!(karma = 2)).await {
             Err(Error::MultipleObjectsReturned {

@@ -710,8 +710,12 @@ impl<M: Model> QuerySet<M> {
     /// `distinct_fields`), and fetching at most [`MAX_GET_RESULTS`] rows
     /// (fewer if its own limit is smaller; no `LIMIT` when it has none and
     /// at most one row can match).
-    fn get_limit(mut self) -> Self {
+    ///
+    /// # Errors
+    /// An unknown field in the dropped ordering, as if it were sent.
+    fn get_limit(mut self) -> Result<Self> {
         if self.limit.is_none() && self.offset.is_none() && self.distinct_on.is_empty() {
+            self.resolve_order()?;
             self.order.clear();
         }
         match self.limit {
@@ -719,7 +723,7 @@ impl<M: Model> QuerySet<M> {
             None if !self.one_at_most() => self.limit = Some(MAX_GET_RESULTS),
             None => {}
         }
-        self
+        Ok(self)
     }
 
     /// Whether at most one row can match: every condition is on the
@@ -962,15 +966,16 @@ enum GetArgs<M> {
 }
 
 impl<M: Model> GetArgs<M> {
-    /// `get()` fetches at most [`MAX_GET_RESULTS`] rows, like Django, unless
-    /// at most one row can match ([`one_at_most`](QuerySet::one_at_most)).
-    /// Run by `get()`'s future, not when it is made.
+    /// The query `get()` runs ([`get_limit`](QuerySet::get_limit): no
+    /// ordering unless sliced, at most [`MAX_GET_RESULTS`] rows, no `LIMIT`
+    /// when at most one row can match). Run by `get()`'s future, not when
+    /// it is made.
     fn plan(self) -> Result<Option<Plan>> {
         let (db, field, value) = match self {
             GetArgs::Exact(db, field, value) => (db, field, value),
             GetArgs::Query(query) => {
                 let (qs, q) = *query;
-                return qs.filter(q).get_limit().plan();
+                return qs.filter(q).get_limit()?.plan();
             }
         };
         // The most common get, `Model::get(q!(id = x))`, once its text is
@@ -986,7 +991,7 @@ impl<M: Model> GetArgs<M> {
             }
             Err(shape) => shape,
         };
-        let plan = exact_get::<M>(db, field, value).plan()?;
+        let plan = exact_get::<M>(db, field, value)?.plan()?;
         // Kept under this shape too, built here: a constant such as
         // `M::META` may have another address in `shape()`.
         if let (Some(shape), Some(plan)) = (&shape, &plan) {
@@ -997,7 +1002,11 @@ impl<M: Model> GetArgs<M> {
 }
 
 /// The query set of a get by `field = value` on `db`, with its `LIMIT`.
-fn exact_get<M: Model>(db: Option<Db>, field: &'static FieldMeta, value: Value) -> QuerySet<M> {
+fn exact_get<M: Model>(
+    db: Option<Db>,
+    field: &'static FieldMeta,
+    value: Value,
+) -> Result<QuerySet<M>> {
     let mut qs = QuerySet::new();
     qs.db = db;
     qs.filter(Q::from_node(Node::leaf(field, Op::Exact(value))))
@@ -1008,7 +1017,7 @@ fn exact_get<M: Model>(db: Option<Db>, field: &'static FieldMeta, value: Value) 
 /// database: it does not change the text).
 #[cfg(debug_assertions)]
 fn check_fast_get<M: Model>(sql: &str, field: &'static FieldMeta, value: &Value) {
-    let plan = exact_get::<M>(None, field, value.clone()).plan();
+    let plan = exact_get::<M>(None, field, value.clone()).and_then(QuerySet::plan);
     let stmt = plan
         .expect("a plain get renders")
         .expect("a get sends a query")

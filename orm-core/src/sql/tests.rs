@@ -763,6 +763,22 @@ fn a_get_drops_the_ordering_unless_sliced_and_fetches_at_most_21_rows() {
         sql,
         format!(r#"{by_karma} ORDER BY "users"."id" DESC LIMIT 3"#)
     );
+    // Plain `DISTINCT` loses it too; a lock keeps the limit.
+    let (sql, _, _) = get_planned(User::all().distinct().order_by(["-id"]), q!(karma = 4));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT DISTINCT {COLS} FROM "users" WHERE "users"."karma" = $1 LIMIT 21"#)
+    );
+    let (sql, _, _) = get_planned(
+        User::all().select_for_update().order_by(["-id"]),
+        q!(karma = 4),
+    );
+    assert_eq!(sql, format!("{by_karma} LIMIT 21 FOR UPDATE"));
+    // An unknown name in the dropped ordering is still reported.
+    match User::all().order_by(["nosuch"]).get_plan_of(q!(karma = 4)) {
+        Err(crate::Error::InvalidLookup { name, .. }) => assert_eq!(name, "nosuch"),
+        other => panic!("{:?}", other.map(|p| p.map(|p| p.stmt.sql))),
+    }
     // `distinct_on` keeps the ordering it needs.
     let (sql, _, _) = get_planned(
         User::all()
