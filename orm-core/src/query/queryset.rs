@@ -767,24 +767,84 @@ impl<M: Model> QuerySet<M> {
         execute_later(stmt, qs.db)
     }
 
-    /// The `UPDATE` of [`update`](Self::update), from its kept shape when
-    /// there is one; `None` when no row can match.
+    /// The `UPDATE` of [`update`](Self::update), from its kept text when
+    /// there is one (found by key when filtered by one `field = value`,
+    /// else by shape); `None` when no row can match.
     pub(crate) fn update_bound(
         &mut self,
         assign: crate::query::q::Assign<M>,
     ) -> Result<Option<Bound>> {
+        let by_key = self
+            .by_key()
+            .and_then(|field| Shape::update_text(M::META, field, &assign.items));
+        let by_key = match by_key {
+            Some(Ok(sql)) => {
+                #[cfg(debug_assertions)]
+                let rendered = self.update_statement(assign.clone());
+                let values = assign.items.into_iter().map(|set| set.value);
+                let stmt = self.by_key_bound(sql, values);
+                #[cfg(debug_assertions)]
+                check_kept(&stmt, rendered);
+                return Ok(Some(stmt));
+            }
+            Some(Err(shape)) => shape,
+            None => None,
+        };
         let mut shape = self.shape(Kind::Update);
         if let Some(s) = &mut shape {
             if s.push_sets(&assign.items).is_none() {
                 shape = None;
             }
         }
-        self.kept_or_render(
+        let stmt = self.kept_or_render(
             shape,
             assign,
             |assign| assign.items.into_iter().map(|set| set.value).collect(),
             |qs, assign| qs.update_statement(assign),
-        )
+        )?;
+        remember_by_key(by_key, &stmt);
+        Ok(stmt)
+    }
+
+    /// The field of this query's one filter when it is `field = value` (not
+    /// NULL) on the model's own field and nothing else sets an `UPDATE`'s
+    /// or `DELETE`'s text: such statements take their text by key
+    /// ([`Shape::update_text`], [`Shape::delete_text`]).
+    fn by_key(&self) -> Option<&'static FieldMeta> {
+        if self.error.is_some()
+            || !self.select_related.is_empty()
+            || self.lock.is_some()
+            || !self.distinct_on.is_empty()
+            || self.limit.is_some()
+            || self.offset.is_some()
+            || self.distinct
+        {
+            return None;
+        }
+        match &self.filter {
+            Node::Leaf(Cond {
+                path,
+                field,
+                op: Op::Exact(value),
+            }) if path.is_empty() && !value.is_null() => Some(field),
+            _ => None,
+        }
+    }
+
+    /// A statement by key with its kept `sql`, binding `values` (an
+    /// update's assignments), then the filter's value, as rendering does.
+    fn by_key_bound(&mut self, sql: &'static str, values: impl Iterator<Item = Value>) -> Bound {
+        // Pushed one by one: `collect` runs `SmallVec`'s generic `extend`
+        // (about 120 instructions for one value).
+        let mut binds = Binds::new();
+        for value in values {
+            binds.push(value);
+        }
+        shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
+        Bound {
+            sql: Cow::Borrowed(sql),
+            binds,
+        }
     }
 
     /// The `UPDATE` of [`update`](Self::update); `None` when no row can match.
@@ -830,11 +890,29 @@ impl<M: Model> QuerySet<M> {
         execute_later(stmt, self.db)
     }
 
-    /// The `DELETE` of [`delete`](Self::delete), from its kept shape when
-    /// there is one; `None` when no row can match.
+    /// The `DELETE` of [`delete`](Self::delete), from its kept text when
+    /// there is one (found by key when filtered by one `field = value`,
+    /// else by shape); `None` when no row can match.
     pub(crate) fn delete_bound(&mut self) -> Result<Option<Bound>> {
+        let by_key = match self.by_key() {
+            Some(field) => match Shape::delete_text(M::META, field) {
+                Ok(sql) => {
+                    #[cfg(debug_assertions)]
+                    let rendered = self.delete_statement();
+                    let stmt = self.by_key_bound(sql, std::iter::empty());
+                    #[cfg(debug_assertions)]
+                    check_kept(&stmt, rendered);
+                    return Ok(Some(stmt));
+                }
+                Err(shape) => shape,
+            },
+            None => None,
+        };
         let shape = self.shape(Kind::Delete);
-        self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.delete_statement())
+        let stmt =
+            self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.delete_statement())?;
+        remember_by_key(by_key, &stmt);
+        Ok(stmt)
     }
 
     /// The `DELETE` of [`delete`](Self::delete); `None` when no row can match.
@@ -850,6 +928,14 @@ impl<M: Model> QuerySet<M> {
             return Ok(None);
         }
         Ok(Some(statements::delete(M::META, &filter)))
+    }
+}
+
+/// Keeps the text of a statement by key (rendered, or kept under its full
+/// shape) under `shape`, its shape by key, the first time it runs.
+fn remember_by_key(shape: Option<Shape>, stmt: &Option<Bound>) {
+    if let (Some(shape), Some(stmt)) = (shape, stmt) {
+        shape.remember(&stmt.sql);
     }
 }
 

@@ -10,6 +10,12 @@
 //! then of the leaves in tree order, then the offset; [`take_binds`] collects
 //! them in that order. Debug builds render every hit again and compare.
 //!
+//! A statement by one `field = value` on an otherwise plain query set (a
+//! get, an update of up to two fields, a delete) is found first by a small
+//! key ([`ByKey`]: no filter tree or shape built) in a per-thread cache
+//! ([`BY_KEY_TEXTS`]), then in the shared map under the shape the key
+//! stands for.
+//!
 //! Fields and models are told apart by address. Two metadata items at one
 //! address have the same contents (the compiler only merges equal
 //! constants), so they render the same text.
@@ -42,7 +48,7 @@ static TEXTS: RwLock<HashMap<Box<[usize]>, &'static str, FxBuildHasher>> =
     RwLock::new(HashMap::with_hasher(FxBuildHasher));
 
 /// Which statement a shape renders.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Select = 1,
     Count,
@@ -193,28 +199,9 @@ impl Shape {
         texts.get(self.key()).copied()
     }
 
-    /// The shape of `get(field = value)` on a plain query set (no other
-    /// filter, ordering, slice or `DISTINCT`), `limit` being `get()`'s,
-    /// built from the field without a filter tree: the words the full path
-    /// builds for that query, so it can only share a text with that query.
-    /// The fast get keeps its text under it itself, as `meta` may have
-    /// another address in the full path (constants have none of their own).
-    #[inline]
-    fn get(
-        meta: &'static ModelMeta,
-        field: &'static FieldMeta,
-        limit: Option<i64>,
-    ) -> Option<Shape> {
-        let mut shape = Shape::new(Kind::Select, meta);
-        shape.push_select(limit, None, false)?;
-        shape.push(0)?; // no ordering
-        shape.push_leaf(field, EXACT, 1)?;
-        Some(shape)
-    }
-
-    /// The kept text of [`Shape::get`]'s shape, looked up first in this
-    /// thread's cache of them ([`GET_TEXTS`]), else by building the shape;
-    /// on a miss, the shape (to keep the text under), if it is one.
+    /// The kept text of `get(field = value)` on a plain query set (no
+    /// other filter, ordering, slice or `DISTINCT`), `limit` being
+    /// `get()`'s ([`Shape::by_key_text`]).
     #[inline]
     #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
     pub(crate) fn get_text(
@@ -222,23 +209,66 @@ impl Shape {
         field: &'static FieldMeta,
         limit: Option<i64>,
     ) -> Result<&'static str, Option<Shape>> {
-        let key = GetKey {
-            meta: std::ptr::from_ref(meta) as usize,
-            field: std::ptr::from_ref(field) as usize,
-            limit,
-        };
+        Shape::by_key_text(ByKey::new(Kind::Select, meta, field, limit, &[]))
+    }
+
+    /// The kept text of `update(sets)` on a query set filtered by one
+    /// `field = value` and nothing else; `None` when `sets` are not plain
+    /// values of the model's own fields, or more than [`KEY_SETS`].
+    #[inline]
+    #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
+    pub(crate) fn update_text(
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+        sets: &[Set],
+    ) -> Option<Result<&'static str, Option<Shape>>> {
+        if sets.len() > KEY_SETS
+            || sets.is_empty()
+            || sets
+                .iter()
+                .any(|s| s.expr.is_some() || s.index == usize::MAX)
+        {
+            return None;
+        }
+        Some(Shape::by_key_text(ByKey::new(
+            Kind::Update,
+            meta,
+            field,
+            None,
+            sets,
+        )))
+    }
+
+    /// The kept text of `delete()` on a query set filtered by one `field =
+    /// value` and nothing else.
+    #[inline]
+    #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
+    pub(crate) fn delete_text(
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+    ) -> Result<&'static str, Option<Shape>> {
+        Shape::by_key_text(ByKey::new(Kind::Delete, meta, field, None, &[]))
+    }
+
+    /// The kept text of a statement by one `field = value`, looked up
+    /// first in this thread's cache of them ([`BY_KEY_TEXTS`]), else by
+    /// building its shape; on a miss, the shape (to keep the text under),
+    /// if it is one.
+    #[inline(always)]
+    #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
+    fn by_key_text(key: ByKey) -> Result<&'static str, Option<Shape>> {
         // No destructor (the slots are `Copy`), so `with` cannot fail.
-        let hit = GET_TEXTS.with(|slots| match slots[key.slot()].get() {
+        let hit = BY_KEY_TEXTS.with(|slots| match slots[key.slot()].get() {
             Some((cached, sql)) if cached == key => Some(sql),
             _ => None,
         });
         match hit {
             Some(sql) => {
                 #[cfg(test)]
-                CACHED_GET_TEXTS.set(CACHED_GET_TEXTS.get() + 1);
+                CACHED_KEY_TEXTS.set(CACHED_KEY_TEXTS.get() + 1);
                 Ok(sql)
             }
-            None => get_text_missed(key, meta, field, limit),
+            None => by_key_text_missed(key),
         }
     }
 
@@ -255,66 +285,133 @@ impl Shape {
     }
 }
 
-/// [`Shape::get_text`] when `key`'s slot does not hold it: the text from
-/// [`TEXTS`] (then held in the slot), else the shape. Out of line, so the
-/// inlined hit stays small.
+/// [`Shape::by_key_text`] when `key`'s slot does not hold it: the text
+/// from [`TEXTS`] (then held in the slot), else the shape. Out of line, so
+/// the inlined hit stays small.
 #[cold]
 #[inline(never)]
 #[allow(clippy::result_large_err, reason = "`Err` hands the shape back")]
-fn get_text_missed(
-    key: GetKey,
-    meta: &'static ModelMeta,
-    field: &'static FieldMeta,
-    limit: Option<i64>,
-) -> Result<&'static str, Option<Shape>> {
-    let shape = Shape::get(meta, field, limit);
+fn by_key_text_missed(key: ByKey) -> Result<&'static str, Option<Shape>> {
+    let shape = key.shape();
     match shape.as_ref().and_then(Shape::text) {
         Some(sql) => {
-            GET_TEXTS.with(|slots| slots[key.slot()].set(Some((key, sql))));
+            BY_KEY_TEXTS.with(|slots| slots[key.slot()].set(Some((key, sql))));
             Ok(sql)
         }
         None => Err(shape),
     }
 }
 
-/// What decides the text of a fast get besides the statement kind: the
-/// model's and field's addresses (so, as for shapes, equal keys have equal
-/// contents) and `get()`'s `LIMIT`.
+/// The most assigned fields an `UPDATE` by key takes its text from
+/// [`BY_KEY_TEXTS`] with; more are looked up by their full shape.
+const KEY_SETS: usize = 2;
+
+/// What decides the text of a statement by one `field = value` on a plain
+/// query set: its kind, the model's and field's addresses (so, as for
+/// shapes, equal keys have equal contents), a get's `LIMIT` and an
+/// update's assigned fields. Its shape ([`ByKey::shape`]) has the words
+/// the full path builds for that query, so the two can only share a text
+/// with that query. The fast path keeps its text under it itself, as the
+/// model's metadata may have another address in the full path (constants
+/// have none of their own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct GetKey {
+struct ByKey {
+    kind: Kind,
     meta: usize,
     field: usize,
     limit: Option<i64>,
+    /// The assigned fields' addresses, then zeros (no field is at 0).
+    set_fields: [usize; KEY_SETS],
 }
 
-impl GetKey {
-    /// Its slot in [`GET_TEXTS`]: the top bits of a multiplicative hash of
-    /// the key (the fields of one model lie at a fixed stride, which a
+impl ByKey {
+    #[inline]
+    fn new(
+        kind: Kind,
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+        limit: Option<i64>,
+        sets: &[Set],
+    ) -> ByKey {
+        debug_assert!(sets.len() <= KEY_SETS);
+        let mut set_fields = [0; KEY_SETS];
+        for (word, set) in set_fields.iter_mut().zip(sets) {
+            *word = std::ptr::from_ref(set.field) as usize;
+        }
+        ByKey {
+            kind,
+            meta: std::ptr::from_ref(meta) as usize,
+            field: std::ptr::from_ref(field) as usize,
+            limit,
+            set_fields,
+        }
+    }
+
+    /// The words `QuerySet::shape` builds for this statement.
+    fn shape(&self) -> Option<Shape> {
+        let mut shape = Shape {
+            words: smallvec![self.kind as usize, self.meta],
+            values: 0,
+        };
+        match self.kind {
+            Kind::Select => {
+                shape.push_select(self.limit, None, false)?;
+                shape.push(0)?; // no ordering
+            }
+            Kind::Update | Kind::Delete => {}
+            Kind::Count | Kind::Exists => return None,
+        }
+        shape.push(LEAF)?;
+        shape.push(self.field)?;
+        shape.values += 1;
+        shape.push(EXACT)?;
+        if self.kind == Kind::Update {
+            let sets = self.set_fields.iter().take_while(|&&field| field != 0);
+            shape.push(sets.clone().count())?;
+            for &field in sets {
+                shape.push(field)?;
+            }
+        }
+        Some(shape)
+    }
+
+    /// Its slot in [`BY_KEY_TEXTS`]: the top bits of a multiplicative hash
+    /// of the key (the fields of one model lie at a fixed stride, which a
     /// plain remainder could send to one slot).
+    #[inline(always)]
     fn slot(&self) -> usize {
         let limit = self.limit.map_or(0, |l| l as u64 ^ (1 << 63));
-        let mixed = (self.field as u64) ^ (self.meta as u64).rotate_left(29) ^ limit;
-        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - GET_SLOT_BITS)) as usize
+        let mut mixed = (self.field as u64)
+            ^ (self.meta as u64).rotate_left(29)
+            ^ limit
+            ^ ((self.kind as u64) << 56);
+        for &field in &self.set_fields {
+            mixed = mixed.rotate_left(17) ^ field as u64;
+        }
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - KEY_SLOT_BITS)) as usize
     }
 }
 
-/// Slots in [`GET_TEXTS`]: `1 << GET_SLOT_BITS`.
-const GET_SLOT_BITS: u32 = 3;
-const GET_SLOTS: usize = 1 << GET_SLOT_BITS;
+/// Slots in [`BY_KEY_TEXTS`]: `1 << KEY_SLOT_BITS` (gets, updates and
+/// deletes share them).
+const KEY_SLOT_BITS: u32 = 4;
+const KEY_SLOTS: usize = 1 << KEY_SLOT_BITS;
 
 thread_local! {
-    /// Kept texts of the fast get ([`Shape::get_text`]), one per slot,
-    /// per thread: a get repeated on a thread finds its text without
-    /// building the shape, hashing it or taking [`TEXTS`]' lock. Texts are
-    /// never removed from [`TEXTS`], so a cached one stays right.
-    static GET_TEXTS: [Cell<Option<(GetKey, &'static str)>>; GET_SLOTS] =
-        const { [const { Cell::new(None) }; GET_SLOTS] };
+    /// Kept texts of statements by key ([`Shape::by_key_text`]: a get, an
+    /// update or a delete by one `field = value`), one per slot, per
+    /// thread: repeated on a thread, such a statement finds its text
+    /// without building a filter tree or a shape, hashing it or taking
+    /// [`TEXTS`]' lock. Texts are never removed from [`TEXTS`], so a
+    /// cached one stays right.
+    static BY_KEY_TEXTS: [Cell<Option<(ByKey, &'static str)>>; KEY_SLOTS] =
+        const { [const { Cell::new(None) }; KEY_SLOTS] };
 }
 
 #[cfg(test)]
 thread_local! {
-    /// Fast-get texts found in [`GET_TEXTS`] on this thread (unit tests).
-    pub(crate) static CACHED_GET_TEXTS: Cell<usize> = const { Cell::new(0) };
+    /// Texts found in [`BY_KEY_TEXTS`] on this thread (unit tests).
+    pub(crate) static CACHED_KEY_TEXTS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// [`op_word`] of `Exact`.

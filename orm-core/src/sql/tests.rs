@@ -819,7 +819,7 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
 #[test]
 fn the_per_thread_get_texts_are_the_kept_ones() {
     use crate::model::{FieldMeta, ModelMeta};
-    use crate::sql::shape::{Shape, CACHED_GET_TEXTS};
+    use crate::sql::shape::{Shape, CACHED_KEY_TEXTS};
     // A static of its own: no other test's shapes have its address.
     static META: ModelMeta = *User::META;
     let text = |field: &FieldMeta, limit: Option<i64>| format!("get {} {limit:?}", field.name);
@@ -831,9 +831,17 @@ fn the_per_thread_get_texts_are_the_kept_ones() {
     };
     shape.remember(&text(id, None));
     assert_eq!(kept(id, None), Some(&*text(id, None)));
-    let hits = CACHED_GET_TEXTS.get();
+    let hits = CACHED_KEY_TEXTS.get();
     assert_eq!(kept(id, None), Some(&*text(id, None)));
-    assert_eq!(CACHED_GET_TEXTS.get(), hits + 1);
+    assert_eq!(CACHED_KEY_TEXTS.get(), hits + 1);
+    // The same model and field in an update or a delete: other keys.
+    assert!(matches!(Shape::delete_text(&META, id), Err(Some(_))));
+    let set: crate::query::q::Assign<User> = q!(karma = 1);
+    let set = set.items;
+    assert!(matches!(
+        Shape::update_text(&META, id, &set),
+        Some(Err(Some(_)))
+    ));
     // Another model's key with the same field is another key: `User::META`
     // is not at `META`'s address.
     assert_ne!(
@@ -858,6 +866,100 @@ fn the_per_thread_get_texts_are_the_kept_ones() {
             }
         }
     }
+}
+
+#[test]
+fn updates_and_deletes_by_one_value_take_their_text_by_key() {
+    use crate::sql::shape::CACHED_KEY_TEXTS;
+    // Rendered or found under the full shape, then kept under the key:
+    // from the third statement on (the second, if another test kept it
+    // first), found in this thread's cache. One key at a time: two keys
+    // may share a slot.
+    for n in 0..4_i64 {
+        let before = CACHED_KEY_TEXTS.get();
+        let update = User::filter(q!(id = n)).update_bound(q!(karma = 5));
+        let update = update.unwrap().unwrap();
+        assert_eq!(
+            update.sql,
+            r#"UPDATE "users" SET "karma" = $1 WHERE "users"."id" = $2"#
+        );
+        assert_eq!(update.binds[..], [Value::I32(Some(5)), Value::I64(Some(n))]);
+        if n >= 2 {
+            assert_eq!(CACHED_KEY_TEXTS.get(), before + 1, "update {n}");
+        }
+    }
+    for n in 0..4 {
+        let before = CACHED_KEY_TEXTS.get();
+        let delete = User::filter(q!(name = "ann")).delete_bound();
+        let delete = delete.unwrap().unwrap();
+        assert_eq!(
+            delete.sql,
+            r#"DELETE FROM "users" WHERE "users"."name" = $1"#
+        );
+        assert_eq!(delete.binds[..], [text("ann")]);
+        if n >= 2 {
+            assert_eq!(CACHED_KEY_TEXTS.get(), before + 1, "delete {n}");
+        }
+    }
+    // Two fields, in either order and alternating (both keys may share a
+    // slot): each its own text and values, NULL or not.
+    for n in 0..3 {
+        let update = User::filter(q!(name = "ann"))
+            .update_bound(q!(email = None, karma = n))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            update.sql,
+            r#"UPDATE "users" SET "email" = $1, "karma" = $2 WHERE "users"."name" = $3"#
+        );
+        assert_eq!(
+            update.binds[..],
+            [Value::Text(None), Value::I32(Some(n)), text("ann")]
+        );
+        let update = User::filter(q!(name = "ann"))
+            .update_bound(q!(karma = n, email = "e"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            update.sql,
+            r#"UPDATE "users" SET "karma" = $1, "email" = $2 WHERE "users"."name" = $3"#
+        );
+        assert_eq!(
+            update.binds[..],
+            [Value::I32(Some(n)), text("e"), text("ann")]
+        );
+    }
+    // Not by one value: never from the cache (their texts are checked
+    // against rendering in debug builds, as every kept text is).
+    let before = CACHED_KEY_TEXTS.get();
+    for _ in 0..3 {
+        let updates = [
+            User::filter(q!(id = 1))
+                .filter(q!(karma = 2))
+                .update_bound(q!(karma = 5)),
+            User::filter(q!(id = 1)).update_bound(q!(karma = 5, name = "a", email = None)),
+            User::filter(q!(id = 1)).update_bound(q!(karma = F("karma") + 1)),
+            User::filter(q!(id = 1))
+                .order_by(["id"])
+                .limit(1)
+                .update_bound(q!(karma = 5)),
+        ];
+        let deletes = [
+            User::exclude(q!(id = 1)).delete_bound(),
+            User::filter(q!(id__gt = 1)).delete_bound(),
+            User::filter(q!(email = None::<String>)).delete_bound(),
+            User::filter(q!(id = 1)).distinct().delete_bound(),
+        ];
+        // The last of each is sliced or distinct: an error from rendering.
+        for (i, stmt) in updates.into_iter().chain(deletes).enumerate() {
+            match stmt {
+                Ok(Some(_)) if i % 4 != 3 => {}
+                Err(crate::Error::InvalidQuery { .. }) if i % 4 == 3 => {}
+                other => panic!("statement {i}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(CACHED_KEY_TEXTS.get(), before);
 }
 
 #[test]
