@@ -18,6 +18,7 @@
 //! Without valgrind it prints the wall and CPU time per statement of each
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
 //! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`,
+//! `raw-delete`, `orm-delete` (by key; only the first round finds rows),
 //! `raw-insert`, `orm-insert` (`save()` of a new user), and
 //! `raw-filter`, `orm-filter` (a page of 20 users at an offset, `PAGES` per
 //! round), `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
@@ -129,6 +130,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
         let update = client
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
             .await?;
+        let delete = client.prepare("DELETE FROM users WHERE id = $1").await?;
         let insert = client
             .prepare("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id")
             .await?;
@@ -201,6 +203,22 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                                 .update(q!(hair_color = "brown"))
                                 .await?;
                             sum += changed as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
+                // The first round deletes every user, the next ones none:
+                // the client's work is the same (the server's is not).
+                "raw-delete" => {
+                    for id in 1..=N {
+                        sum += client.execute(&delete, &[&id]).await? as i64;
+                    }
+                }
+                "orm-delete" => {
+                    orm_core::scope(&db, async {
+                        for id in 1..=N {
+                            sum += User::filter(q!(id = id)).delete().await? as i64;
                         }
                         Ok::<_, orm_core::Error>(())
                     })
@@ -296,7 +314,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-delete, orm-delete, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
                     )
                     .into())
                 }
