@@ -904,30 +904,23 @@ fn updates_and_deletes_by_one_value_take_their_text_by_key() {
     // Two fields, in either order and alternating (both keys may share a
     // slot): each its own text and values, NULL or not.
     for n in 0..3 {
-        let update = User::filter(q!(name = "ann"))
-            .update_bound(q!(email = None, karma = n))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            update.sql,
-            r#"UPDATE "users" SET "email" = $1, "karma" = $2 WHERE "users"."name" = $3"#
-        );
-        assert_eq!(
-            update.binds[..],
-            [Value::Text(None), Value::I32(Some(n)), text("ann")]
-        );
-        let update = User::filter(q!(name = "ann"))
-            .update_bound(q!(karma = n, email = "e"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            update.sql,
-            r#"UPDATE "users" SET "karma" = $1, "email" = $2 WHERE "users"."name" = $3"#
-        );
-        assert_eq!(
-            update.binds[..],
-            [Value::I32(Some(n)), text("e"), text("ann")]
-        );
+        let updates = [
+            (
+                q!(email = None, karma = n),
+                r#"UPDATE "users" SET "email" = $1, "karma" = $2 WHERE "users"."name" = $3"#,
+                [Value::Text(None), Value::I32(Some(n)), text("ann")],
+            ),
+            (
+                q!(karma = n, email = "e"),
+                r#"UPDATE "users" SET "karma" = $1, "email" = $2 WHERE "users"."name" = $3"#,
+                [Value::I32(Some(n)), text("e"), text("ann")],
+            ),
+        ];
+        for (assign, sql, binds) in updates {
+            let update = User::filter(q!(name = "ann")).update_bound(assign);
+            let update = update.unwrap().unwrap();
+            assert_eq!((&*update.sql, &update.binds[..]), (sql, &binds[..]));
+        }
     }
     // Not by one value: never from the cache (their texts are checked
     // against rendering in debug builds, as every kept text is).
