@@ -590,23 +590,18 @@ impl<M: Model> QuerySet<M> {
     ///
     /// # Errors
     /// Database errors.
+    #[inline]
     pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
-        let first = first_row_later(self.count_or_exists(false), self.db);
-        async move {
-            match first.await? {
-                Some(row) => Ok(row.try_get(0)?),
-                None => Ok(0),
-            }
-        }
+        count_later(Later::from(self.count_or_exists(false)), self.db)
     }
 
     /// True when at least one row matches.
     ///
     /// # Errors
     /// Database errors.
+    #[inline]
     pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
-        let first = first_row_later(self.count_or_exists(true), self.db);
-        async move { Ok(first.await?.is_some()) }
+        exists_later(Later::from(self.count_or_exists(true)), self.db)
     }
 
     /// The first row: by the query's ordering, or by primary key when it has none.
@@ -953,22 +948,37 @@ fn check_kept(kept: &Bound, rendered: Result<Option<Statement>>) {
     }
 }
 
-/// The first row of a statement rendered before the first `.await`, as
-/// [`execute_later`] runs one; `None` without a query when the statement
-/// is `None`, or when it returns no row.
-async fn first_row_later(
-    stmt: Result<Option<Bound>>,
-    using: Option<Db>,
-) -> Result<Option<tokio_postgres::Row>> {
-    match stmt? {
-        Some(stmt) => {
-            let rows = db::resolve(using.as_ref())?
-                .query(&stmt.sql, &stmt.binds)
-                .await?;
-            Ok(rows.into_iter().next())
-        }
-        None => Ok(None),
+/// [`count`](QuerySet::count)'s future: the number in the statement's one
+/// row (0 when no row can match and nothing is sent).
+async fn count_later(stmt: Later, using: Option<Db>) -> Result<i64> {
+    match first_row_later(stmt, using).await? {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Ok(0),
     }
+}
+
+/// [`exists`](QuerySet::exists)'s future.
+async fn exists_later(stmt: Later, using: Option<Db>) -> Result<bool> {
+    Ok(first_row_later(stmt, using).await?.is_some())
+}
+
+/// The first row of a statement rendered before the first `.await`, on the
+/// query's database, found when it runs; `None` without a query when no row
+/// can match.
+async fn first_row_later(stmt: Later, using: Option<Db>) -> Result<Option<tokio_postgres::Row>> {
+    let stmt = match stmt {
+        Later::Fail(e) => return Err(*e),
+        Later::Skip => return Ok(None),
+        Later::Run(stmt) => stmt,
+    };
+    let mut first = None;
+    db::resolve(using.as_ref())?
+        .for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
+            first.get_or_insert(row);
+            Ok(())
+        })
+        .await?;
+    Ok(first)
 }
 
 /// A statement rendered before the first `.await`, for the future that
