@@ -19,6 +19,7 @@
 //! round. Workloads: `raw-get`, `orm-get`, `orm-raw-get` (the ORM's
 //! `orm_core::raw` with the ORM's SQL), `raw-update`, `orm-update`,
 //! `raw-delete`, `orm-delete` (by key; only the first round finds rows),
+//! `raw-count`, `orm-count` (`COUNT(*)` of the users of one hair colour),
 //! `raw-insert`, `orm-insert` (`save()` of a new user), and
 //! `raw-filter`, `orm-filter` (a page of 20 users at an offset, `PAGES` per
 //! round), `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
@@ -131,6 +132,9 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
             .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
             .await?;
         let delete = client.prepare("DELETE FROM users WHERE id = $1").await?;
+        let count = client
+            .prepare("SELECT COUNT(*) FROM users WHERE hair_color = $1")
+            .await?;
         let insert = client
             .prepare("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id")
             .await?;
@@ -219,6 +223,21 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     orm_core::scope(&db, async {
                         for id in 1..=N {
                             sum += User::filter(q!(id = id)).delete().await? as i64;
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
+                "raw-count" => {
+                    for _ in 0..N {
+                        let row = client.query_one(&count, &[&"black"]).await?;
+                        sum += row.get::<_, i64>(0);
+                    }
+                }
+                "orm-count" => {
+                    orm_core::scope(&db, async {
+                        for _ in 0..N {
+                            sum += User::filter(q!(hair_color = "black")).count().await?;
                         }
                         Ok::<_, orm_core::Error>(())
                     })
@@ -314,7 +333,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-delete, orm-delete, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-delete, orm-delete, raw-count, orm-count, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
                     )
                     .into())
                 }
