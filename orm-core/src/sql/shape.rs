@@ -79,8 +79,14 @@ const CALL_SAME_ROW: usize = 7;
 impl Shape {
     #[inline]
     pub(crate) fn new(kind: Kind, meta: &'static ModelMeta) -> Shape {
+        Shape::of_words(kind, std::ptr::from_ref(meta) as usize)
+    }
+
+    /// [`Shape::new`] from the model's address.
+    #[inline]
+    fn of_words(kind: Kind, meta: usize) -> Shape {
         Shape {
-            words: smallvec![kind as usize, std::ptr::from_ref(meta) as usize],
+            words: smallvec![kind as usize, meta],
             values: 0,
         }
     }
@@ -122,15 +128,19 @@ impl Shape {
 
     /// The assigned fields of an `UPDATE` (values only, no expressions).
     pub(crate) fn push_sets(&mut self, sets: &[Set]) -> Option<()> {
-        self.push(sets.len())?;
-        for set in sets {
-            // An error (a field across a relation) is reported by rendering.
-            if set.expr.is_some() || set.index == usize::MAX {
-                return None;
-            }
-            self.push_field(set.field)?;
+        if !plain_sets(sets) {
+            return None;
         }
-        Some(())
+        self.push_set_words(
+            sets.iter()
+                .map(|set| std::ptr::from_ref(set.field) as usize),
+        )
+    }
+
+    /// The assigned fields, by address.
+    fn push_set_words(&mut self, fields: impl ExactSizeIterator<Item = usize>) -> Option<()> {
+        self.push(fields.len())?;
+        fields.into_iter().try_for_each(|field| self.push(field))
     }
 
     /// A filter tree; `None` for what is not kept (see the module docs) and
@@ -183,8 +193,14 @@ impl Shape {
     /// `values` values.
     #[inline]
     fn push_leaf(&mut self, field: &'static FieldMeta, op: usize, values: usize) -> Option<()> {
+        self.push_leaf_word(std::ptr::from_ref(field) as usize, op, values)
+    }
+
+    /// [`push_leaf`](Shape::push_leaf) from the field's address.
+    #[inline]
+    fn push_leaf_word(&mut self, field: usize, op: usize, values: usize) -> Option<()> {
         self.push(LEAF)?;
-        self.push_field(field)?;
+        self.push(field)?;
         self.values += values;
         self.push(op)
     }
@@ -222,12 +238,7 @@ impl Shape {
         field: &'static FieldMeta,
         sets: &[Set],
     ) -> Option<Result<&'static str, Option<Shape>>> {
-        if sets.len() > KEY_SETS
-            || sets.is_empty()
-            || sets
-                .iter()
-                .any(|s| s.expr.is_some() || s.index == usize::MAX)
-        {
+        if sets.len() > KEY_SETS || sets.is_empty() || !plain_sets(sets) {
             return None;
         }
         Some(Shape::by_key_text(ByKey::new(
@@ -349,10 +360,7 @@ impl ByKey {
 
     /// The words `QuerySet::shape` builds for this statement.
     fn shape(&self) -> Option<Shape> {
-        let mut shape = Shape {
-            words: smallvec![self.kind as usize, self.meta],
-            values: 0,
-        };
+        let mut shape = Shape::of_words(self.kind, self.meta);
         match self.kind {
             Kind::Select => {
                 shape.push_select(self.limit, None, false)?;
@@ -361,16 +369,14 @@ impl ByKey {
             Kind::Update | Kind::Delete => {}
             Kind::Count | Kind::Exists => return None,
         }
-        shape.push(LEAF)?;
-        shape.push(self.field)?;
-        shape.values += 1;
-        shape.push(EXACT)?;
+        shape.push_leaf_word(self.field, EXACT, 1)?;
         if self.kind == Kind::Update {
-            let sets = self.set_fields.iter().take_while(|&&field| field != 0);
-            shape.push(sets.clone().count())?;
-            for &field in sets {
-                shape.push(field)?;
-            }
+            let sets = self
+                .set_fields
+                .iter()
+                .take_while(|&&field| field != 0)
+                .count();
+            shape.push_set_words(self.set_fields[..sets].iter().copied())?;
         }
         Some(shape)
     }
@@ -412,6 +418,14 @@ thread_local! {
 thread_local! {
     /// Texts found in [`BY_KEY_TEXTS`] on this thread (unit tests).
     pub(crate) static CACHED_KEY_TEXTS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether an `UPDATE`'s assignments are plain values of the model's own
+/// fields, the only ones kept (an error, such as a field across a relation,
+/// is reported by rendering).
+fn plain_sets(sets: &[Set]) -> bool {
+    sets.iter()
+        .all(|set| set.expr.is_none() && set.index != usize::MAX)
 }
 
 /// [`op_word`] of `Exact`.
