@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 use crate::model::{FieldMeta, HasField, HasRelation, Model, RELATION_FIELD};
 use crate::query::expr::Expr;
 use crate::query::order::OrderBy;
-use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, Q};
+use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, ACROSS_RELATION, Q};
 use crate::relation::RelationMeta;
 use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
 
@@ -325,13 +325,13 @@ impl<M: Model, T: FieldType> Field<M, T> {
         Assign::one(self.index(), self.meta(), value.into_value())
     }
 
+    /// The field's position in `M`'s fields, or [`ACROSS_RELATION`] for a
+    /// field reached through relations (which `update()` rejects).
     fn index(&self) -> usize {
-        let meta = self.meta();
-        M::META
-            .fields
-            .iter()
-            .position(|f| std::ptr::eq(f, meta))
-            .unwrap_or(usize::MAX)
+        match self.member {
+            Member::Column(field) if self.path.is_empty() => field.position,
+            _ => ACROSS_RELATION,
+        }
     }
 
     /// `field = expr` with an `F` expression: `f.views.eq_expr(F("likes"))`
@@ -451,11 +451,7 @@ impl<M: Model, T: RelationType> Field<M, T> {
             Member::Relation(rel) => Some(rel),
             Member::Column(field) => {
                 let owner = self.path.last().map_or(M::META, |r| r.target.meta());
-                owner
-                    .fields
-                    .iter()
-                    .position(|f| std::ptr::eq(f, field))
-                    .and_then(|i| owner.relation_of_field(i))
+                owner.relation_of_field(field.position)
             }
         };
         let Some(step) = step else {

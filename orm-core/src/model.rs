@@ -18,6 +18,10 @@ pub struct FieldMeta {
     pub name: &'static str,
     /// The column name (`#[orm(column = "..")]`, default: the field name).
     pub column: &'static str,
+    /// Its position in its model's [`ModelMeta::fields`]: how the field is
+    /// told apart from the model's others (never by address: a constant's
+    /// copies in two crates have two).
+    pub position: usize,
     /// The PostgreSQL type.
     pub sql_type: SqlType,
     /// True for `Option<T>` fields.

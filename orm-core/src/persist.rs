@@ -446,7 +446,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         .iter()
         .enumerate()
         .filter(|(_, f)| {
-            !f.primary_key && (f.auto_now || wanted.iter().any(|w| std::ptr::eq(*w, *f)))
+            !f.primary_key && (f.auto_now || wanted.iter().any(|w| w.position == f.position))
         })
         .map(|(index, field)| Set {
             index,

@@ -128,9 +128,16 @@ impl fmt::Debug for RelationMeta {
     }
 }
 
+/// The same relation: the same name on the same model. Compared by name,
+/// never by address alone: metadata copied into two crates has two
+/// addresses. (One address is still a shortcut: it is one relation.)
 impl PartialEq for RelationMeta {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other)
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        let (mine, theirs) = (self.owner.meta(), other.owner.meta());
+        self.name == other.name && mine.table == theirs.table && mine.name == theirs.name
     }
 }
 

@@ -46,7 +46,7 @@ impl<M: Model> Deferred<M> {
         M::META
             .fields
             .iter()
-            .filter(|f| !self.loaded.iter().any(|l| std::ptr::eq(*l, *f)))
+            .filter(|f| !self.loaded.iter().any(|l| l.position == f.position))
             .map(|f| f.name)
             .collect()
     }
@@ -150,7 +150,7 @@ impl<M: Model + Default> DeferredQuery<M> {
         let meta = M::META;
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         let named = resolve_fields(meta, &names)?;
-        let listed = |f: &FieldMeta| named.iter().any(|n| std::ptr::eq(*n, f));
+        let listed = |f: &FieldMeta| named.iter().any(|n| n.position == f.position);
         Ok(meta
             .fields
             .iter()
@@ -170,13 +170,7 @@ impl<M: Model + Default> DeferredQuery<M> {
         };
         let db = db::resolve(self.qs.db.as_ref())?;
         // Each selected column's index in the model, found once per query.
-        let indexes: Vec<usize> = columns
-            .iter()
-            .map(|c| {
-                let i = M::META.fields.iter().position(|f| std::ptr::eq(f, *c));
-                i.unwrap_or(0)
-            })
-            .collect();
+        let indexes: Vec<usize> = columns.iter().map(|c| c.position).collect();
         let loaded: Arc<[&'static FieldMeta]> = columns.into();
         db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
             let mut object = M::default();

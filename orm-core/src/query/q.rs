@@ -574,9 +574,14 @@ where
     }
 }
 
+/// [`Set::index`] of a field reached through relations, which `update()`
+/// rejects.
+pub(crate) const ACROSS_RELATION: usize = usize::MAX;
+
 /// One `field = value` term of an [`Assign`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Set {
+    /// The field's position in the model's fields, or [`ACROSS_RELATION`].
     pub index: usize,
     pub field: &'static FieldMeta,
     pub value: Value,

@@ -11,7 +11,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
-use crate::query::q::{Cond, IntoAssign, IntoQ, Node, Op, Q};
+use crate::query::q::{Cond, IntoAssign, IntoQ, Node, Op, ACROSS_RELATION, Q};
 use crate::query::related::{self, Join, PrefetchSpec};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::shape::{self, Kind, Shape};
@@ -856,7 +856,7 @@ impl<M: Model> QuerySet<M> {
                 reason: "update() needs at least one assignment".into(),
             });
         }
-        if assign.items.iter().any(|s| s.index == usize::MAX) {
+        if assign.items.iter().any(|s| s.index == ACROSS_RELATION) {
             return Err(Error::InvalidQuery {
                 model: M::META.name,
                 reason: "update() assigns fields of this model, not across relations".into(),

@@ -207,10 +207,7 @@ fn push_related(w: &mut SqlWriter, scope: Scope<'_>, group: &[Node], negated: bo
     }
     // `rel__isnull` names the related row itself: does one exist?
     if let [Node::Leaf(c)] = inner.as_slice() {
-        if c.path.is_empty()
-            && c.field.primary_key
-            && std::ptr::eq(hop.target().pk_field(), c.field)
-        {
+        if c.path.is_empty() && c.field.primary_key && c.field.position == hop.target().pk {
             if let Op::IsNull(is_null) = c.op {
                 if is_null {
                     w.push_sql("NOT ");

@@ -16,9 +16,13 @@
 //! ([`BY_KEY_TEXTS`]), then in the shared map under the shape the key
 //! stands for.
 //!
-//! Fields and models are told apart by address. Two metadata items at one
-//! address have the same contents (the compiler only merges equal
-//! constants), so they render the same text.
+//! A field is told apart by its position in its model (only the queried
+//! model's own fields are kept), a model by the address of its metadata:
+//! one `static` per model, which `#[derive(Model)]` emits, so one address
+//! whichever crate reads it. Were a model's metadata a constant, copied
+//! into each crate that uses it, its copies would only be kept apart (two
+//! keys, one text); and two models' metadata at one address have the same
+//! contents (the compiler only merges equal constants), so the same text.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -28,7 +32,7 @@ use rustc_hash::FxBuildHasher;
 use smallvec::{smallvec, SmallVec};
 
 use crate::model::{FieldMeta, ModelMeta};
-use crate::query::q::{Cmp, Like, Node, Op, Set};
+use crate::query::q::{Cmp, Like, Node, Op, Set, ACROSS_RELATION};
 use crate::sql::condition::like_pattern;
 use crate::sql::Binds;
 use crate::value::Value;
@@ -102,7 +106,7 @@ impl Shape {
 
     #[inline]
     pub(crate) fn push_field(&mut self, field: &'static FieldMeta) -> Option<()> {
-        self.push(std::ptr::from_ref(field) as usize)
+        self.push(field.position)
     }
 
     /// `SELECT` parts beside the filter and the ordering.
@@ -131,13 +135,10 @@ impl Shape {
         if !plain_sets(sets) {
             return None;
         }
-        self.push_set_words(
-            sets.iter()
-                .map(|set| std::ptr::from_ref(set.field) as usize),
-        )
+        self.push_set_words(sets.iter().map(|set| set.field.position))
     }
 
-    /// The assigned fields, by address.
+    /// The assigned fields, by position.
     fn push_set_words(&mut self, fields: impl ExactSizeIterator<Item = usize>) -> Option<()> {
         self.push(fields.len())?;
         fields.into_iter().try_for_each(|field| self.push(field))
@@ -193,10 +194,10 @@ impl Shape {
     /// `values` values.
     #[inline]
     fn push_leaf(&mut self, field: &'static FieldMeta, op: usize, values: usize) -> Option<()> {
-        self.push_leaf_word(std::ptr::from_ref(field) as usize, op, values)
+        self.push_leaf_word(field.position, op, values)
     }
 
-    /// [`push_leaf`](Shape::push_leaf) from the field's address.
+    /// [`push_leaf`](Shape::push_leaf) from the field's position.
     #[inline]
     fn push_leaf_word(&mut self, field: usize, op: usize, values: usize) -> Option<()> {
         self.push(LEAF)?;
@@ -318,20 +319,17 @@ fn by_key_text_missed(key: ByKey) -> Result<&'static str, Option<Shape>> {
 const KEY_SETS: usize = 2;
 
 /// What decides the text of a statement by one `field = value` on a plain
-/// query set: its kind, the model's and field's addresses (so, as for
-/// shapes, equal keys have equal contents), a get's `LIMIT` and an
-/// update's assigned fields. Its shape ([`ByKey::shape`]) has the words
-/// the full path builds for that query, so the two can only share a text
-/// with that query. The fast path keeps its text under it itself, as the
-/// model's metadata may have another address in the full path (constants
-/// have none of their own).
+/// query set: its kind, the model's address and the field's position (as
+/// for shapes), a get's `LIMIT` and an update's assigned fields. Its shape
+/// ([`ByKey::shape`]) has the words the full path builds for that query,
+/// so the two can only share a text with that query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ByKey {
     kind: Kind,
     meta: usize,
     field: usize,
     limit: Option<i64>,
-    /// The assigned fields' addresses, then zeros (no field is at 0).
+    /// The assigned fields' positions plus one, then zeros.
     set_fields: [usize; KEY_SETS],
 }
 
@@ -347,12 +345,12 @@ impl ByKey {
         debug_assert!(sets.len() <= KEY_SETS);
         let mut set_fields = [0; KEY_SETS];
         for (word, set) in set_fields.iter_mut().zip(sets) {
-            *word = std::ptr::from_ref(set.field) as usize;
+            *word = set.field.position + 1;
         }
         ByKey {
             kind,
             meta: std::ptr::from_ref(meta) as usize,
-            field: std::ptr::from_ref(field) as usize,
+            field: field.position,
             limit,
             set_fields,
         }
@@ -376,14 +374,14 @@ impl ByKey {
                 .iter()
                 .take_while(|&&field| field != 0)
                 .count();
-            shape.push_set_words(self.set_fields[..sets].iter().copied())?;
+            shape.push_set_words(self.set_fields[..sets].iter().map(|word| word - 1))?;
         }
         Some(shape)
     }
 
     /// Its slot in [`BY_KEY_TEXTS`]: the top bits of a multiplicative hash
-    /// of the key (the fields of one model lie at a fixed stride, which a
-    /// plain remainder could send to one slot).
+    /// of the key (models lie at a fixed stride, which a plain remainder
+    /// could send to one slot).
     #[inline(always)]
     fn slot(&self) -> usize {
         let limit = self.limit.map_or(0, |l| l as u64 ^ (1 << 63));
@@ -425,7 +423,7 @@ thread_local! {
 /// is reported by rendering).
 fn plain_sets(sets: &[Set]) -> bool {
     sets.iter()
-        .all(|set| set.expr.is_none() && set.index != usize::MAX)
+        .all(|set| set.expr.is_none() && set.index != ACROSS_RELATION)
 }
 
 /// [`op_word`] of `Exact`.

@@ -219,6 +219,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
             #p::FieldMeta {
                 name: #fname,
                 column: #column,
+                position: #i,
                 sql_type: #p::sql_type::<#ident, #n>(),
                 nullable: #p::nullable::<#ident, #n>(),
                 primary_key: #is_pk,
@@ -346,21 +347,26 @@ fn expand(model: &Model<'_>) -> TokenStream {
         }
 
         const _: () = {
+            // A static, not a constant: one copy in the whole program,
+            // whichever crate reads it (a constant is copied into every
+            // crate that uses it).
+            static __ORM_META: #p::ModelMeta = #p::ModelMeta {
+                name: #name,
+                table: #table,
+                fields: &[#(#metas),*],
+                pk: #pk_column,
+                unique_together: &[#(#unique_together),*],
+                indexes: &[#(#indexes),*],
+                relations: &[#(#relations),*],
+                renamed_from: #table_renamed_from,
+            };
+
             #[automatically_derived]
             impl #p::Model for #ident {
                 type Fields = #fields_ident;
                 type Pk = #pk_ty;
 
-                const META: &'static #p::ModelMeta = &#p::ModelMeta {
-                    name: #name,
-                    table: #table,
-                    fields: &[#(#metas),*],
-                    pk: #pk_column,
-                    unique_together: &[#(#unique_together),*],
-                    indexes: &[#(#indexes),*],
-                    relations: &[#(#relations),*],
-                    renamed_from: #table_renamed_from,
-                };
+                const META: &'static #p::ModelMeta = &__ORM_META;
 
                 fn statements() -> &'static #p::ModelStatements {
                     static STATEMENTS: #p::ModelStatements = #p::ModelStatements::new();
