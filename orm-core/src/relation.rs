@@ -533,6 +533,33 @@ impl<T: Model> ForeignKey<T> {
         self.loaded.as_deref()
     }
 
+    /// The loaded target, by value: moved out, no clone (the key stays, the
+    /// target is no longer loaded).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub author: ForeignKey<User> }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let authors: Vec<User> = Post::all()
+    ///     .select_related(["author"])
+    ///     .await?
+    ///     .into_iter()
+    ///     .filter_map(|mut post| post.author.take())
+    ///     .collect();
+    /// # Ok(()) }
+    /// ```
+    pub fn take(&mut self) -> Option<T> {
+        self.loaded.take().map(|target| *target)
+    }
+
+    /// The loaded target, by value, consuming the key.
+    pub fn into_loaded(self) -> Option<T> {
+        self.loaded.map(|target| *target)
+    }
+
     /// True when the target has been loaded.
     pub fn is_loaded(&self) -> bool {
         self.loaded.is_some()
@@ -792,6 +819,17 @@ macro_rules! many_side {
                 self.loaded.as_deref()
             }
 
+            /// The loaded objects, by value: moved out, no clone (the
+            /// field is no longer loaded).
+            pub fn take(&mut self) -> Option<Vec<T>> {
+                self.loaded.take()
+            }
+
+            /// The loaded objects, by value.
+            pub fn into_loaded(self) -> Option<Vec<T>> {
+                self.loaded
+            }
+
             /// True when the related objects have been loaded.
             pub fn is_loaded(&self) -> bool {
                 self.loaded.is_some()
@@ -1033,6 +1071,18 @@ impl<T> ReverseOne<T> {
     /// The related object, when loaded and present.
     pub fn get(&self) -> Option<&T> {
         self.loaded.as_ref().and_then(|o| o.as_deref())
+    }
+
+    /// The related object, by value, when loaded and present: moved out,
+    /// no clone (the field is no longer loaded).
+    pub fn take(&mut self) -> Option<T> {
+        self.loaded.take().flatten().map(|object| *object)
+    }
+
+    /// The related object, by value: `None` when not loaded, `Some(None)`
+    /// when loaded and absent.
+    pub fn into_loaded(self) -> Option<Option<T>> {
+        self.loaded.map(|object| object.map(|object| *object))
     }
 
     /// True when it has been loaded (present or not).

@@ -1153,3 +1153,55 @@ async fn exists_with_outer_ref() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn loaded_relations_move_out_by_value() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (gemini, ada, _bob) = blog().await;
+        Profile::create(Profile {
+            author: ForeignKey::to(&ada)?,
+            bio: "math".into(),
+            ..Default::default()
+        })
+        .await?;
+        // Forward: the joined author moves out, the key stays.
+        let mut posts = Post::all()
+            .select_related(["author"])
+            .order_by(["title"])
+            .await?;
+        let titles: Vec<&str> = posts.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["Draft", "Python", "Rust async", "Rust basics"]);
+        let first: Author = posts[0].author.take().expect("joined");
+        assert_eq!(first.name, "Gemini");
+        assert!(!posts[0].author.is_loaded());
+        assert_eq!(*posts[0].author.key(), gemini.id);
+        let owners: Vec<String> = posts
+            .into_iter()
+            .skip(1)
+            .filter_map(|p| p.author.into_loaded())
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(owners, ["Ada", "Gemini", "Ada"]);
+        // Reverse and reverse one-to-one, prefetched.
+        let mut authors = Author::all()
+            .prefetch_related(["posts", "profile"])
+            .order_by(["name"])
+            .await?;
+        let ada_posts: Vec<Post> = authors[0].posts.take().expect("prefetched");
+        let mut ada_titles: Vec<String> = ada_posts.into_iter().map(|p| p.title).collect();
+        ada_titles.sort();
+        assert_eq!(ada_titles, ["Python", "Rust basics"]);
+        assert!(!authors[0].posts.is_loaded());
+        assert_eq!(
+            authors[0].profile.take().map(|p| p.bio),
+            Some("math".into())
+        );
+        assert!(!authors[0].profile.is_loaded());
+        let bob = authors.remove(1);
+        assert_eq!(bob.profile.into_loaded().map(|p| p.is_none()), Some(true));
+        assert_eq!(bob.posts.into_loaded().map(|p| p.len()), Some(0));
+        Ok(())
+    })
+    .await
+}
