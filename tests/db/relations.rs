@@ -764,13 +764,24 @@ async fn prefetch_related_one_query_per_level() -> Result<()> {
             .await?;
         assert_eq!(tags[0].posts.get().unwrap().len(), 2, "python");
         assert_eq!(tags[1].posts.get().unwrap().len(), 2, "rust");
-        // Nothing to prefetch for: no extra query.
+        // Nothing to prefetch for, sliced (the prefetch waits for the
+        // parents): no extra query.
+        let before = db.query_count();
+        let none = Author::filter(q!(name = "nobody"))
+            .prefetch_related(["posts"])
+            .order_by(["id"])
+            .limit(5)
+            .await?;
+        assert!(none.is_empty());
+        assert_eq!(db.query_count() - before, 1);
+        // Not sliced: the prefetch goes out with the query, in the same
+        // round trip, and finds nothing either.
         let before = db.query_count();
         let none = Author::filter(q!(name = "nobody"))
             .prefetch_related(["posts"])
             .await?;
         assert!(none.is_empty());
-        assert_eq!(db.query_count() - before, 1);
+        assert_eq!(db.query_count() - before, 2);
         Ok(())
     })
     .await
@@ -1202,6 +1213,123 @@ async fn loaded_relations_move_out_by_value() -> Result<()> {
         assert_eq!(bob.profile.into_loaded().map(|p| p.is_none()), Some(true));
         assert_eq!(bob.posts.into_loaded().map(|p| p.len()), Some(0));
         Ok(())
+    })
+    .await
+}
+
+/// Every author's name, posts (title, tag names) and profile, sorted: the
+/// whole prefetched tree, to compare two ways of loading it.
+fn author_tree(authors: &[Author]) -> Vec<String> {
+    let mut out: Vec<String> = authors
+        .iter()
+        .map(|a| {
+            let mut posts: Vec<String> = a
+                .posts
+                .get()
+                .expect("posts prefetched")
+                .iter()
+                .map(|p| {
+                    let mut tags: Vec<&str> = p
+                        .tags
+                        .get()
+                        .expect("tags prefetched")
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect();
+                    tags.sort();
+                    format!("{}{tags:?}", p.title)
+                })
+                .collect();
+            posts.sort();
+            let profile = a.profile.get().map(|p| p.bio.as_str());
+            format!("{} {posts:?} {profile:?}", a.name)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn pipelined_prefetch_loads_what_the_keys_load() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        tagged().await?;
+        let ada = Author::get(q!(name = "Ada")).await?;
+        Profile::create(Profile {
+            author: ForeignKey::to(&ada)?,
+            bio: "math".into(),
+            ..Default::default()
+        })
+        .await?;
+        let paths = ["posts__tags", "profile"];
+        let filters = [
+            Author::all(),
+            Author::filter(q!(karma__gte = 10)),
+            Author::filter(q!(posts__title__startswith = "Rust")),
+            Author::filter(q!(name = "Bob") | q!(posts__published = true)),
+            Author::all().exclude(q!(posts__tags__name = "python")),
+            Author::filter(q!(name = "nobody")),
+        ];
+        for qs in filters {
+            // Not sliced: every level goes out with the query.
+            let before = db.query_count();
+            let pipelined = qs.clone().prefetch_related(paths).await?;
+            assert_eq!(db.query_count() - before, 4, "{qs:?}");
+            // Sliced: each level waits for the parents' keys.
+            let by_keys = qs
+                .clone()
+                .prefetch_related(paths)
+                .order_by(["id"])
+                .limit(100)
+                .await?;
+            assert_eq!(author_tree(&pipelined), author_tree(&by_keys), "{qs:?}");
+        }
+        // The tree itself, once.
+        let tree = author_tree(
+            &Author::filter(q!(karma__gte = 10))
+                .prefetch_related(paths)
+                .await?,
+        );
+        assert_eq!(
+            tree,
+            [
+                r#"Ada ["Python[\"python\"]", "Rust basics[\"rust\"]"] Some("math")"#,
+                r#"Gemini ["Draft[]", "Rust async[\"python\", \"rust\"]"] None"#,
+            ]
+        );
+        // Inside a transaction, on its connection; a filtered prefetch and
+        // a forward level from the other side.
+        orm_core::transaction(|| async {
+            let posts = Post::filter(q!(author__karma__gte = 10))
+                .prefetch_related(["author__profile"])
+                .prefetch_related_with("tags", Tag::filter(q!(name = "rust")))
+                .order_by(["title"])
+                .await?;
+            let seen: Vec<(String, String, Option<String>, usize)> = posts
+                .iter()
+                .map(|p| {
+                    let author = p.author.get().expect("author prefetched");
+                    (
+                        p.title.clone(),
+                        author.name.clone(),
+                        author.profile.get().map(|pr| pr.bio.clone()),
+                        p.tags.get().expect("tags prefetched").len(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("Draft".into(), "Gemini".into(), None, 0),
+                    ("Python".into(), "Ada".into(), Some("math".into()), 0),
+                    ("Rust async".into(), "Gemini".into(), None, 1),
+                    ("Rust basics".into(), "Ada".into(), Some("math".into()), 1),
+                ]
+            );
+            Ok(())
+        })
+        .await
     })
     .await
 }

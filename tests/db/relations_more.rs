@@ -1768,14 +1768,26 @@ async fn select_and_prefetch_related_with_null_keys() -> Result<()> {
             editors,
             [Some("Bob".to_owned()), Some("Ada".to_owned()), None, None]
         );
-        // Only NULL keys: nothing to fetch, no second query.
+        // Only NULL keys, sliced (the prefetch waits for the parents' keys):
+        // nothing to fetch, no second query.
+        let before = db.query_count();
+        let unedited = Post::filter(q!(editor__isnull = true))
+            .prefetch_related(["editor"])
+            .order_by(["id"])
+            .limit(10)
+            .await?;
+        assert_eq!(unedited.len(), 2);
+        assert!(unedited.iter().all(|p| p.editor.is_none()));
+        assert_eq!(db.query_count() - before, 1);
+        // Not sliced: the prefetch statement goes out with the query (same
+        // round trip) and finds nothing.
         let before = db.query_count();
         let unedited = Post::filter(q!(editor__isnull = true))
             .prefetch_related(["editor"])
             .await?;
         assert_eq!(unedited.len(), 2);
         assert!(unedited.iter().all(|p| p.editor.is_none()));
-        assert_eq!(db.query_count() - before, 1);
+        assert_eq!(db.query_count() - before, 2);
         // The reverse of a nullable key, and nested through one.
         let all = Author::all()
             .prefetch_related(["edited", "profile__country"])

@@ -55,6 +55,11 @@ pub(crate) struct Plan {
     pub(crate) stmt: Bound,
     pub(crate) joins: Vec<Join>,
     pub(crate) prefetch: Vec<PrefetchSpec>,
+    /// The conditions that choose the rows, simplified, when the query
+    /// prefetches and is not sliced: the prefetch statements then select
+    /// their parents' keys with them and go out with the query
+    /// ([`related::prefetch_pipelined`]).
+    pub(crate) root: Option<Box<Node>>,
     /// Rows to make room for up front: a small `LIMIT` (a page), else 0.
     pub(crate) rows: usize,
 }
@@ -76,6 +81,7 @@ impl Plan {
             },
             joins: Vec::new(),
             prefetch: Vec::new(),
+            root: None,
             rows: 1,
         }
     }
@@ -111,9 +117,22 @@ impl Plan {
     }
 }
 
-/// Runs a plan: the rows (joined models attached), then the prefetches.
+/// Runs a plan: the rows (joined models attached), then the prefetches,
+/// or both at once when the prefetches can select their parents' keys
+/// without them ([`Plan::root`]).
 async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     let db = plan.db()?;
+    if let (Some(root), false) = (&plan.root, plan.prefetch.is_empty()) {
+        // Boxed, as `Plan::prefetch`'s: most queries prefetch nothing.
+        return Box::pin(run_pipelined(plan, &db, root)).await;
+    }
+    let mut rows = fetch_rows(plan, &db).await?;
+    plan.prefetch(&db, &mut rows).await?;
+    Ok(rows)
+}
+
+/// The plan's rows, decoded as they arrive (joined models attached).
+async fn fetch_rows<M: Model>(plan: &Plan, db: &Db) -> Result<Vec<M>> {
     let mut rows: Vec<M> = Vec::with_capacity(plan.rows);
     let (sql, binds) = (&plan.stmt.sql, &plan.stmt.binds);
     db.for_each_row(sql, binds.iter(), binds, |row| {
@@ -121,8 +140,14 @@ async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
         Ok(())
     })
     .await?;
-    plan.prefetch(&db, &mut rows).await?;
     Ok(rows)
+}
+
+/// [`run`] with the prefetch statements sent with the query, pipelined
+/// on one connection: one round trip for the whole tree.
+async fn run_pipelined<M: Model>(plan: &Plan, db: &Db, root: &Node) -> Result<Vec<M>> {
+    let pinned = db.pinned().await?;
+    related::prefetch_pipelined(&pinned, root, &plan.prefetch, fetch_rows(plan, &pinned)).await
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -472,6 +497,9 @@ impl<M: Model> QuerySet<M> {
         } else {
             related::plan_joins(M::META, &self.select_related)?
         };
+        // Taken before rendering, which may move the filter's values out.
+        let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
+            .then(|| Box::new(self.filter.simplify()));
         let shape = self.shape(Kind::Select);
         let render = |qs: &Self, ()| qs.with_select_joined(&joins, statements::select);
         let Some(stmt) = self.kept_or_render(shape, (), |()| Vec::new(), render)? else {
@@ -483,6 +511,7 @@ impl<M: Model> QuerySet<M> {
             stmt,
             joins,
             prefetch: self.prefetch,
+            root,
             rows: self
                 .limit
                 .filter(|&n| n <= ROWS_UP_FRONT)

@@ -1,8 +1,13 @@
 //! Loading related objects with the query: `select_related` (joins, decoded
 //! from the same row by column position) and `prefetch_related` (one query
-//! per relation level, `= ANY($1)`, grouped in memory).
+//! per relation level, grouped in memory). A level selects its rows by its
+//! parents' keys: when the query is not sliced, with a subquery of the
+//! query's conditions, so every level goes out with the query in one round
+//! trip ([`prefetch_pipelined`]); otherwise (and for `get`) with the keys
+//! of the loaded parents, `= ANY($1)` ([`prefetch`]).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::hash_map::Entry;
 
 use smallvec::SmallVec;
@@ -15,6 +20,7 @@ use crate::query::order::OrderBy;
 use crate::query::q::Node;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, Scope};
+use crate::sql::statements::push_where;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
 use crate::value::{Key, Value};
@@ -214,27 +220,7 @@ pub(crate) async fn prefetch<M: Model>(
     roots: &mut [M],
     specs: &[PrefetchSpec],
 ) -> Result<()> {
-    // `posts__tags` needs `posts` first (Django adds it too).
-    let mut all: Vec<PrefetchSpec> = Vec::new();
-    for spec in specs {
-        let segments: Vec<&str> = spec.path.split("__").collect();
-        for depth in 1..segments.len() {
-            let prefix = segments[..depth].join("__");
-            if !all.iter().chain(specs).any(|s| s.path == prefix) {
-                all.push(PrefetchSpec {
-                    path: prefix,
-                    filter: None,
-                    order: Vec::new(),
-                    model: None,
-                });
-            }
-        }
-        if !all.iter().any(|s| s.path == spec.path) {
-            all.push(spec.clone());
-        }
-    }
-    let depth = |s: &PrefetchSpec| s.path.matches("__").count();
-    all.sort_by_key(depth);
+    let all = with_prefixes(specs);
     let paths: Vec<Path> = all.iter().map(Path::resolve::<M>).collect::<Result<_>>()?;
     let levels: Vec<(&PrefetchSpec, Path)> = all.iter().zip(paths).collect();
     for same_depth in levels.chunk_by(|(a, _), (b, _)| depth(a) == depth(b)) {
@@ -260,6 +246,132 @@ pub(crate) async fn prefetch<M: Model>(
         }
     }
     Ok(())
+}
+
+/// How deep a prefetch path goes: 0 for `posts`, 1 for `posts__tags`.
+fn depth(spec: &PrefetchSpec) -> usize {
+    spec.path.matches("__").count()
+}
+
+/// `specs` with the prefixes of their paths (`posts__tags` needs `posts`
+/// first; Django adds it too), each path once, shallowest first.
+fn with_prefixes(specs: &[PrefetchSpec]) -> Vec<PrefetchSpec> {
+    let mut all: Vec<PrefetchSpec> = Vec::new();
+    for spec in specs {
+        let segments: Vec<&str> = spec.path.split("__").collect();
+        for depth in 1..segments.len() {
+            let prefix = segments[..depth].join("__");
+            if !all.iter().chain(specs).any(|s| s.path == prefix) {
+                all.push(PrefetchSpec {
+                    path: prefix,
+                    filter: None,
+                    order: Vec::new(),
+                    model: None,
+                });
+            }
+        }
+        if !all.iter().any(|s| s.path == spec.path) {
+            all.push(spec.clone());
+        }
+    }
+    all.sort_by_key(depth);
+    all
+}
+
+/// The levels [`prefetch_pipelined`] loads for `specs`, shallowest first,
+/// and their statements, each with the column (and its type) that says
+/// which parent a row belongs to.
+#[allow(clippy::type_complexity)]
+fn pipelined_levels<M: Model>(
+    filter: &Node,
+    specs: &[PrefetchSpec],
+) -> Result<(Vec<Path>, Vec<(Statement, usize, SqlType)>)> {
+    let all = with_prefixes(specs);
+    let paths: Vec<Path> = all.iter().map(Path::resolve::<M>).collect::<Result<_>>()?;
+    let mut sql: Vec<LevelSql<'_>> = Vec::with_capacity(all.len());
+    for (spec, path) in all.iter().zip(&paths) {
+        let keys = match spec.path.rsplit_once("__") {
+            None => Keys::Root(filter),
+            // `with_prefixes` put the prefix before it.
+            Some((prefix, _)) => match all.iter().position(|s| s.path == prefix) {
+                Some(above) => Keys::Level(above),
+                None => {
+                    return Err(Error::InvalidQuery {
+                        model: M::META.name,
+                        reason: format!("prefetch of `{}` without `{prefix}`", spec.path),
+                    })
+                }
+            },
+        };
+        sql.push(LevelSql {
+            owner: path.owner.meta(),
+            rel: path.rel,
+            spec,
+            keys,
+        });
+    }
+    let statements = (0..sql.len())
+        .map(|i| render(&sql, i))
+        .collect::<Result<_>>()?;
+    Ok((paths, statements))
+}
+
+/// The statements a query over `M` filtered by `filter` sends for its
+/// prefetches when pipelined (unit tests).
+#[cfg(test)]
+pub(crate) fn pipelined_sql<M: Model>(
+    filter: &Node,
+    specs: &[PrefetchSpec],
+) -> Result<Vec<Statement>> {
+    Ok(pipelined_levels::<M>(filter, specs)?
+        .1
+        .into_iter()
+        .map(|(stmt, _, _)| stmt)
+        .collect())
+}
+
+/// Runs a query over `M` whose rows `filter` selects (not sliced) with its
+/// `prefetch_related` levels, all sent together on `db` (a pinned
+/// connection): one round trip instead of one per depth.
+///
+/// A level's statement does not wait for its parents' keys: it selects
+/// them with a subquery of the conditions that chose the parents (`WHERE
+/// "user_id" IN (SELECT "users"."id" FROM "users" WHERE ..)`, a level
+/// deeper `WHERE "post_id" IN (SELECT "posts"."id" FROM "posts" WHERE
+/// "user_id" IN (..))`). Its rows are sorted to the parents once `root`
+/// (the query itself) has decoded them. Outside a transaction the
+/// statements see one snapshot each, as the levels of [`prefetch`] do:
+/// a row changed in between is missed or dropped, never attached to the
+/// wrong parent. With no array of keys bound, PostgreSQL's generic plan of
+/// the kept statement is a hash join, not a scan per key.
+pub(crate) async fn prefetch_pipelined<M, F>(
+    db: &Db,
+    filter: &Node,
+    specs: &[PrefetchSpec],
+    root: F,
+) -> Result<Vec<M>>
+where
+    M: Model,
+    F: std::future::Future<Output = Result<Vec<M>>>,
+{
+    let (paths, statements) = pipelined_levels::<M>(filter, specs)?;
+    // Each is awaited to its end (join, not try_join): a statement
+    // abandoned half-way in a transaction could fail without being seen.
+    let levels = statements
+        .iter()
+        .map(|(stmt, _, _)| db.query(&stmt.sql, &stmt.binds));
+    let (roots, rows) =
+        futures_util::future::join(root, futures_util::future::join_all(levels)).await;
+    let mut roots = roots?;
+    let rows: Vec<Vec<Row>> = rows.into_iter().collect::<Result<_>>()?;
+    // Shallowest first: a level's parents are the objects the level above
+    // attached.
+    for ((path, rows), (_, key_index, key_type)) in paths.iter().zip(rows).zip(&statements) {
+        let (level, _) = Level::parents(path, &path.objects(&mut roots));
+        let fetched = level.fetched(rows, (*key_index, *key_type))?;
+        level.attach(path.objects(&mut roots), fetched)?;
+    }
+    Ok(roots)
 }
 
 /// A prefetch path resolved on the models: the relations it goes through
@@ -368,16 +480,28 @@ struct Kept {
 }
 
 impl Level {
-    /// Reads the parents' keys and renders the query.
+    /// Reads the parents' keys and renders the query, `key = ANY($1)` with
+    /// their distinct keys.
     fn plan(path: &Path, objects: &[&mut (dyn Any + Send)], spec: &PrefetchSpec) -> Result<Level> {
+        let (mut level, distinct) = Level::parents(path, objects);
+        if !distinct.is_empty() {
+            let levels = [LevelSql {
+                owner: path.owner.meta(),
+                rel: path.rel,
+                spec,
+                keys: Keys::Values(Cell::new(distinct)),
+            }];
+            level.query = Some(render(&levels, 0)?);
+        }
+        Ok(level)
+    }
+
+    /// The level of `path` for `objects`, with no query yet: each parent's
+    /// key, and the distinct keys in the parents' order.
+    fn parents(path: &Path, objects: &[&mut (dyn Any + Send)]) -> (Level, Vec<Value>) {
         let (owner, rel, index) = (path.owner, path.rel, path.index);
-        let owner_meta = owner.meta();
         let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
-        // The key each parent is matched by: its foreign key (forward), else its primary key.
-        let parent_field = match (forward, rel.field) {
-            (true, Some(f)) => f,
-            _ => owner_meta.pk,
-        };
+        let parent_field = parent_field(owner.meta(), rel);
         let mut parent_keys: Vec<Option<Key>> = Vec::with_capacity(objects.len());
         let mut first = KeyMap::default();
         first.reserve(objects.len());
@@ -397,12 +521,7 @@ impl Level {
             }
             parent_keys.push(key);
         }
-        let query = if distinct.is_empty() {
-            None
-        } else {
-            Some(Self::render(owner_meta, rel, distinct, spec)?)
-        };
-        Ok(Level {
+        let level = Level {
             owner,
             rel,
             index,
@@ -410,94 +529,9 @@ impl Level {
             parent_keys,
             first,
             repeated,
-            query,
-        })
-    }
-
-    /// `SELECT <target columns>[, link key] FROM target [JOIN link] WHERE
-    /// key = ANY($1) ...`, and the column of the key.
-    fn render(
-        owner_meta: &'static ModelMeta,
-        rel: &'static RelationMeta,
-        distinct: Vec<Value>,
-        spec: &PrefetchSpec,
-    ) -> Result<(Statement, usize, SqlType)> {
-        let target_meta = rel.target.meta();
-        let hop = rel.hop()?;
-        let mut w = SqlWriter::new();
-        w.push_sql("SELECT ");
-        w.push_list(target_meta.fields, ", ", |w, f| {
-            w.push_column(target_meta.table, f.column)
-        });
-        let key_column: (String, String) = match &hop {
-            Hop::Key { target_col, .. } => (target_meta.table.to_owned(), (*target_col).to_owned()),
-            Hop::Through { source_col, .. } => {
-                ("prefetch_link".to_owned(), (*source_col).to_owned())
-            }
+            query: None,
         };
-        if let Hop::Through { .. } = hop {
-            w.push_sql(", ");
-            w.push_column(&key_column.0, &key_column.1);
-        }
-        w.push_sql(" FROM ");
-        w.push_ident(target_meta.table);
-        if let Hop::Through {
-            through,
-            target_col,
-            ..
-        } = hop
-        {
-            w.push_sql(" JOIN ");
-            w.push_ident(through);
-            w.push_sql(" AS \"prefetch_link\" ON ");
-            w.push_column("prefetch_link", target_col);
-            w.push_sql(" = ");
-            w.push_column(target_meta.table, target_meta.pk_field().column);
-        }
-        w.push_sql(" WHERE ");
-        w.push_column(&key_column.0, &key_column.1);
-        w.push_sql(" = ANY(");
-        w.push_bind(Value::Array(distinct));
-        w.push_sql(")");
-        if let Some(filter) = &spec.filter {
-            let filter = filter.simplify();
-            filter.check_relations()?;
-            match filter {
-                Node::All => {}
-                Node::Nothing => w.push_sql(" AND FALSE"),
-                filter => {
-                    w.push_sql(" AND (");
-                    push_node(&mut w, Scope::root(target_meta), &filter, false);
-                    w.push_sql(")");
-                }
-            }
-        }
-        w.push_sql(" ORDER BY ");
-        let order: Vec<(&'static crate::model::FieldMeta, bool)> = if spec.order.is_empty() {
-            vec![(target_meta.pk_field(), false)]
-        } else {
-            spec.order
-                .iter()
-                .map(|o| o.resolve(target_meta))
-                .collect::<Result<_>>()?
-        };
-        w.push_list(order.iter(), ", ", |w, (f, desc)| {
-            w.push_column(target_meta.table, f.column);
-            w.push_sql(if *desc { " DESC" } else { " ASC" });
-        });
-        // The column that says which parent a row belongs to.
-        let (key_index, key_type) = match hop {
-            Hop::Through { .. } => (target_meta.fields.len(), owner_meta.pk_field().sql_type),
-            Hop::Key { target_col, .. } => {
-                let i = target_meta
-                    .fields
-                    .iter()
-                    .position(|f| f.column == target_col)
-                    .unwrap_or(target_meta.pk);
-                (i, target_meta.fields[i].sql_type)
-            }
-        };
-        Ok((w.finish(), key_index, key_type))
+        (level, distinct)
     }
 
     /// Runs the query. Needs no parent object, so the levels of one depth
@@ -511,46 +545,27 @@ impl Level {
             let rows = db.query(&stmt.sql, &stmt.binds).await?;
             return Ok(Fetched::Rows(rows, key_index, key_type));
         }
-        // Every row is decoded as it arrives, straight into the group of
-        // its key's first parent; rows are kept only when other parents
-        // share that key. Rows of one parent often come together (children
-        // created together have adjacent keys): the last parent is checked
-        // before the map.
-        let target = self.rel.target;
-        let parents = self.parent_keys.len();
-        let mut groups: Vec<Option<Box<dyn Any + Send>>> =
-            std::iter::repeat_with(|| None).take(parents).collect();
-        let mut kept = self.repeated.then(|| Kept {
-            rows: Vec::new(),
-            of_parent: vec![Vec::new(); parents],
-        });
-        let mut last: Option<(Key, usize)> = None;
+        // Every row is decoded as it arrives, straight into its group.
+        let mut grouper = Grouper::new(self, key_index, key_type);
         db.for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
-            let Some(key) = Key::read(&row, key_index, key_type)? else {
-                return Ok(());
-            };
-            let parent = match &last {
-                Some((last_key, parent)) if *last_key == key => *parent,
-                _ => match self.first.get(&key) {
-                    Some(&parent) => {
-                        last = Some((key, parent));
-                        parent
-                    }
-                    // A key the database matched but `Key` does not equal
-                    // (citext, a non-deterministic collation): dropped.
-                    None => return Ok(()),
-                },
-            };
-            let group = groups[parent].get_or_insert_with(|| target.new_group());
-            target.decode_into(&mut **group, &row)?;
-            if let Some(kept) = &mut kept {
-                kept.of_parent[parent].push(kept.rows.len());
-                kept.rows.push(row);
-            }
-            Ok(())
+            grouper.push(row)
         })
         .await?;
-        Ok(Fetched::Groups(groups, kept))
+        Ok(grouper.finish())
+    }
+
+    /// The rows of this level's statement, fetched before its parents were
+    /// known ([`prefetch_pipelined`]), sorted to their parents.
+    fn fetched(&self, rows: Vec<Row>, (key_index, key_type): (usize, SqlType)) -> Result<Fetched> {
+        if self.parent_keys.is_empty() {
+            return Ok(Fetched::Nothing);
+        }
+        if self.forward {
+            return Ok(Fetched::Rows(rows, key_index, key_type));
+        }
+        let mut grouper = Grouper::new(self, key_index, key_type);
+        rows.into_iter().try_for_each(|row| grouper.push(row))?;
+        Ok(grouper.finish())
     }
 
     /// Stores the fetched rows into the parents (the same objects, in the
@@ -611,4 +626,215 @@ impl Level {
         }
         Ok(())
     }
+}
+
+/// Sorts the rows of a reverse or many-to-many level into the groups of
+/// their parents, decoding each row as it comes, straight into the group
+/// of its key's first parent; rows are kept only when other parents share
+/// that key. Rows of one parent often come together (children created
+/// together have adjacent keys): the last parent is checked before the map.
+struct Grouper<'l> {
+    level: &'l Level,
+    key_index: usize,
+    key_type: SqlType,
+    groups: Vec<Option<Box<dyn Any + Send>>>,
+    kept: Option<Kept>,
+    last: Option<(Key, usize)>,
+}
+
+impl<'l> Grouper<'l> {
+    fn new(level: &'l Level, key_index: usize, key_type: SqlType) -> Self {
+        let parents = level.parent_keys.len();
+        Grouper {
+            level,
+            key_index,
+            key_type,
+            groups: std::iter::repeat_with(|| None).take(parents).collect(),
+            kept: level.repeated.then(|| Kept {
+                rows: Vec::new(),
+                of_parent: vec![Vec::new(); parents],
+            }),
+            last: None,
+        }
+    }
+
+    fn push(&mut self, row: Row) -> Result<()> {
+        let Some(key) = Key::read(&row, self.key_index, self.key_type)? else {
+            return Ok(());
+        };
+        let parent = match &self.last {
+            Some((last_key, parent)) if *last_key == key => *parent,
+            _ => match self.level.first.get(&key) {
+                Some(&parent) => {
+                    self.last = Some((key, parent));
+                    parent
+                }
+                // A key the database matched but `Key` does not equal
+                // (citext, a non-deterministic collation), or, pipelined,
+                // a parent the query did not return: dropped.
+                None => return Ok(()),
+            },
+        };
+        let target = self.level.rel.target;
+        let group = self.groups[parent].get_or_insert_with(|| target.new_group());
+        target.decode_into(&mut **group, &row)?;
+        if let Some(kept) = &mut self.kept {
+            kept.of_parent[parent].push(kept.rows.len());
+            kept.rows.push(row);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Fetched {
+        Fetched::Groups(self.groups, self.kept)
+    }
+}
+
+/// Where the keys a level matches its rows by come from.
+enum Keys<'a> {
+    /// The distinct keys of its loaded parents: `key = ANY($n)`. Taken
+    /// (left empty) when rendered: a level's statement is rendered once.
+    Values(Cell<Vec<Value>>),
+    /// The parents are the rows of the queried model this filter selects:
+    /// `key IN (SELECT "users"."id" FROM "users" WHERE ..)`.
+    Root(&'a Node),
+    /// The parents are the rows the level at this index loads: `key IN
+    /// (SELECT "posts"."id" FROM <that level's FROM and WHERE>)`.
+    Level(usize),
+}
+
+/// What one prefetch level's statement is rendered from.
+struct LevelSql<'a> {
+    /// The model whose objects get the related ones.
+    owner: &'static ModelMeta,
+    rel: &'static RelationMeta,
+    spec: &'a PrefetchSpec,
+    keys: Keys<'a>,
+}
+
+/// The field of `owner` a level matches its rows by: a forward relation's
+/// key column, else the primary key.
+fn parent_field(owner: &ModelMeta, rel: &RelationMeta) -> usize {
+    match (rel.kind, rel.field) {
+        (RelationKind::ForeignKey | RelationKind::OneToOne, Some(f)) => f,
+        _ => owner.pk,
+    }
+}
+
+/// The alias of a many-to-many level's link table.
+const LINK: &str = "prefetch_link";
+
+/// `SELECT <target columns>[, link key] FROM target [JOIN link] WHERE key
+/// <keys> [AND filter] ORDER BY ..` for `levels[i]`, and the column (and its
+/// type) that says which parent a row belongs to.
+fn render(levels: &[LevelSql<'_>], i: usize) -> Result<(Statement, usize, SqlType)> {
+    let level = &levels[i];
+    let target_meta = level.rel.target.meta();
+    let hop = level.rel.hop()?;
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_list(target_meta.fields, ", ", |w, f| {
+        w.push_column(target_meta.table, f.column)
+    });
+    if let Hop::Through { source_col, .. } = hop {
+        w.push_sql(", ");
+        w.push_column(LINK, source_col);
+    }
+    push_from_where(&mut w, levels, i)?;
+    w.push_sql(" ORDER BY ");
+    let order: Vec<(&'static crate::model::FieldMeta, bool)> = if level.spec.order.is_empty() {
+        vec![(target_meta.pk_field(), false)]
+    } else {
+        level
+            .spec
+            .order
+            .iter()
+            .map(|o| o.resolve(target_meta))
+            .collect::<Result<_>>()?
+    };
+    w.push_list(order.iter(), ", ", |w, (f, desc)| {
+        w.push_column(target_meta.table, f.column);
+        w.push_sql(if *desc { " DESC" } else { " ASC" });
+    });
+    // The column that says which parent a row belongs to.
+    let key = match hop {
+        Hop::Through { .. } => (target_meta.fields.len(), level.owner.pk_field().sql_type),
+        Hop::Key { target_col, .. } => {
+            let i = target_meta
+                .fields
+                .iter()
+                .position(|f| f.column == target_col)
+                .unwrap_or(target_meta.pk);
+            (i, target_meta.fields[i].sql_type)
+        }
+    };
+    Ok((w.finish(), key.0, key.1))
+}
+
+/// ` FROM target [JOIN link] WHERE key <keys> [AND (filter)]` of
+/// `levels[i]`: the rows it loads, for its own statement and for the
+/// subquery of a level below it.
+fn push_from_where(w: &mut SqlWriter, levels: &[LevelSql<'_>], i: usize) -> Result<()> {
+    let level = &levels[i];
+    let target_meta = level.rel.target.meta();
+    let hop = level.rel.hop()?;
+    w.push_sql(" FROM ");
+    w.push_ident(target_meta.table);
+    let key: (&str, &str) = match hop {
+        Hop::Key { target_col, .. } => (target_meta.table, target_col),
+        Hop::Through {
+            through,
+            source_col,
+            target_col,
+            ..
+        } => {
+            w.push_sql(" JOIN ");
+            w.push_ident(through);
+            w.push_sql(" AS ");
+            w.push_ident(LINK);
+            w.push_sql(" ON ");
+            w.push_column(LINK, target_col);
+            w.push_sql(" = ");
+            w.push_column(target_meta.table, target_meta.pk_field().column);
+            (LINK, source_col)
+        }
+    };
+    w.push_sql(" WHERE ");
+    w.push_column(key.0, key.1);
+    let parent = &level.owner.fields[parent_field(level.owner, level.rel)];
+    match &level.keys {
+        Keys::Values(values) => {
+            w.push_sql(" = ANY(");
+            w.push_bind(Value::Array(values.take()));
+            w.push_sql(")");
+        }
+        Keys::Root(filter) => {
+            w.push_sql(" IN (SELECT ");
+            w.push_column(level.owner.table, parent.column);
+            w.push_sql(" FROM ");
+            w.push_ident(level.owner.table);
+            push_where(w, level.owner, filter);
+            w.push_sql(")");
+        }
+        Keys::Level(above) => {
+            w.push_sql(" IN (SELECT ");
+            w.push_column(level.owner.table, parent.column);
+            push_from_where(w, levels, *above)?;
+            w.push_sql(")");
+        }
+    }
+    if let Some(filter) = &level.spec.filter {
+        let filter = filter.simplify();
+        filter.check_relations()?;
+        match filter {
+            Node::All => {}
+            Node::Nothing => w.push_sql(" AND FALSE"),
+            filter => {
+                w.push_sql(" AND (");
+                push_node(w, Scope::root(target_meta), &filter, false);
+                w.push_sql(")");
+            }
+        }
+    }
+    Ok(())
 }

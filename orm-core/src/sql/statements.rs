@@ -123,7 +123,8 @@ impl Select<'_> {
     }
 }
 
-fn push_where(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
+/// ` WHERE <filter>` on `meta`'s own table (nothing for [`Node::All`]).
+pub(crate) fn push_where(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
     push_where_joined(w, meta, filter, &[]);
 }
 
