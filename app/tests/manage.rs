@@ -169,4 +169,26 @@ fn manage_without_the_models_fails_and_says_how_to_link_them() {
         assert_eq!(stdout(&out), "", "{args:?}");
         assert!(!dir.exists(), "{args:?}: nothing written");
     }
+    // With a migration already there, it would see every table as dropped.
+    let out = run(
+        env!("CARGO_BIN_EXE_manage"),
+        &dir,
+        None,
+        &["makemigrations"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(exe, &dir, None, &["makemigrations"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files, ["0001_initial.sql", "0001_initial.state.json"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
