@@ -9,7 +9,20 @@
 //! cargo run --example manage -- sqlmigrate 0001
 //! ```
 //!
-//! In an application this file is `src/bin/manage.rs` next to the models.
+//! Here the models are in this file. In an application they are in the
+//! library crate (`src/lib.rs`) and this file is `src/bin/manage.rs`, which
+//! must name that crate to link its models, else `makemigrations` fails
+//! with "no models are linked into this binary":
+//!
+//! ```text
+//! use my_app as _; // the package `my-app`'s library crate
+//!
+//! fn main() {
+//!     orm_core::cli::main()
+//! }
+//! ```
+//!
+//! `app/src/bin/manage.rs` in this repository is such a binary.
 
 use orm_core::prelude::*;
 

@@ -2,11 +2,19 @@
 //! application that calls [`main`], and every model linked into it is seen.
 //!
 //! ```text
-//! // src/bin/manage.rs
+//! // src/bin/manage.rs, with the models in src/lib.rs of package `my-app`
+//! use my_app as _; // links the library crate, and so its models
+//!
 //! fn main() {
 //!     orm_core::cli::main()
 //! }
 //! ```
+//!
+//! A binary is a crate of its own, even in the package of the library that
+//! declares the models, and a library crate is linked only into the
+//! binaries that name it: without the `use` line, `manage` has no models.
+//! Then `makemigrations` fails with a message saying so, rather than
+//! finding "no changes" (or writing a migration that drops every table).
 //!
 //! ```text
 //! cargo run --bin manage -- makemigrations [--name add_karma] [--check] [--empty] [--merge]
@@ -30,6 +38,7 @@ use clap::{Parser, Subcommand};
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::migrate::{Direction, Made, MakeOptions, Migrator};
+use crate::model::registered_models;
 
 /// Migrations for the models linked into this binary.
 #[derive(Debug, Parser)]
@@ -93,7 +102,8 @@ enum Command {
 
 /// Parses the process's arguments, runs the command, and exits: 0 on
 /// success, 1 when `makemigrations --check` finds changes or a command
-/// fails (the error is printed), 2 for bad arguments.
+/// fails (the error is printed), 2 for bad arguments. `makemigrations`
+/// fails when no model is linked into the binary (see the module docs).
 pub fn main() {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -167,6 +177,22 @@ fn io(err: std::io::Error) -> Error {
     Error::Migration(format!("cannot write the report: {err}"))
 }
 
+/// `makemigrations` compares the linked models with the last migration's
+/// state: with no model linked it would see every table as removed, so it
+/// refuses, and says how to link them.
+fn models_linked() -> Result<()> {
+    if registered_models().next().is_some() {
+        return Ok(());
+    }
+    Err(Error::Migration(
+        "no models are linked into this binary, so makemigrations has nothing to compare. \
+         A binary links only the crates it names: if the models are in your library crate \
+         (src/lib.rs), add `use your_crate as _;` to this binary (src/bin/manage.rs), with \
+         the library's crate name (the package name, `-` written `_`)"
+            .into(),
+    ))
+}
+
 async fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     let migrator = Migrator::new(cli.dir.clone());
     match &cli.command {
@@ -177,6 +203,7 @@ async fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             merge,
             defaults,
         } => {
+            models_linked()?;
             if *check {
                 let changed = migrator.check()?;
                 if changed {
