@@ -38,7 +38,7 @@ use clap::{Parser, Subcommand};
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::migrate::{Direction, Made, MakeOptions, Migrator};
-use crate::model::registered_models;
+use crate::model::{registered_models, NO_MODELS_LINKED};
 
 /// Migrations for the models linked into this binary.
 #[derive(Debug, Parser)]
@@ -184,13 +184,9 @@ fn models_linked() -> Result<()> {
     if registered_models().next().is_some() {
         return Ok(());
     }
-    Err(Error::Migration(
-        "no models are linked into this binary, so makemigrations has nothing to compare. \
-         A binary links only the crates it names: if the models are in your library crate \
-         (src/lib.rs), add `use your_crate as _;` to this binary (src/bin/manage.rs), with \
-         the library's crate name (the package name, `-` written `_`)"
-            .into(),
-    ))
+    Err(Error::Migration(format!(
+        "makemigrations has nothing to compare: {NO_MODELS_LINKED}"
+    )))
 }
 
 async fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {

@@ -161,7 +161,11 @@
 //! `makemigrations` writes reviewable SQL files (`migrations/NNNN_name.sql`)
 //! from the difference between the models and the last migration, and
 //! `migrate` applies them in transactions, recorded with checksums. A
-//! `manage` binary calling [`cli::main`] gives Django's commands:
+//! `manage` binary calling [`cli::main`] gives Django's commands. A binary
+//! links only the crates it names: when the models live in the app's
+//! library crate, `src/bin/manage.rs` says `use my_app as _;` (with no
+//! model linked, `makemigrations` and [`generate_schemas`] fail and say
+//! so):
 //!
 //! ```no_run
 //! # async fn run() -> orm_core::Result<()> {

@@ -117,6 +117,14 @@ pub struct ModelRegistration {
 
 inventory::collect!(ModelRegistration);
 
+/// What a command that needs the models found when none is linked into the
+/// binary, and how to link them.
+pub(crate) const NO_MODELS_LINKED: &str =
+    "no models are linked into this binary. A binary links only the crates it names: \
+     if the models are in your library crate (src/lib.rs), add `use your_crate as _;` \
+     to this binary (src/bin/manage.rs, src/main.rs), with the library's crate name \
+     (the package name, `-` written `_`)";
+
 /// Every model linked into this binary, in no particular order.
 pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
     inventory::iter::<ModelRegistration>

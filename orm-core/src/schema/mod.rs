@@ -3,7 +3,7 @@
 
 use crate::db::{self, Db};
 use crate::error::Result;
-use crate::model::{registered_models, FieldMeta, ModelMeta};
+use crate::model::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
 use crate::relation::{RelationKind, RelationMeta};
 use crate::sql::SqlWriter;
 
@@ -247,9 +247,26 @@ pub async fn generate_schemas() -> Result<()> {
 /// As [`generate_schemas`], on `db`.
 ///
 /// # Errors
-/// The database's error.
+/// [`Error::Config`](crate::Error::Config) when no model is linked into
+/// the binary (it says how to link them), before anything is sent; the
+/// database's error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // This program declares no model and links no crate that does.
+/// let db = orm_core::Db::builder("postgres://app@localhost/app").build().unwrap();
+/// let err = orm_core::generate_schemas_on(&db).await.unwrap_err();
+/// assert!(err.to_string().contains("use your_crate as _;"), "{err}");
+/// # }
+/// ```
 pub async fn generate_schemas_on(db: &Db) -> Result<()> {
     let mut models: Vec<&'static ModelMeta> = registered_models().collect();
+    if models.is_empty() {
+        return Err(crate::Error::Config(format!(
+            "generate_schemas has nothing to create: {NO_MODELS_LINKED}"
+        )));
+    }
     models.sort_by_key(|m| m.table);
     models.dedup_by_key(|m| m.table);
     let mut script = String::new();
