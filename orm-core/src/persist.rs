@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use crate::db::{self, Db};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::Model;
-use crate::query::q::{Node, Op, Set};
+use crate::query::q::{Node, Op, Set, ACROSS_RELATION};
 use crate::query::{Assign, QuerySet, Q};
 use crate::sql::statements;
 use crate::value::ByRef;
@@ -349,24 +349,20 @@ pub(crate) async fn get_or_create<M: Model>(q: Q<M>, obj: M) -> Result<(M, bool)
 fn exact_terms<M: Model>(node: &Node, out: &mut Vec<Set>) {
     match node {
         Node::And(items) => items.iter().for_each(|n| exact_terms::<M>(n, out)),
-        Node::Leaf(cond) => {
+        // A lookup across a relation (`author__name = ..`) is no field of
+        // the new object, as in Django.
+        Node::Leaf(cond) if cond.path.is_empty() => {
             let value = match &cond.op {
                 Op::Exact(v) => v.clone(),
                 Op::IsNull(true) => cond.field.sql_type.null(),
                 _ => return,
             };
-            if let Some(index) = M::META
-                .fields
-                .iter()
-                .position(|f| f.name == cond.field.name)
-            {
-                out.push(Set {
-                    index,
-                    field: cond.field,
-                    value,
-                    expr: None,
-                });
-            }
+            out.push(Set {
+                index: cond.field.position,
+                field: cond.field,
+                value,
+                expr: None,
+            });
         }
         _ => {}
     }
@@ -376,6 +372,13 @@ pub(crate) async fn update_or_create<M: Model + Default>(
     q: Q<M>,
     defaults: Assign<M>,
 ) -> Result<(M, bool)> {
+    if defaults.items.iter().any(|s| s.index == ACROSS_RELATION) {
+        return Err(Error::InvalidQuery {
+            model: M::META.name,
+            reason: "update_or_create() defaults assign fields of this model, not across relations"
+                .into(),
+        });
+    }
     let db = db::current()?;
     if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
         return update_existing(&db, found, &defaults)

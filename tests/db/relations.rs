@@ -1333,3 +1333,19 @@ async fn pipelined_prefetch_loads_what_the_keys_load() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn update_or_create_fills_only_the_models_own_fields() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        // `posts__author__name` ends on an Author's `name`, but across
+        // relations: as in Django, it chooses rows and fills nothing.
+        let (created, made) =
+            Author::update_or_create(q!(posts__author__name = "Nobody"), q!(karma = 7)).await?;
+        assert!(made);
+        assert_eq!((created.name.as_str(), created.karma), ("", 7));
+        Ok(())
+    })
+    .await
+}

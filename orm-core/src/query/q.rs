@@ -692,8 +692,11 @@ impl<M> BitAnd<Assign<M>> for Assign<M> {
     type Output = Assign<M>;
     fn bitand(mut self, rhs: Assign<M>) -> Assign<M> {
         for set in rhs.items {
-            // A later assignment to the same field wins, as in a kwargs dict.
-            self.items.retain(|s| s.index != set.index);
+            // A later assignment to the same field wins, as in a kwargs dict
+            // (fields across relations are all kept, for `update()` to
+            // reject).
+            self.items
+                .retain(|s| s.index != set.index || s.index == ACROSS_RELATION);
             self.items.push(set);
         }
         self
