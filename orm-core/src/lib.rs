@@ -204,7 +204,7 @@ mod value;
 pub mod testing;
 
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
-pub use error::{Error, IntegrityKind, Result};
+pub use error::{BindError, ConnectError, Error, IntegrityError, IntegrityKind, Result};
 pub use field::Field;
 pub use model::{registered_models, FieldMeta, Hooks, Model, ModelMeta};
 #[doc(hidden)]

@@ -587,9 +587,9 @@ async fn through_model_without_defaults_refuses_bare_links() -> Result<()> {
         let err = ann.projects().add(&[&orm]).await.unwrap_err();
         assert!(err.is_integrity(IntegrityKind::NotNull), "{err}");
         match &err {
-            Error::Integrity { table, column, .. } => {
-                assert_eq!(table.as_deref(), Some("relx_assignments"));
-                assert_eq!(column.as_deref(), Some("hours"));
+            Error::Integrity(e) => {
+                assert_eq!(e.table(), Some("relx_assignments"));
+                assert_eq!(e.column(), Some("hours"));
             }
             other => panic!("{other}"),
         }
