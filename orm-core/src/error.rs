@@ -81,13 +81,8 @@ pub enum Error {
     Integrity(IntegrityError),
 
     /// A foreign key points at a row that does not exist.
-    #[error("no {model} has the primary key {key} (a dangling foreign key)")]
-    DanglingKey {
-        /// The target model's name.
-        model: &'static str,
-        /// The key, as text.
-        key: String,
-    },
+    #[error(transparent)]
+    DanglingKey(Box<DanglingKeyError>),
 
     /// A transaction used wrongly: after its commit, or committed after a
     /// statement in it failed (PostgreSQL then rolls back instead).
@@ -102,61 +97,25 @@ pub enum Error {
     NotConnected,
 
     /// A field name or lookup that the model does not have (runtime filters and orderings).
-    #[error("{model} has no {what} `{name}`; valid {what}s: {}", .valid.join(", "))]
-    InvalidLookup {
-        /// The model's name.
-        model: &'static str,
-        /// `field` or `lookup`.
-        what: &'static str,
-        /// The name that was given.
-        name: String,
-        /// The names that would have been accepted.
-        valid: Vec<String>,
-    },
+    #[error(transparent)]
+    InvalidLookup(Box<LookupError>),
 
     /// A value that cannot be used for a field (runtime filters, `update_or_create`).
-    #[error("invalid value for {model}.{field}: {reason}")]
-    InvalidValue {
-        /// The model's name.
-        model: &'static str,
-        /// The field's name.
-        field: &'static str,
-        /// Why it was rejected.
-        reason: String,
-    },
+    #[error(transparent)]
+    InvalidValue(Box<ValueError>),
 
     /// A field's value broke a rule (`max_length`, a `validate = ..` function),
     /// found before anything was sent.
-    #[error("{model}.{field}: {message}")]
-    Validation {
-        /// The model's name.
-        model: &'static str,
-        /// The field's name.
-        field: &'static str,
-        /// What rule the value broke.
-        message: String,
-    },
+    #[error(transparent)]
+    Validation(Box<ValidationError>),
 
     /// A query that cannot be run as asked (e.g. `update()` after slicing).
-    #[error("invalid query on {model}: {reason}")]
-    InvalidQuery {
-        /// The model's name.
-        model: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    InvalidQuery(Box<QueryError>),
 
     /// A column of a row could not be decoded into the field's type.
-    #[error("cannot decode column `{column}` of {model}: {}", reason(.source))]
-    Decode {
-        /// The model's name.
-        model: &'static str,
-        /// The column.
-        column: &'static str,
-        /// The decoding error.
-        #[source]
-        source: tokio_postgres::Error,
-    },
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
 
     /// No connection became free in the pool's wait timeout.
     #[error("timed out waiting for a database connection from the pool ({0})")]
@@ -191,6 +150,122 @@ pub enum Error {
     Database(#[source] tokio_postgres::Error),
 }
 
+/// A field name or lookup that the model does not have
+/// ([`Error::InvalidLookup`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{model} has no {what} `{name}`; valid {what}s: {}", .valid.join(", "))]
+#[non_exhaustive]
+pub struct LookupError {
+    /// The model's name.
+    pub model: &'static str,
+    /// `field`, `lookup`, `relation`, ...
+    pub what: &'static str,
+    /// The name that was given.
+    pub name: String,
+    /// The names that would have been accepted.
+    pub valid: Vec<String>,
+}
+
+/// A value that cannot be used for a field ([`Error::InvalidValue`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value for {model}.{field}: {reason}")]
+#[non_exhaustive]
+pub struct ValueError {
+    /// The model's name.
+    pub model: &'static str,
+    /// The field's name.
+    pub field: &'static str,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// A field's value that broke a rule ([`Error::Validation`]). A hook
+/// returns one as `Err(ValidationError { model, field, message }.into())`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{model}.{field}: {message}")]
+pub struct ValidationError {
+    /// The model's name.
+    pub model: &'static str,
+    /// The field's name.
+    pub field: &'static str,
+    /// What rule the value broke.
+    pub message: String,
+}
+
+/// A foreign key that points at a row that does not exist
+/// ([`Error::DanglingKey`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no {model} has the primary key {key} (a dangling foreign key)")]
+#[non_exhaustive]
+pub struct DanglingKeyError {
+    /// The target model's name.
+    pub model: &'static str,
+    /// The key, as text.
+    pub key: String,
+}
+
+/// A query that cannot be run as asked ([`Error::InvalidQuery`]). A block
+/// may return one as `Err(QueryError { model, reason }.into())`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid query on {model}: {reason}")]
+pub struct QueryError {
+    /// The model's name.
+    pub model: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// A column of a row that could not be decoded into the field's type
+/// ([`Error::Decode`]).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot decode column `{column}` of {model}: {}", reason(.source))]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The model's name.
+    pub model: &'static str,
+    /// The column.
+    pub column: &'static str,
+    /// The decoding error.
+    #[source]
+    pub source: tokio_postgres::Error,
+}
+
+impl From<DanglingKeyError> for Error {
+    fn from(err: DanglingKeyError) -> Self {
+        Error::DanglingKey(Box::new(err))
+    }
+}
+
+impl From<QueryError> for Error {
+    fn from(err: QueryError) -> Self {
+        Error::InvalidQuery(Box::new(err))
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(err: DecodeError) -> Self {
+        Error::Decode(Box::new(err))
+    }
+}
+
+impl From<LookupError> for Error {
+    fn from(err: LookupError) -> Self {
+        Error::InvalidLookup(Box::new(err))
+    }
+}
+
+impl From<ValueError> for Error {
+    fn from(err: ValueError) -> Self {
+        Error::InvalidValue(Box::new(err))
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(err: ValidationError) -> Self {
+        Error::Validation(Box::new(err))
+    }
+}
+
 /// The innermost cause (tokio-postgres shows only "error deserializing column N").
 fn reason(err: &tokio_postgres::Error) -> String {
     let mut cause: &dyn std::error::Error = err;
@@ -203,7 +278,7 @@ fn reason(err: &tokio_postgres::Error) -> String {
 /// The server's message, detail and SQLSTATE (tokio-postgres shows only
 /// "db error"); for a driver error, its message and its innermost cause
 /// ("error connecting to server: Connection refused").
-fn describe(err: &tokio_postgres::Error) -> String {
+pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => {
             let mut out = format!("{} (SQLSTATE {})", db.message(), db.code().code());
@@ -661,7 +736,7 @@ mod tests {
     fn error_is_small() {
         // Every `Result` of the crate carries an `Error`; it was 112 bytes.
         assert!(
-            std::mem::size_of::<Error>() <= 80,
+            std::mem::size_of::<Error>() <= 32,
             "{}",
             std::mem::size_of::<Error>()
         );

@@ -308,13 +308,13 @@ async fn insert_groups<M: Model>(
             (n as usize, Vec::new())
         };
         if count != indexes.len() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: format!(
                     "bulk insert stored {count} rows for {} objects",
                     indexes.len()
                 ),
-            });
+            }));
         }
         generated.push(rows);
     }
@@ -383,10 +383,10 @@ pub(crate) async fn update_or_create<M: Model + Default>(
             .map(|o| (o, false));
     }
     if defaults.items.iter().any(|s| s.expr.is_some()) {
-        return Err(Error::InvalidQuery {
+        return Err(Error::from(crate::error::QueryError {
             model: M::META.name,
             reason: "update_or_create() defaults must be values: an F() expression cannot fill a new object".into(),
-        });
+        }));
     }
     let mut obj = M::default();
     let mut terms = Vec::new();

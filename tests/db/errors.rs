@@ -132,6 +132,15 @@ async fn an_empty_url_is_a_configuration_error() {
             "{message}"
         );
     }
+    // The parser's reason is given.
+    let err = Db::builder("postgres://ann@host/shop?port=x")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid database configuration: cannot parse database URL: \
+         invalid connection string: invalid value for option `port`"
+    );
     // A URL without a host cannot connect either: said when it is built.
     let err = Db::builder("postgres://ann@/shop").build().unwrap_err();
     assert!(

@@ -183,8 +183,13 @@ impl DbBuilder {
                     "the database URL is empty; {URL_FORMS}"
                 )))
             }
-            Source::Url(url) => tokio_postgres::Config::from_str(&url)
-                .map_err(|e| Error::Config(format!("cannot parse database URL: {e}")))?,
+            // The parser's reason names an option or a position, never a value.
+            Source::Url(url) => tokio_postgres::Config::from_str(&url).map_err(|e| {
+                Error::Config(format!(
+                    "cannot parse database URL: {}",
+                    crate::error::describe(&e)
+                ))
+            })?,
             Source::Config(config) => *config,
         };
         // tokio-postgres has no default host (libpq's is the socket):
