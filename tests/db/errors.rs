@@ -437,12 +437,10 @@ async fn a_deadlock_is_typed_and_retried() -> Result<()> {
     .await
 }
 
-#[tokio::test]
-async fn a_failure_at_commit_is_retried_and_nested_blocks_do_not_retry() -> Result<()> {
-    let db = setup().await;
-    // A real 40001 raised by the server at COMMIT for the first two tries:
-    // a deferred constraint trigger, counting tries with a sequence (which
-    // a rollback does not undo).
+/// Makes the server fail the COMMIT of the first two transactions that
+/// insert an account with a real 40001: a deferred constraint trigger,
+/// counting with a sequence (which a rollback does not undo).
+async fn fail_two_commits(db: &Db) -> Result<()> {
     db.batch_execute(
         "CREATE SEQUENCE err_tries;
          CREATE FUNCTION err_fail_twice() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -455,7 +453,40 @@ async fn a_failure_at_commit_is_retried_and_nested_blocks_do_not_retry() -> Resu
          CREATE CONSTRAINT TRIGGER err_fail_twice AFTER INSERT ON err_accounts
              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION err_fail_twice();",
     )
-    .await?;
+    .await
+}
+
+#[tokio::test]
+async fn a_refused_commit_gives_its_connection_back_to_the_pool() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url).max_size(1).connect().await?;
+    orm_core::generate_schemas_on(&db).await?;
+    fail_two_commits(&db).await?;
+    orm_core::scope(&db, async {
+        let pid = || async {
+            let rows: Vec<(i32,)> = orm_core::raw("SELECT pg_backend_pid()", &[]).await?;
+            Ok::<_, Error>(rows[0].0)
+        };
+        let before = pid().await?;
+        let insert = || Account::create(Account::default());
+        let err = transaction_with(TxOptions::default(), insert)
+            .await
+            .unwrap_err();
+        assert!(err.is_serialization_failure(), "{err:?}");
+        // The server ended the transaction: the same connection is reused,
+        // not closed and replaced.
+        assert_eq!(pid().await?, before);
+        transaction_with(TxOptions::default().retries(1), insert).await?;
+        assert_eq!(pid().await?, before);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_failure_at_commit_is_retried_and_nested_blocks_do_not_retry() -> Result<()> {
+    let db = setup().await;
+    fail_two_commits(&db).await?;
     orm_core::scope(&db, async {
         let tries = AtomicU32::new(0);
         let insert = || async {
