@@ -180,8 +180,36 @@
 //!
 //! Every fallible call returns [`Error`]: [`Error::DoesNotExist`],
 //! [`Error::MultipleObjectsReturned`], [`Error::Integrity`] (naming the
-//! constraint), [`Error::NotConnected`], [`Error::InvalidLookup`],
-//! [`Error::PoolTimeout`], [`Error::Database`], ...
+//! constraint, table and column, with PostgreSQL's detail:
+//! `unique constraint "users_name_key" on users violated: Key (name)=(Ada)
+//! already exists.`), [`Error::NotConnected`], [`Error::InvalidLookup`],
+//! [`Error::PoolTimeout`], [`Error::Connect`] (naming the server and
+//! database, never the password, with the server's or the system's
+//! reason), [`Error::Bind`] (a value that does not fit the type PostgreSQL
+//! expects for parameter `$N`), [`Error::Database`] (the server's message
+//! and SQLSTATE), ... The driver's error is kept as the
+//! [`source`](std::error::Error::source).
+//!
+//! [`Error::sqlstate`] and [`Error::detail`] read a server error;
+//! [`Error::is_serialization_failure`] and [`Error::is_deadlock`] recognise
+//! the errors after which a transaction may succeed if run again, which
+//! [`transaction_with`] does with [`TxOptions::retries`]:
+//!
+//! ```no_run
+//! # use orm_core::{transaction_with, Isolation, TxOptions};
+//! # async fn run() -> orm_core::Result<()> {
+//! let options = TxOptions::default().isolation(Isolation::Serializable).retries(5);
+//! transaction_with(options, || async {
+//!     // ... read, then write what depends on what was read ...
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! An [`Error`] is 32 bytes: variants that carry more hold a box
+//! ([`QueryError`], [`LookupError`], ..), which a hook or a block builds
+//! and converts with `.into()`: `Err(QueryError { model, reason }.into())`.
 
 // Lets the derive's generated `::orm_core::..` paths resolve inside this
 // crate's own tests and doc examples.
@@ -208,7 +236,10 @@ mod value;
 pub mod testing;
 
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
-pub use error::{Error, IntegrityKind, Result};
+pub use error::{
+    BindError, ConnectError, DanglingKeyError, DecodeError, Error, IntegrityError, IntegrityKind,
+    LookupError, QueryError, Result, ValidationError, ValueError,
+};
 pub use field::Field;
 pub use model::{registered_models, FieldMeta, Hooks, Model, ModelMeta};
 #[doc(hidden)]
@@ -390,10 +421,12 @@ pub mod __private {
         model: &'static str,
         column: &'static str,
     ) -> Result<T> {
-        row.try_get(index).map_err(|source| Error::Decode {
-            model,
-            column,
-            source,
+        row.try_get(index).map_err(|source| {
+            Error::from(crate::error::DecodeError {
+                model,
+                column,
+                source,
+            })
         })
     }
 
@@ -403,13 +436,15 @@ pub mod __private {
         model: &'static str,
         field: &'static str,
     ) -> Result<T> {
-        let invalid = |got: &dyn std::fmt::Debug| Error::InvalidValue {
-            model,
-            field,
-            reason: format!(
-                "expected a value of type {}, got {got:?}",
-                T::SQL_TYPE.name()
-            ),
+        let invalid = |got: &dyn std::fmt::Debug| {
+            Error::from(crate::error::ValueError {
+                model,
+                field,
+                reason: format!(
+                    "expected a value of type {}, got {got:?}",
+                    T::SQL_TYPE.name()
+                ),
+            })
         };
         if !T::SQL_TYPE.matches(&value) {
             return Err(invalid(&value));
@@ -473,11 +508,11 @@ pub mod __private {
     ) -> Result<()> {
         let len = value.char_len();
         if len > max {
-            return Err(Error::Validation {
+            return Err(Error::from(crate::error::ValidationError {
                 model,
                 field,
                 message: format!("at most {max} characters allowed (max_length), it has {len}"),
-            });
+            }));
         }
         Ok(())
     }
@@ -489,10 +524,12 @@ pub mod __private {
         model: &'static str,
         field: &'static str,
     ) -> Result<()> {
-        rule(value).map_err(|message| Error::Validation {
-            model,
-            field,
-            message,
+        rule(value).map_err(|message| {
+            Error::from(crate::error::ValidationError {
+                model,
+                field,
+                message,
+            })
         })
     }
 
@@ -506,11 +543,7 @@ mod tests {
 
     fn reason(result: crate::Result<impl std::fmt::Debug>) -> String {
         match result {
-            Err(Error::InvalidValue {
-                model: "User",
-                field: "age",
-                reason,
-            }) => reason,
+            Err(Error::InvalidValue(e)) if e.model == "User" && e.field == "age" => e.reason,
             other => panic!("expected InvalidValue on User.age, got {other:?}"),
         }
     }

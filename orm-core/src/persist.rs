@@ -308,13 +308,13 @@ async fn insert_groups<M: Model>(
             (n as usize, Vec::new())
         };
         if count != indexes.len() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: format!(
                     "bulk insert stored {count} rows for {} objects",
                     indexes.len()
                 ),
-            });
+            }));
         }
         generated.push(rows);
     }
@@ -373,11 +373,11 @@ pub(crate) async fn update_or_create<M: Model + Default>(
     defaults: Assign<M>,
 ) -> Result<(M, bool)> {
     if defaults.items.iter().any(|s| s.index == ACROSS_RELATION) {
-        return Err(Error::InvalidQuery {
+        return Err(Error::from(crate::error::QueryError {
             model: M::META.name,
             reason: "update_or_create() defaults assign fields of this model, not across relations"
                 .into(),
-        });
+        }));
     }
     let db = db::current()?;
     if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
@@ -386,10 +386,10 @@ pub(crate) async fn update_or_create<M: Model + Default>(
             .map(|o| (o, false));
     }
     if defaults.items.iter().any(|s| s.expr.is_some()) {
-        return Err(Error::InvalidQuery {
+        return Err(Error::from(crate::error::QueryError {
             model: M::META.name,
             reason: "update_or_create() defaults must be values: an F() expression cannot fill a new object".into(),
-        });
+        }));
     }
     let mut obj = M::default();
     let mut terms = Vec::new();

@@ -45,7 +45,7 @@ pub(crate) async fn models<M: Model>(
     let mut columns = Vec::with_capacity(M::META.fields.len());
     for field in M::META.fields {
         let Some(i) = names.iter().position(|n| *n == field.column) else {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: format!(
                     "the raw SQL returns no column `{}`; it must return every column of {}: {}",
@@ -58,7 +58,7 @@ pub(crate) async fn models<M: Model>(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            });
+            }));
         };
         columns.push(i);
     }

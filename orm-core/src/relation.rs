@@ -195,7 +195,7 @@ impl RelationMeta {
         match (named.as_slice(), candidates.as_slice()) {
             ([one], _) => Ok(one),
             ([], [one]) => Ok(one),
-            _ => Err(Error::InvalidQuery {
+            _ => Err(Error::from(crate::error::QueryError {
                 model: owner.name,
                 reason: format!(
                     "`{}.{}: Reverse<{}>` matches {} relations of {} pointing back; \
@@ -211,7 +211,7 @@ impl RelationMeta {
                     target.name,
                     self.name
                 ),
-            }),
+            })),
         }
     }
 
@@ -459,10 +459,10 @@ impl<M: Model> DynModel for ModelOps<M> {
 }
 
 fn wrong_type(model: &'static str) -> Error {
-    Error::InvalidQuery {
+    Error::from(crate::error::QueryError {
         model,
         reason: "related object of an unexpected type".into(),
-    }
+    })
 }
 
 /// A relation field's storage of loaded related objects (implemented by
@@ -510,14 +510,14 @@ impl<T: Model> ForeignKey<T> {
     /// [`Error::InvalidValue`] when `object` has no primary key yet.
     pub fn to(object: &T) -> Result<Self> {
         if object.pk_is_unset() {
-            return Err(Error::InvalidValue {
+            return Err(Error::from(crate::error::ValueError {
                 model: T::META.name,
                 field: T::META.pk_field().name,
                 reason: format!(
                     "cannot refer to an unsaved {}: save it first, so it has a primary key",
                     T::META.name
                 ),
-            });
+            }));
         }
         let key = crate::__private::from_value::<T::Pk>(object.pk(), T::META.name, "pk")?;
         Ok(ForeignKey { key, loaded: None })
@@ -577,10 +577,10 @@ impl<T: Model> ForeignKey<T> {
         ));
         match crate::QuerySet::<T>::new().get_or_none(q).await? {
             Some(t) => Ok(t),
-            None => Err(Error::DanglingKey {
+            None => Err(Error::from(crate::error::DanglingKeyError {
                 model: T::META.name,
                 key: key.to_string(),
-            }),
+            })),
         }
     }
 
@@ -926,9 +926,7 @@ pub fn reverse_query<S: Model, T: Model>(
             S::META.pk_field(),
             Op::Exact(owner.pk()),
         ))),
-        Err(Error::InvalidQuery { model, reason }) => {
-            crate::QuerySet::new().with_error(model, reason)
-        }
+        Err(Error::InvalidQuery(e)) => crate::QuerySet::new().with_error(e.model, e.reason),
         Err(err) => crate::QuerySet::new().with_error(S::META.name, err.to_string()),
     }
 }
@@ -955,11 +953,11 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     }
 
     fn unsaved(model: &'static str) -> Error {
-        Error::InvalidValue {
+        Error::from(crate::error::ValueError {
             model,
             field: "pk",
             reason: format!("an unsaved {model} cannot be linked: save it first"),
-        }
+        })
     }
 
     fn keys(&self, objects: &[&T]) -> Result<Value> {

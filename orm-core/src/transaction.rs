@@ -7,10 +7,19 @@
 //! dropped or panicking top-level transaction's connection is taken out of
 //! the pool and closed, which makes the server roll it back; nothing is
 //! left half-done on a pooled connection.
+//!
+//! A top-level block can be retried ([`TxOptions::retries`]) when it fails
+//! with a serialization failure or a deadlock, as CockroachDB's clients and
+//! django-cockroachdb do: the server gave up on the whole transaction, so
+//! the closure runs again from scratch in a new one, after a short
+//! jittered, growing pause. A nested block never retries on its own: its
+//! savepoint is part of the outer transaction, which is what failed.
 
 use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::db::{self, Connection, Db, Object};
 use crate::error::{Error, Result};
@@ -36,6 +45,9 @@ pub struct TxOptions {
     pub isolation: Isolation,
     /// `READ ONLY`: writes fail.
     pub read_only: bool,
+    /// How many times [`transaction_with`] runs a top-level block again
+    /// after a serialization failure or deadlock (default 0).
+    pub retries: u32,
 }
 
 impl TxOptions {
@@ -48,6 +60,38 @@ impl TxOptions {
     /// Makes the transaction read-only.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
+        self
+    }
+
+    /// Runs the block of [`transaction_with`] again, up to `n` more times,
+    /// when the transaction fails with a serialization failure (SQLSTATE
+    /// 40001) or a deadlock (40P01), from any statement or from `COMMIT`.
+    ///
+    /// Each try is a new transaction that runs the closure from the start,
+    /// after a pause of a few milliseconds that doubles with each try (up to
+    /// about a quarter of a second), with random jitter so that the
+    /// transactions that conflicted do not meet again. After the last try,
+    /// its error is returned ([`Error::is_serialization_failure`],
+    /// [`Error::is_deadlock`]). The closure must be safe to run more than
+    /// once: work outside the database (messages sent, files written) is
+    /// done again on every try.
+    ///
+    /// Ignored by a nested block: the outer transaction is what failed, so
+    /// only the top-level block retries.
+    ///
+    /// ```no_run
+    /// # use orm_core::{transaction_with, Isolation, TxOptions};
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let options = TxOptions::default().isolation(Isolation::Serializable).retries(5);
+    /// transaction_with(options, || async {
+    ///     // ... read, then write what depends on it ...
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
         self
     }
 
@@ -166,7 +210,15 @@ impl Transaction {
             ));
         }
         self.db.count();
-        tx.conn().batch_execute("COMMIT").await?;
+        if let Err(err) = tx.conn().batch_execute("COMMIT").await {
+            // A COMMIT the server refused (a serialization failure, a
+            // deferred constraint) ended the transaction: the connection
+            // can go back to the pool. After a lost connection, it cannot.
+            if err.as_db_error().is_some() {
+                tx.finish(Status::RolledBack);
+            }
+            return Err(err.into());
+        }
         tx.finish(Status::Committed);
         Ok(())
     }
@@ -265,20 +317,54 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    transaction_with(TxOptions::default(), f).await
+    transaction_on(&db::current()?, TxOptions::default(), f).await
 }
 
 /// As [`transaction`], with options for a top-level transaction (ignored by
-/// a nested block, which is a savepoint of its outer transaction).
+/// a nested block, which is a savepoint of its outer transaction),
+/// including [`retries`](TxOptions::retries) after a serialization failure
+/// or deadlock, for which the closure may be called more than once.
 ///
 /// # Errors
-/// As [`transaction`].
-pub async fn transaction_with<F, Fut, T>(options: TxOptions, f: F) -> Result<T>
+/// As [`transaction`]; with retries, the last try's error.
+pub async fn transaction_with<F, Fut, T>(options: TxOptions, mut f: F) -> Result<T>
 where
-    F: FnOnce() -> Fut,
+    F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    transaction_on(&db::current()?, options, f).await
+    let db = db::current()?;
+    if db.tx().is_some() || options.retries == 0 {
+        return transaction_on(&db, options, f).await;
+    }
+    let mut tries = 0;
+    loop {
+        match transaction_on(&db, options, &mut f).await {
+            Err(err) if err.is_retryable() && tries < options.retries => {
+                tries += 1;
+                tracing::debug!(
+                    tries,
+                    error = %err,
+                    "transaction retried"
+                );
+                tokio::time::sleep(backoff(tries)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The pause before try `n + 1` (`n` from 1): up to 4 ms doubling with
+/// each try, capped at 256 ms, at least half of it and the rest random
+/// ("equal jitter"), so that the transactions that conflicted spread out.
+fn backoff(n: u32) -> Duration {
+    let ceiling_us: u64 = 4_000u64 << n.saturating_sub(1).min(6);
+    // A fresh `RandomState` is randomly keyed: enough randomness for a
+    // jitter, without a dependency.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let half = ceiling_us / 2;
+    Duration::from_micros(half + random % (half + 1))
 }
 
 /// As [`transaction_with`], on `outer` rather than the scoped database.
@@ -325,5 +411,33 @@ where
             let _ = tx.rollback().await;
             Err(err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        for n in 1..=20 {
+            let ceiling = Duration::from_micros(4_000 << (n - 1).min(6));
+            let pauses: Vec<Duration> = (0..50).map(|_| backoff(n)).collect();
+            assert!(
+                pauses.iter().all(|p| *p >= ceiling / 2 && *p <= ceiling),
+                "{n}: {pauses:?}"
+            );
+            // Jittered: 50 draws from a range of thousands of microseconds
+            // are not all the same.
+            assert!(pauses.iter().any(|p| *p != pauses[0]), "{n}: {pauses:?}");
+        }
+        assert!(backoff(1) <= Duration::from_millis(4));
+        assert!(backoff(30) <= Duration::from_millis(256));
+    }
+
+    #[test]
+    fn retries_are_off_by_default() {
+        assert_eq!(TxOptions::default().retries, 0);
+        assert_eq!(TxOptions::default().retries(5).retries, 5);
     }
 }

@@ -438,15 +438,10 @@ async fn integrity_errors_name_the_constraint() -> Result<()> {
         User::create(User::named("Bob")).await?;
         let err = User::create(User::named("Bob")).await.unwrap_err();
         match &err {
-            Error::Integrity {
-                kind,
-                constraint,
-                table,
-                ..
-            } => {
-                assert_eq!(*kind, IntegrityKind::Unique);
-                assert_eq!(constraint.as_deref(), Some("users_name_key"));
-                assert_eq!(table.as_deref(), Some("users"));
+            Error::Integrity(e) => {
+                assert_eq!(e.kind(), IntegrityKind::Unique);
+                assert_eq!(e.constraint(), Some("users_name_key"));
+                assert_eq!(e.table(), Some("users"));
             }
             other => panic!("expected an integrity error, got {other:?}"),
         }

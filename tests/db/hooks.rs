@@ -45,11 +45,12 @@ pub struct Article {
 impl Hooks for Article {
     async fn before_save(&mut self, inserting: bool) -> Result<()> {
         if self.slug == "forbidden" {
-            return Err(Error::Validation {
+            return Err(orm_core::ValidationError {
                 model: "Article",
                 field: "slug",
                 message: "this slug is reserved".into(),
-            });
+            }
+            .into());
         }
         if inserting && self.title.is_empty() {
             self.title = self.slug.to_uppercase();
@@ -84,7 +85,7 @@ async fn validation_runs_before_the_round_trip() -> Result<()> {
         );
         let err = Article::create(article("x", 0)).await.unwrap_err();
         assert!(
-            matches!(err, Error::Validation { field: "words", .. }),
+            matches!(&err, Error::Validation(e) if e.field == "words"),
             "{err}"
         );
         let err = Article::create(article("thirteen-char", 1))
@@ -99,7 +100,7 @@ async fn validation_runs_before_the_round_trip() -> Result<()> {
         let err = Article::bulk_create(vec![article("ok", 1), article("bad one", 1)])
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Validation { .. }), "{err}");
+        assert!(matches!(err, Error::Validation(_)), "{err}");
         assert_eq!(
             db.query_count() - before,
             1,

@@ -8,6 +8,7 @@
 mod common;
 mod connections;
 mod crud;
+mod errors;
 mod expressions;
 mod hooks;
 mod logging;

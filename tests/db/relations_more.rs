@@ -587,9 +587,9 @@ async fn through_model_without_defaults_refuses_bare_links() -> Result<()> {
         let err = ann.projects().add(&[&orm]).await.unwrap_err();
         assert!(err.is_integrity(IntegrityKind::NotNull), "{err}");
         match &err {
-            Error::Integrity { table, column, .. } => {
-                assert_eq!(table.as_deref(), Some("relx_assignments"));
-                assert_eq!(column.as_deref(), Some("hours"));
+            Error::Integrity(e) => {
+                assert_eq!(e.table(), Some("relx_assignments"));
+                assert_eq!(e.column(), Some("hours"));
             }
             other => panic!("{other}"),
         }
@@ -966,8 +966,9 @@ async fn uuid_and_text_primary_keys_as_targets() -> Result<()> {
             .await
             .unwrap_err();
         match &err {
-            Error::DanglingKey { model, key } => {
-                assert_eq!(*model, "Device");
+            Error::DanglingKey(e) => {
+                let (model, key) = (e.model, &e.key);
+                assert_eq!(model, "Device");
                 // The key as an SQL literal (quoted), unlike an integer's.
                 assert!(key.contains(&missing.to_string()), "{key}");
             }
@@ -1340,8 +1341,9 @@ async fn two_keys_to_one_model() -> Result<()> {
 
 fn is_ambiguity(err: &Error) -> bool {
     match err {
-        Error::InvalidQuery { model, reason } => {
-            *model == "Account"
+        Error::InvalidQuery(e) => {
+            let (model, reason) = (e.model, &e.reason);
+            model == "Account"
                 && reason.contains("Account.messages: Reverse<Message>")
                 && reason.contains("matches 2 relations")
                 && reason.contains(r#"related_name = "messages""#)
@@ -1408,7 +1410,7 @@ async fn an_ambiguous_reverse_is_an_invalid_query() -> Result<()> {
             "{err}"
         );
         let err = ann.messages().count().await.unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(matches!(err, Error::InvalidQuery(_)), "{err:?}");
         assert_eq!(db.query_count() - before, 0, "nothing was sent");
         let err = Account::all()
             .prefetch_related(["messages"])
@@ -2094,13 +2096,7 @@ async fn select_related_of_a_reverse_many_side_is_not_silently_ignored() -> Resu
         assert_eq!(loaded[0].passport.get().map(<[Passport]>::len), Some(1));
         match Account::all().select_related(["passport"]).await {
             Err(err) => assert!(
-                matches!(
-                    err,
-                    Error::InvalidLookup {
-                        model: "Account",
-                        ..
-                    }
-                ),
+                matches!(&err, Error::InvalidLookup(e) if e.model == "Account"),
                 "{err}"
             ),
             Ok(rows) => {

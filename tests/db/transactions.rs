@@ -57,10 +57,10 @@ async fn commit_on_ok_rollback_on_err() -> Result<()> {
             Account::filter(q!(owner = "ann"))
                 .update(q!(balance = 0))
                 .await?;
-            Err::<(), _>(Error::InvalidQuery {
+            Err::<(), _>(Error::from(orm_core::QueryError {
                 model: "Account",
                 reason: "the business rule says no".into(),
-            })
+            }))
         })
         .await
         .unwrap_err();

@@ -720,9 +720,9 @@ async fn long_strings_and_varchar_length_in_characters() -> Result<()> {
         .unwrap_err();
         // max_length is checked before sending, in characters as varchar counts.
         match &err {
-            Error::Validation { field, message, .. } => {
-                assert_eq!(*field, "short");
-                assert!(message.contains("it has 41"), "{err}");
+            Error::Validation(e) => {
+                assert_eq!(e.field, "short");
+                assert!(e.message.contains("it has 41"), "{err}");
             }
             other => panic!("expected a validation error, got {other:?}"),
         }
@@ -1729,11 +1729,8 @@ fn lookup_parse_rejects_bad_values() {
     // Enum choices are the stored names; the Rust name of a renamed variant is not one.
     for bad in ["Admin", "superuser", "guest", ""] {
         match Lookup::parse::<AllTypes>("role", bad) {
-            Err(Error::InvalidValue {
-                model,
-                field,
-                reason,
-            }) => {
+            Err(Error::InvalidValue(e)) => {
+                let (model, field, reason) = (e.model, e.field, e.reason);
                 assert_eq!((model, field), ("AllTypes", "role"));
                 assert_eq!(
                     reason,
@@ -1774,11 +1771,8 @@ fn lookup_parse_rejects_bad_values() {
     ];
     for (key, value, reason) in cases {
         match Lookup::parse::<AllTypes>(key, value) {
-            Err(Error::InvalidValue {
-                model,
-                field,
-                reason: got,
-            }) => {
+            Err(Error::InvalidValue(e)) => {
+                let (model, field, got) = (e.model, e.field, e.reason);
                 assert_eq!(model, "AllTypes");
                 assert_eq!(field, key.split("__").next().unwrap_or_default());
                 assert_eq!(got, *reason, "{key}={value}");
@@ -1798,12 +1792,8 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         let err = Lookup::parse::<AllTypes>(key, "1").unwrap_err();
         let shown = err.to_string();
         match err {
-            Error::InvalidLookup {
-                model,
-                what,
-                name,
-                valid,
-            } => {
+            Error::InvalidLookup(e) => {
+                let (model, what, name, valid) = (e.model, e.what, e.name, e.valid);
                 assert_eq!((model, what), ("AllTypes", "field"));
                 assert_eq!(name, key.split("__").next().unwrap_or_default());
                 assert_eq!(valid, all_fields);
@@ -1843,12 +1833,8 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
     ];
     for (key, valid_lookups) in cases {
         match Lookup::parse::<AllTypes>(key, "5") {
-            Err(Error::InvalidLookup {
-                model,
-                what,
-                name,
-                valid,
-            }) => {
+            Err(Error::InvalidLookup(e)) => {
+                let (model, what, name, valid) = (e.model, e.what, e.name, e.valid);
                 assert_eq!((model, what, name.as_str()), ("AllTypes", "lookup", *key));
                 assert_eq!(valid, *valid_lookups, "{key}");
             }
@@ -1879,13 +1865,9 @@ async fn unknown_enum_value_in_the_database_is_a_decode_error() -> Result<()> {
         let expected = "`superuser` is not a variant of Role \
                         (expected one of: Guest, Member, administrator)";
         let check = |result: Result<Vec<EnumHolder>>, column: &str, message: &str| match result {
-            Err(Error::Decode {
-                model,
-                column: got,
-                source,
-            }) => {
-                assert_eq!((model, got), ("EnumHolder", column));
-                let chain = error_chain(&source);
+            Err(Error::Decode(e)) => {
+                assert_eq!((e.model, e.column), ("EnumHolder", column));
+                let chain = error_chain(&e.source);
                 assert!(chain.contains(message), "{chain}");
             }
             other => panic!("expected a decode error on {column}, got {other:?}"),

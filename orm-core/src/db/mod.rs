@@ -19,7 +19,7 @@ use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::{NoTls, Row};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::transaction::TxState;
 use crate::value::Value;
 
@@ -87,6 +87,8 @@ struct DbInner {
     waiting: AtomicUsize,
     /// See [`DbBuilder::pipelining`].
     pipelining: bool,
+    /// Where connections go, for errors (no password).
+    target: Box<str>,
 }
 
 impl std::fmt::Debug for Db {
@@ -173,13 +175,32 @@ impl DbBuilder {
     /// Builds the pool without opening a connection yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for a URL tokio-postgres cannot parse.
+    /// [`Error::Config`] for an empty URL, one tokio-postgres cannot parse,
+    /// or one that names no host.
     pub fn build(self) -> Result<Db> {
         let config = match self.source {
-            Source::Url(url) => tokio_postgres::Config::from_str(&url)
-                .map_err(|e| Error::Config(format!("cannot parse database URL: {e}")))?,
+            Source::Url(url) if url.trim().is_empty() => {
+                return Err(Error::Config(format!(
+                    "the database URL is empty; {URL_FORMS}"
+                )))
+            }
+            // The parser's reason names an option or a position, never a value.
+            Source::Url(url) => tokio_postgres::Config::from_str(&url).map_err(|e| {
+                Error::Config(format!(
+                    "cannot parse database URL: {}",
+                    crate::error::describe(&e)
+                ))
+            })?,
             Source::Config(config) => *config,
         };
+        // tokio-postgres has no default host (libpq's is the socket):
+        // without one every connection would fail with "host missing".
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            return Err(Error::Config(format!(
+                "the database configuration names no host; {URL_FORMS}"
+            )));
+        }
+        let target = crate::error::describe_target(&config).into_boxed_str();
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
         let manager = Manager {
@@ -208,6 +229,7 @@ impl DbBuilder {
                 shared: Mutex::new(Vec::new()),
                 waiting: AtomicUsize::new(0),
                 pipelining: self.pipelining,
+                target,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
                     create: Some(self.connect_timeout),
@@ -220,13 +242,18 @@ impl DbBuilder {
     /// Builds the pool and opens one connection to check the URL.
     ///
     /// # Errors
-    /// [`Error::Config`] for a bad URL, [`Error::Pool`] when the server cannot be reached.
+    /// [`Error::Config`] for a bad URL, [`Error::Connect`] (with the
+    /// server's or the system's reason) when no connection can be opened.
     pub async fn connect(self) -> Result<Db> {
         let db = self.build()?;
         drop(db.checkout().await?);
         Ok(db)
     }
 }
+
+/// The accepted URL forms, for configuration errors.
+const URL_FORMS: &str = "expected `postgres://user:password@host:port/dbname`, \
+                         or `postgres://user@/dbname?host=/socket/dir` for a Unix socket";
 
 /// The connection for one statement ([`Db::client`]) of `$db`, inside an
 /// `async fn`: [`client_now`](Db::client_now)'s when it has one, else
@@ -507,12 +534,15 @@ impl Db {
 
     fn pool_error(&self, e: PoolError) -> Error {
         match e {
-            PoolError::Timeout(kind) => Error::PoolTimeout(format!(
-                "{kind:?} timeout; all {} connections are in use",
+            PoolError::Timeout(TimeoutType::Wait) => Error::PoolTimeout(format!(
+                "Wait timeout; all {} connections are in use",
                 self.inner.pool.status().max_size
             )),
-            PoolError::Backend(e) => Error::Pool(format!("cannot open a connection: {e}")),
-            other => Error::Pool(other.to_string()),
+            // Opening a connection failed or timed out: say where it went.
+            other => Error::Connect(Box::new(crate::error::ConnectError::new(
+                &self.inner.target,
+                other,
+            ))),
         }
     }
 
@@ -555,7 +585,7 @@ impl Db {
         mut each: impl FnMut(Row) -> Result<()> + Send,
     ) -> Result<()>
     where
-        P: std::fmt::Debug + Sync,
+        P: Param + Sync,
         I: IntoIterator,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
@@ -589,6 +619,7 @@ impl Db {
         // Logged failed or not, as `execute` does.
         log(sql, started, shown);
         self.track(result)
+            .map_err(|e| e.in_statement(&prepared, sql, shown))
     }
 
     pub(crate) fn count(&self) {
@@ -627,7 +658,7 @@ impl Db {
 
     async fn collect_rows<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<Vec<Row>>
     where
-        P: std::fmt::Debug + Sync,
+        P: Param + Sync,
         I: IntoIterator,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
@@ -663,7 +694,7 @@ impl Db {
     /// the number of rows it affected.
     async fn execute_iter<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
     where
-        P: std::fmt::Debug + Sync,
+        P: Param + Sync,
         I: IntoIterator,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
@@ -679,6 +710,7 @@ impl Db {
         };
         log(sql, started, shown);
         self.track(result)
+            .map_err(|e| e.in_statement(&prepared, sql, shown))
     }
 }
 

@@ -158,12 +158,12 @@ impl<M: Model> AnnotatedQuery<M> {
             } else {
                 continue;
             };
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: meta.name,
                 reason: format!(
                     "the annotation `{name}` {clash}; give it another name (.alias(..))"
                 ),
-            });
+            }));
         }
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
@@ -191,12 +191,12 @@ impl<M: Model> AnnotatedQuery<M> {
         for (key, value) in &self.filters {
             let (name, op) = split_lookup(key);
             let Some(out) = outputs.iter().find(|o| o.name() == name) else {
-                return Err(Error::InvalidLookup {
+                return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what: "annotation",
                     name: name.to_owned(),
                     valid: names,
-                });
+                }));
             };
             w.push_sql(if conditions == 0 { " WHERE " } else { " AND " });
             out.push_sql(&mut w, meta);

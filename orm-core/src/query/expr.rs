@@ -100,25 +100,31 @@ fn resolve_field(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'st
         let rel = meta
             .relation(rel_name)
             .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
-            .ok_or_else(|| Error::InvalidLookup {
-                model: meta.name,
-                what: "relation in F()",
-                name: (*rel_name).to_owned(),
-                valid: meta
-                    .relations
-                    .iter()
-                    .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
-                    .map(|r| r.name.to_owned())
-                    .collect(),
+            .ok_or_else(|| {
+                Error::from(crate::error::LookupError {
+                    model: meta.name,
+                    what: "relation in F()",
+                    name: (*rel_name).to_owned(),
+                    valid: meta
+                        .relations
+                        .iter()
+                        .filter(|r| {
+                            matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+                        })
+                        .map(|r| r.name.to_owned())
+                        .collect(),
+                })
             })?;
         hops.push(rel.hop()?);
         meta = rel.target.meta();
     }
-    let field = meta.field(last).ok_or_else(|| Error::InvalidLookup {
-        model: meta.name,
-        what: "field in F()",
-        name: (*last).to_owned(),
-        valid: meta.field_names(),
+    let field = meta.field(last).ok_or_else(|| {
+        Error::from(crate::error::LookupError {
+            model: meta.name,
+            what: "field in F()",
+            name: (*last).to_owned(),
+            valid: meta.field_names(),
+        })
     })?;
     Ok((hops, field))
 }
@@ -135,10 +141,10 @@ impl Expr {
             Expr::Field(name) => resolve(meta, name).map(|_| ()),
             Expr::Outer(name) => match outer {
                 Some(outer) => resolve(outer, name).map(|_| ()),
-                None => Err(Error::InvalidQuery {
+                None => Err(Error::from(crate::error::QueryError {
                     model: meta.name,
                     reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
-                }),
+                })),
             },
             Expr::Value(_) => Ok(()),
             Expr::Binary(l, _, r) => {
@@ -160,17 +166,19 @@ impl Expr {
             match ty {
                 SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Ok(SqlType::BigInt),
                 SqlType::Real | SqlType::Double => Ok(SqlType::Double),
-                other => Err(Error::InvalidQuery {
+                other => Err(Error::from(crate::error::QueryError {
                     model: meta.name,
                     reason: format!("arithmetic needs numbers, not {}", other.name()),
-                }),
+                })),
             }
         };
         match self {
             Expr::Field(name) => Ok(resolve_field(meta, name)?.1.sql_type),
-            Expr::Value(v) => value_type(v).ok_or_else(|| Error::InvalidQuery {
-                model: meta.name,
-                reason: format!("cannot annotate the value {v:?}"),
+            Expr::Value(v) => value_type(v).ok_or_else(|| {
+                Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!("cannot annotate the value {v:?}"),
+                })
             }),
             Expr::Binary(l, _, r) => {
                 let (l, r) = (
@@ -183,10 +191,10 @@ impl Expr {
                     SqlType::BigInt
                 })
             }
-            Expr::Outer(name) => Err(Error::InvalidQuery {
+            Expr::Outer(name) => Err(Error::from(crate::error::QueryError {
                 model: meta.name,
                 reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
-            }),
+            })),
         }
     }
 

@@ -85,10 +85,12 @@ impl Lookup {
     /// the valid ones; [`Error::InvalidValue`] for a value of the wrong form.
     pub fn parse<M: Model>(key: &str, value: &str) -> Result<Q<M>> {
         let (path, field, lookup) = Self::resolve::<M>(key)?;
-        let bad = |reason: String| Error::InvalidValue {
-            model: M::META.name,
-            field: field.name,
-            reason,
+        let bad = |reason: String| {
+            Error::from(crate::error::ValueError {
+                model: M::META.name,
+                field: field.name,
+                reason,
+            })
         };
         let one = |text: &str| field.sql_type.parse(text).map_err(bad);
         let op = match lookup {
@@ -127,10 +129,12 @@ impl Lookup {
     /// type is not the field's.
     pub fn value<M: Model>(key: &str, value: Value) -> Result<Q<M>> {
         let (path, field, lookup) = Self::resolve::<M>(key)?;
-        let bad = |reason: String| Error::InvalidValue {
-            model: M::META.name,
-            field: field.name,
-            reason,
+        let bad = |reason: String| {
+            Error::from(crate::error::ValueError {
+                model: M::META.name,
+                field: field.name,
+                reason,
+            })
         };
         let check = |v: Value| {
             if field.sql_type.matches(&v) {
@@ -176,29 +180,29 @@ impl Lookup {
         let (last, relations) = names.split_last().unwrap_or((&"", &[]));
         for name in relations {
             if path.steps().count() == MAX_DEPTH {
-                return Err(Error::InvalidLookup {
+                return Err(Error::from(crate::error::LookupError {
                     model: M::META.name,
                     what: "lookup",
                     name: key.to_owned(),
                     valid: vec![format!("at most {MAX_DEPTH} relations")],
-                });
+                }));
             }
             let Some(rel) = meta.relation(name) else {
                 // `karma__like`: a field with an unknown lookup, not a path.
                 if let (Some(field), [_]) = (meta.field(name), &names[path.steps().count() + 1..]) {
-                    return Err(Error::InvalidLookup {
+                    return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "lookup",
                         name: key.to_owned(),
                         valid: valid_lookups(field),
-                    });
+                    }));
                 }
-                return Err(Error::InvalidLookup {
+                return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what: "relation",
                     name: (*name).to_owned(),
                     valid: meta.relations.iter().map(|r| r.name.to_owned()).collect(),
-                });
+                }));
             };
             path = path.push(rel);
             meta = rel.target.meta();
@@ -211,23 +215,23 @@ impl Lookup {
                     return Ok((path.push(rel), rel.target.meta().pk_field(), lookup));
                 }
                 _ => {
-                    return Err(Error::InvalidLookup {
+                    return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "field",
                         name: (*last).to_owned(),
                         valid: meta.field_names(),
-                    })
+                    }))
                 }
             },
         };
         let valid = valid_lookups(field);
         if !valid.iter().any(|l| l == lookup) {
-            return Err(Error::InvalidLookup {
+            return Err(Error::from(crate::error::LookupError {
                 model: meta.name,
                 what: "lookup",
                 name: format!("{last}__{lookup}"),
                 valid,
-            });
+            }));
         }
         Ok((path, field, lookup))
     }
@@ -245,11 +249,11 @@ impl Lookup {
             other => other.to_string(),
         };
         if v.is_null() && lookup != "exact" && lookup != "iexact" {
-            return Err(Error::InvalidValue {
+            return Err(Error::from(crate::error::ValueError {
                 model,
                 field: field.name,
                 reason: format!("cannot use NULL with `{lookup}`"),
-            });
+            }));
         }
         let like = |at, ci, v| Op::Like {
             at,

@@ -33,11 +33,13 @@ impl OrderBy {
                     Some(rest) => (true, rest),
                     None => (false, name.strip_prefix('+').unwrap_or(name)),
                 };
-                let field = meta.field(bare).ok_or_else(|| Error::InvalidLookup {
-                    model: meta.name,
-                    what: "field",
-                    name: bare.to_owned(),
-                    valid: meta.field_names(),
+                let field = meta.field(bare).ok_or_else(|| {
+                    Error::from(crate::error::LookupError {
+                        model: meta.name,
+                        what: "field",
+                        name: bare.to_owned(),
+                        valid: meta.field_names(),
+                    })
                 })?;
                 Ok((field, desc))
             }

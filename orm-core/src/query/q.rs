@@ -301,19 +301,19 @@ impl Node {
         match self {
             Node::All | Node::Nothing => Ok(()),
             Node::Exists(sub) => match &sub.error {
-                Some(reason) => Err(crate::error::Error::InvalidQuery {
+                Some(reason) => Err(crate::error::Error::from(crate::error::QueryError {
                     model: sub.meta.name,
                     reason: reason.clone(),
-                }),
+                })),
                 None => sub.filter.check_exprs_in(sub.meta, Some(meta)),
             },
             Node::Leaf(c) => match &c.op {
                 Op::InQuery(sub) => {
                     if let Some(reason) = &sub.error {
-                        return Err(crate::error::Error::InvalidQuery {
+                        return Err(crate::error::Error::from(crate::error::QueryError {
                             model: sub.meta.name,
                             reason: reason.clone(),
-                        });
+                        }));
                     }
                     sub.filter.check_relations()?;
                     sub.filter.check_exprs(sub.meta)

@@ -386,7 +386,7 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    /// Fails the query with `InvalidQuery { model, reason }` when it runs.
+    /// Fails the query with [`Error::InvalidQuery`] when it runs.
     pub(crate) fn with_error(mut self, model: &'static str, reason: String) -> Self {
         self.error = Some((model, reason));
         self
@@ -415,10 +415,10 @@ impl<M: Model> QuerySet<M> {
     /// The filter with its constants folded, borrowed when already simple.
     fn simplified(&self) -> Result<Cow<'_, Node>> {
         if let Some((model, reason)) = &self.error {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model,
                 reason: reason.clone(),
-            });
+            }));
         }
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
@@ -657,10 +657,10 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::InvalidQuery`] on a sliced query (it cannot be reversed).
     pub async fn last(mut self) -> Result<Option<M>> {
         if self.limit.is_some() || self.offset.is_some() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "cannot reverse a query once a slice (limit/offset) has been taken".into(),
-            });
+            }));
         }
         let order = if self.order.is_empty() {
             vec![(M::META.pk_field(), true)]
@@ -874,22 +874,22 @@ impl<M: Model> QuerySet<M> {
     /// The `UPDATE` of [`update`](Self::update); `None` when no row can match.
     fn update_statement(&self, assign: crate::query::q::Assign<M>) -> Result<Option<Statement>> {
         if self.limit.is_some() || self.offset.is_some() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "cannot update a query once a slice (limit/offset) has been taken".into(),
-            });
+            }));
         }
         if assign.is_empty() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "update() needs at least one assignment".into(),
-            });
+            }));
         }
         if assign.items.iter().any(|s| s.index == ACROSS_RELATION) {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "update() assigns fields of this model, not across relations".into(),
-            });
+            }));
         }
         for set in &assign.items {
             if let Some(expr) = &set.expr {
@@ -942,10 +942,10 @@ impl<M: Model> QuerySet<M> {
     /// The `DELETE` of [`delete`](Self::delete); `None` when no row can match.
     fn delete_statement(&self) -> Result<Option<Statement>> {
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
-            });
+            }));
         }
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) {
@@ -1264,14 +1264,14 @@ impl<M: Model> QuerySet<M> {
         let names = fields.names();
         let columns = values::resolve_fields(M::META, &names)?;
         if columns.len() != T::WIDTH {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: format!(
                     "values_list names {} fields for a tuple of {}",
                     columns.len(),
                     T::WIDTH
                 ),
-            });
+            }));
         }
         let labels: Vec<&'static str> = columns.iter().map(|f| f.name).collect();
         let Some(stmt) = self.select_columns(&columns)? else {
@@ -1370,10 +1370,10 @@ impl<M: Model> QuerySet<M> {
         let plan = if self.prefetch.is_empty() {
             self.plan()
         } else {
-            Err(Error::InvalidQuery {
+            Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "prefetch_related does not apply to stream(); use select_related or await the query".into(),
-            })
+            }))
         };
         Box::pin(crate::query::stream::rows::<M>(plan))
     }
@@ -1388,10 +1388,10 @@ impl<M: Model> QuerySet<M> {
     /// As [`delete`](QuerySet::delete).
     pub async fn delete_report(self) -> Result<crate::query::Deleted> {
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
-            });
+            }));
         }
         let filter = self.simplified()?.into_owned();
         if matches!(filter, Node::Nothing) {

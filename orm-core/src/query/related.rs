@@ -49,16 +49,18 @@ fn relation_named(
         .iter()
         .enumerate()
         .find(|(_, r)| r.name == name && accept(r))
-        .ok_or_else(|| Error::InvalidLookup {
-            model: meta.name,
-            what,
-            name: name.to_owned(),
-            valid: meta
-                .relations
-                .iter()
-                .filter(|r| accept(r))
-                .map(|r| r.name.to_owned())
-                .collect(),
+        .ok_or_else(|| {
+            Error::from(crate::error::LookupError {
+                model: meta.name,
+                what,
+                name: name.to_owned(),
+                valid: meta
+                    .relations
+                    .iter()
+                    .filter(|r| accept(r))
+                    .map(|r| r.name.to_owned())
+                    .collect(),
+            })
         })
 }
 
@@ -296,10 +298,10 @@ fn pipelined_levels<M: Model>(
             Some((prefix, _)) => match all.iter().position(|s| s.path == prefix) {
                 Some(above) => Keys::Level(above),
                 None => {
-                    return Err(Error::InvalidQuery {
+                    return Err(Error::from(crate::error::QueryError {
                         model: M::META.name,
                         reason: format!("prefetch of `{}` without `{prefix}`", spec.path),
-                    })
+                    }))
                 }
             },
         };
@@ -401,14 +403,14 @@ impl Path {
             relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
         if let Some(table) = spec.model {
             if table != rel.target.meta().table {
-                return Err(Error::InvalidQuery {
+                return Err(Error::from(crate::error::QueryError {
                     model: owner.meta().name,
                     reason: format!(
                         "prefetch of `{}` takes a query over {}, not over table `{table}`",
                         spec.path,
                         rel.target.meta().name
                     ),
-                });
+                }));
             }
         }
         Ok(Path {

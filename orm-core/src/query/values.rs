@@ -28,11 +28,11 @@ macro_rules! tuple {
             const WIDTH: usize = $n;
             fn from_row(row: &Row, names: &[&'static str], model: &'static str) -> Result<Self> {
                 Ok(($(
-                    row.try_get::<_, $t>($i).map_err(|source| Error::Decode {
+                    row.try_get::<_, $t>($i).map_err(|source| Error::from(crate::error::DecodeError {
                         model,
                         column: names.get($i).copied().unwrap_or("?"),
                         source,
-                    })?,
+                    }))?,
                 )+))
             }
         }
@@ -88,11 +88,13 @@ pub(crate) fn resolve_fields(
     names
         .iter()
         .map(|name| {
-            meta.field(name).ok_or_else(|| Error::InvalidLookup {
-                model: meta.name,
-                what: "field",
-                name: (*name).to_owned(),
-                valid: meta.field_names(),
+            meta.field(name).ok_or_else(|| {
+                Error::from(crate::error::LookupError {
+                    model: meta.name,
+                    what: "field",
+                    name: (*name).to_owned(),
+                    valid: meta.field_names(),
+                })
             })
         })
         .collect()
@@ -203,7 +205,7 @@ impl Aggregate {
             match model.field(name) {
                 Some(f) if i == segments.len() - 1 => field = Some(f),
                 _ => {
-                    return Err(Error::InvalidLookup {
+                    return Err(Error::from(crate::error::LookupError {
                         model: model.name,
                         what: "field or relation",
                         name: (*name).to_owned(),
@@ -212,7 +214,7 @@ impl Aggregate {
                             .into_iter()
                             .chain(model.relations.iter().map(|r| r.name.to_owned()))
                             .collect(),
-                    })
+                    }))
                 }
             }
         }
@@ -235,13 +237,13 @@ impl Aggregate {
     pub(crate) fn resolve_annotation(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
         let resolved = self.resolve(meta)?;
         if resolved.hops.is_empty() {
-            return Err(Error::InvalidQuery {
+            return Err(Error::from(crate::error::QueryError {
                 model: meta.name,
                 reason: format!(
                     "annotate({}) needs a relation (e.g. Count(\"posts\")); aggregate this model's own fields with aggregate() or values().annotate()",
                     self.field
                 ),
-            });
+            }));
         }
         Ok(resolved)
     }
@@ -268,13 +270,15 @@ impl Aggregate {
                     | SqlType::Double
             )
         };
-        let bad = |why: &str| Error::InvalidQuery {
-            model: meta.name,
-            reason: format!(
-                "{}({}): {why}",
-                self.function.name().to_uppercase(),
-                self.field
-            ),
+        let bad = |why: &str| {
+            Error::from(crate::error::QueryError {
+                model: meta.name,
+                reason: format!(
+                    "{}({}): {why}",
+                    self.function.name().to_uppercase(),
+                    self.field
+                ),
+            })
         };
         Ok(match (self.function, field) {
             (Function::Count, _) => SqlType::BigInt,
@@ -385,10 +389,12 @@ impl Record {
     /// # Errors
     /// [`Error::InvalidValue`] for an unknown name or a different type.
     pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
-        let bad = |reason: String| Error::InvalidValue {
-            model: "record",
-            field: "value",
-            reason,
+        let bad = |reason: String| {
+            Error::from(crate::error::ValueError {
+                model: "record",
+                field: "value",
+                reason,
+            })
         };
         let value = self.value(name).ok_or_else(|| {
             bad(format!(

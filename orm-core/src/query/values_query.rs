@@ -81,14 +81,14 @@ impl<M: Model> ValuesQuery<M> {
         for agg in &self.aggregates {
             let resolved = agg.resolve(meta)?;
             if !resolved.hops.is_empty() {
-                return Err(Error::InvalidQuery {
+                return Err(Error::from(crate::error::QueryError {
                     model: meta.name,
                     reason: format!(
                         "values(..).annotate({}) groups this model's own fields; \
                          aggregate across a relation with annotate() or aggregate()",
                         agg.field
                     ),
-                });
+                }));
             }
             aggregates.push(resolved);
         }
@@ -127,12 +127,12 @@ impl<M: Model> ValuesQuery<M> {
                 }
                 let (name, op) = split_lookup(key);
                 let Some(r) = aggregates.iter().find(|r| r.agg.name() == name) else {
-                    return Err(Error::InvalidLookup {
+                    return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "aggregate",
                         name: name.to_owned(),
                         valid: aggregates.iter().map(|r| r.agg.name()).collect(),
-                    });
+                    }));
                 };
                 r.agg.push_sql(&mut w, meta.table, r.field, r.ty);
                 w.push_sql(op);
@@ -269,7 +269,7 @@ pub(crate) fn push_order_and_slice<M: Model>(
             } else if outputs.iter().any(|o| o == name) {
                 w.push_ident(name);
             } else {
-                return Err(Error::InvalidLookup {
+                return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what,
                     name: name.clone(),
@@ -278,7 +278,7 @@ pub(crate) fn push_order_and_slice<M: Model>(
                         .into_iter()
                         .chain(outputs.iter().cloned())
                         .collect(),
-                });
+                }));
             }
             w.push_sql(if *desc { " DESC" } else { " ASC" });
         }
