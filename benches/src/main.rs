@@ -382,9 +382,9 @@ const NOINDEX_WARM_LOADS: usize = 6;
 /// One row of the `noindex` workload, as the other reads (a warm-up of
 /// [`NOINDEX_WARM_LOADS`] loads per implementation, then rounds in slices
 /// of `noindex_loads` loads), logging each side's plan counts after the
-/// warm-up and after the rounds ([`Bench::log_plans`]). `$call` runs
-/// `$part` loads on the implementation bound to `$s`. Evaluates to the
-/// row's [`Samples`].
+/// warm-up and after the rounds ([`Bench::log_plans`]). `$key` names the
+/// row in the log; `$call` runs `$part` loads on the implementation bound
+/// to `$s`. Evaluates to the row's [`Samples`].
 ///
 /// Every implementation starts the row on a new connection. PostgreSQL
 /// decides between a custom and the generic plan of a prepared statement
@@ -394,9 +394,9 @@ const NOINDEX_WARM_LOADS: usize = 6;
 /// old connections a row's choice would depend on the rows and workloads
 /// that ran before it.
 macro_rules! noindex_row {
-    ($bench:expr, $tag:expr, $label:expr, |$s:ident, $part:ident| $call:expr) => {{
+    ($bench:expr, $key:expr, $label:expr, |$s:ident, $part:ident| $call:expr) => {{
         let loads = $bench.sizes.noindex_loads;
-        let mut samples = Samples::new("noindex", $label, loads, Target::MaxRatio(1.10));
+        let mut samples = Samples::new($key, $label, loads, Target::MaxRatio(1.10));
         let db = Db::builder(&$bench.url).max_size(1).connect().await?;
         $bench.sides = Sides::connect(&$bench.url, db).await?;
         let before = $bench.plan_counts().await?;
@@ -405,13 +405,13 @@ macro_rules! noindex_row {
             run_side!($bench, side, |$s| $call);
         }
         let warm = format!("after the warm-up ({NOINDEX_WARM_LOADS} loads per side)");
-        $bench.log_plans($tag, &warm, &before).await?;
+        $bench.log_plans($key, &warm, &before).await?;
         for round in 1..=$bench.rounds {
             let runs = sliced_round!($bench, round, slice_loads(loads), |$s, $part| $call);
             $bench.record(&mut samples, round, &runs)?;
         }
         let after = format!("after warm-up and {} rounds", $bench.rounds);
-        $bench.log_plans($tag, &after, &before).await?;
+        $bench.log_plans($key, &after, &before).await?;
         samples
     }};
 }
@@ -797,7 +797,7 @@ impl Bench {
         ));
         let tree = noindex_row!(
             self,
-            "prefetch tree",
+            "noindex-tree",
             format!(
                 "10 no FK index: prefetch {} users -> {} posts -> {} comments (per load, x{loads})",
                 thousands(small),
@@ -808,7 +808,7 @@ impl Bench {
         );
         let few = noindex_row!(
             self,
-            "filtered, small",
+            "noindex-few",
             format!(
                 "10 no FK index: users WHERE hair_color with their posts, {} of {} users, {} \
                  posts (per load, x{loads})",
@@ -827,7 +827,7 @@ impl Bench {
         ));
         let all = noindex_row!(
             self,
-            "prefetch posts",
+            "noindex-posts",
             format!(
                 "10 no FK index: prefetch {} users -> {} posts (per load, x{loads})",
                 thousands(big),
@@ -837,7 +837,7 @@ impl Bench {
         );
         let many = noindex_row!(
             self,
-            "filtered, large",
+            "noindex-many",
             format!(
                 "10 no FK index: users WHERE hair_color with their posts, {} of {} users, {} \
                  posts (per load, x{loads})",
@@ -941,7 +941,7 @@ impl Bench {
                 })
                 .collect();
             ran.sort_unstable();
-            let head = format!("  noindex plans, {row}, {when}: {}:", side.name());
+            let head = format!("  {row} plans, {when}: {}:", side.name());
             if ran.is_empty() {
                 self.log.line(format!(
                     "{head} no prepared statement on posts or comments ran"
@@ -1409,7 +1409,8 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
          run each round in {SLICES} slices of their inputs, every implementation per slice, \
          each slice starting one implementation later, and the bulk insert (7) {BULK_REPEATS} \
          times in the same way; one connection per implementation; tokio multi-thread \
-         runtime, benchmark in a spawned task",
+         runtime, benchmark in a spawned task; noindex (10): a warm-up of \
+         {NOINDEX_WARM_LOADS} loads per implementation, new connections for every row",
         opts.rounds, opts.stream_rounds
     ));
     log.fact(format!(
