@@ -18,7 +18,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::measure::Timed;
 use crate::schema::{
     child_hash, comment_hash, ordered, pair_hash, post_hash, split, unordered, user_hash,
-    NewUser as Input, PAGE,
+    NewUser as Input, PlanCount, PAGE, PLANS_SQL,
 };
 use crate::BoxResult;
 
@@ -119,6 +119,19 @@ fn hash(u: &User) -> u64 {
 
 fn hash_post(p: &Post) -> u64 {
     post_hash(p.id, p.user_id, &p.title, p.body.as_deref())
+}
+
+/// `sum` with `parents` and their `posts`, grouped to them by `grouped_by`
+/// (part of the timed work), folded in as raw's `tree_hash` does.
+fn with_posts(mut sum: u64, parents: &[User], posts: Vec<Post>) -> u64 {
+    let grouped = posts.grouped_by(parents);
+    for (u, posts) in parents.iter().zip(&grouped) {
+        sum = unordered(sum, hash(u));
+        for p in posts {
+            sum = unordered(sum, child_hash(hash_post(p), u.id));
+        }
+    }
+    sum
 }
 
 /// The diesel-async side: a deadpool pool of one `AsyncPgConnection`.
@@ -258,6 +271,71 @@ impl Diesel {
             }
         }
         Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): the same as [`prefetch`](Diesel::prefetch), on the
+    /// tables without their foreign-key indexes.
+    pub async fn noindex_prefetch(&self, loads: usize) -> Timed {
+        self.prefetch(loads).await
+    }
+
+    /// 10 (noindex): every user, `Post::belonging_to(&users)`, `grouped_by`,
+    /// `loads` times.
+    pub async fn prefetch_posts(&self, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let mut conn = self.pool.get().await?;
+            let all_users: Vec<User> = users::table.load(&mut conn).await?;
+            let all_posts: Vec<Post> = Post::belonging_to(&all_users)
+                .select(Post::as_select())
+                .load(&mut conn)
+                .await?;
+            drop(conn);
+            sum = with_posts(sum, &all_users, all_posts);
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): `users.filter(hair_color.eq(c))`, then
+    /// `Post::belonging_to(&users)` and `grouped_by`, `loads` times.
+    pub async fn filtered_posts(&self, color: &str, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let mut conn = self.pool.get().await?;
+            let some_users: Vec<User> = users::table
+                .filter(users::hair_color.eq(color))
+                .load(&mut conn)
+                .await?;
+            let their_posts: Vec<Post> = Post::belonging_to(&some_users)
+                .select(Post::as_select())
+                .load(&mut conn)
+                .await?;
+            drop(conn);
+            sum = with_posts(sum, &some_users, their_posts);
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// The pool's connection's prepared statements on `posts` or `comments`
+    /// and their plan counts ([`PLANS_SQL`]; not timed).
+    pub async fn plan_counts(&self) -> BoxResult<Vec<PlanCount>> {
+        #[derive(QueryableByName)]
+        struct Plans {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            statement: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            generic_plans: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            custom_plans: i64,
+        }
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<Plans> = diesel::sql_query(PLANS_SQL).load(&mut conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|p| (p.statement, p.generic_plans, p.custom_plans))
+            .collect())
     }
 
     /// 6: `insert_into(users).values(&new).returning(id).get_result(conn)` per user.

@@ -30,6 +30,7 @@ mod diesel_side;
 #[cfg(feature = "peers")]
 mod seaorm;
 
+use std::collections::HashMap;
 use std::error::Error;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -42,7 +43,7 @@ use crate::measure::{
     cpu_affinity, cpu_model, load_average, machine_cores, measure, thousands, Run,
 };
 use crate::report::{Log, Samples, Side, Target, SIDES};
-use crate::schema::{new_users, Fnv, Rng, BLACK, FAN_OUT, MAX_OFFSET};
+use crate::schema::{new_users, Fnv, PlanCount, Rng, BLACK, FAN_OUT, MAX_OFFSET};
 
 /// Every fallible function's result.
 pub type BoxResult<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -62,6 +63,7 @@ enum Workload {
     Concurrent,
     Join,
     Prefetch,
+    NoIndex,
     Insert,
     Bulk,
     Update,
@@ -71,14 +73,17 @@ enum Workload {
 
 impl Workload {
     /// In the order they run: the reads share one fill of `users`; the
-    /// writes empty the tables.
-    const ALL: [Workload; 11] = [
+    /// writes empty the tables. `noindex` runs after the other reads that
+    /// use `posts` and `comments`: it drops their foreign-key indexes and
+    /// re-creates them before it returns, error or not.
+    const ALL: [Workload; 12] = [
         Workload::Get,
         Workload::Filter,
         Workload::All,
         Workload::Concurrent,
         Workload::Join,
         Workload::Prefetch,
+        Workload::NoIndex,
         Workload::Insert,
         Workload::Bulk,
         Workload::Update,
@@ -94,6 +99,7 @@ impl Workload {
             Workload::Concurrent => "concurrent",
             Workload::Join => "join",
             Workload::Prefetch => "prefetch",
+            Workload::NoIndex => "noindex",
             Workload::Insert => "insert",
             Workload::Bulk => "bulk",
             Workload::Update => "update",
@@ -134,7 +140,8 @@ usage: orm-benches [--quick] [--rounds N] [--only LIST] [--sync-commit off|on|bo
   --rounds N          interleaved rounds per workload (default 7, quick 3);
                       stream runs 1 with --quick unless --rounds is given
   --only LIST         run only these workloads (comma separated):
-                      get,filter,all,concurrent,join,prefetch,insert,bulk,update,delete,stream
+                      get,filter,all,concurrent,join,prefetch,noindex,insert,bulk,update,
+                      delete,stream
   --sync-commit MODE  synchronous_commit for the write workloads (default both)
   --write-results     also write the report to benches/RESULTS.md (or PATH)
 
@@ -220,6 +227,11 @@ struct Sizes {
     /// comments per post), and loads per run.
     prefetch_users: usize,
     prefetch_loads: usize,
+    /// Users of the `noindex` rows' two fills (`FAN_OUT` posts each; the
+    /// smaller also `FAN_OUT` comments per post), and loads per run of
+    /// every row.
+    noindex_users: [usize; 2],
+    noindex_loads: usize,
     inserts: usize,
     bulk_rows: usize,
     updates: usize,
@@ -239,6 +251,10 @@ impl Sizes {
             join: [(100, 1_000 / div), (10_000 / div, 20)],
             prefetch_users: 100 / div,
             prefetch_loads: 20,
+            // The smaller fill is not divided: the tree of 100 users is the
+            // prefetch workload's full size, where the missing indexes show.
+            noindex_users: [100, 10_000 / div],
+            noindex_loads: 20,
             inserts: 10_000 / div,
             bulk_rows: 10_000 / div,
             updates: 10_000 / div,
@@ -261,6 +277,21 @@ struct Sides {
     diesel: diesel_side::Diesel,
     #[cfg(feature = "peers")]
     seaorm: seaorm::SeaOrm,
+}
+
+impl Sides {
+    /// The ORM on `db` (a pool of `max_size(1)`), every other
+    /// implementation on a new connection of its own to `url`.
+    async fn connect(url: &str, db: Db) -> BoxResult<Sides> {
+        Ok(Sides {
+            raw: raw::Raw::prepare(connect(url).await?).await?,
+            orm: orm::Orm { db },
+            #[cfg(feature = "peers")]
+            diesel: diesel_side::Diesel::connect(url).await?,
+            #[cfg(feature = "peers")]
+            seaorm: seaorm::SeaOrm::connect(url).await?,
+        })
+    }
 }
 
 /// Measures `$call` on the implementation `$side`, with `$s` bound to it:
@@ -341,6 +372,50 @@ macro_rules! sliced_round {
     }};
 }
 
+/// Loads per implementation in the warm-up of each `noindex` row (not
+/// timed). PostgreSQL plans a named statement's first five executions with
+/// their parameters and only then may switch to a generic plan; after six,
+/// every timed load runs with the plan it keeps, as on a long-running
+/// server.
+const NOINDEX_WARM_LOADS: usize = 6;
+
+/// One row of the `noindex` workload, as the other reads (a warm-up of
+/// [`NOINDEX_WARM_LOADS`] loads per implementation, then rounds in slices
+/// of `noindex_loads` loads), logging each side's plan counts after the
+/// warm-up and after the rounds ([`Bench::log_plans`]). `$key` names the
+/// row in the log; `$call` runs `$part` loads on the implementation bound
+/// to `$s`. Evaluates to the row's [`Samples`].
+///
+/// Every implementation starts the row on a new connection. PostgreSQL
+/// decides between a custom and the generic plan of a prepared statement
+/// by comparing the generic plan's cost with the average cost of the
+/// statement's custom plans so far in the session, and the rows share
+/// statements (the posts of some users) on tables of other sizes: on the
+/// old connections a row's choice would depend on the rows and workloads
+/// that ran before it.
+macro_rules! noindex_row {
+    ($bench:expr, $key:expr, $label:expr, |$s:ident, $part:ident| $call:expr) => {{
+        let loads = $bench.sizes.noindex_loads;
+        let mut samples = Samples::new($key, $label, loads, Target::MaxRatio(1.10));
+        let db = Db::builder(&$bench.url).max_size(1).connect().await?;
+        $bench.sides = Sides::connect(&$bench.url, db).await?;
+        let before = $bench.plan_counts().await?;
+        for &side in SIDES {
+            let $part = NOINDEX_WARM_LOADS;
+            run_side!($bench, side, |$s| $call);
+        }
+        let warm = format!("after the warm-up ({NOINDEX_WARM_LOADS} loads per side)");
+        $bench.log_plans($key, &warm, &before).await?;
+        for round in 1..=$bench.rounds {
+            let runs = sliced_round!($bench, round, slice_loads(loads), |$s, $part| $call);
+            $bench.record(&mut samples, round, &runs)?;
+        }
+        let after = format!("after warm-up and {} rounds", $bench.rounds);
+        $bench.log_plans($key, &after, &before).await?;
+        samples
+    }};
+}
+
 /// Bulk inserts per implementation and round (each one operation of
 /// `bulk_rows` rows into an emptied table): a round runs the first on every
 /// implementation, then the second, each starting one implementation later,
@@ -405,6 +480,8 @@ struct Bench {
     sides: Sides,
     /// Fills and empties the tables (not one of the measured connections).
     admin: Client,
+    /// The benchmark database's URL and name.
+    url: String,
     dbname: String,
     sizes: Sizes,
     rounds: usize,
@@ -690,6 +767,201 @@ impl Bench {
         Ok(())
     }
 
+    /// 10: prefetches on tables without the indexes on `posts.user_id` and
+    /// `comments.post_id`: dropped first, re-created before returning
+    /// whether the rows ran or failed, so the workloads after this one
+    /// keep the schema they expect.
+    async fn noindex(&mut self) -> BoxResult<()> {
+        let dropped = self.drop_fk_indexes().await?;
+        let rows = self.noindex_rows().await;
+        let restored = self.restore_indexes(&dropped).await;
+        let rows = rows?;
+        restored?;
+        self.results.extend(rows);
+        Ok(())
+    }
+
+    /// The rows of [`noindex`](Bench::noindex), in the table's order.
+    async fn noindex_rows(&mut self) -> BoxResult<Vec<Samples>> {
+        let [small, big] = self.sizes.noindex_users;
+        let loads = self.sizes.noindex_loads;
+        let black = |users: usize| users.div_ceil(2);
+
+        self.fill(small, FAN_OUT, FAN_OUT).await?;
+        self.log.line(format!(
+            "  noindex: {} users, {} posts, {} comments, no index on posts.user_id or \
+             comments.post_id (not timed)",
+            thousands(small),
+            thousands(small * FAN_OUT),
+            thousands(small * FAN_OUT * FAN_OUT)
+        ));
+        let tree = noindex_row!(
+            self,
+            "noindex-tree",
+            format!(
+                "10 no FK index: prefetch {} users -> {} posts -> {} comments (per load, x{loads})",
+                thousands(small),
+                thousands(small * FAN_OUT),
+                thousands(small * FAN_OUT * FAN_OUT)
+            ),
+            |x, part| x.noindex_prefetch(part)
+        );
+        let few = noindex_row!(
+            self,
+            "noindex-few",
+            format!(
+                "10 no FK index: users WHERE hair_color with their posts, {} of {} users, {} \
+                 posts (per load, x{loads})",
+                thousands(black(small)),
+                thousands(small),
+                thousands(black(small) * FAN_OUT)
+            ),
+            |x, part| x.filtered_posts(BLACK, part)
+        );
+
+        self.fill(big, FAN_OUT, 0).await?;
+        self.log.line(format!(
+            "  noindex: {} users, {} posts, no index on posts.user_id (not timed)",
+            thousands(big),
+            thousands(big * FAN_OUT)
+        ));
+        let all = noindex_row!(
+            self,
+            "noindex-posts",
+            format!(
+                "10 no FK index: prefetch {} users -> {} posts (per load, x{loads})",
+                thousands(big),
+                thousands(big * FAN_OUT)
+            ),
+            |x, part| x.prefetch_posts(part)
+        );
+        let many = noindex_row!(
+            self,
+            "noindex-many",
+            format!(
+                "10 no FK index: users WHERE hair_color with their posts, {} of {} users, {} \
+                 posts (per load, x{loads})",
+                thousands(black(big)),
+                thousands(big),
+                thousands(black(big) * FAN_OUT)
+            ),
+            |x, part| x.filtered_posts(BLACK, part)
+        );
+        Ok(vec![all, tree, few, many])
+    }
+
+    /// Drops the indexes on `posts.user_id` and `comments.post_id` (the
+    /// ORM's `generate_schemas` creates them: Django indexes foreign keys)
+    /// in one implicit transaction; returns their names and definitions.
+    async fn drop_fk_indexes(&mut self) -> BoxResult<Vec<(String, String)>> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        for (table, column) in [("posts", "user_id"), ("comments", "post_id")] {
+            let rows = self
+                .admin
+                .query(
+                    "SELECT indexname::text, indexdef FROM pg_indexes \
+                     WHERE schemaname = current_schema() AND tablename = $1::text \
+                       AND indexdef LIKE '%(' || $2::text || ')'",
+                    &[&table, &column],
+                )
+                .await?;
+            if rows.is_empty() {
+                return Err(format!("noindex: no index on {table}.{column} to drop").into());
+            }
+            found.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
+        }
+        let drops: String = found
+            .iter()
+            .map(|(name, _)| format!("DROP INDEX \"{}\";", name.replace('"', "\"\"")))
+            .collect();
+        self.admin.batch_execute(&drops).await?;
+        let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
+        self.log.line(format!(
+            "  noindex: dropped {} (not timed)",
+            names.join(", ")
+        ));
+        Ok(found)
+    }
+
+    /// Re-creates the indexes [`drop_fk_indexes`](Bench::drop_fk_indexes)
+    /// dropped, from their definitions.
+    async fn restore_indexes(&mut self, dropped: &[(String, String)]) -> BoxResult<()> {
+        let script: String = dropped.iter().map(|(_, def)| format!("{def};")).collect();
+        self.admin.batch_execute(&script).await?;
+        let defs: Vec<&str> = dropped.iter().map(|(_, def)| def.as_str()).collect();
+        self.log
+            .line(format!("  noindex: re-created {}", defs.join("; ")));
+        Ok(())
+    }
+
+    /// Every side's prepared statements on `posts` or `comments` with
+    /// their plan counts (`pg_prepared_statements`, read through the side's
+    /// own connection; not timed).
+    async fn plan_counts(&self) -> BoxResult<Vec<(Side, Vec<PlanCount>)>> {
+        Ok(vec![
+            (Side::Raw, self.sides.raw.plan_counts().await?),
+            (Side::Orm, self.sides.orm.plan_counts().await?),
+            #[cfg(feature = "peers")]
+            (Side::Diesel, self.sides.diesel.plan_counts().await?),
+            #[cfg(feature = "peers")]
+            (Side::SeaOrm, self.sides.seaorm.plan_counts().await?),
+        ])
+    }
+
+    /// Logs, per side, the prepared statements on `posts` or `comments`
+    /// that ran since `before` ([`plan_counts`](Bench::plan_counts)) and
+    /// how often PostgreSQL planned each with its parameters (custom) or
+    /// ran its generic plan; the statements are cut at 160 characters.
+    async fn log_plans(
+        &mut self,
+        row: &str,
+        when: &str,
+        before: &[(Side, Vec<PlanCount>)],
+    ) -> BoxResult<()> {
+        fn by_text(counts: &[PlanCount]) -> HashMap<&str, (i64, i64)> {
+            let mut map: HashMap<&str, (i64, i64)> = HashMap::new();
+            for (text, generic, custom) in counts {
+                let e = map.entry(text.as_str()).or_default();
+                *e = (e.0 + generic, e.1 + custom);
+            }
+            map
+        }
+        let after = self.plan_counts().await?;
+        for (side, now) in &after {
+            let was = before
+                .iter()
+                .find(|(s, _)| s == side)
+                .map_or_else(HashMap::new, |(_, c)| by_text(c));
+            let mut ran: Vec<(&str, i64, i64)> = by_text(now)
+                .into_iter()
+                .filter_map(|(text, (generic, custom))| {
+                    let (g0, c0) = was.get(text).copied().unwrap_or_default();
+                    let (g, c) = (generic - g0, custom - c0);
+                    (g + c > 0).then_some((text, g, c))
+                })
+                .collect();
+            ran.sort_unstable();
+            let head = format!("  {row} plans, {when}: {}:", side.name());
+            if ran.is_empty() {
+                self.log.line(format!(
+                    "{head} no prepared statement on posts or comments ran"
+                ));
+            }
+            for (text, generic, custom) in ran {
+                let short: String = text.chars().take(160).collect();
+                let cut = if short.len() < text.len() {
+                    format!("... ({} characters)", text.len())
+                } else {
+                    String::new()
+                };
+                self.log.line(format!(
+                    "{head} {custom} custom, {generic} generic: {short}{cut}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// 6: single-row inserts returning the id, into a table emptied before
     /// every slice.
     async fn insert(&mut self, mode: &str) -> BoxResult<()> {
@@ -929,16 +1201,8 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
     let admin = connect(url).await?;
     let db = Db::builder(url).max_size(1).connect().await?;
     orm_core::generate_schemas_on(&db).await?;
-    let raw_side = raw::Raw::prepare(connect(url).await?).await?;
-    let stream_raw = stream::RawStream::prepare(raw_side.client.clone()).await?;
-    let sides = Sides {
-        raw: raw_side,
-        orm: orm::Orm { db: db.clone() },
-        #[cfg(feature = "peers")]
-        diesel: diesel_side::Diesel::connect(url).await?,
-        #[cfg(feature = "peers")]
-        seaorm: seaorm::SeaOrm::connect(url).await?,
-    };
+    let sides = Sides::connect(url, db.clone()).await?;
+    let stream_raw = stream::RawStream::prepare(sides.raw.client.clone()).await?;
 
     let mut log = Log::default();
     facts(&admin, opts, &sizes, &mut log).await?;
@@ -947,6 +1211,7 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
     let mut bench = Bench {
         sides,
         admin,
+        url: url.to_owned(),
         dbname: dbname.to_owned(),
         sizes,
         rounds: opts.rounds,
@@ -978,6 +1243,7 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
             Workload::Concurrent => bench.concurrent().await?,
             Workload::Join => bench.join().await?,
             Workload::Prefetch => bench.prefetch().await?,
+            Workload::NoIndex => bench.noindex().await?,
             Workload::Insert | Workload::Bulk | Workload::Update | Workload::Delete => {
                 for &on in &opts.sync_commit {
                     bench.set_sync_commit(on).await?;
@@ -1139,11 +1405,12 @@ async fn facts(admin: &Client, opts: &Options, sizes: &Sizes, log: &mut Log) -> 
     log.fact(format!(
         "- rounds: {} (stream: {}, raw then orm), every implementation in turn after one \
          warm-up run each, each round starting one implementation later (rotating, so no \
-         implementation always goes first); the reads (1-5, 9) and single-row writes (6, 8) \
+         implementation always goes first); the reads (1-5, 9, 10) and single-row writes (6, 8) \
          run each round in {SLICES} slices of their inputs, every implementation per slice, \
          each slice starting one implementation later, and the bulk insert (7) {BULK_REPEATS} \
          times in the same way; one connection per implementation; tokio multi-thread \
-         runtime, benchmark in a spawned task",
+         runtime, benchmark in a spawned task; noindex (10): a warm-up of \
+         {NOINDEX_WARM_LOADS} loads per implementation, new connections for every row",
         opts.rounds, opts.stream_rounds
     ));
     log.fact(format!(

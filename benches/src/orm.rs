@@ -8,7 +8,7 @@ use orm_core::prelude::*;
 use crate::measure::Timed;
 use crate::schema::{
     child_hash, comment_hash, ordered, pair_hash, post_hash, split, unordered, user_hash, Comment,
-    NewUser, Post, User, PAGE,
+    NewUser, PlanCount, Post, User, PAGE, PLANS_SQL,
 };
 use crate::BoxResult;
 
@@ -35,6 +35,18 @@ fn models(users: Vec<NewUser>) -> Vec<User> {
             ..Default::default()
         })
         .collect()
+}
+
+/// `sum` with every user of `users` and every post under the user it was
+/// attached to folded in (order-independent, as raw's `tree_hash`).
+fn users_with_posts(mut sum: u64, users: &[User]) -> BoxResult<u64> {
+    for u in users {
+        sum = unordered(sum, hash(u));
+        for p in u.posts.get().ok_or("posts were not prefetched")? {
+            sum = unordered(sum, child_hash(hash_post(p), u.id));
+        }
+    }
+    Ok(sum)
 }
 
 /// The ORM side: a pool of `max_size(1)` on the benchmark database.
@@ -157,6 +169,49 @@ impl Orm {
             Ok((start.elapsed(), sum))
         })
         .await
+    }
+
+    /// 10 (noindex): the same as [`prefetch`](Orm::prefetch), on the tables
+    /// without their foreign-key indexes.
+    pub async fn noindex_prefetch(&self, loads: usize) -> Timed {
+        self.prefetch(loads).await
+    }
+
+    /// 10 (noindex): `User::all().prefetch_related(["posts"])`, `loads` times.
+    pub async fn prefetch_posts(&self, loads: usize) -> Timed {
+        orm_core::scope(&self.db, async {
+            let start = Instant::now();
+            let mut sum = 0;
+            for _ in 0..loads {
+                let users: Vec<User> = User::all().prefetch_related(["posts"]).await?;
+                sum = users_with_posts(sum, &users)?;
+            }
+            Ok((start.elapsed(), sum))
+        })
+        .await
+    }
+
+    /// 10 (noindex): `User::filter(q!(hair_color = c)).prefetch_related(["posts"])`,
+    /// `loads` times.
+    pub async fn filtered_posts(&self, color: &str, loads: usize) -> Timed {
+        orm_core::scope(&self.db, async {
+            let start = Instant::now();
+            let mut sum = 0;
+            for _ in 0..loads {
+                let users: Vec<User> = User::filter(q!(hair_color = color))
+                    .prefetch_related(["posts"])
+                    .await?;
+                sum = users_with_posts(sum, &users)?;
+            }
+            Ok((start.elapsed(), sum))
+        })
+        .await
+    }
+
+    /// The pool's connection's prepared statements on `posts` or `comments`
+    /// and their plan counts ([`PLANS_SQL`]; not timed).
+    pub async fn plan_counts(&self) -> BoxResult<Vec<PlanCount>> {
+        Ok(orm_core::scope(&self.db, orm_core::raw(PLANS_SQL, &[])).await?)
     }
 
     /// 6: `user.save()` (an `INSERT .. RETURNING` that fills the id) per user.

@@ -1,6 +1,14 @@
 //! The reference: hand-written tokio-postgres on one `Client`, every
 //! statement prepared once up front, parameters bound by reference, rows
 //! decoded by column index into plain structs.
+//!
+//! One exception, the `noindex` workload: its child queries (`= ANY($1)`)
+//! go unnamed (`query_typed_raw`). PostgreSQL plans a named statement with
+//! its parameters only for its first five executions and may then reuse a
+//! generic plan, and a generic plan cannot hash the array of `= ANY($1)`:
+//! without an index on the key, every row of the table is compared with
+//! the array's elements one by one. An unnamed statement is planned with
+//! its values every time, in the same single round trip.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +22,7 @@ use tokio_postgres::{Client, Row, Statement};
 use crate::measure::Timed;
 use crate::schema::{
     child_hash, comment_hash, ordered, pair_hash, post_hash, split, unordered, user_hash, NewUser,
-    PAGE,
+    PlanCount, PAGE, PLANS_SQL,
 };
 use crate::BoxResult;
 
@@ -80,6 +88,23 @@ impl RawPost {
 /// Every column of `users`, in order.
 const USER_COLUMNS: &str = "id, name, hair_color";
 
+/// The posts of some users, in the order the ORM's prefetch returns them.
+const POSTS_OF: &str =
+    "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1) ORDER BY id";
+
+/// The comments of some posts, in the order the ORM's prefetch returns them.
+const COMMENTS_OF: &str =
+    "SELECT id, post_id, text FROM comments WHERE post_id = ANY($1) ORDER BY id";
+
+/// How the prefetch's child queries (`= ANY($1)`) go to the server.
+#[derive(Clone, Copy)]
+enum Children {
+    /// The statements prepared up front (workload 5, on indexed tables).
+    Prepared,
+    /// Unnamed statements, planned with their array every time (`noindex`).
+    Unnamed,
+}
+
 /// The raw side: one connection, its statements prepared once.
 pub struct Raw {
     /// The connection (shared with the concurrent workload's tasks).
@@ -120,14 +145,8 @@ impl Raw {
             )
             .await?;
         let pf_users = all.clone();
-        let pf_posts = client
-            .prepare(
-                "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1) ORDER BY id",
-            )
-            .await?;
-        let pf_comments = client
-            .prepare("SELECT id, post_id, text FROM comments WHERE post_id = ANY($1) ORDER BY id")
-            .await?;
+        let pf_posts = client.prepare(POSTS_OF).await?;
+        let pf_comments = client.prepare(COMMENTS_OF).await?;
         let insert = client
             .prepare("INSERT INTO users (name, hair_color) VALUES ($1, $2) RETURNING id")
             .await?;
@@ -176,6 +195,46 @@ impl Raw {
             out.push(decode(&row));
         }
         Ok(out)
+    }
+
+    /// Runs the child query `sql` on the key array `keys` as described by
+    /// `how`, decoding every row as it arrives: on `prepared`, or as an
+    /// unnamed statement with the array typed `int4[]` (one round trip,
+    /// planned with the array's values).
+    async fn load_children<T>(
+        &self,
+        how: Children,
+        prepared: &Statement,
+        sql: &str,
+        keys: &[i32],
+        decode: impl Fn(&Row) -> T,
+    ) -> BoxResult<Vec<T>> {
+        let keys: &(dyn ToSql + Sync) = &keys;
+        match how {
+            Children::Prepared => self.load(prepared, &[keys], decode).await,
+            Children::Unnamed => {
+                let rows = self
+                    .client
+                    .query_typed_raw(sql, [(keys, Type::INT4_ARRAY)])
+                    .await?;
+                pin_mut!(rows);
+                let mut out = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    out.push(decode(&row));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// This connection's prepared statements on `posts` or `comments` and
+    /// their plan counts ([`PLANS_SQL`]; not timed).
+    pub async fn plan_counts(&self) -> BoxResult<Vec<PlanCount>> {
+        let rows = self.client.query(PLANS_SQL, &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     /// `SET synchronous_commit` on this side's connection; returns the
@@ -253,13 +312,88 @@ impl Raw {
         let start = Instant::now();
         let mut sum = 0;
         for _ in 0..loads {
-            let users = self.prefetch_once().await?;
+            let users = self.prefetch_once(Children::Prepared).await?;
             sum = unordered(sum, tree_hash(&users));
         }
         Ok((start.elapsed(), sum))
     }
 
-    async fn prefetch_once(&self) -> BoxResult<Vec<RawUserTree>> {
+    /// 10 (noindex): [`prefetch`](Raw::prefetch) with unnamed child queries.
+    pub async fn noindex_prefetch(&self, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let users = self.prefetch_once(Children::Unnamed).await?;
+            sum = unordered(sum, tree_hash(&users));
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): every user, then their posts (one unnamed `= ANY($1)
+    /// ORDER BY id` query), grouped by user with a `HashMap`, `loads` times.
+    pub async fn prefetch_posts(&self, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let mut users = self
+                .load(&self.pf_users, &[], |r| RawUserTree {
+                    user: RawUser::decode(r, 0),
+                    posts: Vec::new(),
+                })
+                .await?;
+            let user_ids: Vec<i32> = users.iter().map(|u| u.user.id).collect();
+            let posts = self
+                .load_children(
+                    Children::Unnamed,
+                    &self.pf_posts,
+                    POSTS_OF,
+                    &user_ids,
+                    |r| RawPost::decode(r, 0),
+                )
+                .await?;
+            let mut by_user: HashMap<i32, Vec<RawPost>> = HashMap::with_capacity(users.len());
+            for p in posts {
+                by_user.entry(p.user_id).or_default().push(p);
+            }
+            for u in &mut users {
+                u.posts = by_user.remove(&u.user.id).unwrap_or_default();
+            }
+            sum = unordered(sum, tree_hash(&users));
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): the users of one hair colour with their posts, in one
+    /// query (`users LEFT JOIN posts .. WHERE hair_color = $1`, the join
+    /// workload's statement), grouped into user trees by hand, `loads` times.
+    pub async fn filtered_posts(&self, color: &str, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let param: &(dyn ToSql + Sync) = &color;
+            let rows = self.client.query_raw(&self.join, [param]).await?;
+            pin_mut!(rows);
+            let mut users: Vec<RawUserTree> = Vec::new();
+            let mut at: HashMap<i32, usize> = HashMap::new();
+            while let Some(r) = rows.try_next().await? {
+                let id: i32 = r.get(0);
+                let i = *at.entry(id).or_insert_with(|| {
+                    users.push(RawUserTree {
+                        user: RawUser::decode(&r, 0),
+                        posts: Vec::new(),
+                    });
+                    users.len() - 1
+                });
+                if r.get::<_, Option<i32>>(3).is_some() {
+                    users[i].posts.push(RawPost::decode(&r, 3));
+                }
+            }
+            sum = unordered(sum, tree_hash(&users));
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    async fn prefetch_once(&self, how: Children) -> BoxResult<Vec<RawUserTree>> {
         let mut users = self
             .load(&self.pf_users, &[], |r| RawUserTree {
                 user: RawUser::decode(r, 0),
@@ -268,14 +402,18 @@ impl Raw {
             .await?;
         let user_ids: Vec<i32> = users.iter().map(|u| u.user.id).collect();
         let mut posts = self
-            .load(&self.pf_posts, &[&user_ids], |r| RawPost::decode(r, 0))
+            .load_children(how, &self.pf_posts, POSTS_OF, &user_ids, |r| {
+                RawPost::decode(r, 0)
+            })
             .await?;
         let post_ids: Vec<i32> = posts.iter().map(|p| p.id).collect();
         let all_comments = self
-            .load(&self.pf_comments, &[&post_ids], |r| RawComment {
-                id: r.get(0),
-                post_id: r.get(1),
-                text: r.get(2),
+            .load_children(how, &self.pf_comments, COMMENTS_OF, &post_ids, |r| {
+                RawComment {
+                    id: r.get(0),
+                    post_id: r.get(1),
+                    text: r.get(2),
+                }
             })
             .await?;
         let mut comments: HashMap<i32, Vec<RawComment>> = HashMap::with_capacity(posts.len());

@@ -10,6 +10,9 @@
 //! posts    (id integer identity pk, user_id integer -> users (indexed), title text, body text NULL)
 //! comments (id integer identity pk, post_id integer -> posts (indexed), text text)
 //! ```
+//!
+//! (The `noindex` workload drops the two foreign-key indexes for its rows
+//! and re-creates them.)
 
 use orm_core::prelude::*;
 
@@ -68,6 +71,19 @@ pub const PAGE: i64 = 20;
 pub const MAX_OFFSET: u64 = 1_000;
 /// Posts per user and comments per post of the prefetch workload.
 pub const FAN_OUT: usize = 10;
+
+/// The prepared statements on `posts` or `comments` of the session that
+/// runs it, with how often PostgreSQL planned each with its parameters
+/// (`custom_plans`) and how often it ran a generic plan (`generic_plans`;
+/// PostgreSQL 14 and later). Unnamed statements are not listed.
+pub const PLANS_SQL: &str = "SELECT statement, generic_plans, custom_plans \
+     FROM pg_prepared_statements \
+     WHERE (statement LIKE '%posts%' OR statement LIKE '%comments%') \
+       AND statement NOT LIKE '%pg_prepared_statements%'";
+
+/// A row of [`PLANS_SQL`]: the statement's text, its generic and its
+/// custom plans so far.
+pub type PlanCount = (String, i64, i64);
 
 /// A user to insert (the write workloads' input, shared by every side).
 #[derive(Debug, Clone)]

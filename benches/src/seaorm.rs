@@ -20,7 +20,7 @@ use sea_orm::{
 use crate::measure::Timed;
 use crate::schema::{
     child_hash, comment_hash, ordered, pair_hash, post_hash, split, unordered, user_hash, NewUser,
-    PAGE,
+    PlanCount, PAGE, PLANS_SQL,
 };
 use crate::BoxResult;
 
@@ -159,6 +159,18 @@ fn active(n: NewUser) -> user::ActiveModel {
         hair_color: Set(n.hair_color),
         ..Default::default()
     }
+}
+
+/// `sum` with `users` and their `posts` (`load_many`'s groups, in the
+/// users' order) folded in as raw's `tree_hash` does.
+fn with_posts(mut sum: u64, users: &[user::Model], posts: &[Vec<post::Model>]) -> u64 {
+    for (u, posts) in users.iter().zip(posts) {
+        sum = unordered(sum, hash(u));
+        for p in posts {
+            sum = unordered(sum, child_hash(hash_post(p), u.id));
+        }
+    }
+    sum
 }
 
 /// `url` with `localhost` as its host where it has none: sqlx cannot parse
@@ -306,6 +318,59 @@ impl SeaOrm {
             }
         }
         Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): the same as [`prefetch`](SeaOrm::prefetch), on the
+    /// tables without their foreign-key indexes.
+    pub async fn noindex_prefetch(&self, loads: usize) -> Timed {
+        self.prefetch(loads).await
+    }
+
+    /// 10 (noindex): every user, then `load_many(post::Entity)` on them,
+    /// `loads` times.
+    pub async fn prefetch_posts(&self, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let users = user::Entity::find().all(&self.db).await?;
+            let posts = users.load_many(post::Entity, &self.db).await?;
+            sum = with_posts(sum, &users, &posts);
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// 10 (noindex): `find().filter(HairColor.eq(c))`, then
+    /// `load_many(post::Entity)` on those users, `loads` times.
+    pub async fn filtered_posts(&self, color: &str, loads: usize) -> Timed {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..loads {
+            let users = user::Entity::find()
+                .filter(user::Column::HairColor.eq(color))
+                .all(&self.db)
+                .await?;
+            let posts = users.load_many(post::Entity, &self.db).await?;
+            sum = with_posts(sum, &users, &posts);
+        }
+        Ok((start.elapsed(), sum))
+    }
+
+    /// The pool's connection's prepared statements on `posts` or `comments`
+    /// and their plan counts ([`PLANS_SQL`]; not timed).
+    pub async fn plan_counts(&self) -> BoxResult<Vec<PlanCount>> {
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(DbBackend::Postgres, PLANS_SQL))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("", "statement")?,
+                    r.try_get("", "generic_plans")?,
+                    r.try_get("", "custom_plans")?,
+                ))
+            })
+            .collect()
     }
 
     /// 6: `user::Entity::insert(active_model).exec(db)` (`RETURNING id`) per user.
