@@ -123,8 +123,9 @@ fn is_query_canceled(err: &Error) -> bool {
 // ---------------------------------------------------------------------------
 // 1. Live schema changes
 
-/// Runs `all()`, `get()`, `count()` and `update()` on the scoped database
-/// `rounds` times in each of `tasks` tasks at once; the errors.
+/// Runs `all()`, `get()`, `count()`, `update()` and a `stream()` on the
+/// scoped database `rounds` times in each of `tasks` tasks at once; the
+/// number of calls, and the errors.
 async fn exercise(db: &Db, ids: &[i64], tasks: usize, rounds: usize) -> (usize, Vec<String>) {
     let handles: Vec<_> = (0..tasks)
         .map(|t| {
@@ -145,6 +146,11 @@ async fn exercise(db: &Db, ids: &[i64], tasks: usize, rounds: usize) -> (usize, 
                     if let Err(e) = Thing::filter(q!(id = id)).update(q!(n = r as i32)).await {
                         errors.push(format!("update: {e}"));
                     }
+                    let streamed: Result<Vec<Thing>> =
+                        Thing::all().order_by(["-id"]).stream().try_collect().await;
+                    if let Err(e) = streamed {
+                        errors.push(format!("stream: {e}"));
+                    }
                 }
                 errors
             }))
@@ -154,7 +160,7 @@ async fn exercise(db: &Db, ids: &[i64], tasks: usize, rounds: usize) -> (usize, 
     for handle in handles {
         errors.extend(handle.await.expect("task"));
     }
-    (tasks * rounds * 4, errors)
+    (tasks * rounds * 5, errors)
 }
 
 #[tokio::test]

@@ -332,6 +332,11 @@ impl Db {
     /// statement is pipelined on it meanwhile). Only `&'static str` is accepted, so a value
     /// cannot be formatted into it by accident.
     ///
+    /// Dropped before it finished (a timeout), the script is cancelled on
+    /// the server and its connection closed, so whatever it left in its
+    /// session (an open transaction, a lock) is undone, never handed to the
+    /// next user of the pool.
+    ///
     /// # Errors
     /// The database's error.
     pub async fn batch_execute(&self, sql: &'static str) -> Result<()> {
@@ -971,6 +976,32 @@ impl Db {
         self.re_prepare(conn, stale, err, sql)?;
         let prepared = self.track(conn.prepare(sql).await)?;
         self.track(conn.execute_raw(&prepared, params).await)
+    }
+
+    /// `sql` prepared on `conn` and started, counted: its rows, read by the
+    /// caller (a stream). A stale cached statement is prepared again, as in
+    /// [`for_each_row`](Db::for_each_row).
+    pub(crate) async fn start_rows<I>(
+        &self,
+        conn: &Conn,
+        sql: &str,
+        params: I,
+    ) -> Result<tokio_postgres::RowStream>
+    where
+        I: IntoIterator + Clone,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let prepared = self.track(conn.prepare(sql).await)?;
+        self.count();
+        match conn.query_raw(&prepared, params.clone()).await {
+            Err(e) if is_stale(&e) => {
+                self.re_prepare(conn, &prepared, e, sql)?;
+                let prepared = self.track(conn.prepare(sql).await)?;
+                self.track(conn.query_raw(&prepared, params).await)
+            }
+            result => self.track(result),
+        }
     }
 
     /// A statement on `conn` was dropped before its answer arrived: stops
