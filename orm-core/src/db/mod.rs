@@ -226,12 +226,7 @@ impl DbBuilder {
             Source::Config(config) => *config,
         };
         if let Some(timeout) = self.statement_timeout {
-            let setting = format!("-c statement_timeout={}", millis(timeout));
-            let options = match config.get_options() {
-                Some(given) if !given.trim().is_empty() => format!("{given} {setting}"),
-                _ => setting,
-            };
-            config.options(options);
+            set_statement_timeout(&mut config, timeout);
         }
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
@@ -1004,6 +999,34 @@ impl Db {
         }
     }
 
+    /// The `COPY .. FROM STDIN` statement `sql` prepared on `conn` and
+    /// started: the sink for its rows.
+    ///
+    /// When the server refuses the start (26000 for a statement dropped by
+    /// `DISCARD ALL`), tokio-postgres (0.7) loses track of which answer is
+    /// whose on the connection: the next statement would read this one's
+    /// `ReadyForQuery` as its own result. So the connection is
+    /// [killed](Connection::kill), never reused, and a stale statement is
+    /// also dropped from the cache; the error is returned (the caller's
+    /// next `COPY` runs on another connection).
+    pub(crate) async fn start_copy_in(
+        &self,
+        conn: &Conn,
+        sql: &str,
+    ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        let prepared = self.track(conn.prepare(sql).await)?;
+        match conn.copy_in(&prepared).await {
+            Ok(sink) => Ok(sink),
+            Err(e) => {
+                if is_stale(&e) {
+                    conn.forget(sql, &prepared);
+                }
+                conn.kill();
+                self.track(Err(e))
+            }
+        }
+    }
+
     /// A statement on `conn` was dropped before its answer arrived: stops
     /// it without touching any other statement.
     ///
@@ -1119,6 +1142,17 @@ fn is_stale(err: &tokio_postgres::Error) -> bool {
 /// SQLSTATE 57014: a statement stopped by a cancel request or a timeout.
 fn is_query_canceled(err: &Error) -> bool {
     matches!(err, Error::Database(e) if e.code() == Some(&SqlState::QUERY_CANCELED))
+}
+
+/// Adds `-c statement_timeout=<ms>` to the startup options of `config`,
+/// after the ones it has (the URL's `options`), so this one wins.
+fn set_statement_timeout(config: &mut tokio_postgres::Config, timeout: Duration) {
+    let setting = format!("-c statement_timeout={}", millis(timeout));
+    let options = match config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} {setting}"),
+        _ => setting,
+    };
+    config.options(options);
 }
 
 /// `duration` in whole milliseconds, rounded up, as `statement_timeout`
@@ -1271,6 +1305,48 @@ pub(crate) fn resolve(explicit: Option<&Db>) -> Result<Db> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_statement_timeout_is_added_to_the_urls_options() {
+        let options = |url: &str, timeout: Duration| {
+            let mut config = tokio_postgres::Config::from_str(url).unwrap();
+            set_statement_timeout(&mut config, timeout);
+            config.get_options().map(str::to_owned)
+        };
+        assert_eq!(
+            options("postgres://u@/db?host=/tmp", Duration::from_millis(200)).as_deref(),
+            Some("-c statement_timeout=200")
+        );
+        assert_eq!(
+            options(
+                "postgres://u@/db?host=/tmp&options=-c%20lock_timeout%3D5",
+                Duration::from_micros(1500)
+            )
+            .as_deref(),
+            Some("-c lock_timeout=5 -c statement_timeout=2"),
+            "kept, and rounded up to whole milliseconds"
+        );
+        assert_eq!(
+            options("postgres://u@/db", Duration::ZERO).as_deref(),
+            Some("-c statement_timeout=0"),
+            "zero turns it off"
+        );
+    }
+
+    #[test]
+    fn a_handle_timeout_is_in_whole_milliseconds() {
+        let db = Db::builder("postgres://u@/db?host=/nonexistent")
+            .build()
+            .unwrap();
+        assert_eq!(db.statement_limit(), None);
+        let limited = db.timeout(Duration::from_micros(2500));
+        assert_eq!(limited.statement_limit(), Some(Duration::from_millis(3)));
+        assert_eq!(limited.timeout(Duration::ZERO).statement_limit(), None);
+        assert_eq!(
+            db.timeout(Duration::from_secs(u64::MAX)).statement_limit(),
+            Some(Duration::from_millis(u64::from(u32::MAX)))
+        );
+    }
 
     #[tokio::test]
     async fn no_database_says_how_to_connect() {
