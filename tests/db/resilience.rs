@@ -116,6 +116,18 @@ where
     }
 }
 
+/// Polls `fut` once and drops it: its output if it was ready.
+async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match fut.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => Some(output),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
 fn is_query_canceled(err: &Error) -> bool {
     matches!(err, Error::Database(e) if e.code().map(|c| c.code()) == Some("57014"))
 }
@@ -693,6 +705,7 @@ async fn statement_timeouts_fire_and_are_recognisable() -> Result<()> {
 
     // Per query: a handle whose statements are limited.
     let db = Db::builder(url.clone()).max_size(2).connect().await?;
+    orm_core::generate_schemas_on(&db).await?;
     let quick = db.timeout(Duration::from_millis(200));
     let started = Instant::now();
     let err = orm_core::scope(
@@ -713,6 +726,35 @@ async fn statement_timeouts_fire_and_are_recognisable() -> Result<()> {
     assert_eq!(fine, [(8,)]);
     assert!(started.elapsed() < Duration::from_millis(300));
 
+    // An update waiting for a row lock (the execute path).
+    let id = orm_core::scope(&db, Thing::create(Thing::default()))
+        .await?
+        .id;
+    let holder = db.begin().await?;
+    Thing::filter(q!(id = id))
+        .using(&holder)
+        .update(q!(n = 5))
+        .await?;
+    let started = Instant::now();
+    let err = Thing::filter(q!(id = id))
+        .using(&quick)
+        .update(q!(n = 6))
+        .await
+        .unwrap_err();
+    eprintln!(
+        "Db::timeout(200 ms) on a blocked update: {err} after {:?}",
+        started.elapsed()
+    );
+    assert!(is_query_canceled(&err), "{err:?}");
+    holder.rollback().await?;
+    assert_eq!(
+        Thing::filter(q!(id = id))
+            .using(&quick)
+            .update(q!(n = 7))
+            .await?,
+        1
+    );
+
     // In a transaction, the timed-out statement aborts it.
     let tx = db.begin().await?;
     let err = orm_core::scope(
@@ -724,5 +766,48 @@ async fn statement_timeouts_fire_and_are_recognisable() -> Result<()> {
     assert!(is_query_canceled(&err), "{err:?}");
     let err = tx.commit().await.unwrap_err();
     assert!(matches!(err, Error::Transaction(_)), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_while_it_begins_leaves_nothing_open() -> Result<()> {
+    // One connection: the next statement gets the one `begin` had.
+    let (db, url) = fresh(1).await?;
+    let obs = observer(&url).await?;
+    let mut cut = 0;
+    for i in 0..20u64 {
+        // Polled once, `begin()` has its connection and has sent `BEGIN`
+        // (no answer yet); then it is dropped.
+        match poll_once(db.begin()).await {
+            Some(tx) => drop(tx?),
+            None => cut += 1,
+        }
+        let body = format!("n{i}");
+        orm_core::scope(
+            &db,
+            Note::create(Note {
+                body,
+                ..Default::default()
+            }),
+        )
+        .await?;
+    }
+    let settled = within(Duration::from_secs(1), || async {
+        Ok(idle_in_transaction(&obs).await? == 0)
+    })
+    .await?;
+    let durable = Note::all().using(&observer(&url).await?).count().await?;
+    eprintln!(
+        "begin() cut {cut} times of 20: {durable} of 20 creates durable, settled after {settled:?}"
+    );
+    assert!(cut > 0, "some begin() was dropped half-way");
+    assert!(
+        settled.is_some(),
+        "no connection is left inside a transaction"
+    );
+    assert_eq!(
+        durable, 20,
+        "every create after a dropped begin() committed"
+    );
     Ok(())
 }
