@@ -146,9 +146,9 @@
 //! [`connect`] sets the global default database. [`scope`] routes every ORM
 //! call inside a block (and in the functions it calls) to another [`Db`],
 //! and [`QuerySet::using`] picks one for a single query. Pools are
-//! deadpool-postgres pools; statements are prepared once per connection and
-//! reused. With the `testing` feature, `testing::test_db` gives each test
-//! a fresh database on a throwaway server.
+//! deadpool pools of tokio-postgres connections; statements are prepared
+//! once per connection and reused. With the `testing` feature,
+//! `testing::test_db` gives each test a fresh database on a throwaway server.
 //!
 //! Several databases: [`register`] a [`Db`] under a name and get it back
 //! with [`database`] (`.using(&orm_core::database("analytics")?)`).

@@ -256,8 +256,7 @@ async fn copy_group<M: Model>(
     let started = db::timer();
     // Prepared once per connection, as every other statement: a COPY given
     // as text would be prepared again on every call (one more round trip).
-    let copy_stmt = db.track(conn.prepare(copy).await)?;
-    let sink = db.track(conn.copy_in(&copy_stmt).await)?;
+    let sink = db.start_copy_in(&conn, copy).await?;
     let writer = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(writer);
     let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(fields.len());

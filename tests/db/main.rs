@@ -18,5 +18,6 @@ mod queryset;
 mod reads;
 mod relations;
 mod relations_more;
+mod resilience;
 mod transactions;
 mod types;

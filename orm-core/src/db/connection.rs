@@ -1,5 +1,5 @@
-//! One pooled connection: deadpool-postgres's client, and the statements
-//! prepared on it.
+//! One pooled connection: the tokio-postgres client, the statements
+//! prepared on it, and the means to stop it.
 //!
 //! Every statement the ORM sends is prepared once per connection and then
 //! reused. The cache is the connection's own (not deadpool-postgres's) so
@@ -12,16 +12,31 @@
 //! The cache is bounded (each prepared statement also holds memory in the
 //! server's backend): when it is full, the statements not used since it was
 //! last full are closed (not-recently-used: a hit only sets a flag).
+//!
+//! A cached statement can go stale while its connection lives: a schema
+//! change to a table it reads makes the server refuse it for good (SQLSTATE
+//! 0A000, "cached plan must not change result type"), and `DISCARD ALL` or
+//! `DEALLOCATE` drops it on the server (26000). [`Connection::forget`] takes
+//! it out of the cache, so the next use prepares it again; the executor
+//! ([`crate::db`]) does that and retries.
+//!
+//! A connection can be stopped from any of its holders with
+//! [`Connection::kill`]: its socket is closed at once and a cancel request
+//! is sent for whatever its backend runs. The manager opens connections
+//! itself (as deadpool-postgres's does) to keep the handle that closes the
+//! socket, and the cancel token, from the start: stopping one allocates
+//! nothing on the paths every statement takes.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
-use deadpool::managed::{Metrics, RecycleResult};
+use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use futures_util::future::{self, Either};
 use rustc_hash::FxBuildHasher;
-use tokio_postgres::Statement;
+use tokio::task::JoinHandle;
+use tokio_postgres::{CancelToken, NoTls, Statement};
 
 /// The pool of [`Connection`]s.
 pub(crate) type Pool = deadpool::managed::Pool<Manager>;
@@ -30,12 +45,12 @@ pub(crate) type Object = deadpool::managed::Object<Manager>;
 /// Why a checkout failed.
 pub(crate) type PoolError = deadpool::managed::PoolError<tokio_postgres::Error>;
 
-/// Opens and recycles connections as deadpool-postgres's manager does
-/// (its recycling method, its connection task), each with an empty
-/// statement cache of `statement_capacity` statements (at least 1: the
-/// builder clamps it).
+/// Opens connections (each with its task driving the socket, and an empty
+/// statement cache of `statement_capacity` statements: at least 1, the
+/// builder clamps it) and recycles them: a closed or killed connection,
+/// or one a dropped statement may still run on, is discarded.
 pub(crate) struct Manager {
-    pub(crate) inner: deadpool_postgres::Manager,
+    pub(crate) config: tokio_postgres::Config,
     pub(crate) statement_capacity: usize,
 }
 
@@ -44,8 +59,18 @@ impl deadpool::managed::Manager for Manager {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<Connection, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(target: "orm_core::db", "connection error: {e}");
+            }
+        });
         Ok(Connection {
-            client: self.inner.create().await?,
+            cancel: client.cancel_token(),
+            client,
+            task,
+            killed: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
             statements: RwLock::default(),
             capacity: self.statement_capacity,
         })
@@ -54,13 +79,20 @@ impl deadpool::managed::Manager for Manager {
     async fn recycle(
         &self,
         conn: &mut Connection,
-        metrics: &Metrics,
+        _: &Metrics,
     ) -> RecycleResult<tokio_postgres::Error> {
-        self.inner.recycle(&mut conn.client, metrics).await
-    }
-
-    fn detach(&self, conn: &mut Connection) {
-        self.inner.detach(&mut conn.client);
+        if conn.retired.load(Ordering::Relaxed) {
+            // Every statement that shared it has ended: a cancel can only
+            // reach the dropped one now, and the connection is closed.
+            conn.kill();
+            return Err(RecycleError::message(
+                "a dropped statement may still run on it",
+            ));
+        }
+        if conn.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        Ok(())
     }
 }
 
@@ -74,7 +106,15 @@ struct Cached {
 /// A client and the statements prepared on it. It dereferences to the
 /// tokio-postgres client.
 pub(crate) struct Connection {
-    client: deadpool_postgres::ClientWrapper,
+    client: tokio_postgres::Client,
+    /// The task driving the socket: aborted, it closes the connection.
+    task: JoinHandle<()>,
+    /// For [`kill`](Connection::kill): made once, at connect.
+    cancel: CancelToken,
+    /// Set by [`kill`](Connection::kill): closed, or about to be.
+    killed: AtomicBool,
+    /// Set by [`retire`](Connection::retire).
+    retired: AtomicBool,
     /// Read-locked on every statement: tasks pipelined on this connection
     /// look up at the same time.
     statements: RwLock<HashMap<Box<str>, Cached, FxBuildHasher>>,
@@ -86,6 +126,12 @@ impl std::ops::Deref for Connection {
     type Target = tokio_postgres::Client;
     fn deref(&self) -> &tokio_postgres::Client {
         &self.client
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -132,6 +178,96 @@ impl Connection {
             },
         );
         Ok(statement)
+    }
+
+    /// Drops `stale`, which the server refused, from the cache, so that
+    /// the next [`prepare`](Connection::prepare) of `sql` prepares it again.
+    /// Only that statement: a task pipelined on this connection may have
+    /// prepared and cached the text anew already.
+    pub(crate) fn forget(&self, sql: &str, stale: &Statement) {
+        let mut statements = self.statements.write().unwrap_or_else(|e| e.into_inner());
+        if statements
+            .get(sql)
+            .is_some_and(|cached| same_statement(&cached.statement, stale))
+        {
+            statements.remove(sql);
+        }
+    }
+
+    /// The token that cancels what this connection's backend runs.
+    pub(crate) fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+
+    /// Whether the connection is closed or [killed](Connection::kill)
+    /// (shadows the client's method, which learns of a kill only once the
+    /// socket's task has ended).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed) || self.client.is_closed()
+    }
+
+    /// Stops this connection for good: closes its socket now, so the server
+    /// rolls back an open transaction and releases session locks, and sends
+    /// a cancel request for the statement its backend may be running (a
+    /// closed socket alone does not stop it: the server notices only when
+    /// it next reads). The pool discards the connection at its next
+    /// checkout. Only for a connection no other statement uses, or whose
+    /// other statements share its fate (a transaction's).
+    ///
+    /// Without a runtime (dropped at shutdown), only the socket is closed.
+    pub(crate) fn kill(&self) {
+        if self.killed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        self.task.abort();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let token = self.cancel.clone();
+            runtime.spawn(async move {
+                if let Err(e) = token.cancel_query(NoTls).await {
+                    tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
+                }
+            });
+        }
+    }
+
+    /// Marks the connection to be [killed](Connection::kill) when it is
+    /// next checked out: a dropped statement may still run on it, but other
+    /// statements pipelined on it must not be cancelled.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
+    /// The client's `batch_execute`, killing the connection when the future
+    /// is dropped before the server answered: the script (`BEGIN`,
+    /// `COMMIT`, DDL, a migration) may have left the session in any state,
+    /// and may still be running.
+    ///
+    /// It shadows [`tokio_postgres::Client::batch_execute`], so every
+    /// script sent through a [`Connection`] is guarded.
+    pub(crate) async fn batch_execute(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        let guard = KillOnDrop(self);
+        let result = self.client.batch_execute(sql).await;
+        std::mem::forget(guard);
+        result
+    }
+}
+
+/// Whether `a` and `b` are one prepared statement (clones share their
+/// description; tokio-postgres keeps the name private). Two statements with
+/// neither columns nor parameters compare equal: forgetting the wrong one
+/// costs one more prepare, nothing else.
+fn same_statement(a: &Statement, b: &Statement) -> bool {
+    std::ptr::eq(a.columns().as_ptr(), b.columns().as_ptr())
+        && std::ptr::eq(a.params().as_ptr(), b.params().as_ptr())
+}
+
+/// [`Connection::kill`] on drop; forgotten once the statement it guards
+/// has its answer.
+pub(crate) struct KillOnDrop<'a>(pub(crate) &'a Connection);
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.kill();
     }
 }
 

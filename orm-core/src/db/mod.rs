@@ -4,8 +4,36 @@
 //! A query picks its database in this order: an explicit
 //! [`QuerySet::using`](crate::QuerySet::using), then the innermost
 //! [`scope`], then the global default set by [`connect`].
+//!
+//! What the executor does when things go wrong under a running application:
+//!
+//! - **Schema changes.** A cached statement the server refuses after a
+//!   schema change (SQLSTATE 0A000, "cached plan must not change result
+//!   type") or after `DISCARD ALL` (26000) is dropped from its connection's
+//!   cache and prepared again; outside a transaction the statement is
+//!   retried once (nothing of it ran), inside one the transaction is
+//!   already aborted, so the error says so ([`Error::Transaction`]: retry
+//!   the transaction).
+//! - **Dropped futures.** A statement's future dropped before its answer
+//!   arrived (a `tokio::time::timeout`, a `select!`, a cancelled task) is
+//!   cancelled on the server, never left running on a pooled connection. A
+//!   cancel request stops whatever its backend runs at that moment and
+//!   PostgreSQL never says when it took effect, so: the connection is
+//!   closed and replaced rather than reused; when other statements are
+//!   pipelined on it, nothing is cancelled until they have all ended (no
+//!   new statement joins them, and the pool closes it when it comes back,
+//!   cancelling the dropped statement then); inside a transaction, the
+//!   transaction is marked failed (its commit reports it) and its
+//!   connection closed. Scripts ([`Db::batch_execute`]), transactions and
+//!   migrations held across several statements are guarded the same way:
+//!   nothing is left inside a transaction, or holding a lock, in the pool.
+//! - **Timeouts.** [`DbBuilder::statement_timeout`] sets the server's
+//!   `statement_timeout` for every connection; [`Db::timeout`] limits the
+//!   statements of one handle. Both fail with SQLSTATE 57014
+//!   (`query_canceled`) in an [`Error::Database`].
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,11 +41,11 @@ use std::time::{Duration, Instant};
 
 use deadpool::managed::{TimeoutType, Timeouts};
 use deadpool::Runtime;
-use deadpool_postgres::{ManagerConfig, RecyclingMethod};
 use futures_util::future::Either;
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row, Statement};
 
 use crate::error::{Error, Param, Result};
 use crate::transaction::TxState;
@@ -40,6 +68,8 @@ pub struct Db {
     tx: Option<Arc<TxState>>,
     /// Set for a `Db` pinned to one connection ([`Db::pinned`]).
     pinned: Option<Arc<Object>>,
+    /// [`Db::timeout`], in milliseconds (as the server's `statement_timeout`).
+    timeout: Option<NonZeroU32>,
 }
 
 /// A connection for one statement: from the pool, or the transaction's.
@@ -99,6 +129,7 @@ impl std::fmt::Debug for Db {
             .field("size", &status.size)
             .field("available", &status.available)
             .field("in_transaction", &self.tx.is_some())
+            .field("timeout", &self.statement_limit())
             .finish()
     }
 }
@@ -113,6 +144,7 @@ pub struct DbBuilder {
     connect_timeout: Duration,
     pipelining: bool,
     statement_cache_capacity: usize,
+    statement_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +198,20 @@ impl DbBuilder {
         self
     }
 
+    /// The server's `statement_timeout` on every connection of the pool
+    /// (default: the server's setting): a statement running longer is
+    /// cancelled by the server and fails with SQLSTATE 57014
+    /// (`query_canceled`) in an [`Error::Database`]. Rounded up to whole
+    /// milliseconds; `Duration::ZERO` turns it off. It is sent at connect as
+    /// `-c statement_timeout=..`, after any `options` of the URL (the same
+    /// setting can be given there: `?options=-c%20statement_timeout%3D5000`).
+    /// It applies to every statement, migrations and scripts included; for
+    /// some statements only, see [`Db::timeout`].
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+
     /// How long opening a connection may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -178,7 +224,7 @@ impl DbBuilder {
     /// [`Error::Config`] for an empty URL, one tokio-postgres cannot parse,
     /// or one that names no host.
     pub fn build(self) -> Result<Db> {
-        let config = match self.source {
+        let mut config = match self.source {
             Source::Url(url) if url.trim().is_empty() => {
                 return Err(Error::Config(format!(
                     "the database URL is empty; {URL_FORMS}"
@@ -201,16 +247,13 @@ impl DbBuilder {
             )));
         }
         let target = crate::error::describe_target(&config).into_boxed_str();
+        if let Some(timeout) = self.statement_timeout {
+            set_statement_timeout(&mut config, timeout);
+        }
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
         let manager = Manager {
-            inner: deadpool_postgres::Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            ),
+            config,
             statement_capacity: self.statement_cache_capacity,
         };
         let pool = Pool::builder(manager)
@@ -223,6 +266,7 @@ impl DbBuilder {
         Ok(Db {
             tx: None,
             pinned: None,
+            timeout: None,
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
@@ -288,6 +332,7 @@ impl Db {
             connect_timeout: Duration::from_secs(10),
             pipelining: true,
             statement_cache_capacity: 512,
+            statement_timeout: None,
         }
     }
 
@@ -310,6 +355,11 @@ impl Db {
     /// statement is pipelined on it meanwhile). Only `&'static str` is accepted, so a value
     /// cannot be formatted into it by accident.
     ///
+    /// Dropped before it finished (a timeout), the script is cancelled on
+    /// the server and its connection closed, so whatever it left in its
+    /// session (an open transaction, a lock) is undone, never handed to the
+    /// next user of the pool.
+    ///
     /// # Errors
     /// The database's error.
     pub async fn batch_execute(&self, sql: &'static str) -> Result<()> {
@@ -321,9 +371,43 @@ impl Db {
         let client = self.exclusive_client().await?;
         self.count();
         let started = timer();
-        let result = client.batch_execute(sql).await;
+        // `Connection::batch_execute`: dropped half-way, the connection is
+        // closed (the script may have left anything in its session).
+        let result = match self.statement_limit() {
+            None => self.track(client.batch_execute(sql).await),
+            Some(limit) => {
+                let run = async { self.track(client.batch_execute(sql).await) };
+                Box::pin(self.limited(&client, limit, run)).await
+            }
+        };
         log(sql, started, NO_VALUES);
-        self.track(result)
+        result
+    }
+
+    /// This database with every statement limited to `limit` (rounded up to
+    /// whole milliseconds; `Duration::ZERO` lifts the limit): past it, a
+    /// cancel request stops the statement on the server and it fails as a
+    /// server `statement_timeout` does, with SQLSTATE 57014
+    /// (`query_canceled`) in an [`Error::Database`]. For one query, run it
+    /// on the returned handle: `User::all().using(&db.timeout(d))`, or
+    /// `orm_core::scope(&db.timeout(d), ..)` for a block of calls.
+    ///
+    /// A limited statement holds its connection alone (a cancel request
+    /// stops whatever the connection runs, so nothing is pipelined behind
+    /// it). Inside a transaction (`tx.timeout(d)`), the cancelled statement
+    /// aborts the transaction, as any failed statement does. Streams and
+    /// `bulk_create`'s `COPY` are not limited; the server's
+    /// [`statement_timeout`](DbBuilder::statement_timeout) covers them.
+    pub fn timeout(&self, limit: Duration) -> Db {
+        let mut db = self.clone();
+        db.timeout = NonZeroU32::new(millis(limit));
+        db
+    }
+
+    /// [`Db::timeout`]'s limit, if any.
+    fn statement_limit(&self) -> Option<Duration> {
+        self.timeout
+            .map(|ms| Duration::from_millis(u64::from(ms.get())))
     }
 
     /// The open transaction this `Db` runs in, if any.
@@ -341,6 +425,7 @@ impl Db {
             inner: self.inner.clone(),
             tx: Some(tx),
             pinned: None,
+            timeout: self.timeout,
         }
     }
 
@@ -361,6 +446,7 @@ impl Db {
             inner: self.inner.clone(),
             tx: None,
             pinned: Some(conn),
+            timeout: self.timeout,
         })
     }
 
@@ -557,7 +643,7 @@ impl Db {
     ) -> Result<Vec<T>>
     where
         T: Send,
-        I: IntoIterator,
+        I: IntoIterator + Clone,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
@@ -577,6 +663,11 @@ impl Db {
     /// that run most (get, fetch): every layer of `async fn` in between
     /// moves the statement's whole future (1 KB of tokio-postgres's own)
     /// once more when it starts.
+    ///
+    /// Dropped before the last row arrived, it cancels the statement
+    /// ([`abandon`](Db::abandon)); a stale cached statement is prepared
+    /// again ([`rows_again`](Db::rows_again)). Both off the success path,
+    /// which allocates nothing and makes no extra future.
     pub(crate) async fn for_each_row<I, P>(
         &self,
         sql: &str,
@@ -586,40 +677,191 @@ impl Db {
     ) -> Result<()>
     where
         P: Param + Sync,
-        I: IntoIterator,
+        I: IntoIterator + Clone,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if let Some(limit) = self.statement_limit() {
+            return Box::pin(self.limited_rows(limit, sql, params, shown, each)).await;
+        }
         let client = client_now_or_later!(self);
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
+        let flight = InFlight(self, &client);
         let rows = if binds_array(&prepared) {
             // Boxed: rare, and its future would grow every statement's.
             Either::Right(Box::pin(client.query_typed_raw(
                 sql,
-                params.into_iter().zip(prepared.params().iter().cloned()),
+                params.clone().into_iter().zip(prepared.params().iter().cloned()),
             )))
         } else {
-            Either::Left(client.query_raw(&prepared, params))
+            Either::Left(client.query_raw(&prepared, params.clone()))
         };
         let result = match rows.await {
             Ok(rows) => {
                 futures_util::pin_mut!(rows);
                 loop {
                     match rows.try_next().await {
-                        Ok(Some(row)) => each(row)?,
+                        Ok(Some(row)) => {
+                            if let Err(e) = each(row) {
+                                // The rest of the rows are read and dropped
+                                // by the connection: nothing to cancel.
+                                std::mem::forget(flight);
+                                return Err(e);
+                            }
+                        }
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e),
                     }
                 }
             }
+            Err(e) if is_stale(&e) => {
+                let again = self.rows_again(&client, &prepared, e, sql, params, &mut each);
+                let result = Box::pin(again).await;
+                std::mem::forget(flight);
+                log(sql, started, shown);
+                return result;
+            }
             Err(e) => Err(e),
         };
+        std::mem::forget(flight);
         // Logged failed or not, as `execute` does.
         log(sql, started, shown);
         self.track(result)
             .map_err(|e| e.in_statement(&prepared, sql, shown))
+    }
+
+    /// The statement of [`for_each_row`](Db::for_each_row) after the server
+    /// refused its cached statement `stale` (no row was sent, nothing ran):
+    /// prepared again and retried once, or inside a transaction (which the
+    /// error aborted) the error that says so.
+    #[inline(never)]
+    async fn rows_again<I>(
+        &self,
+        conn: &Conn,
+        stale: &Statement,
+        err: tokio_postgres::Error,
+        sql: &str,
+        params: I,
+        each: &mut (impl FnMut(Row) -> Result<()> + Send),
+    ) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.re_prepare(conn, stale, err, sql)?;
+        let prepared = self.track(conn.prepare(sql).await)?;
+        let rows = self.track(conn.query_raw(&prepared, params).await)?;
+        futures_util::pin_mut!(rows);
+        while let Some(row) = self.track(rows.try_next().await)? {
+            each(row)?;
+        }
+        Ok(())
+    }
+
+    /// Drops `stale` from `conn`'s cache; inside a transaction, marks it
+    /// failed and returns the error to report instead of a retry.
+    fn re_prepare(
+        &self,
+        conn: &Conn,
+        stale: &Statement,
+        err: tokio_postgres::Error,
+        sql: &str,
+    ) -> Result<()> {
+        conn.forget(sql, stale);
+        tracing::debug!(target: "orm_core::sql", sql, "prepared again: {err}");
+        let Some(tx) = self.tx() else {
+            return Ok(());
+        };
+        tx.mark_failed();
+        let why = if err.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
+            "a prepared statement it used was dropped on the server (DISCARD ALL or DEALLOCATE)"
+        } else {
+            "a statement's cached plan was invalidated by a schema change of a table it reads"
+        };
+        Err(Error::Transaction(format!(
+            "the transaction is aborted: {why} ({}); the statement is prepared again on its \
+             next use, so retry the transaction",
+            err.as_db_error().map_or("", |e| e.message())
+        )))
+    }
+
+    /// [`for_each_row`](Db::for_each_row) under [`Db::timeout`]'s limit.
+    async fn limited_rows<I, P>(
+        &self,
+        limit: Duration,
+        sql: &str,
+        params: I,
+        shown: &[P],
+        mut each: impl FnMut(Row) -> Result<()> + Send,
+    ) -> Result<()>
+    where
+        P: Param + Sync,
+        I: IntoIterator + Clone,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let client = self.exclusive_client().await?;
+        let run = async {
+            let prepared = self.track(client.prepare(sql).await)?;
+            self.count();
+            let started = timer();
+            let result = match client.query_raw(&prepared, params.clone()).await {
+                Ok(rows) => {
+                    futures_util::pin_mut!(rows);
+                    let mut result = Ok(());
+                    while let Some(row) = self.track(rows.try_next().await)? {
+                        if let Err(e) = each(row) {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                    result
+                }
+                Err(e) if is_stale(&e) => {
+                    self.rows_again(&client, &prepared, e, sql, params, &mut each)
+                        .await
+                }
+                Err(e) => self.track(Err(e)),
+            };
+            log(sql, started, shown);
+            result
+        };
+        self.limited(&client, limit, run).await
+    }
+
+    /// Runs `run` (statements on `conn`, held alone) for at most `limit`;
+    /// past it, sends a cancel request and waits for the statement's answer,
+    /// which is then SQLSTATE 57014 unless it finished first. A connection
+    /// that may still receive the cancel request (the statement answered
+    /// otherwise) is closed, and the future dropped half-way cancels as any
+    /// statement does.
+    async fn limited<T>(
+        &self,
+        conn: &Conn,
+        limit: Duration,
+        run: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let flight = InFlight(self, conn);
+        futures_util::pin_mut!(run);
+        let result = match tokio::time::timeout(limit, run.as_mut()).await {
+            Ok(result) => result,
+            Err(_) => match conn.cancel_token().cancel_query(NoTls).await {
+                // `flight` cancels and closes it another way.
+                Err(e) => return Err(Error::Database(e)),
+                Ok(()) => {
+                    let result = run.await;
+                    if !matches!(&result, Err(e) if is_query_canceled(e)) {
+                        self.abandon(conn);
+                    }
+                    result
+                }
+            },
+        };
+        std::mem::forget(flight);
+        result
     }
 
     pub(crate) fn count(&self) {
@@ -659,7 +901,7 @@ impl Db {
     async fn collect_rows<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<Vec<Row>>
     where
         P: Param + Sync,
-        I: IntoIterator,
+        I: IntoIterator + Clone,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
@@ -692,26 +934,277 @@ impl Db {
 
     /// Runs a statement binding `params` (logged as `shown`) and returns
     /// the number of rows it affected.
+    /// As [`for_each_row`](Db::for_each_row) does, it cancels when dropped
+    /// and prepares a stale statement again.
     async fn execute_iter<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
     where
         P: Param + Sync,
-        I: IntoIterator,
+        I: IntoIterator + Clone,
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if let Some(limit) = self.statement_limit() {
+            return Box::pin(self.limited_execute(limit, sql, params, shown)).await;
+        }
         let client = client_now_or_later!(self);
         let prepared = self.track(client.prepare(sql).await)?;
         self.count();
         let started = timer();
-        let result = if binds_array(&prepared) {
-            Box::pin(execute_unnamed(&client, sql, &prepared, params)).await
+        let flight = InFlight(self, &client);
+        let sent = if binds_array(&prepared) {
+            Box::pin(execute_unnamed(&client, sql, &prepared, params.clone())).await
         } else {
-            client.execute_raw(&prepared, params).await
+            client.execute_raw(&prepared, params.clone()).await
         };
+        let result = match sent {
+            Err(e) if is_stale(&e) => {
+                let again = self.execute_again(&client, &prepared, e, sql, params);
+                Box::pin(again).await
+            }
+            result => self.track(result),
+        };
+        std::mem::forget(flight);
         log(sql, started, shown);
-        self.track(result)
-            .map_err(|e| e.in_statement(&prepared, sql, shown))
+        result.map_err(|e| e.in_statement(&prepared, sql, shown))
     }
+
+    /// [`execute_iter`](Db::execute_iter) under [`Db::timeout`]'s limit.
+    async fn limited_execute<I, P>(
+        &self,
+        limit: Duration,
+        sql: &str,
+        params: I,
+        shown: &[P],
+    ) -> Result<u64>
+    where
+        P: Param + Sync,
+        I: IntoIterator + Clone,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let client = self.exclusive_client().await?;
+        let run = async {
+            let prepared = self.track(client.prepare(sql).await)?;
+            self.count();
+            let started = timer();
+            let result = match client.execute_raw(&prepared, params.clone()).await {
+                Err(e) if is_stale(&e) => {
+                    self.execute_again(&client, &prepared, e, sql, params).await
+                }
+                result => self.track(result),
+            };
+            log(sql, started, shown);
+            result
+        };
+        self.limited(&client, limit, run).await
+    }
+
+    /// As [`rows_again`](Db::rows_again), for [`execute_iter`](Db::execute_iter).
+    #[inline(never)]
+    async fn execute_again<I>(
+        &self,
+        conn: &Conn,
+        stale: &Statement,
+        err: tokio_postgres::Error,
+        sql: &str,
+        params: I,
+    ) -> Result<u64>
+    where
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.re_prepare(conn, stale, err, sql)?;
+        let prepared = self.track(conn.prepare(sql).await)?;
+        self.track(conn.execute_raw(&prepared, params).await)
+    }
+
+    /// `sql` prepared on `conn` and started, counted: its rows, read by the
+    /// caller (a stream). A stale cached statement is prepared again, as in
+    /// [`for_each_row`](Db::for_each_row).
+    pub(crate) async fn start_rows<I>(
+        &self,
+        conn: &Conn,
+        sql: &str,
+        params: I,
+    ) -> Result<tokio_postgres::RowStream>
+    where
+        I: IntoIterator + Clone,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let prepared = self.track(conn.prepare(sql).await)?;
+        self.count();
+        match conn.query_raw(&prepared, params.clone()).await {
+            Err(e) if is_stale(&e) => {
+                self.re_prepare(conn, &prepared, e, sql)?;
+                let prepared = self.track(conn.prepare(sql).await)?;
+                self.track(conn.query_raw(&prepared, params).await)
+            }
+            result => self.track(result),
+        }
+    }
+
+    /// The `COPY .. FROM STDIN` statement `sql` prepared on `conn` and
+    /// started: the sink for its rows.
+    ///
+    /// When the server refuses the start (26000 for a statement dropped by
+    /// `DISCARD ALL`), tokio-postgres (0.7) loses track of which answer is
+    /// whose on the connection: the next statement would read this one's
+    /// `ReadyForQuery` as its own result. So the connection is
+    /// [killed](Connection::kill), never reused, and a stale statement is
+    /// also dropped from the cache; the error is returned (the caller's
+    /// next `COPY` runs on another connection).
+    pub(crate) async fn start_copy_in(
+        &self,
+        conn: &Conn,
+        sql: &str,
+    ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        let prepared = self.track(conn.prepare(sql).await)?;
+        match conn.copy_in(&prepared).await {
+            Ok(sink) => Ok(sink),
+            Err(e) => {
+                if is_stale(&e) {
+                    conn.forget(sql, &prepared);
+                }
+                conn.kill();
+                self.track(Err(e))
+            }
+        }
+    }
+
+    /// A statement on `conn` was dropped before its answer arrived: stops
+    /// it without touching any other statement.
+    ///
+    /// - Held alone (a stream's, a limited statement's, or a shared
+    ///   connection no other statement uses; taken out of the shared list
+    ///   first, under its lock, so none can join): the connection is
+    ///   [killed](Connection::kill): closed, and the statement cancelled.
+    /// - Shared with statements still running: they must not be cancelled,
+    ///   and the dropped one may run before them in the pipeline. The
+    ///   connection leaves the shared list (no new statement queues behind
+    ///   it) and is [retired](Connection::retire): the pool kills it when it
+    ///   comes back, once all of them ended.
+    /// - A transaction's: marked failed (its commit reports it) and killed;
+    ///   a statement pipelined in the same transaction fails with it.
+    #[cold]
+    #[inline(never)]
+    fn abandon(&self, conn: &Conn) {
+        match conn {
+            Conn::Tx(tx) => {
+                tx.mark_failed();
+                tx.conn().kill();
+            }
+            Conn::Exclusive(object) => object.kill(),
+            Conn::Pooled(object) => {
+                let alone = {
+                    let mut shared = self.shared();
+                    let listed = shared.iter().position(|o| Arc::ptr_eq(o, object));
+                    // This statement's reference, and the list's.
+                    let alone = Arc::strong_count(object) == 1 + usize::from(listed.is_some());
+                    if let Some(i) = listed {
+                        shared.swap_remove(i);
+                    }
+                    alone
+                };
+                if alone {
+                    object.kill();
+                } else {
+                    object.retire();
+                }
+            }
+        }
+    }
+
+    /// A connection held alone across statements that leave state in its
+    /// session (a transaction opened by hand, a session advisory lock): see
+    /// [`Session`].
+    pub(crate) async fn session(&self) -> Result<Session> {
+        Ok(Session(Some(self.checkout().await?)))
+    }
+}
+
+/// A pool connection held across statements whose session state must not
+/// reach another user: dropped before [`release`](Session::release) (an
+/// error in between, a panic, a dropped future), the connection is taken
+/// out of the pool and [killed](Connection::kill), so the server rolls back
+/// its transaction and releases its session locks; as `TxState` does for
+/// transactions.
+pub(crate) struct Session(Option<Object>);
+
+impl Session {
+    /// Gives the connection back to the pool: only once its session is
+    /// clean again (committed or rolled back, locks released).
+    pub(crate) fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0
+            .as_ref()
+            .expect("a session holds its connection until released")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            Object::take(object).kill();
+        }
+    }
+}
+
+/// Guards a statement in flight on a connection: dropped, it
+/// [abandons](Db::abandon) the statement; `std::mem::forget` once the
+/// answer arrived (no flag to keep, no cost on the success path).
+struct InFlight<'a>(&'a Db, &'a Conn);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.abandon(self.1);
+    }
+}
+
+/// Whether the server refused a cached statement that preparing again
+/// fixes: its plan's result type changed under a schema change (0A000
+/// with that message; other 0A000 errors are not about the statement), or
+/// it no longer exists (26000, `DISCARD ALL` / `DEALLOCATE`).
+fn is_stale(err: &tokio_postgres::Error) -> bool {
+    match err.code() {
+        Some(code) if *code == SqlState::INVALID_SQL_STATEMENT_NAME => true,
+        Some(code) if *code == SqlState::FEATURE_NOT_SUPPORTED => {
+            err.as_db_error().is_some_and(|e| {
+                e.message()
+                    .contains("cached plan must not change result type")
+            })
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATE 57014: a statement stopped by a cancel request or a timeout.
+fn is_query_canceled(err: &Error) -> bool {
+    matches!(err, Error::Database(e) if e.code() == Some(&SqlState::QUERY_CANCELED))
+}
+
+/// Adds `-c statement_timeout=<ms>` to the startup options of `config`,
+/// after the ones it has (the URL's `options`), so this one wins.
+fn set_statement_timeout(config: &mut tokio_postgres::Config, timeout: Duration) {
+    let setting = format!("-c statement_timeout={}", millis(timeout));
+    let options = match config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} {setting}"),
+        _ => setting,
+    };
+    config.options(options);
+}
+
+/// `duration` in whole milliseconds, rounded up, as `statement_timeout`
+/// takes it (saturating).
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_nanos().div_ceil(1_000_000)).unwrap_or(u32::MAX)
 }
 
 /// Whether `statement` binds an array (`= ANY($1)` of an `__in` list or a
@@ -893,6 +1386,48 @@ pub(crate) fn resolve(explicit: Option<&Db>) -> Result<Db> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_statement_timeout_is_added_to_the_urls_options() {
+        let options = |url: &str, timeout: Duration| {
+            let mut config = tokio_postgres::Config::from_str(url).unwrap();
+            set_statement_timeout(&mut config, timeout);
+            config.get_options().map(str::to_owned)
+        };
+        assert_eq!(
+            options("postgres://u@/db?host=/tmp", Duration::from_millis(200)).as_deref(),
+            Some("-c statement_timeout=200")
+        );
+        assert_eq!(
+            options(
+                "postgres://u@/db?host=/tmp&options=-c%20lock_timeout%3D5",
+                Duration::from_micros(1500)
+            )
+            .as_deref(),
+            Some("-c lock_timeout=5 -c statement_timeout=2"),
+            "kept, and rounded up to whole milliseconds"
+        );
+        assert_eq!(
+            options("postgres://u@/db", Duration::ZERO).as_deref(),
+            Some("-c statement_timeout=0"),
+            "zero turns it off"
+        );
+    }
+
+    #[test]
+    fn a_handle_timeout_is_in_whole_milliseconds() {
+        let db = Db::builder("postgres://u@/db?host=/nonexistent")
+            .build()
+            .unwrap();
+        assert_eq!(db.statement_limit(), None);
+        let limited = db.timeout(Duration::from_micros(2500));
+        assert_eq!(limited.statement_limit(), Some(Duration::from_millis(3)));
+        assert_eq!(limited.timeout(Duration::ZERO).statement_limit(), None);
+        assert_eq!(
+            db.timeout(Duration::from_secs(u64::MAX)).statement_limit(),
+            Some(Duration::from_millis(u64::from(u32::MAX)))
+        );
+    }
 
     #[tokio::test]
     async fn no_database_says_how_to_connect() {

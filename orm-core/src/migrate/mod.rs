@@ -11,7 +11,11 @@
 //!   ones are recorded in `orm_migrations` with a checksum, so an applied
 //!   file edited later is reported instead of silently diverging; two
 //!   processes migrating at once are serialized by an advisory lock; steps
-//!   that drop data run only with `allow_destructive`.
+//!   that drop data run only with `allow_destructive`. A run stopped half-way
+//!   (an error, a panic, its future dropped by a timeout) never leaves its
+//!   connection in the pool inside the transaction or holding the lock: the
+//!   connection is closed, so the server rolls the migration back and
+//!   releases the lock.
 //!
 //! The command line ([`crate::cli`]) wraps this type. Use
 //! [`generate_schemas`](crate::generate_schemas) for scripts and tests that
@@ -29,7 +33,7 @@ pub use file::{Graph, Migration};
 pub use ops::{DiffError, Op};
 pub use state::{Renames, SchemaState};
 
-use crate::db::{self, Db};
+use crate::db::{self, Connection, Db};
 use crate::error::{Error, Result};
 use crate::model::{registered_models, ModelMeta};
 
@@ -386,12 +390,13 @@ impl Migrator {
     pub async fn status(&self) -> Result<Vec<Status>> {
         let graph = self.graph()?;
         let db = self.db()?;
-        let client = db.checkout().await?;
+        let client = db.session().await?;
         client
             .batch_execute(&history_ddl())
             .await
             .map_err(Error::from)?;
         let applied = applied(&client).await?;
+        client.release();
         Ok(graph
             .ordered
             .iter()
@@ -424,15 +429,23 @@ impl Migrator {
     ) -> Result<Vec<Step>> {
         let graph = self.graph()?;
         let db = self.db()?;
-        let client = db.checkout().await?;
-        client
+        // From the lock to its release the session holds state no other
+        // user may inherit (the lock, a migration's transaction): dropped
+        // anywhere in between, `Session` closes the connection.
+        let session = db.session().await?;
+        session
             .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
             .await
             .map_err(Error::from)?;
-        let result = run(&graph, &client, target, allow_destructive).await;
-        let unlocked = client
+        let result = run(&graph, &session, target, allow_destructive).await;
+        // Fails too when a failed migration's ROLLBACK did not get through
+        // (the session is still in its aborted transaction).
+        let unlocked = session
             .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
             .await;
+        if unlocked.is_ok() {
+            session.release();
+        }
         let steps = result?;
         unlocked.map_err(Error::from)?;
         Ok(steps)
@@ -445,7 +458,7 @@ fn history_ddl() -> String {
     )
 }
 
-async fn applied(client: &tokio_postgres::Client) -> Result<Vec<(String, String)>> {
+async fn applied(client: &Connection) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
             &format!("SELECT name, checksum FROM \"{HISTORY_TABLE}\" ORDER BY applied_at, name"),
@@ -458,7 +471,7 @@ async fn applied(client: &tokio_postgres::Client) -> Result<Vec<(String, String)
 
 async fn run(
     graph: &Graph,
-    client: &tokio_postgres::Client,
+    client: &Connection,
     target: Option<&str>,
     allow_destructive: bool,
 ) -> Result<Vec<Step>> {
@@ -543,9 +556,11 @@ async fn run(
     Ok(steps)
 }
 
-/// `BEGIN; <sql>; <record>; COMMIT`, or `ROLLBACK` and the error.
+/// `BEGIN; <sql>; <record>; COMMIT`, or `ROLLBACK` and the error. The
+/// caller's [`Session`](crate::db::Session) closes the connection if this
+/// stops half-way.
 async fn in_transaction(
-    client: &tokio_postgres::Client,
+    client: &Connection,
     name: &str,
     sql: &str,
     record: &str,

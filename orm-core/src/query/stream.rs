@@ -27,10 +27,10 @@ enum State {
 async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db()?;
     let conn = db.exclusive_client().await?;
-    let prepared = db.track(conn.prepare(&plan.stmt.sql).await)?;
-    db.count();
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
-    let rows = db.track(conn.query_raw(&prepared, plan.stmt.binds.iter()).await)?;
+    let rows = db
+        .start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
+        .await?;
     Ok(Open {
         _conn: conn,
         db,

@@ -1,0 +1,813 @@
+//! What a running application meets: a schema changed under a warm pool
+//! (cached statements re-prepared), futures dropped half-way (a migration,
+//! a script, a slow query: nothing left running, locked or half-committed
+//! on a pooled connection), and statement timeouts. Each test watches the
+//! server from another connection (`pg_stat_activity`, `pg_locks`) and
+//! prints the figures it measured.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orm_core::migrate::{MakeOptions, Migrator};
+use orm_core::prelude::*;
+
+/// A row whose text column the tests retype under a running pool.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "res_things")]
+pub struct Thing {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Retyped by the tests (text, varchar(100), text again).
+    pub s: String,
+    /// Updated by the tests.
+    pub n: i32,
+}
+
+/// The model of the migration tests.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "res_notes")]
+pub struct Note {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Text.
+    pub body: String,
+}
+
+/// `migrate`'s advisory lock key ("orm_migr").
+const MIGRATION_LOCK: i64 = 0x6f72_6d5f_6d69_6772;
+
+/// A fresh database with every model's table, and its URL.
+async fn fresh(max_size: usize) -> Result<(Db, String)> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url.clone())
+        .max_size(max_size)
+        .wait_timeout(Duration::from_secs(10))
+        .connect()
+        .await?;
+    orm_core::generate_schemas_on(&db).await?;
+    Ok((db, url))
+}
+
+/// A pool of its own on `url`, to watch the server from outside the pool
+/// under test.
+async fn observer(url: &str) -> Result<Db> {
+    Db::builder(url)
+        .max_size(1)
+        .pipelining(false)
+        .connect()
+        .await
+}
+
+async fn one(db: &Db, sql: &'static str) -> Result<i64> {
+    let rows: Vec<(i64,)> = orm_core::scope(db, orm_core::raw(sql, &[])).await?;
+    Ok(rows[0].0)
+}
+
+/// Backends of this database (other than the observer's) running `pg_sleep`.
+async fn sleeping(obs: &Db) -> Result<i64> {
+    one(
+        obs,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%pg_sleep%'",
+    )
+    .await
+}
+
+/// Backends of this database idle inside a transaction.
+async fn idle_in_transaction(obs: &Db) -> Result<i64> {
+    one(
+        obs,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND state LIKE 'idle in transaction%'",
+    )
+    .await
+}
+
+/// Advisory locks of this database, held or awaited.
+async fn advisory_locks(obs: &Db) -> Result<i64> {
+    one(
+        obs,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .await
+}
+
+/// How long until `check` holds, polling every 10 ms up to `limit`.
+async fn within<F, Fut>(limit: Duration, mut check: F) -> Result<Option<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await? {
+            return Ok(Some(start.elapsed()));
+        }
+        if start.elapsed() > limit {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Polls `fut` once and drops it: its output if it was ready.
+async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match fut.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => Some(output),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+fn is_query_canceled(err: &Error) -> bool {
+    matches!(err, Error::Database(e) if e.code().map(|c| c.code()) == Some("57014"))
+}
+
+// ---------------------------------------------------------------------------
+// 1. Live schema changes
+
+/// Runs `all()`, `get()`, `count()`, `update()` and a `stream()` on the
+/// scoped database `rounds` times in each of `tasks` tasks at once; the
+/// number of calls, and the errors.
+async fn exercise(db: &Db, ids: &[i64], tasks: usize, rounds: usize) -> (usize, Vec<String>) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let ids = ids.to_vec();
+            tokio::spawn(orm_core::scope(db, async move {
+                let mut errors = Vec::new();
+                for r in 0..rounds {
+                    let id = ids[(t + r) % ids.len()];
+                    if let Err(e) = Thing::all().order_by(["id"]).await {
+                        errors.push(format!("all: {e}"));
+                    }
+                    if let Err(e) = Thing::get(q!(id = id)).await {
+                        errors.push(format!("get: {e}"));
+                    }
+                    if let Err(e) = Thing::all().count().await {
+                        errors.push(format!("count: {e}"));
+                    }
+                    if let Err(e) = Thing::filter(q!(id = id)).update(q!(n = r as i32)).await {
+                        errors.push(format!("update: {e}"));
+                    }
+                    let streamed: Result<Vec<Thing>> =
+                        Thing::all().order_by(["-id"]).stream().try_collect().await;
+                    if let Err(e) = streamed {
+                        errors.push(format!("stream: {e}"));
+                    }
+                }
+                errors
+            }))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for handle in handles {
+        errors.extend(handle.await.expect("task"));
+    }
+    (tasks * rounds * 5, errors)
+}
+
+#[tokio::test]
+async fn a_schema_change_under_a_warm_pool_re_prepares() -> Result<()> {
+    let (db, url) = fresh(4).await?;
+    let obs = observer(&url).await?;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let thing = orm_core::scope(
+            &db,
+            Thing::create(Thing {
+                s: format!("t{i}"),
+                ..Default::default()
+            }),
+        )
+        .await?;
+        ids.push(thing.id);
+    }
+    // Every connection of the pool caches the four statements: four
+    // transactions at once hold four connections, then autocommit load.
+    let mut txs = Vec::new();
+    for _ in 0..4 {
+        txs.push(db.begin().await?);
+    }
+    for (k, tx) in txs.iter().enumerate() {
+        // A row each: the open transactions do not wait for each other.
+        let (_, errors) = exercise(tx, &ids[k..=k], 1, 1).await;
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    for tx in txs {
+        tx.commit().await?;
+    }
+    let (_, errors) = exercise(&db, &ids, 8, 3).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let backends = one(
+        &obs,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await?;
+    assert_eq!(backends, 4, "the pool holds four connections");
+
+    db.batch_execute("ALTER TABLE res_things ALTER COLUMN s TYPE varchar(100)")
+        .await?;
+    let (calls, errors) = exercise(&db, &ids, 8, 5).await;
+    eprintln!(
+        "after ALTER COLUMN TYPE: {} failures out of {calls} calls {:?}",
+        errors.len(),
+        errors.first()
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+
+    db.batch_execute("CREATE TABLE res_unrelated (x integer)")
+        .await?;
+    let (calls, errors) = exercise(&db, &ids, 8, 5).await;
+    eprintln!(
+        "after unrelated DDL: {} failures out of {calls} calls",
+        errors.len()
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // DISCARD ALL on one pooled connection drops its prepared statements
+    // (SQLSTATE 26000 for each cached one).
+    db.batch_execute("DISCARD ALL").await?;
+    let (calls, errors) = exercise(&db, &ids, 8, 5).await;
+    eprintln!(
+        "after DISCARD ALL: {} failures out of {calls} calls",
+        errors.len()
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        Thing::all().using(&db).await?.len(),
+        5,
+        "the rows are all there"
+    );
+    Ok(())
+}
+
+/// Every path that prepares through the cache, once on one connection.
+async fn every_path(ids: &[i64]) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Err(e) = Thing::all().order_by(["id"]).await {
+        errors.push(format!("all: {e}"));
+    }
+    if let Err(e) = Thing::get(q!(id = ids[0])).await {
+        errors.push(format!("get: {e}"));
+    }
+    if let Err(e) = Thing::all().count().await {
+        errors.push(format!("count: {e}"));
+    }
+    if let Err(e) = Thing::filter(q!(id = ids[0])).update(q!(n = 1)).await {
+        errors.push(format!("update: {e}"));
+    }
+    let streamed: Result<Vec<Thing>> = Thing::all().order_by(["-id"]).stream().try_collect().await;
+    if let Err(e) = streamed {
+        errors.push(format!("stream: {e}"));
+    }
+    errors
+}
+
+/// One row through `bulk_insert` (a binary `COPY`).
+async fn copy_one() -> Result<u64> {
+    Thing::bulk_insert(vec![Thing {
+        s: "copied".into(),
+        ..Default::default()
+    }])
+    .await
+}
+
+#[tokio::test]
+async fn discard_all_on_the_only_connection_re_prepares_every_path() -> Result<()> {
+    let (db, _) = fresh(1).await?;
+    orm_core::scope(&db, async {
+        let id = Thing::create(Thing::default()).await?.id;
+        assert_eq!(every_path(&[id]).await, Vec::<String>::new());
+        copy_one().await?;
+        db.batch_execute("DISCARD ALL").await?;
+        let errors = every_path(&[id]).await;
+        eprintln!("after DISCARD ALL on a pool of one: {errors:?}");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(Thing::all().count().await?, 2);
+        // A COPY refused at its start cannot be retried on its connection
+        // (tokio-postgres then misreads the connection's next answer): it
+        // fails once, on a connection that is closed, and the next one
+        // works; no statement after it reads a wrong answer.
+        db.batch_execute("DISCARD ALL").await?;
+        let first = copy_one().await;
+        eprintln!("COPY after DISCARD ALL: {first:?}");
+        if let Err(e) = &first {
+            assert!(e.to_string().contains("26000"), "{e}");
+        }
+        assert_eq!(Thing::all().count().await?, 2 + first.is_ok() as i64);
+        assert_eq!(copy_one().await?, 1);
+        assert_eq!(Thing::all().count().await?, 3 + first.is_ok() as i64);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn inside_a_transaction_a_stale_statement_is_a_clear_error() -> Result<()> {
+    // One connection: the transaction runs where `all()` was cached.
+    let (db, _) = fresh(1).await?;
+    orm_core::scope(&db, async {
+        Thing::create(Thing {
+            s: "x".into(),
+            ..Default::default()
+        })
+        .await?;
+        assert_eq!(Thing::all().await?.len(), 1);
+        db.batch_execute("ALTER TABLE res_things ALTER COLUMN s TYPE varchar(100)")
+            .await?;
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            orm_core::transaction(|| async {
+                Thing::create(Thing {
+                    s: "lost".into(),
+                    ..Default::default()
+                })
+                .await?;
+                Thing::all().await
+            }),
+        )
+        .await
+        .expect("no hang");
+        let err = outcome.unwrap_err();
+        let message = err.to_string();
+        eprintln!("inside a transaction: {message}");
+        assert!(matches!(err, Error::Transaction(_)), "{err:?}");
+        assert!(message.contains("aborted"), "{message}");
+        assert!(message.contains("schema change"), "{message}");
+        assert!(message.contains("retry the transaction"), "{message}");
+        // The transaction was rolled back; run again, it succeeds.
+        assert_eq!(Thing::all().count().await?, 1);
+        let again = orm_core::transaction(|| async {
+            Thing::create(Thing {
+                s: "kept".into(),
+                ..Default::default()
+            })
+            .await?;
+            Thing::all().await
+        })
+        .await?;
+        assert_eq!(again.len(), 2);
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// 2. Cancelled migrations and scripts
+
+/// A fresh, empty folder for one test's migrations.
+fn folder() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "orm-resilience-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A migrator for `Note` on a fresh empty database (pool of one) with its
+/// first migration applied; the URL.
+async fn migrated() -> Result<(Migrator, Db, String, PathBuf)> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url.clone()).max_size(1).connect().await?;
+    let dir = folder();
+    let m = Migrator::new(&dir).models(&[Note::META]).database(&db);
+    m.make(&MakeOptions::default())?;
+    m.migrate(None, false).await?;
+    Ok((m, db, url, dir))
+}
+
+/// Rows of `res_notes` with `body`, and whether the column `extra` exists,
+/// seen from `obs`.
+async fn notes_seen(obs: &Db, body: &str) -> Result<(usize, bool)> {
+    let rows = Note::filter(q!(body = body)).using(obs).count().await? as usize;
+    let extra = one(
+        obs,
+        "SELECT count(*) FROM information_schema.columns \
+         WHERE table_name = 'res_notes' AND column_name = 'extra'",
+    )
+    .await?;
+    Ok((rows, extra > 0))
+}
+
+#[tokio::test]
+async fn a_cancelled_migration_is_rolled_back_and_releases_its_lock() -> Result<()> {
+    let (m, db, url, dir) = migrated().await?;
+    let obs = observer(&url).await?;
+    let path = m.make_empty(Some("slow"))?;
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "-- Write the SQL to apply here.\n",
+        "INSERT INTO res_notes (body) VALUES ('from the migration');\nSELECT pg_sleep(2);\nALTER TABLE res_notes ADD COLUMN extra integer;\n",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_millis(700), m.migrate(None, false)).await;
+    assert!(outcome.is_err(), "the timeout fired: {outcome:?}");
+    let settled = within(Duration::from_secs(1), || async {
+        Ok(idle_in_transaction(&obs).await? == 0
+            && advisory_locks(&obs).await? == 0
+            && sleeping(&obs).await? == 0)
+    })
+    .await?;
+    eprintln!(
+        "cancelled migrate: settled after {settled:?}; idle in transaction {}, advisory locks {}, sleeping {}",
+        idle_in_transaction(&obs).await?,
+        advisory_locks(&obs).await?,
+        sleeping(&obs).await?
+    );
+    assert!(
+        settled.is_some(),
+        "no backend left in the migration's state"
+    );
+    assert_eq!(
+        notes_seen(&obs, "from the migration").await?,
+        (0, false),
+        "the migration's row and column were rolled back"
+    );
+    // The application's next write is committed (seen from elsewhere).
+    orm_core::scope(
+        &db,
+        Note::create(Note {
+            body: "after".into(),
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let fresh = observer(&url).await?;
+    assert_eq!(
+        notes_seen(&fresh, "after").await?.0,
+        1,
+        "the create is durable"
+    );
+    // Once the sleep (still there) is over, nothing of the migration
+    // arrived late either.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(notes_seen(&fresh, "from the migration").await?, (0, false));
+    // The migration is still pending, and runs.
+    std::fs::write(&path, text.replace("pg_sleep(2)", "pg_sleep(0)")).unwrap();
+    assert_eq!(m.migrate(None, false).await?.len(), 1);
+    assert_eq!(notes_seen(&fresh, "from the migration").await?, (1, true));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_migration_cancelled_while_waiting_for_the_lock_leaves_no_lock() -> Result<()> {
+    let (m, _db, url, dir) = migrated().await?;
+    m.make_empty(Some("empty"))?;
+    // Another session holds the migration lock.
+    let holder = observer(&url).await?;
+    let _: Vec<(i32,)> = orm_core::scope(
+        &holder,
+        orm_core::raw("SELECT 1 FROM pg_advisory_lock($1)", &[&MIGRATION_LOCK]),
+    )
+    .await?;
+    let outcome = tokio::time::timeout(Duration::from_millis(300), m.migrate(None, false)).await;
+    assert!(outcome.is_err(), "the timeout fired while waiting");
+    let _: Vec<(bool,)> = orm_core::scope(
+        &holder,
+        orm_core::raw("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]),
+    )
+    .await?;
+    let obs = observer(&url).await?;
+    let settled = within(Duration::from_secs(1), || async {
+        Ok(advisory_locks(&obs).await? == 0)
+    })
+    .await?;
+    // Give a backend still waiting on the lock time to take it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let left = advisory_locks(&obs).await?;
+    eprintln!("migrate cancelled while waiting for its lock: settled after {settled:?}, advisory locks left {left}");
+    assert!(settled.is_some() && left == 0, "no advisory lock is held");
+    assert_eq!(m.migrate(None, false).await?.len(), 1, "the next run works");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cancelled_script_is_cancelled_on_the_server() -> Result<()> {
+    let (db, url) = fresh(1).await?;
+    let obs = observer(&url).await?;
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(
+        Duration::from_millis(300),
+        db.batch_execute(
+            "BEGIN; INSERT INTO res_notes (body) VALUES ('from the script'); SELECT pg_sleep(2); COMMIT",
+        ),
+    )
+    .await;
+    assert!(outcome.is_err(), "the timeout fired");
+    let settled = within(Duration::from_secs(1), || async {
+        Ok(sleeping(&obs).await? == 0 && idle_in_transaction(&obs).await? == 0)
+    })
+    .await?;
+    let next = Instant::now();
+    orm_core::scope(
+        &db,
+        Note::create(Note {
+            body: "after".into(),
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let next = next.elapsed();
+    eprintln!("cancelled script: backend settled after {settled:?}; next create took {next:?}");
+    assert!(settled.is_some(), "the script no longer runs");
+    assert!(next < Duration::from_millis(500), "{next:?}");
+    // Past the script's end: it did not commit.
+    tokio::time::sleep(Duration::from_millis(2500).saturating_sub(started.elapsed())).await;
+    assert_eq!(notes_seen(&obs, "from the script").await?.0, 0);
+    assert_eq!(notes_seen(&obs, "after").await?.0, 1);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 3. Dropped queries and statement timeouts
+
+#[tokio::test]
+async fn a_dropped_query_is_cancelled_on_the_server() -> Result<()> {
+    for pipelining in [true, false] {
+        let url = orm_core::testing::test_database_url().await?;
+        let db = Db::builder(url.clone())
+            .max_size(1)
+            .pipelining(pipelining)
+            .connect()
+            .await?;
+        orm_core::generate_schemas_on(&db).await?;
+        let obs = observer(&url).await?;
+        orm_core::scope(&db, async {
+            let outcome = tokio::time::timeout(
+                Duration::from_millis(300),
+                orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(4)", &[]),
+            )
+            .await;
+            assert!(outcome.is_err(), "the timeout fired");
+            let still = sleeping(&obs).await?;
+            let gone = within(Duration::from_secs(1), || async {
+                Ok(sleeping(&obs).await? == 0)
+            })
+            .await?;
+            let next = Instant::now();
+            assert_eq!(Thing::all().count().await?, 0);
+            let next = next.elapsed();
+            eprintln!(
+                "dropped query (pipelining {pipelining}): sleeping right after {still}, \
+                 gone after {gone:?}; next count() took {next:?}"
+            );
+            assert!(gone.is_some(), "the backend stopped sleeping");
+            assert!(next < Duration::from_millis(500), "{next:?}");
+            Ok::<(), Error>(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dropped_query_never_cancels_a_neighbour() -> Result<()> {
+    // One connection shared by many fast statements; slow ones are dropped
+    // at varied moments in between.
+    let (db, url) = fresh(1).await?;
+    let obs = observer(&url).await?;
+    let done = Arc::new(AtomicBool::new(false));
+    let fast: Vec<_> = (0..8)
+        .map(|_| {
+            let done = done.clone();
+            tokio::spawn(orm_core::scope(&db, async move {
+                let (mut ok, mut errors) = (0usize, Vec::new());
+                while !done.load(Ordering::Relaxed) {
+                    match Thing::all().count().await {
+                        Ok(_) => ok += 1,
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (ok, errors)
+            }))
+        })
+        .collect();
+    let mut dropped = 0;
+    for i in 0..12u64 {
+        let outcome = tokio::time::timeout(
+            Duration::from_millis(5 + 9 * i),
+            orm_core::scope(
+                &db,
+                orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(0.3)", &[]),
+            ),
+        )
+        .await;
+        dropped += usize::from(outcome.is_err());
+        tokio::time::sleep(Duration::from_millis(3 * i)).await;
+    }
+    done.store(true, Ordering::Relaxed);
+    let (mut ok, mut errors) = (0, Vec::new());
+    for task in fast {
+        let (n, e) = task.await.expect("task");
+        ok += n;
+        errors.extend(e);
+    }
+    eprintln!(
+        "neighbours: {ok} fast statements ok, {} failed, {dropped} slow ones dropped",
+        errors.len()
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(ok > 0 && dropped > 0);
+    let gone = within(Duration::from_secs(1), || async {
+        Ok(sleeping(&obs).await? == 0)
+    })
+    .await?;
+    assert!(gone.is_some(), "no dropped statement is left running");
+    assert_eq!(Thing::all().using(&db).count().await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_statement_dropped_inside_a_transaction_aborts_it() -> Result<()> {
+    let (db, url) = fresh(2).await?;
+    let obs = observer(&url).await?;
+    let tx = db.begin().await?;
+    orm_core::scope(
+        &tx,
+        Note::create(Note {
+            body: "in tx".into(),
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let outcome = tokio::time::timeout(
+        Duration::from_millis(200),
+        orm_core::scope(
+            &tx,
+            orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(3)", &[]),
+        ),
+    )
+    .await;
+    assert!(outcome.is_err(), "the timeout fired");
+    let started = Instant::now();
+    let err = tx.commit().await.unwrap_err();
+    let took = started.elapsed();
+    eprintln!("commit after a dropped statement: {err} after {took:?}");
+    assert!(matches!(err, Error::Transaction(_)), "{err:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(notes_seen(&obs, "in tx").await?.0, 0, "rolled back");
+    let gone = within(Duration::from_secs(1), || async {
+        Ok(sleeping(&obs).await? == 0 && idle_in_transaction(&obs).await? == 0)
+    })
+    .await?;
+    assert!(gone.is_some());
+    assert_eq!(Note::all().using(&db).count().await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn statement_timeouts_fire_and_are_recognisable() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let obs = observer(&url).await?;
+    // Per database handle, set on the server at connect; options already in
+    // the URL are kept.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let with_options = format!("{url}{sep}options=-c%20lock_timeout%3D1234");
+    let db = Db::builder(with_options)
+        .statement_timeout(Duration::from_millis(200))
+        .connect()
+        .await?;
+    let settings: Vec<(String, String)> = orm_core::scope(
+        &db,
+        orm_core::raw(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')",
+            &[],
+        ),
+    )
+    .await?;
+    assert_eq!(settings, [("200ms".to_owned(), "1234ms".to_owned())]);
+    let started = Instant::now();
+    let err = orm_core::scope(
+        &db,
+        orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(2)", &[]),
+    )
+    .await
+    .unwrap_err();
+    eprintln!(
+        "statement_timeout 200 ms: {err} after {:?}",
+        started.elapsed()
+    );
+    assert!(is_query_canceled(&err), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // Per query: a handle whose statements are limited.
+    let db = Db::builder(url.clone()).max_size(2).connect().await?;
+    orm_core::generate_schemas_on(&db).await?;
+    let quick = db.timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = orm_core::scope(
+        &quick,
+        orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(2)", &[]),
+    )
+    .await
+    .unwrap_err();
+    let took = started.elapsed();
+    eprintln!("Db::timeout(200 ms): {err} after {took:?}");
+    assert!(is_query_canceled(&err), "{err:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(sleeping(&obs).await?, 0, "the statement was cancelled");
+    let fine: Vec<(i32,)> = orm_core::scope(&quick, orm_core::raw("SELECT 7", &[])).await?;
+    assert_eq!(fine, [(7,)]);
+    let started = Instant::now();
+    let fine: Vec<(i32,)> = orm_core::scope(&db, orm_core::raw("SELECT 8", &[])).await?;
+    assert_eq!(fine, [(8,)]);
+    assert!(started.elapsed() < Duration::from_millis(300));
+
+    // An update waiting for a row lock (the execute path).
+    let id = orm_core::scope(&db, Thing::create(Thing::default()))
+        .await?
+        .id;
+    let holder = db.begin().await?;
+    Thing::filter(q!(id = id))
+        .using(&holder)
+        .update(q!(n = 5))
+        .await?;
+    let started = Instant::now();
+    let err = Thing::filter(q!(id = id))
+        .using(&quick)
+        .update(q!(n = 6))
+        .await
+        .unwrap_err();
+    eprintln!(
+        "Db::timeout(200 ms) on a blocked update: {err} after {:?}",
+        started.elapsed()
+    );
+    assert!(is_query_canceled(&err), "{err:?}");
+    holder.rollback().await?;
+    assert_eq!(
+        Thing::filter(q!(id = id))
+            .using(&quick)
+            .update(q!(n = 7))
+            .await?,
+        1
+    );
+
+    // In a transaction, the timed-out statement aborts it.
+    let tx = db.begin().await?;
+    let err = orm_core::scope(
+        &tx.timeout(Duration::from_millis(100)),
+        orm_core::raw::<(i32,)>("SELECT 1 FROM pg_sleep(2)", &[]),
+    )
+    .await
+    .unwrap_err();
+    assert!(is_query_canceled(&err), "{err:?}");
+    let err = tx.commit().await.unwrap_err();
+    assert!(matches!(err, Error::Transaction(_)), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_while_it_begins_leaves_nothing_open() -> Result<()> {
+    // One connection: the next statement gets the one `begin` had.
+    let (db, url) = fresh(1).await?;
+    let obs = observer(&url).await?;
+    let mut cut = 0;
+    for i in 0..20u64 {
+        // Polled once, `begin()` has its connection and has sent `BEGIN`
+        // (no answer yet); then it is dropped.
+        match poll_once(db.begin()).await {
+            Some(tx) => drop(tx?),
+            None => cut += 1,
+        }
+        let body = format!("n{i}");
+        orm_core::scope(
+            &db,
+            Note::create(Note {
+                body,
+                ..Default::default()
+            }),
+        )
+        .await?;
+    }
+    let settled = within(Duration::from_secs(1), || async {
+        Ok(idle_in_transaction(&obs).await? == 0)
+    })
+    .await?;
+    let durable = Note::all().using(&observer(&url).await?).count().await?;
+    eprintln!(
+        "begin() cut {cut} times of 20: {durable} of 20 creates durable, settled after {settled:?}"
+    );
+    assert!(cut > 0, "some begin() was dropped half-way");
+    assert!(
+        settled.is_some(),
+        "no connection is left inside a transaction"
+    );
+    assert_eq!(
+        durable, 20,
+        "every create after a dropped begin() committed"
+    );
+    Ok(())
+}
