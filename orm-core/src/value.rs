@@ -8,6 +8,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
 use uuid::Uuid;
 
+use crate::error::Error;
+use crate::model::ModelMeta;
+use crate::query::q::{Node, Op};
+
 /// An owned SQL value. Every variant but [`Value::Array`] carries an
 /// `Option`, so a NULL still knows its PostgreSQL type.
 ///
@@ -48,7 +52,79 @@ pub enum Value {
     Array(Vec<Value>),
 }
 
+/// Why a text value holding a NUL character is refused, in Django's words:
+/// PostgreSQL's text types cannot store one (SQLSTATE 22021).
+pub(crate) const NUL_MESSAGE: &str = "A string literal cannot contain NUL (0x00) characters.";
+
+/// The error for a NUL character in a value of `model.field`.
+pub(crate) fn nul_error(model: &'static str, field: &'static str) -> Error {
+    Error::InvalidValue {
+        model,
+        field,
+        reason: NUL_MESSAGE.to_owned(),
+    }
+}
+
+/// A text value refused while being encoded, before it is sent: it holds
+/// a NUL character. Every path that knows the value's field refuses it
+/// earlier, naming the field ([`check_nul`], `persist`); this catches the
+/// others (a raw query's values).
+#[derive(Debug)]
+pub(crate) struct NulInText;
+
+impl fmt::Display for NulInText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(NUL_MESSAGE)
+    }
+}
+
+impl StdError for NulInText {}
+
+/// Refuses a NUL character in any value of the filter `node` on `meta`
+/// (subqueries and expressions included), naming the model and field, so
+/// that nothing is sent: the scan is the only cost, no allocation.
+///
+/// # Errors
+/// [`Error::InvalidValue`] naming the model and field of the first such value.
+pub(crate) fn check_nul(meta: &'static ModelMeta, node: &Node) -> Result<(), Error> {
+    match node {
+        Node::All | Node::Nothing => Ok(()),
+        Node::Leaf(cond) => {
+            let found = match &cond.op {
+                Op::Exact(v) | Op::IExact(v) | Op::Cmp(_, v) => v.has_nul(),
+                Op::Linked { owner, .. } => owner.has_nul(),
+                Op::In(values) => values.iter().any(Value::has_nul),
+                Op::Range(low, high) => low.has_nul() || high.has_nul(),
+                Op::Like { text, .. } => text.as_bytes().contains(&0),
+                Op::Regex { pattern, .. } => pattern.as_bytes().contains(&0),
+                Op::IsNull(_) => false,
+                Op::CmpExpr { expr, .. } => expr.has_nul(),
+                Op::InQuery(sub) => return check_nul(sub.meta, &sub.filter),
+            };
+            if !found {
+                return Ok(());
+            }
+            let model = cond.path.last().map_or(meta, |rel| rel.target.meta());
+            Err(nul_error(model.name, cond.field.name))
+        }
+        Node::And(items) | Node::Or(items) => items.iter().try_for_each(|n| check_nul(meta, n)),
+        Node::Not(n) | Node::Call { node: n, .. } => check_nul(meta, n),
+        Node::Exists(sub) => check_nul(sub.meta, &sub.filter),
+    }
+}
+
 impl Value {
+    /// True for text (or an array holding text) with a NUL character,
+    /// which PostgreSQL's text types cannot store. A scan of text only.
+    #[inline]
+    pub(crate) fn has_nul(&self) -> bool {
+        match self {
+            Value::Text(Some(text)) => text.as_bytes().contains(&0),
+            Value::Array(items) => items.iter().any(Value::has_nul),
+            _ => false,
+        }
+    }
+
     /// True for a NULL of any type.
     pub fn is_null(&self) -> bool {
         match self {
@@ -125,6 +201,8 @@ impl ToSql for Value {
             Value::F32(v) => bind(v, "f32", ty, out),
             Value::F64(v) if *ty == Type::FLOAT4 => bind(&v.map(|f| f as f32), "f64", ty, out),
             Value::F64(v) => bind(v, "f64", ty, out),
+            // See `NulInText`.
+            Value::Text(Some(text)) if text.as_bytes().contains(&0) => Err(Box::new(NulInText)),
             Value::Text(v) => bind(v, "text", ty, out),
             Value::Bytes(v) => bind(v, "bytea", ty, out),
             Value::Date(v) => bind(v, "date", ty, out),

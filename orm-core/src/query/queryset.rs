@@ -293,7 +293,9 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// With [`select_for_update`](QuerySet::select_for_update): lock only
-    /// these tables (`"self"` and `select_related` paths).
+    /// these tables (`"self"` and `select_related` paths). Any other name
+    /// is reported as [`Error::InvalidLookup`] when the query runs, before
+    /// anything is sent.
     #[must_use]
     pub fn lock_of<I>(mut self, of: I) -> Self
     where
@@ -397,6 +399,7 @@ impl<M: Model> QuerySet<M> {
         }
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
+        crate::value::check_nul(M::META, &self.filter)?;
         Ok(if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
@@ -460,6 +463,9 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::InvalidLookup`] for an unknown field in `order_by`.
     pub fn sql(&self) -> Result<Option<Statement>> {
         let joins = related::plan_joins(M::META, &self.select_related)?;
+        if let Some(lock) = &self.lock {
+            related::check_lock_of(M::META, &lock.of, &joins)?;
+        }
         self.with_select_joined(&joins, statements::select)
     }
 
@@ -467,11 +473,16 @@ impl<M: Model> QuerySet<M> {
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
     pub(crate) fn plan(mut self) -> Result<Option<Plan>> {
+        // Checked before the main query, not only when it finds rows.
+        related::check_prefetch::<M>(&self.prefetch)?;
         let joins = if self.select_related.is_empty() {
             Vec::new()
         } else {
             related::plan_joins(M::META, &self.select_related)?
         };
+        if let Some(lock) = &self.lock {
+            related::check_lock_of(M::META, &lock.of, &joins)?;
+        }
         let shape = self.shape(Kind::Select);
         let render = |qs: &Self, ()| qs.with_select_joined(&joins, statements::select);
         let Some(stmt) = self.kept_or_render(shape, (), |()| Vec::new(), render)? else {
@@ -542,6 +553,8 @@ impl<M: Model> QuerySet<M> {
             }
             return Ok(stmt.map(Bound::from));
         };
+        // Rendering checks this (`simplified`); a kept text does not render.
+        crate::value::check_nul(M::META, &self.filter)?;
         #[cfg(debug_assertions)]
         let rendered = render(self, arg.clone());
         let mut binds = Binds::from_vec(values(arg));
@@ -769,6 +782,13 @@ impl<M: Model> QuerySet<M> {
         &mut self,
         assign: crate::query::q::Assign<M>,
     ) -> Result<Option<Bound>> {
+        // A text kept by key renders nothing: values are checked here.
+        for set in &assign.items {
+            if set.value.has_nul() || set.expr.as_ref().is_some_and(|e| e.has_nul()) {
+                return Err(crate::value::nul_error(M::META.name, set.field.name));
+            }
+        }
+        crate::value::check_nul(M::META, &self.filter)?;
         let by_key = self
             .by_key()
             .and_then(|field| Shape::update_text(M::META, field, &assign.items));
@@ -889,6 +909,7 @@ impl<M: Model> QuerySet<M> {
     /// there is one (found by key when filtered by one `field = value`,
     /// else by shape); `None` when no row can match.
     pub(crate) fn delete_bound(&mut self) -> Result<Option<Bound>> {
+        crate::value::check_nul(M::META, &self.filter)?;
         let by_key = match self.by_key() {
             Some(field) => match Shape::delete_text(M::META, field) {
                 Ok(sql) => {
@@ -1068,6 +1089,9 @@ impl<M: Model> GetArgs<M> {
     /// it is made.
     fn plan(self) -> Result<Option<Plan>> {
         let (db, field, value) = match self {
+            GetArgs::Exact(_, field, value) if value.has_nul() => {
+                return Err(crate::value::nul_error(M::META.name, field.name))
+            }
             GetArgs::Exact(db, field, value) => (db, field, value),
             GetArgs::Query(query) => {
                 let (qs, q) = *query;
