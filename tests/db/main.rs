@@ -10,6 +10,7 @@ mod connections;
 mod crud;
 mod expressions;
 mod hooks;
+mod hostile_input;
 mod logging;
 mod lookups;
 mod migrations;

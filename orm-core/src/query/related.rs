@@ -16,6 +16,7 @@ use crate::query::lookup::MAX_NAME_LEN;
 use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::query::order::OrderBy;
 use crate::query::q::Node;
+use crate::query::values::MAX_ALIAS_LEN;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::{SqlWriter, Statement};
@@ -25,7 +26,8 @@ use crate::value::{check_nul, Key, Value};
 /// One `LEFT JOIN` of a `select_related` path.
 #[derive(Debug, Clone)]
 pub(crate) struct Join {
-    /// The alias of the joined table (`sr_author__profile`).
+    /// The alias of the joined table (`sr_author__profile`; `sr_<n>`, its
+    /// place, for a path too long for a name).
     pub alias: String,
     /// The join this one hangs from; `None` for the queried model.
     pub parent: Option<usize>,
@@ -97,8 +99,16 @@ pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<V
             let index = match by_prefix.get(prefix) {
                 Some(&i) => i,
                 None => {
+                    // PostgreSQL cuts names at 63 bytes: two long paths
+                    // sharing their first 60 would be one name. A long one
+                    // is named by its place (no relation name is a number).
+                    let alias = if prefix.len() + 3 <= MAX_ALIAS_LEN {
+                        format!("sr_{prefix}")
+                    } else {
+                        format!("sr_{}", joins.len())
+                    };
                     joins.push(Join {
-                        alias: format!("sr_{prefix}"),
+                        alias,
                         parent,
                         rel,
                         rel_index,
@@ -317,11 +327,17 @@ pub(crate) async fn prefetch<M: Model>(
 ///
 /// # Errors
 /// [`Error::InvalidLookup`] naming the model, the relation and the valid
-/// ones; [`Error::InvalidQuery`] for a query over another model.
+/// ones; [`Error::InvalidQuery`] for a query over another model;
+/// [`Error::InvalidValue`] for a NUL in a value of a prefetch's filter.
 pub(crate) fn check_prefetch<M: Model>(specs: &[PrefetchSpec]) -> Result<()> {
-    specs
-        .iter()
-        .try_for_each(|s| Path::resolve::<M>(s).map(|_| ()))
+    for spec in specs {
+        let path = Path::resolve::<M>(spec)?;
+        if let Some(filter) = &spec.filter {
+            // Also when the main query finds no row and it never runs.
+            check_nul(path.rel.target.meta(), filter)?;
+        }
+    }
+    Ok(())
 }
 
 /// A prefetch path resolved on the models: the relations it goes through
