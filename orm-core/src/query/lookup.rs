@@ -121,7 +121,28 @@ pub(crate) fn too_deep(meta: &ModelMeta, what: &'static str, segment: &str) -> E
 }
 
 /// Which runtime filters input from users may use, and how large their
-/// values may be; see the [module docs](self) for an example.
+/// values may be, for [`Lookup::parse_with`]:
+///
+/// ```
+/// # use orm_core::prelude::*;
+/// # use orm_core::query::LookupPolicy;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User {
+/// #     #[orm(primary_key)] pub id: i64,
+/// #     pub name: String,
+/// #     pub email: Option<String>,
+/// # }
+/// let policy = LookupPolicy::new()
+///     .allow("name", &["exact", "icontains"])
+///     .max_value_len(100);
+/// assert!(Lookup::parse_with::<User>(&policy, "name__icontains", "gem").is_ok());
+/// let err = Lookup::parse_with::<User>(&policy, "email__isnull", "true").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "User has no filter `email__isnull`; valid filters: name, name__icontains"
+/// );
+/// assert!(Lookup::parse_with::<User>(&policy, "name", &"x".repeat(101)).is_err());
+/// ```
 ///
 /// [`new`](LookupPolicy::new) starts an allow-list (as django-filter's
 /// `Meta.fields`): only the `field`/lookup pairs given to
