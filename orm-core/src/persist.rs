@@ -77,7 +77,7 @@ fn check_text<M: Model>(objs: &[M]) -> Result<()> {
                     .field_sql(*index)
                     .to_sql_checked(&tokio_postgres::types::Type::TEXT, &mut scratch);
                 // Text is sent as its UTF-8 bytes: a 0 byte is a NUL.
-                encoded.is_ok() && scratch.contains(&0)
+                encoded.is_ok() && crate::value::has_nul_byte(&scratch)
             })
         });
         // A huge text is not kept alive by the buffer.

@@ -295,7 +295,7 @@ impl LookupPolicy {
                 "`{}`: the value is longer than {max} characters",
                 shown(key)
             )
-        } else if text.as_bytes().contains(&0) {
+        } else if crate::value::has_nul_byte(text.as_bytes()) {
             format!("`{}`: {NUL_MESSAGE}", shown(key))
         } else {
             return Ok(());

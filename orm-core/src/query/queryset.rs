@@ -473,8 +473,10 @@ impl<M: Model> QuerySet<M> {
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
     pub(crate) fn plan(mut self) -> Result<Option<Plan>> {
-        // Checked before the main query, not only when it finds rows.
-        related::check_prefetch::<M>(&self.prefetch)?;
+        if !self.prefetch.is_empty() {
+            // Checked before the main query, not only when it finds rows.
+            related::check_prefetch::<M>(&self.prefetch)?;
+        }
         let joins = if self.select_related.is_empty() {
             Vec::new()
         } else {
@@ -782,18 +784,19 @@ impl<M: Model> QuerySet<M> {
         &mut self,
         assign: crate::query::q::Assign<M>,
     ) -> Result<Option<Bound>> {
-        // A text kept by key renders nothing: values are checked here.
+        // Rendering does not check the assigned values: they are here.
         for set in &assign.items {
             if set.value.has_nul() || set.expr.as_ref().is_some_and(|e| e.has_nul()) {
                 return Err(crate::value::nul_error(M::META.name, set.field.name));
             }
         }
-        crate::value::check_nul(M::META, &self.filter)?;
         let by_key = self
             .by_key()
             .and_then(|field| Shape::update_text(M::META, field, &assign.items));
         let by_key = match by_key {
             Some(Ok(sql)) => {
+                // Its one value: a text by key renders nothing.
+                crate::value::check_nul(M::META, &self.filter)?;
                 #[cfg(debug_assertions)]
                 let rendered = self.update_statement(assign.clone());
                 let values = assign.items.into_iter().map(|set| set.value);
@@ -909,10 +912,11 @@ impl<M: Model> QuerySet<M> {
     /// there is one (found by key when filtered by one `field = value`,
     /// else by shape); `None` when no row can match.
     pub(crate) fn delete_bound(&mut self) -> Result<Option<Bound>> {
-        crate::value::check_nul(M::META, &self.filter)?;
         let by_key = match self.by_key() {
             Some(field) => match Shape::delete_text(M::META, field) {
                 Ok(sql) => {
+                    // Its one value: a text by key renders nothing.
+                    crate::value::check_nul(M::META, &self.filter)?;
                     #[cfg(debug_assertions)]
                     let rendered = self.delete_statement();
                     let stmt = self.by_key_bound(sql, std::iter::empty());

@@ -80,6 +80,10 @@ fn single_valued(rel: &RelationMeta) -> bool {
 /// most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<Vec<Join>> {
     const WHAT: &str = "select_related relation";
+    if paths.is_empty() {
+        // `sql()` plans joins on every query: no map for none.
+        return Ok(Vec::new());
+    }
     let mut joins: Vec<Join> = Vec::new();
     // Each join's path, to find a shared prefix in constant time.
     let mut by_prefix: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();

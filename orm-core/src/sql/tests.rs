@@ -1243,7 +1243,22 @@ fn paths_cross_at_most_sixteen_relations() {
         .sql()
         .expect("renders")
         .expect("sends a query");
-    assert!(stmt.sql.contains(&format!(r#"AS "sr_{sixteen}""#)));
+    // Named by path while PostgreSQL keeps the whole name, then by place.
+    let seven = parents(7, "");
+    assert!(
+        stmt.sql.contains(&format!(
+            r#" LEFT JOIN "cats" AS "sr_{seven}" ON "sr_{seven}"."id" = "sr_{}"."parent_id" LEFT JOIN "cats" AS "sr_7" ON "sr_7"."id" = "sr_{seven}"."parent_id" "#,
+            parents(6, "")
+        )),
+        "{}",
+        stmt.sql
+    );
+    assert!(
+        stmt.sql
+            .ends_with(r#" LEFT JOIN "cats" AS "sr_15" ON "sr_15"."id" = "sr_14"."parent_id""#),
+        "{}",
+        stmt.sql
+    );
     assert!(Cat::all()
         .prefetch_related([sixteen.clone()])
         .plan()
@@ -1502,6 +1517,23 @@ fn a_nul_in_a_text_value_is_refused_naming_model_and_field() {
     assert_eq!(nul(kept.err().expect("refused")), "User.email");
     // Text without a NUL, and other types holding 0 bytes, pass.
     assert!(User::filter(q!(name = "a\u{1}b", karma = 0)).sql().is_ok());
+}
+
+#[test]
+fn a_nul_byte_is_found_at_any_place_of_any_length() {
+    use crate::value::has_nul_byte;
+    for len in 0..40 {
+        // Bytes 0x80 and 0x01 are the edges of the word test.
+        for fill in [b'a', 0x80, 0x01, 0xff] {
+            let clean = vec![fill; len];
+            assert!(!has_nul_byte(&clean), "{len} x {fill:#x}");
+            for at in 0..len {
+                let mut dirty = clean.clone();
+                dirty[at] = 0;
+                assert!(has_nul_byte(&dirty), "{len} x {fill:#x}, NUL at {at}");
+            }
+        }
+    }
 }
 
 #[test]
