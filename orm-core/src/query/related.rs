@@ -261,7 +261,8 @@ pub(crate) struct PrefetchSpec {
 
 /// Runs the prefetch queries for `roots`: one per relation level, the
 /// levels of a path (`posts__tags`) in order, a prefix used once. Every
-/// path is checked before the first query.
+/// path was checked ([`check_prefetch`]) when the query was planned,
+/// before its main query.
 ///
 /// The levels of one depth (`author` and `tags`, or `posts__tags` and
 /// `posts__comments`) do not depend on each other: their queries go out
@@ -272,9 +273,9 @@ pub(crate) async fn prefetch<M: Model>(
     roots: &mut [M],
     specs: &[PrefetchSpec],
 ) -> Result<()> {
-    // Every path is resolved (bounded in length and depth) before any
-    // prefix is built from it.
-    check_prefetch::<M>(specs)?;
+    // Every path was resolved (bounded in length and depth) by
+    // `check_prefetch` when the query was planned, before any prefix is
+    // built from it here.
     // `posts__tags` needs `posts` first (Django adds it too). The paths
     // seen are hashed: many specs cost linear time, not quadratic.
     let given: foldhash::HashSet<&str> = specs.iter().map(|s| s.path.as_str()).collect();
