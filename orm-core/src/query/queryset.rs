@@ -310,7 +310,10 @@ impl<M: Model> QuerySet<M> {
     /// query (`LEFT JOIN`s), so `post.author.get()` needs no further query.
     /// Nested paths (`"author__profile"`) follow forward relations.
     ///
-    /// An unknown or many-valued relation is reported when the query runs.
+    /// An unknown or many-valued relation, or a path longer than
+    /// [`MAX_NAME_LEN`](crate::query::MAX_NAME_LEN) bytes or crossing more
+    /// than [`MAX_RELATIONS`](crate::query::MAX_RELATIONS) relations, is
+    /// reported when the query runs, before anything is sent.
     #[must_use]
     pub fn select_related<I>(mut self, paths: I) -> Self
     where
@@ -333,6 +336,12 @@ impl<M: Model> QuerySet<M> {
     /// The queries of one depth (`["author", "tags"]`, or `posts__tags`
     /// and `posts__comments`) go out together, pipelined on one connection;
     /// a deeper level waits for the rows of the one above.
+    ///
+    /// Every path is checked when the query runs, before its main query:
+    /// an unknown relation, or a path longer than
+    /// [`MAX_NAME_LEN`](crate::query::MAX_NAME_LEN) bytes or crossing more
+    /// than [`MAX_RELATIONS`](crate::query::MAX_RELATIONS) relations, is an
+    /// [`Error::InvalidLookup`].
     #[must_use]
     pub fn prefetch_related<I>(mut self, paths: I) -> Self
     where
