@@ -8,6 +8,12 @@
 //! equals its row.
 //! `auto_now` times are taken at PostgreSQL's precision (microseconds), so
 //! an object's own timestamps equal the stored ones.
+//!
+//! A text field holding a NUL character (which PostgreSQL cannot store) is
+//! refused with [`Error::InvalidValue`] naming the model and the field
+//! before anything is sent, as the other rules of
+//! [`validate`](Model::validate) are: a failed statement would also fail
+//! the open transaction.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use postgres_types::ToSql;
@@ -19,7 +25,8 @@ use crate::model::Model;
 use crate::query::q::{Node, Op, Set, ACROSS_RELATION};
 use crate::query::{Assign, QuerySet, Q};
 use crate::sql::statements;
-use crate::value::ByRef;
+use crate::types::SqlType;
+use crate::value::{nul_error, ByRef};
 
 /// The time `auto_now` fields get: now, to the microsecond PostgreSQL keeps.
 fn now() -> DateTime<Utc> {
@@ -38,6 +45,59 @@ fn set_generated<M: Model>(obj: &mut M, row: &tokio_postgres::Row, with_pk: bool
 /// A statement's parameters, bound by reference to an object's fields: up
 /// to 8 without an allocation.
 type Params<'a> = SmallVec<[&'a (dyn ToSql + Sync); 8]>;
+
+thread_local! {
+    /// The buffer text fields are encoded into to be scanned for a NUL:
+    /// one per thread, so a save allocates nothing for it.
+    static SCRATCH: std::cell::RefCell<bytes::BytesMut> =
+        std::cell::RefCell::new(bytes::BytesMut::new());
+}
+
+/// Refuses a NUL character in a text field of any of `objs`. A field is
+/// only reachable as the parameter it is bound as, so each text value is
+/// encoded (copied) into a reused buffer and scanned; models without text
+/// fields skip it.
+///
+/// # Errors
+/// [`Error::InvalidValue`] naming the model and the first such field.
+fn check_text<M: Model>(objs: &[M]) -> Result<()> {
+    let fields = M::META.fields;
+    if !fields.iter().any(|f| f.sql_type == SqlType::Text) {
+        return Ok(());
+    }
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let found = objs.iter().find_map(|obj| {
+            fields.iter().enumerate().find(|(index, field)| {
+                if field.sql_type != SqlType::Text {
+                    return false;
+                }
+                scratch.clear();
+                let encoded = obj
+                    .field_sql(*index)
+                    .to_sql_checked(&tokio_postgres::types::Type::TEXT, &mut scratch);
+                // Text is sent as its UTF-8 bytes: a 0 byte is a NUL.
+                encoded.is_ok() && crate::value::has_nul_byte(&scratch)
+            })
+        });
+        // A huge text is not kept alive by the buffer.
+        if scratch.capacity() > 64 * 1024 {
+            *scratch = bytes::BytesMut::new();
+        }
+        match found {
+            Some((_, field)) => Err(nul_error(M::META.name, field.name)),
+            None => Ok(()),
+        }
+    })
+}
+
+/// Refuses a value of `sets` (an `UPDATE`'s) holding a NUL.
+fn check_sets<M: Model>(sets: &[Set]) -> Result<()> {
+    match sets.iter().find(|s| s.value.has_nul()) {
+        Some(set) => Err(nul_error(M::META.name, set.field.name)),
+        None => Ok(()),
+    }
+}
 
 /// Fills `obj`'s `auto_now` fields (and `auto_now_add` ones when
 /// `inserting`), reading the clock only for a model that has any.
@@ -68,6 +128,7 @@ async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     touch(obj, true);
     obj.validate()?;
+    check_text(std::slice::from_ref(obj))?;
     let with_pk = !obj.pk_is_unset();
     let (sql, returned) = M::statements().insert(M::META, with_pk);
     let params: Params<'_> = statements::insert_fields(M::META, with_pk)
@@ -111,6 +172,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     obj.run_before_save(false).await?;
     touch(obj, false);
     obj.validate()?;
+    check_text(std::slice::from_ref(obj))?;
     if M::META.fields.len() == 1 {
         // Nothing to update but the key itself: insert unless the row exists.
         let exists = QuerySet::<M>::new()
@@ -189,6 +251,8 @@ fn prepare_batch<M: Model>(objs: &mut [M]) -> Result<Vec<(bool, Vec<usize>)>> {
         obj.touch(true, now);
         obj.validate()?;
     }
+    // Before the first statement: a `COPY` cannot take back rows it sent.
+    check_text(objs)?;
     let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
         (0..objs.len()).partition(|&i| !objs[i].pk_is_unset());
     Ok([(true, with_pk), (false, without_pk)]
@@ -429,6 +493,7 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
     if sets.is_empty() {
         return Ok(touched);
     }
+    check_sets::<M>(&sets)?;
     let stmt = statements::update_fields_by_pk(M::META, &sets, touched.pk());
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     let row = rows.first().ok_or(Error::DoesNotExist {
@@ -460,6 +525,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
     if sets.is_empty() {
         return obj.run_after_save(false).await;
     }
+    check_sets::<M>(&sets)?;
     let stmt = statements::update_fields_by_pk(M::META, &sets, obj.pk());
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     if rows.is_empty() {

@@ -8,6 +8,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
 use uuid::Uuid;
 
+use crate::error::Error;
+use crate::model::ModelMeta;
+use crate::query::q::{Node, Op};
+
 /// An owned SQL value. Every variant but [`Value::Array`] carries an
 /// `Option`, so a NULL still knows its PostgreSQL type.
 ///
@@ -48,7 +52,143 @@ pub enum Value {
     Array(Vec<Value>),
 }
 
+/// Why a text value holding a NUL character is refused, in Django's words:
+/// PostgreSQL's text types cannot store one (SQLSTATE 22021).
+pub(crate) const NUL_MESSAGE: &str = "A string literal cannot contain NUL (0x00) characters.";
+
+/// The error for a NUL character in a value of `model.field`.
+pub(crate) fn nul_error(model: &'static str, field: &'static str) -> Error {
+    Error::from(crate::error::ValueError {
+        model,
+        field,
+        reason: NUL_MESSAGE.to_owned(),
+    })
+}
+
+/// A text value refused while being encoded, before it is sent: it holds
+/// a NUL character. Every path that knows the value's field refuses it
+/// earlier, naming the field ([`check_nul`], `persist`); this catches the
+/// others (a raw query's values).
+#[derive(Debug)]
+pub(crate) struct NulInText;
+
+impl fmt::Display for NulInText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(NUL_MESSAGE)
+    }
+}
+
+impl StdError for NulInText {}
+
+/// Refuses a NUL character in any value of the filter `node` on `meta`
+/// (subqueries and expressions included), naming the model and field, so
+/// that nothing is sent. It runs on every query: a walk of the tree and a
+/// scan of its text, no allocation; the names are only looked for once a
+/// NUL is found.
+///
+/// # Errors
+/// [`Error::InvalidValue`] naming the model and field of the first such value.
+#[inline]
+pub(crate) fn check_nul(meta: &'static ModelMeta, node: &Node) -> Result<(), Error> {
+    if !any_nul(node) {
+        return Ok(());
+    }
+    let (model, field) = find_nul(meta, node).unwrap_or((meta.name, "?"));
+    Err(nul_error(model, field))
+}
+
+/// Whether a value of `node` holds a NUL.
+fn any_nul(node: &Node) -> bool {
+    match node {
+        Node::All | Node::Nothing => false,
+        Node::Leaf(cond) => op_has_nul(&cond.op),
+        Node::And(items) | Node::Or(items) => items.iter().any(any_nul),
+        Node::Not(n) | Node::Call { node: n, .. } => any_nul(n),
+        Node::Exists(sub) => any_nul(&sub.filter),
+    }
+}
+
+/// Whether an operand of `op` (a subquery's included) holds a NUL.
+#[inline]
+fn op_has_nul(op: &Op) -> bool {
+    match op {
+        Op::Exact(v) | Op::IExact(v) | Op::Cmp(_, v) => v.has_nul(),
+        Op::Linked { owner, .. } => owner.has_nul(),
+        Op::In(values) => values.iter().any(Value::has_nul),
+        Op::Range(low, high) => low.has_nul() || high.has_nul(),
+        Op::Like { text, .. } => has_nul_byte(text.as_bytes()),
+        Op::Regex { pattern, .. } => has_nul_byte(pattern.as_bytes()),
+        Op::IsNull(_) => false,
+        Op::CmpExpr { expr, .. } => expr.has_nul(),
+        Op::InQuery(sub) => any_nul(&sub.filter),
+    }
+}
+
+/// The model and field of the first value of `node` holding a NUL.
+fn find_nul(meta: &'static ModelMeta, node: &Node) -> Option<(&'static str, &'static str)> {
+    match node {
+        Node::All | Node::Nothing => None,
+        Node::Leaf(cond) => match &cond.op {
+            Op::InQuery(sub) => find_nul(sub.meta, &sub.filter),
+            op if op_has_nul(op) => {
+                let model = cond.path.last().map_or(meta, |rel| rel.target.meta());
+                Some((model.name, cond.field.name))
+            }
+            _ => None,
+        },
+        Node::And(items) | Node::Or(items) => items.iter().find_map(|n| find_nul(meta, n)),
+        Node::Not(n) | Node::Call { node: n, .. } => find_nul(meta, n),
+        Node::Exists(sub) => find_nul(sub.meta, &sub.filter),
+    }
+}
+
+/// True when `bytes` holds a 0 byte. Most values are short: up to 16
+/// bytes are read as two (overlapping) words and tested at once, without
+/// a loop (`core`'s `memchr` goes byte by byte below two words); longer
+/// ones go to `memchr`.
+#[inline]
+pub(crate) fn has_nul_byte(bytes: &[u8]) -> bool {
+    // The classic test for a 0 byte in a word: no false positive.
+    const fn zero64(w: u64) -> bool {
+        w.wrapping_sub(0x0101_0101_0101_0101) & !w & 0x8080_8080_8080_8080 != 0
+    }
+    const fn zero32(w: u32) -> bool {
+        w.wrapping_sub(0x0101_0101) & !w & 0x8080_8080 != 0
+    }
+    let n = bytes.len();
+    match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(head), Some(tail)) if n <= 16 => {
+            zero64(u64::from_ne_bytes(*head)) || zero64(u64::from_ne_bytes(*tail))
+        }
+        (Some(_), _) => bytes.contains(&0),
+        _ => match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+            (Some(head), Some(tail)) => {
+                zero32(u32::from_ne_bytes(*head)) || zero32(u32::from_ne_bytes(*tail))
+            }
+            _ => bytes.contains(&0),
+        },
+    }
+}
+
 impl Value {
+    /// True for text (or an array holding text) with a NUL character,
+    /// which PostgreSQL's text types cannot store. A scan of text only.
+    #[inline]
+    pub(crate) fn has_nul(&self) -> bool {
+        match self {
+            Value::Text(Some(text)) => has_nul_byte(text.as_bytes()),
+            Value::Array(items) => Value::any_has_nul(items),
+            _ => false,
+        }
+    }
+
+    /// [`has_nul`](Value::has_nul) of any of `items`: out of line, so that
+    /// the test of a single value is inlined.
+    #[inline(never)]
+    fn any_has_nul(items: &[Value]) -> bool {
+        items.iter().any(Value::has_nul)
+    }
+
     /// True for a NULL of any type.
     pub fn is_null(&self) -> bool {
         match self {
@@ -125,6 +265,8 @@ impl ToSql for Value {
             Value::F32(v) => bind(v, "f32", ty, out),
             Value::F64(v) if *ty == Type::FLOAT4 => bind(&v.map(|f| f as f32), "f64", ty, out),
             Value::F64(v) => bind(v, "f64", ty, out),
+            // See `NulInText`.
+            Value::Text(Some(text)) if has_nul_byte(text.as_bytes()) => Err(Box::new(NulInText)),
             Value::Text(v) => bind(v, "text", ty, out),
             Value::Bytes(v) => bind(v, "bytea", ty, out),
             Value::Date(v) => bind(v, "date", ty, out),

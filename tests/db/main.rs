@@ -11,6 +11,7 @@ mod crud;
 mod errors;
 mod expressions;
 mod hooks;
+mod hostile_input;
 mod logging;
 mod lookups;
 mod migrations;

@@ -691,10 +691,15 @@ impl Db {
         let flight = InFlight(self, &client);
         let rows = if binds_array(&prepared) {
             // Boxed: rare, and its future would grow every statement's.
-            Either::Right(Box::pin(client.query_typed_raw(
-                sql,
-                params.clone().into_iter().zip(prepared.params().iter().cloned()),
-            )))
+            Either::Right(Box::pin(
+                client.query_typed_raw(
+                    sql,
+                    params
+                        .clone()
+                        .into_iter()
+                        .zip(prepared.params().iter().cloned()),
+                ),
+            ))
         } else {
             Either::Left(client.query_raw(&prepared, params.clone()))
         };

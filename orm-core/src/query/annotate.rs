@@ -12,15 +12,16 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::expr::Expr;
+use crate::query::lookup::shown;
 use crate::query::q::Node;
-use crate::query::values::{Aggregate, Record, Resolved};
+use crate::query::values::{check_alias, Aggregate, Record, Resolved};
 use crate::query::values_query::{push_order_and_slice, split_lookup};
 use crate::query::QuerySet;
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::statements::push_aggregate_over;
 use crate::sql::SqlWriter;
 use crate::types::{FieldType, SqlType};
-use crate::value::Value;
+use crate::value::{check_nul, Value};
 
 /// A model row with the values `annotate` computed for it; dereferences to
 /// the model.
@@ -126,6 +127,9 @@ impl<M: Model> AnnotatedQuery<M> {
     /// `annotate(name=F("views") + F("likes"))`: fields (also across
     /// foreign keys), values and `+ - * /`. Integer arithmetic reads as
     /// `i64`, arithmetic with a float as `f64`, a bare field as its type.
+    /// `name` is an identifier (`[A-Za-z_][A-Za-z0-9_]*`) without `__`, of
+    /// at most 63 bytes, as Django's keyword names; another is reported
+    /// when the query runs, before anything is sent.
     #[must_use]
     pub fn annotate_expr(mut self, name: &str, expr: impl Into<Expr>) -> Self {
         self.exprs.push((name.to_owned(), expr.into()));
@@ -145,6 +149,7 @@ impl<M: Model> AnnotatedQuery<M> {
             outputs.push(Output::Aggregate(agg.resolve_annotation(meta)?));
         }
         for (name, expr) in &self.exprs {
+            check_alias(meta, "the annotation", name)?;
             expr.check(meta, None)?;
             let ty = expr.result_type(meta)?;
             outputs.push(Output::Expr(name, expr, ty));
@@ -168,6 +173,7 @@ impl<M: Model> AnnotatedQuery<M> {
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
+        check_nul(meta, &filter)?;
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
             return Ok(Vec::new());
         }
@@ -194,7 +200,7 @@ impl<M: Model> AnnotatedQuery<M> {
                 return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what: "annotation",
-                    name: name.to_owned(),
+                    name: shown(name),
                     valid: names,
                 }));
             };

@@ -5,6 +5,7 @@ use std::ops::{Add, Div, Mul, Sub};
 
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, ModelMeta};
+use crate::query::lookup::{check_len, too_deep, MAX_RELATIONS};
 use crate::relation::{Hop, RelationKind};
 use crate::sql::condition::Scope;
 use crate::sql::SqlWriter;
@@ -92,11 +93,18 @@ fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static s
 }
 
 fn resolve_field(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static FieldMeta)> {
+    // Split only once known to be short, and crossing a bounded number of
+    // relations: a cycle of foreign keys would otherwise nest subqueries
+    // as deep as the name is long.
+    check_len(meta, "field in F()", name, || meta.field_names())?;
     let segments: Vec<&str> = name.split("__").collect();
     let (last, relations) = segments.split_last().unwrap_or((&"", &[]));
     let mut meta = meta;
     let mut hops = Vec::new();
     for rel_name in relations {
+        if hops.len() == MAX_RELATIONS {
+            return Err(too_deep(meta, "relation in F()", rel_name));
+        }
         let rel = meta
             .relation(rel_name)
             .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
@@ -130,6 +138,16 @@ fn resolve_field(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'st
 }
 
 impl Expr {
+    /// True when a value of the expression is text with a NUL character
+    /// (see [`Value::has_nul`]).
+    pub(crate) fn has_nul(&self) -> bool {
+        match self {
+            Expr::Value(v) => v.has_nul(),
+            Expr::Binary(l, _, r) => l.has_nul() || r.has_nul(),
+            Expr::Field(_) | Expr::Outer(_) => false,
+        }
+    }
+
     /// Checks every field name against `meta`, and `OuterRef` names
     /// against the enclosing query's model.
     pub(crate) fn check(

@@ -1,11 +1,366 @@
 //! The runtime form of a lookup, for filters built from user input (the
 //! query string of a web API), checked against the model's metadata.
+//!
+//! Input from users goes through a [`LookupPolicy`]: an allow-list of the
+//! fields and lookups a client may filter on (as django-filter's
+//! `Meta.fields = {"name": ["exact", "icontains"]}`), with limits on the
+//! size of values. Anything else is refused before a query is built, with
+//! an error naming the parameter and listing what is allowed:
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use orm_core::query::LookupPolicy;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct User {
+//! #     #[orm(primary_key)] pub id: i64,
+//! #     pub name: String,
+//! #     pub karma: i32,
+//! # }
+//! # async fn run() -> orm_core::Result<()> {
+//! // Built once, e.g. in a static.
+//! let policy = LookupPolicy::new()
+//!     .allow("name", &["exact", "icontains", "regex"])
+//!     .allow("karma", &["gte", "lte", "in"])
+//!     .max_regex_len(200);
+//! // GET /users?karma__gte=10&name__icontains=gem
+//! let query_pairs = [("karma__gte", "10"), ("name__icontains", "gem")];
+//! let mut q = Q::all();
+//! for (key, value) in query_pairs {
+//!     // `email__isnull`, `name__iregex`, a regex of 201 characters or an
+//!     // `in` list of 1,001 items are errors, not queries.
+//!     q = q & Lookup::parse_with::<User>(&policy, key, value)?;
+//! }
+//! let users = User::filter(q).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`Lookup::parse`] allows every field and lookup of the model (its keys
+//! come from the application, not from users) but keeps the default limits
+//! of [`LookupPolicy::any`]: [`DEFAULT_MAX_REGEX_LEN`] characters for a
+//! `regex`/`iregex` pattern (a pattern is run by the server, and a long one
+//! can keep a backend busy for minutes), [`DEFAULT_MAX_VALUE_LEN`]
+//! characters for any other value, [`DEFAULT_MAX_IN_ITEMS`] items for `in`.
+//!
+//! Paths given at run time anywhere in the query API (lookup keys,
+//! `select_related`, `prefetch_related`, aggregate and `F()` paths) are
+//! checked in time linear in their length before anything is built from
+//! them: at most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, Model};
+use crate::model::{FieldMeta, Model, ModelMeta};
 use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{Value, NUL_MESSAGE};
+
+/// The longest name or `__` path the query API takes at run time, in
+/// bytes: longer ones are refused before they are split.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// The most relations a path given at run time may cross
+/// (`select_related`, `prefetch_related`, aggregate and `F()` paths); a
+/// lookup key crosses at most 4.
+pub const MAX_RELATIONS: usize = 16;
+
+/// The longest `regex`/`iregex` pattern a runtime filter takes by default,
+/// in characters.
+pub const DEFAULT_MAX_REGEX_LEN: usize = 1_000;
+
+/// The longest value of any other runtime filter by default, in
+/// characters (each item of an `in` list, each bound of a `range`).
+pub const DEFAULT_MAX_VALUE_LEN: usize = 10_000;
+
+/// The most items of a runtime `in` filter by default.
+pub const DEFAULT_MAX_IN_ITEMS: usize = 1_000;
+
+/// `name` as an error message shows it: cut after 64 characters (with its
+/// length), so that a huge input does not make a huge message.
+pub(crate) fn shown(name: &str) -> String {
+    const SHOWN: usize = 64;
+    match name.char_indices().nth(SHOWN) {
+        None => name.to_owned(),
+        Some((at, _)) => format!("{}… ({} bytes)", &name[..at], name.len()),
+    }
+}
+
+/// The relation names of `meta`, for error messages.
+pub(crate) fn relation_names(meta: &ModelMeta) -> Vec<String> {
+    meta.relations.iter().map(|r| r.name.to_owned()).collect()
+}
+
+/// Refuses a name or path given at run time that is longer than
+/// [`MAX_NAME_LEN`], in constant time, before anything is built from it.
+///
+/// # Errors
+/// [`Error::InvalidLookup`] naming `meta`, the (shortened) name and `valid()`.
+pub(crate) fn check_len(
+    meta: &ModelMeta,
+    what: &'static str,
+    name: &str,
+    valid: impl FnOnce() -> Vec<String>,
+) -> Result<()> {
+    if name.len() <= MAX_NAME_LEN {
+        return Ok(());
+    }
+    Err(Error::from(crate::error::LookupError {
+        model: meta.name,
+        what,
+        name: format!("{} (longer than {MAX_NAME_LEN} bytes)", shown(name)),
+        valid: valid(),
+    }))
+}
+
+/// The error for `segment`, a relation of `meta` one past
+/// [`MAX_RELATIONS`] in a path.
+pub(crate) fn too_deep(meta: &ModelMeta, what: &'static str, segment: &str) -> Error {
+    Error::from(crate::error::LookupError {
+        model: meta.name,
+        what,
+        name: format!("{} (past {MAX_RELATIONS} relations)", shown(segment)),
+        valid: vec![format!("paths of at most {MAX_RELATIONS} relations")],
+    })
+}
+
+/// Which runtime filters input from users may use, and how large their
+/// values may be, for [`Lookup::parse_with`]:
+///
+/// ```
+/// # use orm_core::prelude::*;
+/// # use orm_core::query::LookupPolicy;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User {
+/// #     #[orm(primary_key)] pub id: i64,
+/// #     pub name: String,
+/// #     pub email: Option<String>,
+/// # }
+/// let policy = LookupPolicy::new()
+///     .allow("name", &["exact", "icontains"])
+///     .max_value_len(100);
+/// assert!(Lookup::parse_with::<User>(&policy, "name__icontains", "gem").is_ok());
+/// let err = Lookup::parse_with::<User>(&policy, "email__isnull", "true").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "User has no filter `email__isnull`; valid filters: name, name__icontains"
+/// );
+/// assert!(Lookup::parse_with::<User>(&policy, "name", &"x".repeat(101)).is_err());
+/// ```
+///
+/// [`new`](LookupPolicy::new) starts an allow-list (as django-filter's
+/// `Meta.fields`): only the `field`/lookup pairs given to
+/// [`allow`](LookupPolicy::allow) pass. [`any`](LookupPolicy::any) allows
+/// every field and lookup, with the limits only (what [`Lookup::parse`]
+/// uses). The limits are in characters and default to
+/// [`DEFAULT_MAX_VALUE_LEN`], [`DEFAULT_MAX_REGEX_LEN`] and
+/// [`DEFAULT_MAX_IN_ITEMS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupPolicy {
+    /// `None`: every field and lookup; else each allowed field path with
+    /// its lookups.
+    allowed: Option<Vec<(String, Vec<String>)>>,
+    max_value_len: usize,
+    max_regex_len: usize,
+    max_in_items: usize,
+}
+
+impl Default for LookupPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LookupPolicy {
+    /// An allow-list that allows nothing yet: add fields with
+    /// [`allow`](LookupPolicy::allow).
+    pub const fn new() -> Self {
+        LookupPolicy {
+            allowed: Some(Vec::new()),
+            max_value_len: DEFAULT_MAX_VALUE_LEN,
+            max_regex_len: DEFAULT_MAX_REGEX_LEN,
+            max_in_items: DEFAULT_MAX_IN_ITEMS,
+        }
+    }
+
+    /// Every field and lookup of the model, with the default limits.
+    pub const fn any() -> Self {
+        LookupPolicy {
+            allowed: None,
+            max_value_len: DEFAULT_MAX_VALUE_LEN,
+            max_regex_len: DEFAULT_MAX_REGEX_LEN,
+            max_in_items: DEFAULT_MAX_IN_ITEMS,
+        }
+    }
+
+    /// Allows `lookups` (`"exact"`, `"icontains"`, ...) on `field`, a field
+    /// name or a path across relations (`"author__name"`). `"exact"` also
+    /// allows the bare key (`name=..`). On a policy from
+    /// [`any`](LookupPolicy::any), this starts an allow-list.
+    #[must_use]
+    pub fn allow(mut self, field: &str, lookups: &[&str]) -> Self {
+        let allowed = self.allowed.get_or_insert_with(Vec::new);
+        let at = match allowed.iter().position(|(f, _)| f == field) {
+            Some(at) => at,
+            None => {
+                allowed.push((field.to_owned(), Vec::new()));
+                allowed.len() - 1
+            }
+        };
+        let list = &mut allowed[at].1;
+        for lookup in lookups {
+            if !list.iter().any(|l| l == lookup) {
+                list.push((*lookup).to_owned());
+            }
+        }
+        self
+    }
+
+    /// The longest value of a lookup other than `regex`/`iregex`, in
+    /// characters (each item of an `in` list, each bound of a `range`).
+    #[must_use]
+    pub fn max_value_len(mut self, chars: usize) -> Self {
+        self.max_value_len = chars;
+        self
+    }
+
+    /// The longest `regex`/`iregex` pattern, in characters.
+    #[must_use]
+    pub fn max_regex_len(mut self, chars: usize) -> Self {
+        self.max_regex_len = chars;
+        self
+    }
+
+    /// The most items of an `in` list.
+    #[must_use]
+    pub fn max_in_items(mut self, items: usize) -> Self {
+        self.max_in_items = items;
+        self
+    }
+
+    /// The keys allowed for `field` (every allowed field when `None`):
+    /// `name` for `exact`, `name__icontains`...
+    fn allowed_keys(&self, field: Option<&str>) -> Vec<String> {
+        let Some(allowed) = &self.allowed else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        for (f, lookups) in allowed {
+            if field.is_some_and(|only| only != f) {
+                continue;
+            }
+            for lookup in lookups {
+                keys.push(if lookup == "exact" {
+                    f.clone()
+                } else {
+                    format!("{f}__{lookup}")
+                });
+            }
+        }
+        keys
+    }
+
+    /// Refuses a key the allow-list does not name, before it is resolved.
+    fn check_key(&self, meta: &ModelMeta, key: &str) -> Result<()> {
+        let Some(allowed) = &self.allowed else {
+            return Ok(());
+        };
+        let (field, lookup) = split_key(key);
+        let listed = allowed.iter().find(|(f, _)| f == field);
+        if listed.is_some_and(|(_, lookups)| lookups.iter().any(|l| l == lookup)) {
+            return Ok(());
+        }
+        Err(Error::from(crate::error::LookupError {
+            model: meta.name,
+            what: "filter",
+            name: shown(key),
+            valid: self.allowed_keys(listed.map(|(f, _)| f.as_str())),
+        }))
+    }
+
+    /// Checks one text operand: no NUL, at most the lookup's length.
+    fn check_text(
+        &self,
+        model: &'static str,
+        field: &FieldMeta,
+        key: &str,
+        lookup: &str,
+        text: &str,
+    ) -> Result<()> {
+        let max = if matches!(lookup, "regex" | "iregex") {
+            self.max_regex_len
+        } else {
+            self.max_value_len
+        };
+        // Bytes bound characters from above: the count is only taken (up
+        // to `max`) for a long text.
+        let reason = if text.len() > max && text.chars().nth(max).is_some() {
+            format!(
+                "`{}`: the value is longer than {max} characters",
+                shown(key)
+            )
+        } else if crate::value::has_nul_byte(text.as_bytes()) {
+            format!("`{}`: {NUL_MESSAGE}", shown(key))
+        } else {
+            return Ok(());
+        };
+        Err(Error::from(crate::error::ValueError {
+            model,
+            field: field.name,
+            reason,
+        }))
+    }
+
+    /// Refuses an `in` list of more than the allowed items.
+    fn check_items(
+        &self,
+        model: &'static str,
+        field: &FieldMeta,
+        key: &str,
+        more: bool,
+    ) -> Result<()> {
+        if !more {
+            return Ok(());
+        }
+        Err(Error::from(crate::error::ValueError {
+            model,
+            field: field.name,
+            reason: format!(
+                "`{}`: more than {} items in the list",
+                shown(key),
+                self.max_in_items
+            ),
+        }))
+    }
+
+    /// Checks a typed operand (and each item of an array).
+    fn check_value(
+        &self,
+        model: &'static str,
+        field: &FieldMeta,
+        key: &str,
+        lookup: &str,
+        value: &Value,
+    ) -> Result<()> {
+        match value {
+            Value::Text(Some(text)) => self.check_text(model, field, key, lookup, text),
+            Value::Array(items) => {
+                if lookup == "in" {
+                    self.check_items(model, field, key, items.len() > self.max_in_items)?;
+                }
+                items
+                    .iter()
+                    .try_for_each(|v| self.check_value(model, field, key, lookup, v))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `name__icontains` -> (`name`, `icontains`); `name` -> (`name`, `exact`),
+/// as [`Lookup`] reads a key.
+fn split_key(key: &str) -> (&str, &str) {
+    match key.rsplit_once("__") {
+        Some((field, last)) if !field.is_empty() && LOOKUPS.contains(&last) => (field, last),
+        _ => (key, "exact"),
+    }
+}
 
 /// Builds a [`Q`] from a Django-style key (`"karma__gte"`) and a value known
 /// only at run time.
@@ -78,16 +433,45 @@ fn valid_lookups(field: &FieldMeta) -> Vec<String> {
 impl Lookup {
     /// Parses `key` (`field` or `field__lookup`) and the text form of the
     /// value: numbers, `true`/`false`, ISO dates, RFC 3339 timestamps, UUIDs,
-    /// JSON; comma-separated for `in` and `range`.
+    /// JSON; comma-separated for `in` and `range`. Every field and lookup
+    /// of the model is allowed, within the default limits of
+    /// [`LookupPolicy::any`]; for keys that come from users, use
+    /// [`parse_with`](Lookup::parse_with) and an allow-list.
     ///
     /// # Errors
     /// [`Error::InvalidLookup`] naming the model, the bad field or lookup and
-    /// the valid ones; [`Error::InvalidValue`] for a value of the wrong form.
+    /// the valid ones; [`Error::InvalidValue`] for a value of the wrong form,
+    /// over the limits, or holding a NUL character.
     pub fn parse<M: Model>(key: &str, value: &str) -> Result<Q<M>> {
+        Self::parse_with(&LookupPolicy::any(), key, value)
+    }
+
+    /// As [`parse`](Lookup::parse), allowing only what `policy` allows,
+    /// within its limits: for filters whose keys and values come from users.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for a key the policy does not allow (naming
+    /// it and listing the allowed keys) or the model does not have;
+    /// [`Error::InvalidValue`] for a value of the wrong form, over the
+    /// policy's limits, or holding a NUL character. The value is checked
+    /// before it is parsed.
+    pub fn parse_with<M: Model>(policy: &LookupPolicy, key: &str, value: &str) -> Result<Q<M>> {
+        policy.check_key(M::META, key)?;
         let (path, field, lookup) = Self::resolve::<M>(key)?;
+        let model = M::META.name;
+        if lookup == "in" {
+            // Counted before it is split into a list.
+            let more = value.split(',').nth(policy.max_in_items).is_some();
+            policy.check_items(model, field, key, more)?;
+            for item in value.split(',') {
+                policy.check_text(model, field, key, lookup, item)?;
+            }
+        } else {
+            policy.check_text(model, field, key, lookup, value)?;
+        }
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
-                model: M::META.name,
+                model,
                 field: field.name,
                 reason,
             })
@@ -128,7 +512,19 @@ impl Lookup {
     /// As [`parse`](Lookup::parse); [`Error::InvalidValue`] when the value's
     /// type is not the field's.
     pub fn value<M: Model>(key: &str, value: Value) -> Result<Q<M>> {
+        Self::value_with(&LookupPolicy::any(), key, value)
+    }
+
+    /// As [`value`](Lookup::value), allowing only what `policy` allows,
+    /// within its limits.
+    ///
+    /// # Errors
+    /// As [`parse_with`](Lookup::parse_with); [`Error::InvalidValue`] when
+    /// the value's type is not the field's.
+    pub fn value_with<M: Model>(policy: &LookupPolicy, key: &str, value: Value) -> Result<Q<M>> {
+        policy.check_key(M::META, key)?;
         let (path, field, lookup) = Self::resolve::<M>(key)?;
+        policy.check_value(M::META.name, field, key, lookup, &value)?;
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
                 model: M::META.name,
@@ -170,6 +566,12 @@ impl Lookup {
     /// `a__b__field__lookup`: the relations crossed, the field, the lookup.
     /// A relation as the last name (`profile__isnull`) means its related row.
     fn resolve<M: Model>(key: &str) -> Result<(RelPath, &'static FieldMeta, &str)> {
+        // Split only once known to be short.
+        check_len(M::META, "lookup", key, || {
+            let mut valid = M::META.field_names();
+            valid.extend(relation_names(M::META));
+            valid
+        })?;
         let segments: Vec<&str> = key.split("__").collect();
         let (names, lookup) = match segments.split_last() {
             Some((last, rest)) if !rest.is_empty() && LOOKUPS.contains(last) => (rest, *last),

@@ -5,7 +5,7 @@ mod annotate;
 mod cascade;
 mod deferred;
 pub mod expr;
-mod lookup;
+pub(crate) mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;
 mod queryset;
@@ -18,7 +18,10 @@ pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
 pub use deferred::{Deferred, DeferredQuery};
 pub use expr::{Arith, Expr, OuterRef, F};
-pub use lookup::Lookup;
+pub use lookup::{
+    Lookup, LookupPolicy, DEFAULT_MAX_IN_ITEMS, DEFAULT_MAX_REGEX_LEN, DEFAULT_MAX_VALUE_LEN,
+    MAX_NAME_LEN, MAX_RELATIONS,
+};
 pub use order::OrderBy;
 pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use q::{InArg, InOperand};

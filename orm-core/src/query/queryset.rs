@@ -318,7 +318,9 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// With [`select_for_update`](QuerySet::select_for_update): lock only
-    /// these tables (`"self"` and `select_related` paths).
+    /// these tables (`"self"` and `select_related` paths). Any other name
+    /// is reported as [`Error::InvalidLookup`] when the query runs, before
+    /// anything is sent.
     #[must_use]
     pub fn lock_of<I>(mut self, of: I) -> Self
     where
@@ -333,7 +335,10 @@ impl<M: Model> QuerySet<M> {
     /// query (`LEFT JOIN`s), so `post.author.get()` needs no further query.
     /// Nested paths (`"author__profile"`) follow forward relations.
     ///
-    /// An unknown or many-valued relation is reported when the query runs.
+    /// An unknown or many-valued relation, or a path longer than
+    /// [`MAX_NAME_LEN`](crate::query::MAX_NAME_LEN) bytes or crossing more
+    /// than [`MAX_RELATIONS`](crate::query::MAX_RELATIONS) relations, is
+    /// reported when the query runs, before anything is sent.
     #[must_use]
     pub fn select_related<I>(mut self, paths: I) -> Self
     where
@@ -356,6 +361,12 @@ impl<M: Model> QuerySet<M> {
     /// The queries of one depth (`["author", "tags"]`, or `posts__tags`
     /// and `posts__comments`) go out together, pipelined on one connection;
     /// a deeper level waits for the rows of the one above.
+    ///
+    /// Every path is checked when the query runs, before its main query:
+    /// an unknown relation, or a path longer than
+    /// [`MAX_NAME_LEN`](crate::query::MAX_NAME_LEN) bytes or crossing more
+    /// than [`MAX_RELATIONS`](crate::query::MAX_RELATIONS) relations, is an
+    /// [`Error::InvalidLookup`].
     #[must_use]
     pub fn prefetch_related<I>(mut self, paths: I) -> Self
     where
@@ -422,6 +433,7 @@ impl<M: Model> QuerySet<M> {
         }
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
+        crate::value::check_nul(M::META, &self.filter)?;
         Ok(if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
@@ -485,6 +497,9 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::InvalidLookup`] for an unknown field in `order_by`.
     pub fn sql(&self) -> Result<Option<Statement>> {
         let joins = related::plan_joins(M::META, &self.select_related)?;
+        if let Some(lock) = &self.lock {
+            related::check_lock_of(M::META, &lock.of, &joins)?;
+        }
         self.with_select_joined(&joins, statements::select)
     }
 
@@ -492,11 +507,18 @@ impl<M: Model> QuerySet<M> {
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
     pub(crate) fn plan(mut self) -> Result<Option<Plan>> {
+        if !self.prefetch.is_empty() {
+            // Checked before the main query, not only when it finds rows.
+            related::check_prefetch::<M>(&self.prefetch)?;
+        }
         let joins = if self.select_related.is_empty() {
             Vec::new()
         } else {
             related::plan_joins(M::META, &self.select_related)?
         };
+        if let Some(lock) = &self.lock {
+            related::check_lock_of(M::META, &lock.of, &joins)?;
+        }
         // Taken before rendering, which may move the filter's values out.
         let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
             .then(|| Box::new(self.filter.simplify()));
@@ -571,6 +593,8 @@ impl<M: Model> QuerySet<M> {
             }
             return Ok(stmt.map(Bound::from));
         };
+        // Rendering checks this (`simplified`); a kept text does not render.
+        crate::value::check_nul(M::META, &self.filter)?;
         #[cfg(debug_assertions)]
         let rendered = render(self, arg.clone());
         let mut binds = Binds::from_vec(values(arg));
@@ -798,11 +822,19 @@ impl<M: Model> QuerySet<M> {
         &mut self,
         assign: crate::query::q::Assign<M>,
     ) -> Result<Option<Bound>> {
+        // Rendering does not check the assigned values: they are here.
+        for set in &assign.items {
+            if set.value.has_nul() || set.expr.as_ref().is_some_and(|e| e.has_nul()) {
+                return Err(crate::value::nul_error(M::META.name, set.field.name));
+            }
+        }
         let by_key = self
             .by_key()
             .and_then(|field| Shape::update_text(M::META, field, &assign.items));
         let by_key = match by_key {
             Some(Ok(sql)) => {
+                // Its one value: a text by key renders nothing.
+                crate::value::check_nul(M::META, &self.filter)?;
                 #[cfg(debug_assertions)]
                 let rendered = self.update_statement(assign.clone());
                 let values = assign.items.into_iter().map(|set| set.value);
@@ -921,6 +953,8 @@ impl<M: Model> QuerySet<M> {
         let by_key = match self.by_key() {
             Some(field) => match Shape::delete_text(M::META, field) {
                 Ok(sql) => {
+                    // Its one value: a text by key renders nothing.
+                    crate::value::check_nul(M::META, &self.filter)?;
                     #[cfg(debug_assertions)]
                     let rendered = self.delete_statement();
                     let stmt = self.by_key_bound(sql, std::iter::empty());
@@ -1097,6 +1131,9 @@ impl<M: Model> GetArgs<M> {
     /// it is made.
     fn plan(self) -> Result<Option<Plan>> {
         let (db, field, value) = match self {
+            GetArgs::Exact(_, field, value) if value.has_nul() => {
+                return Err(crate::value::nul_error(M::META.name, field.name))
+            }
             GetArgs::Exact(db, field, value) => (db, field, value),
             GetArgs::Query(query) => {
                 let (qs, q) = *query;

@@ -16,19 +16,24 @@ use tokio_postgres::Row;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
+#[cfg(doc)]
+use crate::query::lookup::MAX_NAME_LEN;
+use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::query::order::OrderBy;
 use crate::query::q::Node;
+use crate::query::values::MAX_ALIAS_LEN;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::statements::push_where;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
-use crate::value::{Key, Value};
+use crate::value::{check_nul, Key, Value};
 
 /// One `LEFT JOIN` of a `select_related` path.
 #[derive(Debug, Clone)]
 pub(crate) struct Join {
-    /// The alias of the joined table (`sr_author__profile`).
+    /// The alias of the joined table (`sr_author__profile`; `sr_<n>`, its
+    /// place, for a path too long for a name).
     pub alias: String,
     /// The join this one hangs from; `None` for the queried model.
     pub parent: Option<usize>,
@@ -53,7 +58,7 @@ fn relation_named(
             Error::from(crate::error::LookupError {
                 model: meta.name,
                 what,
-                name: name.to_owned(),
+                name: shown(name),
                 valid: meta
                     .relations
                     .iter()
@@ -78,34 +83,50 @@ fn single_valued(rel: &RelationMeta) -> bool {
 
 /// The joins for `paths` (`author`, `author__profile`): forward foreign
 /// keys and one-to-ones only, each path's prefixes included once.
+///
+/// Each path is checked as it is read, in time linear in its length: at
+/// most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<Vec<Join>> {
-    let mut joins: Vec<(String, Join)> = Vec::new();
+    const WHAT: &str = "select_related relation";
+    if paths.is_empty() {
+        // `sql()` plans joins on every query: no map for none.
+        return Ok(Vec::new());
+    }
+    let mut joins: Vec<Join> = Vec::new();
+    // Each join's path, to find a shared prefix in constant time.
+    let mut by_prefix: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut start = root.fields.len();
     for path in paths {
+        check_len(root, WHAT, path, || single_valued_names(root))?;
         let mut meta = root;
         let mut parent: Option<usize> = None;
-        let mut prefix = String::new();
-        for segment in path.split("__") {
-            if !prefix.is_empty() {
-                prefix.push_str("__");
+        let mut end = 0;
+        for (depth, segment) in path.split("__").enumerate() {
+            if depth == MAX_RELATIONS {
+                return Err(too_deep(meta, WHAT, segment));
             }
-            prefix.push_str(segment);
-            let (rel_index, rel) =
-                relation_named(meta, segment, "select_related relation", single_valued)?;
-            let existing = joins.iter().position(|(p, _)| *p == prefix);
-            let index = match existing {
-                Some(i) => i,
+            end += if depth == 0 { 0 } else { 2 } + segment.len();
+            let prefix = &path[..end];
+            let (rel_index, rel) = relation_named(meta, segment, WHAT, single_valued)?;
+            let index = match by_prefix.get(prefix) {
+                Some(&i) => i,
                 None => {
-                    joins.push((
-                        prefix.clone(),
-                        Join {
-                            alias: format!("sr_{prefix}"),
-                            parent,
-                            rel,
-                            rel_index,
-                            start,
-                        },
-                    ));
+                    // PostgreSQL cuts names at 63 bytes: two long paths
+                    // sharing their first 60 would be one name. A long one
+                    // is named by its place (no relation name is a number).
+                    let alias = if prefix.len() + 3 <= MAX_ALIAS_LEN {
+                        format!("sr_{prefix}")
+                    } else {
+                        format!("sr_{}", joins.len())
+                    };
+                    joins.push(Join {
+                        alias,
+                        parent,
+                        rel,
+                        rel_index,
+                        start,
+                    });
+                    by_prefix.insert(prefix, joins.len() - 1);
                     start += rel.target.meta().fields.len();
                     joins.len() - 1
                 }
@@ -114,7 +135,44 @@ pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<V
             meta = rel.target.meta();
         }
     }
-    Ok(joins.into_iter().map(|(_, j)| j).collect())
+    Ok(joins)
+}
+
+/// The relations `select_related` may follow from `meta`, for messages.
+fn single_valued_names(meta: &ModelMeta) -> Vec<String> {
+    meta.relations
+        .iter()
+        .filter(|r| single_valued(r))
+        .map(|r| r.name.to_owned())
+        .collect()
+}
+
+/// Checks `lock_of` names before anything is sent: each is `"self"` or a
+/// path the query's `select_related` follows (Django's rule); PostgreSQL
+/// would refuse any other (or, for an empty name or a NUL, fail to parse).
+///
+/// # Errors
+/// [`Error::InvalidLookup`] naming the model, the name and the valid ones.
+pub(crate) fn check_lock_of(meta: &ModelMeta, of: &[String], joins: &[Join]) -> Result<()> {
+    let path = |j: &Join| j.alias.strip_prefix("sr_").unwrap_or_default().to_owned();
+    for name in of {
+        if name == "self"
+            || joins
+                .iter()
+                .any(|j| j.alias.strip_prefix("sr_") == Some(name))
+        {
+            continue;
+        }
+        return Err(Error::from(crate::error::LookupError {
+            model: meta.name,
+            what: "lock_of table",
+            name: shown(name),
+            valid: std::iter::once("self".to_owned())
+                .chain(joins.iter().map(path))
+                .collect(),
+        }));
+    }
+    Ok(())
 }
 
 /// `, "sr_author"."id", ..` for every joined model.
@@ -211,7 +269,8 @@ pub(crate) struct PrefetchSpec {
 
 /// Runs the prefetch queries for `roots`: one per relation level, the
 /// levels of a path (`posts__tags`) in order, a prefix used once. Every
-/// path is checked before the first query.
+/// path was checked ([`check_prefetch`]) when the query was planned,
+/// before its main query.
 ///
 /// The levels of one depth (`author` and `tags`, or `posts__tags` and
 /// `posts__comments`) do not depend on each other: their queries go out
@@ -258,21 +317,26 @@ fn depth(spec: &PrefetchSpec) -> usize {
 /// `specs` with the prefixes of their paths (`posts__tags` needs `posts`
 /// first; Django adds it too), each path once, shallowest first.
 fn with_prefixes(specs: &[PrefetchSpec]) -> Vec<PrefetchSpec> {
+    // Every path was resolved (bounded in length and depth) by
+    // `check_prefetch` when the query was planned, before any prefix is
+    // built from it here. The paths seen are hashed: many specs cost
+    // linear time, not quadratic.
+    let given: foldhash::HashSet<&str> = specs.iter().map(|s| s.path.as_str()).collect();
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
     let mut all: Vec<PrefetchSpec> = Vec::new();
     for spec in specs {
-        let segments: Vec<&str> = spec.path.split("__").collect();
-        for depth in 1..segments.len() {
-            let prefix = segments[..depth].join("__");
-            if !all.iter().chain(specs).any(|s| s.path == prefix) {
+        for (at, _) in spec.path.match_indices("__") {
+            let prefix = &spec.path[..at];
+            if !given.contains(prefix) && seen.insert(prefix) {
                 all.push(PrefetchSpec {
-                    path: prefix,
+                    path: prefix.to_owned(),
                     filter: None,
                     order: Vec::new(),
                     model: None,
                 });
             }
         }
-        if !all.iter().any(|s| s.path == spec.path) {
+        if seen.insert(&spec.path) {
             all.push(spec.clone());
         }
     }
@@ -376,6 +440,25 @@ where
     Ok(roots)
 }
 
+/// Resolves every `prefetch_related` path of a query on `M` (when it is
+/// planned, before the main query is sent), each in time linear in its
+/// length: at most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
+///
+/// # Errors
+/// [`Error::InvalidLookup`] naming the model, the relation and the valid
+/// ones; [`Error::InvalidQuery`] for a query over another model;
+/// [`Error::InvalidValue`] for a NUL in a value of a prefetch's filter.
+pub(crate) fn check_prefetch<M: Model>(specs: &[PrefetchSpec]) -> Result<()> {
+    for spec in specs {
+        let path = Path::resolve::<M>(spec)?;
+        if let Some(filter) = &spec.filter {
+            // Also when the main query finds no row and it never runs.
+            check_nul(path.rel.target.meta(), filter)?;
+        }
+    }
+    Ok(())
+}
+
 /// A prefetch path resolved on the models: the relations it goes through
 /// (each with the model it starts from), then the relation to load.
 struct Path {
@@ -389,18 +472,23 @@ impl Path {
     /// Resolves `spec`'s path from `M`: an unknown relation, or a prefetch
     /// query over another model, is an error.
     fn resolve<M: Model>(spec: &PrefetchSpec) -> Result<Path> {
+        const WHAT: &str = "prefetch_related relation";
         let mut owner: &'static dyn DynModel = crate::relation::ModelOps::<M>::new_static();
-        let segments: Vec<&str> = spec.path.split("__").collect();
-        let (last, before) = segments.split_last().expect("a path has a segment");
-        let mut through = Vec::with_capacity(before.len());
-        for segment in before {
-            let (index, rel) =
-                relation_named(owner.meta(), segment, "prefetch_related relation", |_| true)?;
+        check_len(M::META, WHAT, &spec.path, || relation_names(M::META))?;
+        let mut segments = spec.path.split("__").peekable();
+        let mut through = Vec::new();
+        let (index, rel) = loop {
+            let segment = segments.next().unwrap_or_default();
+            let (index, rel) = relation_named(owner.meta(), segment, WHAT, |_| true)?;
+            let Some(next) = segments.peek() else {
+                break (index, rel);
+            };
+            if through.len() + 1 == MAX_RELATIONS {
+                return Err(too_deep(rel.target.meta(), WHAT, next));
+            }
             through.push((owner, index));
             owner = rel.target;
-        }
-        let (index, rel) =
-            relation_named(owner.meta(), last, "prefetch_related relation", |_| true)?;
+        };
         if let Some(table) = spec.model {
             if table != rel.target.meta().table {
                 return Err(Error::from(crate::error::QueryError {
@@ -828,6 +916,7 @@ fn push_from_where(w: &mut SqlWriter, levels: &[LevelSql<'_>], i: usize) -> Resu
     if let Some(filter) = &level.spec.filter {
         let filter = filter.simplify();
         filter.check_relations()?;
+        check_nul(target_meta, &filter)?;
         match filter {
             Node::All => {}
             Node::Nothing => w.push_sql(" AND FALSE"),

@@ -8,6 +8,7 @@ use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, ModelMeta};
+use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
 
@@ -92,12 +93,50 @@ pub(crate) fn resolve_fields(
                 Error::from(crate::error::LookupError {
                     model: meta.name,
                     what: "field",
-                    name: (*name).to_owned(),
+                    name: shown(name),
                     valid: meta.field_names(),
                 })
             })
         })
         .collect()
+}
+
+/// The longest name an annotation or alias may have: PostgreSQL's
+/// `NAMEDATALEN` - 1, past which it would cut the name.
+pub(crate) const MAX_ALIAS_LEN: usize = 63;
+
+/// Checks a name the caller gives to a result column (an aggregate's
+/// `alias`, an `annotate_expr` name), as Django checks annotation names:
+/// an identifier (`[A-Za-z_][A-Za-z0-9_]*`, ASCII) without `__` (the
+/// separator of lookups on it, `n__gte`), of at most [`MAX_ALIAS_LEN`]
+/// bytes, so that the server never sees an empty, cut or odd name.
+///
+/// # Errors
+/// [`Error::InvalidQuery`] naming the model, `what` and the name.
+pub(crate) fn check_alias(meta: &ModelMeta, what: &str, name: &str) -> Result<()> {
+    let bytes = name.as_bytes();
+    let why = match bytes.first() {
+        None => "it is empty",
+        Some(_) if bytes.len() > MAX_ALIAS_LEN => "it is longer than 63 bytes",
+        Some(first) if first.is_ascii_digit() => "it starts with a digit",
+        Some(_)
+            if !bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
+        {
+            "only ASCII letters, digits and `_` are allowed"
+        }
+        Some(_) if name.contains("__") => "it contains `__`, the lookup separator",
+        Some(_) => return Ok(()),
+    };
+    Err(Error::from(crate::error::QueryError {
+        model: meta.name,
+        reason: format!(
+            "{what} {:?} is not a valid name: {why} (a name is an identifier, \
+             [A-Za-z_][A-Za-z0-9_]*, without `__`, of at most {MAX_ALIAS_LEN} bytes)",
+            shown(name)
+        ),
+    }))
 }
 
 /// An aggregate over a field, for [`QuerySet::aggregate`](crate::QuerySet::aggregate).
@@ -173,7 +212,10 @@ impl Aggregate {
         self
     }
 
-    /// Names the result (default: `field__function`).
+    /// Names the result (default: `field__function`). As in Django, the
+    /// name is an identifier (`[A-Za-z_][A-Za-z0-9_]*`) without `__`, of at
+    /// most 63 bytes (PostgreSQL's limit); another is reported, before
+    /// anything is sent, as [`Error::InvalidQuery`] when the query runs.
     #[must_use]
     pub fn alias(mut self, name: &str) -> Self {
         self.alias = Some(name.to_owned());
@@ -184,6 +226,9 @@ impl Aggregate {
     /// model, or relations then (optionally) a field of the last one
     /// (`"posts"` counts the related rows, `"posts__views"` sums theirs).
     pub(crate) fn resolve(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
+        if let Some(alias) = &self.alias {
+            check_alias(meta, "the alias", alias)?;
+        }
         if self.field == "*" {
             return Ok(Resolved {
                 agg: self,
@@ -192,12 +237,23 @@ impl Aggregate {
                 ty: self.result_type(meta, None)?,
             });
         }
+        let valid = |model: &ModelMeta| {
+            let mut names = model.field_names();
+            names.extend(relation_names(model));
+            names
+        };
+        // Split only once known to be short, and crossing a bounded number
+        // of relations (each one more nested subquery).
+        check_len(meta, "field or relation", &self.field, || valid(meta))?;
         let segments: Vec<&str> = self.field.split("__").collect();
         let mut model = meta;
         let mut hops = Vec::new();
         let mut field = None;
         for (i, name) in segments.iter().enumerate() {
             if let Some(rel) = model.relation(name) {
+                if hops.len() == MAX_RELATIONS {
+                    return Err(too_deep(model, "relation", name));
+                }
                 hops.push(rel.hop()?);
                 model = rel.target.meta();
                 continue;
@@ -208,12 +264,8 @@ impl Aggregate {
                     return Err(Error::from(crate::error::LookupError {
                         model: model.name,
                         what: "field or relation",
-                        name: (*name).to_owned(),
-                        valid: model
-                            .field_names()
-                            .into_iter()
-                            .chain(model.relations.iter().map(|r| r.name.to_owned()))
-                            .collect(),
+                        name: shown(name),
+                        valid: valid(model),
                     }))
                 }
             }

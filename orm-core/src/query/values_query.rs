@@ -8,13 +8,14 @@ use std::sync::Arc;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
+use crate::query::lookup::shown;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record};
 use crate::query::QuerySet;
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{check_nul, Value};
 
 /// The named fields of the rows of a query; see [`QuerySet::values`].
 pub struct ValuesQuery<M> {
@@ -95,6 +96,7 @@ impl<M: Model> ValuesQuery<M> {
         let filter = self.qs.filter.simplify();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
+        check_nul(meta, &filter)?;
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
             return Ok(Vec::new());
         }
@@ -130,7 +132,7 @@ impl<M: Model> ValuesQuery<M> {
                     return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "aggregate",
-                        name: name.to_owned(),
+                        name: shown(name),
                         valid: aggregates.iter().map(|r| r.agg.name()).collect(),
                     }));
                 };
@@ -272,7 +274,7 @@ pub(crate) fn push_order_and_slice<M: Model>(
                 return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what,
-                    name: name.clone(),
+                    name: shown(name),
                     valid: meta
                         .field_names()
                         .into_iter()
