@@ -656,6 +656,14 @@ impl Error {
         self.sqlstate() == Some(DEADLOCK_DETECTED)
     }
 
+    /// True when the server cancelled the statement (SQLSTATE 57014): a
+    /// [`statement_timeout`](crate::DbBuilder::statement_timeout) or
+    /// [`Db::timeout`](crate::Db::timeout) ran out, or a cancel request
+    /// stopped it.
+    pub fn is_query_canceled(&self) -> bool {
+        self.sqlstate() == Some("57014")
+    }
+
     /// True for the errors a transaction is retried on: a serialization
     /// failure or a deadlock.
     pub fn is_retryable(&self) -> bool {

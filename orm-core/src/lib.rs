@@ -82,7 +82,9 @@
 //! semantics: `= None` is `IS NULL`, `exclude` keeps rows whose column is
 //! NULL, an empty `in` matches nothing without sending a query, and `LIKE`
 //! patterns match `%`, `_` and `\` literally. For filters known only at run
-//! time (a web API's query string), use [`Lookup::parse`].
+//! time (a web API's query string), use [`Lookup::parse`], or, for input
+//! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
+//! lists the fields and lookups they may use and bounds their values.
 //!
 //! # Relations
 //!

@@ -129,7 +129,10 @@ async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
 }
 
 fn is_query_canceled(err: &Error) -> bool {
-    matches!(err, Error::Database(e) if e.code().map(|c| c.code()) == Some("57014"))
+    let by_code = matches!(err, Error::Database(e) if e.code().map(|c| c.code()) == Some("57014"));
+    // The public test says the same.
+    assert_eq!(err.is_query_canceled(), by_code, "{err:?}");
+    by_code
 }
 
 // ---------------------------------------------------------------------------
