@@ -9,9 +9,13 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::collections::hash_map::Entry;
+use std::future::Future;
+use std::task::{Context, Waker};
 
+use futures_util::future::maybe_done;
+use futures_util::TryStreamExt;
 use smallvec::SmallVec;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, RowStream};
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -421,23 +425,48 @@ where
     F: std::future::Future<Output = Result<Vec<M>>>,
 {
     let (paths, statements) = pipelined_levels::<M>(filter, specs)?;
-    // Each is awaited to its end (join, not try_join): a statement
-    // abandoned half-way in a transaction could fail without being seen.
-    let levels = statements
+    let conn = db.client().await?;
+    let mut root = std::pin::pin!(maybe_done(root));
+    let mut levels: Vec<_> = statements
         .iter()
-        .map(|(stmt, _, _)| db.query(&stmt.sql, &stmt.binds));
-    let (roots, rows) =
-        futures_util::future::join(root, futures_util::future::join_all(levels)).await;
-    let mut roots = roots?;
-    let rows: Vec<Vec<Row>> = rows.into_iter().collect::<Result<_>>()?;
+        .map(|(stmt, _, _)| {
+            Box::pin(maybe_done(db.start_rows(
+                &conn,
+                &stmt.sql,
+                stmt.binds.iter(),
+            )))
+        })
+        .collect();
+    // Polled once each, in this order, the query and then every level go
+    // out without waiting for an answer: one round trip. The answers come
+    // back in the same order, each waiting on the connection until it is
+    // read, so every level's rows are decoded as they arrive, once the
+    // objects they belong to are known.
+    {
+        let mut cx = Context::from_waker(Waker::noop());
+        let _ = root.as_mut().poll(&mut cx);
+        for level in &mut levels {
+            let _ = level.as_mut().poll(&mut cx);
+        }
+    }
+    root.as_mut().await;
+    let mut roots = root.as_mut().take_output().ok_or_else(awaited)??;
     // Shallowest first: a level's parents are the objects the level above
     // attached.
-    for ((path, rows), (_, key_index, key_type)) in paths.iter().zip(rows).zip(&statements) {
+    for ((path, mut started), (_, key_index, key_type)) in paths.iter().zip(levels).zip(&statements)
+    {
+        started.as_mut().await;
+        let rows = started.as_mut().take_output().ok_or_else(awaited)??;
         let (level, _) = Level::parents(path, &path.objects(&mut roots));
-        let fetched = level.fetched(rows, (*key_index, *key_type))?;
+        let fetched = level.read(db, rows, (*key_index, *key_type)).await?;
         level.attach(path.objects(&mut roots), fetched)?;
     }
     Ok(roots)
+}
+
+/// A future awaited to its end had no output (cannot happen).
+fn awaited() -> Error {
+    Error::Transaction("a prefetch statement ended without an answer".into())
 }
 
 /// Resolves every `prefetch_related` path of a query on `M` (when it is
@@ -644,17 +673,29 @@ impl Level {
         Ok(grouper.finish())
     }
 
-    /// The rows of this level's statement, fetched before its parents were
-    /// known ([`prefetch_pipelined`]), sorted to their parents.
-    fn fetched(&self, rows: Vec<Row>, (key_index, key_type): (usize, SqlType)) -> Result<Fetched> {
-        if self.parent_keys.is_empty() {
-            return Ok(Fetched::Nothing);
-        }
+    /// The rows of this level's statement, started before its parents
+    /// were known ([`prefetch_pipelined`]), read and sorted to them as they
+    /// arrive.
+    async fn read(
+        &self,
+        db: &Db,
+        rows: RowStream,
+        (key_index, key_type): (usize, SqlType),
+    ) -> Result<Fetched> {
+        futures_util::pin_mut!(rows);
         if self.forward {
-            return Ok(Fetched::Rows(rows, key_index, key_type));
+            // Parents share targets: the rows are kept, each decoded once
+            // per parent that points at it.
+            let mut kept = Vec::new();
+            while let Some(row) = db.track(rows.try_next().await)? {
+                kept.push(row);
+            }
+            return Ok(Fetched::Rows(kept, key_index, key_type));
         }
         let mut grouper = Grouper::new(self, key_index, key_type);
-        rows.into_iter().try_for_each(|row| grouper.push(row))?;
+        while let Some(row) = db.track(rows.try_next().await)? {
+            grouper.push(row)?;
+        }
         Ok(grouper.finish())
     }
 
@@ -811,6 +852,31 @@ fn parent_field(owner: &ModelMeta, rel: &RelationMeta) -> usize {
     }
 }
 
+/// Whether the parents of `levels[i]` are every row of its owner model:
+/// the query has no condition and each level above loads every row of its
+/// target (a reverse or many-to-many level without a filter of its own,
+/// under such parents).
+fn all_rows(levels: &[LevelSql<'_>], i: usize) -> bool {
+    match &levels[i].keys {
+        Keys::Values(_) => false,
+        Keys::Root(filter) => matches!(filter, Node::All),
+        Keys::Level(above) => {
+            let level = &levels[*above];
+            let unfiltered = level
+                .spec
+                .filter
+                .as_ref()
+                .is_none_or(|f| matches!(f.simplify(), Node::All));
+            unfiltered
+                && !matches!(
+                    level.rel.kind,
+                    RelationKind::ForeignKey | RelationKind::OneToOne
+                )
+                && all_rows(levels, *above)
+        }
+    }
+}
+
 /// The alias of a many-to-many level's link table.
 const LINK: &str = "prefetch_link";
 
@@ -897,6 +963,17 @@ fn push_from_where(w: &mut SqlWriter, levels: &[LevelSql<'_>], i: usize) -> Resu
             w.push_sql(" = ANY(");
             w.push_bind(Value::Array(values.take()));
             w.push_sql(")");
+        }
+        // Every row of the owner is a parent, and a row is matched by its
+        // parent's primary key: the rows whose key is set are the ones
+        // (one that names no row is dropped when sorted to the parents).
+        // A subquery would cost a probe or a hash of the whole owner table.
+        _ if !matches!(
+            level.rel.kind,
+            RelationKind::ForeignKey | RelationKind::OneToOne
+        ) && all_rows(levels, i) =>
+        {
+            w.push_sql(" IS NOT NULL");
         }
         Keys::Root(filter) => {
             w.push_sql(" IN (SELECT ");

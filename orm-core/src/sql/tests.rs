@@ -1238,6 +1238,20 @@ fn pipelined_prefetch_selects_the_parents_with_the_query_conditions() {
             ),
         ]
     );
+    // Every author, so every post that has one, and every tag of those.
+    assert_eq!(
+        pipelined(PfAuthor::all().prefetch_related(["posts__tags"])),
+        [
+            (
+                r#"SELECT "pf_posts"."id", "pf_posts"."author_id", "pf_posts"."title" FROM "pf_posts" WHERE "pf_posts"."author_id" IS NOT NULL ORDER BY "pf_posts"."id" ASC"#.to_owned(),
+                vec![]
+            ),
+            (
+                r#"SELECT "pf_tags"."id", "pf_tags"."name", "prefetch_link"."pf_post_id" FROM "pf_tags" JOIN "pf_post_tags" AS "prefetch_link" ON "prefetch_link"."pf_tag_id" = "pf_tags"."id" WHERE "prefetch_link"."pf_post_id" IS NOT NULL ORDER BY "pf_tags"."id" ASC"#.to_owned(),
+                vec![]
+            ),
+        ]
+    );
     // A forward key from every row: the keys of the whole table, no WHERE.
     assert_eq!(
         pipelined(PfPost::all().prefetch_related(["author"])),
