@@ -344,6 +344,9 @@ pub trait DynModel: Send + Sync {
     fn decode_into(&self, group: &mut (dyn Any + Send), row: &tokio_postgres::Row) -> Result<()>;
     /// Decodes a row from column `start`, which has a primary key.
     fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>>;
+    /// Orders `group` (a `new_group`) by primary key, as `ORDER BY pk`
+    /// would for an integer or UUID key.
+    fn sort_by_pk(&self, group: &mut (dyn Any + Send));
     /// The value of field `index` of `object` (an instance of this model).
     fn field_value(&self, object: &dyn Any, index: usize) -> Value;
     /// Stores `related` into relation `relation` of `object`.
@@ -425,6 +428,16 @@ impl<M: Model> DynModel for ModelOps<M> {
 
     fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>> {
         Ok(Box::new(M::from_row(row, start)?))
+    }
+
+    fn sort_by_pk(&self, group: &mut (dyn Any + Send)) {
+        if let Some(group) = group.downcast_mut::<Vec<M>>() {
+            let key = |m: &M| crate::value::Key::of(&m.pk());
+            // Rows mostly come in key order already.
+            if !group.is_sorted_by(|a, b| key(a) <= key(b)) {
+                group.sort_by_key(key);
+            }
+        }
     }
 
     fn field_value(&self, object: &dyn Any, index: usize) -> Value {

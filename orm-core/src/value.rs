@@ -399,7 +399,9 @@ impl Value {
 
 /// A primary or foreign key value, hashable, for grouping related rows by
 /// their parent without formatting it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Ordered as PostgreSQL orders integers and UUIDs (text by bytes, which
+/// a collation may not).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Key {
     Int(i64),
     Uuid(Uuid),

@@ -1343,3 +1343,56 @@ async fn update_or_create_fills_only_the_models_own_fields() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn prefetched_children_are_in_key_order() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ada = author("Ada", 1).await;
+        let bob = author("Bob", 1).await;
+        let mut first = post(&ada, "a1", true).await;
+        post(&bob, "b1", true).await;
+        post(&ada, "a2", true).await;
+        post(&ada, "a3", true).await;
+        // An update writes a new row version elsewhere in the table: the
+        // rows no longer lie in key order.
+        first.title = "a1 edited".into();
+        first.save().await?;
+        let expect = ["a1 edited", "a2", "a3"];
+        // Pipelined, and by keys (sliced).
+        for authors in [
+            Author::all()
+                .prefetch_related(["posts"])
+                .order_by(["name"])
+                .await?,
+            Author::all()
+                .prefetch_related(["posts"])
+                .order_by(["name"])
+                .limit(10)
+                .await?,
+        ] {
+            let titles: Vec<&str> = authors[0]
+                .posts
+                .get()
+                .expect("prefetched")
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect();
+            assert_eq!(titles, expect);
+        }
+        // An ordering of its own is the server's.
+        let authors = Author::filter(q!(name = "Ada"))
+            .prefetch_related_with("posts", Post::all().order_by(["-title"]))
+            .await?;
+        let titles: Vec<&str> = authors[0]
+            .posts
+            .get()
+            .expect("prefetched")
+            .iter()
+            .map(|p| p.title.as_str())
+            .collect();
+        assert_eq!(titles, ["a3", "a2", "a1 edited"]);
+        Ok(())
+    })
+    .await
+}

@@ -495,6 +495,9 @@ struct Path {
     owner: &'static dyn DynModel,
     rel: &'static RelationMeta,
     index: usize,
+    /// Each parent's objects are put in key order here, not by the
+    /// statement ([`sorted_on_client`]).
+    sort: bool,
 }
 
 impl Path {
@@ -535,6 +538,7 @@ impl Path {
             owner,
             rel,
             index,
+            sort: sorted_on_client(rel, spec),
         })
     }
 
@@ -573,6 +577,8 @@ struct Level {
     /// A key shared by several parents (copies of one object after a
     /// forward level): each copy needs the rows, so they are kept.
     repeated: bool,
+    /// Each parent's objects are put in key order after grouping.
+    sort: bool,
     /// The statement, and the column (and its type) that says which parent
     /// a row belongs to; `None` when no parent has a key.
     query: Option<(Statement, usize, SqlType)>,
@@ -648,6 +654,7 @@ impl Level {
             parent_keys,
             first,
             repeated,
+            sort: path.sort,
             query: None,
         };
         (level, distinct)
@@ -729,6 +736,9 @@ impl Level {
                             let mut again = target.new_group();
                             for &row in &kept.of_parent[first] {
                                 target.decode_into(&mut *again, &kept.rows[row])?;
+                            }
+                            if self.sort {
+                                target.sort_by_pk(&mut *again);
                             }
                             again
                         }
@@ -816,7 +826,13 @@ impl<'l> Grouper<'l> {
         Ok(())
     }
 
-    fn finish(self) -> Fetched {
+    fn finish(mut self) -> Fetched {
+        if self.level.sort {
+            let target = self.level.rel.target;
+            for group in self.groups.iter_mut().flatten() {
+                target.sort_by_pk(&mut **group);
+            }
+        }
         Fetched::Groups(self.groups, self.kept)
     }
 }
@@ -877,6 +893,19 @@ fn all_rows(levels: &[LevelSql<'_>], i: usize) -> bool {
     }
 }
 
+/// Whether a level's objects are put in primary key order after they are
+/// grouped by parent, rather than by `ORDER BY` in its statement: with no
+/// ordering of its own and an integer or UUID key, which Rust orders as
+/// PostgreSQL does. Sorting a few objects per parent costs less than the
+/// server's sort of every row, and without `ORDER BY` PostgreSQL is free to
+/// hash-join the level's rows instead of walking the key's index and
+/// probing its parents once per row (on a table without an index on the
+/// foreign key: 11 ms instead of 22-27 ms for 50,000 of 100,000 posts).
+fn sorted_on_client(rel: &RelationMeta, spec: &PrefetchSpec) -> bool {
+    let pk = rel.target.meta().pk_field().sql_type;
+    spec.order.is_empty() && (pk.is_integer() || pk == SqlType::Uuid)
+}
+
 /// The alias of a many-to-many level's link table.
 const LINK: &str = "prefetch_link";
 
@@ -897,21 +926,23 @@ fn render(levels: &[LevelSql<'_>], i: usize) -> Result<(Statement, usize, SqlTyp
         w.push_column(LINK, source_col);
     }
     push_from_where(&mut w, levels, i)?;
-    w.push_sql(" ORDER BY ");
-    let order: Vec<(&'static crate::model::FieldMeta, bool)> = if level.spec.order.is_empty() {
-        vec![(target_meta.pk_field(), false)]
-    } else {
-        level
-            .spec
-            .order
-            .iter()
-            .map(|o| o.resolve(target_meta))
-            .collect::<Result<_>>()?
-    };
-    w.push_list(order.iter(), ", ", |w, (f, desc)| {
-        w.push_column(target_meta.table, f.column);
-        w.push_sql(if *desc { " DESC" } else { " ASC" });
-    });
+    if !sorted_on_client(level.rel, level.spec) {
+        let order: Vec<(&'static crate::model::FieldMeta, bool)> = if level.spec.order.is_empty() {
+            vec![(target_meta.pk_field(), false)]
+        } else {
+            level
+                .spec
+                .order
+                .iter()
+                .map(|o| o.resolve(target_meta))
+                .collect::<Result<_>>()?
+        };
+        w.push_sql(" ORDER BY ");
+        w.push_list(order.iter(), ", ", |w, (f, desc)| {
+            w.push_column(target_meta.table, f.column);
+            w.push_sql(if *desc { " DESC" } else { " ASC" });
+        });
+    }
     // The column that says which parent a row belongs to.
     let key = match hop {
         Hop::Through { .. } => (target_meta.fields.len(), level.owner.pk_field().sql_type),

@@ -1217,22 +1217,22 @@ fn pipelined_prefetch_selects_the_parents_with_the_query_conditions() {
     let posts_of = format!(
         r#"FROM "pf_posts" WHERE "pf_posts"."author_id" IN (SELECT "pf_authors"."id" FROM "pf_authors" WHERE {author_cond})"#
     );
-    let levels = pipelined(
-        PfAuthor::filter(q!(name = "Ada"))
-            .prefetch_related_with("posts__tags", PfTag::filter(q!(name__startswith = "r"))),
-    );
+    let levels = pipelined(PfAuthor::filter(q!(name = "Ada")).prefetch_related_with(
+        "posts__tags",
+        PfTag::filter(q!(name__startswith = "r")).order_by(["-name"]),
+    ));
     assert_eq!(
         levels,
         [
             (
                 format!(
-                    r#"SELECT "pf_posts"."id", "pf_posts"."author_id", "pf_posts"."title" {posts_of} ORDER BY "pf_posts"."id" ASC"#
+                    r#"SELECT "pf_posts"."id", "pf_posts"."author_id", "pf_posts"."title" {posts_of}"#
                 ),
                 vec![text("Ada")]
             ),
             (
                 format!(
-                    r#"SELECT "pf_tags"."id", "pf_tags"."name", "prefetch_link"."pf_post_id" FROM "pf_tags" JOIN "pf_post_tags" AS "prefetch_link" ON "prefetch_link"."pf_tag_id" = "pf_tags"."id" WHERE "prefetch_link"."pf_post_id" IN (SELECT "pf_posts"."id" {posts_of}) AND ("pf_tags"."name" LIKE $2) ORDER BY "pf_tags"."id" ASC"#
+                    r#"SELECT "pf_tags"."id", "pf_tags"."name", "prefetch_link"."pf_post_id" FROM "pf_tags" JOIN "pf_post_tags" AS "prefetch_link" ON "prefetch_link"."pf_tag_id" = "pf_tags"."id" WHERE "prefetch_link"."pf_post_id" IN (SELECT "pf_posts"."id" {posts_of}) AND ("pf_tags"."name" LIKE $2) ORDER BY "pf_tags"."name" DESC"#
                 ),
                 vec![text("Ada"), text("r%")]
             ),
@@ -1243,11 +1243,11 @@ fn pipelined_prefetch_selects_the_parents_with_the_query_conditions() {
         pipelined(PfAuthor::all().prefetch_related(["posts__tags"])),
         [
             (
-                r#"SELECT "pf_posts"."id", "pf_posts"."author_id", "pf_posts"."title" FROM "pf_posts" WHERE "pf_posts"."author_id" IS NOT NULL ORDER BY "pf_posts"."id" ASC"#.to_owned(),
+                r#"SELECT "pf_posts"."id", "pf_posts"."author_id", "pf_posts"."title" FROM "pf_posts" WHERE "pf_posts"."author_id" IS NOT NULL"#.to_owned(),
                 vec![]
             ),
             (
-                r#"SELECT "pf_tags"."id", "pf_tags"."name", "prefetch_link"."pf_post_id" FROM "pf_tags" JOIN "pf_post_tags" AS "prefetch_link" ON "prefetch_link"."pf_tag_id" = "pf_tags"."id" WHERE "prefetch_link"."pf_post_id" IS NOT NULL ORDER BY "pf_tags"."id" ASC"#.to_owned(),
+                r#"SELECT "pf_tags"."id", "pf_tags"."name", "prefetch_link"."pf_post_id" FROM "pf_tags" JOIN "pf_post_tags" AS "prefetch_link" ON "prefetch_link"."pf_tag_id" = "pf_tags"."id" WHERE "prefetch_link"."pf_post_id" IS NOT NULL"#.to_owned(),
                 vec![]
             ),
         ]
@@ -1256,7 +1256,7 @@ fn pipelined_prefetch_selects_the_parents_with_the_query_conditions() {
     assert_eq!(
         pipelined(PfPost::all().prefetch_related(["author"])),
         [(
-            r#"SELECT "pf_authors"."id", "pf_authors"."name" FROM "pf_authors" WHERE "pf_authors"."id" IN (SELECT "pf_posts"."author_id" FROM "pf_posts") ORDER BY "pf_authors"."id" ASC"#
+            r#"SELECT "pf_authors"."id", "pf_authors"."name" FROM "pf_authors" WHERE "pf_authors"."id" IN (SELECT "pf_posts"."author_id" FROM "pf_posts")"#
                 .to_owned(),
             vec![]
         )]
