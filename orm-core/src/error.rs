@@ -13,8 +13,6 @@ use std::fmt;
 use tokio_postgres::error::DbError;
 use tokio_postgres::types::Type;
 
-use crate::value::Value;
-
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -580,28 +578,6 @@ impl std::error::Error for BindError {
 pub(crate) trait Param: fmt::Debug {
     /// The value's Rust type, when known.
     fn type_name(&self) -> Option<&'static str>;
-}
-
-impl Param for Value {
-    fn type_name(&self) -> Option<&'static str> {
-        Some(match self {
-            Value::Bool(_) => "bool",
-            Value::I16(_) => "i16",
-            Value::I32(_) => "i32",
-            Value::I64(_) => "i64",
-            Value::F32(_) => "f32",
-            Value::F64(_) => "f64",
-            Value::Text(_) => "String",
-            Value::Bytes(_) => "Vec<u8>",
-            Value::Date(_) => "NaiveDate",
-            Value::Time(_) => "NaiveTime",
-            Value::Timestamp(_) => "NaiveDateTime",
-            Value::TimestampTz(_) => "DateTime<Utc>",
-            Value::Uuid(_) => "Uuid",
-            Value::Json(_) => "serde_json::Value",
-            Value::Array(_) => "an array",
-        })
-    }
 }
 
 impl Param for &(dyn tokio_postgres::types::ToSql + Sync) {

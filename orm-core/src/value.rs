@@ -9,8 +9,6 @@ use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::model::ModelMeta;
-use crate::query::q::{Node, Op};
 
 /// An owned SQL value. Every variant but [`Value::Array`] carries an
 /// `Option`, so a NULL still knows its PostgreSQL type.
@@ -67,7 +65,7 @@ pub(crate) fn nul_error(model: &'static str, field: &'static str) -> Error {
 
 /// A text value refused while being encoded, before it is sent: it holds
 /// a NUL character. Every path that knows the value's field refuses it
-/// earlier, naming the field ([`check_nul`], `persist`); this catches the
+/// earlier, naming the field (`query::q::check_nul`, `persist`); this catches the
 /// others (a raw query's values).
 #[derive(Debug)]
 pub(crate) struct NulInText;
@@ -79,68 +77,6 @@ impl fmt::Display for NulInText {
 }
 
 impl StdError for NulInText {}
-
-/// Refuses a NUL character in any value of the filter `node` on `meta`
-/// (subqueries and expressions included), naming the model and field, so
-/// that nothing is sent. It runs on every query: a walk of the tree and a
-/// scan of its text, no allocation; the names are only looked for once a
-/// NUL is found.
-///
-/// # Errors
-/// [`Error::InvalidValue`] naming the model and field of the first such value.
-#[inline]
-pub(crate) fn check_nul(meta: &'static ModelMeta, node: &Node) -> Result<(), Error> {
-    if !any_nul(node) {
-        return Ok(());
-    }
-    let (model, field) = find_nul(meta, node).unwrap_or((meta.name, "?"));
-    Err(nul_error(model, field))
-}
-
-/// Whether a value of `node` holds a NUL.
-fn any_nul(node: &Node) -> bool {
-    match node {
-        Node::All | Node::Nothing => false,
-        Node::Leaf(cond) => op_has_nul(&cond.op),
-        Node::And(items) | Node::Or(items) => items.iter().any(any_nul),
-        Node::Not(n) | Node::Call { node: n, .. } => any_nul(n),
-        Node::Exists(sub) => any_nul(&sub.filter),
-    }
-}
-
-/// Whether an operand of `op` (a subquery's included) holds a NUL.
-#[inline]
-fn op_has_nul(op: &Op) -> bool {
-    match op {
-        Op::Exact(v) | Op::IExact(v) | Op::Cmp(_, v) => v.has_nul(),
-        Op::Linked { owner, .. } => owner.has_nul(),
-        Op::In(values) => values.iter().any(Value::has_nul),
-        Op::Range(low, high) => low.has_nul() || high.has_nul(),
-        Op::Like { text, .. } => has_nul_byte(text.as_bytes()),
-        Op::Regex { pattern, .. } => has_nul_byte(pattern.as_bytes()),
-        Op::IsNull(_) => false,
-        Op::CmpExpr { expr, .. } => expr.has_nul(),
-        Op::InQuery(sub) => any_nul(&sub.filter),
-    }
-}
-
-/// The model and field of the first value of `node` holding a NUL.
-fn find_nul(meta: &'static ModelMeta, node: &Node) -> Option<(&'static str, &'static str)> {
-    match node {
-        Node::All | Node::Nothing => None,
-        Node::Leaf(cond) => match &cond.op {
-            Op::InQuery(sub) => find_nul(sub.meta, &sub.filter),
-            op if op_has_nul(op) => {
-                let model = cond.path.last().map_or(meta, |rel| rel.target.meta());
-                Some((model.name, cond.field.name))
-            }
-            _ => None,
-        },
-        Node::And(items) | Node::Or(items) => items.iter().find_map(|n| find_nul(meta, n)),
-        Node::Not(n) | Node::Call { node: n, .. } => find_nul(meta, n),
-        Node::Exists(sub) => find_nul(sub.meta, &sub.filter),
-    }
-}
 
 /// True when `bytes` holds a 0 byte. Most values are short: up to 16
 /// bytes are read as two (overlapping) words and tested at once, without
@@ -475,5 +411,28 @@ value_from!(
 impl From<&str> for Value {
     fn from(v: &str) -> Value {
         Value::Text(Some(v.to_owned()))
+    }
+}
+
+/// What a [`BindError`](crate::error::BindError) says of a value's type.
+impl crate::error::Param for Value {
+    fn type_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Value::Bool(_) => "bool",
+            Value::I16(_) => "i16",
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::Text(_) => "String",
+            Value::Bytes(_) => "Vec<u8>",
+            Value::Date(_) => "NaiveDate",
+            Value::Time(_) => "NaiveTime",
+            Value::Timestamp(_) => "NaiveDateTime",
+            Value::TimestampTz(_) => "DateTime<Utc>",
+            Value::Uuid(_) => "Uuid",
+            Value::Json(_) => "serde_json::Value",
+            Value::Array(_) => "an array",
+        })
     }
 }

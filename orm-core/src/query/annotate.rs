@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::expr::Expr;
 use crate::query::lookup::shown;
+use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::query::values::{check_alias, Aggregate, Record, Resolved};
 use crate::query::values_query::{push_order_and_slice, split_lookup};
@@ -21,7 +22,7 @@ use crate::sql::condition::{push_node, Scope};
 use crate::sql::statements::push_aggregate_over;
 use crate::sql::SqlWriter;
 use crate::types::{FieldType, SqlType};
-use crate::value::{check_nul, Value};
+use crate::value::Value;
 
 /// A model row with the values `annotate` computed for it; dereferences to
 /// the model.

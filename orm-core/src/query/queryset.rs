@@ -433,7 +433,7 @@ impl<M: Model> QuerySet<M> {
         }
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
-        crate::value::check_nul(M::META, &self.filter)?;
+        crate::query::q::check_nul(M::META, &self.filter)?;
         Ok(if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
@@ -594,7 +594,7 @@ impl<M: Model> QuerySet<M> {
             return Ok(stmt.map(Bound::from));
         };
         // Rendering checks this (`simplified`); a kept text does not render.
-        crate::value::check_nul(M::META, &self.filter)?;
+        crate::query::q::check_nul(M::META, &self.filter)?;
         #[cfg(debug_assertions)]
         let rendered = render(self, arg.clone());
         let mut binds = Binds::from_vec(values(arg));
@@ -834,7 +834,7 @@ impl<M: Model> QuerySet<M> {
         let by_key = match by_key {
             Some(Ok(sql)) => {
                 // Its one value: a text by key renders nothing.
-                crate::value::check_nul(M::META, &self.filter)?;
+                crate::query::q::check_nul(M::META, &self.filter)?;
                 #[cfg(debug_assertions)]
                 let rendered = self.update_statement(assign.clone());
                 let values = assign.items.into_iter().map(|set| set.value);
@@ -954,7 +954,7 @@ impl<M: Model> QuerySet<M> {
             Some(field) => match Shape::delete_text(M::META, field) {
                 Ok(sql) => {
                     // Its one value: a text by key renders nothing.
-                    crate::value::check_nul(M::META, &self.filter)?;
+                    crate::query::q::check_nul(M::META, &self.filter)?;
                     #[cfg(debug_assertions)]
                     let rendered = self.delete_statement();
                     let stmt = self.by_key_bound(sql, std::iter::empty());

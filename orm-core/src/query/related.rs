@@ -24,6 +24,7 @@ use crate::model::{Model, ModelMeta};
 use crate::query::lookup::MAX_NAME_LEN;
 use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::query::order::OrderBy;
+use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::query::values::MAX_ALIAS_LEN;
 use crate::relation::{DynModel, Hop, Related, RelationKind, RelationMeta};
@@ -31,7 +32,7 @@ use crate::sql::condition::{push_node, Scope};
 use crate::sql::statements::push_where;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
-use crate::value::{check_nul, Key, Value};
+use crate::value::{Key, Value};
 
 /// One `LEFT JOIN` of a `select_related` path.
 #[derive(Debug, Clone)]

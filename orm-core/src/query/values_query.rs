@@ -9,13 +9,14 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::model::{FieldMeta, Model};
 use crate::query::lookup::shown;
+use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record};
 use crate::query::QuerySet;
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
-use crate::value::{check_nul, Value};
+use crate::value::Value;
 
 /// The named fields of the rows of a query; see [`QuerySet::values`].
 pub struct ValuesQuery<M> {
