@@ -1396,3 +1396,32 @@ async fn prefetched_children_are_in_key_order() -> Result<()> {
     })
     .await
 }
+
+/// Under `Db::timeout` each statement holds a connection of its own, so a
+/// prefetch waits for its rows instead of pipelining its levels on a
+/// pinned connection (on a pool of one, that would wait for a second).
+#[tokio::test]
+async fn prefetch_under_a_statement_limit_on_a_pool_of_one() -> Result<()> {
+    let url = orm_core::testing::test_database_url().await?;
+    let db = Db::builder(url)
+        .max_size(1)
+        .wait_timeout(std::time::Duration::from_secs(2))
+        .connect()
+        .await?;
+    orm_core::generate_schemas_on(&db).await?;
+    orm_core::scope(&db, blog()).await;
+    let limited = db.timeout(std::time::Duration::from_secs(5));
+    let authors = orm_core::scope(&limited, async {
+        Author::all()
+            .prefetch_related(["posts"])
+            .order_by(["name"])
+            .await
+    })
+    .await?;
+    let counts: Vec<usize> = authors
+        .iter()
+        .map(|a| a.posts.get().expect("prefetched").len())
+        .collect();
+    assert_eq!(counts, [2, 0, 2]);
+    Ok(())
+}

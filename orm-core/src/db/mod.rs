@@ -404,6 +404,12 @@ impl Db {
         db
     }
 
+    /// Whether [`Db::timeout`] limits this handle's statements: each then
+    /// holds a connection of its own, so none is pipelined.
+    pub(crate) fn is_limited(&self) -> bool {
+        self.timeout.is_some()
+    }
+
     /// [`Db::timeout`]'s limit, if any.
     fn statement_limit(&self) -> Option<Duration> {
         self.timeout
@@ -858,7 +864,7 @@ impl Db {
                 Err(e) => return Err(Error::Database(e)),
                 Ok(()) => {
                     let result = run.await;
-                    if !matches!(&result, Err(e) if is_query_canceled(e)) {
+                    if !matches!(&result, Err(e) if e.is_query_canceled()) {
                         self.abandon(conn);
                     }
                     result
@@ -1188,11 +1194,6 @@ fn is_stale(err: &tokio_postgres::Error) -> bool {
         }
         _ => false,
     }
-}
-
-/// SQLSTATE 57014: a statement stopped by a cancel request or a timeout.
-fn is_query_canceled(err: &Error) -> bool {
-    matches!(err, Error::Database(e) if e.code() == Some(&SqlState::QUERY_CANCELED))
 }
 
 /// Adds `-c statement_timeout=<ms>` to the startup options of `config`,

@@ -122,7 +122,9 @@ impl Plan {
 /// without them ([`Plan::root`]).
 async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     let db = plan.db()?;
-    if let (Some(root), false) = (&plan.root, plan.prefetch.is_empty()) {
+    // Under `Db::timeout` every statement holds a connection alone (and the
+    // levels would escape the limit): the levels then wait for the rows.
+    if let (Some(root), false, false) = (&plan.root, plan.prefetch.is_empty(), db.is_limited()) {
         // Boxed, as `Plan::prefetch`'s: most queries prefetch nothing.
         return Box::pin(run_pipelined(plan, &db, root)).await;
     }

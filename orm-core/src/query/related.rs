@@ -458,7 +458,7 @@ where
     {
         started.as_mut().await;
         let rows = started.as_mut().take_output().ok_or_else(awaited)??;
-        let (level, _) = Level::parents(path, &path.objects(&mut roots));
+        let (level, _) = Level::parents(path, &path.objects(&mut roots), false);
         let fetched = level.read(db, rows, (*key_index, *key_type)).await?;
         level.attach(path.objects(&mut roots), fetched)?;
     }
@@ -609,7 +609,7 @@ impl Level {
     /// Reads the parents' keys and renders the query, `key = ANY($1)` with
     /// their distinct keys.
     fn plan(path: &Path, objects: &[&mut (dyn Any + Send)], spec: &PrefetchSpec) -> Result<Level> {
-        let (mut level, distinct) = Level::parents(path, objects);
+        let (mut level, distinct) = Level::parents(path, objects, true);
         if !distinct.is_empty() {
             let levels = [LevelSql {
                 owner: path.owner.meta(),
@@ -623,8 +623,13 @@ impl Level {
     }
 
     /// The level of `path` for `objects`, with no query yet: each parent's
-    /// key, and the distinct keys in the parents' order.
-    fn parents(path: &Path, objects: &[&mut (dyn Any + Send)]) -> (Level, Vec<Value>) {
+    /// key, and (`want_keys`: to bind them) the distinct keys in the
+    /// parents' order.
+    fn parents(
+        path: &Path,
+        objects: &[&mut (dyn Any + Send)],
+        want_keys: bool,
+    ) -> (Level, Vec<Value>) {
         let (owner, rel, index) = (path.owner, path.rel, path.index);
         let forward = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne);
         let parent_field = parent_field(owner.meta(), rel);
@@ -640,7 +645,9 @@ impl Level {
                 match first.entry(key.clone()) {
                     Entry::Vacant(slot) => {
                         slot.insert(i);
-                        distinct.push(value);
+                        if want_keys {
+                            distinct.push(value);
+                        }
                     }
                     Entry::Occupied(_) => repeated = true,
                 }
