@@ -488,7 +488,7 @@ async fn a_migration_cancelled_while_waiting_for_the_lock_leaves_no_lock() -> Re
     })
     .await?;
     // Give a backend still waiting on the lock time to take it.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let left = advisory_locks(&obs).await?;
     eprintln!("migrate cancelled while waiting for its lock: settled after {settled:?}, advisory locks left {left}");
     assert!(settled.is_some() && left == 0, "no advisory lock is held");
@@ -811,6 +811,51 @@ async fn a_transaction_dropped_while_it_begins_leaves_nothing_open() -> Result<(
     assert_eq!(
         durable, 20,
         "every create after a dropped begin() committed"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Connections killed under a warm pool (what a server restart, a failover
+// or an idle-connection reaper does to the clients)
+
+#[tokio::test]
+async fn connections_killed_under_a_warm_pool_are_replaced() -> Result<()> {
+    let (db, url) = fresh(4).await?;
+    let obs = observer(&url).await?;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let thing = orm_core::scope(
+            &db,
+            Thing::create(Thing {
+                s: format!("t{i}"),
+                ..Default::default()
+            }),
+        )
+        .await?;
+        ids.push(thing.id);
+    }
+    let (_, errors) = exercise(&db, &ids, 8, 3).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let killed = one(
+        &obs,
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .await?;
+    assert!(killed >= 1, "the pool had connections open");
+    // The sockets are closed; give the connection tasks a moment to see it,
+    // as an application between two requests would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (calls, errors) = exercise(&db, &ids, 8, 3).await;
+    println!(
+        "after killing {killed} connections: {} of {calls} calls failed",
+        errors.len()
+    );
+    assert!(
+        errors.is_empty(),
+        "{} of {calls} failed: {errors:?}",
+        errors.len()
     );
     Ok(())
 }
