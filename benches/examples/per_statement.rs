@@ -24,7 +24,8 @@
 //! `raw-filter`, `orm-filter` (a page of 20 users at an offset, `PAGES` per
 //! round), `raw-prefetch`, `orm-prefetch` (users -> posts -> comments, 100 / 1,000 /
 //! 10,000 rows), `raw-join`, `orm-join` (the 1,000 posts with their users,
-//! `select_related`): `LOADS` loads per round instead of `N` statements.
+//! `select_related`), `raw-posts`, `orm-posts` (10,000 users -> 100,000
+//! posts): `LOADS` loads per round instead of `N` statements.
 
 use std::time::Instant;
 
@@ -46,6 +47,23 @@ const LOADS: i32 = 20;
 /// Gives each user `FAN_OUT` posts and each post `FAN_OUT` comments (not
 /// measured).
 async fn fill_tree(users: usize) -> orm_core::Result<()> {
+    fill_posts(users).await?;
+    let mut comments = Vec::new();
+    for p in 1..=(users * FAN_OUT) as i32 {
+        for c in 0..FAN_OUT {
+            comments.push(Comment {
+                post: ForeignKey::from_key(p),
+                text: format!("Comment {c} on post {p}"),
+                ..Default::default()
+            });
+        }
+    }
+    Comment::bulk_insert(comments).await?;
+    Ok(())
+}
+
+/// Gives each user `FAN_OUT` posts (not measured).
+async fn fill_posts(users: usize) -> orm_core::Result<()> {
     let mut posts = Vec::new();
     for u in 1..=users as i32 {
         for p in 0..FAN_OUT {
@@ -58,17 +76,6 @@ async fn fill_tree(users: usize) -> orm_core::Result<()> {
         }
     }
     Post::bulk_insert(posts).await?;
-    let mut comments = Vec::new();
-    for p in 1..=(users * FAN_OUT) as i32 {
-        for c in 0..FAN_OUT {
-            comments.push(Comment {
-                post: ForeignKey::from_key(p),
-                text: format!("Comment {c} on post {p}"),
-                ..Default::default()
-            });
-        }
-    }
-    Comment::bulk_insert(comments).await?;
     Ok(())
 }
 
@@ -116,9 +123,13 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
         if tree {
             orm_core::scope(&db, fill_tree(TREE_USERS)).await?;
         }
+        let posts_only = workload.ends_with("-posts");
+        if posts_only {
+            orm_core::scope(&db, fill_posts(N as usize)).await?;
+        }
         // Statements per round: the tree workloads count loads.
         let filter = workload.ends_with("-filter");
-        let per_round = if tree {
+        let per_round = if tree || posts_only {
             LOADS
         } else if filter {
             PAGES
@@ -321,6 +332,38 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                     })
                     .await?
                 }
+                "raw-posts" => {
+                    use std::collections::HashMap;
+                    for _ in 0..LOADS {
+                        let mut users: RawTree = raw_load(&client, &tree_users, &[], |r| {
+                            (r.get(0), r.get(1), r.get(2), Vec::new())
+                        })
+                        .await?;
+                        let ids: Vec<i32> = users.iter().map(|u| u.0).collect();
+                        let posts: Vec<RawPost> = raw_load(&client, &tree_posts, &[&ids], |r| {
+                            (r.get(0), r.get(1), r.get(2), r.get(3), Vec::new())
+                        })
+                        .await?;
+                        let mut by_user: HashMap<i32, Vec<RawPost>> = HashMap::with_capacity(users.len());
+                        for p in posts {
+                            by_user.entry(p.1).or_default().push(p);
+                        }
+                        for u in &mut users {
+                            u.3 = by_user.remove(&u.0).unwrap_or_default();
+                        }
+                        sum += users.iter().map(|u| u.3.len() as i64).sum::<i64>();
+                    }
+                }
+                "orm-posts" => {
+                    orm_core::scope(&db, async {
+                        for _ in 0..LOADS {
+                            let users: Vec<User> = User::all().prefetch_related(["posts"]).await?;
+                            sum += users.iter().map(|u| u.posts.get().map_or(0, |p| p.len()) as i64).sum::<i64>();
+                        }
+                        Ok::<_, orm_core::Error>(())
+                    })
+                    .await?
+                }
                 "orm-prefetch" => {
                     orm_core::scope(&db, async {
                         for _ in 0..LOADS {
@@ -333,7 +376,7 @@ async fn run(workload: String, rounds: usize) -> Result<(), BoxError> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-delete, orm-delete, raw-count, orm-count, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join"
+                        "unknown workload {other:?}: raw-get, orm-get, orm-raw-get, raw-update, orm-update, raw-delete, orm-delete, raw-count, orm-count, raw-insert, orm-insert, raw-filter, orm-filter, raw-prefetch, orm-prefetch, raw-join, orm-join, raw-posts, orm-posts"
                     )
                     .into())
                 }

@@ -338,15 +338,27 @@ pub trait DynModel: Send + Sync {
         row: &tokio_postgres::Row,
         start: usize,
     ) -> Result<Option<Box<dyn Any + Send>>>;
-    /// An empty `Vec` of this model, boxed, for [`Related::Group`].
-    fn new_group(&self) -> Box<dyn Any + Send>;
-    /// Decodes a row (from column 0) onto the end of `group` (a `new_group`).
-    fn decode_into(&self, group: &mut (dyn Any + Send), row: &tokio_postgres::Row) -> Result<()>;
+    /// `n` empty groups of this model (a boxed `Vec<Vec<Self>>`): the
+    /// objects of a many side for each of `n` parents, filled by
+    /// [`decode_into`](DynModel::decode_into), handed out by
+    /// [`take_group`](DynModel::take_group). One allocation for a level,
+    /// not one per parent.
+    fn new_groups(&self, n: usize) -> Box<dyn Any + Send>;
+    /// Decodes a row (from column 0) onto the end of group `at` of
+    /// `groups` (a [`new_groups`](DynModel::new_groups)).
+    fn decode_into(
+        &self,
+        groups: &mut (dyn Any + Send),
+        at: usize,
+        row: &tokio_postgres::Row,
+    ) -> Result<()>;
+    /// Group `at` of `groups`, taken out (left empty), for [`Related::Group`].
+    fn take_group(&self, groups: &mut (dyn Any + Send), at: usize) -> Related;
     /// Decodes a row from column `start`, which has a primary key.
     fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>>;
-    /// Orders `group` (a `new_group`) by primary key, as `ORDER BY pk`
+    /// Orders group `at` of `groups` by primary key, as `ORDER BY pk`
     /// would for an integer or UUID key.
-    fn sort_by_pk(&self, group: &mut (dyn Any + Send));
+    fn sort_by_pk(&self, groups: &mut (dyn Any + Send), at: usize);
     /// The value of field `index` of `object` (an instance of this model).
     fn field_value(&self, object: &dyn Any, index: usize) -> Value;
     /// Stores `related` into relation `relation` of `object`.
@@ -369,7 +381,7 @@ pub trait DynModel: Send + Sync {
 pub enum Related {
     /// The target of a foreign key (`None`: no row).
     One(Option<Box<dyn Any + Send>>),
-    /// The rows of a many side, as one boxed `Vec<T>` (see [`DynModel::new_group`]).
+    /// The rows of a many side, as one boxed `Vec<T>` (see [`DynModel::take_group`]).
     Group(Box<dyn Any + Send>),
     /// The rows of a many side.
     Many(Vec<Box<dyn Any + Send>>),
@@ -414,24 +426,46 @@ impl<M: Model> DynModel for ModelOps<M> {
         Ok(Some(Box::new(M::from_row(row, start)?)))
     }
 
-    fn new_group(&self) -> Box<dyn Any + Send> {
-        Box::new(Vec::<M>::new())
+    fn new_groups(&self, n: usize) -> Box<dyn Any + Send> {
+        Box::new(
+            std::iter::repeat_with(Vec::<M>::new)
+                .take(n)
+                .collect::<Vec<_>>(),
+        )
     }
 
-    fn decode_into(&self, group: &mut (dyn Any + Send), row: &tokio_postgres::Row) -> Result<()> {
-        let group = group
-            .downcast_mut::<Vec<M>>()
+    fn decode_into(
+        &self,
+        groups: &mut (dyn Any + Send),
+        at: usize,
+        row: &tokio_postgres::Row,
+    ) -> Result<()> {
+        let group = groups
+            .downcast_mut::<Vec<Vec<M>>>()
+            .and_then(|groups| groups.get_mut(at))
             .ok_or_else(|| wrong_type(M::META.name))?;
         group.push(M::from_row(row, 0)?);
         Ok(())
+    }
+
+    fn take_group(&self, groups: &mut (dyn Any + Send), at: usize) -> Related {
+        let group = groups
+            .downcast_mut::<Vec<Vec<M>>>()
+            .and_then(|groups| groups.get_mut(at))
+            .map(std::mem::take)
+            .unwrap_or_default();
+        Related::Group(Box::new(group))
     }
 
     fn decode_row(&self, row: &tokio_postgres::Row, start: usize) -> Result<Box<dyn Any + Send>> {
         Ok(Box::new(M::from_row(row, start)?))
     }
 
-    fn sort_by_pk(&self, group: &mut (dyn Any + Send)) {
-        if let Some(group) = group.downcast_mut::<Vec<M>>() {
+    fn sort_by_pk(&self, groups: &mut (dyn Any + Send), at: usize) {
+        let group = groups
+            .downcast_mut::<Vec<Vec<M>>>()
+            .and_then(|groups| groups.get_mut(at));
+        if let Some(group) = group {
             let key = |m: &M| crate::value::Key::of(&m.pk());
             // Rows mostly come in key order already.
             if !group.is_sorted_by(|a, b| key(a) <= key(b)) {

@@ -590,8 +590,16 @@ enum Fetched {
     /// No query was needed: every parent gets nothing.
     Nothing,
     /// A reverse or many-to-many level, decoded: one group per parent
-    /// position, filled at each key's first parent (`None`: no rows).
-    Groups(Vec<Option<Box<dyn Any + Send>>>, Option<Kept>),
+    /// position ([`DynModel::new_groups`]), filled at each key's first
+    /// parent.
+    /// `unsorted`: by parent position, whether a level sorted on the
+    /// client got that parent's rows out of key order (the groups are
+    /// sorted already; a copy decoded from [`Kept`] rows needs sorting).
+    Groups {
+        groups: Box<dyn Any + Send>,
+        kept: Option<Kept>,
+        unsorted: Vec<bool>,
+    },
     /// A forward level, kept as it came (parents share targets), with the
     /// column (and its type) that says which parent a row belongs to.
     Rows(Vec<Row>, usize, SqlType),
@@ -721,17 +729,23 @@ impl Level {
         let (owner, index, target) = (self.owner, self.index, self.rel.target);
         let (rows, key_index, key_type) = match fetched {
             Fetched::Nothing => {
+                // No group at all: each one taken from it is empty.
+                let mut none = target.new_groups(0);
                 for object in objects {
                     let empty = if self.forward {
                         Related::One(None)
                     } else {
-                        Related::Group(target.new_group())
+                        target.take_group(&mut *none, 0)
                     };
                     owner.attach(object, index, empty)?;
                 }
                 return Ok(());
             }
-            Fetched::Groups(mut groups, kept) => {
+            Fetched::Groups {
+                mut groups,
+                kept,
+                unsorted,
+            } => {
                 for (i, object) in objects.iter_mut().enumerate() {
                     // A copy of an earlier parent decodes its own list
                     // from the rows kept for that parent.
@@ -741,18 +755,18 @@ impl Level {
                     };
                     let group = match (&kept, first == i) {
                         (Some(kept), false) => {
-                            let mut again = target.new_group();
+                            let mut again = target.new_groups(1);
                             for &row in &kept.of_parent[first] {
-                                target.decode_into(&mut *again, &kept.rows[row])?;
+                                target.decode_into(&mut *again, 0, &kept.rows[row])?;
                             }
-                            if self.sort {
-                                target.sort_by_pk(&mut *again);
+                            if unsorted.get(first).copied().unwrap_or(self.sort) {
+                                target.sort_by_pk(&mut *again, 0);
                             }
-                            again
+                            target.take_group(&mut *again, 0)
                         }
-                        _ => groups[i].take().unwrap_or_else(|| target.new_group()),
+                        _ => target.take_group(&mut *groups, i),
                     };
-                    owner.attach(&mut **object, index, Related::Group(group))?;
+                    owner.attach(&mut **object, index, group)?;
                 }
                 return Ok(());
             }
@@ -786,9 +800,30 @@ struct Grouper<'l> {
     level: &'l Level,
     key_index: usize,
     key_type: SqlType,
-    groups: Vec<Option<Box<dyn Any + Send>>>,
+    /// One group per parent ([`DynModel::new_groups`]).
+    groups: Box<dyn Any + Send>,
     kept: Option<Kept>,
     last: Option<(Key, usize)>,
+    /// When the level is [sorted](Level::sort) on the client: which
+    /// parents' rows may have come out of primary key order.
+    order: Option<ArrivalOrder>,
+}
+
+/// Which groups of a level sorted on the client need sorting. A parent's
+/// rows mostly come together and in key order (as a table's rows are
+/// stored): comparing each row's key with the previous row's, one integer
+/// per row, spares comparing every group's objects afterwards. A parent
+/// whose rows come in more than one run is sorted.
+struct ArrivalOrder {
+    /// The column of the target's primary key, and its type.
+    column: usize,
+    ty: SqlType,
+    /// The previous row's parent and primary key.
+    run: Option<(usize, Key)>,
+    /// By parent position: some of its rows came.
+    seen: Vec<bool>,
+    /// By parent position: its rows may be out of key order.
+    unsorted: Vec<bool>,
 }
 
 impl<'l> Grouper<'l> {
@@ -798,12 +833,24 @@ impl<'l> Grouper<'l> {
             level,
             key_index,
             key_type,
-            groups: std::iter::repeat_with(|| None).take(parents).collect(),
+            groups: level.rel.target.new_groups(parents),
             kept: level.repeated.then(|| Kept {
                 rows: Vec::new(),
                 of_parent: vec![Vec::new(); parents],
             }),
             last: None,
+            order: level.sort.then(|| {
+                let target = level.rel.target.meta();
+                ArrivalOrder {
+                    // The statement selects the target's fields in order,
+                    // the primary key at its position.
+                    column: target.pk,
+                    ty: target.pk_field().sql_type,
+                    run: None,
+                    seen: vec![false; parents],
+                    unsorted: vec![false; parents],
+                }
+            }),
         }
     }
 
@@ -825,8 +872,19 @@ impl<'l> Grouper<'l> {
             },
         };
         let target = self.level.rel.target;
-        let group = self.groups[parent].get_or_insert_with(|| target.new_group());
-        target.decode_into(&mut **group, &row)?;
+        if let Some(order) = &mut self.order {
+            let pk = Key::read(&row, order.column, order.ty)?;
+            let in_order = match &order.run {
+                Some((run, last)) if *run == parent => pk.as_ref() >= Some(last),
+                // A new run of this parent's rows: in order if its first.
+                _ => !std::mem::replace(&mut order.seen[parent], true),
+            };
+            if !in_order {
+                order.unsorted[parent] = true;
+            }
+            order.run = pk.map(|pk| (parent, pk));
+        }
+        target.decode_into(&mut *self.groups, parent, &row)?;
         if let Some(kept) = &mut self.kept {
             kept.of_parent[parent].push(kept.rows.len());
             kept.rows.push(row);
@@ -835,13 +893,19 @@ impl<'l> Grouper<'l> {
     }
 
     fn finish(mut self) -> Fetched {
-        if self.level.sort {
-            let target = self.level.rel.target;
-            for group in self.groups.iter_mut().flatten() {
-                target.sort_by_pk(&mut **group);
-            }
+        let unsorted = match self.order {
+            Some(order) => order.unsorted,
+            None => Vec::new(),
+        };
+        let target = self.level.rel.target;
+        for (at, _) in unsorted.iter().enumerate().filter(|(_, u)| **u) {
+            target.sort_by_pk(&mut *self.groups, at);
         }
-        Fetched::Groups(self.groups, self.kept)
+        Fetched::Groups {
+            groups: self.groups,
+            kept: self.kept,
+            unsorted,
+        }
     }
 }
 
