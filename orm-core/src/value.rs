@@ -169,17 +169,17 @@ fn bind_int(
     out: &mut BytesMut,
 ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
     let narrow = |v: i64, target: &str| -> Result<_, Box<dyn StdError + Sync + Send>> {
-        Err(format!("{v} does not fit in a {target} parameter").into())
+        Err(format!("{v} does not fit in {target} parameter").into())
     };
     match *ty {
         Type::INT8 => bind(&value, name, ty, out),
         Type::INT4 => match value.map(i32::try_from).transpose() {
             Ok(v) => bind(&v, name, ty, out),
-            Err(_) => narrow(value.unwrap_or_default(), "integer"),
+            Err(_) => narrow(value.unwrap_or_default(), "an integer"),
         },
         Type::INT2 => match value.map(i16::try_from).transpose() {
             Ok(v) => bind(&v, name, ty, out),
-            Err(_) => narrow(value.unwrap_or_default(), "smallint"),
+            Err(_) => narrow(value.unwrap_or_default(), "a smallint"),
         },
         Type::FLOAT8 => bind(&value.map(|v| v as f64), name, ty, out),
         _ => bind(&value, name, ty, out),

@@ -245,7 +245,7 @@ async fn a_value_that_cannot_be_bound_names_the_parameter_and_the_types() -> Res
             err.to_string(),
             format!(
                 "cannot bind parameter $1: PostgreSQL expects integer (int4), the value is i64 \
-                 (4294967296 does not fit in a integer parameter), at `{}` in: {}",
+                 (4294967296 does not fit in an integer parameter), at `{}` in: {}",
                 "SET \"a64\" = ((\"err_numbers\".\"a32\" * $1",
                 bind.sql()
             )
