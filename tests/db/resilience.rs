@@ -38,6 +38,29 @@ pub struct Note {
     pub body: String,
 }
 
+/// A shelf of [`Book`]s, for a dropped prefetch.
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "res_shelves")]
+pub struct Shelf {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// `Book.shelf`, reversed.
+    pub books: Reverse<Book>,
+}
+
+/// A book on a [`Shelf`].
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "res_books")]
+pub struct Book {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Its shelf.
+    #[orm(related_name = "books")]
+    pub shelf: ForeignKey<Shelf>,
+}
+
 /// `migrate`'s advisory lock key ("orm_migr").
 const MIGRATION_LOCK: i64 = 0x6f72_6d5f_6d69_6772;
 
@@ -630,6 +653,160 @@ async fn a_dropped_query_never_cancels_a_neighbour() -> Result<()> {
     .await?;
     assert!(gone.is_some(), "no dropped statement is left running");
     assert_eq!(Thing::all().using(&db).count().await?, 0);
+    Ok(())
+}
+
+/// A database whose `res_things` and `res_books`, for connections with
+/// `search_path` `slow, public`, are views yielding 100,000 rows a
+/// millisecond apart (100 s in all; `res_shelves` is the table, with one
+/// shelf), and the URL of such connections.
+async fn slow_things() -> Result<(Db, String, String)> {
+    let (db, url) = fresh(2).await?;
+    db.batch_execute(
+        "CREATE SCHEMA slow; \
+         CREATE FUNCTION slow.tick(g int) RETURNS int LANGUAGE plpgsql VOLATILE \
+           AS $$ BEGIN PERFORM pg_sleep(0.001); RETURN g; END $$; \
+         CREATE VIEW slow.res_things AS SELECT g::bigint AS id, 'row ' || g AS s, \
+           slow.tick(g) AS n FROM generate_series(1, 100000) g; \
+         CREATE VIEW slow.res_books AS SELECT g::bigint AS id, \
+           slow.tick(1)::bigint AS shelf_id FROM generate_series(1, 100000) g; \
+         INSERT INTO res_shelves (id) VALUES (1)",
+    )
+    .await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let slow = format!("{url}{sep}options=-c%20search_path%3Dslow,public");
+    Ok((db, url, slow))
+}
+
+/// Backends of this database (other than the observer's) running a query
+/// on `res_things`.
+async fn reading_things(obs: &Db) -> Result<i64> {
+    one(
+        obs,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%res_things%'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_stream_dropped_before_its_end_is_cancelled_on_the_server() -> Result<()> {
+    let (_db, url, slow) = slow_things().await?;
+    let obs = observer(&url).await?;
+    let db = Db::builder(slow).max_size(1).connect().await?;
+    orm_core::scope(&db, async {
+        // Read three rows of 100,000 and drop the stream.
+        // Unordered: the rows stream as the view makes them.
+        let mut stream = Thing::all().stream();
+        let mut first = Vec::new();
+        for _ in 0..3 {
+            first.push(stream.try_next().await?.expect("a row").id);
+        }
+        drop(stream);
+        assert_eq!(first, [1, 2, 3]);
+        let right_after = reading_things(&obs).await?;
+        let gone = within(Duration::from_secs(2), || async {
+            Ok(reading_things(&obs).await? == 0)
+        })
+        .await?;
+        eprintln!(
+            "stream dropped after 3 of 100,000 rows: reading right after {right_after}, \
+             gone after {gone:?}"
+        );
+        assert!(gone.is_some(), "the server stopped producing rows");
+        // The pool's only connection is free again at once (without the
+        // cancel it would be busy for the view's 100 s).
+        let next = Instant::now();
+        let again = tokio::time::timeout(Duration::from_secs(5), Thing::all().limit(2)).await;
+        let next = next.elapsed();
+        eprintln!("the next query took {next:?}");
+        assert_eq!(again.expect("the next query ran")?.len(), 2);
+        assert!(next < Duration::from_millis(500), "{next:?}");
+        // A stream read to its end is not cancelled: the connection it
+        // used goes back to the pool and serves the next statement.
+        let mut all = Thing::all().limit(5).stream();
+        let mut n = 0;
+        while all.try_next().await?.is_some() {
+            n += 1;
+        }
+        drop(all);
+        assert_eq!(n, 5);
+        assert_eq!(Thing::all().limit(3).await?.len(), 3);
+        Ok::<(), Error>(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_dropped_prefetch_is_cancelled_on_the_server() -> Result<()> {
+    let (_db, url, slow) = slow_things().await?;
+    let obs = observer(&url).await?;
+    let db = Db::builder(slow).max_size(1).connect().await?;
+    orm_core::scope(&db, async {
+        // The shelves come at once; their books' statement, sent in the
+        // same round trip, runs for 100 s.
+        let outcome = tokio::time::timeout(
+            Duration::from_millis(300),
+            Shelf::all().prefetch_related(["books"]),
+        )
+        .await;
+        assert!(outcome.is_err(), "the timeout fired");
+        let reading = || async {
+            one(
+                &obs,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND state = 'active' \
+                 AND query LIKE '%res_books%'",
+            )
+            .await
+        };
+        let right_after = reading().await?;
+        let gone = within(Duration::from_secs(2), || async {
+            Ok(reading().await? == 0)
+        })
+        .await?;
+        eprintln!("dropped prefetch: reading books right after {right_after}, gone after {gone:?}");
+        assert!(gone.is_some(), "the books' statement stopped");
+        let next = Instant::now();
+        let count = tokio::time::timeout(Duration::from_secs(5), Shelf::all().count()).await;
+        let next = next.elapsed();
+        eprintln!("the next query took {next:?}");
+        assert_eq!(count.expect("the next query ran")?, 1);
+        assert!(next < Duration::from_millis(500), "{next:?}");
+        Ok::<(), Error>(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_stream_dropped_inside_a_transaction_leaves_it_usable() -> Result<()> {
+    let (db, _) = fresh(1).await?;
+    orm_core::scope(&db, async {
+        Thing::bulk_insert(
+            (1..=2_000)
+                .map(|i| Thing {
+                    id: i,
+                    s: format!("t{i}"),
+                    n: 0,
+                })
+                .collect(),
+        )
+        .await?;
+        Ok::<(), Error>(())
+    })
+    .await?;
+    let tx = db.begin().await?;
+    orm_core::scope(&tx, async {
+        let mut stream = Thing::all().order_by(["id"]).stream();
+        let first = stream.try_next().await?.expect("a row");
+        assert_eq!(first.id, 1);
+        Ok::<(), Error>(())
+    })
+    .await?;
+    // The rest of the rows were read and dropped; the transaction goes on.
+    orm_core::scope(&tx, Thing::filter(q!(id = 1)).update(q!(n = 7))).await?;
+    tx.commit().await?;
+    assert_eq!(Thing::filter(q!(n = 7)).using(&db).count().await?, 1);
     Ok(())
 }
 

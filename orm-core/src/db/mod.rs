@@ -1100,7 +1100,7 @@ impl Db {
     ///   a statement pipelined in the same transaction fails with it.
     #[cold]
     #[inline(never)]
-    fn abandon(&self, conn: &Conn) {
+    pub(crate) fn abandon(&self, conn: &Conn) {
         match conn {
             Conn::Tx(tx) => {
                 tx.mark_failed();
@@ -1111,8 +1111,12 @@ impl Db {
                 let alone = {
                     let mut shared = self.shared();
                     let listed = shared.iter().position(|o| Arc::ptr_eq(o, object));
-                    // This statement's reference, and the list's.
-                    let alone = Arc::strong_count(object) == 1 + usize::from(listed.is_some());
+                    // A pinned handle's own (`self` is the pinned `Db` of
+                    // the statements it runs, as a pipelined prefetch's).
+                    let pinned = self.pinned.as_ref().is_some_and(|p| Arc::ptr_eq(p, object));
+                    // This statement's reference, the list's and the pin's.
+                    let alone = Arc::strong_count(object)
+                        == 1 + usize::from(listed.is_some()) + usize::from(pinned);
                     if let Some(i) = listed {
                         shared.swap_remove(i);
                     }
@@ -1171,7 +1175,7 @@ impl Drop for Session {
 /// Guards a statement in flight on a connection: dropped, it
 /// [abandons](Db::abandon) the statement; `std::mem::forget` once the
 /// answer arrived (no flag to keep, no cost on the success path).
-struct InFlight<'a>(&'a Db, &'a Conn);
+pub(crate) struct InFlight<'a>(pub(crate) &'a Db, pub(crate) &'a Conn);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {

@@ -1392,7 +1392,11 @@ impl<M: Model> QuerySet<M> {
     /// The rows as a stream, decoded as the server sends them: memory stays
     /// bounded however many rows match (the connection applies
     /// backpressure). The connection is held until the stream ends or is
-    /// dropped. `prefetch_related` is not applied to a stream.
+    /// dropped. Dropped before its last row, outside a transaction, the
+    /// statement is cancelled on the server and its connection closed;
+    /// inside one, the connection reads the remaining rows and drops them
+    /// (cancelling would abort the transaction). `prefetch_related` is not
+    /// applied to a stream.
     ///
     /// ```no_run
     /// # use orm_core::prelude::*;

@@ -17,7 +17,7 @@ use futures_util::TryStreamExt;
 use smallvec::SmallVec;
 use tokio_postgres::{Row, RowStream};
 
-use crate::db::Db;
+use crate::db::{Conn, Db, InFlight};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 #[cfg(doc)]
@@ -427,12 +427,35 @@ where
 {
     let (paths, statements) = pipelined_levels::<M>(filter, specs)?;
     let conn = db.client().await?;
+    // Dropped before every level's rows are read (a timeout, a client
+    // gone): the statements still running are abandoned, as a dropped
+    // query's are. After an error, the connection reads and drops the
+    // rows left.
+    let flight = InFlight(db, &conn);
+    let loaded = read_pipelined(db, &conn, root, &paths, &statements).await;
+    std::mem::forget(flight);
+    loaded
+}
+
+/// The body of [`prefetch_pipelined`]: sends the statements and reads
+/// their rows.
+async fn read_pipelined<M, F>(
+    db: &Db,
+    conn: &Conn,
+    root: F,
+    paths: &[Path],
+    statements: &[(Statement, usize, SqlType)],
+) -> Result<Vec<M>>
+where
+    M: Model,
+    F: std::future::Future<Output = Result<Vec<M>>>,
+{
     let mut root = std::pin::pin!(maybe_done(root));
     let mut levels: Vec<_> = statements
         .iter()
         .map(|(stmt, _, _)| {
             Box::pin(maybe_done(db.start_rows(
-                &conn,
+                conn,
                 &stmt.sql,
                 stmt.binds.iter(),
             )))
@@ -454,7 +477,7 @@ where
     let mut roots = root.as_mut().take_output().ok_or_else(awaited)??;
     // Shallowest first: a level's parents are the objects the level above
     // attached.
-    for ((path, mut started), (_, key_index, key_type)) in paths.iter().zip(levels).zip(&statements)
+    for ((path, mut started), (_, key_index, key_type)) in paths.iter().zip(levels).zip(statements)
     {
         started.as_mut().await;
         let rows = started.as_mut().take_output().ok_or_else(awaited)??;

@@ -2,7 +2,7 @@
 
 use futures_util::{Stream, TryStreamExt};
 
-use crate::db::{Conn, Db};
+use crate::db::{Conn, Db, InFlight};
 use crate::error::Result;
 use crate::model::Model;
 use crate::query::queryset::Plan;
@@ -11,7 +11,9 @@ use crate::query::related;
 /// What the stream holds between rows: the connection (kept out of the pool
 /// until the stream ends) and the server's row stream.
 struct Open {
-    _conn: Conn,
+    conn: Conn,
+    /// The server said its last word (the last row, or an error).
+    ended: bool,
     /// For [`Db::track`]: an error inside a transaction marks it failed.
     db: Db,
     rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
@@ -28,11 +30,16 @@ async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db()?;
     let conn = db.exclusive_client().await?;
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
+    // Dropped before the server answers: cancelled, as once it has.
+    let flight = InFlight(&db, &conn);
     let rows = db
         .start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
-        .await?;
+        .await;
+    std::mem::forget(flight);
+    let rows = rows?;
     Ok(Open {
-        _conn: conn,
+        conn,
+        ended: false,
         db,
         rows: Box::pin(rows),
         joins: plan.joins,
@@ -56,8 +63,28 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
                 let item = related::decode_row::<M>(&row, &open.joins);
                 Some((item, State::Open(open)))
             }
-            Ok(None) => None,
-            Err(err) => Some((open.db.track::<M>(Err(err)), State::Done)),
+            Ok(None) => {
+                open.ended = true;
+                None
+            }
+            Err(err) => {
+                open.ended = true;
+                Some((open.db.track::<M>(Err(err)), State::Done))
+            }
         }
     })
+}
+
+/// A stream dropped before its last row (`take(10)`, a `break`, a client
+/// gone): outside a transaction its connection is closed and the statement
+/// cancelled on the server, which would otherwise produce and send every
+/// remaining row for nothing, the connection busy until then. Inside a
+/// transaction the connection reads the rest and drops it: cancelling the
+/// statement would abort the transaction.
+impl Drop for Open {
+    fn drop(&mut self) {
+        if !self.ended && matches!(self.conn, Conn::Exclusive(_)) {
+            self.db.abandon(&self.conn);
+        }
+    }
 }
