@@ -30,11 +30,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many lines of `postgres.log` a [`ServerError::Startup`] carries.
 const LOG_TAIL_LINES: usize = 40;
 
-/// Shell script of the reaper; `$1` is the cluster's directory, the first stdin line the pid.
+/// Shell script of the reaper; `$1` is the cluster's directory, the first stdin line the pid
+/// (the pid in `postmaster.pid` wins: [`TestServer::restart`] changes it).
 const REAPER_SCRIPT: &str = r#"
 IFS= read -r pid
 while read -r _; do :; done
-[ -n "$pid" ] || IFS= read -r pid <"$1/data/postmaster.pid"
+[ -e "$1/data/postmaster.pid" ] && IFS= read -r pid <"$1/data/postmaster.pid"
 if [ -n "$pid" ]; then
   kill -INT "$pid"
   i=0
@@ -131,6 +132,8 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
 #[derive(Debug)]
 pub struct TestServer {
     dir: PathBuf,
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
     postgres: Child,
     reaper: Child,
     /// Write end of the reaper's stdin; closing it (at process exit) triggers the cleanup.
@@ -155,6 +158,8 @@ impl TestServer {
         match boot(&bin, &dir, user, reaper_stdin.as_mut()) {
             Ok(postgres) => Ok(TestServer {
                 dir,
+                bin,
+                user,
                 postgres,
                 reaper,
                 reaper_stdin,
@@ -193,6 +198,32 @@ impl TestServer {
     /// The postmaster's pid.
     pub fn pid(&self) -> u32 {
         self.postgres.id()
+    }
+
+    /// Stops the server (fast shutdown: sessions are terminated, open
+    /// transactions rolled back) and starts it again on the same data and
+    /// socket, as an administrator's restart does; waits until it accepts
+    /// connections again. Use a server of your own ([`TestServer::start`]),
+    /// not the [`shared`] one other tests use.
+    ///
+    /// # Errors
+    /// If the server cannot be signalled or does not come back within 30 s.
+    pub fn restart(&mut self) -> Result<(), ServerError> {
+        let signalled = Command::new("kill")
+            .args(["-INT", &self.postgres.id().to_string()])
+            .status()
+            .map_err(io_err("signalling postgres (kill -INT)"))?;
+        if !signalled.success() {
+            return Err(ServerError::Io {
+                context: "signalling postgres (kill -INT)".into(),
+                source: io::Error::other(format!("kill exited with {signalled}")),
+            });
+        }
+        self.postgres
+            .wait()
+            .map_err(io_err("waiting for postgres to stop"))?;
+        self.postgres = run_postgres(&self.bin, &self.dir, self.user)?;
+        Ok(())
     }
 
     /// Stops the server now (fast shutdown) and removes its directory, waiting for both.
@@ -246,8 +277,37 @@ fn boot(
     user: Option<(u32, u32)>,
     reaper_stdin: Option<&mut ChildStdin>,
 ) -> Result<Child, ServerError> {
+    initdb(bin, dir, &dir.join("data"), user)?;
+    let mut child = spawn_postgres(bin, dir, user)?;
+    let ready = match reaper_stdin {
+        Some(pipe) => writeln!(pipe, "{}", child.id())
+            .and_then(|()| pipe.flush())
+            .map_err(io_err("handing the server's pid to the cleanup process")),
+        None => Ok(()),
+    }
+    .and_then(|()| wait_ready(&mut child, &dir.join("data"), &dir.join("postgres.log")));
+    if let Err(e) = ready {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// Spawns postgres on the cluster in `dir` and waits until it is ready.
+fn run_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Child, ServerError> {
+    let mut child = spawn_postgres(bin, dir, user)?;
+    if let Err(e) = wait_ready(&mut child, &dir.join("data"), &dir.join("postgres.log")) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// Spawns postgres on the cluster in `dir`, logging to `postgres.log`.
+fn spawn_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Child, ServerError> {
     let data = dir.join("data");
-    initdb(bin, dir, &data, user)?;
     let log_path = dir.join("postgres.log");
     let log = OpenOptions::new().create(true).append(true).open(&log_path);
     let log = log.map_err(io_err(format!("creating {}", log_path.display())))?;
@@ -268,20 +328,7 @@ fn boot(
             .flat_map(|setting| ["-c", setting]),
     );
     let started = cmd.stdout(log).stderr(log2).process_group(0).spawn();
-    let mut child = started.map_err(io_err(format!("starting {}/postgres", bin.display())))?;
-    let ready = match reaper_stdin {
-        Some(pipe) => writeln!(pipe, "{}", child.id())
-            .and_then(|()| pipe.flush())
-            .map_err(io_err("handing the server's pid to the cleanup process")),
-        None => Ok(()),
-    }
-    .and_then(|()| wait_ready(&mut child, &data, &log_path));
-    if let Err(e) = ready {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
-    Ok(child)
+    started.map_err(io_err(format!("starting {}/postgres", bin.display())))
 }
 
 /// A command for the server binary `name`, run in `dir` as `user`, stdin null.
