@@ -17,11 +17,12 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::{self, Connection, Db, Object};
+use crate::db::tx::{Status, TxState};
+use crate::db::{self, Db};
 use crate::error::{Error, Result};
 
 /// PostgreSQL's isolation levels.
@@ -108,66 +109,6 @@ impl TxOptions {
             " READ WRITE"
         });
         sql
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Active,
-    Committed,
-    RolledBack,
-}
-
-/// The connection of an open transaction, shared by every query in it.
-pub(crate) struct TxState {
-    conn: Option<Object>,
-    status: Mutex<Status>,
-    /// A statement failed, so PostgreSQL will only roll back.
-    failed: AtomicBool,
-    /// A nested block was dropped half-way: its savepoint is still open.
-    poisoned: AtomicBool,
-    savepoints: AtomicU32,
-}
-
-impl TxState {
-    pub(crate) fn conn(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a transaction owns its connection until dropped")
-    }
-
-    /// Fails unless the transaction can still run statements.
-    pub(crate) fn check_active(&self) -> Result<()> {
-        match *self.status.lock().unwrap_or_else(|e| e.into_inner()) {
-            Status::Active => Ok(()),
-            Status::Committed => Err(Error::Transaction(
-                "this transaction was committed; start a new one".into(),
-            )),
-            Status::RolledBack => Err(Error::Transaction(
-                "this transaction was rolled back; start a new one".into(),
-            )),
-        }
-    }
-
-    pub(crate) fn mark_failed(&self) {
-        self.failed.store(true, Ordering::Relaxed);
-    }
-
-    fn finish(&self, status: Status) {
-        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
-    }
-}
-
-impl Drop for TxState {
-    fn drop(&mut self) {
-        let active = *self.status.get_mut().unwrap_or_else(|e| e.into_inner()) == Status::Active;
-        if let Some(conn) = self.conn.take() {
-            if active {
-                // Never return a connection in the middle of a transaction
-                // to the pool: closing it makes the server roll back.
-                drop(Object::take(conn));
-            }
-        }
     }
 }
 
@@ -266,13 +207,7 @@ impl Db {
         let conn = self.checkout().await?;
         self.count();
         conn.batch_execute(&options.begin_sql()).await?;
-        let state = TxState {
-            conn: Some(conn),
-            status: Mutex::new(Status::Active),
-            failed: AtomicBool::new(false),
-            poisoned: AtomicBool::new(false),
-            savepoints: AtomicU32::new(0),
-        };
+        let state = TxState::new(conn);
         Ok(Transaction {
             db: self.with_tx(Arc::new(state)),
         })

@@ -48,13 +48,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row, Statement};
 
 use crate::error::{Error, Param, Result};
-use crate::transaction::TxState;
 use crate::value::Value;
 
 mod connection;
+pub(crate) mod tx;
 
 pub(crate) use connection::{Connection, Object};
 use connection::{Manager, Pool, PoolError};
+use tx::TxState;
 
 /// A database: a pool of connections to one PostgreSQL database.
 ///
