@@ -221,6 +221,7 @@ extern crate self as orm_core;
 pub mod cli;
 mod db;
 mod error;
+mod exec;
 mod field;
 pub mod migrate;
 mod model;

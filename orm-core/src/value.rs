@@ -306,33 +306,6 @@ impl ToSql for ByRef<'_> {
     to_sql_checked!();
 }
 
-impl Value {
-    /// Reads column `index` of `row` as a value of `ty` (NULL included).
-    pub(crate) fn read(
-        row: &tokio_postgres::Row,
-        index: usize,
-        ty: crate::types::SqlType,
-    ) -> Result<Value, tokio_postgres::Error> {
-        use crate::types::SqlType as T;
-        Ok(match ty {
-            T::Bool => Value::Bool(row.try_get(index)?),
-            T::SmallInt => Value::I16(row.try_get(index)?),
-            T::Integer => Value::I32(row.try_get(index)?),
-            T::BigInt => Value::I64(row.try_get(index)?),
-            T::Real => Value::F32(row.try_get(index)?),
-            T::Double => Value::F64(row.try_get(index)?),
-            T::Text | T::Enum(_) => Value::Text(row.try_get(index)?),
-            T::Bytea => Value::Bytes(row.try_get(index)?),
-            T::Date => Value::Date(row.try_get(index)?),
-            T::Time => Value::Time(row.try_get(index)?),
-            T::Timestamp => Value::Timestamp(row.try_get(index)?),
-            T::TimestampTz => Value::TimestampTz(row.try_get(index)?),
-            T::Uuid => Value::Uuid(row.try_get(index)?),
-            T::Jsonb => Value::Json(row.try_get(index)?),
-        })
-    }
-}
-
 /// A primary or foreign key value, hashable, for grouping related rows by
 /// their parent without formatting it.
 /// Ordered as PostgreSQL orders integers and UUIDs (text by bytes, which
@@ -367,27 +340,6 @@ impl Key {
             Value::Text(v) => Key::Text(v.clone()?),
             other if other.is_null() => return None,
             other => Key::Text(other.to_string()),
-        })
-    }
-
-    /// The key in column `index` of `row` (of type `ty`); `None` for NULL.
-    pub(crate) fn read(
-        row: &tokio_postgres::Row,
-        index: usize,
-        ty: crate::types::SqlType,
-    ) -> Result<Option<Key>, tokio_postgres::Error> {
-        use crate::types::SqlType as T;
-        Ok(match ty {
-            T::SmallInt => row
-                .try_get::<_, Option<i16>>(index)?
-                .map(|v| Key::Int(v.into())),
-            T::Integer => row
-                .try_get::<_, Option<i32>>(index)?
-                .map(|v| Key::Int(v.into())),
-            T::BigInt => row.try_get::<_, Option<i64>>(index)?.map(Key::Int),
-            T::Uuid => row.try_get::<_, Option<Uuid>>(index)?.map(Key::Uuid),
-            T::Text | T::Enum(_) => row.try_get::<_, Option<String>>(index)?.map(Key::Text),
-            other => Key::of(&Value::read(row, index, other)?),
         })
     }
 }

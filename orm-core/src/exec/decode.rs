@@ -1,0 +1,59 @@
+//! Reading rows: a column as a [`Value`] of a field's [`SqlType`], a key
+//! column as a [`Key`]. Models decode their own columns (the derive's
+//! `from_row`); these serve the type-erased paths (cascades, prefetch
+//! grouping, `values()`).
+
+use uuid::Uuid;
+
+use crate::types::SqlType;
+use crate::value::{Key, Value};
+
+impl Value {
+    /// Reads column `index` of `row` as a value of `ty` (NULL included).
+    pub(crate) fn read(
+        row: &tokio_postgres::Row,
+        index: usize,
+        ty: SqlType,
+    ) -> Result<Value, tokio_postgres::Error> {
+        use SqlType as T;
+        Ok(match ty {
+            T::Bool => Value::Bool(row.try_get(index)?),
+            T::SmallInt => Value::I16(row.try_get(index)?),
+            T::Integer => Value::I32(row.try_get(index)?),
+            T::BigInt => Value::I64(row.try_get(index)?),
+            T::Real => Value::F32(row.try_get(index)?),
+            T::Double => Value::F64(row.try_get(index)?),
+            T::Text | T::Enum(_) => Value::Text(row.try_get(index)?),
+            T::Bytea => Value::Bytes(row.try_get(index)?),
+            T::Date => Value::Date(row.try_get(index)?),
+            T::Time => Value::Time(row.try_get(index)?),
+            T::Timestamp => Value::Timestamp(row.try_get(index)?),
+            T::TimestampTz => Value::TimestampTz(row.try_get(index)?),
+            T::Uuid => Value::Uuid(row.try_get(index)?),
+            T::Jsonb => Value::Json(row.try_get(index)?),
+        })
+    }
+}
+
+impl Key {
+    /// The key in column `index` of `row` (of type `ty`); `None` for NULL.
+    pub(crate) fn read(
+        row: &tokio_postgres::Row,
+        index: usize,
+        ty: SqlType,
+    ) -> Result<Option<Key>, tokio_postgres::Error> {
+        use SqlType as T;
+        Ok(match ty {
+            T::SmallInt => row
+                .try_get::<_, Option<i16>>(index)?
+                .map(|v| Key::Int(v.into())),
+            T::Integer => row
+                .try_get::<_, Option<i32>>(index)?
+                .map(|v| Key::Int(v.into())),
+            T::BigInt => row.try_get::<_, Option<i64>>(index)?.map(Key::Int),
+            T::Uuid => row.try_get::<_, Option<Uuid>>(index)?.map(Key::Uuid),
+            T::Text | T::Enum(_) => row.try_get::<_, Option<String>>(index)?.map(Key::Text),
+            other => Key::of(&Value::read(row, index, other)?),
+        })
+    }
+}
