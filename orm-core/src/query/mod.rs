@@ -10,7 +10,6 @@ pub(crate) mod order;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
-mod stream;
 pub(crate) mod values;
 mod values_query;
 

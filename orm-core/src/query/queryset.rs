@@ -5,10 +5,9 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use smallvec::smallvec;
-
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
+use crate::exec::plan::{run, Plan};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{Cond, IntoAssign, IntoQ, Node, Op, ACROSS_RELATION, Q};
@@ -46,111 +45,10 @@ pub struct QuerySet<M> {
     _model: PhantomData<fn() -> M>,
 }
 
-/// What a `SELECT` needs to run: where, what, and how to decode it.
-pub(crate) struct Plan {
-    /// The query's own database (`using`), if it has one.
-    pub(crate) using: Option<Db>,
-    /// `select_for_update()`: needs a transaction.
-    pub(crate) locks: bool,
-    pub(crate) stmt: Bound,
-    pub(crate) joins: Vec<Join>,
-    pub(crate) prefetch: Vec<PrefetchSpec>,
-    /// The conditions that choose the rows, simplified, when the query
-    /// prefetches and is not sliced: the prefetch statements then select
-    /// their parents' keys with them and go out with the query
-    /// ([`related::prefetch_pipelined`]).
-    pub(crate) root: Option<Box<Node>>,
-    /// Rows to make room for up front: a small `LIMIT` (a page), else 0.
-    pub(crate) rows: usize,
-}
-
 /// The largest `LIMIT` whose rows are allocated up front: a page of rows in
 /// one allocation instead of four or five, without holding much for a
 /// large limit few rows meet.
 const ROWS_UP_FRONT: i64 = 64;
-
-impl Plan {
-    /// A get by one field's value, with the text kept for it.
-    fn get(using: Option<Db>, sql: &'static str, value: Value) -> Plan {
-        Plan {
-            using,
-            locks: false,
-            stmt: Bound {
-                sql: Cow::Borrowed(sql),
-                binds: smallvec![value],
-            },
-            joins: Vec::new(),
-            prefetch: Vec::new(),
-            root: None,
-            rows: 1,
-        }
-    }
-
-    /// The database the query runs on, found when it runs (not when its
-    /// future is made), so a future awaited inside
-    /// [`scope`](crate::scope) uses the scope's database.
-    pub(crate) fn db(&self) -> Result<Db> {
-        let db = db::resolve(self.using.as_ref())?;
-        if self.locks && !db.in_transaction() {
-            return Err(Error::Transaction(
-                "select_for_update() locks rows until the transaction ends: run it inside \
-                 orm_core::transaction(..) or on a Db::begin() transaction"
-                    .into(),
-            ));
-        }
-        Ok(db)
-    }
-
-    /// One row as the model, with the `select_related` models attached.
-    fn decode<M: Model>(&self, row: &tokio_postgres::Row) -> Result<M> {
-        related::decode_row(row, &self.joins)
-    }
-
-    /// Loads the `prefetch_related` relations of `rows`.
-    async fn prefetch<M: Model>(&self, db: &Db, rows: &mut [M]) -> Result<()> {
-        if !self.prefetch.is_empty() && !rows.is_empty() {
-            // Boxed: its future is as large as a query's, and most queries
-            // prefetch nothing.
-            Box::pin(related::prefetch(db, rows, &self.prefetch)).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Runs a plan: the rows (joined models attached), then the prefetches,
-/// or both at once when the prefetches can select their parents' keys
-/// without them ([`Plan::root`]).
-async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
-    let db = plan.db()?;
-    // Under `Db::timeout` every statement holds a connection alone (and the
-    // levels would escape the limit): the levels then wait for the rows.
-    if let (Some(root), false, false) = (&plan.root, plan.prefetch.is_empty(), db.is_limited()) {
-        // Boxed, as `Plan::prefetch`'s: most queries prefetch nothing.
-        return Box::pin(run_pipelined(plan, &db, root)).await;
-    }
-    let mut rows = fetch_rows(plan, &db).await?;
-    plan.prefetch(&db, &mut rows).await?;
-    Ok(rows)
-}
-
-/// The plan's rows, decoded as they arrive (joined models attached).
-async fn fetch_rows<M: Model>(plan: &Plan, db: &Db) -> Result<Vec<M>> {
-    let mut rows: Vec<M> = Vec::with_capacity(plan.rows);
-    let (sql, binds) = (&plan.stmt.sql, &plan.stmt.binds);
-    db.for_each_row(sql, binds.iter(), binds, |row| {
-        rows.push(plan.decode(&row)?);
-        Ok(())
-    })
-    .await?;
-    Ok(rows)
-}
-
-/// [`run`] with the prefetch statements sent with the query, pipelined
-/// on one connection: one round trip for the whole tree.
-async fn run_pipelined<M: Model>(plan: &Plan, db: &Db, root: &Node) -> Result<Vec<M>> {
-    let pinned = db.pinned().await?;
-    related::prefetch_pipelined(&pinned, root, &plan.prefetch, fetch_rows(plan, &pinned)).await
-}
 
 impl<M> Clone for QuerySet<M> {
     fn clone(&self) -> Self {
@@ -1418,7 +1316,7 @@ impl<M: Model> QuerySet<M> {
                 reason: "prefetch_related does not apply to stream(); use select_related or await the query".into(),
             }))
         };
-        Box::pin(crate::query::stream::rows::<M>(plan))
+        Box::pin(crate::exec::stream::rows::<M>(plan))
     }
 
     /// As [`delete`](QuerySet::delete), and reports what the database

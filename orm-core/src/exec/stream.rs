@@ -4,8 +4,8 @@ use futures_util::{Stream, TryStreamExt};
 
 use crate::db::{Conn, Db, InFlight};
 use crate::error::Result;
+use crate::exec::plan::Plan;
 use crate::model::Model;
-use crate::query::queryset::Plan;
 use crate::query::related;
 
 /// What the stream holds between rows: the connection (kept out of the pool
