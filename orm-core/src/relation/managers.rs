@@ -1,0 +1,168 @@
+//! Queries from one object across a relation: the reverse side as a
+//! query, the reverse one-to-one row, and the many-to-many manager.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::value::Value;
+
+use super::meta::{leak, RelationMeta};
+
+// ------------------------------------------------------------- accessors
+
+/// The rows of `T` on the other side of the reverse relation `rel` of
+/// `owner` (`user.posts()`), as a query to refine.
+#[doc(hidden)]
+pub fn reverse_query<S: Model, T: Model>(
+    owner: &S,
+    rel: &'static RelationMeta,
+) -> crate::QuerySet<T> {
+    use crate::query::q::{Node, Op, RelPath};
+    match rel.mirror() {
+        Ok(mirror) => crate::QuerySet::new().filter(crate::Q::from_node(Node::leaf_at(
+            RelPath::EMPTY.push(mirror),
+            S::META.pk_field(),
+            Op::Exact(owner.pk()),
+        ))),
+        Err(Error::InvalidQuery(e)) => crate::QuerySet::new().with_error(e.model, e.reason),
+        Err(err) => crate::QuerySet::new().with_error(S::META.name, err.to_string()),
+    }
+}
+
+/// The links of one object in a many-to-many relation (`post.tags()`):
+/// add, remove, clear, and query the linked rows.
+pub struct ManyToManyManager<S, T> {
+    owner: Value,
+    owner_unsaved: bool,
+    rel: &'static RelationMeta,
+    _marker: PhantomData<fn() -> (S, T)>,
+}
+
+impl<S: Model, T: Model> ManyToManyManager<S, T> {
+    /// The manager of relation `rel` for `owner` (used by the derive).
+    #[doc(hidden)]
+    pub fn new(owner: &S, rel: &'static RelationMeta) -> Self {
+        ManyToManyManager {
+            owner: owner.pk(),
+            owner_unsaved: owner.pk_is_unset(),
+            rel,
+            _marker: PhantomData,
+        }
+    }
+
+    fn unsaved(model: &'static str) -> Error {
+        Error::from(crate::error::ValueError {
+            model,
+            field: "pk",
+            reason: format!("an unsaved {model} cannot be linked: save it first"),
+        })
+    }
+
+    fn keys(&self, objects: &[&T]) -> Result<Value> {
+        if self.owner_unsaved {
+            return Err(Self::unsaved(S::META.name));
+        }
+        if objects.iter().any(|o| o.pk_is_unset()) {
+            return Err(Self::unsaved(T::META.name));
+        }
+        Ok(Value::Array(objects.iter().map(|o| o.pk()).collect()))
+    }
+
+    /// Links `objects` (already linked ones are left as they are); returns
+    /// how many links were added.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when the owner or an object is unsaved;
+    /// [`Error::Integrity`] when an object's row does not exist.
+    pub async fn add(&self, objects: &[&T]) -> Result<u64> {
+        let keys = self.keys(objects)?;
+        let (through, own, other) = self.rel.through_table();
+        let mut w = crate::sql::SqlWriter::new();
+        w.push_sql("INSERT INTO ");
+        w.push_ident(&through);
+        w.push_sql(" (");
+        w.push_ident(&own);
+        w.push_sql(", ");
+        w.push_ident(&other);
+        w.push_sql(") SELECT ");
+        w.push_bind(self.owner.clone());
+        w.push_sql(", \"key\" FROM UNNEST(");
+        w.push_bind(keys);
+        w.push_sql("::");
+        w.push_sql(&T::META.pk_field().ddl_type());
+        w.push_sql("[]) AS \"key\" ON CONFLICT DO NOTHING");
+        let stmt = w.finish();
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
+    }
+
+    /// Unlinks `objects`; returns how many links were removed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when the owner or an object is unsaved.
+    pub async fn remove(&self, objects: &[&T]) -> Result<u64> {
+        let keys = self.keys(objects)?;
+        self.delete_links(Some(keys)).await
+    }
+
+    /// Removes every link of the owner; returns how many.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when the owner is unsaved.
+    pub async fn clear(&self) -> Result<u64> {
+        self.keys(&[])?;
+        self.delete_links(None).await
+    }
+
+    /// `DELETE FROM link WHERE owner_col = $1 [AND other_col = ANY($2)]`.
+    async fn delete_links(&self, keys: Option<Value>) -> Result<u64> {
+        let (through, own, other) = self.rel.through_table();
+        let mut w = crate::sql::SqlWriter::new();
+        w.push_sql("DELETE FROM ");
+        w.push_ident(&through);
+        w.push_sql(" WHERE ");
+        w.push_ident(&own);
+        w.push_sql(" = ");
+        w.push_bind(self.owner.clone());
+        if let Some(keys) = keys {
+            w.push_sql(" AND ");
+            w.push_ident(&other);
+            w.push_sql(" = ANY(");
+            w.push_bind(keys);
+            w.push_sql(")");
+        }
+        let stmt = w.finish();
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
+    }
+
+    /// The linked rows, as a query to refine (`post.tags().all().await?`).
+    pub fn all(&self) -> crate::QuerySet<T> {
+        use crate::query::q::{Node, Op};
+        let (through, own, other) = self.rel.through_table();
+        crate::QuerySet::new().filter(crate::Q::from_node(Node::leaf(
+            T::META.pk_field(),
+            Op::Linked {
+                through: leak(through),
+                source_col: leak(own),
+                target_col: leak(other),
+                owner: self.owner.clone(),
+            },
+        )))
+    }
+
+    /// The linked rows matching `q`.
+    pub fn filter(&self, q: impl crate::IntoQ<T>) -> crate::QuerySet<T> {
+        self.all().filter(q)
+    }
+}
+
+/// The row on the other side of the reverse one-to-one `rel`, or `None`.
+#[doc(hidden)]
+pub async fn reverse_one<S: Model, T: Model>(
+    owner: &S,
+    rel: &'static RelationMeta,
+) -> Result<Option<T>> {
+    reverse_query::<S, T>(owner, rel)
+        .get_or_none(crate::Q::all())
+        .await
+}
