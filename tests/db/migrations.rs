@@ -282,7 +282,7 @@ async fn query<T: orm_core::query::FromRowTuple>(db: &Db, sql: &str) -> Result<V
 /// The schema `generate_schemas` makes for `models`, introspected.
 async fn generated(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
     let db = empty_db().await;
-    for stmt in orm_core::schema::schema_sql(models) {
+    for stmt in orm_core::schema::schema_sql(models)? {
         query::<(i32,)>(&db, &stmt).await?;
     }
     introspect(&db).await

@@ -259,8 +259,8 @@ impl Migrator {
                 .leaf()
                 .map(|m| vec![m.name.clone()])
                 .unwrap_or_default(),
-            up: join_sql(ops.iter().map(Op::up)),
-            down: join_sql(ops.iter().rev().map(|op| op.inverse().up())),
+            up: join_sql(ops.iter().map(Op::up))?,
+            down: join_sql(ops.iter().rev().map(|op| op.inverse().up()))?,
             destructive: ops.iter().filter_map(Op::destructive).collect(),
             destructive_down: ops
                 .iter()
@@ -585,8 +585,9 @@ async fn in_transaction(
     Ok(())
 }
 
-fn join_sql(statements: impl Iterator<Item = String>) -> String {
-    statements.map(|s| s + ";\n").collect()
+/// The statements, each ended by `;` and a line break.
+fn join_sql(sql: impl Iterator<Item = Result<String>>) -> Result<String> {
+    sql.map(|s| Ok(s? + ";\n")).collect()
 }
 
 /// `add_karma`-style: lowercase letters, digits and `_`, at most 40 bytes.
