@@ -470,6 +470,26 @@ fn schema_ddl() {
 }
 
 #[test]
+fn statements_on_a_table_no_model_describes() {
+    assert_eq!(
+        statements::select_table(
+            "orm_migrations",
+            &["name", "checksum"],
+            &["applied_at", "name"]
+        ),
+        r#"SELECT "name", "checksum" FROM "orm_migrations" ORDER BY "applied_at", "name""#
+    );
+    assert_eq!(
+        statements::insert_into_table("we\"ird", &["name", "checksum"]),
+        r#"INSERT INTO "we""ird" ("name", "checksum") VALUES ($1, $2)"#
+    );
+    assert_eq!(
+        statements::delete_from_table("orm_migrations", "name"),
+        r#"DELETE FROM "orm_migrations" WHERE "name" = $1"#
+    );
+}
+
+#[test]
 fn display_form_shows_binds() {
     let stmt = select(User::filter(q!(name = "O'Neil", email = None)));
     assert_eq!(
