@@ -496,7 +496,8 @@ pub fn diff(
             Some(n) => {
                 if t.primary_key.columns != n.primary_key.columns {
                     return Err(DiffError::Unsupported(format!(
-                        "the primary key of \"{name}\" changes from ({}) to ({}); write this migration by hand (makemigrations --empty)",
+                        "the primary key of {} changes from ({}) to ({}); write this migration by hand (makemigrations --empty)",
+                        quote_ident(name),
                         t.primary_key.columns.join(", "),
                         n.primary_key.columns.join(", ")
                     )));
@@ -606,8 +607,9 @@ fn diff_columns(
         };
         if o.identity != c.identity {
             return Err(DiffError::Unsupported(format!(
-                "\"{table}\".\"{}\" {} an identity column; write this migration by hand (makemigrations --empty)",
-                c.name,
+                "{}.{} {} an identity column; write this migration by hand (makemigrations --empty)",
+                quote_ident(table),
+                quote_ident(&c.name),
                 if c.identity { "becomes" } else { "stops being" }
             )));
         }
