@@ -208,13 +208,8 @@ async fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                         "The models have changes that no migration records; run makemigrations."
                     )
                     .map_err(io)?;
-                    for line in migrator
-                        .changes(&BTreeMap::new())
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|op| op.up())
-                    {
-                        writeln!(out, "  {}", line.replace('\n', "\n  ")).map_err(io)?;
+                    for op in migrator.changes(&BTreeMap::new()).unwrap_or_default() {
+                        writeln!(out, "  {}", op.up()?.replace('\n', "\n  ")).map_err(io)?;
                     }
                     return Ok(1);
                 }

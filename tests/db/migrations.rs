@@ -189,6 +189,40 @@ mod tagged {
     }
 }
 
+/// Names no one should choose (quotes, `$$`, a backslash) on two models
+/// whose foreign keys form a cycle, so `generate_schemas` adds one key in a
+/// `DO` block, where its name is also a string literal.
+mod hostile {
+    use orm_core::prelude::*;
+
+    /// One side.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_a'$$\"\\")]
+    pub struct A {
+        /// Key.
+        #[orm(primary_key, column = "i'd$$\"\\")]
+        pub id: i64,
+        /// The other side.
+        #[orm(column = "b'$$\"\\", on_delete = "set_null")]
+        pub b: Option<orm_core::ForeignKey<B>>,
+        /// A default with a quote and a backslash.
+        #[orm(default = "it's \\ here")]
+        pub note: String,
+    }
+
+    /// The other side.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "mig_b'$$\"\\")]
+    pub struct B {
+        /// Key.
+        #[orm(primary_key)]
+        pub id: i64,
+        /// The first side.
+        #[orm(column = "a'$$\"\\", on_delete = "set_null")]
+        pub a: Option<orm_core::ForeignKey<A>>,
+    }
+}
+
 /// A fresh, empty folder for one test's migrations.
 fn folder() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -282,7 +316,7 @@ async fn query<T: orm_core::query::FromRowTuple>(db: &Db, sql: &str) -> Result<V
 /// The schema `generate_schemas` makes for `models`, introspected.
 async fn generated(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
     let db = empty_db().await;
-    for stmt in orm_core::schema::schema_sql(models) {
+    for stmt in orm_core::schema::schema_sql(models)? {
         query::<(i32,)>(&db, &stmt).await?;
     }
     introspect(&db).await
@@ -745,6 +779,41 @@ async fn table_rename_keeps_rows_and_links() -> Result<()> {
         1,
         "reverted with the link kept"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn hostile_names_in_generated_schemas_and_migrations() -> Result<()> {
+    let models = [hostile::A::META, hostile::B::META];
+    let sql = orm_core::schema::schema_sql(&models)?;
+    assert!(
+        sql.iter()
+            .any(|s| s.starts_with("DO $orm1$ BEGIN IF NOT EXISTS") && s.contains("conname = E'")),
+        "{sql:#?}"
+    );
+    let db = empty_db().await;
+    // Twice: the second run finds everything there.
+    for _ in 0..2 {
+        for stmt in &sql {
+            query::<(i32,)>(&db, stmt).await?;
+        }
+    }
+    let schema = introspect(&db).await?;
+    let keys = schema.iter().filter(|l| l.contains("FOREIGN KEY")).count();
+    assert_eq!(keys, 2, "{schema:#?}");
+    let note = r#"column mig_a'$$"\.note text not_null=true default=Some("'it''s \\ here'::text") identity="""#;
+    assert!(schema.iter().any(|l| l == note), "{schema:#?}");
+
+    // Migrations make the same schema, and take it away again.
+    let dir = folder();
+    let migrated = empty_db().await;
+    let m = migrator(&dir, &migrated, &models);
+    written(m.make(&MakeOptions::default())?);
+    m.migrate(None, false).await?;
+    assert_eq!(introspect(&migrated).await?, schema);
+    m.migrate(Some("zero"), true).await?;
+    assert!(introspect(&migrated).await?.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

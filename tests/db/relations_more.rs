@@ -443,7 +443,7 @@ fn schema() -> Vec<String> {
     let mut models: Vec<_> = orm_core::registered_models().collect();
     models.sort_by_key(|m| m.table);
     models.dedup_by_key(|m| m.table);
-    orm_core::schema::schema_sql(&models)
+    orm_core::schema::schema_sql(&models).unwrap()
 }
 
 fn creates_of<'a>(schema: &'a [String], table: &str) -> Vec<&'a String> {
@@ -1025,7 +1025,7 @@ async fn delete_is_refused(o: &Owner, constraint: &str) -> Result<()> {
 async fn on_delete_restrict_protect_do_nothing_set_null() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
-        let ddl = |meta| orm_core::schema::create_table_sql(meta).join(";");
+        let ddl = |meta| orm_core::schema::create_table_sql(meta).unwrap().join(";");
         assert!(ddl(Restricted::META).contains("ON DELETE RESTRICT"));
         assert!(ddl(Protected::META).contains("ON DELETE RESTRICT"));
         assert!(ddl(Loose::META).contains("ON DELETE NO ACTION"));

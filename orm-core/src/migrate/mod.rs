@@ -36,6 +36,8 @@ pub use state::{Renames, SchemaState};
 use crate::db::{self, Connection, Db};
 use crate::error::{Error, Result};
 use crate::model::{registered_models, ModelMeta};
+use crate::sql::ddl::{self, Column, Create, Table};
+use crate::sql::statements;
 
 /// The table that records applied migrations.
 pub const HISTORY_TABLE: &str = "orm_migrations";
@@ -259,8 +261,8 @@ impl Migrator {
                 .leaf()
                 .map(|m| vec![m.name.clone()])
                 .unwrap_or_default(),
-            up: join_sql(ops.iter().map(Op::up)),
-            down: join_sql(ops.iter().rev().map(|op| op.inverse().up())),
+            up: join_sql(ops.iter().map(Op::up))?,
+            down: join_sql(ops.iter().rev().map(|op| op.inverse().up()))?,
             destructive: ops.iter().filter_map(Op::destructive).collect(),
             destructive_down: ops
                 .iter()
@@ -391,10 +393,7 @@ impl Migrator {
         let graph = self.graph()?;
         let db = self.db()?;
         let client = db.session().await?;
-        client
-            .batch_execute(&history_ddl())
-            .await
-            .map_err(Error::from)?;
+        create_history(&client).await?;
         let applied = applied(&client).await?;
         client.release();
         Ok(graph
@@ -452,20 +451,37 @@ impl Migrator {
     }
 }
 
-fn history_ddl() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS \"{HISTORY_TABLE}\" (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+/// Creates the history table if it is not there: each applied migration's
+/// name, its file's checksum, and when it was applied.
+async fn create_history(client: &Connection) -> Result<()> {
+    let table = Table {
+        name: HISTORY_TABLE,
+        columns: vec![
+            Column {
+                primary_key: true,
+                ..Column::new("name", "text")
+            },
+            Column::new("checksum", "text"),
+            Column {
+                default: Some("now()"),
+                ..Column::new("applied_at", "timestamptz")
+            },
+        ],
+        primary_key: None,
+        uniques: Vec::new(),
+    };
+    let sql = ddl::create_table(&table, Create::IfMissing)
+        .map_err(|why| Error::Migration(why.to_string()))?;
+    client.batch_execute(&sql).await.map_err(Error::from)
 }
 
 async fn applied(client: &Connection) -> Result<Vec<(String, String)>> {
-    let rows = client
-        .query(
-            &format!("SELECT name, checksum FROM \"{HISTORY_TABLE}\" ORDER BY applied_at, name"),
-            &[],
-        )
-        .await
-        .map_err(Error::from)?;
+    let sql = statements::select_table(
+        HISTORY_TABLE,
+        &["name", "checksum"],
+        &["applied_at", "name"],
+    );
+    let rows = client.query(&sql, &[]).await.map_err(Error::from)?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -475,10 +491,7 @@ async fn run(
     target: Option<&str>,
     allow_destructive: bool,
 ) -> Result<Vec<Step>> {
-    client
-        .batch_execute(&history_ddl())
-        .await
-        .map_err(Error::from)?;
+    create_history(client).await?;
     let applied = applied(client).await?;
     for (name, sum) in &applied {
         match graph.ordered.iter().find(|m| &m.name == name) {
@@ -538,7 +551,7 @@ async fn run(
     }
     let mut steps = Vec::new();
     for m in revert {
-        let record = format!("DELETE FROM \"{HISTORY_TABLE}\" WHERE name = $1");
+        let record = statements::delete_from_table(HISTORY_TABLE, "name");
         in_transaction(client, &m.name, &m.down, &record, &[&m.name]).await?;
         steps.push(Step {
             name: m.name.clone(),
@@ -546,7 +559,7 @@ async fn run(
         });
     }
     for m in apply {
-        let record = format!("INSERT INTO \"{HISTORY_TABLE}\" (name, checksum) VALUES ($1, $2)");
+        let record = statements::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
         in_transaction(client, &m.name, &m.up, &record, &[&m.name, &m.checksum]).await?;
         steps.push(Step {
             name: m.name.clone(),
@@ -585,8 +598,9 @@ async fn in_transaction(
     Ok(())
 }
 
-fn join_sql(statements: impl Iterator<Item = String>) -> String {
-    statements.map(|s| s + ";\n").collect()
+/// The statements, each ended by `;` and a line break.
+fn join_sql(sql: impl Iterator<Item = Result<String>>) -> Result<String> {
+    sql.map(|s| Ok(s? + ";\n")).collect()
 }
 
 /// `add_karma`-style: lowercase letters, digits and `_`, at most 40 bytes.

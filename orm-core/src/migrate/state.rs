@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::ModelMeta;
 use crate::relation::RelationKind;
 use crate::schema::object_name;
+use crate::sql::quote_ident;
 
 /// Every table of a schema, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,7 +271,8 @@ pub(crate) fn merge3(
             Some(merge_table(name, o, x, y)?)
         } else {
             return Err(format!(
-                "both branches create or drop table \"{name}\" differently"
+                "both branches create or drop table {} differently",
+                quote_ident(name)
             ));
         };
         if let Some(t) = merged {
@@ -300,6 +302,7 @@ fn merge_table(
             Err(format!("both branches change {what}"))
         }
     }
+    let table = quote_ident(name);
     let mut columns: Vec<ColumnState> = Vec::new();
     let mut order: Vec<&str> = x.columns.iter().map(|c| c.name.as_str()).collect();
     for c in &y.columns {
@@ -308,20 +311,18 @@ fn merge_table(
         }
     }
     for col in order {
-        let what = format!("column \"{name}\".\"{col}\"");
+        let what = format!("column {table}.{}", quote_ident(col));
         if let Some(c) = pick(&what, &o.column(col), &x.column(col), &y.column(col))? {
             columns.push(c.clone());
         }
     }
     let set = |what: &str, o: &[Constraint], x: &[Constraint], y: &[Constraint]| {
-        merge_list(&format!("{what} of \"{name}\""), o, x, y, |c| {
-            c.name.clone()
-        })
+        merge_list(&format!("{what} of {table}"), o, x, y, |c| c.name.clone())
     };
     Ok(TableState {
         columns,
         primary_key: pick(
-            &format!("the primary key of \"{name}\""),
+            &format!("the primary key of {table}"),
             &o.primary_key,
             &x.primary_key,
             &y.primary_key,
@@ -329,7 +330,7 @@ fn merge_table(
         uniques: set("the unique constraints", &o.uniques, &x.uniques, &y.uniques)?,
         indexes: set("the indexes", &o.indexes, &x.indexes, &y.indexes)?,
         foreign_keys: merge_list(
-            &format!("the foreign keys of \"{name}\""),
+            &format!("the foreign keys of {table}"),
             &o.foreign_keys,
             &x.foreign_keys,
             &y.foreign_keys,

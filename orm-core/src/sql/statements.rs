@@ -480,6 +480,44 @@ pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
     w.finish().sql
 }
 
+/// `SELECT "a", "b" FROM "table" ORDER BY "c", ..` over a table no model
+/// describes (the migration history).
+pub(crate) fn select_table(table: &str, columns: &[&str], order_by: &[&str]) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_list(columns, ", ", |w, c| w.push_ident(c));
+    w.push_sql(" FROM ");
+    w.push_ident(table);
+    w.push_sql(" ORDER BY ");
+    w.push_list(order_by, ", ", |w, c| w.push_ident(c));
+    w.finish().sql
+}
+
+/// `INSERT INTO "table" ("a", "b") VALUES ($1, $2)` into a table no model
+/// describes.
+pub(crate) fn insert_into_table(table: &str, columns: &[&str]) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(table);
+    w.push_sql(" (");
+    w.push_list(columns, ", ", |w, c| w.push_ident(c));
+    w.push_sql(") VALUES (");
+    w.push_list(1..=columns.len(), ", ", SqlWriter::push_placeholder);
+    w.push_sql(")");
+    w.finish().sql
+}
+
+/// `DELETE FROM "table" WHERE "column" = $1` on a table no model describes.
+pub(crate) fn delete_from_table(table: &str, column: &str) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(table);
+    w.push_sql(" WHERE ");
+    w.push_ident(column);
+    w.push_sql(" = $1");
+    w.finish().sql
+}
+
 /// `SELECT <aggregates> FROM ..`; over a subquery when sliced or distinct.
 /// When an aggregate crosses a relation, the matching rows become a CTE
 /// and each aggregate a scalar subquery over it, so aggregates over

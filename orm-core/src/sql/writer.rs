@@ -52,13 +52,28 @@ impl fmt::Display for Statement {
     }
 }
 
+/// Why a DDL text cannot be written: a name or string holds a NUL (no
+/// PostgreSQL name or string can), or a keyword is not one PostgreSQL has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unwritable(pub String);
+
+impl fmt::Display for Unwritable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Builds a [`Statement`]. Identifiers only enter the text through
 /// [`push_ident`](SqlWriter::push_ident), values only through
-/// [`push_bind`](SqlWriter::push_bind).
+/// [`push_bind`](SqlWriter::push_bind), or, in DDL (which takes no
+/// parameters), through [`push_literal`](SqlWriter::push_literal).
 #[derive(Debug, Default)]
 pub(crate) struct SqlWriter {
     sql: String,
     binds: Vec<Value>,
+    /// The first reason the text cannot be written, if any (see
+    /// [`finish_text`](SqlWriter::finish_text)).
+    unwritable: Option<String>,
 }
 
 impl SqlWriter {
@@ -66,6 +81,14 @@ impl SqlWriter {
         SqlWriter {
             sql: String::with_capacity(256),
             binds: Vec::new(),
+            unwritable: None,
+        }
+    }
+
+    /// Records why the text cannot be written (the first reason is kept).
+    pub(crate) fn reject(&mut self, why: impl FnOnce() -> String) {
+        if self.unwritable.is_none() {
+            self.unwritable = Some(why());
         }
     }
 
@@ -100,13 +123,28 @@ impl SqlWriter {
         self.sql.push_str(sql);
     }
 
-    /// Appends a double-quoted identifier; `"` inside it is doubled.
+    /// Appends SQL a developer wrote (a column type, a default, a one-off
+    /// value for existing rows; from a model or a migration's state) as it
+    /// is. A NUL in it makes the text unwritable.
+    pub(crate) fn push_verbatim(&mut self, sql: &str) {
+        if sql.contains('\0') {
+            self.reject(|| format!("the SQL {sql:?} holds a NUL character"));
+        }
+        self.sql.push_str(sql);
+    }
+
+    /// Appends a double-quoted identifier; `"` inside it is doubled. This is
+    /// the only place names are quoted. A NUL (which no PostgreSQL name can
+    /// hold, and which the driver refuses to send) makes the text unwritable.
     pub(crate) fn push_ident(&mut self, ident: &str) {
         self.sql.push('"');
-        if !ident.contains('"') {
+        if !ident.bytes().any(|b| b == b'"' || b == 0) {
             self.sql.push_str(ident);
             self.sql.push('"');
             return;
+        }
+        if ident.contains('\0') {
+            self.reject(|| format!("the name {ident:?} holds a NUL character"));
         }
         for c in ident.chars() {
             if c == '"' {
@@ -115,6 +153,47 @@ impl SqlWriter {
             self.sql.push(c);
         }
         self.sql.push('"');
+    }
+
+    /// Appends a string literal, for DDL (which takes no bind parameters).
+    /// `'` is doubled; a string with a backslash is written `E'..'` with the
+    /// backslashes doubled, so it reads the same whatever
+    /// `standard_conforming_strings` is (libpq's `PQescapeLiteral`). A NUL
+    /// (which no PostgreSQL string can hold) makes the text unwritable.
+    /// This is the only place literals are quoted.
+    pub(crate) fn push_literal(&mut self, text: &str) {
+        if text.contains('\0') {
+            self.reject(|| format!("the string {text:?} holds a NUL character"));
+        }
+        if text.contains('\\') {
+            self.sql.push('E');
+        }
+        self.sql.push('\'');
+        for c in text.chars() {
+            if c == '\'' || c == '\\' {
+                self.sql.push(c);
+            }
+            self.sql.push(c);
+        }
+        self.sql.push('\'');
+    }
+
+    /// Appends `body` dollar-quoted (a `DO` block's code): `$$body$$`, or
+    /// `$orm1$body$orm1$` (`$orm2$`, ..) when `$$` would end it early, so no
+    /// name or string inside it can.
+    pub(crate) fn push_dollar_quoted(&mut self, body: &str) {
+        // The string ends at the first tag after it opens: that must be the
+        // closing one (also when the body ends in `$`).
+        let ends_early = |tag: &str| format!("{body}{tag}").find(tag) != Some(body.len());
+        let mut tag = "$$".to_owned();
+        let mut n = 0;
+        while ends_early(&tag) {
+            n += 1;
+            tag = format!("$orm{n}$");
+        }
+        self.sql.push_str(&tag);
+        self.sql.push_str(body);
+        self.sql.push_str(&tag);
     }
 
     /// Appends `"table"."column"`.
@@ -151,12 +230,33 @@ impl SqlWriter {
         }
     }
 
+    /// The statement. Its names come from model metadata; should one hold
+    /// a NUL, the driver refuses to send the text.
     pub(crate) fn finish(self) -> Statement {
         Statement {
             sql: self.sql,
             binds: self.binds,
         }
     }
+
+    /// The text of a statement without binds (DDL), or why it cannot be
+    /// written (a NUL in a name, string or verbatim SQL; a keyword refused
+    /// with [`reject`](SqlWriter::reject)).
+    pub(crate) fn finish_text(self) -> Result<String, Unwritable> {
+        debug_assert!(self.binds.is_empty(), "DDL takes no bind parameters");
+        match self.unwritable {
+            Some(why) => Err(Unwritable(why)),
+            None => Ok(self.sql),
+        }
+    }
+}
+
+/// `name` double-quoted as [`SqlWriter::push_ident`] writes it, for
+/// messages that name a table or column.
+pub(crate) fn quote_ident(name: &str) -> String {
+    let mut w = SqlWriter::new();
+    w.push_ident(name);
+    w.sql
 }
 
 #[cfg(test)]
@@ -185,6 +285,80 @@ mod tests {
         w.push_sql(" ");
         w.push_column("t", "c");
         assert_eq!(w.finish().sql, r#""we""ird" "t"."c""#);
+    }
+
+    #[test]
+    fn hostile_identifiers_stay_one_name() {
+        let mut w = SqlWriter::new();
+        w.push_ident(r#"x"; DROP TABLE "users"; --"#);
+        assert_eq!(
+            w.finish_text().unwrap(),
+            r#""x""; DROP TABLE ""users""; --""#
+        );
+        // Quoted in full, however long (PostgreSQL itself cuts a name at
+        // 63 bytes, the same way in every statement).
+        let long = "\"é".repeat(5000);
+        let quoted = quote_ident(&long);
+        assert_eq!(quoted.len(), 2 + long.len() + 5000);
+        assert_eq!(quoted, format!("\"{}\"", long.replace('"', "\"\"")));
+        let mut w = SqlWriter::new();
+        w.push_ident("a\0b");
+        w.push_ident("c\0d");
+        assert_eq!(
+            w.finish_text(),
+            Err(Unwritable(
+                r#"the name "a\0b" holds a NUL character"#.into()
+            )),
+            "the first reason is kept"
+        );
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes_and_refuse_nul() {
+        let literal = |text: &str| {
+            let mut w = SqlWriter::new();
+            w.push_literal(text);
+            w.finish_text()
+        };
+        assert_eq!(literal("").unwrap(), "''");
+        assert_eq!(literal("O'Neil").unwrap(), "'O''Neil'");
+        assert_eq!(
+            literal("'; DROP TABLE x; --").unwrap(),
+            "'''; DROP TABLE x; --'"
+        );
+        // Read the same with or without standard_conforming_strings.
+        assert_eq!(literal(r"a\b").unwrap(), r"E'a\\b'");
+        assert_eq!(
+            literal(r"\'; DROP TABLE x; --").unwrap(),
+            r"E'\\''; DROP TABLE x; --'"
+        );
+        assert_eq!(
+            literal("a\0b"),
+            Err(Unwritable(
+                r#"the string "a\0b" holds a NUL character"#.into()
+            ))
+        );
+        let mut w = SqlWriter::new();
+        w.push_verbatim("now()\0");
+        assert_eq!(
+            w.finish_text(),
+            Err(Unwritable(
+                r#"the SQL "now()\0" holds a NUL character"#.into()
+            ))
+        );
+    }
+
+    #[test]
+    fn dollar_quotes_cannot_end_early() {
+        let quoted = |body: &str| {
+            let mut w = SqlWriter::new();
+            w.push_dollar_quoted(body);
+            w.finish_text().unwrap()
+        };
+        assert_eq!(quoted(" BEGIN END "), "$$ BEGIN END $$");
+        assert_eq!(quoted(r#" "a$$b" "#), r#"$orm1$ "a$$b" $orm1$"#);
+        assert_eq!(quoted("ends in $"), "$orm1$ends in $$orm1$");
+        assert_eq!(quoted("$$ $orm1$"), "$orm2$$$ $orm1$$orm2$");
     }
 
     #[test]
