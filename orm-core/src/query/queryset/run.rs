@@ -1,0 +1,510 @@
+//! What awaiting a [`QuerySet`] does: the rows, `count`, `exists`,
+//! `first`/`last`, `get`, `update`, `delete`, `values_list`, `aggregate`,
+//! `stream`; each future holds only its rendered statement.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::exec::plan::{run, Plan};
+use crate::model::{FieldMeta, Model};
+use crate::query::order::OrderBy;
+use crate::query::q::{IntoAssign, IntoQ, Node, Q};
+use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
+use crate::sql::shape::Shape;
+use crate::sql::statements;
+use crate::sql::Bound;
+use crate::value::Value;
+
+use super::compile::{check_fast_get, exact_get, is_unique};
+use super::*;
+
+impl<M: Model> QuerySet<M> {
+    /// Runs the query and returns every matching row.
+    ///
+    /// # Errors
+    /// Database errors, and as [`sql`](QuerySet::sql).
+    pub fn fetch(self) -> impl Future<Output = Result<Vec<M>>> + Send + 'static {
+        let plan = self.plan();
+        async move {
+            match plan? {
+                Some(plan) => run(&plan).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// The number of matching rows (`SELECT COUNT(*)`).
+    ///
+    /// # Errors
+    /// Database errors.
+    #[inline]
+    pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
+        count_later(Later::from(self.count_or_exists(false)), self.db)
+    }
+
+    /// True when at least one row matches.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[inline]
+    pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
+        exists_later(Later::from(self.count_or_exists(true)), self.db)
+    }
+
+    /// The first row: by the query's ordering, or by primary key when it has none.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn first(self) -> Result<Option<M>> {
+        Ok(self.first_query().fetch().await?.into_iter().next())
+    }
+
+    /// The last row: the query's ordering reversed, or primary key descending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query (it cannot be reversed).
+    pub async fn last(mut self) -> Result<Option<M>> {
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "cannot reverse a query once a slice (limit/offset) has been taken".into(),
+            }));
+        }
+        let order = if self.order.is_empty() {
+            vec![(M::META.pk_field(), true)]
+        } else {
+            self.resolve_order()?
+                .into_iter()
+                .map(|(f, desc)| (f, !desc))
+                .collect()
+        };
+        self.order = order
+            .into_iter()
+            .map(|(f, desc)| OrderBy::field(f, desc))
+            .collect();
+        self.limit = Some(1);
+        Ok(self.fetch().await?.into_iter().next())
+    }
+
+    /// The one row matching this query and `q`.
+    ///
+    /// It fetches at most 21 rows (`LIMIT 21`, or the query's own limit if
+    /// smaller) to report how many matched, as Django; no `LIMIT` is sent
+    /// when the query has none of its own and its conditions, all on the
+    /// model's own fields and joined by `AND`, include `=` on its primary
+    /// key or a unique field, as then at most one row can match.
+    ///
+    /// As in Django, the ordering is dropped (it cannot change which row
+    /// is found) unless the query is sliced or uses `distinct_on`, where it
+    /// decides which rows are in the query.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
+    #[inline]
+    pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
+        get_one(self.get_args(q))
+    }
+
+    /// The one row matching this query and `q`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::MultipleObjectsReturned`] when several match.
+    #[inline]
+    pub fn get_or_none(
+        self,
+        q: impl IntoQ<M>,
+    ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
+        get_one(self.get_args(q))
+    }
+
+    /// What `get()`'s future starts from: on a plain query set, `field =
+    /// value` split out when it is one ([`IntoQ::into_exact`]).
+    #[inline]
+    pub(super) fn get_args(self, q: impl IntoQ<M>) -> GetArgs<M> {
+        if self.is_plain() {
+            match q.into_exact() {
+                Ok((field, value)) => GetArgs::Exact(self.db, field, value),
+                Err(q) => GetArgs::Query(Box::new((self, q))),
+            }
+        } else {
+            GetArgs::Query(Box::new((self, q.into_q())))
+        }
+    }
+
+    /// Sets the assigned fields on every matching row (one `UPDATE`) and
+    /// returns the number of rows matched. `auto_now` fields are not
+    /// touched, as in Django.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
+    /// [`Error::Integrity`] for a violated constraint.
+    #[inline]
+    pub fn update(
+        self,
+        assign: impl IntoAssign<M>,
+    ) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let mut qs = self;
+        let stmt = Later::from(qs.update_bound(assign.into_assign()));
+        execute_later(stmt, qs.db)
+    }
+
+    /// Deletes every matching row (one `DELETE`) and returns how many.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced or distinct query;
+    /// [`Error::Integrity`] when other rows still refer to them.
+    #[inline]
+    pub fn delete(mut self) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let stmt = Later::from(self.delete_bound());
+        execute_later(stmt, self.db)
+    }
+}
+
+/// [`count`](QuerySet::count)'s future: the number in the statement's one
+/// row (0 when no row can match and nothing is sent).
+pub(super) async fn count_later(stmt: Later, using: Option<Db>) -> Result<i64> {
+    match first_row_later(stmt, using).await? {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Ok(0),
+    }
+}
+
+/// [`exists`](QuerySet::exists)'s future.
+pub(super) async fn exists_later(stmt: Later, using: Option<Db>) -> Result<bool> {
+    Ok(first_row_later(stmt, using).await?.is_some())
+}
+
+/// The first row of a statement rendered before the first `.await`, on the
+/// query's database, found when it runs; `None` without a query when no row
+/// can match.
+pub(super) async fn first_row_later(
+    stmt: Later,
+    using: Option<Db>,
+) -> Result<Option<tokio_postgres::Row>> {
+    let stmt = match stmt {
+        Later::Fail(e) => return Err(*e),
+        Later::Skip => return Ok(None),
+        Later::Run(stmt) => stmt,
+    };
+    let mut first = None;
+    db::resolve(using.as_ref())?
+        .for_each_row(&stmt.sql, stmt.binds.iter(), &stmt.binds, |row| {
+            first.get_or_insert(row);
+            Ok(())
+        })
+        .await?;
+    Ok(first)
+}
+
+/// A statement rendered before the first `.await`, for the future that
+/// runs it: a pointer and a tag, so that the future is built where it is
+/// awaited instead of being made with the statement inside and moved there
+/// (with its whole size, 1.8 KB) twice.
+pub(super) enum Later {
+    Run(Box<Bound>),
+    /// No row can match: nothing is sent.
+    Skip,
+    Fail(Box<Error>),
+}
+
+impl From<Result<Option<Bound>>> for Later {
+    #[inline]
+    fn from(stmt: Result<Option<Bound>>) -> Later {
+        match stmt {
+            Ok(Some(stmt)) => Later::Run(Box::new(stmt)),
+            Ok(None) => Later::Skip,
+            Err(e) => Later::Fail(Box::new(e)),
+        }
+    }
+}
+
+/// Runs a statement rendered before the first `.await` (the future then
+/// holds only the text and binds) on the query's database, found when it
+/// runs; 0 rows without a query when there is none.
+pub(super) async fn execute_later(stmt: Later, using: Option<Db>) -> Result<u64> {
+    match stmt {
+        Later::Fail(e) => Err(*e),
+        Later::Skip => Ok(0),
+        Later::Run(stmt) => {
+            db::resolve(using.as_ref())?
+                .execute(&stmt.sql, &stmt.binds)
+                .await
+        }
+    }
+}
+
+/// What a `get()`'s future starts from. Small, so that the future, built
+/// where it is awaited, is not first made elsewhere and moved there (with
+/// its whole size) twice.
+pub(super) enum GetArgs<M> {
+    /// `field = value` on a plain query set, on its database: the fast path.
+    Exact(Option<Db>, &'static FieldMeta, Value),
+    /// Any other query set and condition, boxed so that the arguments stay
+    /// small whatever the query set holds.
+    Query(Box<(QuerySet<M>, Q<M>)>),
+}
+
+impl<M: Model> GetArgs<M> {
+    /// The query `get()` runs ([`get_limit`](QuerySet::get_limit): no
+    /// ordering unless sliced, at most [`MAX_GET_RESULTS`] rows, no `LIMIT`
+    /// when at most one row can match). Run by `get()`'s future, not when
+    /// it is made.
+    pub(super) fn plan(self) -> Result<Option<Plan>> {
+        let (db, field, value) = match self {
+            GetArgs::Exact(_, field, value) if value.has_nul() => {
+                return Err(crate::value::nul_error(M::META.name, field.name))
+            }
+            GetArgs::Exact(db, field, value) => (db, field, value),
+            GetArgs::Query(query) => {
+                let (qs, q) = *query;
+                return qs.filter(q).get_limit()?.plan();
+            }
+        };
+        // The most common get, `Model::get(q!(id = x))`, once its text is
+        // kept: no query set, filter tree or full shape is built.
+        let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
+        let shape = match Shape::get_text(M::META, field, limit) {
+            Ok(sql) => {
+                #[cfg(test)]
+                FAST_GETS.set(FAST_GETS.get() + 1);
+                #[cfg(debug_assertions)]
+                check_fast_get::<M>(sql, field, &value);
+                return Ok(Some(Plan::get(db, sql, value)));
+            }
+            Err(shape) => shape,
+        };
+        let plan = exact_get::<M>(db, field, value)?.plan()?;
+        // Kept under this shape too, built here: a constant such as
+        // `M::META` may have another address in `shape()`.
+        if let (Some(shape), Some(plan)) = (&shape, &plan) {
+            shape.remember(&plan.stmt.sql);
+        }
+        Ok(plan)
+    }
+}
+
+/// The one row of a `get()`: the first row decoded, the others (up to
+/// [`MAX_GET_RESULTS`]) only counted. One `async fn` layer down to the
+/// driver, like [`run`].
+///
+/// The future `get()` returns is this `async fn`'s own, not one wrapping
+/// it: each wrapper would move this (2 KB) future once more. It plans the
+/// query itself ([`GetArgs::plan`]), so that what `get()` hands it is
+/// small ([`GetArgs`]) and the future is built where it is awaited.
+pub(super) async fn get_one<M: Model, T: GetOutput<M>>(args: GetArgs<M>) -> Result<T> {
+    let Some(plan) = args.plan()? else {
+        return T::from_found(None);
+    };
+    let db = plan.db()?;
+    let mut found: Option<M> = None;
+    let mut n = 0usize;
+    let (sql, binds) = (&plan.stmt.sql, &plan.stmt.binds);
+    db.for_each_row(sql, binds.iter(), binds, |row| {
+        n += 1;
+        if n == 1 {
+            found = Some(plan.decode(&row)?);
+        }
+        Ok(())
+    })
+    .await?;
+    if n > 1 {
+        return Err(Error::MultipleObjectsReturned {
+            model: M::META.name,
+            count: if n as i64 >= MAX_GET_RESULTS {
+                n - 1
+            } else {
+                n
+            },
+            more: n as i64 >= MAX_GET_RESULTS,
+        });
+    }
+    if let Some(found) = &mut found {
+        plan.prefetch(&db, std::slice::from_mut(found)).await?;
+    }
+    T::from_found(found)
+}
+
+/// What a get returns: the row (`get`, none is an error) or an `Option`
+/// (`get_or_none`).
+pub(super) trait GetOutput<M>: Sized {
+    fn from_found(found: Option<M>) -> Result<Self>;
+}
+
+impl<M: Model> GetOutput<M> for M {
+    fn from_found(found: Option<M>) -> Result<M> {
+        found.ok_or(Error::DoesNotExist {
+            model: M::META.name,
+        })
+    }
+}
+
+impl<M: Model> GetOutput<M> for Option<M> {
+    fn from_found(found: Option<M>) -> Result<Option<M>> {
+        Ok(found)
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// The rows as tuples of the named fields, in order:
+    /// `let pairs: Vec<(i64, String)> = User::all().values_list(("id", "name")).await?`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
+    /// when the tuple has another number of elements; [`Error::Decode`] when
+    /// an element's type does not match the column.
+    pub async fn values_list<T: FromRowTuple>(self, fields: impl FieldNames) -> Result<Vec<T>> {
+        let names = fields.names();
+        let columns = values::resolve_fields(M::META, &names)?;
+        if columns.len() != T::WIDTH {
+            return Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: format!(
+                    "values_list names {} fields for a tuple of {}",
+                    columns.len(),
+                    T::WIDTH
+                ),
+            }));
+        }
+        let labels: Vec<&'static str> = columns.iter().map(|f| f.name).collect();
+        let Some(stmt) = self.select_columns(&columns)? else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
+            T::from_row(row, &labels, M::META.name)
+        })
+        .await
+    }
+
+    /// One field of every row: `let names: Vec<String> = User::all().values_list_flat("name").await?`.
+    ///
+    /// # Errors
+    /// As [`values_list`](QuerySet::values_list).
+    pub async fn values_list_flat<T>(self, field: &str) -> Result<Vec<T>>
+    where
+        T: for<'a> postgres_types::FromSql<'a> + Send,
+    {
+        let rows: Vec<(T,)> = self.values_list(field).await?;
+        Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
+    /// Aggregates over the matching rows, named as Django names them
+    /// (`views__sum`, or `.alias(..)`): `Count` of no rows is 0, the others
+    /// are NULL (`None`).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # use orm_core::query::{Avg, Count, Max, Sum};
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub views: i32, pub rating: f64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let stats = Post::all().aggregate([Count("id"), Sum("views"), Avg("rating"), Max("views")]).await?;
+    /// let n: i64 = stats.get("id__count")?;
+    /// let total: Option<i64> = stats.get("views__sum")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
+    /// for `Sum`/`Avg` of a non-numeric field or `Min`/`Max` of an unordered one.
+    pub async fn aggregate(
+        self,
+        aggregates: impl IntoIterator<Item = Aggregate>,
+    ) -> Result<Aggregated> {
+        let aggregates: Vec<Aggregate> = aggregates.into_iter().collect();
+        let items: Vec<values::Resolved<'_>> = aggregates
+            .iter()
+            .map(|agg| agg.resolve(M::META))
+            .collect::<Result<_>>()?;
+        let names: std::sync::Arc<[String]> = items.iter().map(|r| r.agg.name()).collect();
+        let Some(stmt) = self.with_select_joined(&[], |s| statements::aggregate(s, &items))? else {
+            // Nothing can match: COUNT is 0, the others NULL.
+            return Ok(Aggregated::new(
+                names,
+                items
+                    .iter()
+                    .map(|r| {
+                        if r.agg.function == values::Function::Count {
+                            Value::I64(Some(0))
+                        } else {
+                            r.ty.null()
+                        }
+                    })
+                    .collect(),
+            ));
+        };
+        let db = db::resolve(self.db.as_ref())?;
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        let row = rows.first().ok_or(Error::DoesNotExist {
+            model: M::META.name,
+        })?;
+        let types: Vec<crate::types::SqlType> = items.iter().map(|r| r.ty).collect();
+        Aggregated::read(&names, &types, row, 0)
+    }
+
+    /// The rows as a stream, decoded as the server sends them: memory stays
+    /// bounded however many rows match (the connection applies
+    /// backpressure). The connection is held until the stream ends or is
+    /// dropped. Dropped before its last row, outside a transaction, the
+    /// statement is cancelled on the server and its connection closed;
+    /// inside one, the connection reads the remaining rows and drops them
+    /// (cancelling would abort the transaction). `prefetch_related` is not
+    /// applied to a stream.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let mut posts = Post::all().stream();
+    /// while let Some(post) = posts.try_next().await? {
+    ///     // ...
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(self) -> impl futures_util::Stream<Item = Result<M>> + Send + Unpin + 'static {
+        let plan = if self.prefetch.is_empty() {
+            self.plan()
+        } else {
+            Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "prefetch_related does not apply to stream(); use select_related or await the query".into(),
+            }))
+        };
+        Box::pin(crate::exec::stream::rows::<M>(plan))
+    }
+
+    /// As [`delete`](QuerySet::delete), and reports what the database
+    /// cascaded too (Django's `(total, {model: count})`): the matching rows
+    /// are locked, the rows that `ON DELETE CASCADE` will remove are counted
+    /// per model (link tables of many-to-many relations included), then the
+    /// rows are deleted, all in one transaction.
+    ///
+    /// # Errors
+    /// As [`delete`](QuerySet::delete).
+    pub async fn delete_report(self) -> Result<crate::query::Deleted> {
+        if self.limit.is_some() || self.offset.is_some() || self.distinct {
+            return Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "cannot delete a sliced (limit/offset) or distinct query".into(),
+            }));
+        }
+        let filter = self.simplified()?.into_owned();
+        if matches!(filter, Node::Nothing) {
+            return Ok(crate::query::Deleted::default());
+        }
+        let db = db::resolve(self.db.as_ref())?;
+        crate::query::cascade::delete_report(&db, M::META, &filter).await
+    }
+}
+
+impl<M: Model> IntoFuture for QuerySet<M> {
+    type Output = Result<Vec<M>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Vec<M>>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.fetch())
+    }
+}
