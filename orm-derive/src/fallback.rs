@@ -286,10 +286,10 @@ pub(crate) fn db_enum(input: &DeriveInput, error: syn::Error) -> TokenStream {
     with_a.params.insert(0, syn::parse_quote!('__a));
     let (impl_generics_a, _, _) = with_a.split_for_impl();
     let field = quote!(for<'__orm> #ty: ::core::fmt::Debug + ::core::marker::Send + ::core::marker::Sync + 'static,);
-    let arg = |target: TokenStream, this: TokenStream, generics: &dyn quote::ToTokens| {
+    let arg = |target: TokenStream, this: TokenStream| {
         quote! {
             #[automatically_derived]
-            impl #generics #t::Arg<#target> for #this where #(#preds)* {
+            impl #impl_generics #t::Arg<#target> for #this where #(#preds)* {
                 fn into_value(self) -> #p::Value {
                     ::core::unreachable!()
                 }
@@ -297,18 +297,10 @@ pub(crate) fn db_enum(input: &DeriveInput, error: syn::Error) -> TokenStream {
         }
     };
     let args = [
-        arg(quote!(#ty), quote!(#ty), &impl_generics),
-        arg(quote!(#ty), quote!(&'__a #ty), &impl_generics_a),
-        arg(
-            quote!(::core::option::Option<#ty>),
-            quote!(#ty),
-            &impl_generics,
-        ),
-        arg(
-            quote!(::core::option::Option<#ty>),
-            quote!(&'__a #ty),
-            &impl_generics_a,
-        ),
+        arg(quote!(#ty), quote!(#ty)),
+        arg(quote!(#ty), quote!(&#ty)),
+        arg(quote!(::core::option::Option<#ty>), quote!(#ty)),
+        arg(quote!(::core::option::Option<#ty>), quote!(&#ty)),
     ];
     quote! {
         #error
