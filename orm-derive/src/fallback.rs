@@ -108,7 +108,7 @@ pub(crate) fn model(
                 fn field_value(&self, _: usize) -> #p::Value {
                     ::core::unreachable!()
                 }
-                fn field_sql(&self, _: usize) -> &(dyn #p::ToSql + Sync) {
+                fn field_sql(&self, _: usize) -> &(dyn #p::ToSql + ::core::marker::Sync) {
                     ::core::unreachable!()
                 }
                 fn set_field(&mut self, _: usize, _: #p::Value) -> #p::Result<()> {
@@ -333,7 +333,7 @@ pub(crate) fn db_enum(input: &DeriveInput, error: syn::Error) -> TokenStream {
                     _: &mut #p::BytesMut,
                 ) -> ::core::result::Result<
                     #p::IsNull,
-                    ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>,
+                    ::std::boxed::Box<dyn ::std::error::Error + ::core::marker::Sync + ::core::marker::Send>,
                 > {
                     ::core::unreachable!()
                 }
@@ -348,7 +348,7 @@ pub(crate) fn db_enum(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn from_sql(
                     _: &#p::Type,
                     _: &'__a [u8],
-                ) -> ::core::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>> {
+                ) -> ::core::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + ::core::marker::Sync + ::core::marker::Send>> {
                     ::core::unreachable!()
                 }
                 fn accepts(_: &#p::Type) -> bool {
