@@ -71,6 +71,11 @@ fn generic_of<'a>(ty: &'a Type, names: &[&str]) -> Option<(&'a Type, String)> {
     }
 }
 
+/// `T` when `ty` is written `Option<T>`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_of(ty, &["Option"]).map(|(inner, _)| inner)
+}
+
 fn relation_of(ty: &Type) -> Option<Relation<'_>> {
     const KINDS: &[&str] = &[
         "ForeignKey",
@@ -148,36 +153,40 @@ pub(crate) fn snake_case(name: &str) -> String {
 }
 
 impl<'a> Model<'a> {
-    /// Parses a struct; shape errors (not a struct, tuple struct, generics)
-    /// end the parse, attribute errors are collected in `cx`.
-    pub(crate) fn from_input(cx: &mut Ctxt, input: &'a DeriveInput) -> syn::Result<Model<'a>> {
+    /// Parses a struct. Every error is recorded in `cx`; `None` when the
+    /// input is not a struct with named fields (nothing else is checked).
+    pub(crate) fn from_input(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Model<'a>> {
         let Data::Struct(data) = &input.data else {
-            return Err(syn::Error::new_spanned(
+            cx.error_spanned_by(
                 &input.ident,
                 "#[derive(Model)] works on structs with named fields; use #[derive(DbEnum)] for enums",
-            ));
+            );
+            return None;
         };
         let named = match &data.fields {
             Fields::Named(named) => named,
             Fields::Unnamed(fields) => {
-                return Err(syn::Error::new_spanned(
+                cx.error_spanned_by(
                     fields,
                     "#[derive(Model)] needs named fields: a tuple struct has no column names\n\
                      help: write `struct User { id: i64, .. }`",
-                ))
+                );
+                return None;
             }
             Fields::Unit => {
-                return Err(syn::Error::new_spanned(
+                cx.error_spanned_by(
                     &input.ident,
                     "#[derive(Model)] needs named fields, one per column",
-                ))
+                );
+                return None;
             }
         };
+        // The attributes are still checked: every mistake at once.
         if !input.generics.params.is_empty() {
-            return Err(syn::Error::new_spanned(
+            cx.error_spanned_by(
                 &input.generics,
                 "#[derive(Model)] does not support generic structs",
-            ));
+            );
         }
         let attrs = attr::model_attrs(cx, &input.attrs);
         let fields = named
@@ -192,7 +201,7 @@ impl<'a> Model<'a> {
                 })
             })
             .collect();
-        Ok(Model {
+        Some(Model {
             ident: &input.ident,
             vis: &input.vis,
             attrs,

@@ -2,8 +2,9 @@
 //! its span for error messages.
 
 use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
 use crate::ctxt::Ctxt;
 
@@ -60,6 +61,51 @@ fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> 
     attrs.iter().filter(|a| a.path().is_ident("orm"))
 }
 
+/// Calls `parse` on every key of every `#[orm(..)]` attribute. A key's
+/// error is recorded in `cx` and the rest of that key skipped, so that
+/// every mistaken key is reported, not only the first of each attribute.
+fn each_key(
+    cx: &mut Ctxt,
+    attrs: &[syn::Attribute],
+    mut parse: impl FnMut(&ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
+    for attr in orm_attrs(attrs) {
+        let result = attr.parse_nested_meta(|meta| {
+            let result = parse(&meta);
+            end_key(meta.input, result, |err| cx.push(err))
+        });
+        // Left: the attribute's own shape (`#[orm]`, `#[orm = ..]`) and
+        // a key that is not a path.
+        if let Err(err) = result {
+            cx.push(err);
+        }
+    }
+}
+
+/// Ends one key of a list: a key followed by anything but `,` is an error
+/// too; after an error the rest of the key is skipped, so that the list's
+/// next key is still read.
+fn end_key(
+    input: ParseStream<'_>,
+    result: syn::Result<()>,
+    mut record: impl FnMut(syn::Error),
+) -> syn::Result<()> {
+    let result = result.and_then(|()| {
+        if input.is_empty() || input.peek(Token![,]) {
+            Ok(())
+        } else {
+            Err(input.error("expected `,`"))
+        }
+    });
+    if let Err(err) = result {
+        record(err);
+        while !input.is_empty() && !input.peek(Token![,]) {
+            input.parse::<proc_macro2::TokenTree>()?;
+        }
+    }
+    Ok(())
+}
+
 fn key(meta: &ParseNestedMeta<'_>) -> String {
     meta.path
         .get_ident()
@@ -70,24 +116,34 @@ fn key(meta: &ParseNestedMeta<'_>) -> String {
         })
 }
 
-/// `(a, b, c)`: field names of a composite constraint.
+/// `(a, b, c)`: field names of a composite constraint. Every name that is
+/// not one is reported.
 fn ident_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Ident>> {
     let mut idents = Vec::new();
+    let mut errors: Option<syn::Error> = None;
     meta.parse_nested_meta(|inner| {
-        match inner.path.get_ident() {
-            Some(ident) => idents.push(ident.clone()),
-            None => return Err(inner.error("expected a field name")),
-        }
-        Ok(())
+        let result = match inner.path.get_ident() {
+            Some(ident) if inner.input.is_empty() || inner.input.peek(Token![,]) => {
+                idents.push(ident.clone());
+                Ok(())
+            }
+            _ => Err(inner.error("expected a field name")),
+        };
+        end_key(inner.input, result, |err| match &mut errors {
+            Some(all) => all.combine(err),
+            None => errors = Some(err),
+        })
     })?;
-    Ok(idents)
+    match errors {
+        Some(err) => Err(err),
+        None => Ok(idents),
+    }
 }
 
 pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs {
     let mut out = ModelAttrs::default();
-    for attr in orm_attrs(attrs) {
-        let result = attr.parse_nested_meta(|meta| {
-            match key(&meta).as_str() {
+    each_key(cx, attrs, |meta| {
+        match key(meta).as_str() {
                 "table" => {
                     if out.table.is_some() {
                         return Err(meta.error("duplicate attribute `table`"));
@@ -110,8 +166,8 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                     }
                     out.renamed_from = Some(lit);
                 }
-                "unique_together" => out.unique_together.push(ident_list(&meta)?),
-                "index" => out.indexes.push(ident_list(&meta)?),
+                "unique_together" => out.unique_together.push(ident_list(meta)?),
+                "index" => out.indexes.push(ident_list(meta)?),
                 other => {
                     return Err(meta.error(format!(
                         "unknown model attribute `{other}`; expected one of: {MODEL_KEYS}\n\
@@ -119,12 +175,8 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                     )))
                 }
             }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.push(err);
-        }
-    }
+        Ok(())
+    });
     out
 }
 
@@ -192,114 +244,177 @@ pub(crate) fn did_you_mean(got: &str, keys: &str) -> String {
 pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
     let mut out = FieldAttrs::default();
     let mut seen = std::collections::HashSet::new();
-    for attr in orm_attrs(attrs) {
-        let result = attr.parse_nested_meta(|meta| {
-            let k = key(&meta);
-            if ["primary_key", "unique", "index", "auto_now", "auto_now_add"].contains(&k.as_str())
-                && meta.input.peek(syn::Token![=])
-            {
-                return Err(meta.error(format!(
-                    "`{k}` is a flag and takes no value: write `#[orm({k})]`, not `{k} = ..`"
-                )));
+    each_key(cx, attrs, |meta| {
+        let k = key(meta);
+        if ["primary_key", "unique", "index", "auto_now", "auto_now_add"].contains(&k.as_str())
+            && meta.input.peek(Token![=])
+        {
+            return Err(meta.error(format!(
+                "`{k}` is a flag and takes no value: write `#[orm({k})]`, not `{k} = ..`"
+            )));
+        }
+        if k != "validate" && !seen.insert(k.clone()) {
+            return Err(meta.error(format!("duplicate attribute `{k}`")));
+        }
+        let flag = |meta: &ParseNestedMeta<'_>| meta.path.get_ident().cloned();
+        match k.as_str() {
+            "primary_key" => out.primary_key = flag(meta),
+            "unique" => out.unique = true,
+            "index" => out.index = true,
+            "auto_now" => out.auto_now = flag(meta),
+            "auto_now_add" => out.auto_now_add = flag(meta),
+            "column" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "a column name cannot be empty"));
+                }
+                out.column = Some(lit);
             }
-            if k != "validate" && !seen.insert(k.clone()) {
-                return Err(meta.error(format!("duplicate attribute `{k}`")));
+            "related_name" | "through" | "renamed_from" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!("`{k}` cannot be empty"),
+                    ));
+                }
+                match k.as_str() {
+                    "through" => out.through = Some(lit),
+                    "related_name" => out.related_name = Some(lit),
+                    _ => out.renamed_from = Some(lit),
+                }
             }
-            let flag = |meta: &ParseNestedMeta<'_>| meta.path.get_ident().cloned();
-            match k.as_str() {
-                "primary_key" => out.primary_key = flag(&meta),
-                "unique" => out.unique = true,
-                "index" => out.index = true,
-                "auto_now" => out.auto_now = flag(&meta),
-                "auto_now_add" => out.auto_now_add = flag(&meta),
-                "column" => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    if lit.value().is_empty() {
-                        return Err(syn::Error::new(lit.span(), "a column name cannot be empty"));
-                    }
-                    out.column = Some(lit);
+            "validate" => {
+                let path: Path = meta.value()?.parse()?;
+                out.validate.push(path);
+            }
+            "on_delete" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let value = lit.value();
+                let Some((_, variant)) = ON_DELETE.iter().find(|(k, _)| *k == value) else {
+                    let names: Vec<&str> = ON_DELETE.iter().map(|(k, _)| *k).collect();
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "unknown on_delete `{value}`; expected one of: {}",
+                            names.join(", ")
+                        ),
+                    ));
+                };
+                out.on_delete = Some((variant, lit));
+            }
+            "max_length" => {
+                let lit: syn::LitInt = meta.value()?.parse()?;
+                let n: u32 = lit.base10_parse()?;
+                if n == 0 {
+                    return Err(syn::Error::new(lit.span(), "max_length must be at least 1"));
                 }
-                "related_name" | "through" | "renamed_from" => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    if lit.value().is_empty() {
-                        return Err(syn::Error::new(lit.span(), format!("`{k}` cannot be empty")));
-                    }
-                    match k.as_str() {
-                        "through" => out.through = Some(lit),
-                        "related_name" => out.related_name = Some(lit),
-                        _ => out.renamed_from = Some(lit),
-                    }
-                }
-                "validate" => {
-                    let path: Path = meta.value()?.parse()?;
-                    out.validate.push(path);
-                }
-                "on_delete" => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    let value = lit.value();
-                    let Some((_, variant)) = ON_DELETE.iter().find(|(k, _)| *k == value) else {
-                        let names: Vec<&str> = ON_DELETE.iter().map(|(k, _)| *k).collect();
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            format!("unknown on_delete `{value}`; expected one of: {}", names.join(", ")),
-                        ));
-                    };
-                    out.on_delete = Some((variant, lit));
-                }
-                "max_length" => {
-                    let lit: syn::LitInt = meta.value()?.parse()?;
-                    let n: u32 = lit.base10_parse()?;
-                    if n == 0 {
-                        return Err(syn::Error::new(lit.span(), "max_length must be at least 1"));
-                    }
-                    out.max_length = Some((n, meta.path.span()));
-                }
-                "default" => {
-                    let expr: Expr = meta.value()?.parse()?;
-                    let sql = default_literal(&expr).map_err(|why| {
+                out.max_length = Some((n, meta.path.span()));
+            }
+            "default" => {
+                let expr: Expr = meta.value()?.parse()?;
+                let sql = default_literal(&expr).map_err(|why| {
                         syn::Error::new_spanned(
                             &expr,
                             format!("invalid default: {why}\nhelp: the correct format looks like `#[orm(default = 0)]`"),
                         )
                     })?;
-                    out.default = Some((sql, expr));
-                }
-                other => {
-                    let hint = did_you_mean(other, FIELD_KEYS);
-                    return Err(meta.error(format!(
-                        "unknown field attribute `{other}`{hint}; expected one of: {FIELD_KEYS}\n\
-                         help: the correct format looks like `#[orm(max_length = 30, unique)]`"
-                    )))
-                }
+                out.default = Some((sql, expr));
             }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.push(err);
+            other => {
+                let hint = did_you_mean(other, FIELD_KEYS);
+                return Err(meta.error(format!(
+                    "unknown field attribute `{other}`{hint}; expected one of: {FIELD_KEYS}\n\
+                         help: the correct format looks like `#[orm(max_length = 30, unique)]`"
+                )));
+            }
         }
-    }
+        Ok(())
+    });
     out
 }
 
 /// `#[orm(rename = "..")]` on an enum variant.
 pub(crate) fn variant_rename(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> Option<LitStr> {
     let mut out = None;
-    for attr in orm_attrs(attrs) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                out = Some(meta.value()?.parse()?);
-                Ok(())
-            } else {
-                Err(meta.error(format!(
-                    "unknown variant attribute `{}`; expected: rename\n\
-                     help: the correct format looks like `#[orm(rename = \"admin\")]`",
-                    key(&meta)
-                )))
-            }
-        });
-        if let Err(err) = result {
-            cx.push(err);
+    each_key(cx, attrs, |meta| {
+        if meta.path.is_ident("rename") {
+            out = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown variant attribute `{}`; expected: rename\n\
+                 help: the correct format looks like `#[orm(rename = \"admin\")]`",
+                key(meta)
+            )))
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{field_attrs, model_attrs};
+    use crate::ctxt::Ctxt;
+
+    fn errors(cx: Ctxt) -> Vec<String> {
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
         }
     }
-    out
+
+    fn assert_starts(errors: &[String], expected: &[&str]) {
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, start) in errors.iter().zip(expected) {
+            assert!(
+                error.starts_with(start),
+                "{error:?} does not start with {start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_mistaken_key_is_reported_and_the_others_are_read() {
+        let input: syn::DeriveInput = syn::parse_quote! {
+            #[orm(unique_together(a::b, c, d = 1), tabel = "x", table = "users")]
+            struct S {
+                #[orm(unique = true, primary, max_length = "3", column = "")]
+                #[orm(index 1, default = 0, default = 1, related_name = "r")]
+                name: String,
+            }
+        };
+        let mut cx = Ctxt::default();
+        let model = model_attrs(&mut cx, &input.attrs);
+        assert_eq!(model.table.map(|t| t.value()).as_deref(), Some("users"));
+        assert!(model.unique_together.is_empty());
+        assert_starts(
+            &errors(cx),
+            &[
+                "expected a field name",
+                "expected a field name",
+                "unknown model attribute `tabel`",
+            ],
+        );
+
+        let syn::Data::Struct(data) = &input.data else {
+            unreachable!()
+        };
+        let field = data.fields.iter().next().unwrap();
+        let mut cx = Ctxt::default();
+        let attrs = field_attrs(&mut cx, &field.attrs);
+        assert_eq!(attrs.default.map(|(sql, _)| sql).as_deref(), Some("0"));
+        assert_eq!(attrs.related_name.map(|l| l.value()).as_deref(), Some("r"));
+        assert_starts(
+            &errors(cx),
+            &[
+                "`unique` is a flag and takes no value",
+                "unknown field attribute `primary`; did you mean `primary_key`?",
+                "expected integer literal",
+                "a column name cannot be empty",
+                "expected `,`",
+                "duplicate attribute `default`",
+            ],
+        );
+    }
 }

@@ -5,13 +5,16 @@
 //! Each macro runs in three stages: parse the input into a borrowed IR
 //! (`ast`, `attr`), validate it (`check`), then generate code
 //! (`expand`). Errors are collected and reported together, each at the
-//! span of the offending token.
+//! span of the offending token; after an error the derives still emit the
+//! traits' impls (`fallback`), so that the mistake is not reported again
+//! wherever the type is used.
 
 mod ast;
 mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod fallback;
 
 use proc_macro::TokenStream;
 
@@ -20,18 +23,14 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Model, attributes(orm))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::model::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::model::derive(&input).into()
 }
 
 /// Stores a fieldless enum as text. See `orm_core::DbEnum`.
 #[proc_macro_derive(DbEnum, attributes(orm))]
 pub fn derive_db_enum(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::db_enum::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::db_enum::derive(&input).into()
 }
 
 /// Django-style conditions: `q!(name__icontains = "gem", karma__gte = 10)`.

@@ -1,3 +1,6 @@
+//! A `DbEnum` in the crate that uses it is a field type and a `q!` value,
+//! nullable too (its `Arg` impls must not break the orphan rule there).
+
 use orm_core::prelude::*;
 
 #[derive(DbEnum, Debug, Clone, Copy)]
@@ -14,6 +17,11 @@ struct User {
     other: Option<Role>,
 }
 
-fn main() {
-    let _ = User::filter(q!(role = Role::Admin, other = None, other = Some(Role::Member)));
+#[test]
+fn db_enum_in_user_crate() {
+    let _ = User::filter(q!(
+        role = Role::Admin,
+        other = None,
+        other = Some(Role::Member)
+    ));
 }

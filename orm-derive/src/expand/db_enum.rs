@@ -7,20 +7,29 @@ use syn::{Data, DeriveInput, Fields};
 use crate::attr;
 use crate::ctxt::Ctxt;
 
-pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+/// The derive's output: the expansion, or after any error, every error and
+/// the fallback (see `crate::fallback`).
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    match expand(input) {
+        Ok(ts) => ts,
+        Err(err) => crate::fallback::db_enum(input, err),
+    }
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let Data::Enum(data) = &input.data else {
         return Err(syn::Error::new_spanned(
             &input.ident,
             "#[derive(DbEnum)] works on enums whose variants have no fields",
         ));
     };
+    let mut cx = Ctxt::default();
     if !input.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
+        cx.error_spanned_by(
             &input.generics,
             "#[derive(DbEnum)] does not support generic enums",
-        ));
+        );
     }
-    let mut cx = Ctxt::default();
     let mut idents = Vec::new();
     let mut names = Vec::new();
     for variant in &data.variants {

@@ -11,18 +11,19 @@ use crate::ast::Model;
 use crate::check;
 use crate::ctxt::Ctxt;
 
-pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+/// The derive's output: the expansion, or after any error, every error and
+/// the fallback (see `crate::fallback`).
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
-    let model = match Model::from_input(&mut cx, input) {
-        Ok(model) => model,
-        Err(err) => {
-            cx.push(err);
-            return cx.check().map(|()| TokenStream::new());
-        }
-    };
-    check::check(&mut cx, &model);
-    cx.check()?;
-    Ok(expand(&model))
+    let model = Model::from_input(&mut cx, input);
+    if let Some(model) = &model {
+        check::check(&mut cx, model);
+    }
+    match (cx.check(), &model) {
+        (Ok(()), Some(model)) => expand(model),
+        (Err(err), _) => crate::fallback::model(input, model.as_ref(), err),
+        (Ok(()), None) => unreachable!("no model without an error"),
+    }
 }
 
 fn expand(model: &Model<'_>) -> TokenStream {

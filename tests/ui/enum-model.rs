@@ -1,9 +1,0 @@
-use orm_core::prelude::*;
-
-#[derive(Model)]
-enum User {
-    Admin,
-    Member,
-}
-
-fn main() {}
