@@ -1,13 +1,17 @@
 //! [`QuerySet`]: a lazy, cloneable, awaitable query over one model.
 
+use std::future::Future;
 use std::marker::PhantomData;
 
 use crate::db::Db;
 use crate::model::Model;
 use crate::query::order::OrderBy;
-use crate::query::q::{IntoQ, Node};
+use crate::query::q::{IntoAssign, IntoQ, Node};
 use crate::query::related::PrefetchSpec;
 use crate::sql::statements::Lock;
+
+use crate::error::Result;
+use run::{execute_later, get_one, Later};
 
 mod compile;
 mod run;
@@ -314,6 +318,58 @@ impl<M: Model> QuerySet<M> {
     pub fn using(mut self, db: &Db) -> Self {
         self.db = Some(db.clone());
         self
+    }
+
+    // The terminal methods whose arguments carry a trait bound are here,
+    // beside the chain, so that a compile error about the bound names
+    // `QuerySet::<M>::update`, not the module of `run.rs`.
+
+    /// The one row matching this query and `q`.
+    ///
+    /// It fetches at most 21 rows (`LIMIT 21`, or the query's own limit if
+    /// smaller) to report how many matched, as Django; no `LIMIT` is sent
+    /// when the query has none of its own and its conditions, all on the
+    /// model's own fields and joined by `AND`, include `=` on its primary
+    /// key or a unique field, as then at most one row can match.
+    ///
+    /// As in Django, the ordering is dropped (it cannot change which row
+    /// is found) unless the query is sliced or uses `distinct_on`, where it
+    /// decides which rows are in the query.
+    ///
+    /// # Errors
+    /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) or [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned).
+    #[inline]
+    pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
+        get_one(self.get_args(q))
+    }
+
+    /// The one row matching this query and `q`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::MultipleObjectsReturned`](crate::Error::MultipleObjectsReturned) when several match.
+    #[inline]
+    pub fn get_or_none(
+        self,
+        q: impl IntoQ<M>,
+    ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
+        get_one(self.get_args(q))
+    }
+
+    /// Sets the assigned fields on every matching row (one `UPDATE`) and
+    /// returns the number of rows matched. `auto_now` fields are not
+    /// touched, as in Django.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
+    /// [`Error::Integrity`] for a violated constraint.
+    #[inline]
+    pub fn update(
+        self,
+        assign: impl IntoAssign<M>,
+    ) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let mut qs = self;
+        let stmt = Later::from(qs.update_bound(assign.into_assign()));
+        execute_later(stmt, qs.db)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::plan::{run, Plan};
 use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
-use crate::query::q::{IntoAssign, IntoQ, Node, Q};
+use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::shape::Shape;
 use crate::sql::statements;
@@ -88,37 +88,6 @@ impl<M: Model> QuerySet<M> {
         Ok(self.fetch().await?.into_iter().next())
     }
 
-    /// The one row matching this query and `q`.
-    ///
-    /// It fetches at most 21 rows (`LIMIT 21`, or the query's own limit if
-    /// smaller) to report how many matched, as Django; no `LIMIT` is sent
-    /// when the query has none of its own and its conditions, all on the
-    /// model's own fields and joined by `AND`, include `=` on its primary
-    /// key or a unique field, as then at most one row can match.
-    ///
-    /// As in Django, the ordering is dropped (it cannot change which row
-    /// is found) unless the query is sliced or uses `distinct_on`, where it
-    /// decides which rows are in the query.
-    ///
-    /// # Errors
-    /// [`Error::DoesNotExist`] or [`Error::MultipleObjectsReturned`].
-    #[inline]
-    pub fn get(self, q: impl IntoQ<M>) -> impl Future<Output = Result<M>> + Send + 'static {
-        get_one(self.get_args(q))
-    }
-
-    /// The one row matching this query and `q`, or `None`.
-    ///
-    /// # Errors
-    /// [`Error::MultipleObjectsReturned`] when several match.
-    #[inline]
-    pub fn get_or_none(
-        self,
-        q: impl IntoQ<M>,
-    ) -> impl Future<Output = Result<Option<M>>> + Send + 'static {
-        get_one(self.get_args(q))
-    }
-
     /// What `get()`'s future starts from: on a plain query set, `field =
     /// value` split out when it is one ([`IntoQ::into_exact`]).
     #[inline]
@@ -131,23 +100,6 @@ impl<M: Model> QuerySet<M> {
         } else {
             GetArgs::Query(Box::new((self, q.into_q())))
         }
-    }
-
-    /// Sets the assigned fields on every matching row (one `UPDATE`) and
-    /// returns the number of rows matched. `auto_now` fields are not
-    /// touched, as in Django.
-    ///
-    /// # Errors
-    /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
-    /// [`Error::Integrity`] for a violated constraint.
-    #[inline]
-    pub fn update(
-        self,
-        assign: impl IntoAssign<M>,
-    ) -> impl Future<Output = Result<u64>> + Send + 'static {
-        let mut qs = self;
-        let stmt = Later::from(qs.update_bound(assign.into_assign()));
-        execute_later(stmt, qs.db)
     }
 
     /// Deletes every matching row (one `DELETE`) and returns how many.
