@@ -360,8 +360,8 @@ impl<M: Model> QuerySet<M> {
     /// touched, as in Django.
     ///
     /// # Errors
-    /// [`Error::InvalidQuery`] on a sliced query or with no assignment;
-    /// [`Error::Integrity`] for a violated constraint.
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) on a sliced query or with no assignment;
+    /// [`Error::Integrity`](crate::Error::Integrity) for a violated constraint.
     #[inline]
     pub fn update(
         self,
