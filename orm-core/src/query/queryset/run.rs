@@ -17,7 +17,9 @@ use crate::sql::statements;
 use crate::sql::Bound;
 use crate::value::Value;
 
-use super::compile::{check_fast_get, exact_get, is_unique};
+#[cfg(debug_assertions)]
+use super::compile::check_fast_get;
+use super::compile::{exact_get, is_unique};
 use super::*;
 
 impl<M: Model> QuerySet<M> {
