@@ -20,7 +20,7 @@ mod v1 {
     /// A customer.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "customers")]
-    pub struct Customer {
+    pub(crate) struct Customer {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -39,7 +39,7 @@ mod v2 {
     /// A customer.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "customers")]
-    pub struct Customer {
+    pub(crate) struct Customer {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,

@@ -89,6 +89,12 @@ pub struct Rel<M, T> {
     _marker: PhantomData<fn() -> (M, T)>,
 }
 
+impl<M, T> std::fmt::Debug for Rel<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rel").finish_non_exhaustive()
+    }
+}
+
 impl<M, T> Clone for Rel<M, T> {
     fn clone(&self) -> Self {
         *self

@@ -111,6 +111,7 @@ impl ModelMeta {
 
 /// A registered model, collected by [`generate_schemas`](crate::generate_schemas).
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct ModelRegistration {
     pub meta: &'static ModelMeta,
 }
@@ -137,6 +138,7 @@ pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
 /// `q!` names fields this way so that `User::filter(q!(name = "x"))` can check
 /// the field against `User` before `User` is known to the macro.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Ch<const C: char>;
 
 /// Marks a [`HasField::INDEX`] that names a many-side relation, not a column.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use orm_core::prelude::*;
 
 /// A fresh database with every model's table created.
-pub async fn setup() -> Db {
+pub(crate) async fn setup() -> Db {
     let db = orm_core::testing::test_db().await.expect(
         "a throwaway PostgreSQL database (install PostgreSQL's server or set DATABASE_URL)",
     );
@@ -17,7 +17,7 @@ pub async fn setup() -> Db {
 /// The User model.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "users")]
-pub struct User {
+pub(crate) struct User {
     /// Identity primary key.
     #[orm(primary_key)]
     pub id: i64,
@@ -39,7 +39,7 @@ pub struct User {
 
 impl User {
     /// A user with only a name.
-    pub fn named(name: &str) -> User {
+    pub(crate) fn named(name: &str) -> User {
         User {
             name: name.into(),
             ..Default::default()
@@ -48,7 +48,7 @@ impl User {
 }
 
 /// Creates users with the given (name, karma, email).
-pub async fn users(rows: &[(&str, i32, Option<&str>)]) -> Vec<User> {
+pub(crate) async fn users(rows: &[(&str, i32, Option<&str>)]) -> Vec<User> {
     let objs = rows
         .iter()
         .map(|(name, karma, email)| User {
@@ -62,6 +62,6 @@ pub async fn users(rows: &[(&str, i32, Option<&str>)]) -> Vec<User> {
 }
 
 /// Names of the users, in order.
-pub fn names(users: &[User]) -> Vec<&str> {
+pub(crate) fn names(users: &[User]) -> Vec<&str> {
     users.iter().map(|u| u.name.as_str()).collect()
 }

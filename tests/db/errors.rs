@@ -17,7 +17,7 @@ use crate::common::{setup, User};
 /// An account for the concurrency tests.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "err_accounts")]
-pub struct Account {
+pub(crate) struct Account {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -28,7 +28,7 @@ pub struct Account {
 /// A row with an `integer` and a `bigint` column.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "err_numbers")]
-pub struct Number {
+pub(crate) struct Number {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

@@ -9,7 +9,7 @@ use crate::common::setup;
 /// A writer with karma.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "expr_writers")]
-pub struct Writer {
+pub(crate) struct Writer {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -24,7 +24,7 @@ pub struct Writer {
 /// An article with counters.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "expr_articles")]
-pub struct Article {
+pub(crate) struct Article {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

@@ -26,7 +26,7 @@ static DELETED: AtomicUsize = AtomicUsize::new(0);
 /// An article with rules and hooks.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "hook_articles", hooks)]
-pub struct Article {
+pub(crate) struct Article {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

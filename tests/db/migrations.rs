@@ -18,7 +18,7 @@ mod v1 {
     /// A person.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_people")]
-    pub struct Person {
+    pub(super) struct Person {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -38,7 +38,7 @@ mod v1_reordered {
     /// A person.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_people")]
-    pub struct Person {
+    pub(super) struct Person {
         /// Optional text.
         pub bio: Option<String>,
         /// Age.
@@ -59,7 +59,7 @@ mod v2 {
     /// A person.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_people")]
-    pub struct Person {
+    pub(super) struct Person {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -84,7 +84,7 @@ mod v3 {
     /// A team.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_teams")]
-    pub struct Team {
+    pub(super) struct Team {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -96,7 +96,7 @@ mod v3 {
     /// A person.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_people")]
-    pub struct Person {
+    pub(super) struct Person {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -121,7 +121,7 @@ mod v4 {
     /// A person.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_people")]
-    pub struct Person {
+    pub(super) struct Person {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,
@@ -140,13 +140,13 @@ mod v4 {
 /// table is renamed.
 mod tagged {
     /// Before.
-    pub mod before {
+    pub(super) mod before {
         use orm_core::prelude::*;
 
         /// A tag.
         #[derive(Model, Debug, Clone, Default)]
         #[orm(table = "mig_tags")]
-        pub struct Tag {
+        pub(crate) struct Tag {
             /// Key.
             #[orm(primary_key)]
             pub id: i64,
@@ -157,7 +157,7 @@ mod tagged {
         /// A note.
         #[derive(Model, Debug, Clone, Default)]
         #[orm(table = "mig_notes")]
-        pub struct Note {
+        pub(crate) struct Note {
             /// Key.
             #[orm(primary_key)]
             pub id: i64,
@@ -169,15 +169,15 @@ mod tagged {
     }
 
     /// After: the notes table is `mig_memos`.
-    pub mod after {
+    pub(super) mod after {
         use orm_core::prelude::*;
 
-        pub use super::before::Tag;
+        pub(crate) use super::before::Tag;
 
         /// A note, in a renamed table.
         #[derive(Model, Debug, Clone, Default)]
         #[orm(table = "mig_memos", renamed_from = "mig_notes")]
-        pub struct Note {
+        pub(crate) struct Note {
             /// Key.
             #[orm(primary_key)]
             pub id: i64,
@@ -198,7 +198,7 @@ mod hostile {
     /// One side.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_a'$$\"\\")]
-    pub struct A {
+    pub(super) struct A {
         /// Key.
         #[orm(primary_key, column = "i'd$$\"\\")]
         pub id: i64,
@@ -213,7 +213,7 @@ mod hostile {
     /// The other side.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "mig_b'$$\"\\")]
-    pub struct B {
+    pub(super) struct B {
         /// Key.
         #[orm(primary_key)]
         pub id: i64,

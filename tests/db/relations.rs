@@ -8,7 +8,7 @@ use crate::common::setup;
 /// An author with reverse sides for posts and the profile.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "rel_authors")]
-pub struct Author {
+pub(crate) struct Author {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -26,7 +26,7 @@ pub struct Author {
 /// One profile per author.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "rel_profiles")]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -42,7 +42,7 @@ pub struct Profile {
 /// A tag.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "rel_tags")]
-pub struct Tag {
+pub(crate) struct Tag {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -55,7 +55,7 @@ pub struct Tag {
 /// A post by one author, with tags.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "rel_posts")]
-pub struct Post {
+pub(crate) struct Post {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -74,7 +74,7 @@ pub struct Post {
 /// A category tree (self-referential, nullable, SET NULL).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "rel_categories")]
-pub struct Category {
+pub(crate) struct Category {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

@@ -14,7 +14,7 @@ use crate::common::setup;
 /// A person in groups (through a model with a role) and with friends.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_people")]
-pub struct Person {
+pub(crate) struct Person {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -39,7 +39,7 @@ pub struct Person {
 /// A group of people.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_groups")]
-pub struct Group {
+pub(crate) struct Group {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -54,7 +54,7 @@ pub struct Group {
 /// The through model of `Person.groups`, with a column of its own.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_memberships", unique_together(person, group))]
-pub struct Membership {
+pub(crate) struct Membership {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -72,7 +72,7 @@ pub struct Membership {
 /// A project people are assigned to.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_projects")]
-pub struct Project {
+pub(crate) struct Project {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -83,7 +83,7 @@ pub struct Project {
 /// The through model of `Person.projects`: `hours` is required.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_assignments", unique_together(person, project))]
-pub struct Assignment {
+pub(crate) struct Assignment {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -100,7 +100,7 @@ pub struct Assignment {
 /// A label keyed by a short text code.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_labels")]
-pub struct Label {
+pub(crate) struct Label {
     /// Text primary key.
     #[orm(primary_key, max_length = 16)]
     pub code: String,
@@ -115,7 +115,7 @@ pub struct Label {
 /// A device keyed by a UUID.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_devices")]
-pub struct Device {
+pub(crate) struct Device {
     /// UUID primary key (set by the caller).
     #[orm(primary_key)]
     pub id: Uuid,
@@ -136,7 +136,7 @@ pub struct Device {
 /// A reading of a device (a key to a UUID primary key).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_readings")]
-pub struct Reading {
+pub(crate) struct Reading {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -150,7 +150,7 @@ pub struct Reading {
 /// A rack of devices (integer owner, UUID target).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_racks")]
-pub struct Rack {
+pub(crate) struct Rack {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -166,7 +166,7 @@ pub struct Rack {
 /// The parent of the on_delete children below.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_owners")]
-pub struct Owner {
+pub(crate) struct Owner {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -177,7 +177,7 @@ pub struct Owner {
 /// ON DELETE RESTRICT.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_restricted")]
-pub struct Restricted {
+pub(crate) struct Restricted {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -189,7 +189,7 @@ pub struct Restricted {
 /// Django's PROTECT (RESTRICT in the database).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_protected")]
-pub struct Protected {
+pub(crate) struct Protected {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -201,7 +201,7 @@ pub struct Protected {
 /// ON DELETE NO ACTION.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_loose")]
-pub struct Loose {
+pub(crate) struct Loose {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -213,7 +213,7 @@ pub struct Loose {
 /// ON DELETE SET NULL.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_orphanable")]
-pub struct Orphanable {
+pub(crate) struct Orphanable {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -225,7 +225,7 @@ pub struct Orphanable {
 /// ON DELETE SET DEFAULT, to the owner with id 1000.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_defaulted")]
-pub struct Defaulted {
+pub(crate) struct Defaulted {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -239,7 +239,7 @@ pub struct Defaulted {
 /// An account that sends and receives messages.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_accounts")]
-pub struct Account {
+pub(crate) struct Account {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -258,7 +258,7 @@ pub struct Account {
 /// One passport per account.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_passports")]
-pub struct Passport {
+pub(crate) struct Passport {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -272,7 +272,7 @@ pub struct Passport {
 /// A message between two accounts.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_messages")]
-pub struct Message {
+pub(crate) struct Message {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -291,7 +291,7 @@ pub struct Message {
 /// A country of a profile.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_countries")]
-pub struct Country {
+pub(crate) struct Country {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -304,7 +304,7 @@ pub struct Country {
 /// An author: writes posts, edits others.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_authors")]
-pub struct Author {
+pub(crate) struct Author {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -324,7 +324,7 @@ pub struct Author {
 /// One profile per author.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_profiles")]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -341,7 +341,7 @@ pub struct Profile {
 /// A post with an author and maybe an editor (two keys to Author).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_posts")]
-pub struct Post {
+pub(crate) struct Post {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -362,7 +362,7 @@ pub struct Post {
 /// A comment on a post (cascade: author -> post -> comment).
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_comments")]
-pub struct Comment {
+pub(crate) struct Comment {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -376,7 +376,7 @@ pub struct Comment {
 /// A moderation flag that protects its comment from cascades.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "relx_flags")]
-pub struct Flag {
+pub(crate) struct Flag {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

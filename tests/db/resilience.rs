@@ -17,7 +17,7 @@ use orm_core::prelude::*;
 /// A row whose text column the tests retype under a running pool.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "res_things")]
-pub struct Thing {
+pub(crate) struct Thing {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -30,7 +30,7 @@ pub struct Thing {
 /// The model of the migration tests.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "res_notes")]
-pub struct Note {
+pub(crate) struct Note {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -41,7 +41,7 @@ pub struct Note {
 /// A shelf of [`Book`]s, for a dropped prefetch.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "res_shelves")]
-pub struct Shelf {
+pub(crate) struct Shelf {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,
@@ -52,7 +52,7 @@ pub struct Shelf {
 /// A book on a [`Shelf`].
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "res_books")]
-pub struct Book {
+pub(crate) struct Book {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

@@ -12,7 +12,7 @@ use crate::common::setup;
 /// A bank account.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "tx_accounts")]
-pub struct Account {
+pub(crate) struct Account {
     /// Key.
     #[orm(primary_key)]
     pub id: i64,

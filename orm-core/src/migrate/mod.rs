@@ -125,7 +125,7 @@ struct Plan {
 /// migrator.migrate(None, false).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Migrator {
     dir: PathBuf,
     db: Option<Db>,

@@ -63,6 +63,14 @@ pub struct AnnotatedQuery<M> {
     order: Option<Vec<String>>,
 }
 
+impl<M: Model> std::fmt::Debug for AnnotatedQuery<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnotatedQuery")
+            .field("query", &self.qs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<M: Model> QuerySet<M> {
     /// Adds per-row aggregates across relations, as Django's `annotate`:
     /// `User::all().annotate([Count("posts")])`, read with

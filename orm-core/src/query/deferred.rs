@@ -98,6 +98,14 @@ pub struct DeferredQuery<M> {
     only: bool,
 }
 
+impl<M: Model> std::fmt::Debug for DeferredQuery<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredQuery")
+            .field("query", &self.qs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<M: Model + Default> QuerySet<M> {
     /// Reads only these fields (and the primary key), as Django's `only()`;
     /// the others hold their `Default`. The rows come as [`Deferred`],

@@ -388,7 +388,7 @@ fn split_key(key: &str) -> (&str, &str) {
 pub struct Lookup;
 
 /// Every lookup name, as accepted by `q!` and [`Lookup`].
-pub const LOOKUPS: &[&str] = &[
+pub(crate) const LOOKUPS: &[&str] = &[
     "exact",
     "iexact",
     "contains",

@@ -10,11 +10,11 @@ use crate::relation::{RelationKind, RelationMeta};
 use crate::value::Value;
 
 /// How deep a lookup may reach across relations (`a__b__c__d__field`).
-pub const MAX_DEPTH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 4;
 
 /// The relations a lookup crosses, from the queried model to the field's.
 #[derive(Clone, Copy, PartialEq, Default)]
-pub struct RelPath {
+pub(crate) struct RelPath {
     steps: [Option<&'static RelationMeta>; MAX_DEPTH],
     len: u8,
 }
@@ -27,13 +27,13 @@ impl std::fmt::Debug for RelPath {
 
 impl RelPath {
     /// No relation: a field of the queried model.
-    pub const EMPTY: RelPath = RelPath {
+    pub(crate) const EMPTY: RelPath = RelPath {
         steps: [None; MAX_DEPTH],
         len: 0,
     };
 
     /// The steps, in order.
-    pub fn steps(&self) -> impl Iterator<Item = &'static RelationMeta> + '_ {
+    pub(crate) fn steps(&self) -> impl Iterator<Item = &'static RelationMeta> + '_ {
         self.steps[..usize::from(self.len)]
             .iter()
             .flatten()

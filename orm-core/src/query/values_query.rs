@@ -27,6 +27,14 @@ pub struct ValuesQuery<M> {
     order: Option<Vec<String>>,
 }
 
+impl<M: Model> std::fmt::Debug for ValuesQuery<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValuesQuery")
+            .field("query", &self.qs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<M: Model> ValuesQuery<M> {
     pub(crate) fn new(qs: QuerySet<M>, fields: Vec<&str>) -> Self {
         ValuesQuery {

@@ -39,6 +39,15 @@ pub struct ManyToManyManager<S, T> {
     _marker: PhantomData<fn() -> (S, T)>,
 }
 
+impl<S, T> std::fmt::Debug for ManyToManyManager<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManyToManyManager")
+            .field("relation", &self.rel.name)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Model, T: Model> ManyToManyManager<S, T> {
     /// The manager of relation `rel` for `owner` (used by the derive).
     #[doc(hidden)]

@@ -75,6 +75,20 @@ pub enum Related {
     Many(Vec<Box<dyn Any + Send>>),
 }
 
+impl std::fmt::Debug for Related {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Related::One(one) => write!(
+                f,
+                "Related::One({})",
+                if one.is_some() { "Some(..)" } else { "None" }
+            ),
+            Related::Group(_) => f.write_str("Related::Group(..)"),
+            Related::Many(items) => write!(f, "Related::Many({} objects)", items.len()),
+        }
+    }
+}
+
 /// The objects of a many side for each of a level's parents
 /// ([`DynModel::new_groups`]): decoded in the order they arrive, then moved
 /// to their parents' `Vec`s, each allocated once at its final size (not
@@ -115,6 +129,12 @@ impl<M> Groups<M> {
 
 /// [`DynModel`] for model `M`.
 pub struct ModelOps<M>(PhantomData<fn() -> M>);
+
+impl<M> std::fmt::Debug for ModelOps<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModelOps<{}>", std::any::type_name::<M>())
+    }
+}
 
 impl<M> ModelOps<M> {
     /// The operations of `M` (used by the derive in `const` context).
