@@ -139,6 +139,26 @@ impl Migration {
         })
     }
 
+    /// Refuses SQL that [`read`](Migration::read) would split differently
+    /// than it was written: a line of the up or down SQL that is a section
+    /// marker (a quoted name holding a line break can make one), which
+    /// would move the SQL after it into the other section.
+    fn check_sections(&self, path: &Path) -> Result<()> {
+        for (section, sql) in [("up", &self.up), ("down", &self.down)] {
+            if let Some(line) = sql.lines().find(|l| matches!(l.trim_end(), UP | DOWN)) {
+                return Err(bad(
+                    path,
+                    format!(
+                        "the {section} SQL holds a line `{}`, which would end its section \
+                         when the file is read back (a table or column name with a line break?)",
+                        line.trim_end()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The text of the `.sql` file.
     pub fn render(&self, comment: &str) -> String {
         let mut s = format!("-- orm migration: {}\n", self.name);
@@ -148,11 +168,14 @@ impl Migration {
             self.parents.join(", ")
         };
         let _ = writeln!(s, "-- parent: {parents}");
+        // A header is one line: a line break in a description (from a
+        // name) would start a line of SQL.
+        let one_line = |d: &str| d.replace(['\n', '\r'], " ");
         for d in &self.destructive {
-            let _ = writeln!(s, "-- destructive: {d}");
+            let _ = writeln!(s, "-- destructive: {}", one_line(d));
         }
         for d in &self.destructive_down {
-            let _ = writeln!(s, "-- destructive-down: {d}");
+            let _ = writeln!(s, "-- destructive-down: {}", one_line(d));
         }
         s.push_str("--\n");
         for line in comment.lines() {
@@ -174,8 +197,9 @@ impl Migration {
     /// # Errors
     /// [`Error::Migration`] when the files cannot be written.
     pub fn write(&self, dir: &Path, comment: &str) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir).map_err(|e| bad(dir, e))?;
         let path = dir.join(format!("{}.sql", self.name));
+        self.check_sections(&path)?;
+        std::fs::create_dir_all(dir).map_err(|e| bad(dir, e))?;
         std::fs::write(&path, self.render(comment)).map_err(|e| bad(&path, e))?;
         let state_path = dir.join(format!("{}.state.json", self.name));
         let json = serde_json::to_string_pretty(&self.state).map_err(|e| bad(&state_path, e))?;
@@ -368,4 +392,61 @@ pub(crate) fn next_number(all: &[Migration]) -> u32 {
         .filter_map(|m| m.name.get(..4)?.parse::<u32>().ok())
         .max()
         .map_or(1, |n| n + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(up: &str, down: &str, destructive: &str) -> Migration {
+        Migration {
+            name: "0002_x".into(),
+            parents: vec!["0001_initial".into()],
+            up: up.into(),
+            down: down.into(),
+            destructive: vec![destructive.into()],
+            destructive_down: Vec::new(),
+            checksum: String::new(),
+            state: SchemaState::default(),
+        }
+    }
+
+    #[test]
+    fn sql_that_would_be_split_differently_is_refused() {
+        let dir = std::env::temp_dir().join(format!("orm-file-test-{}", std::process::id()));
+        // A quoted table name whose line break makes a marker line.
+        let up = "CREATE TABLE \"a\n-- migrate:down\nDROP TABLE users; --\" (\"id\" bigint);\n";
+        let err = migration(up, "DROP TABLE \"a\";\n", "")
+            .write(&dir, "")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the up SQL holds a line `-- migrate:down`"),
+            "{err}"
+        );
+        assert!(!dir.join("0002_x.sql").exists(), "nothing written");
+        let err = migration("SELECT 1;\n", "-- migrate:up  \n", "")
+            .write(&dir, "")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the down SQL holds a line `-- migrate:up`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_description_stays_on_its_header_line() {
+        let text = migration(
+            "DROP TABLE \"t\";\n",
+            "SELECT 1;\n",
+            "drops \"t\nDROP TABLE users\"",
+        )
+        .render("");
+        assert!(
+            text.contains("-- destructive: drops \"t DROP TABLE users\"\n"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l == "DROP TABLE users\""), "{text}");
+    }
 }
