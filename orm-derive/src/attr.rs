@@ -188,17 +188,28 @@ fn default_literal(expr: &Expr) -> Result<String, &'static str> {
                 .base10_parse::<i128>()
                 .map(|v| v.to_string())
                 .map_err(|_| "integer out of range"),
-            Lit::Float(f) => f
-                .base10_parse::<f64>()
-                .map(|v| format!("{v:?}"))
-                .map_err(|_| "invalid float"),
+            Lit::Float(f) => match f.base10_parse::<f64>() {
+                // `1e999` parses as infinity, which SQL has no literal for.
+                Ok(v) if v.is_finite() => Ok(format!("{v:?}")),
+                Ok(_) => Err("a default float must be finite"),
+                Err(_) => Err("invalid float"),
+            },
             Lit::Bool(b) => Ok(if b.value { "TRUE" } else { "FALSE" }.to_owned()),
             Lit::Str(s) => {
                 let v = s.value();
                 if v.contains('\0') {
                     return Err("a default string cannot contain NUL");
                 }
-                Ok(format!("'{}'", v.replace('\'', "''")))
+                // As orm-core's `SqlWriter::push_literal` quotes: `'`
+                // doubled; with a backslash, `E'..'` with backslashes
+                // doubled, so the text reads the same whatever
+                // `standard_conforming_strings` is.
+                let quoted = v.replace('\\', "\\\\").replace('\'', "''");
+                Ok(if v.contains('\\') {
+                    format!("E'{quoted}'")
+                } else {
+                    format!("'{quoted}'")
+                })
             }
             _ => Err("expected a number, string or bool literal"),
         },
@@ -354,7 +365,7 @@ pub(crate) fn variant_rename(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use super::{field_attrs, model_attrs};
+    use super::{default_literal, field_attrs, model_attrs};
     use crate::ctxt::Ctxt;
 
     fn errors(cx: Ctxt) -> Vec<String> {
@@ -416,5 +427,19 @@ mod tests {
                 "duplicate attribute `default`",
             ],
         );
+    }
+
+    #[test]
+    fn default_literals_are_quoted_as_the_sql_writer_quotes() {
+        let lit = |src: &str| default_literal(&syn::parse_str(src).unwrap());
+        assert_eq!(lit(r#""O'Neil""#).unwrap(), "'O''Neil'");
+        assert_eq!(lit(r#""a\\b""#).unwrap(), r"E'a\\b'");
+        assert_eq!(
+            lit(r#""\\'; DROP TABLE x; --""#).unwrap(),
+            r"E'\\''; DROP TABLE x; --'"
+        );
+        assert_eq!(lit("-1.5").unwrap(), "-1.5");
+        assert_eq!(lit("1e999"), Err("a default float must be finite"));
+        assert_eq!(lit("7").unwrap(), "7");
     }
 }
