@@ -26,6 +26,8 @@ struct User {
     street: String,
     #[orm(default = some_fn())]
     karma: i32,
+    #[orm(default = 1e999)]
+    ratio: f64,
     #[orm(renamed_from = "")]
     title: String,
 }
