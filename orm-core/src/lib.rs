@@ -257,7 +257,7 @@ pub mod query;
 pub mod raw;
 pub mod relation;
 pub mod schema;
-pub mod sql;
+mod sql;
 pub mod transaction;
 pub mod types;
 mod value;
@@ -278,6 +278,7 @@ pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 pub use schema::{generate_schemas, generate_schemas_on};
+pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
 pub use types::{DbEnum, FieldType, SqlType};
 pub use value::Value;
@@ -430,9 +431,8 @@ pub mod __private {
     pub use crate::model::{
         Ch, FieldMeta, HasField, HasRelation, Model, ModelMeta, ModelRegistration, RELATION_FIELD,
     };
-    pub use crate::relation::{
-        ModelOps, OnDelete, Related, RelationField, RelationKind, RelationMeta,
-    };
+    pub use crate::relation::ops::{ModelOps, Related, RelationField};
+    pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::statements::ModelStatements;
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;

@@ -36,10 +36,12 @@
 mod fields;
 mod managers;
 mod meta;
-mod ops;
+pub(crate) mod ops;
 
 pub use fields::{ForeignKey, ManyToMany, OneToOne, Reverse, ReverseOne};
 pub use managers::{reverse_one, reverse_query, ManyToManyManager};
 pub(crate) use meta::Hop;
 pub use meta::{OnDelete, RelationKind, RelationMeta};
-pub use ops::{BoxFuture, DynModel, ModelOps, Related, RelationField};
+#[doc(hidden)]
+pub use ops::DynModel;
+pub(crate) use ops::{BoxFuture, ModelOps, Related};

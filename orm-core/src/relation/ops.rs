@@ -12,7 +12,7 @@ use crate::model::{Model, ModelMeta};
 use crate::value::Value;
 
 /// A boxed future, for operations reached through [`DynModel`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A model's operations without its type, for relations that reach other
 /// models (select_related, prefetch_related). Implemented for every model.

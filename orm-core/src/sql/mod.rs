@@ -13,7 +13,7 @@
 pub(crate) mod condition;
 pub(crate) mod ddl;
 pub(crate) mod shape;
-pub mod statements;
+pub(crate) mod statements;
 mod writer;
 
 pub use writer::Statement;
