@@ -1,11 +1,13 @@
 //! Every statement goes through `tracing`: SQL and duration at debug
 //! level (target `orm_core::sql`), parameters only at trace level.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use orm_core::prelude::*;
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::common::{setup, User};
@@ -71,6 +73,10 @@ impl Visit for Seen {
 }
 
 impl Subscriber for Capture {
+    fn register_callsite(&self, _metadata: &'static Metadata<'static>) -> Interest {
+        // Asked per event: the callsite's interest is shared by every test.
+        Interest::sometimes()
+    }
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.target() == "orm_core::sql" && *metadata.level() <= self.max
     }
@@ -91,11 +97,50 @@ impl Subscriber for Capture {
     fn exit(&self, _span: &Id) {}
 }
 
+/// `tracing` caches one interest per callsite for the whole process,
+/// computed on the thread that first reaches it: a test thread without a
+/// capture could cache "never", and a capture on another thread would then
+/// miss the event (tokio-rs/tracing#3611; this test failed that way now
+/// and then under the parallel suite). This process-wide default enables
+/// nothing but is interested in every callsite "sometimes", so each event
+/// asks the dispatcher of the thread it happens on.
+struct Anchor;
+
+impl Subscriber for Anchor {
+    fn register_callsite(&self, _metadata: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+    fn enabled(&self, _metadata: &Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _span: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _span: &Id, _values: &Record<'_>) {}
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+    fn event(&self, _event: &Event<'_>) {}
+    fn enter(&self, _span: &Id) {}
+    fn exit(&self, _span: &Id) {}
+}
+
+/// Installs [`Anchor`] once, and recomputes what was cached before it.
+fn anchor() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::new(Anchor));
+        tracing::callsite::rebuild_interest_cache();
+    });
+}
+
 /// The statements `work` logs, up to `max` level, on a fresh database.
 async fn logged_by<Fut>(max: Level, work: impl FnOnce() -> Fut) -> Result<Vec<Seen>>
 where
     Fut: std::future::Future<Output = Result<()>>,
 {
+    anchor();
     let db = setup().await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let dispatch = tracing::Dispatch::new(Capture {
