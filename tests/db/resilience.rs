@@ -996,14 +996,13 @@ async fn a_transaction_dropped_while_it_begins_leaves_nothing_open() -> Result<(
 // Connections killed under a warm pool (what a server restart, a failover
 // or an idle-connection reaper does to the clients)
 
-#[tokio::test]
-async fn connections_killed_under_a_warm_pool_are_replaced() -> Result<()> {
-    let (db, url) = fresh(4).await?;
-    let obs = observer(&url).await?;
+/// Five things on `db`, and every path of [`exercise`] run over them
+/// without an error (the pool's connections open, statements prepared).
+async fn warmed(db: &Db) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
     for i in 0..5 {
         let thing = orm_core::scope(
-            &db,
+            db,
             Thing::create(Thing {
                 s: format!("t{i}"),
                 ..Default::default()
@@ -1012,8 +1011,16 @@ async fn connections_killed_under_a_warm_pool_are_replaced() -> Result<()> {
         .await?;
         ids.push(thing.id);
     }
-    let (_, errors) = exercise(&db, &ids, 8, 3).await;
+    let (_, errors) = exercise(db, &ids, 8, 3).await;
     assert!(errors.is_empty(), "{errors:?}");
+    Ok(ids)
+}
+
+#[tokio::test]
+async fn connections_killed_under_a_warm_pool_are_replaced() -> Result<()> {
+    let (db, url) = fresh(4).await?;
+    let obs = observer(&url).await?;
+    let ids = warmed(&db).await?;
     let killed = one(
         &obs,
         "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -1055,20 +1062,7 @@ async fn a_server_restart_under_a_warm_pool_is_survived() -> Result<()> {
         .connect()
         .await?;
     orm_core::generate_schemas_on(&db).await?;
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        let thing = orm_core::scope(
-            &db,
-            Thing::create(Thing {
-                s: format!("t{i}"),
-                ..Default::default()
-            }),
-        )
-        .await?;
-        ids.push(thing.id);
-    }
-    let (_, errors) = exercise(&db, &ids, 8, 3).await;
-    assert!(errors.is_empty(), "{errors:?}");
+    let ids = warmed(&db).await?;
     // A statement running when the server goes down fails with the
     // server's reason.
     let in_flight = tokio::spawn(orm_core::scope(
