@@ -11,41 +11,22 @@
 use std::fmt;
 
 use tokio_postgres::error::DbError;
-use tokio_postgres::types::Type;
 
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What kind of integrity constraint a write violated (SQLSTATE class 23).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IntegrityKind {
-    /// A `UNIQUE` constraint or primary key (23505).
-    Unique,
-    /// A foreign key (23503).
-    ForeignKey,
-    /// A `NOT NULL` column (23502).
-    NotNull,
-    /// A `CHECK` constraint (23514).
-    Check,
-    /// An exclusion constraint (23P01).
-    Exclusion,
-    /// Any other integrity violation of class 23.
-    Other,
-}
+mod bind;
+mod connect;
+mod integrity;
+mod payloads;
 
-impl fmt::Display for IntegrityKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            IntegrityKind::Unique => "unique",
-            IntegrityKind::ForeignKey => "foreign key",
-            IntegrityKind::NotNull => "not null",
-            IntegrityKind::Check => "check",
-            IntegrityKind::Exclusion => "exclusion",
-            IntegrityKind::Other => "integrity",
-        })
-    }
-}
+pub use bind::BindError;
+pub(crate) use connect::describe_target;
+pub use connect::ConnectError;
+pub use integrity::{IntegrityError, IntegrityKind};
+pub use payloads::{
+    DanglingKeyError, DecodeError, LookupError, QueryError, ValidationError, ValueError,
+};
 
 /// Every error this crate returns.
 ///
@@ -148,86 +129,6 @@ pub enum Error {
     Database(#[source] tokio_postgres::Error),
 }
 
-/// A field name or lookup that the model does not have
-/// ([`Error::InvalidLookup`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{model} has no {what} `{name}`; valid {what}s: {}", .valid.join(", "))]
-#[non_exhaustive]
-pub struct LookupError {
-    /// The model's name.
-    pub model: &'static str,
-    /// `field`, `lookup`, `relation`, ...
-    pub what: &'static str,
-    /// The name that was given.
-    pub name: String,
-    /// The names that would have been accepted.
-    pub valid: Vec<String>,
-}
-
-/// A value that cannot be used for a field ([`Error::InvalidValue`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid value for {model}.{field}: {reason}")]
-#[non_exhaustive]
-pub struct ValueError {
-    /// The model's name.
-    pub model: &'static str,
-    /// The field's name.
-    pub field: &'static str,
-    /// Why it was rejected.
-    pub reason: String,
-}
-
-/// A field's value that broke a rule ([`Error::Validation`]). A hook
-/// returns one as `Err(ValidationError { model, field, message }.into())`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{model}.{field}: {message}")]
-pub struct ValidationError {
-    /// The model's name.
-    pub model: &'static str,
-    /// The field's name.
-    pub field: &'static str,
-    /// What rule the value broke.
-    pub message: String,
-}
-
-/// A foreign key that points at a row that does not exist
-/// ([`Error::DanglingKey`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no {model} has the primary key {key} (a dangling foreign key)")]
-#[non_exhaustive]
-pub struct DanglingKeyError {
-    /// The target model's name.
-    pub model: &'static str,
-    /// The key, as text.
-    pub key: String,
-}
-
-/// A query that cannot be run as asked ([`Error::InvalidQuery`]). A block
-/// may return one as `Err(QueryError { model, reason }.into())`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid query on {model}: {reason}")]
-pub struct QueryError {
-    /// The model's name.
-    pub model: &'static str,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// A column of a row that could not be decoded into the field's type
-/// ([`Error::Decode`]).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot decode column `{column}` of {model}: {}", reason(.source))]
-#[non_exhaustive]
-pub struct DecodeError {
-    /// The model's name.
-    pub model: &'static str,
-    /// The column.
-    pub column: &'static str,
-    /// The decoding error.
-    #[source]
-    pub source: tokio_postgres::Error,
-}
-
 impl From<DanglingKeyError> for Error {
     fn from(err: DanglingKeyError) -> Self {
         Error::DanglingKey(Box::new(err))
@@ -294,282 +195,6 @@ pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
                 format!("{outer}: {inner}")
             }
         }
-    }
-}
-
-/// A violated integrity constraint ([`Error::Integrity`]). Everything is
-/// read from the server's error, which is kept as the source.
-#[derive(Debug, thiserror::Error)]
-#[error("{} violated: {}", self.label(), self.detail().unwrap_or(self.message()))]
-pub struct IntegrityError {
-    kind: IntegrityKind,
-    #[source]
-    source: tokio_postgres::Error,
-}
-
-impl IntegrityError {
-    /// Which kind of constraint.
-    pub fn kind(&self) -> IntegrityKind {
-        self.kind
-    }
-
-    /// The constraint's name, when the server reports one (not for `NOT NULL`).
-    pub fn constraint(&self) -> Option<&str> {
-        self.db().and_then(DbError::constraint)
-    }
-
-    /// The table, when the server reports it.
-    pub fn table(&self) -> Option<&str> {
-        self.db().and_then(DbError::table)
-    }
-
-    /// The column, when the server reports it (`NOT NULL` violations).
-    pub fn column(&self) -> Option<&str> {
-        self.db().and_then(DbError::column)
-    }
-
-    /// The server's message (`duplicate key value violates unique constraint ..`).
-    pub fn message(&self) -> &str {
-        self.db().map_or("", DbError::message)
-    }
-
-    /// The server's detail: the key or row at fault (`Key (name)=(Ada)
-    /// already exists.`).
-    pub fn detail(&self) -> Option<&str> {
-        self.db().and_then(DbError::detail)
-    }
-
-    /// The SQLSTATE (`23505`, ..).
-    pub fn sqlstate(&self) -> &str {
-        self.db().map_or("", |db| db.code().code())
-    }
-
-    fn db(&self) -> Option<&DbError> {
-        self.source.as_db_error()
-    }
-
-    /// `unique constraint "users_name_key" on users`, `not null constraint
-    /// on t.col`.
-    fn label(&self) -> String {
-        let mut out = format!("{} constraint", self.kind);
-        if let Some(c) = self.constraint() {
-            out.push_str(&format!(" \"{c}\""));
-        }
-        match (self.table(), self.column()) {
-            (Some(t), Some(c)) => out.push_str(&format!(" on {t}.{c}")),
-            (Some(t), None) => out.push_str(&format!(" on {t}")),
-            _ => {}
-        }
-        out
-    }
-}
-
-/// Why a checkout could not get a connection.
-type PoolError = deadpool::managed::PoolError<tokio_postgres::Error>;
-
-/// A connection that could not be opened ([`Error::Connect`]).
-///
-/// It names where the connection went (hosts or socket, ports, database,
-/// user) but never the password; the driver's error is its source.
-#[derive(Debug)]
-pub struct ConnectError {
-    target: String,
-    cause: PoolError,
-}
-
-impl ConnectError {
-    /// Where the connection went: `database "app" on localhost:5432 as user "app"`.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    /// The driver's error, when the driver gave one (not for a timeout).
-    pub fn driver_error(&self) -> Option<&tokio_postgres::Error> {
-        match &self.cause {
-            PoolError::Backend(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn new(target: &str, cause: PoolError) -> Self {
-        ConnectError {
-            target: target.to_owned(),
-            cause,
-        }
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to {}: ", self.target)?;
-        match &self.cause {
-            PoolError::Backend(e) => f.write_str(&describe(e)),
-            PoolError::Timeout(_) => f.write_str(
-                "no connection was established within the connect timeout \
-                 (DbBuilder::connect_timeout)",
-            ),
-            other => write!(f, "{other}"),
-        }
-    }
-}
-
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.cause {
-            PoolError::Backend(e) => Some(e),
-            other => Some(other),
-        }
-    }
-}
-
-/// Where a configuration connects, for errors: `database "app" on
-/// localhost:5432 as user "app"`, a Unix socket as its file
-/// (`/run/postgresql/.s.PGSQL.5432`). The password is never part of it.
-pub(crate) fn describe_target(config: &tokio_postgres::Config) -> String {
-    use tokio_postgres::config::Host;
-    let ports = config.get_ports();
-    // One port for every host, one per host, or none (5432).
-    let port = |i: usize| match ports {
-        [] => 5432,
-        [one] => *one,
-        many => many.get(i).copied().unwrap_or(5432),
-    };
-    let mut places: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .enumerate()
-        .map(|(i, host)| match host {
-            Host::Tcp(name) => format!("{name}:{}", port(i)),
-            #[cfg(unix)]
-            Host::Unix(dir) => format!("{}/.s.PGSQL.{}", dir.display(), port(i)),
-        })
-        .collect();
-    if places.is_empty() {
-        places = config
-            .get_hostaddrs()
-            .iter()
-            .enumerate()
-            .map(|(i, addr)| format!("{addr}:{}", port(i)))
-            .collect();
-    }
-    let user = config.get_user();
-    // PostgreSQL's default database is the user's name.
-    let dbname = config.get_dbname().or(user).unwrap_or("?");
-    let mut out = format!("database \"{dbname}\" on ");
-    if places.is_empty() {
-        out.push_str("no host");
-    } else {
-        out.push_str(&places.join(", "));
-    }
-    if let Some(user) = user {
-        out.push_str(&format!(" as user \"{user}\""));
-    }
-    out
-}
-
-/// A value that could not be bound to a statement's parameter
-/// ([`Error::Bind`]): the driver's error is its source.
-#[derive(Debug)]
-pub struct BindError {
-    index: usize,
-    expected: Option<Type>,
-    value_type: Option<&'static str>,
-    sql: String,
-    source: tokio_postgres::Error,
-}
-
-impl BindError {
-    /// The parameter's number: `1` for `$1`.
-    pub fn parameter(&self) -> usize {
-        self.index + 1
-    }
-
-    /// The type PostgreSQL expects for the parameter (it infers it from
-    /// the statement: `"a32" * $1` makes `$1` an `integer`).
-    pub fn expected_type(&self) -> Option<&Type> {
-        self.expected.as_ref()
-    }
-
-    /// The Rust type of the value, when the ORM knows it.
-    pub fn value_type(&self) -> Option<&str> {
-        self.value_type
-    }
-
-    /// The statement.
-    pub fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    /// The text around the parameter: `"a32" * $1`.
-    fn near(&self) -> Option<&str> {
-        let at = find_param(&self.sql, self.parameter())?;
-        let end = at + 1 + self.parameter().to_string().len();
-        // Up to about 40 bytes before it, from the start of a word.
-        let mut start = at.saturating_sub(40);
-        while !self.sql.is_char_boundary(start) {
-            start -= 1;
-        }
-        if start > 0 {
-            if let Some(space) = self.sql[start..at].find(' ') {
-                start += space + 1;
-            }
-        }
-        Some(&self.sql[start..end])
-    }
-}
-
-/// Where `$n` (not `$n0`, `$n1`..) is in `sql`.
-fn find_param(sql: &str, n: usize) -> Option<usize> {
-    let token = format!("${n}");
-    let mut from = 0;
-    while let Some(found) = sql[from..].find(&token) {
-        let at = from + found;
-        let after = at + token.len();
-        if !sql[after..].starts_with(|c: char| c.is_ascii_digit()) {
-            return Some(at);
-        }
-        from = after;
-    }
-    None
-}
-
-/// `integer (int4)` for the common types, else PostgreSQL's name.
-fn sql_type(ty: &Type) -> String {
-    let sql = match *ty {
-        Type::BOOL => "boolean",
-        Type::INT2 => "smallint",
-        Type::INT4 => "integer",
-        Type::INT8 => "bigint",
-        Type::FLOAT4 => "real",
-        Type::FLOAT8 => "double precision",
-        Type::VARCHAR => "character varying",
-        Type::TIMESTAMP => "timestamp without time zone",
-        Type::TIMESTAMPTZ => "timestamp with time zone",
-        _ => return ty.name().to_owned(),
-    };
-    format!("{sql} ({})", ty.name())
-}
-
-impl fmt::Display for BindError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot bind parameter ${}", self.parameter())?;
-        if let Some(ty) = &self.expected {
-            write!(f, ": PostgreSQL expects {}", sql_type(ty))?;
-        }
-        if let Some(value) = self.value_type {
-            write!(f, ", the value is {value}")?;
-        }
-        write!(f, " ({})", reason(&self.source))?;
-        if let Some(near) = self.near() {
-            write!(f, ", at `{near}`")?;
-        }
-        write!(f, " in: {}", self.sql)
-    }
-}
-
-impl std::error::Error for BindError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
     }
 }
 
@@ -714,6 +339,7 @@ impl From<tokio_postgres::Error> for Error {
 
 #[cfg(test)]
 mod tests {
+    use super::bind::find_param;
     use super::*;
 
     #[test]
