@@ -219,7 +219,7 @@
 //!
 //! | layer | files | what is there |
 //! |---|---|---|
-//! | errors | `error.rs` | [`Error`] and its boxed payloads |
+//! | errors | `error/` | [`Error`], its boxed payloads, integrity, connection and bind errors |
 //! | metadata | `model.rs` (`ModelMeta`, `FieldMeta`), `relation/meta.rs` | what a model declares: table, fields, relations, `on_delete` |
 //! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles |
 //! | SQL writer | `sql/writer.rs`, `sql/condition.rs`, `sql/statements.rs`, `sql/ddl.rs`, `sql/shape.rs` | the only place identifiers and literals are quoted and values bound; filters (`WHERE`), `SELECT`/`INSERT`/`UPDATE`/`DELETE`, `CREATE`/`ALTER`; statement shapes for the text cache |
