@@ -223,7 +223,7 @@
 //! | metadata | `model.rs` (`ModelMeta`, `FieldMeta`), `relation/meta.rs` | what a model declares: table, fields, relations, `on_delete` |
 //! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles |
 //! | SQL writer | `sql/writer.rs`, `sql/condition.rs`, `sql/statements.rs`, `sql/ddl.rs`, `sql/shape.rs` | the only place identifiers and literals are quoted and values bound; filters (`WHERE`), `SELECT`/`INSERT`/`UPDATE`/`DELETE`, `CREATE`/`ALTER`; statement shapes for the text cache |
-//! | query chain | `query/` (`queryset.rs`, `q.rs`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F` expressions, `select_related` joins and `prefetch_related` levels |
+//! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F` expressions, `select_related` joins and `prefetch_related` levels |
 //! | execution and decoding | `db/` (`run.rs` the executor, `checkout.rs`, `builder.rs`, `registry.rs`, `tx.rs`, `connection.rs`), `exec/` (`plan.rs`, `stream.rs`, `decode.rs`), `relation/ops.rs` | pools and connections, running a statement (cancellation, re-preparing, timeouts), a compiled `SELECT` and its rows, type-erased decoding of related rows |
 //! | Active Record | `model.rs` (the [`Model`] trait), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |
 //! | schema, migrations, CLI | `schema/`, `migrate/`, `cli.rs` | `generate_schemas`, `makemigrations`/`migrate`, the `manage` commands |
@@ -237,7 +237,7 @@
 //!
 //! Not yet as it should be: `model.rs` holds both the metadata and the
 //! [`Model`] trait, whose Active Record methods call the layers above it,
-//! so `model.rs`, `persist.rs`, `raw.rs`, `query/{expr,lookup,q,values}.rs`
+//! so `model.rs`, `persist.rs`, `raw.rs`, `query/{expr,lookup,values}.rs`, `query/q/mod.rs`
 //! and `sql/{condition,statements}.rs` still import one another.
 
 // Lets the derive's generated `::orm_core::..` paths resolve inside this
