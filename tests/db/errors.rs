@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orm_core::prelude::*;
-use orm_core::{transaction, transaction_with, Isolation, TxOptions};
+use orm_core::{transaction_with, Isolation, TxOptions};
 use tokio::sync::Barrier;
 
 use crate::common::{setup, User};
@@ -520,49 +520,38 @@ async fn a_failure_at_commit_is_retried_and_nested_blocks_do_not_retry() -> Resu
         assert_eq!(tries.load(Ordering::SeqCst), 2, "one try and one retry");
 
         // A nested block does not retry on its own: its savepoint is part of
-        // the outer transaction. The outer block (no retries) fails once.
-        db.batch_execute("ALTER SEQUENCE err_tries RESTART").await?;
-        let inner_tries = AtomicU32::new(0);
-        let outer_tries = AtomicU32::new(0);
-        let err = transaction(|| async {
-            outer_tries.fetch_add(1, Ordering::SeqCst);
-            transaction_with(TxOptions::default().retries(5), || async {
-                inner_tries.fetch_add(1, Ordering::SeqCst);
-                orm_core::current()?
-                    .batch_execute(
-                        "DO $$ BEGIN RAISE EXCEPTION 'inner conflict' \
-                         USING ERRCODE = 'serialization_failure'; END $$",
-                    )
-                    .await
+        // the outer transaction. The outer block fails once without retries;
+        // with 2, it runs again, inner block included.
+        for (outer_retries, runs) in [(0, 1), (2, 3)] {
+            let inner_tries = AtomicU32::new(0);
+            let outer_tries = AtomicU32::new(0);
+            let err = transaction_with(TxOptions::default().retries(outer_retries), || async {
+                outer_tries.fetch_add(1, Ordering::SeqCst);
+                transaction_with(TxOptions::default().retries(5), || async {
+                    inner_tries.fetch_add(1, Ordering::SeqCst);
+                    orm_core::current()?
+                        .batch_execute(
+                            "DO $$ BEGIN RAISE EXCEPTION 'inner conflict' \
+                             USING ERRCODE = 'serialization_failure'; END $$",
+                        )
+                        .await
+                })
+                .await
             })
             .await
-        })
-        .await
-        .unwrap_err();
-        assert!(err.is_serialization_failure(), "{err:?}");
-        assert_eq!(inner_tries.load(Ordering::SeqCst), 1);
-        assert_eq!(outer_tries.load(Ordering::SeqCst), 1);
-        // The outer block with retries runs again, inner block included.
-        inner_tries.store(0, Ordering::SeqCst);
-        outer_tries.store(0, Ordering::SeqCst);
-        let err = transaction_with(TxOptions::default().retries(2), || async {
-            outer_tries.fetch_add(1, Ordering::SeqCst);
-            transaction_with(TxOptions::default().retries(5), || async {
-                inner_tries.fetch_add(1, Ordering::SeqCst);
-                orm_core::current()?
-                    .batch_execute(
-                        "DO $$ BEGIN RAISE EXCEPTION 'inner conflict' \
-                         USING ERRCODE = 'serialization_failure'; END $$",
-                    )
-                    .await
-            })
-            .await
-        })
-        .await
-        .unwrap_err();
-        assert!(err.is_serialization_failure(), "{err:?}");
-        assert_eq!(outer_tries.load(Ordering::SeqCst), 3);
-        assert_eq!(inner_tries.load(Ordering::SeqCst), 3);
+            .unwrap_err();
+            assert!(err.is_serialization_failure(), "{err:?}");
+            assert_eq!(
+                outer_tries.load(Ordering::SeqCst),
+                runs,
+                "{outer_retries} retries"
+            );
+            assert_eq!(
+                inner_tries.load(Ordering::SeqCst),
+                runs,
+                "{outer_retries} retries"
+            );
+        }
         Ok(())
     })
     .await
