@@ -1345,6 +1345,44 @@ async fn update_or_create_fills_only_the_models_own_fields() -> Result<()> {
 }
 
 #[tokio::test]
+async fn prefetched_children_in_two_runs_are_put_in_key_order() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let ada = author("Ada", 1).await;
+        let bob = author("Bob", 1).await;
+        let mut first = post(&ada, "a1", true).await;
+        post(&ada, "a2", true).await;
+        post(&bob, "b1", true).await;
+        // The new row version of a1 lies after b1: Ada's rows come in two
+        // runs, the second with the smaller key (a2, b1, a1).
+        first.title = "a1 edited".into();
+        first.save().await?;
+        for authors in [
+            Author::all()
+                .prefetch_related(["posts"])
+                .order_by(["name"])
+                .await?,
+            Author::all()
+                .prefetch_related(["posts"])
+                .order_by(["name"])
+                .limit(10)
+                .await?,
+        ] {
+            let titles: Vec<&str> = authors[0]
+                .posts
+                .get()
+                .expect("prefetched")
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect();
+            assert_eq!(titles, ["a1 edited", "a2"]);
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn prefetched_children_are_in_key_order() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
