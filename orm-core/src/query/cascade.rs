@@ -46,7 +46,7 @@ fn select_keys(meta: &'static ModelMeta, filter: &Node) -> Statement {
 
 fn keys_where(table: &str, key_col: &str, select: &str, keys: &Value) -> Statement {
     let mut w = SqlWriter::new();
-    w.push_sql(select);
+    w.push_text(select);
     w.push_ident(table);
     w.push_sql(" WHERE ");
     w.push_ident(key_col);

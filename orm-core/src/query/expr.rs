@@ -222,7 +222,7 @@ impl Expr {
         self.push_sql(w, scope);
         if matches!(self, Expr::Binary(..) | Expr::Value(_)) {
             w.push_sql("::");
-            w.push_sql(&ty.ddl(None));
+            w.push_text(&ty.ddl(None));
         }
     }
 

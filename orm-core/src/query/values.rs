@@ -369,7 +369,7 @@ impl Aggregate {
         field: Option<&FieldMeta>,
         ty: SqlType,
     ) {
-        w.push_sql(&self.function.name().to_uppercase());
+        w.push_text(&self.function.name().to_uppercase());
         w.push_sql("(");
         if self.distinct {
             w.push_sql("DISTINCT ");

@@ -99,7 +99,7 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
         w.push_sql(", \"key\" FROM UNNEST(");
         w.push_bind(keys);
         w.push_sql("::");
-        w.push_sql(&T::META.pk_field().ddl_type());
+        w.push_text(&T::META.pk_field().ddl_type());
         w.push_sql("[]) AS \"key\" ON CONFLICT DO NOTHING");
         let stmt = w.finish();
         crate::db::current()?.execute(&stmt.sql, &stmt.binds).await

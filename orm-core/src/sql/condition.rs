@@ -154,7 +154,13 @@ enum Part<'a> {
     Related(Option<&'static RelationMeta>, Vec<Node>),
 }
 
-fn push_joined(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], sep: &str, negated: bool) {
+fn push_joined(
+    w: &mut SqlWriter,
+    scope: Scope<'_>,
+    items: &[Node],
+    sep: &'static str,
+    negated: bool,
+) {
     w.push_list(items, sep, |w, item| push_child(w, scope, item, negated));
 }
 

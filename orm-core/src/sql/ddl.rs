@@ -144,7 +144,7 @@ fn push_column(w: &mut SqlWriter, c: &Column<'_>) {
     }
 }
 
-fn push_key(w: &mut SqlWriter, key: &Key<'_>, kind: &str) {
+fn push_key(w: &mut SqlWriter, key: &Key<'_>, kind: &'static str) {
     if let Some(name) = key.name {
         w.push_sql("CONSTRAINT ");
         w.push_ident(name);

@@ -1,23 +1,23 @@
-//! SQL rendering: one writer produces the text and the bind list together,
-//! so they cannot drift apart.
+//! SQL rendering: one writer produces the text, the bind list and the key
+//! a kept text is found under together, so they cannot drift apart.
 //!
 //! * `writer`: [`Statement`] and the writer; the only place identifiers and
-//!   literals are quoted.
+//!   literals are quoted, and where a statement's key is recorded.
 //! * `condition`: `WHERE` trees, lookups, `LIKE` escaping, Django's NULL rules.
 //! * `statements`: `SELECT`, `COUNT`, `UPDATE`, `DELETE`, `INSERT`.
 //! * `ddl`: `CREATE` / `ALTER` / `DROP` of tables, columns, constraints and
 //!   indexes, for `generate_schemas` and migrations.
-//! * `shape`: texts kept per query shape, so a repeated query is not
-//!   rendered again.
+//! * `kept`: texts kept by key, so a repeated query is walked for its
+//!   values only, and by-key texts of the commonest gets, updates and deletes.
 
 pub(crate) mod condition;
 pub(crate) mod ddl;
-pub(crate) mod shape;
+pub(crate) mod kept;
 pub(crate) mod statements;
 mod writer;
 
 pub use writer::Statement;
-pub(crate) use writer::{quote_ident, Binds, Bound, SqlWriter, Unwritable};
+pub(crate) use writer::{quote_ident, Binds, Bound, Key, SqlWriter, Unwritable};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Whole statements: `SELECT`, `COUNT`, `EXISTS`, `UPDATE`, `DELETE`, `INSERT`.
 //!
-//! Every shape renders the same text for the same query shape (limits,
-//! offsets and `in` lists are parameters), so each is prepared once per
+//! A query renders the same text whatever its values (offsets and `in`
+//! lists are parameters), so each is prepared once per
 //! connection and reused.
 
 use std::sync::OnceLock;
@@ -44,7 +44,7 @@ impl ModelStatements {
     }
 
     /// `"table"."a", "table"."b", ..`: every column, in field order.
-    pub(crate) fn columns(&self, meta: &ModelMeta) -> &str {
+    pub(crate) fn columns(&'static self, meta: &ModelMeta) -> &'static str {
         self.columns.get_or_init(|| {
             let mut w = SqlWriter::new();
             w.push_list(meta.fields, ", ", |w, f| {
@@ -147,7 +147,8 @@ fn push_where_joined(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node,
     push_node(w, scope, filter, false);
 }
 
-fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
+/// Writes `SELECT <every column> FROM .. WHERE .. ORDER BY .. LIMIT n OFFSET $m`.
+pub(crate) fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     if !s.distinct_on.is_empty() {
         w.push_sql("SELECT DISTINCT ON (");
         w.push_list(s.distinct_on, ", ", |w, f| {
@@ -230,46 +231,58 @@ pub(crate) fn select(s: &Select<'_>) -> Statement {
 }
 
 /// `SELECT COUNT(*) ..`; over a subquery when the query is sliced or distinct.
+#[cfg(test)]
 pub(crate) fn count(s: &Select<'_>) -> Statement {
+    let mut w = SqlWriter::new();
+    push_count(&mut w, s);
+    w.finish()
+}
+
+/// Writes [`count`].
+pub(crate) fn push_count(w: &mut SqlWriter, s: &Select<'_>) {
     let s = &Select {
         joins: &[],
         lock: None,
         columns: None,
         ..*s
     };
-    let mut w = SqlWriter::new();
     if s.sliced() || s.distinct || !s.distinct_on.is_empty() {
         w.push_sql("SELECT COUNT(*) FROM (");
-        push_select(&mut w, s);
+        push_select(w, s);
         w.push_sql(") AS \"subquery\"");
     } else {
         w.push_sql("SELECT COUNT(*) FROM ");
         w.push_ident(s.meta.table);
-        push_where(&mut w, s.meta, s.filter);
+        push_where(w, s.meta, s.filter);
     }
-    w.finish()
 }
 
 /// `SELECT 1 .. LIMIT 1`: one row back means at least one match.
+#[cfg(test)]
 pub(crate) fn exists(s: &Select<'_>) -> Statement {
+    let mut w = SqlWriter::new();
+    push_exists(&mut w, s);
+    w.finish()
+}
+
+/// Writes [`exists`].
+pub(crate) fn push_exists(w: &mut SqlWriter, s: &Select<'_>) {
     let s = &Select {
         joins: &[],
         lock: None,
         columns: None,
         ..*s
     };
-    let mut w = SqlWriter::new();
     if s.sliced() {
         w.push_sql("SELECT 1 FROM (");
-        push_select(&mut w, s);
+        push_select(w, s);
         w.push_sql(") AS \"subquery\" LIMIT 1");
     } else {
         w.push_sql("SELECT 1 FROM ");
         w.push_ident(s.meta.table);
-        push_where(&mut w, s.meta, s.filter);
+        push_where(w, s.meta, s.filter);
         w.push_sql(" LIMIT 1");
     }
-    w.finish()
 }
 
 /// `UPDATE "table" SET col = $n, ..`.
@@ -288,20 +301,37 @@ fn push_update_set(w: &mut SqlWriter, meta: &'static ModelMeta, sets: &[Set]) {
 }
 
 /// `UPDATE .. SET col = $n, .. WHERE ..`.
+#[cfg(test)]
 pub(crate) fn update(meta: &'static ModelMeta, filter: &Node, sets: &[Set]) -> Statement {
     let mut w = SqlWriter::new();
-    push_update_set(&mut w, meta, sets);
-    push_where(&mut w, meta, filter);
+    push_update(&mut w, meta, filter, sets);
     w.finish()
 }
 
+/// Writes [`update`].
+pub(crate) fn push_update(
+    w: &mut SqlWriter,
+    meta: &'static ModelMeta,
+    filter: &Node,
+    sets: &[Set],
+) {
+    push_update_set(w, meta, sets);
+    push_where(w, meta, filter);
+}
+
 /// `DELETE FROM .. WHERE ..`.
+#[cfg(test)]
 pub(crate) fn delete(meta: &'static ModelMeta, filter: &Node) -> Statement {
     let mut w = SqlWriter::new();
+    push_delete(&mut w, meta, filter);
+    w.finish()
+}
+
+/// Writes [`delete`].
+pub(crate) fn push_delete(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) {
     w.push_sql("DELETE FROM ");
     w.push_ident(meta.table);
-    push_where(&mut w, meta, filter);
-    w.finish()
+    push_where(w, meta, filter);
 }
 
 /// The fields an `INSERT` writes: all, or all but an identity primary key.
@@ -409,7 +439,7 @@ pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
     w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {
         w.push_placeholder(n + 1);
         w.push_sql("::");
-        w.push_sql(&f.ddl_type());
+        w.push_text(&f.ddl_type());
         w.push_sql("[]");
     });
     w.push_sql(")");

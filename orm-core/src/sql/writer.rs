@@ -17,8 +17,8 @@ pub struct Statement {
     pub binds: Vec<Value>,
 }
 
-/// A statement as it is sent: its text (kept for its query shape, or
-/// just rendered) and its values.
+/// A statement as it is sent: its text (kept for its key, or just
+/// rendered) and its values.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Bound {
     pub sql: Cow<'static, str>,
@@ -67,21 +67,144 @@ impl fmt::Display for Unwritable {
 /// [`push_ident`](SqlWriter::push_ident), values only through
 /// [`push_bind`](SqlWriter::push_bind), or, in DDL (which takes no
 /// parameters), through [`push_literal`](SqlWriter::push_literal).
-#[derive(Debug, Default)]
+///
+/// A writer made with [`key_only`](SqlWriter::key_only) writes no text:
+/// it records the statement's [`Key`] (every call, with what decides its
+/// text) and its values. Walked through the one rendering code, a query
+/// yields the key its kept text is found under and the values sent with
+/// it in one pass; the text, when rendered, comes from the same calls, so
+/// the three cannot disagree.
+#[derive(Debug)]
 pub(crate) struct SqlWriter {
     sql: String,
-    binds: Vec<Value>,
+    binds: Binds,
     /// The first reason the text cannot be written, if any (see
     /// [`finish_text`](SqlWriter::finish_text)).
     unwritable: Option<String>,
+    /// The key recorded so far, when [`recording`](Self::recording).
+    key: Key,
+    recording: Recording,
+    /// Whether text is written (not for [`key_only`](SqlWriter::key_only)).
+    text: bool,
 }
 
+impl Default for SqlWriter {
+    fn default() -> Self {
+        SqlWriter::new()
+    }
+}
+
+/// The longest key recorded, in words; a statement with a longer one is
+/// not kept (rendered every time). A plain get takes about 20 words, a
+/// leaf on a model's own field about 8.
+pub(crate) const KEY_WORDS: usize = 256;
+
+/// What decides a statement's text, recorded as it is written: one tag
+/// word per writer call (with the length of its text), then its argument.
+/// A `&'static str` of SQL is recorded by address (equal addresses and
+/// lengths are equal texts: static memory never changes); every other
+/// string by its bytes, eight to a word; an integer by its value; a bound
+/// value by its tag only (its placeholder number follows from the order).
+/// Two statements with equal keys therefore have equal texts, whatever
+/// rendering code wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key(pub(crate) SmallVec<[u64; 32]>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    Off,
+    On,
+    /// Longer than [`KEY_WORDS`], or unwritable: no key.
+    Lost,
+}
+
+// Tags: the top byte of a call's first word.
+const SQL: u64 = 1;
+const TEXT: u64 = 2;
+const IDENT: u64 = 3;
+const QUALIFIER: u64 = 4;
+const LITERAL: u64 = 5;
+const VERBATIM: u64 = 6;
+const DOLLAR: u64 = 7;
+const INT: u64 = 8;
+const BIND: u64 = 9;
+const PLACEHOLDER: u64 = 10;
+
 impl SqlWriter {
+    /// A writer of text and values.
     pub(crate) fn new() -> Self {
         SqlWriter {
             sql: String::with_capacity(256),
-            binds: Vec::new(),
+            binds: Binds::new(),
             unwritable: None,
+            key: Key(SmallVec::new()),
+            recording: Recording::Off,
+            text: true,
+        }
+    }
+
+    /// A writer that records the [`Key`] and the values only: no text.
+    pub(crate) fn key_only() -> Self {
+        SqlWriter {
+            sql: String::new(),
+            binds: Binds::new(),
+            unwritable: None,
+            key: Key(SmallVec::new()),
+            recording: Recording::On,
+            text: false,
+        }
+    }
+
+    /// Records one word of the key.
+    #[inline]
+    fn word(&mut self, word: u64) {
+        if self.recording == Recording::On {
+            if self.key.0.len() < KEY_WORDS {
+                self.key.0.push(word);
+            } else {
+                self.recording = Recording::Lost;
+            }
+        }
+    }
+
+    /// Records a call with no argument but `n`.
+    #[inline]
+    fn record(&mut self, tag: u64, n: u64) {
+        if self.recording == Recording::On {
+            self.word(tag << 56);
+            self.word(n);
+        }
+    }
+
+    /// Records a call with a string argument, by its bytes.
+    #[inline]
+    fn record_bytes(&mut self, tag: u64, text: &str) {
+        if self.recording == Recording::On {
+            let bytes = text.as_bytes();
+            if bytes.len() >= 1 << 56 {
+                self.recording = Recording::Lost;
+                return;
+            }
+            self.word(tag << 56 | bytes.len() as u64);
+            for chunk in bytes.chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                self.word(u64::from_le_bytes(word));
+            }
+        }
+    }
+
+    #[inline]
+    fn raw(&mut self, sql: &str) {
+        if self.text {
+            self.sql.push_str(sql);
+        }
+    }
+
+    #[inline]
+    fn raw_char(&mut self, c: char) {
+        if self.text {
+            self.sql.push(c);
         }
     }
 
@@ -90,12 +213,16 @@ impl SqlWriter {
         if self.unwritable.is_none() {
             self.unwritable = Some(why());
         }
+        if self.recording == Recording::On {
+            self.recording = Recording::Lost;
+        }
     }
 
-    /// Appends a non-negative integer literal (e.g. a `LIMIT`).
+    /// Appends an integer literal (e.g. a `LIMIT`).
     pub(crate) fn push_int(&mut self, n: i64) {
+        self.record(INT, n as u64);
         if n < 0 {
-            self.sql.push('-');
+            self.raw_char('-');
         }
         self.push_digits(n.unsigned_abs());
     }
@@ -103,6 +230,9 @@ impl SqlWriter {
     /// Appends the decimal digits of `n` (without `fmt`, which costs more
     /// than the rest of a short statement's rendering).
     fn push_digits(&mut self, mut n: u64) {
+        if !self.text {
+            return;
+        }
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         loop {
@@ -118,34 +248,59 @@ impl SqlWriter {
         }
     }
 
-    /// Appends SQL keywords and punctuation (never user input).
-    pub(crate) fn push_sql(&mut self, sql: &str) {
-        self.sql.push_str(sql);
+    /// Appends SQL keywords and punctuation written in the source (never
+    /// user input).
+    #[inline]
+    pub(crate) fn push_sql(&mut self, sql: &'static str) {
+        if self.recording == Recording::On {
+            self.word(SQL << 56 | sql.len() as u64);
+            self.word(sql.as_ptr() as usize as u64);
+        }
+        self.raw(sql);
+    }
+
+    /// Appends SQL keywords built at run time (a type's name, a function's
+    /// name in capitals; never user input).
+    pub(crate) fn push_text(&mut self, sql: &str) {
+        self.record_bytes(TEXT, sql);
+        self.raw(sql);
     }
 
     /// Appends SQL a developer wrote (a column type, a default, a one-off
     /// value for existing rows; from a model or a migration's state) as it
     /// is. A NUL in it makes the text unwritable.
     pub(crate) fn push_verbatim(&mut self, sql: &str) {
+        self.record_bytes(VERBATIM, sql);
         if sql.contains('\0') {
             self.reject(|| format!("the SQL {sql:?} holds a NUL character"));
         }
-        self.sql.push_str(sql);
+        self.raw(sql);
     }
 
     /// Appends a double-quoted identifier; `"` inside it is doubled. This is
     /// the only place names are quoted. A NUL (which no PostgreSQL name can
     /// hold, and which the driver refuses to send) makes the text unwritable.
     pub(crate) fn push_ident(&mut self, ident: &str) {
-        self.sql.push('"');
+        self.record_bytes(IDENT, ident);
+        self.quote(ident);
+    }
+
+    fn quote(&mut self, ident: &str) {
         if !ident.bytes().any(|b| b == b'"' || b == 0) {
-            self.sql.push_str(ident);
-            self.sql.push('"');
+            if self.text {
+                self.sql.push('"');
+                self.sql.push_str(ident);
+                self.sql.push('"');
+            }
             return;
         }
         if ident.contains('\0') {
             self.reject(|| format!("the name {ident:?} holds a NUL character"));
         }
+        if !self.text {
+            return;
+        }
+        self.sql.push('"');
         for c in ident.chars() {
             if c == '"' {
                 self.sql.push('"');
@@ -162,8 +317,12 @@ impl SqlWriter {
     /// (which no PostgreSQL string can hold) makes the text unwritable.
     /// This is the only place literals are quoted.
     pub(crate) fn push_literal(&mut self, text: &str) {
+        self.record_bytes(LITERAL, text);
         if text.contains('\0') {
             self.reject(|| format!("the string {text:?} holds a NUL character"));
+        }
+        if !self.text {
+            return;
         }
         if text.contains('\\') {
             self.sql.push('E');
@@ -182,6 +341,10 @@ impl SqlWriter {
     /// `$orm1$body$orm1$` (`$orm2$`, ..) when `$$` would end it early, so no
     /// name or string inside it can.
     pub(crate) fn push_dollar_quoted(&mut self, body: &str) {
+        self.record_bytes(DOLLAR, body);
+        if !self.text {
+            return;
+        }
         // The string ends at the first tag after it opens: that must be the
         // closing one (also when the body ends in `$`).
         let ends_early = |tag: &str| format!("{body}{tag}").find(tag) != Some(body.len());
@@ -198,33 +361,41 @@ impl SqlWriter {
 
     /// Appends `"table"."column"`.
     pub(crate) fn push_column(&mut self, table: &str, column: &str) {
-        self.push_ident(table);
-        self.sql.push('.');
+        self.record_bytes(QUALIFIER, table);
+        self.quote(table);
+        self.raw_char('.');
         self.push_ident(column);
     }
 
     /// Appends the next placeholder (`$n`) and records its value.
     pub(crate) fn push_bind(&mut self, value: Value) {
+        self.word(BIND << 56);
         self.binds.push(value);
-        self.push_placeholder(self.binds.len());
+        if self.text {
+            self.sql.push('$');
+            self.push_digits(self.binds.len() as u64);
+        }
     }
 
     /// Appends `$n` for a parameter the caller binds itself.
     pub(crate) fn push_placeholder(&mut self, n: usize) {
-        self.sql.push('$');
-        self.push_digits(n as u64);
+        self.record(PLACEHOLDER, n as u64);
+        if self.text {
+            self.sql.push('$');
+            self.push_digits(n as u64);
+        }
     }
 
     /// Appends `items`, separated by `sep`, each written by `each`.
     pub(crate) fn push_list<T>(
         &mut self,
         items: impl IntoIterator<Item = T>,
-        sep: &str,
+        sep: &'static str,
         mut each: impl FnMut(&mut Self, T),
     ) {
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
-                self.sql.push_str(sep);
+                self.push_sql(sep);
             }
             each(self, item);
         }
@@ -233,10 +404,27 @@ impl SqlWriter {
     /// The statement. Its names come from model metadata; should one hold
     /// a NUL, the driver refuses to send the text.
     pub(crate) fn finish(self) -> Statement {
+        debug_assert!(self.text, "a key-only writer has no text");
         Statement {
             sql: self.sql,
+            binds: self.binds.into_vec(),
+        }
+    }
+
+    /// The statement as it is sent.
+    pub(crate) fn finish_bound(self) -> Bound {
+        debug_assert!(self.text, "a key-only writer has no text");
+        Bound {
+            sql: Cow::Owned(self.sql),
             binds: self.binds,
         }
+    }
+
+    /// The key a [`key_only`](SqlWriter::key_only) writer recorded
+    /// (`None` when longer than [`KEY_WORDS`] or unwritable), and the values.
+    pub(crate) fn finish_key(self) -> (Option<Key>, Binds) {
+        let key = (self.recording == Recording::On).then_some(self.key);
+        (key, self.binds)
     }
 
     /// The text of a statement without binds (DDL), or why it cannot be

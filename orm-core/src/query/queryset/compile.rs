@@ -1,6 +1,6 @@
 //! Compiling a [`QuerySet`] into SQL: its `SELECT`, `UPDATE`, `DELETE` and
-//! count statements, with the text kept per statement shape (or per key
-//! for the commonest gets, updates and deletes).
+//! count statements, with the text kept by statement key (or by
+//! [`ByKey`] for the commonest gets, updates and deletes).
 
 use std::borrow::Cow;
 
@@ -11,9 +11,9 @@ use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{Cond, Node, Op, ACROSS_RELATION, Q};
 use crate::query::related::{self, Join};
-use crate::sql::shape::{self, Kind, Shape};
+use crate::sql::kept::{self, ByKey};
 use crate::sql::statements::{self, Select};
-use crate::sql::{Binds, Bound, Statement};
+use crate::sql::{Binds, Bound, SqlWriter, Statement};
 use crate::value::Value;
 
 use super::*;
@@ -106,7 +106,7 @@ impl<M: Model> QuerySet<M> {
     /// The statement of a `SELECT` and how to run it, rendered before the
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
-    pub(crate) fn plan(mut self) -> Result<Option<Plan>> {
+    pub(crate) fn plan(self) -> Result<Option<Plan>> {
         if !self.prefetch.is_empty() {
             // Checked before the main query, not only when it finds rows.
             related::check_prefetch::<M>(&self.prefetch)?;
@@ -119,12 +119,12 @@ impl<M: Model> QuerySet<M> {
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
-        // Taken before rendering, which may move the filter's values out.
         let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
             .then(|| Box::new(self.filter.simplify()));
-        let shape = self.shape(Kind::Select);
-        let render = |qs: &Self, ()| qs.with_select_joined(&joins, statements::select);
-        let Some(stmt) = self.kept_or_render(shape, (), |()| Vec::new(), render)? else {
+        let Some(stmt) = self.kept_or_render(|qs, w| {
+            qs.with_select_joined(&joins, |s| statements::push_select(w, s))
+        })?
+        else {
             return Ok(None);
         };
         Ok(Some(Plan {
@@ -141,88 +141,50 @@ impl<M: Model> QuerySet<M> {
         }))
     }
 
-    /// The shape of this query's statement of `kind` when it is plain
-    /// enough to keep its text (see [`shape`](crate::sql::shape)); `None`
-    /// also when rendering would report an error or send no query.
-    pub(super) fn shape(&self, kind: Kind) -> Option<Shape> {
-        if self.error.is_some()
-            || !self.select_related.is_empty()
-            || self.lock.is_some()
-            || !self.distinct_on.is_empty()
-            || self.limit == Some(0)
-        {
-            return None;
-        }
-        let mut shape = Shape::new(kind, M::META);
-        match kind {
-            Kind::Select | Kind::Count | Kind::Exists => {
-                shape.push_select(self.limit, self.offset, self.distinct)?;
-                shape.push(self.order.len())?;
-                for order in &self.order {
-                    let (field, desc) = order.resolve(M::META).ok()?;
-                    shape.push_field(field)?;
-                    shape.push(usize::from(desc))?;
-                }
-            }
-            // Sliced or distinct: an error, reported by rendering.
-            Kind::Update | Kind::Delete => {
-                if self.limit.is_some() || self.offset.is_some() || self.distinct {
-                    return None;
-                }
-            }
-        }
-        shape.push_filter(&self.filter)?;
-        Some(shape)
-    }
-
-    /// The statement of `shape` (`None`: not kept). When its text is kept,
-    /// that text with this query's values moved in: `values(arg)` (an
-    /// `UPDATE`'s assignments), the filter's, then the offset, as rendering
-    /// binds them. Otherwise `render(self, arg)`, whose text is then kept.
-    pub(super) fn kept_or_render<A: Clone>(
-        &mut self,
-        shape: Option<Shape>,
-        arg: A,
-        values: impl FnOnce(A) -> Vec<Value>,
-        render: impl FnOnce(&Self, A) -> Result<Option<Statement>>,
+    /// The statement `write` writes for this query (`Ok(None)`: none is
+    /// sent), its text kept by key: walked once with a
+    /// [`key_only`](SqlWriter::key_only) writer for its key and values,
+    /// then sent with the text kept under that key, or rendered (and its
+    /// text kept) the first time.
+    pub(super) fn kept_or_render(
+        &self,
+        write: impl Fn(&Self, &mut SqlWriter) -> Result<Option<()>>,
     ) -> Result<Option<Bound>> {
-        let Some((sql, shape)) = shape.as_ref().and_then(|s| Some((s.text()?, s))) else {
-            let stmt = render(self, arg)?;
-            if let (Some(shape), Some(stmt)) = (&shape, &stmt) {
-                shape.remember(&stmt.sql);
-            }
-            return Ok(stmt.map(Bound::from));
-        };
-        // Rendering checks this (`simplified`); a kept text does not render.
-        crate::query::q::check_nul(M::META, &self.filter)?;
-        #[cfg(debug_assertions)]
-        let rendered = render(self, arg.clone());
-        let mut binds = Binds::from_vec(values(arg));
-        binds.reserve_exact(shape.values + usize::from(self.offset.is_some()));
-        shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
-        if let Some(offset) = self.offset {
-            binds.push(Value::I64(Some(offset)));
+        let mut w = SqlWriter::key_only();
+        if write(self, &mut w)?.is_none() {
+            return Ok(None);
         }
-        let stmt = Bound {
-            sql: Cow::Borrowed(sql),
-            binds,
-        };
-        #[cfg(debug_assertions)]
-        check_kept(&stmt, rendered);
-        Ok(Some(stmt))
+        let (key, binds) = w.finish_key();
+        if let Some(sql) = key.as_ref().and_then(kept::text) {
+            return Ok(Some(Bound {
+                sql: Cow::Borrowed(sql),
+                binds,
+            }));
+        }
+        let mut w = SqlWriter::new();
+        write(self, &mut w)?;
+        let stmt = w.finish_bound();
+        Ok(Some(
+            match key.and_then(|key| kept::remember(&key, &stmt.sql)) {
+                Some(sql) => Bound {
+                    sql: Cow::Borrowed(sql),
+                    binds: stmt.binds,
+                },
+                // Too long to keep, or no room left.
+                None => stmt,
+            },
+        ))
     }
 
     /// The statement of [`count`](Self::count), or of
-    /// [`exists`](Self::exists) when `exists`: the shape's kind and the
-    /// renderer come from the one flag, so they cannot disagree.
-    pub(crate) fn count_or_exists(&mut self, exists: bool) -> Result<Option<Bound>> {
-        let (kind, render): (_, fn(&Select<'_>) -> Statement) = if exists {
-            (Kind::Exists, statements::exists)
+    /// [`exists`](Self::exists) when `exists`.
+    pub(crate) fn count_or_exists(&self, exists: bool) -> Result<Option<Bound>> {
+        let write = if exists {
+            statements::push_exists
         } else {
-            (Kind::Count, statements::count)
+            statements::push_count
         };
-        let shape = self.shape(kind);
-        self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.with_select(render))
+        self.kept_or_render(|qs, w| qs.with_select(|s| write(w, s)))
     }
 
     /// The query of [`first`](Self::first): ordered (by primary key if not
@@ -288,7 +250,7 @@ impl<M: Model> QuerySet<M> {
 
     /// The `UPDATE` of [`update`](Self::update), from its kept text when
     /// there is one (found by key when filtered by one `field = value`,
-    /// else by shape); `None` when no row can match.
+    /// else by its statement key); `None` when no row can match.
     pub(crate) fn update_bound(
         &mut self,
         assign: crate::query::q::Assign<M>,
@@ -301,34 +263,19 @@ impl<M: Model> QuerySet<M> {
         }
         let by_key = self
             .by_key()
-            .and_then(|field| Shape::update_text(M::META, field, &assign.items));
-        let by_key = match by_key {
-            Some(Ok(sql)) => {
-                // Its one value: a text by key renders nothing.
-                crate::query::q::check_nul(M::META, &self.filter)?;
-                #[cfg(debug_assertions)]
-                let rendered = self.update_statement(assign.clone());
-                let values = assign.items.into_iter().map(|set| set.value);
-                let stmt = self.by_key_bound(sql, values);
-                #[cfg(debug_assertions)]
-                check_kept(&stmt, rendered);
-                return Ok(Some(stmt));
-            }
-            Some(Err(shape)) => shape,
-            None => None,
-        };
-        let mut shape = self.shape(Kind::Update);
-        if let Some(s) = &mut shape {
-            if s.push_sets(&assign.items).is_none() {
-                shape = None;
-            }
+            .and_then(|field| ByKey::update(M::META, field, &assign.items));
+        if let Some(sql) = by_key.and_then(|key| key.text()) {
+            // Its one value: a text by key renders nothing.
+            crate::query::q::check_nul(M::META, &self.filter)?;
+            #[cfg(debug_assertions)]
+            let rendered = self.update_statement(&assign);
+            let values = assign.items.into_iter().map(|set| set.value);
+            let stmt = self.by_key_bound(sql, values);
+            #[cfg(debug_assertions)]
+            check_by_key(&stmt, rendered);
+            return Ok(Some(stmt));
         }
-        let stmt = self.kept_or_render(
-            shape,
-            assign,
-            |assign| assign.items.into_iter().map(|set| set.value).collect(),
-            |qs, assign| qs.update_statement(assign),
-        )?;
+        let stmt = self.kept_or_render(|qs, w| qs.write_update(w, &assign))?;
         remember_by_key(by_key, &stmt);
         Ok(stmt)
     }
@@ -336,7 +283,7 @@ impl<M: Model> QuerySet<M> {
     /// The field of this query's one filter when it is `field = value` (not
     /// NULL) on the model's own field and nothing else sets an `UPDATE`'s
     /// or `DELETE`'s text: such statements take their text by key
-    /// ([`Shape::update_text`], [`Shape::delete_text`]).
+    /// ([`ByKey`]).
     pub(super) fn by_key(&self) -> Option<&'static FieldMeta> {
         if self.error.is_some()
             || !self.select_related.is_empty()
@@ -371,18 +318,37 @@ impl<M: Model> QuerySet<M> {
         for value in values {
             binds.push(value);
         }
-        shape::take_binds(std::mem::replace(&mut self.filter, Node::All), &mut binds);
+        if let Node::Leaf(Cond {
+            op: Op::Exact(value),
+            ..
+        }) = std::mem::replace(&mut self.filter, Node::All)
+        {
+            binds.push(value);
+        }
         Bound {
             sql: Cow::Borrowed(sql),
             binds,
         }
     }
 
-    /// The `UPDATE` of [`update`](Self::update); `None` when no row can match.
+    /// The `UPDATE` of [`update`](Self::update); `None` when no row can
+    /// match (debug builds: what a text by key must equal).
+    #[cfg(debug_assertions)]
     pub(super) fn update_statement(
         &self,
-        assign: crate::query::q::Assign<M>,
+        assign: &crate::query::q::Assign<M>,
     ) -> Result<Option<Statement>> {
+        let mut w = SqlWriter::new();
+        Ok(self.write_update(&mut w, assign)?.map(|()| w.finish()))
+    }
+
+    /// Writes the `UPDATE` of [`update`](Self::update); `None` when no row
+    /// can match.
+    pub(super) fn write_update(
+        &self,
+        w: &mut SqlWriter,
+        assign: &crate::query::q::Assign<M>,
+    ) -> Result<Option<()>> {
         if self.limit.is_some() || self.offset.is_some() {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -410,38 +376,37 @@ impl<M: Model> QuerySet<M> {
         if matches!(*filter, Node::Nothing) {
             return Ok(None);
         }
-        Ok(Some(statements::update(M::META, &filter, &assign.items)))
+        statements::push_update(w, M::META, &filter, &assign.items);
+        Ok(Some(()))
     }
 
     /// The `DELETE` of [`delete`](Self::delete), from its kept text when
     /// there is one (found by key when filtered by one `field = value`,
-    /// else by shape); `None` when no row can match.
+    /// else by its statement key); `None` when no row can match.
     pub(crate) fn delete_bound(&mut self) -> Result<Option<Bound>> {
-        let by_key = match self.by_key() {
-            Some(field) => match Shape::delete_text(M::META, field) {
-                Ok(sql) => {
-                    // Its one value: a text by key renders nothing.
-                    crate::query::q::check_nul(M::META, &self.filter)?;
-                    #[cfg(debug_assertions)]
-                    let rendered = self.delete_statement();
-                    let stmt = self.by_key_bound(sql, std::iter::empty());
-                    #[cfg(debug_assertions)]
-                    check_kept(&stmt, rendered);
-                    return Ok(Some(stmt));
-                }
-                Err(shape) => shape,
-            },
-            None => None,
-        };
-        let shape = self.shape(Kind::Delete);
-        let stmt =
-            self.kept_or_render(shape, (), |()| Vec::new(), |qs, ()| qs.delete_statement())?;
+        let by_key = self.by_key().map(|field| ByKey::delete(M::META, field));
+        if let Some(sql) = by_key.and_then(|key| key.text()) {
+            // Its one value: a text by key renders nothing.
+            crate::query::q::check_nul(M::META, &self.filter)?;
+            #[cfg(debug_assertions)]
+            let rendered = {
+                let mut w = SqlWriter::new();
+                self.write_delete(&mut w)
+                    .map(|sent| sent.map(|()| w.finish()))
+            };
+            let stmt = self.by_key_bound(sql, std::iter::empty());
+            #[cfg(debug_assertions)]
+            check_by_key(&stmt, rendered);
+            return Ok(Some(stmt));
+        }
+        let stmt = self.kept_or_render(Self::write_delete)?;
         remember_by_key(by_key, &stmt);
         Ok(stmt)
     }
 
-    /// The `DELETE` of [`delete`](Self::delete); `None` when no row can match.
-    pub(super) fn delete_statement(&self) -> Result<Option<Statement>> {
+    /// Writes the `DELETE` of [`delete`](Self::delete); `None` when no row
+    /// can match.
+    pub(super) fn write_delete(&self, w: &mut SqlWriter) -> Result<Option<()>> {
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -452,29 +417,38 @@ impl<M: Model> QuerySet<M> {
         if matches!(*filter, Node::Nothing) {
             return Ok(None);
         }
-        Ok(Some(statements::delete(M::META, &filter)))
+        statements::push_delete(w, M::META, &filter);
+        Ok(Some(()))
     }
 }
 
-/// Keeps the text of a statement by key (rendered, or kept under its full
-/// shape) under `shape`, its shape by key, the first time it runs.
-pub(super) fn remember_by_key(shape: Option<Shape>, stmt: &Option<Bound>) {
-    if let (Some(shape), Some(stmt)) = (shape, stmt) {
-        shape.remember(&stmt.sql);
+/// Keeps the text of a statement by key (kept under its full key) in
+/// this thread's slot for `key`, the first time it runs.
+pub(super) fn remember_by_key(key: Option<ByKey>, stmt: &Option<Bound>) {
+    if let (
+        Some(key),
+        Some(Bound {
+            sql: Cow::Borrowed(sql),
+            ..
+        }),
+    ) = (key, stmt)
+    {
+        key.remember(sql);
     }
 }
 
-/// Debug builds: a statement built from a kept text is the one rendering
+/// Debug builds: a statement by key (its text kept for an equal
+/// [`ByKey`], its values moved in without a walk) is the one rendering
 /// gives.
 #[cfg(debug_assertions)]
-pub(super) fn check_kept(kept: &Bound, rendered: Result<Option<Statement>>) {
+pub(super) fn check_by_key(by_key: &Bound, rendered: Result<Option<Statement>>) {
     match rendered {
         Ok(Some(rendered)) => assert_eq!(
-            (&*kept.sql, &kept.binds[..]),
+            (&*by_key.sql, &by_key.binds[..]),
             (&*rendered.sql, &rendered.binds[..]),
-            "a kept query shape diverged"
+            "a statement by key diverged"
         ),
-        other => panic!("a kept query shape renders {other:?}"),
+        other => panic!("a statement by key renders {other:?}"),
     }
 }
 

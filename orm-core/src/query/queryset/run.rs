@@ -2,6 +2,7 @@
 //! `first`/`last`, `get`, `update`, `delete`, `values_list`, `aggregate`,
 //! `stream`; each future holds only its rendered statement.
 
+use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
@@ -12,7 +13,7 @@ use crate::model::{FieldMeta, Model};
 use crate::query::order::OrderBy;
 use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
-use crate::sql::shape::Shape;
+use crate::sql::kept::ByKey;
 use crate::sql::statements;
 use crate::sql::Bound;
 use crate::value::Value;
@@ -42,7 +43,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     #[inline]
-    pub fn count(mut self) -> impl Future<Output = Result<i64>> + Send + 'static {
+    pub fn count(self) -> impl Future<Output = Result<i64>> + Send + 'static {
         count_later(Later::from(self.count_or_exists(false)), self.db)
     }
 
@@ -51,7 +52,7 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors.
     #[inline]
-    pub fn exists(mut self) -> impl Future<Output = Result<bool>> + Send + 'static {
+    pub fn exists(self) -> impl Future<Output = Result<bool>> + Send + 'static {
         exists_later(Later::from(self.count_or_exists(true)), self.db)
     }
 
@@ -217,23 +218,26 @@ impl<M: Model> GetArgs<M> {
             }
         };
         // The most common get, `Model::get(q!(id = x))`, once its text is
-        // kept: no query set, filter tree or full shape is built.
+        // kept: no query set or filter tree is built, nothing is walked.
         let limit = (!is_unique(field)).then_some(MAX_GET_RESULTS);
-        let shape = match Shape::get_text(M::META, field, limit) {
-            Ok(sql) => {
-                #[cfg(test)]
-                FAST_GETS.set(FAST_GETS.get() + 1);
-                #[cfg(debug_assertions)]
-                check_fast_get::<M>(sql, field, &value);
-                return Ok(Some(Plan::get(db, sql, value)));
-            }
-            Err(shape) => shape,
-        };
+        let key = ByKey::get(M::META, field, limit);
+        if let Some(sql) = key.text() {
+            #[cfg(test)]
+            FAST_GETS.set(FAST_GETS.get() + 1);
+            #[cfg(debug_assertions)]
+            check_fast_get::<M>(sql, field, &value);
+            return Ok(Some(Plan::get(db, sql, value)));
+        }
         let plan = exact_get::<M>(db, field, value)?.plan()?;
-        // Kept under this shape too, built here: a constant such as
-        // `M::META` may have another address in `shape()`.
-        if let (Some(shape), Some(plan)) = (&shape, &plan) {
-            shape.remember(&plan.stmt.sql);
+        if let Some(Plan {
+            stmt: Bound {
+                sql: Cow::Borrowed(sql),
+                ..
+            },
+            ..
+        }) = &plan
+        {
+            key.remember(sql);
         }
         Ok(plan)
     }

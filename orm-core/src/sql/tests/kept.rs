@@ -1,5 +1,6 @@
-//! Texts kept per statement shape or per key: the fast get, by-key
-//! updates and deletes, and what every statement still renders.
+//! Texts kept by statement key or by [`ByKey`](crate::sql::kept::ByKey):
+//! the fast get, by-key updates and deletes, and what every statement
+//! still renders.
 
 use super::*;
 
@@ -155,49 +156,42 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
 #[test]
 fn the_per_thread_get_texts_are_the_kept_ones() {
     use crate::model::{FieldMeta, ModelMeta};
-    use crate::sql::shape::{Shape, CACHED_KEY_TEXTS};
-    // A static of its own: no other test's shapes have its address.
+    use crate::sql::kept::{ByKey, CACHED_KEY_TEXTS};
+    // A static of its own: no other test's keys have its address.
     static META: ModelMeta = *User::META;
-    let text = |field: &FieldMeta, limit: Option<i64>| format!("get {} {limit:?}", field.name);
-    // Kept, then asked for again: the second time from this thread's cache.
-    let id = &META.fields[0];
-    let kept = |field, limit| Shape::get_text(&META, field, limit).ok();
-    let Err(Some(shape)) = Shape::get_text(&META, id, None) else {
-        panic!("kept before it was, or not a get's shape");
+    let text = |field: &FieldMeta, limit: Option<i64>| -> &'static str {
+        Box::leak(format!("get {} {limit:?}", field.name).into_boxed_str())
     };
-    shape.remember(&text(id, None));
-    assert_eq!(kept(id, None), Some(&*text(id, None)));
+    // Kept, then asked for again: found in this thread's cache.
+    let id = &META.fields[0];
+    let kept = |field, limit| ByKey::get(&META, field, limit).text();
+    assert_eq!(kept(id, None), None, "kept before it was");
+    let sql = text(id, None);
+    ByKey::get(&META, id, None).remember(sql);
     let hits = CACHED_KEY_TEXTS.get();
-    assert_eq!(kept(id, None), Some(&*text(id, None)));
+    assert_eq!(kept(id, None), Some(sql));
     assert_eq!(CACHED_KEY_TEXTS.get(), hits + 1);
     // The same model and field in an update or a delete: other keys.
-    assert!(matches!(Shape::delete_text(&META, id), Err(Some(_))));
+    assert_eq!(ByKey::delete(&META, id).text(), None);
     let set: crate::query::q::Assign<User> = q!(karma = 1);
-    let set = set.items;
-    assert!(matches!(
-        Shape::update_text(&META, id, &set),
-        Some(Err(Some(_)))
-    ));
+    let update = ByKey::update(&META, id, &set.items).expect("plain sets");
+    assert_eq!(update.text(), None);
+    // Not plain, or too many: no key.
+    let set: crate::query::q::Assign<User> = q!(karma = F("karma") + 1);
+    assert!(ByKey::update(&META, id, &set.items).is_none());
+    let set: crate::query::q::Assign<User> = q!(karma = 1, name = "a", email = None);
+    assert!(ByKey::update(&META, id, &set.items).is_none());
     // Another model's key with the same field is another key: `User::META`
     // is not at `META`'s address.
-    assert_ne!(
-        Shape::get_text(User::META, id, None).ok(),
-        Some(&*text(id, None))
-    );
-    // Ten keys in eight slots: some share one, and replace each other.
-    for pass in 0..3 {
+    assert_ne!(ByKey::get(User::META, id, None).text(), Some(sql));
+    // Ten keys in sixteen slots: some may share one, and replace each other;
+    // a slot never hands out another key's text.
+    for _ in 0..3 {
         for field in META.fields {
             for limit in [None, Some(21)] {
-                match Shape::get_text(&META, field, limit) {
-                    Ok(sql) => {
-                        let first = (field.name, limit) == (id.name, None);
-                        assert!(pass > 0 || first, "{} kept before it was", field.name);
-                        assert_eq!(sql, text(field, limit));
-                    }
-                    Err(shape) => {
-                        assert_eq!(pass, 0, "{} {limit:?} was not kept", field.name);
-                        shape.expect("a get's shape").remember(&text(field, limit));
-                    }
+                match kept(field, limit) {
+                    Some(sql) => assert_eq!(sql, format!("get {} {limit:?}", field.name)),
+                    None => ByKey::get(&META, field, limit).remember(text(field, limit)),
                 }
             }
         }
@@ -206,7 +200,7 @@ fn the_per_thread_get_texts_are_the_kept_ones() {
 
 #[test]
 fn updates_and_deletes_by_one_value_take_their_text_by_key() {
-    use crate::sql::shape::CACHED_KEY_TEXTS;
+    use crate::sql::kept::CACHED_KEY_TEXTS;
     // Rendered or found under the full shape, then kept under the key:
     // from the third statement on (the second, if another test kept it
     // first), found in this thread's cache. One key at a time: two keys
@@ -386,19 +380,19 @@ fn a_repeated_shape_takes_its_kept_text_and_binds_its_own_values() {
             Value::I64(Some(20)),
         ]
     );
-    // One more lookup and the shape is too long to keep: rendered each time.
-    let longer = |n: i32, s: &str| query(n, s).filter(q!(karma__gt = 0));
-    planned(longer(1, "a"));
-    let (sql, binds, kept) = planned(longer(2, "b"));
+    // A key longer than `KEY_WORDS`: rendered each time, with its values.
+    let longer = |n: i32| (0..40).fold(query(n, "a"), |qs, i| qs.filter(q!(karma__gt = n + i)));
+    planned(longer(1));
+    let (sql, binds, kept) = planned(longer(2));
     assert!(!kept);
     assert_eq!((sql, binds), {
-        let stmt = select(longer(2, "b"));
+        let stmt = select(longer(2));
         (stmt.sql, stmt.binds)
     });
 }
 
 #[test]
-fn limits_and_lookups_are_part_of_the_shape() {
+fn limits_and_lookups_are_part_of_the_key() {
     let (five, _, _) = planned(User::filter(q!(karma = 1)).limit(5));
     let (six, _, _) = planned(User::filter(q!(karma = 1)).limit(6));
     assert!(five.ends_with("LIMIT 5") && six.ends_with("LIMIT 6"));
@@ -416,33 +410,45 @@ fn limits_and_lookups_are_part_of_the_shape() {
 }
 
 #[test]
-fn relations_expressions_and_locks_are_rendered_every_time() {
-    let across = || Post::filter(q!(author__name = "a"));
-    let f = || User::filter(q!(karma__gt = crate::query::F("id")));
-    for _ in 0..2 {
-        let plan = across().plan().unwrap().unwrap();
-        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
-        let plan = f().plan().unwrap().unwrap();
-        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
-        let plan = User::select_for_update().filter(q!(id = 1)).plan();
-        let plan = plan.unwrap().unwrap();
-        assert!(matches!(plan.stmt.sql, std::borrow::Cow::Owned(_)));
+fn relations_expressions_locks_and_constants_are_kept_too() {
+    // Each query twice with other values: the second takes the text kept
+    // by the first, and sends its own values, as rendering would.
+    let queries: [fn(i64, &str) -> QuerySet<Post>; 5] = [
+        |_, s| Post::filter(q!(author__name = s)),
+        |n, _| Post::filter(q!(author__karma__gt = F("id"))).filter(q!(id = n)),
+        |n, _| Post::select_for_update().filter(q!(id = n)),
+        |n, s| Post::filter(q!(id = n) | Q::all()).filter(q!(author__name = s)),
+        |n, s| {
+            Post::filter(!!Q::all())
+                .exclude(q!(
+                    author__name__icontains = s,
+                    author__karma__gt = n as i32
+                ))
+                .select_related(["author"])
+        },
+    ];
+    for (i, query) in queries.iter().enumerate() {
+        query(1, "a").plan().unwrap().unwrap();
+        let plan = query(2, "b%").plan().unwrap().unwrap();
+        assert!(
+            matches!(plan.stmt.sql, std::borrow::Cow::Borrowed(_)),
+            "query {i} rendered again"
+        );
+        let rendered = query(2, "b%").sql().unwrap().unwrap();
+        assert_eq!(
+            (&*plan.stmt.sql, &plan.stmt.binds[..]),
+            (&*rendered.sql, &rendered.binds[..]),
+            "query {i}"
+        );
     }
     // Constants below the root are simplified away with their leaves'
-    // values: such shapes are not kept (the second call would otherwise
-    // send the first call's text with more values than placeholders).
-    for _ in 0..2 {
-        let (sql, binds, kept) = planned(User::filter(q!(karma = 1) | Q::all()).filter(q!(id = 2)));
-        assert!(!kept);
-        assert_eq!(
-            sql,
-            format!(r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1"#)
-        );
-        assert_eq!(binds, vec![Value::I64(Some(2))]);
-        let (_, binds, kept) = planned(User::filter(!!Q::all()).filter(q!(id = 2)));
-        assert!(!kept);
-        assert_eq!(binds, vec![Value::I64(Some(2))]);
-    }
+    // values, in the walk for the key as in rendering.
+    let (sql, binds, _) = planned(User::filter(q!(karma = 1) | Q::all()).filter(q!(id = 2)));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {COLS} FROM "users" WHERE "users"."id" = $1"#)
+    );
+    assert_eq!(binds, vec![Value::I64(Some(2))]);
     // A filter that matches nothing sends nothing, kept or not.
     let none: [i64; 0] = [];
     assert!(User::filter(q!(id__in = none)).plan().unwrap().is_none());
@@ -450,7 +456,55 @@ fn relations_expressions_and_locks_are_rendered_every_time() {
 }
 
 #[test]
-fn count_exists_update_and_delete_keep_their_shapes() {
+fn equal_keys_are_equal_texts() {
+    use crate::sql::SqlWriter;
+    let key = |write: &dyn Fn(&mut SqlWriter)| {
+        let mut w = SqlWriter::key_only();
+        write(&mut w);
+        w.finish_key().0.expect("short enough to keep")
+    };
+    // What the text holds tells keys apart: keywords, names (quoted or
+    // qualified), integers, placeholders; values do not.
+    let keys = [
+        key(&|w| w.push_sql("a")),
+        key(&|w| w.push_sql("b")),
+        key(&|w| w.push_text("a")),
+        key(&|w| w.push_ident("a")),
+        key(&|w| w.push_ident("ab")),
+        key(&|w| w.push_column("a", "b")),
+        key(&|w| {
+            w.push_ident("a");
+            w.push_ident("b");
+        }),
+        key(&|w| w.push_int(1)),
+        key(&|w| w.push_int(2)),
+        key(&|w| w.push_placeholder(1)),
+        key(&|w| w.push_bind(Value::I32(Some(1)))),
+        key(&|w| w.push_ident("abcdefgh")),
+        key(&|w| w.push_ident("abcdefgh ")),
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for (j, b) in keys.iter().enumerate() {
+            assert_eq!(i == j, a == b, "keys {i} and {j}");
+        }
+    }
+    assert_eq!(
+        key(&|w| w.push_bind(Value::I32(Some(1)))),
+        key(&|w| w.push_bind(Value::Text(Some("x".into()))))
+    );
+    // Unwritable (a NUL in a name), or too long: no key.
+    let mut w = SqlWriter::key_only();
+    w.push_ident("a\0");
+    assert!(w.finish_key().0.is_none());
+    let mut w = SqlWriter::key_only();
+    for _ in 0..crate::sql::writer::KEY_WORDS {
+        w.push_sql(" AND ");
+    }
+    assert!(w.finish_key().0.is_none());
+}
+
+#[test]
+fn count_exists_update_and_delete_keep_their_texts() {
     for n in [1, 2] {
         let count = User::filter(q!(karma__gte = n)).count_or_exists(false);
         let count = count.unwrap().unwrap();
