@@ -37,8 +37,8 @@ use clap::{Parser, Subcommand};
 
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
+use crate::meta::{registered_models, NO_MODELS_LINKED};
 use crate::migrate::{Direction, Made, MakeOptions, Migrator};
-use crate::model::{registered_models, NO_MODELS_LINKED};
 
 /// Migrations for the models linked into this binary.
 #[derive(Debug, Parser)]

@@ -21,7 +21,8 @@
 
 use std::marker::PhantomData;
 
-use crate::model::{FieldMeta, HasField, HasRelation, Model, RELATION_FIELD};
+use crate::meta::FieldMeta;
+use crate::model::{HasField, HasRelation, Model, RELATION_FIELD};
 use crate::query::expr::Expr;
 use crate::query::order::OrderBy;
 use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, ACROSS_RELATION, Q};

@@ -108,10 +108,10 @@
 //!
 //! # Saving and updating
 //!
-//! [`Model::save`] inserts while an integer primary key is 0 and updates
-//! otherwise; [`Model::create`], [`Model::bulk_create`],
-//! [`Model::get_or_create`] and [`Model::update_or_create`] work as in
-//! Django. [`Model::bulk_insert`] loads many rows with one binary `COPY`
+//! [`ActiveRecord::save`] inserts while an integer primary key is 0 and updates
+//! otherwise; [`ActiveRecord::create`], [`ActiveRecord::bulk_create`],
+//! [`ActiveRecord::get_or_create`] and [`ActiveRecord::update_or_create`] work as in
+//! Django. [`ActiveRecord::bulk_insert`] loads many rows with one binary `COPY`
 //! when their generated keys are not needed. [`QuerySet::update`] takes assignments written with `q!` and `=`
 //! only: `User::filter(q!(karma__lt = 0)).update(q!(karma = 0))`.
 //!
@@ -245,11 +245,13 @@
 #[allow(unused_extern_crates)]
 extern crate self as orm_core;
 
+mod active_record;
 pub mod cli;
 mod db;
 mod error;
 mod exec;
 mod field;
+mod meta;
 pub mod migrate;
 mod model;
 mod persist;
@@ -265,15 +267,17 @@ mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use active_record::ActiveRecord;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, IntegrityError, IntegrityKind,
     LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
-pub use model::{registered_models, FieldMeta, Hooks, Model, ModelMeta};
+pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
+pub use model::{Hooks, Model};
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
@@ -418,8 +422,8 @@ pub use orm_derive::q;
 pub mod prelude {
     pub use crate::query::{Avg, Count, Max, Min, Sum, F};
     pub use crate::{
-        q, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup, ManyToMany, Model,
-        OneToOne, QuerySet, Result, Reverse, ReverseOne, Q,
+        q, ActiveRecord, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup,
+        ManyToMany, Model, OneToOne, QuerySet, Result, Reverse, ReverseOne, Q,
     };
     pub use futures_util::TryStreamExt;
 }
@@ -428,9 +432,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
-    pub use crate::model::{
-        Ch, FieldMeta, HasField, HasRelation, Model, ModelMeta, ModelRegistration, RELATION_FIELD,
-    };
+    pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
+    pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::statements::ModelStatements;

@@ -1,8 +1,8 @@
-//! The raw SQL escape hatch: rows mapped onto a model ([`Model::raw`]) or
+//! The raw SQL escape hatch: rows mapped onto a model ([`ActiveRecord::raw`]) or
 //! onto tuples ([`raw`]). Values are bound parameters; the SQL text must be
 //! a `&'static str`, or wrapped in [`AssertSqlSafe`] when built at run time.
 //!
-//! [`Model::raw`]: crate::Model::raw
+//! [`ActiveRecord::raw`]: crate::ActiveRecord::raw
 
 use std::borrow::Cow;
 

@@ -35,7 +35,7 @@ pub use state::{Renames, SchemaState};
 
 use crate::db::{self, Connection, Db};
 use crate::error::{Error, Result};
-use crate::model::{registered_models, ModelMeta};
+use crate::meta::{registered_models, ModelMeta};
 use crate::sql::ddl::{self, Column, Create, Table};
 use crate::sql::statements;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::ModelMeta;
+use crate::meta::ModelMeta;
 use crate::relation::RelationKind;
 use crate::schema::object_name;
 use crate::sql::quote_ident;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelMeta};
+use crate::meta::ModelMeta;
+use crate::model::Model;
 use crate::query::expr::Expr;
 use crate::query::lookup::shown;
 use crate::query::q::check_nul;

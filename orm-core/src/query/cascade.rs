@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::db::Db;
 use crate::error::Result;
-use crate::model::{registered_models, ModelMeta};
+use crate::meta::{registered_models, ModelMeta};
 use crate::query::q::Node;
 use crate::relation::{OnDelete, RelationKind};
 use crate::sql::condition::{push_node, Scope};

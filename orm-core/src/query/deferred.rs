@@ -2,9 +2,9 @@
 //!
 //! Django loads a deferred field on first access; a Rust struct cannot, so a
 //! deferred field holds its type's `Default` and the row comes wrapped in
-//! [`Deferred`], which remembers what was read. Its `save()` writes only
-//! those fields, so a partly loaded row never overwrites the columns it
-//! did not read.
+//! [`Deferred`], which remembers what was read. Its `save()` (with the
+//! Active Record methods, in `active_record.rs`) writes only those fields,
+//! so a partly loaded row never overwrites the columns it did not read.
 
 use std::future::{Future, IntoFuture};
 use std::ops::{Deref, DerefMut};
@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use crate::db;
 use crate::error::Result;
-use crate::model::{FieldMeta, Model};
+use crate::meta::FieldMeta;
+use crate::model::Model;
 use crate::query::values::resolve_fields;
 use crate::query::QuerySet;
 
@@ -22,9 +23,9 @@ use crate::query::QuerySet;
 /// Dereferences to the model.
 #[derive(Debug, Clone)]
 pub struct Deferred<M> {
-    object: M,
+    pub(crate) object: M,
     /// Shared by the rows of one query.
-    loaded: Arc<[&'static FieldMeta]>,
+    pub(crate) loaded: Arc<[&'static FieldMeta]>,
 }
 
 impl<M> Deref for Deferred<M> {
@@ -49,44 +50,6 @@ impl<M: Model> Deferred<M> {
             .filter(|f| !self.loaded.iter().any(|l| l.position == f.position))
             .map(|f| f.name)
             .collect()
-    }
-
-    /// Saves the fields that were read (the primary key identifies the row),
-    /// as Django saves a deferred instance: the unread columns keep their
-    /// values in the database.
-    ///
-    /// # Errors
-    /// As [`Model::save_fields`].
-    pub async fn save(&mut self) -> Result<()> {
-        let names: Vec<&str> = self
-            .loaded
-            .iter()
-            .filter(|f| !f.primary_key)
-            .map(|f| f.name)
-            .collect();
-        self.object.save_fields(&names).await
-    }
-
-    /// Reads every field from the database; the row is then complete.
-    ///
-    /// # Errors
-    /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.
-    pub async fn refresh_from_db(&mut self) -> Result<()> {
-        self.object.refresh_from_db().await?;
-        self.loaded = M::META.fields.iter().collect();
-        Ok(())
-    }
-
-    /// The complete model: reads the deferred fields first, so nothing
-    /// unread can be saved over the database's values later.
-    ///
-    /// # Errors
-    /// As [`refresh_from_db`](Self::refresh_from_db).
-    pub async fn into_complete(mut self) -> Result<M> {
-        if self.loaded.len() < M::META.fields.len() {
-            self.refresh_from_db().await?;
-        }
-        Ok(self.object)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::lookup::{check_len, too_deep, MAX_RELATIONS};
 use crate::relation::{Hop, RelationKind};
 use crate::sql::condition::Scope;

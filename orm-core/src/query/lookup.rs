@@ -47,7 +47,8 @@
 //! them: at most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, Model, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
+use crate::model::Model;
 use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
 
 /// One `ORDER BY` term: a typed field handle's `.asc()` / `.desc()`, or a
 /// Django-style name (`"name"`, `"-karma"`), checked when the query runs.

@@ -7,7 +7,7 @@ use postgres_types::FromSql;
 use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;

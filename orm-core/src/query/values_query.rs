@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::model::{FieldMeta, Model};
+use crate::meta::FieldMeta;
+use crate::model::Model;
 use crate::query::lookup::shown;
 use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};

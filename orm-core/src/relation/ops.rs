@@ -8,7 +8,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelMeta};
+use crate::meta::ModelMeta;
+use crate::model::Model;
 use crate::value::Value;
 
 /// A boxed future, for operations reached through [`DynModel`].

@@ -3,7 +3,7 @@
 
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
-use crate::model::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
+use crate::meta::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
 use crate::relation::{RelationKind, RelationMeta};
 use crate::sql::ddl::{self, Column, Create, Ddl, Key, References, Table};
 use crate::sql::Unwritable;

@@ -1,6 +1,6 @@
 //! `WHERE` rendering: lookups, `LIKE` escaping, and Django's NULL rules.
 
-use crate::model::ModelMeta;
+use crate::meta::ModelMeta;
 use crate::query::q::{Cmp, Cond, Like, Node, Op};
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::SqlWriter;

@@ -30,7 +30,7 @@ use std::sync::RwLock;
 
 use rustc_hash::FxBuildHasher;
 
-use crate::model::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::q::{Set, ACROSS_RELATION};
 use crate::sql::Key;
 #[cfg(doc)]

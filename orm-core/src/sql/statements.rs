@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use crate::model::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::q::{Node, Set};
 use crate::query::related::{push_join_columns, push_joins, Join};
 use crate::relation::{Hop, RelationMeta};

@@ -6,7 +6,7 @@ use std::ops::{BitAnd, BitOr, Not};
 
 use smallvec::{smallvec, SmallVec};
 
-use crate::model::FieldMeta;
+use crate::meta::FieldMeta;
 use crate::value::Value;
 
 use super::*;
@@ -27,7 +27,7 @@ pub(crate) struct Set {
 }
 
 /// Typed `field = value` assignments, for [`QuerySet::update`](crate::QuerySet::update)
-/// and [`Model::update_or_create`](crate::Model::update_or_create).
+/// and [`ActiveRecord::update_or_create`](crate::ActiveRecord::update_or_create).
 ///
 /// `q!(karma = 0, name = "x")` (only `=`, no lookups) builds one, as does
 /// `User::fields().karma.set(0)`; `&` joins them. Used as a filter, an

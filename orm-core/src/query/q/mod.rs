@@ -1,6 +1,6 @@
 //! Conditions ([`Q`]) and assignments ([`Assign`]) as plain data.
 
-use crate::model::FieldMeta;
+use crate::meta::FieldMeta;
 use crate::relation::{RelationKind, RelationMeta};
 use crate::value::Value;
 
@@ -293,15 +293,15 @@ impl Node {
     /// path: an `F` refers to the queried model).
     pub(crate) fn check_exprs(
         &self,
-        meta: &'static crate::model::ModelMeta,
+        meta: &'static crate::meta::ModelMeta,
     ) -> crate::error::Result<()> {
         self.check_exprs_in(meta, None)
     }
 
     fn check_exprs_in(
         &self,
-        meta: &'static crate::model::ModelMeta,
-        outer: Option<&'static crate::model::ModelMeta>,
+        meta: &'static crate::meta::ModelMeta,
+        outer: Option<&'static crate::meta::ModelMeta>,
     ) -> crate::error::Result<()> {
         match self {
             Node::All | Node::Nothing => Ok(()),

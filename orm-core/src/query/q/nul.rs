@@ -14,7 +14,7 @@ use super::*;
 /// [`Error::InvalidValue`] naming the model and field of the first such value.
 #[inline]
 pub(crate) fn check_nul(
-    meta: &'static crate::model::ModelMeta,
+    meta: &'static crate::meta::ModelMeta,
     node: &Node,
 ) -> Result<(), crate::error::Error> {
     if !any_nul(node) {
@@ -53,7 +53,7 @@ fn op_has_nul(op: &Op) -> bool {
 
 /// The model and field of the first value of `node` holding a NUL.
 fn find_nul(
-    meta: &'static crate::model::ModelMeta,
+    meta: &'static crate::meta::ModelMeta,
     node: &Node,
 ) -> Option<(&'static str, &'static str)> {
     match node {

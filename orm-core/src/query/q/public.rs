@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::ops::{BitAnd, BitOr, Not};
 
-use crate::model::FieldMeta;
+use crate::meta::FieldMeta;
 use crate::value::Value;
 
 use super::*;
@@ -138,7 +138,7 @@ impl<M> Not for Q<M> {
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subquery {
-    pub(crate) meta: &'static crate::model::ModelMeta,
+    pub(crate) meta: &'static crate::meta::ModelMeta,
     pub(crate) column: Option<&'static FieldMeta>,
     pub(crate) filter: Node,
     pub(crate) order: Vec<(&'static FieldMeta, bool)>,

@@ -87,7 +87,7 @@ impl<M: Model> Default for QuerySet<M> {
 }
 
 impl<M: Model> QuerySet<M> {
-    /// A query over every row of `M` (same as [`Model::all`]).
+    /// A query over every row of `M` (same as [`ActiveRecord::all`](crate::ActiveRecord::all)).
     pub fn new() -> Self {
         QuerySet {
             filter: Node::All,

@@ -7,7 +7,8 @@ use smallvec::SmallVec;
 use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelMeta};
+use crate::meta::ModelMeta;
+use crate::model::Model;
 #[cfg(doc)]
 use crate::query::lookup::MAX_NAME_LEN;
 use crate::query::lookup::{check_len, shown, too_deep, MAX_RELATIONS};

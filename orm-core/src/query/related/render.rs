@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use crate::error::Result;
-use crate::model::ModelMeta;
+use crate::meta::ModelMeta;
 #[cfg(doc)]
 use crate::query::lookup::MAX_NAME_LEN;
 use crate::query::q::check_nul;
@@ -96,7 +96,7 @@ pub(super) fn render(levels: &[LevelSql<'_>], i: usize) -> Result<(Statement, us
     }
     push_from_where(&mut w, levels, i)?;
     if !sorted_on_client(level.rel, level.spec) {
-        let order: Vec<(&'static crate::model::FieldMeta, bool)> = if level.spec.order.is_empty() {
+        let order: Vec<(&'static crate::meta::FieldMeta, bool)> = if level.spec.order.is_empty() {
             vec![(target_meta.pk_field(), false)]
         } else {
             level

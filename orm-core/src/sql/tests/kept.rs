@@ -155,7 +155,7 @@ fn the_fast_get_is_taken_from_the_second_get_of_a_field_on() {
 
 #[test]
 fn the_per_thread_get_texts_are_the_kept_ones() {
-    use crate::model::{FieldMeta, ModelMeta};
+    use crate::meta::{FieldMeta, ModelMeta};
     use crate::sql::kept::{ByKey, CACHED_KEY_TEXTS};
     // A static of its own: no other test's keys have its address.
     static META: ModelMeta = *User::META;
