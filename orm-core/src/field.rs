@@ -37,7 +37,10 @@ enum Member {
 }
 
 /// A handle on field `T` of model `M` (or of a model `M` reaches through
-/// relations: `author__name`), with one method per lookup.
+/// relations: `author__name`), with one method per lookup: the lookup's
+/// name, except [`eq`](Field::eq) for `exact`, [`in_`](Field::in_) for
+/// `in` and [`is_null`](Field::is_null) for `isnull` (what `q!` calls, from
+/// the one table of lookups in `orm-names`).
 pub struct Field<M, T> {
     member: Member,
     path: RelPath,
@@ -469,5 +472,62 @@ impl<M: Model, T: RelationType> Field<M, T> {
             node = node.behind(earlier);
         }
         Q::from_node(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use orm_names::Lookup;
+
+    use crate::prelude::*;
+
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "users", crate = "crate")]
+    struct User {
+        #[orm(primary_key)]
+        id: i64,
+        name: String,
+    }
+
+    /// Calls the handle method `$method` (and `$expr` with an `F()`
+    /// value), after checking that they are the methods the table names
+    /// for `$lookup`: the ones `q!` calls.
+    macro_rules! call {
+        ($lookup:expr, $handle:expr, $method:ident($arg:expr) $(, $expr:ident)?) => {{
+            let lookup: Lookup = $lookup;
+            assert_eq!(lookup.method(), stringify!($method), "{lookup}");
+            let expr: Option<&str> = None $(.or(Some(stringify!($expr))))?;
+            assert_eq!(lookup.expr_method(), expr, "{lookup}");
+            $(let _: Q<User> = $handle.$expr(F("name"));)?
+            $handle.$method($arg)
+        }};
+    }
+
+    #[test]
+    fn every_lookup_of_the_table_has_its_handle_methods() {
+        let name = User::fields().name;
+        for &lookup in Lookup::ALL {
+            // One arm per lookup: a new row of the table asks for its
+            // method here.
+            let _: Q<User> = match lookup {
+                Lookup::Exact => call!(lookup, name, eq("a"), eq_expr),
+                Lookup::IExact => call!(lookup, name, iexact("a")),
+                Lookup::Contains => call!(lookup, name, contains("a")),
+                Lookup::IContains => call!(lookup, name, icontains("a")),
+                Lookup::StartsWith => call!(lookup, name, startswith("a")),
+                Lookup::IStartsWith => call!(lookup, name, istartswith("a")),
+                Lookup::EndsWith => call!(lookup, name, endswith("a")),
+                Lookup::IEndsWith => call!(lookup, name, iendswith("a")),
+                Lookup::In => call!(lookup, name, in_(["a", "b"])),
+                Lookup::Gt => call!(lookup, name, gt("a"), gt_expr),
+                Lookup::Gte => call!(lookup, name, gte("a"), gte_expr),
+                Lookup::Lt => call!(lookup, name, lt("a"), lt_expr),
+                Lookup::Lte => call!(lookup, name, lte("a"), lte_expr),
+                Lookup::Range => call!(lookup, name, range(("a", "b"))),
+                Lookup::IsNull => call!(lookup, name, is_null(true)),
+                Lookup::Regex => call!(lookup, name, regex("^a")),
+                Lookup::IRegex => call!(lookup, name, iregex("^a")),
+            };
+        }
     }
 }

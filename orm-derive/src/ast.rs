@@ -131,27 +131,6 @@ pub(crate) fn unraw(ident: &Ident) -> String {
     s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
 }
 
-/// `UserProfile` -> `user_profile`.
-pub(crate) fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    let chars: Vec<char> = name.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
-            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl<'a> Model<'a> {
     /// Parses a struct. Every error is recorded in `cx`; `None` when the
     /// input is not a struct with named fields (nothing else is checked).
@@ -214,25 +193,12 @@ impl<'a> Model<'a> {
             .table
             .as_ref()
             .map(syn::LitStr::value)
-            .unwrap_or_else(|| snake_case(&unraw(self.ident)))
+            .unwrap_or_else(|| orm_names::snake_case(&unraw(self.ident)))
     }
 
     pub(crate) fn pk_index(&self) -> Option<usize> {
         self.fields
             .iter()
             .position(|f| f.attrs.primary_key.is_some())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake_case;
-
-    #[test]
-    fn snake_case_of_struct_names() {
-        assert_eq!(snake_case("User"), "user");
-        assert_eq!(snake_case("UserProfile"), "user_profile");
-        assert_eq!(snake_case("HTTPRequest"), "http_request");
-        assert_eq!(snake_case("Post2Tag"), "post2_tag");
     }
 }

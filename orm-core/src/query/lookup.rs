@@ -46,6 +46,8 @@
 //! checked in time linear in their length before anything is built from
 //! them: at most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 
+use orm_names::{FieldKind, Lookup as Kind, Operand};
+
 use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::model::Model;
@@ -247,7 +249,7 @@ impl LookupPolicy {
                 continue;
             }
             for lookup in lookups {
-                keys.push(if lookup == "exact" {
+                keys.push(if lookup == Kind::Exact.name() {
                     f.clone()
                 } else {
                     format!("{f}__{lookup}")
@@ -264,7 +266,7 @@ impl LookupPolicy {
         };
         let (field, lookup) = split_key(key);
         let listed = allowed.iter().find(|(f, _)| f == field);
-        if listed.is_some_and(|(_, lookups)| lookups.iter().any(|l| l == lookup)) {
+        if listed.is_some_and(|(_, lookups)| lookups.iter().any(|l| l == lookup.name())) {
             return Ok(());
         }
         Err(Error::from(crate::error::LookupError {
@@ -281,10 +283,10 @@ impl LookupPolicy {
         model: &'static str,
         field: &FieldMeta,
         key: &str,
-        lookup: &str,
+        lookup: Kind,
         text: &str,
     ) -> Result<()> {
-        let max = if matches!(lookup, "regex" | "iregex") {
+        let max = if lookup.operand() == Operand::Pattern {
             self.max_regex_len
         } else {
             self.max_value_len
@@ -336,13 +338,13 @@ impl LookupPolicy {
         model: &'static str,
         field: &FieldMeta,
         key: &str,
-        lookup: &str,
+        lookup: Kind,
         value: &Value,
     ) -> Result<()> {
         match value {
             Value::Text(Some(text)) => self.check_text(model, field, key, lookup, text),
             Value::Array(items) => {
-                if lookup == "in" {
+                if lookup.operand() == Operand::List {
                     self.check_items(model, field, key, items.len() > self.max_in_items)?;
                 }
                 items
@@ -356,10 +358,10 @@ impl LookupPolicy {
 
 /// `name__icontains` -> (`name`, `icontains`); `name` -> (`name`, `exact`),
 /// as [`Lookup`] reads a key.
-fn split_key(key: &str) -> (&str, &str) {
-    match key.rsplit_once("__") {
-        Some((field, last)) if !field.is_empty() && LOOKUPS.contains(&last) => (field, last),
-        _ => (key, "exact"),
+fn split_key(key: &str) -> (&str, Kind) {
+    match Kind::split(key) {
+        (field, Some(lookup)) if !field.is_empty() => (field, lookup),
+        _ => (key, Kind::Exact),
     }
 }
 
@@ -388,47 +390,102 @@ fn split_key(key: &str) -> (&str, &str) {
 #[derive(Debug, Clone, Copy)]
 pub struct Lookup;
 
-/// Every lookup name, as accepted by `q!` and [`Lookup`].
-pub(crate) const LOOKUPS: &[&str] = &[
-    "exact",
-    "iexact",
-    "contains",
-    "icontains",
-    "startswith",
-    "istartswith",
-    "endswith",
-    "iendswith",
-    "in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "range",
-    "isnull",
-    "regex",
-    "iregex",
-];
+/// True when `lookup` applies to `field` (the table's [`FieldKind`]).
+fn applies(lookup: Kind, field: &FieldMeta) -> bool {
+    match lookup.applies_to() {
+        FieldKind::Any => true,
+        FieldKind::Text => field.sql_type == SqlType::Text,
+        FieldKind::Ordered => field.sql_type.is_ordered(),
+    }
+}
 
-const TEXT_ONLY: &[&str] = &[
-    "iexact",
-    "contains",
-    "icontains",
-    "startswith",
-    "istartswith",
-    "endswith",
-    "iendswith",
-    "regex",
-    "iregex",
-];
-const ORDERED_ONLY: &[&str] = &["gt", "gte", "lt", "lte", "range"];
-
+/// The lookups that apply to `field`, in the table's order, for error
+/// messages.
 fn valid_lookups(field: &FieldMeta) -> Vec<String> {
-    LOOKUPS
+    Kind::ALL
         .iter()
-        .filter(|l| field.sql_type == SqlType::Text || !TEXT_ONLY.contains(l))
-        .filter(|l| field.sql_type.is_ordered() || !ORDERED_ONLY.contains(l))
-        .map(|l| (*l).to_owned())
+        .filter(|l| applies(**l, field))
+        .map(|l| l.name().to_owned())
         .collect()
+}
+
+/// A lookup's value, parsed or checked into the shape of its
+/// [`Operand`].
+#[derive(Debug)]
+enum Arg {
+    /// [`Operand::One`] and [`Operand::Pattern`].
+    One(Value),
+    List(Vec<Value>),
+    Pair(Value, Value),
+    Bool(bool),
+}
+
+impl Arg {
+    fn one(self) -> Option<Value> {
+        match self {
+            Arg::One(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The text of a text lookup's value.
+    fn text(self) -> Option<String> {
+        self.one().map(|v| match v {
+            Value::Text(Some(s)) => s,
+            other => other.to_string(),
+        })
+    }
+
+    fn list(self) -> Option<Vec<Value>> {
+        match self {
+            Arg::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn pair(self) -> Option<(Value, Value)> {
+        match self {
+            Arg::Pair(low, high) => Some((low, high)),
+            _ => None,
+        }
+    }
+
+    fn flag(self) -> Option<bool> {
+        match self {
+            Arg::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// The condition `lookup` makes of `arg`: one arm per lookup of the table.
+/// `None` when `arg` is not in the shape of the lookup's operand, which
+/// [`Lookup::parse_with`] and [`Lookup::value_with`] make sure it is.
+fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
+    let like = |at, ci, arg: Arg| arg.text().map(|text| Op::Like { at, ci, text });
+    let regex = |ci, arg: Arg| arg.text().map(|pattern| Op::Regex { ci, pattern });
+    Some(match lookup {
+        Kind::Exact => Op::Exact(arg.one()?),
+        Kind::IExact => Op::IExact(arg.one()?),
+        Kind::Contains => like(Like::Contains, false, arg)?,
+        Kind::IContains => like(Like::Contains, true, arg)?,
+        Kind::StartsWith => like(Like::StartsWith, false, arg)?,
+        Kind::IStartsWith => like(Like::StartsWith, true, arg)?,
+        Kind::EndsWith => like(Like::EndsWith, false, arg)?,
+        Kind::IEndsWith => like(Like::EndsWith, true, arg)?,
+        Kind::In => Op::In(arg.list()?),
+        Kind::Gt => Op::Cmp(Cmp::Gt, arg.one()?),
+        Kind::Gte => Op::Cmp(Cmp::Gte, arg.one()?),
+        Kind::Lt => Op::Cmp(Cmp::Lt, arg.one()?),
+        Kind::Lte => Op::Cmp(Cmp::Lte, arg.one()?),
+        Kind::Range => {
+            let (low, high) = arg.pair()?;
+            Op::Range(low, high)
+        }
+        Kind::IsNull => Op::IsNull(arg.flag()?),
+        Kind::Regex => regex(false, arg)?,
+        Kind::IRegex => regex(true, arg)?,
+    })
 }
 
 impl Lookup {
@@ -460,7 +517,7 @@ impl Lookup {
         policy.check_key(M::META, key)?;
         let (path, field, lookup) = Self::resolve::<M>(key)?;
         let model = M::META.name;
-        if lookup == "in" {
+        if lookup.operand() == Operand::List {
             // Counted before it is split into a list.
             let more = value.split(',').nth(policy.max_in_items).is_some();
             policy.check_items(model, field, key, more)?;
@@ -478,31 +535,28 @@ impl Lookup {
             })
         };
         let one = |text: &str| field.sql_type.parse(text).map_err(bad);
-        let op = match lookup {
-            "isnull" => Op::IsNull(match SqlType::Bool.parse(value).map_err(bad)? {
+        let arg = match lookup.operand() {
+            Operand::Bool => Arg::Bool(match SqlType::Bool.parse(value).map_err(bad)? {
                 Value::Bool(Some(b)) => b,
                 _ => true,
             }),
-            "in" => {
-                let items = if value.is_empty() {
-                    Vec::new()
-                } else {
-                    value.split(',').map(one).collect::<Result<Vec<_>>>()?
-                };
-                Op::In(items)
-            }
-            "range" => {
+            Operand::List => Arg::List(if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(',').map(one).collect::<Result<Vec<_>>>()?
+            }),
+            Operand::Pair => {
                 let parts: Vec<&str> = value.split(',').collect();
                 let [low, high] = parts.as_slice() else {
                     return Err(bad(format!(
-                        "range takes two comma-separated values, got `{value}`"
+                        "{lookup} takes two comma-separated values, got `{value}`"
                     )));
                 };
-                Op::Range(one(low)?, one(high)?)
+                Arg::Pair(one(low)?, one(high)?)
             }
-            _ => return Self::build(M::META.name, path, field, lookup, one(value)?),
+            Operand::One | Operand::Pattern => Arg::One(one(value)?),
         };
-        Ok(Q::from_node(Node::leaf_at(path, field, op)))
+        Self::build(model, path, field, lookup, arg)
     }
 
     /// As [`parse`](Lookup::parse), with an already typed value (a
@@ -543,41 +597,46 @@ impl Lookup {
                 )))
             }
         };
-        let op = match (lookup, value) {
-            ("isnull", Value::Bool(Some(b))) => Op::IsNull(b),
-            ("isnull", v) => return Err(bad(format!("isnull takes a boolean, got {v:?}"))),
-            ("in", Value::Array(items)) => {
-                Op::In(items.into_iter().map(check).collect::<Result<_>>()?)
+        let arg = match (lookup.operand(), value) {
+            (Operand::Bool, Value::Bool(Some(b))) => Arg::Bool(b),
+            (Operand::Bool, v) => {
+                return Err(bad(format!("{lookup} takes a boolean, got {v:?}")));
             }
-            ("range", Value::Array(items)) if items.len() == 2 => {
+            (Operand::List, Value::Array(items)) => {
+                Arg::List(items.into_iter().map(check).collect::<Result<_>>()?)
+            }
+            (Operand::List, v) => {
+                return Err(bad(format!("{lookup} takes an array value, got {v:?}")));
+            }
+            (Operand::Pair, Value::Array(items)) if items.len() == 2 => {
                 let mut it = items.into_iter().map(check);
                 match (it.next(), it.next()) {
-                    (Some(low), Some(high)) => Op::Range(low?, high?),
-                    _ => return Err(bad("range takes two values".into())),
+                    (Some(low), Some(high)) => Arg::Pair(low?, high?),
+                    _ => return Err(bad(format!("{lookup} takes two values"))),
                 }
             }
-            ("in" | "range", v) => {
-                return Err(bad(format!("{lookup} takes an array value, got {v:?}")))
+            (Operand::Pair, v) => {
+                return Err(bad(format!(
+                    "{lookup} takes an array of two values, got {v:?}"
+                )));
             }
-            (_, v) => return Self::build(M::META.name, path, field, lookup, check(v)?),
+            (Operand::One | Operand::Pattern, v) => Arg::One(check(v)?),
         };
-        Ok(Q::from_node(Node::leaf_at(path, field, op)))
+        Self::build(M::META.name, path, field, lookup, arg)
     }
 
     /// `a__b__field__lookup`: the relations crossed, the field, the lookup.
     /// A relation as the last name (`profile__isnull`) means its related row.
-    fn resolve<M: Model>(key: &str) -> Result<(RelPath, &'static FieldMeta, &str)> {
+    fn resolve<M: Model>(key: &str) -> Result<(RelPath, &'static FieldMeta, Kind)> {
         // Split only once known to be short.
         check_len(M::META, "lookup", key, || {
             let mut valid = M::META.field_names();
             valid.extend(relation_names(M::META));
             valid
         })?;
-        let segments: Vec<&str> = key.split("__").collect();
-        let (names, lookup) = match segments.split_last() {
-            Some((last, rest)) if !rest.is_empty() && LOOKUPS.contains(last) => (rest, *last),
-            _ => (&segments[..], "exact"),
-        };
+        let (names, lookup) = Kind::split(key);
+        let lookup = lookup.unwrap_or(Kind::Exact);
+        let names: Vec<&str> = names.split("__").collect();
         let mut meta = M::META;
         let mut path = RelPath::EMPTY;
         let (last, relations) = names.split_last().unwrap_or((&"", &[]));
@@ -614,7 +673,7 @@ impl Lookup {
             Some(field) => field,
             None => match meta.relation(last) {
                 // `rel__isnull`: whether a related row exists.
-                Some(rel) if lookup == "isnull" => {
+                Some(rel) if lookup == Kind::IsNull => {
                     return Ok((path.push(rel), rel.target.meta().pk_field(), lookup));
                 }
                 _ => {
@@ -627,64 +686,73 @@ impl Lookup {
                 }
             },
         };
-        let valid = valid_lookups(field);
-        if !valid.iter().any(|l| l == lookup) {
+        if !applies(lookup, field) {
             return Err(Error::from(crate::error::LookupError {
                 model: meta.name,
                 what: "lookup",
                 name: format!("{last}__{lookup}"),
-                valid,
+                valid: valid_lookups(field),
             }));
         }
         Ok((path, field, lookup))
     }
 
-    /// A single-value lookup; `lookup` is valid for `field`.
+    /// The condition of `lookup` on `field`, valid for it, with `arg` in
+    /// the shape of its operand.
     fn build<M>(
         model: &'static str,
         path: RelPath,
         field: &'static FieldMeta,
-        lookup: &str,
-        v: Value,
+        lookup: Kind,
+        arg: Arg,
     ) -> Result<Q<M>> {
-        let text = |v: Value| match v {
-            Value::Text(Some(s)) => s,
-            other => other.to_string(),
-        };
-        if v.is_null() && lookup != "exact" && lookup != "iexact" {
-            return Err(Error::from(crate::error::ValueError {
+        let bad = |reason: String| {
+            Error::from(crate::error::ValueError {
                 model,
                 field: field.name,
-                reason: format!("cannot use NULL with `{lookup}`"),
-            }));
-        }
-        let like = |at, ci, v| Op::Like {
-            at,
-            ci,
-            text: text(v),
+                reason,
+            })
         };
-        let op = match lookup {
-            "exact" => Op::Exact(v),
-            "iexact" => Op::IExact(v),
-            "contains" => like(Like::Contains, false, v),
-            "icontains" => like(Like::Contains, true, v),
-            "startswith" => like(Like::StartsWith, false, v),
-            "istartswith" => like(Like::StartsWith, true, v),
-            "endswith" => like(Like::EndsWith, false, v),
-            "iendswith" => like(Like::EndsWith, true, v),
-            "gt" => Op::Cmp(Cmp::Gt, v),
-            "gte" => Op::Cmp(Cmp::Gte, v),
-            "lt" => Op::Cmp(Cmp::Lt, v),
-            "lte" => Op::Cmp(Cmp::Lte, v),
-            "regex" => Op::Regex {
-                ci: false,
-                pattern: text(v),
-            },
-            _ => Op::Regex {
-                ci: true,
-                pattern: text(v),
-            },
+        if matches!(&arg, Arg::One(v) if v.is_null()) && !lookup.takes_null() {
+            return Err(bad(format!("cannot use NULL with `{lookup}`")));
+        }
+        let Some(op) = op_of(lookup, arg) else {
+            return Err(bad(format!("the value does not fit `{lookup}`")));
         };
         Ok(Q::from_node(Node::leaf_at(path, field, op)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use orm_names::{Lookup as Kind, Operand};
+
+    use super::{op_of, Arg};
+    use crate::value::Value;
+
+    /// A value in the shape of `operand`.
+    fn arg_for(operand: Operand) -> Arg {
+        let text = || Value::Text(Some("a".to_owned()));
+        match operand {
+            Operand::One | Operand::Pattern => Arg::One(text()),
+            Operand::List => Arg::List(vec![text()]),
+            Operand::Pair => Arg::Pair(text(), text()),
+            Operand::Bool => Arg::Bool(true),
+        }
+    }
+
+    #[test]
+    fn every_lookup_makes_a_condition_of_its_operand() {
+        for &lookup in Kind::ALL {
+            assert!(
+                op_of(lookup, arg_for(lookup.operand())).is_some(),
+                "{lookup}"
+            );
+            let other = match lookup.operand() {
+                Operand::Bool => Operand::One,
+                _ => Operand::Bool,
+            };
+            assert!(op_of(lookup, arg_for(other)).is_none(), "{lookup}");
+        }
     }
 }

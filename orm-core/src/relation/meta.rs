@@ -186,8 +186,10 @@ impl RelationMeta {
             .through
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{}_{}", owner.table, self.name));
-        let owner_name = snake(owner.name);
-        let target_name = snake(target.name);
+        // The derive's rule for default table names (`UserProfile` ->
+        // `user_profile`).
+        let owner_name = orm_names::snake_case(owner.name);
+        let target_name = orm_names::snake_case(target.name);
         if owner.table == target.table {
             (
                 table,
@@ -261,38 +263,4 @@ pub(super) fn leak(s: String) -> &'static str {
     let leaked: &'static str = Box::leak(s.into_boxed_str());
     names.insert(leaked);
     leaked
-}
-
-/// `UserProfile` -> `user_profile`, `HTTPServer` -> `http_server`: the same
-/// rule as the derive's default table names.
-fn snake(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake;
-
-    #[test]
-    fn link_columns_follow_the_table_naming_rule() {
-        assert_eq!(snake("Post"), "post");
-        assert_eq!(snake("UserProfile"), "user_profile");
-        assert_eq!(snake("HTTPServer"), "http_server");
-    }
 }

@@ -8,31 +8,32 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Token};
 
+use orm_names::Lookup;
+
 use super::name_type;
 
-/// The lookups `q!` knows, with the method each becomes.
 /// How many relations one name may cross (as `orm_core::query::q::MAX_DEPTH`).
 const MAX_DEPTH: usize = 4;
 
-const LOOKUPS: &[(&str, &str)] = &[
-    ("exact", "eq"),
-    ("iexact", "iexact"),
-    ("contains", "contains"),
-    ("icontains", "icontains"),
-    ("startswith", "startswith"),
-    ("istartswith", "istartswith"),
-    ("endswith", "endswith"),
-    ("iendswith", "iendswith"),
-    ("in", "in_"),
-    ("gt", "gt"),
-    ("gte", "gte"),
-    ("lt", "lt"),
-    ("lte", "lte"),
-    ("range", "range"),
-    ("isnull", "is_null"),
-    ("regex", "regex"),
-    ("iregex", "iregex"),
-];
+/// Every lookup name, for error messages: `exact, iexact, ...`.
+fn lookup_names() -> String {
+    let names: Vec<&str> = Lookup::ALL.iter().map(|l| l.name()).collect();
+    names.join(", ")
+}
+
+/// The lookups that take an `F()` expression, for error messages: `exact,
+/// gt, gte, lt and lte`.
+fn expr_lookups() -> String {
+    let names: Vec<&str> = Lookup::ALL
+        .iter()
+        .filter(|l| l.expr_method().is_some())
+        .map(|l| l.name())
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
 
 struct Term {
     key: Ident,
@@ -114,26 +115,17 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     let key = crate::ast::unraw(&term.key);
     let span = term.key.span();
     let krate = &quote_spanned!(span=> ::orm_core);
-    let segments: Vec<&str> = key.split("__").collect();
     // `a__b__field__lookup`: the last name is a lookup when it is one.
-    let (names, lookup) = match segments.split_last() {
-        Some((last, rest)) if !rest.is_empty() && LOOKUPS.iter().any(|(l, _)| l == last) => {
-            (rest.to_vec(), Some(*last))
-        }
-        _ => (segments.clone(), None),
-    };
+    let (names, lookup) = Lookup::split(&key);
+    let names: Vec<&str> = names.split("__").collect();
     // `name__icontainz` is a mistyped lookup, not a relation path.
-    if lookup.is_none() && segments.len() >= 2 {
-        let last = segments[segments.len() - 1];
-        let all: Vec<&str> = LOOKUPS.iter().map(|(l, _)| *l).collect();
-        let hint = crate::attr::did_you_mean(last, &all.join(", "));
-        if !hint.is_empty() && last.len() >= 5 {
+    if let (None, [.., last]) = (lookup, &names[..]) {
+        let all = lookup_names();
+        let hint = crate::attr::did_you_mean(last, &all);
+        if names.len() >= 2 && !hint.is_empty() && last.len() >= 5 {
             return Err(syn::Error::new(
                 span,
-                format!(
-                    "unknown lookup `{last}` in `{key}`{hint} expected one of: {}",
-                    all.join(", ")
-                ),
+                format!("unknown lookup `{last}` in `{key}`{hint} expected one of: {all}"),
             ));
         }
     }
@@ -169,25 +161,25 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     if has_f(value) {
         // F() names the queried model's row; across a relation the lookup
         // is a comparison (an assignment never crosses one).
-        let method = match lookup {
-            None if across => "eq_expr",
-            None => "set_expr",
-            Some("exact") => "eq_expr",
-            Some("gt") => "gt_expr",
-            Some("gte") => "gte_expr",
-            Some("lt") => "lt_expr",
-            Some("lte") => "lte_expr",
-            Some(other) => {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    format!("F() works with `=`, exact, gt, gte, lt and lte, not with `{other}`"),
-                ))
-            }
+        let method = match (lookup, across) {
+            (None, false) => Some("set_expr"),
+            (None, true) => Lookup::Exact.expr_method(),
+            (Some(lookup), _) => lookup.expr_method(),
+        };
+        let Some(method) = method else {
+            return Err(syn::Error::new_spanned(
+                value,
+                format!(
+                    "F() works with `=`, {}, not with `{}`",
+                    expr_lookups(),
+                    lookup.map_or("exact", Lookup::name)
+                ),
+            ));
         };
         let method = Ident::new(method, Span::call_site().located_at(span));
         return Ok(quote_spanned!(span=> #handle.#method(#value)));
     }
-    let method = match lookup {
+    let lookup = match lookup {
         // `field = value`: an assignment, which also works as a filter;
         // across a relation only a condition.
         None if across => {
@@ -204,35 +196,87 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
                 quote_spanned!(span=> #handle.set(#value))
             })
         }
-        Some(lookup) => match LOOKUPS.iter().find(|(l, _)| *l == lookup) {
-            Some((_, method)) => *method,
-            None => {
-                let names: Vec<&str> = LOOKUPS.iter().map(|(l, _)| *l).collect();
-                return Err(syn::Error::new(
-                    span,
-                    format!(
-                        "unknown lookup `{lookup}` in `{key}`; expected one of: {}",
-                        names.join(", ")
-                    ),
-                ));
-            }
-        },
+        Some(lookup) => lookup,
     };
     if is_none(value) {
+        // Django: `exact=None` and `iexact=None` are `IS NULL`
+        // (`Lookup::takes_null`); `iexact` is still a text field's lookup.
         return match lookup {
-            Some("exact") if across => Ok(quote_spanned!(span=> #handle.is_null(true))),
-            Some("exact") => Ok(quote_spanned!(span=> #krate::IntoQ::into_q(#handle.set_null()))),
-            // Django: `iexact=None` is `IS NULL`; still a text field's lookup.
-            Some("iexact") => Ok(quote_spanned!(span=> #handle.iexact_null())),
+            Lookup::Exact if across => Ok(quote_spanned!(span=> #handle.is_null(true))),
+            Lookup::Exact => Ok(quote_spanned!(span=> #krate::IntoQ::into_q(#handle.set_null()))),
+            Lookup::IExact => Ok(quote_spanned!(span=> #handle.iexact_null())),
             _ => Err(syn::Error::new_spanned(
                 value,
-                format!(
-                    "`None` cannot be used with `{}`; use `{field}__isnull = true`",
-                    lookup.unwrap_or("exact")
-                ),
+                format!("`None` cannot be used with `{lookup}`; use `{field}__isnull = true`"),
             )),
         };
     }
-    let method = Ident::new(method, Span::call_site().located_at(span));
+    let method = Ident::new(lookup.method(), Span::call_site().located_at(span));
     Ok(quote_spanned!(span=> #handle.#method(#value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use orm_names::Lookup;
+    use proc_macro2::TokenStream;
+
+    /// `q!(input)` expanded, as text, or its error message.
+    fn expand(input: &str) -> Result<String, String> {
+        let input: TokenStream = input.parse().expect("tokens");
+        super::expand(input)
+            .map(|ts| ts.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_lookup_calls_its_handle_method() {
+        for lookup in Lookup::ALL {
+            let out = expand(&format!("name__{lookup} = x")).expect("expands");
+            assert!(out.contains(&format!(". {} (x)", lookup.method())), "{out}");
+            let out = expand(&format!("author__name__{lookup} = x")).expect("expands");
+            assert!(out.contains(&format!(". {} (x)", lookup.method())), "{out}");
+        }
+    }
+
+    #[test]
+    fn none_is_taken_by_the_lookups_the_table_says() {
+        for lookup in Lookup::ALL {
+            let out = expand(&format!("name__{lookup} = None"));
+            assert_eq!(out.is_ok(), lookup.takes_null(), "{lookup}: {out:?}");
+            if let Err(message) = out {
+                assert_eq!(
+                    message,
+                    format!("`None` cannot be used with `{lookup}`; use `name__isnull = true`")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn f_is_taken_by_the_lookups_the_table_says() {
+        for lookup in Lookup::ALL {
+            let out = expand(&format!("name__{lookup} = F(\"other\")"));
+            match lookup.expr_method() {
+                Some(method) => assert!(out.expect("expands").contains(method)),
+                None => assert_eq!(
+                    out.unwrap_err(),
+                    format!("F() works with `=`, exact, gt, gte, lt and lte, not with `{lookup}`")
+                ),
+            }
+        }
+        assert!(expand("name = F(\"other\")").unwrap().contains("set_expr"));
+        assert!(expand("author__name = F(\"other\")")
+            .unwrap()
+            .contains("eq_expr"));
+    }
+
+    #[test]
+    fn a_mistyped_lookup_lists_them_all() {
+        assert_eq!(
+            expand("name__icontainz = x").unwrap_err(),
+            "unknown lookup `icontainz` in `name__icontainz`; did you mean `icontains`? \
+             expected one of: exact, iexact, contains, icontains, startswith, istartswith, \
+             endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex"
+        );
+    }
 }

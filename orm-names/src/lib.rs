@@ -1,0 +1,340 @@
+//! The names and naming rules that `q!` and `#[derive(Model)]` (in
+//! `orm-derive`, at compile time) and the runtime (`orm-core`) must agree
+//! on, each in one place:
+//!
+//! - [`Lookup`]: the lookups of a filter key (`field__lookup`), one row
+//!   per lookup with its name and what both sides need to know about it
+//!   (its field-handle method, the value it takes, the fields it applies
+//!   to); [`Lookup::split`] reads a key.
+//! - [`snake_case`]: a model's default table name, and the link columns
+//!   of a many-to-many table.
+//!
+//! An internal crate of the ORM: use it through `orm-core`.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+/// What a lookup's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operand {
+    /// One value of the field's type: `karma__gte = 10`.
+    One,
+    /// One text, a regular expression the server runs: a runtime filter
+    /// bounds its length apart from other values.
+    Pattern,
+    /// A list of values of the field's type: `id__in = [1, 2]`
+    /// (comma-separated in a runtime filter).
+    List,
+    /// Two values of the field's type, the low and high bounds:
+    /// `karma__range = (1, 9)` (`1,9` in a runtime filter).
+    Pair,
+    /// A bool: `email__isnull = true`.
+    Bool,
+}
+
+/// Which fields a lookup applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// Every field (and, for `isnull`, a relation: whether a related row
+    /// exists).
+    Any,
+    /// Text fields only.
+    Text,
+    /// Fields of a type with an order (not booleans, bytes, JSON or enums).
+    Ordered,
+}
+
+/// `null` in the table's "None" column: the lookup takes `None`.
+macro_rules! takes_null {
+    (null) => {
+        true
+    };
+    (-) => {
+        false
+    };
+}
+
+/// A method name in the table, or `-` for none.
+macro_rules! method {
+    (-) => {
+        None
+    };
+    ($method:ident) => {
+        Some(stringify!($method))
+    };
+}
+
+/// The table: one row per lookup. Generates [`Lookup`] and its accessors,
+/// so that a row is all there is to add (the compiler then asks for the
+/// lookup in every `match` on it: its runtime condition, its rendering,
+/// its handle method).
+macro_rules! lookups {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $name:literal, $method:ident, $operand:ident, $fields:ident,
+            $null:tt, $expr:tt;
+    )*) => {
+        /// A lookup of a filter key: `icontains` in `name__icontains`.
+        ///
+        /// Read by `q!` (which turns it into a call on the typed field
+        /// handle) and by `orm-core`'s runtime `Lookup::parse` (which checks
+        /// it against the field's type); [`Lookup::ALL`] lists them in the
+        /// order error messages do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Lookup {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Lookup {
+            /// Every lookup, in the order of the table (the order error
+            /// messages list them in).
+            pub const ALL: &'static [Lookup] = &[$(Lookup::$variant),*];
+
+            /// The name in a key: `icontains`, `in`, `isnull`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Lookup::$variant => $name,)*
+                }
+            }
+
+            /// The method of a typed field handle (`User::fields().name`)
+            /// that builds this lookup's condition, and that `q!` calls:
+            /// `eq` for `exact`, `in_` for `in`, `is_null` for `isnull`, else
+            /// the name.
+            pub const fn method(self) -> &'static str {
+                match self {
+                    $(Lookup::$variant => stringify!($method),)*
+                }
+            }
+
+            /// What the lookup's value is.
+            pub const fn operand(self) -> Operand {
+                match self {
+                    $(Lookup::$variant => Operand::$operand,)*
+                }
+            }
+
+            /// Which fields the lookup applies to.
+            pub const fn applies_to(self) -> FieldKind {
+                match self {
+                    $(Lookup::$variant => FieldKind::$fields,)*
+                }
+            }
+
+            /// True when the value may be `None` (a NULL), which means IS
+            /// NULL, as in Django: `exact` and `iexact`. Other lookups refuse
+            /// it.
+            pub const fn takes_null(self) -> bool {
+                match self {
+                    $(Lookup::$variant => takes_null!($null),)*
+                }
+            }
+
+            /// The field-handle method `q!` calls when the value is an `F()`
+            /// expression (`q!(views__gt = F("likes"))`): `gt_expr` for
+            /// `gt`. `None`: the lookup does not take one.
+            pub const fn expr_method(self) -> Option<&'static str> {
+                match self {
+                    $(Lookup::$variant => method!($expr),)*
+                }
+            }
+        }
+    };
+}
+
+lookups! {
+    // variant    = name,          handle method, operand, fields,  None, with F();
+    /// Equal to the value (`=`); `None` means IS NULL.
+    Exact         = "exact",       eq,            One,     Any,     null, eq_expr;
+    /// Equal ignoring case; `None` means IS NULL.
+    IExact        = "iexact",      iexact,        One,     Text,    null, -;
+    /// Contains the text (`LIKE '%text%'`).
+    Contains      = "contains",    contains,      One,     Text,    -,    -;
+    /// Contains the text, ignoring case.
+    IContains     = "icontains",   icontains,     One,     Text,    -,    -;
+    /// Starts with the text (`LIKE 'text%'`).
+    StartsWith    = "startswith",  startswith,    One,     Text,    -,    -;
+    /// Starts with the text, ignoring case.
+    IStartsWith   = "istartswith", istartswith,   One,     Text,    -,    -;
+    /// Ends with the text (`LIKE '%text'`).
+    EndsWith      = "endswith",    endswith,      One,     Text,    -,    -;
+    /// Ends with the text, ignoring case.
+    IEndsWith     = "iendswith",   iendswith,     One,     Text,    -,    -;
+    /// Equal to one of the values.
+    In            = "in",          in_,           List,    Any,     -,    -;
+    /// Greater than the value.
+    Gt            = "gt",          gt,            One,     Ordered, -,    gt_expr;
+    /// Greater than or equal to the value.
+    Gte           = "gte",         gte,           One,     Ordered, -,    gte_expr;
+    /// Less than the value.
+    Lt            = "lt",          lt,            One,     Ordered, -,    lt_expr;
+    /// Less than or equal to the value.
+    Lte           = "lte",         lte,           One,     Ordered, -,    lte_expr;
+    /// Between the two values, both included (`BETWEEN`).
+    Range         = "range",       range,         Pair,    Ordered, -,    -;
+    /// IS NULL when `true`, IS NOT NULL when `false`.
+    IsNull        = "isnull",      is_null,       Bool,    Any,     -,    -;
+    /// Matches the regular expression (PostgreSQL's `~`).
+    Regex         = "regex",       regex,         Pattern, Text,    -,    -;
+    /// Matches the regular expression, ignoring case (`~*`).
+    IRegex        = "iregex",      iregex,        Pattern, Text,    -,    -;
+}
+
+impl Lookup {
+    /// The lookup named `name`; `None` for a name that is not one.
+    pub fn from_name(name: &str) -> Option<Lookup> {
+        Lookup::ALL.iter().copied().find(|l| l.name() == name)
+    }
+
+    /// Reads a key as `q!` and the runtime do: the last `__`-separated name
+    /// is the lookup when it is one. `author__name__icontains` is
+    /// (`author__name`, `Some(IContains)`); `author__name` and `icontains`
+    /// (no `__`) are themselves with `None`. The names before the lookup
+    /// may be empty (`__exact` is an empty name and `Some(Exact)`): the
+    /// caller refuses them.
+    pub fn split(key: &str) -> (&str, Option<Lookup>) {
+        match key.rsplit_once("__") {
+            Some((names, last)) => match Lookup::from_name(last) {
+                Some(lookup) => (names, Some(lookup)),
+                None => (key, None),
+            },
+            None => (key, None),
+        }
+    }
+}
+
+impl fmt::Display for Lookup {
+    /// The lookup's [`name`](Lookup::name).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`,
+/// `Post2Tag` -> `post2_tag`: a model's default table name (the derive) and
+/// the base of its many-to-many link columns (the runtime), which must
+/// agree.
+///
+/// An underscore goes before an uppercase letter that follows a lowercase
+/// letter or a digit, or that starts a word after an acronym (an uppercase
+/// letter between an uppercase and a lowercase one); every letter is then
+/// lowercased.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::{snake_case, FieldKind, Lookup, Operand};
+
+    #[test]
+    fn every_name_round_trips() {
+        for &lookup in Lookup::ALL {
+            assert_eq!(Lookup::from_name(lookup.name()), Some(lookup));
+            assert_eq!(lookup.to_string(), lookup.name());
+        }
+        for name in ["", "Exact", "icontainz", "in_", "is_null", "eq", "__"] {
+            assert_eq!(Lookup::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_table_has_no_duplicates() {
+        let lookups: HashSet<Lookup> = Lookup::ALL.iter().copied().collect();
+        let names: HashSet<&str> = Lookup::ALL.iter().map(|l| l.name()).collect();
+        let methods: HashSet<&str> = Lookup::ALL.iter().map(|l| l.method()).collect();
+        assert_eq!(lookups.len(), Lookup::ALL.len());
+        assert_eq!(names.len(), Lookup::ALL.len());
+        assert_eq!(methods.len(), Lookup::ALL.len());
+        let exprs: Vec<&str> = Lookup::ALL.iter().filter_map(|l| l.expr_method()).collect();
+        assert_eq!(exprs.iter().collect::<HashSet<_>>().len(), exprs.len());
+    }
+
+    #[test]
+    fn names_fit_in_a_key() {
+        // A name that held `__` would split a key in two; an uppercase
+        // one would never match what users type.
+        for lookup in Lookup::ALL {
+            let name = lookup.name();
+            assert!(!name.is_empty() && !name.contains('_'), "{name}");
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_rows_are_consistent() {
+        for &lookup in Lookup::ALL {
+            let single = lookup.operand() == Operand::One;
+            // Only a single value can be NULL or an F() expression.
+            assert!(single || !lookup.takes_null(), "{lookup}");
+            assert!(single || lookup.expr_method().is_none(), "{lookup}");
+            // A pattern is text.
+            if lookup.operand() == Operand::Pattern {
+                assert_eq!(lookup.applies_to(), FieldKind::Text, "{lookup}");
+            }
+        }
+        assert_eq!(Lookup::Exact.method(), "eq");
+        assert_eq!(Lookup::In.method(), "in_");
+        assert_eq!(Lookup::IsNull.method(), "is_null");
+        assert_eq!(Lookup::Gte.expr_method(), Some("gte_expr"));
+    }
+
+    #[test]
+    fn split_reads_the_last_name_as_a_lookup_when_it_is_one() {
+        use Lookup::*;
+        let cases: &[(&str, (&str, Option<Lookup>))] = &[
+            ("name", ("name", None)),
+            ("name__icontains", ("name", Some(IContains))),
+            ("author__name__in", ("author__name", Some(In))),
+            ("author__name", ("author__name", None)),
+            ("name__icontainz", ("name__icontainz", None)),
+            ("exact", ("exact", None)),
+            ("__exact", ("", Some(Exact))),
+            ("name__", ("name__", None)),
+            ("a____isnull", ("a__", Some(IsNull))),
+            ("", ("", None)),
+        ];
+        for (key, split) in cases {
+            assert_eq!(Lookup::split(key), *split, "{key}");
+        }
+    }
+
+    #[test]
+    fn snake_case_of_struct_names() {
+        // The derive's cases (default table names) ...
+        assert_eq!(snake_case("User"), "user");
+        assert_eq!(snake_case("UserProfile"), "user_profile");
+        assert_eq!(snake_case("HTTPRequest"), "http_request");
+        assert_eq!(snake_case("Post2Tag"), "post2_tag");
+        // ... and the runtime's (many-to-many link columns).
+        assert_eq!(snake_case("Post"), "post");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        // Edges.
+        assert_eq!(snake_case(""), "");
+        assert_eq!(snake_case("A"), "a");
+        assert_eq!(snake_case("ABC"), "abc");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(snake_case("Ünïcode"), "ünïcode");
+        assert_eq!(snake_case("MyAPI"), "my_api");
+        assert_eq!(snake_case("Tag2"), "tag2");
+    }
+}
