@@ -220,12 +220,12 @@
 //! | layer | files | what is there |
 //! |---|---|---|
 //! | errors | `error/` | [`Error`], its boxed payloads, integrity, connection and bind errors |
-//! | metadata | `model.rs` (`ModelMeta`, `FieldMeta`), `relation/meta.rs` | what a model declares: table, fields, relations, `on_delete` |
-//! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles |
-//! | SQL writer | `sql/writer.rs`, `sql/condition.rs`, `sql/statements.rs`, `sql/ddl.rs`, `sql/kept.rs` | the only place identifiers and literals are quoted and values bound, and where a statement's key is recorded; filters (`WHERE`), `SELECT`/`INSERT`/`UPDATE`/`DELETE`, `CREATE`/`ALTER`; texts kept by key |
-//! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F` expressions, `select_related` joins and `prefetch_related` levels |
+//! | metadata | `meta.rs` (`ModelMeta`, `FieldMeta`, the registry, the limits on names), `relation/meta.rs`, `model.rs` (the [`Model`] trait the derive implements) | what a model declares: table, fields, relations, `on_delete`; reading and writing its fields by position |
+//! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles; lookup names come from the `orm-names` crate, which the derive reads too |
+//! | SQL writer | `sql/writer.rs`, `sql/tree.rs`, `sql/expr.rs`, `sql/condition.rs`, `sql/joins.rs`, `sql/aggregate.rs`, `sql/statements.rs`, `sql/writes.rs`, `sql/ddl.rs`, `sql/kept.rs` | the only place identifiers and literals are quoted and values bound, and where a statement's key is recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `INSERT`/`COPY`/by-key writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
+//! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F`, `select_related` planning and `prefetch_related` levels |
 //! | execution and decoding | `db/` (`run.rs` the executor, `checkout.rs`, `builder.rs`, `registry.rs`, `tx.rs`, `connection.rs`), `exec/` (`plan.rs`, `stream.rs`, `decode.rs`), `relation/ops.rs` | pools and connections, running a statement (cancellation, re-preparing, timeouts), a compiled `SELECT` and its rows, type-erased decoding of related rows |
-//! | Active Record | `model.rs` (the [`Model`] trait), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |
+//! | Active Record | `active_record.rs` ([`ActiveRecord`]), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `filter`, `get`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |
 //! | schema, migrations, CLI | `schema/`, `migrate/`, `cli.rs` | `generate_schemas`, `makemigrations`/`migrate`, the `manage` commands |
 //! | testing | `testing/` | a throwaway PostgreSQL from the installed server binaries |
 //!
@@ -233,12 +233,9 @@
 //! `query/lookup.rs` and rendered in `sql/condition.rs`; a model's row is
 //! decoded by the derive's `from_row`, a joined or prefetched one through
 //! `relation/ops.rs` and `query/related/`, a column by its type in
-//! `exec/decode.rs`; every statement runs through `db/run.rs`.
-//!
-//! Not yet as it should be: `model.rs` holds both the metadata and the
-//! [`Model`] trait, whose Active Record methods call the layers above it,
-//! so `model.rs`, `persist.rs`, `raw.rs`, `query/{expr,lookup,values}.rs`, `query/q/mod.rs`
-//! and `sql/{condition,statements}.rs` still import one another.
+//! `exec/decode.rs`; every statement runs through `db/run.rs`. No two
+//! files import each other, directly or in a ring
+//! (`python3 ../shared/tools/import_loops.py orm-core/src`).
 
 // Lets the derive's generated `::orm_core::..` paths resolve inside this
 // crate's own tests and doc examples.
@@ -436,7 +433,7 @@ pub mod __private {
     pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
-    pub use crate::sql::statements::ModelStatements;
+    pub use crate::sql::writes::ModelStatements;
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;
     pub use crate::{Error, Result};

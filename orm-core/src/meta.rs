@@ -1,8 +1,10 @@
 //! The metadata every layer reads: a model's table ([`ModelMeta`]) and
 //! its fields ([`FieldMeta`]), as `#[derive(Model)]` declares them, and
-//! the registry of the models linked into a binary. Plain data: it imports
-//! nothing above the value types.
+//! the registry of the models linked into a binary, and the limits on
+//! names given at run time. Plain data: it imports nothing above the value
+//! types and the errors.
 
+use crate::error::{Error, Result};
 use crate::types::SqlType;
 
 /// One field of a model: its column and how the schema declares it.
@@ -125,4 +127,61 @@ pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
     inventory::iter::<ModelRegistration>
         .into_iter()
         .map(|r| r.meta)
+}
+
+/// The longest name or `__` path the query API takes at run time, in
+/// bytes: longer ones are refused before they are split.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// The most relations a path given at run time may cross
+/// (`select_related`, `prefetch_related`, aggregate and `F()` paths); a
+/// lookup key crosses at most 4.
+pub const MAX_RELATIONS: usize = 16;
+
+/// `name` as an error message shows it: cut after 64 characters (with its
+/// length), so that a huge input does not make a huge message.
+pub(crate) fn shown(name: &str) -> String {
+    const SHOWN: usize = 64;
+    match name.char_indices().nth(SHOWN) {
+        None => name.to_owned(),
+        Some((at, _)) => format!("{}… ({} bytes)", &name[..at], name.len()),
+    }
+}
+
+/// The relation names of `meta`, for error messages.
+pub(crate) fn relation_names(meta: &ModelMeta) -> Vec<String> {
+    meta.relations.iter().map(|r| r.name.to_owned()).collect()
+}
+
+/// Refuses a name or path given at run time that is longer than
+/// [`MAX_NAME_LEN`], in constant time, before anything is built from it.
+///
+/// # Errors
+/// [`Error::InvalidLookup`] naming `meta`, the (shortened) name and `valid()`.
+pub(crate) fn check_len(
+    meta: &ModelMeta,
+    what: &'static str,
+    name: &str,
+    valid: impl FnOnce() -> Vec<String>,
+) -> Result<()> {
+    if name.len() <= MAX_NAME_LEN {
+        return Ok(());
+    }
+    Err(Error::from(crate::error::LookupError {
+        model: meta.name,
+        what,
+        name: format!("{} (longer than {MAX_NAME_LEN} bytes)", shown(name)),
+        valid: valid(),
+    }))
+}
+
+/// The error for `segment`, a relation of `meta` one past
+/// [`MAX_RELATIONS`] in a path.
+pub(crate) fn too_deep(meta: &ModelMeta, what: &'static str, segment: &str) -> Error {
+    Error::from(crate::error::LookupError {
+        model: meta.name,
+        what,
+        name: format!("{} (past {MAX_RELATIONS} relations)", shown(segment)),
+        valid: vec![format!("paths of at most {MAX_RELATIONS} relations")],
+    })
 }

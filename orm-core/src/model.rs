@@ -76,7 +76,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// This model's cached statement texts (a static emitted by the derive).
     #[doc(hidden)]
-    fn statements() -> &'static crate::sql::statements::ModelStatements;
+    fn statements() -> &'static crate::sql::writes::ModelStatements;
 
     /// Decodes a row whose columns are this model's fields, in order, from `start`.
     #[doc(hidden)]

@@ -24,7 +24,7 @@ use crate::error::{Error, IntegrityKind, Result};
 use crate::model::Model;
 use crate::query::q::{Node, Op, Set, ACROSS_RELATION};
 use crate::query::{Assign, QuerySet, Q};
-use crate::sql::statements;
+use crate::sql::writes;
 use crate::types::SqlType;
 use crate::value::{nul_error, ByRef};
 
@@ -33,10 +33,10 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// Stores the generated columns of `row` (from [`statements::generated_fields`])
+/// Stores the generated columns of `row` (from [`writes::generated_fields`])
 /// into `obj`.
 fn set_generated<M: Model>(obj: &mut M, row: &tokio_postgres::Row, with_pk: bool) -> Result<()> {
-    for (at, (index, _)) in statements::generated_fields(M::META, with_pk).enumerate() {
+    for (at, (index, _)) in writes::generated_fields(M::META, with_pk).enumerate() {
         obj.read_field(index, row, at)?;
     }
     Ok(())
@@ -123,7 +123,7 @@ async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
 }
 
 /// INSERTs `obj` and sets the fields the statement reads back
-/// ([`statements::returned_fields`]: the generated key, times, `jsonb`) to
+/// ([`writes::returned_fields`]: the generated key, times, `jsonb`) to
 /// their values as stored; the others, relations included, stay as they are.
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     touch(obj, true);
@@ -131,7 +131,7 @@ async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
     check_text(std::slice::from_ref(obj))?;
     let with_pk = !obj.pk_is_unset();
     let (sql, returned) = M::statements().insert(M::META, with_pk);
-    let params: Params<'_> = statements::insert_fields(M::META, with_pk)
+    let params: Params<'_> = writes::insert_fields(M::META, with_pk)
         .map(|(i, _)| obj.field_sql(i))
         .collect();
     let missing = || Error::DoesNotExist {
@@ -298,7 +298,7 @@ async fn copy_group<M: Model>(
 ) -> Result<u64> {
     use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
-    let fields: Vec<usize> = statements::insert_fields(M::META, with_pk)
+    let fields: Vec<usize> = writes::insert_fields(M::META, with_pk)
         .map(|(i, _)| i)
         .collect();
     if fields.is_empty() {
@@ -345,7 +345,7 @@ async fn insert_groups<M: Model>(
     let mut generated = Vec::with_capacity(groups.len());
     for (pk_given, indexes) in groups {
         let sql = M::statements().bulk_insert(M::META, *pk_given);
-        let columns: Vec<Vec<ByRef<'_>>> = statements::insert_fields(M::META, *pk_given)
+        let columns: Vec<Vec<ByRef<'_>>> = writes::insert_fields(M::META, *pk_given)
             .map(|(f, _)| {
                 indexes
                     .iter()
@@ -360,7 +360,7 @@ async fn insert_groups<M: Model>(
         } else {
             columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect()
         };
-        let (count, rows) = if statements::generated_fields(M::META, *pk_given)
+        let (count, rows) = if writes::generated_fields(M::META, *pk_given)
             .next()
             .is_some()
         {
@@ -494,7 +494,7 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
         return Ok(touched);
     }
     check_sets::<M>(&sets)?;
-    let stmt = statements::update_fields_by_pk(M::META, &sets, touched.pk());
+    let stmt = crate::sql::statements::update_fields_by_pk(M::META, &sets, touched.pk());
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     let row = rows.first().ok_or(Error::DoesNotExist {
         model: M::META.name,
@@ -526,7 +526,7 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         return obj.run_after_save(false).await;
     }
     check_sets::<M>(&sets)?;
-    let stmt = statements::update_fields_by_pk(M::META, &sets, obj.pk());
+    let stmt = crate::sql::statements::update_fields_by_pk(M::META, &sets, obj.pk());
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     if rows.is_empty() {
         return Err(Error::DoesNotExist {

@@ -37,7 +37,7 @@ use crate::db::{self, Connection, Db};
 use crate::error::{Error, Result};
 use crate::meta::{registered_models, ModelMeta};
 use crate::sql::ddl::{self, Column, Create, Table};
-use crate::sql::statements;
+use crate::sql::writes;
 
 /// The table that records applied migrations.
 pub const HISTORY_TABLE: &str = "orm_migrations";
@@ -476,7 +476,7 @@ async fn create_history(client: &Connection) -> Result<()> {
 }
 
 async fn applied(client: &Connection) -> Result<Vec<(String, String)>> {
-    let sql = statements::select_table(
+    let sql = writes::select_table(
         HISTORY_TABLE,
         &["name", "checksum"],
         &["applied_at", "name"],
@@ -551,7 +551,7 @@ async fn run(
     }
     let mut steps = Vec::new();
     for m in revert {
-        let record = statements::delete_from_table(HISTORY_TABLE, "name");
+        let record = writes::delete_from_table(HISTORY_TABLE, "name");
         in_transaction(client, &m.name, &m.down, &record, &[&m.name]).await?;
         steps.push(Step {
             name: m.name.clone(),
@@ -559,7 +559,7 @@ async fn run(
         });
     }
     for m in apply {
-        let record = statements::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
+        let record = writes::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
         in_transaction(client, &m.name, &m.up, &record, &[&m.name, &m.checksum]).await?;
         steps.push(Step {
             name: m.name.clone(),

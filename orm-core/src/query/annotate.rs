@@ -19,8 +19,8 @@ use crate::query::q::Node;
 use crate::query::values::{check_alias, Aggregate, Record, Resolved};
 use crate::query::values_query::{push_order_and_slice, split_lookup};
 use crate::query::QuerySet;
+use crate::sql::aggregate::push_aggregate_over;
 use crate::sql::condition::{push_node, Scope};
-use crate::sql::statements::push_aggregate_over;
 use crate::sql::SqlWriter;
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
@@ -244,14 +244,14 @@ impl<M: Model> AnnotatedQuery<M> {
 
 /// One annotation: an aggregate across a relation, or a named expression.
 enum Output<'a> {
-    Aggregate(Resolved<'a>),
+    Aggregate(Resolved),
     Expr(&'a str, &'a Expr, SqlType),
 }
 
 impl Output<'_> {
     fn name(&self) -> String {
         match self {
-            Output::Aggregate(r) => r.agg.name(),
+            Output::Aggregate(r) => r.name.clone(),
             Output::Expr(name, ..) => (*name).to_owned(),
         }
     }

@@ -55,14 +55,8 @@ use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};
 
-/// The longest name or `__` path the query API takes at run time, in
-/// bytes: longer ones are refused before they are split.
-pub const MAX_NAME_LEN: usize = 1024;
-
-/// The most relations a path given at run time may cross
-/// (`select_related`, `prefetch_related`, aggregate and `F()` paths); a
-/// lookup key crosses at most 4.
-pub const MAX_RELATIONS: usize = 16;
+pub(crate) use crate::meta::{check_len, relation_names, shown, too_deep};
+pub use crate::meta::{MAX_NAME_LEN, MAX_RELATIONS};
 
 /// The longest `regex`/`iregex` pattern a runtime filter takes by default,
 /// in characters.
@@ -74,54 +68,6 @@ pub const DEFAULT_MAX_VALUE_LEN: usize = 10_000;
 
 /// The most items of a runtime `in` filter by default.
 pub const DEFAULT_MAX_IN_ITEMS: usize = 1_000;
-
-/// `name` as an error message shows it: cut after 64 characters (with its
-/// length), so that a huge input does not make a huge message.
-pub(crate) fn shown(name: &str) -> String {
-    const SHOWN: usize = 64;
-    match name.char_indices().nth(SHOWN) {
-        None => name.to_owned(),
-        Some((at, _)) => format!("{}… ({} bytes)", &name[..at], name.len()),
-    }
-}
-
-/// The relation names of `meta`, for error messages.
-pub(crate) fn relation_names(meta: &ModelMeta) -> Vec<String> {
-    meta.relations.iter().map(|r| r.name.to_owned()).collect()
-}
-
-/// Refuses a name or path given at run time that is longer than
-/// [`MAX_NAME_LEN`], in constant time, before anything is built from it.
-///
-/// # Errors
-/// [`Error::InvalidLookup`] naming `meta`, the (shortened) name and `valid()`.
-pub(crate) fn check_len(
-    meta: &ModelMeta,
-    what: &'static str,
-    name: &str,
-    valid: impl FnOnce() -> Vec<String>,
-) -> Result<()> {
-    if name.len() <= MAX_NAME_LEN {
-        return Ok(());
-    }
-    Err(Error::from(crate::error::LookupError {
-        model: meta.name,
-        what,
-        name: format!("{} (longer than {MAX_NAME_LEN} bytes)", shown(name)),
-        valid: valid(),
-    }))
-}
-
-/// The error for `segment`, a relation of `meta` one past
-/// [`MAX_RELATIONS`] in a path.
-pub(crate) fn too_deep(meta: &ModelMeta, what: &'static str, segment: &str) -> Error {
-    Error::from(crate::error::LookupError {
-        model: meta.name,
-        what,
-        name: format!("{} (past {MAX_RELATIONS} relations)", shown(segment)),
-        valid: vec![format!("paths of at most {MAX_RELATIONS} relations")],
-    })
-}
 
 /// Which runtime filters input from users may use, and how large their
 /// values may be, for [`Lookup::parse_with`]:

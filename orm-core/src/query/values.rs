@@ -9,6 +9,7 @@ use tokio_postgres::Row;
 use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
+pub(crate) use crate::sql::aggregate::{Function, Resolved};
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
 
@@ -148,27 +149,6 @@ pub struct Aggregate {
     pub(crate) alias: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Function {
-    Count,
-    Sum,
-    Avg,
-    Min,
-    Max,
-}
-
-impl Function {
-    fn name(self) -> &'static str {
-        match self {
-            Function::Count => "count",
-            Function::Sum => "sum",
-            Function::Avg => "avg",
-            Function::Min => "min",
-            Function::Max => "max",
-        }
-    }
-}
-
 fn aggregate(function: Function, field: &str) -> Aggregate {
     Aggregate {
         function,
@@ -225,13 +205,15 @@ impl Aggregate {
     /// Resolves the aggregated path against `meta`: `"*"`, a field of the
     /// model, or relations then (optionally) a field of the last one
     /// (`"posts"` counts the related rows, `"posts__views"` sums theirs).
-    pub(crate) fn resolve(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
+    pub(crate) fn resolve(&self, meta: &'static ModelMeta) -> Result<Resolved> {
         if let Some(alias) = &self.alias {
             check_alias(meta, "the alias", alias)?;
         }
         if self.field == "*" {
             return Ok(Resolved {
-                agg: self,
+                function: self.function,
+                distinct: self.distinct,
+                name: self.name(),
                 hops: Vec::new(),
                 field: None,
                 ty: self.result_type(meta, None)?,
@@ -277,7 +259,9 @@ impl Aggregate {
             None => None,
         };
         Ok(Resolved {
-            agg: self,
+            function: self.function,
+            distinct: self.distinct,
+            name: self.name(),
             ty: self.result_type(model, counted)?,
             hops,
             field: counted,
@@ -286,7 +270,7 @@ impl Aggregate {
 
     /// As [`resolve`](Self::resolve), for `annotate`: the path must cross a
     /// relation (a model's own fields are one value per row).
-    pub(crate) fn resolve_annotation(&self, meta: &'static ModelMeta) -> Result<Resolved<'_>> {
+    pub(crate) fn resolve_annotation(&self, meta: &'static ModelMeta) -> Result<Resolved> {
         let resolved = self.resolve(meta)?;
         if resolved.hops.is_empty() {
             return Err(Error::from(crate::error::QueryError {
@@ -360,40 +344,6 @@ impl Aggregate {
             }
         })
     }
-
-    /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
-    pub(crate) fn push_sql(
-        &self,
-        w: &mut crate::sql::SqlWriter,
-        table: &str,
-        field: Option<&FieldMeta>,
-        ty: SqlType,
-    ) {
-        w.push_text(&self.function.name().to_uppercase());
-        w.push_sql("(");
-        if self.distinct {
-            w.push_sql("DISTINCT ");
-        }
-        match field {
-            Some(f) => w.push_column(table, f.column),
-            None => w.push_sql("*"),
-        }
-        w.push_sql(")");
-        match (self.function, ty) {
-            (Function::Sum | Function::Avg, SqlType::BigInt) => w.push_sql("::bigint"),
-            (Function::Sum | Function::Avg, SqlType::Double) => w.push_sql("::double precision"),
-            _ => {}
-        }
-    }
-}
-
-/// An aggregate resolved against a model: the relations to cross (none for
-/// the model's own fields), the aggregated field (none: `*`), the result type.
-pub(crate) struct Resolved<'a> {
-    pub agg: &'a Aggregate,
-    pub hops: Vec<crate::relation::Hop>,
-    pub field: Option<&'static FieldMeta>,
-    pub ty: SqlType,
 }
 
 /// Named values: the result of [`QuerySet::aggregate`](crate::QuerySet::aggregate)

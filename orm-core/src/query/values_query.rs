@@ -117,9 +117,9 @@ impl<M: Model> ValuesQuery<M> {
             if !fields.is_empty() || i > 0 {
                 w.push_sql(", ");
             }
-            r.agg.push_sql(&mut w, meta.table, r.field, r.ty);
+            r.push_call(&mut w, meta.table);
             w.push_sql(" AS ");
-            w.push_ident(&r.agg.name());
+            w.push_ident(&r.name);
         }
         w.push_sql(" FROM ");
         w.push_ident(meta.table);
@@ -138,20 +138,20 @@ impl<M: Model> ValuesQuery<M> {
                     w.push_sql(" AND ");
                 }
                 let (name, op) = split_lookup(key);
-                let Some(r) = aggregates.iter().find(|r| r.agg.name() == name) else {
+                let Some(r) = aggregates.iter().find(|r| r.name == name) else {
                     return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "aggregate",
                         name: shown(name),
-                        valid: aggregates.iter().map(|r| r.agg.name()).collect(),
+                        valid: aggregates.iter().map(|r| r.name.clone()).collect(),
                     }));
                 };
-                r.agg.push_sql(&mut w, meta.table, r.field, r.ty);
+                r.push_call(&mut w, meta.table);
                 w.push_sql(op);
                 w.push_bind(value.clone());
             }
         }
-        let outputs: Vec<String> = aggregates.iter().map(|r| r.agg.name()).collect();
+        let outputs: Vec<String> = aggregates.iter().map(|r| r.name.clone()).collect();
         push_order_and_slice(
             &mut w,
             &self.qs,
@@ -165,7 +165,7 @@ impl<M: Model> ValuesQuery<M> {
         let names: Arc<[String]> = fields
             .iter()
             .map(|f| f.name.to_owned())
-            .chain(aggregates.iter().map(|r| r.agg.name()))
+            .chain(aggregates.iter().map(|r| r.name.clone()))
             .collect();
         let types: Vec<SqlType> = fields
             .iter()

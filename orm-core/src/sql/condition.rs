@@ -1,9 +1,11 @@
 //! `WHERE` rendering: lookups, `LIKE` escaping, and Django's NULL rules.
 
 use crate::meta::ModelMeta;
-use crate::query::q::{Cmp, Cond, Like, Node, Op};
 use crate::relation::{Hop, RelationMeta};
+use crate::sql::expr::{resolve, Arith, Expr};
+use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery};
 use crate::sql::SqlWriter;
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// Escapes `\`, `%` and `_` so `text` matches literally inside a `LIKE`
@@ -333,7 +335,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
 
 /// `EXISTS (SELECT 1 FROM "t" AS "E1" WHERE ..)`, its `OuterRef`s naming
 /// the row of `scope`.
-fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &crate::query::q::Subquery) {
+fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
     let alias = format!("E{}", scope.depth + 1);
     w.push_sql("EXISTS (SELECT 1 FROM ");
     w.push_ident(sub.meta.table);
@@ -451,7 +453,7 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
         Op::InQuery(sub) => {
             col(w);
             w.push_sql(" IN (");
-            crate::sql::statements::push_subquery(w, sub);
+            push_subquery(w, sub);
             w.push_sql(")");
         }
         Op::CmpExpr { cmp, expr } => {
@@ -486,6 +488,143 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
             col(w);
             w.push_sql(if *ci { " ~* " } else { " ~ " });
             w.push_bind(Value::Text(Some(pattern.clone())));
+        }
+    }
+}
+
+/// `SELECT "t"."col" FROM "t" WHERE .. [ORDER BY ..] [LIMIT n] [OFFSET $m]`
+/// for an `__in` subquery, written into the outer statement's writer.
+pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
+    let meta = sub.meta;
+    w.push_sql("SELECT ");
+    match sub.column {
+        Some(column) => w.push_column(meta.table, column.column),
+        None => w.push_sql("NULL"),
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    match &sub.filter {
+        Node::All => {}
+        Node::Nothing => w.push_sql(" WHERE FALSE"),
+        filter => {
+            w.push_sql(" WHERE ");
+            push_node(w, Scope::root(meta), filter, false);
+        }
+    }
+    if sub.limit.is_some() || sub.offset.is_some() {
+        if !sub.order.is_empty() {
+            w.push_sql(" ORDER BY ");
+            w.push_list(&sub.order, ", ", |w, (field, desc)| {
+                w.push_column(meta.table, field.column);
+                w.push_sql(if *desc { " DESC" } else { " ASC" });
+            });
+        }
+        if let Some(limit) = sub.limit {
+            w.push_sql(" LIMIT ");
+            w.push_int(limit);
+        }
+        if let Some(offset) = sub.offset {
+            w.push_sql(" OFFSET ");
+            w.push_bind(Value::I64(Some(offset)));
+        }
+    }
+}
+
+/// Writing [`Expr`]s (`F(..)`, `OuterRef(..)`, arithmetic): a field of the
+/// row, a value, or a scalar subquery across forward relations.
+impl Expr {
+    /// Renders the expression cast to `ty` when it is arithmetic, so its
+    /// value decodes as [`result_type`](Self::result_type) says.
+    pub(crate) fn push_typed(&self, w: &mut SqlWriter, scope: Scope<'_>, ty: SqlType) {
+        self.push_sql(w, scope);
+        if matches!(self, Expr::Binary(..) | Expr::Value(_)) {
+            w.push_sql("::");
+            w.push_text(&ty.ddl(None));
+        }
+    }
+
+    /// Renders the expression in `scope` (names were checked).
+    pub(crate) fn push_sql(&self, w: &mut SqlWriter, scope: Scope<'_>) {
+        match self {
+            // A float says so: next to an integer column PostgreSQL would
+            // take the parameter for an integer and refuse the value.
+            Expr::Value(v @ (Value::F32(_) | Value::F64(_))) => {
+                w.push_bind(v.clone());
+                w.push_sql("::double precision");
+            }
+            Expr::Value(v) => w.push_bind(v.clone()),
+            Expr::Binary(l, op, r) => {
+                w.push_sql("(");
+                l.push_sql(w, scope);
+                w.push_sql(match op {
+                    Arith::Add => " + ",
+                    Arith::Sub => " - ",
+                    Arith::Mul => " * ",
+                    Arith::Div => " / ",
+                });
+                r.push_sql(w, scope);
+                w.push_sql(")");
+            }
+            Expr::Outer(name) => match scope.outer {
+                Some((alias, meta)) => match resolve(meta, name) {
+                    Ok((hops, column)) if hops.is_empty() => w.push_column(alias, column),
+                    _ => w.push_sql("NULL"),
+                },
+                None => w.push_sql("NULL"),
+            },
+            Expr::Field(name) => {
+                let (row_alias, row_meta) = scope.row;
+                let Ok((hops, column)) = resolve(row_meta, name) else {
+                    w.push_sql("NULL");
+                    return;
+                };
+                if hops.is_empty() {
+                    w.push_column(row_alias, column);
+                    return;
+                }
+                // (SELECT "F2"."karma" FROM "users" AS "F1" JOIN .. WHERE "F1"."id" = outer.author_id)
+                let mut aliases = Vec::new();
+                for depth in 1..=hops.len() {
+                    aliases.push(format!("F{}_{depth}", scope.depth));
+                }
+                w.push_sql("(SELECT ");
+                w.push_column(&aliases[hops.len() - 1], column);
+                w.push_sql(" FROM ");
+                for (i, hop) in hops.iter().enumerate() {
+                    let Hop::Key {
+                        target,
+                        target_col,
+                        source_col,
+                    } = hop
+                    else {
+                        continue;
+                    };
+                    if i > 0 {
+                        w.push_sql(" JOIN ");
+                    }
+                    w.push_ident(target.table);
+                    w.push_sql(" AS ");
+                    w.push_ident(&aliases[i]);
+                    if i > 0 {
+                        w.push_sql(" ON ");
+                        w.push_column(&aliases[i], target_col);
+                        w.push_sql(" = ");
+                        w.push_column(&aliases[i - 1], source_col);
+                    }
+                }
+                if let Some(Hop::Key {
+                    target_col,
+                    source_col,
+                    ..
+                }) = hops.first()
+                {
+                    w.push_sql(" WHERE ");
+                    w.push_column(&aliases[0], target_col);
+                    w.push_sql(" = ");
+                    w.push_column(row_alias, source_col);
+                }
+                w.push_sql(")");
+            }
         }
     }
 }

@@ -31,7 +31,7 @@ use std::sync::RwLock;
 use rustc_hash::FxBuildHasher;
 
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::query::q::{Set, ACROSS_RELATION};
+use crate::sql::tree::{Set, ACROSS_RELATION};
 use crate::sql::Key;
 #[cfg(doc)]
 use crate::sql::SqlWriter;

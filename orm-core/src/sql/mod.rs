@@ -10,11 +10,16 @@
 //! * `kept`: texts kept by key, so a repeated query is walked for its
 //!   values only, and by-key texts of the commonest gets, updates and deletes.
 
+pub(crate) mod aggregate;
 pub(crate) mod condition;
 pub(crate) mod ddl;
+pub(crate) mod expr;
+pub(crate) mod joins;
 pub(crate) mod kept;
 pub(crate) mod statements;
+pub(crate) mod tree;
 mod writer;
+pub(crate) mod writes;
 
 pub use writer::Statement;
 pub(crate) use writer::{quote_ident, Binds, Bound, Key, SqlWriter, Unwritable};

@@ -11,21 +11,6 @@ use crate::value::Value;
 
 use super::*;
 
-/// [`Set::index`] of a field reached through relations, which `update()`
-/// rejects.
-pub(crate) const ACROSS_RELATION: usize = usize::MAX;
-
-/// One `field = value` term of an [`Assign`].
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Set {
-    /// The field's position in the model's fields, or [`ACROSS_RELATION`].
-    pub index: usize,
-    pub field: &'static FieldMeta,
-    pub value: Value,
-    /// `field = F(..) + ..`: set from an expression instead of `value`.
-    pub expr: Option<crate::query::expr::Expr>,
-}
-
 /// Typed `field = value` assignments, for [`QuerySet::update`](crate::QuerySet::update)
 /// and [`ActiveRecord::update_or_create`](crate::ActiveRecord::update_or_create).
 ///

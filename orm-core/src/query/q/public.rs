@@ -134,20 +134,6 @@ impl<M> Not for Q<M> {
     }
 }
 
-/// A one-column `SELECT` used as the operand of `__in`.
-#[doc(hidden)]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Subquery {
-    pub(crate) meta: &'static crate::meta::ModelMeta,
-    pub(crate) column: Option<&'static FieldMeta>,
-    pub(crate) filter: Node,
-    pub(crate) order: Vec<(&'static FieldMeta, bool)>,
-    pub(crate) limit: Option<i64>,
-    pub(crate) offset: Option<i64>,
-    /// Why it cannot be used (reported before anything is sent).
-    pub(crate) error: Option<String>,
-}
-
 /// What `__in` takes: values (any iterable of values for the field), or a
 /// one-field [`ValuesQuery`](crate::query::ValuesQuery) (a subquery).
 pub trait InArg<T> {

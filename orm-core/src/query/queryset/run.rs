@@ -15,7 +15,6 @@ use crate::query::order::OrderBy;
 use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::kept::ByKey;
-use crate::sql::statements;
 use crate::sql::Bound;
 use crate::value::Value;
 
@@ -373,19 +372,21 @@ impl<M: Model> QuerySet<M> {
         aggregates: impl IntoIterator<Item = Aggregate>,
     ) -> Result<Aggregated> {
         let aggregates: Vec<Aggregate> = aggregates.into_iter().collect();
-        let items: Vec<values::Resolved<'_>> = aggregates
+        let items: Vec<values::Resolved> = aggregates
             .iter()
             .map(|agg| agg.resolve(M::META))
             .collect::<Result<_>>()?;
-        let names: std::sync::Arc<[String]> = items.iter().map(|r| r.agg.name()).collect();
-        let Some(stmt) = self.with_select_joined(&[], |s| statements::aggregate(s, &items))? else {
+        let names: std::sync::Arc<[String]> = items.iter().map(|r| r.name.clone()).collect();
+        let Some(stmt) =
+            self.with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))?
+        else {
             // Nothing can match: COUNT is 0, the others NULL.
             return Ok(Aggregated::new(
                 names,
                 items
                     .iter()
                     .map(|r| {
-                        if r.agg.function == values::Function::Count {
+                        if r.function == values::Function::Count {
                             Value::I64(Some(0))
                         } else {
                             r.ty.null()

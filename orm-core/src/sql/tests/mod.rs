@@ -406,31 +406,31 @@ fn assignments_later_wins() {
 fn instance_writes() {
     let meta = <User as Model>::META;
     assert_eq!(
-        statements::insert(meta, false),
+        crate::sql::writes::insert(meta, false),
         r#"INSERT INTO "users" ("name", "email", "karma", "created_at") VALUES ($1, $2, $3, $4) RETURNING "id", "created_at""#
     );
     assert_eq!(
-        statements::insert(meta, true),
+        crate::sql::writes::insert(meta, true),
         r#"INSERT INTO "users" ("id", "name", "email", "karma", "created_at") VALUES ($1, $2, $3, $4, $5) RETURNING "created_at""#
     );
     assert_eq!(
-        statements::update_by_pk(meta),
+        crate::sql::writes::update_by_pk(meta),
         r#"UPDATE "users" SET "name" = $1, "email" = $2, "karma" = $3, "created_at" = $4 WHERE "id" = $5"#
     );
     assert_eq!(
-        statements::delete_by_pk(meta),
+        crate::sql::writes::delete_by_pk(meta),
         r#"DELETE FROM "users" WHERE "id" = $1"#
     );
     assert_eq!(
-        statements::bulk_insert(meta, false),
+        crate::sql::writes::bulk_insert(meta, false),
         r#"INSERT INTO "users" ("name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::varchar(30)[], $2::text[], $3::integer[], $4::timestamptz[]) RETURNING "id""#
     );
     assert_eq!(
-        statements::bulk_insert(meta, true),
+        crate::sql::writes::bulk_insert(meta, true),
         r#"INSERT INTO "users" ("id", "name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::bigint[], $2::varchar(30)[], $3::text[], $4::integer[], $5::timestamptz[])"#
     );
     assert_eq!(
-        statements::copy_in(meta, false),
+        crate::sql::writes::copy_in(meta, false),
         (
             r#"COPY "users" ("name", "email", "karma", "created_at") FROM STDIN (FORMAT binary)"#
                 .to_owned(),
@@ -438,7 +438,7 @@ fn instance_writes() {
         )
     );
     assert_eq!(
-        statements::copy_in(meta, true).0,
+        crate::sql::writes::copy_in(meta, true).0,
         r#"COPY "users" ("id", "name", "email", "karma", "created_at") FROM STDIN (FORMAT binary)"#
     );
 }
@@ -447,11 +447,11 @@ fn instance_writes() {
 fn identifiers_are_always_quoted() {
     let meta = <Weird as Model>::META;
     assert_eq!(
-        statements::insert(meta, false),
+        crate::sql::writes::insert(meta, false),
         r#"INSERT INTO "we""ird" DEFAULT VALUES RETURNING "the ""id""""#
     );
     assert_eq!(
-        statements::bulk_insert(meta, false),
+        crate::sql::writes::bulk_insert(meta, false),
         r#"INSERT INTO "we""ird" SELECT FROM generate_series(1, $1::int8) RETURNING "the ""id""""#,
         "no column to insert: rows of defaults, counted by $1"
     );
@@ -476,7 +476,7 @@ fn schema_ddl() {
 #[test]
 fn statements_on_a_table_no_model_describes() {
     assert_eq!(
-        statements::select_table(
+        crate::sql::writes::select_table(
             "orm_migrations",
             &["name", "checksum"],
             &["applied_at", "name"]
@@ -484,11 +484,11 @@ fn statements_on_a_table_no_model_describes() {
         r#"SELECT "name", "checksum" FROM "orm_migrations" ORDER BY "applied_at", "name""#
     );
     assert_eq!(
-        statements::insert_into_table("we\"ird", &["name", "checksum"]),
+        crate::sql::writes::insert_into_table("we\"ird", &["name", "checksum"]),
         r#"INSERT INTO "we""ird" ("name", "checksum") VALUES ($1, $2)"#
     );
     assert_eq!(
-        statements::delete_from_table("orm_migrations", "name"),
+        crate::sql::writes::delete_from_table("orm_migrations", "name"),
         r#"DELETE FROM "orm_migrations" WHERE "name" = $1"#
     );
 }
@@ -518,16 +518,16 @@ struct Post {
 fn inserts_without_times_read_back_only_the_generated_key() {
     let posts = <Post as Model>::META;
     assert_eq!(
-        statements::insert(posts, false),
+        crate::sql::writes::insert(posts, false),
         r#"INSERT INTO "posts" ("author_id") VALUES ($1) RETURNING "id""#
     );
     assert_eq!(
-        statements::insert(posts, true),
+        crate::sql::writes::insert(posts, true),
         r#"INSERT INTO "posts" ("id", "author_id") VALUES ($1, $2)"#,
         "nothing generated: nothing read back"
     );
     let returned = |meta, with_pk| {
-        statements::returned_fields(meta, with_pk)
+        crate::sql::writes::returned_fields(meta, with_pk)
             .map(|(_, f)| f.name)
             .collect::<Vec<_>>()
     };
@@ -677,7 +677,7 @@ fn aggregates_across_relations_use_a_cte() {
         .collect::<crate::Result<_>>()
         .expect("resolves");
     let stmt = Post::filter(q!(id__gt = 1))
-        .with_select_joined(&[], |s| statements::aggregate(s, &items))
+        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
         .expect("renders")
         .expect("sends a query");
     assert_eq!(

@@ -1,0 +1,208 @@
+//! Aggregates as SQL: `COUNT`, `SUM`, `AVG`, `MIN`, `MAX` over a model's
+//! rows or across relations ([`Resolved`], which the query chain resolves
+//! from an `Aggregate`), and the `SELECT` of `aggregate()`.
+
+use crate::meta::{FieldMeta, ModelMeta};
+use crate::relation::Hop;
+use crate::sql::condition::push_join_target;
+use crate::sql::statements::{push_select, push_where, Select};
+use crate::sql::{SqlWriter, Statement};
+use crate::types::SqlType;
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Function {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Function {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Function::Count => "count",
+            Function::Sum => "sum",
+            Function::Avg => "avg",
+            Function::Min => "min",
+            Function::Max => "max",
+        }
+    }
+}
+
+/// An aggregate resolved against a model: the relations to cross (none for
+/// the model's own fields), the aggregated field (none: `*`), the result type.
+pub(crate) struct Resolved {
+    pub function: Function,
+    pub distinct: bool,
+    /// Its name in the result (`views__sum`, or the alias).
+    pub name: String,
+    pub hops: Vec<Hop>,
+    pub field: Option<&'static FieldMeta>,
+    pub ty: SqlType,
+}
+
+impl Resolved {
+    /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
+    pub(crate) fn push_call(&self, w: &mut SqlWriter, table: &str) {
+        let (field, ty) = (self.field, self.ty);
+        w.push_text(&self.function.name().to_uppercase());
+        w.push_sql("(");
+        if self.distinct {
+            w.push_sql("DISTINCT ");
+        }
+        match field {
+            Some(f) => w.push_column(table, f.column),
+            None => w.push_sql("*"),
+        }
+        w.push_sql(")");
+        match (self.function, ty) {
+            (Function::Sum | Function::Avg, SqlType::BigInt) => w.push_sql("::bigint"),
+            (Function::Sum | Function::Avg, SqlType::Double) => w.push_sql("::double precision"),
+            _ => {}
+        }
+    }
+}
+
+/// `SELECT <aggregates> FROM ..`; over a subquery when sliced or distinct.
+/// When an aggregate crosses a relation, the matching rows become a CTE
+/// and each aggregate a scalar subquery over it, so aggregates over
+/// different relations never inflate each other (nor the model's own):
+/// `WITH "orm_base" AS (SELECT .. WHERE ..) SELECT (SELECT SUM("orm_base"."karma")
+/// FROM "orm_base") AS .., (SELECT COUNT("A1"."id") FROM "orm_base" JOIN "posts"
+/// AS "A1" ON ..) AS ..` (the CTE's name is unlikely to shadow a model table).
+pub(crate) fn aggregate(s: &Select<'_>, items: &[Resolved]) -> Statement {
+    let mut w = SqlWriter::new();
+    let inner = Select {
+        joins: &[],
+        lock: None,
+        columns: None,
+        distinct_on: &[],
+        ..*s
+    };
+    if items.iter().any(|r| !r.hops.is_empty()) {
+        w.push_sql("WITH \"orm_base\" AS (");
+        push_select(&mut w, &inner);
+        w.push_sql(") SELECT ");
+        w.push_list(items, ", ", |w, r| {
+            push_aggregate_over(w, "orm_base", s.meta, r, false);
+            w.push_sql(" AS ");
+            w.push_ident(&r.name);
+        });
+        return w.finish();
+    }
+    let sub = s.limit.is_some() || s.offset.is_some() || s.distinct;
+    let table = if sub { "subquery" } else { s.meta.table };
+    w.push_sql("SELECT ");
+    w.push_list(items, ", ", |w, r| {
+        r.push_call(w, table);
+        w.push_sql(" AS ");
+        w.push_ident(&r.name);
+    });
+    w.push_sql(" FROM ");
+    if sub {
+        w.push_sql("(");
+        push_select(&mut w, &inner);
+        w.push_sql(") AS \"subquery\"");
+    } else {
+        w.push_ident(s.meta.table);
+        push_where(&mut w, s.meta, s.filter);
+    }
+    w.finish()
+}
+
+/// An aggregate over the rows reached from `outer` (a table or alias of
+/// model `outer_meta`) through `r.hops`, as a scalar subquery:
+///
+/// - `correlated`, per row of the enclosing query (`annotate`):
+///   `(SELECT COUNT("A1"."id") FROM "posts" AS "A1" WHERE "A1"."author_id" = "users"."id")`;
+/// - otherwise over every row of `outer` (`aggregate` over a CTE):
+///   `(SELECT SUM("A1"."views") FROM "orm_base" JOIN "posts" AS "A1" ON "A1"."author_id" = "orm_base"."id")`.
+pub(crate) fn push_aggregate_over(
+    w: &mut SqlWriter,
+    outer: &str,
+    outer_meta: &ModelMeta,
+    r: &Resolved,
+    correlated: bool,
+) {
+    let alias = |i: usize| format!("A{}", i + 1);
+    w.push_sql("(SELECT ");
+    let last = match r.hops.len() {
+        0 => outer.to_owned(),
+        n => alias(n - 1),
+    };
+    r.push_call(w, &last);
+    w.push_sql(" FROM ");
+    if !correlated {
+        w.push_ident(outer);
+    }
+    let mut correlation: Option<(String, &'static str, &'static str)> = None;
+    for (i, hop) in r.hops.iter().enumerate() {
+        let this = alias(i);
+        let prev = if i == 0 {
+            outer.to_owned()
+        } else {
+            alias(i - 1)
+        };
+        let prev_pk = if i == 0 {
+            outer_meta.pk_field().column
+        } else {
+            r.hops[i - 1].target().pk_field().column
+        };
+        // The first table of a correlated subquery is joined by its WHERE.
+        let joined = i > 0 || !correlated;
+        match hop {
+            Hop::Key {
+                target,
+                target_col,
+                source_col,
+            } => {
+                if joined {
+                    w.push_sql(" JOIN ");
+                }
+                w.push_ident(target.table);
+                w.push_sql(" AS ");
+                w.push_ident(&this);
+                if joined {
+                    w.push_sql(" ON ");
+                    w.push_column(&this, target_col);
+                    w.push_sql(" = ");
+                    w.push_column(&prev, source_col);
+                } else {
+                    correlation = Some((this.clone(), target_col, source_col));
+                }
+            }
+            Hop::Through {
+                target,
+                through,
+                source_col,
+                target_col,
+            } => {
+                let link = format!("{this}_link");
+                if joined {
+                    w.push_sql(" JOIN ");
+                }
+                w.push_ident(through);
+                w.push_sql(" AS ");
+                w.push_ident(&link);
+                if joined {
+                    w.push_sql(" ON ");
+                    w.push_column(&link, source_col);
+                    w.push_sql(" = ");
+                    w.push_column(&prev, prev_pk);
+                } else {
+                    correlation = Some((link.clone(), source_col, prev_pk));
+                }
+                push_join_target(w, target, &this, &link, target_col);
+            }
+        }
+    }
+    if let Some((table, inner_col, outer_col)) = correlation {
+        w.push_sql(" WHERE ");
+        w.push_column(&table, inner_col);
+        w.push_sql(" = ");
+        w.push_column(outer, outer_col);
+    }
+    w.push_sql(")");
+}

@@ -1,0 +1,219 @@
+//! The expression tree of `F(..)` and `OuterRef(..)` (a field's value in a
+//! filter or an update, with arithmetic: `F("balance") + 100`,
+//! `F("author__karma")`): its names resolved against the metadata, its
+//! type, and its rendering.
+
+use std::ops::{Add, Div, Mul, Sub};
+
+use crate::error::{Error, Result};
+use crate::meta::{check_len, too_deep, MAX_RELATIONS};
+use crate::meta::{FieldMeta, ModelMeta};
+use crate::relation::{Hop, RelationKind};
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// An expression over a row's fields and values, for filters
+/// (`q!(views__gt = F("author__karma"))`) and updates
+/// (`q!(balance = F("balance") + 100)`). Field names are checked when the
+/// query runs; a path may follow foreign keys and one-to-ones.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A field of the queried model, or one reached through forward relations.
+    Field(String),
+    /// A bound value.
+    Value(Value),
+    /// `left <op> right`.
+    Binary(Box<Expr>, Arith, Box<Expr>),
+    /// A field of the enclosing query's row, inside an [`Exists`](crate::query::Exists).
+    Outer(String),
+}
+
+/// An arithmetic operator of an [`Expr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<$ty> for Expr {
+            fn from(v: $ty) -> Expr {
+                Expr::Value(Value::$variant(Some(v)))
+            }
+        }
+    )*};
+}
+from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+impl From<Value> for Expr {
+    fn from(v: Value) -> Expr {
+        Expr::Value(v)
+    }
+}
+
+macro_rules! arith {
+    ($trait:ident, $method:ident, $op:ident) => {
+        impl<R: Into<Expr>> $trait<R> for Expr {
+            type Output = Expr;
+            fn $method(self, rhs: R) -> Expr {
+                Expr::Binary(Box::new(self), Arith::$op, Box::new(rhs.into()))
+            }
+        }
+    };
+}
+arith!(Add, add, Add);
+arith!(Sub, sub, Sub);
+arith!(Mul, mul, Mul);
+arith!(Div, div, Div);
+
+/// A resolved field reference: its column, and the forward relations to
+/// reach it (rendered as a scalar subquery).
+pub(crate) fn resolve(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static str)> {
+    resolve_field(meta, name).map(|(hops, field)| (hops, field.column))
+}
+
+fn resolve_field(meta: &'static ModelMeta, name: &str) -> Result<(Vec<Hop>, &'static FieldMeta)> {
+    // Split only once known to be short, and crossing a bounded number of
+    // relations: a cycle of foreign keys would otherwise nest subqueries
+    // as deep as the name is long.
+    check_len(meta, "field in F()", name, || meta.field_names())?;
+    let segments: Vec<&str> = name.split("__").collect();
+    let (last, relations) = segments.split_last().unwrap_or((&"", &[]));
+    let mut meta = meta;
+    let mut hops = Vec::new();
+    for rel_name in relations {
+        if hops.len() == MAX_RELATIONS {
+            return Err(too_deep(meta, "relation in F()", rel_name));
+        }
+        let rel = meta
+            .relation(rel_name)
+            .filter(|r| matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne))
+            .ok_or_else(|| {
+                Error::from(crate::error::LookupError {
+                    model: meta.name,
+                    what: "relation in F()",
+                    name: (*rel_name).to_owned(),
+                    valid: meta
+                        .relations
+                        .iter()
+                        .filter(|r| {
+                            matches!(r.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+                        })
+                        .map(|r| r.name.to_owned())
+                        .collect(),
+                })
+            })?;
+        hops.push(rel.hop()?);
+        meta = rel.target.meta();
+    }
+    let field = meta.field(last).ok_or_else(|| {
+        Error::from(crate::error::LookupError {
+            model: meta.name,
+            what: "field in F()",
+            name: (*last).to_owned(),
+            valid: meta.field_names(),
+        })
+    })?;
+    Ok((hops, field))
+}
+
+impl Expr {
+    /// True when a value of the expression is text with a NUL character
+    /// (see [`Value::has_nul`]).
+    pub(crate) fn has_nul(&self) -> bool {
+        match self {
+            Expr::Value(v) => v.has_nul(),
+            Expr::Binary(l, _, r) => l.has_nul() || r.has_nul(),
+            Expr::Field(_) | Expr::Outer(_) => false,
+        }
+    }
+
+    /// Checks every field name against `meta`, and `OuterRef` names
+    /// against the enclosing query's model.
+    pub(crate) fn check(
+        &self,
+        meta: &'static ModelMeta,
+        outer: Option<&'static ModelMeta>,
+    ) -> Result<()> {
+        match self {
+            Expr::Field(name) => resolve(meta, name).map(|_| ()),
+            Expr::Outer(name) => match outer {
+                Some(outer) => resolve(outer, name).map(|_| ()),
+                None => Err(Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
+                })),
+            },
+            Expr::Value(_) => Ok(()),
+            Expr::Binary(l, _, r) => {
+                l.check(meta, outer)?;
+                r.check(meta, outer)
+            }
+        }
+    }
+
+    /// The SQL type of the expression's value (names were checked): a
+    /// field's own type; integer arithmetic is `bigint`, arithmetic with a
+    /// float `double precision`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] for arithmetic on a non-numeric value or an
+    /// `OuterRef` outside `Exists`.
+    pub(crate) fn result_type(&self, meta: &'static ModelMeta) -> Result<SqlType> {
+        let numeric = |ty: SqlType| -> Result<SqlType> {
+            match ty {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Ok(SqlType::BigInt),
+                SqlType::Real | SqlType::Double => Ok(SqlType::Double),
+                other => Err(Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!("arithmetic needs numbers, not {}", other.name()),
+                })),
+            }
+        };
+        match self {
+            Expr::Field(name) => Ok(resolve_field(meta, name)?.1.sql_type),
+            Expr::Value(v) => value_type(v).ok_or_else(|| {
+                Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!("cannot annotate the value {v:?}"),
+                })
+            }),
+            Expr::Binary(l, _, r) => {
+                let (l, r) = (
+                    numeric(l.result_type(meta)?)?,
+                    numeric(r.result_type(meta)?)?,
+                );
+                Ok(if l == SqlType::Double || r == SqlType::Double {
+                    SqlType::Double
+                } else {
+                    SqlType::BigInt
+                })
+            }
+            Expr::Outer(name) => Err(Error::from(crate::error::QueryError {
+                model: meta.name,
+                reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
+            })),
+        }
+    }
+}
+
+/// The SQL type a bound value has, for the types an expression can hold.
+fn value_type(v: &Value) -> Option<SqlType> {
+    Some(match v {
+        Value::Bool(_) => SqlType::Bool,
+        Value::I16(_) => SqlType::SmallInt,
+        Value::I32(_) => SqlType::Integer,
+        Value::I64(_) => SqlType::BigInt,
+        Value::F32(_) => SqlType::Real,
+        Value::F64(_) => SqlType::Double,
+        Value::Text(_) => SqlType::Text,
+        _ => return None,
+    })
+}

@@ -1,0 +1,386 @@
+//! The condition tree a query's filter is made of ([`Node`]: leaves of
+//! one lookup on one field, `AND`, `OR`, `NOT`, `EXISTS`), an `UPDATE`'s
+//! assignments ([`Set`]) and an `__in` subquery ([`Subquery`]): plain data
+//! that the query chain builds and `condition.rs` / `statements.rs` render.
+
+use crate::meta::{FieldMeta, ModelMeta};
+use crate::relation::{RelationKind, RelationMeta};
+use crate::sql::expr::Expr;
+use crate::value::Value;
+
+/// How deep a lookup may reach across relations (`a__b__c__d__field`).
+pub(crate) const MAX_DEPTH: usize = 4;
+
+/// The relations a lookup crosses, from the queried model to the field's.
+#[derive(Clone, Copy, PartialEq, Default)]
+pub(crate) struct RelPath {
+    steps: [Option<&'static RelationMeta>; MAX_DEPTH],
+    len: u8,
+}
+
+impl std::fmt::Debug for RelPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.steps()).finish()
+    }
+}
+
+impl RelPath {
+    /// No relation: a field of the queried model.
+    pub(crate) const EMPTY: RelPath = RelPath {
+        steps: [None; MAX_DEPTH],
+        len: 0,
+    };
+
+    /// The steps, in order.
+    pub(crate) fn steps(&self) -> impl Iterator<Item = &'static RelationMeta> + '_ {
+        self.steps[..usize::from(self.len)]
+            .iter()
+            .flatten()
+            .copied()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn first(&self) -> Option<&'static RelationMeta> {
+        self.steps[0].filter(|_| self.len > 0)
+    }
+
+    pub(crate) fn last(&self) -> Option<&'static RelationMeta> {
+        self.len
+            .checked_sub(1)
+            .and_then(|i| self.steps[usize::from(i)])
+    }
+
+    /// The path one step longer (a path past [`MAX_DEPTH`] keeps its last
+    /// step replaced; `q!` rejects such paths at compile time).
+    pub(crate) fn push(mut self, step: &'static RelationMeta) -> Self {
+        let i = usize::from(self.len).min(MAX_DEPTH - 1);
+        self.steps[i] = Some(step);
+        self.len = (i + 1) as u8;
+        self
+    }
+
+    pub(crate) fn pop(mut self) -> Self {
+        if self.len > 0 {
+            self.len -= 1;
+            self.steps[usize::from(self.len)] = None;
+        }
+        self
+    }
+
+    /// The path without its first step.
+    pub(crate) fn rest(&self) -> Self {
+        let mut out = RelPath::EMPTY;
+        for step in self.steps().skip(1) {
+            out = out.push(step);
+        }
+        out
+    }
+}
+
+/// A condition tree node. Constant nodes (`All`, `Nothing`) let an empty
+/// `in` list match nothing without sending a query.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    /// Matches every row (Django's empty `Q()`).
+    All,
+    /// Matches no row (an empty `__in`).
+    Nothing,
+    Leaf(Cond),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// `EXISTS (SELECT 1 FROM ..)`, correlated through `OuterRef`.
+    Exists(Box<Subquery>),
+    /// One `filter(..)` (`same_row`) or `exclude(..)` call. Inside a
+    /// `filter` call, conditions across the same relation must hold for the
+    /// same related row; separate calls may each match a different one.
+    Call {
+        node: Box<Node>,
+        same_row: bool,
+    },
+}
+
+/// One lookup on one field.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cond {
+    pub path: RelPath,
+    pub field: &'static FieldMeta,
+    pub op: Op,
+}
+
+/// Where a `LIKE` pattern is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Like {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// A lookup with its operand(s).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    /// `=` (a NULL operand is turned into `IsNull(true)` by [`Node::leaf`]).
+    Exact(Value),
+    /// `UPPER(col) = UPPER($n)`
+    IExact(Value),
+    /// `LIKE` with the raw (unescaped) text; escaping happens when rendered.
+    Like {
+        at: Like,
+        ci: bool,
+        text: String,
+    },
+    /// `= ANY($n)`; never empty and without NULLs (see [`Node::leaf`]).
+    In(Vec<Value>),
+    Cmp(Cmp, Value),
+    Range(Value, Value),
+    IsNull(bool),
+    Regex {
+        ci: bool,
+        pattern: String,
+    },
+    /// `col = expr`, `col > expr`, ...: a comparison with an `F` expression
+    /// (`cmp` is `None` for `=`).
+    CmpExpr {
+        cmp: Option<Cmp>,
+        expr: Expr,
+    },
+    /// `col IN (SELECT ..)`: `__in` with a `values(..)` query.
+    InQuery(Box<Subquery>),
+    /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
+    /// the rows a many-to-many manager links to its owner.
+    Linked {
+        through: &'static str,
+        source_col: &'static str,
+        target_col: &'static str,
+        owner: Value,
+    },
+}
+
+impl Node {
+    /// A leaf, normalized the way Django does: `= NULL` is `IS NULL`, NULLs
+    /// are dropped from `in`, and an empty `in` matches nothing.
+    pub(crate) fn leaf(field: &'static FieldMeta, op: Op) -> Node {
+        Node::leaf_at(RelPath::EMPTY, field, op)
+    }
+
+    /// A leaf on `field` reached through `path`. `author__id = 4` becomes
+    /// `author_id = 4` (the key is already on this side), as in Django.
+    pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
+        let (path, field) = match path.last() {
+            Some(step)
+                if matches!(step.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+                    && field.primary_key =>
+            {
+                match step.key_field() {
+                    Some(key) => (path.pop(), key),
+                    None => (path, field),
+                }
+            }
+            _ => (path, field),
+        };
+        let op = match op {
+            Op::Exact(v) | Op::IExact(v) if v.is_null() => Op::IsNull(true),
+            Op::In(values) => {
+                let values: Vec<Value> = values.into_iter().filter(|v| !v.is_null()).collect();
+                if values.is_empty() {
+                    return Node::Nothing;
+                }
+                Op::In(values)
+            }
+            op => op,
+        };
+        Node::Leaf(Cond { path, field, op })
+    }
+
+    /// `self AND other`, flattened.
+    pub(crate) fn and(self, other: Node) -> Node {
+        // The common case (a first filter) without moving both into a pair.
+        if matches!(self, Node::All) {
+            return other;
+        }
+        match (self, other) {
+            (Node::All, n) | (n, Node::All) => n,
+            (Node::And(mut a), Node::And(b)) => {
+                a.extend(b);
+                Node::And(a)
+            }
+            (Node::And(mut a), n) => {
+                a.push(n);
+                Node::And(a)
+            }
+            (n, Node::And(mut b)) => {
+                b.insert(0, n);
+                Node::And(b)
+            }
+            (a, b) => Node::And(vec![a, b]),
+        }
+    }
+
+    /// `self OR other`, flattened.
+    pub(crate) fn or(self, other: Node) -> Node {
+        match (self, other) {
+            (Node::Nothing, n) | (n, Node::Nothing) => n,
+            (Node::Or(mut a), Node::Or(b)) => {
+                a.extend(b);
+                Node::Or(a)
+            }
+            (Node::Or(mut a), n) => {
+                a.push(n);
+                Node::Or(a)
+            }
+            (n, Node::Or(mut b)) => {
+                b.insert(0, n);
+                Node::Or(b)
+            }
+            (a, b) => Node::Or(vec![a, b]),
+        }
+    }
+
+    /// Every relation the tree crosses can be resolved (a `Reverse` field
+    /// finds the foreign key it mirrors).
+    pub(crate) fn check_relations(&self) -> crate::error::Result<()> {
+        match self {
+            Node::All | Node::Nothing => Ok(()),
+            Node::Leaf(c) => c.path.steps().try_for_each(|r| r.hop().map(|_| ())),
+            Node::Exists(sub) => sub.filter.check_relations(),
+            Node::And(items) | Node::Or(items) => items.iter().try_for_each(Node::check_relations),
+            Node::Not(n) | Node::Call { node: n, .. } => n.check_relations(),
+        }
+    }
+
+    /// The same tree seen from the model one relation back: every leaf's
+    /// path starts with `step`.
+    pub(crate) fn behind(self, step: &'static RelationMeta) -> Node {
+        match self {
+            Node::All | Node::Nothing => self,
+            Node::Leaf(c) => {
+                let mut path = RelPath::EMPTY.push(step);
+                for s in c.path.steps() {
+                    path = path.push(s);
+                }
+                Node::Leaf(Cond { path, ..c })
+            }
+            Node::And(items) => Node::And(items.into_iter().map(|n| n.behind(step)).collect()),
+            Node::Or(items) => Node::Or(items.into_iter().map(|n| n.behind(step)).collect()),
+            Node::Not(n) => Node::Not(Box::new(n.behind(step))),
+            Node::Exists(_) => self,
+            Node::Call { node, same_row } => Node::Call {
+                node: Box::new(node.behind(step)),
+                same_row,
+            },
+        }
+    }
+
+    /// True when [`simplify`](Node::simplify) would return the tree as it
+    /// is (checked without cloning: the common case on every query).
+    pub(crate) fn is_simple(&self) -> bool {
+        fn inner(node: &Node, parent_and: bool, parent_or: bool) -> bool {
+            match node {
+                Node::All | Node::Nothing => false,
+                Node::Leaf(_) | Node::Exists(_) => true,
+                Node::Not(n) => inner(n, false, false),
+                Node::Call { node, .. } => inner(node, false, false),
+                Node::And(items) => {
+                    !parent_and && items.len() > 1 && items.iter().all(|n| inner(n, true, false))
+                }
+                Node::Or(items) => {
+                    !parent_or && items.len() > 1 && items.iter().all(|n| inner(n, false, true))
+                }
+            }
+        }
+        matches!(self, Node::All | Node::Nothing) || inner(self, false, false)
+    }
+
+    /// Folds the constants away: the result is `All`, `Nothing`, or a tree
+    /// without constants.
+    pub(crate) fn simplify(&self) -> Node {
+        match self {
+            Node::All | Node::Nothing | Node::Leaf(_) | Node::Exists(_) => self.clone(),
+            Node::Not(inner) => match inner.simplify() {
+                Node::All => Node::Nothing,
+                Node::Nothing => Node::All,
+                n => Node::Not(Box::new(n)),
+            },
+            Node::Call { node, same_row } => match node.simplify() {
+                n @ (Node::All | Node::Nothing) => n,
+                n => Node::Call {
+                    node: Box::new(n),
+                    same_row: *same_row,
+                },
+            },
+            Node::And(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.simplify() {
+                        Node::All => {}
+                        Node::Nothing => return Node::Nothing,
+                        Node::And(inner) => out.extend(inner),
+                        n => out.push(n),
+                    }
+                }
+                match out.len() {
+                    0 => Node::All,
+                    1 => out.pop().unwrap_or(Node::All),
+                    _ => Node::And(out),
+                }
+            }
+            Node::Or(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.simplify() {
+                        Node::Nothing => {}
+                        Node::All => return Node::All,
+                        Node::Or(inner) => out.extend(inner),
+                        n => out.push(n),
+                    }
+                }
+                match out.len() {
+                    0 => Node::Nothing,
+                    1 => out.pop().unwrap_or(Node::Nothing),
+                    _ => Node::Or(out),
+                }
+            }
+        }
+    }
+}
+
+/// A one-column `SELECT` used as the operand of `__in`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subquery {
+    pub(crate) meta: &'static ModelMeta,
+    pub(crate) column: Option<&'static FieldMeta>,
+    pub(crate) filter: Node,
+    pub(crate) order: Vec<(&'static FieldMeta, bool)>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) offset: Option<i64>,
+    /// Why it cannot be used (reported before anything is sent).
+    pub(crate) error: Option<String>,
+}
+
+/// [`Set::index`] of a field reached through relations, which `update()`
+/// rejects.
+pub(crate) const ACROSS_RELATION: usize = usize::MAX;
+
+/// One `field = value` term of an [`Assign`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Set {
+    /// The field's position in the model's fields, or [`ACROSS_RELATION`].
+    pub index: usize,
+    pub field: &'static FieldMeta,
+    pub value: Value,
+    /// `field = F(..) + ..`: set from an expression instead of `value`.
+    pub expr: Option<Expr>,
+}

@@ -1,0 +1,282 @@
+//! Statements by model, not by query: the single-row `INSERT`, the bulk
+//! `INSERT .. UNNEST` and `COPY`, `UPDATE` / `DELETE` by primary key, their
+//! per-model cache ([`ModelStatements`]), and the statements on tables no
+//! model describes (the migration history).
+
+use std::sync::OnceLock;
+
+use crate::meta::{FieldMeta, ModelMeta};
+use crate::sql::SqlWriter;
+use crate::types::SqlType;
+
+/// Statement texts that depend only on the model, rendered on first use
+/// and kept for the life of the program (one per model, in a static the
+/// derive emits): the column list, and the single-row writes.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ModelStatements {
+    columns: OnceLock<String>,
+    insert: [OnceLock<(String, Box<[usize]>)>; 2],
+    bulk_insert: [OnceLock<String>; 2],
+    copy_in: [OnceLock<(String, String)>; 2],
+    update_by_pk: OnceLock<String>,
+    delete_by_pk: OnceLock<String>,
+}
+
+impl ModelStatements {
+    /// An empty cache.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        ModelStatements {
+            columns: OnceLock::new(),
+            insert: [OnceLock::new(), OnceLock::new()],
+            bulk_insert: [OnceLock::new(), OnceLock::new()],
+            copy_in: [OnceLock::new(), OnceLock::new()],
+            update_by_pk: OnceLock::new(),
+            delete_by_pk: OnceLock::new(),
+        }
+    }
+
+    /// `"table"."a", "table"."b", ..`: every column, in field order.
+    pub(crate) fn columns(&'static self, meta: &ModelMeta) -> &'static str {
+        self.columns.get_or_init(|| {
+            let mut w = SqlWriter::new();
+            w.push_list(meta.fields, ", ", |w, f| {
+                w.push_column(meta.table, f.column)
+            });
+            w.finish().sql
+        })
+    }
+
+    /// The single-row [`insert`], and the indexes of the fields it reads
+    /// back ([`returned_fields`]), in the order of its `RETURNING`.
+    pub(crate) fn insert(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, &[usize]) {
+        let (sql, returned) = self.insert[usize::from(with_pk)].get_or_init(|| {
+            let returned = returned_fields(meta, with_pk).map(|(i, _)| i).collect();
+            (insert(meta, with_pk), returned)
+        });
+        (sql, returned)
+    }
+
+    pub(crate) fn bulk_insert(&self, meta: &'static ModelMeta, with_pk: bool) -> &str {
+        self.bulk_insert[usize::from(with_pk)].get_or_init(|| bulk_insert(meta, with_pk))
+    }
+
+    /// The `COPY .. FROM STDIN` of [`copy_in`], and a `SELECT` of the same
+    /// columns that reads no row, prepared for the columns' types.
+    pub(crate) fn copy_in(&self, meta: &'static ModelMeta, with_pk: bool) -> (&str, &str) {
+        let (copy, types) =
+            self.copy_in[usize::from(with_pk)].get_or_init(|| copy_in(meta, with_pk));
+        (copy, types)
+    }
+
+    pub(crate) fn update_by_pk(&self, meta: &'static ModelMeta) -> &str {
+        self.update_by_pk.get_or_init(|| update_by_pk(meta))
+    }
+
+    pub(crate) fn delete_by_pk(&self, meta: &'static ModelMeta) -> &str {
+        self.delete_by_pk.get_or_init(|| delete_by_pk(meta))
+    }
+}
+
+/// The fields an `INSERT` writes: all, or all but an identity primary key.
+pub(crate) fn insert_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    fields_where(meta, move |f| with_pk || !f.auto)
+}
+
+/// The fields, with their indexes, that `keep` selects.
+fn fields_where(
+    meta: &'static ModelMeta,
+    keep: impl Fn(&FieldMeta) -> bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    meta.fields.iter().enumerate().filter(move |(_, f)| keep(f))
+}
+
+pub(crate) fn push_returning(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push_sql(" RETURNING ");
+    w.push_list(meta.fields, ", ", |w, f| w.push_ident(f.column));
+}
+
+/// The fields the database fills on an `INSERT` of [`insert_fields`]: the
+/// identity primary key when it is not given, else none. Every other column
+/// is sent, so this is all a bulk insert needs to read back (as Django's
+/// `bulk_create`, which reads back the primary keys only).
+pub(crate) fn generated_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    fields_where(meta, move |f| !with_pk && f.auto)
+}
+
+/// ` RETURNING <fields' columns>`, or nothing when there are none.
+fn push_returning_fields(
+    w: &mut SqlWriter,
+    fields: impl Iterator<Item = (usize, &'static FieldMeta)>,
+) {
+    let fields: Vec<_> = fields.collect();
+    if !fields.is_empty() {
+        w.push_sql(" RETURNING ");
+        w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    }
+}
+
+/// The fields a single-row [`insert`] reads back: the [`generated_fields`],
+/// and those whose type the database may store otherwise than sent, so the
+/// saved object equals what a later get returns. Times keep microseconds
+/// where chrono has nanoseconds; `jsonb` keeps numbers as `numeric`, so a
+/// float such as `1e16` comes back as an integer. Every other type stores
+/// the value sent as it is, and Django too reads back only the key.
+pub(crate) fn returned_fields(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+) -> impl Iterator<Item = (usize, &'static FieldMeta)> {
+    fields_where(meta, move |f| {
+        (!with_pk && f.auto)
+            || matches!(
+                f.sql_type,
+                SqlType::Time | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Jsonb
+            )
+    })
+}
+
+/// `INSERT INTO .. (..) VALUES ($1, ..) RETURNING <returned_fields>` (no
+/// `RETURNING` when there are none); the caller binds the fields of
+/// [`insert_fields`] in order.
+pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(meta.table);
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    if fields.is_empty() {
+        w.push_sql(" DEFAULT VALUES");
+    } else {
+        w.push_sql(" (");
+        w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+        w.push_sql(") VALUES (");
+        w.push_list(1..=fields.len(), ", ", |w, n| w.push_placeholder(n));
+        w.push_sql(")");
+    }
+    push_returning_fields(&mut w, returned_fields(meta, with_pk));
+    w.finish().sql
+}
+
+/// `INSERT INTO .. (..) SELECT * FROM UNNEST($1::type[], ..) RETURNING <generated>`:
+/// one statement text whatever the number of rows, one array per column.
+/// A model with no column to insert (only a generated key) gets
+/// `INSERT INTO .. SELECT FROM generate_series(1, $1::int8)`: `$1` rows of
+/// defaults.
+pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(meta.table);
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    if fields.is_empty() {
+        w.push_sql(" SELECT FROM generate_series(1, $1::int8)");
+        push_returning_fields(&mut w, generated_fields(meta, with_pk));
+        return w.finish().sql;
+    }
+    w.push_sql(" (");
+    w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    w.push_sql(") SELECT * FROM UNNEST(");
+    w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {
+        w.push_placeholder(n + 1);
+        w.push_sql("::");
+        w.push_text(&f.ddl_type());
+        w.push_sql("[]");
+    });
+    w.push_sql(")");
+    push_returning_fields(&mut w, generated_fields(meta, with_pk));
+    w.finish().sql
+}
+
+/// `COPY "table" (..) FROM STDIN (FORMAT binary)` for the fields of
+/// [`insert_fields`], and `SELECT <those columns> FROM "table" LIMIT 0`,
+/// whose prepared form gives the columns' types (enums included).
+pub(crate) fn copy_in(meta: &'static ModelMeta, with_pk: bool) -> (String, String) {
+    let fields: Vec<_> = insert_fields(meta, with_pk).collect();
+    let mut copy = SqlWriter::new();
+    copy.push_sql("COPY ");
+    copy.push_ident(meta.table);
+    copy.push_sql(" (");
+    copy.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    copy.push_sql(") FROM STDIN (FORMAT binary)");
+    let mut types = SqlWriter::new();
+    types.push_sql("SELECT ");
+    types.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+    types.push_sql(" FROM ");
+    types.push_ident(meta.table);
+    types.push_sql(" LIMIT 0");
+    (copy.finish().sql, types.finish().sql)
+}
+
+/// `UPDATE .. SET <every other column> = $n .. WHERE pk = $last`; the
+/// caller binds the non-pk fields in order, then the primary key.
+pub(crate) fn update_by_pk(meta: &'static ModelMeta) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("UPDATE ");
+    w.push_ident(meta.table);
+    w.push_sql(" SET ");
+    let others: Vec<_> = meta.fields.iter().filter(|f| !f.primary_key).collect();
+    w.push_list(others.iter().enumerate(), ", ", |w, (n, f)| {
+        w.push_ident(f.column);
+        w.push_sql(" = ");
+        w.push_placeholder(n + 1);
+    });
+    w.push_sql(" WHERE ");
+    w.push_ident(meta.pk_field().column);
+    w.push_sql(" = ");
+    w.push_placeholder(others.len() + 1);
+    w.finish().sql
+}
+
+/// `DELETE FROM .. WHERE pk = $1`.
+pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(meta.table);
+    w.push_sql(" WHERE ");
+    w.push_ident(meta.pk_field().column);
+    w.push_sql(" = $1");
+    w.finish().sql
+}
+
+/// `SELECT "a", "b" FROM "table" ORDER BY "c", ..` over a table no model
+/// describes (the migration history).
+pub(crate) fn select_table(table: &str, columns: &[&str], order_by: &[&str]) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_list(columns, ", ", |w, c| w.push_ident(c));
+    w.push_sql(" FROM ");
+    w.push_ident(table);
+    w.push_sql(" ORDER BY ");
+    w.push_list(order_by, ", ", |w, c| w.push_ident(c));
+    w.finish().sql
+}
+
+/// `INSERT INTO "table" ("a", "b") VALUES ($1, $2)` into a table no model
+/// describes.
+pub(crate) fn insert_into_table(table: &str, columns: &[&str]) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(table);
+    w.push_sql(" (");
+    w.push_list(columns, ", ", |w, c| w.push_ident(c));
+    w.push_sql(") VALUES (");
+    w.push_list(1..=columns.len(), ", ", SqlWriter::push_placeholder);
+    w.push_sql(")");
+    w.finish().sql
+}
+
+/// `DELETE FROM "table" WHERE "column" = $1` on a table no model describes.
+pub(crate) fn delete_from_table(table: &str, column: &str) -> String {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(table);
+    w.push_sql(" WHERE ");
+    w.push_ident(column);
+    w.push_sql(" = $1");
+    w.finish().sql
+}
