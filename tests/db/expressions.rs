@@ -5,69 +5,7 @@ use orm_core::prelude::*;
 use orm_core::query::{Avg, Count, Max, Sum};
 
 use crate::common::setup;
-
-/// A writer with karma.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "expr_writers")]
-pub(crate) struct Writer {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Reputation.
-    pub karma: i32,
-    /// Article.writer, reversed.
-    pub articles: Reverse<Article>,
-}
-
-/// An article with counters.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "expr_articles")]
-pub(crate) struct Article {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// The writer.
-    #[orm(related_name = "articles")]
-    pub writer: ForeignKey<Writer>,
-    /// Title.
-    pub title: String,
-    /// Reads.
-    pub views: i64,
-    /// Likes.
-    pub likes: i32,
-}
-
-async fn sample() -> Result<()> {
-    let ann = Writer::create(Writer {
-        name: "ann".into(),
-        karma: 50,
-        ..Default::default()
-    })
-    .await?;
-    let bob = Writer::create(Writer {
-        name: "bob".into(),
-        karma: 5,
-        ..Default::default()
-    })
-    .await?;
-    for (writer, title, views, likes) in [
-        (&ann, "a1", 100, 10),
-        (&ann, "a2", 20, 30),
-        (&bob, "b1", 7, 1),
-    ] {
-        Article::create(Article {
-            writer: ForeignKey::to(writer)?,
-            title: title.into(),
-            views,
-            likes,
-            ..Default::default()
-        })
-        .await?;
-    }
-    Ok(())
-}
+use crate::models::articles::{sample, Article, Writer};
 
 async fn titles(q: impl IntoQ<Article>) -> Result<Vec<String>> {
     Article::filter(q)

@@ -9,7 +9,7 @@ use orm_core::prelude::*;
 use orm_core::query::{LookupPolicy, F};
 
 use crate::common::{setup, users, User};
-use crate::relations::{Author, Post, Profile, Tag};
+use crate::models::blog::{Author, Post, Profile, Tag};
 
 /// An author with a post and a profile.
 async fn ada() -> Result<Author> {

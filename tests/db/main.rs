@@ -15,6 +15,7 @@ mod hostile_input;
 mod logging;
 mod lookups;
 mod migrations;
+mod models;
 mod queryset;
 mod reads;
 mod relations;

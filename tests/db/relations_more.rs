@@ -8,160 +8,11 @@ use orm_core::prelude::*;
 use uuid::Uuid;
 
 use crate::common::setup;
-
-// ------------------------------------------------ through model, self M2M
-
-/// A person in groups (through a model with a role) and with friends.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_people")]
-pub(crate) struct Person {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Unique name.
-    #[orm(unique)]
-    pub name: String,
-    /// Linked through the `Membership` model's table.
-    #[orm(through = "relx_memberships", related_name = "members")]
-    pub groups: ManyToMany<Group>,
-    /// Self-referential: columns from_person_id / to_person_id.
-    #[orm(related_name = "friend_of")]
-    pub friends: ManyToMany<Person>,
-    /// `friends`, reversed: the people who list this one.
-    pub friend_of: Reverse<Person>,
-    /// Membership.person, reversed.
-    pub memberships: Reverse<Membership>,
-    /// Linked through `Assignment`, whose `hours` has no default.
-    #[orm(through = "relx_assignments")]
-    pub projects: ManyToMany<Project>,
-}
-
-/// A group of people.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_groups")]
-pub(crate) struct Group {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Person.groups, reversed.
-    pub members: Reverse<Person>,
-    /// Membership.group, reversed.
-    pub memberships: Reverse<Membership>,
-}
-
-/// The through model of `Person.groups`, with a column of its own.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_memberships", unique_together(person, group))]
-pub(crate) struct Membership {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Column person_id.
-    #[orm(related_name = "memberships")]
-    pub person: ForeignKey<Person>,
-    /// Column group_id (a reserved word as a field name).
-    #[orm(related_name = "memberships")]
-    pub group: ForeignKey<Group>,
-    /// Extra column; its default lets `person.groups().add(..)` insert.
-    #[orm(default = "member")]
-    pub role: String,
-}
-
-/// A project people are assigned to.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_projects")]
-pub(crate) struct Project {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-}
-
-/// The through model of `Person.projects`: `hours` is required.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_assignments", unique_together(person, project))]
-pub(crate) struct Assignment {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Column person_id.
-    pub person: ForeignKey<Person>,
-    /// Column project_id.
-    pub project: ForeignKey<Project>,
-    /// No default: a bare link cannot be inserted.
-    pub hours: i32,
-}
-
-// ------------------------------------------------------ non-integer keys
-
-/// A label keyed by a short text code.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_labels")]
-pub(crate) struct Label {
-    /// Text primary key.
-    #[orm(primary_key, max_length = 16)]
-    pub code: String,
-    /// Title.
-    pub title: String,
-    /// Device.label, reversed.
-    pub devices: Reverse<Device>,
-    /// Device.tags, reversed.
-    pub tagged: Reverse<Device>,
-}
-
-/// A device keyed by a UUID.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_devices")]
-pub(crate) struct Device {
-    /// UUID primary key (set by the caller).
-    #[orm(primary_key)]
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// A nullable key to a text primary key.
-    #[orm(related_name = "devices", on_delete = "set_null")]
-    pub label: Option<ForeignKey<Label>>,
-    /// UUID owner, text target.
-    #[orm(related_name = "tagged")]
-    pub tags: ManyToMany<Label>,
-    /// Reading.device, reversed.
-    pub readings: Reverse<Reading>,
-    /// Rack.devices, reversed.
-    pub racks: Reverse<Rack>,
-}
-
-/// A reading of a device (a key to a UUID primary key).
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_readings")]
-pub(crate) struct Reading {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Deleted with its device.
-    #[orm(related_name = "readings")]
-    pub device: ForeignKey<Device>,
-    /// Value.
-    pub value: i32,
-}
-
-/// A rack of devices (integer owner, UUID target).
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_racks")]
-pub(crate) struct Rack {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Linked devices.
-    #[orm(related_name = "racks")]
-    pub devices: ManyToMany<Device>,
-}
-
-// ------------------------------------------------------------- on_delete
+use crate::models::devices::*;
+use crate::models::edited_blog::*;
+use crate::models::messages::*;
+use crate::models::people::*;
+use crate::models::{names_of, sorted};
 
 /// The parent of the on_delete children below.
 #[derive(Model, Debug, Clone, Default)]
@@ -234,210 +85,6 @@ pub(crate) struct Defaulted {
     pub owner: ForeignKey<Owner>,
 }
 
-// ---------------------------------------------- several keys to one model
-
-/// An account that sends and receives messages.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_accounts")]
-pub(crate) struct Account {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Message.sender, reversed.
-    pub sent: Reverse<Message>,
-    /// Message.recipient, reversed.
-    pub received: Reverse<Message>,
-    /// Ambiguous on purpose: neither key of Message names it.
-    pub messages: Reverse<Message>,
-    /// Passport.holder (a one-to-one), reversed as a many side.
-    pub passport: Reverse<Passport>,
-}
-
-/// One passport per account.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_passports")]
-pub(crate) struct Passport {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Unique key.
-    #[orm(related_name = "passport")]
-    pub holder: OneToOne<Account>,
-    /// Number.
-    pub number: String,
-}
-
-/// A message between two accounts.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_messages")]
-pub(crate) struct Message {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// From.
-    #[orm(related_name = "sent")]
-    pub sender: ForeignKey<Account>,
-    /// To.
-    #[orm(related_name = "received")]
-    pub recipient: ForeignKey<Account>,
-    /// Text.
-    pub body: String,
-}
-
-// ----------------------------------- comment -> post -> author -> profile
-
-/// A country of a profile.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_countries")]
-pub(crate) struct Country {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Profile.country, reversed.
-    pub profiles: Reverse<Profile>,
-}
-
-/// An author: writes posts, edits others.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_authors")]
-pub(crate) struct Author {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Unique name.
-    #[orm(unique)]
-    pub name: String,
-    /// Reputation.
-    pub karma: i32,
-    /// Post.author, reversed.
-    pub posts: Reverse<Post>,
-    /// Post.editor, reversed.
-    pub edited: Reverse<Post>,
-    /// Profile.author, reversed (one or none).
-    pub profile: ReverseOne<Profile>,
-}
-
-/// One profile per author.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_profiles")]
-pub(crate) struct Profile {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Unique key.
-    #[orm(related_name = "profile")]
-    pub author: OneToOne<Author>,
-    /// Text.
-    pub bio: String,
-    /// Nullable.
-    #[orm(related_name = "profiles", on_delete = "set_null")]
-    pub country: Option<ForeignKey<Country>>,
-}
-
-/// A post with an author and maybe an editor (two keys to Author).
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_posts")]
-pub(crate) struct Post {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Deleted with its author.
-    #[orm(related_name = "posts", on_delete = "cascade")]
-    pub author: ForeignKey<Author>,
-    /// Nullable, SET NULL.
-    #[orm(related_name = "edited", on_delete = "set_null")]
-    pub editor: Option<ForeignKey<Author>>,
-    /// Title.
-    pub title: String,
-    /// Ordering key.
-    pub rank: i32,
-    /// Comment.post, reversed.
-    pub comments: Reverse<Comment>,
-}
-
-/// A comment on a post (cascade: author -> post -> comment).
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_comments")]
-pub(crate) struct Comment {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Deleted with its post.
-    #[orm(related_name = "comments", on_delete = "cascade")]
-    pub post: ForeignKey<Post>,
-    /// Text.
-    pub body: String,
-}
-
-/// A moderation flag that protects its comment from cascades.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "relx_flags")]
-pub(crate) struct Flag {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// PROTECT.
-    #[orm(on_delete = "protect")]
-    pub comment: ForeignKey<Comment>,
-}
-
-// --------------------------------------------------------------- helpers
-
-fn names<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
-    rows.iter().map(|r| name(r).to_owned()).collect()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-async fn person(name: &str) -> Result<Person> {
-    Person::create(Person {
-        name: name.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-async fn group(name: &str) -> Result<Group> {
-    Group::create(Group {
-        name: name.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-async fn member(p: &Person, g: &Group, role: &str) -> Result<Membership> {
-    Membership::create(Membership {
-        person: ForeignKey::to(p)?,
-        group: ForeignKey::to(g)?,
-        role: role.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-fn people(rows: &[Person]) -> Vec<String> {
-    names(rows, |p| &p.name)
-}
-
-fn groups(rows: &[Group]) -> Vec<String> {
-    names(rows, |g| &g.name)
-}
-
-fn authors(rows: &[Author]) -> Vec<String> {
-    names(rows, |a| &a.name)
-}
-
-fn titles(rows: &[Post]) -> Vec<String> {
-    names(rows, |p| &p.title)
-}
-
 /// The statements `generate_schemas` runs, as it builds them.
 fn schema() -> Vec<String> {
     let mut models: Vec<_> = orm_core::registered_models().collect();
@@ -450,8 +97,6 @@ fn creates_of<'a>(schema: &'a [String], table: &str) -> Vec<&'a String> {
     let head = format!("CREATE TABLE IF NOT EXISTS \"{table}\" (");
     schema.iter().filter(|s| s.starts_with(&head)).collect()
 }
-
-// ----------------------------------------------------------------- tests
 
 #[tokio::test]
 async fn through_model_is_the_link_table() -> Result<()> {
@@ -607,7 +252,7 @@ async fn through_model_without_defaults_refuses_bare_links() -> Result<()> {
             ["Ann"]
         );
         let mine = ann.projects().all().await?;
-        assert_eq!(names(&mine, |p| &p.name), ["orm"]);
+        assert_eq!(names_of(&mine, |p| &p.name), ["orm"]);
         // remove() needs no value for `hours`.
         assert_eq!(ann.projects().remove(&[&orm]).await?, 1);
         assert_eq!(Assignment::all().count().await?, 0);
@@ -722,42 +367,6 @@ async fn self_referential_many_to_many() -> Result<()> {
         Ok(())
     })
     .await
-}
-
-async fn label(code: &str, title: &str) -> Result<Label> {
-    Label::create(Label {
-        code: code.into(),
-        title: title.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-async fn device(name: &str, label: Option<&Label>) -> Result<Device> {
-    Device::create(Device {
-        id: Uuid::new_v4(),
-        name: name.into(),
-        label: label.map(ForeignKey::to).transpose()?,
-        ..Default::default()
-    })
-    .await
-}
-
-async fn reading(device: &Device, value: i32) -> Result<Reading> {
-    Reading::create(Reading {
-        device: ForeignKey::to(device)?,
-        value,
-        ..Default::default()
-    })
-    .await
-}
-
-fn devices(rows: &[Device]) -> Vec<String> {
-    names(rows, |d| &d.name)
-}
-
-fn codes(rows: &[Label]) -> Vec<String> {
-    names(rows, |l| &l.code)
 }
 
 #[tokio::test]
@@ -1112,98 +721,6 @@ async fn on_delete_restrict_protect_do_nothing_set_null() -> Result<()> {
     .await
 }
 
-async fn author(name: &str, karma: i32) -> Result<Author> {
-    Author::create(Author {
-        name: name.into(),
-        karma,
-        ..Default::default()
-    })
-    .await
-}
-
-async fn post(author: &Author, editor: Option<&Author>, title: &str, rank: i32) -> Result<Post> {
-    Post::create(Post {
-        author: ForeignKey::to(author)?,
-        editor: editor.map(ForeignKey::to).transpose()?,
-        title: title.into(),
-        rank,
-        ..Default::default()
-    })
-    .await
-}
-
-async fn comment(post: &Post, body: &str) -> Result<Comment> {
-    Comment::create(Comment {
-        post: ForeignKey::to(post)?,
-        body: body.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-/// The authors, countries, profiles, posts and comments of the deep tests.
-struct Blog {
-    ada: Author,
-    bob: Author,
-    cy: Author,
-    dee: Author,
-    p1: Post,
-    p3: Post,
-}
-
-/// Countries NZ, FR. Authors Ada (50, NZ), Bob (5, FR), Cy (20, profile
-/// without country), Dee (1, no profile, no posts); profiles made Cy first.
-/// Posts: "a" (Ada, edited by Bob, rank 3), "e" (Ada, 1),
-/// "b" (Bob, edited by Ada, 2), "c" (Cy, 5).
-/// Comments: "nice", "nice too" on "a"; "meh" on "b"; "nice" on "c".
-async fn blog() -> Result<Blog> {
-    let nz = Country::create(Country {
-        name: "NZ".into(),
-        ..Default::default()
-    })
-    .await?;
-    let fr = Country::create(Country {
-        name: "FR".into(),
-        ..Default::default()
-    })
-    .await?;
-    let ada = author("Ada", 50).await?;
-    let bob = author("Bob", 5).await?;
-    let cy = author("Cy", 20).await?;
-    let dee = author("Dee", 1).await?;
-    // Created in another order than the authors: profile ids are not
-    // author ids (Cy's profile is 1, Ada's is 3).
-    for (a, bio, country) in [
-        (&cy, "Cats", None),
-        (&bob, "Bikes", Some(&fr)),
-        (&ada, "Engines", Some(&nz)),
-    ] {
-        Profile::create(Profile {
-            author: ForeignKey::to(a)?,
-            bio: bio.into(),
-            country: country.map(ForeignKey::to).transpose()?,
-            ..Default::default()
-        })
-        .await?;
-    }
-    let p1 = post(&ada, Some(&bob), "a", 3).await?;
-    post(&ada, None, "e", 1).await?;
-    let p3 = post(&bob, Some(&ada), "b", 2).await?;
-    let p4 = post(&cy, None, "c", 5).await?;
-    comment(&p1, "nice").await?;
-    comment(&p1, "nice too").await?;
-    comment(&p3, "meh").await?;
-    comment(&p4, "nice").await?;
-    Ok(Blog {
-        ada,
-        bob,
-        cy,
-        dee,
-        p1,
-        p3,
-    })
-}
-
 #[tokio::test]
 async fn on_delete_cascades_two_levels_unless_protected() -> Result<()> {
     let db = setup().await;
@@ -1246,28 +763,6 @@ async fn on_delete_cascades_two_levels_unless_protected() -> Result<()> {
         Ok(())
     })
     .await
-}
-
-async fn account(name: &str) -> Result<Account> {
-    Account::create(Account {
-        name: name.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-async fn message(from: &Account, to: &Account, body: &str) -> Result<Message> {
-    Message::create(Message {
-        sender: ForeignKey::to(from)?,
-        recipient: ForeignKey::to(to)?,
-        body: body.into(),
-        ..Default::default()
-    })
-    .await
-}
-
-fn accounts(rows: &[Account]) -> Vec<String> {
-    names(rows, |a| &a.name)
 }
 
 #[tokio::test]
@@ -1460,7 +955,7 @@ async fn lookups_three_and_four_levels_deep() -> Result<()> {
         // Four levels the other way round: each country once.
         let countries = |q: Q<Country>| async move {
             let found = Country::filter(q).order_by(["name"]).await?;
-            Ok::<_, Error>(names(&found, |c| &c.name))
+            Ok::<_, Error>(names_of(&found, |c| &c.name))
         };
         assert_eq!(
             countries(q!(profiles__author__posts__comments__body = "meh")).await?,

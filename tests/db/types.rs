@@ -3,98 +3,14 @@
 //! values; user-supplied (non-integer) primary keys; filters on each type;
 //! the runtime `Lookup::parse`; and decoding errors for bad enum values.
 
-use chrono::{
-    DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, TimeZone,
-    Utc,
-};
+use chrono::{DateTime, Duration, FixedOffset, SubsecRound, TimeZone, Utc};
 use orm_core::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::setup;
-
-// ---------------------------------------------------------------------------
-// Models (private: no docs needed). Table names start with `types_` so they
-// cannot collide with the models of the other test modules.
-// ---------------------------------------------------------------------------
-
-#[derive(DbEnum, Debug, Clone, Copy, PartialEq, Default)]
-enum Role {
-    #[default]
-    Guest,
-    Member,
-    #[orm(rename = "administrator")]
-    Admin,
-}
-
-#[derive(Model, Debug, Clone, Default, PartialEq)]
-#[orm(table = "types_all")]
-struct AllTypes {
-    #[orm(primary_key)]
-    id: i64,
-    flag: bool,
-    small: i16,
-    int: i32,
-    big: i64,
-    real: f32,
-    double: f64,
-    text: String,
-    #[orm(max_length = 40)]
-    short: String,
-    bytes: Vec<u8>,
-    date: NaiveDate,
-    time: NaiveTime,
-    stamp: NaiveDateTime,
-    stamptz: DateTime<Utc>,
-    uid: Uuid,
-    json: serde_json::Value,
-    role: Role,
-}
-
-#[derive(Model, Debug, Clone, Default, PartialEq)]
-#[orm(table = "types_nullable")]
-struct Nullable {
-    #[orm(primary_key)]
-    id: i32,
-    flag: Option<bool>,
-    small: Option<i16>,
-    int: Option<i32>,
-    big: Option<i64>,
-    real: Option<f32>,
-    double: Option<f64>,
-    text: Option<String>,
-    #[orm(max_length = 10)]
-    short: Option<String>,
-    bytes: Option<Vec<u8>>,
-    date: Option<NaiveDate>,
-    time: Option<NaiveTime>,
-    stamp: Option<NaiveDateTime>,
-    stamptz: Option<DateTime<Utc>>,
-    uid: Option<Uuid>,
-    json: Option<serde_json::Value>,
-    role: Option<Role>,
-}
-
-/// An enum in a renamed column, and a nullable one; smallint identity pk.
-#[derive(Model, Debug, Clone, Default, PartialEq)]
-#[orm(table = "types_enum_holder")]
-struct EnumHolder {
-    #[orm(primary_key)]
-    id: i16,
-    #[orm(column = "user_role")]
-    role: Role,
-    maybe: Option<Role>,
-}
-
-#[derive(Model, Debug, Clone, Default, PartialEq)]
-#[orm(table = "types_uuid_item")]
-struct UuidItem {
-    #[orm(primary_key)]
-    id: Uuid,
-    name: String,
-    #[orm(default = 0)]
-    n: i32,
-}
+use crate::models::type_samples::*;
+use crate::models::types::*;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "types_tag")]
@@ -111,24 +27,6 @@ struct Tag {
 struct Keyword {
     #[orm(primary_key)]
     word: String,
-}
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-}
-
-fn time(h: u32, m: u32, s: u32, nano: u32) -> NaiveTime {
-    NaiveTime::from_hms_nano_opt(h, m, s, nano).expect("valid time")
-}
-
-fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
-        .single()
-        .expect("valid UTC time")
 }
 
 /// The error and its sources, joined with `: `.
@@ -165,70 +63,6 @@ const TRICKY: &[&str] = &[
     "'); DROP TABLE types_all; --",
 ];
 
-fn nested_json() -> serde_json::Value {
-    json!({
-        "name": "Grüße 中文 😀",
-        "quote": "he said \"hi\" \\ 'ok'",
-        "n": 42,
-        "neg": -7,
-        "big": i64::MAX,
-        "ubig": u64::MAX,
-        "float": 2.5,
-        "flag": true,
-        "none": null,
-        "empty_obj": {},
-        "empty_arr": [],
-        "nested": {"a": {"b": [1, [2, [3, {"c": "d"}]], null, false, "x"]}},
-        "ключ": ["значение", "ü", "😀"]
-    })
-}
-
-/// A row full of extreme or tricky values.
-fn sample_a() -> AllTypes {
-    AllTypes {
-        id: 0,
-        flag: true,
-        small: i16::MIN,
-        int: i32::MAX,
-        big: i64::MIN,
-        real: f32::MAX,
-        double: f64::MIN_POSITIVE,
-        text: "it's 100% a_b \\ \"quoted\" ü 中文 😀".into(),
-        short: "varchar: ü 中文 😀 '%_\\".into(),
-        bytes: (0..=255).collect(),
-        date: date(1, 1, 1),
-        time: time(23, 59, 59, 999_999_000),
-        stamp: date(1999, 12, 31).and_time(time(23, 59, 59, 999_999_000)),
-        stamptz: utc(2038, 1, 19, 3, 14, 8) + Duration::microseconds(123_456),
-        uid: Uuid::from_u128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210),
-        json: nested_json(),
-        role: Role::Admin,
-    }
-}
-
-/// A row with a different value in every field.
-fn sample_b() -> AllTypes {
-    AllTypes {
-        id: 0,
-        flag: false,
-        small: i16::MAX,
-        int: i32::MIN,
-        big: i64::MAX,
-        real: -1.5,
-        double: -123_456.789_012_5,
-        text: String::new(),
-        short: "x".into(),
-        bytes: vec![0x00, 0xff, 0x00],
-        date: date(9999, 12, 31),
-        time: time(0, 0, 0, 0),
-        stamp: date(2000, 1, 1).and_time(time(0, 0, 0, 1_000)),
-        stamptz: utc(1970, 1, 1, 0, 0, 0),
-        uid: Uuid::nil(),
-        json: json!([1, "two", {"three": [3.25]}, null]),
-        role: Role::Member,
-    }
-}
-
 /// Copies every field but the primary key from `from`.
 fn with_values_of(id: i64, from: &AllTypes) -> AllTypes {
     AllTypes { id, ..from.clone() }
@@ -251,32 +85,6 @@ fn assert_first_two_nullable_rows(rows: &[Nullable]) {
         }
     );
 }
-
-fn nullable_some() -> Nullable {
-    Nullable {
-        id: 0,
-        flag: Some(false),
-        small: Some(-1),
-        int: Some(0),
-        big: Some(i64::MAX),
-        real: Some(0.25),
-        double: Some(-0.5),
-        text: Some(String::new()),
-        short: Some("ü中😀'%_\\\"".into()),
-        bytes: Some(vec![0x00]),
-        date: Some(date(2024, 2, 29)),
-        time: Some(time(12, 30, 0, 500_000_000)),
-        stamp: Some(date(2024, 2, 29).and_time(time(12, 30, 0, 1_000))),
-        stamptz: Some(utc(2024, 2, 29, 23, 59, 59)),
-        uid: Some(Uuid::from_u128(0xa1a2_a3a4_b1b2_c1c2_d1d2_d3d4_d5d6_d7d8)),
-        json: Some(json!({"k": ["v", 1, null]})),
-        role: Some(Role::Admin),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// 1. Round trips of every type
-// ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn every_type_round_trips_through_create_and_get() -> Result<()> {
@@ -1282,49 +1090,6 @@ async fn save_works_on_a_model_with_only_a_primary_key() -> Result<()> {
     .await
 }
 
-// ---------------------------------------------------------------------------
-// 4. Filters on each type
-// ---------------------------------------------------------------------------
-
-/// Three rows with distinct values in every column; returns them as stored.
-async fn three_rows() -> Result<[AllTypes; 3]> {
-    let mut a = sample_a();
-    a.text = "alpha".into();
-    let mut b = sample_b();
-    b.text = "beta".into();
-    let c = AllTypes {
-        flag: false,
-        small: 5,
-        int: 5,
-        big: 5,
-        real: 5.5,
-        double: 5.5,
-        text: "gamma".into(),
-        short: "gamma".into(),
-        bytes: vec![],
-        date: date(2000, 1, 1),
-        time: time(12, 0, 0, 0),
-        stamp: date(2000, 1, 1).and_time(time(12, 0, 0, 0)),
-        stamptz: utc(2000, 1, 1, 12, 0, 0),
-        uid: Uuid::max(),
-        json: json!({"c": true}),
-        role: Role::Guest,
-        id: 0,
-    };
-    let rows = AllTypes::bulk_create(vec![a, b, c]).await?;
-    Ok([rows[0].clone(), rows[1].clone(), rows[2].clone()])
-}
-
-/// The `text` of each row, in `id` order.
-async fn texts(q: impl IntoQ<AllTypes>) -> Result<Vec<String>> {
-    Ok(AllTypes::filter(q)
-        .order_by(["id"])
-        .await?
-        .into_iter()
-        .map(|o| o.text)
-        .collect())
-}
-
 #[tokio::test]
 async fn filter_scalars_by_exact_in_and_gt() -> Result<()> {
     let db = setup().await;
@@ -1847,10 +1612,6 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         "AllTypes has no lookup `int__icontains`; valid lookups: exact, in, gt, gte, lt, lte, range, isnull"
     );
 }
-
-// ---------------------------------------------------------------------------
-// 6. A stored enum value that is not a variant
-// ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn unknown_enum_value_in_the_database_is_a_decode_error() -> Result<()> {
