@@ -4,6 +4,8 @@
 //! from `orm_core::testing::test_db`, so tests run in parallel and never
 //! see each other's rows. With `DATABASE_URL` unset, a throwaway server is
 //! started from the installed PostgreSQL binaries.
+//!
+//! Tests that need no server are the `offline` binary (`tests/offline.rs`).
 
 mod common;
 mod connections;
