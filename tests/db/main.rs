@@ -20,6 +20,7 @@ mod migrations;
 mod models;
 mod queryset;
 mod reads;
+mod relation_lookups;
 mod relations;
 mod relations_more;
 mod resilience;
