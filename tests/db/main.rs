@@ -10,6 +10,7 @@
 mod common;
 mod connections;
 mod crud;
+mod deep_lookups;
 mod errors;
 mod expressions;
 mod hooks;
