@@ -25,5 +25,6 @@ mod relation_lookups;
 mod relations;
 mod relations_more;
 mod resilience;
+mod reverse_relations;
 mod transactions;
 mod types;
