@@ -17,6 +17,7 @@ mod hooks;
 mod hostile_input;
 mod logging;
 mod lookups;
+mod many_to_many;
 mod migrations;
 mod models;
 mod queryset;
