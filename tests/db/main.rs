@@ -13,6 +13,7 @@ mod crud;
 mod deep_lookups;
 mod errors;
 mod expressions;
+mod foreign_keys;
 mod hooks;
 mod hostile_input;
 mod logging;
