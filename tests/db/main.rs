@@ -28,5 +28,6 @@ mod relations;
 mod relations_more;
 mod resilience;
 mod reverse_relations;
+mod select_related;
 mod transactions;
 mod types;
