@@ -21,6 +21,7 @@ mod lookups;
 mod many_to_many;
 mod migrations;
 mod models;
+mod prefetch;
 mod queryset;
 mod reads;
 mod relation_lookups;
