@@ -22,6 +22,7 @@ mod many_to_many;
 mod migrations;
 mod models;
 mod prefetch;
+mod prefetch_pipelining;
 mod queryset;
 mod reads;
 mod relation_lookups;
