@@ -21,6 +21,7 @@ mod lookups;
 mod many_to_many;
 mod migrations;
 mod models;
+mod on_delete;
 mod prefetch;
 mod prefetch_pipelining;
 mod queryset;
