@@ -7,6 +7,7 @@
 //!
 //! Tests that need no server are the `offline` binary (`tests/offline.rs`).
 
+mod aggregates;
 mod common;
 mod connections;
 mod crud;
@@ -27,7 +28,6 @@ mod prefetch_pipelining;
 mod queryset;
 mod reads;
 mod relation_lookups;
-mod relations;
 mod relations_more;
 mod resilience;
 mod reverse_relations;
