@@ -34,3 +34,4 @@ mod reverse_relations;
 mod select_related;
 mod transactions;
 mod types;
+mod types_round_trip;
