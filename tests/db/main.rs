@@ -22,6 +22,7 @@ mod lookups;
 mod many_to_many;
 mod migrations;
 mod models;
+mod nulls;
 mod on_delete;
 mod prefetch;
 mod prefetch_pipelining;
