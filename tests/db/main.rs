@@ -36,3 +36,4 @@ mod select_related;
 mod transactions;
 mod types;
 mod types_round_trip;
+mod types_text;
