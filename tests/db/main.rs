@@ -35,5 +35,6 @@ mod reverse_relations;
 mod select_related;
 mod transactions;
 mod types;
+mod types_numbers;
 mod types_round_trip;
 mod types_text;
