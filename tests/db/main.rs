@@ -38,3 +38,4 @@ mod types;
 mod types_numbers;
 mod types_round_trip;
 mod types_text;
+mod types_time;
