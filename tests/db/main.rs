@@ -12,6 +12,7 @@ mod common;
 mod connections;
 mod crud;
 mod deep_lookups;
+mod enums;
 mod errors;
 mod expressions;
 mod foreign_keys;
