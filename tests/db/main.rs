@@ -35,7 +35,7 @@ mod resilience;
 mod reverse_relations;
 mod select_related;
 mod transactions;
-mod types;
+mod types_filters;
 mod types_numbers;
 mod types_round_trip;
 mod types_text;

@@ -1,23 +1,12 @@
-//! Every supported field type against a real PostgreSQL: round trips through
-//! create / get, save / refresh_from_db, bulk_create and update; tricky
-//! values; user-supplied (non-integer) primary keys; filters on each type;
-//! the runtime `Lookup::parse`; and decoding errors for bad enum values.
+//! Filters on a column of every type, by `q!` and by the runtime `Lookup::parse`.
 
 use orm_core::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::setup;
-use crate::models::type_samples::*;
-use crate::models::types::*;
-
-// ---------------------------------------------------------------------------
-// 2. Tricky values
-// ---------------------------------------------------------------------------
-
-// ---------------------------------------------------------------------------
-// 3. User-supplied, non-integer primary keys
-// ---------------------------------------------------------------------------
+use crate::models::type_samples::{nested_json, nullable_some, texts, three_rows};
+use crate::models::types::{AllTypes, Nullable, Role};
 
 #[tokio::test]
 async fn filter_scalars_by_exact_in_and_gt() -> Result<()> {
@@ -108,10 +97,6 @@ async fn filter_uuid_bytea_and_jsonb() -> Result<()> {
     })
     .await
 }
-
-// ---------------------------------------------------------------------------
-// 5. The runtime `Lookup::parse`
-// ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn lookup_parse_builds_working_filters_for_every_type() -> Result<()> {
