@@ -1,5 +1,7 @@
-//! Choosing a database: `using`, `scope` (nested, per task), `connect`,
-//! pool exhaustion, and unreachable servers.
+//! Choosing a database, and how the pool shares its connections.
+//!
+//! `using`, `scope` (nested, per task) and `connect`; pool exhaustion,
+//! statements pipelined on a busy connection, the statement cache.
 
 use std::time::{Duration, Instant};
 

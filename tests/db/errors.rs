@@ -1,7 +1,9 @@
-//! Errors a user can act on: connection failures that say where and why,
-//! integrity errors with the server's detail, values that cannot be bound
-//! naming the parameter and both types, and serialization failures and
-//! deadlocks recognised by type and retried by `transaction_with`.
+//! Errors a user can act on, and the retries of the retryable ones.
+//!
+//! A missing database named with the server's reason, integrity errors with
+//! the server's detail, values that cannot be bound naming the parameter and
+//! both types, and serialization failures and deadlocks recognised by type
+//! and retried by `transaction_with`.
 
 use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};

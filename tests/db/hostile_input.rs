@@ -1,7 +1,8 @@
-//! Input from users reaching the query API: huge or deep paths, long
-//! regexes, odd names and NUL characters are refused before anything is
-//! sent, with errors naming what was wrong (and, measured with
-//! `--nocapture`, how long a refusal takes).
+//! Hostile input to the query API, refused before anything is sent.
+//!
+//! Huge or deep paths, long regexes, odd names and NUL characters are refused
+//! with errors naming what was wrong (and, measured with `--nocapture`, how
+//! long a refusal takes).
 
 use std::time::Instant;
 
