@@ -1,4 +1,4 @@
-//! Models and set-up shared by the integration tests.
+//! Set-up shared by the database tests, and the `User` model most of them use.
 
 use chrono::{DateTime, Utc};
 use orm_core::prelude::*;

@@ -1,5 +1,6 @@
-//! create / save / delete / refresh / bulk_create / get_or_create /
-//! update_or_create, and the errors they return.
+//! Writing rows: create, save, delete, refresh, bulk writes, get_or_create, update_or_create.
+//!
+//! Each with the errors it returns.
 
 use orm_core::prelude::*;
 

@@ -1,73 +1,9 @@
-//! F expressions in filters, updates and annotations; aggregates across
-//! relations; save_fields; only / defer.
+//! F expressions in filters, updates and annotations; save_fields; only and defer.
 
 use orm_core::prelude::*;
-use orm_core::query::{Avg, Count, Max, Sum};
 
 use crate::common::setup;
-
-/// A writer with karma.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "expr_writers")]
-pub(crate) struct Writer {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Reputation.
-    pub karma: i32,
-    /// Article.writer, reversed.
-    pub articles: Reverse<Article>,
-}
-
-/// An article with counters.
-#[derive(Model, Debug, Clone, Default)]
-#[orm(table = "expr_articles")]
-pub(crate) struct Article {
-    /// Key.
-    #[orm(primary_key)]
-    pub id: i64,
-    /// The writer.
-    #[orm(related_name = "articles")]
-    pub writer: ForeignKey<Writer>,
-    /// Title.
-    pub title: String,
-    /// Reads.
-    pub views: i64,
-    /// Likes.
-    pub likes: i32,
-}
-
-async fn sample() -> Result<()> {
-    let ann = Writer::create(Writer {
-        name: "ann".into(),
-        karma: 50,
-        ..Default::default()
-    })
-    .await?;
-    let bob = Writer::create(Writer {
-        name: "bob".into(),
-        karma: 5,
-        ..Default::default()
-    })
-    .await?;
-    for (writer, title, views, likes) in [
-        (&ann, "a1", 100, 10),
-        (&ann, "a2", 20, 30),
-        (&bob, "b1", 7, 1),
-    ] {
-        Article::create(Article {
-            writer: ForeignKey::to(writer)?,
-            title: title.into(),
-            views,
-            likes,
-            ..Default::default()
-        })
-        .await?;
-    }
-    Ok(())
-}
+use crate::models::articles::{sample, Article, Writer};
 
 async fn titles(q: impl IntoQ<Article>) -> Result<Vec<String>> {
     Article::filter(q)
@@ -209,79 +145,6 @@ async fn f_names_the_queried_row_across_relations() -> Result<()> {
         assert_eq!(
             writer_names(q!(articles__views__gt = F("karma"), articles__likes = 30)).await?,
             Vec::<String>::new()
-        );
-        Ok(())
-    })
-    .await
-}
-
-#[tokio::test]
-async fn aggregate_across_relations() -> Result<()> {
-    let db = setup().await;
-    orm_core::scope(&db, async {
-        sample().await?;
-        let stats = Writer::all()
-            .aggregate([
-                Sum("articles__views"),
-                Count("articles"),
-                Sum("karma"),
-                Avg("articles__likes"),
-                Max("articles__title"),
-            ])
-            .await?;
-        assert_eq!(stats.get::<Option<i64>>("articles__views__sum")?, Some(127));
-        assert_eq!(stats.get::<i64>("articles__count")?, 3);
-        // The writers' own karma is not inflated by their articles.
-        assert_eq!(stats.get::<Option<i64>>("karma__sum")?, Some(55));
-        let avg = stats.get::<Option<f64>>("articles__likes__avg")?.unwrap();
-        assert!((avg - 41.0 / 3.0).abs() < 1e-9, "{avg}");
-        assert_eq!(
-            stats.get::<Option<String>>("articles__title__max")?,
-            Some("b1".into())
-        );
-        // Filtered, sliced, and forward (one writer per article, as Django's join).
-        let bob = Writer::filter(q!(name = "bob"))
-            .aggregate([Sum("articles__views")])
-            .await?;
-        assert_eq!(bob.get::<Option<i64>>("articles__views__sum")?, Some(7));
-        let first = Writer::all()
-            .order_by(["name"])
-            .limit(1)
-            .aggregate([Count("articles").alias("n")])
-            .await?;
-        assert_eq!(first.get::<i64>("n")?, 2);
-        let per_article = Article::all().aggregate([Sum("writer__karma")]).await?;
-        assert_eq!(
-            per_article.get::<Option<i64>>("writer__karma__sum")?,
-            Some(105)
-        );
-        // No rows: counts are 0, the others NULL.
-        let none = Writer::filter(q!(name = "zed"))
-            .aggregate([Count("articles"), Sum("articles__views")])
-            .await?;
-        assert_eq!(none.get::<i64>("articles__count")?, 0);
-        assert_eq!(none.get::<Option<i64>>("articles__views__sum")?, None);
-        let err = Writer::all()
-            .aggregate([Sum("articles__title")])
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
-        let err = Writer::all()
-            .values("name")
-            .annotate([Count("articles")])
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("groups this model's own fields"),
-            "{err}"
-        );
-        let err = Writer::all()
-            .aggregate([Sum("articlez__views")])
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("articles"),
-            "lists the relations: {err}"
         );
         Ok(())
     })

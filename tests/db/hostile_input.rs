@@ -1,7 +1,8 @@
-//! Input from users reaching the query API: huge or deep paths, long
-//! regexes, odd names and NUL characters are refused before anything is
-//! sent, with errors naming what was wrong (and, measured with
-//! `--nocapture`, how long a refusal takes).
+//! Hostile input to the query API, refused before anything is sent.
+//!
+//! Huge or deep paths, long regexes, odd names and NUL characters are refused
+//! with errors naming what was wrong (and, measured with `--nocapture`, how
+//! long a refusal takes).
 
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use orm_core::prelude::*;
 use orm_core::query::{LookupPolicy, F};
 
 use crate::common::{setup, users, User};
-use crate::relations::{Author, Post, Profile, Tag};
+use crate::models::blog::{Author, Post, Profile, Tag};
 
 /// An author with a post and a profile.
 async fn ada() -> Result<Author> {

@@ -1,5 +1,6 @@
-//! Every statement goes through `tracing`: SQL and duration at debug
-//! level (target `orm_core::sql`), parameters only at trace level.
+//! Logging of every statement through `tracing`, its parameters only at trace level.
+//!
+//! SQL and duration at debug level, under the target `orm_core::sql`.
 
 use std::sync::{Arc, Mutex, Once};
 

@@ -4,21 +4,39 @@
 //! from `orm_core::testing::test_db`, so tests run in parallel and never
 //! see each other's rows. With `DATABASE_URL` unset, a throwaway server is
 //! started from the installed PostgreSQL binaries.
+//!
+//! Tests that need no server are the `offline` binary (`tests/offline.rs`).
 
+mod aggregates;
 mod common;
 mod connections;
 mod crud;
+mod deep_lookups;
+mod enums;
 mod errors;
 mod expressions;
+mod foreign_keys;
 mod hooks;
 mod hostile_input;
 mod logging;
 mod lookups;
+mod many_to_many;
 mod migrations;
+mod models;
+mod nulls;
+mod on_delete;
+mod prefetch;
+mod prefetch_pipelining;
+mod primary_keys;
 mod queryset;
 mod reads;
-mod relations;
-mod relations_more;
+mod relation_lookups;
 mod resilience;
+mod reverse_relations;
+mod select_related;
 mod transactions;
-mod types;
+mod types_filters;
+mod types_numbers;
+mod types_round_trip;
+mod types_text;
+mod types_time;

@@ -1,8 +1,9 @@
-//! Migrations: a model walked through three versions on a real database,
-//! applied and reverted with its rows kept, and the final schema compared
-//! with what `generate_schemas` creates; safety (destructive steps, failed
-//! and edited migrations, concurrent runs); gaps, conflicts and merges; the
-//! command line.
+//! Migrations: made, applied and reverted on a real database, checked, merged, run by command.
+//!
+//! A model walked through three versions, applied and reverted with its rows
+//! kept, and the final schema compared with what `generate_schemas` creates;
+//! safety (destructive steps, failed and edited migrations, concurrent runs);
+//! gaps, conflicts and merges; the command line.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,4 @@
-//! Ordering, slicing, first/last, count/exists, distinct, update/delete,
-//! laziness and reuse of query sets.
+//! Query sets: ordering, slicing, first/last, count/exists, distinct, update/delete, laziness, reuse.
 
 use orm_core::prelude::*;
 

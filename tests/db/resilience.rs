@@ -1,9 +1,11 @@
-//! What a running application meets: a schema changed under a warm pool
-//! (cached statements re-prepared), futures dropped half-way (a migration,
-//! a script, a slow query: nothing left running, locked or half-committed
-//! on a pooled connection), and statement timeouts. Each test watches the
-//! server from another connection (`pg_stat_activity`, `pg_locks`) and
-//! prints the figures it measured.
+//! What a running application meets: schema changes, dropped futures, timeouts, lost connections.
+//!
+//! A schema changed under a warm pool (cached statements re-prepared),
+//! futures dropped half-way (a migration, a script, a slow query: nothing left
+//! running, locked or half-committed on a pooled connection), statement
+//! timeouts, and connections killed under a warm pool. Each test watches the
+//! server from another connection (`pg_stat_activity`, `pg_locks`) and prints
+//! the figures it measured.
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
-//! Transactions: commit and rollback (Err, panic, cancellation), savepoints,
-//! routing of every call inside a block to one connection, the explicit
-//! handle, options, select_for_update, and concurrent transfers.
+//! Transactions: commit and rollback, savepoints, one connection per block, options, row locks.
+//!
+//! Commit and rollback on Err, panic and cancellation; savepoints; every call
+//! inside a block routed to its connection; the explicit handle; options,
+//! select_for_update; concurrent transfers.
 
 use std::time::Duration;
 

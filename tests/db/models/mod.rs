@@ -1,0 +1,27 @@
+//! Models that more than one test module uses, with the rows the tests make of them.
+//!
+//! `generate_schemas` creates the table of every model linked into the binary
+//! in each test's database, and keeps one model per table name: each model
+//! here has a table of its own. Sets that look alike stay apart (`blog` and
+//! `edited_blog` both have an `Author`, a `Post` and a `Profile`): their tests
+//! check table and constraint names, field lists, and counts per model.
+
+pub(crate) mod articles;
+pub(crate) mod blog;
+pub(crate) mod devices;
+pub(crate) mod edited_blog;
+pub(crate) mod messages;
+pub(crate) mod people;
+pub(crate) mod type_samples;
+pub(crate) mod types;
+
+/// The name `name` gives each of `rows`, in order.
+pub(crate) fn names_of<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+    rows.iter().map(|r| name(r).to_owned()).collect()
+}
+
+/// `v`, sorted.
+pub(crate) fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}

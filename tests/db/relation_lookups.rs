@@ -1,0 +1,210 @@
+//! Lookups across relations: key forms, same-row rule, exclude, typed and runtime forms, Exists.
+
+use orm_core::prelude::*;
+
+use crate::common::setup;
+use crate::models::blog::{blog, names, Author, Post};
+
+#[tokio::test]
+async fn forward_lookups_and_key_forms() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (gemini, ada, _) = blog().await;
+        let by_name = Post::filter(q!(author__name__icontains = "gem"))
+            .count()
+            .await?;
+        assert_eq!(by_name, 2);
+        // author = key, author_id = key, author__id = key, author = &object: one query.
+        let a = Post::filter(q!(author = ada.id)).sql()?.unwrap();
+        let b = Post::filter(q!(author_id = ada.id)).sql()?.unwrap();
+        let c = Post::filter(q!(author__id = ada.id)).sql()?.unwrap();
+        let d = Post::filter(q!(author = &ada)).sql()?.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert!(
+            a.sql.ends_with(r#"WHERE "rel_posts"."author_id" = $1"#),
+            "{}",
+            a.sql
+        );
+        assert_eq!(Post::filter(q!(author = &gemini)).count().await?, 2);
+        assert_eq!(
+            Post::filter(q!(author__karma__gte = 20, published = true))
+                .count()
+                .await?,
+            1
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn reverse_lookups_do_not_duplicate() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        // Both of Gemini's posts match, yet Gemini comes back once.
+        let found = Author::filter(q!(posts__title__contains = "a"))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&found), ["Ada", "Gemini"]);
+        assert_eq!(Author::filter(q!(posts__title__startswith = "Rust")).count().await?, 2);
+        let sql = Author::filter(q!(posts__title = "x")).sql()?.unwrap().sql;
+        assert!(sql.contains(r#"EXISTS (SELECT 1 FROM "rel_posts" AS "T1" WHERE "T1"."author_id" = "rel_authors"."id" AND "T1"."title" = $1)"#), "{sql}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_filter_means_the_same_related_row() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        // One filter: a published post about Rust -> only Gemini.
+        let same = Author::filter(q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ))
+        .order_by(["name"])
+        .await?;
+        assert_eq!(names(&same), ["Gemini"]);
+        // Chained: some Rust post and some published post -> Ada too.
+        let chained = Author::filter(q!(posts__title__startswith = "Rust"))
+            .filter(q!(posts__published = true))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&chained), ["Ada", "Gemini"]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn exclude_across_a_relation_keeps_rows_without_related() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        // Bob has no posts: NOT EXISTS keeps him.
+        let kept = Author::exclude(q!(posts__published = false)).await?;
+        assert_eq!(names(&kept), ["Bob"]);
+        // exclude(a, b): drop authors having a Rust post AND having a published post
+        // (not necessarily the same one), as Django does.
+        let kept = Author::exclude(q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ))
+        .order_by(["name"])
+        .await?;
+        assert_eq!(names(&kept), ["Bob"]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn typed_and_runtime_forms_cross_relations_too() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let p = Post::fields();
+        let typed = Post::filter(p.author.has(|a| a.name.icontains("gem")));
+        let macro_form = Post::filter(q!(author__name__icontains = "gem"));
+        assert_eq!(typed.sql()?, macro_form.sql()?);
+        assert_eq!(typed.count().await?, 2);
+        // Same related row, in the typed form as with q!.
+        let a = Author::fields();
+        let same = Author::filter(
+            a.posts
+                .has(|p| p.title.startswith("Rust") & p.published.eq(true)),
+        )
+        .await?;
+        assert_eq!(names(&same), ["Gemini"]);
+        assert_eq!(
+            Author::filter(
+                a.posts
+                    .has(|p| p.title.startswith("Rust") & p.published.eq(true))
+            )
+            .sql()?,
+            Author::filter(q!(
+                posts__title__startswith = "Rust",
+                posts__published = true
+            ))
+            .sql()?
+        );
+        // Runtime keys from a query string.
+        let q = Lookup::parse::<Post>("author__name__icontains", "gem")?;
+        assert_eq!(Post::filter(q).count().await?, 2);
+        let q = Lookup::parse::<Author>("posts__title__startswith", "Rust")?;
+        assert_eq!(Author::filter(q).count().await?, 2);
+        let q = Lookup::parse::<Author>("profile__isnull", "true")?;
+        assert_eq!(Author::filter(q).count().await?, 3);
+        let err = Lookup::parse::<Post>("author__nmae", "x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Author has no field `nmae`; valid fields: id, name, karma"
+        );
+        let err = Lookup::parse::<Post>("writer__name", "x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Post has no relation `writer`; valid relations: author, tags"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn exists_with_outer_ref() -> Result<()> {
+    use orm_core::query::{Exists, OuterRef};
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let published = Author::filter(Exists(Post::filter(q!(author = OuterRef("id"), published = true))))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&published), ["Ada", "Gemini"]);
+        let without = Author::exclude(Exists(Post::filter(q!(author = OuterRef("id"))))).await?;
+        assert_eq!(names(&without), ["Bob"]);
+        let sql = Author::filter(Exists(Post::filter(q!(author = OuterRef("id"), published = true))))
+            .sql()?
+            .unwrap()
+            .sql;
+        assert!(
+            sql.ends_with(r#"WHERE EXISTS (SELECT 1 FROM "rel_posts" AS "E1" WHERE "E1"."author_id" = "rel_authors"."id" AND "E1"."published" = $1)"#),
+            "{sql}"
+        );
+        // Correlated with the same table: someone has more karma.
+        let outranked = Author::filter(Exists(Author::filter(q!(karma__gt = OuterRef("karma")))))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&outranked), ["Bob", "Gemini"]);
+        // OuterRef outside an Exists, and an unknown outer field, are errors.
+        let err = Author::filter(q!(karma = OuterRef("karma"))).count().await.unwrap_err();
+        assert!(err.to_string().contains("inside Exists"), "{err}");
+        let err = Author::filter(Exists(Post::filter(q!(author = OuterRef("nope")))))
+            .count()
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::InvalidLookup(e) if e.model == "Author"), "{err}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn update_or_create_fills_only_the_models_own_fields() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        // `posts__author__name` ends on an Author's `name`, but across
+        // relations: as in Django, it chooses rows and fills nothing.
+        let (created, made) =
+            Author::update_or_create(q!(posts__author__name = "Nobody"), q!(karma = 7)).await?;
+        assert!(made);
+        assert_eq!((created.name.as_str(), created.karma), ("", 7));
+        Ok(())
+    })
+    .await
+}
