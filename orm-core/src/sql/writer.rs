@@ -101,7 +101,8 @@ pub(crate) const KEY_WORDS: usize = 256;
 
 /// What decides a statement's text, recorded as it is written: one tag
 /// word per writer call (with the length of its text), then its argument.
-/// A `&'static str` of SQL is recorded by address (equal addresses and
+/// A `&'static str` of SQL is recorded by address (with its tag and length
+/// in the same word when they fit) (equal addresses and
 /// lengths are equal texts: static memory never changes); every other
 /// string by its bytes, eight to a word; an integer by its value; a bound
 /// value by its tag only (its placeholder number follows from the order).
@@ -114,7 +115,7 @@ pub(crate) struct Key(pub(crate) SmallVec<[u64; 32]>);
 enum Recording {
     Off,
     On,
-    /// Longer than [`KEY_WORDS`], or unwritable: no key.
+    /// Longer than [`KEY_WORDS`]: no key.
     Lost,
 }
 
@@ -129,6 +130,7 @@ const DOLLAR: u64 = 7;
 const INT: u64 = 8;
 const BIND: u64 = 9;
 const PLACEHOLDER: u64 = 10;
+const SHORT_SQL: u64 = 11;
 
 impl SqlWriter {
     /// A writer of text and values.
@@ -179,18 +181,28 @@ impl SqlWriter {
     /// Records a call with a string argument, by its bytes.
     #[inline]
     fn record_bytes(&mut self, tag: u64, text: &str) {
-        if self.recording == Recording::On {
-            let bytes = text.as_bytes();
-            if bytes.len() >= 1 << 56 {
-                self.recording = Recording::Lost;
-                return;
-            }
-            self.word(tag << 56 | bytes.len() as u64);
-            for chunk in bytes.chunks(8) {
-                let mut word = [0u8; 8];
-                word[..chunk.len()].copy_from_slice(chunk);
-                self.word(u64::from_le_bytes(word));
-            }
+        if self.recording != Recording::On {
+            return;
+        }
+        let bytes = text.as_bytes();
+        if bytes.len() >= 1 << 56 {
+            self.recording = Recording::Lost;
+            return;
+        }
+        self.word(tag << 56 | bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let word = rest
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| word << 8 | u64::from(b));
+            self.word(word);
         }
     }
 
@@ -212,9 +224,6 @@ impl SqlWriter {
     pub(crate) fn reject(&mut self, why: impl FnOnce() -> String) {
         if self.unwritable.is_none() {
             self.unwritable = Some(why());
-        }
-        if self.recording == Recording::On {
-            self.recording = Recording::Lost;
         }
     }
 
@@ -253,8 +262,16 @@ impl SqlWriter {
     #[inline]
     pub(crate) fn push_sql(&mut self, sql: &'static str) {
         if self.recording == Recording::On {
-            self.word(SQL << 56 | sql.len() as u64);
-            self.word(sql.as_ptr() as usize as u64);
+            let (at, len) = (sql.as_ptr() as usize as u64, sql.len() as u64);
+            if at >> 48 == 0 && len < 1 << 8 {
+                // The usual case, in one word: a short text at an address
+                // below 2^48 (every user-space address on x86-64 and
+                // AArch64 with 4-level tables).
+                self.word(SHORT_SQL << 56 | len << 48 | at);
+            } else {
+                self.word(SQL << 56 | len);
+                self.word(at);
+            }
         }
         self.raw(sql);
     }
@@ -286,19 +303,18 @@ impl SqlWriter {
     }
 
     fn quote(&mut self, ident: &str) {
+        if !self.text {
+            // A key holds the name's bytes, NUL or quote included.
+            return;
+        }
         if !ident.bytes().any(|b| b == b'"' || b == 0) {
-            if self.text {
-                self.sql.push('"');
-                self.sql.push_str(ident);
-                self.sql.push('"');
-            }
+            self.sql.push('"');
+            self.sql.push_str(ident);
+            self.sql.push('"');
             return;
         }
         if ident.contains('\0') {
             self.reject(|| format!("the name {ident:?} holds a NUL character"));
-        }
-        if !self.text {
-            return;
         }
         self.sql.push('"');
         for c in ident.chars() {
@@ -421,7 +437,7 @@ impl SqlWriter {
     }
 
     /// The key a [`key_only`](SqlWriter::key_only) writer recorded
-    /// (`None` when longer than [`KEY_WORDS`] or unwritable), and the values.
+    /// (`None` when longer than [`KEY_WORDS`]), and the values.
     pub(crate) fn finish_key(self) -> (Option<Key>, Binds) {
         let key = (self.recording == Recording::On).then_some(self.key);
         (key, self.binds)
