@@ -152,27 +152,18 @@ pub(crate) fn push_aggregate_over(
         };
         // The first table of a correlated subquery is joined by its WHERE.
         let joined = i > 0 || !correlated;
-        match hop {
+        let hop_correlation = match hop {
             Hop::Key {
                 target,
                 target_col,
                 source_col,
-            } => {
-                if joined {
-                    w.push_sql(" JOIN ");
-                }
-                w.push_ident(target.table);
-                w.push_sql(" AS ");
-                w.push_ident(&this);
-                if joined {
-                    w.push_sql(" ON ");
-                    w.push_column(&this, target_col);
-                    w.push_sql(" = ");
-                    w.push_column(&prev, source_col);
-                } else {
-                    correlation = Some((this.clone(), target_col, source_col));
-                }
-            }
+            } => push_hop_table(
+                w,
+                target.table,
+                &this,
+                joined,
+                (target_col, &prev, source_col),
+            ),
             Hop::Through {
                 target,
                 through,
@@ -180,22 +171,13 @@ pub(crate) fn push_aggregate_over(
                 target_col,
             } => {
                 let link = format!("{this}_link");
-                if joined {
-                    w.push_sql(" JOIN ");
-                }
-                w.push_ident(through);
-                w.push_sql(" AS ");
-                w.push_ident(&link);
-                if joined {
-                    w.push_sql(" ON ");
-                    w.push_column(&link, source_col);
-                    w.push_sql(" = ");
-                    w.push_column(&prev, prev_pk);
-                } else {
-                    correlation = Some((link.clone(), source_col, prev_pk));
-                }
+                let on = push_hop_table(w, through, &link, joined, (source_col, &prev, prev_pk));
                 push_join_target(w, target, &this, &link, target_col);
+                on
             }
+        };
+        if hop_correlation.is_some() {
+            correlation = hop_correlation;
         }
     }
     if let Some((table, inner_col, outer_col)) = correlation {
@@ -205,4 +187,31 @@ pub(crate) fn push_aggregate_over(
         w.push_column(outer, outer_col);
     }
     w.push_sql(")");
+}
+
+/// One table of an aggregate's path: ` JOIN "table" AS "alias" ON
+/// "alias"."col" = "prev"."prev_col"`, or, for the first table of a
+/// correlated subquery, `"table" AS "alias"` and its condition handed
+/// back, for the subquery's `WHERE`.
+fn push_hop_table(
+    w: &mut SqlWriter,
+    table: &str,
+    alias: &str,
+    joined: bool,
+    (col, prev, prev_col): (&'static str, &str, &'static str),
+) -> Option<(String, &'static str, &'static str)> {
+    if joined {
+        w.push_sql(" JOIN ");
+    }
+    w.push_ident(table);
+    w.push_sql(" AS ");
+    w.push_ident(alias);
+    if !joined {
+        return Some((alias.to_owned(), col, prev_col));
+    }
+    w.push_sql(" ON ");
+    w.push_column(alias, col);
+    w.push_sql(" = ");
+    w.push_column(prev, prev_col);
+    None
 }
