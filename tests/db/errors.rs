@@ -185,6 +185,22 @@ async fn a_value_that_cannot_be_bound_names_the_parameter_and_the_types() -> Res
         assert!(err.source().is_some(), "the driver's error is kept");
         // Nothing was sent: the row is as it was.
         assert_eq!(Number::get(q!(a32 = 1)).await?.a64, 1);
+        Ok::<(), Error>(())
+    })
+    .await?;
+    // The same under a statement timeout, which runs statements on a path
+    // of their own: a write and a read.
+    let limited = db.timeout(std::time::Duration::from_secs(30));
+    orm_core::scope(&limited, async {
+        let update = Number::all().update(q!(a64 = F("a32") * 4294967296i64)).await;
+        let read = Number::filter(q!(a64__gt = F("a32") * 4294967296i64)).await;
+        for err in [update.unwrap_err(), read.unwrap_err()] {
+            let Error::Bind(bind) = &err else {
+                panic!("expected a bind error, got {err:?}");
+            };
+            assert_eq!(bind.parameter(), 1);
+            assert_eq!(bind.expected_type().map(|t| t.name()), Some("int4"));
+        }
         Ok(())
     })
     .await

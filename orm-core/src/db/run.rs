@@ -220,7 +220,7 @@ impl Db {
                 Err(e) => self.track(Err(e)),
             };
             log(sql, started, shown);
-            result
+            result.map_err(|e| e.in_statement(&prepared, sql, shown))
         };
         self.limited(&client, limit, run).await
     }
@@ -392,7 +392,7 @@ impl Db {
                 result => self.track(result),
             };
             log(sql, started, shown);
-            result
+            result.map_err(|e| e.in_statement(&prepared, sql, shown))
         };
         self.limited(&client, limit, run).await
     }
