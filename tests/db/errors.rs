@@ -192,7 +192,9 @@ async fn a_value_that_cannot_be_bound_names_the_parameter_and_the_types() -> Res
     // of their own: a write and a read.
     let limited = db.timeout(std::time::Duration::from_secs(30));
     orm_core::scope(&limited, async {
-        let update = Number::all().update(q!(a64 = F("a32") * 4294967296i64)).await;
+        let update = Number::all()
+            .update(q!(a64 = F("a32") * 4294967296i64))
+            .await;
         let read = Number::filter(q!(a64__gt = F("a32") * 4294967296i64)).await;
         for err in [update.unwrap_err(), read.unwrap_err()] {
             let Error::Bind(bind) = &err else {

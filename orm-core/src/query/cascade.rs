@@ -8,8 +8,7 @@ use crate::error::Result;
 use crate::meta::{registered_models, ModelMeta};
 use crate::query::q::Node;
 use crate::relation::{OnDelete, RelationKind};
-use crate::sql::condition::{push_node, Scope};
-use crate::sql::{SqlWriter, Statement};
+use crate::sql::{statements, writes, Statement};
 use crate::value::Value;
 
 /// What a [`QuerySet::delete_report`](crate::QuerySet::delete_report) removed.
@@ -28,32 +27,6 @@ impl Deleted {
             *self.per_model.entry(name.to_owned()).or_default() += n;
         }
     }
-}
-
-fn select_keys(meta: &'static ModelMeta, filter: &Node) -> Statement {
-    let mut w = SqlWriter::new();
-    w.push_sql("SELECT ");
-    w.push_column(meta.table, meta.pk_field().column);
-    w.push_sql(" FROM ");
-    w.push_ident(meta.table);
-    if !matches!(filter, Node::All) {
-        w.push_sql(" WHERE ");
-        push_node(&mut w, Scope::root(meta), filter, false);
-    }
-    w.push_sql(" FOR UPDATE");
-    w.finish()
-}
-
-fn keys_where(table: &str, key_col: &str, select: &str, keys: &Value) -> Statement {
-    let mut w = SqlWriter::new();
-    w.push_text(select);
-    w.push_ident(table);
-    w.push_sql(" WHERE ");
-    w.push_ident(key_col);
-    w.push_sql(" = ANY(");
-    w.push_bind(keys.clone());
-    w.push_sql(")");
-    w.finish()
 }
 
 async fn rows(db: &Db, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
@@ -91,15 +64,7 @@ fn count_cascades<'a>(
                         if points_here && rel.on_delete == OnDelete::Cascade =>
                     {
                         let Some(key) = rel.key_field() else { continue };
-                        let mut select = SqlWriter::new();
-                        select.push_sql("SELECT ");
-                        select.push_ident(child.pk_field().column);
-                        select.push_sql(" FROM ");
-                        let stmt = keys_where(child.table, key.column, &select.finish().sql, &keys);
-                        let stmt = Statement {
-                            sql: format!("{} FOR UPDATE", stmt.sql),
-                            binds: stmt.binds,
-                        };
+                        let stmt = statements::keys_referring(child, key.column, &keys);
                         let mut values = Vec::new();
                         let mut texts = Vec::new();
                         for row in rows(db, &stmt).await? {
@@ -131,27 +96,12 @@ fn count_cascades<'a>(
                             continue;
                         }
                         // Count link rows once each, by their pair of keys.
-                        let mut w = SqlWriter::new();
-                        w.push_sql("SELECT ");
-                        w.push_ident(&own);
-                        w.push_sql("::text, ");
-                        w.push_ident(&other);
-                        w.push_sql("::text FROM ");
-                        w.push_ident(&table);
-                        w.push_sql(" WHERE ");
-                        let columns: Vec<&String> = match (owner_here, points_here) {
+                        let columns: Vec<&str> = match (owner_here, points_here) {
                             (true, true) => vec![&own, &other],
                             (true, false) => vec![&own],
                             _ => vec![&other],
                         };
-                        w.push_list(columns, " OR ", |w, col| {
-                            w.push_ident(col);
-                            w.push_sql(" = ANY($1)");
-                        });
-                        let stmt = Statement {
-                            sql: w.finish().sql,
-                            binds: vec![keys.clone()],
-                        };
+                        let stmt = statements::link_pairs((&table, &own, &other), &columns, &keys);
                         let pairs: Vec<String> = rows(db, &stmt)
                             .await?
                             .iter()
@@ -182,7 +132,7 @@ pub(crate) async fn delete_report(
     let options = crate::transaction::TxOptions::default();
     crate::transaction::transaction_on(db, options, || async {
         let db = crate::db::current()?;
-        let found = rows(&db, &select_keys(meta, filter)).await?;
+        let found = rows(&db, &statements::keys_for_update(meta, filter)).await?;
         let mut report = Deleted::default();
         if found.is_empty() {
             return Ok(report);
@@ -203,7 +153,7 @@ pub(crate) async fn delete_report(
                 .collect(),
         );
         count_cascades(&db, meta, keys.clone(), &mut report, &mut seen).await?;
-        let stmt = keys_where(meta.table, meta.pk_field().column, "DELETE FROM ", &keys);
+        let stmt = writes::delete_by_keys(meta, &keys);
         let n = db.execute(&stmt.sql, &stmt.binds).await?;
         report.add(meta.name, n);
         Ok(report)

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::sql::writes;
 use crate::value::Value;
 
 use super::meta::{leak, RelationMeta};
@@ -87,21 +88,13 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     pub async fn add(&self, objects: &[&T]) -> Result<u64> {
         let keys = self.keys(objects)?;
         let (through, own, other) = self.rel.through_table();
-        let mut w = crate::sql::SqlWriter::new();
-        w.push_sql("INSERT INTO ");
-        w.push_ident(&through);
-        w.push_sql(" (");
-        w.push_ident(&own);
-        w.push_sql(", ");
-        w.push_ident(&other);
-        w.push_sql(") SELECT ");
-        w.push_bind(self.owner.clone());
-        w.push_sql(", \"key\" FROM UNNEST(");
-        w.push_bind(keys);
-        w.push_sql("::");
-        w.push_text(&T::META.pk_field().ddl_type());
-        w.push_sql("[]) AS \"key\" ON CONFLICT DO NOTHING");
-        let stmt = w.finish();
+        let key_type = T::META.pk_field().ddl_type();
+        let stmt = writes::link_insert(
+            (&through, &own, &other),
+            self.owner.clone(),
+            keys,
+            &key_type,
+        );
         crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
     }
 
@@ -126,21 +119,7 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     /// `DELETE FROM link WHERE owner_col = $1 [AND other_col = ANY($2)]`.
     async fn delete_links(&self, keys: Option<Value>) -> Result<u64> {
         let (through, own, other) = self.rel.through_table();
-        let mut w = crate::sql::SqlWriter::new();
-        w.push_sql("DELETE FROM ");
-        w.push_ident(&through);
-        w.push_sql(" WHERE ");
-        w.push_ident(&own);
-        w.push_sql(" = ");
-        w.push_bind(self.owner.clone());
-        if let Some(keys) = keys {
-            w.push_sql(" AND ");
-            w.push_ident(&other);
-            w.push_sql(" = ANY(");
-            w.push_bind(keys);
-            w.push_sql(")");
-        }
-        let stmt = w.finish();
+        let stmt = writes::link_delete((&through, &own, &other), self.owner.clone(), keys);
         crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
     }
 

@@ -10,7 +10,7 @@ use crate::relation::RelationMeta;
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::joins::{push_join_columns, push_joins, Join};
 use crate::sql::tree::{Node, Set};
-use crate::sql::writes::{push_returning, ModelStatements};
+use crate::sql::writes::{push_returning, push_where_any, ModelStatements};
 use crate::sql::{SqlWriter, Statement};
 use crate::value::Value;
 
@@ -273,4 +273,58 @@ pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Va
     w.push_bind(pk);
     push_returning(&mut w, meta);
     w.finish()
+}
+
+/// `SELECT "t"."pk" FROM "t" [WHERE <filter>] FOR UPDATE`: the keys of the
+/// rows a delete takes, locked (`delete_report`).
+pub(crate) fn keys_for_update(meta: &'static ModelMeta, filter: &Node) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_column(meta.table, meta.pk_field().column);
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    if !matches!(filter, Node::All) {
+        w.push_sql(" WHERE ");
+        push_node(&mut w, Scope::root(meta), filter, false);
+    }
+    w.push_sql(" FOR UPDATE");
+    w.finish()
+}
+
+/// `SELECT "pk" FROM "child" WHERE "key" = ANY($1) FOR UPDATE`: the keys of
+/// the `child` rows whose foreign key `key_col` holds one of `keys`, locked.
+pub(crate) fn keys_referring(child: &ModelMeta, key_col: &str, keys: &Value) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_ident(child.pk_field().column);
+    w.push_sql(" FROM ");
+    w.push_ident(child.table);
+    push_where_any(&mut w, key_col, keys);
+    w.push_sql(" FOR UPDATE");
+    w.finish()
+}
+
+/// `SELECT "own"::text, "other"::text FROM "link" WHERE "a" = ANY($1) [OR
+/// "b" = ANY($1)]`: the pairs of a many-to-many link table with one of
+/// `keys` in any of `columns` (`delete_report` counts them).
+pub(crate) fn link_pairs(
+    (table, own, other): crate::sql::writes::Link<'_>,
+    columns: &[&str],
+    keys: &Value,
+) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_ident(own);
+    w.push_sql("::text, ");
+    w.push_ident(other);
+    w.push_sql("::text FROM ");
+    w.push_ident(table);
+    w.push_sql(" WHERE ");
+    w.push_list(columns, " OR ", |w, col| {
+        w.push_ident(col);
+        w.push_sql(" = ANY($1)");
+    });
+    let mut stmt = w.finish();
+    stmt.binds.push(keys.clone());
+    stmt
 }

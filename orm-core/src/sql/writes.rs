@@ -6,8 +6,9 @@
 use std::sync::OnceLock;
 
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::sql::SqlWriter;
+use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
+use crate::value::Value;
 
 /// Statement texts that depend only on the model, rendered on first use
 /// and kept for the life of the program (one per model, in a static the
@@ -279,4 +280,75 @@ pub(crate) fn delete_from_table(table: &str, column: &str) -> String {
     w.push_ident(column);
     w.push_sql(" = $1");
     w.finish().sql
+}
+
+/// ` WHERE "column" = ANY($n)`.
+pub(crate) fn push_where_any(w: &mut SqlWriter, column: &str, keys: &Value) {
+    w.push_sql(" WHERE ");
+    w.push_ident(column);
+    w.push_sql(" = ANY(");
+    w.push_bind(keys.clone());
+    w.push_sql(")");
+}
+
+/// `DELETE FROM "t" WHERE "pk" = ANY($1)` (`delete_report`).
+pub(crate) fn delete_by_keys(meta: &ModelMeta, keys: &Value) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(meta.table);
+    push_where_any(&mut w, meta.pk_field().column, keys);
+    w.finish()
+}
+
+/// A many-to-many link table's name and its two key columns (the owner's,
+/// the other side's).
+pub(crate) type Link<'a> = (&'a str, &'a str, &'a str);
+
+/// `INSERT INTO "link" ("own", "other") SELECT $1, "key" FROM UNNEST($2::type[])
+/// AS "key" ON CONFLICT DO NOTHING`: links `owner` to each of `keys`
+/// (primary keys of type `key_type`), leaving existing links as they are.
+pub(crate) fn link_insert(
+    (through, own, other): Link<'_>,
+    owner: Value,
+    keys: Value,
+    key_type: &str,
+) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("INSERT INTO ");
+    w.push_ident(through);
+    w.push_sql(" (");
+    w.push_ident(own);
+    w.push_sql(", ");
+    w.push_ident(other);
+    w.push_sql(") SELECT ");
+    w.push_bind(owner);
+    w.push_sql(", \"key\" FROM UNNEST(");
+    w.push_bind(keys);
+    w.push_sql("::");
+    w.push_text(key_type);
+    w.push_sql("[]) AS \"key\" ON CONFLICT DO NOTHING");
+    w.finish()
+}
+
+/// `DELETE FROM "link" WHERE "own" = $1 [AND "other" = ANY($2)]`.
+pub(crate) fn link_delete(
+    (through, own, other): Link<'_>,
+    owner: Value,
+    keys: Option<Value>,
+) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("DELETE FROM ");
+    w.push_ident(through);
+    w.push_sql(" WHERE ");
+    w.push_ident(own);
+    w.push_sql(" = ");
+    w.push_bind(owner);
+    if let Some(keys) = keys {
+        w.push_sql(" AND ");
+        w.push_ident(other);
+        w.push_sql(" = ANY(");
+        w.push_bind(keys);
+        w.push_sql(")");
+    }
+    w.finish()
 }
