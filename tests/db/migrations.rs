@@ -6,11 +6,12 @@
 //! gaps, conflicts and merges; the command line.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use orm_core::migrate::{Direction, Made, MakeOptions, Migrator};
 use orm_core::prelude::*;
 use orm_core::ModelMeta;
+
+use crate::common::folder;
 
 /// Version 1: a person with a name, an age and a bio.
 mod v1 {
@@ -222,18 +223,6 @@ mod hostile {
         #[orm(column = "a'$$\"\\", on_delete = "set_null")]
         pub a: Option<orm_core::ForeignKey<A>>,
     }
-}
-
-/// A fresh, empty folder for one test's migrations.
-fn folder() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "orm-migrations-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 async fn empty_db() -> Db {

@@ -9,12 +9,14 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orm_core::migrate::{MakeOptions, Migrator};
 use orm_core::prelude::*;
+
+use crate::common::folder;
 
 /// A row whose text column the tests retype under a running pool.
 #[derive(Model, Debug, Clone, Default, PartialEq)]
@@ -391,18 +393,6 @@ async fn inside_a_transaction_a_stale_statement_is_a_clear_error() -> Result<()>
 
 // ---------------------------------------------------------------------------
 // 2. Cancelled migrations and scripts
-
-/// A fresh, empty folder for one test's migrations.
-fn folder() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "orm-resilience-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// A migrator for `Note` on a fresh empty database (pool of one) with its
 /// first migration applied; the URL.
