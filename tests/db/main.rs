@@ -32,6 +32,7 @@ mod queryset;
 mod reads;
 mod relation_lookups;
 mod resilience;
+mod resilience_support;
 mod reverse_relations;
 mod select_related;
 mod transactions;

@@ -12,6 +12,7 @@ pub(crate) mod devices;
 pub(crate) mod edited_blog;
 pub(crate) mod messages;
 pub(crate) mod people;
+pub(crate) mod resilience;
 pub(crate) mod type_samples;
 pub(crate) mod types;
 
