@@ -18,6 +18,7 @@ mod expressions;
 mod foreign_keys;
 mod hooks;
 mod hostile_input;
+mod live_schema_changes;
 mod logging;
 mod lookups;
 mod many_to_many;
