@@ -22,6 +22,7 @@ mod live_schema_changes;
 mod logging;
 mod lookups;
 mod many_to_many;
+mod migration_cancellation;
 mod migrations;
 mod models;
 mod nulls;
