@@ -30,6 +30,7 @@ mod on_delete;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;
+mod query_cancellation;
 mod queryset;
 mod reads;
 mod relation_lookups;
