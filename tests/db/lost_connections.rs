@@ -1,11 +1,7 @@
-//! What a running application meets: schema changes, dropped futures, timeouts, lost connections.
+//! Connections lost under a warm pool (killed backends, a server restart): replaced, statements prepared again.
 //!
-//! A schema changed under a warm pool (cached statements re-prepared),
-//! futures dropped half-way (a migration, a script, a slow query: nothing left
-//! running, locked or half-committed on a pooled connection), statement
-//! timeouts, and connections killed under a warm pool. Each test watches the
-//! server from another connection (`pg_stat_activity`, `pg_locks`) and prints
-//! the figures it measured.
+//! What a server restart, a failover or an idle-connection reaper does to
+//! the clients.
 
 use std::time::{Duration, Instant};
 
@@ -13,10 +9,6 @@ use orm_core::prelude::*;
 
 use crate::models::resilience::Thing;
 use crate::resilience_support::{exercise, fresh, observer, one};
-
-// ---------------------------------------------------------------------------
-// Connections killed under a warm pool (what a server restart, a failover
-// or an idle-connection reaper does to the clients)
 
 /// Five things on `db`, and every path of [`exercise`] run over them
 /// without an error (the pool's connections open, statements prepared).
