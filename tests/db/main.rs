@@ -24,6 +24,7 @@ mod lookups;
 mod lost_connections;
 mod many_to_many;
 mod migration_cancellation;
+mod migration_support;
 mod migrations;
 mod models;
 mod nulls;

@@ -5,33 +5,12 @@
 //! safety (destructive steps, failed and edited migrations, concurrent runs);
 //! gaps, conflicts and merges; the command line.
 
-use std::path::{Path, PathBuf};
-
-use orm_core::migrate::{Direction, Made, MakeOptions, Migrator};
+use orm_core::migrate::{Direction, Made, MakeOptions};
 use orm_core::prelude::*;
-use orm_core::ModelMeta;
 
 use crate::common::folder;
-
-/// Version 1: a person with a name, an age and a bio.
-mod v1 {
-    use orm_core::prelude::*;
-
-    /// A person.
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "mig_people")]
-    pub(super) struct Person {
-        /// Key.
-        #[orm(primary_key)]
-        pub id: i64,
-        /// Name.
-        pub name: String,
-        /// Age.
-        pub age: i32,
-        /// Optional text.
-        pub bio: Option<String>,
-    }
-}
+use crate::migration_support::{count, empty_db, generated, introspect, migrator, query, written};
+use crate::models::migrated_people::{v1, v2, v3};
 
 /// Version 1 with its fields in another order: the same schema.
 mod v1_reordered {
@@ -50,69 +29,6 @@ mod v1_reordered {
         pub id: i64,
         /// Name.
         pub name: String,
-    }
-}
-
-/// Version 2: `name` renamed to `full_name`, `age` widened to bigint and
-/// indexed, `karma` added with a default.
-mod v2 {
-    use orm_core::prelude::*;
-
-    /// A person.
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "mig_people")]
-    pub(super) struct Person {
-        /// Key.
-        #[orm(primary_key)]
-        pub id: i64,
-        /// Renamed from `name`.
-        #[orm(renamed_from = "name")]
-        pub full_name: String,
-        /// Now bigint, indexed.
-        #[orm(index)]
-        pub age: i64,
-        /// Optional text.
-        pub bio: Option<String>,
-        /// New, DEFAULT 0.
-        #[orm(default = 0)]
-        pub karma: i32,
-    }
-}
-
-/// Version 3: a team table and a foreign key to it; `bio` dropped.
-mod v3 {
-    use orm_core::prelude::*;
-
-    /// A team.
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "mig_teams")]
-    pub(super) struct Team {
-        /// Key.
-        #[orm(primary_key)]
-        pub id: i64,
-        /// Unique name.
-        #[orm(unique, max_length = 50)]
-        pub name: String,
-    }
-
-    /// A person.
-    #[derive(Model, Debug, Clone, Default)]
-    #[orm(table = "mig_people")]
-    pub(super) struct Person {
-        /// Key.
-        #[orm(primary_key)]
-        pub id: i64,
-        /// Full name.
-        pub full_name: String,
-        /// Indexed.
-        #[orm(index)]
-        pub age: i64,
-        /// DEFAULT 0.
-        #[orm(default = 0)]
-        pub karma: i32,
-        /// New: the person's team, if any.
-        #[orm(on_delete = "set_null")]
-        pub team: Option<ForeignKey<Team>>,
     }
 }
 
@@ -225,96 +141,11 @@ mod hostile {
     }
 }
 
-async fn empty_db() -> Db {
-    orm_core::testing::test_db()
-        .await
-        .expect("a throwaway PostgreSQL database")
-}
-
-fn migrator(dir: &Path, db: &Db, models: &[&'static ModelMeta]) -> Migrator {
-    Migrator::new(dir).models(models).database(db)
-}
-
-fn written(made: Made) -> PathBuf {
-    match made {
-        Made::Written { path, .. } => path,
-        Made::NoChanges => panic!("expected a migration"),
-    }
-}
-
 fn names(steps: &[orm_core::migrate::Step]) -> Vec<(String, Direction)> {
     steps
         .iter()
         .map(|s| (s.name.clone(), s.direction))
         .collect()
-}
-
-/// The schema of `db` as text lines: columns (sorted by name), constraints
-/// and indexes with their definitions, leaving out the history table.
-async fn introspect(db: &Db) -> Result<Vec<String>> {
-    let mut out: Vec<String> = query::<(String, String, String, bool, Option<String>, String)>(
-        db,
-        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
-         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped \
-           AND c.relname <> 'orm_migrations' ORDER BY 1, 2",
-    )
-    .await?
-    .into_iter()
-    .map(|(t, c, ty, not_null, default, identity)| {
-        format!("column {t}.{c} {ty} not_null={not_null} default={default:?} identity={identity:?}")
-    })
-    .collect();
-    let constraints: Vec<(String, String, String)> = query(
-        db,
-        "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
-         WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> 'orm_migrations' \
-         ORDER BY 1, 2",
-    )
-    .await?;
-    out.extend(
-        constraints
-            .into_iter()
-            .map(|(t, n, def)| format!("constraint {t}.{n} {def}")),
-    );
-    let indexes: Vec<(String, String, String)> = query(
-        db,
-        "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes \
-         WHERE schemaname = 'public' AND tablename <> 'orm_migrations' ORDER BY 1, 2",
-    )
-    .await?;
-    out.extend(
-        indexes
-            .into_iter()
-            .map(|(t, n, def)| format!("index {t}.{n} {def}")),
-    );
-    Ok(out)
-}
-
-/// Runs `sql` (no parameters) on `db`, rows as tuples.
-async fn query<T: orm_core::query::FromRowTuple>(db: &Db, sql: &str) -> Result<Vec<T>> {
-    orm_core::scope(
-        db,
-        orm_core::raw::<T>(orm_core::AssertSqlSafe(sql.to_owned()), &[]),
-    )
-    .await
-}
-
-/// The schema `generate_schemas` makes for `models`, introspected.
-async fn generated(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
-    let db = empty_db().await;
-    for stmt in orm_core::schema::schema_sql(models)? {
-        query::<(i32,)>(&db, &stmt).await?;
-    }
-    introspect(&db).await
-}
-
-async fn count(db: &Db, table: &str) -> Result<i64> {
-    let rows: Vec<(i64,)> = query(db, &format!("SELECT count(*) FROM \"{table}\"")).await?;
-    Ok(rows[0].0)
 }
 
 #[tokio::test]
