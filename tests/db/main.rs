@@ -22,6 +22,7 @@ mod live_schema_changes;
 mod logging;
 mod lookups;
 mod lost_connections;
+mod makemigrations;
 mod many_to_many;
 mod migration_cancellation;
 mod migration_support;
