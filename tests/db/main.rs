@@ -24,6 +24,7 @@ mod lookups;
 mod lost_connections;
 mod makemigrations;
 mod many_to_many;
+mod migrate_apply;
 mod migration_cancellation;
 mod migration_support;
 mod migrations;
