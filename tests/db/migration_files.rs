@@ -1,9 +1,4 @@
-//! Migrations: made, applied and reverted on a real database, checked, merged, run by command.
-//!
-//! A model walked through three versions, applied and reverted with its rows
-//! kept, and the final schema compared with what `generate_schemas` creates;
-//! safety (destructive steps, failed and edited migrations, concurrent runs);
-//! gaps, conflicts and merges; the command line.
+//! Migration files as a history: gaps, conflicting branches and their merge, and the commands that show and run them.
 
 use orm_core::migrate::MakeOptions;
 use orm_core::prelude::*;
