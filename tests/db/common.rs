@@ -1,5 +1,8 @@
 //! Set-up shared by the database tests, and the `User` model most of them use.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::{DateTime, Utc};
 use orm_core::prelude::*;
 
@@ -64,4 +67,16 @@ pub(crate) async fn users(rows: &[(&str, i32, Option<&str>)]) -> Vec<User> {
 /// Names of the users, in order.
 pub(crate) fn names(users: &[User]) -> Vec<&str> {
     users.iter().map(|u| u.name.as_str()).collect()
+}
+
+/// A fresh, empty folder for one test's migrations.
+pub(crate) fn folder() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "orm-tests-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
