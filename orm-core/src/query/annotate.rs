@@ -10,18 +10,15 @@ use std::sync::Arc;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::meta::ModelMeta;
 use crate::model::Model;
 use crate::query::expr::Expr;
 use crate::query::lookup::shown;
 use crate::query::q::check_nul;
 use crate::query::q::Node;
-use crate::query::values::{check_alias, Aggregate, Record, Resolved};
-use crate::query::values_query::{push_order_and_slice, split_lookup};
+use crate::query::values::{check_alias, Aggregate, Record};
+use crate::query::values_query::{order_keys, split_lookup};
 use crate::query::QuerySet;
-use crate::sql::aggregate::push_aggregate_over;
-use crate::sql::condition::{push_node, Scope};
-use crate::sql::SqlWriter;
+use crate::sql::grouped::{self, AnnotateSelect, Output, Tail};
 use crate::types::{FieldType, SqlType};
 use crate::value::Value;
 
@@ -187,23 +184,7 @@ impl<M: Model> AnnotatedQuery<M> {
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
             return Ok(Vec::new());
         }
-        let mut w = SqlWriter::new();
-        w.push_sql("SELECT ");
-        w.push_sql(M::statements().columns(meta));
-        for out in &outputs {
-            w.push_sql(", ");
-            out.push_sql(&mut w, meta);
-            w.push_sql(" AS ");
-            w.push_ident(&out.name());
-        }
-        w.push_sql(" FROM ");
-        w.push_ident(meta.table);
-        let mut conditions = 0;
-        if !matches!(filter, Node::All) {
-            w.push_sql(" WHERE ");
-            push_node(&mut w, Scope::root(meta), &filter, false);
-            conditions += 1;
-        }
+        let mut conditions = Vec::with_capacity(self.filters.len());
         for (key, value) in &self.filters {
             let (name, op) = split_lookup(key);
             let Some(out) = outputs.iter().find(|o| o.name() == name) else {
@@ -214,20 +195,26 @@ impl<M: Model> AnnotatedQuery<M> {
                     valid: names,
                 }));
             };
-            w.push_sql(if conditions == 0 { " WHERE " } else { " AND " });
-            out.push_sql(&mut w, meta);
-            w.push_sql(op);
-            w.push_bind(value.clone());
-            conditions += 1;
+            conditions.push((out, op, value.clone()));
         }
-        push_order_and_slice(
-            &mut w,
+        let order = order_keys(
             &self.qs,
             self.order.as_deref(),
             &names,
             "field or annotation",
         )?;
-        let stmt = w.finish();
+        let stmt = grouped::annotate_select(&AnnotateSelect {
+            meta,
+            columns: M::statements().columns(meta),
+            outputs: &outputs,
+            filter: &filter,
+            conditions: &conditions,
+            tail: Tail {
+                order: &order,
+                limit: self.qs.limit,
+                offset: self.qs.offset,
+            },
+        });
         let db = db::resolve(self.qs.db.as_ref())?;
         let width = meta.fields.len();
         let names: Arc<[String]> = names.into();
@@ -239,36 +226,6 @@ impl<M: Model> AnnotatedQuery<M> {
             })
         })
         .await
-    }
-}
-
-/// One annotation: an aggregate across a relation, or a named expression.
-enum Output<'a> {
-    Aggregate(Resolved),
-    Expr(&'a str, &'a Expr, SqlType),
-}
-
-impl Output<'_> {
-    fn name(&self) -> String {
-        match self {
-            Output::Aggregate(r) => r.name.clone(),
-            Output::Expr(name, ..) => (*name).to_owned(),
-        }
-    }
-
-    fn ty(&self) -> SqlType {
-        match self {
-            Output::Aggregate(r) => r.ty,
-            Output::Expr(_, _, ty) => *ty,
-        }
-    }
-
-    /// The annotation's value for the row of `meta`'s table.
-    fn push_sql(&self, w: &mut SqlWriter, meta: &'static ModelMeta) {
-        match self {
-            Output::Aggregate(r) => push_aggregate_over(w, meta.table, meta, r, true),
-            Output::Expr(_, expr, ty) => expr.push_typed(w, Scope::root(meta), *ty),
-        }
     }
 }
 

@@ -14,8 +14,7 @@ use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record};
 use crate::query::QuerySet;
-use crate::sql::condition::{push_node, Scope};
-use crate::sql::SqlWriter;
+use crate::sql::grouped::{self, OrderKey, Tail, ValuesSelect};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -110,56 +109,38 @@ impl<M: Model> ValuesQuery<M> {
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
             return Ok(Vec::new());
         }
-        let mut w = SqlWriter::new();
-        w.push_sql("SELECT ");
-        w.push_list(&fields, ", ", |w, f| w.push_column(meta.table, f.column));
-        for (i, r) in aggregates.iter().enumerate() {
-            if !fields.is_empty() || i > 0 {
-                w.push_sql(", ");
-            }
-            r.push_call(&mut w, meta.table);
-            w.push_sql(" AS ");
-            w.push_ident(&r.name);
-        }
-        w.push_sql(" FROM ");
-        w.push_ident(meta.table);
-        if !matches!(filter, Node::All) {
-            w.push_sql(" WHERE ");
-            push_node(&mut w, Scope::root(meta), &filter, false);
-        }
-        if !aggregates.is_empty() && !fields.is_empty() {
-            w.push_sql(" GROUP BY ");
-            w.push_list(&fields, ", ", |w, f| w.push_column(meta.table, f.column));
-        }
-        if !self.having.is_empty() {
-            w.push_sql(" HAVING ");
-            for (i, (key, value)) in self.having.iter().enumerate() {
-                if i > 0 {
-                    w.push_sql(" AND ");
-                }
-                let (name, op) = split_lookup(key);
-                let Some(r) = aggregates.iter().find(|r| r.name == name) else {
-                    return Err(Error::from(crate::error::LookupError {
-                        model: meta.name,
-                        what: "aggregate",
-                        name: shown(name),
-                        valid: aggregates.iter().map(|r| r.name.clone()).collect(),
-                    }));
-                };
-                r.push_call(&mut w, meta.table);
-                w.push_sql(op);
-                w.push_bind(value.clone());
-            }
+        let mut having = Vec::with_capacity(self.having.len());
+        for (key, value) in &self.having {
+            let (name, op) = split_lookup(key);
+            let Some(r) = aggregates.iter().find(|r| r.name == name) else {
+                return Err(Error::from(crate::error::LookupError {
+                    model: meta.name,
+                    what: "aggregate",
+                    name: shown(name),
+                    valid: aggregates.iter().map(|r| r.name.clone()).collect(),
+                }));
+            };
+            having.push((r, op, value.clone()));
         }
         let outputs: Vec<String> = aggregates.iter().map(|r| r.name.clone()).collect();
-        push_order_and_slice(
-            &mut w,
+        let order = order_keys(
             &self.qs,
             self.order.as_deref(),
             &outputs,
             "field or aggregate",
         )?;
-        let stmt = w.finish();
+        let stmt = grouped::values_select(&ValuesSelect {
+            meta,
+            fields: &fields,
+            aggregates: &aggregates,
+            filter: &filter,
+            having: &having,
+            tail: Tail {
+                order: &order,
+                limit: self.qs.limit,
+                offset: self.qs.offset,
+            },
+        });
         let db = db::resolve(self.qs.db.as_ref())?;
         let rows = db.query(&stmt.sql, &stmt.binds).await?;
         let names: Arc<[String]> = fields
@@ -245,16 +226,15 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
     }
 }
 
-/// `ORDER BY` fields or output names (aggregates, annotations), then
-/// `LIMIT n OFFSET $m`: the tail of `values(..)` and `annotate(..)` queries.
+/// What `ORDER BY` names in `values(..)` and `annotate(..)` queries:
+/// fields or output names (aggregates, annotations), `-` for descending.
 /// `custom` replaces the query's own ordering when given.
-pub(crate) fn push_order_and_slice<M: Model>(
-    w: &mut SqlWriter,
+pub(crate) fn order_keys<M: Model>(
     qs: &QuerySet<M>,
     custom: Option<&[String]>,
     outputs: &[String],
     what: &'static str,
-) -> Result<()> {
+) -> Result<Vec<(OrderKey, bool)>> {
     let meta = M::META;
     let order: Vec<(String, bool)> = match custom {
         Some(names) => names
@@ -270,38 +250,26 @@ pub(crate) fn push_order_and_slice<M: Model>(
             .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
             .collect::<Result<_>>()?,
     };
-    if !order.is_empty() {
-        w.push_sql(" ORDER BY ");
-        for (i, (name, desc)) in order.iter().enumerate() {
-            if i > 0 {
-                w.push_sql(", ");
-            }
-            if let Some(field) = meta.field(name) {
-                w.push_column(meta.table, field.column);
-            } else if outputs.iter().any(|o| o == name) {
-                w.push_ident(name);
+    order
+        .into_iter()
+        .map(|(name, desc)| {
+            let key = if let Some(field) = meta.field(&name) {
+                OrderKey::Field(field)
+            } else if outputs.contains(&name) {
+                OrderKey::Output(name)
             } else {
                 return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
                     what,
-                    name: shown(name),
+                    name: shown(&name),
                     valid: meta
                         .field_names()
                         .into_iter()
                         .chain(outputs.iter().cloned())
                         .collect(),
                 }));
-            }
-            w.push_sql(if *desc { " DESC" } else { " ASC" });
-        }
-    }
-    if let Some(limit) = qs.limit {
-        w.push_sql(" LIMIT ");
-        w.push_int(limit);
-    }
-    if let Some(offset) = qs.offset {
-        w.push_sql(" OFFSET ");
-        w.push_bind(Value::I64(Some(offset)));
-    }
-    Ok(())
+            };
+            Ok((key, desc))
+        })
+        .collect()
 }

@@ -33,6 +33,7 @@ impl Function {
 
 /// An aggregate resolved against a model: the relations to cross (none for
 /// the model's own fields), the aggregated field (none: `*`), the result type.
+#[derive(Debug)]
 pub(crate) struct Resolved {
     pub function: Function,
     pub distinct: bool,

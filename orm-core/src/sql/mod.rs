@@ -14,6 +14,7 @@ pub(crate) mod aggregate;
 pub(crate) mod condition;
 pub(crate) mod ddl;
 pub(crate) mod expr;
+pub(crate) mod grouped;
 pub(crate) mod joins;
 pub(crate) mod kept;
 pub(crate) mod statements;
