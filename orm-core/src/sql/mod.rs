@@ -17,6 +17,7 @@ pub(crate) mod expr;
 pub(crate) mod grouped;
 pub(crate) mod joins;
 pub(crate) mod kept;
+pub(crate) mod prefetch;
 pub(crate) mod statements;
 pub(crate) mod tree;
 mod writer;
