@@ -2,6 +2,7 @@
 
 use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationMeta};
+use crate::sql::clauses::{push_limit_offset, push_order_by};
 use crate::sql::expr::{resolve, Arith, Expr};
 use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery};
 use crate::sql::SqlWriter;
@@ -512,21 +513,8 @@ pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
         }
     }
     if sub.limit.is_some() || sub.offset.is_some() {
-        if !sub.order.is_empty() {
-            w.push_sql(" ORDER BY ");
-            w.push_list(&sub.order, ", ", |w, (field, desc)| {
-                w.push_column(meta.table, field.column);
-                w.push_sql(if *desc { " DESC" } else { " ASC" });
-            });
-        }
-        if let Some(limit) = sub.limit {
-            w.push_sql(" LIMIT ");
-            w.push_int(limit);
-        }
-        if let Some(offset) = sub.offset {
-            w.push_sql(" OFFSET ");
-            w.push_bind(Value::I64(Some(offset)));
-        }
+        push_order_by(w, meta.table, &sub.order);
+        push_limit_offset(w, sub.limit, sub.offset);
     }
 }
 

@@ -5,6 +5,7 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::sql::aggregate::{push_aggregate_over, Resolved};
+use crate::sql::clauses::{push_direction, push_limit_offset};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::expr::Expr;
 use crate::sql::tree::Node;
@@ -37,17 +38,10 @@ fn push_tail(w: &mut SqlWriter, table: &str, tail: Tail<'_>) {
                 OrderKey::Field(field) => w.push_column(table, field.column),
                 OrderKey::Output(name) => w.push_ident(name),
             }
-            w.push_sql(if *desc { " DESC" } else { " ASC" });
+            push_direction(w, *desc);
         });
     }
-    if let Some(limit) = tail.limit {
-        w.push_sql(" LIMIT ");
-        w.push_int(limit);
-    }
-    if let Some(offset) = tail.offset {
-        w.push_sql(" OFFSET ");
-        w.push_bind(Value::I64(Some(offset)));
-    }
+    push_limit_offset(w, tail.limit, tail.offset);
 }
 
 /// ` WHERE <filter>` when it is not [`Node::All`]; whether it wrote one.

@@ -11,6 +11,7 @@
 //!   values only, and by-key texts of the commonest gets, updates and deletes.
 
 pub(crate) mod aggregate;
+pub(crate) mod clauses;
 pub(crate) mod condition;
 pub(crate) mod ddl;
 pub(crate) mod expr;

@@ -7,6 +7,7 @@ use std::cell::Cell;
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind, RelationMeta};
+use crate::sql::clauses::push_order_by;
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::statements::push_where;
 use crate::sql::tree::Node;
@@ -72,11 +73,7 @@ pub(crate) fn level_select(levels: &[Level<'_>], i: usize) -> (Statement, usize,
     }
     push_from_where(&mut w, levels, i);
     if let Some(order) = &level.order {
-        w.push_sql(" ORDER BY ");
-        w.push_list(order.iter(), ", ", |w, (f, desc)| {
-            w.push_column(target_meta.table, f.column);
-            w.push_sql(if *desc { " DESC" } else { " ASC" });
-        });
+        push_order_by(&mut w, target_meta.table, order);
     }
     // The column that says which parent a row belongs to.
     let key = match level.hop {

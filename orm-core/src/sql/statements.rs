@@ -7,6 +7,7 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::RelationMeta;
+use crate::sql::clauses::{push_limit_offset, push_order_by};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::joins::{push_join_columns, push_joins, Join};
 use crate::sql::tree::{Node, Set};
@@ -100,24 +101,8 @@ pub(crate) fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     w.push_ident(s.meta.table);
     push_joins(w, s.meta, s.joins);
     push_where_joined(w, s.meta, s.filter, s.joins);
-    if !s.order.is_empty() {
-        w.push_sql(" ORDER BY ");
-        w.push_list(s.order, ", ", |w, (field, desc)| {
-            w.push_column(s.meta.table, field.column);
-            w.push_sql(if *desc { " DESC" } else { " ASC" });
-        });
-    }
-    // A literal, not a parameter: with `LIMIT $n` PostgreSQL cannot use a
-    // generic plan and re-plans on every execution (measured: +40 us per
-    // query). A call site's limit rarely varies, so statements stay few.
-    if let Some(limit) = s.limit {
-        w.push_sql(" LIMIT ");
-        w.push_int(limit);
-    }
-    if let Some(offset) = s.offset {
-        w.push_sql(" OFFSET ");
-        w.push_bind(Value::I64(Some(offset)));
-    }
+    push_order_by(w, s.meta.table, s.order);
+    push_limit_offset(w, s.limit, s.offset);
     if let Some(lock) = s.lock {
         w.push_sql(" FOR UPDATE");
         let of: Vec<&str> = if lock.of.is_empty() && !s.joins.is_empty() {
