@@ -384,7 +384,14 @@ async fn statement_timeouts_fire_and_are_recognisable() -> Result<()> {
     eprintln!("Db::timeout(200 ms): {err} after {took:?}");
     assert!(is_query_canceled(&err), "{err:?}");
     assert!(took < Duration::from_secs(1), "{took:?}");
-    assert_eq!(sleeping(&obs).await?, 0, "the statement was cancelled");
+    // The backend reports itself idle just after it sent the error, so a
+    // look right away may still see it active (seen under load): the
+    // statement was cancelled when it is gone well before its 2 s.
+    let gone = within(Duration::from_millis(500), || async {
+        Ok(sleeping(&obs).await? == 0)
+    })
+    .await?;
+    assert!(gone.is_some(), "the statement was cancelled");
     let fine: Vec<(i32,)> = orm_core::scope(&quick, orm_core::raw("SELECT 7", &[])).await?;
     assert_eq!(fine, [(7,)]);
     let started = Instant::now();
