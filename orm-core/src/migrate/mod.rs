@@ -454,9 +454,9 @@ impl Migrator {
 /// Creates the history table if it is not there: each applied migration's
 /// name, its file's checksum, and when it was applied.
 async fn create_history(client: &Connection) -> Result<()> {
-    let table = Table {
-        name: HISTORY_TABLE,
-        columns: vec![
+    let table = Table::new(
+        HISTORY_TABLE,
+        vec![
             Column {
                 primary_key: true,
                 ..Column::new("name", "text")
@@ -467,9 +467,7 @@ async fn create_history(client: &Connection) -> Result<()> {
                 ..Column::new("applied_at", "timestamptz")
             },
         ],
-        primary_key: None,
-        uniques: Vec::new(),
-    };
+    );
     let sql = ddl::create_table(&table, Create::IfMissing)
         .map_err(|why| Error::Migration(why.to_string()))?;
     client.batch_execute(&sql).await.map_err(Error::from)

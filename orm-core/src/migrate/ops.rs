@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::migrate::state::{
     ColumnState, Constraint, ForeignKeyState, Renames, SchemaState, TableState,
 };
-use crate::sql::ddl::{self, Column, Create, Ddl, Key, References, Table};
+use crate::sql::ddl::{self, Column, Create, Ddl, ForeignKey, Key, References, Table};
 use crate::sql::quote_ident;
 
 /// One schema change.
@@ -160,6 +160,8 @@ fn create_table(name: &str, t: &TableState) -> Ddl {
         columns: t.columns.iter().map(column).collect(),
         primary_key: Some(key(&t.primary_key)),
         uniques: t.uniques.iter().map(key).collect(),
+        // Its foreign keys are ops of their own.
+        foreign_keys: Vec::new(),
     };
     ddl::create_table(&table, Create::New)
 }
@@ -246,12 +248,16 @@ impl Op {
             Op::AddIndex(table, i) => ddl::create_index(table, &i.name, &i.columns, Create::New),
             Op::DropIndex(_, i) => ddl::drop_index(&i.name),
             Op::AddForeignKey(table, f) => {
-                let references = References {
-                    table: &f.references,
-                    column: &f.target_column,
-                    on_delete: &f.on_delete,
+                let key = ForeignKey {
+                    name: &f.name,
+                    column: &f.column,
+                    references: References {
+                        table: &f.references,
+                        column: &f.target_column,
+                        on_delete: &f.on_delete,
+                    },
                 };
-                ddl::add_foreign_key(table, &f.name, &f.column, &references, Create::New)
+                ddl::add_foreign_key(table, &key, Create::New)
             }
             Op::RenameConstraint {
                 from,

@@ -5,7 +5,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::meta::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
 use crate::relation::{RelationKind, RelationMeta};
-use crate::sql::ddl::{self, Column, Create, Ddl, Key, References, Table};
+use crate::sql::ddl::{self, Column, Create, Ddl, ForeignKey, Key, References, Table};
 use crate::sql::Unwritable;
 
 /// Statements, or why one cannot be written.
@@ -101,6 +101,7 @@ fn create_table_sql_deferring(meta: &ModelMeta, later: &[&str]) -> Ddls {
                 columns: columns.to_vec(),
             })
             .collect(),
+        foreign_keys: Vec::new(),
     };
     let mut out = vec![ddl::create_table(&table, Create::IfMissing)?];
     let single = meta
@@ -131,13 +132,12 @@ fn foreign_key_sql(meta: &ModelMeta, tables: &[&str]) -> Ddls {
             continue;
         }
         let name = object_name(meta.table, &[field.column], "fkey");
-        out.push(ddl::add_foreign_key(
-            meta.table,
-            &name,
-            field.column,
-            &references(rel),
-            Create::IfMissing,
-        )?);
+        let key = ForeignKey {
+            name: &name,
+            column: field.column,
+            references: references(rel),
+        };
+        out.push(ddl::add_foreign_key(meta.table, &key, Create::IfMissing)?);
     }
     Ok(out)
 }
@@ -176,6 +176,7 @@ fn through_tables_sql(meta: &ModelMeta, model_tables: &[&str]) -> Ddls {
                 columns: vec![&own, &other],
             }),
             uniques: Vec::new(),
+            foreign_keys: Vec::new(),
         };
         out.push(ddl::create_table(&link, Create::IfMissing)?);
         out.push(create_index_sql(&table, &[other.as_str()])?);

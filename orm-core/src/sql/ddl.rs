@@ -85,14 +85,36 @@ pub(crate) struct Key<'a> {
     pub columns: Vec<&'a str>,
 }
 
-/// A table for [`create_table`]: its columns, then its primary key and
-/// unique keys (when not given on a column).
+/// `CONSTRAINT "name" FOREIGN KEY ("column") REFERENCES ..`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ForeignKey<'a> {
+    pub name: &'a str,
+    pub column: &'a str,
+    pub references: References<'a>,
+}
+
+/// A table for [`create_table`]: its columns, then its primary key, unique
+/// keys and foreign keys.
 #[derive(Debug, Clone)]
 pub(crate) struct Table<'a> {
     pub name: &'a str,
     pub columns: Vec<Column<'a>>,
     pub primary_key: Option<Key<'a>>,
     pub uniques: Vec<Key<'a>>,
+    pub foreign_keys: Vec<ForeignKey<'a>>,
+}
+
+impl<'a> Table<'a> {
+    /// A table of `columns` and no table-level key.
+    pub(crate) fn new(name: &'a str, columns: Vec<Column<'a>>) -> Self {
+        Table {
+            name,
+            columns,
+            primary_key: None,
+            uniques: Vec::new(),
+            foreign_keys: Vec::new(),
+        }
+    }
 }
 
 /// `("a", "b")`.
@@ -155,7 +177,18 @@ fn push_key(w: &mut SqlWriter, key: &Key<'_>, kind: &'static str) {
     push_names(w, &key.columns);
 }
 
-/// `CREATE TABLE "name" (<columns>, <primary key>, <unique keys>)`.
+/// `CONSTRAINT "name" FOREIGN KEY ("column") REFERENCES ..`.
+fn push_foreign_key(w: &mut SqlWriter, key: &ForeignKey<'_>) {
+    w.push_sql("CONSTRAINT ");
+    w.push_ident(key.name);
+    w.push_sql(" FOREIGN KEY (");
+    w.push_ident(key.column);
+    w.push_sql(")");
+    push_references(w, &key.references);
+}
+
+/// `CREATE TABLE "name" (<columns>, <primary key>, <unique keys>, <foreign
+/// keys>)`.
 pub(crate) fn create_table(t: &Table<'_>, create: Create) -> Ddl {
     let (head, open, sep, close) = match create {
         Create::IfMissing => ("CREATE TABLE IF NOT EXISTS ", " (", ", ", ")"),
@@ -175,6 +208,11 @@ pub(crate) fn create_table(t: &Table<'_>, create: Create) -> Ddl {
     for (key, kind) in keys.chain(t.uniques.iter().map(|k| (k, "UNIQUE"))) {
         w.push_sql(next);
         push_key(&mut w, key, kind);
+        next = sep;
+    }
+    for key in &t.foreign_keys {
+        w.push_sql(next);
+        push_foreign_key(&mut w, key);
         next = sep;
     }
     w.push_sql(close);
@@ -383,26 +421,16 @@ pub(crate) fn rename_index(from: &str, to: &str) -> Ddl {
 /// REFERENCES ..`. [`Create::IfMissing`] wraps it in a `DO` block that adds
 /// it only when no constraint has that name yet (PostgreSQL has no
 /// `ADD CONSTRAINT IF NOT EXISTS`).
-pub(crate) fn add_foreign_key(
-    table: &str,
-    name: &str,
-    column: &str,
-    references: &References<'_>,
-    create: Create,
-) -> Ddl {
+pub(crate) fn add_foreign_key(table: &str, key: &ForeignKey<'_>, create: Create) -> Ddl {
     let mut w = SqlWriter::new();
     if create == Create::IfMissing {
         w.push_sql(" BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = ");
-        w.push_literal(name);
+        w.push_literal(key.name);
         w.push_sql(") THEN ");
     }
     push_alter_table(&mut w, table);
-    w.push_sql(" ADD CONSTRAINT ");
-    w.push_ident(name);
-    w.push_sql(" FOREIGN KEY (");
-    w.push_ident(column);
-    w.push_sql(")");
-    push_references(&mut w, references);
+    w.push_sql(" ADD ");
+    push_foreign_key(&mut w, key);
     if create == Create::New {
         return w.finish_text();
     }

@@ -38,6 +38,7 @@ fn users() -> Table<'static> {
             name: Some("users_name_email_uniq"),
             columns: vec!["name", "email"],
         }],
+        foreign_keys: Vec::new(),
     }
 }
 
@@ -56,6 +57,12 @@ fn create_table_on_one_line_if_missing() {
     );
 }
 
+const POSTS: References<'static> = References {
+    table: "posts",
+    column: "id",
+    on_delete: "CASCADE",
+};
+
 #[test]
 fn create_table_one_element_a_line_when_new() {
     let link = Table {
@@ -72,6 +79,7 @@ fn create_table_one_element_a_line_when_new() {
             name: Some("posts_tags_tag_id_key"),
             columns: vec!["tag_id"],
         }],
+        foreign_keys: vec![fk("posts_tags_post_id_fkey", "post_id", POSTS)],
     };
     assert_eq!(
         create_table(&link, Create::New).unwrap(),
@@ -80,7 +88,8 @@ fn create_table_one_element_a_line_when_new() {
             "    \"post_id\" bigint NOT NULL,\n",
             "    \"tag_id\" integer NOT NULL,\n",
             "    CONSTRAINT \"posts_tags_pkey\" PRIMARY KEY (\"post_id\", \"tag_id\"),\n",
-            "    CONSTRAINT \"posts_tags_tag_id_key\" UNIQUE (\"tag_id\")\n",
+            "    CONSTRAINT \"posts_tags_tag_id_key\" UNIQUE (\"tag_id\"),\n",
+            "    CONSTRAINT \"posts_tags_post_id_fkey\" FOREIGN KEY (\"post_id\") REFERENCES \"posts\" (\"id\") ON DELETE CASCADE\n",
             ")",
         )
     );
@@ -90,6 +99,7 @@ fn create_table_one_element_a_line_when_new() {
             columns: vec!["post_id", "tag_id"],
         }),
         uniques: Vec::new(),
+        foreign_keys: Vec::new(),
         ..link
     };
     assert_eq!(
@@ -193,14 +203,20 @@ const AUTHOR: References<'static> = References {
     on_delete: "CASCADE",
 };
 
+fn fk<'a>(name: &'a str, column: &'a str, references: References<'a>) -> ForeignKey<'a> {
+    ForeignKey {
+        name,
+        column,
+        references,
+    }
+}
+
 #[test]
 fn foreign_keys_plain_or_if_missing() {
     assert_eq!(
         add_foreign_key(
             "posts",
-            "posts_author_id_fkey",
-            "author_id",
-            &AUTHOR,
+            &fk("posts_author_id_fkey", "author_id", AUTHOR),
             Create::New
         )
         .unwrap(),
@@ -209,9 +225,7 @@ fn foreign_keys_plain_or_if_missing() {
     assert_eq!(
         add_foreign_key(
             "posts",
-            "posts_author_id_fkey",
-            "author_id",
-            &AUTHOR,
+            &fk("posts_author_id_fkey", "author_id", AUTHOR),
             Create::IfMissing
         )
         .unwrap(),
@@ -227,7 +241,7 @@ fn foreign_keys_plain_or_if_missing() {
             on_delete: action,
             ..AUTHOR
         };
-        let sql = add_foreign_key("p", "f", "c", &r, Create::New).unwrap();
+        let sql = add_foreign_key("p", &fk("f", "c", r), Create::New).unwrap();
         assert!(sql.ends_with(&format!(" ON DELETE {action}")), "{sql}");
     }
 }
@@ -239,7 +253,7 @@ fn an_on_delete_action_must_be_one_postgresql_has() {
         ..AUTHOR
     };
     assert_eq!(
-        add_foreign_key("posts", "f", "c", &r, Create::New)
+        add_foreign_key("posts", &fk("f", "c", r), Create::New)
             .unwrap_err()
             .to_string(),
         r#""CASCADE; DROP TABLE users; --" is not an ON DELETE action (one of CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION)"#
@@ -257,7 +271,7 @@ fn hostile_names_stay_names() {
     // block early.
     let name = "it's $$ \\ \"q\"";
     assert_eq!(
-        add_foreign_key("t", name, "c", &AUTHOR, Create::IfMissing).unwrap(),
+        add_foreign_key("t", &fk(name, "c", AUTHOR), Create::IfMissing).unwrap(),
         concat!(
             "DO $orm1$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = ",
             r#"E'it''s $$ \\ "q"') THEN ALTER TABLE "t" ADD CONSTRAINT "it's $$ \ ""q""" "#,
@@ -281,7 +295,12 @@ fn nul_anywhere_makes_the_statement_unwritable() {
     assert!(nul(create_index("t", "i", &["a\0"], Create::New)).contains("NUL"));
     assert!(nul(alter_type("t", "c", "int\0; x")).contains("NUL"));
     assert!(nul(set_default("t", "c", Some("'\0'"))).contains("NUL"));
-    assert!(nul(add_foreign_key("t", "f\0", "c", &AUTHOR, Create::IfMissing)).contains("NUL"));
+    assert!(nul(add_foreign_key(
+        "t",
+        &fk("f\0", "c", AUTHOR),
+        Create::IfMissing
+    ))
+    .contains("NUL"));
     let mut table = users();
     table.columns[1].name = "na\0me";
     assert!(nul(create_table(&table, Create::New)).contains(r#""na\0me""#));
