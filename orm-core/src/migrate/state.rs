@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::meta::ModelMeta;
 use crate::relation::RelationKind;
-use crate::schema::object_name;
 use crate::sql::quote_ident;
 
 /// Every table of a schema, by name.
@@ -131,64 +130,89 @@ impl SchemaState {
     /// many-to-many relations; the same tables, columns, constraints and
     /// indexes as [`generate_schemas`](crate::generate_schemas) creates.
     pub fn from_models(models: &[&'static ModelMeta]) -> SchemaState {
-        let mut state = SchemaState::default();
-        let model_tables: Vec<&str> = models.iter().map(|m| m.table).collect();
-        for meta in models {
-            state
-                .tables
-                .insert(meta.table.to_owned(), table_of_model(meta));
+        SchemaState {
+            tables: tables_of(models).into_iter().collect(),
         }
-        for meta in models {
-            for rel in meta
-                .relations
-                .iter()
-                .filter(|r| r.kind == RelationKind::ManyToMany)
-            {
-                let (table, own, other) = rel.through_table();
-                if model_tables.contains(&table.as_str()) || state.tables.contains_key(&table) {
-                    continue;
-                }
-                let target = rel.target.meta();
-                let mut t = TableState::default();
-                for (col, side) in [(&own, *meta), (&other, target)] {
-                    t.columns.push(ColumnState {
-                        name: col.clone(),
-                        sql_type: side.pk_field().sql_type.ddl(None),
-                        nullable: false,
-                        identity: false,
-                        default: None,
-                    });
-                    t.foreign_keys.push(ForeignKeyState {
-                        name: object_name(&table, &[col], "fkey"),
-                        column: col.clone(),
-                        references: side.table.to_owned(),
-                        target_column: side.pk_field().column.to_owned(),
-                        on_delete: "CASCADE".into(),
-                    });
-                }
-                t.primary_key = Constraint {
-                    name: format!("{table}_pkey"),
-                    columns: vec![own.clone(), other.clone()],
-                };
-                t.indexes.push(Constraint {
-                    name: object_name(&table, &[other.as_str()], "idx"),
-                    columns: vec![other.clone()],
-                });
-                state.tables.insert(table, t);
-            }
-        }
-        state
     }
 }
 
-fn table_of_model(meta: &ModelMeta) -> TableState {
+/// The one mapping from models to tables: each model's table (the first
+/// model of a table when several share it), in the order of `models`, then
+/// the link tables of their many-to-many relations that no model
+/// declares, in the order declared (the first declaration of a link table
+/// when several name it).
+pub(crate) fn tables_of(models: &[&'static ModelMeta]) -> Vec<(String, TableState)> {
+    let mut out: Vec<(String, TableState)> = Vec::new();
+    let has = |out: &[(String, TableState)], name: &str| out.iter().any(|(t, _)| t == name);
+    for meta in models {
+        if !has(&out, meta.table) {
+            out.push((meta.table.to_owned(), table_of_model(meta)));
+        }
+    }
+    for meta in models {
+        for rel in meta
+            .relations
+            .iter()
+            .filter(|r| r.kind == RelationKind::ManyToMany)
+        {
+            let (table, own, other) = rel.through_table();
+            if !has(&out, &table) {
+                let link = link_table(&table, [(own, *meta), (other, rel.target.meta())]);
+                out.push((table, link));
+            }
+        }
+    }
+    out
+}
+
+/// A many-to-many link table: a column per side (`(column, model)`, the
+/// owner first) referring to that side's primary key, both the primary key,
+/// the second indexed on its own.
+fn link_table(table: &str, sides: [(String, &ModelMeta); 2]) -> TableState {
+    let mut t = TableState::default();
+    for (column, side) in &sides {
+        t.columns.push(ColumnState {
+            name: column.clone(),
+            sql_type: side.pk_field().sql_type.ddl(None),
+            nullable: false,
+            identity: false,
+            default: None,
+        });
+        t.foreign_keys.push(ForeignKeyState {
+            name: object_name(table, &[column.as_str()], "fkey"),
+            column: column.clone(),
+            references: side.table.to_owned(),
+            target_column: side.pk_field().column.to_owned(),
+            on_delete: "CASCADE".into(),
+        });
+    }
+    let [(own, _), (other, _)] = sides;
+    t.primary_key = Constraint {
+        name: pkey_name(table),
+        columns: vec![own, other.clone()],
+    };
+    t.indexes.push(Constraint {
+        name: object_name(table, &[other.as_str()], "idx"),
+        columns: vec![other],
+    });
+    t
+}
+
+/// The table of one model: its columns, keys, foreign keys and indexes,
+/// each constraint and index named by [`object_name`] (one declared twice,
+/// as `#[orm(index)]` and `#[orm(index(..))]` on the same field, is one).
+pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
     let table = meta.table;
     let mut t = TableState {
         primary_key: Constraint {
-            name: format!("{table}_pkey"),
+            name: pkey_name(table),
             columns: vec![meta.pk_field().column.to_owned()],
         },
         ..TableState::default()
+    };
+    let named = |suffix: &str, columns: &[&str]| Constraint {
+        name: object_name(table, columns, suffix),
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
     };
     for (i, field) in meta.fields.iter().enumerate() {
         t.columns.push(ColumnState {
@@ -198,22 +222,17 @@ fn table_of_model(meta: &ModelMeta) -> TableState {
             identity: field.auto,
             default: field.default.map(str::to_owned),
         });
+        let one = std::slice::from_ref(&field.column);
         if field.unique && !field.primary_key {
-            t.uniques.push(Constraint {
-                name: object_name(table, &[field.column], "key"),
-                columns: vec![field.column.to_owned()],
-            });
+            add_once(&mut t.uniques, named("key", one));
         }
         if field.index && !field.unique && !field.primary_key {
-            t.indexes.push(Constraint {
-                name: object_name(table, &[field.column], "idx"),
-                columns: vec![field.column.to_owned()],
-            });
+            add_once(&mut t.indexes, named("idx", one));
         }
         if let Some(rel) = meta.relation_of_field(i) {
             let target = rel.target.meta();
             t.foreign_keys.push(ForeignKeyState {
-                name: object_name(table, &[field.column], "fkey"),
+                name: object_name(table, one, "fkey"),
                 column: field.column.to_owned(),
                 references: target.table.to_owned(),
                 target_column: target.pk_field().column.to_owned(),
@@ -222,18 +241,53 @@ fn table_of_model(meta: &ModelMeta) -> TableState {
         }
     }
     for columns in meta.unique_together {
-        t.uniques.push(Constraint {
-            name: object_name(table, columns, "uniq"),
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        });
+        add_once(&mut t.uniques, named("uniq", columns));
     }
     for columns in meta.indexes {
-        t.indexes.push(Constraint {
-            name: object_name(table, columns, "idx"),
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        });
+        add_once(&mut t.indexes, named("idx", columns));
     }
     t
+}
+
+/// Adds `c` unless `list` has one of its name (the same columns).
+fn add_once(list: &mut Vec<Constraint>, c: Constraint) {
+    if !list.iter().any(|o| o.name == c.name) {
+        list.push(c);
+    }
+}
+
+/// PostgreSQL truncates identifiers longer than this many bytes.
+const MAX_IDENT: usize = 63;
+
+/// A constraint or index name `<table>_<columns>_<suffix>`, shortened with
+/// a hash when it would exceed PostgreSQL's 63 bytes.
+pub(crate) fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
+    shortened(format!("{table}_{}_{suffix}", columns.join("_")), suffix)
+}
+
+/// The primary key's name `<table>_pkey`, shortened as [`object_name`]
+/// shortens.
+fn pkey_name(table: &str) -> String {
+    shortened(format!("{table}_pkey"), "pkey")
+}
+
+/// `name` if it fits in 63 bytes, else its head, a hash of it, and `suffix`.
+fn shortened(name: String, suffix: &str) -> String {
+    if name.len() <= MAX_IDENT {
+        return name;
+    }
+    // FNV-1a: stable across runs and Rust versions.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let tail = format!("_{:08x}_{suffix}", hash as u32);
+    let mut head = name;
+    let mut cut = MAX_IDENT - tail.len();
+    while !head.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    head.truncate(cut);
+    head + &tail
 }
 
 /// Three-way merge for a merge migration: the changes each branch made to
@@ -369,3 +423,6 @@ fn merge_list<T: PartialEq + Clone>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,36 +4,13 @@
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::meta::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
+use crate::migrate::state::object_name;
 use crate::relation::{RelationKind, RelationMeta};
 use crate::sql::ddl::{self, Column, Create, Ddl, ForeignKey, Key, References, Table};
 use crate::sql::Unwritable;
 
 /// Statements, or why one cannot be written.
 type Ddls = std::result::Result<Vec<String>, Unwritable>;
-
-/// PostgreSQL truncates identifiers longer than this many bytes.
-const MAX_IDENT: usize = 63;
-
-/// A constraint or index name `<table>_<columns>_<suffix>`, shortened with
-/// a hash when it would exceed PostgreSQL's 63 bytes.
-pub(crate) fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
-    let name = format!("{table}_{}_{suffix}", columns.join("_"));
-    if name.len() <= MAX_IDENT {
-        return name;
-    }
-    // FNV-1a: stable across runs and Rust versions.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let tail = format!("_{:08x}_{suffix}", hash as u32);
-    let mut head = name;
-    let mut cut = MAX_IDENT - tail.len();
-    while !head.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    head.truncate(cut);
-    head + &tail
-}
 
 /// `REFERENCES "target" ("pk") ON DELETE ..` of the foreign key `rel`.
 fn references(rel: &RelationMeta) -> References<'static> {
@@ -284,7 +261,7 @@ pub async fn generate_schemas_on(db: &Db) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{object_name, schema_sql};
+    use super::schema_sql;
     use crate::prelude::*;
 
     /// Two models whose foreign keys form a cycle.
@@ -329,14 +306,5 @@ mod tests {
                 ),
             ]
         );
-    }
-
-    #[test]
-    fn long_names_are_shortened_stably() {
-        assert_eq!(object_name("users", &["karma"], "idx"), "users_karma_idx");
-        let long = object_name(&"t".repeat(60), &["a", "b"], "uniq");
-        assert_eq!(long.len(), 63);
-        assert!(long.ends_with("_uniq"));
-        assert_eq!(long, object_name(&"t".repeat(60), &["a", "b"], "uniq"));
     }
 }
