@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::migrate::state::{
     ColumnState, Constraint, ForeignKeyState, Renames, SchemaState, TableState,
 };
-use crate::sql::ddl::{self, Column, Create, Ddl, ForeignKey, Key, References, Table};
+use crate::sql::ddl::{self, Create, Ddl};
 use crate::sql::quote_ident;
 
 /// One schema change.
@@ -138,34 +138,6 @@ fn zero_of(sql_type: &str) -> &'static str {
     }
 }
 
-fn column(c: &ColumnState) -> Column<'_> {
-    Column {
-        identity: c.identity,
-        nullable: c.nullable,
-        default: c.default.as_deref(),
-        ..Column::new(&c.name, &c.sql_type)
-    }
-}
-
-fn key(c: &Constraint) -> Key<'_> {
-    Key {
-        name: Some(&c.name),
-        columns: c.columns.iter().map(String::as_str).collect(),
-    }
-}
-
-fn create_table(name: &str, t: &TableState) -> Ddl {
-    let table = Table {
-        name,
-        columns: t.columns.iter().map(column).collect(),
-        primary_key: Some(key(&t.primary_key)),
-        uniques: t.uniques.iter().map(key).collect(),
-        // Its foreign keys are ops of their own.
-        foreign_keys: Vec::new(),
-    };
-    ddl::create_table(&table, Create::New)
-}
-
 /// Whether every value of type `from` converts to `to` unchanged.
 fn widens(from: &str, to: &str) -> bool {
     let rank = |t: &str| match t {
@@ -210,7 +182,8 @@ impl Op {
 
     fn sql(&self) -> Ddl {
         match self {
-            Op::CreateTable(name, t) => create_table(name, t),
+            // Its foreign keys and indexes are ops of their own.
+            Op::CreateTable(name, t) => ddl::create_table(&t.ddl(name, |_| false), Create::New),
             Op::DropTable(name, _) => ddl::drop_table(name),
             Op::RenameTable { from, to } => ddl::rename_table(from, to),
             Op::AddColumn {
@@ -223,7 +196,7 @@ impl Op {
                 let fill = fill
                     .as_deref()
                     .filter(|_| c.default.is_none() && !c.nullable);
-                ddl::add_column(table, &column(c), fill)
+                ddl::add_column(table, &c.ddl(), fill)
             }
             Op::DropColumn { table, column } => ddl::drop_column(table, &column.name),
             Op::RenameColumn { table, from, to } => ddl::rename_column(table, from, to),
@@ -247,18 +220,7 @@ impl Op {
             }
             Op::AddIndex(table, i) => ddl::create_index(table, &i.name, &i.columns, Create::New),
             Op::DropIndex(_, i) => ddl::drop_index(&i.name),
-            Op::AddForeignKey(table, f) => {
-                let key = ForeignKey {
-                    name: &f.name,
-                    column: &f.column,
-                    references: References {
-                        table: &f.references,
-                        column: &f.target_column,
-                        on_delete: &f.on_delete,
-                    },
-                };
-                ddl::add_foreign_key(table, &key, Create::New)
-            }
+            Op::AddForeignKey(table, f) => ddl::add_foreign_key(table, &f.ddl(), Create::New),
             Op::RenameConstraint {
                 from,
                 to,

@@ -1,6 +1,10 @@
 //! The schema as migrations see it: tables, columns, constraints and
 //! indexes with their names, built from the models or read from the state
 //! a migration recorded (JSON beside its SQL).
+//!
+//! Building it from the models ([`SchemaState::from_models`]) is the one
+//! place a model's schema is derived: `makemigrations` diffs it, and
+//! [`generate_schemas`](crate::generate_schemas) writes it as it is.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::meta::ModelMeta;
 use crate::relation::RelationKind;
+use crate::sql::ddl::{Column, ForeignKey, Key, References, Table};
 use crate::sql::quote_ident;
 
 /// Every table of a schema, by name.
@@ -127,8 +132,9 @@ impl Renames {
 
 impl SchemaState {
     /// The schema `models` describe, including the link tables of their
-    /// many-to-many relations; the same tables, columns, constraints and
-    /// indexes as [`generate_schemas`](crate::generate_schemas) creates.
+    /// many-to-many relations: what `makemigrations` diffs, and what
+    /// [`generate_schemas`](crate::generate_schemas) creates (it writes
+    /// these tables, in an order where foreign keys work).
     pub fn from_models(models: &[&'static ModelMeta]) -> SchemaState {
         SchemaState {
             tables: tables_of(models).into_iter().collect(),
@@ -261,7 +267,7 @@ const MAX_IDENT: usize = 63;
 
 /// A constraint or index name `<table>_<columns>_<suffix>`, shortened with
 /// a hash when it would exceed PostgreSQL's 63 bytes.
-pub(crate) fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
+fn object_name(table: &str, columns: &[&str], suffix: &str) -> String {
     shortened(format!("{table}_{}_{suffix}", columns.join("_")), suffix)
 }
 
@@ -288,6 +294,67 @@ fn shortened(name: String, suffix: &str) -> String {
     }
     head.truncate(cut);
     head + &tail
+}
+
+impl ColumnState {
+    /// The column as DDL writes it.
+    pub(crate) fn ddl(&self) -> Column<'_> {
+        Column {
+            identity: self.identity,
+            nullable: self.nullable,
+            default: self.default.as_deref(),
+            ..Column::new(&self.name, &self.sql_type)
+        }
+    }
+}
+
+impl Constraint {
+    /// The constraint as DDL writes it.
+    fn ddl(&self) -> Key<'_> {
+        Key {
+            name: Some(&self.name),
+            columns: self.columns.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl ForeignKeyState {
+    /// The foreign key as DDL writes it.
+    pub(crate) fn ddl(&self) -> ForeignKey<'_> {
+        ForeignKey {
+            name: &self.name,
+            column: &self.column,
+            references: References {
+                table: &self.references,
+                column: &self.target_column,
+                on_delete: &self.on_delete,
+            },
+        }
+    }
+}
+
+impl TableState {
+    /// The table `name` as `CREATE TABLE` writes it: its columns, primary
+    /// key, unique keys, and the foreign keys `inline` keeps (the others are
+    /// added afterwards; indexes always are).
+    pub(crate) fn ddl<'a>(
+        &'a self,
+        name: &'a str,
+        inline: impl Fn(&ForeignKeyState) -> bool,
+    ) -> Table<'a> {
+        Table {
+            name,
+            columns: self.columns.iter().map(ColumnState::ddl).collect(),
+            primary_key: Some(self.primary_key.ddl()),
+            uniques: self.uniques.iter().map(Constraint::ddl).collect(),
+            foreign_keys: self
+                .foreign_keys
+                .iter()
+                .filter(|f| inline(f))
+                .map(ForeignKeyState::ddl)
+                .collect(),
+        }
+    }
 }
 
 /// Three-way merge for a merge migration: the changes each branch made to

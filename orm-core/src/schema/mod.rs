@@ -1,169 +1,58 @@
 //! Schema DDL: `CREATE TABLE` / `CREATE INDEX` for the models linked into
 //! the binary, for quick scripts and tests.
+//!
+//! What to create is not decided here: it is the schema the models
+//! describe for migrations ([`SchemaState::from_models`]: tables, columns,
+//! constraints and indexes with their names). This module writes those
+//! tables `IF NOT EXISTS`, in an order where each foreign key's target
+//! exists first, so `generate_schemas` creates what `makemigrations` and
+//! `migrate` would.
+//!
+//! [`SchemaState::from_models`]: crate::migrate::SchemaState::from_models
 
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
-use crate::meta::{registered_models, FieldMeta, ModelMeta, NO_MODELS_LINKED};
-use crate::migrate::state::object_name;
-use crate::relation::{RelationKind, RelationMeta};
-use crate::sql::ddl::{self, Column, Create, Ddl, ForeignKey, Key, References, Table};
+use crate::meta::{registered_models, ModelMeta, NO_MODELS_LINKED};
+use crate::migrate::state::{table_of_model, tables_of, TableState};
+use crate::sql::ddl::{self, Create};
 use crate::sql::Unwritable;
 
 /// Statements, or why one cannot be written.
 type Ddls = std::result::Result<Vec<String>, Unwritable>;
-
-/// `REFERENCES "target" ("pk") ON DELETE ..` of the foreign key `rel`.
-fn references(rel: &RelationMeta) -> References<'static> {
-    let target = rel.target.meta();
-    References {
-        table: target.table,
-        column: target.pk_field().column,
-        on_delete: rel.on_delete.sql(),
-    }
-}
-
-/// A model field's column, with its `REFERENCES` unless its target is
-/// created later.
-fn column<'a>(meta: &'a ModelMeta, i: usize, sql_type: &'a str, later: &[&str]) -> Column<'a> {
-    let field = &meta.fields[i];
-    Column {
-        identity: field.auto,
-        primary_key: field.primary_key,
-        nullable: field.nullable,
-        // A literal from the model's source, rendered (and quoted) by the derive.
-        default: field.default,
-        unique: field.unique && !field.primary_key,
-        references: meta
-            .relation_of_field(i)
-            .filter(|rel| !later.contains(&rel.target.meta().table))
-            .map(references),
-        ..Column::new(field.column, sql_type)
-    }
-}
 
 fn unwritable(why: Unwritable) -> Error {
     Error::Config(format!("cannot write the schema of the models: {why}"))
 }
 
 /// The statements that create `meta`'s table and its indexes (`IF NOT
-/// EXISTS`, so they can run again).
+/// EXISTS`, so they can run again); its foreign keys' targets must exist.
 ///
 /// # Errors
 /// [`Error::Config`] when a name holds a NUL (no PostgreSQL name can).
 pub fn create_table_sql(meta: &ModelMeta) -> Result<Vec<String>> {
-    create_table_sql_deferring(meta, &[]).map_err(unwritable)
+    table_sql(meta.table, &table_of_model(meta), &[]).map_err(unwritable)
 }
 
-/// As [`create_table_sql`], leaving out the foreign keys to the tables in
-/// `later` (created afterwards; see [`foreign_key_sql`]).
-fn create_table_sql_deferring(meta: &ModelMeta, later: &[&str]) -> Ddls {
-    let types: Vec<String> = meta.fields.iter().map(FieldMeta::ddl_type).collect();
-    let uniques: Vec<String> = meta
-        .unique_together
-        .iter()
-        .map(|columns| object_name(meta.table, columns, "uniq"))
-        .collect();
-    let table = Table {
-        name: meta.table,
-        columns: (0..meta.fields.len())
-            .map(|i| column(meta, i, &types[i], later))
-            .collect(),
-        primary_key: None,
-        uniques: meta
-            .unique_together
-            .iter()
-            .zip(&uniques)
-            .map(|(columns, name)| Key {
-                name: Some(name),
-                columns: columns.to_vec(),
-            })
-            .collect(),
-        foreign_keys: Vec::new(),
-    };
+/// `CREATE TABLE IF NOT EXISTS` of table `name` with its keys and the
+/// foreign keys to tables not in `later` (created afterwards; see
+/// [`schema_ddl`]), then its indexes.
+fn table_sql(name: &str, t: &TableState, later: &[&str]) -> Ddls {
+    let table = t.ddl(name, |f| !later.contains(&f.references.as_str()));
     let mut out = vec![ddl::create_table(&table, Create::IfMissing)?];
-    let single = meta
-        .fields
-        .iter()
-        .filter(|f| f.index && !f.unique && !f.primary_key)
-        .map(|f| std::slice::from_ref(&f.column));
-    for columns in single.chain(meta.indexes.iter().copied()) {
-        out.push(create_index_sql(meta.table, columns)?);
+    for index in &t.indexes {
+        out.push(ddl::create_index(
+            name,
+            &index.name,
+            &index.columns,
+            Create::IfMissing,
+        )?);
     }
     Ok(out)
 }
 
-fn create_index_sql(table: &str, columns: &[&str]) -> Ddl {
-    let name = object_name(table, columns, "idx");
-    ddl::create_index(table, &name, columns, Create::IfMissing)
-}
-
-/// The foreign keys of `meta` to the tables in `tables`, added after the
-/// tables exist (for cycles), each only if not there yet.
-fn foreign_key_sql(meta: &ModelMeta, tables: &[&str]) -> Ddls {
-    let mut out = Vec::new();
-    for (i, field) in meta.fields.iter().enumerate() {
-        let Some(rel) = meta.relation_of_field(i) else {
-            continue;
-        };
-        if !tables.contains(&rel.target.meta().table) {
-            continue;
-        }
-        let name = object_name(meta.table, &[field.column], "fkey");
-        let key = ForeignKey {
-            name: &name,
-            column: field.column,
-            references: references(rel),
-        };
-        out.push(ddl::add_foreign_key(meta.table, &key, Create::IfMissing)?);
-    }
-    Ok(out)
-}
-
-/// The link tables of `meta`'s many-to-many relations that no model
-/// declares (`through` naming a model's table uses that model's table).
-fn through_tables_sql(meta: &ModelMeta, model_tables: &[&str]) -> Ddls {
-    let mut out = Vec::new();
-    for rel in meta
-        .relations
-        .iter()
-        .filter(|r| r.kind == RelationKind::ManyToMany)
-    {
-        let (table, own, other) = rel.through_table();
-        if model_tables.contains(&table.as_str()) {
-            continue;
-        }
-        let sides = [(own.as_str(), meta), (other.as_str(), rel.target.meta())];
-        let types = sides.map(|(_, side)| side.pk_field().sql_type.ddl(None));
-        let link = Table {
-            name: &table,
-            columns: sides
-                .iter()
-                .zip(&types)
-                .map(|((col, side), sql_type)| Column {
-                    references: Some(References {
-                        table: side.table,
-                        column: side.pk_field().column,
-                        on_delete: "CASCADE",
-                    }),
-                    ..Column::new(col, sql_type)
-                })
-                .collect(),
-            primary_key: Some(Key {
-                name: None,
-                columns: vec![&own, &other],
-            }),
-            uniques: Vec::new(),
-            foreign_keys: Vec::new(),
-        };
-        out.push(ddl::create_table(&link, Create::IfMissing)?);
-        out.push(create_index_sql(&table, &[other.as_str()])?);
-    }
-    Ok(out)
-}
-
-/// Every statement `generate_schemas` runs for `models`: tables in an order
-/// where each foreign key's target exists first (a cycle's keys are added
-/// afterwards), then link tables.
+/// Every statement `generate_schemas` runs for `models`: the models'
+/// tables in an order where each foreign key's target exists first (a
+/// cycle's keys are added afterwards), then link tables.
 ///
 /// # Errors
 /// [`Error::Config`] when a name holds a NUL (no PostgreSQL name can).
@@ -172,43 +61,43 @@ pub fn schema_sql(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
 }
 
 fn schema_ddl(models: &[&'static ModelMeta]) -> Ddls {
-    let tables: Vec<&str> = models.iter().map(|m| m.table).collect();
+    let tables = tables_of(models);
+    let (mut pending, links): (Vec<_>, Vec<_>) = tables
+        .iter()
+        .partition(|(name, _)| models.iter().any(|m| m.table == name));
     let mut done: Vec<&str> = Vec::new();
-    let mut deferred: Vec<(&ModelMeta, Vec<&str>)> = Vec::new();
+    let mut deferred = Vec::new();
     let mut out = Vec::new();
-    let mut pending: Vec<&ModelMeta> = models.to_vec();
     while !pending.is_empty() {
-        let deps = |m: &ModelMeta| -> Vec<&'static str> {
-            m.relations
-                .iter()
-                .filter(|r| r.field.is_some())
-                .map(|r| r.target.meta().table)
-                .filter(|t| *t != m.table && tables.contains(t))
-                .collect()
-        };
         let ready = pending
             .iter()
-            .position(|m| deps(m).iter().all(|d| done.contains(d)));
+            .position(|(name, t)| targets(name, t, models).iter().all(|d| done.contains(d)));
         // In a cycle, take the first one and add its missing keys later.
-        let index = ready.unwrap_or(0);
-        let meta = pending.remove(index);
-        let later: Vec<&str> = deps(meta)
-            .into_iter()
-            .filter(|d| !done.contains(d))
-            .collect();
-        out.extend(create_table_sql_deferring(meta, &later)?);
-        if !later.is_empty() {
-            deferred.push((meta, later));
+        let (name, t) = pending.remove(ready.unwrap_or(0));
+        let mut later = targets(name, t, models);
+        later.retain(|d| !done.contains(d));
+        out.extend(table_sql(name, t, &later)?);
+        for key in &t.foreign_keys {
+            if later.contains(&key.references.as_str()) {
+                deferred.push(ddl::add_foreign_key(name, &key.ddl(), Create::IfMissing)?);
+            }
         }
-        done.push(meta.table);
+        done.push(name);
     }
-    for (meta, later) in deferred {
-        out.extend(foreign_key_sql(meta, &later)?);
-    }
-    for meta in models {
-        out.extend(through_tables_sql(meta, &tables)?);
+    out.extend(deferred);
+    for (name, t) in links {
+        out.extend(table_sql(name, t, &[])?);
     }
     Ok(out)
+}
+
+/// The tables of `models` that table `name` (`t`) refers to, but itself.
+fn targets<'t>(name: &str, t: &'t TableState, models: &[&ModelMeta]) -> Vec<&'t str> {
+    t.foreign_keys
+        .iter()
+        .map(|f| f.references.as_str())
+        .filter(|r| *r != name && models.iter().any(|m| m.table == *r))
+        .collect()
 }
 
 /// Creates the table and indexes of every model linked into the binary
@@ -291,12 +180,14 @@ mod tests {
             schema_sql(&[A::META, B::META]).unwrap(),
             [
                 concat!(
-                    r#"CREATE TABLE IF NOT EXISTS "cy_a" ("id" bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "#,
-                    r#""b_id" integer NULL UNIQUE, "note" text NOT NULL DEFAULT 'it''s')"#
+                    r#"CREATE TABLE IF NOT EXISTS "cy_a" ("id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL, "#,
+                    r#""b_id" integer NULL, "note" text NOT NULL DEFAULT 'it''s', "#,
+                    r#"CONSTRAINT "cy_a_pkey" PRIMARY KEY ("id"), CONSTRAINT "cy_a_b_id_key" UNIQUE ("b_id"))"#
                 ),
                 concat!(
-                    r#"CREATE TABLE IF NOT EXISTS "cy_b" ("id" integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "#,
-                    r#""a_id" bigint NULL REFERENCES "cy_a" ("id") ON DELETE SET NULL)"#
+                    r#"CREATE TABLE IF NOT EXISTS "cy_b" ("id" integer GENERATED BY DEFAULT AS IDENTITY NOT NULL, "#,
+                    r#""a_id" bigint NULL, CONSTRAINT "cy_b_pkey" PRIMARY KEY ("id"), "#,
+                    r#"CONSTRAINT "cy_b_a_id_fkey" FOREIGN KEY ("a_id") REFERENCES "cy_a" ("id") ON DELETE SET NULL)"#
                 ),
                 r#"CREATE INDEX IF NOT EXISTS "cy_b_a_id_idx" ON "cy_b" ("a_id")"#,
                 concat!(
