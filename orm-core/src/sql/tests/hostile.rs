@@ -107,8 +107,7 @@ fn paths_cross_at_most_sixteen_relations() {
     too_deep(
         Count(&parents(17, "id"))
             .resolve(Cat::META)
-            .err()
-            .expect("refused"),
+            .expect_err("refused"),
     );
     too_deep(F(&parents(17, "name")).check(Cat::META, None).unwrap_err());
 }
@@ -127,7 +126,7 @@ fn every_runtime_name_is_refused_at_once_past_1024_bytes() {
     };
     short(Lookup::parse::<Cat>(&huge, "x").unwrap_err());
     short(Cat::all().select_related([huge.clone()]).sql().unwrap_err());
-    short(Count(&huge).resolve(Cat::META).err().expect("refused"));
+    short(Count(&huge).resolve(Cat::META).expect_err("refused"));
     short(F(&huge).check(Cat::META, None).unwrap_err());
     short(crate::query::values::resolve_fields(Cat::META, &[&huge]).unwrap_err());
 }
