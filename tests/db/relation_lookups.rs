@@ -98,6 +98,39 @@ async fn exclude_across_a_relation_keeps_rows_without_related() -> Result<()> {
         .order_by(["name"])
         .await?;
         assert_eq!(names(&kept), ["Bob"]);
+        // filter(~Q(a, b)) is exclude(a, b) in Django (the "Spanning
+        // multi-valued relationships" section of its queries topic): not one
+        // related row with both, but some row with each. Ada has a Rust post
+        // and a published post, not one published Rust post: a single
+        // NOT EXISTS (a AND b) would keep her.
+        let negated = Author::filter(!q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ))
+        .order_by(["name"])
+        .await?;
+        assert_eq!(names(&negated), ["Bob"]);
+        let excluded = Author::exclude(q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ));
+        let filtered = Author::filter(!q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ));
+        let where_of = |sql: String| sql[sql.find(" WHERE ").unwrap()..].to_owned();
+        assert_eq!(
+            where_of(filtered.sql()?.unwrap().sql),
+            where_of(excluded.sql()?.unwrap().sql)
+        );
+        // Twice negated, the conditions hold for one related row again, as
+        // in Django (and as in filter(a, b)): Gemini only.
+        let twice = Author::filter(!!q!(
+            posts__title__startswith = "Rust",
+            posts__published = true
+        ))
+        .await?;
+        assert_eq!(names(&twice), ["Gemini"]);
         Ok(())
     })
     .await

@@ -125,9 +125,12 @@ pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negate
 }
 
 /// An `AND`: within a `filter()` call, the leaves that cross the same first
-/// relation are rendered together in one `EXISTS`.
+/// relation are rendered together in one `EXISTS`. Under an odd number of
+/// `NOT`s they are not: as Django's `filter(~Q(a, b))` is its `exclude(a,
+/// b)`, each condition across a multi-valued relation gets a subquery of
+/// its own (`NOT (EXISTS (a) AND EXISTS (b))`).
 fn push_and(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], negated: bool) {
-    if !scope.same_row {
+    if !scope.same_row || negated {
         return push_joined(w, scope, items, " AND ", negated);
     }
     let mut parts: Vec<Part<'_>> = Vec::new();

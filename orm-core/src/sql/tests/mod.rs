@@ -691,3 +691,32 @@ fn aggregates_across_relations_use_a_cte() {
     );
     assert_eq!(stmt.binds, vec![Value::I64(Some(1))]);
 }
+
+#[test]
+fn a_negated_condition_across_a_many_relation_gives_each_lookup_its_own_subquery() {
+    // Django: `filter(~Q(a, b))` is `exclude(a, b)`, NOT (EXISTS (a) AND
+    // EXISTS (b)); filter(a, b) keeps one subquery for one related row.
+    let sql = |qs: QuerySet<Post>| qs.sql().expect("renders").expect("sends").sql;
+    let cols = r#""posts"."id", "posts"."author_id""#;
+    let exists = |cond: &str| {
+        format!(
+            r#"EXISTS (SELECT 1 FROM "posts_tags" AS "T1_link" JOIN "we""ird" AS "T1" ON "T1"."the ""id""" = "T1_link"."weird_id" WHERE "T1_link"."post_id" = "posts"."id" AND {cond})"#
+        )
+    };
+    let (a, b) = (r#""T1"."the ""id""" > $1"#, r#""T1"."the ""id""" < $2"#);
+    assert_eq!(
+        sql(Post::filter(!q!(tags__id__gt = 1, tags__id__lt = 9))),
+        format!(
+            r#"SELECT {cols} FROM "posts" WHERE NOT ({} AND {})"#,
+            exists(a),
+            exists(b)
+        )
+    );
+    assert_eq!(
+        sql(Post::filter(q!(tags__id__gt = 1, tags__id__lt = 9))),
+        format!(
+            r#"SELECT {cols} FROM "posts" WHERE {}"#,
+            exists(&format!("{a} AND {b}"))
+        )
+    );
+}
