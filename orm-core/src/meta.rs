@@ -91,12 +91,32 @@ impl ModelMeta {
         &self.fields[self.pk]
     }
 
-    /// The field called `name` (`pk` names the primary key).
+    /// The field called `name`: `pk` names the primary key, and a foreign
+    /// key or one-to-one is also found by its column (`author_id` for
+    /// `author`, Django's `attname`), unless another field has that name.
     pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
         if name == "pk" {
             return Some(self.pk_field());
         }
-        self.fields.iter().find(|f| f.name == name)
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .or_else(|| self.key_field_by_column(name))
+    }
+
+    /// The key field of a foreign key or one-to-one whose column is
+    /// `column`.
+    fn key_field_by_column(&self, column: &str) -> Option<&'static FieldMeta> {
+        self.fields.iter().find(|f| {
+            f.column == column
+                && self.relation_of_field(f.position).is_some_and(|r| {
+                    matches!(
+                        r.kind,
+                        crate::relation::RelationKind::ForeignKey
+                            | crate::relation::RelationKind::OneToOne
+                    )
+                })
+        })
     }
 
     /// The field names, for error messages.

@@ -241,3 +241,60 @@ async fn update_or_create_fills_only_the_models_own_fields() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_foreign_keys_column_name_is_a_field_name_everywhere() -> Result<()> {
+    // Django accepts a foreign key's `attname` (`author_id`) wherever a
+    // field name goes (`Options.get_field` maps it), and rows keep the
+    // name asked for (`values("author_id")` has the key "author_id").
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let (gemini, ada, _) = blog().await;
+        let rows = Post::filter(q!(title = "Python"))
+            .values(["title", "author_id"])
+            .await?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].names().collect::<Vec<_>>(), ["title", "author_id"]);
+        assert_eq!(rows[0].get::<i64>("author_id")?, ada.id);
+        // values_list and values_list_flat.
+        let pairs: Vec<(String, i64)> = Post::all()
+            .order_by(["title"])
+            .values_list(("title", "author_id"))
+            .await?;
+        assert_eq!(pairs[0], ("Draft".to_owned(), gemini.id));
+        let mut keys: Vec<i64> = Post::all().values_list_flat("author_id").await?;
+        keys.sort_unstable();
+        let mut expected = vec![gemini.id, gemini.id, ada.id, ada.id];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        // values(..).annotate(..): posts per author, grouped by the column.
+        let per_author = Post::all()
+            .values("author_id")
+            .annotate([Count("id")])
+            .order_by(["author_id"])
+            .await?;
+        assert_eq!(per_author.len(), 2);
+        for row in &per_author {
+            assert_eq!(row.names().collect::<Vec<_>>(), ["author_id", "id__count"]);
+            assert_eq!(row.get::<i64>("id__count")?, 2);
+        }
+        // The README's subquery: authors of published posts.
+        let authors = Author::filter(q!(
+            id__in = Post::filter(q!(published = true)).values("author_id")
+        ))
+        .order_by(["name"])
+        .await?;
+        assert_eq!(names(&authors), ["Ada", "Gemini"]);
+        // order_by, only and the runtime form take it too.
+        let ordered = Post::all().order_by(["-author_id", "title"]).await?;
+        assert_eq!(ordered.len(), 4);
+        let partial = Post::all().only(["author_id"]).await?;
+        assert!(partial
+            .iter()
+            .all(|p| p.deferred_fields().contains(&"title")));
+        let q = Lookup::parse::<Post>("author_id", &ada.id.to_string())?;
+        assert_eq!(Post::filter(q).count().await?, 2);
+        Ok(())
+    })
+    .await
+}

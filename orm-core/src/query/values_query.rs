@@ -143,9 +143,11 @@ impl<M: Model> ValuesQuery<M> {
         });
         let db = db::resolve(self.qs.db.as_ref())?;
         let rows = db.query(&stmt.sql, &stmt.binds).await?;
-        let names: Arc<[String]> = fields
+        // Named as asked (`author_id`, `pk`), as Django's rows are.
+        let names: Arc<[String]> = self
+            .fields
             .iter()
-            .map(|f| f.name.to_owned())
+            .cloned()
             .chain(aggregates.iter().map(|r| r.name.clone()))
             .collect();
         let types: Vec<SqlType> = fields
