@@ -96,8 +96,16 @@
 //! They run as correlated `EXISTS` subqueries, following Django: inside one
 //! `filter()` the conditions on a multi-valued relation hold for the same
 //! related row, chained `filter()` calls may match different rows, and
-//! `exclude()` is `NOT EXISTS`. Unlike Django's joins, an `EXISTS` never
-//! repeats a row of the outer query, so `distinct()` is not needed for that.
+//! `exclude(q!(a, b))` (and `filter(!q!(a, b))`, as Django's `~Q`) gives
+//! each condition its own `NOT EXISTS`.
+//!
+//! **A difference from Django, on purpose:** an `EXISTS` never repeats a
+//! row of the outer query, so `User::filter(q!(posts__views__gt = 100))`
+//! returns each user once and [`QuerySet::count`] counts users, where
+//! Django's join returns a user once per matching post unless `.distinct()`
+//! is added. Our answer is Django's `.distinct()` answer: which rows match
+//! is the same, only the repeats are gone. The same holds for
+//! [`QuerySet::aggregate`] and [`QuerySet::annotate`] across relations.
 //!
 //! [`QuerySet::select_related`] loads foreign keys with `LEFT JOIN`s in the
 //! same query; [`QuerySet::prefetch_related`] loads reverse keys,

@@ -38,7 +38,10 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
-    /// The number of matching rows (`SELECT COUNT(*)`).
+    /// The number of matching rows (`SELECT COUNT(*)`). A lookup across a
+    /// multi-valued relation never repeats a row, so this counts each
+    /// matching row once: Django's `.distinct().count()`, where its plain
+    /// `count()` would count the join's repeats.
     ///
     /// # Errors
     /// Database errors.
@@ -350,7 +353,9 @@ impl<M: Model> QuerySet<M> {
 
     /// Aggregates over the matching rows, named as Django names them
     /// (`views__sum`, or `.alias(..)`): `Count` of no rows is 0, the others
-    /// are NULL (`None`).
+    /// are NULL (`None`). An aggregate across a relation (`Sum("posts__views")`)
+    /// is computed in a subquery of its own: neither the filter's relations
+    /// nor another aggregate's join inflate it, as Django's joins would.
     ///
     /// ```no_run
     /// # use orm_core::prelude::*;
