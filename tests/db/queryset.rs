@@ -114,6 +114,35 @@ async fn first_last_count_exists() -> Result<()> {
             User::all().limit(2).last().await,
             Err(Error::InvalidQuery(_))
         ));
+        // reverse(), as Django's: the ordering flips, first() and last()
+        // swap, and values() rows come the other way too.
+        let reversed = User::all().order_by(["karma", "name"]).reverse().await?;
+        assert_eq!(names(&reversed), ["erin", "carol", "dave", "Bob", "alice"]);
+        assert_eq!(User::all().reverse().first().await?.unwrap().name, "erin");
+        assert_eq!(User::all().reverse().last().await?.unwrap().name, "carol");
+        assert_eq!(
+            User::all()
+                .order_by(["name"])
+                .reverse()
+                .last()
+                .await?
+                .unwrap()
+                .name,
+            "Bob"
+        );
+        let karma: Vec<i32> = User::all()
+            .order_by(["karma"])
+            .reverse()
+            .values("karma")
+            .await?
+            .iter()
+            .map(|r| r.get("karma"))
+            .collect::<Result<_>>()?;
+        assert_eq!(karma, [40, 30, 20, 20, 10]);
+        assert!(matches!(
+            User::all().limit(2).reverse().await,
+            Err(Error::InvalidQuery(_))
+        ));
         Ok(())
     })
     .await

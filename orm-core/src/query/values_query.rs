@@ -252,8 +252,10 @@ pub(crate) fn order_keys<M: Model>(
             .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
             .collect::<Result<_>>()?,
     };
+    // `reverse()` flips either ordering, as Django's `standard_ordering`.
     order
         .into_iter()
+        .map(|(name, desc)| (name, desc != qs.reversed))
         .map(|(name, desc)| {
             let key = if let Some(field) = meta.field(&name) {
                 OrderKey::Field(field)

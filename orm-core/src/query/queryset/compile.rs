@@ -21,7 +21,13 @@ use super::*;
 
 impl<M: Model> QuerySet<M> {
     pub(super) fn resolve_order(&self) -> Result<Vec<(&'static FieldMeta, bool)>> {
-        self.order.iter().map(|o| o.resolve(M::META)).collect()
+        self.order
+            .iter()
+            .map(|o| {
+                let (field, desc) = o.resolve(M::META)?;
+                Ok((field, desc != self.reversed))
+            })
+            .collect()
     }
 
     /// The filter with its constants folded, borrowed when already simple.
@@ -247,6 +253,7 @@ impl<M: Model> QuerySet<M> {
             && self.prefetch.is_empty()
             && self.lock.is_none()
             && self.distinct_on.is_empty()
+            && !self.reversed
     }
 
     /// The `UPDATE` of [`update`](Self::update), from its kept text when

@@ -43,6 +43,9 @@ pub struct QuerySet<M> {
     pub(crate) prefetch: Vec<PrefetchSpec>,
     pub(crate) lock: Option<Lock>,
     pub(crate) distinct_on: Vec<OrderBy>,
+    /// [`reverse`](QuerySet::reverse): the ordering, whatever it is when
+    /// the query runs, runs the other way (Django's `standard_ordering`).
+    pub(crate) reversed: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -65,6 +68,7 @@ impl<M> Clone for QuerySet<M> {
             prefetch: self.prefetch.clone(),
             lock: self.lock.clone(),
             distinct_on: self.distinct_on.clone(),
+            reversed: self.reversed,
             _model: PhantomData,
         }
     }
@@ -101,6 +105,7 @@ impl<M: Model> QuerySet<M> {
             prefetch: Vec::new(),
             lock: None,
             distinct_on: Vec::new(),
+            reversed: false,
             _model: PhantomData,
         }
     }
@@ -150,6 +155,40 @@ impl<M: Model> QuerySet<M> {
         I::Item: Into<OrderBy>,
     {
         self.order = terms.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs the ordering the other way round, as Django's `reverse()`: each
+    /// term of [`order_by`](Self::order_by) flips, also one given after
+    /// this call, and twice is the original. A query without ordering is
+    /// not reordered (`first()`/`last()` still use the primary key,
+    /// flipped).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String, pub karma: i32 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// // ORDER BY "users"."karma" ASC, "users"."name" DESC
+    /// let users = User::all().order_by(["-karma", "name"]).reverse().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// On a sliced query (`limit`/`offset`) the query reports
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) when it runs, as
+    /// Django refuses to reverse it.
+    #[must_use]
+    pub fn reverse(mut self) -> Self {
+        if self.limit.is_some() || self.offset.is_some() {
+            if self.error.is_none() {
+                self.error = Some((
+                    M::META.name,
+                    "cannot reverse a query once a slice (limit/offset) has been taken".into(),
+                ));
+            }
+            return self;
+        }
+        self.reversed = !self.reversed;
         self
     }
 

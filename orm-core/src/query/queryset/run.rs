@@ -78,18 +78,12 @@ impl<M: Model> QuerySet<M> {
                 reason: "cannot reverse a query once a slice (limit/offset) has been taken".into(),
             }));
         }
-        let order = if self.order.is_empty() {
-            vec![(M::META.pk_field(), true)]
-        } else {
-            self.resolve_order()?
-                .into_iter()
-                .map(|(f, desc)| (f, !desc))
-                .collect()
-        };
-        self.order = order
-            .into_iter()
-            .map(|(f, desc)| OrderBy::field(f, desc))
-            .collect();
+        // The ordering (the primary key's when there is none), the other
+        // way: `reversed` flips it when the query is compiled.
+        if self.order.is_empty() {
+            self.order = vec![OrderBy::field(M::META.pk_field(), false)];
+        }
+        self.reversed = !self.reversed;
         self.limit = Some(1);
         Ok(self.fetch().await?.into_iter().next())
     }

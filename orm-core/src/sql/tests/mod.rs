@@ -720,3 +720,38 @@ fn a_negated_condition_across_a_many_relation_gives_each_lookup_its_own_subquery
         )
     );
 }
+
+#[test]
+fn reverse_flips_the_ordering_whenever_it_is_given() {
+    // Django's reverse(): each ordering term flips, also one given after
+    // reverse() (standard_ordering), twice is the original, and a query
+    // without ordering is not reordered.
+    let sql = |qs: QuerySet<User>| select(qs).sql;
+    let base = format!(r#"SELECT {COLS} FROM "users""#);
+    assert_eq!(
+        sql(User::all().order_by(["-karma", "name"]).reverse()),
+        format!(r#"{base} ORDER BY "users"."karma" ASC, "users"."name" DESC"#)
+    );
+    assert_eq!(
+        sql(User::all().reverse().order_by(["name"])),
+        format!(r#"{base} ORDER BY "users"."name" DESC"#)
+    );
+    assert_eq!(
+        sql(User::all().order_by(["name"]).reverse().reverse()),
+        format!(r#"{base} ORDER BY "users"."name" ASC"#)
+    );
+    assert_eq!(sql(User::all().reverse()), base);
+    // first()/last() on a reversed query: the primary key, flipped.
+    let first = User::all().reverse().first_query();
+    assert_eq!(
+        sql(first),
+        format!(r#"{base} ORDER BY "users"."id" DESC LIMIT 1"#)
+    );
+    // A sliced query cannot be reversed, as in Django.
+    match User::all().limit(3).reverse().sql() {
+        Err(crate::Error::InvalidQuery(e)) => {
+            assert!(e.to_string().contains("cannot reverse"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
