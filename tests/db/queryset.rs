@@ -363,3 +363,32 @@ async fn a_repeated_query_shape_binds_each_calls_values() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn in_bulk_maps_keys_to_rows() -> Result<()> {
+    // Django's in_bulk(id_list): {id: object} for the ids that exist, {}
+    // without a query for no ids, restricted by the query set's filter.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let all = User::all().order_by(["id"]).await?;
+        let (carol, alice) = (all[0].id, all[1].id);
+        let found = User::all().in_bulk([carol, alice, 999_999]).await?;
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&carol].name, "carol");
+        assert_eq!(found[&alice].name, "alice");
+        let filtered = User::filter(q!(karma__gte = 20))
+            .in_bulk([carol, alice])
+            .await?;
+        assert_eq!(filtered.keys().copied().collect::<Vec<_>>(), [carol]);
+        let before = db.query_count();
+        assert!(User::all().in_bulk([]).await?.is_empty());
+        assert_eq!(db.query_count(), before, "no ids: no query");
+        assert!(matches!(
+            User::all().limit(1).in_bulk([carol]).await,
+            Err(Error::InvalidQuery(_))
+        ));
+        Ok(())
+    })
+    .await
+}

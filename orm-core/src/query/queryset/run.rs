@@ -88,6 +88,63 @@ impl<M: Model> QuerySet<M> {
         Ok(self.fetch().await?.into_iter().next())
     }
 
+    /// The rows whose primary key is one of `ids`, by key, as Django's
+    /// `in_bulk(id_list)`: one query (`"pk" = ANY($1)`) on this query set,
+    /// none at all for no ids; a key no row has is absent from the map.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let users = User::all().in_bulk([1, 2, 3]).await?;
+    /// if let Some(user) = users.get(&2) {
+    ///     println!("{}", user.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] on a sliced query (as Django refuses it);
+    /// database errors.
+    pub async fn in_bulk<I>(self, ids: I) -> Result<std::collections::HashMap<M::Pk, M>>
+    where
+        I: IntoIterator<Item = M::Pk>,
+        M::Pk: std::hash::Hash + Eq,
+    {
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "cannot use in_bulk() once a slice (limit/offset) has been taken".into(),
+            }));
+        }
+        let ids: Vec<Value> = ids
+            .into_iter()
+            .map(|id| crate::types::FieldType::to_value(&id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let pk = M::META.pk_field();
+        let rows = self
+            .filter(Q::from_node(Node::leaf(pk, crate::query::q::Op::In(ids))))
+            .fetch()
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let key = <M::Pk as crate::types::FieldType>::from_value(row.pk());
+                let key = key.ok_or_else(|| {
+                    Error::from(crate::error::ValueError {
+                        model: M::META.name,
+                        field: pk.name,
+                        reason: "the primary key read back is not of the key's type".into(),
+                    })
+                })?;
+                Ok((key, row))
+            })
+            .collect()
+    }
+
     /// What `get()`'s future starts from: on a plain query set, `field =
     /// value` split out when it is one ([`IntoQ::into_exact`]).
     #[inline]
