@@ -241,6 +241,36 @@ async fn save_fields_writes_only_the_named_fields() -> Result<()> {
 }
 
 #[tokio::test]
+async fn bulk_update_and_in_bulk() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        let mut users = User::all().order_by(["name"]).await?;
+        for user in &mut users {
+            user.karma = 7;
+        }
+        let n = User::bulk_update(&users, &["karma"]).await?;
+        assert_eq!(n as usize, users.len());
+        assert!(karmas().await?.iter().all(|(_, k)| *k == 7));
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let by_id = User::all().in_bulk(ids.clone()).await?;
+        assert_eq!(by_id.len(), ids.len());
+        assert_eq!(by_id[&ids[0]].name, users[0].name);
+        // A foreign key by its column name, from another crate's models.
+        let mut posts = Post::all().order_by(["id"]).await?;
+        let first_author = posts[0].author.key().clone();
+        for post in &mut posts {
+            post.author = orm_core::ForeignKey::from_key(first_author.clone());
+        }
+        Post::bulk_update(&posts, &["author_id"]).await?;
+        let keys: Vec<i64> = Post::all().values_list_flat("author_id").await?;
+        assert!(keys.iter().all(|k| *k == first_author));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn only_and_defer_then_save() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

@@ -114,6 +114,38 @@ pub trait ActiveRecord: Model {
         persist::bulk_insert(objects)
     }
 
+    /// Writes `fields` of every object, by primary key, in one statement
+    /// (`UPDATE .. FROM UNNEST(..)`), as Django's `bulk_update(objs,
+    /// fields)`; returns the number of rows matched. As in Django, only
+    /// the named fields are written (`auto_now` fields too only when
+    /// named), save hooks do not run, and an object given twice is
+    /// written as its first copy.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # struct User { #[orm(primary_key)] id: i64, name: String, karma: i32 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let mut users = User::filter(q!(karma__lt = 0)).await?;
+    /// for user in &mut users {
+    ///     user.karma = 0;
+    /// }
+    /// User::bulk_update(&users, &["karma"]).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`](crate::Error::InvalidLookup) for an unknown
+    /// field; [`Error::InvalidQuery`](crate::Error::InvalidQuery) for no
+    /// fields, the primary key among them, or an unsaved object;
+    /// [`Error::Validation`](crate::Error::Validation); database errors.
+    fn bulk_update<'a>(
+        objects: &'a [Self],
+        fields: &'a [&'a str],
+    ) -> impl Future<Output = Result<u64>> + Send + 'a {
+        persist::bulk_update(objects, fields)
+    }
+
     /// The row matching `q`, or `object` inserted when there is none;
     /// `(object, created)`.
     ///

@@ -242,6 +242,59 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
     Ok(objs)
 }
 
+/// `UPDATE`s `fields` of every object in one statement, by primary key, as
+/// Django's `bulk_update`; the number of rows matched. An object given
+/// twice is written once, as its first copy (Django's first `WHEN`).
+pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<u64> {
+    let invalid = |reason: &str| {
+        Error::from(crate::error::QueryError {
+            model: M::META.name,
+            reason: reason.into(),
+        })
+    };
+    let mut fields = crate::query::values::resolve_fields(M::META, names)?;
+    if fields.is_empty() {
+        return Err(invalid(
+            "bulk_update() needs the names of the fields to write",
+        ));
+    }
+    if fields.iter().any(|f| f.primary_key) {
+        return Err(invalid("bulk_update() cannot write the primary key"));
+    }
+    let mut seen = Vec::with_capacity(fields.len());
+    fields.retain(|f| {
+        let new = !seen.contains(&f.position);
+        seen.push(f.position);
+        new
+    });
+    if objs.is_empty() {
+        return Ok(0);
+    }
+    if objs.iter().any(Model::pk_is_unset) {
+        return Err(invalid(
+            "bulk_update() writes saved objects: every one needs its primary key",
+        ));
+    }
+    for obj in objs {
+        obj.validate()?;
+    }
+    check_text(objs)?;
+    let mut keys = std::collections::HashSet::with_capacity(objs.len());
+    let firsts: Vec<&M> = objs
+        .iter()
+        .filter(|o| keys.insert(crate::value::Key::of(&o.pk())))
+        .collect();
+    let pk = M::META.pk;
+    let columns: Vec<Vec<ByRef<'_>>> = std::iter::once(pk)
+        .chain(fields.iter().map(|f| f.position))
+        .map(|f| firsts.iter().map(|o| ByRef(o.field_sql(f))).collect())
+        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+    let sql = writes::bulk_update(M::META, &fields);
+    db::current()?.execute_params(&sql, &params).await
+}
+
 /// Touches and validates every object, then splits them into those with a
 /// primary key and those without (they need different column lists, as in
 /// Django); `(with_pk, indexes)` groups, empty ones left out.

@@ -392,3 +392,84 @@ async fn in_bulk_maps_keys_to_rows() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn bulk_update_writes_the_named_fields_of_many_rows() -> Result<()> {
+    // Django's bulk_update(objs, fields): only the named fields, rows
+    // matched returned, no auto_now unless named, save hooks not run.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let mut all = User::all().order_by(["id"]).await?;
+        let stamp = all[0].updated_at;
+        for user in &mut all {
+            user.karma += 1;
+            user.email = Some(format!("{}@new", user.name));
+            user.name = format!("renamed {}", user.name); // not named: kept
+        }
+        let before = db.query_count();
+        assert_eq!(User::bulk_update(&all, &["karma", "email"]).await?, 5);
+        assert_eq!(db.query_count(), before + 1, "one statement");
+        let now = User::all().order_by(["id"]).await?;
+        assert_eq!(
+            now.iter().map(|u| u.karma).collect::<Vec<_>>(),
+            [31, 11, 21, 21, 41]
+        );
+        assert_eq!(now[1].email.as_deref(), Some("alice@new"));
+        assert_eq!(now[1].name, "alice");
+        assert_eq!(
+            now[0].updated_at, stamp,
+            "auto_now is not touched unless named"
+        );
+        // An object twice: its first copy is written (Django's first WHEN);
+        // a key no row has matches nothing.
+        let mut first = now[0].clone();
+        first.karma = 100;
+        let mut second = now[0].clone();
+        second.karma = 200;
+        let mut ghost = now[1].clone();
+        ghost.id = 999_999;
+        assert_eq!(
+            User::bulk_update(&[first, second, ghost], &["karma"]).await?,
+            1
+        );
+        assert_eq!(User::get(q!(id = now[0].id)).await?.karma, 100);
+        // Nothing to write: no statement.
+        let before = db.query_count();
+        assert_eq!(User::bulk_update(&[], &["karma"]).await?, 0);
+        assert_eq!(db.query_count(), before);
+        // Refused before anything is sent.
+        for (fields, what) in [
+            (&[][..], "the names of the fields"),
+            (&["id"][..], "primary key"),
+        ] {
+            match User::bulk_update(&now, fields).await {
+                Err(Error::InvalidQuery(e)) => assert!(e.to_string().contains(what), "{e}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            User::bulk_update(&now, &["nosuch"]).await,
+            Err(Error::InvalidLookup(_))
+        ));
+        assert!(matches!(
+            User::bulk_update(&[User::named("unsaved")], &["karma"]).await,
+            Err(Error::InvalidQuery(_))
+        ));
+        let mut long = now[2].clone();
+        long.name = "x".repeat(31);
+        assert!(matches!(
+            User::bulk_update(&[long], &["name"]).await,
+            Err(Error::Validation(_))
+        ));
+        let mut nul = now[2].clone();
+        nul.email = Some("a\0b".into());
+        assert!(matches!(
+            User::bulk_update(&[nul], &["email"]).await,
+            Err(Error::InvalidValue(_))
+        ));
+        assert_eq!(User::get(q!(id = now[2].id)).await?.name, "Bob");
+        Ok(())
+    })
+    .await
+}

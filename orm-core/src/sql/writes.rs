@@ -352,3 +352,38 @@ pub(crate) fn link_delete(
     }
     w.finish()
 }
+
+/// `UPDATE "t" SET "a" = "v"."k1", .. FROM UNNEST($1::pk[], $2::a[], ..)
+/// AS "v"("k0", "k1", ..) WHERE "t"."pk" = "v"."k0"`: `fields` of many
+/// rows in one statement, one array per column (the keys first), as
+/// Django's `bulk_update` (which writes `CASE WHEN` per row).
+pub(crate) fn bulk_update(meta: &'static ModelMeta, fields: &[&'static FieldMeta]) -> String {
+    let alias = |n: usize| format!("k{n}");
+    let pk = meta.pk_field();
+    let mut w = SqlWriter::new();
+    w.push_sql("UPDATE ");
+    w.push_ident(meta.table);
+    w.push_sql(" SET ");
+    w.push_list(fields.iter().enumerate(), ", ", |w, (n, f)| {
+        w.push_ident(f.column);
+        w.push_sql(" = ");
+        w.push_column("v", &alias(n + 1));
+    });
+    w.push_sql(" FROM UNNEST(");
+    let columns = std::iter::once(pk).chain(fields.iter().copied());
+    w.push_list(columns.enumerate(), ", ", |w, (n, f)| {
+        w.push_placeholder(n + 1);
+        w.push_sql("::");
+        w.push_text(&f.ddl_type());
+        w.push_sql("[]");
+    });
+    w.push_sql(") AS ");
+    w.push_ident("v");
+    w.push_sql("(");
+    w.push_list(0..=fields.len(), ", ", |w, n| w.push_ident(&alias(n)));
+    w.push_sql(") WHERE ");
+    w.push_column(meta.table, pk.column);
+    w.push_sql(" = ");
+    w.push_column("v", &alias(0));
+    w.finish().sql
+}

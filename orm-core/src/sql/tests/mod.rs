@@ -755,3 +755,13 @@ fn reverse_flips_the_ordering_whenever_it_is_given() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn bulk_update_sets_each_field_from_one_array_per_column() {
+    let meta = <User as Model>::META;
+    let fields = [meta.field("karma").unwrap(), meta.field("email").unwrap()];
+    assert_eq!(
+        crate::sql::writes::bulk_update(meta, &fields),
+        r#"UPDATE "users" SET "karma" = "v"."k1", "email" = "v"."k2" FROM UNNEST($1::bigint[], $2::integer[], $3::text[]) AS "v"("k0", "k1", "k2") WHERE "users"."id" = "v"."k0""#
+    );
+}
