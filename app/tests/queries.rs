@@ -258,9 +258,9 @@ async fn bulk_update_and_in_bulk() -> Result<()> {
         assert_eq!(by_id[&ids[0]].name, users[0].name);
         // A foreign key by its column name, from another crate's models.
         let mut posts = Post::all().order_by(["id"]).await?;
-        let first_author = posts[0].author.key().clone();
+        let first_author = *posts[0].author.key();
         for post in &mut posts {
-            post.author = orm_core::ForeignKey::from_key(first_author.clone());
+            post.author = orm_core::ForeignKey::from_key(first_author);
         }
         Post::bulk_update(&posts, &["author_id"]).await?;
         let keys: Vec<i64> = Post::all().values_list_flat("author_id").await?;
