@@ -298,3 +298,30 @@ async fn a_foreign_keys_column_name_is_a_field_name_everywhere() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_query_set_is_an_in_operand_by_its_primary_keys() -> Result<()> {
+    // Django: `Post.objects.filter(author__in=Author.objects.filter(..))`
+    // compares with the authors' primary keys.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let prolific = Author::filter(q!(name__in = ["Gemini", "Bob"]));
+        let posts = Post::filter(q!(author__in = prolific.clone()))
+            .order_by(["title"])
+            .await?;
+        let titles: Vec<&str> = posts.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["Draft", "Rust async"]);
+        let authors = Author::filter(q!(id__in = prolific))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(names(&authors), ["Bob", "Gemini"]);
+        // Negated: the others, with Django's NULL rule (no NULL keys here).
+        let others = Post::exclude(q!(author__in = Author::filter(q!(name = "Ada"))))
+            .count()
+            .await?;
+        assert_eq!(others, 2);
+        Ok(())
+    })
+    .await
+}

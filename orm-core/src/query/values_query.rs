@@ -215,6 +215,7 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
             .order
             .iter()
             .filter_map(|o| o.resolve(meta).ok())
+            .map(|(field, desc)| (field, desc != self.qs.reversed))
             .collect();
         InOperand::Query(Box::new(Subquery {
             meta,
@@ -225,6 +226,15 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
             offset: self.qs.offset,
             error,
         }))
+    }
+}
+
+/// A query set as an `__in` operand: its rows' primary keys, which Django
+/// implies (`q!(author__in = User::filter(q!(karma__gte = 10)))`).
+impl<M: Model, T> InArg<T> for QuerySet<M> {
+    fn into_in(self) -> InOperand {
+        let pk = M::META.pk_field().name;
+        <ValuesQuery<M> as InArg<T>>::into_in(ValuesQuery::new(self, vec![pk]))
     }
 }
 

@@ -765,3 +765,19 @@ fn bulk_update_sets_each_field_from_one_array_per_column() {
         r#"UPDATE "users" SET "karma" = "v"."k1", "email" = "v"."k2" FROM UNNEST($1::bigint[], $2::integer[], $3::text[]) AS "v"("k0", "k1", "k2") WHERE "users"."id" = "v"."k0""#
     );
 }
+
+#[test]
+fn a_query_set_as_an_in_operand_selects_its_primary_keys() {
+    // Django implies `pk` for `__in=<QuerySet>`.
+    let (sql, binds) = where_of(q!(id__in = User::filter(q!(karma__gte = 10))));
+    assert_eq!(
+        sql,
+        r#""users"."id" IN (SELECT "users"."id" FROM "users" WHERE "users"."karma" >= $1)"#
+    );
+    assert_eq!(binds, [Value::I32(Some(10))]);
+    // The same as naming the key with values().
+    assert_eq!(
+        where_of(q!(id__in = User::filter(q!(karma__gte = 10)).values("id"))),
+        (sql, binds)
+    );
+}
