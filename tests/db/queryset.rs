@@ -473,3 +473,39 @@ async fn bulk_update_writes_the_named_fields_of_many_rows() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn nulls_first_and_nulls_last_place_the_nulls() -> Result<()> {
+    // PostgreSQL sorts NULLs last ascending and first descending; Django's
+    // nulls_first / nulls_last override it, and reverse() swaps them.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let emails = |users: &[User]| -> Vec<Option<String>> {
+            users.iter().map(|u| u.email.clone()).collect()
+        };
+        let some = |s: &str| Some(s.to_owned());
+        let by_email =
+            |o: orm_core::OrderBy| -> QuerySet<User> { User::all().order_by([o, "name".into()]) };
+        assert_eq!(
+            emails(&by_email(F("email").asc()).await?),
+            [some("b@x"), some("c@x"), some("e@x"), None, None]
+        );
+        assert_eq!(
+            emails(&by_email(F("email").asc().nulls_first()).await?),
+            [None, None, some("b@x"), some("c@x"), some("e@x")]
+        );
+        assert_eq!(
+            emails(&by_email(F("email").desc().nulls_last()).await?),
+            [some("e@x"), some("c@x"), some("b@x"), None, None]
+        );
+        let f = User::fields();
+        let reversed = User::all()
+            .order_by([f.email.asc().nulls_first()])
+            .reverse()
+            .await?;
+        assert_eq!(emails(&reversed)[3..], [None, None]);
+        Ok(())
+    })
+    .await
+}

@@ -14,6 +14,7 @@ use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record};
 use crate::query::QuerySet;
+use crate::sql::clauses::Nulls;
 use crate::sql::grouped::{self, OrderKey, Tail, ValuesSelect};
 use crate::types::SqlType;
 use crate::value::Value;
@@ -215,7 +216,13 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
             .order
             .iter()
             .filter_map(|o| o.resolve(meta).ok())
-            .map(|(field, desc)| (field, desc != self.qs.reversed))
+            .map(|sort| {
+                if self.qs.reversed {
+                    sort.flipped()
+                } else {
+                    sort
+                }
+            })
             .collect();
         InOperand::Query(Box::new(Subquery {
             meta,
@@ -246,27 +253,33 @@ pub(crate) fn order_keys<M: Model>(
     custom: Option<&[String]>,
     outputs: &[String],
     what: &'static str,
-) -> Result<Vec<(OrderKey, bool)>> {
+) -> Result<Vec<(OrderKey, bool, Nulls)>> {
     let meta = M::META;
-    let order: Vec<(String, bool)> = match custom {
+    let order: Vec<(String, bool, Nulls)> = match custom {
         Some(names) => names
             .iter()
             .map(|n| match n.strip_prefix('-') {
-                Some(rest) => (rest.to_owned(), true),
-                None => (n.clone(), false),
+                Some(rest) => (rest.to_owned(), true, Nulls::Default),
+                None => (n.clone(), false, Nulls::Default),
             })
             .collect(),
         None => qs
             .order
             .iter()
-            .map(|o| o.resolve(meta).map(|(f, desc)| (f.name.to_owned(), desc)))
+            .map(|o| {
+                o.resolve(meta)
+                    .map(|s| (s.field.name.to_owned(), s.desc, s.nulls))
+            })
             .collect::<Result<_>>()?,
     };
     // `reverse()` flips either ordering, as Django's `standard_ordering`.
     order
         .into_iter()
-        .map(|(name, desc)| (name, desc != qs.reversed))
-        .map(|(name, desc)| {
+        .map(|(name, desc, nulls)| match qs.reversed {
+            true => (name, !desc, nulls.flipped()),
+            false => (name, desc, nulls),
+        })
+        .map(|(name, desc, nulls)| {
             let key = if let Some(field) = meta.field(&name) {
                 OrderKey::Field(field)
             } else if outputs.contains(&name) {
@@ -283,7 +296,7 @@ pub(crate) fn order_keys<M: Model>(
                         .collect(),
                 }));
             };
-            Ok((key, desc))
+            Ok((key, desc, nulls))
         })
         .collect()
 }

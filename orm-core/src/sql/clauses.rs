@@ -5,21 +5,76 @@ use crate::meta::FieldMeta;
 use crate::sql::SqlWriter;
 use crate::value::Value;
 
-/// ` ORDER BY "t"."a" ASC, "t"."b" DESC` (nothing for no fields).
-pub(crate) fn push_order_by(w: &mut SqlWriter, table: &str, order: &[(&'static FieldMeta, bool)]) {
+/// Where NULLs sort: PostgreSQL's default (last ascending, first
+/// descending), or first or last whatever the direction (Django's
+/// `nulls_first=True` / `nulls_last=True`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Nulls {
+    #[default]
+    Default,
+    First,
+    Last,
+}
+
+impl Nulls {
+    /// The placement of the reversed ordering (Django's `reverse_ordering`).
+    pub(crate) fn flipped(self) -> Nulls {
+        match self {
+            Nulls::Default => Nulls::Default,
+            Nulls::First => Nulls::Last,
+            Nulls::Last => Nulls::First,
+        }
+    }
+}
+
+/// One `ORDER BY` term on a model's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sort {
+    pub field: &'static FieldMeta,
+    pub desc: bool,
+    pub nulls: Nulls,
+}
+
+impl Sort {
+    /// `field`, ascending or not, NULLs where PostgreSQL puts them.
+    pub(crate) fn new(field: &'static FieldMeta, desc: bool) -> Sort {
+        Sort {
+            field,
+            desc,
+            nulls: Nulls::Default,
+        }
+    }
+
+    /// The other way round, NULLs too.
+    pub(crate) fn flipped(self) -> Sort {
+        Sort {
+            desc: !self.desc,
+            nulls: self.nulls.flipped(),
+            ..self
+        }
+    }
+}
+
+/// ` ORDER BY "t"."a" ASC, "t"."b" DESC NULLS LAST` (nothing for no fields).
+pub(crate) fn push_order_by(w: &mut SqlWriter, table: &str, order: &[Sort]) {
     if order.is_empty() {
         return;
     }
     w.push_sql(" ORDER BY ");
-    w.push_list(order, ", ", |w, (field, desc)| {
-        w.push_column(table, field.column);
-        push_direction(w, *desc);
+    w.push_list(order, ", ", |w, sort| {
+        w.push_column(table, sort.field.column);
+        push_direction(w, sort.desc, sort.nulls);
     });
 }
 
-/// ` DESC` or ` ASC`.
-pub(crate) fn push_direction(w: &mut SqlWriter, desc: bool) {
+/// ` DESC` or ` ASC`, then ` NULLS FIRST` / ` NULLS LAST` when asked.
+pub(crate) fn push_direction(w: &mut SqlWriter, desc: bool, nulls: Nulls) {
     w.push_sql(if desc { " DESC" } else { " ASC" });
+    match nulls {
+        Nulls::Default => {}
+        Nulls::First => w.push_sql(" NULLS FIRST"),
+        Nulls::Last => w.push_sql(" NULLS LAST"),
+    }
 }
 
 /// ` LIMIT n OFFSET $m`, each when given. The limit is a literal, not a

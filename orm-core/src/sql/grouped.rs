@@ -5,7 +5,7 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::sql::aggregate::{push_aggregate_over, Resolved};
-use crate::sql::clauses::{push_direction, push_limit_offset};
+use crate::sql::clauses::{push_direction, push_limit_offset, Nulls};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::expr::Expr;
 use crate::sql::tree::Node;
@@ -25,7 +25,7 @@ pub(crate) enum OrderKey {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tail<'a> {
     /// Items and whether descending.
-    pub order: &'a [(OrderKey, bool)],
+    pub order: &'a [(OrderKey, bool, Nulls)],
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -33,12 +33,12 @@ pub(crate) struct Tail<'a> {
 fn push_tail(w: &mut SqlWriter, table: &str, tail: Tail<'_>) {
     if !tail.order.is_empty() {
         w.push_sql(" ORDER BY ");
-        w.push_list(tail.order, ", ", |w, (key, desc)| {
+        w.push_list(tail.order, ", ", |w, (key, desc, nulls)| {
             match key {
                 OrderKey::Field(field) => w.push_column(table, field.column),
                 OrderKey::Output(name) => w.push_ident(name),
             }
-            push_direction(w, *desc);
+            push_direction(w, *desc, *nulls);
         });
     }
     push_limit_offset(w, tail.limit, tail.offset);

@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 
-use crate::meta::{FieldMeta, ModelMeta};
+use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationKind, RelationMeta};
 use crate::sql::clauses::push_order_by;
 use crate::sql::condition::{push_node, Scope};
@@ -38,7 +38,7 @@ pub(crate) struct Level<'a> {
     /// Its own filter, simplified and checked; `None`: none.
     pub filter: Option<Node>,
     /// Its `ORDER BY`; `None` when its rows are sorted on the client.
-    pub order: Option<Vec<(&'static FieldMeta, bool)>>,
+    pub order: Option<Vec<crate::sql::clauses::Sort>>,
     /// Its parents are every row of its owner model (see `all_rows` in
     /// the query chain), so its key only has to be set.
     pub all_rows: bool,

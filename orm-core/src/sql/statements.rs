@@ -7,7 +7,7 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::RelationMeta;
-use crate::sql::clauses::{push_limit_offset, push_order_by};
+use crate::sql::clauses::{push_limit_offset, push_order_by, Sort};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::joins::{push_join_columns, push_joins, Join};
 use crate::sql::tree::{Node, Set};
@@ -22,7 +22,7 @@ pub(crate) struct Select<'a> {
     pub meta: &'static ModelMeta,
     pub statements: &'static ModelStatements,
     pub filter: &'a Node,
-    pub order: &'a [(&'static FieldMeta, bool)],
+    pub order: &'a [Sort],
     pub limit: Option<i64>,
     pub offset: Option<i64>,
     pub distinct: bool,

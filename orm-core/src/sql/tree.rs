@@ -363,7 +363,7 @@ pub struct Subquery {
     pub(crate) meta: &'static ModelMeta,
     pub(crate) column: Option<&'static FieldMeta>,
     pub(crate) filter: Node,
-    pub(crate) order: Vec<(&'static FieldMeta, bool)>,
+    pub(crate) order: Vec<crate::sql::clauses::Sort>,
     pub(crate) limit: Option<i64>,
     pub(crate) offset: Option<i64>,
     /// Why it cannot be used (reported before anything is sent).

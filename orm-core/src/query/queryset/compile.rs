@@ -12,6 +12,7 @@ use crate::model::Model;
 use crate::query::order::OrderBy;
 use crate::query::q::{Cond, Node, Op, ACROSS_RELATION, Q};
 use crate::query::related::{self, Join};
+use crate::sql::clauses::Sort;
 use crate::sql::kept::{self, ByKey};
 use crate::sql::statements::{self, Select};
 use crate::sql::{Binds, Bound, SqlWriter, Statement};
@@ -20,12 +21,13 @@ use crate::value::Value;
 use super::*;
 
 impl<M: Model> QuerySet<M> {
-    pub(super) fn resolve_order(&self) -> Result<Vec<(&'static FieldMeta, bool)>> {
+    /// The ordering's terms, flipped by [`reverse`](QuerySet::reverse).
+    pub(super) fn resolve_order(&self) -> Result<Vec<Sort>> {
         self.order
             .iter()
             .map(|o| {
-                let (field, desc) = o.resolve(M::META)?;
-                Ok((field, desc != self.reversed))
+                let sort = o.resolve(M::META)?;
+                Ok(if self.reversed { sort.flipped() } else { sort })
             })
             .collect()
     }
@@ -62,7 +64,7 @@ impl<M: Model> QuerySet<M> {
         let distinct_on: Vec<&'static FieldMeta> = self
             .distinct_on
             .iter()
-            .map(|o| o.resolve(M::META).map(|(f, _)| f))
+            .map(|o| o.resolve(M::META).map(|sort| sort.field))
             .collect::<Result<_>>()?;
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) || self.limit == Some(0) {

@@ -8,6 +8,7 @@ use crate::meta::ModelMeta;
 use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::relation::{RelationKind, RelationMeta};
+use crate::sql::clauses::Sort;
 pub(super) use crate::sql::prefetch::parent_field;
 use crate::sql::prefetch::{level_select, Keys as SqlKeys, Level};
 use crate::sql::Statement;
@@ -84,7 +85,7 @@ fn resolve<'a>(levels: &'a [LevelSql<'a>]) -> Result<Vec<Level<'a>>> {
             let order = if sorted_on_client(level.rel, level.spec) {
                 None
             } else if level.spec.order.is_empty() {
-                Some(vec![(target_meta.pk_field(), false)])
+                Some(vec![Sort::new(target_meta.pk_field(), false)])
             } else {
                 Some(
                     level

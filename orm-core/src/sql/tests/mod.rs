@@ -781,3 +781,33 @@ fn a_query_set_as_an_in_operand_selects_its_primary_keys() {
         (sql, binds)
     );
 }
+
+#[test]
+fn nulls_first_and_last_are_written_and_flip_with_reverse() {
+    // Django: F("email").asc(nulls_first=True) / .desc(nulls_last=True);
+    // reverse() flips the direction and the NULLs' place.
+    let sql = |qs: QuerySet<User>| select(qs).sql;
+    let base = format!(r#"SELECT {COLS} FROM "users""#);
+    let f = User::fields();
+    assert_eq!(
+        sql(User::all().order_by([F("email").asc().nulls_first(), f.karma.desc().nulls_last()])),
+        format!(
+            r#"{base} ORDER BY "users"."email" ASC NULLS FIRST, "users"."karma" DESC NULLS LAST"#
+        )
+    );
+    assert_eq!(
+        sql(User::all()
+            .order_by([F("email").asc().nulls_first()])
+            .reverse()),
+        format!(r#"{base} ORDER BY "users"."email" DESC NULLS LAST"#)
+    );
+    assert_eq!(
+        sql(User::all().order_by([F("email").desc()])),
+        format!(r#"{base} ORDER BY "users"."email" DESC"#)
+    );
+    // Only a field can order, for now: reported when the query runs.
+    match User::all().order_by([(F("karma") + 1).asc()]).sql() {
+        Err(crate::Error::InvalidQuery(e)) => assert!(e.to_string().contains("order_by()"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
