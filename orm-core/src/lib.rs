@@ -425,7 +425,7 @@ pub use orm_derive::q;
 
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::query::{Avg, Count, Max, Min, Sum, F};
+    pub use crate::query::{Avg, Count, Max, Min, StdDev, Sum, Variance, F};
     pub use crate::{
         q, ActiveRecord, Assign, Db, DbEnum, Error, ForeignKey, IntegrityKind, IntoQ, Lookup,
         ManyToMany, Model, OneToOne, QuerySet, Result, Reverse, ReverseOne, Q,

@@ -137,3 +137,72 @@ async fn aggregate_across_relations() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn stddev_variance_and_bool_aggregates() -> Result<()> {
+    // Django's StdDev / Variance (population by default, sample=True for
+    // the sample form) and contrib.postgres' BoolAnd / BoolOr, over the
+    // same rows: karma 30, 10, 20, 20, 40 has mean 24 and squared
+    // deviations 520, so VAR_POP 104 and VAR_SAMP 130.
+    use orm_core::query::{BoolAnd, BoolOr};
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        for (name, karma) in [("a", 30), ("b", 10), ("c", 20), ("d", 20), ("e", 40)] {
+            crate::common::User::create(crate::common::User {
+                karma,
+                ..crate::common::User::named(name)
+            })
+            .await?;
+        }
+        let stats = crate::common::User::all()
+            .aggregate([
+                StdDev("karma"),
+                Variance("karma"),
+                Variance("karma").sample().alias("var_samp"),
+                StdDev("karma").sample().alias("sd_samp"),
+            ])
+            .await?;
+        let close = |got: f64, want: f64| assert!((got - want).abs() < 1e-9, "{got} != {want}");
+        close(stats.get::<f64>("karma__variance")?, 104.0);
+        close(stats.get::<f64>("karma__stddev")?, 104f64.sqrt());
+        close(stats.get::<f64>("var_samp")?, 130.0);
+        close(stats.get::<f64>("sd_samp")?, 130f64.sqrt());
+        // Over no rows: NULL, as Django's None.
+        let none = crate::common::User::filter(q!(karma__gt = 100))
+            .aggregate([StdDev("karma")])
+            .await?;
+        assert_eq!(none.get::<Option<f64>>("karma__stddev")?, None);
+        // sample() of another aggregate, or a bool aggregate of a number:
+        // refused before anything is sent.
+        for bad in [Sum("karma").sample(), BoolAnd("karma")] {
+            assert!(matches!(
+                crate::common::User::all().aggregate([bad]).await,
+                Err(Error::InvalidQuery(_))
+            ));
+        }
+        Ok::<(), Error>(())
+    })
+    .await?;
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let flags = crate::models::blog::Post::all()
+            .aggregate([BoolAnd("published"), BoolOr("published")])
+            .await?;
+        assert!(!flags.get::<bool>("published__booland")?);
+        assert!(flags.get::<bool>("published__boolor")?);
+        // Per author, across the relation.
+        let all_published = Author::all()
+            .order_by(["name"])
+            .annotate([BoolAnd("posts__published")])
+            .await?;
+        let values: Vec<Option<bool>> = all_published
+            .iter()
+            .map(|a| a.get::<Option<bool>>("posts__published__booland"))
+            .collect::<Result<_>>()?;
+        // Ada: one draft; Bob: no posts (NULL); Gemini: one draft.
+        assert_eq!(values, [Some(false), None, Some(false)]);
+        Ok(())
+    })
+    .await
+}

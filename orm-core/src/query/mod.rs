@@ -28,6 +28,7 @@ pub use q::{InArg, InOperand};
 pub(crate) use queryset::FAST_GETS;
 pub use queryset::{Exists, QuerySet};
 pub use values::{
-    Aggregate, Aggregated, Avg, Count, FieldNames, FromRowTuple, Max, Min, Record, Sum,
+    Aggregate, Aggregated, Avg, BoolAnd, BoolOr, Count, FieldNames, FromRowTuple, Max, Min, Record,
+    StdDev, Sum, Variance,
 };
 pub use values_query::ValuesQuery;

@@ -147,6 +147,8 @@ pub struct Aggregate {
     pub(crate) field: String,
     pub(crate) distinct: bool,
     pub(crate) alias: Option<String>,
+    /// `sample()` on an aggregate without a sample form.
+    pub(crate) sample_misused: bool,
 }
 
 fn aggregate(function: Function, field: &str) -> Aggregate {
@@ -155,6 +157,7 @@ fn aggregate(function: Function, field: &str) -> Aggregate {
         field: field.to_owned(),
         distinct: false,
         alias: None,
+        sample_misused: false,
     }
 }
 
@@ -183,12 +186,50 @@ pub fn Min(field: &str) -> Aggregate {
 pub fn Max(field: &str) -> Aggregate {
     aggregate(Function::Max, field)
 }
+/// The population standard deviation, `STDDEV_POP(field)` (`.sample()`:
+/// `STDDEV_SAMP`), as a double; named `field__stddev`, as Django's
+/// `StdDev`. NULL over no rows.
+#[allow(non_snake_case)]
+pub fn StdDev(field: &str) -> Aggregate {
+    aggregate(Function::StdDev { sample: false }, field)
+}
+/// The population variance, `VAR_POP(field)` (`.sample()`: `VAR_SAMP`), as
+/// a double; named `field__variance`, as Django's `Variance`.
+#[allow(non_snake_case)]
+pub fn Variance(field: &str) -> Aggregate {
+    aggregate(Function::Variance { sample: false }, field)
+}
+/// `BOOL_AND(field)` of a `bool` field: true when every value is;
+/// named `field__booland` (`django.contrib.postgres`' `BoolAnd`).
+#[allow(non_snake_case)]
+pub fn BoolAnd(field: &str) -> Aggregate {
+    aggregate(Function::BoolAnd, field)
+}
+/// `BOOL_OR(field)` of a `bool` field: true when some value is; named
+/// `field__boolor` (`django.contrib.postgres`' `BoolOr`).
+#[allow(non_snake_case)]
+pub fn BoolOr(field: &str) -> Aggregate {
+    aggregate(Function::BoolOr, field)
+}
 
 impl Aggregate {
-    /// Counts distinct values only (`COUNT(DISTINCT field)`).
+    /// Over distinct values only (`COUNT(DISTINCT field)`, `SUM(DISTINCT
+    /// field)`, ...), as Django's `distinct=True`.
     #[must_use]
     pub fn distinct(mut self) -> Self {
         self.distinct = true;
+        self
+    }
+
+    /// The sample form of [`StdDev`] and [`Variance`] (`STDDEV_SAMP`,
+    /// `VAR_SAMP`), as Django's `sample=True`; another aggregate is
+    /// refused when the query runs.
+    #[must_use]
+    pub fn sample(mut self) -> Self {
+        match &mut self.function {
+            Function::StdDev { sample } | Function::Variance { sample } => *sample = true,
+            _ => self.sample_misused = true,
+        }
         self
     }
 
@@ -316,9 +357,25 @@ impl Aggregate {
                 ),
             })
         };
+        if self.sample_misused {
+            return Err(bad("sample() applies to StdDev and Variance only"));
+        }
         Ok(match (self.function, field) {
             (Function::Count, _) => SqlType::BigInt,
             (_, None) => return Err(bad("needs a field")),
+            (Function::StdDev { .. } | Function::Variance { .. }, Some(f)) if numeric(f) => {
+                SqlType::Double
+            }
+            (Function::BoolAnd | Function::BoolOr, Some(f)) if f.sql_type == SqlType::Bool => {
+                SqlType::Bool
+            }
+            (Function::BoolAnd | Function::BoolOr, Some(f)) => {
+                return Err(bad(&format!(
+                    "`{}` is not a bool ({})",
+                    f.name,
+                    f.sql_type.name()
+                )))
+            }
             (Function::Sum, Some(f)) if numeric(f) => {
                 if f.sql_type.is_integer() {
                     SqlType::BigInt
@@ -327,7 +384,10 @@ impl Aggregate {
                 }
             }
             (Function::Avg, Some(f)) if numeric(f) => SqlType::Double,
-            (Function::Sum | Function::Avg, Some(f)) => {
+            (
+                Function::Sum | Function::Avg | Function::StdDev { .. } | Function::Variance { .. },
+                Some(f),
+            ) => {
                 return Err(bad(&format!(
                     "`{}` is not numeric ({})",
                     f.name,

@@ -1,4 +1,5 @@
-//! Aggregates as SQL: `COUNT`, `SUM`, `AVG`, `MIN`, `MAX` over a model's
+//! Aggregates as SQL: `COUNT`, `SUM`, `AVG`, `MIN`, `MAX`, `STDDEV_*`,
+//! `VAR_*`, `BOOL_AND`, `BOOL_OR` over a model's
 //! rows or across relations ([`Resolved`], which the query chain resolves
 //! from an `Aggregate`), and the `SELECT` of `aggregate()`.
 
@@ -17,9 +18,20 @@ pub(crate) enum Function {
     Avg,
     Min,
     Max,
+    /// `STDDEV_POP`, or `STDDEV_SAMP` with `sample`.
+    StdDev {
+        sample: bool,
+    },
+    /// `VAR_POP`, or `VAR_SAMP` with `sample`.
+    Variance {
+        sample: bool,
+    },
+    BoolAnd,
+    BoolOr,
 }
 
 impl Function {
+    /// The name Django gives the result (`views__stddev`).
     pub(crate) fn name(self) -> &'static str {
         match self {
             Function::Count => "count",
@@ -27,7 +39,37 @@ impl Function {
             Function::Avg => "avg",
             Function::Min => "min",
             Function::Max => "max",
+            Function::StdDev { .. } => "stddev",
+            Function::Variance { .. } => "variance",
+            Function::BoolAnd => "booland",
+            Function::BoolOr => "boolor",
         }
+    }
+
+    /// The SQL function.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Function::Count => "COUNT",
+            Function::Sum => "SUM",
+            Function::Avg => "AVG",
+            Function::Min => "MIN",
+            Function::Max => "MAX",
+            Function::StdDev { sample: false } => "STDDEV_POP",
+            Function::StdDev { sample: true } => "STDDEV_SAMP",
+            Function::Variance { sample: false } => "VAR_POP",
+            Function::Variance { sample: true } => "VAR_SAMP",
+            Function::BoolAnd => "BOOL_AND",
+            Function::BoolOr => "BOOL_OR",
+        }
+    }
+
+    /// Whether the result is read as a double, whatever the field
+    /// (PostgreSQL gives `numeric` for integers).
+    fn as_double(self) -> bool {
+        matches!(
+            self,
+            Function::Avg | Function::StdDev { .. } | Function::Variance { .. }
+        )
     }
 }
 
@@ -48,7 +90,7 @@ impl Resolved {
     /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
     pub(crate) fn push_call(&self, w: &mut SqlWriter, table: &str) {
         let (field, ty) = (self.field, self.ty);
-        w.push_text(&self.function.name().to_uppercase());
+        w.push_sql(self.function.sql());
         w.push_sql("(");
         if self.distinct {
             w.push_sql("DISTINCT ");
@@ -59,8 +101,9 @@ impl Resolved {
         }
         w.push_sql(")");
         match (self.function, ty) {
-            (Function::Sum | Function::Avg, SqlType::BigInt) => w.push_sql("::bigint"),
-            (Function::Sum | Function::Avg, SqlType::Double) => w.push_sql("::double precision"),
+            (Function::Sum, SqlType::BigInt) => w.push_sql("::bigint"),
+            (Function::Sum, SqlType::Double) => w.push_sql("::double precision"),
+            (f, SqlType::Double) if f.as_double() => w.push_sql("::double precision"),
             _ => {}
         }
     }

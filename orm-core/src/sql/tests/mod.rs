@@ -811,3 +811,34 @@ fn nulls_first_and_last_are_written_and_flip_with_reverse() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn statistical_and_bool_aggregates_are_written_as_postgresql_names_them() {
+    use crate::query::{StdDev, Sum, Variance};
+    let aggs = [
+        StdDev("karma"),
+        StdDev("karma").sample().alias("sd"),
+        Variance("karma").distinct(),
+        Variance("karma").sample().alias("v"),
+        Sum("karma").distinct(),
+    ];
+    let items: Vec<_> = aggs
+        .iter()
+        .map(|a| a.resolve(<User as Model>::META))
+        .collect::<crate::Result<_>>()
+        .expect("resolves");
+    let stmt = User::all()
+        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
+        .expect("renders")
+        .expect("sends a query");
+    assert_eq!(
+        stmt.sql,
+        concat!(
+            r#"SELECT STDDEV_POP("users"."karma")::double precision AS "karma__stddev", "#,
+            r#"STDDEV_SAMP("users"."karma")::double precision AS "sd", "#,
+            r#"VAR_POP(DISTINCT "users"."karma")::double precision AS "karma__variance", "#,
+            r#"VAR_SAMP("users"."karma")::double precision AS "v", "#,
+            r#"SUM(DISTINCT "users"."karma")::bigint AS "karma__sum" FROM "users""#
+        )
+    );
+}
