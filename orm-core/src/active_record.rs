@@ -175,7 +175,40 @@ pub trait ActiveRecord: Model {
     where
         Self: Default,
     {
-        persist::update_or_create(q.into_q(), defaults)
+        persist::update_or_create(q.into_q(), defaults, None)
+    }
+
+    /// As [`update_or_create`](ActiveRecord::update_or_create), with other
+    /// values for a created object than for an updated one, as Django 5.0's
+    /// `create_defaults`: the row matching `q` gets `defaults`; a new
+    /// object gets `Self::default()`, the `field = value` terms of `q`, and
+    /// `create_defaults` (not `defaults`).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # struct User { #[orm(primary_key)] id: i64, name: String, karma: i32, visits: i32 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let (user, created) = User::update_or_create_with(
+    ///     q!(name = "ada"),
+    ///     q!(visits = F("visits") + 1),   // an existing user: one more visit
+    ///     q!(visits = 1, karma = 10),     // a new one: the first, and a welcome bonus
+    /// )
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get_or_create`](ActiveRecord::get_or_create).
+    fn update_or_create_with(
+        q: impl IntoQ<Self>,
+        defaults: Assign<Self>,
+        create_defaults: Assign<Self>,
+    ) -> impl Future<Output = Result<(Self, bool)>> + Send
+    where
+        Self: Default,
+    {
+        persist::update_or_create(q.into_q(), defaults, Some(create_defaults))
     }
 
     /// Saves the object: an `INSERT` while an integer primary key is unset

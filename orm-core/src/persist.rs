@@ -487,8 +487,10 @@ fn exact_terms<M: Model>(node: &Node, out: &mut Vec<Set>) {
 pub(crate) async fn update_or_create<M: Model + Default>(
     q: Q<M>,
     defaults: Assign<M>,
+    create_defaults: Option<Assign<M>>,
 ) -> Result<(M, bool)> {
-    if defaults.items.iter().any(|s| s.index == ACROSS_RELATION) {
+    let across = |a: &Assign<M>| a.items.iter().any(|s| s.index == ACROSS_RELATION);
+    if across(&defaults) || create_defaults.as_ref().is_some_and(across) {
         return Err(Error::from(crate::error::QueryError {
             model: M::META.name,
             reason: "update_or_create() defaults assign fields of this model, not across relations"
@@ -501,7 +503,10 @@ pub(crate) async fn update_or_create<M: Model + Default>(
             .await
             .map(|o| (o, false));
     }
-    if defaults.items.iter().any(|s| s.expr.is_some()) {
+    // Django 5.0: `create_defaults` fill a new object, `defaults` when not
+    // given.
+    let filling = create_defaults.as_ref().unwrap_or(&defaults);
+    if filling.items.iter().any(|s| s.expr.is_some()) {
         return Err(Error::from(crate::error::QueryError {
             model: M::META.name,
             reason: "update_or_create() defaults must be values: an F() expression cannot fill a new object".into(),
@@ -510,7 +515,7 @@ pub(crate) async fn update_or_create<M: Model + Default>(
     let mut obj = M::default();
     let mut terms = Vec::new();
     exact_terms::<M>(&q.node, &mut terms);
-    for set in terms.into_iter().chain(defaults.items.iter().cloned()) {
+    for set in terms.into_iter().chain(filling.items.iter().cloned()) {
         obj.set_field(set.index, set.value)?;
     }
     match insert(&db, &mut obj).await {

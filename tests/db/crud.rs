@@ -556,6 +556,35 @@ async fn update_or_create_creates_then_updates() -> Result<()> {
         );
         assert!(v.updated_at > u.updated_at, "auto_now fields are refreshed");
         assert_eq!(User::get(q!(id = u.id)).await?, v);
+        // Django 5.0's create_defaults: other values for a new row than for
+        // an update (`defaults` may then hold an F() expression).
+        let (w, created) = User::update_or_create_with(
+            q!(name = "Bea"),
+            q!(karma = F("karma") + 1),
+            q!(karma = 100, email = "bea@x"),
+        )
+        .await?;
+        assert!(created);
+        assert_eq!((w.karma, w.email.as_deref()), (100, Some("bea@x")));
+        let (w2, created) = User::update_or_create_with(
+            q!(name = "Bea"),
+            q!(karma = F("karma") + 1),
+            q!(karma = 100, email = "other@x"),
+        )
+        .await?;
+        assert!(!created);
+        assert_eq!(w2.id, w.id);
+        let stored = User::get(q!(id = w.id)).await?;
+        assert_eq!(
+            (stored.karma, stored.email.as_deref()),
+            (101, Some("bea@x"))
+        );
+        // create_defaults must be values: an expression cannot fill a new row.
+        assert!(matches!(
+            User::update_or_create_with(q!(name = "Cy"), q!(karma = 1), q!(karma = F("karma")))
+                .await,
+            Err(Error::InvalidQuery(_))
+        ));
         Ok(())
     })
     .await
