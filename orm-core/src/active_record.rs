@@ -8,7 +8,7 @@ use std::future::Future;
 
 use crate::error::Result;
 use crate::model::Model;
-use crate::persist;
+use crate::persist::{self, OnConflict};
 use crate::query::{Assign, Deferred, IntoQ, QuerySet};
 
 /// What every model can do: `User::filter(..)`, `User::get(..)`,
@@ -81,6 +81,33 @@ pub trait ActiveRecord: Model {
     /// [`Error::Integrity`](crate::Error::Integrity); then nothing is inserted.
     fn bulk_create(objects: Vec<Self>) -> impl Future<Output = Result<Vec<Self>>> + Send {
         persist::bulk_create(objects)
+    }
+
+    /// As [`bulk_create`](ActiveRecord::bulk_create), with what to do
+    /// about rows that conflict with a unique constraint, as Django's
+    /// `ignore_conflicts` and `update_conflicts` (see [`OnConflict`]):
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # use orm_core::OnConflict;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # struct User { #[orm(primary_key)] id: i64, #[orm(unique)] name: String, karma: i32 }
+    /// # async fn run(users: Vec<User>) -> orm_core::Result<()> {
+    /// // Insert new names, and set the karma of names already there.
+    /// User::bulk_create_with(users, OnConflict::update(&["name"], &["karma"])).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As `bulk_create`; [`Error::InvalidLookup`](crate::Error::InvalidLookup)
+    /// for an unknown field and [`Error::InvalidQuery`](crate::Error::InvalidQuery)
+    /// for no unique or update fields, or the primary key among the update
+    /// fields, before anything is sent.
+    fn bulk_create_with(
+        objects: Vec<Self>,
+        on_conflict: OnConflict,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        persist::bulk_create_with(objects, on_conflict)
     }
 
     /// Inserts every object with one binary `COPY` and returns the number

@@ -21,6 +21,7 @@ use smallvec::SmallVec;
 
 use crate::db::{self, Db};
 use crate::error::{Error, IntegrityKind, Result};
+use crate::meta::FieldMeta;
 use crate::model::Model;
 use crate::query::q::{Node, Op, Set, ACROSS_RELATION};
 use crate::query::{Assign, QuerySet, Q};
@@ -216,10 +217,110 @@ pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
+/// What [`bulk_create_with`](crate::ActiveRecord::bulk_create_with) does
+/// with a row that conflicts with a unique constraint, as Django's
+/// `bulk_create(ignore_conflicts=..)` / `(update_conflicts=.., unique_fields=..,
+/// update_fields=..)`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnConflict {
+    /// Fail with [`Error::Integrity`] naming the constraint; nothing is
+    /// inserted (what `bulk_create` does).
+    #[default]
+    Fail,
+    /// Skip the conflicting rows (`ON CONFLICT DO NOTHING`). As in Django,
+    /// the generated keys are not read back: an object without a key keeps
+    /// its unset one.
+    Ignore,
+    /// Update the existing row's `update_fields` from the object, when it
+    /// conflicts on `unique_fields` (`ON CONFLICT (..) DO UPDATE SET ..`);
+    /// generated keys are read back, the existing row's for an updated one
+    /// (as Django 5.0 on PostgreSQL).
+    Update {
+        /// The fields of the unique constraint (or primary key) conflicts
+        /// are detected on.
+        unique_fields: Vec<String>,
+        /// The fields an existing row takes from the object.
+        update_fields: Vec<String>,
+    },
+}
+
+impl OnConflict {
+    /// [`OnConflict::Update`] from field names.
+    pub fn update(unique_fields: &[&str], update_fields: &[&str]) -> Self {
+        let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        OnConflict::Update {
+            unique_fields: owned(unique_fields),
+            update_fields: owned(update_fields),
+        }
+    }
+}
+
+pub(crate) async fn bulk_create<M: Model>(objs: Vec<M>) -> Result<Vec<M>> {
+    bulk_create_with(objs, OnConflict::Fail).await
+}
+
+/// [`OnConflict`] with its names resolved: whether rows are skipped, else
+/// the unique fields and the fields to update.
+type ConflictFields = (bool, Vec<&'static FieldMeta>, Vec<&'static FieldMeta>);
+
+/// The conflict clause of `on_conflict` for `M`, its names resolved; `None`
+/// for [`OnConflict::Fail`].
+fn conflict_fields<M: Model>(on_conflict: &OnConflict) -> Result<Option<ConflictFields>> {
+    let invalid = |reason: &str| {
+        Error::from(crate::error::QueryError {
+            model: M::META.name,
+            reason: reason.into(),
+        })
+    };
+    match on_conflict {
+        OnConflict::Fail => Ok(None),
+        OnConflict::Ignore => Ok(Some((true, Vec::new(), Vec::new()))),
+        OnConflict::Update {
+            unique_fields,
+            update_fields,
+        } => {
+            fn names(v: &[String]) -> Vec<&str> {
+                v.iter().map(String::as_str).collect()
+            }
+            let unique = crate::query::values::resolve_fields(M::META, &names(unique_fields))?;
+            let update = crate::query::values::resolve_fields(M::META, &names(update_fields))?;
+            if unique.is_empty() {
+                return Err(invalid(
+                    "bulk_create() updating conflicts needs the unique fields they are detected on",
+                ));
+            }
+            if update.is_empty() {
+                return Err(invalid(
+                    "bulk_create() updating conflicts needs the fields to update",
+                ));
+            }
+            if update.iter().any(|f| f.primary_key) {
+                return Err(invalid(
+                    "bulk_create() cannot update the primary key of a conflicting row",
+                ));
+            }
+            Ok(Some((false, unique, update)))
+        }
+    }
+}
+
+pub(crate) async fn bulk_create_with<M: Model>(
+    mut objs: Vec<M>,
+    on_conflict: OnConflict,
+) -> Result<Vec<M>> {
+    // Checked first, whether there are objects or not.
+    let conflict = conflict_fields::<M>(&on_conflict)?;
     if objs.is_empty() {
         return Ok(objs);
     }
+    let conflict = conflict.as_ref().map(|(ignore, unique, update)| {
+        if *ignore {
+            writes::Conflict::Ignore
+        } else {
+            writes::Conflict::Update { unique, update }
+        }
+    });
     let db = db::current()?;
     let groups = prepare_batch(&mut objs)?;
 
@@ -228,11 +329,11 @@ pub(crate) async fn bulk_create<M: Model>(mut objs: Vec<M>) -> Result<Vec<M>> {
         // savepoint inside an open one).
         let options = crate::transaction::TxOptions::default();
         crate::transaction::transaction_on(&db, options, || async {
-            insert_groups(&db::current()?, &objs, &groups).await
+            insert_groups(&db::current()?, &objs, &groups, conflict).await
         })
         .await?
     } else {
-        insert_groups(&db, &objs, &groups).await?
+        insert_groups(&db, &objs, &groups, conflict).await?
     };
     for ((with_pk, indexes), rows) in groups.iter().zip(generated) {
         for (row, &i) in rows.iter().zip(indexes) {
@@ -394,10 +495,19 @@ async fn insert_groups<M: Model>(
     db: &Db,
     objs: &[M],
     groups: &[(bool, Vec<usize>)],
+    conflict: Option<writes::Conflict<'_>>,
 ) -> Result<Vec<Vec<tokio_postgres::Row>>> {
     let mut generated = Vec::with_capacity(groups.len());
+    let skips = matches!(conflict, Some(writes::Conflict::Ignore));
     for (pk_given, indexes) in groups {
-        let sql = M::statements().bulk_insert(M::META, *pk_given);
+        let rendered;
+        let sql = match conflict {
+            None => M::statements().bulk_insert(M::META, *pk_given),
+            Some(conflict) => {
+                rendered = writes::bulk_insert_on(M::META, *pk_given, Some(conflict));
+                &rendered
+            }
+        };
         let columns: Vec<Vec<ByRef<'_>>> = writes::insert_fields(M::META, *pk_given)
             .map(|(f, _)| {
                 indexes
@@ -413,9 +523,10 @@ async fn insert_groups<M: Model>(
         } else {
             columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect()
         };
-        let (count, rows) = if writes::generated_fields(M::META, *pk_given)
-            .next()
-            .is_some()
+        let (count, rows) = if !skips
+            && writes::generated_fields(M::META, *pk_given)
+                .next()
+                .is_some()
         {
             let rows = db.query_params(sql, &params).await?;
             (rows.len(), rows)
@@ -423,7 +534,8 @@ async fn insert_groups<M: Model>(
             let n = db.execute_params(sql, &params).await?;
             (n as usize, Vec::new())
         };
-        if count != indexes.len() {
+        // Skipped rows are not counted.
+        if count != indexes.len() && !skips {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: format!(

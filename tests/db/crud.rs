@@ -589,3 +589,72 @@ async fn update_or_create_creates_then_updates() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn bulk_create_skips_or_updates_conflicting_rows() -> Result<()> {
+    // Django's bulk_create(ignore_conflicts=True) and
+    // bulk_create(update_conflicts=True, unique_fields=[..], update_fields=[..])
+    // on PostgreSQL: ON CONFLICT DO NOTHING / DO UPDATE.
+    use orm_core::OnConflict;
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let made = |name: &str, karma: i32| User {
+            karma,
+            ..User::named(name)
+        };
+        let first = User::bulk_create(vec![made("ann", 1), made("bob", 2)]).await?;
+        // Ignore: the conflicting "ann" is skipped, "cy" inserted; no keys
+        // are read back, as in Django.
+        let skipped =
+            User::bulk_create_with(vec![made("ann", 50), made("cy", 3)], OnConflict::Ignore)
+                .await?;
+        assert!(skipped.iter().all(|u| u.id == 0));
+        let karmas = |rows: Vec<(String, i32)>| rows;
+        assert_eq!(
+            karmas(
+                User::all()
+                    .order_by(["name"])
+                    .values_list(("name", "karma"))
+                    .await?
+            ),
+            [("ann".into(), 1), ("bob".into(), 2), ("cy".into(), 3)]
+        );
+        // Update: "bob" takes the new karma (not the new email), "dee" is
+        // inserted; keys come back, the existing row's for "bob".
+        let mut bob = made("bob", 20);
+        bob.email = Some("new@x".into());
+        let upserted = User::bulk_create_with(
+            vec![bob, made("dee", 4)],
+            OnConflict::update(&["name"], &["karma"]),
+        )
+        .await?;
+        assert_eq!(upserted[0].id, first[1].id);
+        assert!(upserted[1].id > 0);
+        let stored = User::get(q!(name = "bob")).await?;
+        assert_eq!((stored.karma, stored.email), (20, None));
+        assert_eq!(User::all().count().await?, 4);
+        // Without a policy a conflict fails and inserts nothing.
+        let err = User::bulk_create(vec![made("eve", 5), made("ann", 6)])
+            .await
+            .unwrap_err();
+        assert!(err.is_integrity(IntegrityKind::Unique), "{err:?}");
+        assert_eq!(User::filter(q!(name = "eve")).count().await?, 0);
+        // Refused before anything is sent.
+        for bad in [
+            OnConflict::update(&[], &["karma"]),
+            OnConflict::update(&["name"], &[]),
+            OnConflict::update(&["name"], &["id"]),
+        ] {
+            assert!(matches!(
+                User::bulk_create_with(vec![made("fay", 1)], bad).await,
+                Err(Error::InvalidQuery(_))
+            ));
+        }
+        assert!(matches!(
+            User::bulk_create_with(vec![], OnConflict::update(&["nosuch"], &["karma"])).await,
+            Err(Error::InvalidLookup(_))
+        ));
+        Ok(())
+    })
+    .await
+}

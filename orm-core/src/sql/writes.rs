@@ -170,25 +170,65 @@ pub(crate) fn insert(meta: &'static ModelMeta, with_pk: bool) -> String {
 /// `INSERT INTO .. SELECT FROM generate_series(1, $1::int8)`: `$1` rows of
 /// defaults.
 pub(crate) fn bulk_insert(meta: &'static ModelMeta, with_pk: bool) -> String {
+    bulk_insert_on(meta, with_pk, None)
+}
+
+/// What an `INSERT` does with a row that conflicts with a unique
+/// constraint, when not failing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Conflict<'a> {
+    /// `ON CONFLICT DO NOTHING`.
+    Ignore,
+    /// `ON CONFLICT ("u", ..) DO UPDATE SET "f" = EXCLUDED."f", ..`.
+    Update {
+        unique: &'a [&'static FieldMeta],
+        update: &'a [&'static FieldMeta],
+    },
+}
+
+/// [`bulk_insert`] with an `ON CONFLICT` clause; `RETURNING` the generated
+/// fields except when conflicting rows are skipped (they would not come
+/// back, so the rows could not be matched to the objects).
+pub(crate) fn bulk_insert_on(
+    meta: &'static ModelMeta,
+    with_pk: bool,
+    conflict: Option<Conflict<'_>>,
+) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("INSERT INTO ");
     w.push_ident(meta.table);
     let fields: Vec<_> = insert_fields(meta, with_pk).collect();
     if fields.is_empty() {
         w.push_sql(" SELECT FROM generate_series(1, $1::int8)");
-        push_returning_fields(&mut w, generated_fields(meta, with_pk));
-        return w.finish().sql;
+    } else {
+        w.push_sql(" (");
+        w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
+        w.push_sql(") SELECT * FROM UNNEST(");
+        w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {
+            w.push_placeholder(n + 1);
+            w.push_sql("::");
+            w.push_text(&f.ddl_type());
+            w.push_sql("[]");
+        });
+        w.push_sql(")");
     }
-    w.push_sql(" (");
-    w.push_list(&fields, ", ", |w, (_, f)| w.push_ident(f.column));
-    w.push_sql(") SELECT * FROM UNNEST(");
-    w.push_list(fields.iter().enumerate(), ", ", |w, (n, (_, f))| {
-        w.push_placeholder(n + 1);
-        w.push_sql("::");
-        w.push_text(&f.ddl_type());
-        w.push_sql("[]");
-    });
-    w.push_sql(")");
+    match conflict {
+        None => {}
+        Some(Conflict::Ignore) => {
+            w.push_sql(" ON CONFLICT DO NOTHING");
+            return w.finish().sql;
+        }
+        Some(Conflict::Update { unique, update }) => {
+            w.push_sql(" ON CONFLICT (");
+            w.push_list(unique, ", ", |w, f| w.push_ident(f.column));
+            w.push_sql(") DO UPDATE SET ");
+            w.push_list(update, ", ", |w, f| {
+                w.push_ident(f.column);
+                w.push_sql(" = ");
+                w.push_column("excluded", f.column);
+            });
+        }
+    }
     push_returning_fields(&mut w, generated_fields(meta, with_pk));
     w.finish().sql
 }

@@ -842,3 +842,29 @@ fn statistical_and_bool_aggregates_are_written_as_postgresql_names_them() {
         )
     );
 }
+
+#[test]
+fn bulk_inserts_can_skip_or_update_conflicting_rows() {
+    use crate::sql::writes::{bulk_insert_on, Conflict};
+    let meta = <User as Model>::META;
+    let insert = r#"INSERT INTO "users" ("name", "email", "karma", "created_at") SELECT * FROM UNNEST($1::varchar(30)[], $2::text[], $3::integer[], $4::timestamptz[])"#;
+    assert_eq!(
+        bulk_insert_on(meta, false, Some(Conflict::Ignore)),
+        format!("{insert} ON CONFLICT DO NOTHING")
+    );
+    let name = meta.field("name").unwrap();
+    let (karma, email) = (meta.field("karma").unwrap(), meta.field("email").unwrap());
+    assert_eq!(
+        bulk_insert_on(
+            meta,
+            false,
+            Some(Conflict::Update {
+                unique: &[name],
+                update: &[karma, email],
+            })
+        ),
+        format!(
+            r#"{insert} ON CONFLICT ("name") DO UPDATE SET "karma" = "excluded"."karma", "email" = "excluded"."email" RETURNING "id""#
+        )
+    );
+}
