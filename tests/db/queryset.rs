@@ -509,3 +509,23 @@ async fn nulls_first_and_nulls_last_place_the_nulls() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn explain_shows_postgresqls_plan() -> Result<()> {
+    // Django's explain() / explain(analyze=True): the EXPLAIN text.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let plan = User::filter(q!(karma__gte = 20)).explain(false).await?;
+        assert!(plan.contains("Scan on users"), "{plan}");
+        assert!(!plan.contains("actual time"), "{plan}");
+        let analyzed = User::filter(q!(name = "carol")).explain(true).await?;
+        assert!(analyzed.contains("actual time"), "{analyzed}");
+        assert!(analyzed.lines().count() > 1, "{analyzed}");
+        let none: [i64; 0] = [];
+        let nothing = User::filter(q!(id__in = none)).explain(false).await?;
+        assert!(nothing.contains("no query"), "{nothing}");
+        Ok(())
+    })
+    .await
+}

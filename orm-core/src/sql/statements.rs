@@ -313,3 +313,19 @@ pub(crate) fn link_pairs(
     stmt.binds.push(keys.clone());
     stmt
 }
+
+/// `EXPLAIN [ANALYZE] <select>`, with the `SELECT`'s values.
+pub(crate) fn explain(select: Statement, analyze: bool) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql(if analyze {
+        "EXPLAIN ANALYZE "
+    } else {
+        "EXPLAIN "
+    });
+    // A statement this module wrote.
+    w.push_text(&select.sql);
+    Statement {
+        sql: w.finish().sql,
+        binds: select.binds,
+    }
+}

@@ -15,6 +15,7 @@ use crate::query::order::OrderBy;
 use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::kept::ByKey;
+use crate::sql::statements;
 use crate::sql::Bound;
 use crate::value::Value;
 
@@ -86,6 +87,38 @@ impl<M: Model> QuerySet<M> {
         self.reversed = !self.reversed;
         self.limit = Some(1);
         Ok(self.fetch().await?.into_iter().next())
+    }
+
+    /// PostgreSQL's plan for this query's `SELECT` (`EXPLAIN`), one line of
+    /// text per plan line, as Django's `explain()`; with `analyze`, the
+    /// query runs and the plan has its timings (`EXPLAIN ANALYZE`, Django's
+    /// `explain(analyze=True)`). A query that can match nothing sends no
+    /// `SELECT`, and its plan says so.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct User { #[orm(primary_key)] pub id: i64, pub karma: i32 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let plan = User::filter(q!(karma__gte = 10)).explain(false).await?;
+    /// assert!(plan.contains("Scan"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As awaiting the query; database errors.
+    pub async fn explain(self, analyze: bool) -> Result<String> {
+        let db = db::resolve(self.db.as_ref())?;
+        let Some(stmt) = self.sql()? else {
+            return Ok("no query: nothing can match".to_owned());
+        };
+        let stmt = statements::explain(stmt, analyze);
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<_, String>(0).map_err(Error::Database))
+            .collect::<Result<_>>()?;
+        Ok(lines.join("\n"))
     }
 
     /// The rows whose primary key is one of `ids`, by key, as Django's
