@@ -206,3 +206,40 @@ async fn stddev_variance_and_bool_aggregates() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn aggregate_defaults_replace_null_over_no_rows() -> Result<()> {
+    // Django 4.0's `default=`: Sum("x", default=0) is 0 over no rows, and
+    // the real sum otherwise; across a relation per row too.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let none = crate::models::blog::Post::filter(q!(title = "nothing"))
+            .aggregate([
+                Count("id"),
+                Max("id").default(-1i64),
+                Avg("id").default(0.0),
+            ])
+            .await?;
+        assert_eq!(none.get::<i64>("id__count")?, 0);
+        assert_eq!(none.get::<i64>("id__max")?, -1);
+        assert_eq!(none.get::<f64>("id__avg")?, 0.0);
+        let some = crate::models::blog::Post::all()
+            .aggregate([Count("id").alias("n"), Max("id").default(-1i64)])
+            .await?;
+        assert_eq!(some.get::<i64>("n")?, 4);
+        assert!(some.get::<i64>("id__max")? > 0);
+        // Per author: Bob has no posts, 0 instead of NULL.
+        let per_author = Author::all()
+            .order_by(["name"])
+            .annotate([Count("posts").alias("n"), Max("posts__id").default(0i64)])
+            .await?;
+        let maxes: Vec<i64> = per_author
+            .iter()
+            .map(|a| a.get::<i64>("posts__id__max"))
+            .collect::<Result<_>>()?;
+        assert!(maxes[0] > 0 && maxes[1] == 0 && maxes[2] > 0, "{maxes:?}");
+        Ok(())
+    })
+    .await
+}

@@ -141,12 +141,14 @@ pub(crate) fn check_alias(meta: &ModelMeta, what: &str, name: &str) -> Result<()
 }
 
 /// An aggregate over a field, for [`QuerySet::aggregate`](crate::QuerySet::aggregate).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
     pub(crate) function: Function,
     pub(crate) field: String,
     pub(crate) distinct: bool,
     pub(crate) alias: Option<String>,
+    /// `default=`: the value instead of NULL over no rows.
+    pub(crate) default: Option<Value>,
     /// `sample()` on an aggregate without a sample form.
     pub(crate) sample_misused: bool,
 }
@@ -157,6 +159,7 @@ fn aggregate(function: Function, field: &str) -> Aggregate {
         field: field.to_owned(),
         distinct: false,
         alias: None,
+        default: None,
         sample_misused: false,
     }
 }
@@ -221,6 +224,15 @@ impl Aggregate {
         self
     }
 
+    /// The value over no rows instead of NULL, as Django's `default=`
+    /// (`COALESCE(SUM(..), $n)`): `Sum("views").default(0)`. `Count` has
+    /// none (it counts 0), as in Django.
+    #[must_use]
+    pub fn default(mut self, value: impl Into<Value>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+
     /// The sample form of [`StdDev`] and [`Variance`] (`STDDEV_SAMP`,
     /// `VAR_SAMP`), as Django's `sample=True`; another aggregate is
     /// refused when the query runs.
@@ -254,6 +266,7 @@ impl Aggregate {
             return Ok(Resolved {
                 function: self.function,
                 distinct: self.distinct,
+                default: self.default.clone(),
                 name: self.name(),
                 hops: Vec::new(),
                 field: None,
@@ -302,6 +315,7 @@ impl Aggregate {
         Ok(Resolved {
             function: self.function,
             distinct: self.distinct,
+            default: self.default.clone(),
             name: self.name(),
             ty: self.result_type(model, counted)?,
             hops,
@@ -359,6 +373,12 @@ impl Aggregate {
         };
         if self.sample_misused {
             return Err(bad("sample() applies to StdDev and Variance only"));
+        }
+        if self.function == Function::Count && self.default.is_some() {
+            return Err(bad("Count has no default: it counts 0 over no rows"));
+        }
+        if self.default.as_ref().is_some_and(Value::is_null) {
+            return Err(bad("a default of NULL is what no default gives"));
         }
         Ok(match (self.function, field) {
             (Function::Count, _) => SqlType::BigInt,

@@ -79,6 +79,8 @@ impl Function {
 pub(crate) struct Resolved {
     pub function: Function,
     pub distinct: bool,
+    /// The value over no rows instead of NULL (`COALESCE`).
+    pub default: Option<crate::value::Value>,
     /// Its name in the result (`views__sum`, or the alias).
     pub name: String,
     pub hops: Vec<Hop>,
@@ -90,6 +92,9 @@ impl Resolved {
     /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
     pub(crate) fn push_call(&self, w: &mut SqlWriter, table: &str) {
         let (field, ty) = (self.field, self.ty);
+        if self.default.is_some() {
+            w.push_sql("COALESCE(");
+        }
         w.push_sql(self.function.sql());
         w.push_sql("(");
         if self.distinct {
@@ -105,6 +110,11 @@ impl Resolved {
             (Function::Sum, SqlType::Double) => w.push_sql("::double precision"),
             (f, SqlType::Double) if f.as_double() => w.push_sql("::double precision"),
             _ => {}
+        }
+        if let Some(default) = &self.default {
+            w.push_sql(", ");
+            w.push_bind(default.clone());
+            w.push_sql(")");
         }
     }
 }

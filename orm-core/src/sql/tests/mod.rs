@@ -868,3 +868,38 @@ fn bulk_inserts_can_skip_or_update_conflicting_rows() {
         )
     );
 }
+
+#[test]
+fn an_aggregate_default_is_a_bound_coalesce() {
+    use crate::query::{Avg, Count, Sum};
+    let meta = <User as Model>::META;
+    let items = vec![
+        Sum("karma").default(0).resolve(meta).expect("resolves"),
+        Avg("karma").default(1.5).resolve(meta).expect("resolves"),
+    ];
+    let stmt = User::filter(q!(id__gt = 7))
+        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
+        .expect("renders")
+        .expect("sends a query");
+    assert_eq!(
+        stmt.sql,
+        concat!(
+            r#"SELECT COALESCE(SUM("users"."karma")::bigint, $1) AS "karma__sum", "#,
+            r#"COALESCE(AVG("users"."karma")::double precision, $2) AS "karma__avg" "#,
+            r#"FROM "users" WHERE "users"."id" > $3"#
+        )
+    );
+    assert_eq!(
+        stmt.binds,
+        [
+            Value::I32(Some(0)),
+            Value::F64(Some(1.5)),
+            Value::I64(Some(7))
+        ]
+    );
+    // As Django: Count has no default.
+    assert!(matches!(
+        Count("id").default(0).resolve(meta),
+        Err(crate::Error::InvalidQuery(_))
+    ));
+}
