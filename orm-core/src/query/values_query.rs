@@ -238,6 +238,7 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
 
 /// A query set as an `__in` operand: its rows' primary keys, which Django
 /// implies (`q!(author__in = User::filter(q!(karma__gte = 10)))`).
+#[diagnostic::do_not_recommend]
 impl<M: Model, T> InArg<T> for QuerySet<M> {
     fn into_in(self) -> InOperand {
         let pk = M::META.pk_field().name;
