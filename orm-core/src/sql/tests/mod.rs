@@ -52,6 +52,18 @@ fn where_of(q: impl IntoQ<User>) -> (String, Vec<Value>) {
     (sql, stmt.binds)
 }
 
+/// The `SELECT` of `qs.aggregate(aggs)`.
+fn aggregate_sql<M: Model>(qs: QuerySet<M>, aggs: &[crate::query::Aggregate]) -> Statement {
+    let items: Vec<_> = aggs
+        .iter()
+        .map(|a| a.resolve(M::META))
+        .collect::<crate::Result<_>>()
+        .expect("resolves");
+    qs.with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
+        .expect("renders")
+        .expect("sends a query")
+}
+
 fn text(s: &str) -> Value {
     Value::Text(Some(s.to_owned()))
 }
@@ -670,16 +682,10 @@ fn lookups_across_a_joined_relation_filter_the_join() {
 #[test]
 fn aggregates_across_relations_use_a_cte() {
     use crate::query::{Count, Sum};
-    let aggs = [Sum("author__karma"), Count("*"), Count("tags")];
-    let items: Vec<_> = aggs
-        .iter()
-        .map(|a| a.resolve(<Post as Model>::META))
-        .collect::<crate::Result<_>>()
-        .expect("resolves");
-    let stmt = Post::filter(q!(id__gt = 1))
-        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
-        .expect("renders")
-        .expect("sends a query");
+    let stmt = aggregate_sql(
+        Post::filter(q!(id__gt = 1)),
+        &[Sum("author__karma"), Count("*"), Count("tags")],
+    );
     assert_eq!(
         stmt.sql,
         concat!(
@@ -815,22 +821,16 @@ fn nulls_first_and_last_are_written_and_flip_with_reverse() {
 #[test]
 fn statistical_and_bool_aggregates_are_written_as_postgresql_names_them() {
     use crate::query::{StdDev, Sum, Variance};
-    let aggs = [
-        StdDev("karma"),
-        StdDev("karma").sample().alias("sd"),
-        Variance("karma").distinct(),
-        Variance("karma").sample().alias("v"),
-        Sum("karma").distinct(),
-    ];
-    let items: Vec<_> = aggs
-        .iter()
-        .map(|a| a.resolve(<User as Model>::META))
-        .collect::<crate::Result<_>>()
-        .expect("resolves");
-    let stmt = User::all()
-        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
-        .expect("renders")
-        .expect("sends a query");
+    let stmt = aggregate_sql(
+        User::all(),
+        &[
+            StdDev("karma"),
+            StdDev("karma").sample().alias("sd"),
+            Variance("karma").distinct(),
+            Variance("karma").sample().alias("v"),
+            Sum("karma").distinct(),
+        ],
+    );
     assert_eq!(
         stmt.sql,
         concat!(
@@ -873,14 +873,10 @@ fn bulk_inserts_can_skip_or_update_conflicting_rows() {
 fn an_aggregate_default_is_a_bound_coalesce() {
     use crate::query::{Avg, Count, Sum};
     let meta = <User as Model>::META;
-    let items = vec![
-        Sum("karma").default(0).resolve(meta).expect("resolves"),
-        Avg("karma").default(1.5).resolve(meta).expect("resolves"),
-    ];
-    let stmt = User::filter(q!(id__gt = 7))
-        .with_select_joined(&[], |s| crate::sql::aggregate::aggregate(s, &items))
-        .expect("renders")
-        .expect("sends a query");
+    let stmt = aggregate_sql(
+        User::filter(q!(id__gt = 7)),
+        &[Sum("karma").default(0), Avg("karma").default(1.5)],
+    );
     assert_eq!(
         stmt.sql,
         concat!(
