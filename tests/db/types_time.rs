@@ -234,3 +234,63 @@ async fn filter_dates_and_times() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn dates_lists_the_distinct_days_months_and_years() -> Result<()> {
+    // Django's dates(field, kind, order): distinct truncated dates, a
+    // date-time cut in UTC, weeks starting on Monday.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        for (day, stamp) in [
+            (date(2024, 2, 29), utc(2024, 2, 29, 23, 30, 0)),
+            (date(2024, 3, 1), utc(2024, 3, 1, 0, 30, 0)),
+            (date(2024, 3, 1), utc(2023, 12, 31, 23, 59, 59)),
+            (date(2025, 1, 15), utc(2025, 1, 15, 12, 0, 0)),
+        ] {
+            AllTypes::create(AllTypes {
+                date: day,
+                stamp: stamp.naive_utc(),
+                stamptz: stamp,
+                ..Default::default()
+            })
+            .await?;
+        }
+        let all = AllTypes::all();
+        assert_eq!(
+            all.clone().dates("date", "month", "ASC").await?,
+            [date(2024, 2, 1), date(2024, 3, 1), date(2025, 1, 1)]
+        );
+        assert_eq!(
+            all.clone().dates("stamptz", "year", "DESC").await?,
+            [date(2025, 1, 1), date(2024, 1, 1), date(2023, 1, 1)]
+        );
+        assert_eq!(
+            all.clone().dates("stamp", "day", "ASC").await?,
+            [
+                date(2023, 12, 31),
+                date(2024, 2, 29),
+                date(2024, 3, 1),
+                date(2025, 1, 15)
+            ]
+        );
+        // 2024-02-29 and 2024-03-01 are in the week of Monday 2024-02-26.
+        assert_eq!(
+            AllTypes::filter(q!(date__lt = date(2025, 1, 1)))
+                .dates("date", "week", "ASC")
+                .await?,
+            [date(2024, 2, 26)]
+        );
+        for (field, kind, order) in [
+            ("text", "day", "ASC"),
+            ("date", "hour", "ASC"),
+            ("date", "day", "asc"),
+        ] {
+            assert!(matches!(
+                AllTypes::all().dates(field, kind, order).await,
+                Err(Error::InvalidQuery(_))
+            ));
+        }
+        Ok(())
+    })
+    .await
+}

@@ -329,3 +329,35 @@ pub(crate) fn explain(select: Statement, analyze: bool) -> Statement {
         binds: select.binds,
     }
 }
+
+/// `SELECT DISTINCT DATE_TRUNC($1, "t"."c" [AT TIME ZONE $2])::date FROM "t"
+/// [WHERE ..] ORDER BY 1 ASC|DESC`: the distinct dates of a date or time
+/// column, cut to `kind` (a bound `'year'`, `'month'`, `'week'` or
+/// `'day'`); a `timestamptz` is read in `time_zone` first.
+pub(crate) fn dates(
+    meta: &'static ModelMeta,
+    filter: &Node,
+    field: &FieldMeta,
+    kind: &'static str,
+    time_zone: Option<&str>,
+    desc: bool,
+) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT DISTINCT DATE_TRUNC(");
+    w.push_bind(Value::Text(Some(kind.to_owned())));
+    w.push_sql(", ");
+    w.push_column(meta.table, field.column);
+    if let Some(zone) = time_zone {
+        w.push_sql(" AT TIME ZONE ");
+        w.push_bind(Value::Text(Some(zone.to_owned())));
+    }
+    w.push_sql(")::date FROM ");
+    w.push_ident(meta.table);
+    push_where(&mut w, meta, filter);
+    w.push_sql(if desc {
+        " ORDER BY 1 DESC"
+    } else {
+        " ORDER BY 1 ASC"
+    });
+    w.finish()
+}

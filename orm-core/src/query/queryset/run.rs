@@ -89,6 +89,87 @@ impl<M: Model> QuerySet<M> {
         Ok(self.fetch().await?.into_iter().next())
     }
 
+    /// The distinct dates of `field` (a date or date-time field) among the
+    /// matching rows, cut to `kind` (`"year"`, `"month"`, `"week"`, which
+    /// starts on Monday, or `"day"`), in `order` `"ASC"` or `"DESC"`, as
+    /// Django's `dates(field, kind, order)`. A `DateTime<Utc>` field is cut
+    /// in UTC (Django's default time zone).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # use chrono::{DateTime, Utc};
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub created: DateTime<Utc> }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let months = Post::all().dates("created", "month", "ASC").await?; // first days of months
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
+    /// for a field that is not a date or date-time, another `kind` or
+    /// `order`, or a sliced query (as Django refuses them); database errors.
+    pub async fn dates(
+        self,
+        field: &str,
+        kind: &str,
+        order: &str,
+    ) -> Result<Vec<chrono::NaiveDate>> {
+        use crate::types::SqlType;
+        let invalid = |reason: String| {
+            Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason,
+            })
+        };
+        let column = values::resolve_fields(M::META, &[field])?[0];
+        let time_zone = match column.sql_type {
+            SqlType::Date | SqlType::Timestamp => None,
+            SqlType::TimestampTz => Some("UTC"),
+            _ => {
+                return Err(invalid(format!(
+                    "dates() takes a date or date-time field, not `{}` ({})",
+                    column.name,
+                    column.sql_type.name()
+                )))
+            }
+        };
+        let Some(kind) = ["year", "month", "week", "day"]
+            .into_iter()
+            .find(|k| *k == kind)
+        else {
+            return Err(invalid(format!(
+                "dates() cuts to \"year\", \"month\", \"week\" or \"day\", not {:?}",
+                crate::query::lookup::shown(kind)
+            )));
+        };
+        let desc = match order {
+            "ASC" => false,
+            "DESC" => true,
+            other => {
+                return Err(invalid(format!(
+                    "dates() orders \"ASC\" or \"DESC\", not {:?}",
+                    crate::query::lookup::shown(other)
+                )))
+            }
+        };
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(invalid(
+                "cannot use dates() once a slice (limit/offset) has been taken".into(),
+            ));
+        }
+        let db = db::resolve(self.db.as_ref())?;
+        let filter = self.simplified()?;
+        if matches!(*filter, Node::Nothing) {
+            return Ok(Vec::new());
+        }
+        let stmt = statements::dates(M::META, &filter, column, kind, time_zone, desc);
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(Error::Database))
+            .collect()
+    }
+
     /// PostgreSQL's plan for this query's `SELECT` (`EXPLAIN`), one line of
     /// text per plan line, as Django's `explain()`; with `analyze`, the
     /// query runs and the plan has its timings (`EXPLAIN ANALYZE`, Django's

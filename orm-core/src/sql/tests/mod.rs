@@ -899,3 +899,22 @@ fn an_aggregate_default_is_a_bound_coalesce() {
         Err(crate::Error::InvalidQuery(_))
     ));
 }
+
+#[test]
+fn dates_cut_with_bound_kinds_and_time_zones() {
+    let meta = <User as Model>::META;
+    let created = meta.field("created_at").unwrap();
+    let filter = Node::leaf(
+        meta.field("karma").unwrap(),
+        crate::query::q::Op::Cmp(crate::query::q::Cmp::Gt, Value::I32(Some(1))),
+    );
+    let stmt = statements::dates(meta, &filter, created, "month", Some("UTC"), true);
+    assert_eq!(
+        stmt.sql,
+        r#"SELECT DISTINCT DATE_TRUNC($1, "users"."created_at" AT TIME ZONE $2)::date FROM "users" WHERE "users"."karma" > $3 ORDER BY 1 DESC"#
+    );
+    assert_eq!(
+        stmt.binds,
+        [text("month"), text("UTC"), Value::I32(Some(1))]
+    );
+}
