@@ -360,6 +360,13 @@ value_from!(
     serde_json::Value => Json,
 );
 
+/// An array (of an `in` or `range` value of an annotation's condition).
+impl<T: Into<Value>, const N: usize> From<[T; N]> for Value {
+    fn from(items: [T; N]) -> Value {
+        Value::Array(items.into_iter().map(Into::into).collect())
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Value {
         Value::Text(Some(v.to_owned()))

@@ -243,3 +243,47 @@ async fn aggregate_defaults_replace_null_over_no_rows() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn conditions_on_annotations_take_isnull_in_and_range() -> Result<()> {
+    // Django filters annotations with any lookup: posts__count__in,
+    // __range, and __isnull on an aggregate that is NULL for no rows.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await; // Gemini 2 posts, Ada 2, Bob none
+        let named = |rows: Vec<orm_core::query::Annotated<Author>>| -> Vec<String> {
+            rows.iter().map(|a| a.name.clone()).collect()
+        };
+        let two = Author::all()
+            .annotate([Count("posts")])
+            .filter("posts__count__in", [2i64, 3])
+            .order_by(["name"])
+            .await?;
+        assert_eq!(named(two), ["Ada", "Gemini"]);
+        let none = Author::all()
+            .annotate([Count("posts")])
+            .filter("posts__count__range", [0i64, 1])
+            .await?;
+        assert_eq!(named(none), ["Bob"]);
+        let without = Author::all()
+            .annotate([Max("posts__id")])
+            .filter("posts__id__max__isnull", true)
+            .await?;
+        assert_eq!(named(without), ["Bob"]);
+        let empty: [i64; 0] = [];
+        let nothing = Author::all()
+            .annotate([Count("posts")])
+            .filter("posts__count__in", empty)
+            .await?;
+        assert!(nothing.is_empty());
+        // values(..).annotate(..).having(..) too.
+        let groups = crate::models::blog::Post::all()
+            .values("published")
+            .annotate([Count("id")])
+            .having("id__count__range", [2i64, 2])
+            .await?;
+        assert_eq!(groups.len(), 2);
+        Ok(())
+    })
+    .await
+}

@@ -16,7 +16,7 @@ use crate::query::lookup::shown;
 use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::query::values::{check_alias, Aggregate, Record};
-use crate::query::values_query::{order_keys, split_lookup};
+use crate::query::values_query::{order_keys, output_condition};
 use crate::query::QuerySet;
 use crate::sql::grouped::{self, AnnotateSelect, Output, Tail};
 use crate::types::{FieldType, SqlType};
@@ -111,8 +111,10 @@ impl<M: Model> QuerySet<M> {
 }
 
 impl<M: Model> AnnotatedQuery<M> {
-    /// Keeps the rows whose annotation matches: `"posts__count__gte"`,
-    /// or a bare name for equality.
+    /// Keeps the rows whose annotation matches: `"posts__count__gte"`
+    /// (`gt`, `lt`, `lte`, `exact`), a bare name for equality,
+    /// `"posts__count__isnull"` with a bool, `"posts__count__in"` with an
+    /// array (`[1i64, 2]`) and `"posts__count__range"` with an array of two.
     #[must_use]
     pub fn filter(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.filters.push((key.to_owned(), value.into()));
@@ -186,7 +188,7 @@ impl<M: Model> AnnotatedQuery<M> {
         }
         let mut conditions = Vec::with_capacity(self.filters.len());
         for (key, value) in &self.filters {
-            let (name, op) = split_lookup(key);
+            let (name, op) = output_condition(meta.name, key, value)?;
             let Some(out) = outputs.iter().find(|o| o.name() == name) else {
                 return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
@@ -195,7 +197,11 @@ impl<M: Model> AnnotatedQuery<M> {
                     valid: names,
                 }));
             };
-            conditions.push((out, op, value.clone()));
+            match op {
+                Some(op) => conditions.push((out, op)),
+                // An empty `in`: no row matches.
+                None => return Ok(Vec::new()),
+            }
         }
         let order = order_keys(
             &self.qs,

@@ -15,7 +15,7 @@ use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record};
 use crate::query::QuerySet;
 use crate::sql::clauses::Nulls;
-use crate::sql::grouped::{self, OrderKey, Tail, ValuesSelect};
+use crate::sql::grouped::{self, OrderKey, OutputOp, Tail, ValuesSelect};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -57,7 +57,8 @@ impl<M: Model> ValuesQuery<M> {
     }
 
     /// Keeps the groups whose aggregate matches (`HAVING`): `"id__count__gte"`,
-    /// `"total__lt"`, or a bare name for equality.
+    /// `"total__lt"`, a bare name for equality, `__isnull` with a bool,
+    /// `__in` with an array (`[1i64, 2]`), `__range` with an array of two.
     #[must_use]
     pub fn having(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.having.push((key.to_owned(), value.into()));
@@ -112,7 +113,7 @@ impl<M: Model> ValuesQuery<M> {
         }
         let mut having = Vec::with_capacity(self.having.len());
         for (key, value) in &self.having {
-            let (name, op) = split_lookup(key);
+            let (name, op) = output_condition(meta.name, key, value)?;
             let Some(r) = aggregates.iter().find(|r| r.name == name) else {
                 return Err(Error::from(crate::error::LookupError {
                     model: meta.name,
@@ -121,7 +122,11 @@ impl<M: Model> ValuesQuery<M> {
                     valid: aggregates.iter().map(|r| r.name.clone()).collect(),
                 }));
             };
-            having.push((r, op, value.clone()));
+            match op {
+                Some(op) => having.push((r, op)),
+                // An empty `in`: no group matches.
+                None => return Ok(Vec::new()),
+            }
         }
         let outputs: Vec<String> = aggregates.iter().map(|r| r.name.clone()).collect();
         let order = order_keys(
@@ -162,8 +167,23 @@ impl<M: Model> ValuesQuery<M> {
     }
 }
 
-/// `count__gte` -> (`count`, ` >= `); a bare name is equality.
-pub(crate) fn split_lookup(key: &str) -> (&str, &'static str) {
+/// A condition on an aggregate or annotation from a key and a value, as
+/// Django's lookups on them: `n__gte` (`gt`, `lt`, `lte`, `exact`, a bare
+/// name for equality), `n__isnull` (a bool), `n__in` (an array:
+/// `[1i64, 2]`) and `n__range` (an array of two); the name and the
+/// condition, `None` when an empty `in` matches nothing.
+pub(crate) fn output_condition<'k>(
+    model: &'static str,
+    key: &'k str,
+    value: &Value,
+) -> Result<(&'k str, Option<OutputOp>)> {
+    let bad = |lookup: &str, wants: &str| {
+        Error::from(crate::error::ValueError {
+            model,
+            field: "annotation",
+            reason: format!("`{}` takes {wants}, got {value}", shown(lookup)),
+        })
+    };
     for (suffix, op) in [
         ("__gte", " >= "),
         ("__gt", " > "),
@@ -172,10 +192,37 @@ pub(crate) fn split_lookup(key: &str) -> (&str, &'static str) {
         ("__exact", " = "),
     ] {
         if let Some(name) = key.strip_suffix(suffix) {
-            return (name, op);
+            return Ok((name, Some(OutputOp::Cmp(op, value.clone()))));
         }
     }
-    (key, " = ")
+    if let Some(name) = key.strip_suffix("__isnull") {
+        return match value {
+            Value::Bool(Some(b)) => Ok((name, Some(OutputOp::IsNull(*b)))),
+            _ => Err(bad(key, "true or false")),
+        };
+    }
+    if let Some(name) = key.strip_suffix("__in") {
+        return match value {
+            Value::Array(items) if items.iter().all(|v| v.is_null()) => Ok((name, None)),
+            Value::Array(items) => Ok((
+                name,
+                Some(OutputOp::In(Value::Array(
+                    items.iter().filter(|v| !v.is_null()).cloned().collect(),
+                ))),
+            )),
+            _ => Err(bad(key, "an array of values")),
+        };
+    }
+    if let Some(name) = key.strip_suffix("__range") {
+        return match value {
+            Value::Array(items) if items.len() == 2 => Ok((
+                name,
+                Some(OutputOp::Range(items[0].clone(), items[1].clone())),
+            )),
+            _ => Err(bad(key, "an array of two values")),
+        };
+    }
+    Ok((key, Some(OutputOp::Cmp(" = ", value.clone()))))
 }
 
 impl<M: Model> IntoFuture for ValuesQuery<M> {
@@ -300,4 +347,47 @@ pub(crate) fn order_keys<M: Model>(
             Ok((key, desc, nulls))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::output_condition;
+    use crate::value::Value;
+
+    #[test]
+    fn conditions_on_aggregates_take_isnull_in_and_range() {
+        use crate::sql::grouped::OutputOp;
+        let cond = |key: &str, value: Value| {
+            output_condition("User", key, &value).map(|(n, op)| (n.to_owned(), op))
+        };
+        assert!(matches!(
+            cond("n__isnull", Value::Bool(Some(true))),
+            Ok((n, Some(OutputOp::IsNull(true)))) if n == "n"
+        ));
+        assert!(matches!(
+            cond("n__in", [1i64, 2].into()),
+            Ok((n, Some(OutputOp::In(Value::Array(v))))) if n == "n" && v.len() == 2
+        ));
+        assert!(matches!(
+            cond("n__range", [1i64, 5].into()),
+            Ok((
+                _,
+                Some(OutputOp::Range(Value::I64(Some(1)), Value::I64(Some(5))))
+            ))
+        ));
+        assert!(matches!(cond("n__in", Value::Array(vec![])), Ok((_, None))));
+        assert!(
+            matches!(cond("n", 3i64.into()), Ok((n, Some(OutputOp::Cmp(" = ", _)))) if n == "n")
+        );
+        for (key, value) in [
+            ("n__isnull", Value::I64(Some(1))),
+            ("n__in", Value::I64(Some(1))),
+            ("n__range", [1i64].into()),
+        ] {
+            assert!(
+                matches!(cond(key, value), Err(crate::Error::InvalidValue(_))),
+                "{key}"
+            );
+        }
+    }
 }

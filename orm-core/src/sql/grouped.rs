@@ -54,8 +54,44 @@ fn push_filter(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) -> bo
     true
 }
 
+/// A condition on an aggregate or annotation, after it: `HAVING
+/// SUM(..) >= $1`, `.. IS NULL`, `.. = ANY($1)`, `.. BETWEEN $1 AND $2`.
+#[derive(Debug, Clone)]
+pub(crate) enum OutputOp {
+    /// ` = `, ` > `, ` >= `, ` < `, ` <= ` and the value.
+    Cmp(&'static str, Value),
+    IsNull(bool),
+    /// A non-empty array.
+    In(Value),
+    Range(Value, Value),
+}
+
+impl OutputOp {
+    fn push(&self, w: &mut SqlWriter) {
+        match self {
+            OutputOp::Cmp(op, value) => {
+                w.push_sql(op);
+                w.push_bind(value.clone());
+            }
+            OutputOp::IsNull(true) => w.push_sql(" IS NULL"),
+            OutputOp::IsNull(false) => w.push_sql(" IS NOT NULL"),
+            OutputOp::In(values) => {
+                w.push_sql(" = ANY(");
+                w.push_bind(values.clone());
+                w.push_sql(")");
+            }
+            OutputOp::Range(low, high) => {
+                w.push_sql(" BETWEEN ");
+                w.push_bind(low.clone());
+                w.push_sql(" AND ");
+                w.push_bind(high.clone());
+            }
+        }
+    }
+}
+
 /// The parts of a `values(..)` query: its fields, its aggregates over the
-/// model's own rows, and conditions on them (`op` is ` >= `, ` = `, ...).
+/// model's own rows, and conditions on them.
 #[derive(Debug)]
 pub(crate) struct ValuesSelect<'a> {
     pub meta: &'static ModelMeta,
@@ -63,7 +99,7 @@ pub(crate) struct ValuesSelect<'a> {
     pub aggregates: &'a [Resolved],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
-    pub having: &'a [(&'a Resolved, &'static str, Value)],
+    pub having: &'a [(&'a Resolved, OutputOp)],
     pub tail: Tail<'a>,
 }
 
@@ -91,10 +127,9 @@ pub(crate) fn values_select(s: &ValuesSelect<'_>) -> Statement {
     }
     if !s.having.is_empty() {
         w.push_sql(" HAVING ");
-        w.push_list(s.having, " AND ", |w, (r, op, value)| {
+        w.push_list(s.having, " AND ", |w, (r, op)| {
             r.push_call(w, table);
-            w.push_sql(op);
-            w.push_bind(value.clone());
+            op.push(w);
         });
     }
     push_tail(&mut w, table, s.tail);
@@ -144,8 +179,8 @@ pub(crate) struct AnnotateSelect<'a> {
     pub outputs: &'a [Output<'a>],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
-    /// Conditions on annotations (`op` is ` >= `, ` = `, ...).
-    pub conditions: &'a [(&'a Output<'a>, &'static str, Value)],
+    /// Conditions on annotations.
+    pub conditions: &'a [(&'a Output<'a>, OutputOp)],
     pub tail: Tail<'a>,
 }
 
@@ -165,11 +200,10 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
     w.push_sql(" FROM ");
     w.push_ident(meta.table);
     let mut any = push_filter(&mut w, meta, s.filter);
-    for (out, op, value) in s.conditions {
+    for (out, op) in s.conditions {
         w.push_sql(if any { " AND " } else { " WHERE " });
         out.push(&mut w, meta);
-        w.push_sql(op);
-        w.push_bind(value.clone());
+        op.push(&mut w);
         any = true;
     }
     push_tail(&mut w, meta.table, s.tail);

@@ -918,3 +918,49 @@ fn dates_cut_with_bound_kinds_and_time_zones() {
         [text("month"), text("UTC"), Value::I32(Some(1))]
     );
 }
+
+#[test]
+fn having_writes_each_condition_after_its_aggregate() {
+    use crate::query::Count;
+    use crate::sql::grouped::{values_select, OutputOp, Tail, ValuesSelect};
+    let meta = <User as Model>::META;
+    let count = Count("id").resolve(meta).expect("resolves");
+    let having = [
+        (
+            &count,
+            OutputOp::In(Value::Array(vec![Value::I64(Some(1))])),
+        ),
+        (
+            &count,
+            OutputOp::Range(Value::I64(Some(1)), Value::I64(Some(9))),
+        ),
+        (&count, OutputOp::IsNull(false)),
+    ];
+    let stmt = values_select(&ValuesSelect {
+        meta,
+        fields: &[meta.field("karma").unwrap()],
+        aggregates: std::slice::from_ref(&count),
+        filter: &Node::All,
+        having: &having,
+        tail: Tail {
+            order: &[],
+            limit: None,
+            offset: None,
+        },
+    });
+    assert_eq!(
+        stmt.sql,
+        concat!(
+            r#"SELECT "users"."karma", COUNT("users"."id") AS "id__count" FROM "users" GROUP BY "users"."karma" "#,
+            r#"HAVING COUNT("users"."id") = ANY($1) AND COUNT("users"."id") BETWEEN $2 AND $3 AND COUNT("users"."id") IS NOT NULL"#
+        )
+    );
+    assert_eq!(
+        stmt.binds,
+        [
+            Value::Array(vec![Value::I64(Some(1))]),
+            Value::I64(Some(1)),
+            Value::I64(Some(9))
+        ]
+    );
+}
