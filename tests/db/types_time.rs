@@ -294,3 +294,38 @@ async fn dates_lists_the_distinct_days_months_and_years() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn datetimes_lists_the_distinct_instants_cut_in_utc() -> Result<()> {
+    // Django's datetimes(field, kind, order) with the default time zone, UTC.
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        for stamp in [
+            utc(2024, 2, 29, 23, 30, 10),
+            utc(2024, 2, 29, 23, 59, 59),
+            utc(2024, 3, 1, 0, 30, 0),
+        ] {
+            AllTypes::create(AllTypes {
+                stamptz: stamp,
+                ..Default::default()
+            })
+            .await?;
+        }
+        assert_eq!(
+            AllTypes::all().datetimes("stamptz", "hour", "ASC").await?,
+            [utc(2024, 2, 29, 23, 0, 0), utc(2024, 3, 1, 0, 0, 0)]
+        );
+        assert_eq!(
+            AllTypes::all().datetimes("stamptz", "day", "DESC").await?,
+            [utc(2024, 3, 1, 0, 0, 0), utc(2024, 2, 29, 0, 0, 0)]
+        );
+        for (field, kind) in [("date", "day"), ("stamptz", "fortnight")] {
+            assert!(matches!(
+                AllTypes::all().datetimes(field, kind, "ASC").await,
+                Err(Error::InvalidQuery(_))
+            ));
+        }
+        Ok(())
+    })
+    .await
+}

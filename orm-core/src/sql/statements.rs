@@ -342,6 +342,49 @@ pub(crate) fn dates(
     time_zone: Option<&str>,
     desc: bool,
 ) -> Statement {
+    truncated(meta, filter, field, kind, time_zone, Truncated::Date, desc)
+}
+
+/// `SELECT DISTINCT DATE_TRUNC($1, "t"."c" AT TIME ZONE $2) AT TIME ZONE $3
+/// FROM "t" [WHERE ..] ORDER BY 1`: the distinct instants of a
+/// `timestamptz` column cut to `kind` in `time_zone` (`$2` and `$3`, the
+/// same zone), as Django's `datetimes()`.
+pub(crate) fn datetimes(
+    meta: &'static ModelMeta,
+    filter: &Node,
+    field: &FieldMeta,
+    kind: &'static str,
+    time_zone: &str,
+    desc: bool,
+) -> Statement {
+    truncated(
+        meta,
+        filter,
+        field,
+        kind,
+        Some(time_zone),
+        Truncated::Instant,
+        desc,
+    )
+}
+
+/// What a cut value is read as.
+enum Truncated {
+    /// `::date`.
+    Date,
+    /// A `timestamptz` again, in the zone it was cut in.
+    Instant,
+}
+
+fn truncated(
+    meta: &'static ModelMeta,
+    filter: &Node,
+    field: &FieldMeta,
+    kind: &'static str,
+    time_zone: Option<&str>,
+    read_as: Truncated,
+    desc: bool,
+) -> Statement {
     let mut w = SqlWriter::new();
     w.push_sql("SELECT DISTINCT DATE_TRUNC(");
     w.push_bind(Value::Text(Some(kind.to_owned())));
@@ -351,7 +394,15 @@ pub(crate) fn dates(
         w.push_sql(" AT TIME ZONE ");
         w.push_bind(Value::Text(Some(zone.to_owned())));
     }
-    w.push_sql(")::date FROM ");
+    w.push_sql(")");
+    match read_as {
+        Truncated::Date => w.push_sql("::date"),
+        Truncated::Instant => {
+            w.push_sql(" AT TIME ZONE ");
+            w.push_bind(Value::Text(time_zone.map(str::to_owned)));
+        }
+    }
+    w.push_sql(" FROM ");
     w.push_ident(meta.table);
     push_where(&mut w, meta, filter);
     w.push_sql(if desc {

@@ -116,6 +116,75 @@ impl<M: Model> QuerySet<M> {
         order: &str,
     ) -> Result<Vec<chrono::NaiveDate>> {
         use crate::types::SqlType;
+        let cut = self.cut(
+            "dates()",
+            field,
+            kind,
+            order,
+            &["year", "month", "week", "day"],
+            &[SqlType::Date, SqlType::Timestamp, SqlType::TimestampTz],
+        )?;
+        let Some((qs, column, kind, desc)) = cut else {
+            return Ok(Vec::new());
+        };
+        let time_zone = (column.sql_type == SqlType::TimestampTz).then_some("UTC");
+        let db = db::resolve(qs.db.as_ref())?;
+        let filter = qs.simplified()?;
+        let stmt = statements::dates(M::META, &filter, column, kind, time_zone, desc);
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(Error::Database))
+            .collect()
+    }
+
+    /// The distinct instants of `field` (a `DateTime<Utc>` field) among
+    /// the matching rows, cut to `kind` (`"year"`, `"month"`, `"week"`,
+    /// `"day"`, `"hour"`, `"minute"` or `"second"`) in UTC, in `order`
+    /// `"ASC"` or `"DESC"`, as Django's `datetimes(field, kind, order)`.
+    ///
+    /// # Errors
+    /// As [`dates`](Self::dates), for a field that is not a `DateTime<Utc>`
+    /// or another `kind`.
+    pub async fn datetimes(
+        self,
+        field: &str,
+        kind: &str,
+        order: &str,
+    ) -> Result<Vec<chrono::DateTime<chrono::Utc>>> {
+        let cut = self.cut(
+            "datetimes()",
+            field,
+            kind,
+            order,
+            &["year", "month", "week", "day", "hour", "minute", "second"],
+            &[crate::types::SqlType::TimestampTz],
+        )?;
+        let Some((qs, column, kind, desc)) = cut else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(qs.db.as_ref())?;
+        let filter = qs.simplified()?;
+        let stmt = statements::datetimes(M::META, &filter, column, kind, "UTC", desc);
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(Error::Database))
+            .collect()
+    }
+
+    /// The checks of [`dates`](Self::dates) and
+    /// [`datetimes`](Self::datetimes): the field (of one of `types`), the
+    /// kind (one of `kinds`), the order, no slice; `None` when nothing
+    /// can match.
+    #[allow(clippy::type_complexity)]
+    fn cut(
+        self,
+        what: &str,
+        field: &str,
+        kind: &str,
+        order: &str,
+        kinds: &[&'static str],
+        types: &[crate::types::SqlType],
+    ) -> Result<Option<(Self, &'static FieldMeta, &'static str, bool)>> {
         let invalid = |reason: String| {
             Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -123,23 +192,16 @@ impl<M: Model> QuerySet<M> {
             })
         };
         let column = values::resolve_fields(M::META, &[field])?[0];
-        let time_zone = match column.sql_type {
-            SqlType::Date | SqlType::Timestamp => None,
-            SqlType::TimestampTz => Some("UTC"),
-            _ => {
-                return Err(invalid(format!(
-                    "dates() takes a date or date-time field, not `{}` ({})",
-                    column.name,
-                    column.sql_type.name()
-                )))
-            }
-        };
-        let Some(kind) = ["year", "month", "week", "day"]
-            .into_iter()
-            .find(|k| *k == kind)
-        else {
+        if !types.contains(&column.sql_type) {
             return Err(invalid(format!(
-                "dates() cuts to \"year\", \"month\", \"week\" or \"day\", not {:?}",
+                "{what} takes a date or date-time field, not `{}` ({})",
+                column.name,
+                column.sql_type.name()
+            )));
+        }
+        let Some(kind) = kinds.iter().copied().find(|k| *k == kind) else {
+            return Err(invalid(format!(
+                "{what} cuts to one of {kinds:?}, not {:?}",
                 crate::query::lookup::shown(kind)
             )));
         };
@@ -148,26 +210,20 @@ impl<M: Model> QuerySet<M> {
             "DESC" => true,
             other => {
                 return Err(invalid(format!(
-                    "dates() orders \"ASC\" or \"DESC\", not {:?}",
+                    "{what} orders \"ASC\" or \"DESC\", not {:?}",
                     crate::query::lookup::shown(other)
                 )))
             }
         };
         if self.limit.is_some() || self.offset.is_some() {
-            return Err(invalid(
-                "cannot use dates() once a slice (limit/offset) has been taken".into(),
-            ));
+            return Err(invalid(format!(
+                "cannot use {what} once a slice (limit/offset) has been taken"
+            )));
         }
-        let db = db::resolve(self.db.as_ref())?;
-        let filter = self.simplified()?;
-        if matches!(*filter, Node::Nothing) {
-            return Ok(Vec::new());
+        if matches!(*self.simplified()?, Node::Nothing) {
+            return Ok(None);
         }
-        let stmt = statements::dates(M::META, &filter, column, kind, time_zone, desc);
-        let rows = db.query(&stmt.sql, &stmt.binds).await?;
-        rows.iter()
-            .map(|row| row.try_get(0).map_err(Error::Database))
-            .collect()
+        Ok(Some((self, column, kind, desc)))
     }
 
     /// PostgreSQL's plan for this query's `SELECT` (`EXPLAIN`), one line of

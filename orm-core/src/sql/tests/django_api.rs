@@ -271,3 +271,15 @@ fn having_writes_each_condition_after_its_aggregate() {
         ]
     );
 }
+
+#[test]
+fn datetimes_cut_in_a_zone_and_read_back_as_instants() {
+    let meta = <User as Model>::META;
+    let created = meta.field("created_at").unwrap();
+    let stmt = statements::datetimes(meta, &Node::All, created, "hour", "UTC", false);
+    assert_eq!(
+        stmt.sql,
+        r#"SELECT DISTINCT DATE_TRUNC($1, "users"."created_at" AT TIME ZONE $2) AT TIME ZONE $3 FROM "users" ORDER BY 1 ASC"#
+    );
+    assert_eq!(stmt.binds, [text("hour"), text("UTC"), text("UTC")]);
+}
