@@ -802,3 +802,74 @@ async fn delete_cascades() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_newer_queryset_api_from_another_crate() -> Result<()> {
+    use orm_core::query::BoolOr;
+    use orm_core::OnConflict;
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog { ada, bob, .. } = blog().await?;
+        // Negated conditions across a relation (each its own subquery): Ada
+        // has an unpublished post and a post with under 10 views, so she
+        // goes; Bob's one post is published; cy has none.
+        let not_both = User::filter(!q!(posts__published = false, posts__views__lt = 10))
+            .order_by(["name"])
+            .await?;
+        assert_eq!(user_names(&not_both), ["bob", "cy"]);
+        // reverse() and NULLs last: cy and ada have emails, bob none.
+        let by_email = User::all()
+            .order_by([F("email").asc().nulls_first()])
+            .reverse()
+            .await?;
+        assert_eq!(user_names(&by_email), ["cy", "ada", "bob"]);
+        // A query set as an `__in` value, and aggregates with defaults.
+        let writers = Post::filter(q!(author__in = User::filter(q!(karma__gte = 10))))
+            .count()
+            .await?;
+        assert_eq!(writers, 2);
+        let per_user = User::all()
+            .order_by(["name"])
+            .annotate([BoolOr("posts__published"), Count("posts")])
+            .filter("posts__count__in", [1i64, 2])
+            .await?;
+        assert_eq!(per_user.len(), 2);
+        assert!(per_user[0].get::<bool>("posts__published__boolor")?);
+        let stats = Post::filter(q!(views__gt = 1_000))
+            .aggregate([Sum("views").default(0i64), StdDev("views")])
+            .await?;
+        assert_eq!(stats.get::<i64>("views__sum")?, 0);
+        assert_eq!(stats.get::<Option<f64>>("views__stddev")?, None);
+        // Upsert by the unique name.
+        let again = User::bulk_create_with(
+            vec![User {
+                name: "bob".into(),
+                karma: 77,
+                ..Default::default()
+            }],
+            OnConflict::update(&["name"], &["karma"]),
+        )
+        .await?;
+        assert_eq!(again[0].id, bob.id);
+        assert_eq!(User::get(q!(id = bob.id)).await?.karma, 77);
+        // Dates of the users' creation: today, once.
+        let days = User::all().dates("created_at", "day", "ASC").await?;
+        assert_eq!(days, [ada.created_at.date_naive()]);
+        assert!(Post::all().explain(false).await?.contains("app_posts"));
+        // Hostile names from a query string: refused, with a short message.
+        let huge = "x".repeat(100_000);
+        let err = User::all()
+            .dates("created_at", &huge, "ASC")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().len() < 500, "{}", err.to_string().len());
+        let err = User::all()
+            .annotate([Count("posts")])
+            .filter(&huge, 1i64)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().len() < 2_000, "{}", err.to_string().len());
+        Ok(())
+    })
+    .await
+}
