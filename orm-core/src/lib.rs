@@ -86,6 +86,11 @@
 //! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
 //! lists the fields and lookups they may use and bounds their values.
 //!
+//! Query sets over the same model combine as Django's:
+//! [`QuerySet::union`], [`QuerySet::union_all`], [`QuerySet::intersection`]
+//! and [`QuerySet::difference`], each part keeping its own filter,
+//! ordering and slice, the whole taking `order_by`, `limit`, `count`, ...
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -230,7 +235,7 @@
 //! | errors | `error/` | [`Error`], its boxed payloads, integrity, connection and bind errors |
 //! | metadata | `meta.rs` (`ModelMeta`, `FieldMeta`, the registry, the limits on names), `relation/meta.rs`, `model.rs` (the [`Model`] trait the derive implements) | what a model declares: table, fields, relations, `on_delete`; reading and writing its fields by position |
 //! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles; lookup names come from the `orm-names` crate, which the derive reads too |
-//! | SQL writer | `sql/`: `writer.rs`, `tree.rs`, `expr.rs`, `condition.rs`, `joins.rs`, `aggregate.rs`, `clauses.rs`, `statements.rs`, `grouped.rs`, `prefetch.rs`, `writes.rs`, `ddl.rs`, `kept.rs` | the only place SQL text is written: identifiers and literals quoted, values bound, a statement's key recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `values`/`annotate` and prefetch-level `SELECT`s, `INSERT`/`COPY`/by-key and link-table writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
+//! | SQL writer | `sql/`: `writer.rs`, `tree.rs`, `expr.rs`, `condition.rs`, `joins.rs`, `aggregate.rs`, `clauses.rs`, `statements.rs`, `compound.rs`, `grouped.rs`, `prefetch.rs`, `writes.rs`, `ddl.rs`, `kept.rs` | the only place SQL text is written: identifiers and literals quoted, values bound, a statement's key recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `UNION`/`INTERSECT`/`EXCEPT`, `values`/`annotate` and prefetch-level `SELECT`s, `INSERT`/`COPY`/by-key and link-table writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
 //! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F`, `select_related` planning and `prefetch_related` levels |
 //! | execution and decoding | `db/` (`run.rs` the executor, `checkout.rs`, `builder.rs`, `registry.rs`, `tx.rs`, `connection.rs`), `exec/` (`plan.rs`, `stream.rs`, `decode.rs`), `relation/ops.rs` | pools and connections, running a statement (cancellation, re-preparing, timeouts), a compiled `SELECT` and its rows, type-erased decoding of related rows |
 //! | Active Record | `active_record.rs` ([`ActiveRecord`]), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `filter`, `get`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |

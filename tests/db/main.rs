@@ -42,6 +42,7 @@ mod relation_lookups;
 mod resilience_support;
 mod reverse_relations;
 mod select_related;
+mod set_operations;
 mod transactions;
 mod types_filters;
 mod types_numbers;

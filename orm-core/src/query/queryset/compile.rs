@@ -105,6 +105,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// [`Error::InvalidLookup`] for an unknown field in `order_by`.
     pub fn sql(&self) -> Result<Option<Statement>> {
+        if self.combined.is_some() {
+            return self.combined_sql();
+        }
         let joins = related::plan_joins(M::META, &self.select_related)?;
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;
@@ -116,6 +119,9 @@ impl<M: Model> QuerySet<M> {
     /// first `.await` so that the futures stay small; `None` when nothing
     /// can match.
     pub(crate) fn plan(self) -> Result<Option<Plan>> {
+        if self.combined.is_some() {
+            return self.combined_plan();
+        }
         if !self.prefetch.is_empty() {
             // Checked before the main query, not only when it finds rows.
             related::check_prefetch::<M>(&self.prefetch)?;
@@ -188,6 +194,9 @@ impl<M: Model> QuerySet<M> {
     /// The statement of [`count`](Self::count), or of
     /// [`exists`](Self::exists) when `exists`.
     pub(crate) fn count_or_exists(&self, exists: bool) -> Result<Option<Bound>> {
+        if self.combined.is_some() {
+            return self.combined_count(exists);
+        }
         let write = if exists {
             statements::push_exists
         } else {

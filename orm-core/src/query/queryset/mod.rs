@@ -11,8 +11,10 @@ use crate::query::related::PrefetchSpec;
 use crate::sql::statements::Lock;
 
 use crate::error::Result;
+use combine::Combined;
 use run::{execute_later, get_one, Later};
 
+mod combine;
 mod compile;
 mod run;
 
@@ -46,6 +48,8 @@ pub struct QuerySet<M> {
     /// [`reverse`](QuerySet::reverse): the ordering, whatever it is when
     /// the query runs, runs the other way (Django's `standard_ordering`).
     pub(crate) reversed: bool,
+    /// `union`/`intersection`/`difference`: the parts this query combines.
+    pub(crate) combined: Option<Box<Combined<M>>>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -69,6 +73,7 @@ impl<M> Clone for QuerySet<M> {
             lock: self.lock.clone(),
             distinct_on: self.distinct_on.clone(),
             reversed: self.reversed,
+            combined: self.combined.clone(),
             _model: PhantomData,
         }
     }
@@ -106,6 +111,7 @@ impl<M: Model> QuerySet<M> {
             lock: None,
             distinct_on: Vec::new(),
             reversed: false,
+            combined: None,
             _model: PhantomData,
         }
     }
