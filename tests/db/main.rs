@@ -19,6 +19,7 @@ mod foreign_keys;
 mod generate_schemas;
 mod hooks;
 mod hostile_input;
+mod iterator;
 mod live_schema_changes;
 mod logging;
 mod lookups;

@@ -14,6 +14,7 @@ pub(crate) mod aggregate;
 pub(crate) mod clauses;
 pub(crate) mod compound;
 pub(crate) mod condition;
+pub(crate) mod cursor;
 pub(crate) mod ddl;
 pub(crate) mod expr;
 pub(crate) mod grouped;

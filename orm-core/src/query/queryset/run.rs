@@ -662,6 +662,61 @@ impl<M: Model> QuerySet<M> {
         Box::pin(crate::exec::stream::rows::<M>(plan))
     }
 
+    /// The rows as a stream, as Django's `iterator(chunk_size)`.
+    ///
+    /// Without `prefetch_related` this is [`stream`](QuerySet::stream):
+    /// rows are decoded as the server sends them and memory stays bounded
+    /// whatever the chunk size. With `prefetch_related`, the rows are read
+    /// `chunk_size` at a time through a server-side cursor (`DECLARE` /
+    /// `FETCH`), and each chunk's relations are prefetched (one query per
+    /// level and chunk) before its rows come out, so memory holds one
+    /// chunk. The cursor needs a transaction: inside one it uses it,
+    /// otherwise it begins one for the iteration and commits it after the
+    /// last row (dropped half-way, that transaction rolls back and its
+    /// connection is closed).
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct User { #[orm(primary_key)] pub id: i64, pub posts: Reverse<Post> }
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, #[orm(related_name = "posts")] pub author: ForeignKey<User> }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let mut users = User::all().prefetch_related(["posts"]).iterator(500);
+    /// while let Some(user) = users.try_next().await? {
+    ///     let posts = user.posts.get().expect("prefetched");
+    ///     // ...
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The stream's first item is [`Error::InvalidQuery`] for a chunk size
+    /// of 0 (Django: "Chunk size must be strictly positive"); then as
+    /// [`stream`](QuerySet::stream).
+    pub fn iterator(
+        self,
+        chunk_size: usize,
+    ) -> impl futures_util::Stream<Item = Result<M>> + Send + Unpin + 'static {
+        use futures_util::StreamExt;
+        if chunk_size == 0 {
+            let err = Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "iterator(): the chunk size must be strictly positive".into(),
+            });
+            return futures_util::stream::once(async move { Err(err) }).boxed();
+        }
+        if self.prefetch.is_empty() {
+            return self.stream().boxed();
+        }
+        let mut plan = self.plan();
+        if let Ok(Some(plan)) = &mut plan {
+            // Each chunk prefetches for its own rows.
+            plan.root = None;
+        }
+        crate::exec::cursor::chunked::<M>(plan, chunk_size).boxed()
+    }
+
     /// As [`delete`](QuerySet::delete), and reports what the database
     /// cascaded too (Django's `(total, {model: count})`): the matching rows
     /// are locked, the rows that `ON DELETE CASCADE` will remove are counted
