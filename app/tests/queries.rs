@@ -873,3 +873,56 @@ async fn the_newer_queryset_api_from_another_crate() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn combined_queries_and_chunked_iteration_from_another_crate() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog { .. } = blog().await?;
+        // Users with a published post ∪ users with karma under 2: ada and
+        // bob (published posts), cy (karma 1).
+        let published = User::filter(q!(posts__published = true));
+        let low = User::filter(q!(karma__lt = 2));
+        let names: Vec<String> = published
+            .clone()
+            .union(low.clone())
+            .order_by(["-name"])
+            .await?
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["cy", "bob", "ada"]);
+        assert_eq!(
+            published.clone().intersection(low.clone()).count().await?,
+            0
+        );
+        assert_eq!(User::all().difference(published).count().await?, 1);
+        // A cursor a chunk at a time, each chunk's posts and their tags
+        // prefetched: relation metadata from this crate's models.
+        let mut users = User::all()
+            .order_by(["name"])
+            .prefetch_related(["posts__tags"])
+            .iterator(2);
+        let mut seen = Vec::new();
+        while let Some(user) = users.try_next().await? {
+            let tags: usize = user
+                .posts
+                .get()
+                .expect("prefetched")
+                .iter()
+                .map(|p| p.tags.get().expect("prefetched").len())
+                .sum();
+            seen.push((user.name, tags));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("ada".to_owned(), 2),
+                ("bob".to_owned(), 1),
+                ("cy".to_owned(), 0)
+            ]
+        );
+        Ok(())
+    })
+    .await
+}
