@@ -289,6 +289,7 @@ pub use meta::{registered_models, FieldMeta, ModelMeta};
 pub use model::{Ch, HasField};
 pub use model::{Hooks, Model};
 pub use persist::OnConflict;
+pub use query::functions;
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};

@@ -16,6 +16,7 @@ mod enums;
 mod errors;
 mod expressions;
 mod foreign_keys;
+mod functions;
 mod generate_schemas;
 mod hooks;
 mod hostile_input;

@@ -5,6 +5,7 @@ mod annotate;
 mod cascade;
 mod deferred;
 pub mod expr;
+pub mod functions;
 pub(crate) mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;

@@ -528,7 +528,10 @@ impl Expr {
     /// value decodes as [`result_type`](Self::result_type) says.
     pub(crate) fn push_typed(&self, w: &mut SqlWriter, scope: Scope<'_>, ty: SqlType) {
         self.push_sql(w, scope);
-        if matches!(self, Expr::Binary(..) | Expr::Value(_)) {
+        if matches!(
+            self,
+            Expr::Binary(..) | Expr::Value(_) | Expr::Func(_) | Expr::Case(_)
+        ) {
             w.push_sql("::");
             w.push_text(&ty.ddl(None));
         }
@@ -556,6 +559,11 @@ impl Expr {
                 r.push_sql(w, scope);
                 w.push_sql(")");
             }
+            Expr::Func(f) => {
+                let row = scope.row.1;
+                f.push_sql(w, scope, &|e: &Expr| e.result_type(row).ok());
+            }
+            Expr::Case(c) => c.push_sql(w, scope),
             Expr::Outer(name) => match scope.outer {
                 Some((alias, meta)) => match resolve(meta, name) {
                     Ok((hops, column)) if hops.is_empty() => w.push_column(alias, column),

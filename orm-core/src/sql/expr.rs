@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::meta::{check_len, too_deep, MAX_RELATIONS};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind};
+use crate::sql::functions::{Case, Func};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -26,6 +27,10 @@ pub enum Expr {
     Binary(Box<Expr>, Arith, Box<Expr>),
     /// A field of the enclosing query's row, inside an [`Exists`](crate::query::Exists).
     Outer(String),
+    /// A database function: `Lower(F("name"))` (see [`crate::functions`]).
+    Func(Box<Func>),
+    /// `CASE WHEN .. THEN .. ELSE .. END` (see [`crate::functions::Case`]).
+    Case(Box<Case>),
 }
 
 /// An arithmetic operator of an [`Expr`].
@@ -51,6 +56,21 @@ macro_rules! from_value {
     )*};
 }
 from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+/// A name is a field's, as Django reads a string given to a function:
+/// `Lower("name")` is `Lower(F("name"))`. A text value is
+/// `functions::Value("..")`.
+impl From<&str> for Expr {
+    fn from(name: &str) -> Expr {
+        Expr::Field(name.to_owned())
+    }
+}
+
+impl From<Func> for Expr {
+    fn from(func: Func) -> Expr {
+        Expr::Func(Box::new(func))
+    }
+}
 
 impl From<Value> for Expr {
     fn from(v: Value) -> Expr {
@@ -132,6 +152,12 @@ impl Expr {
             Expr::Value(v) => v.has_nul(),
             Expr::Binary(l, _, r) => l.has_nul() || r.has_nul(),
             Expr::Field(_) | Expr::Outer(_) => false,
+            Expr::Func(f) => f.args.iter().any(Expr::has_nul),
+            // A condition's values were checked when it was built.
+            Expr::Case(c) => {
+                c.whens.iter().any(|w| w.then.has_nul())
+                    || c.default.as_ref().is_some_and(Expr::has_nul)
+            }
         }
     }
 
@@ -156,6 +182,32 @@ impl Expr {
                 l.check(meta, outer)?;
                 r.check(meta, outer)
             }
+            Expr::Func(_) | Expr::Case(_) => self.known_type(meta, outer).map(|_| ()),
+        }
+    }
+
+    /// The type of the expression's value, its names and functions
+    /// checked; `None` where it depends on an `OuterRef` (allowed when
+    /// `outer` is given).
+    fn known_type(
+        &self,
+        meta: &'static ModelMeta,
+        outer: Option<&'static ModelMeta>,
+    ) -> Result<Option<SqlType>> {
+        let arg = |e: &Expr| e.known_type(meta, outer);
+        match self {
+            Expr::Outer(_) if outer.is_some() => {
+                self.check(meta, outer)?;
+                Ok(None)
+            }
+            Expr::Func(f) => f.result_type(meta, &arg),
+            Expr::Case(c) => c.result_type(meta, &arg),
+            Expr::Binary(l, _, r) if outer.is_some() => {
+                l.check(meta, outer)?;
+                r.check(meta, outer)?;
+                Ok(None)
+            }
+            other => other.result_type(meta).map(Some),
         }
     }
 
@@ -200,12 +252,19 @@ impl Expr {
                 model: meta.name,
                 reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
             })),
+            Expr::Func(_) | Expr::Case(_) => match self.known_type(meta, None)? {
+                Some(ty) => Ok(ty),
+                None => Err(Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!("cannot tell the type of {self:?}: give a Cast()"),
+                })),
+            },
         }
     }
 }
 
 /// The SQL type a bound value has, for the types an expression can hold.
-fn value_type(v: &Value) -> Option<SqlType> {
+pub(crate) fn value_type(v: &Value) -> Option<SqlType> {
     Some(match v {
         Value::Bool(_) => SqlType::Bool,
         Value::I16(_) => SqlType::SmallInt,
@@ -214,6 +273,13 @@ fn value_type(v: &Value) -> Option<SqlType> {
         Value::F32(_) => SqlType::Real,
         Value::F64(_) => SqlType::Double,
         Value::Text(_) => SqlType::Text,
+        Value::Bytes(_) => SqlType::Bytea,
+        Value::Date(_) => SqlType::Date,
+        Value::Time(_) => SqlType::Time,
+        Value::Timestamp(_) => SqlType::Timestamp,
+        Value::TimestampTz(_) => SqlType::TimestampTz,
+        Value::Uuid(_) => SqlType::Uuid,
+        Value::Json(_) => SqlType::Jsonb,
         _ => return None,
     })
 }

@@ -17,6 +17,7 @@ pub(crate) mod condition;
 pub(crate) mod cursor;
 pub(crate) mod ddl;
 pub(crate) mod expr;
+pub(crate) mod functions;
 pub(crate) mod grouped;
 pub(crate) mod joins;
 pub(crate) mod kept;

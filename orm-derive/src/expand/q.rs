@@ -67,12 +67,13 @@ impl Parse for Terms {
     }
 }
 
-/// True when the value contains a call `F(..)` or `OuterRef(..)`: an
-/// expression over fields.
+/// True when the value contains a call `F(..)`, `OuterRef(..)` or a
+/// function of `orm_core::functions` (`Now()`, `Lower(..)`, `Case(..)`,
+/// listed in `orm_names::EXPRESSIONS`): an expression over fields.
 fn has_f(expr: &Expr) -> bool {
     match expr {
         Expr::Call(call) => {
-            matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "F" || s.ident == "OuterRef"))
+            matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| orm_names::EXPRESSIONS.iter().any(|n| s.ident == n)))
                 || call.args.iter().any(has_f)
         }
         Expr::Binary(b) => has_f(&b.left) || has_f(&b.right),

@@ -11,6 +11,7 @@ use crate::Value;
 mod compound;
 mod cursor;
 mod django_api;
+mod functions;
 mod hostile;
 mod kept;
 mod prefetch;

@@ -1,0 +1,224 @@
+//! The SQL of database functions and `Case`/`When` inside expressions:
+//! each value a parameter that says its type, each name quoted, and the
+//! type checks that run before anything is sent.
+
+use super::*;
+use crate::functions::*;
+use crate::query::Expr;
+use crate::sql::condition::Scope;
+use crate::sql::SqlWriter;
+
+/// The expression rendered on `users`, and its values.
+fn render(e: impl Into<Expr>) -> (String, Vec<Value>) {
+    let e = e.into();
+    e.check(User::META, None).expect("checks");
+    let mut w = SqlWriter::new();
+    e.push_sql(&mut w, Scope::root(User::META));
+    let stmt = w.finish();
+    (stmt.sql, stmt.binds)
+}
+
+fn sql(e: impl Into<Expr>) -> String {
+    render(e).0
+}
+
+fn error(e: impl Into<Expr>) -> String {
+    let e = e.into();
+    e.check(User::META, None)
+        .and_then(|()| e.result_type(User::META).map(|_| ()))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn text_functions() {
+    assert_eq!(sql(Lower("name")), r#"LOWER("users"."name")"#);
+    assert_eq!(sql(Upper(F("email"))), r#"UPPER("users"."email")"#);
+    assert_eq!(sql(Length("name")), r#"LENGTH("users"."name")"#);
+    assert_eq!(sql(Trim("name")), r#"BTRIM("users"."name")"#);
+    assert_eq!(
+        render(Concat([F("name"), Value(" <"), F("email"), Value(">")])),
+        (
+            r#"CONCAT("users"."name"::text, $1::text::text, "users"."email"::text, $2::text::text)"#
+                .to_owned(),
+            vec![text(" <"), text(">")]
+        )
+    );
+    assert_eq!(
+        render(Replace("name", Value("a"), Value("b"))),
+        (
+            r#"REPLACE("users"."name", $1::text, $2::text)"#.to_owned(),
+            vec![text("a"), text("b")]
+        )
+    );
+    assert_eq!(
+        sql(StrIndex("name", Value("x"))),
+        r#"STRPOS("users"."name", $1::text)"#
+    );
+    assert_eq!(
+        sql(Substr("name", 2, Some(3))),
+        r#"SUBSTRING("users"."name", 2, 3)"#
+    );
+    assert_eq!(
+        sql(Substr("name", 1, None)),
+        r#"SUBSTRING("users"."name", 1)"#
+    );
+}
+
+#[test]
+fn comparisons_and_conversions() {
+    assert_eq!(
+        render(Coalesce([F("email"), F("name"), Value("?")])),
+        (
+            r#"COALESCE("users"."email", "users"."name", $1::text)"#.to_owned(),
+            vec![text("?")]
+        )
+    );
+    assert_eq!(
+        sql(Greatest([F("karma"), Value(0)])),
+        r#"GREATEST("users"."karma", $1::integer)"#
+    );
+    assert_eq!(
+        sql(Least(["karma", "id"])),
+        r#"LEAST("users"."karma", "users"."id")"#
+    );
+    assert_eq!(
+        sql(NullIf("email", Value(""))),
+        r#"NULLIF("users"."email", $1::text)"#
+    );
+    assert_eq!(
+        sql(Cast("karma", crate::types::SqlType::Text)),
+        r#"CAST("users"."karma" AS text)"#
+    );
+    assert_eq!(sql(Now()), "STATEMENT_TIMESTAMP()");
+}
+
+#[test]
+fn dates_cut_and_taken_apart_in_utc() {
+    assert_eq!(
+        sql(ExtractYear("created_at")),
+        r#"(EXTRACT(YEAR FROM ("users"."created_at" AT TIME ZONE 'UTC')))::integer"#
+    );
+    // Django's week_day: 1 is Sunday (PostgreSQL's DOW is 0).
+    assert_eq!(
+        sql(ExtractWeekDay("created_at")),
+        r#"(EXTRACT(DOW FROM ("users"."created_at" AT TIME ZONE 'UTC')) + 1)::integer"#
+    );
+    assert_eq!(
+        sql(ExtractSecond("created_at")),
+        r#"(FLOOR(EXTRACT(SECOND FROM ("users"."created_at" AT TIME ZONE 'UTC'))))::integer"#
+    );
+    assert_eq!(
+        sql(TruncMonth("created_at")),
+        r#"(DATE_TRUNC('month', ("users"."created_at" AT TIME ZONE 'UTC')) AT TIME ZONE 'UTC')"#
+    );
+    assert_eq!(
+        sql(TruncDate("created_at")),
+        r#"(("users"."created_at" AT TIME ZONE 'UTC'))::date"#
+    );
+}
+
+#[test]
+fn numbers() {
+    assert_eq!(
+        sql(Round("karma", 0)),
+        r#"ROUND(("users"."karma")::numeric, 0)::integer"#
+    );
+    assert_eq!(sql(Abs("karma")), r#"ABS("users"."karma")"#);
+    assert_eq!(
+        sql(Mod("karma", Value(7))),
+        r#"MOD("users"."karma"::bigint, $1::integer::bigint)"#
+    );
+    assert_eq!(
+        sql(Mod("karma", Value(2.5))),
+        r#"MOD(("users"."karma")::numeric, ($1::double precision)::numeric)::double precision"#
+    );
+    assert_eq!(
+        sql(Power("karma", Value(2))),
+        r#"POWER("users"."karma"::double precision, $1::integer::double precision)"#
+    );
+}
+
+#[test]
+fn case_when_renders_conditions_on_the_row() {
+    let level = Case([
+        When::<User>(q!(karma__gte = 100), Value("high")),
+        When::<User>(
+            q!(karma__gte = 10) & q!(email__isnull = false),
+            Value("mid"),
+        ),
+    ])
+    .default(Value("low"));
+    assert_eq!(
+        render(level),
+        (
+            r#"CASE WHEN "users"."karma" >= $1 THEN $2::text WHEN "users"."karma" >= $3 AND "users"."email" IS NOT NULL THEN $4::text ELSE $5::text END"#
+                .to_owned(),
+            vec![
+                Value::I32(Some(100)),
+                text("high"),
+                Value::I32(Some(10)),
+                text("mid"),
+                text("low")
+            ]
+        )
+    );
+    // Without a default: NULL, as Django.
+    assert_eq!(
+        sql(Case([When::<User>(q!(name = "x"), F("karma"))])),
+        r#"CASE WHEN "users"."name" = $1 THEN "users"."karma" END"#
+    );
+}
+
+#[test]
+fn functions_in_updates_filters_and_orderings() {
+    let mut qs = User::filter(q!(karma__lt = 0));
+    let stmt = qs
+        .update_bound(q!(name = Lower(F("name")), created_at = Now()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stmt.sql,
+        r#"UPDATE "users" SET "name" = LOWER("users"."name"), "created_at" = STATEMENT_TIMESTAMP() WHERE "users"."karma" < $1"#
+    );
+    let (sql, binds) = where_of(q!(created_at__lt = Now()) & q!(karma__gt = Length(F("name"))));
+    assert_eq!(
+        sql,
+        r#""users"."created_at" < STATEMENT_TIMESTAMP() AND "users"."karma" > LENGTH("users"."name")"#
+    );
+    assert!(binds.is_empty());
+}
+
+#[test]
+fn wrong_arguments_are_errors_before_anything_is_sent() {
+    assert_eq!(
+        error(Lower("karma")),
+        "invalid query on User: Lower() takes text, not integer"
+    );
+    assert!(error(Abs("name")).contains("Abs() takes a number, not text"));
+    assert!(error(Coalesce(["name"])).contains("Coalesce() takes at least 2 expressions, not 1"));
+    assert!(error(Coalesce(["name", "karma"])).contains("one type, not text and integer"));
+    assert!(error(ExtractHour(Value(chrono::NaiveDate::MIN))).contains("Extract() takes"));
+    assert!(error(Extract("created_at", "fortnight")).contains("unknown part \"fortnight\""));
+    assert!(error(Trunc("created_at", "x'; DROP")).contains("unknown kind"));
+    assert!(error(Substr("name", 0, None)).contains("1-based"));
+    assert!(error(Lower("nope")).contains("User has no field in F() `nope`"));
+    // A condition on another model's fields.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "others", crate = "crate")]
+    struct Other {
+        #[orm(primary_key)]
+        id: i64,
+    }
+    let same = Case([When::<User>(q!(id = 1), Value(1))]).default(Value(0));
+    assert_eq!(
+        render(same).1,
+        vec![
+            Value::I64(Some(1)),
+            Value::I32(Some(1)),
+            Value::I32(Some(0))
+        ]
+    );
+    let other: crate::functions::When = When::<Other>(q!(id = 1), Value(1));
+    assert!(error(Case([other])).contains("When() holds a condition on Other, not on User"));
+}

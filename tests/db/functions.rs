@@ -1,0 +1,244 @@
+//! Database functions and `Case`/`When` against PostgreSQL: the values
+//! Django's `django.db.models.functions` give for the same rows.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use orm_core::functions::*;
+use orm_core::prelude::*;
+
+use crate::common::{setup, users, User};
+
+/// alice (karma 10, no email), Bob (karma -20, " b@x "), carol (karma 30, c@x).
+async fn sample() {
+    users(&[
+        ("alice", 10, None),
+        ("Bob", -20, Some(" b@x ")),
+        ("carol", 30, Some("c@x")),
+    ])
+    .await;
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+}
+
+#[tokio::test]
+async fn text_functions_give_djangos_values() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let rows = User::all()
+            .order_by(["id"])
+            .annotate_expr("lower", Lower("name"))
+            .annotate_expr("upper", Upper("name"))
+            .annotate_expr("size", Length("name"))
+            // Django's Concat: a NULL part is empty text.
+            .annotate_expr(
+                "label",
+                Concat([F("name"), Value(" <"), F("email"), Value(">")]),
+            )
+            .annotate_expr("contact", Coalesce(["email", "name"]))
+            .annotate_expr("trimmed", Trim("email"))
+            .annotate_expr("at", StrIndex("email", Value("@")))
+            .annotate_expr("head", Substr("name", 2, Some(2)))
+            .annotate_expr("swapped", Replace("name", Value("o"), Value("0")))
+            .annotate_expr("no_c", NullIf("email", Value("c@x")))
+            .await?;
+        let col = |name: &str| -> Vec<Option<String>> {
+            rows.iter()
+                .map(|r| r.get::<Option<String>>(name).expect(name))
+                .collect()
+        };
+        let s = |v: &[Option<&str>]| -> Vec<Option<String>> {
+            v.iter().map(|x| x.map(str::to_owned)).collect()
+        };
+        assert_eq!(
+            col("lower"),
+            s(&[Some("alice"), Some("bob"), Some("carol")])
+        );
+        assert_eq!(
+            col("upper"),
+            s(&[Some("ALICE"), Some("BOB"), Some("CAROL")])
+        );
+        let sizes: Vec<i32> = rows.iter().map(|r| r.get("size").unwrap()).collect();
+        assert_eq!(sizes, [5, 3, 5]);
+        assert_eq!(
+            col("label"),
+            s(&[Some("alice <>"), Some("Bob < b@x >"), Some("carol <c@x>")])
+        );
+        assert_eq!(
+            col("contact"),
+            s(&[Some("alice"), Some(" b@x "), Some("c@x")])
+        );
+        assert_eq!(col("trimmed"), s(&[None, Some("b@x"), Some("c@x")]));
+        let at: Vec<Option<i32>> = rows.iter().map(|r| r.get("at").unwrap()).collect();
+        assert_eq!(at, [None, Some(3), Some(2)]);
+        assert_eq!(col("head"), s(&[Some("li"), Some("ob"), Some("ar")]));
+        assert_eq!(
+            col("swapped"),
+            s(&[Some("alice"), Some("B0b"), Some("car0l")])
+        );
+        assert_eq!(col("no_c"), s(&[None, Some(" b@x "), None]));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn case_when_annotates_filters_and_orders() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let level = || {
+            Case([
+                When::<User>(q!(karma__gte = 30), Value("high")),
+                When::<User>(
+                    q!(karma__gte = 0) & q!(email__isnull = true),
+                    Value("quiet"),
+                ),
+            ])
+            .default(Value("low"))
+        };
+        let rows = User::all()
+            .annotate_expr("level", level())
+            .order_by(["name"])
+            .await?;
+        let levels: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.name.clone(), r.get("level").unwrap()))
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("Bob".to_owned(), "low".to_owned()),
+                ("alice".to_owned(), "quiet".to_owned()),
+                ("carol".to_owned(), "high".to_owned()),
+            ]
+        );
+        // Filtering on the annotation, as Django's
+        // annotate(level=Case(..)).filter(level="high").
+        let high = User::all()
+            .annotate_expr("level", level())
+            .filter("level", "high")
+            .await?;
+        assert_eq!(high.len(), 1);
+        assert_eq!(high[0].name, "carol");
+        // No default: NULL.
+        let rows = User::all()
+            .annotate_expr("big", Case([When::<User>(q!(karma__gt = 20), F("karma"))]))
+            .order_by(["id"])
+            .await?;
+        let big: Vec<Option<i32>> = rows.iter().map(|r| r.get("big").unwrap()).collect();
+        assert_eq!(big, [None, None, Some(30)]);
+        // An update by condition: Django's update(karma=Case(When(..), default=F("karma"))).
+        User::all()
+            .update(q!(karma =
+                Case([When::<User>(q!(karma__lt = 0), Value(0))])
+                    .default(F("karma"))))
+            .await?;
+        let karmas: Vec<i32> = User::all()
+            .order_by(["id"])
+            .values_list_flat("karma")
+            .await?;
+        assert_eq!(karmas, [10, 0, 30]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn dates_and_numbers() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        // 2024-03-09 was a Saturday: Django's week_day 7, iso_week_day 6.
+        User::filter(q!(name = "alice"))
+            .update(q!(created_at = at(2024, 3, 9, 23, 59, 58)))
+            .await?;
+        let row = User::filter(q!(name = "alice"))
+            .annotate_expr("year", ExtractYear("created_at"))
+            .annotate_expr("quarter", ExtractQuarter("created_at"))
+            .annotate_expr("week_day", ExtractWeekDay("created_at"))
+            .annotate_expr("iso_week_day", ExtractIsoWeekDay("created_at"))
+            .annotate_expr("second", ExtractSecond("created_at"))
+            .annotate_expr("month", TruncMonth("created_at"))
+            .annotate_expr("day", TruncDate("created_at"))
+            .await?
+            .remove(0);
+        assert_eq!(row.get::<i32>("year")?, 2024);
+        assert_eq!(row.get::<i32>("quarter")?, 1);
+        assert_eq!(row.get::<i32>("week_day")?, 7);
+        assert_eq!(row.get::<i32>("iso_week_day")?, 6);
+        assert_eq!(row.get::<i32>("second")?, 58);
+        assert_eq!(row.get::<DateTime<Utc>>("month")?, at(2024, 3, 1, 0, 0, 0));
+        assert_eq!(
+            row.get::<NaiveDate>("day")?,
+            NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()
+        );
+        // Numbers: karma 10, -20, 30.
+        let rows = User::all()
+            .order_by(["id"])
+            .annotate_expr("abs", Abs("karma"))
+            .annotate_expr("rem", Mod("karma", Value(7)))
+            .annotate_expr("sq", Power("karma", Value(2)))
+            .annotate_expr("round", Round(F("karma") / 3.0, 1))
+            .annotate_expr("top", Greatest([F("karma"), Value(0)]))
+            .await?;
+        let i32s = |name: &str| -> Vec<i32> { rows.iter().map(|r| r.get(name).unwrap()).collect() };
+        assert_eq!(i32s("abs"), [10, 20, 30]);
+        assert_eq!(i32s("top"), [10, 0, 30]);
+        // PostgreSQL's MOD keeps the dividend's sign (Django on PostgreSQL).
+        let rem: Vec<i64> = rows.iter().map(|r| r.get("rem").unwrap()).collect();
+        assert_eq!(rem, [3, -6, 2]);
+        let sq: Vec<f64> = rows.iter().map(|r| r.get("sq").unwrap()).collect();
+        assert_eq!(sq, [100.0, 400.0, 900.0]);
+        let round: Vec<f64> = rows.iter().map(|r| r.get("round").unwrap()).collect();
+        assert_eq!(round, [3.3, -6.7, 10.0]);
+        // Now(): in updates and as a filter's value.
+        User::filter(q!(name = "Bob"))
+            .update(q!(name = Upper(F("name")), updated_at = Now()))
+            .await?;
+        assert!(
+            User::filter(q!(name = "BOB", updated_at__lte = Now()))
+                .exists()
+                .await?
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bad_arguments_are_errors_and_change_nothing() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample().await;
+        let err = User::all()
+            .annotate_expr("x", Lower("karma"))
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::InvalidQuery(_)), "{err}");
+        assert!(
+            err.to_string().contains("Lower() takes text, not integer"),
+            "{err}"
+        );
+        // A part from a query string: refused, never written into the SQL.
+        let hostile = "year FROM now()); DROP TABLE users; --";
+        let err = User::all()
+            .annotate_expr("x", Extract("created_at", hostile))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown part"), "{err}");
+        let err = User::all()
+            .update(q!(name = Concat([F("nope"), Value("x")])))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        let names: Vec<String> = User::all()
+            .order_by(["id"])
+            .values_list_flat("name")
+            .await?;
+        assert_eq!(names, ["alice", "Bob", "carol"]);
+        Ok(())
+    })
+    .await
+}
