@@ -279,7 +279,7 @@ pub fn Power(a: impl Into<Expr>, b: impl Into<Expr>) -> Expr {
     func(FuncKind::Power, vec![a.into(), b.into()])
 }
 
-/// A branch of [`Case`]: when `condition` (on the queried model, written
+/// A branch of [`Case()`]: when `condition` (on the queried model, written
 /// with `q!` or the field handles) holds, the value `then`.
 ///
 /// `q!` learns its model from where the condition goes; here, name it:

@@ -29,7 +29,7 @@ pub enum Expr {
     Outer(String),
     /// A database function: `Lower(F("name"))` (see [`crate::functions`]).
     Func(Box<Func>),
-    /// `CASE WHEN .. THEN .. ELSE .. END` (see [`crate::functions::Case`]).
+    /// `CASE WHEN .. THEN .. ELSE .. END` (see [`Case`](fn@crate::functions::Case)).
     Case(Box<Case>),
 }
 

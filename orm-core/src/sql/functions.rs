@@ -196,7 +196,7 @@ pub struct Func {
 }
 
 /// One branch of a [`Case`]: a condition on the queried model's row and
-/// the value when it holds. Build one with [`crate::functions::When`].
+/// the value when it holds. Build one with [`When()`](fn@crate::functions::When).
 #[derive(Debug, Clone, PartialEq)]
 pub struct When {
     /// The model the condition was written for (by name: metadata from
@@ -211,7 +211,7 @@ pub struct When {
 
 /// `CASE WHEN .. THEN .. ELSE .. END`, as Django's `Case(When(..), default=..)`:
 /// the value of the first branch whose condition holds, else the default
-/// (NULL without one). Build one with [`crate::functions::Case`].
+/// (NULL without one). Build one with [`Case()`](fn@crate::functions::Case).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     pub(crate) whens: Vec<When>,
