@@ -8,6 +8,7 @@ use crate::sql::statements::{self, Select};
 use crate::sql::Statement;
 use crate::Value;
 
+mod aggregates;
 mod django_api;
 mod hostile;
 mod kept;
