@@ -699,6 +699,22 @@ impl Aggregate {
     }
 }
 
+/// A `default=` value read as the server reads `COALESCE(<result>, $n)`:
+/// an integer default of an integer result as `bigint`, a number of a
+/// double result as `double precision` (as the bound value is cast), the
+/// others as they are.
+pub(crate) fn default_as(default: &Value, ty: SqlType) -> Value {
+    match (default, ty) {
+        (Value::I16(v), SqlType::BigInt) => Value::I64(v.map(i64::from)),
+        (Value::I32(v), SqlType::BigInt) => Value::I64(v.map(i64::from)),
+        (Value::I16(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (Value::I32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (Value::I64(v), SqlType::Double) => Value::F64(v.map(|v| v as f64)),
+        (Value::F32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (other, _) => other.clone(),
+    }
+}
+
 /// Named values: the result of [`QuerySet::aggregate`](crate::QuerySet::aggregate)
 /// (by `views__sum` or alias) and the rows of [`QuerySet::values`](crate::QuerySet::values)
 /// (by field or aggregate name), as Django's dicts.
