@@ -462,7 +462,8 @@ async fn filtered_and_collecting_aggregates_from_another_crate() -> Result<()> {
             .filter_q(HQ("seen__gte", 50i64) | HQ("titles__isnull", true))
             .order_by(["name"])
             .await?;
-        let seen: Vec<(&str, i64, Option<String>, Option<Vec<String>>)> = users
+        type Seen<'a> = (&'a str, i64, Option<String>, Option<Vec<String>>);
+        let seen: Vec<Seen<'_>> = users
             .iter()
             .map(|u| {
                 Ok((

@@ -437,7 +437,7 @@ impl Aggregate {
     /// The `filter=` condition, checked: on the queried model, its
     /// relations resolvable, its expressions on `meta`, no NUL in a value.
     /// `None` when every row matches.
-    fn resolve_filter(&self, meta: &'static ModelMeta) -> Result<Option<Node>> {
+    fn resolve_filter(&self, meta: &'static ModelMeta) -> Result<Option<Box<Node>>> {
         let Some((node, on)) = &self.filter else {
             return Ok(None);
         };
@@ -457,7 +457,7 @@ impl Aggregate {
         crate::query::q::check_nul(meta, &node)?;
         Ok(match node {
             Node::All => None,
-            node => Some(node),
+            node => Some(Box::new(node)),
         })
     }
 

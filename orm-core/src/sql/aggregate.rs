@@ -147,7 +147,7 @@ pub(crate) struct Resolved {
     pub ty: SqlType,
     /// `FILTER (WHERE ..)`: a simplified condition on the queried model,
     /// not [`Node::All`] (no filter is `None`).
-    pub filter: Option<Node>,
+    pub filter: Option<Box<Node>>,
     /// `ORDER BY` inside the call: the level of each field's row (0: the
     /// queried row, `k`: the row `rels[k - 1]` reaches), the field, and
     /// whether descending.
