@@ -436,6 +436,62 @@ async fn annotate_and_aggregate_across_relations() -> Result<()> {
 }
 
 #[tokio::test]
+async fn filtered_and_collecting_aggregates_from_another_crate() -> Result<()> {
+    use orm_core::query::{ArrayAgg, StringAgg, HQ};
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        // Django: annotate(seen=Sum("posts__views", filter=Q(posts__published=True), default=0),
+        // titles=StringAgg("posts__title", ", ", ordering="posts__title"),
+        // tags=ArrayAgg("posts__tags__name", distinct=True, ordering="posts__tags__name"))
+        // .filter(Q(seen__gte=50) | Q(titles__isnull=True)).
+        let users = User::all()
+            .annotate([
+                Sum("posts__views")
+                    .filter::<User>(q!(posts__published = true))
+                    .default(0)
+                    .alias("seen"),
+                StringAgg("posts__title", ", ")
+                    .ordering(["posts__title"])
+                    .alias("titles"),
+                ArrayAgg("posts__tags__name")
+                    .distinct()
+                    .ordering(["posts__tags__name"])
+                    .alias("tags"),
+            ])
+            .filter_q(HQ("seen__gte", 50i64) | HQ("titles__isnull", true))
+            .order_by(["name"])
+            .await?;
+        type Seen<'a> = (&'a str, i64, Option<String>, Option<Vec<String>>);
+        let seen: Vec<Seen<'_>> = users
+            .iter()
+            .map(|u| {
+                Ok((
+                    u.name.as_str(),
+                    u.get("seen")?,
+                    u.get("titles")?,
+                    u.get("tags")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        assert_eq!(
+            seen,
+            [
+                (
+                    "ada",
+                    100,
+                    Some("Draft, Rust async".to_owned()),
+                    Some(vec!["async".to_owned(), "rust".to_owned()])
+                ),
+                ("cy", 0, None, None),
+            ]
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn select_related_and_prefetch_related() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

@@ -112,6 +112,46 @@
 //! is the same, only the repeats are gone. The same holds for
 //! [`QuerySet::aggregate`] and [`QuerySet::annotate`] across relations.
 //!
+//! ## Aggregates
+//!
+//! [`QuerySet::aggregate`], [`QuerySet::annotate`] and `values(..).annotate(..)`
+//! take Django's aggregates ([`query::Count`], `Sum`, `Avg`, `Min`, `Max`,
+//! `StdDev`, `Variance`, `BoolAnd`, `BoolOr`, and `django.contrib.postgres`'
+//! [`query::StringAgg`], [`query::ArrayAgg`], [`query::JSONBAgg`]) with
+//! Django's options: `.distinct()` (where Django allows it), `.default(v)`,
+//! `.ordering([..])` for the collecting ones, and `.filter(q)`, Django's
+//! `filter=Q(..)`, written as a condition on the queried model and rendered
+//! as `FILTER (WHERE ..)`. Conditions on annotations combine with `&`, `|`
+//! and `!` in Django's runtime form ([`query::HQ`]):
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use orm_core::query::{ArrayAgg, StringAgg, HQ};
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Author { #[orm(primary_key)] pub id: i64, pub name: String, pub posts: Reverse<Post> }
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, #[orm(related_name = "posts")] pub author: ForeignKey<Author>, pub title: String, pub published: bool }
+//! # async fn run() -> orm_core::Result<()> {
+//! let authors = Author::all()
+//!     .annotate([
+//!         Count("posts").filter::<Author>(q!(posts__published = true)).alias("published"),
+//!         StringAgg("posts__title", ", ").ordering(["-posts__title"]).alias("titles"),
+//!         ArrayAgg("posts__id").alias("ids"),
+//!     ])
+//!     .filter_q(HQ("published__gte", 1i64) | HQ("titles__isnull", true))
+//!     .await?;
+//! let published: i64 = authors[0].get("published")?;          // 0, not missing
+//! let titles: Option<String> = authors[0].get("titles")?;     // None over no posts
+//! let ids: Option<Vec<i64>> = authors[0].get("ids")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Each annotation across a relation is its own subquery (two counts never
+//! inflate each other); a filter's lookups along the aggregate's relations
+//! name the rows it reads, and lookups reaching further are `EXISTS` from
+//! them (Django joins those too, repeating rows: our answer is its
+//! `distinct=True` one).
+//!
 //! [`QuerySet::select_related`] loads foreign keys with `LEFT JOIN`s in the
 //! same query; [`QuerySet::prefetch_related`] loads reverse keys,
 //! many-to-many and foreign keys with one query per level (`= ANY($1)`).

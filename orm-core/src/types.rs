@@ -47,6 +47,10 @@ pub enum SqlType {
     Jsonb,
     /// A `#[derive(DbEnum)]` enum, stored as text; the stored names of its variants.
     Enum(&'static [&'static str]),
+    /// An array of the element type (`bigint[]`): the result of an
+    /// `ArrayAgg`, never a field's type. Read as [`Value::Array`]; a NULL
+    /// array reads as the element type's NULL (an array value is never NULL).
+    Array(&'static SqlType),
 }
 
 impl SqlType {
@@ -75,6 +79,23 @@ impl SqlType {
             SqlType::TimestampTz => "timestamptz",
             SqlType::Uuid => "uuid",
             SqlType::Jsonb => "jsonb",
+            SqlType::Array(element) => match element {
+                SqlType::Bool => "boolean[]",
+                SqlType::SmallInt => "smallint[]",
+                SqlType::Integer => "integer[]",
+                SqlType::BigInt => "bigint[]",
+                SqlType::Real => "real[]",
+                SqlType::Double => "double precision[]",
+                SqlType::Text | SqlType::Enum(_) => "text[]",
+                SqlType::Bytea => "bytea[]",
+                SqlType::Date => "date[]",
+                SqlType::Time => "time[]",
+                SqlType::Timestamp => "timestamp[]",
+                SqlType::TimestampTz => "timestamptz[]",
+                SqlType::Uuid => "uuid[]",
+                SqlType::Jsonb => "jsonb[]",
+                SqlType::Array(_) => "array",
+            },
         }
     }
 
@@ -92,7 +113,7 @@ impl SqlType {
     pub const fn is_ordered(&self) -> bool {
         !matches!(
             self,
-            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_)
+            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_) | SqlType::Array(_)
         )
     }
 
@@ -113,11 +134,18 @@ impl SqlType {
             SqlType::TimestampTz => Value::TimestampTz(None),
             SqlType::Uuid => Value::Uuid(None),
             SqlType::Jsonb => Value::Json(None),
+            SqlType::Array(element) => element.null(),
         }
     }
 
     /// True when `value` (NULL or not) has this type.
     pub fn matches(&self, value: &Value) -> bool {
+        if let SqlType::Array(element) = self {
+            return match value {
+                Value::Array(items) => items.iter().all(|v| element.matches(v)),
+                other => other.is_null() && element.matches(other),
+            };
+        }
         std::mem::discriminant(&self.null()) == std::mem::discriminant(value)
             && match (self, value) {
                 (SqlType::Enum(names), Value::Text(Some(s))) => names.contains(&s.as_str()),
@@ -183,6 +211,7 @@ impl SqlType {
             SqlType::Jsonb => Value::Json(Some(
                 serde_json::from_str(text).map_err(|e| format!("`{text}` is not JSON: {e}"))?,
             )),
+            SqlType::Array(_) => return Err(format!("`{text}`: an array is not read from text")),
         })
     }
 }
@@ -217,6 +246,63 @@ pub trait FieldType: ToSql + for<'a> FromSql<'a> + Sized + Send + Sync + 'static
 
 /// A field type that is not an `Option`: the `T` of a nullable `Option<T>` field.
 pub trait BaseType: FieldType {}
+
+/// What a named result ([`Record::get`](crate::query::Record::get),
+/// [`Annotated::get`](crate::query::Annotated::get)) reads as: every
+/// [`FieldType`] (`i64`, `Option<String>`, ...), and the arrays of an
+/// `ArrayAgg`: `Vec<T>` and `Option<Vec<T>>` (None over no rows), whose
+/// elements are `T` or, where they may be NULL, `Option<T>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a result",
+    label = "not a field type or an array of one",
+    note = "read a field type (i64, Option<String>, ...), or an ArrayAgg as Vec<T> / Option<Vec<T>>"
+)]
+pub trait FromValue: Sized {
+    /// The value held by `value`, or `None` when the type does not match.
+    fn decode(value: Value) -> Option<Self>;
+    /// What it expects, for errors (`bigint`, `an array`).
+    fn expected() -> &'static str;
+}
+
+impl<T: FieldType> FromValue for T {
+    fn decode(value: Value) -> Option<Self> {
+        T::from_value(value)
+    }
+    fn expected() -> &'static str {
+        T::SQL_TYPE.name()
+    }
+}
+
+/// An element of an array result: a base type, or `Option` of one where
+/// elements may be NULL.
+pub trait ArrayElement: FieldType {}
+impl<T: BaseType> ArrayElement for T {}
+impl<T: BaseType> ArrayElement for Option<T> {}
+
+impl<T: ArrayElement> FromValue for Vec<T> {
+    fn decode(value: Value) -> Option<Self> {
+        match value {
+            Value::Array(items) => items.into_iter().map(T::from_value).collect(),
+            _ => None,
+        }
+    }
+    fn expected() -> &'static str {
+        SqlType::Array(&T::SQL_TYPE).name()
+    }
+}
+
+impl<T: ArrayElement> FromValue for Option<Vec<T>> {
+    fn decode(value: Value) -> Option<Self> {
+        match value {
+            Value::Array(_) => Vec::decode(value).map(Some),
+            v if v.is_null() && T::SQL_TYPE.matches(&v) => Some(None),
+            _ => None,
+        }
+    }
+    fn expected() -> &'static str {
+        SqlType::Array(&T::SQL_TYPE).name()
+    }
+}
 
 impl<T: BaseType> FieldType for Option<T> {
     const SQL_TYPE: SqlType = T::SQL_TYPE;

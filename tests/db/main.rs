@@ -7,6 +7,7 @@
 //!
 //! Tests that need no server are the `offline` binary (`tests/offline.rs`).
 
+mod aggregate_filters;
 mod aggregates;
 mod common;
 mod connections;

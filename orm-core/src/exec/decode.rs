@@ -31,8 +31,44 @@ impl Value {
             T::TimestampTz => Value::TimestampTz(row.try_get(index)?),
             T::Uuid => Value::Uuid(row.try_get(index)?),
             T::Jsonb => Value::Json(row.try_get(index)?),
+            T::Array(element) => read_array(row, index, *element)?,
         })
     }
+}
+
+/// Reads an array column of elements of `element` as [`Value::Array`]
+/// (each element with its own NULL); a NULL array as the element's NULL.
+fn read_array(
+    row: &tokio_postgres::Row,
+    index: usize,
+    element: SqlType,
+) -> Result<Value, tokio_postgres::Error> {
+    use SqlType as T;
+    macro_rules! array {
+        ($variant:ident) => {
+            row.try_get::<_, Option<Vec<Option<_>>>>(index)?
+                .map(|items| Value::Array(items.into_iter().map(Value::$variant).collect()))
+        };
+    }
+    let array = match element {
+        T::Bool => array!(Bool),
+        T::SmallInt => array!(I16),
+        T::Integer => array!(I32),
+        T::BigInt => array!(I64),
+        T::Real => array!(F32),
+        T::Double => array!(F64),
+        // Nested arrays are never asked for; a text array reports the
+        // column's real type when it is not one.
+        T::Text | T::Enum(_) | T::Array(_) => array!(Text),
+        T::Bytea => array!(Bytes),
+        T::Date => array!(Date),
+        T::Time => array!(Time),
+        T::Timestamp => array!(Timestamp),
+        T::TimestampTz => array!(TimestampTz),
+        T::Uuid => array!(Uuid),
+        T::Jsonb => array!(Json),
+    };
+    Ok(array.unwrap_or_else(|| element.null()))
 }
 
 impl Key {

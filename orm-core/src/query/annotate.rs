@@ -12,14 +12,15 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::query::expr::Expr;
-use crate::query::lookup::shown;
+use crate::query::having::{HavingQ, HQ};
 use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::query::values::{check_alias, Aggregate, Record};
-use crate::query::values_query::{order_keys, output_condition};
+use crate::query::values_query::order_keys;
 use crate::query::QuerySet;
-use crate::sql::grouped::{self, AnnotateSelect, Output, Tail};
-use crate::types::{FieldType, SqlType};
+use crate::sql::grouped::{self, AnnotateSelect, Output, OutputNode, Tail};
+use crate::sql::Statement;
+use crate::types::{FromValue, SqlType};
 use crate::value::Value;
 
 /// A model row with the values `annotate` computed for it; dereferences to
@@ -42,7 +43,7 @@ impl<M> Annotated<M> {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] for an unknown name or a different type.
-    pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
+    pub fn get<T: FromValue>(&self, name: &str) -> Result<T> {
         self.values.get(name)
     }
 
@@ -57,7 +58,7 @@ pub struct AnnotatedQuery<M> {
     qs: QuerySet<M>,
     aggregates: Vec<Aggregate>,
     exprs: Vec<(String, Expr)>,
-    filters: Vec<(String, Value)>,
+    filters: HavingQ,
     order: Option<Vec<String>>,
 }
 
@@ -83,7 +84,7 @@ impl<M: Model> QuerySet<M> {
             qs: self,
             aggregates: aggregates.into_iter().collect(),
             exprs: Vec::new(),
-            filters: Vec::new(),
+            filters: HavingQ::all(),
             order: None,
         }
     }
@@ -114,10 +115,21 @@ impl<M: Model> AnnotatedQuery<M> {
     /// Keeps the rows whose annotation matches: `"posts__count__gte"`
     /// (`gt`, `lt`, `lte`, `exact`), a bare name for equality,
     /// `"posts__count__isnull"` with a bool, `"posts__count__in"` with an
-    /// array (`[1i64, 2]`) and `"posts__count__range"` with an array of two.
+    /// array (`[1i64, 2]`) and `"posts__count__range"` with an array of two,
+    /// and the text lookups on text annotations; every lookup of
+    /// [`HavingQ`]. Several calls all hold.
     #[must_use]
-    pub fn filter(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.filters.push((key.to_owned(), value.into()));
+    pub fn filter(self, key: &str, value: impl Into<Value>) -> Self {
+        self.filter_q(HQ(key, value))
+    }
+
+    /// Keeps the rows matching a combination of conditions on annotations,
+    /// as Django's `filter(Q(n__gte=3) | Q(n__isnull=True))` after
+    /// `annotate`: `filter_q(HQ("n__gte", 3i64) | HQ("n__isnull", true))`.
+    /// ANDed with earlier calls.
+    #[must_use]
+    pub fn filter_q(mut self, q: HavingQ) -> Self {
+        self.filters = std::mem::replace(&mut self.filters, HavingQ::all()) & q;
         self
     }
 
@@ -153,6 +165,34 @@ impl<M: Model> AnnotatedQuery<M> {
     /// database errors.
     pub async fn fetch(self) -> Result<Vec<Annotated<M>>> {
         let meta = M::META;
+        let Some((stmt, names, types)) = self.compile()? else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.qs.db.as_ref())?;
+        let width = meta.fields.len();
+        let names: Arc<[String]> = names.into();
+        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
+            Ok(Annotated {
+                object: M::from_row(row, 0)?,
+                values: Record::read(&names, &types, row, width)?,
+            })
+        })
+        .await
+    }
+
+    /// The statement that would be sent (`None`: nothing can match, so
+    /// nothing is sent), for logs and tests.
+    ///
+    /// # Errors
+    /// As [`fetch`](Self::fetch), before anything is sent.
+    pub fn sql(&self) -> Result<Option<Statement>> {
+        Ok(self.compile()?.map(|(stmt, ..)| stmt))
+    }
+
+    /// The statement, the annotations' names and their types.
+    #[allow(clippy::type_complexity)]
+    fn compile(&self) -> Result<Option<(Statement, Vec<String>, Vec<SqlType>)>> {
+        let meta = M::META;
         let mut outputs: Vec<Output<'_>> = Vec::new();
         for agg in &self.aggregates {
             outputs.push(Output::Aggregate(agg.resolve_annotation(meta)?));
@@ -184,24 +224,14 @@ impl<M: Model> AnnotatedQuery<M> {
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let mut conditions = Vec::with_capacity(self.filters.len());
-        for (key, value) in &self.filters {
-            let (name, op) = output_condition(meta.name, key, value)?;
-            let Some(out) = outputs.iter().find(|o| o.name() == name) else {
-                return Err(Error::from(crate::error::LookupError {
-                    model: meta.name,
-                    what: "annotation",
-                    name: shown(name),
-                    valid: names,
-                }));
-            };
-            match op {
-                Some(op) => conditions.push((out, op)),
-                // An empty `in`: no row matches.
-                None => return Ok(Vec::new()),
-            }
+        let targets: Vec<(String, SqlType, &Output<'_>)> =
+            outputs.iter().map(|o| (o.name(), o.ty(), o)).collect();
+        let conditions = self.filters.resolve(meta.name, "annotation", &targets)?;
+        if matches!(conditions, OutputNode::Nothing) {
+            // An empty `in`: no row matches.
+            return Ok(None);
         }
         let order = order_keys(
             &self.qs,
@@ -221,17 +251,8 @@ impl<M: Model> AnnotatedQuery<M> {
                 offset: self.qs.offset,
             },
         });
-        let db = db::resolve(self.qs.db.as_ref())?;
-        let width = meta.fields.len();
-        let names: Arc<[String]> = names.into();
         let types: Vec<SqlType> = outputs.iter().map(Output::ty).collect();
-        db.load_with(&stmt.sql, stmt.binds.iter(), |row| {
-            Ok(Annotated {
-                object: M::from_row(row, 0)?,
-                values: Record::read(&names, &types, row, width)?,
-            })
-        })
-        .await
+        Ok(Some((stmt, names, types)))
     }
 }
 

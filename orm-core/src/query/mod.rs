@@ -6,6 +6,7 @@ mod cascade;
 mod deferred;
 pub mod expr;
 pub mod functions;
+mod having;
 pub(crate) mod lookup;
 pub(crate) mod order;
 pub(crate) mod q;
@@ -18,6 +19,7 @@ pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
 pub use deferred::{Deferred, DeferredQuery};
 pub use expr::{Arith, Expr, OuterRef, F};
+pub use having::{HavingQ, HQ};
 pub use lookup::{
     Lookup, LookupPolicy, DEFAULT_MAX_IN_ITEMS, DEFAULT_MAX_REGEX_LEN, DEFAULT_MAX_VALUE_LEN,
     MAX_NAME_LEN, MAX_RELATIONS,
@@ -29,7 +31,7 @@ pub use q::{InArg, InOperand};
 pub(crate) use queryset::FAST_GETS;
 pub use queryset::{Exists, QuerySet};
 pub use values::{
-    Aggregate, Aggregated, Avg, BoolAnd, BoolOr, Count, FieldNames, FromRowTuple, Max, Min, Record,
-    StdDev, Sum, Variance,
+    Aggregate, Aggregated, ArrayAgg, Avg, BoolAnd, BoolOr, Count, FieldNames, FromRowTuple,
+    JSONBAgg, Max, Min, Record, StdDev, StringAgg, Sum, Variance,
 };
 pub use values_query::ValuesQuery;

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 pub(crate) use crate::sql::aggregate::{Function, Resolved};
-use crate::types::{FieldType, SqlType};
+use crate::sql::tree::Node;
+use crate::types::{FromValue, SqlType};
 use crate::value::Value;
 
 /// A row decoded into a tuple by column position (`(i64, String)`, ...).
@@ -140,7 +141,9 @@ pub(crate) fn check_alias(meta: &ModelMeta, what: &str, name: &str) -> Result<()
     }))
 }
 
-/// An aggregate over a field, for [`QuerySet::aggregate`](crate::QuerySet::aggregate).
+/// An aggregate over a field, for [`QuerySet::aggregate`](crate::QuerySet::aggregate),
+/// [`QuerySet::annotate`](crate::QuerySet::annotate) and
+/// [`ValuesQuery::annotate`](crate::query::ValuesQuery::annotate).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
     pub(crate) function: Function,
@@ -151,6 +154,12 @@ pub struct Aggregate {
     pub(crate) default: Option<Value>,
     /// `sample()` on an aggregate without a sample form.
     pub(crate) sample_misused: bool,
+    /// `filter=`: the condition and the model it is on.
+    pub(crate) filter: Option<(Node, &'static ModelMeta)>,
+    /// `ordering=`: names, `-` for descending.
+    pub(crate) ordering: Vec<String>,
+    /// `StringAgg`'s delimiter.
+    pub(crate) delimiter: Option<String>,
 }
 
 fn aggregate(function: Function, field: &str) -> Aggregate {
@@ -161,6 +170,9 @@ fn aggregate(function: Function, field: &str) -> Aggregate {
         alias: None,
         default: None,
         sample_misused: false,
+        filter: None,
+        ordering: Vec::new(),
+        delimiter: None,
     }
 }
 
@@ -215,9 +227,46 @@ pub fn BoolOr(field: &str) -> Aggregate {
     aggregate(Function::BoolOr, field)
 }
 
+/// `STRING_AGG(field, $delimiter)`: the text values of a text field joined
+/// by `delimiter` (a bound value), as `django.contrib.postgres`'
+/// `StringAgg`; named `field__stringagg`. NULL (None) over no rows, as in
+/// Django 5, unless a [`default`](Aggregate::default) is given. Takes
+/// [`ordering`](Aggregate::ordering), [`distinct`](Aggregate::distinct)
+/// and [`filter`](Aggregate::filter).
+#[allow(non_snake_case)]
+pub fn StringAgg(field: &str, delimiter: &str) -> Aggregate {
+    Aggregate {
+        delimiter: Some(delimiter.to_owned()),
+        ..aggregate(Function::StringAgg, field)
+    }
+}
+/// `ARRAY_AGG(field)`: the values as an array, read as `Vec<T>` (or
+/// `Option<Vec<T>>`, `Vec<Option<T>>` for a nullable field), as
+/// `django.contrib.postgres`' `ArrayAgg`; named `field__arrayagg`. NULL
+/// over no rows, as in Django 5 (`.default(Value::Array(vec![]))` gives
+/// an empty array). Takes [`ordering`](Aggregate::ordering),
+/// [`distinct`](Aggregate::distinct) and [`filter`](Aggregate::filter).
+#[allow(non_snake_case)]
+pub fn ArrayAgg(field: &str) -> Aggregate {
+    aggregate(Function::ArrayAgg, field)
+}
+/// `JSONB_AGG(field)`: the values as a JSON array (`serde_json::Value`), as
+/// `django.contrib.postgres`' `JSONBAgg`; named `field__jsonbagg`. NULL over
+/// no rows, as in Django 5 (`.default(serde_json::json!([]))` gives `[]`).
+/// Takes [`ordering`](Aggregate::ordering), [`distinct`](Aggregate::distinct)
+/// and [`filter`](Aggregate::filter).
+#[allow(non_snake_case)]
+pub fn JSONBAgg(field: &str) -> Aggregate {
+    aggregate(Function::JsonbAgg, field)
+}
+
 impl Aggregate {
     /// Over distinct values only (`COUNT(DISTINCT field)`, `SUM(DISTINCT
-    /// field)`, ...), as Django's `distinct=True`.
+    /// field)`, ...), as Django's `distinct=True`: for `Count` (of a field,
+    /// not `"*"`), `Sum`, `Avg`, `StringAgg`, `ArrayAgg` and `JSONBAgg`.
+    /// Django refuses it for the others (`Min`/`Max` and `BoolAnd`/`BoolOr`
+    /// give the same answer without it), and so do we, as
+    /// [`Error::InvalidQuery`] when the query runs.
     #[must_use]
     pub fn distinct(mut self) -> Self {
         self.distinct = true;
@@ -245,6 +294,51 @@ impl Aggregate {
         self
     }
 
+    /// Aggregates only the rows matching `q`, as Django's `filter=Q(..)`:
+    /// `FUNC(..) FILTER (WHERE ..)`. The condition is on the queried model
+    /// `M` (as Django's): in `Author::all().annotate([Count("posts")
+    /// .filter::<Author>(q!(posts__published = true))])`, `posts__published`
+    /// is the counted post's column. Lookups along the aggregate's own
+    /// relations name the rows it reads (also under `!`); lookups reaching
+    /// further (`posts__tags__name`) are `EXISTS` from those rows (Django
+    /// joins them, which repeats a post per matching tag: the answer here
+    /// is Django's `distinct=True` one); lookups on `M`'s own fields name
+    /// the queried row. With [`default`](Aggregate::default):
+    /// `COALESCE(SUM(..) FILTER (WHERE ..), $n)`. Rows the query's own
+    /// filter drops are not aggregated either way.
+    ///
+    /// `M` is usually named (`filter::<Author>(q!(..))`) or comes from a
+    /// typed `Q<Author>`; a condition on another model than the queried
+    /// one is reported as [`Error::InvalidQuery`] when the query runs.
+    #[must_use]
+    pub fn filter<M: crate::Model>(mut self, q: impl crate::query::IntoQ<M>) -> Self {
+        let node = q.into_q().node;
+        self.filter = Some(match self.filter.take() {
+            // Two calls: both conditions hold (Django keeps one `filter=`).
+            Some((earlier, meta)) if std::ptr::eq(meta, M::META) => (earlier.and(node), meta),
+            _ => (node, M::META),
+        });
+        self
+    }
+
+    /// Orders the collected values, as Django's `ordering=` of `StringAgg`,
+    /// `ArrayAgg` and `JSONBAgg`: names of fields (`"-views"` descending)
+    /// of the queried model or, through the aggregate's own relations, of
+    /// the rows it reads (`ArrayAgg("posts__title").ordering(["-posts__views"])`).
+    /// With [`distinct`](Aggregate::distinct) PostgreSQL only orders by the
+    /// aggregated field itself. Another name, or ordering another
+    /// aggregate, is reported as [`Error::InvalidQuery`] or
+    /// [`Error::InvalidLookup`] when the query runs.
+    #[must_use]
+    pub fn ordering<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.ordering.extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Names the result (default: `field__function`). As in Django, the
     /// name is an identifier (`[A-Za-z_][A-Za-z0-9_]*`) without `__`, of at
     /// most 63 bytes (PostgreSQL's limit); another is reported, before
@@ -262,17 +356,47 @@ impl Aggregate {
         if let Some(alias) = &self.alias {
             check_alias(meta, "the alias", alias)?;
         }
-        if self.field == "*" {
-            return Ok(Resolved {
-                function: self.function,
-                distinct: self.distinct,
-                default: self.default.clone(),
-                name: self.name(),
-                hops: Vec::new(),
-                field: None,
-                ty: self.result_type(meta, None)?,
-            });
-        }
+        let (hops, rels, field, model) = if self.field == "*" {
+            (Vec::new(), Vec::new(), None, meta)
+        } else {
+            self.resolve_path(meta)?
+        };
+        // A bare relation counts the related rows (by their key).
+        let counted = match field {
+            Some(f) => Some(f),
+            None if !hops.is_empty() => Some(model.pk_field()),
+            None => None,
+        };
+        let ty = self.result_type(model, counted)?;
+        self.check_options(meta, ty)?;
+        let ordering = self.resolve_ordering(meta, &rels, counted)?;
+        Ok(Resolved {
+            function: self.function,
+            distinct: self.distinct,
+            default: self.default.clone(),
+            name: self.name(),
+            ty,
+            hops,
+            rels,
+            field: counted,
+            filter: self.resolve_filter(meta)?,
+            ordering,
+            delimiter: self.delimiter.clone().map(|d| Value::Text(Some(d))),
+        })
+    }
+
+    /// The relations of the aggregated path, their hops, its field (none
+    /// for a bare relation) and the model it ends on.
+    #[allow(clippy::type_complexity)]
+    fn resolve_path(
+        &self,
+        meta: &'static ModelMeta,
+    ) -> Result<(
+        Vec<crate::relation::Hop>,
+        Vec<&'static crate::relation::RelationMeta>,
+        Option<&'static FieldMeta>,
+        &'static ModelMeta,
+    )> {
         let valid = |model: &ModelMeta| {
             let mut names = model.field_names();
             names.extend(relation_names(model));
@@ -283,7 +407,7 @@ impl Aggregate {
         check_len(meta, "field or relation", &self.field, || valid(meta))?;
         let segments: Vec<&str> = self.field.split("__").collect();
         let mut model = meta;
-        let mut hops = Vec::new();
+        let (mut hops, mut rels) = (Vec::new(), Vec::new());
         let mut field = None;
         for (i, name) in segments.iter().enumerate() {
             if let Some(rel) = model.relation(name) {
@@ -291,6 +415,7 @@ impl Aggregate {
                     return Err(too_deep(model, "relation", name));
                 }
                 hops.push(rel.hop()?);
+                rels.push(rel);
                 model = rel.target.meta();
                 continue;
             }
@@ -306,20 +431,158 @@ impl Aggregate {
                 }
             }
         }
-        // A bare relation counts the related rows (by their key).
-        let counted = match field {
-            Some(f) => Some(f),
-            None if !hops.is_empty() => Some(model.pk_field()),
-            None => None,
+        Ok((hops, rels, field, model))
+    }
+
+    /// The `filter=` condition, checked: on the queried model, its
+    /// relations resolvable, its expressions on `meta`, no NUL in a value.
+    /// `None` when every row matches.
+    fn resolve_filter(&self, meta: &'static ModelMeta) -> Result<Option<Box<Node>>> {
+        let Some((node, on)) = &self.filter else {
+            return Ok(None);
         };
-        Ok(Resolved {
-            function: self.function,
-            distinct: self.distinct,
-            default: self.default.clone(),
-            name: self.name(),
-            ty: self.result_type(model, counted)?,
-            hops,
-            field: counted,
+        if !std::ptr::eq(*on, meta) && (on.table, on.name) != (meta.table, meta.name) {
+            return Err(self.invalid(
+                meta,
+                &format!(
+                    "filter() is a condition on {}, but the query is over {} (the condition \
+                     is written from the queried model, as Django's filter=Q(..))",
+                    on.name, meta.name
+                ),
+            ));
+        }
+        let node = node.simplify();
+        node.check_relations()?;
+        node.check_exprs(meta)?;
+        crate::query::q::check_nul(meta, &node)?;
+        Ok(match node {
+            Node::All => None,
+            node => Some(Box::new(node)),
+        })
+    }
+
+    /// `ordering=`: each name a field of the queried model, or, after some
+    /// of the aggregate's own relations, of the row they reach.
+    fn resolve_ordering(
+        &self,
+        meta: &'static ModelMeta,
+        rels: &[&'static crate::relation::RelationMeta],
+        counted: Option<&'static FieldMeta>,
+    ) -> Result<Vec<(usize, &'static FieldMeta, bool)>> {
+        if self.ordering.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.function.allows_ordering() {
+            return Err(self.invalid(
+                meta,
+                "ordering() applies to StringAgg, ArrayAgg and JSONBAgg only",
+            ));
+        }
+        let mut out = Vec::with_capacity(self.ordering.len());
+        for name in &self.ordering {
+            let (path, desc) = match name.strip_prefix('-') {
+                Some(rest) => (rest, true),
+                None => (name.as_str(), false),
+            };
+            let levels: Vec<&'static ModelMeta> = std::iter::once(meta)
+                .chain(rels.iter().map(|r| r.target.meta()))
+                .collect();
+            // The valid names: each level's fields behind its relations.
+            let valid = || {
+                let mut prefix = String::new();
+                let mut names = Vec::new();
+                for (level, model) in levels.iter().enumerate() {
+                    names.extend(
+                        model
+                            .field_names()
+                            .into_iter()
+                            .map(|f| format!("{prefix}{f}")),
+                    );
+                    if let Some(rel) = rels.get(level) {
+                        prefix.push_str(rel.name);
+                        prefix.push_str("__");
+                    }
+                }
+                names
+            };
+            check_len(meta, "ordering field", path, valid)?;
+            let segments: Vec<&str> = path.split("__").collect();
+            let (fields_at, field_name) = match segments.split_last() {
+                Some((last, before)) => (before, *last),
+                None => (&[][..], path),
+            };
+            let level = fields_at.len();
+            let along = level <= rels.len()
+                && fields_at
+                    .iter()
+                    .zip(rels)
+                    .all(|(seg, rel)| *seg == rel.name);
+            let field = along
+                .then(|| levels[level].field(field_name))
+                .flatten()
+                .ok_or_else(|| {
+                    Error::from(crate::error::LookupError {
+                        model: meta.name,
+                        what: "ordering field (of the queried model or along the aggregate's relations)",
+                        name: shown(path),
+                        valid: valid(),
+                    })
+                })?;
+            if self.distinct
+                && (level != rels.len() || counted.map(|c| c.column) != Some(field.column))
+            {
+                return Err(self.invalid(
+                    meta,
+                    &format!(
+                        "with distinct(), ordering may only name the aggregated field `{}` \
+                         (PostgreSQL: in an aggregate with DISTINCT, ORDER BY expressions \
+                         must appear in the argument list)",
+                        self.field
+                    ),
+                ));
+            }
+            out.push((level, field, desc));
+        }
+        Ok(out)
+    }
+
+    /// `distinct()` and `default()` suit the aggregate.
+    fn check_options(&self, meta: &'static ModelMeta, ty: SqlType) -> Result<()> {
+        if self.distinct && !self.function.allows_distinct() {
+            return Err(self.invalid(
+                meta,
+                &format!(
+                    "{} does not allow distinct() (as in Django: it applies to Count, Sum, \
+                     Avg, StringAgg, ArrayAgg and JSONBAgg)",
+                    self.function.title()
+                ),
+            ));
+        }
+        if self.distinct && self.field == "*" {
+            return Err(self.invalid(
+                meta,
+                "Count(\"*\") counts rows: distinct() needs a field (Count(\"field\").distinct())",
+            ));
+        }
+        if let Some(default) = &self.default {
+            let collects = matches!(
+                self.function,
+                Function::StringAgg | Function::ArrayAgg | Function::JsonbAgg
+            );
+            if collects && !ty.matches(default) {
+                return Err(self.invalid(
+                    meta,
+                    &format!("the default {default} is not a {}", ty.name()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, meta: &'static ModelMeta, why: &str) -> Error {
+        Error::from(crate::error::QueryError {
+            model: meta.name,
+            reason: format!("{}({}): {why}", self.function.title(), self.field),
         })
     }
 
@@ -349,7 +612,7 @@ impl Aggregate {
     pub(crate) fn result_type(
         &self,
         meta: &'static ModelMeta,
-        field: Option<&FieldMeta>,
+        field: Option<&'static FieldMeta>,
     ) -> Result<SqlType> {
         let numeric = |f: &FieldMeta| {
             matches!(
@@ -386,6 +649,16 @@ impl Aggregate {
             (Function::StdDev { .. } | Function::Variance { .. }, Some(f)) if numeric(f) => {
                 SqlType::Double
             }
+            (Function::StringAgg, Some(f)) if f.sql_type.is_text() => SqlType::Text,
+            (Function::StringAgg, Some(f)) => {
+                return Err(bad(&format!(
+                    "`{}` is not text ({}); StringAgg joins text",
+                    f.name,
+                    f.sql_type.name()
+                )))
+            }
+            (Function::ArrayAgg, Some(f)) => SqlType::Array(&f.sql_type),
+            (Function::JsonbAgg, Some(_)) => SqlType::Jsonb,
             (Function::BoolAnd | Function::BoolOr, Some(f)) if f.sql_type == SqlType::Bool => {
                 SqlType::Bool
             }
@@ -423,6 +696,22 @@ impl Aggregate {
                 )))
             }
         })
+    }
+}
+
+/// A `default=` value read as the server reads `COALESCE(<result>, $n)`:
+/// an integer default of an integer result as `bigint`, a number of a
+/// double result as `double precision` (as the bound value is cast), the
+/// others as they are.
+pub(crate) fn default_as(default: &Value, ty: SqlType) -> Value {
+    match (default, ty) {
+        (Value::I16(v), SqlType::BigInt) => Value::I64(v.map(i64::from)),
+        (Value::I32(v), SqlType::BigInt) => Value::I64(v.map(i64::from)),
+        (Value::I16(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (Value::I32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (Value::I64(v), SqlType::Double) => Value::F64(v.map(|v| v as f64)),
+        (Value::F32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (other, _) => other.clone(),
     }
 }
 
@@ -470,7 +759,7 @@ impl Record {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] for an unknown name or a different type.
-    pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
+    pub fn get<T: FromValue>(&self, name: &str) -> Result<T> {
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
                 model: "record",
@@ -484,12 +773,8 @@ impl Record {
                 self.names.join(", ")
             ))
         })?;
-        T::from_value(value.clone()).ok_or_else(|| {
-            bad(format!(
-                "`{name}` is {value:?}, not a {}",
-                T::SQL_TYPE.name()
-            ))
-        })
+        T::decode(value.clone())
+            .ok_or_else(|| bad(format!("`{name}` is {value:?}, not a {}", T::expected())))
     }
 
     /// The names, in order.

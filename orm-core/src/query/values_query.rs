@@ -9,13 +9,15 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::meta::FieldMeta;
 use crate::model::Model;
+use crate::query::having::{HavingQ, HQ};
 use crate::query::lookup::shown;
 use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
-use crate::query::values::{resolve_fields, Aggregate, Record};
+use crate::query::values::{resolve_fields, Aggregate, Record, Resolved};
 use crate::query::QuerySet;
 use crate::sql::clauses::Nulls;
-use crate::sql::grouped::{self, OrderKey, OutputOp, Tail, ValuesSelect};
+use crate::sql::grouped::{self, OrderKey, OutputNode, Tail, ValuesSelect};
+use crate::sql::Statement;
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -24,7 +26,7 @@ pub struct ValuesQuery<M> {
     qs: QuerySet<M>,
     fields: Vec<String>,
     aggregates: Vec<Aggregate>,
-    having: Vec<(String, Value)>,
+    having: HavingQ,
     order: Option<Vec<String>>,
 }
 
@@ -42,7 +44,7 @@ impl<M: Model> ValuesQuery<M> {
             qs,
             fields: fields.into_iter().map(str::to_owned).collect(),
             aggregates: Vec::new(),
-            having: Vec::new(),
+            having: HavingQ::all(),
             order: None,
         }
     }
@@ -58,10 +60,21 @@ impl<M: Model> ValuesQuery<M> {
 
     /// Keeps the groups whose aggregate matches (`HAVING`): `"id__count__gte"`,
     /// `"total__lt"`, a bare name for equality, `__isnull` with a bool,
-    /// `__in` with an array (`[1i64, 2]`), `__range` with an array of two.
+    /// `__in` with an array (`[1i64, 2]`), `__range` with an array of two,
+    /// and the text lookups on text aggregates; every lookup of
+    /// [`HavingQ`]. Several calls all hold.
     #[must_use]
-    pub fn having(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.having.push((key.to_owned(), value.into()));
+    pub fn having(self, key: &str, value: impl Into<Value>) -> Self {
+        self.having_q(HQ(key, value))
+    }
+
+    /// Keeps the groups matching a combination of conditions on the
+    /// aggregates, as Django's `filter(Q(n__gte=3) | Q(n__isnull=True))`
+    /// after `values(..).annotate(..)`: `having_q(HQ("id__count__gte", 3i64)
+    /// | !HQ("karma__sum__lt", 10i64))`. ANDed with earlier calls.
+    #[must_use]
+    pub fn having_q(mut self, q: HavingQ) -> Self {
+        self.having = std::mem::replace(&mut self.having, HavingQ::all()) & q;
         self
     }
 
@@ -87,6 +100,28 @@ impl<M: Model> ValuesQuery<M> {
     /// [`Error::InvalidLookup`] for an unknown field or aggregate name;
     /// database errors.
     pub async fn fetch(self) -> Result<Vec<Record>> {
+        let Some((stmt, names, types)) = self.compile()? else {
+            return Ok(Vec::new());
+        };
+        let db = db::resolve(self.qs.db.as_ref())?;
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        rows.iter()
+            .map(|row| Record::read(&names, &types, row, 0))
+            .collect()
+    }
+
+    /// The statement that would be sent (`None`: nothing can match, so
+    /// nothing is sent), for logs and tests.
+    ///
+    /// # Errors
+    /// As [`fetch`](Self::fetch), before anything is sent.
+    pub fn sql(&self) -> Result<Option<Statement>> {
+        Ok(self.compile()?.map(|(stmt, ..)| stmt))
+    }
+
+    /// The statement, the names of its columns and their types.
+    #[allow(clippy::type_complexity)]
+    fn compile(&self) -> Result<Option<(Statement, Arc<[String]>, Vec<SqlType>)>> {
         let meta = M::META;
         let fields = resolve_fields(meta, &self.field_names())?;
         let mut aggregates = Vec::new();
@@ -109,24 +144,16 @@ impl<M: Model> ValuesQuery<M> {
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;
         if matches!(filter, Node::Nothing) || self.qs.limit == Some(0) {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let mut having = Vec::with_capacity(self.having.len());
-        for (key, value) in &self.having {
-            let (name, op) = output_condition(meta.name, key, value)?;
-            let Some(r) = aggregates.iter().find(|r| r.name == name) else {
-                return Err(Error::from(crate::error::LookupError {
-                    model: meta.name,
-                    what: "aggregate",
-                    name: shown(name),
-                    valid: aggregates.iter().map(|r| r.name.clone()).collect(),
-                }));
-            };
-            match op {
-                Some(op) => having.push((r, op)),
-                // An empty `in`: no group matches.
-                None => return Ok(Vec::new()),
-            }
+        let targets: Vec<(String, SqlType, &Resolved)> = aggregates
+            .iter()
+            .map(|r| (r.name.clone(), r.ty, r))
+            .collect();
+        let having = self.having.resolve(meta.name, "aggregate", &targets)?;
+        if matches!(having, OutputNode::Nothing) {
+            // An empty `in`: no group matches.
+            return Ok(None);
         }
         let outputs: Vec<String> = aggregates.iter().map(|r| r.name.clone()).collect();
         let order = order_keys(
@@ -147,8 +174,6 @@ impl<M: Model> ValuesQuery<M> {
                 offset: self.qs.offset,
             },
         });
-        let db = db::resolve(self.qs.db.as_ref())?;
-        let rows = db.query(&stmt.sql, &stmt.binds).await?;
         // Named as asked (`author_id`, `pk`), as Django's rows are.
         let names: Arc<[String]> = self
             .fields
@@ -161,68 +186,8 @@ impl<M: Model> ValuesQuery<M> {
             .map(|f| f.sql_type)
             .chain(aggregates.iter().map(|r| r.ty))
             .collect();
-        rows.iter()
-            .map(|row| Record::read(&names, &types, row, 0))
-            .collect()
+        Ok(Some((stmt, names, types)))
     }
-}
-
-/// A condition on an aggregate or annotation from a key and a value, as
-/// Django's lookups on them: `n__gte` (`gt`, `lt`, `lte`, `exact`, a bare
-/// name for equality), `n__isnull` (a bool), `n__in` (an array:
-/// `[1i64, 2]`) and `n__range` (an array of two); the name and the
-/// condition, `None` when an empty `in` matches nothing.
-pub(crate) fn output_condition<'k>(
-    model: &'static str,
-    key: &'k str,
-    value: &Value,
-) -> Result<(&'k str, Option<OutputOp>)> {
-    let bad = |lookup: &str, wants: &str| {
-        Error::from(crate::error::ValueError {
-            model,
-            field: "annotation",
-            reason: format!("`{}` takes {wants}, got {value}", shown(lookup)),
-        })
-    };
-    for (suffix, op) in [
-        ("__gte", " >= "),
-        ("__gt", " > "),
-        ("__lte", " <= "),
-        ("__lt", " < "),
-        ("__exact", " = "),
-    ] {
-        if let Some(name) = key.strip_suffix(suffix) {
-            return Ok((name, Some(OutputOp::Cmp(op, value.clone()))));
-        }
-    }
-    if let Some(name) = key.strip_suffix("__isnull") {
-        return match value {
-            Value::Bool(Some(b)) => Ok((name, Some(OutputOp::IsNull(*b)))),
-            _ => Err(bad(key, "true or false")),
-        };
-    }
-    if let Some(name) = key.strip_suffix("__in") {
-        return match value {
-            Value::Array(items) if items.iter().all(|v| v.is_null()) => Ok((name, None)),
-            Value::Array(items) => Ok((
-                name,
-                Some(OutputOp::In(Value::Array(
-                    items.iter().filter(|v| !v.is_null()).cloned().collect(),
-                ))),
-            )),
-            _ => Err(bad(key, "an array of values")),
-        };
-    }
-    if let Some(name) = key.strip_suffix("__range") {
-        return match value {
-            Value::Array(items) if items.len() == 2 => Ok((
-                name,
-                Some(OutputOp::Range(items[0].clone(), items[1].clone())),
-            )),
-            _ => Err(bad(key, "an array of two values")),
-        };
-    }
-    Ok((key, Some(OutputOp::Cmp(" = ", value.clone()))))
 }
 
 impl<M: Model> IntoFuture for ValuesQuery<M> {
@@ -347,47 +312,4 @@ pub(crate) fn order_keys<M: Model>(
             Ok((key, desc, nulls))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::output_condition;
-    use crate::value::Value;
-
-    #[test]
-    fn conditions_on_aggregates_take_isnull_in_and_range() {
-        use crate::sql::grouped::OutputOp;
-        let cond = |key: &str, value: Value| {
-            output_condition("User", key, &value).map(|(n, op)| (n.to_owned(), op))
-        };
-        assert!(matches!(
-            cond("n__isnull", Value::Bool(Some(true))),
-            Ok((n, Some(OutputOp::IsNull(true)))) if n == "n"
-        ));
-        assert!(matches!(
-            cond("n__in", [1i64, 2].into()),
-            Ok((n, Some(OutputOp::In(Value::Array(v))))) if n == "n" && v.len() == 2
-        ));
-        assert!(matches!(
-            cond("n__range", [1i64, 5].into()),
-            Ok((
-                _,
-                Some(OutputOp::Range(Value::I64(Some(1)), Value::I64(Some(5))))
-            ))
-        ));
-        assert!(matches!(cond("n__in", Value::Array(vec![])), Ok((_, None))));
-        assert!(
-            matches!(cond("n", 3i64.into()), Ok((n, Some(OutputOp::Cmp(" = ", _)))) if n == "n")
-        );
-        for (key, value) in [
-            ("n__isnull", Value::I64(Some(1))),
-            ("n__in", Value::I64(Some(1))),
-            ("n__range", [1i64].into()),
-        ] {
-            assert!(
-                matches!(cond(key, value), Err(crate::Error::InvalidValue(_))),
-                "{key}"
-            );
-        }
-    }
 }

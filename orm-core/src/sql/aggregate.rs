@@ -1,12 +1,15 @@
 //! Aggregates as SQL: `COUNT`, `SUM`, `AVG`, `MIN`, `MAX`, `STDDEV_*`,
-//! `VAR_*`, `BOOL_AND`, `BOOL_OR` over a model's
-//! rows or across relations ([`Resolved`], which the query chain resolves
-//! from an `Aggregate`), and the `SELECT` of `aggregate()`.
+//! `VAR_*`, `BOOL_AND`, `BOOL_OR`, `STRING_AGG`, `ARRAY_AGG`, `JSONB_AGG`
+//! over a model's rows or across relations ([`Resolved`], which the query
+//! chain resolves from an `Aggregate`), with `DISTINCT`, `ORDER BY`,
+//! `FILTER (WHERE ..)` and a `COALESCE` default, and the `SELECT` of
+//! `aggregate()`.
 
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::relation::Hop;
-use crate::sql::condition::push_join_target;
+use crate::relation::{Hop, RelationMeta};
+use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::statements::{push_select, push_where, Select};
+use crate::sql::tree::Node;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
 
@@ -28,6 +31,12 @@ pub(crate) enum Function {
     },
     BoolAnd,
     BoolOr,
+    /// `STRING_AGG(field, $delimiter)` (`django.contrib.postgres`' `StringAgg`).
+    StringAgg,
+    /// `ARRAY_AGG(field)`.
+    ArrayAgg,
+    /// `JSONB_AGG(field)`.
+    JsonbAgg,
 }
 
 impl Function {
@@ -43,6 +52,9 @@ impl Function {
             Function::Variance { .. } => "variance",
             Function::BoolAnd => "booland",
             Function::BoolOr => "boolor",
+            Function::StringAgg => "stringagg",
+            Function::ArrayAgg => "arrayagg",
+            Function::JsonbAgg => "jsonbagg",
         }
     }
 
@@ -60,7 +72,52 @@ impl Function {
             Function::Variance { sample: true } => "VAR_SAMP",
             Function::BoolAnd => "BOOL_AND",
             Function::BoolOr => "BOOL_OR",
+            Function::StringAgg => "STRING_AGG",
+            Function::ArrayAgg => "ARRAY_AGG",
+            Function::JsonbAgg => "JSONB_AGG",
         }
+    }
+
+    /// The name of the constructor, for error messages (`JSONBAgg`).
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Function::Count => "Count",
+            Function::Sum => "Sum",
+            Function::Avg => "Avg",
+            Function::Min => "Min",
+            Function::Max => "Max",
+            Function::StdDev { .. } => "StdDev",
+            Function::Variance { .. } => "Variance",
+            Function::BoolAnd => "BoolAnd",
+            Function::BoolOr => "BoolOr",
+            Function::StringAgg => "StringAgg",
+            Function::ArrayAgg => "ArrayAgg",
+            Function::JsonbAgg => "JSONBAgg",
+        }
+    }
+
+    /// Whether `distinct()` applies, as Django's `allow_distinct`: `Count`,
+    /// `Sum`, `Avg` and the three collecting aggregates. `MIN`/`MAX` and
+    /// `BOOL_AND`/`BOOL_OR` give the same answer with or without it, and
+    /// Django refuses it for `StdDev`/`Variance` too.
+    pub(crate) fn allows_distinct(self) -> bool {
+        matches!(
+            self,
+            Function::Count
+                | Function::Sum
+                | Function::Avg
+                | Function::StringAgg
+                | Function::ArrayAgg
+                | Function::JsonbAgg
+        )
+    }
+
+    /// Whether `ordering()` applies (Django's `OrderableAggMixin`).
+    pub(crate) fn allows_ordering(self) -> bool {
+        matches!(
+            self,
+            Function::StringAgg | Function::ArrayAgg | Function::JsonbAgg
+        )
     }
 
     /// Whether the result is read as a double, whatever the field
@@ -84,14 +141,57 @@ pub(crate) struct Resolved {
     /// Its name in the result (`views__sum`, or the alias).
     pub name: String,
     pub hops: Vec<Hop>,
+    /// The relation of each hop (for the rows `filter` and `ordering` name).
+    pub rels: Vec<&'static RelationMeta>,
     pub field: Option<&'static FieldMeta>,
     pub ty: SqlType,
+    /// `FILTER (WHERE ..)`: a simplified condition on the queried model,
+    /// not [`Node::All`] (no filter is `None`).
+    pub filter: Option<Box<Node>>,
+    /// `ORDER BY` inside the call: the level of each field's row (0: the
+    /// queried row, `k`: the row `rels[k - 1]` reaches), the field, and
+    /// whether descending.
+    pub ordering: Vec<(usize, &'static FieldMeta, bool)>,
+    /// The bound delimiter of `STRING_AGG`.
+    pub delimiter: Option<crate::value::Value>,
+}
+
+/// The rows an aggregate's call may name: the queried row (`outer`, of
+/// model `meta`) and the rows its relations reach, `reached[k - 1]` for the
+/// row after `k` relations (none outside a subquery across relations).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    pub outer: &'a str,
+    pub meta: &'static ModelMeta,
+    pub reached: &'a [(&'static RelationMeta, &'a str)],
+}
+
+impl<'a> Rows<'a> {
+    /// The queried rows only, by the alias `outer`.
+    pub(crate) fn of(outer: &'a str, meta: &'static ModelMeta) -> Self {
+        Rows {
+            outer,
+            meta,
+            reached: &[],
+        }
+    }
+
+    /// The alias of the row at `level`.
+    fn alias(&self, level: usize) -> &'a str {
+        match level.checked_sub(1).and_then(|i| self.reached.get(i)) {
+            Some((_, alias)) => alias,
+            None => self.outer,
+        }
+    }
 }
 
 impl Resolved {
-    /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c")::bigint`, ...
-    pub(crate) fn push_call(&self, w: &mut SqlWriter, table: &str) {
+    /// `COUNT(DISTINCT "t"."c")`, `SUM("t"."c") FILTER (WHERE ..)::bigint`,
+    /// `STRING_AGG("t"."c", $1 ORDER BY "t"."d" DESC)`, ... over `rows`:
+    /// the aggregated column is on the row its relations reach.
+    pub(crate) fn push_call(&self, w: &mut SqlWriter, rows: Rows<'_>) {
         let (field, ty) = (self.field, self.ty);
+        let table = rows.alias(self.hops.len());
         if self.default.is_some() {
             w.push_sql("COALESCE(");
         }
@@ -104,7 +204,34 @@ impl Resolved {
             Some(f) => w.push_column(table, f.column),
             None => w.push_sql("*"),
         }
+        if let Some(delimiter) = &self.delimiter {
+            w.push_sql(", ");
+            w.push_bind(delimiter.clone());
+        }
+        if !self.ordering.is_empty() {
+            w.push_sql(" ORDER BY ");
+            w.push_list(&self.ordering, ", ", |w, (level, f, desc)| {
+                w.push_column(rows.alias(*level), f.column);
+                if *desc {
+                    w.push_sql(" DESC");
+                }
+            });
+        }
         w.push_sql(")");
+        if let Some(filter) = &self.filter {
+            // The condition is on the queried row; lookups along the
+            // aggregate's own relations name the rows the call reads.
+            let scope = Scope {
+                alias: rows.outer,
+                meta: rows.meta,
+                row: (rows.outer, rows.meta),
+                reached: rows.reached,
+                ..Scope::root(rows.meta)
+            };
+            w.push_sql(" FILTER (WHERE ");
+            push_node(w, scope, filter, false);
+            w.push_sql(")");
+        }
         match (self.function, ty) {
             (Function::Sum, SqlType::BigInt) => w.push_sql("::bigint"),
             (Function::Sum, SqlType::Double) => w.push_sql("::double precision"),
@@ -150,7 +277,7 @@ pub(crate) fn aggregate(s: &Select<'_>, items: &[Resolved]) -> Statement {
     let table = if sub { "subquery" } else { s.meta.table };
     w.push_sql("SELECT ");
     w.push_list(items, ", ", |w, r| {
-        r.push_call(w, table);
+        r.push_call(w, Rows::of(table, s.meta));
         w.push_sql(" AS ");
         w.push_ident(&r.name);
     });
@@ -176,17 +303,27 @@ pub(crate) fn aggregate(s: &Select<'_>, items: &[Resolved]) -> Statement {
 pub(crate) fn push_aggregate_over(
     w: &mut SqlWriter,
     outer: &str,
-    outer_meta: &ModelMeta,
+    outer_meta: &'static ModelMeta,
     r: &Resolved,
     correlated: bool,
 ) {
     let alias = |i: usize| format!("A{}", i + 1);
     w.push_sql("(SELECT ");
-    let last = match r.hops.len() {
-        0 => outer.to_owned(),
-        n => alias(n - 1),
-    };
-    r.push_call(w, &last);
+    let aliases: Vec<String> = (0..r.hops.len()).map(alias).collect();
+    let reached: Vec<(&'static RelationMeta, &str)> = r
+        .rels
+        .iter()
+        .zip(&aliases)
+        .map(|(rel, alias)| (*rel, alias.as_str()))
+        .collect();
+    r.push_call(
+        w,
+        Rows {
+            outer,
+            meta: outer_meta,
+            reached: &reached,
+        },
+    );
     w.push_sql(" FROM ");
     if !correlated {
         w.push_ident(outer);

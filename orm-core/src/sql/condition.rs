@@ -51,6 +51,11 @@ pub(crate) struct Scope<'a> {
     /// lookup across one of them, outside any `NOT`, is a condition on the
     /// joined row instead of an `EXISTS`.
     pub joined: &'a [(&'static RelationMeta, &'a str)],
+    /// The rows an aggregate's subquery reaches from the queried row
+    /// (`FILTER (WHERE ..)`): `reached[i]` is the relation of step `i` and
+    /// the alias of its row. A lookup whose path starts with these steps is
+    /// a condition on that row (Django's reused join), not an `EXISTS`.
+    pub reached: &'a [(&'static RelationMeta, &'a str)],
 }
 
 impl<'a> Scope<'a> {
@@ -63,8 +68,46 @@ impl<'a> Scope<'a> {
             outer: None,
             row: (meta.table, meta),
             joined: &[],
+            reached: &[],
         }
     }
+}
+
+/// Relation metadata may be a copy (a constant): compared by identity, as
+/// in `push_on_join`.
+fn same_relation(a: &RelationMeta, b: &RelationMeta) -> bool {
+    a.name == b.name && a.owner.meta().table == b.owner.meta().table
+}
+
+/// A leaf whose path starts with steps of `scope.reached`: the leaf with
+/// those steps taken off and the scope of the row they reach.
+fn reached<'s>(scope: Scope<'s>, cond: &Cond) -> Option<(Scope<'s>, Cond)> {
+    let taken = cond
+        .path
+        .steps()
+        .zip(scope.reached)
+        .take_while(|(step, (rel, _))| same_relation(step, rel))
+        .count();
+    let (rel, alias) = *scope.reached.get(taken.checked_sub(1)?)?;
+    let mut path = cond.path;
+    for _ in 0..taken {
+        path = path.rest();
+    }
+    let inner = Scope {
+        alias,
+        meta: rel.target.meta(),
+        joined: &[],
+        reached: &[],
+        ..scope
+    };
+    Some((
+        inner,
+        Cond {
+            path,
+            field: cond.field,
+            op: cond.op.clone(),
+        },
+    ))
 }
 
 /// Renders a simplified tree (no `All` / `Nothing` inside).
@@ -85,6 +128,20 @@ pub(crate) fn push_node(w: &mut SqlWriter, scope: Scope<'_>, node: &Node, negate
         // caller handles them; render them as literals to stay total.
         Node::All => w.push_sql("TRUE"),
         Node::Nothing => w.push_sql("FALSE"),
+        Node::Leaf(cond) if !scope.reached.is_empty() && !cond.path.is_empty() => {
+            match reached(scope, cond) {
+                Some((inner, cond)) => push_node(w, inner, &Node::Leaf(cond), negated),
+                None => push_node(
+                    w,
+                    Scope {
+                        reached: &[],
+                        ..scope
+                    },
+                    node,
+                    negated,
+                ),
+            }
+        }
         Node::Leaf(cond) if !cond.path.is_empty() => {
             push_related(w, scope, std::slice::from_ref(node), negated);
         }
@@ -136,7 +193,7 @@ fn push_and(w: &mut SqlWriter, scope: Scope<'_>, items: &[Node], negated: bool) 
     let mut parts: Vec<Part<'_>> = Vec::new();
     for item in items {
         match item {
-            Node::Leaf(cond) if !cond.path.is_empty() => {
+            Node::Leaf(cond) if !cond.path.is_empty() && reached(scope, cond).is_none() => {
                 let first = cond.path.first();
                 match parts
                     .iter_mut()
@@ -327,6 +384,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             outer: scope.outer,
             row: scope.row,
             joined: &[],
+            reached: &[],
         };
         w.push_sql(" AND ");
         match inner {
@@ -353,6 +411,7 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
         outer: Some((scope.alias, scope.meta)),
         row: (&alias, sub.meta),
         joined: &[],
+        reached: &[],
     };
     match &sub.filter {
         Node::All => {}

@@ -626,6 +626,7 @@ impl Case {
             outer: scope.outer,
             row: scope.row,
             joined: &[],
+            reached: &[],
         };
         w.push_sql("CASE");
         for when in &self.whens {

@@ -4,14 +4,13 @@
 //! and `OFFSET`. The query chain resolves and checks every name first.
 
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::sql::aggregate::{push_aggregate_over, Resolved};
+use crate::sql::aggregate::{push_aggregate_over, Resolved, Rows};
 use crate::sql::clauses::{push_direction, push_limit_offset, Nulls};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::expr::Expr;
 use crate::sql::tree::Node;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
-use crate::value::Value;
 
 /// What an `ORDER BY` item names: a field of the model, or an output (an
 /// aggregate or annotation) by its name in the result.
@@ -54,41 +53,7 @@ fn push_filter(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &Node) -> bo
     true
 }
 
-/// A condition on an aggregate or annotation, after it: `HAVING
-/// SUM(..) >= $1`, `.. IS NULL`, `.. = ANY($1)`, `.. BETWEEN $1 AND $2`.
-#[derive(Debug, Clone)]
-pub(crate) enum OutputOp {
-    /// ` = `, ` > `, ` >= `, ` < `, ` <= ` and the value.
-    Cmp(&'static str, Value),
-    IsNull(bool),
-    /// A non-empty array.
-    In(Value),
-    Range(Value, Value),
-}
-
-impl OutputOp {
-    fn push(&self, w: &mut SqlWriter) {
-        match self {
-            OutputOp::Cmp(op, value) => {
-                w.push_sql(op);
-                w.push_bind(value.clone());
-            }
-            OutputOp::IsNull(true) => w.push_sql(" IS NULL"),
-            OutputOp::IsNull(false) => w.push_sql(" IS NOT NULL"),
-            OutputOp::In(values) => {
-                w.push_sql(" = ANY(");
-                w.push_bind(values.clone());
-                w.push_sql(")");
-            }
-            OutputOp::Range(low, high) => {
-                w.push_sql(" BETWEEN ");
-                w.push_bind(low.clone());
-                w.push_sql(" AND ");
-                w.push_bind(high.clone());
-            }
-        }
-    }
-}
+pub(crate) use crate::sql::having::OutputNode;
 
 /// The parts of a `values(..)` query: its fields, its aggregates over the
 /// model's own rows, and conditions on them.
@@ -99,7 +64,8 @@ pub(crate) struct ValuesSelect<'a> {
     pub aggregates: &'a [Resolved],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
-    pub having: &'a [(&'a Resolved, OutputOp)],
+    /// Conditions on the aggregates (`HAVING`), `All` for none; not `Nothing`.
+    pub having: &'a OutputNode<&'a Resolved>,
     pub tail: Tail<'a>,
 }
 
@@ -114,7 +80,7 @@ pub(crate) fn values_select(s: &ValuesSelect<'_>) -> Statement {
         if !s.fields.is_empty() || i > 0 {
             w.push_sql(", ");
         }
-        r.push_call(&mut w, table);
+        r.push_call(&mut w, Rows::of(table, meta));
         w.push_sql(" AS ");
         w.push_ident(&r.name);
     }
@@ -125,12 +91,10 @@ pub(crate) fn values_select(s: &ValuesSelect<'_>) -> Statement {
         w.push_sql(" GROUP BY ");
         w.push_list(s.fields, ", ", |w, f| w.push_column(table, f.column));
     }
-    if !s.having.is_empty() {
+    if !matches!(s.having, OutputNode::All) {
         w.push_sql(" HAVING ");
-        w.push_list(s.having, " AND ", |w, (r, op)| {
-            r.push_call(w, table);
-            op.push(w);
-        });
+        s.having
+            .push(&mut w, &mut |w, r| r.push_call(w, Rows::of(table, meta)));
     }
     push_tail(&mut w, table, s.tail);
     w.finish()
@@ -179,8 +143,8 @@ pub(crate) struct AnnotateSelect<'a> {
     pub outputs: &'a [Output<'a>],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
-    /// Conditions on annotations.
-    pub conditions: &'a [(&'a Output<'a>, OutputOp)],
+    /// Conditions on annotations, `All` for none; not `Nothing`.
+    pub conditions: &'a OutputNode<&'a Output<'a>>,
     pub tail: Tail<'a>,
 }
 
@@ -199,12 +163,16 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
     }
     w.push_sql(" FROM ");
     w.push_ident(meta.table);
-    let mut any = push_filter(&mut w, meta, s.filter);
-    for (out, op) in s.conditions {
-        w.push_sql(if any { " AND " } else { " WHERE " });
-        out.push(&mut w, meta);
-        op.push(&mut w);
-        any = true;
+    let any = push_filter(&mut w, meta, s.filter);
+    if !matches!(s.conditions, OutputNode::All) {
+        let output = &mut |w: &mut SqlWriter, out: &&Output<'_>| out.push(w, meta);
+        if any {
+            w.push_sql(" AND ");
+            s.conditions.push_child(&mut w, output);
+        } else {
+            w.push_sql(" WHERE ");
+            s.conditions.push(&mut w, output);
+        }
     }
     push_tail(&mut w, meta.table, s.tail);
     w.finish()

@@ -19,6 +19,7 @@ pub(crate) mod ddl;
 pub(crate) mod expr;
 pub(crate) mod functions;
 pub(crate) mod grouped;
+pub(crate) mod having;
 pub(crate) mod joins;
 pub(crate) mod kept;
 pub(crate) mod prefetch;

@@ -611,12 +611,11 @@ impl<M: Model> QuerySet<M> {
                 names,
                 items
                     .iter()
-                    .map(|r| {
-                        if r.function == values::Function::Count {
-                            Value::I64(Some(0))
-                        } else {
-                            r.ty.null()
-                        }
+                    .map(|r| match (&r.default, r.function) {
+                        (_, values::Function::Count) => Value::I64(Some(0)),
+                        // Django's `default=` also stands in here.
+                        (Some(default), _) => values::default_as(default, r.ty),
+                        (None, _) => r.ty.null(),
                     })
                     .collect(),
             ));

@@ -133,7 +133,7 @@ fn statistical_and_bool_aggregates_are_written_as_postgresql_names_them() {
         &[
             StdDev("karma"),
             StdDev("karma").sample().alias("sd"),
-            Variance("karma").distinct(),
+            Variance("karma"),
             Variance("karma").sample().alias("v"),
             Sum("karma").distinct(),
         ],
@@ -143,7 +143,7 @@ fn statistical_and_bool_aggregates_are_written_as_postgresql_names_them() {
         concat!(
             r#"SELECT STDDEV_POP("users"."karma")::double precision AS "karma__stddev", "#,
             r#"STDDEV_SAMP("users"."karma")::double precision AS "sd", "#,
-            r#"VAR_POP(DISTINCT "users"."karma")::double precision AS "karma__variance", "#,
+            r#"VAR_POP("users"."karma")::double precision AS "karma__variance", "#,
             r#"VAR_SAMP("users"."karma")::double precision AS "v", "#,
             r#"SUM(DISTINCT "users"."karma")::bigint AS "karma__sum" FROM "users""#
         )
@@ -229,20 +229,21 @@ fn dates_cut_with_bound_kinds_and_time_zones() {
 #[test]
 fn having_writes_each_condition_after_its_aggregate() {
     use crate::query::Count;
-    use crate::sql::grouped::{values_select, OutputOp, Tail, ValuesSelect};
+    use crate::sql::grouped::{values_select, Tail, ValuesSelect};
+    use crate::sql::having::{OutputNode, OutputOp};
     let meta = <User as Model>::META;
     let count = Count("id").resolve(meta).expect("resolves");
-    let having = [
-        (
+    let having = OutputNode::And(vec![
+        OutputNode::Leaf(
             &count,
             OutputOp::In(Value::Array(vec![Value::I64(Some(1))])),
         ),
-        (
+        OutputNode::Leaf(
             &count,
             OutputOp::Range(Value::I64(Some(1)), Value::I64(Some(9))),
         ),
-        (&count, OutputOp::IsNull(false)),
-    ];
+        OutputNode::Leaf(&count, OutputOp::IsNull(false)),
+    ]);
     let stmt = values_select(&ValuesSelect {
         meta,
         fields: &[meta.field("karma").unwrap()],

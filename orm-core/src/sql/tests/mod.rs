@@ -8,6 +8,7 @@ use crate::sql::statements::{self, Select};
 use crate::sql::Statement;
 use crate::Value;
 
+mod aggregates;
 mod compound;
 mod cursor;
 mod django_api;
