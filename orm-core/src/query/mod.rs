@@ -7,6 +7,7 @@ mod deferred;
 pub mod expr;
 pub(crate) mod lookup;
 pub(crate) mod order;
+pub(crate) mod paths;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;

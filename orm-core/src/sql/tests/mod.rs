@@ -364,6 +364,7 @@ fn count_exists_update_delete() {
         offset: None,
         distinct: false,
         joins: &[],
+        paths: &[],
         lock: None,
         columns: None,
         distinct_on: &[],
