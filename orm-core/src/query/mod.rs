@@ -12,7 +12,7 @@ pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
 pub(crate) mod values;
-mod values_query;
+pub(crate) mod values_query;
 
 pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;

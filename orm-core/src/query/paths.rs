@@ -210,6 +210,11 @@ const WHAT: &str = "field";
 /// The fields and relations of `meta`, for messages.
 fn valid(meta: &ModelMeta) -> Vec<String> {
     let mut names = meta.field_names();
-    names.extend(meta.relations.iter().map(|r| r.name.to_owned()));
+    for rel in meta.relations {
+        // A foreign key's field and relation share the name.
+        if !names.iter().any(|n| n == rel.name) {
+            names.push(rel.name.to_owned());
+        }
+    }
     names
 }
