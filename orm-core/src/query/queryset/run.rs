@@ -533,6 +533,11 @@ impl<M: Model> QuerySet<M> {
     /// The rows as tuples of the named fields, in order:
     /// `let pairs: Vec<(i64, String)> = User::all().values_list(("id", "name")).await?`.
     ///
+    /// A name may cross relations as in [`values`](QuerySet::values)
+    /// (`"author__name"`: one row per related row, NULL where there is
+    /// none, so read it as an `Option`), the ordering's paths sharing its
+    /// joins.
+    ///
     /// # Errors
     /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
     /// when the tuple has another number of elements; [`Error::Decode`] when
