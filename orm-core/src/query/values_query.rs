@@ -280,10 +280,15 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
         if !self.aggregates.is_empty() {
             error.get_or_insert("an `__in` subquery cannot annotate".into());
         }
+        // The ordering only picks the rows of a sliced subquery (it is not
+        // written otherwise, as Django clears it); there a term it cannot
+        // write (across a relation) is an error, not a silent change.
+        let sliced = self.qs.limit.is_some() || self.qs.offset.is_some();
         let order = self
             .qs
             .order
             .iter()
+            .filter(|_| sliced)
             .filter_map(|o| match o.resolve(meta) {
                 Ok(sort) => Some(sort),
                 Err(e) => {

@@ -468,3 +468,23 @@ fn kept_texts_follow_the_paths() {
     assert_ne!(by_name, by_tag_count);
     let _ = (Min("x"), None::<OrderBy>);
 }
+
+#[test]
+fn an_in_subquery_orders_by_its_own_fields_only_when_sliced() {
+    // Unsliced, the ordering is not written (Django clears it), so a
+    // related one is no error.
+    let unsliced =
+        sql(RoAuthor::filter(q!(id__in = RoPost::all()
+            .order_by(["author__name"])
+            .values("author_id"))));
+    assert!(!unsliced.sql.contains("ORDER BY"), "{}", unsliced.sql);
+    // Sliced, it picks the rows: one across a relation cannot be written
+    // in the subquery and is reported, not dropped.
+    let err = RoAuthor::filter(q!(id__in = RoPost::all()
+        .order_by(["author__name"])
+        .limit(1)
+        .values("author_id")))
+    .sql()
+    .unwrap_err();
+    assert!(err.to_string().contains("author__name"), "{err}");
+}
