@@ -982,3 +982,72 @@ async fn combined_queries_and_chunked_iteration_from_another_crate() -> Result<(
     })
     .await
 }
+
+#[tokio::test]
+async fn ordering_and_values_across_relations_of_library_models() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await?;
+        // Django: Post.objects.order_by("-author__karma", "title").
+        let posts = Post::all().order_by(["-author__karma", "title"]).await?;
+        assert_eq!(titles(&posts), ["Draft", "Rust async", "Rust basics"]);
+        // The reverse one-to-one: only ada has a profile; NULLs last, and
+        // first when reversed.
+        let users = User::all().order_by(["profile__bio", "name"]).await?;
+        assert_eq!(user_names(&users), ["ada", "bob", "cy"]);
+        let users = User::all()
+            .order_by(["profile__bio", "name"])
+            .reverse()
+            .await?;
+        assert_eq!(user_names(&users), ["cy", "bob", "ada"]);
+        // Reverse foreign key and many-to-many in values: one row per
+        // related row, NULL where there is none (cy has no posts).
+        let rows: Vec<(String, Option<String>)> = User::all()
+            .order_by(["name", "posts__title"])
+            .values_list(("name", "posts__title"))
+            .await?;
+        let expected: Vec<(String, Option<String>)> = [
+            ("ada", Some("Draft")),
+            ("ada", Some("Rust async")),
+            ("bob", Some("Rust basics")),
+            ("cy", None),
+        ]
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), t.map(str::to_owned)))
+        .collect();
+        assert_eq!(rows, expected);
+        let per_tag = Post::all()
+            .values("tags__name")
+            .annotate([Count("id")])
+            .order_by([F("tags__name").asc().nulls_first()])
+            .await?;
+        let per_tag: Vec<(Option<String>, i64)> = per_tag
+            .iter()
+            .map(|r| Ok((r.get("tags__name")?, r.get("id__count")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(
+            per_tag,
+            [
+                (None, 1),
+                (Some("async".into()), 1),
+                (Some("rust".into()), 2)
+            ]
+        );
+        // Model rows across a relation to many: refused, with the way out.
+        let err = Post::all().order_by(["tags__name"]).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
+        let posts = Post::all()
+            .annotate([Min("tags__name")])
+            .order_by(["tags__name__min", "title"])
+            .await?;
+        let seen: Vec<&str> = posts.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(seen, ["Rust async", "Rust basics", "Draft"]);
+        // An expression over the row.
+        let posts = Post::all()
+            .order_by([(F("views") * -1).asc(), "title".into()])
+            .await?;
+        assert_eq!(titles(&posts), ["Rust async", "Rust basics", "Draft"]);
+        Ok(())
+    })
+    .await
+}

@@ -159,6 +159,70 @@
 //! [`QuerySet::annotate`] counts or sums related rows per row, each with its
 //! own subquery (so two counts never inflate each other as Django's joins do).
 //!
+//! # Ordering and values across relations
+//!
+//! [`QuerySet::order_by`] takes field names (`"-karma"`), paths across
+//! relations (`"author__name"`, `"-author__profile__website"`), typed terms,
+//! and expressions (`(F("likes") + F("views")).desc()`), each with
+//! [`nulls_first`](query::OrderBy::nulls_first) /
+//! [`nulls_last`](query::OrderBy::nulls_last); [`QuerySet::reverse`],
+//! `first()` and `last()` flip all of them. A path is a `LEFT JOIN` (one per
+//! path, shared with `values` and with `select_related`'s join of the same
+//! relation), so a post without an author is kept and sorts last ascending,
+//! as in Django. A bare forward relation (`"author"`) orders by its key
+//! column: Django would use the related model's `Meta.ordering`, which
+//! models here do not have.
+//!
+//! [`QuerySet::values`], [`QuerySet::values_list`] and
+//! [`QuerySet::values_list_flat`] name columns across every relation as
+//! Django does, rows named as asked (`"author__name"`): a relation to many
+//! rows gives one row per related row, and a row with NULLs where there is
+//! none (`tags__name` of a post without tags); `values("author__name")`
+//! with `annotate([Count("id")])` groups by the related column. Filters stay
+//! `EXISTS` subqueries: they pick rows, never repeat them.
+//!
+//! **A difference from Django, on purpose:** model rows are never ordered
+//! across a relation to many rows. `Post::all().order_by(["tags__name"])`
+//! is an [`Error::InvalidQuery`] saying what to write instead, where Django
+//! joins and returns a post once per tag; order by an aggregate of it:
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Author { #[orm(primary_key)] pub id: i64, pub name: String }
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Tag { #[orm(primary_key)] pub id: i64, pub name: String }
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post {
+//! #     #[orm(primary_key)] pub id: i64,
+//! #     pub author: Option<ForeignKey<Author>>,
+//! #     pub title: String, pub likes: i64, pub views: i64,
+//! #     pub tags: ManyToMany<Tag>,
+//! # }
+//! # async fn run() -> orm_core::Result<()> {
+//! // LEFT JOIN "author" AS "r_author" .. ORDER BY "r_author"."name" ASC, "post"."title" DESC
+//! let posts = Post::all().order_by(["author__name", "-title"]).await?;
+//! let hot = Post::all()
+//!     .order_by([(F("likes") + F("views")).desc().nulls_last()])
+//!     .await?;
+//! // One row per tag, and one with NULL for a post without tags.
+//! let rows = Post::all().values(["title", "tags__name"]).order_by(["tags__name"]).await?;
+//! let tag: Option<String> = rows[0].get("tags__name")?;
+//! let per_author = Post::all()
+//!     .values("author__name")
+//!     .annotate([Count("id")])
+//!     .order_by([F("id__count").desc()])
+//!     .await?;
+//! let pairs: Vec<(String, Option<String>)> =
+//!     Post::all().values_list(("title", "author__name")).await?;
+//! // Instead of order_by(["tags__name"]) on model rows:
+//! let by_first_tag = Post::all()
+//!     .annotate([Min("tags__name")])
+//!     .order_by([F("tags__name__min").asc().nulls_last()])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Saving and updating
 //!
 //! [`ActiveRecord::save`] inserts while an integer primary key is 0 and updates
@@ -276,7 +340,7 @@
 //! | metadata | `meta.rs` (`ModelMeta`, `FieldMeta`, the registry, the limits on names), `relation/meta.rs`, `model.rs` (the [`Model`] trait the derive implements) | what a model declares: table, fields, relations, `on_delete`; reading and writing its fields by position |
 //! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles; lookup names come from the `orm-names` crate, which the derive reads too |
 //! | SQL writer | `sql/`: `writer.rs`, `tree.rs`, `expr.rs`, `condition.rs`, `joins.rs`, `aggregate.rs`, `clauses.rs`, `statements.rs`, `compound.rs`, `cursor.rs`, `grouped.rs`, `prefetch.rs`, `writes.rs`, `ddl.rs`, `kept.rs` | the only place SQL text is written: identifiers and literals quoted, values bound, a statement's key recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `UNION`/`INTERSECT`/`EXCEPT`, `values`/`annotate` and prefetch-level `SELECT`s, `INSERT`/`COPY`/by-key and link-table writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
-//! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F`, `select_related` planning and `prefetch_related` levels |
+//! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `paths.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F`, the joins of paths in `order_by`/`values`, `select_related` planning and `prefetch_related` levels |
 //! | execution and decoding | `db/` (`run.rs` the executor, `checkout.rs`, `builder.rs`, `registry.rs`, `tx.rs`, `connection.rs`), `exec/` (`plan.rs`, `stream.rs`, `cursor.rs`, `decode.rs`), `relation/ops.rs` | pools and connections, running a statement (cancellation, re-preparing, timeouts), a compiled `SELECT` and its rows, type-erased decoding of related rows |
 //! | Active Record | `active_record.rs` ([`ActiveRecord`]), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `filter`, `get`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |
 //! | schema, migrations, CLI | `schema/`, `migrate/`, `cli.rs` | `generate_schemas`, `makemigrations`/`migrate`, the `manage` commands |

@@ -78,6 +78,11 @@ async fn text_functions_give_djangos_values() -> Result<()> {
             s(&[Some("alice"), Some("B0b"), Some("car0l")])
         );
         assert_eq!(col("no_c"), s(&[None, Some(" b@x "), None]));
+        // Ordered by a function: case-insensitive, as Django's
+        // order_by(Lower("name")); by the plain column "Bob" sorts first.
+        let by_lower = User::all().order_by([Lower("name").desc()]).await?;
+        let names: Vec<&str> = by_lower.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["carol", "Bob", "alice"]);
         Ok(())
     })
     .await

@@ -41,6 +41,7 @@ mod primary_keys;
 mod query_cancellation;
 mod queryset;
 mod reads;
+mod related_values;
 mod relation_lookups;
 mod resilience_support;
 mod reverse_relations;

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::query::expr::Expr;
 use crate::query::having::{HavingQ, HQ};
+use crate::query::order::OrderBy;
+use crate::query::paths::{PathPlan, Reach};
 use crate::query::q::check_nul;
 use crate::query::q::Node;
 use crate::query::values::{check_alias, Aggregate, Record};
@@ -59,7 +61,7 @@ pub struct AnnotatedQuery<M> {
     aggregates: Vec<Aggregate>,
     exprs: Vec<(String, Expr)>,
     filters: HavingQ,
-    order: Option<Vec<String>>,
+    order: Option<Vec<OrderBy>>,
 }
 
 impl<M: Model> std::fmt::Debug for AnnotatedQuery<M> {
@@ -133,12 +135,15 @@ impl<M: Model> AnnotatedQuery<M> {
         self
     }
 
-    /// Orders by fields or annotation names (`"-posts__count"`).
+    /// Orders by fields (also across foreign keys and one-to-ones:
+    /// `"author__name"`), annotation names (`"-posts__count"`) or
+    /// [`OrderBy`] terms (`F("posts__count").desc().nulls_last()`,
+    /// `(F("likes") + F("views")).desc()`), replacing the query's ordering.
     #[must_use]
     pub fn order_by<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
-        I::Item: Into<String>,
+        I::Item: Into<OrderBy>,
     {
         self.order = Some(names.into_iter().map(Into::into).collect());
         self
@@ -233,15 +238,12 @@ impl<M: Model> AnnotatedQuery<M> {
             // An empty `in`: no row matches.
             return Ok(None);
         }
-        let order = order_keys(
-            &self.qs,
-            self.order.as_deref(),
-            &names,
-            "field or annotation",
-        )?;
+        let mut plan = PathPlan::new(meta, &[], Reach::Single);
+        let order = order_keys(&self.qs, self.order.as_deref(), &names, &mut plan)?;
         let stmt = grouped::annotate_select(&AnnotateSelect {
             meta,
             columns: M::statements().columns(meta),
+            paths: &plan.joins,
             outputs: &outputs,
             filter: &filter,
             conditions: &conditions,

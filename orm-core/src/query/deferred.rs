@@ -15,8 +15,10 @@ use crate::db;
 use crate::error::Result;
 use crate::meta::FieldMeta;
 use crate::model::Model;
+use crate::query::paths::{PathPlan, Reach};
 use crate::query::values::resolve_fields;
 use crate::query::QuerySet;
+use crate::sql::joins::ColumnRef;
 
 /// A row read with [`QuerySet::only`] or [`QuerySet::defer`]: the model,
 /// its unread fields at their `Default`, and which fields were read.
@@ -136,7 +138,9 @@ impl<M: Model + Default> DeferredQuery<M> {
     /// field; database errors.
     pub async fn fetch(self) -> Result<Vec<Deferred<M>>> {
         let columns = self.columns()?;
-        let Some(stmt) = self.qs.select_columns(&columns)? else {
+        let selected: Vec<ColumnRef> = columns.iter().map(|f| ColumnRef::root(f)).collect();
+        let mut plan = PathPlan::new(M::META, &[], Reach::Single);
+        let Some(stmt) = self.qs.select_columns(&mut plan, &selected)? else {
             return Ok(Vec::new());
         };
         let db = db::resolve(self.qs.db.as_ref())?;

@@ -9,11 +9,12 @@ pub mod functions;
 mod having;
 pub(crate) mod lookup;
 pub(crate) mod order;
+pub(crate) mod paths;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
 pub(crate) mod values;
-mod values_query;
+pub(crate) mod values_query;
 
 pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::meta::FieldMeta;
 use crate::model::Model;
 use crate::query::having::{HavingQ, HQ};
-use crate::query::lookup::shown;
+use crate::query::order::{self, holds_value, OrderBy};
+use crate::query::paths::{PathPlan, Reach};
 use crate::query::q::check_nul;
 use crate::query::q::{InArg, InOperand, Node, Subquery};
 use crate::query::values::{resolve_fields, Aggregate, Record, Resolved};
@@ -27,7 +28,7 @@ pub struct ValuesQuery<M> {
     fields: Vec<String>,
     aggregates: Vec<Aggregate>,
     having: HavingQ,
-    order: Option<Vec<String>>,
+    order: Option<Vec<OrderBy>>,
 }
 
 impl<M: Model> std::fmt::Debug for ValuesQuery<M> {
@@ -78,13 +79,15 @@ impl<M: Model> ValuesQuery<M> {
         self
     }
 
-    /// Orders by fields or aggregate names (`"-id__count"`), replacing the
-    /// query's ordering.
+    /// Orders by fields (also across relations: `"author__name"`),
+    /// aggregate names (`"-id__count"`) or [`OrderBy`] terms
+    /// (`F("id__count").desc().nulls_last()`), replacing the query's
+    /// ordering.
     #[must_use]
     pub fn order_by<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
-        I::Item: Into<String>,
+        I::Item: Into<OrderBy>,
     {
         self.order = Some(names.into_iter().map(Into::into).collect());
         self
@@ -96,9 +99,13 @@ impl<M: Model> ValuesQuery<M> {
 
     /// Runs the query: one [`Record`] per row, or per group with `annotate`.
     ///
+    /// A field across a relation (`"author__name"`, `"tags__name"`) is a
+    /// `LEFT JOIN`, as Django's: one row per related row, and one with
+    /// NULL for a row without any; the record names it as asked.
+    ///
     /// # Errors
-    /// [`Error::InvalidLookup`] for an unknown field or aggregate name;
-    /// database errors.
+    /// [`Error::InvalidLookup`] for an unknown field, relation or
+    /// aggregate name; database errors.
     pub async fn fetch(self) -> Result<Vec<Record>> {
         let Some((stmt, names, types)) = self.compile()? else {
             return Ok(Vec::new());
@@ -123,7 +130,12 @@ impl<M: Model> ValuesQuery<M> {
     #[allow(clippy::type_complexity)]
     fn compile(&self) -> Result<Option<(Statement, Arc<[String]>, Vec<SqlType>)>> {
         let meta = M::META;
-        let fields = resolve_fields(meta, &self.field_names())?;
+        let mut plan = PathPlan::new(meta, &[], Reach::Many);
+        let fields = self
+            .fields
+            .iter()
+            .map(|name| plan.column(name))
+            .collect::<Result<Vec<_>>>()?;
         let mut aggregates = Vec::new();
         for agg in &self.aggregates {
             let resolved = agg.resolve(meta)?;
@@ -156,15 +168,24 @@ impl<M: Model> ValuesQuery<M> {
             return Ok(None);
         }
         let outputs: Vec<String> = aggregates.iter().map(|r| r.name.clone()).collect();
-        let order = order_keys(
-            &self.qs,
-            self.order.as_deref(),
-            &outputs,
-            "field or aggregate",
-        )?;
+        let order = order_keys(&self.qs, self.order.as_deref(), &outputs, &mut plan)?;
+        if (self.qs.distinct || !aggregates.is_empty())
+            && order
+                .iter()
+                .any(|(key, ..)| matches!(key, OrderKey::Sort(key) if holds_value(key)))
+        {
+            return Err(Error::from(crate::error::QueryError {
+                model: meta.name,
+                reason: "a grouped or distinct values() query cannot be ordered by an \
+                         expression holding a value"
+                    .into(),
+            }));
+        }
         let stmt = grouped::values_select(&ValuesSelect {
             meta,
             fields: &fields,
+            paths: &plan.joins,
+            distinct: self.qs.distinct,
             aggregates: &aggregates,
             filter: &filter,
             having: &having,
@@ -183,7 +204,7 @@ impl<M: Model> ValuesQuery<M> {
             .collect();
         let types: Vec<SqlType> = fields
             .iter()
-            .map(|f| f.sql_type)
+            .map(|c| c.field.sql_type)
             .chain(aggregates.iter().map(|r| r.ty))
             .collect();
         Ok(Some((stmt, names, types)))
@@ -223,11 +244,22 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
         if !self.aggregates.is_empty() {
             error.get_or_insert("an `__in` subquery cannot annotate".into());
         }
+        // The ordering only picks the rows of a sliced subquery (it is not
+        // written otherwise, as Django clears it); there a term it cannot
+        // write (across a relation) is an error, not a silent change.
+        let sliced = self.qs.limit.is_some() || self.qs.offset.is_some();
         let order = self
             .qs
             .order
             .iter()
-            .filter_map(|o| o.resolve(meta).ok())
+            .filter(|_| sliced)
+            .filter_map(|o| match o.resolve(meta) {
+                Ok(sort) => Some(sort),
+                Err(e) => {
+                    error.get_or_insert(e.to_string());
+                    None
+                }
+            })
             .map(|sort| {
                 if self.qs.reversed {
                     sort.flipped()
@@ -259,57 +291,29 @@ impl<M: Model, T> InArg<T> for QuerySet<M> {
 }
 
 /// What `ORDER BY` names in `values(..)` and `annotate(..)` queries:
-/// fields or output names (aggregates, annotations), `-` for descending.
-/// `custom` replaces the query's own ordering when given.
+/// fields (also across relations, their joins planned in `plan`),
+/// expressions, or output names (aggregates, annotations), `-` for
+/// descending. `custom` replaces the query's own ordering when given;
+/// [`reverse`](QuerySet::reverse) flips either.
 pub(crate) fn order_keys<M: Model>(
     qs: &QuerySet<M>,
-    custom: Option<&[String]>,
+    custom: Option<&[OrderBy]>,
     outputs: &[String],
-    what: &'static str,
+    plan: &mut PathPlan<'_>,
 ) -> Result<Vec<(OrderKey, bool, Nulls)>> {
-    let meta = M::META;
-    let order: Vec<(String, bool, Nulls)> = match custom {
-        Some(names) => names
-            .iter()
-            .map(|n| match n.strip_prefix('-') {
-                Some(rest) => (rest.to_owned(), true, Nulls::Default),
-                None => (n.clone(), false, Nulls::Default),
-            })
-            .collect(),
-        None => qs
-            .order
-            .iter()
-            .map(|o| {
-                o.resolve(meta)
-                    .map(|s| (s.field.name.to_owned(), s.desc, s.nulls))
-            })
-            .collect::<Result<_>>()?,
-    };
-    // `reverse()` flips either ordering, as Django's `standard_ordering`.
-    order
-        .into_iter()
-        .map(|(name, desc, nulls)| match qs.reversed {
-            true => (name, !desc, nulls.flipped()),
-            false => (name, desc, nulls),
-        })
-        .map(|(name, desc, nulls)| {
-            let key = if let Some(field) = meta.field(&name) {
-                OrderKey::Field(field)
-            } else if outputs.contains(&name) {
-                OrderKey::Output(name)
-            } else {
-                return Err(Error::from(crate::error::LookupError {
-                    model: meta.name,
-                    what,
-                    name: shown(&name),
-                    valid: meta
-                        .field_names()
-                        .into_iter()
-                        .chain(outputs.iter().cloned())
-                        .collect(),
-                }));
+    custom
+        .unwrap_or(&qs.order)
+        .iter()
+        .map(|o| {
+            let (key, desc, nulls) = match o.resolve_among(plan, outputs)? {
+                order::Resolved::Sort(sort) => (OrderKey::Sort(sort.key), sort.desc, sort.nulls),
+                order::Resolved::Output(name, desc, nulls) => (OrderKey::Output(name), desc, nulls),
             };
-            Ok((key, desc, nulls))
+            // Django's `standard_ordering`.
+            Ok(match qs.reversed {
+                true => (key, !desc, nulls.flipped()),
+                false => (key, desc, nulls),
+            })
         })
         .collect()
 }

@@ -1,7 +1,13 @@
 //! The clauses several statements end with: `ORDER BY` over a model's
-//! fields, and `LIMIT` / `OFFSET`.
+//! fields (also across relations, through the query's joins) or
+//! expressions, and `LIMIT` / `OFFSET`.
+
+use std::sync::Arc;
 
 use crate::meta::FieldMeta;
+use crate::sql::condition::Scope;
+use crate::sql::expr::Expr;
+use crate::sql::joins::{ColumnRef, Tables};
 use crate::sql::SqlWriter;
 use crate::value::Value;
 
@@ -27,21 +33,43 @@ impl Nulls {
     }
 }
 
-/// One `ORDER BY` term on a model's field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one `ORDER BY` term sorts by.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SortKey {
+    /// A column of the queried table or of a joined one.
+    Column(ColumnRef),
+    /// An expression over the row (`F("likes") + F("views")`), checked.
+    Expr(Arc<Expr>),
+}
+
+/// One `ORDER BY` term.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sort {
-    pub field: &'static FieldMeta,
+    pub key: SortKey,
     pub desc: bool,
     pub nulls: Nulls,
 }
 
 impl Sort {
-    /// `field`, ascending or not, NULLs where PostgreSQL puts them.
+    /// `field` of the queried table, ascending or not, NULLs where
+    /// PostgreSQL puts them.
     pub(crate) fn new(field: &'static FieldMeta, desc: bool) -> Sort {
         Sort {
-            field,
+            key: SortKey::Column(ColumnRef::root(field)),
             desc,
             nulls: Nulls::Default,
+        }
+    }
+
+    /// The field of the queried table it sorts by, if that is what it
+    /// sorts by.
+    pub(crate) fn own_field(&self) -> Option<&'static FieldMeta> {
+        match &self.key {
+            SortKey::Column(ColumnRef {
+                table: crate::sql::joins::Table::Root,
+                field,
+            }) => Some(field),
+            _ => None,
         }
     }
 
@@ -55,16 +83,25 @@ impl Sort {
     }
 }
 
-/// ` ORDER BY "t"."a" ASC, "t"."b" DESC NULLS LAST` (nothing for no fields).
-pub(crate) fn push_order_by(w: &mut SqlWriter, table: &str, order: &[Sort]) {
+/// ` ORDER BY "t"."a" ASC, "r_author"."name" DESC NULLS LAST` (nothing
+/// for no terms), each column named by its table in `tables`.
+pub(crate) fn push_order_by(w: &mut SqlWriter, tables: Tables<'_>, order: &[Sort]) {
     if order.is_empty() {
         return;
     }
     w.push_sql(" ORDER BY ");
     w.push_list(order, ", ", |w, sort| {
-        w.push_column(table, sort.field.column);
+        push_sort_key(w, tables, &sort.key);
         push_direction(w, sort.desc, sort.nulls);
     });
+}
+
+/// The value a term sorts by: `"alias"."column"` or the expression.
+pub(crate) fn push_sort_key(w: &mut SqlWriter, tables: Tables<'_>, key: &SortKey) {
+    match key {
+        SortKey::Column(column) => tables.push_column(w, *column),
+        SortKey::Expr(expr) => expr.push_sql(w, Scope::root(tables.meta)),
+    }
 }
 
 /// ` DESC` or ` ASC`, then ` NULLS FIRST` / ` NULLS LAST` when asked.

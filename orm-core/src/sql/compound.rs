@@ -2,7 +2,8 @@
 //! and `difference`): `(SELECT ..) UNION (SELECT ..) ORDER BY .. LIMIT ..`,
 //! and counting or testing for rows over one.
 
-use crate::sql::clauses::{push_direction, push_limit_offset, Sort};
+use crate::sql::clauses::{push_direction, push_limit_offset, Sort, SortKey};
+use crate::sql::joins::{ColumnRef, Table};
 use crate::sql::SqlWriter;
 
 /// How the rows of two queries combine.
@@ -64,7 +65,15 @@ pub(crate) fn push_compound<E>(
     if !order.is_empty() {
         w.push_sql(" ORDER BY ");
         w.push_list(order, ", ", |w, sort| {
-            w.push_ident(sort.field.column);
+            match &sort.key {
+                SortKey::Column(ColumnRef {
+                    table: Table::Root,
+                    field,
+                }) => w.push_ident(field.column),
+                // Checked by the query chain: the combined rows have the
+                // model's columns only.
+                _ => w.reject(|| "a combined query orders by the model's fields only".into()),
+            }
             push_direction(w, sort.desc, sort.nulls);
         });
     }

@@ -575,7 +575,7 @@ pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
         }
     }
     if sub.limit.is_some() || sub.offset.is_some() {
-        push_order_by(w, meta.table, &sub.order);
+        push_order_by(w, crate::sql::joins::Tables::root(meta), &sub.order);
         push_limit_offset(w, sub.limit, sub.offset);
     }
 }

@@ -3,20 +3,22 @@
 //! correlated subquery or an expression), with their `ORDER BY`, `LIMIT`
 //! and `OFFSET`. The query chain resolves and checks every name first.
 
-use crate::meta::{FieldMeta, ModelMeta};
+use crate::meta::ModelMeta;
 use crate::sql::aggregate::{push_aggregate_over, Resolved, Rows};
-use crate::sql::clauses::{push_direction, push_limit_offset, Nulls};
+use crate::sql::clauses::{push_direction, push_limit_offset, push_sort_key, Nulls, SortKey};
 use crate::sql::condition::{push_node, Scope};
 use crate::sql::expr::Expr;
+use crate::sql::joins::{push_path_joins, ColumnRef, PathJoin, Tables};
 use crate::sql::tree::Node;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
 
-/// What an `ORDER BY` item names: a field of the model, or an output (an
-/// aggregate or annotation) by its name in the result.
+/// What an `ORDER BY` item names: a column (of the model or across a
+/// relation) or an expression, or an output (an aggregate or annotation)
+/// by its name in the result.
 #[derive(Debug, Clone)]
 pub(crate) enum OrderKey {
-    Field(&'static FieldMeta),
+    Sort(SortKey),
     Output(String),
 }
 
@@ -29,12 +31,12 @@ pub(crate) struct Tail<'a> {
     pub offset: Option<i64>,
 }
 
-fn push_tail(w: &mut SqlWriter, table: &str, tail: Tail<'_>) {
+fn push_tail(w: &mut SqlWriter, tables: Tables<'_>, tail: Tail<'_>) {
     if !tail.order.is_empty() {
         w.push_sql(" ORDER BY ");
         w.push_list(tail.order, ", ", |w, (key, desc, nulls)| {
             match key {
-                OrderKey::Field(field) => w.push_column(table, field.column),
+                OrderKey::Sort(key) => push_sort_key(w, tables, key),
                 OrderKey::Output(name) => w.push_ident(name),
             }
             push_direction(w, *desc, *nulls);
@@ -60,7 +62,12 @@ pub(crate) use crate::sql::having::OutputNode;
 #[derive(Debug)]
 pub(crate) struct ValuesSelect<'a> {
     pub meta: &'static ModelMeta,
-    pub fields: &'a [&'static FieldMeta],
+    /// Columns of the model or across relations (`author__name`).
+    pub fields: &'a [ColumnRef],
+    /// The joins of the fields' and the ordering's paths.
+    pub paths: &'a [PathJoin],
+    /// `SELECT DISTINCT`.
+    pub distinct: bool,
     pub aggregates: &'a [Resolved],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
@@ -69,13 +76,27 @@ pub(crate) struct ValuesSelect<'a> {
     pub tail: Tail<'a>,
 }
 
-/// `SELECT <fields>, <aggregates> FROM "t" [WHERE ..] [GROUP BY <fields>]
-/// [HAVING ..] [ORDER BY ..] [LIMIT n] [OFFSET $m]`.
+/// `SELECT [DISTINCT] <fields>, <aggregates> FROM "t" [LEFT JOIN ..]
+/// [WHERE ..] [GROUP BY <fields>] [HAVING ..] [ORDER BY ..] [LIMIT n]
+/// [OFFSET $m]`.
+///
+/// As in Django, a column the ordering names and the fields do not is
+/// added to the `GROUP BY` of a grouped query (and to the selected values
+/// of a `DISTINCT` one, after the fields, where PostgreSQL wants it).
 pub(crate) fn values_select(s: &ValuesSelect<'_>) -> Statement {
     let (meta, table) = (s.meta, s.meta.table);
+    let tables = Tables {
+        meta,
+        selected: &[],
+        paths: s.paths,
+    };
     let mut w = SqlWriter::new();
-    w.push_sql("SELECT ");
-    w.push_list(s.fields, ", ", |w, f| w.push_column(table, f.column));
+    w.push_sql(if s.distinct {
+        "SELECT DISTINCT "
+    } else {
+        "SELECT "
+    });
+    w.push_list(s.fields, ", ", |w, c| tables.push_column(w, *c));
     for (i, r) in s.aggregates.iter().enumerate() {
         if !s.fields.is_empty() || i > 0 {
             w.push_sql(", ");
@@ -84,19 +105,41 @@ pub(crate) fn values_select(s: &ValuesSelect<'_>) -> Statement {
         w.push_sql(" AS ");
         w.push_ident(&r.name);
     }
+    // The ordering's columns that are not among the fields.
+    let extra: Vec<&SortKey> = s
+        .tail
+        .order
+        .iter()
+        .filter_map(|(key, ..)| match key {
+            OrderKey::Sort(SortKey::Column(c)) if s.fields.contains(c) => None,
+            OrderKey::Sort(key) => Some(key),
+            OrderKey::Output(_) => None,
+        })
+        .collect();
+    if s.distinct && s.aggregates.is_empty() {
+        for key in &extra {
+            w.push_sql(", ");
+            push_sort_key(&mut w, tables, key);
+        }
+    }
     w.push_sql(" FROM ");
     w.push_ident(table);
+    push_path_joins(&mut w, tables);
     push_filter(&mut w, meta, s.filter);
     if !s.aggregates.is_empty() && !s.fields.is_empty() {
         w.push_sql(" GROUP BY ");
-        w.push_list(s.fields, ", ", |w, f| w.push_column(table, f.column));
+        w.push_list(s.fields, ", ", |w, c| tables.push_column(w, *c));
+        for key in &extra {
+            w.push_sql(", ");
+            push_sort_key(&mut w, tables, key);
+        }
     }
     if !matches!(s.having, OutputNode::All) {
         w.push_sql(" HAVING ");
         s.having
             .push(&mut w, &mut |w, r| r.push_call(w, Rows::of(table, meta)));
     }
-    push_tail(&mut w, table, s.tail);
+    push_tail(&mut w, tables, s.tail);
     w.finish()
 }
 
@@ -140,6 +183,8 @@ pub(crate) struct AnnotateSelect<'a> {
     pub meta: &'static ModelMeta,
     /// The model's columns (`"t"."a", "t"."b", ..`).
     pub columns: &'static str,
+    /// The joins of the ordering's paths (`author__name`).
+    pub paths: &'a [PathJoin],
     pub outputs: &'a [Output<'a>],
     /// Simplified, not [`Node::Nothing`].
     pub filter: &'a Node,
@@ -163,6 +208,12 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
     }
     w.push_sql(" FROM ");
     w.push_ident(meta.table);
+    let tables = Tables {
+        meta,
+        selected: &[],
+        paths: s.paths,
+    };
+    push_path_joins(&mut w, tables);
     let any = push_filter(&mut w, meta, s.filter);
     if !matches!(s.conditions, OutputNode::All) {
         let output = &mut |w: &mut SqlWriter, out: &&Output<'_>| out.push(w, meta);
@@ -174,6 +225,6 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
             s.conditions.push(&mut w, output);
         }
     }
-    push_tail(&mut w, meta.table, s.tail);
+    push_tail(&mut w, tables, s.tail);
     w.finish()
 }

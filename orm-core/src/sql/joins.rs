@@ -1,7 +1,7 @@
 //! The `LEFT JOIN`s of `select_related` ([`Join`], planned by the query
 //! chain) and their columns, as a `SELECT` writes them.
 
-use crate::meta::ModelMeta;
+use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::SqlWriter;
 
@@ -55,5 +55,136 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
         w.push_column(&join.alias, target_col);
         w.push_sql(" = ");
         w.push_column(parent_alias, source_col);
+    }
+}
+
+/// A table of a `SELECT`: the queried model's, a `select_related` join's
+/// (by index), or a join of an ordering or `values(..)` path (by index in
+/// the [`PathJoin`]s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Root,
+    Selected(usize),
+    Path(usize),
+}
+
+/// A column of one of a `SELECT`'s tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ColumnRef {
+    pub table: Table,
+    pub field: &'static FieldMeta,
+}
+
+impl ColumnRef {
+    /// A column of the queried model's own table.
+    pub(crate) fn root(field: &'static FieldMeta) -> ColumnRef {
+        ColumnRef {
+            table: Table::Root,
+            field,
+        }
+    }
+}
+
+/// One `LEFT JOIN` of a path that `order_by` or `values(..)` names
+/// (`author__name`, `tags__name`), so a row without a related row is kept
+/// (its columns NULL), as Django's joins on nullable paths.
+#[derive(Debug, Clone)]
+pub(crate) struct PathJoin {
+    /// The joined table's alias: `r_` and the path (`r_author__profile`),
+    /// or `r_<n>`, its place, for a path too long for a name.
+    pub alias: String,
+    /// The table it hangs from.
+    pub parent: Table,
+    /// The relation on the parent model, and its index there.
+    pub rel_index: usize,
+    pub hop: Hop,
+    /// The primary key column of the parent model (a many-to-many's link
+    /// rows point at it).
+    pub parent_pk: &'static str,
+    /// The alias of a many-to-many's link table (`<alias>_link`): empty
+    /// for a key hop.
+    pub link: String,
+}
+
+/// The tables of one `SELECT`, to name a [`ColumnRef`]'s table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tables<'a> {
+    pub meta: &'static ModelMeta,
+    pub selected: &'a [Join],
+    pub paths: &'a [PathJoin],
+}
+
+impl<'a> Tables<'a> {
+    /// The queried model's table only.
+    pub(crate) fn root(meta: &'static ModelMeta) -> Tables<'a> {
+        Tables {
+            meta,
+            selected: &[],
+            paths: &[],
+        }
+    }
+
+    /// The alias (or name) `table` is written with.
+    pub(crate) fn alias(&self, table: Table) -> &'a str {
+        let joined = match table {
+            Table::Root => None,
+            Table::Selected(i) => self.selected.get(i).map(|j| j.alias.as_str()),
+            Table::Path(i) => self.paths.get(i).map(|j| j.alias.as_str()),
+        };
+        // Planned with these joins: an index is always among them.
+        joined.unwrap_or(self.meta.table)
+    }
+
+    /// `"alias"."column"`.
+    pub(crate) fn push_column(&self, w: &mut SqlWriter, column: ColumnRef) {
+        w.push_column(self.alias(column.table), column.field.column);
+    }
+}
+
+/// ` LEFT JOIN "users" AS "r_author" ON "r_author"."id" = "posts"."author_id"`
+/// for each path join; a many-to-many takes two (its link table, then its
+/// target).
+pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
+    for join in tables.paths {
+        let parent = tables.alias(join.parent);
+        match join.hop {
+            Hop::Key {
+                target,
+                target_col,
+                source_col,
+            } => {
+                w.push_sql(" LEFT JOIN ");
+                w.push_ident(target.table);
+                w.push_sql(" AS ");
+                w.push_ident(&join.alias);
+                w.push_sql(" ON ");
+                w.push_column(&join.alias, target_col);
+                w.push_sql(" = ");
+                w.push_column(parent, source_col);
+            }
+            Hop::Through {
+                target,
+                through,
+                source_col,
+                target_col,
+            } => {
+                w.push_sql(" LEFT JOIN ");
+                w.push_ident(through);
+                w.push_sql(" AS ");
+                w.push_ident(&join.link);
+                w.push_sql(" ON ");
+                w.push_column(&join.link, source_col);
+                w.push_sql(" = ");
+                w.push_column(parent, join.parent_pk);
+                w.push_sql(" LEFT JOIN ");
+                w.push_ident(target.table);
+                w.push_sql(" AS ");
+                w.push_ident(&join.alias);
+                w.push_sql(" ON ");
+                w.push_column(&join.alias, target.pk_field().column);
+                w.push_sql(" = ");
+                w.push_column(&join.link, target_col);
+            }
+        }
     }
 }

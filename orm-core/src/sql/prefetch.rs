@@ -73,7 +73,7 @@ pub(crate) fn level_select(levels: &[Level<'_>], i: usize) -> (Statement, usize,
     }
     push_from_where(&mut w, levels, i);
     if let Some(order) = &level.order {
-        push_order_by(&mut w, target_meta.table, order);
+        push_order_by(&mut w, crate::sql::joins::Tables::root(target_meta), order);
     }
     // The column that says which parent a row belongs to.
     let key = match level.hop {

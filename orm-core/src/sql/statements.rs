@@ -7,9 +7,11 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::RelationMeta;
-use crate::sql::clauses::{push_limit_offset, push_order_by, Sort};
+use crate::sql::clauses::{push_limit_offset, push_order_by, push_sort_key, Sort, SortKey};
 use crate::sql::condition::{push_node, Scope};
-use crate::sql::joins::{push_join_columns, push_joins, Join};
+use crate::sql::joins::{
+    push_join_columns, push_joins, push_path_joins, ColumnRef, Join, PathJoin, Table, Tables,
+};
 use crate::sql::tree::{Node, Set};
 use crate::sql::writes::{push_returning, push_where_any, ModelStatements};
 use crate::sql::{SqlWriter, Statement};
@@ -28,10 +30,13 @@ pub(crate) struct Select<'a> {
     pub distinct: bool,
     /// `select_related` joins (only the plain `SELECT` uses them).
     pub joins: &'a [Join],
+    /// The joins of the paths the ordering and the columns name
+    /// (`author__name`).
+    pub paths: &'a [PathJoin],
     /// `select_for_update` (only the plain `SELECT` uses it).
     pub lock: Option<&'a Lock>,
     /// `values_list`: these columns instead of the model's.
-    pub columns: Option<&'a [&'static FieldMeta]>,
+    pub columns: Option<&'a [ColumnRef]>,
     /// `DISTINCT ON (..)`.
     pub distinct_on: &'a [&'static FieldMeta],
 }
@@ -50,6 +55,23 @@ pub(crate) struct Lock {
 impl Select<'_> {
     fn sliced(&self) -> bool {
         self.limit.is_some() || self.offset.is_some()
+    }
+
+    fn tables(&self) -> Tables<'_> {
+        Tables {
+            meta: self.meta,
+            selected: self.joins,
+            paths: self.paths,
+        }
+    }
+
+    /// Whether `key` is among the selected values.
+    fn selects(&self, key: &SortKey) -> bool {
+        match (key, self.columns) {
+            (SortKey::Expr(_), _) => false,
+            (SortKey::Column(c), Some(columns)) => columns.contains(c),
+            (SortKey::Column(c), None) => !matches!(c.table, Table::Path(_)),
+        }
     }
 }
 
@@ -90,18 +112,28 @@ pub(crate) fn push_select(w: &mut SqlWriter, s: &Select<'_>) {
     } else {
         w.push_sql("SELECT ");
     }
+    let tables = s.tables();
     match s.columns {
-        Some(columns) => w.push_list(columns, ", ", |w, f| w.push_column(s.meta.table, f.column)),
+        Some(columns) => w.push_list(columns, ", ", |w, c| tables.push_column(w, *c)),
         None => {
             w.push_sql(s.statements.columns(s.meta));
             push_join_columns(w, s.joins);
         }
     }
+    if s.distinct && s.distinct_on.is_empty() {
+        // PostgreSQL sorts a `SELECT DISTINCT` by selected values only:
+        // the others follow the row (as Django adds them to the list).
+        for sort in s.order.iter().filter(|sort| !s.selects(&sort.key)) {
+            w.push_sql(", ");
+            push_sort_key(w, tables, &sort.key);
+        }
+    }
     w.push_sql(" FROM ");
     w.push_ident(s.meta.table);
     push_joins(w, s.meta, s.joins);
+    push_path_joins(w, tables);
     push_where_joined(w, s.meta, s.filter, s.joins);
-    push_order_by(w, s.meta.table, s.order);
+    push_order_by(w, tables, s.order);
     push_limit_offset(w, s.limit, s.offset);
     if let Some(lock) = s.lock {
         w.push_sql(" FOR UPDATE");
@@ -160,6 +192,13 @@ pub(crate) fn push_count(w: &mut SqlWriter, s: &Select<'_>) {
         columns: None,
         ..*s
     };
+    debug_assert!(!s.order.iter().any(|o| matches!(
+        o.key,
+        SortKey::Column(ColumnRef {
+            table: Table::Selected(_),
+            ..
+        })
+    )));
     if s.sliced() || s.distinct || !s.distinct_on.is_empty() {
         w.push_sql("SELECT COUNT(*) FROM (");
         push_select(w, s);

@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::exec::plan::Plan;
 use crate::model::Model;
 use crate::query::q::Node;
+use crate::sql::clauses::SortKey;
 use crate::sql::compound::{self, SetOp};
+use crate::sql::joins::{ColumnRef, Table};
 use crate::sql::{statements, Bound, SqlWriter, Statement};
 
 use super::QuerySet;
@@ -155,6 +157,17 @@ impl<M: Model> QuerySet<M> {
             return refuse("select_for_update()");
         }
         let order = self.resolve_order()?;
+        if order.iter().any(|sort| {
+            !matches!(
+                sort.key,
+                SortKey::Column(ColumnRef {
+                    table: Table::Root,
+                    ..
+                })
+            )
+        }) {
+            return refuse("order_by() across a relation or by an expression");
+        }
         let parts = Self::live_parts(combined)?;
         if parts.is_empty() || self.limit == Some(0) {
             return Ok(None);

@@ -10,9 +10,11 @@ use crate::exec::plan::Plan;
 use crate::meta::FieldMeta;
 use crate::model::Model;
 use crate::query::order::OrderBy;
+use crate::query::paths::{PathPlan, Reach};
 use crate::query::q::{Cond, Node, Op, ACROSS_RELATION, Q};
 use crate::query::related::{self, Join};
 use crate::sql::clauses::Sort;
+use crate::sql::joins::ColumnRef;
 use crate::sql::kept::{self, ByKey};
 use crate::sql::statements::{self, Select};
 use crate::sql::{Binds, Bound, SqlWriter, Statement};
@@ -21,15 +23,21 @@ use crate::value::Value;
 use super::*;
 
 impl<M: Model> QuerySet<M> {
-    /// The ordering's terms, flipped by [`reverse`](QuerySet::reverse).
-    pub(super) fn resolve_order(&self) -> Result<Vec<Sort>> {
+    /// The ordering's terms, flipped by [`reverse`](QuerySet::reverse),
+    /// their joins planned in `plan`.
+    pub(super) fn resolve_order_in(&self, plan: &mut PathPlan<'_>) -> Result<Vec<Sort>> {
         self.order
             .iter()
             .map(|o| {
-                let sort = o.resolve(M::META)?;
+                let sort = o.resolve_in(plan)?;
                 Ok(if self.reversed { sort.flipped() } else { sort })
             })
             .collect()
+    }
+
+    /// Checks the ordering's terms (`get()` drops them).
+    pub(super) fn resolve_order(&self) -> Result<Vec<Sort>> {
+        self.resolve_order_in(&mut PathPlan::new(M::META, &[], Reach::Single))
     }
 
     /// The filter with its constants folded, borrowed when already simple.
@@ -60,11 +68,34 @@ impl<M: Model> QuerySet<M> {
         joins: &[Join],
         f: impl FnOnce(&Select<'_>) -> T,
     ) -> Result<Option<T>> {
-        let order = self.resolve_order()?;
+        let mut plan = PathPlan::new(M::META, joins, Reach::Single);
+        self.with_select_planned(&mut plan, None, f)
+    }
+
+    /// As [`with_select_joined`](Self::with_select_joined), selecting
+    /// `columns` when given, the ordering's joins planned in `plan` (with
+    /// the columns' own).
+    pub(crate) fn with_select_planned<T>(
+        &self,
+        plan: &mut PathPlan<'_>,
+        columns: Option<&[ColumnRef]>,
+        f: impl FnOnce(&Select<'_>) -> T,
+    ) -> Result<Option<T>> {
+        let order = self.resolve_order_in(plan)?;
+        if self.distinct && self.distinct_on.is_empty() {
+            crate::query::order::check_distinct(M::META, &order)?;
+        }
         let distinct_on: Vec<&'static FieldMeta> = self
             .distinct_on
             .iter()
-            .map(|o| o.resolve(M::META).map(|sort| sort.field))
+            .map(|o| {
+                o.resolve(M::META)?.own_field().ok_or_else(|| {
+                    Error::from(crate::error::QueryError {
+                        model: M::META.name,
+                        reason: "distinct_on() takes fields of the model, not expressions".into(),
+                    })
+                })
+            })
             .collect::<Result<_>>()?;
         let filter = self.simplified()?;
         if matches!(*filter, Node::Nothing) || self.limit == Some(0) {
@@ -78,25 +109,23 @@ impl<M: Model> QuerySet<M> {
             limit: self.limit,
             offset: self.offset,
             distinct: self.distinct,
-            joins,
+            joins: plan.tables().selected,
+            paths: &plan.joins,
             lock: self.lock.as_ref(),
-            columns: None,
+            columns,
             distinct_on: &distinct_on,
         })))
     }
 
-    /// `SELECT` of these columns only (`values_list`, `only`), or `None`
-    /// when the query matches nothing.
+    /// `SELECT` of these columns only (`values_list`, `only`), their
+    /// joins and the ordering's planned in `plan`, or `None` when the
+    /// query matches nothing.
     pub(crate) fn select_columns(
         &self,
-        columns: &[&'static FieldMeta],
+        plan: &mut PathPlan<'_>,
+        columns: &[ColumnRef],
     ) -> Result<Option<Statement>> {
-        self.with_select_joined(&[], |s| {
-            statements::select(&Select {
-                columns: Some(columns),
-                ..*s
-            })
-        })
+        self.with_select_planned(plan, Some(columns), statements::select)
     }
 
     /// The `SELECT` this query sends, or `None` when it matches nothing and

@@ -152,8 +152,13 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Sets the ordering, replacing any earlier one: field names (`"name"`,
-    /// `"-karma"` for descending) or typed terms (`f.karma.desc()`). An
-    /// unknown name is reported when the query runs.
+    /// `"-karma"` for descending), paths across foreign keys and
+    /// one-to-ones (`"author__name"`: a `LEFT JOIN`, NULL last ascending;
+    /// `"author"`: its key column), typed terms (`f.karma.desc()`) or
+    /// expressions (`(F("likes") + F("views")).desc()`), see [`OrderBy`].
+    /// An unknown name, or a path across a relation to many rows (order by
+    /// an aggregate of it: `annotate([Min("tags__name")])`), is reported
+    /// when the query runs, before anything is sent.
     #[must_use]
     pub fn order_by<I>(mut self, terms: I) -> Self
     where
@@ -350,7 +355,10 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The named fields of the rows, as Django's `values()`: awaited, a
-    /// [`Record`](crate::query::Record) per row; with
+    /// [`Record`](crate::query::Record) per row, each value named as asked;
+    /// a name may cross any relation (`"author__name"`, `"tags__name"`) as
+    /// Django's `LEFT JOIN`: one row per related row, and one with NULL
+    /// where there is none; with
     /// [`annotate`](crate::query::ValuesQuery::annotate), one per group
     /// (`GROUP BY` those fields); used as an `__in` value, a subquery:
     /// `User::filter(q!(id__in = Post::filter(q!(published = true)).values("author_id")))`.

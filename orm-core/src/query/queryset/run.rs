@@ -12,6 +12,7 @@ use crate::exec::plan::{run, Plan};
 use crate::meta::FieldMeta;
 use crate::model::Model;
 use crate::query::order::OrderBy;
+use crate::query::paths::{PathPlan, Reach};
 use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
 use crate::sql::kept::ByKey;
@@ -532,13 +533,23 @@ impl<M: Model> QuerySet<M> {
     /// The rows as tuples of the named fields, in order:
     /// `let pairs: Vec<(i64, String)> = User::all().values_list(("id", "name")).await?`.
     ///
+    /// A name may cross relations as in [`values`](QuerySet::values)
+    /// (`"author__name"`: one row per related row, NULL where there is
+    /// none, so read it as an `Option`), the ordering's paths sharing its
+    /// joins.
+    ///
     /// # Errors
     /// [`Error::InvalidLookup`] for an unknown field; [`Error::InvalidQuery`]
     /// when the tuple has another number of elements; [`Error::Decode`] when
     /// an element's type does not match the column.
     pub async fn values_list<T: FromRowTuple>(self, fields: impl FieldNames) -> Result<Vec<T>> {
         let names = fields.names();
-        let columns = values::resolve_fields(M::META, &names)?;
+        // Across relations as Django's joins: one row per related row.
+        let mut plan = PathPlan::new(M::META, &[], Reach::Many);
+        let columns = names
+            .iter()
+            .map(|name| plan.column(name))
+            .collect::<Result<Vec<_>>>()?;
         if columns.len() != T::WIDTH {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -549,8 +560,8 @@ impl<M: Model> QuerySet<M> {
                 ),
             }));
         }
-        let labels: Vec<&'static str> = columns.iter().map(|f| f.name).collect();
-        let Some(stmt) = self.select_columns(&columns)? else {
+        let labels: Vec<&'static str> = columns.iter().map(|c| c.field.name).collect();
+        let Some(stmt) = self.select_columns(&mut plan, &columns)? else {
             return Ok(Vec::new());
         };
         let db = db::resolve(self.db.as_ref())?;

@@ -43,7 +43,7 @@ pub(super) fn relation_named(
 
 /// Relations with at most one row on the other side: forward keys and the
 /// reverse side of a one-to-one.
-pub(super) fn single_valued(rel: &RelationMeta) -> bool {
+pub(crate) fn single_valued(rel: &RelationMeta) -> bool {
     match rel.kind {
         RelationKind::ForeignKey | RelationKind::OneToOne => true,
         RelationKind::Reverse => {

@@ -12,7 +12,7 @@ mod path;
 mod prefetch;
 mod render;
 
-pub(crate) use joins::{check_lock_of, decode_row, plan_joins, Join};
+pub(crate) use joins::{check_lock_of, decode_row, plan_joins, single_valued, Join};
 pub(crate) use path::PrefetchSpec;
 #[cfg(test)]
 pub(crate) use prefetch::pipelined_sql;

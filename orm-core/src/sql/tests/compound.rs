@@ -132,7 +132,10 @@ fn what_django_refuses_after_combining_is_an_error_not_a_wrong_query() {
     assert!(err.contains("only order_by, reverse"), "{err}");
     let mut delete = u();
     assert!(delete.delete_bound().is_err());
-    assert!(u().select_columns(&[User::META.pk_field()]).is_err());
+    let mut plan =
+        crate::query::paths::PathPlan::new(User::META, &[], crate::query::paths::Reach::Own);
+    let pk = [crate::sql::joins::ColumnRef::root(User::META.pk_field())];
+    assert!(u().select_columns(&mut plan, &pk).is_err());
     // Ordering by an unknown field names the model and its fields.
     let err = message(u().order_by(["nope"]).sql());
     assert!(err.contains("User has no field `nope`"), "{err}");

@@ -118,8 +118,18 @@ fn nulls_first_and_last_are_written_and_flip_with_reverse() {
         sql(User::all().order_by([F("email").desc()])),
         format!(r#"{base} ORDER BY "users"."email" DESC"#)
     );
-    // Only a field can order, for now: reported when the query runs.
-    match User::all().order_by([(F("karma") + 1).asc()]).sql() {
+    // An expression orders too (Django's `(F("karma") + 1).asc()`); an
+    // `OuterRef` outside `Exists` cannot, reported when the query runs.
+    let stmt = select(User::all().order_by([(F("karma") + 1).asc()]));
+    assert_eq!(
+        stmt.sql,
+        format!(r#"{base} ORDER BY ("users"."karma" + $1) ASC"#)
+    );
+    assert_eq!(stmt.binds, [Value::I32(Some(1))]);
+    match User::all()
+        .order_by([crate::query::OuterRef("karma").asc()])
+        .sql()
+    {
         Err(crate::Error::InvalidQuery(e)) => assert!(e.to_string().contains("order_by()"), "{e}"),
         other => panic!("{other:?}"),
     }
@@ -246,7 +256,11 @@ fn having_writes_each_condition_after_its_aggregate() {
     ]);
     let stmt = values_select(&ValuesSelect {
         meta,
-        fields: &[meta.field("karma").unwrap()],
+        fields: &[crate::sql::joins::ColumnRef::root(
+            meta.field("karma").unwrap(),
+        )],
+        paths: &[],
+        distinct: false,
         aggregates: std::slice::from_ref(&count),
         filter: &Node::All,
         having: &having,

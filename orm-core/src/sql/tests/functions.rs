@@ -187,6 +187,14 @@ fn functions_in_updates_filters_and_orderings() {
         r#""users"."created_at" < STATEMENT_TIMESTAMP() AND "users"."karma" > LENGTH("users"."name")"#
     );
     assert!(binds.is_empty());
+    let stmt =
+        select(User::all().order_by([Lower("name").asc(), Length("email").desc().nulls_last()]));
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"SELECT {COLS} FROM "users" ORDER BY LOWER("users"."name") ASC, LENGTH("users"."email") DESC NULLS LAST"#
+        )
+    );
 }
 
 #[test]

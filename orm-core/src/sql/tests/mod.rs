@@ -16,6 +16,7 @@ mod functions;
 mod hostile;
 mod kept;
 mod prefetch;
+mod related_order;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "users", crate = "crate")]
@@ -368,6 +369,7 @@ fn count_exists_update_delete() {
         offset: None,
         distinct: false,
         joins: &[],
+        paths: &[],
         lock: None,
         columns: None,
         distinct_on: &[],
