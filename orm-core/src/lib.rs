@@ -152,7 +152,8 @@
 //! them (Django joins those too, repeating rows: our answer is its
 //! `distinct=True` one).
 //!
-//! [`QuerySet::select_related`] loads foreign keys with `LEFT JOIN`s in the
+//! [`QuerySet::select_related`] loads foreign keys with joins (`INNER` for a
+//! non-null key, `LEFT` for a nullable one) in the
 //! same query; [`QuerySet::prefetch_related`] loads reverse keys,
 //! many-to-many and foreign keys with one query per level (`= ANY($1)`).
 //! [`QuerySet::delete_report`] says what a delete cascaded to, and

@@ -28,7 +28,8 @@ async fn select_related_is_one_query() -> Result<()> {
             "only Ada has an 'a' (Gemini has none)"
         );
         let sql = Post::all().select_related(["author"]).sql()?.unwrap().sql;
-        assert!(sql.contains(r#"LEFT JOIN "rel_authors" AS "sr_author" ON "sr_author"."id" = "rel_posts"."author_id""#), "{sql}");
+        // A non-null key: an INNER JOIN, as Django's.
+        assert!(sql.contains(r#" INNER JOIN "rel_authors" AS "sr_author" ON "sr_author"."id" = "rel_posts"."author_id""#), "{sql}");
         // get() and first() load it too.
         let one = Post::all().select_related(["author"]).get(q!(title = "Draft")).await?;
         assert_eq!(one.author.get().map(|a| a.name.as_str()), Some("Gemini"));
@@ -328,4 +329,57 @@ async fn select_related_of_a_reverse_many_side_is_not_silently_ignored() -> Resu
         Ok(())
     })
     .await
+}
+
+#[tokio::test]
+async fn select_for_update_of_a_related_row_locks_it_and_a_nullable_one_is_refused() -> Result<()> {
+    let db = setup().await;
+    let (gemini, ada, _) = orm_core::scope(&db, blog()).await;
+    // Django: Post.objects.select_related("author")
+    //     .select_for_update(of=("self", "author")): an INNER JOIN for the
+    // non-null key, so PostgreSQL locks the author's row too.
+    let holder = db.begin().await?;
+    let posts = Post::filter(q!(author = gemini.id))
+        .select_related(["author"])
+        .select_for_update()
+        .lock_of(["self", "author"])
+        .order_by(["id"])
+        .using(&holder)
+        .await?;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].author.get().expect("joined").name, "Gemini");
+    let other = db.begin().await?;
+    let err = Author::select_for_update()
+        .nowait()
+        .filter(q!(id = gemini.id))
+        .using(&other)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("could not obtain lock"), "{err}");
+    other.rollback().await.ok();
+    // Another author's row is free.
+    let other = db.begin().await?;
+    let free = Author::select_for_update()
+        .nowait()
+        .filter(q!(id = ada.id))
+        .using(&other)
+        .await?;
+    assert_eq!(free.len(), 1);
+    other.commit().await?;
+    holder.commit().await?;
+    // A nullable key is a LEFT JOIN, whose NULL side PostgreSQL cannot
+    // lock: refused before anything is sent, naming the relation.
+    let tx = db.begin().await?;
+    let before = db.query_count();
+    let err = Category::all()
+        .select_related(["parent"])
+        .select_for_update()
+        .lock_of(["parent"])
+        .using(&tx)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot lock `parent`"), "{err}");
+    assert_eq!(db.query_count(), before);
+    tx.rollback().await?;
+    Ok(())
 }

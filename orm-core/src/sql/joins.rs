@@ -1,11 +1,11 @@
-//! The `LEFT JOIN`s of `select_related` ([`Join`], planned by the query
+//! The joins of `select_related` ([`Join`], planned by the query
 //! chain) and their columns, as a `SELECT` writes them.
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::SqlWriter;
 
-/// One `LEFT JOIN` of a `select_related` path.
+/// One join of a `select_related` path.
 #[derive(Debug, Clone)]
 pub(crate) struct Join {
     /// The alias of the joined table (`sr_author__profile`; `sr_<n>`, its
@@ -18,6 +18,11 @@ pub(crate) struct Join {
     pub rel_index: usize,
     /// The first column of the joined model in the row.
     pub start: usize,
+    /// Whether the join can find no row: a nullable key, a reverse
+    /// one-to-one, or a join hanging from such a one. A `LEFT JOIN`;
+    /// otherwise an `INNER JOIN`, as Django's (a non-null key always
+    /// has its row, and only an inner join's rows can be locked).
+    pub nullable: bool,
 }
 
 /// `, "sr_author"."id", ..` for every joined model.
@@ -30,7 +35,8 @@ pub(crate) fn push_join_columns(w: &mut SqlWriter, joins: &[Join]) {
     }
 }
 
-/// ` LEFT JOIN "users" AS "sr_author" ON "sr_author"."id" = "posts"."author_id" ..`
+/// ` INNER JOIN "users" AS "sr_author" ON "sr_author"."id" = "posts"."author_id" ..`
+/// (` LEFT JOIN` where the join can find no row).
 pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
     for join in joins {
         let target = join.rel.target.meta();
@@ -47,7 +53,11 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
             }) => (target_col, source_col),
             _ => (target.pk_field().column, "id"),
         };
-        w.push_sql(" LEFT JOIN ");
+        w.push_sql(if join.nullable {
+            " LEFT JOIN "
+        } else {
+            " INNER JOIN "
+        });
         w.push_ident(target.table);
         w.push_sql(" AS ");
         w.push_ident(&join.alias);

@@ -269,9 +269,13 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// With [`select_for_update`](QuerySet::select_for_update): lock only
-    /// these tables (`"self"` and `select_related` paths). Any other name
-    /// is reported as [`Error::InvalidLookup`](crate::Error::InvalidLookup) when the query runs, before
-    /// anything is sent.
+    /// these tables (`"self"` and `select_related` paths, nested ones too:
+    /// `"author__profile"`), as Django's `select_for_update(of=..)`. Any
+    /// other name is reported as
+    /// [`Error::InvalidLookup`](crate::Error::InvalidLookup) when the query
+    /// runs, before anything is sent. A path through a nullable key or a
+    /// reverse one-to-one is a `LEFT JOIN`, whose NULL side PostgreSQL
+    /// cannot lock: [`Error::InvalidQuery`](crate::Error::InvalidQuery).
     #[must_use]
     pub fn lock_of<I>(mut self, of: I) -> Self
     where
@@ -283,7 +287,9 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Loads the targets of these foreign keys / one-to-ones with the same
-    /// query (`LEFT JOIN`s), so `post.author.get()` needs no further query.
+    /// query (an `INNER JOIN` for a non-null key, as Django's, a `LEFT
+    /// JOIN` for a nullable one or a reverse one-to-one), so
+    /// `post.author.get()` needs no further query.
     /// Nested paths (`"author__profile"`) follow forward relations.
     ///
     /// An unknown or many-valued relation, or a path longer than

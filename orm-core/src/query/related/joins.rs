@@ -91,12 +91,16 @@ pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<V
                     } else {
                         format!("sr_{}", joins.len())
                     };
+                    let nullable = parent.is_some_and(|p| joins[p].nullable)
+                        || rel.kind == RelationKind::Reverse
+                        || rel.key_field().is_none_or(|key| key.nullable);
                     joins.push(Join {
                         alias,
                         parent,
                         rel,
                         rel_index,
                         start,
+                        nullable,
                     });
                     by_prefix.insert(prefix, joins.len() - 1);
                     start += rel.target.meta().fields.len();
@@ -128,11 +132,24 @@ pub(super) fn single_valued_names(meta: &ModelMeta) -> Vec<String> {
 pub(crate) fn check_lock_of(meta: &ModelMeta, of: &[String], joins: &[Join]) -> Result<()> {
     let path = |j: &Join| j.alias.strip_prefix("sr_").unwrap_or_default().to_owned();
     for name in of {
-        if name == "self"
-            || joins
-                .iter()
-                .any(|j| j.alias.strip_prefix("sr_") == Some(name))
+        if name == "self" {
+            continue;
+        }
+        if let Some(join) = joins
+            .iter()
+            .find(|j| j.alias.strip_prefix("sr_") == Some(name))
         {
+            if join.nullable {
+                return Err(Error::from(crate::error::QueryError {
+                    model: meta.name,
+                    reason: format!(
+                        "select_for_update(of) cannot lock `{}`: the relation may have no row \
+                         (a nullable key or a reverse one-to-one, joined with LEFT JOIN), and \
+                         PostgreSQL cannot lock the nullable side of an outer join",
+                        shown(name)
+                    ),
+                }));
+            }
             continue;
         }
         return Err(Error::from(crate::error::LookupError {

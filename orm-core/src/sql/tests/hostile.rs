@@ -249,14 +249,45 @@ fn aliases_are_identifiers_of_at_most_63_bytes() {
 
 #[test]
 fn lock_of_names_self_or_a_joined_path() {
-    let stmt = Post::select_for_update()
+    // A non-null key is an INNER JOIN (as Django's), whose rows lock.
+    #[derive(Model, Debug, Clone, Default)]
+    #[orm(table = "books", crate = "crate")]
+    struct Book {
+        #[orm(primary_key)]
+        id: i64,
+        author: crate::ForeignKey<User>,
+    }
+    let stmt = Book::select_for_update()
         .select_related(["author"])
         .lock_of(["self", "author"])
         .sql()
         .expect("renders")
         .expect("sends a query");
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"SELECT "books"."id", "books"."author_id", {} FROM "books" INNER JOIN "users" AS "sr_author" ON "sr_author"."id" = "books"."author_id" FOR UPDATE OF "books", "sr_author""#,
+            COLS.replace("\"users\".", "\"sr_author\".")
+        )
+    );
+    // A nullable key is a LEFT JOIN: PostgreSQL cannot lock its NULL
+    // side, so it is refused before anything is sent.
+    let err = Post::select_for_update()
+        .select_related(["author"])
+        .lock_of(["self", "author"])
+        .sql()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot lock `author`"), "{err}");
+    let stmt = Post::select_for_update()
+        .select_related(["author"])
+        .lock_of(["self"])
+        .sql()
+        .expect("renders")
+        .expect("sends a query");
+    assert!(stmt.sql.contains(" LEFT JOIN "), "{}", stmt.sql);
     assert!(
-        stmt.sql.ends_with(r#" FOR UPDATE OF "posts", "sr_author""#),
+        stmt.sql.ends_with(r#" FOR UPDATE OF "posts""#),
         "{}",
         stmt.sql
     );
