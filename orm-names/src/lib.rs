@@ -262,6 +262,7 @@ pub const EXPRESSIONS: &[&str] = &[
     "Mod",
     "Power",
     "Case",
+    "Subquery",
 ];
 
 /// `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`,

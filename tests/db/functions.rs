@@ -247,3 +247,73 @@ async fn bad_arguments_are_errors_and_change_nothing() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn subquery_annotates_updates_and_filters_by_the_outer_row() -> Result<()> {
+    use crate::models::blog::{blog, Author, Post};
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // Gemini: "Rust async", then "Draft"; Ada: "Rust basics", then
+        // "Python"; Bob: no post (see models::blog::blog).
+        blog().await;
+        let newest = || {
+            Post::filter(q!(author = OuterRef("id")))
+                .order_by(["-id"])
+                .limit(1)
+                .values("title")
+        };
+        // Django: Author.objects.annotate(newest=Subquery(
+        //     Post.objects.filter(author=OuterRef("pk")).order_by("-id").values("title")[:1]))
+        let rows = Author::all()
+            .annotate_expr("newest", Subquery(newest()))
+            .order_by(["name"])
+            .await?;
+        let got: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|a| (a.name.clone(), a.get("newest").unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Ada".to_owned(), Some("Python".to_owned())),
+                ("Bob".to_owned(), None),
+                ("Gemini".to_owned(), Some("Draft".to_owned())),
+            ]
+        );
+        // As a filter's value: authors whose newest post is "Python".
+        let ada = Author::filter(q!(name = Subquery(newest())))
+            .count()
+            .await?;
+        assert_eq!(ada, 0, "no author is named after a post");
+        let python = Author::all()
+            .annotate_expr("newest", Subquery(newest()))
+            .filter("newest", "Python")
+            .await?;
+        assert_eq!(python.len(), 1);
+        assert_eq!(python[0].name, "Ada");
+        // As an update's value: each post's title becomes its author's name.
+        let author_name = Author::filter(q!(id = OuterRef("author")))
+            .limit(1)
+            .values("name");
+        let n = Post::filter(q!(published = true))
+            .update(q!(title = Subquery(author_name)))
+            .await?;
+        assert_eq!(n, 2);
+        let mut titles: Vec<String> = Post::filter(q!(published = true))
+            .values_list_flat("title")
+            .await?;
+        titles.sort();
+        assert_eq!(titles, ["Ada", "Gemini"]);
+        // Two rows where one is allowed: PostgreSQL's error, as Django's.
+        let err = Author::all()
+            .annotate_expr(
+                "any",
+                Subquery(Post::filter(q!(author = OuterRef("id"))).values("title")),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("more than one row"), "{err}");
+        Ok(())
+    })
+    .await
+}

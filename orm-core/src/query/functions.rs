@@ -47,10 +47,12 @@
 
 use crate::model::Model;
 use crate::query::q::IntoQ;
+use crate::query::ValuesQuery;
 use crate::sql::expr::Expr;
 use crate::sql::functions::{FuncKind, Part};
 use crate::types::SqlType;
 
+pub use crate::query::expr::OuterRef;
 pub use crate::sql::functions::{Case, Func, When};
 
 fn func(kind: FuncKind, args: Vec<Expr>) -> Expr {
@@ -310,4 +312,34 @@ pub fn Case(whens: impl IntoIterator<Item = When>) -> Case {
         whens: whens.into_iter().collect(),
         default: None,
     }
+}
+
+/// The value of a one-field, one-row query, as Django's
+/// `Subquery(qs.values("field")[:1])`: an annotation or update value taken
+/// from another query, correlated with [`OuterRef`](crate::query::OuterRef)
+/// (the row the expression is computed for). Slice it to one row
+/// (`.limit(1)`), as in Django: several rows are PostgreSQL's error; none
+/// is NULL.
+///
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// use orm_core::functions::Subquery;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub author: ForeignKey<User>, pub title: String }
+/// # async fn run() -> orm_core::Result<()> {
+/// let newest = Post::filter(q!(author = OuterRef("id"))).order_by(["-id"]).limit(1).values("title");
+/// let users = User::all().annotate_expr("newest_post", Subquery(newest)).await?;
+/// let title: Option<String> = users[0].get("newest_post")?;
+/// # Ok(()) }
+/// ```
+pub fn Subquery<T: Model>(query: ValuesQuery<T>) -> Expr {
+    let mut sub = query.into_subquery();
+    if sub.error.is_none() {
+        if let Err(e) = crate::query::q::check_nul(T::META, &sub.filter) {
+            sub.error = Some(e.to_string());
+        }
+    }
+    Expr::Subquery(sub)
 }

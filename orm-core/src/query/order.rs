@@ -185,9 +185,11 @@ impl Expr {
     fn order(self, desc: bool) -> OrderBy {
         match self {
             Expr::Field(name) if !name.starts_with(['-', '+']) => OrderBy::named(name, desc),
-            expr @ (Expr::Binary(..) | Expr::Value(_) | Expr::Func(_) | Expr::Case(_)) => {
-                OrderBy(Term::Expr(Arc::new(expr), desc), Nulls::Default)
-            }
+            expr @ (Expr::Binary(..)
+            | Expr::Value(_)
+            | Expr::Func(_)
+            | Expr::Case(_)
+            | Expr::Subquery(_)) => OrderBy(Term::Expr(Arc::new(expr), desc), Nulls::Default),
             other => OrderBy::invalid(format!(
                 "order_by() takes a field (F(\"name\")) or an expression over fields, not {other:?}"
             )),
@@ -205,8 +207,8 @@ pub(crate) fn holds_value(key: &SortKey) -> bool {
             Expr::Binary(l, _, r) => has_value(l) || has_value(r),
             Expr::Field(_) | Expr::Outer(_) => false,
             Expr::Func(f) => f.args.iter().any(has_value),
-            // Its conditions and branches may: kept out of a DISTINCT.
-            Expr::Case(_) => true,
+            // Their conditions and branches may: kept out of a DISTINCT.
+            Expr::Case(_) | Expr::Subquery(_) => true,
         }
     }
     matches!(key, SortKey::Expr(e) if has_value(e))

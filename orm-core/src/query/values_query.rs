@@ -223,6 +223,15 @@ impl<M: Model> IntoFuture for ValuesQuery<M> {
 #[diagnostic::do_not_recommend]
 impl<M: Model, T> InArg<T> for ValuesQuery<M> {
     fn into_in(self) -> InOperand {
+        InOperand::Query(self.into_subquery())
+    }
+}
+
+impl<M: Model> ValuesQuery<M> {
+    /// The query as a one-column subquery (an `__in` operand, a scalar
+    /// `Subquery(..)`): what cannot be one is its error, reported when
+    /// the outer query runs.
+    pub(crate) fn into_subquery(self) -> Box<Subquery> {
         let meta = M::META;
         let mut error = self.qs.error.as_ref().map(|(_, reason)| reason.clone());
         let column: Option<&'static FieldMeta> = match self.field_names().as_slice() {
@@ -234,15 +243,12 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
                 }
             },
             names => {
-                error.get_or_insert(format!(
-                    "an `__in` subquery selects one field, not {}",
-                    names.len()
-                ));
+                error.get_or_insert(format!("a subquery selects one field, not {}", names.len()));
                 None
             }
         };
         if !self.aggregates.is_empty() {
-            error.get_or_insert("an `__in` subquery cannot annotate".into());
+            error.get_or_insert("a subquery cannot annotate".into());
         }
         // The ordering only picks the rows of a sliced subquery (it is not
         // written otherwise, as Django clears it); there a term it cannot
@@ -268,7 +274,7 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
                 }
             })
             .collect();
-        InOperand::Query(Box::new(Subquery {
+        Box::new(Subquery {
             meta,
             column,
             filter: self.qs.filter.simplify(),
@@ -276,7 +282,7 @@ impl<M: Model, T> InArg<T> for ValuesQuery<M> {
             limit: self.qs.limit,
             offset: self.qs.offset,
             error,
-        }))
+        })
     }
 }
 

@@ -2,8 +2,9 @@
 
 use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationMeta};
-use crate::sql::clauses::{push_limit_offset, push_order_by};
+use crate::sql::clauses::{push_direction, push_limit_offset, push_order_by, SortKey};
 use crate::sql::expr::{resolve, Arith, Expr};
+use crate::sql::joins::Table;
 use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
@@ -424,6 +425,58 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
     w.push_sql(")");
 }
 
+/// `(SELECT "S1"."col" FROM "t" AS "S1" WHERE .. [ORDER BY ..] [LIMIT n]
+/// [OFFSET $m])`: a scalar subquery in an expression, its `OuterRef`s
+/// naming the row the expression is on.
+fn push_scalar_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
+    let alias = format!("S{}", scope.depth + 1);
+    let inner = Scope {
+        alias: &alias,
+        meta: sub.meta,
+        depth: scope.depth + 1,
+        same_row: true,
+        outer: Some(scope.row),
+        row: (&alias, sub.meta),
+        joined: &[],
+        reached: &[],
+    };
+    w.push_sql("(SELECT ");
+    match sub.column {
+        Some(column) => w.push_column(&alias, column.column),
+        None => w.push_sql("NULL"),
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(sub.meta.table);
+    w.push_sql(" AS ");
+    w.push_ident(&alias);
+    match &sub.filter {
+        Node::All => {}
+        Node::Nothing => w.push_sql(" WHERE FALSE"),
+        filter => {
+            w.push_sql(" WHERE ");
+            push_node(w, inner, filter, false);
+        }
+    }
+    if !sub.order.is_empty() {
+        w.push_sql(" ORDER BY ");
+        w.push_list(&sub.order, ", ", |w, sort| {
+            match &sort.key {
+                SortKey::Column(column) if column.table == Table::Root => {
+                    w.push_column(&alias, column.field.column);
+                }
+                SortKey::Expr(expr) => expr.push_sql(w, inner),
+                // Resolved on the model's own fields only.
+                SortKey::Column(_) => {
+                    w.reject(|| "a subquery orders by its model's own fields".into())
+                }
+            }
+            push_direction(w, sort.desc, sort.nulls);
+        });
+    }
+    push_limit_offset(w, sub.limit, sub.offset);
+    w.push_sql(")");
+}
+
 /// ` JOIN "target" AS "alias" ON "alias"."pk" = "link"."target_col"`: the
 /// rows a many-to-many link table points at.
 pub(crate) fn push_join_target(
@@ -589,7 +642,7 @@ impl Expr {
         self.push_sql(w, scope);
         if matches!(
             self,
-            Expr::Binary(..) | Expr::Value(_) | Expr::Func(_) | Expr::Case(_)
+            Expr::Binary(..) | Expr::Value(_) | Expr::Func(_) | Expr::Case(_) | Expr::Subquery(_)
         ) {
             w.push_sql("::");
             w.push_text(&ty.ddl(None));
@@ -623,6 +676,7 @@ impl Expr {
                 f.push_sql(w, scope, &|e: &Expr| e.result_type(row).ok());
             }
             Expr::Case(c) => c.push_sql(w, scope),
+            Expr::Subquery(sub) => push_scalar_query(w, scope, sub),
             Expr::Outer(name) => match scope.outer {
                 Some((alias, meta)) => match resolve(meta, name) {
                     Ok((hops, column)) if hops.is_empty() => w.push_column(alias, column),

@@ -10,6 +10,7 @@ use crate::meta::{check_len, too_deep, MAX_RELATIONS};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind};
 use crate::sql::functions::{Case, Func};
+use crate::sql::tree::Subquery;
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -31,6 +32,9 @@ pub enum Expr {
     Func(Box<Func>),
     /// `CASE WHEN .. THEN .. ELSE .. END` (see [`Case`](fn@crate::functions::Case)).
     Case(Box<Case>),
+    /// A one-column, one-row query's value, correlated through `OuterRef`
+    /// (see [`Subquery`](crate::functions::Subquery)).
+    Subquery(Box<Subquery>),
 }
 
 /// An arithmetic operator of an [`Expr`].
@@ -151,7 +155,8 @@ impl Expr {
         match self {
             Expr::Value(v) => v.has_nul(),
             Expr::Binary(l, _, r) => l.has_nul() || r.has_nul(),
-            Expr::Field(_) | Expr::Outer(_) => false,
+            // Its values were checked when it was built.
+            Expr::Field(_) | Expr::Outer(_) | Expr::Subquery(_) => false,
             Expr::Func(f) => f.args.iter().any(Expr::has_nul),
             // A condition's values were checked when it was built.
             Expr::Case(c) => {
@@ -183,6 +188,7 @@ impl Expr {
                 r.check(meta, outer)
             }
             Expr::Func(_) | Expr::Case(_) => self.known_type(meta, outer).map(|_| ()),
+            Expr::Subquery(sub) => sub.check_scalar(meta).map(|_| ()),
         }
     }
 
@@ -202,6 +208,7 @@ impl Expr {
             }
             Expr::Func(f) => f.result_type(meta, &arg),
             Expr::Case(c) => c.result_type(meta, &arg),
+            Expr::Subquery(sub) => sub.check_scalar(meta).map(Some),
             Expr::Binary(l, _, r) if outer.is_some() => {
                 l.check(meta, outer)?;
                 r.check(meta, outer)?;
@@ -252,6 +259,7 @@ impl Expr {
                 model: meta.name,
                 reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
             })),
+            Expr::Subquery(sub) => sub.check_scalar(meta),
             Expr::Func(_) | Expr::Case(_) => match self.known_type(meta, None)? {
                 Some(ty) => Ok(ty),
                 None => Err(Error::from(crate::error::QueryError {
@@ -260,6 +268,30 @@ impl Expr {
                 })),
             },
         }
+    }
+}
+
+impl Subquery {
+    /// Checks a scalar subquery used in a query over `outer` (its
+    /// `OuterRef`s name `outer`'s fields) and returns its column's type.
+    pub(crate) fn check_scalar(&self, outer: &'static ModelMeta) -> Result<SqlType> {
+        let invalid = |reason: String| {
+            Error::from(crate::error::QueryError {
+                model: self.meta.name,
+                reason,
+            })
+        };
+        if let Some(error) = &self.error {
+            return Err(invalid(error.clone()));
+        }
+        let Some(column) = self.column else {
+            return Err(invalid(
+                "Subquery() selects one field: use values(\"field\")".into(),
+            ));
+        };
+        self.filter.check_relations()?;
+        self.filter.check_exprs_in(self.meta, Some(outer))?;
+        Ok(column.sql_type)
     }
 }
 

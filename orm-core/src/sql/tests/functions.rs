@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::functions::*;
-use crate::query::Expr;
+use crate::query::{Expr, OuterRef};
 use crate::sql::condition::Scope;
 use crate::sql::SqlWriter;
 
@@ -229,4 +229,32 @@ fn wrong_arguments_are_errors_before_anything_is_sent() {
     );
     let other: crate::functions::When = When::<Other>(q!(id = 1), Value(1));
     assert!(error(Case([other])).contains("When() holds a condition on Other, not on User"));
+}
+
+#[test]
+fn a_scalar_subquery_is_correlated_through_outer_ref() {
+    // Django: Subquery(Post.objects.filter(author=OuterRef("pk"))
+    //     .order_by("-id").values("id")[:1]).
+    let newest = Post::filter(q!(author = OuterRef("id")))
+        .order_by(["-id"])
+        .limit(1)
+        .values("id");
+    assert_eq!(
+        sql(Subquery(newest)),
+        r#"(SELECT "S1"."id" FROM "posts" AS "S1" WHERE "S1"."author_id" = "users"."id" ORDER BY "S1"."id" DESC LIMIT 1)"#
+    );
+    // Of the same table: the inner one has its own alias.
+    let same = User::filter(q!(karma__gt = OuterRef("karma")))
+        .order_by(["karma"])
+        .limit(1)
+        .values("name");
+    assert_eq!(
+        sql(Subquery(same)),
+        r#"(SELECT "S1"."name" FROM "users" AS "S1" WHERE "S1"."karma" > "users"."karma" ORDER BY "S1"."karma" ASC LIMIT 1)"#
+    );
+    assert!(error(Subquery(User::all().values(["id", "name"]))).contains("one field, not 2"));
+    assert!(error(Subquery(
+        Post::filter(q!(id = OuterRef("nope"))).values("id")
+    ))
+    .contains("nope"));
 }
