@@ -265,6 +265,8 @@ pub mod raw;
 pub mod relation;
 pub mod schema;
 mod sql;
+pub mod timezone;
+mod transform;
 pub mod transaction;
 pub mod types;
 mod value;
@@ -279,6 +281,7 @@ pub use error::{
     LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
+pub use transform::Transformed;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
@@ -290,7 +293,7 @@ pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseO
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
-pub use types::{DbEnum, FieldType, SqlType};
+pub use types::{DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField};
 pub use value::Value;
 
 /// Implements [`Model`](trait@Model) for a struct with named fields.
@@ -438,6 +441,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
+    pub use crate::transform::{steps, DatePart, DateTimePart, Step, TimePart, TransformName};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};

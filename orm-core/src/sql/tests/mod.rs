@@ -12,6 +12,7 @@ mod django_api;
 mod hostile;
 mod kept;
 mod prefetch;
+mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "users", crate = "crate")]
