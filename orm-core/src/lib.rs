@@ -266,8 +266,8 @@ pub mod relation;
 pub mod schema;
 mod sql;
 pub mod timezone;
-mod transform;
 pub mod transaction;
+mod transform;
 pub mod types;
 mod value;
 
@@ -281,7 +281,6 @@ pub use error::{
     LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
-pub use transform::Transformed;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
@@ -293,6 +292,7 @@ pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseO
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
+pub use transform::Transformed;
 pub use types::{DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField};
 pub use value::Value;
 
@@ -441,12 +441,12 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
-    pub use crate::transform::{steps, DatePart, DateTimePart, Step, TimePart, TransformName};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;
+    pub use crate::transform::{steps, DatePart, DateTimePart, Step, TimePart, TransformName};
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;
     pub use crate::{Error, Result};

@@ -191,10 +191,7 @@ pub fn deactivate() {
 /// # Ok(()) }
 /// ```
 pub fn inherit<F: Future>(future: F) -> impl Future<Output = F::Output> {
-    let zone = ACTIVE
-        .try_with(|zone| zone.borrow().clone())
-        .ok()
-        .flatten();
+    let zone = ACTIVE.try_with(|zone| zone.borrow().clone()).ok().flatten();
     ACTIVE.scope(RefCell::new(zone), future)
 }
 
@@ -204,7 +201,13 @@ mod tests {
 
     #[test]
     fn names_are_checked_for_their_shape() {
-        for good in ["UTC", "America/New_York", "Etc/GMT+5", "EST5EDT", "America/Port-au-Prince"] {
+        for good in [
+            "UTC",
+            "America/New_York",
+            "Etc/GMT+5",
+            "EST5EDT",
+            "America/Port-au-Prince",
+        ] {
             assert!(check(good).is_ok(), "{good}");
         }
         for bad in ["", "a b", "UTC'; DROP TABLE x", "Europe/Paris\0", "é"] {

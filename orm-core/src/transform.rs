@@ -386,6 +386,12 @@ pub mod steps {
     /// model), before the handle's type can be.
     pub struct At<M, H>(H, PhantomData<fn() -> M>);
 
+    impl<M, H: std::fmt::Debug> std::fmt::Debug for At<M, H> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_tuple("At").field(&self.0).finish()
+        }
+    }
+
     /// The first field of a key.
     pub fn start<M, T>(field: Field<M, T>) -> At<M, Field<M, T>> {
         At(field, PhantomData)
@@ -543,7 +549,17 @@ pub mod steps {
             }
         )*};
     }
-    text_lookups!(iexact, contains, icontains, startswith, istartswith, endswith, iendswith, regex, iregex);
+    text_lookups!(
+        iexact,
+        contains,
+        icontains,
+        startswith,
+        istartswith,
+        endswith,
+        iendswith,
+        regex,
+        iregex
+    );
 
     macro_rules! expr_lookups {
         ($($method:ident),*) => {$(

@@ -493,7 +493,9 @@ mod tests {
             assert_eq!(Lookup::from_name(t.name()), None, "{t}");
             assert!(!t.name().contains("__"), "{t}");
             assert!(
-                t.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                t.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{t}"
             );
         }
@@ -509,7 +511,9 @@ mod tests {
         // Django registers the date parts on DateField and DateTimeField,
         // `date`/`time` on DateTimeField only, the time parts on
         // TimeField and DateTimeField.
-        for t in [Year, IsoYear, Month, Day, Week, WeekDay, IsoWeekDay, Quarter] {
+        for t in [
+            Year, IsoYear, Month, Day, Week, WeekDay, IsoWeekDay, Quarter,
+        ] {
             assert_eq!(t.applies_to(), TransformOn::Date, "{t}");
             assert_eq!(t.output(), TransformOutput::Int, "{t}");
         }

@@ -43,6 +43,7 @@ mod resilience_support;
 mod reverse_relations;
 mod select_related;
 mod transactions;
+mod transforms;
 mod types_filters;
 mod types_numbers;
 mod types_round_trip;

@@ -758,11 +758,17 @@ impl Lookup {
         }
         if rest.len() > 1 {
             // `created__date__year`: transforms do not chain.
-            let valid = Transform::LOOKUPS.iter().map(|l| l.name().to_owned()).collect();
+            let valid = Transform::LOOKUPS
+                .iter()
+                .map(|l| l.name().to_owned())
+                .collect();
             return invalid(shown(key), valid);
         }
         if !Transform::takes(lookup) {
-            let valid = Transform::LOOKUPS.iter().map(|l| l.name().to_owned()).collect();
+            let valid = Transform::LOOKUPS
+                .iter()
+                .map(|l| l.name().to_owned())
+                .collect();
             return invalid(format!("{}__{transform}__{lookup}", field.name), valid);
         }
         Ok(())
@@ -796,7 +802,9 @@ impl Lookup {
             }
         }
         let op = match transform {
-            Some(transform) => transform_op_of(lookup, arg).map(|op| Op::Transformed(transform, op)),
+            Some(transform) => {
+                transform_op_of(lookup, arg).map(|op| Op::Transformed(transform, op))
+            }
             None => op_of(lookup, arg),
         };
         let Some(op) = op else {

@@ -643,7 +643,9 @@ fn push_year_range(
     };
     let bound = |w: &mut SqlWriter, day: chrono::NaiveDate| match field.sql_type {
         SqlType::Date => w.push_bind(Value::Date(Some(day))),
-        SqlType::Timestamp => w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN)))),
+        SqlType::Timestamp => {
+            w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN))))
+        }
         _ => {
             w.push_sql("(");
             w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN))));

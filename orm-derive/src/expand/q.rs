@@ -141,7 +141,10 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
         ));
     }
     // A transform may follow a field reached through `MAX_DEPTH` relations.
-    let transformed = steps && names.last().is_some_and(|n| Transform::from_name(n).is_some());
+    let transformed = steps
+        && names
+            .last()
+            .is_some_and(|n| Transform::from_name(n).is_some());
     if names.len() > MAX_DEPTH + 1 + usize::from(transformed) {
         return Err(syn::Error::new(
             span,

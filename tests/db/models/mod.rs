@@ -12,6 +12,7 @@
 
 pub(crate) mod articles;
 pub(crate) mod blog;
+pub(crate) mod calendar;
 pub(crate) mod devices;
 pub(crate) mod edited_blog;
 pub(crate) mod messages;

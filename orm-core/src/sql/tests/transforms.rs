@@ -324,7 +324,11 @@ fn the_runtime_form_parses_the_same_keys() {
         ("at__year", "2024", q!(at__year = 2024)),
         ("at__year__gte", "2020", q!(at__year__gte = 2020)),
         ("at__month__in", "1,2", q!(at__month__in = [1, 2])),
-        ("at__week_day__range", "2,6", q!(at__week_day__range = (2, 6))),
+        (
+            "at__week_day__range",
+            "2,6",
+            q!(at__week_day__range = (2, 6)),
+        ),
         ("at__date", "2021-12-31", q!(at__date = date(2021, 12, 31))),
         (
             "at__time__lt",
@@ -364,7 +368,11 @@ fn the_runtime_form_refuses_what_q_refuses() {
         "Event has no lookup `at__date__regex`; valid lookups: exact, gt, gte, lt, lte, in, range"
     );
     assert!(err("at__date__year", "2024").contains("`at__date__year`"));
-    assert!(err("at__year", "twenty").contains("integer"), "{}", err("at__year", "twenty"));
+    assert!(
+        err("at__year", "twenty").contains("integer"),
+        "{}",
+        err("at__year", "twenty")
+    );
     assert!(err("at__date", "2021-13-01").contains("at"));
     let null = Lookup::value::<Event>("at__year", Value::I32(None))
         .unwrap_err()
@@ -394,7 +402,14 @@ fn dates_and_datetimes_bind_the_active_zone() {
     let meta = <Event as Model>::META;
     let at = meta.field("at").unwrap();
     let zone = timezone::override_sync("Asia/Kolkata", timezone::current).unwrap();
-    let stmt = crate::sql::statements::datetimes(meta, &crate::query::q::Node::All, at, "day", &zone, false);
+    let stmt = crate::sql::statements::datetimes(
+        meta,
+        &crate::query::q::Node::All,
+        at,
+        "day",
+        &zone,
+        false,
+    );
     assert_eq!(
         stmt.binds,
         [text("day"), text("Asia/Kolkata"), text("Asia/Kolkata")]
