@@ -86,6 +86,51 @@
 //! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
 //! lists the fields and lookups they may use and bounds their values.
 //!
+//! # Dates and times
+//!
+//! Django's date and time transforms, each followed by `exact`, `gt`,
+//! `gte`, `lt`, `lte`, `in` or `range`: `year`, `iso_year`, `month`,
+//! `day`, `week`, `week_day` (1 = Sunday), `iso_week_day` (1 = Monday),
+//! `quarter` on date and date-time fields; `date` and `time` on date-times;
+//! `hour`, `minute`, `second` on time and date-time fields. The integer
+//! ones compare with an `i32`, `date` with a `NaiveDate`, `time` with a
+//! `NaiveTime`; a transform a field's type lacks, or a lookup a transform
+//! does not take, does not compile. The typed handles have the same
+//! transforms as methods ([`Transformed`]).
+//!
+//! A `DateTime<Utc>` (`timestamptz`) column is read in the **active time
+//! zone** ([`timezone`]): UTC unless [`timezone::set_default`] changed it, or
+//! the zone of the innermost [`timezone::override_zone`] scope, a
+//! task-local setting that each future of a `tokio::join!` keeps for
+//! itself. Naive columns are used as they are. `year` and `iso_year` with
+//! `exact`/`gt`/`gte`/`lt`/`lte` are ranges on the column itself (the
+//! local start of the year, converted by PostgreSQL), so an index on it
+//! still serves. [`QuerySet::dates`] and [`QuerySet::datetimes`] cut in the
+//! active zone too.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use orm_core::timezone;
+//! # use chrono::{DateTime, NaiveDate, Utc};
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub created: DateTime<Utc> }
+//! # async fn run() -> orm_core::Result<()> {
+//! let recent = Post::filter(q!(created__year__gte = 2020, created__week_day__in = [1, 7])).await?;
+//! let f = Post::fields();
+//! let march = Post::filter(f.created.month().eq(3)).await?;
+//! // 2021-12-31 23:30 in New York is 2022-01-01 in UTC: this finds it.
+//! let eve = NaiveDate::from_ymd_opt(2021, 12, 31).unwrap();
+//! let that_day =
+//!     timezone::override_zone("America/New_York", Post::filter(q!(created__date = eve))).await??;
+//! // Runtime keys take the same spellings.
+//! let q = Lookup::parse::<Post>("created__quarter__in", "1,2")?;
+//! # Ok(()) }
+//! ```
+//!
+//! After a relation a name is a field of the related model: with
+//! `event: ForeignKey<Event>` and a field `Event::date`, `event__date` is
+//! that field and `event__date__year` its year.
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)

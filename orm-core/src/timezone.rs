@@ -47,7 +47,7 @@
 //! recognized`.
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
@@ -110,9 +110,9 @@ pub fn current() -> String {
         .unwrap_or_else(default_zone)
 }
 
-/// Runs `future` with the zone `name` active (Django's
-/// `timezone.override`): the queries it runs read `DateTime<Utc>` columns
-/// in that zone. Scopes nest; each future of a `tokio::join!` keeps its own.
+/// Runs `future` (a future, or a query set: anything awaitable) with the
+/// zone `name` active (Django's `timezone.override`): the queries it runs
+/// read `DateTime<Utc>` columns in that zone. Scopes nest; each future of a `tokio::join!` keeps its own.
 ///
 /// ```no_run
 /// # use orm_core::timezone;
@@ -129,9 +129,11 @@ pub fn current() -> String {
 /// [`Error::Config`] for a name not shaped like a zone name (checked
 /// before `future` is polled; it then never runs). The future's own
 /// result is the `Ok` value, so a query in it gives `Result<Result<..>>`.
-pub async fn override_zone<F: Future>(name: &str, future: F) -> Result<F::Output> {
+pub async fn override_zone<F: IntoFuture>(name: &str, future: F) -> Result<F::Output> {
     let zone = check(name)?;
-    Ok(ACTIVE.scope(RefCell::new(Some(zone)), future).await)
+    Ok(ACTIVE
+        .scope(RefCell::new(Some(zone)), future.into_future())
+        .await)
 }
 
 /// As [`override_zone`], for a closure run at once (no `.await` inside):
@@ -190,9 +192,9 @@ pub fn deactivate() {
 /// .await?;
 /// # Ok(()) }
 /// ```
-pub fn inherit<F: Future>(future: F) -> impl Future<Output = F::Output> {
+pub fn inherit<F: IntoFuture>(future: F) -> impl Future<Output = F::Output> {
     let zone = ACTIVE.try_with(|zone| zone.borrow().clone()).ok().flatten();
-    ACTIVE.scope(RefCell::new(zone), future)
+    ACTIVE.scope(RefCell::new(zone), future.into_future())
 }
 
 #[cfg(test)]

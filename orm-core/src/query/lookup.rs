@@ -349,11 +349,12 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
 /// dates and date-times, `date`/`time` to date-times, the time parts to
 /// times and date-times).
 fn transform_applies(transform: Transform, field: &FieldMeta) -> bool {
-    match (transform.applies_to(), field.sql_type) {
-        (_, SqlType::Timestamp | SqlType::TimestampTz) => true,
-        (TransformOn::Date, SqlType::Date) | (TransformOn::Time, SqlType::Time) => true,
-        _ => false,
-    }
+    matches!(
+        (transform.applies_to(), field.sql_type),
+        (_, SqlType::Timestamp | SqlType::TimestampTz)
+            | (TransformOn::Date, SqlType::Date)
+            | (TransformOn::Time, SqlType::Time)
+    )
 }
 
 /// The type of the values a transform's lookups compare.

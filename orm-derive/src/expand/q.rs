@@ -346,6 +346,27 @@ mod tests {
     }
 
     #[test]
+    fn a_name_after_a_field_that_may_be_a_transform_is_a_step() {
+        // `created__year__gte`, and `event__date` (a relation's field named
+        // like a transform): the same expansion, decided by the field types.
+        let out = expand("created__year__gte = 2020").expect("expands");
+        assert!(out.contains("steps :: start"), "{out}");
+        assert!(out.contains("steps :: next"), "{out}");
+        assert!(out.contains("steps :: gte"), "{out}");
+        let out = expand("event__date = d").expect("expands");
+        assert!(out.contains("steps :: eq"), "{out}");
+        assert!(!out.contains("relation_by_name"), "{out}");
+        assert!(expand("event__date = None")
+            .unwrap()
+            .contains("steps :: is_null"));
+        assert!(expand("a__b__c__d__e__year = 1").is_ok());
+        assert!(expand("a__b__c__d__e__f__year = 1").is_err());
+        // No transform name: the relation path as before.
+        let out = expand("author__name = x").expect("expands");
+        assert!(out.contains("relation_by_name"), "{out}");
+    }
+
+    #[test]
     fn a_mistyped_lookup_lists_them_all() {
         assert_eq!(
             expand("name__icontainz = x").unwrap_err(),
