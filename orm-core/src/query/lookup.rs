@@ -500,7 +500,11 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
 impl Lookup {
     /// Parses `key` (`field` or `field__lookup`) and the text form of the
     /// value: numbers, `true`/`false`, ISO dates, RFC 3339 timestamps, UUIDs,
-    /// JSON; comma-separated for `in` and `range`. Every field and lookup
+    /// JSON; comma-separated for `in` and `range`. A date or time transform
+    /// may come before the lookup, as in `q!` (`created__year__gte` with
+    /// `2020`, `created__date` with `2021-12-31`), read in the
+    /// [active time zone](crate::timezone) when the query runs; after a
+    /// relation a name is the related model's field (`event__date`). Every field and lookup
     /// of the model is allowed, within the default limits of
     /// [`LookupPolicy::any`]; for keys that come from users, use
     /// [`parse_with`](Lookup::parse_with) and an allow-list.
