@@ -110,10 +110,29 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
     // Text lookups on a non-text field, ordering lookups on unordered ones.
     let ordered = ["exact", "in", "gt", "gte", "lt", "lte", "range", "isnull"];
     let unordered = ["exact", "in", "isnull"];
+    // A date field also lists its transforms (`date__year`, ...).
+    let date = [
+        "exact",
+        "in",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "range",
+        "isnull",
+        "year",
+        "iso_year",
+        "month",
+        "day",
+        "week",
+        "week_day",
+        "iso_week_day",
+        "quarter",
+    ];
     let cases: &[(&str, &[&str])] = &[
         ("int__icontains", &ordered),
         ("small__startswith", &ordered),
-        ("date__regex", &ordered),
+        ("date__regex", &date),
         ("uid__iexact", &ordered),
         ("flag__gt", &unordered),
         ("bytes__lt", &unordered),

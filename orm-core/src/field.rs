@@ -31,7 +31,7 @@ use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextFi
 
 /// What a handle names: a column, or a many-side relation (for `isnull`).
 #[derive(Clone, Copy, Debug)]
-enum Member {
+pub(crate) enum Member {
     Column(&'static FieldMeta),
     Relation(&'static RelationMeta),
 }
@@ -42,9 +42,9 @@ enum Member {
 /// `in` and [`is_null`](Field::is_null) for `isnull` (what `q!` calls, from
 /// the one table of lookups in `orm-names`).
 pub struct Field<M, T> {
-    member: Member,
-    path: RelPath,
-    _marker: PhantomData<fn() -> (M, T)>,
+    pub(crate) member: Member,
+    pub(crate) path: RelPath,
+    pub(crate) _marker: PhantomData<fn() -> (M, T)>,
 }
 
 impl<M, T> Clone for Field<M, T> {
@@ -64,7 +64,7 @@ impl<M, T> std::fmt::Debug for Field<M, T> {
 }
 
 /// The member `index` of model `O` (see [`HasField::INDEX`]).
-fn member_of<O: Model>(index: usize) -> Member {
+pub(crate) fn member_of<O: Model>(index: usize) -> Member {
     if index & RELATION_FIELD != 0 {
         Member::Relation(&O::META.relations[index & !RELATION_FIELD])
     } else {

@@ -91,6 +91,51 @@
 //! and [`QuerySet::difference`], each part keeping its own filter,
 //! ordering and slice, the whole taking `order_by`, `limit`, `count`, ...
 //!
+//! # Dates and times
+//!
+//! Django's date and time transforms, each followed by `exact`, `gt`,
+//! `gte`, `lt`, `lte`, `in` or `range`: `year`, `iso_year`, `month`,
+//! `day`, `week`, `week_day` (1 = Sunday), `iso_week_day` (1 = Monday),
+//! `quarter` on date and date-time fields; `date` and `time` on date-times;
+//! `hour`, `minute`, `second` on time and date-time fields. The integer
+//! ones compare with an `i32`, `date` with a `NaiveDate`, `time` with a
+//! `NaiveTime`; a transform a field's type lacks, or a lookup a transform
+//! does not take, does not compile. The typed handles have the same
+//! transforms as methods ([`Transformed`]).
+//!
+//! A `DateTime<Utc>` (`timestamptz`) column is read in the **active time
+//! zone** ([`timezone`]): UTC unless [`timezone::set_default`] changed it, or
+//! the zone of the innermost [`timezone::override_zone`] scope, a
+//! task-local setting that each future of a `tokio::join!` keeps for
+//! itself. Naive columns are used as they are. `year` and `iso_year` with
+//! `exact`/`gt`/`gte`/`lt`/`lte` are ranges on the column itself (the
+//! local start of the year, converted by PostgreSQL), so an index on it
+//! still serves. [`QuerySet::dates`] and [`QuerySet::datetimes`] cut in the
+//! active zone too.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use orm_core::timezone;
+//! # use chrono::{DateTime, NaiveDate, Utc};
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub created: DateTime<Utc> }
+//! # async fn run() -> orm_core::Result<()> {
+//! let recent = Post::filter(q!(created__year__gte = 2020, created__week_day__in = [1, 7])).await?;
+//! let f = Post::fields();
+//! let march = Post::filter(f.created.month().eq(3)).await?;
+//! // 2021-12-31 23:30 in New York is 2022-01-01 in UTC: this finds it.
+//! let eve = NaiveDate::from_ymd_opt(2021, 12, 31).unwrap();
+//! let that_day =
+//!     timezone::override_zone("America/New_York", Post::filter(q!(created__date = eve))).await??;
+//! // Runtime keys take the same spellings.
+//! let q = Lookup::parse::<Post>("created__quarter__in", "1,2")?;
+//! # Ok(()) }
+//! ```
+//!
+//! After a relation a name is a field of the related model: with
+//! `event: ForeignKey<Event>` and a field `Event::date`, `event__date` is
+//! that field and `event__date__year` its year.
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -375,7 +420,9 @@ pub mod raw;
 pub mod relation;
 pub mod schema;
 mod sql;
+pub mod timezone;
 pub mod transaction;
+mod transform;
 pub mod types;
 mod value;
 
@@ -401,7 +448,8 @@ pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseO
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
-pub use types::{DbEnum, FieldType, SqlType};
+pub use transform::Transformed;
+pub use types::{DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField};
 pub use value::Value;
 
 /// Implements [`Model`](trait@Model) for a struct with named fields.
@@ -554,6 +602,7 @@ pub mod __private {
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;
+    pub use crate::transform::{steps, DatePart, DateTimePart, Step, TimePart, TransformName};
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;
     pub use crate::{Error, Result};

@@ -395,6 +395,50 @@ impl<T: BaseType> NullableField for Option<T> {}
 )]
 pub trait OrderedField: FieldType {}
 
+/// Field types the date transforms apply to (`year`, `iso_year`, `month`,
+/// `day`, `week`, `week_day`, `iso_week_day`, `quarter`): `NaiveDate`,
+/// `NaiveDateTime`, `DateTime<Utc>` and their `Option`s, as Django's
+/// `DateField` and `DateTimeField`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a date or date-time field: `year`, `month`, `day`, ... do not apply to it",
+    label = "not a date field",
+    note = "date transforms apply to NaiveDate, NaiveDateTime and DateTime<Utc> fields (and their Options)"
+)]
+pub trait DateField: FieldType {}
+
+/// Field types all transforms apply to, `date` and `time` included:
+/// `NaiveDateTime`, `DateTime<Utc>` and their `Option`s (Django's
+/// `DateTimeField`). A `DateTime<Utc>` is read in the
+/// [active time zone](crate::timezone).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a date-time field: `date` and `time` do not apply to it",
+    label = "not a date-time field",
+    note = "`date` and `time` apply to NaiveDateTime and DateTime<Utc> fields (and their Options)"
+)]
+pub trait DateTimeField: DateField + TimeField {}
+
+/// Field types the time transforms apply to (`hour`, `minute`, `second`):
+/// `NaiveTime`, `NaiveDateTime`, `DateTime<Utc>` and their `Option`s, as
+/// Django's `TimeField` and `DateTimeField`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a time or date-time field: `hour`, `minute` and `second` do not apply to it",
+    label = "not a time field",
+    note = "time transforms apply to NaiveTime, NaiveDateTime and DateTime<Utc> fields (and their Options)"
+)]
+pub trait TimeField: FieldType {}
+
+impl DateField for NaiveDate {}
+impl DateField for NaiveDateTime {}
+impl DateField for DateTime<Utc> {}
+impl TimeField for NaiveTime {}
+impl TimeField for NaiveDateTime {}
+impl TimeField for DateTime<Utc> {}
+impl DateTimeField for NaiveDateTime {}
+impl DateTimeField for DateTime<Utc> {}
+impl<T: DateField + BaseType> DateField for Option<T> {}
+impl<T: TimeField + BaseType> TimeField for Option<T> {}
+impl<T: DateTimeField + BaseType> DateTimeField for Option<T> {}
+
 /// Field types `auto_now` and `auto_now_add` can fill.
 #[diagnostic::on_unimplemented(
     message = "`auto_now`/`auto_now_add` need a `DateTime<Utc>` or `NaiveDateTime` field, not `{Self}`",

@@ -6,6 +6,10 @@
 //!   per lookup with its name and what both sides need to know about it
 //!   (its field-handle method, the value it takes, the fields it applies
 //!   to); [`Lookup::split`] reads a key.
+//! - [`Transform`]: the date and time transforms (`created__year`,
+//!   `created__date`), one row each with its name, its handle method, the
+//!   fields it applies to and the value it yields; [`Transform::LOOKUPS`]
+//!   are the lookups that may follow one.
 //! - [`snake_case`]: a model's default table name, and the link columns
 //!   of a many-to-many table.
 //!
@@ -265,6 +269,146 @@ pub const EXPRESSIONS: &[&str] = &[
     "Subquery",
 ];
 
+/// Which field types a [`Transform`] applies to (as Django's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransformOn {
+    /// Dates and date-times: `date`, `timestamp`, `timestamptz`.
+    Date,
+    /// Date-times only: `timestamp`, `timestamptz`.
+    DateTime,
+    /// Times and date-times: `time`, `timestamp`, `timestamptz`.
+    Time,
+}
+
+/// What a [`Transform`] yields: the type of the value its lookups compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransformOutput {
+    /// An integer (`i32`): `created__year = 2024`.
+    Int,
+    /// A date (`NaiveDate`): `created__date = day`.
+    Date,
+    /// A time of day (`NaiveTime`): `created__time__lt = noon`.
+    Time,
+}
+
+/// The table of transforms: one row each. Generates [`Transform`] and its
+/// accessors.
+macro_rules! transforms {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $name:literal, $method:ident, $output:ident, $on:ident;
+    )*) => {
+        /// A date or time transform of a filter key: `year` in
+        /// `created__year__gte`. The field's value is transformed (in the
+        /// active time zone for a `timestamptz`) before the lookup
+        /// compares it; [`Transform::LOOKUPS`] may follow one.
+        ///
+        /// Read by `q!` (a name of this table after a field is a
+        /// transform unless the field is a relation) and by `orm-core`'s
+        /// runtime `Lookup::parse`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Transform {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Transform {
+            /// Every transform, in the order of the table.
+            pub const ALL: &'static [Transform] = &[$(Transform::$variant),*];
+
+            /// The name in a key: `year`, `iso_week_day`, `date`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Transform::$variant => $name,)*
+                }
+            }
+
+            /// The method of a typed field handle that applies it (and
+            /// that `q!` relies on): the name.
+            pub const fn method(self) -> &'static str {
+                match self {
+                    $(Transform::$variant => stringify!($method),)*
+                }
+            }
+
+            /// What it yields.
+            pub const fn output(self) -> TransformOutput {
+                match self {
+                    $(Transform::$variant => TransformOutput::$output,)*
+                }
+            }
+
+            /// Which fields it applies to.
+            pub const fn applies_to(self) -> TransformOn {
+                match self {
+                    $(Transform::$variant => TransformOn::$on,)*
+                }
+            }
+        }
+    };
+}
+
+transforms! {
+    // variant  = name,           method,       output, fields;
+    /// The calendar year; `year` lookups are ranges on the column.
+    Year       = "year",         year,         Int,    Date;
+    /// The ISO 8601 week-numbering year (weeks start on Monday; week 1
+    /// holds the year's first Thursday); its lookups are ranges too.
+    IsoYear    = "iso_year",     iso_year,     Int,    Date;
+    /// The month, 1 to 12.
+    Month      = "month",        month,        Int,    Date;
+    /// The day of the month, 1 to 31.
+    Day        = "day",          day,          Int,    Date;
+    /// The ISO 8601 week number, 1 to 53.
+    Week       = "week",         week,         Int,    Date;
+    /// The day of the week, 1 = Sunday to 7 = Saturday (as Django).
+    WeekDay    = "week_day",     week_day,     Int,    Date;
+    /// The ISO day of the week, 1 = Monday to 7 = Sunday.
+    IsoWeekDay = "iso_week_day", iso_week_day, Int,    Date;
+    /// The quarter of the year, 1 to 4.
+    Quarter    = "quarter",      quarter,      Int,    Date;
+    /// The date (of a date-time).
+    Date       = "date",         date,         Date,   DateTime;
+    /// The time of day (of a date-time).
+    Time       = "time",         time,         Time,   DateTime;
+    /// The hour, 0 to 23.
+    Hour       = "hour",         hour,         Int,    Time;
+    /// The minute, 0 to 59.
+    Minute     = "minute",       minute,       Int,    Time;
+    /// The second, 0 to 59 (fractions cut off, as Django).
+    Second     = "second",       second,       Int,    Time;
+}
+
+impl Transform {
+    /// The lookups that may follow a transform: `created__year__gte`.
+    /// A bare transform (`created__year = 2024`) is `exact`.
+    pub const LOOKUPS: &'static [Lookup] = &[
+        Lookup::Exact,
+        Lookup::Gt,
+        Lookup::Gte,
+        Lookup::Lt,
+        Lookup::Lte,
+        Lookup::In,
+        Lookup::Range,
+    ];
+
+    /// The transform named `name`; `None` for a name that is not one.
+    pub fn from_name(name: &str) -> Option<Transform> {
+        Transform::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// True when `lookup` may follow a transform.
+    pub fn takes(lookup: Lookup) -> bool {
+        Transform::LOOKUPS.contains(&lookup)
+    }
+}
+
+impl fmt::Display for Transform {
+    /// The transform's [`name`](Transform::name).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`,
 /// `Post2Tag` -> `post2_tag`: a model's default table name (the derive) and
 /// the base of its many-to-many link columns (the runtime), which must
@@ -298,7 +442,7 @@ pub fn snake_case(name: &str) -> String {
 mod tests {
     use std::collections::HashSet;
 
-    use super::{snake_case, FieldKind, Lookup, Operand};
+    use super::{snake_case, FieldKind, Lookup, Operand, Transform, TransformOn, TransformOutput};
 
     #[test]
     fn every_name_round_trips() {
@@ -390,5 +534,56 @@ mod tests {
         assert_eq!(snake_case("Ünïcode"), "ünïcode");
         assert_eq!(snake_case("MyAPI"), "my_api");
         assert_eq!(snake_case("Tag2"), "tag2");
+    }
+
+    #[test]
+    fn transform_names_round_trip_and_stay_apart_from_lookups() {
+        for &t in Transform::ALL {
+            assert_eq!(Transform::from_name(t.name()), Some(t));
+            assert_eq!(t.to_string(), t.name());
+            assert_eq!(t.method(), t.name());
+            // A transform named like a lookup would make `created__x`
+            // mean two things; `__` inside a name would split a key.
+            assert_eq!(Lookup::from_name(t.name()), None, "{t}");
+            assert!(!t.name().contains("__"), "{t}");
+            assert!(
+                t.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{t}"
+            );
+        }
+        let names: HashSet<&str> = Transform::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(names.len(), Transform::ALL.len());
+        assert_eq!(Transform::from_name("years"), None);
+        assert_eq!(Transform::from_name(""), None);
+    }
+
+    #[test]
+    fn transform_rows_follow_django() {
+        use Transform::*;
+        // Django registers the date parts on DateField and DateTimeField,
+        // `date`/`time` on DateTimeField only, the time parts on
+        // TimeField and DateTimeField.
+        for t in [
+            Year, IsoYear, Month, Day, Week, WeekDay, IsoWeekDay, Quarter,
+        ] {
+            assert_eq!(t.applies_to(), TransformOn::Date, "{t}");
+            assert_eq!(t.output(), TransformOutput::Int, "{t}");
+        }
+        for t in [Hour, Minute, Second] {
+            assert_eq!(t.applies_to(), TransformOn::Time, "{t}");
+            assert_eq!(t.output(), TransformOutput::Int, "{t}");
+        }
+        assert_eq!(Date.applies_to(), TransformOn::DateTime);
+        assert_eq!(Date.output(), TransformOutput::Date);
+        assert_eq!(Time.applies_to(), TransformOn::DateTime);
+        assert_eq!(Time.output(), TransformOutput::Time);
+        let takes: Vec<&str> = Lookup::ALL
+            .iter()
+            .filter(|l| Transform::takes(**l))
+            .map(|l| l.name())
+            .collect();
+        assert_eq!(takes, ["exact", "in", "gt", "gte", "lt", "lte", "range"]);
     }
 }

@@ -179,6 +179,29 @@ async fn dates_and_numbers() -> Result<()> {
             row.get::<NaiveDate>("day")?,
             NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()
         );
+        // In the active zone, as Django's: 2024-03-09 23:59:58 UTC is
+        // 2024-03-10 08:59:58 in Tokyo (a Sunday: week_day 1), and its
+        // month starts at 2024-03-01 00:00 Tokyo = 2024-02-29 15:00 UTC.
+        let tokyo = orm_core::timezone::override_zone(
+            "Asia/Tokyo",
+            User::filter(q!(name = "alice"))
+                .annotate_expr("day", ExtractDay("created_at"))
+                .annotate_expr("week_day", ExtractWeekDay("created_at"))
+                .annotate_expr("month", TruncMonth("created_at"))
+                .annotate_expr("date", TruncDate("created_at")),
+        )
+        .await??
+        .remove(0);
+        assert_eq!(tokyo.get::<i32>("day")?, 10);
+        assert_eq!(tokyo.get::<i32>("week_day")?, 1);
+        assert_eq!(
+            tokyo.get::<DateTime<Utc>>("month")?,
+            at(2024, 2, 29, 15, 0, 0)
+        );
+        assert_eq!(
+            tokyo.get::<NaiveDate>("date")?,
+            NaiveDate::from_ymd_opt(2024, 3, 10).unwrap()
+        );
         // Numbers: karma 10, -20, 30.
         let rows = User::all()
             .order_by(["id"])

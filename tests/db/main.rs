@@ -48,6 +48,7 @@ mod reverse_relations;
 mod select_related;
 mod set_operations;
 mod transactions;
+mod transforms;
 mod types_filters;
 mod types_numbers;
 mod types_round_trip;

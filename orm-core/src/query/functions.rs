@@ -171,7 +171,8 @@ pub fn Now() -> Expr {
 /// A part of a date, time or date-time as an integer, as Django's
 /// `Extract(expr, kind)`: `year`, `iso_year`, `quarter`, `month`, `week`,
 /// `week_day` (1 is Sunday), `iso_week_day` (1 is Monday), `day`, `hour`,
-/// `minute`, `second`. An instant's parts are UTC's.
+/// `minute`, `second`. An instant's parts are those of the active time
+/// zone ([`crate::timezone`]; UTC by default), as Django's.
 pub fn Extract(expr: impl Into<Expr>, kind: &str) -> Expr {
     let part = Part::from_name(kind).filter(|p| p.extracts());
     Expr::from(Func {
@@ -190,7 +191,8 @@ pub fn Extract(expr: impl Into<Expr>, kind: &str) -> Expr {
 /// A date, time or date-time cut to `kind`, as Django's `Trunc(expr,
 /// kind)`: `year`, `quarter`, `month`, `week` (its Monday), `day`, `hour`,
 /// `minute`, `second`, or `date` / `time` (the date or the time of a
-/// date-time). An instant is cut in UTC and stays an instant.
+/// date-time). An instant is cut in the active time zone
+/// ([`crate::timezone`]; UTC by default) and stays an instant.
 pub fn Trunc(expr: impl Into<Expr>, kind: &str) -> Expr {
     let part = Part::from_name(kind).filter(|p| p.truncates());
     Expr::from(Func {
@@ -316,14 +318,14 @@ pub fn Case(whens: impl IntoIterator<Item = When>) -> Case {
 
 /// The value of a one-field, one-row query, as Django's
 /// `Subquery(qs.values("field")[:1])`: an annotation or update value taken
-/// from another query, correlated with [`OuterRef`](crate::query::OuterRef)
+/// from another query, correlated with [`OuterRef`]
 /// (the row the expression is computed for). Slice it to one row
 /// (`.limit(1)`), as in Django: several rows are PostgreSQL's error; none
 /// is NULL.
 ///
 /// ```no_run
 /// # use orm_core::prelude::*;
-/// use orm_core::functions::Subquery;
+/// use orm_core::functions::{OuterRef, Subquery};
 /// # #[derive(Model, Debug, Clone, Default)]
 /// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
 /// # #[derive(Model, Debug, Clone, Default)]

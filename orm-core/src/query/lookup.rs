@@ -46,12 +46,12 @@
 //! checked in time linear in their length before anything is built from
 //! them: at most [`MAX_NAME_LEN`] bytes and [`MAX_RELATIONS`] relations.
 
-use orm_names::{FieldKind, Lookup as Kind, Operand};
+use orm_names::{FieldKind, Lookup as Kind, Operand, Transform, TransformOn, TransformOutput};
 
 use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::model::Model;
-use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
+use crate::query::q::{Cmp, Like, Node, Op, RelPath, TransformOp, MAX_DEPTH, Q};
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};
 
@@ -345,14 +345,77 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
     }
 }
 
-/// The lookups that apply to `field`, in the table's order, for error
-/// messages.
+/// True when `transform` applies to `field` (as Django: the date parts to
+/// dates and date-times, `date`/`time` to date-times, the time parts to
+/// times and date-times).
+fn transform_applies(transform: Transform, field: &FieldMeta) -> bool {
+    matches!(
+        (transform.applies_to(), field.sql_type),
+        (_, SqlType::Timestamp | SqlType::TimestampTz)
+            | (TransformOn::Date, SqlType::Date)
+            | (TransformOn::Time, SqlType::Time)
+    )
+}
+
+/// The type of the values a transform's lookups compare.
+fn output_type(transform: Transform) -> SqlType {
+    match transform.output() {
+        TransformOutput::Int => SqlType::Integer,
+        TransformOutput::Date => SqlType::Date,
+        TransformOutput::Time => SqlType::Time,
+    }
+}
+
+/// The lookups, then the transforms, that apply to `field`, in the
+/// tables' order, for error messages.
 fn valid_lookups(field: &FieldMeta) -> Vec<String> {
     Kind::ALL
         .iter()
         .filter(|l| applies(**l, field))
         .map(|l| l.name().to_owned())
+        .chain(
+            Transform::ALL
+                .iter()
+                .filter(|t| transform_applies(**t, field))
+                .map(|t| t.name().to_owned()),
+        )
         .collect()
+}
+
+/// The condition a lookup after a transform makes of `arg`; `None` for a
+/// lookup that does not follow one ([`Transform::LOOKUPS`], checked
+/// before) or an `arg` not in its shape.
+fn transform_op_of(lookup: Kind, arg: Arg) -> Option<TransformOp> {
+    Some(match lookup {
+        Kind::Exact => TransformOp::Exact(arg.one()?),
+        Kind::In => TransformOp::In(arg.list()?),
+        Kind::Gt => TransformOp::Cmp(Cmp::Gt, arg.one()?),
+        Kind::Gte => TransformOp::Cmp(Cmp::Gte, arg.one()?),
+        Kind::Lt => TransformOp::Cmp(Cmp::Lt, arg.one()?),
+        Kind::Lte => TransformOp::Cmp(Cmp::Lte, arg.one()?),
+        Kind::Range => {
+            let (low, high) = arg.pair()?;
+            TransformOp::Range(low, high)
+        }
+        _ => return None,
+    })
+}
+
+/// A key resolved against the model: the relations crossed, the field,
+/// the transform applied to it (`created__year`), the lookup.
+struct Resolved {
+    path: RelPath,
+    field: &'static FieldMeta,
+    transform: Option<Transform>,
+    lookup: Kind,
+}
+
+impl Resolved {
+    /// The type of the values the lookup compares: the transform's output,
+    /// else the field's.
+    fn value_type(&self) -> SqlType {
+        self.transform.map_or(self.field.sql_type, output_type)
+    }
 }
 
 /// A lookup's value, parsed or checked into the shape of its
@@ -437,7 +500,11 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
 impl Lookup {
     /// Parses `key` (`field` or `field__lookup`) and the text form of the
     /// value: numbers, `true`/`false`, ISO dates, RFC 3339 timestamps, UUIDs,
-    /// JSON; comma-separated for `in` and `range`. Every field and lookup
+    /// JSON; comma-separated for `in` and `range`. A date or time transform
+    /// may come before the lookup, as in `q!` (`created__year__gte` with
+    /// `2020`, `created__date` with `2021-12-31`), read in the
+    /// [active time zone](crate::timezone) when the query runs; after a
+    /// relation a name is the related model's field (`event__date`). Every field and lookup
     /// of the model is allowed, within the default limits of
     /// [`LookupPolicy::any`]; for keys that come from users, use
     /// [`parse_with`](Lookup::parse_with) and an allow-list.
@@ -461,7 +528,8 @@ impl Lookup {
     /// before it is parsed.
     pub fn parse_with<M: Model>(policy: &LookupPolicy, key: &str, value: &str) -> Result<Q<M>> {
         policy.check_key(M::META, key)?;
-        let (path, field, lookup) = Self::resolve::<M>(key)?;
+        let resolved = Self::resolve::<M>(key)?;
+        let (field, lookup, value_type) = (resolved.field, resolved.lookup, resolved.value_type());
         let model = M::META.name;
         if lookup.operand() == Operand::List {
             // Counted before it is split into a list.
@@ -480,7 +548,7 @@ impl Lookup {
                 reason,
             })
         };
-        let one = |text: &str| field.sql_type.parse(text).map_err(bad);
+        let one = |text: &str| value_type.parse(text).map_err(bad);
         let arg = match lookup.operand() {
             Operand::Bool => Arg::Bool(match SqlType::Bool.parse(value).map_err(bad)? {
                 Value::Bool(Some(b)) => b,
@@ -502,7 +570,7 @@ impl Lookup {
             }
             Operand::One | Operand::Pattern => Arg::One(one(value)?),
         };
-        Self::build(model, path, field, lookup, arg)
+        Self::build(model, resolved, arg)
     }
 
     /// As [`parse`](Lookup::parse), with an already typed value (a
@@ -524,7 +592,8 @@ impl Lookup {
     /// the value's type is not the field's.
     pub fn value_with<M: Model>(policy: &LookupPolicy, key: &str, value: Value) -> Result<Q<M>> {
         policy.check_key(M::META, key)?;
-        let (path, field, lookup) = Self::resolve::<M>(key)?;
+        let resolved = Self::resolve::<M>(key)?;
+        let (field, lookup, value_type) = (resolved.field, resolved.lookup, resolved.value_type());
         policy.check_value(M::META.name, field, key, lookup, &value)?;
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
@@ -534,12 +603,12 @@ impl Lookup {
             })
         };
         let check = |v: Value| {
-            if field.sql_type.matches(&v) {
+            if value_type.matches(&v) {
                 Ok(v)
             } else {
                 Err(bad(format!(
                     "expected a value of type {}, got {v:?}",
-                    field.sql_type.name()
+                    value_type.name()
                 )))
             }
         };
@@ -568,12 +637,15 @@ impl Lookup {
             }
             (Operand::One | Operand::Pattern, v) => Arg::One(check(v)?),
         };
-        Self::build(M::META.name, path, field, lookup, arg)
+        Self::build(M::META.name, resolved, arg)
     }
 
-    /// `a__b__field__lookup`: the relations crossed, the field, the lookup.
-    /// A relation as the last name (`profile__isnull`) means its related row.
-    fn resolve<M: Model>(key: &str) -> Result<(RelPath, &'static FieldMeta, Kind)> {
+    /// `a__b__field[__transform]__lookup`: the relations crossed, the
+    /// field, the transform, the lookup. A relation as the last name
+    /// (`profile__isnull`) means its related row. A name after a relation
+    /// is a field of the related model (`event__date`), after a date or
+    /// time field a transform (`created__date`), as in `q!`.
+    fn resolve<M: Model>(key: &str) -> Result<Resolved> {
         // Split only once known to be short.
         check_len(M::META, "lookup", key, || {
             let mut valid = M::META.field_names();
@@ -587,17 +659,22 @@ impl Lookup {
         let mut path = RelPath::EMPTY;
         let (last, relations) = names.split_last().unwrap_or((&"", &[]));
         for name in relations {
-            if path.steps().count() == MAX_DEPTH {
-                return Err(Error::from(crate::error::LookupError {
-                    model: M::META.name,
-                    what: "lookup",
-                    name: key.to_owned(),
-                    valid: vec![format!("at most {MAX_DEPTH} relations")],
-                }));
-            }
             let Some(rel) = meta.relation(name) else {
+                let rest = &names[path.steps().count() + 1..];
+                // `created__year`: a field with a transform.
+                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
+                    if let Some(transform) = Transform::from_name(first) {
+                        return Self::resolve_transform(meta, field, transform, rest, lookup, key)
+                            .map(|()| Resolved {
+                                path,
+                                field,
+                                transform: Some(transform),
+                                lookup,
+                            });
+                    }
+                }
                 // `karma__like`: a field with an unknown lookup, not a path.
-                if let (Some(field), [_]) = (meta.field(name), &names[path.steps().count() + 1..]) {
+                if let (Some(field), [_]) = (meta.field(name), rest) {
                     return Err(Error::from(crate::error::LookupError {
                         model: meta.name,
                         what: "lookup",
@@ -612,6 +689,14 @@ impl Lookup {
                     valid: meta.relations.iter().map(|r| r.name.to_owned()).collect(),
                 }));
             };
+            if path.steps().count() == MAX_DEPTH {
+                return Err(Error::from(crate::error::LookupError {
+                    model: M::META.name,
+                    what: "lookup",
+                    name: key.to_owned(),
+                    valid: vec![format!("at most {MAX_DEPTH} relations")],
+                }));
+            }
             path = path.push(rel);
             meta = rel.target.meta();
         }
@@ -620,7 +705,12 @@ impl Lookup {
             None => match meta.relation(last) {
                 // `rel__isnull`: whether a related row exists.
                 Some(rel) if lookup == Kind::IsNull => {
-                    return Ok((path.push(rel), rel.target.meta().pk_field(), lookup));
+                    return Ok(Resolved {
+                        path: path.push(rel),
+                        field: rel.target.meta().pk_field(),
+                        transform: None,
+                        lookup,
+                    });
                 }
                 _ => {
                     return Err(Error::from(crate::error::LookupError {
@@ -640,18 +730,64 @@ impl Lookup {
                 valid: valid_lookups(field),
             }));
         }
-        Ok((path, field, lookup))
+        Ok(Resolved {
+            path,
+            field,
+            transform: None,
+            lookup,
+        })
     }
 
-    /// The condition of `lookup` on `field`, valid for it, with `arg` in
-    /// the shape of its operand.
-    fn build<M>(
-        model: &'static str,
-        path: RelPath,
+    /// Checks `field__transform__lookup` (`rest` is the transform's name
+    /// and what follows it before the lookup): the transform applies to
+    /// the field, no second transform follows, the lookup follows a
+    /// transform.
+    fn resolve_transform(
+        meta: &'static ModelMeta,
         field: &'static FieldMeta,
+        transform: Transform,
+        rest: &[&str],
         lookup: Kind,
-        arg: Arg,
-    ) -> Result<Q<M>> {
+        key: &str,
+    ) -> Result<()> {
+        let invalid = |name: String, valid: Vec<String>| {
+            Err(Error::from(crate::error::LookupError {
+                model: meta.name,
+                what: "lookup",
+                name,
+                valid,
+            }))
+        };
+        if !transform_applies(transform, field) {
+            return invalid(format!("{}__{transform}", field.name), valid_lookups(field));
+        }
+        if rest.len() > 1 {
+            // `created__date__year`: transforms do not chain.
+            let valid = Transform::LOOKUPS
+                .iter()
+                .map(|l| l.name().to_owned())
+                .collect();
+            return invalid(shown(key), valid);
+        }
+        if !Transform::takes(lookup) {
+            let valid = Transform::LOOKUPS
+                .iter()
+                .map(|l| l.name().to_owned())
+                .collect();
+            return invalid(format!("{}__{transform}__{lookup}", field.name), valid);
+        }
+        Ok(())
+    }
+
+    /// The condition of the resolved lookup, valid for its field, with
+    /// `arg` in the shape of its operand.
+    fn build<M>(model: &'static str, resolved: Resolved, arg: Arg) -> Result<Q<M>> {
+        let Resolved {
+            path,
+            field,
+            transform,
+            lookup,
+        } = resolved;
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
                 model,
@@ -659,10 +795,24 @@ impl Lookup {
                 reason,
             })
         };
-        if matches!(&arg, Arg::One(v) if v.is_null()) && !lookup.takes_null() {
-            return Err(bad(format!("cannot use NULL with `{lookup}`")));
+        if matches!(&arg, Arg::One(v) if v.is_null()) {
+            if let Some(transform) = transform {
+                return Err(bad(format!(
+                    "cannot use NULL with `{transform}`; use `{}__isnull`",
+                    field.name
+                )));
+            }
+            if !lookup.takes_null() {
+                return Err(bad(format!("cannot use NULL with `{lookup}`")));
+            }
         }
-        let Some(op) = op_of(lookup, arg) else {
+        let op = match transform {
+            Some(transform) => {
+                transform_op_of(lookup, arg).map(|op| Op::Transformed(transform, op))
+            }
+            None => op_of(lookup, arg),
+        };
+        let Some(op) = op else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
         };
         Ok(Q::from_node(Node::leaf_at(path, field, op)))

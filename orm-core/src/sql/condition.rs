@@ -5,7 +5,7 @@ use crate::relation::{Hop, RelationMeta};
 use crate::sql::clauses::{push_direction, push_limit_offset, push_order_by, SortKey};
 use crate::sql::expr::{resolve, Arith, Expr};
 use crate::sql::joins::Table;
-use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery};
+use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery, Transform, TransformOp};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -605,7 +605,191 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
             w.push_sql(if *ci { " ~* " } else { " ~ " });
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
+        Op::Transformed(transform, op) => push_transformed(w, table, cond.field, *transform, op),
     }
+}
+
+fn cmp_sql(cmp: Cmp) -> &'static str {
+    match cmp {
+        Cmp::Gt => " > ",
+        Cmp::Gte => " >= ",
+        Cmp::Lt => " < ",
+        Cmp::Lte => " <= ",
+    }
+}
+
+/// A lookup after a date or time transform, in the active time zone
+/// ([`crate::timezone::current`], read now: when the query is run).
+/// `year` and `iso_year` compared with `exact`, `gt`, `gte`, `lt` or `lte`
+/// are a range on the bare column, so an index on it still serves
+/// (Django's `YearLookup`); the rest compare the transformed value.
+fn push_transformed(
+    w: &mut SqlWriter,
+    table: &str,
+    field: &crate::meta::FieldMeta,
+    transform: Transform,
+    op: &TransformOp,
+) {
+    if push_year_range(w, table, field, transform, op) {
+        return;
+    }
+    push_transform_expr(w, table, field, transform);
+    match op {
+        TransformOp::Exact(v) => {
+            w.push_sql(" = ");
+            w.push_bind(v.clone());
+        }
+        TransformOp::In(values) => {
+            w.push_sql(" = ANY(");
+            w.push_bind(Value::Array(values.clone()));
+            w.push_sql(")");
+        }
+        TransformOp::Cmp(cmp, v) => {
+            w.push_sql(cmp_sql(*cmp));
+            w.push_bind(v.clone());
+        }
+        TransformOp::Range(low, high) => {
+            w.push_sql(" BETWEEN ");
+            w.push_bind(low.clone());
+            w.push_sql(" AND ");
+            w.push_bind(high.clone());
+        }
+    }
+}
+
+/// The column read in the active zone when it is a `timestamptz`
+/// (`"t"."c" AT TIME ZONE $n`, the zone a bound value); a naive
+/// `timestamp`, `date` or `time` is used as it is, as Django does.
+fn push_local(w: &mut SqlWriter, table: &str, field: &crate::meta::FieldMeta) {
+    w.push_column(table, field.column);
+    if field.sql_type == SqlType::TimestampTz {
+        w.push_sql(" AT TIME ZONE ");
+        w.push_bind(Value::Text(Some(crate::timezone::current())));
+    }
+}
+
+/// The transformed value: `EXTRACT(..)::integer` (PostgreSQL 14+ gives a
+/// `numeric`: the cast lets it compare with an `integer` parameter),
+/// `(col AT TIME ZONE $n)::date`, `::time`.
+fn push_transform_expr(
+    w: &mut SqlWriter,
+    table: &str,
+    field: &crate::meta::FieldMeta,
+    transform: Transform,
+) {
+    let part = match transform {
+        Transform::Date | Transform::Time => {
+            w.push_sql("(");
+            push_local(w, table, field);
+            w.push_sql(if transform == Transform::Date {
+                ")::date"
+            } else {
+                ")::time"
+            });
+            return;
+        }
+        Transform::WeekDay => {
+            // Django's week_day: 1 = Sunday (PostgreSQL's DOW is 0 = Sunday).
+            w.push_sql("(EXTRACT(DOW FROM ");
+            push_local(w, table, field);
+            w.push_sql(") + 1)::integer");
+            return;
+        }
+        Transform::Second => {
+            // Fractions of a second cut off, as Django's ExtractSecond.
+            w.push_sql("FLOOR(EXTRACT(SECOND FROM ");
+            push_local(w, table, field);
+            w.push_sql("))::integer");
+            return;
+        }
+        Transform::Year => "EXTRACT(YEAR FROM ",
+        Transform::IsoYear => "EXTRACT(ISOYEAR FROM ",
+        Transform::Month => "EXTRACT(MONTH FROM ",
+        Transform::Day => "EXTRACT(DAY FROM ",
+        Transform::Week => "EXTRACT(WEEK FROM ",
+        Transform::IsoWeekDay => "EXTRACT(ISODOW FROM ",
+        Transform::Quarter => "EXTRACT(QUARTER FROM ",
+        Transform::Hour => "EXTRACT(HOUR FROM ",
+        Transform::Minute => "EXTRACT(MINUTE FROM ",
+    };
+    w.push_sql(part);
+    push_local(w, table, field);
+    w.push_sql(")::integer");
+}
+
+/// The first day of `year` (`Year`) or of its ISO week 1 (`IsoYear`, the
+/// Monday of the week holding January 4th); `None` outside chrono's range.
+fn year_start(transform: Transform, year: i32) -> Option<chrono::NaiveDate> {
+    match transform {
+        Transform::Year => chrono::NaiveDate::from_ymd_opt(year, 1, 1),
+        Transform::IsoYear => chrono::NaiveDate::from_isoywd_opt(year, 1, chrono::Weekday::Mon),
+        _ => None,
+    }
+}
+
+/// `year`/`iso_year` with `exact`, `gt`, `gte`, `lt`, `lte`: a range on
+/// the bare column between local starts of years (computed here, bound as
+/// dates or date-times; for a `timestamptz`, `($n::timestamp AT TIME ZONE
+/// $tz)` lets PostgreSQL find the instant the local year starts at).
+/// Returns false (nothing written) for other lookups, and for years
+/// outside chrono's range, which the `EXTRACT` form then compares.
+fn push_year_range(
+    w: &mut SqlWriter,
+    table: &str,
+    field: &crate::meta::FieldMeta,
+    transform: Transform,
+    op: &TransformOp,
+) -> bool {
+    if !matches!(transform, Transform::Year | Transform::IsoYear) {
+        return false;
+    }
+    let (year, cmp) = match op {
+        TransformOp::Exact(Value::I32(Some(year))) => (*year, None),
+        TransformOp::Cmp(cmp, Value::I32(Some(year))) => (*year, Some(*cmp)),
+        _ => return false,
+    };
+    let start = year_start(transform, year);
+    let next = year.checked_add(1).and_then(|y| year_start(transform, y));
+    let (Some(start), Some(next)) = (start, next) else {
+        return false;
+    };
+    let bound = |w: &mut SqlWriter, day: chrono::NaiveDate| match field.sql_type {
+        SqlType::Date => w.push_bind(Value::Date(Some(day))),
+        SqlType::Timestamp => {
+            w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN))))
+        }
+        _ => {
+            w.push_sql("(");
+            w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN))));
+            w.push_sql("::timestamp AT TIME ZONE ");
+            w.push_bind(Value::Text(Some(crate::timezone::current())));
+            w.push_sql(")");
+        }
+    };
+    let (sql, day) = match cmp {
+        None => {
+            w.push_sql("(");
+            w.push_column(table, field.column);
+            w.push_sql(" >= ");
+            bound(w, start);
+            w.push_sql(" AND ");
+            w.push_column(table, field.column);
+            w.push_sql(" < ");
+            bound(w, next);
+            w.push_sql(")");
+            return true;
+        }
+        // After the year: from the next one's start on.
+        Some(Cmp::Gt) => (" >= ", next),
+        Some(Cmp::Gte) => (" >= ", start),
+        Some(Cmp::Lt) => (" < ", start),
+        // Up to the year's end: before the next one's start.
+        Some(Cmp::Lte) => (" < ", next),
+    };
+    w.push_column(table, field.column);
+    w.push_sql(sql);
+    bound(w, day);
+    true
 }
 
 /// `SELECT "t"."col" FROM "t" WHERE .. [ORDER BY ..] [LIMIT n] [OFFSET $m]`

@@ -500,7 +500,11 @@ impl Func {
                         match ty {
                             // Back to an instant, in the zone it was cut in
                             // (`instant`: parenthesized, as a cast may follow).
-                            Some(SqlType::TimestampTz) => w.push_sql(" AT TIME ZONE 'UTC')"),
+                            Some(SqlType::TimestampTz) => {
+                                w.push_sql(" AT TIME ZONE ");
+                                push_zone(w);
+                                w.push_sql(")");
+                            }
                             Some(SqlType::Date) => w.push_sql("::date"),
                             Some(SqlType::Time) => w.push_sql("::time"),
                             _ => {}
@@ -569,16 +573,25 @@ fn push_arg(w: &mut SqlWriter, scope: Scope<'_>, e: &Expr) {
     }
 }
 
-/// A date-time argument of `Extract`/`Trunc`, in UTC when it is an
-/// instant (`timestamptz`): its date and time parts are UTC's.
+/// A date-time argument of `Extract`/`Trunc`, in the active time zone
+/// ([`crate::timezone::current`], read when the query is rendered: when
+/// it runs) when it is an instant (`timestamptz`), as Django's: its date
+/// and time parts are that zone's.
 fn push_in_zone(w: &mut SqlWriter, scope: Scope<'_>, e: &Expr, ty: Option<SqlType>) {
     if ty == Some(SqlType::TimestampTz) {
         w.push_sql("(");
         push_arg(w, scope, e);
-        w.push_sql(" AT TIME ZONE 'UTC')");
+        w.push_sql(" AT TIME ZONE ");
+        push_zone(w);
+        w.push_sql(")");
     } else {
         push_arg(w, scope, e);
     }
+}
+
+/// The active time zone's name, a bound value.
+fn push_zone(w: &mut SqlWriter) {
+    w.push_bind(crate::value::Value::Text(Some(crate::timezone::current())));
 }
 
 impl Case {

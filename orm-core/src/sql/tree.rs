@@ -3,6 +3,8 @@
 //! assignments ([`Set`]) and an `__in` subquery ([`Subquery`]): plain data
 //! that the query chain builds and `condition.rs` / `statements.rs` render.
 
+pub(crate) use orm_names::Transform;
+
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{RelationKind, RelationMeta};
 use crate::sql::expr::Expr;
@@ -158,6 +160,10 @@ pub(crate) enum Op {
     },
     /// `col IN (SELECT ..)`: `__in` with a `values(..)` query.
     InQuery(Box<Subquery>),
+    /// A lookup on the column's value after a date or time transform:
+    /// `EXTRACT(MONTH FROM col AT TIME ZONE $tz)::integer = $n`, or for
+    /// `year`/`iso_year` a range on the bare column.
+    Transformed(Transform, TransformOp),
     /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
     /// the rows a many-to-many manager links to its owner.
     Linked {
@@ -166,6 +172,18 @@ pub(crate) enum Op {
         target_col: &'static str,
         owner: Value,
     },
+}
+
+/// The lookups that may follow a transform ([`Transform::LOOKUPS`]), with
+/// their operands: values of the transform's output (an `i32`, a date or
+/// a time).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TransformOp {
+    Exact(Value),
+    /// Never empty and without NULLs (see [`Node::leaf`]).
+    In(Vec<Value>),
+    Cmp(Cmp, Value),
+    Range(Value, Value),
 }
 
 impl Node {
@@ -198,6 +216,13 @@ impl Node {
                     return Node::Nothing;
                 }
                 Op::In(values)
+            }
+            Op::Transformed(t, TransformOp::In(values)) => {
+                let values: Vec<Value> = values.into_iter().filter(|v| !v.is_null()).collect();
+                if values.is_empty() {
+                    return Node::Nothing;
+                }
+                Op::Transformed(t, TransformOp::In(values))
             }
             op => op,
         };

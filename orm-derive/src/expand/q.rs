@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Token};
 
-use orm_names::Lookup;
+use orm_names::{Lookup, Transform};
 
 use super::name_type;
 
@@ -119,8 +119,13 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     // `a__b__field__lookup`: the last name is a lookup when it is one.
     let (names, lookup) = Lookup::split(&key);
     let names: Vec<&str> = names.split("__").collect();
+    // A transform name after the first: `created__year`, or a field of a
+    // related model of that name (`event__date`), which only the field's
+    // type tells apart. Every name after the first is then a step
+    // (`Field::step`) decided by the type it follows.
+    let steps = names.len() >= 2 && names[1..].iter().any(|n| Transform::from_name(n).is_some());
     // `name__icontainz` is a mistyped lookup, not a relation path.
-    if let (None, [.., last]) = (lookup, &names[..]) {
+    if let (None, [.., last], false) = (lookup, &names[..], steps) {
         let all = lookup_names();
         let hint = crate::attr::did_you_mean(last, &all);
         if names.len() >= 2 && !hint.is_empty() && last.len() >= 5 {
@@ -136,7 +141,12 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             format!("`{key}`: expected names separated by `__`, like `author__name__icontains`"),
         ));
     }
-    if names.len() > MAX_DEPTH + 1 {
+    // A transform may follow a field reached through `MAX_DEPTH` relations.
+    let transformed = steps
+        && names
+            .last()
+            .is_some_and(|n| Transform::from_name(n).is_some());
+    if names.len() > MAX_DEPTH + 1 + usize::from(transformed) {
         return Err(syn::Error::new(
             span,
             format!("`{key}` crosses more than {MAX_DEPTH} relations"),
@@ -144,7 +154,16 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     }
     let (field, relations) = names.split_last().expect("at least one name");
     let field = *field;
-    let handle = if relations.is_empty() {
+    let handle = if steps {
+        let first = name_type(krate, names[0], span);
+        let mut h = quote_spanned!(span=>
+            #krate::__private::steps::start(#krate::__private::field_by_name::<_, #first>()));
+        for name in &names[1..] {
+            let n = name_type(krate, name, span);
+            h = quote_spanned!(span=> #krate::__private::steps::next::<#n, _, _>(#h));
+        }
+        return Ok(expand_steps(krate, term, &h, lookup, span));
+    } else if relations.is_empty() {
         let name = name_type(krate, field, span);
         quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>())
     } else {
@@ -216,6 +235,62 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     Ok(quote_spanned!(span=> #handle.#method(#value)))
 }
 
+/// A term whose names may hold a transform (`created__year__gte`,
+/// `event__date`): the handle `h` of the names, and the lookup as a call
+/// of a trait function on it (`steps::gte(h, value)`), which the compiler
+/// resolves once the model is known.
+fn expand_steps(
+    krate: &TokenStream,
+    term: &Term,
+    h: &TokenStream,
+    lookup: Option<Lookup>,
+    span: Span,
+) -> TokenStream {
+    let value = &term.value;
+    let call = |method: &str| {
+        let method = Ident::new(method, Span::call_site().located_at(span));
+        quote_spanned!(span=> #krate::__private::steps::#method)
+    };
+    let lookup = lookup.unwrap_or(Lookup::Exact);
+    if has_f(value) {
+        // Refused for a lookup without an `F()` form, as for fields; a
+        // transform refuses every `F()` (`FieldLookups`).
+        return match lookup.expr_method() {
+            Some(method) => {
+                let f = call(method);
+                quote_spanned!(span=> #f(#h, #value))
+            }
+            None => syn::Error::new_spanned(
+                value,
+                format!(
+                    "F() works with `=`, {}, not with `{lookup}`",
+                    expr_lookups()
+                ),
+            )
+            .to_compile_error(),
+        };
+    }
+    if is_none(value) {
+        return match lookup {
+            Lookup::Exact => {
+                let f = call("is_null");
+                quote_spanned!(span=> #f(#h, true))
+            }
+            Lookup::IExact => {
+                let f = call("iexact_null");
+                quote_spanned!(span=> #f(#h))
+            }
+            _ => syn::Error::new_spanned(
+                value,
+                format!("`None` cannot be used with `{lookup}`; use `__isnull = true`"),
+            )
+            .to_compile_error(),
+        };
+    }
+    let f = call(lookup.method());
+    quote_spanned!(span=> #f(#h, #value))
+}
+
 #[cfg(test)]
 mod tests {
     use orm_names::Lookup;
@@ -269,6 +344,27 @@ mod tests {
         assert!(expand("author__name = F(\"other\")")
             .unwrap()
             .contains("eq_expr"));
+    }
+
+    #[test]
+    fn a_name_after_a_field_that_may_be_a_transform_is_a_step() {
+        // `created__year__gte`, and `event__date` (a relation's field named
+        // like a transform): the same expansion, decided by the field types.
+        let out = expand("created__year__gte = 2020").expect("expands");
+        assert!(out.contains("steps :: start"), "{out}");
+        assert!(out.contains("steps :: next"), "{out}");
+        assert!(out.contains("steps :: gte"), "{out}");
+        let out = expand("event__date = d").expect("expands");
+        assert!(out.contains("steps :: eq"), "{out}");
+        assert!(!out.contains("relation_by_name"), "{out}");
+        assert!(expand("event__date = None")
+            .unwrap()
+            .contains("steps :: is_null"));
+        assert!(expand("a__b__c__d__e__year = 1").is_ok());
+        assert!(expand("a__b__c__d__e__f__year = 1").is_err());
+        // No transform name: the relation path as before.
+        let out = expand("author__name = x").expect("expands");
+        assert!(out.contains("relation_by_name"), "{out}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Conditions ([`Q`]) and assignments ([`Assign`]) as plain data.
 
 pub(crate) use crate::sql::tree::{
-    Cmp, Cond, Like, Node, Op, RelPath, Set, Subquery, ACROSS_RELATION, MAX_DEPTH,
+    Cmp, Cond, Like, Node, Op, RelPath, Set, Subquery, Transform, TransformOp, ACROSS_RELATION,
+    MAX_DEPTH,
 };
 
 mod assign;

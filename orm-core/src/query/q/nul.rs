@@ -48,6 +48,11 @@ fn op_has_nul(op: &Op) -> bool {
         Op::IsNull(_) => false,
         Op::CmpExpr { expr, .. } => expr.has_nul(),
         Op::InQuery(sub) => any_nul(&sub.filter),
+        Op::Transformed(_, op) => match op {
+            TransformOp::Exact(v) | TransformOp::Cmp(_, v) => v.has_nul(),
+            TransformOp::In(values) => values.iter().any(Value::has_nul),
+            TransformOp::Range(low, high) => low.has_nul() || high.has_nul(),
+        },
     }
 }
 

@@ -94,7 +94,8 @@ impl<M: Model> QuerySet<M> {
     /// matching rows, cut to `kind` (`"year"`, `"month"`, `"week"`, which
     /// starts on Monday, or `"day"`), in `order` `"ASC"` or `"DESC"`, as
     /// Django's `dates(field, kind, order)`. A `DateTime<Utc>` field is cut
-    /// in UTC (Django's default time zone).
+    /// in the [active time zone](crate::timezone) (UTC unless set), as
+    /// Django's with `USE_TZ`.
     ///
     /// ```no_run
     /// # use orm_core::prelude::*;
@@ -128,7 +129,8 @@ impl<M: Model> QuerySet<M> {
         let Some((qs, column, kind, desc)) = cut else {
             return Ok(Vec::new());
         };
-        let time_zone = (column.sql_type == SqlType::TimestampTz).then_some("UTC");
+        let zone = crate::timezone::current();
+        let time_zone = (column.sql_type == SqlType::TimestampTz).then_some(zone.as_str());
         let db = db::resolve(qs.db.as_ref())?;
         let filter = qs.simplified()?;
         let stmt = statements::dates(M::META, &filter, column, kind, time_zone, desc);
@@ -140,8 +142,10 @@ impl<M: Model> QuerySet<M> {
 
     /// The distinct instants of `field` (a `DateTime<Utc>` field) among
     /// the matching rows, cut to `kind` (`"year"`, `"month"`, `"week"`,
-    /// `"day"`, `"hour"`, `"minute"` or `"second"`) in UTC, in `order`
-    /// `"ASC"` or `"DESC"`, as Django's `datetimes(field, kind, order)`.
+    /// `"day"`, `"hour"`, `"minute"` or `"second"`) in the
+    /// [active time zone](crate::timezone) (UTC unless set), in `order`
+    /// `"ASC"` or `"DESC"`, as Django's `datetimes(field, kind, order)`:
+    /// in New York, `"day"` gives the instants of New York's midnights.
     ///
     /// # Errors
     /// As [`dates`](Self::dates), for a field that is not a `DateTime<Utc>`
@@ -165,7 +169,8 @@ impl<M: Model> QuerySet<M> {
         };
         let db = db::resolve(qs.db.as_ref())?;
         let filter = qs.simplified()?;
-        let stmt = statements::datetimes(M::META, &filter, column, kind, "UTC", desc);
+        let zone = crate::timezone::current();
+        let stmt = statements::datetimes(M::META, &filter, column, kind, &zone, desc);
         let rows = db.query(&stmt.sql, &stmt.binds).await?;
         rows.iter()
             .map(|row| row.try_get(0).map_err(Error::Database))

@@ -94,28 +94,43 @@ fn comparisons_and_conversions() {
 }
 
 #[test]
-fn dates_cut_and_taken_apart_in_utc() {
+fn dates_cut_and_taken_apart_in_the_active_zone() {
+    let utc = || vec![text("UTC")];
     assert_eq!(
-        sql(ExtractYear("created_at")),
-        r#"(EXTRACT(YEAR FROM ("users"."created_at" AT TIME ZONE 'UTC')))::integer"#
+        render(ExtractYear("created_at")),
+        (
+            r#"(EXTRACT(YEAR FROM ("users"."created_at" AT TIME ZONE $1)))::integer"#.to_owned(),
+            utc()
+        )
     );
     // Django's week_day: 1 is Sunday (PostgreSQL's DOW is 0).
     assert_eq!(
         sql(ExtractWeekDay("created_at")),
-        r#"(EXTRACT(DOW FROM ("users"."created_at" AT TIME ZONE 'UTC')) + 1)::integer"#
+        r#"(EXTRACT(DOW FROM ("users"."created_at" AT TIME ZONE $1)) + 1)::integer"#
     );
     assert_eq!(
         sql(ExtractSecond("created_at")),
-        r#"(FLOOR(EXTRACT(SECOND FROM ("users"."created_at" AT TIME ZONE 'UTC'))))::integer"#
+        r#"(FLOOR(EXTRACT(SECOND FROM ("users"."created_at" AT TIME ZONE $1))))::integer"#
     );
     assert_eq!(
-        sql(TruncMonth("created_at")),
-        r#"(DATE_TRUNC('month', ("users"."created_at" AT TIME ZONE 'UTC')) AT TIME ZONE 'UTC')"#
+        render(TruncMonth("created_at")),
+        (
+            r#"(DATE_TRUNC('month', ("users"."created_at" AT TIME ZONE $1)) AT TIME ZONE $2)"#
+                .to_owned(),
+            vec![text("UTC"), text("UTC")]
+        )
     );
     assert_eq!(
         sql(TruncDate("created_at")),
-        r#"(("users"."created_at" AT TIME ZONE 'UTC'))::date"#
+        r#"(("users"."created_at" AT TIME ZONE $1))::date"#
     );
+    // The zone is the one active when the query is rendered.
+    let tokyo =
+        crate::timezone::override_zone("Asia/Tokyo", async { render(TruncDay("created_at")) });
+    let (_, binds) = futures_util::FutureExt::now_or_never(tokyo)
+        .expect("ready")
+        .expect("zone");
+    assert_eq!(binds, vec![text("Asia/Tokyo"), text("Asia/Tokyo")]);
 }
 
 #[test]

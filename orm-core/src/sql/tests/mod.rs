@@ -17,6 +17,7 @@ mod hostile;
 mod kept;
 mod prefetch;
 mod related_order;
+mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
 #[orm(table = "users", crate = "crate")]

@@ -1,0 +1,644 @@
+//! Date and time transforms on typed field handles: `f.created.year()`,
+//! `f.created.date()`, `f.starts.hour()` give a [`Transformed`] handle
+//! whose lookups compare the transformed value, in the
+//! [active time zone](crate::timezone) for a `DateTime<Utc>` field.
+//!
+//! Also the type-level dispatch `q!` uses for a name after a field
+//! ([`Step`]): after a relation the name is a field of the related model
+//! (`event__date`), after a date or time field it is a transform
+//! (`created__date`). The two kinds of field types differ, so the one
+//! macro expansion means the right thing for each.
+
+use std::marker::PhantomData;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+use crate::field::{member_of, Field, Member};
+use crate::meta::FieldMeta;
+use crate::model::{Ch, HasField, Model};
+use crate::query::q::{Cmp, Node, Op, RelPath, Transform, TransformOp, Q};
+use crate::types::{Arg, BaseType, DateField, DateTimeField, FieldType, TimeField};
+
+/// A handle on a date or time field's value after a transform
+/// (`User::fields().created.year()`), of type `V`: `i32` for the integer
+/// parts, `NaiveDate` for `date()`, `NaiveTime` for `time()`.
+///
+/// Its lookups are those Django allows after a transform: `eq` (exact),
+/// `gt`, `gte`, `lt`, `lte`, `in_` and `range`. `year()` and
+/// `iso_year()` compared with `eq`, `gt`, `gte`, `lt` or `lte` are ranges
+/// on the column itself, so an index on it still serves.
+///
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// # use chrono::{DateTime, NaiveDate, Utc};
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub created: DateTime<Utc> }
+/// # async fn run() -> orm_core::Result<()> {
+/// let f = Post::fields();
+/// let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+/// let posts = Post::filter(
+///     f.created.year().gte(2020) & f.created.week_day().in_([1, 7]) & f.created.date().lt(day),
+/// )
+/// .await?;
+/// // f.created.year().eq("2020") -> compile error: a year is an i32
+/// # Ok(()) }
+/// ```
+pub struct Transformed<M, V> {
+    field: &'static FieldMeta,
+    path: RelPath,
+    transform: Transform,
+    _marker: PhantomData<fn() -> (M, V)>,
+}
+
+impl<M, V> Clone for Transformed<M, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, V> Copy for Transformed<M, V> {}
+
+impl<M, V> std::fmt::Debug for Transformed<M, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transformed")
+            .field("field", &self.field.name)
+            .field("transform", &self.transform.name())
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl<M: Model, V: BaseType> Transformed<M, V> {
+    fn new(field: &'static FieldMeta, path: RelPath, transform: Transform) -> Self {
+        Transformed {
+            field,
+            path,
+            transform,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The transform's name: `year`, `date`, `week_day`, ...
+    pub fn name(&self) -> &'static str {
+        self.transform.name()
+    }
+
+    /// The transformed field's metadata.
+    pub fn meta(&self) -> &'static FieldMeta {
+        self.field
+    }
+
+    fn q(self, op: TransformOp) -> Q<M> {
+        Q::from_node(Node::leaf_at(
+            self.path,
+            self.field,
+            Op::Transformed(self.transform, op),
+        ))
+    }
+
+    /// `exact`: the transformed value equals `value`
+    /// (`created__year = 2024`).
+    pub fn eq<A: Arg<V>>(self, value: A) -> Q<M> {
+        self.q(TransformOp::Exact(value.into_value()))
+    }
+
+    /// `gt`: greater than `value` (`created__year__gt = 2020`: from 2021 on).
+    pub fn gt<A: Arg<V>>(self, value: A) -> Q<M> {
+        self.q(TransformOp::Cmp(Cmp::Gt, value.into_value()))
+    }
+
+    /// `gte`: greater than or equal to `value`.
+    pub fn gte<A: Arg<V>>(self, value: A) -> Q<M> {
+        self.q(TransformOp::Cmp(Cmp::Gte, value.into_value()))
+    }
+
+    /// `lt`: less than `value`.
+    pub fn lt<A: Arg<V>>(self, value: A) -> Q<M> {
+        self.q(TransformOp::Cmp(Cmp::Lt, value.into_value()))
+    }
+
+    /// `lte`: less than or equal to `value`.
+    pub fn lte<A: Arg<V>>(self, value: A) -> Q<M> {
+        self.q(TransformOp::Cmp(Cmp::Lte, value.into_value()))
+    }
+
+    /// `in`: equal to one of `values` (`created__week_day__in = [1, 7]`:
+    /// weekends). An empty list matches nothing and sends no query.
+    pub fn in_<I, A>(self, values: I) -> Q<M>
+    where
+        I: IntoIterator<Item = A>,
+        A: Arg<V>,
+    {
+        let values = values.into_iter().map(Arg::into_value).collect();
+        self.q(TransformOp::In(values))
+    }
+
+    /// `range`: between `low` and `high`, both included (`BETWEEN`).
+    pub fn range<A: Arg<V>>(self, (low, high): (A, A)) -> Q<M> {
+        self.q(TransformOp::Range(low.into_value(), high.into_value()))
+    }
+}
+
+impl<M: Model, T: FieldType> Field<M, T> {
+    fn transform<V: BaseType>(self, transform: Transform) -> Transformed<M, V> {
+        Transformed::new(self.meta(), self.path, transform)
+    }
+}
+
+impl<M: Model, T: DateField> Field<M, T> {
+    /// The year (`created__year`), as an `i32`. Its `eq`, `gt`, `gte`,
+    /// `lt` and `lte` are ranges on the column (an index serves them).
+    pub fn year(self) -> Transformed<M, i32> {
+        self.transform(Transform::Year)
+    }
+
+    /// The ISO 8601 week-numbering year (`created__iso_year`): weeks start
+    /// on Monday and week 1 holds January 4th, so the first days of
+    /// January may belong to the year before. Compared as a range too.
+    pub fn iso_year(self) -> Transformed<M, i32> {
+        self.transform(Transform::IsoYear)
+    }
+
+    /// The month, 1 to 12 (`created__month`).
+    pub fn month(self) -> Transformed<M, i32> {
+        self.transform(Transform::Month)
+    }
+
+    /// The day of the month, 1 to 31 (`created__day`).
+    pub fn day(self) -> Transformed<M, i32> {
+        self.transform(Transform::Day)
+    }
+
+    /// The ISO 8601 week number, 1 to 53 (`created__week`).
+    pub fn week(self) -> Transformed<M, i32> {
+        self.transform(Transform::Week)
+    }
+
+    /// The day of the week, 1 = Sunday to 7 = Saturday
+    /// (`created__week_day`, as Django).
+    pub fn week_day(self) -> Transformed<M, i32> {
+        self.transform(Transform::WeekDay)
+    }
+
+    /// The ISO day of the week, 1 = Monday to 7 = Sunday
+    /// (`created__iso_week_day`).
+    pub fn iso_week_day(self) -> Transformed<M, i32> {
+        self.transform(Transform::IsoWeekDay)
+    }
+
+    /// The quarter, 1 to 4 (`created__quarter`).
+    pub fn quarter(self) -> Transformed<M, i32> {
+        self.transform(Transform::Quarter)
+    }
+}
+
+impl<M: Model, T: DateTimeField> Field<M, T> {
+    /// The date (`created__date`), a `NaiveDate`: in the active time zone
+    /// for a `DateTime<Utc>` field.
+    pub fn date(self) -> Transformed<M, NaiveDate> {
+        self.transform(Transform::Date)
+    }
+
+    /// The time of day (`created__time`), a `NaiveTime`.
+    pub fn time(self) -> Transformed<M, NaiveTime> {
+        self.transform(Transform::Time)
+    }
+}
+
+impl<M: Model, T: TimeField> Field<M, T> {
+    /// The hour, 0 to 23 (`created__hour`).
+    pub fn hour(self) -> Transformed<M, i32> {
+        self.transform(Transform::Hour)
+    }
+
+    /// The minute, 0 to 59 (`created__minute`).
+    pub fn minute(self) -> Transformed<M, i32> {
+        self.transform(Transform::Minute)
+    }
+
+    /// The second, 0 to 59, fractions cut off (`created__second`).
+    pub fn second(self) -> Transformed<M, i32> {
+        self.transform(Transform::Second)
+    }
+}
+
+/// The type-level name (a tuple of [`Ch`]) of a transform, with the type
+/// of the value it yields.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "no date/time transform has this name",
+    label = "not a transform",
+    note = "transforms: year, iso_year, month, day, week, week_day, iso_week_day, quarter, date, time, hour, minute, second"
+)]
+pub trait TransformName {
+    /// The transform.
+    const TRANSFORM: Transform;
+    /// What it yields: `i32`, `NaiveDate` or `NaiveTime`.
+    type Value: BaseType;
+}
+
+/// A transform that applies to a date (`NaiveDate`) field.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this transform does not apply to a date (`NaiveDate`) field",
+    label = "not a transform of dates",
+    note = "a date takes year, iso_year, month, day, week, week_day, iso_week_day and quarter; date, time, hour, minute and second need a date-time"
+)]
+pub trait DatePart: TransformName {}
+
+/// A transform that applies to a time (`NaiveTime`) field.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this transform does not apply to a time (`NaiveTime`) field",
+    label = "not a transform of times",
+    note = "a time takes hour, minute and second; the others need a date or a date-time"
+)]
+pub trait TimePart: TransformName {}
+
+/// A transform that applies to date-times only (`date`, `time`).
+#[doc(hidden)]
+pub trait DateTimePart: TransformName {}
+
+macro_rules! transform_names {
+    ($($variant:ident ($($c:literal)*) $value:ty, $part:ident;)*) => {
+        $(
+            impl TransformName for ($(Ch<$c>,)*) {
+                const TRANSFORM: Transform = Transform::$variant;
+                type Value = $value;
+            }
+            impl $part for ($(Ch<$c>,)*) {}
+        )*
+        /// Each transform with the name its type spells (checked against
+        /// the table in the tests).
+        #[cfg(test)]
+        const SPELLED: &[(Transform, &str)] = &[$((Transform::$variant, concat!($($c),*))),*];
+    };
+}
+
+transform_names! {
+    Year ('y' 'e' 'a' 'r') i32, DatePart;
+    IsoYear ('i' 's' 'o' '_' 'y' 'e' 'a' 'r') i32, DatePart;
+    Month ('m' 'o' 'n' 't' 'h') i32, DatePart;
+    Day ('d' 'a' 'y') i32, DatePart;
+    Week ('w' 'e' 'e' 'k') i32, DatePart;
+    WeekDay ('w' 'e' 'e' 'k' '_' 'd' 'a' 'y') i32, DatePart;
+    IsoWeekDay ('i' 's' 'o' '_' 'w' 'e' 'e' 'k' '_' 'd' 'a' 'y') i32, DatePart;
+    Quarter ('q' 'u' 'a' 'r' 't' 'e' 'r') i32, DatePart;
+    Date ('d' 'a' 't' 'e') NaiveDate, DateTimePart;
+    Time ('t' 'i' 'm' 'e') NaiveTime, DateTimePart;
+    Hour ('h' 'o' 'u' 'r') i32, TimePart;
+    Minute ('m' 'i' 'n' 'u' 't' 'e') i32, TimePart;
+    Second ('s' 'e' 'c' 'o' 'n' 'd') i32, TimePart;
+}
+
+/// One more name of a `q!` key after a field of type `Self`: the field
+/// named `N` of the related model after a relation field (the path grows
+/// by the relation), the transform named `N` after a date or time field.
+/// The impls are on different types, so they never overlap, and `q!` can
+/// emit the same `.step::<N>()` for `event__date` (a relation, then a
+/// field) and `created__date` (a field, then a transform).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has neither a related field nor a date/time transform with this name",
+    label = "not a field of the related model, nor a transform of this field",
+    note = "after a relation a name is a field of the related model; after a date or time field it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times)"
+)]
+pub trait Step<M, N>: FieldType {
+    /// The handle the step leads to.
+    type Out;
+    /// Takes the step from `field`.
+    fn step(field: Field<M, Self>) -> Self::Out;
+}
+
+/// The field named `N` of `T`, reached from `field` (a relation to `T`).
+fn through<M: Model, S, T: Model + HasField<N>, N>(
+    field: Field<M, S>,
+) -> Field<M, <T as HasField<N>>::Type> {
+    let relation = match field.member {
+        Member::Relation(rel) => Some(rel),
+        Member::Column(column) => {
+            let owner = field.path.last().map_or(M::META, |r| r.target.meta());
+            owner.relation_of_field(column.position)
+        }
+    };
+    Field {
+        member: member_of::<T>(<T as HasField<N>>::INDEX),
+        // The derive gives every relation field its relation: `None`
+        // cannot happen for a field of a relation type.
+        path: relation.map_or(field.path, |rel| field.path.push(rel)),
+        _marker: PhantomData,
+    }
+}
+
+macro_rules! relation_steps {
+    ($($ty:ty),*) => {$(
+        impl<M: Model, T: Model + HasField<N>, N> Step<M, N> for $ty {
+            type Out = Field<M, <T as HasField<N>>::Type>;
+            fn step(field: Field<M, Self>) -> Self::Out {
+                through::<M, Self, T, N>(field)
+            }
+        }
+    )*};
+}
+
+relation_steps!(
+    crate::ForeignKey<T>,
+    Option<crate::ForeignKey<T>>,
+    crate::ManyToMany<T>,
+    crate::Reverse<T>,
+    crate::ReverseOne<T>
+);
+
+macro_rules! transform_steps {
+    ($bound:ident: $($ty:ty),*) => {$(
+        impl<M: Model, N: $bound> Step<M, N> for $ty {
+            type Out = Transformed<M, N::Value>;
+            fn step(field: Field<M, Self>) -> Self::Out {
+                field.transform(N::TRANSFORM)
+            }
+        }
+    )*};
+}
+
+transform_steps!(TransformName: DateTime<Utc>, Option<DateTime<Utc>>, NaiveDateTime, Option<NaiveDateTime>);
+transform_steps!(DatePart: NaiveDate, Option<NaiveDate>);
+transform_steps!(TimePart: NaiveTime, Option<NaiveTime>);
+
+/// What `q!` calls for a key with a name after its first field that
+/// may be a transform (`created__year__gte`, `event__date`): every step
+/// and the lookup are trait functions (`steps::next`, `steps::gte`), so
+/// the compiler resolves them once it knows the model (a method call
+/// would need the handle's type first), and a misuse fails with the
+/// message of the trait that is missing.
+#[doc(hidden)]
+pub mod steps {
+    use std::marker::PhantomData;
+
+    use super::{Step, Transformed};
+    use crate::field::Field;
+    use crate::model::Model;
+    use crate::query::expr::Expr;
+    use crate::query::q::{InArg, Q};
+    use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
+
+    /// A handle `q!` reached (a field or a transformed field) of a
+    /// condition on model `M`. `M` is carried apart from the handle so
+    /// that it is inferred from where the condition is used (`filter`'s
+    /// model), before the handle's type can be.
+    pub struct At<M, H>(H, PhantomData<fn() -> M>);
+
+    impl<M, H: std::fmt::Debug> std::fmt::Debug for At<M, H> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_tuple("At").field(&self.0).finish()
+        }
+    }
+
+    /// The first field of a key.
+    pub fn start<M, T>(field: Field<M, T>) -> At<M, Field<M, T>> {
+        At(field, PhantomData)
+    }
+
+    /// One more name after a handle (see [`Step`]).
+    #[diagnostic::on_unimplemented(
+        message = "nothing can follow a date/time transform here",
+        label = "a transform (`__year`, `__date`, ...) is followed only by a lookup",
+        note = "transforms do not chain: write `created__year`, not `created__date__year`"
+    )]
+    pub trait Next<M, N> {
+        /// The handle the name leads to.
+        type Out;
+        /// Takes the step.
+        fn next(self) -> Self::Out;
+    }
+    impl<M: Model, T: Step<M, N>, N> Next<M, N> for Field<M, T> {
+        type Out = T::Out;
+        fn next(self) -> T::Out {
+            T::step(self)
+        }
+    }
+
+    /// The name `N` after `handle`.
+    pub fn next<N, M, H: Next<M, N>>(handle: At<M, H>) -> At<M, H::Out> {
+        At(handle.0.next(), PhantomData)
+    }
+
+    /// `exact` with a value of type `A`.
+    #[diagnostic::on_unimplemented(
+        message = "`{A}` cannot be compared with this field or transform",
+        label = "a value of the wrong type"
+    )]
+    pub trait LookupEq<M, A> {
+        /// `exact`.
+        fn eq(self, value: A) -> Q<M>;
+    }
+    impl<M: Model, T: FieldType, A: Arg<T>> LookupEq<M, A> for Field<M, T> {
+        fn eq(self, value: A) -> Q<M> {
+            Field::eq(self, value)
+        }
+    }
+    impl<M: Model, V: BaseType, A: Arg<V>> LookupEq<M, A> for Transformed<M, V> {
+        fn eq(self, value: A) -> Q<M> {
+            Transformed::eq(self, value)
+        }
+    }
+
+    /// `in` with a list (or query) of type `A`.
+    #[diagnostic::on_unimplemented(
+        message = "`{A}` is not a list of values for this field or transform",
+        label = "a list of the wrong type"
+    )]
+    pub trait LookupIn<M, A> {
+        /// `in`.
+        fn in_(self, values: A) -> Q<M>;
+    }
+    impl<M: Model, T: FieldType, A: InArg<T>> LookupIn<M, A> for Field<M, T> {
+        fn in_(self, values: A) -> Q<M> {
+            Field::in_(self, values)
+        }
+    }
+    impl<M: Model, V: BaseType, I: IntoIterator<Item = A>, A: Arg<V>> LookupIn<M, I>
+        for Transformed<M, V>
+    {
+        fn in_(self, values: I) -> Q<M> {
+            Transformed::in_(self, values)
+        }
+    }
+
+    /// `gt`, `gte`, `lt`, `lte` and `range` with values of type `A`.
+    #[diagnostic::on_unimplemented(
+        message = "this field or transform cannot be compared with `{A}` by gt/gte/lt/lte/range",
+        label = "an unordered field, or a value of the wrong type"
+    )]
+    pub trait LookupOrd<M, A> {
+        /// `gt`.
+        fn gt(self, value: A) -> Q<M>;
+        /// `gte`.
+        fn gte(self, value: A) -> Q<M>;
+        /// `lt`.
+        fn lt(self, value: A) -> Q<M>;
+        /// `lte`.
+        fn lte(self, value: A) -> Q<M>;
+        /// `range`.
+        fn range(self, bounds: (A, A)) -> Q<M>;
+    }
+    impl<M: Model, T: OrderedField, A: Arg<T::Base>> LookupOrd<M, A> for Field<M, T> {
+        fn gt(self, value: A) -> Q<M> {
+            Field::gt(self, value)
+        }
+        fn gte(self, value: A) -> Q<M> {
+            Field::gte(self, value)
+        }
+        fn lt(self, value: A) -> Q<M> {
+            Field::lt(self, value)
+        }
+        fn lte(self, value: A) -> Q<M> {
+            Field::lte(self, value)
+        }
+        fn range(self, bounds: (A, A)) -> Q<M> {
+            Field::range(self, bounds)
+        }
+    }
+    impl<M: Model, V: BaseType, A: Arg<V>> LookupOrd<M, A> for Transformed<M, V> {
+        fn gt(self, value: A) -> Q<M> {
+            Transformed::gt(self, value)
+        }
+        fn gte(self, value: A) -> Q<M> {
+            Transformed::gte(self, value)
+        }
+        fn lt(self, value: A) -> Q<M> {
+            Transformed::lt(self, value)
+        }
+        fn lte(self, value: A) -> Q<M> {
+            Transformed::lte(self, value)
+        }
+        fn range(self, bounds: (A, A)) -> Q<M> {
+            Transformed::range(self, bounds)
+        }
+    }
+
+    /// The text lookups, `isnull` and `F()` comparisons: a field's, not a
+    /// transform's.
+    #[diagnostic::on_unimplemented(
+        message = "this lookup does not apply after a date/time transform: only exact, gt, gte, lt, lte, in and range do",
+        label = "not a lookup of a transform",
+        note = "`created__year__gte = 2020`, `created__date__lt = day`; text lookups, isnull and F() apply to fields"
+    )]
+    pub trait FieldLookups<M> {
+        /// The field's type.
+        type Type;
+        /// The handle as a field.
+        fn field(self) -> Field<M, Self::Type>;
+    }
+    impl<M, T> FieldLookups<M> for Field<M, T> {
+        type Type = T;
+        fn field(self) -> Self {
+            self
+        }
+    }
+
+    macro_rules! text_lookups {
+        ($($method:ident),*) => {$(
+            #[doc = concat!("`", stringify!($method), "` on a text field.")]
+            pub fn $method<M: Model, H: FieldLookups<M>, A: Arg<String>>(
+                handle: At<M, H>,
+                value: A,
+            ) -> Q<M>
+            where
+                H::Type: TextField,
+            {
+                handle.0.field().$method(value)
+            }
+        )*};
+    }
+    text_lookups!(
+        iexact,
+        contains,
+        icontains,
+        startswith,
+        istartswith,
+        endswith,
+        iendswith,
+        regex,
+        iregex
+    );
+
+    macro_rules! expr_lookups {
+        ($($method:ident),*) => {$(
+            #[doc = concat!("`", stringify!($method), "` with an `F()` expression.")]
+            pub fn $method<M: Model, H: FieldLookups<M>>(
+                handle: At<M, H>,
+                expr: impl Into<Expr>,
+            ) -> Q<M>
+            where
+                H::Type: FieldType,
+            {
+                handle.0.field().$method(expr)
+            }
+        )*};
+    }
+    expr_lookups!(eq_expr, gt_expr, gte_expr, lt_expr, lte_expr);
+
+    /// `exact`.
+    pub fn eq<M, H: LookupEq<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.eq(value)
+    }
+
+    /// `in`.
+    pub fn in_<M, H: LookupIn<M, A>, A>(handle: At<M, H>, values: A) -> Q<M> {
+        handle.0.in_(values)
+    }
+
+    /// `gt`.
+    pub fn gt<M, H: LookupOrd<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.gt(value)
+    }
+
+    /// `gte`.
+    pub fn gte<M, H: LookupOrd<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.gte(value)
+    }
+
+    /// `lt`.
+    pub fn lt<M, H: LookupOrd<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.lt(value)
+    }
+
+    /// `lte`.
+    pub fn lte<M, H: LookupOrd<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.lte(value)
+    }
+
+    /// `range`.
+    pub fn range<M, H: LookupOrd<M, A>, A>(handle: At<M, H>, bounds: (A, A)) -> Q<M> {
+        handle.0.range(bounds)
+    }
+
+    /// `isnull` (also `= None` across a relation).
+    pub fn is_null<M: Model, H: FieldLookups<M>>(handle: At<M, H>, is_null: bool) -> Q<M>
+    where
+        H::Type: FieldType,
+    {
+        handle.0.field().is_null(is_null)
+    }
+
+    /// `iexact = None`: IS NULL.
+    pub fn iexact_null<M: Model, H: FieldLookups<M>>(handle: At<M, H>) -> Q<M>
+    where
+        H::Type: TextField + NullableField,
+    {
+        handle.0.field().iexact_null()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SPELLED;
+    use crate::query::q::Transform;
+
+    #[test]
+    fn every_transform_has_its_type_level_name() {
+        assert_eq!(SPELLED.len(), Transform::ALL.len());
+        for (t, spelled) in SPELLED {
+            assert_eq!(t.name(), *spelled);
+        }
+    }
+}
