@@ -340,3 +340,74 @@ async fn subquery_annotates_updates_and_filters_by_the_outer_row() -> Result<()>
     })
     .await
 }
+
+#[tokio::test]
+async fn window_functions_rank_total_and_filter() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        // karma: a 10, b 30, c 30, d 5, e 20; emails: a, b none; c, d, e "x".
+        users(&[
+            ("a", 10, None),
+            ("b", 30, None),
+            ("c", 30, Some("x")),
+            ("d", 5, Some("x")),
+            ("e", 20, Some("x")),
+        ])
+        .await;
+        let rows = User::all()
+            .annotate_expr("rank", Window(Rank()).order_by(["-karma"]))
+            .annotate_expr("dense", Window(DenseRank()).order_by(["-karma"]))
+            .annotate_expr("n", Window(RowNumber()).order_by(["-karma", "name"]))
+            .annotate_expr(
+                "running",
+                Window(Sum("karma")).order_by(["name"]).rows(None, Some(0)),
+            )
+            .annotate_expr("prev", Window(Lag("name", 1, None)).order_by(["name"]))
+            .annotate_expr("per_email", Window(Count("*")).partition_by(["email"]))
+            .order_by(["name"])
+            .await?;
+        let col = |name: &str| -> Vec<i64> { rows.iter().map(|r| r.get(name).unwrap()).collect() };
+        // By karma descending: b, c tie at 30 (rank 1), e 20 (rank 3;
+        // dense 2), a 10, d 5. Rows listed by name a..e.
+        assert_eq!(col("rank"), [4, 1, 1, 5, 3]);
+        assert_eq!(col("dense"), [3, 1, 1, 4, 2]);
+        assert_eq!(col("n"), [4, 1, 2, 5, 3]);
+        assert_eq!(col("running"), [10, 40, 70, 75, 95]);
+        assert_eq!(col("per_email"), [2, 2, 3, 3, 3]);
+        let prev: Vec<Option<String>> = rows.iter().map(|r| r.get("prev").unwrap()).collect();
+        assert_eq!(
+            prev,
+            [
+                None,
+                Some("a".into()),
+                Some("b".into()),
+                Some("c".into()),
+                Some("d".into())
+            ]
+        );
+        // Django 4.2: filtering on a window, here the top two of each
+        // email group (NULL emails are one partition).
+        let top = User::all()
+            .annotate_expr(
+                "place",
+                Window(RowNumber())
+                    .partition_by(["email"])
+                    .order_by(["-karma", "name"]),
+            )
+            .filter("place__lte", 2i64)
+            .order_by(["name"])
+            .await?;
+        let names: Vec<&str> = top.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "e"]);
+        // The filter applies after the window: the WHERE of the query
+        // itself still chooses the rows ranked.
+        let ranked_low = User::filter(q!(karma__lt = 25))
+            .annotate_expr("rank", Window(Rank()).order_by(["-karma"]))
+            .filter("rank", 1i64)
+            .await?;
+        assert_eq!(ranked_low.len(), 1);
+        assert_eq!(ranked_low[0].name, "e");
+        Ok(())
+    })
+    .await
+}

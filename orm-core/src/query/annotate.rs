@@ -240,6 +240,18 @@ impl<M: Model> AnnotatedQuery<M> {
         }
         let mut plan = PathPlan::new(meta, &[], Reach::Single);
         let order = order_keys(&self.qs, self.order.as_deref(), &names, &mut plan)?;
+        let windowed = !matches!(conditions, OutputNode::All)
+            && self.exprs.iter().any(|(_, e)| e.has_window());
+        if windowed && !plan.joins.is_empty() {
+            // The filtered subquery hides the joins an ordering across
+            // relations needs.
+            return Err(Error::from(crate::error::QueryError {
+                model: meta.name,
+                reason: "a filter on a window annotation cannot be combined with an ordering \
+                         across relations"
+                    .into(),
+            }));
+        }
         let stmt = grouped::annotate_select(&AnnotateSelect {
             meta,
             columns: M::statements().columns(meta),

@@ -49,11 +49,11 @@ use crate::model::Model;
 use crate::query::q::IntoQ;
 use crate::query::ValuesQuery;
 use crate::sql::expr::Expr;
-use crate::sql::functions::{FuncKind, Part};
+use crate::sql::functions::{Frame, FuncKind, Part, WindowFunc};
 use crate::types::SqlType;
 
 pub use crate::query::expr::OuterRef;
-pub use crate::sql::functions::{Case, Func, When};
+pub use crate::sql::functions::{Case, Func, When, Window};
 
 fn func(kind: FuncKind, args: Vec<Expr>) -> Expr {
     Expr::from(Func {
@@ -344,4 +344,242 @@ pub fn Subquery<T: Model>(query: ValuesQuery<T>) -> Expr {
         }
     }
     Expr::Subquery(sub)
+}
+
+/// What a [`Window()`] computes: a window function ([`RowNumber`],
+/// [`Rank`], [`Lag`], ...) or an aggregate over the window's rows
+/// (`Sum("views")`, `Count("*")`, on the model's own fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowFunction {
+    func: Result<WindowFunc, String>,
+}
+
+impl From<crate::query::Aggregate> for WindowFunction {
+    fn from(agg: crate::query::Aggregate) -> Self {
+        use crate::sql::aggregate::Function;
+        let name = agg.function.title();
+        let func = if agg.distinct {
+            Err(format!("{name}() over a window cannot be distinct (PostgreSQL has no DISTINCT window aggregates)"))
+        } else if agg.filter.is_some() || agg.default.is_some() || !agg.ordering.is_empty() {
+            Err(format!(
+                "{name}() over a window takes no filter, default or ordering"
+            ))
+        } else if !matches!(
+            agg.function,
+            Function::Count
+                | Function::Sum
+                | Function::Avg
+                | Function::Min
+                | Function::Max
+                | Function::StdDev { .. }
+                | Function::Variance { .. }
+        ) {
+            Err(format!("{name}() is not supported over a window"))
+        } else if agg.field.contains("__") {
+            Err(format!(
+                "{name}(\"{}\") over a window: a window reads the model's own fields",
+                crate::meta::shown(&agg.field)
+            ))
+        } else if agg.function == Function::Count && agg.field == "*" {
+            Ok(WindowFunc::Aggregate(Function::Count, None))
+        } else {
+            Ok(WindowFunc::Aggregate(
+                agg.function,
+                Some(Expr::Field(agg.field)),
+            ))
+        };
+        WindowFunction { func }
+    }
+}
+
+fn window_fn(func: WindowFunc) -> WindowFunction {
+    WindowFunction { func: Ok(func) }
+}
+
+/// The row's number in its partition, from 1 (`ROW_NUMBER()`).
+pub fn RowNumber() -> WindowFunction {
+    window_fn(WindowFunc::RowNumber)
+}
+
+/// The row's rank in its partition, with gaps after ties (`RANK()`).
+pub fn Rank() -> WindowFunction {
+    window_fn(WindowFunc::Rank)
+}
+
+/// The row's rank in its partition, without gaps (`DENSE_RANK()`).
+pub fn DenseRank() -> WindowFunction {
+    window_fn(WindowFunc::DenseRank)
+}
+
+/// The row's relative rank, 0 to 1 (`PERCENT_RANK()`).
+pub fn PercentRank() -> WindowFunction {
+    window_fn(WindowFunc::PercentRank)
+}
+
+/// The share of rows up to this one's peers, 0 to 1 (`CUME_DIST()`).
+pub fn CumeDist() -> WindowFunction {
+    window_fn(WindowFunc::CumeDist)
+}
+
+/// Which of `buckets` nearly equal groups the row falls in, from 1
+/// (`NTILE(n)`).
+pub fn Ntile(buckets: i64) -> WindowFunction {
+    WindowFunction {
+        func: if buckets > 0 {
+            Ok(WindowFunc::Ntile(buckets))
+        } else {
+            Err(format!(
+                "Ntile(): the number of buckets must be positive, not {buckets}"
+            ))
+        },
+    }
+}
+
+/// The value `offset` rows before this one in the partition, else
+/// `default` (NULL without one): Django's `Lag(expression, offset,
+/// default)`.
+pub fn Lag(expr: impl Into<Expr>, offset: i64, default: Option<Expr>) -> WindowFunction {
+    offset_fn(expr.into(), offset, default, false)
+}
+
+/// The value `offset` rows after this one in the partition, else
+/// `default`: Django's `Lead(expression, offset, default)`.
+pub fn Lead(expr: impl Into<Expr>, offset: i64, default: Option<Expr>) -> WindowFunction {
+    offset_fn(expr.into(), offset, default, true)
+}
+
+fn offset_fn(expr: Expr, offset: i64, default: Option<Expr>, lead: bool) -> WindowFunction {
+    WindowFunction {
+        func: if offset < 0 {
+            Err(format!("the offset cannot be negative, not {offset}"))
+        } else if lead {
+            Ok(WindowFunc::Lead(expr, offset, default))
+        } else {
+            Ok(WindowFunc::Lag(expr, offset, default))
+        },
+    }
+}
+
+/// The value at the first row of the window frame (`FIRST_VALUE`).
+pub fn FirstValue(expr: impl Into<Expr>) -> WindowFunction {
+    window_fn(WindowFunc::FirstValue(expr.into()))
+}
+
+/// The value at the last row of the window frame (`LAST_VALUE`; with an
+/// ordering the default frame ends at the current row's peers, as in SQL).
+pub fn LastValue(expr: impl Into<Expr>) -> WindowFunction {
+    window_fn(WindowFunc::LastValue(expr.into()))
+}
+
+/// The value at the `nth` row (from 1) of the window frame (`NTH_VALUE`).
+pub fn NthValue(expr: impl Into<Expr>, nth: i64) -> WindowFunction {
+    WindowFunction {
+        func: if nth > 0 {
+            Ok(WindowFunc::NthValue(expr.into(), nth))
+        } else {
+            Err(format!("NthValue(): the row is counted from 1, not {nth}"))
+        },
+    }
+}
+
+/// A window function or aggregate computed for each row over the rows of
+/// its partition, as Django's `Window(expression, partition_by, order_by,
+/// frame)`: an annotation (`annotate_expr("rank", Window(Rank())
+/// .partition_by(["author"]).order_by(["-views"]))`) that can be filtered
+/// on, as Django 4.2 allows (the query is then wrapped: PostgreSQL computes
+/// windows after `WHERE`).
+///
+/// ```no_run
+/// # use orm_core::prelude::*;
+/// use orm_core::functions::{DenseRank, Window};
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub author_id: i64, pub views: i64 }
+/// # async fn run() -> orm_core::Result<()> {
+/// // Each author's two most viewed posts.
+/// let top = Post::all()
+///     .annotate_expr("rank", Window(DenseRank()).partition_by(["author_id"]).order_by(["-views"]))
+///     .filter("rank__lte", 2i64)
+///     .await?;
+/// // A running total.
+/// let running = Post::all()
+///     .annotate_expr("total", Window(Sum("views")).order_by(["id"]).rows(None, Some(0)))
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub fn Window(function: impl Into<WindowFunction>) -> Window {
+    let (func, error) = match function.into().func {
+        Ok(func) => (func, None),
+        Err(error) => (WindowFunc::RowNumber, Some(error)),
+    };
+    Window {
+        func,
+        partition: Vec::new(),
+        order: Vec::new(),
+        frame: None,
+        error,
+    }
+}
+
+impl Window {
+    /// The partitions: rows with equal values of these expressions (a
+    /// name is a field, as in Django) form one.
+    #[must_use]
+    pub fn partition_by<I, E>(mut self, exprs: I) -> Window
+    where
+        I: IntoIterator<Item = E>,
+        E: Into<Expr>,
+    {
+        self.partition = exprs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The order of the rows within a partition: names (`"-views"`),
+    /// `F(..).desc()` or expressions, as [`QuerySet::order_by`](crate::QuerySet::order_by)
+    /// takes them (on the model's own fields).
+    #[must_use]
+    pub fn order_by<I, O>(mut self, terms: I) -> Window
+    where
+        I: IntoIterator<Item = O>,
+        O: Into<crate::query::OrderBy>,
+    {
+        self.order.clear();
+        for term in terms {
+            match term.into().into_expr() {
+                Ok(term) => self.order.push(term),
+                Err(why) => {
+                    self.error.get_or_insert(why);
+                }
+            }
+        }
+        self
+    }
+
+    /// The frame in rows around the current one, as Django's
+    /// `RowRange(start, end)`: `None` is unbounded, 0 the current row, a
+    /// negative number rows before, a positive one rows after
+    /// (`rows(None, Some(0))`: from the partition's first row to this one).
+    #[must_use]
+    pub fn rows(self, start: Option<i64>, end: Option<i64>) -> Window {
+        self.frame(true, start, end)
+    }
+
+    /// As [`rows`](Window::rows), in values of the ordering (Django's
+    /// `ValueRange`; PostgreSQL takes offsets there only with one ordering
+    /// term of a number or date type).
+    #[must_use]
+    pub fn range(self, start: Option<i64>, end: Option<i64>) -> Window {
+        self.frame(false, start, end)
+    }
+
+    fn frame(mut self, rows: bool, start: Option<i64>, end: Option<i64>) -> Window {
+        if let (Some(a), Some(b)) = (start, end) {
+            if a > b {
+                self.error.get_or_insert(format!(
+                    "a window frame from {a} to {b} ends before it starts"
+                ));
+            }
+        }
+        self.frame = Some(Frame { rows, start, end });
+        self
+    }
 }

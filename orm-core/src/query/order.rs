@@ -76,6 +76,25 @@ impl OrderBy {
         OrderBy(self.0, Nulls::Last)
     }
 
+    /// The term as an expression over the row, its direction and NULLs'
+    /// place (a window's `ORDER BY`, which the SQL layer checks against
+    /// the model); `Err`: why it cannot be one.
+    pub(crate) fn into_expr(self) -> std::result::Result<(Expr, bool, Nulls), String> {
+        let nulls = self.1;
+        match self.0 {
+            Term::Field { field, desc } => Ok((Expr::Field(field.name.to_owned()), desc, nulls)),
+            Term::Name(name) => {
+                let (desc, bare) = match name.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, name.strip_prefix('+').unwrap_or(&name)),
+                };
+                Ok((Expr::Field(bare.to_owned()), desc, nulls))
+            }
+            Term::Expr(expr, desc) => Ok((Arc::unwrap_or_clone(expr), desc, nulls)),
+            Term::Invalid(why) => Err(why),
+        }
+    }
+
     /// Resolves the term against `meta`'s own fields (no join can be
     /// written where this is used).
     pub(crate) fn resolve(&self, meta: &'static ModelMeta) -> Result<Sort> {
@@ -208,7 +227,7 @@ pub(crate) fn holds_value(key: &SortKey) -> bool {
             Expr::Field(_) | Expr::Outer(_) => false,
             Expr::Func(f) => f.args.iter().any(has_value),
             // Their conditions and branches may: kept out of a DISTINCT.
-            Expr::Case(_) | Expr::Subquery(_) => true,
+            Expr::Case(_) | Expr::Subquery(_) | Expr::Window(_) => true,
         }
     }
     matches!(key, SortKey::Expr(e) if has_value(e))

@@ -861,6 +861,10 @@ impl Expr {
             }
             Expr::Case(c) => c.push_sql(w, scope),
             Expr::Subquery(sub) => push_scalar_query(w, scope, sub),
+            Expr::Window(window) => {
+                let ty = self.result_type(scope.row.1).ok();
+                window.push_sql(w, scope, ty);
+            }
             Expr::Outer(name) => match scope.outer {
                 Some((alias, meta)) => match resolve(meta, name) {
                     Ok((hops, column)) if hops.is_empty() => w.push_column(alias, column),

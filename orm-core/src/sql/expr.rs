@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::meta::{check_len, too_deep, MAX_RELATIONS};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind};
-use crate::sql::functions::{Case, Func};
+use crate::sql::functions::{Case, Func, Window};
 use crate::sql::tree::Subquery;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -35,6 +35,9 @@ pub enum Expr {
     /// A one-column, one-row query's value, correlated through `OuterRef`
     /// (see [`Subquery`](crate::functions::Subquery)).
     Subquery(Box<Subquery>),
+    /// A window function over the query's rows (see
+    /// [`Window`](fn@crate::functions::Window)).
+    Window(Box<Window>),
 }
 
 /// An arithmetic operator of an [`Expr`].
@@ -158,6 +161,7 @@ impl Expr {
             // Its values were checked when it was built.
             Expr::Field(_) | Expr::Outer(_) | Expr::Subquery(_) => false,
             Expr::Func(f) => f.args.iter().any(Expr::has_nul),
+            Expr::Window(window) => window.has_nul(),
             // A condition's values were checked when it was built.
             Expr::Case(c) => {
                 c.whens.iter().any(|w| w.then.has_nul())
@@ -187,7 +191,9 @@ impl Expr {
                 l.check(meta, outer)?;
                 r.check(meta, outer)
             }
-            Expr::Func(_) | Expr::Case(_) => self.known_type(meta, outer).map(|_| ()),
+            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) => {
+                self.known_type(meta, outer).map(|_| ())
+            }
             Expr::Subquery(sub) => sub.check_scalar(meta).map(|_| ()),
         }
     }
@@ -208,6 +214,7 @@ impl Expr {
             }
             Expr::Func(f) => f.result_type(meta, &arg),
             Expr::Case(c) => c.result_type(meta, &arg),
+            Expr::Window(window) => window.result_type(meta, &arg),
             Expr::Subquery(sub) => sub.check_scalar(meta).map(Some),
             Expr::Binary(l, _, r) if outer.is_some() => {
                 l.check(meta, outer)?;
@@ -260,13 +267,30 @@ impl Expr {
                 reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
             })),
             Expr::Subquery(sub) => sub.check_scalar(meta),
-            Expr::Func(_) | Expr::Case(_) => match self.known_type(meta, None)? {
+            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) => match self.known_type(meta, None)? {
                 Some(ty) => Ok(ty),
                 None => Err(Error::from(crate::error::QueryError {
                     model: meta.name,
                     reason: format!("cannot tell the type of {self:?}: give a Cast()"),
                 })),
             },
+        }
+    }
+}
+
+impl Expr {
+    /// True when the expression holds a window function (which PostgreSQL
+    /// computes after `WHERE`: a condition on it filters an outer query).
+    pub(crate) fn has_window(&self) -> bool {
+        match self {
+            Expr::Window(_) => true,
+            Expr::Binary(l, _, r) => l.has_window() || r.has_window(),
+            Expr::Func(f) => f.args.iter().any(Expr::has_window),
+            Expr::Case(c) => {
+                c.whens.iter().any(|w| w.then.has_window())
+                    || c.default.as_ref().is_some_and(Expr::has_window)
+            }
+            Expr::Field(_) | Expr::Value(_) | Expr::Outer(_) | Expr::Subquery(_) => false,
         }
     }
 }

@@ -656,3 +656,244 @@ impl Case {
         w.push_sql(" END");
     }
 }
+
+/// What a [`Window`] computes over its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile(i64),
+    /// `LAG(expr, offset[, default])`, `LEAD(..)`.
+    Lag(Expr, i64, Option<Expr>),
+    Lead(Expr, i64, Option<Expr>),
+    FirstValue(Expr),
+    LastValue(Expr),
+    NthValue(Expr, i64),
+    /// An aggregate over the window's rows (`SUM(..) OVER (..)`); `None`:
+    /// `COUNT(*)`.
+    Aggregate(crate::sql::aggregate::Function, Option<Expr>),
+}
+
+/// A frame bound: `None` is `UNBOUNDED`, 0 `CURRENT ROW`, `-n` `n
+/// PRECEDING`, `n` `n FOLLOWING` (Django's `RowRange(start, end)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) rows: bool,
+    pub(crate) start: Option<i64>,
+    pub(crate) end: Option<i64>,
+}
+
+/// A window function: `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`,
+/// as Django's `Window(expression, partition_by, order_by, frame)`. Build
+/// one with [`Window()`](fn@crate::functions::Window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub(crate) func: WindowFunc,
+    pub(crate) partition: Vec<Expr>,
+    pub(crate) order: Vec<(Expr, bool, crate::sql::clauses::Nulls)>,
+    pub(crate) frame: Option<Frame>,
+    pub(crate) error: Option<String>,
+}
+
+impl From<Window> for Expr {
+    fn from(window: Window) -> Expr {
+        Expr::Window(Box::new(window))
+    }
+}
+
+impl Window {
+    fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        let func: Vec<&Expr> = match &self.func {
+            WindowFunc::Lag(e, _, d) | WindowFunc::Lead(e, _, d) => {
+                std::iter::once(e).chain(d.as_ref()).collect()
+            }
+            WindowFunc::FirstValue(e) | WindowFunc::LastValue(e) | WindowFunc::NthValue(e, _) => {
+                vec![e]
+            }
+            WindowFunc::Aggregate(_, e) => e.iter().collect(),
+            _ => Vec::new(),
+        };
+        func.into_iter()
+            .chain(self.partition.iter())
+            .chain(self.order.iter().map(|(e, ..)| e))
+    }
+
+    /// True when a value of the window is text with a NUL character.
+    pub(crate) fn has_nul(&self) -> bool {
+        self.exprs().any(Expr::has_nul)
+    }
+
+    /// Checks every expression of the window and returns the type of its
+    /// value.
+    pub(crate) fn result_type(
+        &self,
+        meta: &'static ModelMeta,
+        arg: &dyn Fn(&Expr) -> Result<Option<SqlType>>,
+    ) -> Result<Option<SqlType>> {
+        use crate::sql::aggregate::Function;
+        if let Some(error) = &self.error {
+            return Err(invalid(meta, error.clone()));
+        }
+        for e in self
+            .partition
+            .iter()
+            .chain(self.order.iter().map(|(e, ..)| e))
+        {
+            arg(e)?;
+        }
+        let of = |e: &Expr| arg(e);
+        Ok(match &self.func {
+            WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {
+                Some(SqlType::BigInt)
+            }
+            WindowFunc::Ntile(_) => Some(SqlType::Integer),
+            WindowFunc::PercentRank | WindowFunc::CumeDist => Some(SqlType::Double),
+            WindowFunc::Lag(e, _, default) | WindowFunc::Lead(e, _, default) => {
+                let ty = of(e)?;
+                if let Some(d) = default {
+                    of(d)?;
+                }
+                ty
+            }
+            WindowFunc::FirstValue(e) | WindowFunc::LastValue(e) | WindowFunc::NthValue(e, _) => {
+                of(e)?
+            }
+            WindowFunc::Aggregate(Function::Count, _) => Some(SqlType::BigInt),
+            WindowFunc::Aggregate(f, Some(e)) => {
+                let ty = of(e)?;
+                match (f, ty) {
+                    (Function::Min | Function::Max, ty) => ty,
+                    (_, Some(ty)) if !numeric(ty) => {
+                        return Err(invalid(
+                            meta,
+                            format!(
+                                "{}() over a window takes a number, not {}",
+                                f.title(),
+                                ty.name()
+                            ),
+                        ))
+                    }
+                    (Function::Sum, Some(SqlType::Real | SqlType::Double)) => Some(SqlType::Double),
+                    (Function::Sum, _) => Some(SqlType::BigInt),
+                    _ => Some(SqlType::Double),
+                }
+            }
+            WindowFunc::Aggregate(f, None) => {
+                return Err(invalid(meta, format!("{}() needs a field", f.title())))
+            }
+        })
+    }
+
+    /// Renders `<function> OVER (PARTITION BY .. ORDER BY .. ROWS ..)`,
+    /// cast to `ty` (the value's type, as the function's own may be
+    /// another: `SUM` of a `bigint` is `numeric`).
+    pub(crate) fn push_sql(&self, w: &mut SqlWriter, scope: Scope<'_>, ty: Option<SqlType>) {
+        use crate::sql::aggregate::Function;
+        let arg = |w: &mut SqlWriter, e: &Expr| push_arg(w, scope, e);
+        w.push_sql("(");
+        match &self.func {
+            WindowFunc::RowNumber => w.push_sql("ROW_NUMBER()"),
+            WindowFunc::Rank => w.push_sql("RANK()"),
+            WindowFunc::DenseRank => w.push_sql("DENSE_RANK()"),
+            WindowFunc::PercentRank => w.push_sql("PERCENT_RANK()"),
+            WindowFunc::CumeDist => w.push_sql("CUME_DIST()"),
+            WindowFunc::Ntile(n) => {
+                w.push_sql("NTILE(");
+                w.push_int(*n);
+                w.push_sql(")");
+            }
+            WindowFunc::Lag(e, offset, default) | WindowFunc::Lead(e, offset, default) => {
+                w.push_sql(if matches!(self.func, WindowFunc::Lag(..)) {
+                    "LAG("
+                } else {
+                    "LEAD("
+                });
+                arg(w, e);
+                w.push_sql(", ");
+                w.push_int(*offset);
+                if let Some(d) = default {
+                    w.push_sql(", ");
+                    arg(w, d);
+                }
+                w.push_sql(")");
+            }
+            WindowFunc::FirstValue(e) => {
+                w.push_sql("FIRST_VALUE(");
+                arg(w, e);
+                w.push_sql(")");
+            }
+            WindowFunc::LastValue(e) => {
+                w.push_sql("LAST_VALUE(");
+                arg(w, e);
+                w.push_sql(")");
+            }
+            WindowFunc::NthValue(e, n) => {
+                w.push_sql("NTH_VALUE(");
+                arg(w, e);
+                w.push_sql(", ");
+                w.push_int(*n);
+                w.push_sql(")");
+            }
+            WindowFunc::Aggregate(Function::Count, None) => w.push_sql("COUNT(*)"),
+            WindowFunc::Aggregate(f, e) => {
+                w.push_sql(f.sql());
+                w.push_sql("(");
+                if let Some(e) = e {
+                    arg(w, e);
+                }
+                w.push_sql(")");
+            }
+        }
+        w.push_sql(" OVER (");
+        let mut space = false;
+        if !self.partition.is_empty() {
+            w.push_sql("PARTITION BY ");
+            w.push_list(&self.partition, ", ", |w, e| arg(w, e));
+            space = true;
+        }
+        if !self.order.is_empty() {
+            w.push_sql(if space { " ORDER BY " } else { "ORDER BY " });
+            w.push_list(&self.order, ", ", |w, (e, desc, nulls)| {
+                arg(w, e);
+                crate::sql::clauses::push_direction(w, *desc, *nulls);
+            });
+            space = true;
+        }
+        if let Some(frame) = self.frame {
+            if space {
+                w.push_sql(" ");
+            }
+            w.push_sql(if frame.rows {
+                "ROWS BETWEEN "
+            } else {
+                "RANGE BETWEEN "
+            });
+            push_bound(w, frame.start, " PRECEDING");
+            w.push_sql(" AND ");
+            push_bound(w, frame.end, " FOLLOWING");
+        }
+        w.push_sql("))");
+        if let Some(ty) = ty {
+            w.push_sql("::");
+            w.push_text(&ty.ddl(None));
+        }
+    }
+}
+
+/// A frame bound; `unbounded` says which side `None` is.
+fn push_bound(w: &mut SqlWriter, bound: Option<i64>, unbounded: &'static str) {
+    match bound {
+        None => {
+            w.push_sql("UNBOUNDED");
+            w.push_sql(unbounded);
+        }
+        Some(0) => w.push_sql("CURRENT ROW"),
+        Some(n) => {
+            w.push_int(n.unsigned_abs().min(i64::MAX as u64) as i64);
+            w.push_sql(if n < 0 { " PRECEDING" } else { " FOLLOWING" });
+        }
+    }
+}

@@ -196,6 +196,14 @@ pub(crate) struct AnnotateSelect<'a> {
 /// `SELECT <columns>, <annotation> AS "name", .. FROM "t" [WHERE ..]
 /// [ORDER BY ..] [LIMIT n] [OFFSET $m]`.
 pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
+    let windowed = !matches!(s.conditions, OutputNode::All)
+        && s.outputs.iter().any(|out| match out {
+            Output::Expr(_, expr, _) => expr.has_window(),
+            Output::Aggregate(_) => false,
+        });
+    if windowed {
+        return annotate_select_windowed(s);
+    }
     let meta = s.meta;
     let mut w = SqlWriter::new();
     w.push_sql("SELECT ");
@@ -226,5 +234,45 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
         }
     }
     push_tail(&mut w, tables, s.tail);
+    w.finish()
+}
+
+/// [`annotate_select`] when a condition is on a window function's
+/// annotation: PostgreSQL computes windows after `WHERE`, so the
+/// annotated rows are a subquery (named as the model's table, so the
+/// model's columns and the ordering read the same) and the conditions
+/// filter it by the annotations' names, as Django 4.2 does:
+/// `SELECT <columns>, "t"."rank" FROM (SELECT .. AS "rank" FROM "t" WHERE
+/// ..) AS "t" WHERE "t"."rank" <= $n ORDER BY ..`.
+fn annotate_select_windowed(s: &AnnotateSelect<'_>) -> Statement {
+    let meta = s.meta;
+    let mut w = SqlWriter::new();
+    w.push_sql("SELECT ");
+    w.push_sql(s.columns);
+    for out in s.outputs {
+        w.push_sql(", ");
+        w.push_column(meta.table, &out.name());
+    }
+    w.push_sql(" FROM (SELECT ");
+    w.push_sql(s.columns);
+    for out in s.outputs {
+        w.push_sql(", ");
+        out.push(&mut w, meta);
+        w.push_sql(" AS ");
+        w.push_ident(&out.name());
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    push_filter(&mut w, meta, s.filter);
+    w.push_sql(") AS ");
+    w.push_ident(meta.table);
+    w.push_sql(" WHERE ");
+    s.conditions
+        .push(&mut w, &mut |w: &mut SqlWriter, out: &&Output<'_>| {
+            w.push_column(meta.table, &out.name())
+        });
+    // The query chain refuses an ordering across relations here (the
+    // subquery would hide its joins).
+    push_tail(&mut w, Tables::root(meta), s.tail);
     w.finish()
 }

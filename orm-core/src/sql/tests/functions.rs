@@ -273,3 +273,56 @@ fn a_scalar_subquery_is_correlated_through_outer_ref() {
     ))
     .contains("nope"));
 }
+
+#[test]
+fn window_functions_and_a_filter_on_them() {
+    use crate::query::{Count, Sum};
+    let cols = COLS;
+    assert_eq!(sql(Window(RowNumber())), "(ROW_NUMBER() OVER ())::bigint");
+    assert_eq!(
+        sql(Window(DenseRank())
+            .partition_by(["email"])
+            .order_by(["-karma", "id"])),
+        r#"(DENSE_RANK() OVER (PARTITION BY "users"."email" ORDER BY "users"."karma" DESC, "users"."id" ASC))::bigint"#
+    );
+    assert_eq!(
+        sql(Window(Sum("karma")).order_by(["id"]).rows(None, Some(0))),
+        r#"(SUM("users"."karma") OVER (ORDER BY "users"."id" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::bigint"#
+    );
+    assert_eq!(
+        sql(Window(Count("*"))
+            .partition_by(["email"])
+            .rows(Some(-2), Some(3))),
+        r#"(COUNT(*) OVER (PARTITION BY "users"."email" ROWS BETWEEN 2 PRECEDING AND 3 FOLLOWING))::bigint"#
+    );
+    assert_eq!(
+        render(Window(Lag("name", 1, Some(Value("-")))).order_by(["id"])),
+        (
+            r#"(LAG("users"."name", 1, $1::text) OVER (ORDER BY "users"."id" ASC))::text"#
+                .to_owned(),
+            vec![text("-")]
+        )
+    );
+    // A filter on a window annotation filters the annotated rows, as
+    // Django 4.2: PostgreSQL computes windows after WHERE.
+    let stmt = User::filter(q!(karma__gt = 0))
+        .annotate_expr("rank", Window(Rank()).order_by(["-karma"]))
+        .filter("rank__lte", 3i64)
+        .order_by(["rank"])
+        .sql()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"SELECT {cols}, "users"."rank" FROM (SELECT {cols}, (RANK() OVER (ORDER BY "users"."karma" DESC))::bigint AS "rank" FROM "users" WHERE "users"."karma" > $1) AS "users" WHERE "users"."rank" <= $2 ORDER BY "rank" ASC"#
+        )
+    );
+    assert_eq!(stmt.binds, vec![Value::I32(Some(0)), Value::I64(Some(3))]);
+    // Misuse: before anything is sent.
+    assert!(error(Window(Sum("karma").distinct())).contains("cannot be distinct"));
+    assert!(error(Window(Ntile(0))).contains("must be positive"));
+    assert!(error(Window(Sum("name"))).contains("takes a number, not text"));
+    assert!(error(Window(RowNumber()).order_by(["nope"])).contains("nope"));
+    assert!(error(Window(RowNumber()).rows(Some(2), Some(-1))).contains("ends before it starts"));
+}
