@@ -269,6 +269,43 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Expressions, functions and windows
+//!
+//! [`F`](query::F) names a field of the row (arithmetic with `+ - * /`); the
+//! [`functions`] module has Django's database functions (`Lower`, `Upper`,
+//! `Length`, `Concat`, `Coalesce`, `Greatest`, `Least`, `NullIf`, `Substr`,
+//! `Replace`, `StrIndex`, `Trim`, `Cast`, `Now`, `Extract*`, `Trunc*`,
+//! `Round`, `Abs`, `Mod`, `Power`), `Value`, `Case`/`When`, `Subquery`
+//! with `OuterRef`, and `Window` with `RowNumber`, `Rank`, `DenseRank`,
+//! `Lag`, `Lead`, `FirstValue`, ... or an aggregate over a window. An
+//! expression goes wherever Django takes one: `annotate_expr`, an
+//! `update`'s value, a filter's value, `order_by`; a filter on a window
+//! annotation filters the annotated rows, as Django 4.2. Argument types
+//! are checked before anything is sent (`Lower` of a number is an error,
+//! not a database error), and `Extract`/`Trunc` read an instant in the
+//! active time zone ([`timezone`]).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::functions::{Case, Lower, Now, OuterRef, Rank, Subquery, Value, When, Window};
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String, pub karma: i32,
+//! #     pub seen: chrono::DateTime<chrono::Utc> }
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub author: ForeignKey<User>, pub title: String }
+//! # async fn run() -> orm_core::Result<()> {
+//! let newest = Post::filter(q!(author = OuterRef("id"))).order_by(["-id"]).limit(1).values("title");
+//! let users = User::all()
+//!     .annotate_expr("newest", Subquery(newest))
+//!     .annotate_expr("level", Case([When::<User>(q!(karma__gte = 100), Value("high"))]).default(Value("low")))
+//!     .annotate_expr("rank", Window(Rank()).order_by(["-karma"]))
+//!     .filter("rank__lte", 10i64)
+//!     .order_by([Lower("name").asc()])
+//!     .await?;
+//! User::filter(q!(karma__lt = 0)).update(q!(seen = Now())).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Saving and updating
 //!
 //! [`ActiveRecord::save`] inserts while an integer primary key is 0 and updates
@@ -385,7 +422,7 @@
 //! | errors | `error/` | [`Error`], its boxed payloads, integrity, connection and bind errors |
 //! | metadata | `meta.rs` (`ModelMeta`, `FieldMeta`, the registry, the limits on names), `relation/meta.rs`, `model.rs` (the [`Model`] trait the derive implements) | what a model declares: table, fields, relations, `on_delete`; reading and writing its fields by position |
 //! | values and types | `value.rs`, `types.rs`, `field.rs` | [`Value`], the Rust types a field may have ([`FieldType`], [`SqlType`]), typed field handles; lookup names come from the `orm-names` crate, which the derive reads too |
-//! | SQL writer | `sql/`: `writer.rs`, `tree.rs`, `expr.rs`, `condition.rs`, `joins.rs`, `aggregate.rs`, `clauses.rs`, `statements.rs`, `compound.rs`, `cursor.rs`, `grouped.rs`, `prefetch.rs`, `writes.rs`, `ddl.rs`, `kept.rs` | the only place SQL text is written: identifiers and literals quoted, values bound, a statement's key recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `UNION`/`INTERSECT`/`EXCEPT`, `values`/`annotate` and prefetch-level `SELECT`s, `INSERT`/`COPY`/by-key and link-table writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
+//! | SQL writer | `sql/`: `writer.rs`, `tree.rs`, `expr.rs`, `condition.rs`, `joins.rs`, `aggregate.rs`, `clauses.rs`, `statements.rs`, `compound.rs`, `cursor.rs`, `functions.rs`, `grouped.rs`, `prefetch.rs`, `writes.rs`, `ddl.rs`, `kept.rs` | the only place SQL text is written: identifiers and literals quoted, values bound, a statement's key recorded; the condition tree and `F` expressions as data; filters (`WHERE`), joins, aggregates, `SELECT`/`UPDATE`/`DELETE` of a query, `UNION`/`INTERSECT`/`EXCEPT`, `values`/`annotate` and prefetch-level `SELECT`s, `INSERT`/`COPY`/by-key and link-table writes of a model, `CREATE`/`ALTER`; texts kept by key. Imports nothing from `query/` |
 //! | query chain | `query/` (`queryset/`, `q/`, `lookup.rs`, `expr.rs`, `order.rs`, `paths.rs`, `values.rs`, `related/`) | [`QuerySet`], [`Q`], runtime [`Lookup`]s, `F`, the joins of paths in `order_by`/`values`, `select_related` planning and `prefetch_related` levels |
 //! | execution and decoding | `db/` (`run.rs` the executor, `checkout.rs`, `builder.rs`, `registry.rs`, `tx.rs`, `connection.rs`), `exec/` (`plan.rs`, `stream.rs`, `cursor.rs`, `decode.rs`), `relation/ops.rs` | pools and connections, running a statement (cancellation, re-preparing, timeouts), a compiled `SELECT` and its rows, type-erased decoding of related rows |
 //! | Active Record | `active_record.rs` ([`ActiveRecord`]), `persist.rs`, `relation/fields.rs`, `relation/managers.rs`, `transaction.rs`, `raw.rs` | `save`, `create`, `filter`, `get`, `delete`, `bulk_create`; relation fields and managers; transactions; raw SQL |
