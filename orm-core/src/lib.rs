@@ -86,6 +86,10 @@
 //! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
 //! lists the fields and lookups they may use and bounds their values.
 //!
+//! Pages: [`QuerySet::paginate`] is Django's `Paginator` (with the
+//! planner's estimate of the count for large tables), and
+//! [`QuerySet::keyset_page`] pages by cursor, stable under inserts.
+//!
 //! Query sets over the same model combine as Django's:
 //! [`QuerySet::union`], [`QuerySet::union_all`], [`QuerySet::intersection`]
 //! and [`QuerySet::difference`], each part keeping its own filter,

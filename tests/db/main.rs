@@ -35,6 +35,7 @@ mod migration_support;
 mod models;
 mod nulls;
 mod on_delete;
+mod pagination;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;

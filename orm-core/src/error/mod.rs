@@ -92,6 +92,12 @@ pub enum Error {
     #[error(transparent)]
     InvalidQuery(Box<QueryError>),
 
+    /// A page that does not exist, or a page number or cursor that cannot
+    /// be read (Django's `InvalidPage`: `EmptyPage`, `PageNotAnInteger`):
+    /// in a web API, a 404 or a 400, never a 500.
+    #[error("invalid page: {0}")]
+    InvalidPage(String),
+
     /// A column of a row could not be decoded into the field's type.
     #[error(transparent)]
     Decode(Box<DecodeError>),

@@ -9,6 +9,7 @@ pub mod functions;
 mod having;
 pub(crate) mod lookup;
 pub(crate) mod order;
+mod paginate;
 pub(crate) mod paths;
 pub(crate) mod q;
 mod queryset;
@@ -26,6 +27,7 @@ pub use lookup::{
     MAX_NAME_LEN, MAX_RELATIONS,
 };
 pub use order::OrderBy;
+pub use paginate::{KeysetPage, Page, Paginator, MAX_CURSOR_LEN};
 pub use q::{Assign, IntoAssign, IntoQ, Q};
 pub use q::{InArg, InOperand};
 #[cfg(test)]

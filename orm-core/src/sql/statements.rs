@@ -369,6 +369,19 @@ pub(crate) fn explain(select: Statement, analyze: bool) -> Statement {
     }
 }
 
+/// `EXPLAIN (FORMAT JSON) <select>`: the planner's estimate of its rows,
+/// without running it.
+pub(crate) fn explain_json(select: Statement) -> Statement {
+    let mut w = SqlWriter::new();
+    w.push_sql("EXPLAIN (FORMAT JSON) ");
+    // A statement this module wrote.
+    w.push_text(&select.sql);
+    Statement {
+        sql: w.finish().sql,
+        binds: select.binds,
+    }
+}
+
 /// `SELECT DISTINCT DATE_TRUNC($1, "t"."c" [AT TIME ZONE $2])::date FROM "t"
 /// [WHERE ..] ORDER BY 1 ASC|DESC`: the distinct dates of a date or time
 /// column, cut to `kind` (a bound `'year'`, `'month'`, `'week'` or

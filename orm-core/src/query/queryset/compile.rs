@@ -36,7 +36,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Checks the ordering's terms (`get()` drops them).
-    pub(super) fn resolve_order(&self) -> Result<Vec<Sort>> {
+    pub(crate) fn resolve_order(&self) -> Result<Vec<Sort>> {
         self.resolve_order_in(&mut PathPlan::new(M::META, &[], Reach::Single))
     }
 
