@@ -366,6 +366,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+pub mod key;
 mod meta;
 pub mod migrate;
 mod model;
@@ -549,6 +550,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
+    pub use crate::key::{assert_single_key, SingleKey, COMPOSITE_PK};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
@@ -616,11 +618,17 @@ pub mod __private {
     }
 
     /// The field's SQL type, through its type-level name.
-    pub const fn sql_type<M: HasField<N>, N>() -> SqlType {
+    pub const fn sql_type<M: HasField<N>, N>() -> SqlType
+    where
+        M::Type: FieldType,
+    {
         <M::Type as FieldType>::SQL_TYPE
     }
     /// True for a nullable field.
-    pub const fn nullable<M: HasField<N>, N>() -> bool {
+    pub const fn nullable<M: HasField<N>, N>() -> bool
+    where
+        M::Type: FieldType,
+    {
         <M::Type as FieldType>::NULLABLE
     }
     /// Decodes a field.
@@ -630,15 +638,24 @@ pub mod __private {
         index: usize,
         model: &'static str,
         column: &'static str,
-    ) -> Result<M::Type> {
+    ) -> Result<M::Type>
+    where
+        M::Type: FieldType,
+    {
         decode(row, index, model, column)
     }
     /// A field's value.
-    pub fn field_to_value<M: HasField<N>, N>(v: &M::Type) -> Value {
+    pub fn field_to_value<M: HasField<N>, N>(v: &M::Type) -> Value
+    where
+        M::Type: FieldType,
+    {
         v.to_value()
     }
     /// A field as a parameter.
-    pub fn field_as_sql<M: HasField<N>, N>(v: &M::Type) -> &(dyn ToSql + Sync) {
+    pub fn field_as_sql<M: HasField<N>, N>(v: &M::Type) -> &(dyn ToSql + Sync)
+    where
+        M::Type: FieldType,
+    {
         v
     }
     /// A field from a value.
@@ -646,7 +663,10 @@ pub mod __private {
         value: Value,
         model: &'static str,
         field: &'static str,
-    ) -> Result<M::Type> {
+    ) -> Result<M::Type>
+    where
+        M::Type: FieldType,
+    {
         from_value(value, model, field)
     }
     /// `max_length` checked before a write.
