@@ -81,7 +81,7 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
                 "field names cannot contain `__`: it separates fields from lookups in `q!`",
             );
         }
-        if name == "pk" && field.attrs.primary_key.is_none() {
+        if name == "pk" && (field.attrs.primary_key.is_none() || pks.len() > 1) {
             cx.error_spanned_by(field.ident, "`pk` names the primary key; rename this field");
         }
         let column = field.column();

@@ -337,6 +337,9 @@ fn expand(model: &Model<'_>) -> TokenStream {
         None => quote!(false),
     };
     if composite {
+        let doc = "The composite primary key: a tuple of its fields' values.";
+        handles.push(quote!(#[doc = #doc] pub pk: #p::Field<#ident, #pk_ty>));
+        handle_inits.push(quote!(pk: #p::Field::new(#p::COMPOSITE_PK)));
         let n = name_type(&krate, "pk", ident.span());
         has_field.push(quote! {
             #[automatically_derived]
