@@ -552,7 +552,7 @@ pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::key::{assert_single_key, SingleKey, COMPOSITE_PK};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
-    pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
+    pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;
@@ -618,55 +618,37 @@ pub mod __private {
     }
 
     /// The field's SQL type, through its type-level name.
-    pub const fn sql_type<M: HasField<N>, N>() -> SqlType
-    where
-        M::Type: FieldType,
-    {
-        <M::Type as FieldType>::SQL_TYPE
+    pub const fn sql_type<M: ColumnField<N>, N>() -> SqlType {
+        <M::Column as FieldType>::SQL_TYPE
     }
     /// True for a nullable field.
-    pub const fn nullable<M: HasField<N>, N>() -> bool
-    where
-        M::Type: FieldType,
-    {
-        <M::Type as FieldType>::NULLABLE
+    pub const fn nullable<M: ColumnField<N>, N>() -> bool {
+        <M::Column as FieldType>::NULLABLE
     }
     /// Decodes a field.
     #[inline]
-    pub fn decode_field<M: HasField<N>, N>(
+    pub fn decode_field<M: ColumnField<N>, N>(
         row: &Row,
         index: usize,
         model: &'static str,
         column: &'static str,
-    ) -> Result<M::Type>
-    where
-        M::Type: FieldType,
-    {
+    ) -> Result<M::Column> {
         decode(row, index, model, column)
     }
     /// A field's value.
-    pub fn field_to_value<M: HasField<N>, N>(v: &M::Type) -> Value
-    where
-        M::Type: FieldType,
-    {
+    pub fn field_to_value<M: ColumnField<N>, N>(v: &M::Column) -> Value {
         v.to_value()
     }
     /// A field as a parameter.
-    pub fn field_as_sql<M: HasField<N>, N>(v: &M::Type) -> &(dyn ToSql + Sync)
-    where
-        M::Type: FieldType,
-    {
+    pub fn field_as_sql<M: ColumnField<N>, N>(v: &M::Column) -> &(dyn ToSql + Sync) {
         v
     }
     /// A field from a value.
-    pub fn field_from_value<M: HasField<N>, N>(
+    pub fn field_from_value<M: ColumnField<N>, N>(
         value: Value,
         model: &'static str,
         field: &'static str,
-    ) -> Result<M::Type>
-    where
-        M::Type: FieldType,
-    {
+    ) -> Result<M::Column> {
         from_value(value, model, field)
     }
     /// `max_length` checked before a write.

@@ -55,6 +55,16 @@ pub trait HasField<N>: Model {
     const INDEX: usize;
 }
 
+/// The model's field named `N` is a column of type `Column` (what the
+/// derive's generated code decodes and binds; `HasField` also names
+/// relations and a composite `pk`). Its bound reports an unsupported field
+/// type once, at the field's type.
+#[doc(hidden)]
+pub trait ColumnField<N>: HasField<N> {
+    /// The field's Rust type.
+    type Column: crate::types::FieldType;
+}
+
 /// A database table mapped to a Rust struct; implement it with `#[derive(Model)]`.
 ///
 /// The derive implements it: the table's metadata, and reading and writing

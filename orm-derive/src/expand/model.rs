@@ -314,6 +314,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     type Type = #ty;
                     const INDEX: usize = #i;
                 }
+                #[automatically_derived]
+                #[diagnostic::do_not_recommend]
+                impl #p::ColumnField<#n> for #ident {
+                    type Column = #ty;
+                }
             });
         }
     }
