@@ -91,6 +91,43 @@
 //! and [`QuerySet::difference`], each part keeping its own filter,
 //! ordering and slice, the whole taking `order_by`, `limit`, `count`, ...
 //!
+//! # Composite primary keys
+//!
+//! Mark several fields `#[orm(primary_key)]` and they are one key, in
+//! declaration order, as Django 5.2's `CompositePrimaryKey`: the table gets
+//! `CONSTRAINT "<table>_pkey" PRIMARY KEY ("a", "b")` (from
+//! `generate_schemas` and `makemigrations` alike), [`Model::Pk`] is the
+//! tuple of the key fields' types, and `pk` compares with a tuple:
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! #[derive(Model, Debug, Clone, Default)]
+//! struct Release {
+//!     #[orm(primary_key)]
+//!     version: i32,
+//!     #[orm(primary_key)]
+//!     name: String,
+//!     notes: String,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! let mut r = Release::get(q!(pk = (1, "A"))).await?;   // "version" = $1 AND "name" = $2
+//! let some = Release::filter(q!(pk__in = [(1, "A"), (2, "B")])).await?;
+//! r.notes = "fixed".into();
+//! r.save().await?;   // UPDATE by the whole key; INSERT when no row was updated
+//! r.delete().await?; // DELETE by the whole key
+//! # Ok(()) }
+//! ```
+//!
+//! Key fields can be foreign keys, so a many-to-many link table can be a
+//! model keyed by its two foreign keys, next to the
+//! [`ManyToMany`] that names it with `through = ".."` (the table is made
+//! once). As in Django 5.2, no [`ForeignKey`], [`OneToOne`],
+//! [`ManyToMany`] or [`Reverse`] may point to a model with a composite key
+//! (a compile error), and a `ManyToMany` cannot start from one. Not
+//! supported on such a model: `bulk_update` (an error), `pk__in` with a
+//! subquery (an error), and the run-time [`Lookup::parse`] of `pk` (an
+//! unknown field: name the key fields instead).
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
