@@ -82,3 +82,16 @@ pub struct Tag {
     /// `Post.tags`, reversed.
     pub posts: Reverse<Post>,
 }
+
+/// A link of `Post.tags` as a model: its table is `app_post_tags`, keyed
+/// by its two foreign keys (a composite primary key).
+#[derive(Model, Debug, Clone)]
+#[orm(table = "app_post_tags")]
+pub struct PostTag {
+    /// The post, first key field.
+    #[orm(primary_key)]
+    pub post: ForeignKey<Post>,
+    /// The tag, second key field.
+    #[orm(primary_key)]
+    pub tag: ForeignKey<Tag>,
+}

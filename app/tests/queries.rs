@@ -6,7 +6,7 @@
 
 use orm_core::prelude::*;
 use orm_core::Db;
-use orm_test_app::{Post, Profile, Tag, User};
+use orm_test_app::{Post, PostTag, Profile, Tag, User};
 
 /// A fresh database with the app's tables.
 async fn setup() -> Db {
@@ -840,7 +840,8 @@ async fn delete_cascades() -> Result<()> {
         assert_eq!(report.per_model.get("User"), Some(&1));
         assert_eq!(report.per_model.get("Post"), Some(&2));
         assert_eq!(report.per_model.get("Profile"), Some(&1));
-        assert_eq!(report.per_model.get("app_post_tags"), Some(&2));
+        // The link table is declared by the `PostTag` model: counted as it.
+        assert_eq!(report.per_model.get("PostTag"), Some(&2));
         assert_eq!(Post::all().count().await?, 1);
         assert_eq!(Profile::all().count().await?, 0);
         assert_eq!(Tag::all().count().await?, 2, "tags stay; only links go");
@@ -1047,6 +1048,33 @@ async fn ordering_and_values_across_relations_of_library_models() -> Result<()> 
             .order_by([(F("views") * -1).asc(), "title".into()])
             .await?;
         assert_eq!(titles(&posts), ["Rust async", "Rust basics", "Draft"]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn link_rows_as_a_model_with_a_composite_key() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let b = blog().await?;
+        let post = Post::get(q!(title = "Rust async")).await?;
+        // The links made by `tags().add(..)` are rows of the model, by key.
+        let link = PostTag::get(q!(pk = (post.id, b.rust.id))).await?;
+        assert_eq!(*link.tag.key(), b.rust.id);
+        assert_eq!(PostTag::filter(q!(post = post.id)).count().await?, 2);
+        assert_eq!(PostTag::filter(q!(tag = b.rust.id)).count().await?, 2);
+        // Deleting one link row leaves the other tag on the post.
+        assert_eq!(link.delete().await?, 1);
+        let tags = post.tags().all().await?;
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].name, b.asynk.name);
+        // The metadata, read in this crate from the library's model, compares by value.
+        let registered = orm_core::registered_models()
+            .find(|m| m.table == "app_post_tags")
+            .expect("registered");
+        assert_eq!(registered, PostTag::META);
+        assert_eq!(registered.pk_fields, &[0, 1]);
         Ok(())
     })
     .await

@@ -311,7 +311,7 @@ impl<M: Model> Deferred<M> {
         let names: Vec<&str> = self
             .loaded
             .iter()
-            .filter(|f| !f.primary_key)
+            .filter(|f| !M::META.is_pk_field(f.position))
             .map(|f| f.name)
             .collect();
         persist::save_fields(&mut self.object, &names).await

@@ -28,12 +28,15 @@ use crate::query::order::OrderBy;
 use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, ACROSS_RELATION, Q};
 use crate::relation::RelationMeta;
 use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
+use crate::value::Value;
 
 /// What a handle names: a column, or a many-side relation (for `isnull`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Member {
     Column(&'static FieldMeta),
     Relation(&'static RelationMeta),
+    /// `pk` of a model with a composite primary key: several columns.
+    Key(&'static crate::meta::ModelMeta),
 }
 
 /// A handle on field `T` of model `M` (or of a model `M` reaches through
@@ -65,7 +68,9 @@ impl<M, T> std::fmt::Debug for Field<M, T> {
 
 /// The member `index` of model `O` (see [`HasField::INDEX`]).
 pub(crate) fn member_of<O: Model>(index: usize) -> Member {
-    if index & RELATION_FIELD != 0 {
+    if index == crate::key::COMPOSITE_PK {
+        Member::Key(O::META)
+    } else if index & RELATION_FIELD != 0 {
         Member::Relation(&O::META.relations[index & !RELATION_FIELD])
     } else {
         Member::Column(&O::META.fields[index])
@@ -112,6 +117,7 @@ impl<M: Model, T: Model> Rel<M, T> {
     pub fn field<N>(self) -> Field<M, <T as HasField<N>>::Type>
     where
         T: HasField<N>,
+        <T as HasField<N>>::Type: FieldType,
     {
         Field {
             member: member_of::<T>(<T as HasField<N>>::INDEX),
@@ -147,12 +153,120 @@ impl<M: Model, T> Field<M, T> {
     }
 }
 
+impl<M: Model, T> Field<M, T> {
+    /// A condition on the handle's column (for a many-side relation: the
+    /// target's primary key); `pk` of a composite key takes
+    /// [`key_condition`](Self::key_condition) instead.
+    fn column_q(self, op: Op) -> Q<M> {
+        let field = match self.member {
+            Member::Column(field) => field,
+            Member::Relation(rel) => rel.target.meta().pk_field(),
+            Member::Key(meta) => meta.pk_field(),
+        };
+        Q::from_node(Node::leaf_at(self.path, field, op))
+    }
+
+    /// `exact`: equal to `value`; `None` (on an `Option` field) means IS
+    /// NULL. On `pk` of a composite key, `value` is a tuple:
+    /// `("a" = $1 AND "b" = $2)`.
+    pub fn eq<V: Arg<T>>(self, value: V) -> Q<M> {
+        match self.member {
+            Member::Key(meta) => Q::from_node(crate::key::key_node(meta, value.into_value())),
+            _ => self.column_q(Op::Exact(value.into_value())),
+        }
+    }
+
+    /// `in`: equal to one of `values` (`= ANY($n)`), or to a value of a
+    /// one-field [`values`](crate::QuerySet::values) query (`IN (SELECT ..)`).
+    /// An empty list matches nothing and sends no query; NULLs in the list
+    /// never match. On `pk` of a composite key, `values` are tuples, and
+    /// the condition is the `OR` of one key condition per tuple (a
+    /// subquery is refused: it selects one column).
+    pub fn in_<V: InArg<T>>(self, values: V) -> Q<M> {
+        match (self.member, values.into_in()) {
+            (Member::Key(meta), InOperand::Values(values)) => {
+                Q::from_node(crate::key::key_in_node(meta, values))
+            }
+            (Member::Key(meta), InOperand::Query(mut sub)) => {
+                sub.error.get_or_insert_with(|| {
+                    format!(
+                        "`pk__in` on {}, whose primary key has several fields, takes a list \
+                         of tuples, not a subquery",
+                        meta.name
+                    )
+                });
+                self.column_q(Op::InQuery(sub))
+            }
+            (_, InOperand::Values(values)) => self.column_q(Op::In(values)),
+            (_, InOperand::Query(sub)) => self.column_q(Op::InQuery(sub)),
+        }
+    }
+
+    /// `isnull`: IS NULL when `true`, IS NOT NULL when `false`. On a
+    /// relation (`profile__isnull = true`): no related row. A composite
+    /// primary key is never NULL.
+    pub fn is_null(self, is_null: bool) -> Q<M> {
+        match self.member {
+            Member::Column(field) => {
+                Q::from_node(Node::leaf_at(self.path, field, Op::IsNull(is_null)))
+            }
+            Member::Relation(rel) => Q::from_node(Node::leaf_at(
+                self.path.push(rel),
+                rel.target.meta().pk_field(),
+                Op::IsNull(is_null),
+            )),
+            Member::Key(_) if is_null => Q::none(),
+            Member::Key(_) => Q::all(),
+        }
+    }
+
+    /// The assignment `field = value`, for [`QuerySet::update`](crate::QuerySet::update);
+    /// as a filter, `exact`. On `pk` of a composite key, one assignment
+    /// per key field (as a filter: the key condition).
+    pub fn set<V: Arg<T>>(self, value: V) -> Assign<M>
+    where
+        T: crate::key::Assignable,
+    {
+        let value = value.into_value();
+        match (self.member, value) {
+            (Member::Key(meta), Value::Array(parts)) if parts.len() == meta.pk_fields.len() => {
+                let mut sets = meta.pk_fields.iter().zip(parts);
+                let mut assign = match sets.next() {
+                    Some((&i, v)) => Assign::one(i, &meta.fields[i], v),
+                    None => Assign::one(meta.pk, meta.pk_field(), meta.pk_field().sql_type.null()),
+                };
+                for (&i, v) in sets {
+                    assign
+                        .items
+                        .extend(Assign::<M>::one(i, &meta.fields[i], v).items);
+                }
+                assign
+            }
+            (member, value) => {
+                let field = match member {
+                    Member::Column(field) => field,
+                    Member::Relation(rel) => rel.target.meta().pk_field(),
+                    Member::Key(meta) => meta.pk_field(),
+                };
+                let index = match member {
+                    Member::Column(field) if self.path.is_empty() => field.position,
+                    _ => ACROSS_RELATION,
+                };
+                Assign::one(index, field, value)
+            }
+        }
+    }
+}
+
 impl<M: Model, T: FieldType> Field<M, T> {
     /// The column's metadata (for a many-side relation: the target's primary key).
     pub fn meta(&self) -> &'static FieldMeta {
         match self.member {
             Member::Column(field) => field,
             Member::Relation(rel) => rel.target.meta().pk_field(),
+            // Only a tuple-typed handle names a composite key, and this
+            // impl is for field types; keep it total.
+            Member::Key(meta) => meta.pk_field(),
         }
     }
 
@@ -166,11 +280,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
             // `Arg<String>` only yields text; keep the tree total anyway.
             _ => Q::none(),
         }
-    }
-
-    /// `exact`: equal to `value`; `None` (on an `Option` field) means IS NULL.
-    pub fn eq<V: Arg<T>>(self, value: V) -> Q<M> {
-        self.q(Op::Exact(value.into_value()))
     }
 
     /// `iexact`: equal ignoring case (`UPPER(col) = UPPER(value)`).
@@ -261,17 +370,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
         }
     }
 
-    /// `in`: equal to one of `values` (`= ANY($n)`), or to a value of a
-    /// one-field [`values`](crate::QuerySet::values) query (`IN (SELECT ..)`).
-    /// An empty list matches nothing and sends no query; NULLs in the list
-    /// never match.
-    pub fn in_<V: InArg<T>>(self, values: V) -> Q<M> {
-        match values.into_in() {
-            InOperand::Values(values) => self.q(Op::In(values)),
-            InOperand::Query(sub) => self.q(Op::InQuery(sub)),
-        }
-    }
-
     /// `gt`: greater than `value`.
     pub fn gt<V: Arg<T::Base>>(self, value: V) -> Q<M>
     where
@@ -310,29 +408,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
         T: OrderedField,
     {
         self.q(Op::Range(low.into_value(), high.into_value()))
-    }
-
-    /// `isnull`: IS NULL when `true`, IS NOT NULL when `false`. On a
-    /// relation (`profile__isnull = true`): no related row.
-    pub fn is_null(self, is_null: bool) -> Q<M> {
-        match self.member {
-            Member::Column(field) => {
-                Q::from_node(Node::leaf_at(self.path, field, Op::IsNull(is_null)))
-            }
-            Member::Relation(rel) => Q::from_node(Node::leaf_at(
-                self.path.push(rel),
-                rel.target.meta().pk_field(),
-                Op::IsNull(is_null),
-            )),
-        }
-    }
-
-    /// The assignment `field = value`, for [`QuerySet::update`](crate::QuerySet::update).
-    pub fn set<V: Arg<T>>(self, value: V) -> Assign<M>
-    where
-        T: Column,
-    {
-        Assign::one(self.index(), self.meta(), value.into_value())
     }
 
     /// The field's position in `M`'s fields, or [`ACROSS_RELATION`] for a
@@ -431,19 +506,19 @@ pub trait RelationType: FieldType {
     /// The model on the other side.
     type Target: Model;
 }
-impl<T: Model> RelationType for crate::ForeignKey<T> {
+impl<T: crate::key::SingleKey> RelationType for crate::ForeignKey<T> {
     type Target = T;
 }
-impl<T: Model> RelationType for Option<crate::ForeignKey<T>> {
+impl<T: crate::key::SingleKey> RelationType for Option<crate::ForeignKey<T>> {
     type Target = T;
 }
-impl<T: Model> RelationType for crate::ManyToMany<T> {
+impl<T: crate::key::SingleKey> RelationType for crate::ManyToMany<T> {
     type Target = T;
 }
-impl<T: Model> RelationType for crate::Reverse<T> {
+impl<T: crate::key::SingleKey> RelationType for crate::Reverse<T> {
     type Target = T;
 }
-impl<T: Model> RelationType for crate::ReverseOne<T> {
+impl<T: crate::key::SingleKey> RelationType for crate::ReverseOne<T> {
     type Target = T;
 }
 
@@ -459,6 +534,7 @@ impl<M: Model, T: RelationType> Field<M, T> {
     {
         let step = match self.member {
             Member::Relation(rel) => Some(rel),
+            Member::Key(_) => None,
             Member::Column(field) => {
                 let owner = self.path.last().map_or(M::META, |r| r.target.meta());
                 owner.relation_of_field(field.position)

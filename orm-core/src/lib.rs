@@ -140,6 +140,43 @@
 //! `event: ForeignKey<Event>` and a field `Event::date`, `event__date` is
 //! that field and `event__date__year` its year.
 //!
+//! # Composite primary keys
+//!
+//! Mark several fields `#[orm(primary_key)]` and they are one key, in
+//! declaration order, as Django 5.2's `CompositePrimaryKey`: the table gets
+//! `CONSTRAINT "<table>_pkey" PRIMARY KEY ("a", "b")` (from
+//! `generate_schemas` and `makemigrations` alike), [`Model::Pk`] is the
+//! tuple of the key fields' types, and `pk` compares with a tuple:
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! #[derive(Model, Debug, Clone, Default)]
+//! struct Release {
+//!     #[orm(primary_key)]
+//!     version: i32,
+//!     #[orm(primary_key)]
+//!     name: String,
+//!     notes: String,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! let mut r = Release::get(q!(pk = (1, "A"))).await?;   // "version" = $1 AND "name" = $2
+//! let some = Release::filter(q!(pk__in = [(1, "A"), (2, "B")])).await?;
+//! r.notes = "fixed".into();
+//! r.save().await?;   // UPDATE by the whole key; INSERT when no row was updated
+//! r.delete().await?; // DELETE by the whole key
+//! # Ok(()) }
+//! ```
+//!
+//! Key fields can be foreign keys, so a many-to-many link table can be a
+//! model keyed by its two foreign keys, next to the
+//! [`ManyToMany`] that names it with `through = ".."` (the table is made
+//! once). As in Django 5.2, no [`ForeignKey`], [`OneToOne`],
+//! [`ManyToMany`] or [`Reverse`] may point to a model with a composite key
+//! (a compile error), and a `ManyToMany` cannot start from one. Not
+//! supported on such a model: `bulk_update` (an error), `pk__in` with a
+//! subquery (an error), and the run-time [`Lookup::parse`] of `pk` (an
+//! unknown field: name the key fields instead).
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -452,6 +489,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+pub mod key;
 mod meta;
 pub mod migrate;
 mod model;
@@ -638,8 +676,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
+    pub use crate::key::{assert_single_key, SingleKey, COMPOSITE_PK};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
-    pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
+    pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;
@@ -706,37 +745,37 @@ pub mod __private {
     }
 
     /// The field's SQL type, through its type-level name.
-    pub const fn sql_type<M: HasField<N>, N>() -> SqlType {
-        <M::Type as FieldType>::SQL_TYPE
+    pub const fn sql_type<M: ColumnField<N>, N>() -> SqlType {
+        <M::Column as FieldType>::SQL_TYPE
     }
     /// True for a nullable field.
-    pub const fn nullable<M: HasField<N>, N>() -> bool {
-        <M::Type as FieldType>::NULLABLE
+    pub const fn nullable<M: ColumnField<N>, N>() -> bool {
+        <M::Column as FieldType>::NULLABLE
     }
     /// Decodes a field.
     #[inline]
-    pub fn decode_field<M: HasField<N>, N>(
+    pub fn decode_field<M: ColumnField<N>, N>(
         row: &Row,
         index: usize,
         model: &'static str,
         column: &'static str,
-    ) -> Result<M::Type> {
+    ) -> Result<M::Column> {
         decode(row, index, model, column)
     }
     /// A field's value.
-    pub fn field_to_value<M: HasField<N>, N>(v: &M::Type) -> Value {
+    pub fn field_to_value<M: ColumnField<N>, N>(v: &M::Column) -> Value {
         v.to_value()
     }
     /// A field as a parameter.
-    pub fn field_as_sql<M: HasField<N>, N>(v: &M::Type) -> &(dyn ToSql + Sync) {
+    pub fn field_as_sql<M: ColumnField<N>, N>(v: &M::Column) -> &(dyn ToSql + Sync) {
         v
     }
     /// A field from a value.
-    pub fn field_from_value<M: HasField<N>, N>(
+    pub fn field_from_value<M: ColumnField<N>, N>(
         value: Value,
         model: &'static str,
         field: &'static str,
-    ) -> Result<M::Type> {
+    ) -> Result<M::Column> {
         from_value(value, model, field)
     }
     /// `max_length` checked before a write.

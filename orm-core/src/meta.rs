@@ -22,7 +22,9 @@ pub struct FieldMeta {
     pub sql_type: SqlType,
     /// True for `Option<T>` fields.
     pub nullable: bool,
-    /// True for the primary key.
+    /// True for the primary key of a model keyed by this one field. The
+    /// fields of a composite key are listed in [`ModelMeta::pk_fields`] and
+    /// are not marked here: none of them identifies a row alone.
     pub primary_key: bool,
     /// True for an integer primary key, an identity column filled on insert.
     pub auto: bool,
@@ -59,8 +61,14 @@ pub struct ModelMeta {
     pub table: &'static str,
     /// The fields, in declaration order (the order of the SELECT list).
     pub fields: &'static [FieldMeta],
-    /// Index of the primary key in `fields`.
+    /// Index of the primary key in `fields`; for a composite key, of its
+    /// first field (use [`pk_fields`](ModelMeta::pk_fields) for all).
     pub pk: usize,
+    /// Indexes in `fields` of the primary key's fields, in key order: one
+    /// for an ordinary key, several for a composite one (fields marked
+    /// `#[orm(primary_key)]` more than once, as Django 5.2's
+    /// `CompositePrimaryKey`).
+    pub pk_fields: &'static [usize],
     /// `#[orm(unique_together(a, b))]`: column lists.
     pub unique_together: &'static [&'static [&'static str]],
     /// `#[orm(index(a, b))]`: column lists of composite indexes.
@@ -86,17 +94,36 @@ impl ModelMeta {
         self.relations.iter().find(|r| r.field == Some(index))
     }
 
-    /// The primary key field.
+    /// The primary key field; for a composite key, its first field, which
+    /// alone does not identify a row: code that works on any model checks
+    /// [`has_composite_pk`](ModelMeta::has_composite_pk) first.
     pub fn pk_field(&self) -> &'static FieldMeta {
         &self.fields[self.pk]
     }
 
-    /// The field called `name`: `pk` names the primary key, and a foreign
-    /// key or one-to-one is also found by its column (`author_id` for
-    /// `author`, Django's `attname`), unless another field has that name.
+    /// True when the primary key has several fields.
+    pub fn has_composite_pk(&self) -> bool {
+        self.pk_fields.len() > 1
+    }
+
+    /// True when field `position` is (part of) the primary key.
+    pub fn is_pk_field(&self, position: usize) -> bool {
+        self.pk_fields.contains(&position)
+    }
+
+    /// The fields of the primary key, in key order.
+    pub fn pk_field_metas(&self) -> impl Iterator<Item = &'static FieldMeta> + '_ {
+        let fields = self.fields;
+        self.pk_fields.iter().filter_map(move |&i| fields.get(i))
+    }
+
+    /// The field called `name`: `pk` names the primary key (when it is one
+    /// field: a composite `pk` is no one field), and a foreign key or
+    /// one-to-one is also found by its column (`author_id` for `author`,
+    /// Django's `attname`), unless another field has that name.
     pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
         if name == "pk" {
-            return Some(self.pk_field());
+            return (!self.has_composite_pk()).then(|| self.pk_field());
         }
         self.fields
             .iter()

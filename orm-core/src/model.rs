@@ -46,11 +46,23 @@ pub trait HasRelation<N>: Model {
     note = "`q!` takes `field = value` or `field__lookup = value`, with a field of `{Self}`"
 )]
 pub trait HasField<N>: Model {
-    /// The field's Rust type.
-    type Type: crate::types::FieldType;
+    /// The field's Rust type (for `pk` on a model with a composite key, the
+    /// tuple of the key fields' types).
+    type Type: 'static;
     /// Its index in [`ModelMeta::fields`], or [`RELATION_FIELD`]` | i` for
-    /// the many-side relation `i` (which only `isnull` applies to).
+    /// the many-side relation `i` (which only `isnull` applies to), or
+    /// [`COMPOSITE_PK`](crate::key::COMPOSITE_PK) for a composite `pk`.
     const INDEX: usize;
+}
+
+/// The model's field named `N` is a column of type `Column` (what the
+/// derive's generated code decodes and binds; `HasField` also names
+/// relations and a composite `pk`). Its bound reports an unsupported field
+/// type once, at the field's type.
+#[doc(hidden)]
+pub trait ColumnField<N>: HasField<N> {
+    /// The field's Rust type.
+    type Column: crate::types::FieldType;
 }
 
 /// A database table mapped to a Rust struct; implement it with `#[derive(Model)]`.
@@ -64,8 +76,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The struct of typed field handles returned by [`fields`](Model::fields).
     type Fields: Copy;
 
-    /// The primary key's type.
-    type Pk: crate::types::FieldType + Clone;
+    /// The primary key's type: the key field's type, or for a composite
+    /// key the tuple of its fields' types, in key order.
+    type Pk: crate::key::PkValue;
 
     /// The table's metadata.
     const META: &'static ModelMeta;
@@ -155,8 +168,18 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         std::future::ready(Ok(()))
     }
 
-    /// The primary key's value.
+    /// The primary key's value; for a composite key, a [`Value::Array`]
+    /// of its fields' values in key order.
     fn pk(&self) -> Value {
+        if Self::META.has_composite_pk() {
+            return Value::Array(
+                Self::META
+                    .pk_fields
+                    .iter()
+                    .map(|&i| self.field_value(i))
+                    .collect(),
+            );
+        }
         self.field_value(Self::META.pk)
     }
 }

@@ -112,8 +112,10 @@ fn touch<M: Model>(obj: &mut M, inserting: bool) {
     }
 }
 
+/// The condition naming `obj`'s row: its primary key (every field of a
+/// composite one).
 fn pk_filter<M: Model>(obj: &M) -> Q<M> {
-    Q::from_node(Node::leaf(M::META.pk_field(), Op::Exact(obj.pk())))
+    Q::from_node(crate::key::row_node(obj))
 }
 
 /// INSERT `obj` (validated first, with the save hooks around it).
@@ -174,7 +176,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     touch(obj, false);
     obj.validate()?;
     check_text(std::slice::from_ref(obj))?;
-    if M::META.fields.len() == 1 {
+    if M::META.fields.len() == M::META.pk_fields.len() {
         // Nothing to update but the key itself: insert unless the row exists.
         let exists = QuerySet::<M>::new()
             .using(&db)
@@ -188,10 +190,10 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     }
     let sql = M::statements().update_by_pk(M::META);
     let updated = {
-        let pk = M::META.pk;
-        let params: Params<'_> = (0..M::META.fields.len())
-            .filter(|&i| i != pk)
-            .chain(std::iter::once(pk))
+        let meta = M::META;
+        let params: Params<'_> = (0..meta.fields.len())
+            .filter(|&i| !meta.is_pk_field(i))
+            .chain(meta.pk_fields.iter().copied())
             .map(|i| obj.field_sql(i))
             .collect();
         db.execute_params(sql, &params).await?
@@ -207,7 +209,12 @@ pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
     let db = db::current()?;
     obj.run_before_delete().await?;
     let sql = M::statements().delete_by_pk(M::META);
-    let n = db.execute_params(sql, &[obj.field_sql(M::META.pk)]).await?;
+    let params: Params<'_> = M::META
+        .pk_fields
+        .iter()
+        .map(|&i| obj.field_sql(i))
+        .collect();
+    let n = db.execute_params(sql, &params).await?;
     obj.run_after_delete().await?;
     Ok(n)
 }
@@ -295,7 +302,7 @@ fn conflict_fields<M: Model>(on_conflict: &OnConflict) -> Result<Option<Conflict
                     "bulk_create() updating conflicts needs the fields to update",
                 ));
             }
-            if update.iter().any(|f| f.primary_key) {
+            if update.iter().any(|f| M::META.is_pk_field(f.position)) {
                 return Err(invalid(
                     "bulk_create() cannot update the primary key of a conflicting row",
                 ));
@@ -357,6 +364,12 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
     if fields.is_empty() {
         return Err(invalid(
             "bulk_update() needs the names of the fields to write",
+        ));
+    }
+    if M::META.has_composite_pk() {
+        return Err(invalid(
+            "bulk_update() is not supported on a model with a composite primary key; \
+             save() each object, or update() a filtered query",
         ));
     }
     if fields.iter().any(|f| f.primary_key) {
@@ -683,7 +696,8 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         .iter()
         .enumerate()
         .filter(|(_, f)| {
-            !f.primary_key && (f.auto_now || wanted.iter().any(|w| w.position == f.position))
+            !M::META.is_pk_field(f.position)
+                && (f.auto_now || wanted.iter().any(|w| w.position == f.position))
         })
         .map(|(index, field)| Set {
             index,

@@ -319,6 +319,8 @@ fn through<M: Model, S, T: Model + HasField<N>, N>(
             let owner = field.path.last().map_or(M::META, |r| r.target.meta());
             owner.relation_of_field(column.position)
         }
+        // A composite key's handle has no relation type: not stepped from.
+        Member::Key(_) => None,
     };
     Field {
         member: member_of::<T>(<T as HasField<N>>::INDEX),
@@ -331,7 +333,7 @@ fn through<M: Model, S, T: Model + HasField<N>, N>(
 
 macro_rules! relation_steps {
     ($($ty:ty),*) => {$(
-        impl<M: Model, T: Model + HasField<N>, N> Step<M, N> for $ty {
+        impl<M: Model, T: crate::key::SingleKey + HasField<N>, N> Step<M, N> for $ty {
             type Out = Field<M, <T as HasField<N>>::Type>;
             fn step(field: Field<M, Self>) -> Self::Out {
                 through::<M, Self, T, N>(field)

@@ -40,13 +40,34 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
                 );
             }
         }
-        [_, rest @ ..] => {
-            for extra in rest {
-                cx.error_spanned_by(
-                    &extra.attrs.primary_key,
-                    "a model has exactly one primary key; composite keys are not supported \
-                     (use `#[orm(unique_together(..))]`)",
-                );
+        // A composite primary key (Django 5.2's `CompositePrimaryKey`):
+        // its fields in declaration order.
+        keys => {
+            for pk in keys {
+                if is_option(pk.ty) {
+                    cx.error_spanned_by(
+                        pk.ty,
+                        "a field of a primary key cannot be an `Option`: it is never NULL",
+                    );
+                }
+                if pk.relation.as_ref().is_some_and(|r| !r.kind.is_column()) {
+                    cx.error_spanned_by(
+                        pk.ty,
+                        "a field of a composite primary key is a column: a value or a \
+                         ForeignKey / OneToOne, not a ManyToMany or Reverse relation",
+                    );
+                }
+            }
+            for field in &model.fields {
+                if let Some(rel) = &field.relation {
+                    if rel.kind == crate::ast::RelationKind::ManyToMany {
+                        cx.error_spanned_by(
+                            field.ty,
+                            "a ManyToMany cannot start from a model with a composite primary \
+                             key (as in Django 5.2); declare it on the other model",
+                        );
+                    }
+                }
             }
         }
     }
@@ -60,7 +81,7 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
                 "field names cannot contain `__`: it separates fields from lookups in `q!`",
             );
         }
-        if name == "pk" && field.attrs.primary_key.is_none() {
+        if name == "pk" && (field.attrs.primary_key.is_none() || pks.len() > 1) {
             cx.error_spanned_by(field.ident, "`pk` names the primary key; rename this field");
         }
         let column = field.column();
@@ -77,8 +98,11 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
             if field.attrs.default.is_some() {
                 cx.error_spanned_by(pk, "a primary key cannot have a `default`");
             }
-            if field.relation.is_some() {
-                cx.error_spanned_by(field.ty, "a primary key cannot be a relation");
+            if field.relation.is_some() && pks.len() == 1 {
+                cx.error_spanned_by(
+                    field.ty,
+                    "a primary key cannot be a relation (a composite key's fields can be)",
+                );
             }
         }
         check_relation(cx, field);

@@ -77,6 +77,10 @@ pub(crate) fn model(
         #outer
 
         const _: () = {
+            // Relations to this model add no error of their own.
+            #[automatically_derived]
+            impl #impl_generics #p::SingleKey for #ty where #(#bounds)* {}
+
             #[automatically_derived]
             impl #impl_generics #p::Model for #ty where #(#bounds)* {
                 type Fields = #fields_ty;
@@ -87,6 +91,7 @@ pub(crate) fn model(
                     table: #name,
                     fields: &[],
                     pk: 0,
+                    pk_fields: &[],
                     unique_together: &[],
                     indexes: &[],
                     relations: &[],

@@ -10,6 +10,7 @@
 mod aggregate_filters;
 mod aggregates;
 mod common;
+mod composite_keys;
 mod connections;
 mod crud;
 mod deep_lookups;

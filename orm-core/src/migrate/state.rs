@@ -212,7 +212,8 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
     let mut t = TableState {
         primary_key: Constraint {
             name: pkey_name(table),
-            columns: vec![meta.pk_field().column.to_owned()],
+            // Every field of a composite key, in key order.
+            columns: meta.pk_field_metas().map(|f| f.column.to_owned()).collect(),
         },
         ..TableState::default()
     };
@@ -224,7 +225,7 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
         t.columns.push(ColumnState {
             name: field.column.to_owned(),
             sql_type: field.ddl_type(),
-            nullable: field.nullable && !field.primary_key,
+            nullable: field.nullable && !meta.is_pk_field(i),
             identity: field.auto,
             default: field.default.map(str::to_owned),
         });

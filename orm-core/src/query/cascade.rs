@@ -68,6 +68,15 @@ fn count_cascades<'a>(
                         let mut values = Vec::new();
                         let mut texts = Vec::new();
                         for row in rows(db, &stmt).await? {
+                            if child.has_composite_pk() {
+                                // Told apart by every key column.
+                                let mut parts = Vec::with_capacity(child.pk_fields.len());
+                                for (at, f) in child.pk_field_metas().enumerate() {
+                                    parts.push(Value::read(&row, at, f.sql_type)?.to_string());
+                                }
+                                texts.push(parts.join("|"));
+                                continue;
+                            }
                             let v = Value::read(&row, 0, child.pk_field().sql_type)?;
                             if let Some(k) = text_key(&v) {
                                 texts.push(k);
@@ -79,6 +88,11 @@ fn count_cascades<'a>(
                             continue;
                         }
                         report.add(child.name, fresh.len() as u64);
+                        if child.has_composite_pk() {
+                            // No relation may point to a model with a
+                            // composite key: nothing cascades further.
+                            continue;
+                        }
                         let new_keys: Vec<Value> = values
                             .into_iter()
                             .filter(|v| text_key(v).is_some_and(|k| fresh.contains(&k)))
@@ -132,8 +146,18 @@ pub(crate) async fn delete_report(
     let options = crate::transaction::TxOptions::default();
     crate::transaction::transaction_on(db, options, || async {
         let db = crate::db::current()?;
-        let found = rows(&db, &statements::keys_for_update(meta, filter)).await?;
         let mut report = Deleted::default();
+        if meta.has_composite_pk() {
+            // No relation may point to a model with a composite key: the
+            // rows are deleted by the filter itself, and nothing cascades.
+            let mut w = crate::sql::SqlWriter::new();
+            statements::push_delete(&mut w, meta, filter);
+            let stmt = w.finish();
+            let n = db.execute(&stmt.sql, &stmt.binds).await?;
+            report.add(meta.name, n);
+            return Ok(report);
+        }
+        let found = rows(&db, &statements::keys_for_update(meta, filter)).await?;
         if found.is_empty() {
             return Ok(report);
         }

@@ -127,7 +127,7 @@ impl<M: Model + Default> DeferredQuery<M> {
         Ok(meta
             .fields
             .iter()
-            .filter(|f| f.primary_key || listed(f) == self.only)
+            .filter(|f| meta.is_pk_field(f.position) || listed(f) == self.only)
             .collect())
     }
 

@@ -292,7 +292,17 @@ impl<M: Model> ValuesQuery<M> {
 impl<M: Model, T> InArg<T> for QuerySet<M> {
     fn into_in(self) -> InOperand {
         let pk = M::META.pk_field().name;
-        <ValuesQuery<M> as InArg<T>>::into_in(ValuesQuery::new(self, vec![pk]))
+        let mut operand = <ValuesQuery<M> as InArg<T>>::into_in(ValuesQuery::new(self, vec![pk]));
+        if let (true, InOperand::Query(sub)) = (M::META.has_composite_pk(), &mut operand) {
+            sub.error.get_or_insert_with(|| {
+                format!(
+                    "a query set of {} is no `__in` operand: its primary key has several \
+                     fields; use values(..) of one field",
+                    M::META.name
+                )
+            });
+        }
+        operand
     }
 }
 

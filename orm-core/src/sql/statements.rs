@@ -287,14 +287,29 @@ pub(crate) fn push_delete(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &
     push_where(w, meta, filter);
 }
 
-/// `UPDATE .. SET <given columns> .. WHERE pk = $n RETURNING <every column>`.
+/// `UPDATE .. SET <given columns> .. WHERE pk = $n RETURNING <every column>`
+/// (for a composite key, `pk` is the array of its parts from
+/// [`Model::pk`](crate::Model::pk): `WHERE "a" = $n AND "b" = $n+1`).
 pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Value) -> Statement {
     let mut w = SqlWriter::new();
     push_update_set(&mut w, meta, sets);
     w.push_sql(" WHERE ");
-    w.push_ident(meta.pk_field().column);
-    w.push_sql(" = ");
-    w.push_bind(pk);
+    match pk {
+        // A composite key's parts, one condition per key field.
+        Value::Array(parts) if meta.has_composite_pk() => {
+            let pairs: Vec<_> = meta.pk_field_metas().zip(parts).collect();
+            w.push_list(pairs, " AND ", |w, (f, part)| {
+                w.push_ident(f.column);
+                w.push_sql(" = ");
+                w.push_bind(part);
+            });
+        }
+        pk => {
+            w.push_ident(meta.pk_field().column);
+            w.push_sql(" = ");
+            w.push_bind(pk);
+        }
+    }
     push_returning(&mut w, meta);
     w.finish()
 }
@@ -317,10 +332,12 @@ pub(crate) fn keys_for_update(meta: &'static ModelMeta, filter: &Node) -> Statem
 
 /// `SELECT "pk" FROM "child" WHERE "key" = ANY($1) FOR UPDATE`: the keys of
 /// the `child` rows whose foreign key `key_col` holds one of `keys`, locked.
+///
+/// For a composite key, every key column is selected, in key order.
 pub(crate) fn keys_referring(child: &ModelMeta, key_col: &str, keys: &Value) -> Statement {
     let mut w = SqlWriter::new();
     w.push_sql("SELECT ");
-    w.push_ident(child.pk_field().column);
+    w.push_list(child.pk_field_metas(), ", ", |w, f| w.push_ident(f.column));
     w.push_sql(" FROM ");
     w.push_ident(child.table);
     push_where_any(&mut w, key_col, keys);

@@ -254,33 +254,45 @@ pub(crate) fn copy_in(meta: &'static ModelMeta, with_pk: bool) -> (String, Strin
 }
 
 /// `UPDATE .. SET <every other column> = $n .. WHERE pk = $last`; the
-/// caller binds the non-pk fields in order, then the primary key.
+/// caller binds the non-key fields in order, then the primary key's (for a
+/// composite key, `WHERE "a" = $n AND "b" = $n+1`, its fields in key order).
 pub(crate) fn update_by_pk(meta: &'static ModelMeta) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("UPDATE ");
     w.push_ident(meta.table);
     w.push_sql(" SET ");
-    let others: Vec<_> = meta.fields.iter().filter(|f| !f.primary_key).collect();
+    let others: Vec<_> = meta
+        .fields
+        .iter()
+        .filter(|f| !meta.is_pk_field(f.position))
+        .collect();
     w.push_list(others.iter().enumerate(), ", ", |w, (n, f)| {
         w.push_ident(f.column);
         w.push_sql(" = ");
         w.push_placeholder(n + 1);
     });
-    w.push_sql(" WHERE ");
-    w.push_ident(meta.pk_field().column);
-    w.push_sql(" = ");
-    w.push_placeholder(others.len() + 1);
+    push_where_key(&mut w, meta, others.len() + 1);
     w.finish().sql
 }
 
-/// `DELETE FROM .. WHERE pk = $1`.
+/// ` WHERE "pk" = $first` (for a composite key, `WHERE "a" = $first AND
+/// "b" = $first+1`, its fields in key order).
+fn push_where_key(w: &mut SqlWriter, meta: &'static ModelMeta, first: usize) {
+    w.push_sql(" WHERE ");
+    w.push_list(meta.pk_field_metas().enumerate(), " AND ", |w, (n, f)| {
+        w.push_ident(f.column);
+        w.push_sql(" = ");
+        w.push_placeholder(first + n);
+    });
+}
+
+/// `DELETE FROM .. WHERE pk = $1` (for a composite key, `WHERE "a" = $1
+/// AND "b" = $2`, its fields in key order).
 pub(crate) fn delete_by_pk(meta: &'static ModelMeta) -> String {
     let mut w = SqlWriter::new();
     w.push_sql("DELETE FROM ");
     w.push_ident(meta.table);
-    w.push_sql(" WHERE ");
-    w.push_ident(meta.pk_field().column);
-    w.push_sql(" = $1");
+    push_where_key(&mut w, meta, 1);
     w.finish().sql
 }
 

@@ -48,6 +48,22 @@ fn expand(model: &Model<'_>) -> TokenStream {
         .iter()
         .filter(|f| f.is_column())
         .count();
+    // Every field of the key (several for a composite key), as column
+    // indexes, in declaration order.
+    let pk_columns: Vec<usize> = model
+        .fields
+        .iter()
+        .filter(|f| f.is_column())
+        .enumerate()
+        .filter(|(_, f)| f.attrs.primary_key.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let pk_parts: Vec<&crate::ast::Field<'_>> = model
+        .fields
+        .iter()
+        .filter(|f| f.is_column() && f.attrs.primary_key.is_some())
+        .collect();
+    let composite = pk_parts.len() > 1;
     let fields_ident = format_ident!("{}Fields", ident);
 
     let column_of = |ident: &syn::Ident| -> String {
@@ -116,6 +132,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let through = opt(&a.through);
             let on_delete =
                 format_ident!("{}", a.on_delete.as_ref().map_or("Cascade", |(v, _)| *v));
+            // As in Django 5.2, no relation points to a model with a
+            // composite key (checked at the field's type).
+            let rp = respan(p.clone(), field.ty.span());
+            asserts.push(quote_spanned!(field.ty.span()=> #rp::assert_single_key::<#target>();));
             relations.push(quote! {
                 #p::RelationMeta {
                     name: #fname,
@@ -193,7 +213,9 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let i = column_index;
         column_index += 1;
         let column = field.column();
-        let is_pk = a.primary_key.is_some();
+        // A composite key's fields are listed in `pk_fields`, not marked
+        // one by one: none identifies a row alone.
+        let is_pk = a.primary_key.is_some() && !composite;
         let one_to_one = field
             .relation
             .as_ref()
@@ -292,12 +314,21 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     type Type = #ty;
                     const INDEX: usize = #i;
                 }
+                #[automatically_derived]
+                #[diagnostic::do_not_recommend]
+                impl #p::ColumnField<#n> for #ident {
+                    type Column = #ty;
+                }
             });
         }
     }
 
     let pk_ident = model.fields.get(pk).map(|f| f.ident);
     let pk_ty = match model.fields.get(pk) {
+        Some(_) if composite => {
+            let tys = pk_parts.iter().map(|f| f.ty);
+            quote!((#(#tys,)*))
+        }
         Some(f) => {
             let ty = f.ty;
             quote!(#ty)
@@ -305,9 +336,30 @@ fn expand(model: &Model<'_>) -> TokenStream {
         None => quote!(i64),
     };
     let pk_unset = match pk_ident {
+        // A composite key is always given: `save()` updates, then inserts.
+        Some(_) if composite => quote!(false),
         Some(id) => quote!(#p::FieldType::is_unset_pk(&self.#id)),
         None => quote!(false),
     };
+    if composite {
+        let doc = "The composite primary key: a tuple of its fields' values.";
+        handles.push(quote!(#[doc = #doc] pub pk: #p::Field<#ident, #pk_ty>));
+        handle_inits.push(quote!(pk: #p::Field::new(#p::COMPOSITE_PK)));
+        let n = name_type(&krate, "pk", ident.span());
+        has_field.push(quote! {
+            #[automatically_derived]
+            #[diagnostic::do_not_recommend]
+            impl #p::HasField<#n> for #ident {
+                type Type = #pk_ty;
+                const INDEX: usize = #p::COMPOSITE_PK;
+            }
+        });
+    } else {
+        has_field.push(quote! {
+            #[automatically_derived]
+            impl #p::SingleKey for #ident {}
+        });
+    }
     let validate_fn = if validations.is_empty() {
         quote!()
     } else {
@@ -356,6 +408,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 table: #table,
                 fields: &[#(#metas),*],
                 pk: #pk_column,
+                pk_fields: &[#(#pk_columns),*],
                 unique_together: &[#(#unique_together),*],
                 indexes: &[#(#indexes),*],
                 relations: &[#(#relations),*],

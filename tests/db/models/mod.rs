@@ -14,6 +14,7 @@ pub(crate) mod articles;
 pub(crate) mod blog;
 pub(crate) mod bookshelf;
 pub(crate) mod calendar;
+pub(crate) mod composite;
 pub(crate) mod devices;
 pub(crate) mod edited_blog;
 pub(crate) mod messages;

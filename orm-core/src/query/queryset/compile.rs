@@ -238,7 +238,7 @@ impl<M: Model> QuerySet<M> {
     /// yet), at most one row.
     pub(crate) fn first_query(mut self) -> Self {
         if self.order.is_empty() {
-            self.order = vec![OrderBy::field(M::META.pk_field(), false)];
+            self.order = pk_order(M::META);
         }
         self.limit = Some(self.limit.map_or(1, |l| l.min(1)));
         self
@@ -558,6 +558,14 @@ pub(super) fn has_unique_eq(node: &Node) -> bool {
 thread_local! {
     /// Gets that took the fast path on this thread (unit tests).
     pub(crate) static FAST_GETS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The ordering by primary key of `first()` / `last()`: by each of its
+/// fields, in key order.
+pub(crate) fn pk_order(meta: &'static crate::meta::ModelMeta) -> Vec<OrderBy> {
+    meta.pk_field_metas()
+        .map(|f| OrderBy::field(f, false))
+        .collect()
 }
 
 /// Whether no two rows can hold the same non-NULL value of `field`.

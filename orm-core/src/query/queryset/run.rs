@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::exec::plan::{run, Plan};
 use crate::meta::FieldMeta;
 use crate::model::Model;
-use crate::query::order::OrderBy;
 use crate::query::paths::{PathPlan, Reach};
 use crate::query::q::{IntoQ, Node, Q};
 use crate::query::values::{self, Aggregate, Aggregated, FieldNames, FromRowTuple};
@@ -83,7 +82,7 @@ impl<M: Model> QuerySet<M> {
         // The ordering (the primary key's when there is none), the other
         // way: `reversed` flips it when the query is compiled.
         if self.order.is_empty() {
-            self.order = vec![OrderBy::field(M::META.pk_field(), false)];
+            self.order = crate::query::queryset::compile::pk_order(M::META);
         }
         self.reversed = !self.reversed;
         self.limit = Some(1);
@@ -294,25 +293,34 @@ impl<M: Model> QuerySet<M> {
                 reason: "cannot use in_bulk() once a slice (limit/offset) has been taken".into(),
             }));
         }
+        let meta = M::META;
         let ids: Vec<Value> = ids
             .into_iter()
-            .map(|id| crate::types::FieldType::to_value(&id))
+            .map(|id| {
+                let mut values = crate::key::PkValue::to_values(&id);
+                match values.len() {
+                    1 => values.pop().unwrap_or(Value::Array(Vec::new())),
+                    _ => Value::Array(values),
+                }
+            })
             .collect();
         if ids.is_empty() {
             return Ok(std::collections::HashMap::new());
         }
-        let pk = M::META.pk_field();
-        let rows = self
-            .filter(Q::from_node(Node::leaf(pk, crate::query::q::Op::In(ids))))
-            .fetch()
-            .await?;
+        let filter = if meta.has_composite_pk() {
+            crate::key::key_in_node(meta, ids)
+        } else {
+            Node::leaf(meta.pk_field(), crate::query::q::Op::In(ids))
+        };
+        let rows = self.filter(Q::from_node(filter)).fetch().await?;
         rows.into_iter()
             .map(|row| {
-                let key = <M::Pk as crate::types::FieldType>::from_value(row.pk());
+                let values = meta.pk_fields.iter().map(|&i| row.field_value(i)).collect();
+                let key = <M::Pk as crate::key::PkValue>::from_values(values);
                 let key = key.ok_or_else(|| {
                     Error::from(crate::error::ValueError {
-                        model: M::META.name,
-                        field: pk.name,
+                        model: meta.name,
+                        field: meta.pk_field().name,
                         reason: "the primary key read back is not of the key's type".into(),
                     })
                 })?;

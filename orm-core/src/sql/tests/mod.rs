@@ -9,6 +9,7 @@ use crate::sql::Statement;
 use crate::Value;
 
 mod aggregates;
+mod composite;
 mod compound;
 mod cursor;
 mod django_api;
