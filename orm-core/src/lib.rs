@@ -406,6 +406,7 @@
 extern crate self as orm_core;
 
 mod active_record;
+mod array;
 pub mod cli;
 mod db;
 mod error;
@@ -430,6 +431,7 @@ mod value;
 pub mod testing;
 
 pub use active_record::ActiveRecord;
+pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, IntegrityError, IntegrityKind,
@@ -449,7 +451,9 @@ pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
 pub use transform::Transformed;
-pub use types::{DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField};
+pub use types::{
+    ArrayField, ArrayItem, DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField,
+};
 pub use value::Value;
 
 /// Implements [`Model`](trait@Model) for a struct with named fields.
@@ -596,6 +600,7 @@ pub mod prelude {
 /// Items used by the code that the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::array::{ArrayStep, Idx};
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{Ch, HasField, HasRelation, Model, RELATION_FIELD};
