@@ -393,12 +393,13 @@ where
     }
 }
 
+impl<T: ArrayItem + BaseType> ArrayItem for Option<T> {
+    const ELEMENT: &'static SqlType = T::ELEMENT;
+}
+
 macro_rules! array_items {
     ($($ty:ty => $sql:expr),* $(,)?) => {$(
         impl ArrayItem for $ty {
-            const ELEMENT: &'static SqlType = &$sql;
-        }
-        impl ArrayItem for Option<$ty> {
             const ELEMENT: &'static SqlType = &$sql;
         }
     )*};
@@ -785,10 +786,6 @@ macro_rules! __impl_db_enum {
         }
         impl $crate::types::BaseType for $ty {}
         impl $crate::types::ArrayItem for $ty {
-            const ELEMENT: &'static $crate::types::SqlType =
-                &$crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS);
-        }
-        impl $crate::types::ArrayItem for ::std::option::Option<$ty> {
             const ELEMENT: &'static $crate::types::SqlType =
                 &$crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS);
         }

@@ -35,6 +35,7 @@ mod migration_support;
 mod models;
 mod nulls;
 mod on_delete;
+mod pg_types;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;
