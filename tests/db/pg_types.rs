@@ -264,3 +264,77 @@ async fn runtime_array_lookups_and_hostile_values() -> Result<()> {
     })
     .await
 }
+
+/// Versions of one table with array columns, for makemigrations.
+mod versions {
+    /// Version 1.
+    pub(super) mod v1 {
+        use orm_core::prelude::*;
+
+        /// A set of readings.
+        #[derive(Model, Debug, Clone, Default)]
+        #[orm(table = "pgt_readings")]
+        pub(crate) struct Reading {
+            /// Key.
+            #[orm(primary_key)]
+            pub id: i64,
+            /// `integer[]`.
+            pub values: Vec<i32>,
+        }
+    }
+
+    /// Version 2: `values` widened to `bigint[]`, `labels` added.
+    pub(super) mod v2 {
+        use orm_core::prelude::*;
+
+        /// A set of readings.
+        #[derive(Model, Debug, Clone, Default)]
+        #[orm(table = "pgt_readings")]
+        pub(crate) struct Reading {
+            /// Key.
+            #[orm(primary_key)]
+            pub id: i64,
+            /// `bigint[]`.
+            pub values: Vec<i64>,
+            /// `text[]`, nullable.
+            pub labels: Option<Vec<String>>,
+        }
+    }
+}
+
+#[tokio::test]
+async fn makemigrations_creates_and_alters_array_columns() -> Result<()> {
+    use crate::migration_support::{empty_db, generated, introspect, migrator, written};
+    use orm_core::migrate::MakeOptions;
+    use versions::{v1, v2};
+    let dir = crate::common::folder();
+    let db = empty_db().await;
+    let m1 = migrator(&dir, &db, &[v1::Reading::META]);
+    let first = std::fs::read_to_string(written(m1.make(&MakeOptions::default())?))
+        .expect("the migration file");
+    assert!(first.contains(r#""values" integer[] NOT NULL"#), "{first}");
+    m1.migrate(None, false).await?;
+    orm_core::scope(
+        &db,
+        v1::Reading::create(v1::Reading {
+            values: vec![1, 2],
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let m2 = migrator(&dir, &db, &[v2::Reading::META]);
+    let second = std::fs::read_to_string(written(m2.make(&MakeOptions::default())?))
+        .expect("the migration file");
+    assert!(second.contains("bigint[]"), "{second}");
+    assert!(second.contains(r#""labels" text[]"#), "{second}");
+    m2.migrate(None, false).await?;
+    let read = orm_core::scope(&db, async { v2::Reading::all().await }).await?;
+    assert_eq!(read[0].values, vec![1_i64, 2]);
+    assert_eq!(read[0].labels, None);
+    assert_eq!(
+        introspect(&db).await?,
+        generated(&[v2::Reading::META]).await?
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
