@@ -82,3 +82,18 @@ pub struct Tag {
     /// `Post.tags`, reversed.
     pub posts: Reverse<Post>,
 }
+
+/// A bookmark with PostgreSQL array fields (Django's `ArrayField`).
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_bookmarks")]
+pub struct Bookmark {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The address.
+    pub url: String,
+    /// Labels, `text[]`.
+    pub labels: Vec<String>,
+    /// Ratings, `integer[]`, nullable.
+    pub ratings: Option<Vec<i32>>,
+}
