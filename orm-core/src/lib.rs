@@ -136,6 +136,42 @@
 //! `event: ForeignKey<Event>` and a field `Event::date`, `event__date` is
 //! that field and `event__date__year` its year.
 //!
+//! # PostgreSQL types
+//!
+//! **Arrays** (Django's `ArrayField`): a `Vec<T>` field is a PostgreSQL
+//! `T[]` column (`Vec<String>` is `text[]`, `Option<Vec<i32>>` a nullable
+//! `integer[]`, `Vec<Option<i64>>` a `bigint[]` whose elements may be
+//! NULL) for every field type `T` but `u8`: `Vec<u8>` stays `bytea`.
+//! Arrays do not nest. Their lookups are Django's:
+//!
+//! - `contains` (`@>`: holds every element of the value), `contained_by`
+//!   (`<@`), `overlap` (`&&`), `exact`, `isnull`; the value is an array
+//!   (`["a", "b"]`, a `Vec` or a slice) of the element type;
+//! - `len`, an integer transform (0 for an empty array, NULL for a NULL
+//!   one, as Django's `ArrayLenTransform`): `tags__len__gte = 2`;
+//! - an index, counted from 0 as in Django (`tags__0 = "rust"`, rendered
+//!   `("tags")[1]`), with the element type's lookups and transforms
+//!   (`tags__0__icontains`, `days__0__year`); past the end it is NULL.
+//!
+//! The runtime form reads an array value as comma-separated items
+//! (Django's `SimpleArrayField`): `Lookup::parse::<Post>("tags__overlap",
+//! "rust,sql")`. `bulk_create` of a model with an array field inserts its
+//! rows one by one in a transaction (PostgreSQL's `UNNEST` cannot carry
+//! arrays of different lengths); `bulk_update` of an array field is an
+//! error (save each object).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub tags: Vec<String>, pub scores: Option<Vec<i32>> }
+//! # async fn run() -> orm_core::Result<()> {
+//! let rust = Post::filter(q!(tags__contains = ["rust"], scores__len__gte = 1)).await?;
+//! let first = Post::filter(q!(tags__0 = "rust", scores__overlap = [4, 5])).await?;
+//! let f = Post::fields();
+//! let some = Post::filter(f.tags.contained_by(["rust", "sql"]) & f.scores.index(0).gt(3)).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)

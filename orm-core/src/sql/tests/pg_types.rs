@@ -212,7 +212,7 @@ fn exclude_guards_a_nullable_array_as_django() {
 
 #[test]
 fn runtime_lookups_on_arrays() {
-    let sql = |key: &str, value: &str| Lookup::parse::<Post>(key, value).map(|q| where_of(q));
+    let sql = |key: &str, value: &str| Lookup::parse::<Post>(key, value).map(where_of);
     // Django's SimpleArrayField form: comma-separated items.
     assert_eq!(
         sql("tags__contains", "a,b").unwrap(),
