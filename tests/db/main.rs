@@ -37,6 +37,7 @@ mod models;
 mod nulls;
 mod on_delete;
 mod pagination;
+mod pg_types;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;
