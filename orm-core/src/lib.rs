@@ -86,6 +86,11 @@
 //! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
 //! lists the fields and lookups they may use and bounds their values.
 //!
+//! A [`query::FilterSet`] turns a web request's raw query string into
+//! filters, an ordering and a search, from an allow-list (django-filter,
+//! DRF's `OrderingFilter` and `SearchFilter`), every bad parameter
+//! reported at once.
+//!
 //! Pages: [`QuerySet::paginate`] is Django's `Paginator` (with the
 //! planner's estimate of the count for large tables), and
 //! [`QuerySet::keyset_page`] pages by cursor, stable under inserts.
@@ -550,8 +555,8 @@ pub use active_record::ActiveRecord;
 pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
-    BindError, ConnectError, DanglingKeyError, DecodeError, Error, IntegrityError, IntegrityKind,
-    LookupError, QueryError, Result, ValidationError, ValueError,
+    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FilterErrors, IntegrityError,
+    IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};

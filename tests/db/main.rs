@@ -17,6 +17,7 @@ mod deep_lookups;
 mod enums;
 mod errors;
 mod expressions;
+mod filtersets;
 mod foreign_keys;
 mod functions;
 mod generate_schemas;

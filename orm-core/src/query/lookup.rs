@@ -183,6 +183,22 @@ impl LookupPolicy {
         self
     }
 
+    /// This policy's allow-list with `other`'s limits.
+    pub(crate) fn with_limits_of(self, other: &LookupPolicy) -> LookupPolicy {
+        LookupPolicy {
+            allowed: self.allowed,
+            ..other.clone()
+        }
+    }
+
+    /// Every field and lookup, with this policy's limits.
+    pub(crate) fn any_field(&self) -> LookupPolicy {
+        LookupPolicy {
+            allowed: None,
+            ..self.clone()
+        }
+    }
+
     /// The keys allowed for `field` (every allowed field when `None`):
     /// `name` for `exact`, `name__icontains`...
     fn allowed_keys(&self, field: Option<&str>) -> Vec<String> {
