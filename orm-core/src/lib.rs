@@ -662,6 +662,94 @@ pub use orm_derive::DbEnum;
 /// fixes the model, annotate it: `let q: Q<User> = q!(..)`.
 pub use orm_derive::q;
 
+/// An async test with a fresh database of its own (feature `testing`), as
+/// `#[sqlx::test]`: the way to test an application's own handlers.
+///
+/// ```no_run
+/// use orm_core::prelude::*;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+///
+/// #[orm_core::test]
+/// async fn creates_a_user() -> orm_core::Result<()> {
+///     User::create(User { name: "ada".into(), ..Default::default() }).await?;
+///     assert_eq!(User::all().count().await?, 1);
+///     Ok(())
+/// }
+///
+/// #[orm_core::test]
+/// async fn with_the_database(db: orm_core::Db) -> orm_core::Result<()> {
+///     assert_eq!(User::all().using(&db).count().await?, 0);
+///     Ok(())
+/// }
+/// ```
+///
+/// The function becomes a `#[test]` that:
+///
+/// 1. starts a current-thread tokio runtime, as `#[tokio::test]` does (no
+///    tokio dependency of your own is needed);
+/// 2. creates a fresh, empty database with [`testing::test_db`]'s rules:
+///    on the server of `DATABASE_URL`, or, when it is unset, on a throwaway
+///    server started from the installed PostgreSQL binaries;
+/// 3. creates the tables of every model linked into the test binary
+///    ([`generate_schemas_on`]), or applies migration files (below);
+/// 4. runs the body inside [`scope`], so ORM calls without `.using` go to
+///    that database; the function may take it as its one argument
+///    (`db: orm_core::Db`);
+/// 5. drops the database (`DROP DATABASE .. WITH (FORCE)`) when the body
+///    ends, whether it passed, failed or panicked.
+///
+/// Tests run in parallel, each on its own database, so none sees another's
+/// rows. The body returns `()` or a `Result` (an `Err` fails the test).
+/// Other attributes (`#[should_panic]`, `#[ignore]`, ..) stay on the test.
+/// A database that cannot be set up fails the test with the reason (under
+/// `#[should_panic]`, where a panic would pass, it ends the run instead).
+///
+/// # Options
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `migrations = "dir"` | apply the migration files in `dir` (relative to the package) with [`migrate::Migrator`] instead of creating the models' tables |
+/// | `crate = "path"` | where `orm_core` is, for crates that re-export it |
+///
+/// # Linking the models
+///
+/// A test binary links only the crates it names. When the models live in
+/// the application's library crate and a test file names none of them,
+/// add `use my_app as _;` to it; with no model linked, the test fails
+/// saying so. An integration test (`tests/*.rs`) needs `orm-core` with the
+/// `testing` feature in `[dev-dependencies]`; without it, the attribute is
+/// a compile error saying so.
+///
+/// A function that is not `async`, takes arguments other than one `Db`, is
+/// generic, or has a second test attribute, and the attribute on anything
+/// but a function, are compile errors at the offending token.
+pub use orm_derive::test;
+
+/// Passes the body of a `#[orm_core::test]` function through (the `testing`
+/// feature is on). Not a public API: the attribute's expansion uses it.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __orm_test_harness {
+    ($($body:tt)*) => { $($body)* };
+}
+
+/// Stands for the body of a `#[orm_core::test]` function when the `testing`
+/// feature is off: the error saying to enable it, at the attribute.
+#[cfg(not(feature = "testing"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __orm_test_harness {
+    ($($body:tt)*) => {
+        ::core::compile_error!(
+            "#[orm_core::test] needs the `testing` feature of orm-core: add \
+             `orm-core = { version = \"..\", features = [\"testing\"] }` to \
+             [dev-dependencies]"
+        )
+    };
+}
+
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{Avg, Count, Max, Min, StdDev, Sum, Variance, F};
@@ -691,6 +779,12 @@ pub mod __private {
     pub use inventory;
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::Row;
+
+    /// Wraps the body of a `#[orm_core::test]` function: passes it through
+    /// with the `testing` feature, else is the error saying to enable it.
+    pub use crate::__orm_test_harness as test_harness;
+    #[cfg(feature = "testing")]
+    pub use crate::testing::harness::{run_test, TestFuture, TestOptions, TestSchema};
 
     /// Decodes column `index` of `row` as `T`, naming the column on error.
     #[inline]
