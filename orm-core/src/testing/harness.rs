@@ -40,6 +40,7 @@ pub struct TestOptions {
 /// Runs one test: see the module docs. The database is dropped when the
 /// test ends, whether it passed, returned an error or panicked (the panic
 /// then continues).
+#[track_caller]
 pub fn run_test<T>(options: TestOptions, test: impl FnOnce(Db) -> TestFuture<T>) -> T {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -87,6 +88,7 @@ async fn prepare(options: TestOptions, url: &str) -> Result<Db> {
 
 /// Fails the test before it ran. A panic is how a test fails, except under
 /// `#[should_panic]`, where it would pass: the process then exits instead.
+#[track_caller]
 fn set_up_failed(options: TestOptions, reason: &str) -> ! {
     let message = format!("#[orm_core::test]: cannot set up the test database: {reason}");
     if options.should_panic {
