@@ -454,6 +454,50 @@
 //! ([`QueryError`], [`LookupError`], ..), which a hook or a block builds
 //! and converts with `.into()`: `Err(QueryError { model, reason }.into())`.
 //!
+//! # Logging
+//!
+//! Every statement is logged through [`tracing`](https://docs.rs/tracing),
+//! under the target `orm_core::sql`:
+//!
+//! | level | event | fields |
+//! | --- | --- | --- |
+//! | `DEBUG` | a statement, when it has run | `sql` (the text, values as `$1`, `$2`, ..), `elapsed_us` (how long it took, in microseconds) |
+//! | `TRACE` | the same event, for a statement with parameters, when `TRACE` is enabled for the target | `sql`, `elapsed_us`, `params` (the bound values) |
+//! | `DEBUG` | a stream or cursor opening (`stream`, `iterator`) | `sql` |
+//! | `DEBUG` | a cached statement prepared again after a schema change | `sql`, the server's reason |
+//!
+//! Values are bound, never part of the SQL text, so they appear only at
+//! `TRACE` level: `DEBUG` shows what ran and how long it took, without
+//! the data. Other targets: `orm_core::db` (`WARN` when a pooled
+//! connection fails, `DEBUG` when a cancel request could not be sent) and
+//! `orm_core::transaction` (`DEBUG` when [`transaction_with`] retries, with
+//! `tries` and `error`). When nothing listens at `DEBUG` for
+//! `orm_core::sql`, statements are not timed at all.
+//!
+//! In an application, with the `tracing-subscriber` crate (its `env-filter`
+//! feature) as a dependency of your own:
+//!
+//! ```text
+//! fn main() {
+//!     tracing_subscriber::fmt()
+//!         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+//!         .init();
+//!     // ...
+//! }
+//! ```
+//!
+//! `RUST_LOG=orm_core::sql=debug cargo run` then prints lines such as
+//!
+//! ```text
+//! DEBUG orm_core::sql: elapsed_us=412 sql="SELECT \"id\", \"name\" FROM \"users\" WHERE \"name\" = $1"
+//! ```
+//!
+//! and `RUST_LOG=orm_core::sql=trace` adds the values:
+//!
+//! ```text
+//! TRACE orm_core::sql: elapsed_us=398 sql="SELECT .. WHERE \"name\" = $1" params=[Text(Some("Ada"))]
+//! ```
+//!
 //! # How the crate is laid out
 //!
 //! Bottom-up, each layer built on the ones before it (`src/`):
@@ -688,7 +732,7 @@ pub use orm_derive::q;
 ///
 /// 1. starts a current-thread tokio runtime, as `#[tokio::test]` does (no
 ///    tokio dependency of your own is needed);
-/// 2. creates a fresh, empty database with [`testing::test_db`]'s rules:
+/// 2. creates a fresh, empty database with `testing::test_db`'s rules:
 ///    on the server of `DATABASE_URL`, or, when it is unset, on a throwaway
 ///    server started from the installed PostgreSQL binaries;
 /// 3. creates the tables of every model linked into the test binary
