@@ -1,4 +1,5 @@
-//! Quickstart: users and their posts, the everyday CRUD and filter chains.
+//! Quickstart: users and their posts (one-to-many through a real foreign
+//! key), the everyday CRUD, filter chains and relations both ways.
 //!
 //! `cargo run --example quickstart`. With `DATABASE_URL` unset it starts a
 //! throwaway PostgreSQL from the installed server binaries; with it set, it
@@ -28,18 +29,22 @@ pub struct User {
     /// Set on every save.
     #[orm(auto_now)]
     pub updated_at: DateTime<Utc>,
+    /// `Post.author`, reversed: no column; `user.posts()` queries them,
+    /// `prefetch_related(["posts"])` loads them for many users at once.
+    pub posts: Reverse<Post>,
 }
 
 /// A post, written by one user.
-#[derive(Model, Debug, Clone, Default, PartialEq)]
-#[orm(table = "posts", unique_together(author_id, title))]
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "posts", unique_together(author, title))]
 pub struct Post {
     /// Filled by the database on insert.
     #[orm(primary_key)]
     pub id: i64,
-    /// The author's id (a plain column until relations land).
-    #[orm(index)]
-    pub author_id: i64,
+    /// The author: column `author_id`, a foreign key to `users`; the posts
+    /// are deleted with their author.
+    #[orm(related_name = "posts", on_delete = "cascade")]
+    pub author: ForeignKey<User>,
     /// The title; unique per author.
     #[orm(max_length = 200)]
     pub title: String,
@@ -116,7 +121,7 @@ async fn main() -> orm_core::Result<()> {
     ] {
         for (i, title) in titles.iter().enumerate() {
             posts.push(Post {
-                author_id: author.id,
+                author: ForeignKey::to(author)?,
                 title: (*title).into(),
                 body: format!("{title}: ..."),
                 published: *title != "Draft",
@@ -128,26 +133,44 @@ async fn main() -> orm_core::Result<()> {
     let posts = Post::bulk_create(posts).await?;
     println!("== created {} posts", posts.len());
 
-    // One-to-many, both ways, with plain filters.
-    let by_ada = Post::filter(q!(author_id = ada.id, published = true))
+    // Post -> author: one JOIN, then `post.author.get()`.
+    let by_ada = Post::filter(q!(author = ada.id, published = true))
+        .select_related(["author"])
         .order_by(["-views"])
         .await?;
-    println!("== Ada's published posts, most read first:");
+    println!("== Ada's published posts, most read first (one query, author joined):");
     for p in &by_ada {
-        println!("   {:>4} views  {}", p.views, p.title);
+        let author = p.author.get().map_or("?", |u| u.name.as_str());
+        println!("   {:>4} views  {}  by {author}", p.views, p.title);
     }
-    let rust_authors: Vec<i64> = Post::filter(q!(title__icontains = "rust"))
-        .await?
-        .iter()
-        .map(|p| p.author_id)
-        .collect();
-    let rust_writers = User::filter(q!(id__in = rust_authors))
+    // User -> posts: one more query for every user's posts.
+    let writers = User::filter(q!(name__in = ["Ada", "Gemini"]))
+        .prefetch_related(["posts"])
+        .order_by(["name"])
+        .await?;
+    for user in &writers {
+        let titles: Vec<&str> = user
+            .posts
+            .get()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.title.as_str())
+            .collect();
+        println!("== {} wrote {titles:?}", user.name);
+    }
+    // Lookups across the relation, both ways (a JOIN; users never repeat).
+    let rust_writers = User::filter(q!(posts__title__icontains = "rust"))
         .order_by(["name"])
         .await?;
     println!(
         "== users who wrote about Rust: {:?}",
         rust_writers.iter().map(|u| &u.name).collect::<Vec<_>>()
     );
+    let n = Post::filter(q!(author__karma__gte = 40)).count().await?;
+    println!("== posts by users with karma >= 40: {n}");
+    // One user's posts, through the reverse manager.
+    let gemini_posts = gemini.posts().await?;
+    println!("== gemini.posts(): {} posts", gemini_posts.len());
 
     // The Django chain: filter, exclude, order, slice.
     let users: Vec<User> = User::filter(q!(name__icontains = "I", karma__gte = 5))
@@ -217,9 +240,22 @@ async fn main() -> orm_core::Result<()> {
     println!("== published {changed} draft(s)");
     let removed: u64 = User::filter(q!(name__startswith = "tmp_")).delete().await?;
     println!("== removed {removed} bot user(s)");
-    let gone = ada.clone();
-    Post::filter(q!(author_id = gone.id)).delete().await?;
-    println!("== deleted Ada: {} row(s)", gone.delete().await?);
+
+    // Update one post through its object, then delete its author: the
+    // posts go with her (on_delete = "cascade"), as the report shows.
+    let mut draft = Post::get(q!(author = ada.id, title = "Draft")).await?;
+    draft.title = "Published draft".into();
+    draft.views += 1;
+    draft.save().await?;
+    println!(
+        "== renamed the draft: {:?} ({} views)",
+        draft.title, draft.views
+    );
+    let deleted = User::filter(q!(id = ada.id)).delete_report().await?;
+    println!(
+        "== deleted Ada: {} row(s), per model {:?}",
+        deleted.total, deleted.per_model
+    );
 
     let everyone: Vec<User> = User::all().order_by(["name"]).await?;
     println!(

@@ -496,6 +496,50 @@
 //! ([`QueryError`], [`LookupError`], ..), which a hook or a block builds
 //! and converts with `.into()`: `Err(QueryError { model, reason }.into())`.
 //!
+//! # Logging
+//!
+//! Every statement is logged through [`tracing`](https://docs.rs/tracing),
+//! under the target `orm_core::sql`:
+//!
+//! | level | event | fields |
+//! | --- | --- | --- |
+//! | `DEBUG` | a statement, when it has run | `sql` (the text, values as `$1`, `$2`, ..), `elapsed_us` (how long it took, in microseconds) |
+//! | `TRACE` | the same event, for a statement with parameters, when `TRACE` is enabled for the target | `sql`, `elapsed_us`, `params` (the bound values) |
+//! | `DEBUG` | a stream or cursor opening (`stream`, `iterator`) | `sql` |
+//! | `DEBUG` | a cached statement prepared again after a schema change | `sql`, the server's reason |
+//!
+//! Values are bound, never part of the SQL text, so they appear only at
+//! `TRACE` level: `DEBUG` shows what ran and how long it took, without
+//! the data. Other targets: `orm_core::db` (`WARN` when a pooled
+//! connection fails, `DEBUG` when a cancel request could not be sent) and
+//! `orm_core::transaction` (`DEBUG` when [`transaction_with`] retries, with
+//! `tries` and `error`). When nothing listens at `DEBUG` for
+//! `orm_core::sql`, statements are not timed at all.
+//!
+//! In an application, with the `tracing-subscriber` crate (its `env-filter`
+//! feature) as a dependency of your own:
+//!
+//! ```text
+//! fn main() {
+//!     tracing_subscriber::fmt()
+//!         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+//!         .init();
+//!     // ...
+//! }
+//! ```
+//!
+//! `RUST_LOG=orm_core::sql=debug cargo run` then prints lines such as
+//!
+//! ```text
+//! DEBUG orm_core::sql: elapsed_us=412 sql="SELECT \"id\", \"name\" FROM \"users\" WHERE \"name\" = $1"
+//! ```
+//!
+//! and `RUST_LOG=orm_core::sql=trace` adds the values:
+//!
+//! ```text
+//! TRACE orm_core::sql: elapsed_us=398 sql="SELECT .. WHERE \"name\" = $1" params=[Text(Some("Ada"))]
+//! ```
+//!
 //! # How the crate is laid out
 //!
 //! Bottom-up, each layer built on the ones before it (`src/`):
@@ -708,6 +752,94 @@ pub use orm_derive::DbEnum;
 /// fixes the model, annotate it: `let q: Q<User> = q!(..)`.
 pub use orm_derive::q;
 
+/// An async test with a fresh database of its own (feature `testing`), as
+/// `#[sqlx::test]`: the way to test an application's own handlers.
+///
+/// ```no_run
+/// use orm_core::prelude::*;
+/// # #[derive(Model, Debug, Clone, Default)]
+/// # pub struct User { #[orm(primary_key)] pub id: i64, pub name: String }
+///
+/// #[orm_core::test]
+/// async fn creates_a_user() -> orm_core::Result<()> {
+///     User::create(User { name: "ada".into(), ..Default::default() }).await?;
+///     assert_eq!(User::all().count().await?, 1);
+///     Ok(())
+/// }
+///
+/// #[orm_core::test]
+/// async fn with_the_database(db: orm_core::Db) -> orm_core::Result<()> {
+///     assert_eq!(User::all().using(&db).count().await?, 0);
+///     Ok(())
+/// }
+/// ```
+///
+/// The function becomes a `#[test]` that:
+///
+/// 1. starts a current-thread tokio runtime, as `#[tokio::test]` does (no
+///    tokio dependency of your own is needed);
+/// 2. creates a fresh, empty database with `testing::test_db`'s rules:
+///    on the server of `DATABASE_URL`, or, when it is unset, on a throwaway
+///    server started from the installed PostgreSQL binaries;
+/// 3. creates the tables of every model linked into the test binary
+///    ([`generate_schemas_on`]), or applies migration files (below);
+/// 4. runs the body inside [`scope`], so ORM calls without `.using` go to
+///    that database; the function may take it as its one argument
+///    (`db: orm_core::Db`);
+/// 5. drops the database (`DROP DATABASE .. WITH (FORCE)`) when the body
+///    ends, whether it passed, failed or panicked.
+///
+/// Tests run in parallel, each on its own database, so none sees another's
+/// rows. The body returns `()` or a `Result` (an `Err` fails the test).
+/// Other attributes (`#[should_panic]`, `#[ignore]`, ..) stay on the test.
+/// A database that cannot be set up fails the test with the reason (under
+/// `#[should_panic]`, where a panic would pass, it ends the run instead).
+///
+/// # Options
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `migrations = "dir"` | apply the migration files in `dir` (relative to the package) with [`migrate::Migrator`] instead of creating the models' tables |
+/// | `crate = "path"` | where `orm_core` is, for crates that re-export it |
+///
+/// # Linking the models
+///
+/// A test binary links only the crates it names. When the models live in
+/// the application's library crate and a test file names none of them,
+/// add `use my_app as _;` to it; with no model linked, the test fails
+/// saying so. An integration test (`tests/*.rs`) needs `orm-core` with the
+/// `testing` feature in `[dev-dependencies]`; without it, the attribute is
+/// a compile error saying so.
+///
+/// A function that is not `async`, takes arguments other than one `Db`, is
+/// generic, or has a second test attribute, and the attribute on anything
+/// but a function, are compile errors at the offending token.
+pub use orm_derive::test;
+
+/// Passes the body of a `#[orm_core::test]` function through (the `testing`
+/// feature is on). Not a public API: the attribute's expansion uses it.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __orm_test_harness {
+    ($($body:tt)*) => { $($body)* };
+}
+
+/// Stands for the body of a `#[orm_core::test]` function when the `testing`
+/// feature is off: the error saying to enable it, at the attribute.
+#[cfg(not(feature = "testing"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __orm_test_harness {
+    ($($body:tt)*) => {
+        ::core::compile_error!(
+            "#[orm_core::test] needs the `testing` feature of orm-core: add \
+             `orm-core = { version = \"..\", features = [\"testing\"] }` to \
+             [dev-dependencies]"
+        )
+    };
+}
+
 /// The names most programs need: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{Avg, Count, Max, Min, StdDev, Sum, Variance, F};
@@ -738,6 +870,12 @@ pub mod __private {
     pub use inventory;
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::Row;
+
+    /// Wraps the body of a `#[orm_core::test]` function: passes it through
+    /// with the `testing` feature, else is the error saying to enable it.
+    pub use crate::__orm_test_harness as test_harness;
+    #[cfg(feature = "testing")]
+    pub use crate::testing::harness::{run_test, TestFuture, TestOptions, TestSchema};
 
     /// Decodes column `index` of `row` as `T`, naming the column on error.
     #[inline]

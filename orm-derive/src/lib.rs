@@ -1,5 +1,5 @@
-//! Procedural macros of `orm-core`: `#[derive(Model)]`, `#[derive(DbEnum)]`
-//! and `q!`. Use them through `orm-core`, which re-exports them and
+//! Procedural macros of `orm-core`: `#[derive(Model)]`, `#[derive(DbEnum)]`,
+//! `q!` and `#[orm_core::test]`. Use them through `orm-core`, which re-exports them and
 //! documents them.
 //!
 //! Each macro runs in three stages: parse the input into a borrowed IR
@@ -15,6 +15,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod fallback;
+mod test_attr;
 
 use proc_macro::TokenStream;
 
@@ -38,6 +39,14 @@ pub fn derive_db_enum(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn q(input: TokenStream) -> TokenStream {
     expand::q::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// An async test with a fresh database of its own. See `orm_core::test`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(args.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -51,6 +51,7 @@ mod resilience_support;
 mod reverse_relations;
 mod select_related;
 mod set_operations;
+mod test_attribute;
 mod transactions;
 mod transforms;
 mod types_filters;

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod harness;
 mod server;
 
 use std::str::FromStr;
@@ -64,24 +65,45 @@ pub async fn test_db() -> Result<Db> {
 /// # Errors
 /// As [`test_db`].
 pub async fn test_database_url() -> Result<String> {
+    let (admin_url, name) = create_database().await?;
+    Ok(with_dbname(&admin_url, &name))
+}
+
+/// Creates a fresh, empty database on the server of [`database_url`];
+/// returns that URL (the server's) and the new database's name.
+async fn create_database() -> Result<(String, String)> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let admin_url = database_url()?;
-    let admin = tokio_postgres::Config::from_str(&admin_url)
-        .map_err(|e| Error::Config(format!("cannot parse DATABASE_URL: {e}")))?;
     let name = format!(
         "orm_test_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
+    // The name is ours (digits and underscores); quoted all the same.
+    admin_execute(&admin_url, &format!("CREATE DATABASE \"{name}\"")).await?;
+    Ok((admin_url, name))
+}
+
+/// Drops database `name` (one of [`create_database`]'s) from the server
+/// of `admin_url`, ending the sessions still connected to it.
+async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    admin_execute(
+        admin_url,
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )
+    .await
+}
+
+/// Runs `sql` on a connection of its own to `admin_url`.
+async fn admin_execute(admin_url: &str, sql: &str) -> Result<()> {
+    let admin = tokio_postgres::Config::from_str(admin_url)
+        .map_err(|e| Error::Config(format!("cannot parse DATABASE_URL: {e}")))?;
     let (client, connection) = admin.connect(tokio_postgres::NoTls).await?;
     let task = tokio::spawn(connection);
-    // The name is ours (digits and underscores); quoted all the same.
-    client
-        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
+    let result = client.batch_execute(sql).await;
     drop(client);
     let _ = task.await;
-    Ok(with_dbname(&admin_url, &name))
+    Ok(result?)
 }
 
 /// `url` with its database name replaced by `dbname` (which is ours:
