@@ -511,8 +511,8 @@ pub mod testing;
 pub use active_record::ActiveRecord;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
-    BindError, ConnectError, DanglingKeyError, DecodeError, Error, IntegrityError, IntegrityKind,
-    LookupError, QueryError, Result, ValidationError, ValueError,
+    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, IntegrityError,
+    IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
@@ -787,11 +787,11 @@ pub mod __private {
     ) -> Result<()> {
         let len = value.char_len();
         if len > max {
-            return Err(Error::from(crate::error::ValidationError {
+            return Err(Error::from(crate::error::ValidationError::new(
                 model,
                 field,
-                message: format!("at most {max} characters allowed (max_length), it has {len}"),
-            }));
+                format!("at most {max} characters allowed (max_length), it has {len}"),
+            )));
         }
         Ok(())
     }
@@ -803,13 +803,29 @@ pub mod __private {
         model: &'static str,
         field: &'static str,
     ) -> Result<()> {
-        rule(value).map_err(|message| {
-            Error::from(crate::error::ValidationError {
-                model,
-                field,
-                message,
-            })
-        })
+        rule(value)
+            .map_err(|message| Error::from(crate::error::ValidationError::new(model, field, message)))
+    }
+
+    /// Every check of `validate()`, run to the end: their validation
+    /// errors merged into one that lists every field; any other error as
+    /// it is.
+    pub fn all_valid<const N: usize>(
+        model: &'static str,
+        checks: [Result<()>; N],
+    ) -> Result<()> {
+        let mut errors = Vec::new();
+        for check in checks {
+            match check {
+                Ok(()) => {}
+                Err(Error::Validation(e)) => errors.extend(e.errors()),
+                Err(other) => return Err(other),
+            }
+        }
+        match crate::error::ValidationError::from_errors(model, errors) {
+            Some(e) => Err(Error::from(e)),
+            None => Ok(()),
+        }
     }
 
     /// `default = ..` must be a value of the field's type.

@@ -25,7 +25,7 @@ pub(crate) use connect::describe_target;
 pub use connect::ConnectError;
 pub use integrity::{IntegrityError, IntegrityKind};
 pub use payloads::{
-    DanglingKeyError, DecodeError, LookupError, QueryError, ValidationError, ValueError,
+    DanglingKeyError, DecodeError, FieldError, LookupError, QueryError, ValidationError, ValueError,
 };
 
 /// Every error this crate returns.
