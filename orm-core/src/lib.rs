@@ -498,6 +498,8 @@ pub mod query;
 pub mod raw;
 pub mod relation;
 pub mod schema;
+#[cfg(feature = "serde")]
+pub mod serde;
 mod sql;
 pub mod timezone;
 pub mod transaction;
@@ -803,17 +805,15 @@ pub mod __private {
         model: &'static str,
         field: &'static str,
     ) -> Result<()> {
-        rule(value)
-            .map_err(|message| Error::from(crate::error::ValidationError::new(model, field, message)))
+        rule(value).map_err(|message| {
+            Error::from(crate::error::ValidationError::new(model, field, message))
+        })
     }
 
     /// Every check of `validate()`, run to the end: their validation
     /// errors merged into one that lists every field; any other error as
     /// it is.
-    pub fn all_valid<const N: usize>(
-        model: &'static str,
-        checks: [Result<()>; N],
-    ) -> Result<()> {
+    pub fn all_valid<const N: usize>(model: &'static str, checks: [Result<()>; N]) -> Result<()> {
         let mut errors = Vec::new();
         for check in checks {
             match check {

@@ -80,7 +80,10 @@ impl ValidationError {
     }
 
     /// The errors of several fields, `None` when there are none.
-    pub fn from_errors(model: &'static str, errors: impl IntoIterator<Item = FieldError>) -> Option<Self> {
+    pub fn from_errors(
+        model: &'static str,
+        errors: impl IntoIterator<Item = FieldError>,
+    ) -> Option<Self> {
         let mut errors = errors.into_iter();
         let first = errors.next()?;
         Some(ValidationError {
