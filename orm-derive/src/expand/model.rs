@@ -284,9 +284,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
             // Spanned at `max_length`, so a non-text field is reported there.
             let rp = respan(p.clone(), span);
             let n = n as usize;
-            validations.push(
-                quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)),
-            );
+            validations
+                .push(quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)));
         }
         for rule in &a.validate {
             validations.push(
