@@ -19,7 +19,8 @@
 //! | [`Annotated<M>`] | the model's object with the annotations added to it |
 //! | [`Deferred<M>`] (`only()`, `defer()`) | the model's object without the fields that were not read |
 //!
-//! Reading JSON, a foreign key is read from its key (`"author": 4`); a
+//! Reading JSON, a foreign key is read from its key (`"author": 4`) or from
+//! an object holding it (what `nested` wrote: a body reads back); a
 //! reverse or many-to-many field accepts and ignores whatever is given (it is
 //! not a column: `save()` never writes it) and is not loaded, also when its
 //! key is missing (no `#[serde(default)]` needed).
@@ -29,8 +30,11 @@
 //! on the model to refuse them: [`from_json`] then reports each one.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 
-use ::serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use ::serde::de::{
+    self, DeserializeOwned, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, Visitor,
+};
 use ::serde::ser::{self, Impossible, SerializeMap, SerializeStruct, Serializer};
 use ::serde::{Deserialize, Serialize};
 
@@ -56,13 +60,70 @@ where
     }
 }
 
-/// From the key: `"author": 4`; the target is not loaded.
+/// From the key, `"author": 4`, or from an object holding it, `"author":
+/// {"id": 4, "name": "Ada"}` (what [`nested`] writes: the rest of the object
+/// is ignored); the target is not loaded. A format that is not
+/// self-describing (not human-readable) reads the key only.
 impl<'de, T: SingleKey> Deserialize<'de> for ForeignKey<T>
 where
     T::Pk: Deserialize<'de>,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::Pk::deserialize(deserializer).map(ForeignKey::from_key)
+        if !deserializer.is_human_readable() {
+            return T::Pk::deserialize(deserializer).map(ForeignKey::from_key);
+        }
+        deserializer
+            .deserialize_any(KeyOf::<T>(PhantomData))
+            .map(ForeignKey::from_key)
+    }
+}
+
+/// Reads the key of a `T`, alone or in an object.
+struct KeyOf<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: SingleKey> Visitor<'de> for KeyOf<T>
+where
+    T::Pk: Deserialize<'de>,
+{
+    type Value = T::Pk;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the key of a {0}, or a {0} object with its `{1}`",
+            T::META.name,
+            T::META.pk_field().name
+        )
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T::Pk, E> {
+        T::Pk::deserialize(IntoDeserializer::<E>::into_deserializer(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T::Pk, E> {
+        T::Pk::deserialize(IntoDeserializer::<E>::into_deserializer(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T::Pk, E> {
+        T::Pk::deserialize(IntoDeserializer::<E>::into_deserializer(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<T::Pk, E> {
+        T::Pk::deserialize(de::value::BorrowedStrDeserializer::new(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T::Pk, E> {
+        T::Pk::deserialize(IntoDeserializer::<E>::into_deserializer(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T::Pk, E> {
+        T::Pk::deserialize(IntoDeserializer::<E>::into_deserializer(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T::Pk, A::Error> {
+        let name = T::META.pk_field().name;
+        let mut key = None;
+        while let Some(field) = map.next_key::<String>()? {
+            if field == name && key.is_none() {
+                key = Some(map.next_value::<T::Pk>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        key.ok_or_else(|| de::Error::missing_field(name))
     }
 }
 
@@ -919,6 +980,27 @@ mod tests {
         // A many side may be left out, without `#[serde(default)]`.
         let w: Writer = serde_json::from_str(r#"{"id":7,"name":"Ada"}"#).unwrap();
         assert!(!w.notes.is_loaded());
+        // A nested object reads back as its key.
+        let n: Note = serde_json::from_str(
+            r#"{"id":1,"writer":{"name":"Ada","id":4,"notes":[]},"editor":{"id":5},"title":"Hi","stars":3}"#,
+        )
+        .unwrap();
+        assert_eq!((*n.writer.key(), n.editor.map(|e| *e.key())), (4, Some(5)));
+        let err = serde_json::from_str::<Note>(
+            r#"{"id":1,"writer":{"name":"Ada"},"editor":null,"title":"Hi","stars":3}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("missing field `id`"), "{err}");
+        let err = serde_json::from_str::<Note>(
+            r#"{"id":1,"writer":true,"editor":null,"title":"Hi","stars":3}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid type: boolean `true`, expected the key of a Writer, or a Writer object with its `id`"
+            ),
+            "{err}"
+        );
         // A key of the wrong type is an error.
         let err = serde_json::from_str::<Note>(
             r#"{"id":1,"writer":"four","editor":null,"title":"Hi","stars":3}"#,
