@@ -1,12 +1,14 @@
 //! The models of a small blog, in the application's library crate: its
 //! `manage` binary (`src/bin/manage.rs`) and its integration tests
 //! (`tests/`) are other crates that use them, as in a real application.
+//! They serialize to JSON for a web API (orm-core's `serde` feature).
 
 use chrono::{DateTime, Utc};
 use orm_core::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A member of the blog.
-#[derive(Model, Debug, Clone, Default)]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
 #[orm(table = "app_users")]
 pub struct User {
     /// Identity primary key.
@@ -26,14 +28,16 @@ pub struct User {
     /// Set on every save.
     #[orm(auto_now)]
     pub updated_at: DateTime<Utc>,
-    /// `Post.author`, reversed.
+    /// `Post.author`, reversed: in JSON when prefetched.
+    #[serde(skip_serializing_if = "orm_core::serde::not_loaded")]
     pub posts: Reverse<Post>,
     /// `Profile.user`, reversed (one or none).
+    #[serde(skip_serializing_if = "orm_core::serde::not_loaded")]
     pub profile: ReverseOne<Profile>,
 }
 
 /// At most one profile per user.
-#[derive(Model, Debug, Clone, Default)]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
 #[orm(table = "app_profiles")]
 pub struct Profile {
     /// Key.
@@ -47,7 +51,7 @@ pub struct Profile {
 }
 
 /// A post by one user, with tags.
-#[derive(Model, Debug, Clone, Default)]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
 #[orm(table = "app_posts")]
 pub struct Post {
     /// Key.
@@ -55,6 +59,7 @@ pub struct Post {
     pub id: i64,
     /// Deleted with its author.
     #[orm(related_name = "posts", on_delete = "cascade")]
+    #[serde(serialize_with = "orm_core::serde::nested")]
     pub author: ForeignKey<User>,
     /// Title.
     #[orm(max_length = 200)]
@@ -66,11 +71,12 @@ pub struct Post {
     pub published: bool,
     /// Linked through the `app_post_tags` table.
     #[orm(related_name = "posts", through = "app_post_tags")]
+    #[serde(skip_serializing_if = "orm_core::serde::not_loaded")]
     pub tags: ManyToMany<Tag>,
 }
 
 /// A tag on posts.
-#[derive(Model, Debug, Clone, Default)]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
 #[orm(table = "app_tags")]
 pub struct Tag {
     /// Key.
@@ -79,7 +85,8 @@ pub struct Tag {
     /// Unique name.
     #[orm(max_length = 40, unique)]
     pub name: String,
-    /// `Post.tags`, reversed.
+    /// `Post.tags`, reversed: in JSON when prefetched.
+    #[serde(skip_serializing_if = "orm_core::serde::not_loaded")]
     pub posts: Reverse<Post>,
 }
 

@@ -1112,3 +1112,55 @@ async fn array_fields_from_the_app_crate() -> Result<()> {
     })
     .await
 }
+
+/// The models of the library crate as JSON: the post with its author
+/// nested (select_related) and its tags listed (prefetch_related), and a
+/// request body read back with every field's error.
+#[tokio::test]
+async fn models_of_the_library_serialize_and_read_bodies() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let blog = blog().await?;
+        let post = Post::filter(q!(title = "Rust async"))
+            .select_related(["author"])
+            .prefetch_related(["tags"])
+            .first()
+            .await?
+            .expect("the post");
+        let json = serde_json::to_value(&post).expect("serializable");
+        assert_eq!(json["author"]["name"], "ada");
+        assert_eq!(json["author"]["id"], blog.ada.id);
+        assert!(json["author"].get("posts").is_none(), "not prefetched");
+        let tags: Vec<&str> = json["tags"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|t| t["name"].as_str().expect("a name"))
+            .collect();
+        assert_eq!(tags.len(), 2);
+        assert!(tags.contains(&"rust") && tags.contains(&"async"));
+        let plain = Post::get(q!(title = "Draft")).await?;
+        let json = serde_json::to_value(&plain).expect("serializable");
+        assert_eq!(json["author"], blog.ada.id);
+        assert!(json.get("tags").is_none());
+
+        let body = format!(
+            r#"{{"author": {}, "title": "{}", "views": "many", "published": null}}"#,
+            blog.bob.id,
+            "t".repeat(201)
+        );
+        let err = orm_core::serde::from_json::<Post>(&body).unwrap_err();
+        let Error::Validation(e) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(e.fields(), ["published", "views", "title"], "{err}");
+        let mut post: Post = orm_core::serde::from_json(&format!(
+            r#"{{"author": {}, "title": "From JSON", "views": 0, "published": true}}"#,
+            blog.bob.id
+        ))?;
+        post.save().await?;
+        assert_eq!(Post::filter(q!(author = &blog.bob)).count().await?, 2);
+        Ok(())
+    })
+    .await
+}

@@ -461,6 +461,79 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # JSON (the `serde` feature)
+//!
+//! With `features = ["serde"]`, models derive serde's `Serialize` and
+//! `Deserialize` with their relation fields (the module `orm_core::serde`
+//! has the details and every shape):
+//!
+//! - a foreign key or one-to-one is its key, `"author": 4`, as Django REST
+//!   Framework's `ModelSerializer` writes it (the field's name, not
+//!   `author_id`); with
+//!   `#[serde(serialize_with = "orm_core::serde::nested")]` it is the
+//!   author's object when it was loaded (`select_related`,
+//!   `prefetch_related`), else the key;
+//! - a many-to-many or reverse field is the list of related objects when
+//!   prefetched, `null` when not; `#[serde(skip_serializing_if =
+//!   "orm_core::serde::not_loaded")]` leaves the key out instead;
+//! - read back, a foreign key takes its key (or an object holding it), and
+//!   reverse and many-to-many fields are not loaded (they are not columns);
+//! - `Value`, the rows of `values()`, `annotate()` (the model's fields and
+//!   the annotations in one object) and `only()`/`defer()` (without the
+//!   unread fields) serialize as objects of their names.
+//!
+//! `orm_core::serde::from_json` reads a request body as `save()` would
+//! check it: every field's error at once in one [`Error::Validation`]
+//! (missing, wrong type, `max_length`, `validate = ..`, NUL characters),
+//! never a panic. Unknown keys are ignored, as DRF does, unless the model
+//! says `#[serde(deny_unknown_fields)]`.
+//!
+//! ```
+//! use orm_core::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
+//! pub struct Author {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     pub name: String,
+//!     #[serde(skip_serializing_if = "orm_core::serde::not_loaded")]
+//!     pub books: Reverse<Book>,
+//! }
+//!
+//! #[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
+//! pub struct Book {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(related_name = "books")]
+//!     #[serde(serialize_with = "orm_core::serde::nested")]
+//!     pub author: ForeignKey<Author>,
+//!     #[orm(max_length = 20)]
+//!     pub title: String,
+//! }
+//!
+//! let book = Book { id: 1, author: ForeignKey::from_key(4), title: "Dune".into() };
+//! assert_eq!(serde_json::to_string(&book).unwrap(), r#"{"id":1,"author":4,"title":"Dune"}"#);
+//!
+//! let err = orm_core::serde::from_json::<Book>(r#"{"author": "x", "title": "a title much too long"}"#)
+//!     .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "Book.author: invalid type: string \"x\", expected i64; \
+//!      title: at most 20 characters allowed (max_length), it has 21"
+//! );
+//!
+//! # async fn run() -> orm_core::Result<()> {
+//! // {"id":1,"author":{"id":4,"name":"Ann"},"title":"Dune"}
+//! let books = Book::all().select_related(["author"]).await?;
+//! let body = serde_json::to_string(&books).unwrap();
+//! // {"id":4,"name":"Ann","books":[{"id":1,"author":4,"title":"Dune"}]}
+//! let authors = Author::all().prefetch_related(["books"]).await?;
+//! let mut book: Book = orm_core::serde::from_json(r#"{"author": 4, "title": "Emma"}"#)?;
+//! book.save().await?; // an INSERT: the body had no id
+//! # Ok(()) }
+//! ```
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Error`]: [`Error::DoesNotExist`],
@@ -585,6 +658,8 @@ pub mod query;
 pub mod raw;
 pub mod relation;
 pub mod schema;
+#[cfg(feature = "serde")]
+pub mod serde;
 mod sql;
 pub mod timezone;
 pub mod transaction;
@@ -599,8 +674,8 @@ pub use active_record::ActiveRecord;
 pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
-    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FilterErrors, IntegrityError,
-    IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
+    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
+    IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
@@ -972,11 +1047,11 @@ pub mod __private {
     ) -> Result<()> {
         let len = value.char_len();
         if len > max {
-            return Err(Error::from(crate::error::ValidationError {
+            return Err(Error::from(crate::error::ValidationError::new(
                 model,
                 field,
-                message: format!("at most {max} characters allowed (max_length), it has {len}"),
-            }));
+                format!("at most {max} characters allowed (max_length), it has {len}"),
+            )));
         }
         Ok(())
     }
@@ -989,12 +1064,26 @@ pub mod __private {
         field: &'static str,
     ) -> Result<()> {
         rule(value).map_err(|message| {
-            Error::from(crate::error::ValidationError {
-                model,
-                field,
-                message,
-            })
+            Error::from(crate::error::ValidationError::new(model, field, message))
         })
+    }
+
+    /// Every check of `validate()`, run to the end: their validation
+    /// errors merged into one that lists every field; any other error as
+    /// it is.
+    pub fn all_valid<const N: usize>(model: &'static str, checks: [Result<()>; N]) -> Result<()> {
+        let mut errors = Vec::new();
+        for check in checks {
+            match check {
+                Ok(()) => {}
+                Err(Error::Validation(e)) => errors.extend(e.errors()),
+                Err(other) => return Err(other),
+            }
+        }
+        match crate::error::ValidationError::from_errors(model, errors) {
+            Some(e) => Err(Error::from(e)),
+            None => Ok(()),
+        }
     }
 
     /// `default = ..` must be a value of the field's type.

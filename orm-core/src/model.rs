@@ -136,8 +136,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// Checks every field's rules (`max_length`, `#[orm(validate = ..)]`);
     /// `save`, `create` and `bulk_create` call it before sending anything.
     ///
+    /// Every rule is checked, so one error reports every field in error.
+    ///
     /// # Errors
-    /// [`Error::Validation`](crate::Error::Validation) naming the field and the rule.
+    /// [`Error::Validation`](crate::Error::Validation) naming each field and
+    /// the rule it broke ([`ValidationError::errors`](crate::ValidationError::errors)).
     fn validate(&self) -> Result<()> {
         Ok(())
     }

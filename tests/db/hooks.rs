@@ -45,12 +45,9 @@ pub(crate) struct Article {
 impl Hooks for Article {
     async fn before_save(&mut self, inserting: bool) -> Result<()> {
         if self.slug == "forbidden" {
-            return Err(orm_core::ValidationError {
-                model: "Article",
-                field: "slug",
-                message: "this slug is reserved".into(),
-            }
-            .into());
+            return Err(
+                orm_core::ValidationError::new("Article", "slug", "this slug is reserved").into(),
+            );
         }
         if inserting && self.title.is_empty() {
             self.title = self.slug.to_uppercase();

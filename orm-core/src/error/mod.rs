@@ -25,8 +25,8 @@ pub(crate) use connect::describe_target;
 pub use connect::ConnectError;
 pub use integrity::{IntegrityError, IntegrityKind};
 pub use payloads::{
-    DanglingKeyError, DecodeError, FilterErrors, LookupError, QueryError, ValidationError,
-    ValueError,
+    DanglingKeyError, DecodeError, FieldError, FilterErrors, LookupError, QueryError,
+    ValidationError, ValueError,
 };
 
 /// Every error this crate returns.

@@ -33,17 +33,90 @@ pub struct ValueError {
     pub reason: String,
 }
 
-/// A field's value that broke a rule ([`Error::Validation`]). A hook
-/// returns one as `Err(ValidationError { model, field, message }.into())`.
+/// The fields' values that broke a rule ([`Error::Validation`]): the
+/// first in `field` and `message`, every other in `more`, so that one
+/// error reports all of a form's (or a JSON body's) mistakes at once.
+/// [`errors`](ValidationError::errors) lists them all.
+///
+/// A hook returns one as `Err(ValidationError::new(model, field, message).into())`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{model}.{field}: {message}")]
+#[error("{model}.{field}: {message}{}", more_errors(.more))]
 pub struct ValidationError {
     /// The model's name.
     pub model: &'static str,
-    /// The field's name.
+    /// The first field's name ([`NON_FIELD_ERRORS`](ValidationError::NON_FIELD_ERRORS)
+    /// for an error of the whole object).
     pub field: &'static str,
-    /// What rule the value broke.
+    /// What rule the first field's value broke.
     pub message: String,
+    /// The other fields' errors, in the order they were found.
+    pub more: Vec<FieldError>,
+}
+
+/// One field's error in a [`ValidationError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name ([`ValidationError::NON_FIELD_ERRORS`] for an
+    /// error of the whole object).
+    pub field: &'static str,
+    /// What rule its value broke.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// The field name of an error that concerns no one field (a body that
+    /// is not a JSON object, a key the model does not have): `__all__`, as
+    /// Django's `NON_FIELD_ERRORS`.
+    pub const NON_FIELD_ERRORS: &'static str = "__all__";
+
+    /// One field's error.
+    pub fn new(model: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        ValidationError {
+            model,
+            field,
+            message: message.into(),
+            more: Vec::new(),
+        }
+    }
+
+    /// The errors of several fields, `None` when there are none.
+    pub fn from_errors(
+        model: &'static str,
+        errors: impl IntoIterator<Item = FieldError>,
+    ) -> Option<Self> {
+        let mut errors = errors.into_iter();
+        let first = errors.next()?;
+        Some(ValidationError {
+            model,
+            field: first.field,
+            message: first.message,
+            more: errors.collect(),
+        })
+    }
+
+    /// Every field's error, the first one first.
+    pub fn errors(&self) -> impl Iterator<Item = FieldError> + '_ {
+        std::iter::once(FieldError {
+            field: self.field,
+            message: self.message.clone(),
+        })
+        .chain(self.more.iter().cloned())
+    }
+
+    /// The names of the fields in error, in order (a field with two broken
+    /// rules is named twice).
+    pub fn fields(&self) -> Vec<&'static str> {
+        std::iter::once(self.field)
+            .chain(self.more.iter().map(|e| e.field))
+            .collect()
+    }
+}
+
+/// The errors after the first, as `; field: message` each.
+fn more_errors(more: &[FieldError]) -> String {
+    more.iter()
+        .map(|e| format!("; {}: {}", e.field, e.message))
+        .collect()
 }
 
 /// A foreign key that points at a row that does not exist

@@ -49,6 +49,11 @@ impl<M> Annotated<M> {
         self.values.get(name)
     }
 
+    /// The annotations, by name.
+    pub fn annotations(&self) -> &Record {
+        &self.values
+    }
+
     /// The row itself.
     pub fn into_inner(self) -> M {
         self.object

@@ -284,13 +284,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
             // Spanned at `max_length`, so a non-text field is reported there.
             let rp = respan(p.clone(), span);
             let n = n as usize;
-            validations.push(
-                quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)?;),
-            );
+            validations
+                .push(quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)));
         }
         for rule in &a.validate {
             validations.push(
-                quote_spanned!(rule.span()=> #p::check_rule(&self.#fid, #rule, #name, #fname)?;),
+                quote_spanned!(rule.span()=> #p::check_rule(&self.#fid, #rule, #name, #fname)),
             );
         }
         if let Some((_, expr)) = &a.default {
@@ -365,8 +364,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
     } else {
         quote! {
             fn validate(&self) -> #p::Result<()> {
-                #(#validations)*
-                ::core::result::Result::Ok(())
+                // Every rule is checked: the error lists every field that broke one.
+                #p::all_valid(#name, [#(#validations),*])
             }
         }
     };
