@@ -95,3 +95,18 @@ pub struct PostTag {
     #[orm(primary_key)]
     pub tag: ForeignKey<Tag>,
 }
+
+/// A bookmark with PostgreSQL array fields (Django's `ArrayField`).
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_bookmarks")]
+pub struct Bookmark {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The address.
+    pub url: String,
+    /// Labels, `text[]`.
+    pub labels: Vec<String>,
+    /// Ratings, `integer[]`, nullable.
+    pub ratings: Option<Vec<i32>>,
+}

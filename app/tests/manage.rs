@@ -79,6 +79,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
     assert_eq!(
         created,
         [
+            "app_bookmarks",
             "app_post_tags",
             "app_posts",
             "app_profiles",
@@ -95,6 +96,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
     assert_eq!(
         tables(&db).await?,
         [
+            "app_bookmarks",
             "app_post_tags",
             "app_posts",
             "app_profiles",

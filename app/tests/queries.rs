@@ -1079,3 +1079,36 @@ async fn link_rows_as_a_model_with_a_composite_key() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn array_fields_from_the_app_crate() -> Result<()> {
+    use orm_test_app::Bookmark;
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        for (url, labels, ratings) in [
+            ("a", vec!["rust", "db"], Some(vec![5, 4])),
+            ("b", vec!["db"], None),
+            ("c", vec![], Some(vec![])),
+        ] {
+            Bookmark::create(Bookmark {
+                url: url.into(),
+                labels: labels.into_iter().map(str::to_owned).collect(),
+                ratings,
+                ..Default::default()
+            })
+            .await?;
+        }
+        let urls = |rows: Vec<Bookmark>| rows.into_iter().map(|b| b.url).collect::<Vec<_>>();
+        let by = |q| async move { Bookmark::filter(q).order_by(["url"]).await.map(urls) };
+        assert_eq!(by(q!(labels__contains = ["db"])).await?, ["a", "b"]);
+        assert_eq!(by(q!(labels__overlap = ["rust", "x"])).await?, ["a"]);
+        assert_eq!(by(q!(labels__contained_by = ["db"])).await?, ["b", "c"]);
+        assert_eq!(by(q!(labels__len = 0)).await?, ["c"]);
+        assert_eq!(by(q!(ratings__0__gte = 5)).await?, ["a"]);
+        assert_eq!(by(Lookup::parse("labels__1", "db")?).await?, ["a"]);
+        let f = Bookmark::fields();
+        assert_eq!(by(f.ratings.len().eq(0)).await?, ["c"]);
+        Ok(())
+    })
+    .await
+}

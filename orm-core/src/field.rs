@@ -47,6 +47,8 @@ pub(crate) enum Member {
 pub struct Field<M, T> {
     pub(crate) member: Member,
     pub(crate) path: RelPath,
+    /// An element of an array field (`tags__0`): its 0-based index.
+    pub(crate) index: Option<u32>,
     pub(crate) _marker: PhantomData<fn() -> (M, T)>,
 }
 
@@ -62,6 +64,7 @@ impl<M, T> std::fmt::Debug for Field<M, T> {
         f.debug_struct("Field")
             .field("member", &self.member)
             .field("path", &self.path)
+            .field("index", &self.index)
             .finish()
     }
 }
@@ -122,6 +125,7 @@ impl<M: Model, T: Model> Rel<M, T> {
         Field {
             member: member_of::<T>(<T as HasField<N>>::INDEX),
             path: self.path,
+            index: None,
             _marker: PhantomData,
         }
     }
@@ -148,6 +152,7 @@ impl<M: Model, T> Field<M, T> {
         Field {
             member: member_of::<M>(index),
             path: RelPath::EMPTY,
+            index: None,
             _marker: PhantomData,
         }
     }
@@ -163,7 +168,15 @@ impl<M: Model, T> Field<M, T> {
             Member::Relation(rel) => rel.target.meta().pk_field(),
             Member::Key(meta) => meta.pk_field(),
         };
-        Q::from_node(Node::leaf_at(self.path, field, op))
+        Q::from_node(Node::leaf_at(self.path, field, self.at(op)))
+    }
+
+    /// `op` on the element when the handle is one (`tags__0`).
+    fn at(&self, op: Op) -> Op {
+        match self.index {
+            Some(index) => Op::Index(index, Box::new(op)),
+            None => op,
+        }
     }
 
     /// `exact`: equal to `value`; `None` (on an `Option` field) means IS
@@ -207,9 +220,11 @@ impl<M: Model, T> Field<M, T> {
     /// primary key is never NULL.
     pub fn is_null(self, is_null: bool) -> Q<M> {
         match self.member {
-            Member::Column(field) => {
-                Q::from_node(Node::leaf_at(self.path, field, Op::IsNull(is_null)))
-            }
+            Member::Column(field) => Q::from_node(Node::leaf_at(
+                self.path,
+                field,
+                self.at(Op::IsNull(is_null)),
+            )),
             Member::Relation(rel) => Q::from_node(Node::leaf_at(
                 self.path.push(rel),
                 rel.target.meta().pk_field(),
@@ -248,8 +263,11 @@ impl<M: Model, T> Field<M, T> {
                     Member::Relation(rel) => rel.target.meta().pk_field(),
                     Member::Key(meta) => meta.pk_field(),
                 };
+                // An element of an array (`tags__0`) is not a column.
                 let index = match member {
-                    Member::Column(field) if self.path.is_empty() => field.position,
+                    Member::Column(field) if self.path.is_empty() && self.index.is_none() => {
+                        field.position
+                    }
                     _ => ACROSS_RELATION,
                 };
                 Assign::one(index, field, value)
@@ -270,8 +288,8 @@ impl<M: Model, T: FieldType> Field<M, T> {
         }
     }
 
-    fn q(self, op: Op) -> Q<M> {
-        Q::from_node(Node::leaf_at(self.path, self.meta(), op))
+    pub(crate) fn q(self, op: Op) -> Q<M> {
+        Q::from_node(Node::leaf_at(self.path, self.meta(), self.at(op)))
     }
 
     fn like<V: Arg<String>>(self, at: Like, ci: bool, value: V) -> Q<M> {
@@ -297,14 +315,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
         T: TextField + NullableField,
     {
         self.is_null(true)
-    }
-
-    /// `contains`: `LIKE '%value%'`, with `%`, `_` and `\` in the value matched literally.
-    pub fn contains<V: Arg<String>>(self, value: V) -> Q<M>
-    where
-        T: TextField,
-    {
-        self.like(Like::Contains, false, value)
     }
 
     /// `icontains`: as [`contains`](Field::contains), ignoring case.
@@ -411,10 +421,11 @@ impl<M: Model, T: FieldType> Field<M, T> {
     }
 
     /// The field's position in `M`'s fields, or [`ACROSS_RELATION`] for a
-    /// field reached through relations (which `update()` rejects).
-    fn index(&self) -> usize {
+    /// field reached through relations or an array's element (which
+    /// `update()` rejects).
+    fn position(&self) -> usize {
         match self.member {
-            Member::Column(field) if self.path.is_empty() => field.position,
+            Member::Column(field) if self.path.is_empty() && self.index.is_none() => field.position,
             _ => ACROSS_RELATION,
         }
     }
@@ -460,7 +471,7 @@ impl<M: Model, T: FieldType> Field<M, T> {
     where
         T: Column,
     {
-        let mut assign = Assign::one(self.index(), self.meta(), T::SQL_TYPE.null());
+        let mut assign = Assign::one(self.position(), self.meta(), T::SQL_TYPE.null());
         if let Some(set) = assign.items.first_mut() {
             set.expr = Some(expr.into());
         }
@@ -472,7 +483,7 @@ impl<M: Model, T: FieldType> Field<M, T> {
     where
         T: NullableField,
     {
-        Assign::one(self.index(), self.meta(), T::SQL_TYPE.null())
+        Assign::one(self.position(), self.meta(), T::SQL_TYPE.null())
     }
 
     /// Ascending order on this field, for [`QuerySet::order_by`](crate::QuerySet::order_by).
@@ -563,6 +574,7 @@ mod tests {
         #[orm(primary_key)]
         id: i64,
         name: String,
+        tags: Vec<String>,
     }
 
     /// Calls the handle method `$method` (and `$expr` with an `F()`
@@ -582,6 +594,7 @@ mod tests {
     #[test]
     fn every_lookup_of_the_table_has_its_handle_methods() {
         let name = User::fields().name;
+        let tags = User::fields().tags;
         for &lookup in Lookup::ALL {
             // One arm per lookup: a new row of the table asks for its
             // method here.
@@ -589,6 +602,8 @@ mod tests {
                 Lookup::Exact => call!(lookup, name, eq("a"), eq_expr),
                 Lookup::IExact => call!(lookup, name, iexact("a")),
                 Lookup::Contains => call!(lookup, name, contains("a")),
+                Lookup::ContainedBy => call!(lookup, tags, contained_by(["a"])),
+                Lookup::Overlap => call!(lookup, tags, overlap(["a"])),
                 Lookup::IContains => call!(lookup, name, icontains("a")),
                 Lookup::StartsWith => call!(lookup, name, startswith("a")),
                 Lookup::IStartsWith => call!(lookup, name, istartswith("a")),

@@ -86,6 +86,11 @@
 //! from users, [`Lookup::parse_with`] and a [`query::LookupPolicy`] that
 //! lists the fields and lookups they may use and bounds their values.
 //!
+//! A [`query::FilterSet`] turns a web request's raw query string into
+//! filters, an ordering and a search, from an allow-list (django-filter,
+//! DRF's `OrderingFilter` and `SearchFilter`), every bad parameter
+//! reported at once.
+//!
 //! Pages: [`QuerySet::paginate`] is Django's `Paginator` (with the
 //! planner's estimate of the count for large tables), and
 //! [`QuerySet::keyset_page`] pages by cursor, stable under inserts.
@@ -176,6 +181,43 @@
 //! supported on such a model: `bulk_update` (an error), `pk__in` with a
 //! subquery (an error), and the run-time [`Lookup::parse`] of `pk` (an
 //! unknown field: name the key fields instead).
+//!
+//!
+//! # PostgreSQL types
+//!
+//! **Arrays** (Django's `ArrayField`): a `Vec<T>` field is a PostgreSQL
+//! `T[]` column (`Vec<String>` is `text[]`, `Option<Vec<i32>>` a nullable
+//! `integer[]`, `Vec<Option<i64>>` a `bigint[]` whose elements may be
+//! NULL) for every field type `T` but `u8`: `Vec<u8>` stays `bytea`.
+//! Arrays do not nest. Their lookups are Django's:
+//!
+//! - `contains` (`@>`: holds every element of the value), `contained_by`
+//!   (`<@`), `overlap` (`&&`), `exact`, `isnull`; the value is an array
+//!   (`["a", "b"]`, a `Vec` or a slice) of the element type;
+//! - `len`, an integer transform (0 for an empty array, NULL for a NULL
+//!   one, as Django's `ArrayLenTransform`): `tags__len__gte = 2`;
+//! - an index, counted from 0 as in Django (`tags__0 = "rust"`, rendered
+//!   `("tags")[1]`), with the element type's lookups and transforms
+//!   (`tags__0__icontains`, `days__0__year`); past the end it is NULL.
+//!
+//! The runtime form reads an array value as comma-separated items
+//! (Django's `SimpleArrayField`): `Lookup::parse::<Post>("tags__overlap",
+//! "rust,sql")`. `bulk_create` of a model with an array field inserts its
+//! rows one by one in a transaction (PostgreSQL's `UNNEST` cannot carry
+//! arrays of different lengths); `bulk_update` of an array field is an
+//! error (save each object).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub tags: Vec<String>, pub scores: Option<Vec<i32>> }
+//! # async fn run() -> orm_core::Result<()> {
+//! let rust = Post::filter(q!(tags__contains = ["rust"], scores__len__gte = 1)).await?;
+//! let first = Post::filter(q!(tags__0 = "rust", scores__overlap = [4, 5])).await?;
+//! let f = Post::fields();
+//! let some = Post::filter(f.tags.contained_by(["rust", "sql"]) & f.scores.index(0).gt(3)).await?;
+//! # Ok(()) }
+//! ```
 //!
 //! # Relations
 //!
@@ -484,6 +526,7 @@
 extern crate self as orm_core;
 
 mod active_record;
+mod array;
 pub mod cli;
 mod db;
 mod error;
@@ -511,9 +554,11 @@ mod value;
 pub mod testing;
 
 pub use active_record::ActiveRecord;
+pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
-    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, IntegrityError,
+    BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
+    IntegrityError,
     IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
@@ -530,7 +575,9 @@ pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
 pub use transform::Transformed;
-pub use types::{DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField};
+pub use types::{
+    ArrayField, ArrayItem, DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField,
+};
 pub use value::Value;
 
 /// Implements [`Model`](trait@Model) for a struct with named fields.
@@ -677,6 +724,7 @@ pub mod prelude {
 /// Items used by the code that the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::array::{ArrayStep, Idx};
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::key::{assert_single_key, SingleKey, COMPOSITE_PK};
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};

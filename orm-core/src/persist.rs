@@ -329,6 +329,9 @@ pub(crate) async fn bulk_create_with<M: Model>(
         }
     });
     let db = db::current()?;
+    if has_array_field(M::META) {
+        return bulk_create_arrays(&db, objs, conflict.is_some()).await;
+    }
     let groups = prepare_batch(&mut objs)?;
 
     let generated = if groups.len() > 1 {
@@ -347,6 +350,38 @@ pub(crate) async fn bulk_create_with<M: Model>(
             set_generated(&mut objs[i], row, *with_pk)?;
         }
     }
+    Ok(objs)
+}
+
+/// True when a column of `meta` is an array (`Vec<T>`): `UNNEST` cannot
+/// carry arrays of different lengths, one per row.
+fn has_array_field(meta: &crate::meta::ModelMeta) -> bool {
+    meta.fields
+        .iter()
+        .any(|f| matches!(f.sql_type, crate::types::SqlType::Array(_)))
+}
+
+/// `bulk_create` of a model with an array field: one `INSERT` per object
+/// in one transaction (PostgreSQL's `UNNEST` of a two-dimensional array
+/// would flatten the rows' arrays, and refuses ragged ones).
+async fn bulk_create_arrays<M: Model>(db: &Db, mut objs: Vec<M>, conflict: bool) -> Result<Vec<M>> {
+    if conflict {
+        return Err(Error::from(crate::error::QueryError {
+            model: M::META.name,
+            reason:
+                "bulk_create() with on_conflict is not supported for a model with an array field"
+                    .into(),
+        }));
+    }
+    let options = crate::transaction::TxOptions::default();
+    crate::transaction::transaction_on(db, options, || async {
+        let db = db::current()?;
+        for obj in objs.iter_mut() {
+            insert_row(&db, obj).await?;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(objs)
 }
 
@@ -383,6 +418,14 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
     });
     if objs.is_empty() {
         return Ok(0);
+    }
+    if fields
+        .iter()
+        .any(|f| matches!(f.sql_type, crate::types::SqlType::Array(_)))
+    {
+        return Err(invalid(
+            "bulk_update() cannot write an array field (UNNEST flattens arrays); save() each object",
+        ));
     }
     if objs.iter().any(Model::pk_is_unset) {
         return Err(invalid(

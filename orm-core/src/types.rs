@@ -47,9 +47,10 @@ pub enum SqlType {
     Jsonb,
     /// A `#[derive(DbEnum)]` enum, stored as text; the stored names of its variants.
     Enum(&'static [&'static str]),
-    /// An array of the element type (`bigint[]`): the result of an
-    /// `ArrayAgg`, never a field's type. Read as [`Value::Array`]; a NULL
-    /// array reads as the element type's NULL (an array value is never NULL).
+    /// An array of the element type (`bigint[]`): a `Vec<T>` field (as
+    /// Django's `ArrayField`) or the result of an `ArrayAgg`. Read as
+    /// [`Value::Array`]; a NULL array reads as the element type's NULL (an
+    /// array value is never NULL).
     Array(&'static SqlType),
 }
 
@@ -211,7 +212,18 @@ impl SqlType {
             SqlType::Jsonb => Value::Json(Some(
                 serde_json::from_str(text).map_err(|e| format!("`{text}` is not JSON: {e}"))?,
             )),
-            SqlType::Array(_) => return Err(format!("`{text}`: an array is not read from text")),
+            // Django's `SimpleArrayField` form: comma-separated items; an
+            // empty text is the empty array. Text items cannot hold a comma.
+            SqlType::Array(SqlType::Array(_)) => {
+                return Err(format!("`{text}`: arrays do not nest"))
+            }
+            SqlType::Array(element) => Value::Array(if text.is_empty() {
+                Vec::new()
+            } else {
+                text.split(',')
+                    .map(|item| element.parse(item))
+                    .collect::<Result<_, _>>()?
+            }),
         })
     }
 }
@@ -273,36 +285,141 @@ impl<T: FieldType> FromValue for T {
     }
 }
 
-/// An element of an array result: a base type, or `Option` of one where
-/// elements may be NULL.
-pub trait ArrayElement: FieldType {}
-impl<T: BaseType> ArrayElement for T {}
-impl<T: BaseType> ArrayElement for Option<T> {}
+/// An element type of an array field or result (`Vec<T>`, PostgreSQL
+/// `T[]`): every base type but `u8` (`Vec<u8>` is `bytea`), and `Option`
+/// of one where elements may be NULL (`Vec<Option<i32>>`, as an
+/// `ArrayAgg` over a nullable column reads).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the element of an array field",
+    label = "not an array element type",
+    note = "array elements: bool, i16, i32, i64, f32, f64, String, chrono's date and time types, uuid::Uuid, serde_json::Value, Vec<u8>, a DbEnum, or Option of one; arrays do not nest"
+)]
+pub trait ArrayItem: FieldType {
+    /// The element's PostgreSQL type (a `'static` place for
+    /// [`SqlType::Array`] to point to).
+    const ELEMENT: &'static SqlType;
+}
 
-impl<T: ArrayElement> FromValue for Vec<T> {
-    fn decode(value: Value) -> Option<Self> {
+/// The element types of an array result (an alias of [`ArrayItem`], kept
+/// for `ArrayAgg` readers).
+pub trait ArrayElement: ArrayItem {}
+impl<T: ArrayItem> ArrayElement for T {}
+
+impl<T: ArrayItem> FieldType for Vec<T> {
+    const SQL_TYPE: SqlType = SqlType::Array(T::ELEMENT);
+    type Base = Self;
+    fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(FieldType::to_value).collect())
+    }
+    fn from_value(value: Value) -> Option<Self> {
         match value {
             Value::Array(items) => items.into_iter().map(T::from_value).collect(),
             _ => None,
         }
     }
-    fn expected() -> &'static str {
-        SqlType::Array(&T::SQL_TYPE).name()
+}
+impl<T: ArrayItem> BaseType for Vec<T> {}
+
+/// Array fields (`Vec<T>`, `Option<Vec<T>>`, PostgreSQL `T[]`): the types
+/// `contained_by`, `overlap`, `len`, an index (`tags__0`) and the array
+/// form of `contains` apply to, as Django's `ArrayField`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an array field: this lookup works on `Vec<T>` fields",
+    label = "array lookup on a non-array field",
+    note = "contained_by, overlap, len and indexes (`tags__0`) apply to Vec<T> and Option<Vec<T>> fields (PostgreSQL arrays)"
+)]
+pub trait ArrayField: FieldType {
+    /// The element type.
+    type Item: ArrayItem;
+}
+impl<T: ArrayItem> ArrayField for Vec<T> {
+    type Item = T;
+}
+impl<T: ArrayItem> ArrayField for Option<Vec<T>> {
+    type Item = T;
+}
+
+/// An array value for an array field of `T`: a `Vec`, an array or a
+/// slice of values for `T` (`["a", "b"]` for a `Vec<String>` field).
+#[diagnostic::do_not_recommend]
+impl<T: ArrayItem, A: Arg<T>> Arg<Vec<T>> for Vec<A> {
+    fn into_value(self) -> Value {
+        Value::Array(self.into_iter().map(Arg::into_value).collect())
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<T: ArrayItem, A: Arg<T>, const N: usize> Arg<Vec<T>> for [A; N] {
+    fn into_value(self) -> Value {
+        Value::Array(self.into_iter().map(Arg::into_value).collect())
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<'a, T: ArrayItem, A> Arg<Vec<T>> for &'a [A]
+where
+    &'a A: Arg<T>,
+{
+    fn into_value(self) -> Value {
+        Value::Array(self.iter().map(Arg::into_value).collect())
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<'a, T: ArrayItem, A> Arg<Vec<T>> for &'a Vec<A>
+where
+    &'a A: Arg<T>,
+{
+    fn into_value(self) -> Value {
+        Value::Array(self.iter().map(Arg::into_value).collect())
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<T: ArrayItem, A: Arg<T>> Arg<Option<Vec<T>>> for Vec<A> {
+    fn into_value(self) -> Value {
+        <Vec<A> as Arg<Vec<T>>>::into_value(self)
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<T: ArrayItem, A: Arg<T>, const N: usize> Arg<Option<Vec<T>>> for [A; N] {
+    fn into_value(self) -> Value {
+        <[A; N] as Arg<Vec<T>>>::into_value(self)
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<'a, T: ArrayItem, A> Arg<Option<Vec<T>>> for &'a [A]
+where
+    &'a A: Arg<T>,
+{
+    fn into_value(self) -> Value {
+        <&'a [A] as Arg<Vec<T>>>::into_value(self)
     }
 }
 
-impl<T: ArrayElement> FromValue for Option<Vec<T>> {
-    fn decode(value: Value) -> Option<Self> {
-        match value {
-            Value::Array(_) => Vec::decode(value).map(Some),
-            v if v.is_null() && T::SQL_TYPE.matches(&v) => Some(None),
-            _ => None,
-        }
-    }
-    fn expected() -> &'static str {
-        SqlType::Array(&T::SQL_TYPE).name()
-    }
+impl<T: ArrayItem + BaseType> ArrayItem for Option<T> {
+    const ELEMENT: &'static SqlType = T::ELEMENT;
 }
+
+macro_rules! array_items {
+    ($($ty:ty => $sql:expr),* $(,)?) => {$(
+        impl ArrayItem for $ty {
+            const ELEMENT: &'static SqlType = &$sql;
+        }
+    )*};
+}
+array_items!(
+    bool => SqlType::Bool,
+    i16 => SqlType::SmallInt,
+    i32 => SqlType::Integer,
+    i64 => SqlType::BigInt,
+    f32 => SqlType::Real,
+    f64 => SqlType::Double,
+    String => SqlType::Text,
+    Vec<u8> => SqlType::Bytea,
+    NaiveDate => SqlType::Date,
+    NaiveTime => SqlType::Time,
+    NaiveDateTime => SqlType::Timestamp,
+    DateTime<Utc> => SqlType::TimestampTz,
+    Uuid => SqlType::Uuid,
+    serde_json::Value => SqlType::Jsonb,
+);
 
 impl<T: BaseType> FieldType for Option<T> {
     const SQL_TYPE: SqlType = T::SQL_TYPE;
@@ -668,6 +785,10 @@ macro_rules! __impl_db_enum {
             }
         }
         impl $crate::types::BaseType for $ty {}
+        impl $crate::types::ArrayItem for $ty {
+            const ELEMENT: &'static $crate::types::SqlType =
+                &$crate::types::SqlType::Enum(<$ty as $crate::types::DbEnum>::VARIANTS);
+        }
         // `Option<E>: Arg<Option<E>>` comes from the blanket impl over
         // `Option<A>`: the orphan rule forbids it in the enum's crate.
         impl $crate::types::Arg<$ty> for $ty {

@@ -192,6 +192,10 @@ impl ToSql for Value {
         ty: &Type,
         out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        // A NULL array (field) is its element type's NULL.
+        if matches!(ty.kind(), postgres_types::Kind::Array(_)) && self.is_null() {
+            return Ok(IsNull::Yes);
+        }
         match self {
             Value::Bool(v) => bind(v, "bool", ty, out),
             Value::I16(v) => bind_int(v.map(i64::from), "i16", ty, out),

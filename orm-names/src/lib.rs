@@ -45,8 +45,14 @@ pub enum FieldKind {
     Any,
     /// Text fields only.
     Text,
-    /// Fields of a type with an order (not booleans, bytes, JSON or enums).
+    /// Fields of a type with an order (not booleans, bytes, JSON, enums or
+    /// arrays).
     Ordered,
+    /// Array fields (`Vec<T>`, PostgreSQL `T[]`).
+    Array,
+    /// Text fields (a substring) and array fields (every element of the
+    /// value in the array): `contains`.
+    TextOrArray,
 }
 
 /// `null` in the table's "None" column: the lookup takes `None`.
@@ -153,8 +159,9 @@ lookups! {
     Exact         = "exact",       eq,            One,     Any,     null, eq_expr;
     /// Equal ignoring case; `None` means IS NULL.
     IExact        = "iexact",      iexact,        One,     Text,    null, -;
-    /// Contains the text (`LIKE '%text%'`).
-    Contains      = "contains",    contains,      One,     Text,    -,    -;
+    /// Contains the text (`LIKE '%text%'`); on an array field, holds every
+    /// element of the value (`@>`).
+    Contains      = "contains",    contains,      One,     TextOrArray, -, -;
     /// Contains the text, ignoring case.
     IContains     = "icontains",   icontains,     One,     Text,    -,    -;
     /// Starts with the text (`LIKE 'text%'`).
@@ -183,6 +190,10 @@ lookups! {
     Regex         = "regex",       regex,         Pattern, Text,    -,    -;
     /// Matches the regular expression, ignoring case (`~*`).
     IRegex        = "iregex",      iregex,        Pattern, Text,    -,    -;
+    /// An array field whose elements are all in the value (`<@`).
+    ContainedBy   = "contained_by", contained_by, One,     Array,   -,    -;
+    /// An array field sharing an element with the value (`&&`).
+    Overlap       = "overlap",     overlap,       One,     Array,   -,    -;
 }
 
 impl Lookup {
@@ -278,6 +289,8 @@ pub enum TransformOn {
     DateTime,
     /// Times and date-times: `time`, `timestamp`, `timestamptz`.
     Time,
+    /// Arrays (`T[]`).
+    Array,
 }
 
 /// What a [`Transform`] yields: the type of the value its lookups compare.
@@ -298,8 +311,8 @@ macro_rules! transforms {
         $(#[doc = $doc:literal])*
         $variant:ident = $name:literal, $method:ident, $output:ident, $on:ident;
     )*) => {
-        /// A date or time transform of a filter key: `year` in
-        /// `created__year__gte`. The field's value is transformed (in the
+        /// A transform of a filter key: `year` in `created__year__gte`
+        /// (dates and times), `len` in `tags__len` (arrays). The field's value is transformed (in the
         /// active time zone for a `timestamptz`) before the lookup
         /// compares it; [`Transform::LOOKUPS`] may follow one.
         ///
@@ -376,6 +389,9 @@ transforms! {
     Minute     = "minute",       minute,       Int,    Time;
     /// The second, 0 to 59 (fractions cut off, as Django).
     Second     = "second",       second,       Int,    Time;
+    /// The number of elements of an array (0 for an empty one, NULL for a
+    /// NULL array, as Django's `ArrayLenTransform`).
+    Len        = "len",          len,          Int,    Array;
 }
 
 impl Transform {
@@ -469,12 +485,17 @@ mod tests {
 
     #[test]
     fn names_fit_in_a_key() {
-        // A name that held `__` would split a key in two; an uppercase
-        // one would never match what users type.
+        // A name that held `__` would split a key in two (so would one
+        // that starts or ends with `_`); an uppercase one would never
+        // match what users type.
         for lookup in Lookup::ALL {
             let name = lookup.name();
-            assert!(!name.is_empty() && !name.contains('_'), "{name}");
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+            assert!(!name.is_empty() && !name.contains("__"), "{name}");
+            assert!(!name.starts_with('_') && !name.ends_with('_'), "{name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
         }
     }
 
@@ -579,6 +600,9 @@ mod tests {
         assert_eq!(Date.output(), TransformOutput::Date);
         assert_eq!(Time.applies_to(), TransformOn::DateTime);
         assert_eq!(Time.output(), TransformOutput::Time);
+        // Django's ArrayField registers `len` (an integer).
+        assert_eq!(Len.applies_to(), TransformOn::Array);
+        assert_eq!(Len.output(), TransformOutput::Int);
         let takes: Vec<&str> = Lookup::ALL
             .iter()
             .filter(|l| Transform::takes(**l))

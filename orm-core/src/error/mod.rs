@@ -25,7 +25,8 @@ pub(crate) use connect::describe_target;
 pub use connect::ConnectError;
 pub use integrity::{IntegrityError, IntegrityKind};
 pub use payloads::{
-    DanglingKeyError, DecodeError, FieldError, LookupError, QueryError, ValidationError, ValueError,
+    DanglingKeyError, DecodeError, FieldError, FilterErrors, LookupError, QueryError,
+    ValidationError, ValueError,
 };
 
 /// Every error this crate returns.
@@ -98,6 +99,11 @@ pub enum Error {
     #[error("invalid page: {0}")]
     InvalidPage(String),
 
+    /// Filters from a query string that cannot be applied: each bad
+    /// parameter with its message, all at once (a web API's 400 body).
+    #[error(transparent)]
+    InvalidFilters(Box<FilterErrors>),
+
     /// A column of a row could not be decoded into the field's type.
     #[error(transparent)]
     Decode(Box<DecodeError>),
@@ -138,6 +144,12 @@ pub enum Error {
 impl From<DanglingKeyError> for Error {
     fn from(err: DanglingKeyError) -> Self {
         Error::DanglingKey(Box::new(err))
+    }
+}
+
+impl From<FilterErrors> for Error {
+    fn from(err: FilterErrors) -> Self {
+        Error::InvalidFilters(Box::new(err))
     }
 }
 

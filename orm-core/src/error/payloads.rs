@@ -156,3 +156,16 @@ pub struct DecodeError {
     #[source]
     pub source: tokio_postgres::Error,
 }
+
+/// Parameters of a query string that a filter set refused
+/// ([`Error::InvalidFilters`]): each with its messages, in the order
+/// given, as Django REST framework answers with a 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid filters on {model}: {}", .errors.iter().map(|(p, m)| format!("`{p}`: {m}")).collect::<Vec<_>>().join("; "))]
+#[non_exhaustive]
+pub struct FilterErrors {
+    /// The model's name.
+    pub model: &'static str,
+    /// `(parameter, message)` for each refused parameter.
+    pub errors: Vec<(String, String)>,
+}

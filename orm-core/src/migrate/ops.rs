@@ -134,6 +134,8 @@ fn zero_of(sql_type: &str) -> &'static str {
         "timestamptz" => "now()",
         "uuid" => "gen_random_uuid()",
         "jsonb" => "'null'",
+        // The empty array.
+        t if t.ends_with("[]") => "'{}'",
         _ => "''",
     }
 }
@@ -153,6 +155,10 @@ fn widens(from: &str, to: &str) -> bool {
     };
     if let (Some(a), Some(b)) = (rank(from), rank(to)) {
         return a <= b;
+    }
+    // An array widens when its elements do (`integer[]` to `bigint[]`).
+    if let (Some(a), Some(b)) = (from.strip_suffix("[]"), to.strip_suffix("[]")) {
+        return a == b || widens(a, b);
     }
     match (from, to) {
         ("real", "double precision") => true,

@@ -183,6 +183,22 @@ impl LookupPolicy {
         self
     }
 
+    /// This policy's allow-list with `other`'s limits.
+    pub(crate) fn with_limits_of(self, other: &LookupPolicy) -> LookupPolicy {
+        LookupPolicy {
+            allowed: self.allowed,
+            ..other.clone()
+        }
+    }
+
+    /// Every field and lookup, with this policy's limits.
+    pub(crate) fn any_field(&self) -> LookupPolicy {
+        LookupPolicy {
+            allowed: None,
+            ..self.clone()
+        }
+    }
+
     /// The keys allowed for `field` (every allowed field when `None`):
     /// `name` for `exact`, `name__icontains`...
     fn allowed_keys(&self, field: Option<&str>) -> Vec<String> {
@@ -338,10 +354,17 @@ pub struct Lookup;
 
 /// True when `lookup` applies to `field` (the table's [`FieldKind`]).
 fn applies(lookup: Kind, field: &FieldMeta) -> bool {
+    applies_to_type(lookup, field.sql_type)
+}
+
+/// True when `lookup` applies to a value of type `ty`.
+fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
     match lookup.applies_to() {
         FieldKind::Any => true,
-        FieldKind::Text => field.sql_type == SqlType::Text,
-        FieldKind::Ordered => field.sql_type.is_ordered(),
+        FieldKind::Text => ty == SqlType::Text,
+        FieldKind::Ordered => ty.is_ordered(),
+        FieldKind::Array => matches!(ty, SqlType::Array(_)),
+        FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
     }
 }
 
@@ -349,11 +372,17 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
 /// dates and date-times, `date`/`time` to date-times, the time parts to
 /// times and date-times).
 fn transform_applies(transform: Transform, field: &FieldMeta) -> bool {
+    transform_applies_to_type(transform, field.sql_type)
+}
+
+/// True when `transform` applies to a value of type `ty`.
+fn transform_applies_to_type(transform: Transform, ty: SqlType) -> bool {
     matches!(
-        (transform.applies_to(), field.sql_type),
+        (transform.applies_to(), ty),
         (_, SqlType::Timestamp | SqlType::TimestampTz)
             | (TransformOn::Date, SqlType::Date)
             | (TransformOn::Time, SqlType::Time)
+            | (TransformOn::Array, SqlType::Array(_))
     )
 }
 
@@ -402,20 +431,36 @@ fn transform_op_of(lookup: Kind, arg: Arg) -> Option<TransformOp> {
 }
 
 /// A key resolved against the model: the relations crossed, the field,
-/// the transform applied to it (`created__year`), the lookup.
+/// the element of an array field (`tags__0`), the transform applied to it
+/// (`created__year`), the lookup.
 struct Resolved {
     path: RelPath,
     field: &'static FieldMeta,
+    index: Option<u32>,
     transform: Option<Transform>,
     lookup: Kind,
 }
 
 impl Resolved {
     /// The type of the values the lookup compares: the transform's output,
-    /// else the field's.
+    /// else the array element's, else the field's.
     fn value_type(&self) -> SqlType {
-        self.transform.map_or(self.field.sql_type, output_type)
+        match (self.transform, self.index, self.field.sql_type) {
+            (Some(transform), _, _) => output_type(transform),
+            (None, Some(_), SqlType::Array(element)) => *element,
+            (None, _, ty) => ty,
+        }
     }
+}
+
+/// An array index in a key (`0` in `tags__0`): digits only, as Django's
+/// `IndexTransform` (a name of digits), below 2^31 so it fits PostgreSQL's
+/// `integer` subscripts once 1 is added.
+fn array_index(name: &str) -> Option<u32> {
+    if name.is_empty() || name.len() > 10 || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    name.parse::<u32>().ok().filter(|i| *i < i32::MAX as u32)
 }
 
 /// A lookup's value, parsed or checked into the shape of its
@@ -476,7 +521,12 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
     Some(match lookup {
         Kind::Exact => Op::Exact(arg.one()?),
         Kind::IExact => Op::IExact(arg.one()?),
-        Kind::Contains => like(Like::Contains, false, arg)?,
+        // An array value: `contains` on an array field (the value was
+        // checked against the field's type).
+        Kind::Contains => match arg {
+            Arg::One(v @ Value::Array(_)) => Op::ArrayContains(v),
+            arg => like(Like::Contains, false, arg)?,
+        },
         Kind::IContains => like(Like::Contains, true, arg)?,
         Kind::StartsWith => like(Like::StartsWith, false, arg)?,
         Kind::IStartsWith => like(Like::StartsWith, true, arg)?,
@@ -494,6 +544,8 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         Kind::IsNull => Op::IsNull(arg.flag()?),
         Kind::Regex => regex(false, arg)?,
         Kind::IRegex => regex(true, arg)?,
+        Kind::ContainedBy => Op::ContainedBy(arg.one()?),
+        Kind::Overlap => Op::Overlap(arg.one()?),
     })
 }
 
@@ -661,6 +713,23 @@ impl Lookup {
         for name in relations {
             let Some(rel) = meta.relation(name) else {
                 let rest = &names[path.steps().count() + 1..];
+                // `tags__0`: an element of an array field, with the
+                // element's lookups.
+                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
+                    if let (SqlType::Array(element), Some(index)) =
+                        (field.sql_type, array_index(first))
+                    {
+                        return Self::resolve_index(meta, field, *element, rest, lookup).map(
+                            |transform| Resolved {
+                                path,
+                                field,
+                                index: Some(index),
+                                transform,
+                                lookup,
+                            },
+                        );
+                    }
+                }
                 // `created__year`: a field with a transform.
                 if let (Some(field), [first, ..]) = (meta.field(name), rest) {
                     if let Some(transform) = Transform::from_name(first) {
@@ -668,6 +737,7 @@ impl Lookup {
                             .map(|()| Resolved {
                                 path,
                                 field,
+                                index: None,
                                 transform: Some(transform),
                                 lookup,
                             });
@@ -708,6 +778,7 @@ impl Lookup {
                     return Ok(Resolved {
                         path: path.push(rel),
                         field: rel.target.meta().pk_field(),
+                        index: None,
                         transform: None,
                         lookup,
                     });
@@ -733,9 +804,50 @@ impl Lookup {
         Ok(Resolved {
             path,
             field,
+            index: None,
             transform: None,
             lookup,
         })
+    }
+
+    /// Checks `field__index[__transform]__lookup` (`rest` is the index and
+    /// what follows it before the lookup): at most a transform of the
+    /// element type follows the index (`days__0__year`), and the lookup
+    /// applies to the element type (or follows the transform). The
+    /// transform, if any.
+    fn resolve_index(
+        meta: &'static ModelMeta,
+        field: &'static FieldMeta,
+        element: SqlType,
+        rest: &[&str],
+        lookup: Kind,
+    ) -> Result<Option<Transform>> {
+        let transform = match rest {
+            [_] => None,
+            [_, name] => Transform::from_name(name)
+                .filter(|t| transform_applies_to_type(*t, element) && Transform::takes(lookup)),
+            _ => None,
+        };
+        if (rest.len() == 1 && applies_to_type(lookup, element)) || transform.is_some() {
+            return Ok(transform);
+        }
+        let valid = Kind::ALL
+            .iter()
+            .filter(|l| applies_to_type(**l, element))
+            .map(|l| l.name().to_owned())
+            .chain(
+                Transform::ALL
+                    .iter()
+                    .filter(|t| transform_applies_to_type(**t, element))
+                    .map(|t| t.name().to_owned()),
+            )
+            .collect();
+        Err(Error::from(crate::error::LookupError {
+            model: meta.name,
+            what: "lookup",
+            name: shown(&format!("{}__{}__{lookup}", field.name, rest.join("__"))),
+            valid,
+        }))
     }
 
     /// Checks `field__transform__lookup` (`rest` is the transform's name
@@ -785,6 +897,7 @@ impl Lookup {
         let Resolved {
             path,
             field,
+            index,
             transform,
             lookup,
         } = resolved;
@@ -814,6 +927,10 @@ impl Lookup {
         };
         let Some(op) = op else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
+        };
+        let op = match index {
+            Some(index) => Op::Index(index, Box::new(op)),
+            None => op,
         };
         Ok(Q::from_node(Node::leaf_at(path, field, op)))
     }

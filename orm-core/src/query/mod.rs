@@ -5,6 +5,7 @@ mod annotate;
 mod cascade;
 mod deferred;
 pub mod expr;
+mod filterset;
 pub mod functions;
 mod having;
 pub(crate) mod lookup;
@@ -21,6 +22,10 @@ pub use annotate::{Annotated, AnnotatedQuery};
 pub use cascade::Deleted;
 pub use deferred::{Deferred, DeferredQuery};
 pub use expr::{Arith, Expr, OuterRef, F};
+pub use filterset::{
+    FilterSet, Filters, DEFAULT_IGNORED, DEFAULT_MAX_PARAMS, DEFAULT_MAX_QUERY_LEN,
+    DEFAULT_MAX_SEARCH_TERMS,
+};
 pub use having::{HavingQ, HQ};
 pub use lookup::{
     Lookup, LookupPolicy, DEFAULT_MAX_IN_ITEMS, DEFAULT_MAX_REGEX_LEN, DEFAULT_MAX_VALUE_LEN,

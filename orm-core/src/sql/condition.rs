@@ -504,13 +504,26 @@ fn needs_guard(cond: &Cond, negated: bool) -> bool {
 fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
     let table = scope.alias;
     let column = cond.field.column;
-    let col = |w: &mut SqlWriter| w.push_column(table, column);
+    push_op(w, scope, cond.field.sql_type, &cond.op, &|w| {
+        w.push_column(table, column)
+    });
+}
+
+/// `op` on the value `col` writes: the column, or an element of it
+/// (`Op::Index`).
+fn push_op(
+    w: &mut SqlWriter,
+    scope: Scope<'_>,
+    ty: SqlType,
+    op: &Op,
+    col: &dyn Fn(&mut SqlWriter),
+) {
     let upper_col = |w: &mut SqlWriter| {
         w.push_sql("UPPER(");
-        w.push_column(table, column);
+        col(w);
         w.push_sql(")");
     };
-    match &cond.op {
+    match op {
         Op::Exact(v) => {
             col(w);
             w.push_sql(" = ");
@@ -605,7 +618,37 @@ fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
             w.push_sql(if *ci { " ~* " } else { " ~ " });
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
-        Op::Transformed(transform, op) => push_transformed(w, table, cond.field, *transform, op),
+        Op::Transformed(transform, op) => push_transformed(w, col, ty, *transform, op),
+        Op::ArrayContains(v) => {
+            col(w);
+            w.push_sql(" @> ");
+            w.push_bind(v.clone());
+        }
+        Op::ContainedBy(v) => {
+            col(w);
+            w.push_sql(" <@ ");
+            w.push_bind(v.clone());
+        }
+        Op::Overlap(v) => {
+            col(w);
+            w.push_sql(" && ");
+            w.push_bind(v.clone());
+        }
+        Op::Index(index, inner) => {
+            // `("t"."tags")[1]`: the 0-based index of Django, 1-based in SQL.
+            let element = |w: &mut SqlWriter| {
+                w.push_sql("(");
+                col(w);
+                w.push_sql(")[");
+                w.push_int(i64::from(*index) + 1);
+                w.push_sql("]");
+            };
+            let element_type = match ty {
+                SqlType::Array(element) => *element,
+                other => other,
+            };
+            push_op(w, scope, element_type, inner, &element);
+        }
     }
 }
 
@@ -625,15 +668,15 @@ fn cmp_sql(cmp: Cmp) -> &'static str {
 /// (Django's `YearLookup`); the rest compare the transformed value.
 fn push_transformed(
     w: &mut SqlWriter,
-    table: &str,
-    field: &crate::meta::FieldMeta,
+    col: &dyn Fn(&mut SqlWriter),
+    ty: SqlType,
     transform: Transform,
     op: &TransformOp,
 ) {
-    if push_year_range(w, table, field, transform, op) {
+    if push_year_range(w, col, ty, transform, op) {
         return;
     }
-    push_transform_expr(w, table, field, transform);
+    push_transform_expr(w, col, ty, transform);
     match op {
         TransformOp::Exact(v) => {
             w.push_sql(" = ");
@@ -660,9 +703,9 @@ fn push_transformed(
 /// The column read in the active zone when it is a `timestamptz`
 /// (`"t"."c" AT TIME ZONE $n`, the zone a bound value); a naive
 /// `timestamp`, `date` or `time` is used as it is, as Django does.
-fn push_local(w: &mut SqlWriter, table: &str, field: &crate::meta::FieldMeta) {
-    w.push_column(table, field.column);
-    if field.sql_type == SqlType::TimestampTz {
+fn push_local(w: &mut SqlWriter, col: &dyn Fn(&mut SqlWriter), ty: SqlType) {
+    col(w);
+    if ty == SqlType::TimestampTz {
         w.push_sql(" AT TIME ZONE ");
         w.push_bind(Value::Text(Some(crate::timezone::current())));
     }
@@ -673,14 +716,24 @@ fn push_local(w: &mut SqlWriter, table: &str, field: &crate::meta::FieldMeta) {
 /// `(col AT TIME ZONE $n)::date`, `::time`.
 fn push_transform_expr(
     w: &mut SqlWriter,
-    table: &str,
-    field: &crate::meta::FieldMeta,
+    col: &dyn Fn(&mut SqlWriter),
+    ty: SqlType,
     transform: Transform,
 ) {
     let part = match transform {
+        Transform::Len => {
+            // Django's ArrayLenTransform: 0 for an empty array (whose
+            // `array_length` is NULL), NULL for a NULL one.
+            w.push_sql("CASE WHEN ");
+            col(w);
+            w.push_sql(" IS NULL THEN NULL ELSE COALESCE(array_length(");
+            col(w);
+            w.push_sql(", 1), 0) END");
+            return;
+        }
         Transform::Date | Transform::Time => {
             w.push_sql("(");
-            push_local(w, table, field);
+            push_local(w, col, ty);
             w.push_sql(if transform == Transform::Date {
                 ")::date"
             } else {
@@ -691,14 +744,14 @@ fn push_transform_expr(
         Transform::WeekDay => {
             // Django's week_day: 1 = Sunday (PostgreSQL's DOW is 0 = Sunday).
             w.push_sql("(EXTRACT(DOW FROM ");
-            push_local(w, table, field);
+            push_local(w, col, ty);
             w.push_sql(") + 1)::integer");
             return;
         }
         Transform::Second => {
             // Fractions of a second cut off, as Django's ExtractSecond.
             w.push_sql("FLOOR(EXTRACT(SECOND FROM ");
-            push_local(w, table, field);
+            push_local(w, col, ty);
             w.push_sql("))::integer");
             return;
         }
@@ -713,7 +766,7 @@ fn push_transform_expr(
         Transform::Minute => "EXTRACT(MINUTE FROM ",
     };
     w.push_sql(part);
-    push_local(w, table, field);
+    push_local(w, col, ty);
     w.push_sql(")::integer");
 }
 
@@ -735,8 +788,8 @@ fn year_start(transform: Transform, year: i32) -> Option<chrono::NaiveDate> {
 /// outside chrono's range, which the `EXTRACT` form then compares.
 fn push_year_range(
     w: &mut SqlWriter,
-    table: &str,
-    field: &crate::meta::FieldMeta,
+    col: &dyn Fn(&mut SqlWriter),
+    ty: SqlType,
     transform: Transform,
     op: &TransformOp,
 ) -> bool {
@@ -753,7 +806,7 @@ fn push_year_range(
     let (Some(start), Some(next)) = (start, next) else {
         return false;
     };
-    let bound = |w: &mut SqlWriter, day: chrono::NaiveDate| match field.sql_type {
+    let bound = |w: &mut SqlWriter, day: chrono::NaiveDate| match ty {
         SqlType::Date => w.push_bind(Value::Date(Some(day))),
         SqlType::Timestamp => {
             w.push_bind(Value::Timestamp(Some(day.and_time(chrono::NaiveTime::MIN))))
@@ -769,11 +822,11 @@ fn push_year_range(
     let (sql, day) = match cmp {
         None => {
             w.push_sql("(");
-            w.push_column(table, field.column);
+            col(w);
             w.push_sql(" >= ");
             bound(w, start);
             w.push_sql(" AND ");
-            w.push_column(table, field.column);
+            col(w);
             w.push_sql(" < ");
             bound(w, next);
             w.push_sql(")");
@@ -786,7 +839,7 @@ fn push_year_range(
         // Up to the year's end: before the next one's start.
         Some(Cmp::Lte) => (" < ", next),
     };
-    w.push_column(table, field.column);
+    col(w);
     w.push_sql(sql);
     bound(w, day);
     true

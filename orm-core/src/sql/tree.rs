@@ -164,6 +164,17 @@ pub(crate) enum Op {
     /// `EXTRACT(MONTH FROM col AT TIME ZONE $tz)::integer = $n`, or for
     /// `year`/`iso_year` a range on the bare column.
     Transformed(Transform, TransformOp),
+    /// `col @> $n`: an array holding every element of the value (`contains`
+    /// on an array field).
+    ArrayContains(Value),
+    /// `col <@ $n`: an array whose elements are all in the value.
+    ContainedBy(Value),
+    /// `col && $n`: an array sharing an element with the value.
+    Overlap(Value),
+    /// A lookup on one element of an array field (`tags__0`, 0-based as
+    /// Django's): `col[index + 1]` (PostgreSQL counts from 1); NULL past
+    /// the end.
+    Index(u32, Box<Op>),
     /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
     /// the rows a many-to-many manager links to its owner.
     Linked {
@@ -196,6 +207,16 @@ impl Node {
     /// A leaf on `field` reached through `path`. `author__id = 4` becomes
     /// `author_id = 4` (the key is already on this side), as in Django.
     pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
+        if let Op::Index(index, inner) = op {
+            // The inner lookup normalized as on a column, then wrapped.
+            return match Node::leaf_at(path, field, *inner) {
+                Node::Leaf(c) => Node::Leaf(Cond {
+                    op: Op::Index(index, Box::new(c.op)),
+                    ..c
+                }),
+                other => other,
+            };
+        }
         let (path, field) = match path.last() {
             Some(step)
                 if matches!(step.kind, RelationKind::ForeignKey | RelationKind::OneToOne)

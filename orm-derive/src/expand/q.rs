@@ -85,6 +85,11 @@ fn has_f(expr: &Expr) -> bool {
     }
 }
 
+/// A name of digits: an array index (`0` in `tags__0`).
+fn is_index(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn is_none(expr: &Expr) -> bool {
     matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
 }
@@ -123,7 +128,11 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     // related model of that name (`event__date`), which only the field's
     // type tells apart. Every name after the first is then a step
     // (`Field::step`) decided by the type it follows.
-    let steps = names.len() >= 2 && names[1..].iter().any(|n| Transform::from_name(n).is_some());
+    // An index (`tags__0`) is a step too: after an array field.
+    let steps = names.len() >= 2
+        && names[1..]
+            .iter()
+            .any(|n| Transform::from_name(n).is_some() || is_index(n));
     // `name__icontainz` is a mistyped lookup, not a relation path.
     if let (None, [.., last], false) = (lookup, &names[..], steps) {
         let all = lookup_names();
@@ -145,7 +154,7 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     let transformed = steps
         && names
             .last()
-            .is_some_and(|n| Transform::from_name(n).is_some());
+            .is_some_and(|n| Transform::from_name(n).is_some() || is_index(n));
     if names.len() > MAX_DEPTH + 1 + usize::from(transformed) {
         return Err(syn::Error::new(
             span,
@@ -159,7 +168,22 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
         let mut h = quote_spanned!(span=>
             #krate::__private::steps::start(#krate::__private::field_by_name::<_, #first>()));
         for name in &names[1..] {
-            let n = name_type(krate, name, span);
+            let n = if is_index(name) {
+                // Below 2^31 - 1, so that the 1-based subscript fits an
+                // `integer`.
+                let index: u32 = match name.parse() {
+                    Ok(i) if i < i32::MAX as u32 => i,
+                    _ => {
+                        return Err(syn::Error::new(
+                            span,
+                            format!("`{name}` in `{key}`: an array index must be below 2147483647"),
+                        ))
+                    }
+                };
+                quote_spanned!(span=> #krate::__private::Idx<#index>)
+            } else {
+                name_type(krate, name, span)
+            };
             h = quote_spanned!(span=> #krate::__private::steps::next::<#n, _, _>(#h));
         }
         return Ok(expand_steps(krate, term, &h, lookup, span));
@@ -361,6 +385,13 @@ mod tests {
             .unwrap()
             .contains("steps :: is_null"));
         assert!(expand("a__b__c__d__e__year = 1").is_ok());
+        // An array index or `len`.
+        let out = expand("tags__0 = x").expect("expands");
+        assert!(out.contains("Idx < 0u32 >"), "{out}");
+        assert!(out.contains("steps :: eq"), "{out}");
+        let out = expand("tags__len__gt = 1").expect("expands");
+        assert!(out.contains("steps :: gt"), "{out}");
+        assert!(expand("tags__99999999999 = x").is_err());
         assert!(expand("a__b__c__d__e__f__year = 1").is_err());
         // No transform name: the relation path as before.
         let out = expand("author__name = x").expect("expands");
@@ -373,7 +404,8 @@ mod tests {
             expand("name__icontainz = x").unwrap_err(),
             "unknown lookup `icontainz` in `name__icontainz`; did you mean `icontains`? \
              expected one of: exact, iexact, contains, icontains, startswith, istartswith, \
-             endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex"
+             endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
+             contained_by, overlap"
         );
     }
 }

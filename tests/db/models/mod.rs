@@ -20,6 +20,7 @@ pub(crate) mod edited_blog;
 pub(crate) mod messages;
 pub(crate) mod migrated_people;
 pub(crate) mod people;
+pub(crate) mod pg_types;
 pub(crate) mod resilience;
 pub(crate) mod type_samples;
 pub(crate) mod types;

@@ -112,6 +112,12 @@ fn type_changes_cast_and_narrowing_is_destructive() {
     assert!(widens("varchar(10)", "text"));
     assert!(!widens("text", "varchar(10)"));
     assert!(!widens("bigint", "double precision"));
+    // Arrays widen with their elements.
+    assert!(widens("integer[]", "bigint[]"));
+    assert!(!widens("bigint[]", "integer[]"));
+    assert!(!widens("integer[]", "integer"));
+    assert!(!widens("text[]", "integer[]"));
+    assert_eq!(zero_of("integer[]"), "'{}'");
 }
 
 #[test]

@@ -39,7 +39,13 @@ fn any_nul(node: &Node) -> bool {
 #[inline]
 fn op_has_nul(op: &Op) -> bool {
     match op {
-        Op::Exact(v) | Op::IExact(v) | Op::Cmp(_, v) => v.has_nul(),
+        Op::Exact(v)
+        | Op::IExact(v)
+        | Op::Cmp(_, v)
+        | Op::ArrayContains(v)
+        | Op::ContainedBy(v)
+        | Op::Overlap(v) => v.has_nul(),
+        Op::Index(_, op) => op_has_nul(op),
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),
