@@ -558,8 +558,7 @@ pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
-    IntegrityError,
-    IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
+    IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
