@@ -569,6 +569,21 @@
 //! ([`QueryError`], [`LookupError`], ..), which a hook or a block builds
 //! and converts with `.into()`: `Err(QueryError { model, reason }.into())`.
 //!
+//! # Web apps
+//!
+//! What a JSON API needs, each part on its own: models as JSON with the
+//! `serde` feature (the `orm_core::serde` module when enabled: foreign
+//! keys as keys or nested objects, prefetched relations as lists, request
+//! bodies read and validated with every field's error at once), a
+//! [`query::FilterSet`] for the query string, [`QuerySet::paginate`] and
+//! [`QuerySet::keyset_page`] for pages, and errors a handler maps to a
+//! status ([`Error::InvalidFilters`] and [`Error::Validation`] a 400,
+//! [`Error::DoesNotExist`] and [`Error::InvalidPage`] a 404, a unique
+//! [`Error::Integrity`] a 409, [`Error::PoolTimeout`] a 503). The
+//! repository's `examples/blog_api.rs` puts them together on axum, and
+//! `#[orm_core::test]` (feature `testing`) gives each test of a handler a
+//! fresh database.
+//!
 //! # Logging
 //!
 //! Every statement is logged through [`tracing`](https://docs.rs/tracing),
