@@ -21,9 +21,9 @@
 
 use crate::field::Field;
 use crate::model::{Ch, Model};
-use crate::query::q::{Like, Op, Transform, Q};
+use crate::query::q::{Op, Transform, Q};
 use crate::transform::{Step, Transformed};
-use crate::types::{Arg, ArrayField, ArrayItem, FieldType};
+use crate::types::{Arg, ArrayField, ArrayItem};
 
 impl<M: Model, T: ArrayField> Field<M, T> {
     /// `contained_by`: every element of the array is in `values` (`<@`);
@@ -55,65 +55,6 @@ impl<M: Model, T: ArrayField> Field<M, T> {
             index: Some(index),
             _marker: std::marker::PhantomData,
         }
-    }
-}
-
-/// Field types `contains` applies to, with the value of type `V` it
-/// takes: text fields (a substring, `LIKE '%value%'`) and array fields
-/// (every element of an array value, `@>`).
-#[diagnostic::on_unimplemented(
-    message = "`contains` does not take a `{V}` on a `{Self}` field",
-    label = "`contains` on a field that is neither text nor an array, or a value of the wrong type",
-    note = "`contains` takes text on a String field and an array of elements (`[\"a\", \"b\"]`) on a Vec<T> field"
-)]
-pub trait ContainsField<V>: FieldType {
-    /// The condition on `field`.
-    #[doc(hidden)]
-    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M>;
-}
-
-impl<V: Arg<String>> ContainsField<V> for String {
-    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        like(field, value)
-    }
-}
-impl<V: Arg<String>> ContainsField<V> for Option<String> {
-    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        like(field, value)
-    }
-}
-impl<T: ArrayItem, V: Arg<Vec<T>>> ContainsField<V> for Vec<T> {
-    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        field.q(Op::ArrayContains(value.into_value()))
-    }
-}
-impl<T: ArrayItem, V: Arg<Vec<T>>> ContainsField<V> for Option<Vec<T>> {
-    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        field.q(Op::ArrayContains(value.into_value()))
-    }
-}
-
-fn like<M: Model, T: FieldType, V: Arg<String>>(field: Field<M, T>, value: V) -> Q<M> {
-    match value.into_value() {
-        crate::Value::Text(Some(text)) => field.q(Op::Like {
-            at: Like::Contains,
-            ci: false,
-            text,
-        }),
-        // `Arg<String>` only yields text; keep the tree total anyway.
-        _ => Q::none(),
-    }
-}
-
-impl<M: Model, T: FieldType> Field<M, T> {
-    /// `contains`: on a text field, `LIKE '%value%'` with `%`, `_` and `\`
-    /// in the value matched literally; on an array field, holds every
-    /// element of the array `value` (`@>`: `f.tags.contains(["a", "b"])`).
-    pub fn contains<V>(self, value: V) -> Q<M>
-    where
-        T: ContainsField<V>,
-    {
-        T::contains_q(self, value)
     }
 }
 

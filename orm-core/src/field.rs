@@ -27,7 +27,7 @@ use crate::query::expr::Expr;
 use crate::query::order::OrderBy;
 use crate::query::q::{Assign, Cmp, InArg, InOperand, Like, Node, Op, RelPath, ACROSS_RELATION, Q};
 use crate::relation::RelationMeta;
-use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
+use crate::types::{Arg, FieldType, NullableField, OrderedField, TextField};
 use crate::value::Value;
 
 /// What a handle names: a column, or a many-side relation (for `isnull`).
@@ -184,7 +184,7 @@ impl<M: Model, T> Field<M, T> {
     /// `("a" = $1 AND "b" = $2)`.
     pub fn eq<V: Arg<T>>(self, value: V) -> Q<M> {
         match self.member {
-            Member::Key(meta) => Q::from_node(crate::key::key_node(meta, value.into_value())),
+            Member::Key(meta) => Q::from_node(crate::sql::tree::key_node(meta, value.into_value())),
             _ => self.column_q(Op::Exact(value.into_value())),
         }
     }
@@ -198,7 +198,7 @@ impl<M: Model, T> Field<M, T> {
     pub fn in_<V: InArg<T>>(self, values: V) -> Q<M> {
         match (self.member, values.into_in()) {
             (Member::Key(meta), InOperand::Values(values)) => {
-                Q::from_node(crate::key::key_in_node(meta, values))
+                Q::from_node(crate::sql::tree::key_in_node(meta, values))
             }
             (Member::Key(meta), InOperand::Query(mut sub)) => {
                 sub.error.get_or_insert_with(|| {
@@ -503,33 +503,26 @@ impl<M: Model, T: FieldType> Field<M, T> {
     }
 }
 
-/// Field types stored in a column (not `ManyToMany` / `Reverse`).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is a relation, not a column: it cannot be ordered or assigned",
-    label = "not a column"
-)]
-pub trait Column: FieldType {}
-impl<T: BaseType> Column for T {}
-impl<T: BaseType> Column for Option<T> {}
+use crate::types::Column;
 
 /// Field types that lead to another model: the relation fields.
 pub trait RelationType: FieldType {
     /// The model on the other side.
     type Target: Model;
 }
-impl<T: crate::key::SingleKey> RelationType for crate::ForeignKey<T> {
+impl<T: crate::model::SingleKey> RelationType for crate::ForeignKey<T> {
     type Target = T;
 }
-impl<T: crate::key::SingleKey> RelationType for Option<crate::ForeignKey<T>> {
+impl<T: crate::model::SingleKey> RelationType for Option<crate::ForeignKey<T>> {
     type Target = T;
 }
-impl<T: crate::key::SingleKey> RelationType for crate::ManyToMany<T> {
+impl<T: crate::model::SingleKey> RelationType for crate::ManyToMany<T> {
     type Target = T;
 }
-impl<T: crate::key::SingleKey> RelationType for crate::Reverse<T> {
+impl<T: crate::model::SingleKey> RelationType for crate::Reverse<T> {
     type Target = T;
 }
-impl<T: crate::key::SingleKey> RelationType for crate::ReverseOne<T> {
+impl<T: crate::model::SingleKey> RelationType for crate::ReverseOne<T> {
     type Target = T;
 }
 
@@ -559,6 +552,65 @@ impl<M: Model, T: RelationType> Field<M, T> {
             node = node.behind(earlier);
         }
         Q::from_node(node)
+    }
+}
+
+/// Field types `contains` applies to, with the value of type `V` it
+/// takes: text fields (a substring, `LIKE '%value%'`) and array fields
+/// (every element of an array value, `@>`).
+#[diagnostic::on_unimplemented(
+    message = "`contains` does not take a `{V}` on a `{Self}` field",
+    label = "`contains` on a field that is neither text nor an array, or a value of the wrong type",
+    note = "`contains` takes text on a String field and an array of elements (`[\"a\", \"b\"]`) on a Vec<T> field"
+)]
+pub trait ContainsField<V>: FieldType {
+    /// The condition on `field`.
+    #[doc(hidden)]
+    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M>;
+}
+
+impl<V: Arg<String>> ContainsField<V> for String {
+    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        like(field, value)
+    }
+}
+impl<V: Arg<String>> ContainsField<V> for Option<String> {
+    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        like(field, value)
+    }
+}
+impl<T: crate::types::ArrayItem, V: Arg<Vec<T>>> ContainsField<V> for Vec<T> {
+    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        field.q(Op::ArrayContains(value.into_value()))
+    }
+}
+impl<T: crate::types::ArrayItem, V: Arg<Vec<T>>> ContainsField<V> for Option<Vec<T>> {
+    fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        field.q(Op::ArrayContains(value.into_value()))
+    }
+}
+
+fn like<M: Model, T: FieldType, V: Arg<String>>(field: Field<M, T>, value: V) -> Q<M> {
+    match value.into_value() {
+        crate::Value::Text(Some(text)) => field.q(Op::Like {
+            at: Like::Contains,
+            ci: false,
+            text,
+        }),
+        // `Arg<String>` only yields text; keep the tree total anyway.
+        _ => Q::none(),
+    }
+}
+
+impl<M: Model, T: FieldType> Field<M, T> {
+    /// `contains`: on a text field, `LIKE '%value%'` with `%`, `_` and `\`
+    /// in the value matched literally; on an array field, holds every
+    /// element of the array `value` (`@>`: `f.tags.contains(["a", "b"])`).
+    pub fn contains<V>(self, value: V) -> Q<M>
+    where
+        T: ContainsField<V>,
+    {
+        T::contains_q(self, value)
     }
 }
 

@@ -8,9 +8,6 @@
 //! `"a" = $1 AND "b" = $2`, and `q!(pk__in = [(1, 2), (3, 4)])` is the `OR`
 //! of such conditions: every value a bound parameter.
 
-use crate::meta::ModelMeta;
-use crate::model::Model;
-use crate::query::q::{Node, Op};
 use crate::types::{Arg, FieldType};
 use crate::value::Value;
 
@@ -19,7 +16,7 @@ use crate::value::Value;
 #[doc(hidden)]
 pub const COMPOSITE_PK: usize = 1 << (usize::BITS - 2);
 
-/// A type a primary key can have ([`Model::Pk`]): any field type, for a
+/// A type a primary key can have ([`Model::Pk`](crate::Model::Pk)): any field type, for a
 /// key of one field, or a tuple of field types (two to four), for a
 /// composite key.
 pub trait PkValue: Clone + Send + Sync + 'static {
@@ -88,17 +85,17 @@ macro_rules! tuple_key {
     label = "not a column"
 )]
 pub trait Assignable {}
-impl<T: crate::field::Column> Assignable for T {}
-impl<A: crate::field::Column, B: crate::field::Column> Assignable for (A, B) {}
-impl<A: crate::field::Column, B: crate::field::Column, C: crate::field::Column> Assignable
+impl<T: crate::types::Column> Assignable for T {}
+impl<A: crate::types::Column, B: crate::types::Column> Assignable for (A, B) {}
+impl<A: crate::types::Column, B: crate::types::Column, C: crate::types::Column> Assignable
     for (A, B, C)
 {
 }
 impl<
-        A: crate::field::Column,
-        B: crate::field::Column,
-        C: crate::field::Column,
-        D: crate::field::Column,
+        A: crate::types::Column,
+        B: crate::types::Column,
+        C: crate::types::Column,
+        D: crate::types::Column,
     > Assignable for (A, B, C, D)
 {
 }
@@ -106,60 +103,3 @@ impl<
 tuple_key!(2; A VA 0, B VB 1);
 tuple_key!(3; A VA 0, B VB 1, C VC 2);
 tuple_key!(4; A VA 0, B VB 1, C VC 2, D VD 3);
-
-/// Implemented by `#[derive(Model)]` for a model whose primary key is one
-/// field: what a [`ForeignKey`](crate::ForeignKey),
-/// [`OneToOne`](crate::OneToOne), [`ManyToMany`](crate::ManyToMany) or
-/// [`Reverse`](crate::Reverse) relation needs of the model at its other
-/// end (as in Django 5.2, a relation to a model with a composite primary
-/// key is not supported).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has a composite primary key: a relation to it is not supported",
-    label = "a model with a composite primary key",
-    note = "as in Django 5.2, a ForeignKey, OneToOne, ManyToMany or Reverse relation cannot point to a model with a composite primary key (nor a ManyToMany start from one); filter its rows by their key fields instead"
-)]
-pub trait SingleKey: Model<Pk: FieldType> {}
-
-/// Checks that `T` has a one-field primary key (used by the derive on the
-/// models a relation names).
-#[doc(hidden)]
-pub const fn assert_single_key<T: SingleKey>() {}
-
-/// The condition "the key of `meta` equals `value`": `value` is a composite
-/// key's [`Value::Array`] of parts (one per key field, as [`Arg`] makes
-/// it), giving `"a" = $1 AND "b" = $2`; a plain value on a one-field key
-/// gives `"pk" = $1`. A value of another shape matches no row (the typed
-/// API cannot make one).
-pub(crate) fn key_node(meta: &'static ModelMeta, value: Value) -> Node {
-    if !meta.has_composite_pk() {
-        return Node::leaf(meta.pk_field(), Op::Exact(value));
-    }
-    match value {
-        Value::Array(parts) if parts.len() == meta.pk_fields.len() => parts
-            .into_iter()
-            .zip(meta.pk_field_metas())
-            .fold(Node::All, |node, (part, field)| {
-                node.and(Node::leaf(field, Op::Exact(part)))
-            }),
-        _ => Node::Nothing,
-    }
-}
-
-/// The condition "the key of `meta` is one of `values`" (each as for
-/// [`key_node`]): the `OR` of one key condition per value; no value
-/// matches nothing.
-pub(crate) fn key_in_node(meta: &'static ModelMeta, values: Vec<Value>) -> Node {
-    values
-        .into_iter()
-        .fold(Node::Nothing, |node, v| node.or(key_node(meta, v)))
-}
-
-/// The condition that names `obj`'s row: its key fields' values.
-pub(crate) fn row_node<M: Model>(obj: &M) -> Node {
-    M::META.pk_fields.iter().fold(Node::All, |node, &i| {
-        node.and(Node::leaf(
-            &M::META.fields[i],
-            Op::Exact(obj.field_value(i)),
-        ))
-    })
-}

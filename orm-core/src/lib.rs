@@ -686,12 +686,12 @@ mod value;
 pub mod testing;
 
 pub use active_record::ActiveRecord;
-pub use array::ContainsField;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
     IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
+pub use field::ContainsField;
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]
@@ -945,8 +945,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::array::{ArrayStep, Idx};
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
-    pub use crate::key::{assert_single_key, SingleKey, COMPOSITE_PK};
+    pub use crate::key::COMPOSITE_PK;
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
+    pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};

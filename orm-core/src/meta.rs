@@ -176,6 +176,10 @@ pub fn registered_models() -> impl Iterator<Item = &'static ModelMeta> {
         .map(|r| r.meta)
 }
 
+/// The longest name an annotation, alias or join may have: PostgreSQL's
+/// `NAMEDATALEN` - 1, past which it would cut the name.
+pub(crate) const MAX_ALIAS_LEN: usize = 63;
+
 /// The longest name or `__` path the query API takes at run time, in
 /// bytes: longer ones are refused before they are split.
 pub const MAX_NAME_LEN: usize = 1024;

@@ -215,3 +215,21 @@ pub trait Hooks: Model {
         async { Ok(()) }
     }
 }
+
+/// Implemented by `#[derive(Model)]` for a model whose primary key is one
+/// field: what a [`ForeignKey`](crate::ForeignKey),
+/// [`OneToOne`](crate::OneToOne), [`ManyToMany`](crate::ManyToMany) or
+/// [`Reverse`](crate::Reverse) relation needs of the model at its other
+/// end (as in Django 5.2, a relation to a model with a composite primary
+/// key is not supported).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has a composite primary key: a relation to it is not supported",
+    label = "a model with a composite primary key",
+    note = "as in Django 5.2, a ForeignKey, OneToOne, ManyToMany or Reverse relation cannot point to a model with a composite primary key (nor a ManyToMany start from one); filter its rows by their key fields instead"
+)]
+pub trait SingleKey: Model<Pk: crate::types::FieldType> {}
+
+/// Checks that `T` has a one-field primary key (used by the derive on the
+/// models a relation names).
+#[doc(hidden)]
+pub const fn assert_single_key<T: SingleKey>() {}

@@ -115,7 +115,7 @@ fn touch<M: Model>(obj: &mut M, inserting: bool) {
 /// The condition naming `obj`'s row: its primary key (every field of a
 /// composite one).
 fn pk_filter<M: Model>(obj: &M) -> Q<M> {
-    Q::from_node(crate::key::row_node(obj))
+    Q::from_node(row_node(obj))
 }
 
 /// INSERT `obj` (validated first, with the save hooks around it).
@@ -761,4 +761,14 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         });
     }
     obj.run_after_save(false).await
+}
+
+/// The condition that names `obj`'s row: its key fields' values.
+fn row_node<M: Model>(obj: &M) -> Node {
+    M::META.pk_fields.iter().fold(Node::All, |node, &i| {
+        node.and(Node::leaf(
+            &M::META.fields[i],
+            Op::Exact(obj.field_value(i)),
+        ))
+    })
 }

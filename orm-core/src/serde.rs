@@ -39,9 +39,9 @@ use ::serde::ser::{self, Impossible, SerializeMap, SerializeStruct, Serializer};
 use ::serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FieldError, Result, ValidationError};
-use crate::key::SingleKey;
 use crate::meta::FieldMeta;
 use crate::model::Model;
+use crate::model::SingleKey;
 use crate::query::{Annotated, Deferred, Record};
 use crate::relation::{ForeignKey, ManyToMany, Reverse, ReverseOne};
 use crate::types::SqlType;

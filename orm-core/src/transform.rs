@@ -343,7 +343,7 @@ fn through<M: Model, S, T: Model + HasField<N>, N>(
 
 macro_rules! relation_steps {
     ($($ty:ty),*) => {$(
-        impl<M: Model, T: crate::key::SingleKey + HasField<N>, N> Step<M, N> for $ty {
+        impl<M: Model, T: crate::model::SingleKey + HasField<N>, N> Step<M, N> for $ty {
             type Out = Field<M, <T as HasField<N>>::Type>;
             fn step(field: Field<M, Self>) -> Self::Out {
                 through::<M, Self, T, N>(field)
@@ -592,7 +592,7 @@ pub mod steps {
     /// element of an array value).
     pub fn contains<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
     where
-        H::Type: crate::array::ContainsField<A>,
+        H::Type: crate::field::ContainsField<A>,
     {
         handle.0.field().contains(value)
     }

@@ -831,3 +831,12 @@ impl<'a> FromSql<'a> for AnyValue {
         true
     }
 }
+
+/// Field types stored in a column (not `ManyToMany` / `Reverse`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a relation, not a column: it cannot be ordered or assigned",
+    label = "not a column"
+)]
+pub trait Column: FieldType {}
+impl<T: BaseType> Column for T {}
+impl<T: BaseType> Column for Option<T> {}

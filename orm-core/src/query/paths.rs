@@ -4,9 +4,9 @@
 //! ordering and values, or the `select_related` join of the same relation.
 
 use crate::error::{Error, Result};
+use crate::meta::MAX_ALIAS_LEN;
 use crate::meta::{check_len, shown, too_deep, ModelMeta, MAX_RELATIONS};
 use crate::query::related::{single_valued, Join};
-use crate::query::values::MAX_ALIAS_LEN;
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::joins::{ColumnRef, PathJoin, Table, Tables};
 

@@ -7,8 +7,8 @@ use postgres_types::FromSql;
 use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
+use crate::meta::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::query::lookup::{check_len, relation_names, shown, too_deep, MAX_RELATIONS};
 pub(crate) use crate::sql::aggregate::{Function, Resolved};
 use crate::sql::tree::Node;
 use crate::types::{FromValue, SqlType};
@@ -103,9 +103,7 @@ pub(crate) fn resolve_fields(
         .collect()
 }
 
-/// The longest name an annotation or alias may have: PostgreSQL's
-/// `NAMEDATALEN` - 1, past which it would cut the name.
-pub(crate) const MAX_ALIAS_LEN: usize = 63;
+pub(crate) use crate::meta::MAX_ALIAS_LEN;
 
 /// Checks a name the caller gives to a result column (an aggregate's
 /// `alias`, an `annotate_expr` name), as Django checks annotation names:

@@ -29,7 +29,7 @@ pub struct ForeignKey<T: Model> {
 /// A one-to-one relation: a unique [`ForeignKey`].
 pub type OneToOne<T> = ForeignKey<T>;
 
-impl<T: crate::key::SingleKey> ForeignKey<T> {
+impl<T: crate::model::SingleKey> ForeignKey<T> {
     /// A key to the row of `T` with primary key `key`.
     pub fn from_key(key: T::Pk) -> Self {
         ForeignKey { key, loaded: None }
@@ -128,7 +128,7 @@ impl<T: crate::key::SingleKey> ForeignKey<T> {
     }
 }
 
-impl<T: crate::key::SingleKey> Default for ForeignKey<T>
+impl<T: crate::model::SingleKey> Default for ForeignKey<T>
 where
     T::Pk: Default,
 {
@@ -146,7 +146,7 @@ impl<T: Model + Clone> Clone for ForeignKey<T> {
     }
 }
 
-impl<T: crate::key::SingleKey> fmt::Debug for ForeignKey<T>
+impl<T: crate::model::SingleKey> fmt::Debug for ForeignKey<T>
 where
     T::Pk: fmt::Debug,
 {
@@ -160,7 +160,7 @@ where
 }
 
 /// Two keys are equal when they point at the same row.
-impl<T: crate::key::SingleKey> PartialEq for ForeignKey<T>
+impl<T: crate::model::SingleKey> PartialEq for ForeignKey<T>
 where
     T::Pk: PartialEq,
 {
@@ -169,7 +169,7 @@ where
     }
 }
 
-impl<T: crate::key::SingleKey> ToSql for ForeignKey<T> {
+impl<T: crate::model::SingleKey> ToSql for ForeignKey<T> {
     fn to_sql(
         &self,
         ty: &Type,
@@ -183,7 +183,7 @@ impl<T: crate::key::SingleKey> ToSql for ForeignKey<T> {
     postgres_types::to_sql_checked!();
 }
 
-impl<'a, T: crate::key::SingleKey> FromSql<'a> for ForeignKey<T> {
+impl<'a, T: crate::model::SingleKey> FromSql<'a> for ForeignKey<T> {
     fn from_sql(
         ty: &Type,
         raw: &'a [u8],
@@ -195,7 +195,7 @@ impl<'a, T: crate::key::SingleKey> FromSql<'a> for ForeignKey<T> {
     }
 }
 
-impl<T: crate::key::SingleKey> FieldType for ForeignKey<T> {
+impl<T: crate::model::SingleKey> FieldType for ForeignKey<T> {
     const SQL_TYPE: SqlType = <T::Pk as FieldType>::SQL_TYPE;
     type Base = Self;
     fn to_value(&self) -> Value {
@@ -206,9 +206,9 @@ impl<T: crate::key::SingleKey> FieldType for ForeignKey<T> {
     }
 }
 
-impl<T: crate::key::SingleKey> BaseType for ForeignKey<T> {}
+impl<T: crate::model::SingleKey> BaseType for ForeignKey<T> {}
 
-impl<T: crate::key::SingleKey> RelationField for ForeignKey<T> {
+impl<T: crate::model::SingleKey> RelationField for ForeignKey<T> {
     fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
         if let Related::One(Some(b)) = related {
             self.loaded = Some(take_boxed::<T>(b, model)?);
@@ -223,7 +223,7 @@ impl<T: crate::key::SingleKey> RelationField for ForeignKey<T> {
     }
 }
 
-impl<T: crate::key::SingleKey> RelationField for Option<ForeignKey<T>> {
+impl<T: crate::model::SingleKey> RelationField for Option<ForeignKey<T>> {
     fn attach(&mut self, related: Related, model: &'static str) -> Result<()> {
         match self {
             Some(fk) => fk.attach(related, model),
@@ -240,25 +240,25 @@ impl<T: crate::key::SingleKey> RelationField for Option<ForeignKey<T>> {
 
 /// A saved object, or a key of `T`'s, as the value of a foreign key.
 #[diagnostic::do_not_recommend]
-impl<T: crate::key::SingleKey> Arg<ForeignKey<T>> for &T {
+impl<T: crate::model::SingleKey> Arg<ForeignKey<T>> for &T {
     fn into_value(self) -> Value {
         self.pk()
     }
 }
 #[diagnostic::do_not_recommend]
-impl<T: crate::key::SingleKey> Arg<Option<ForeignKey<T>>> for &T {
+impl<T: crate::model::SingleKey> Arg<Option<ForeignKey<T>>> for &T {
     fn into_value(self) -> Value {
         self.pk()
     }
 }
 #[diagnostic::do_not_recommend]
-impl<T: crate::key::SingleKey> Arg<ForeignKey<T>> for &ForeignKey<T> {
+impl<T: crate::model::SingleKey> Arg<ForeignKey<T>> for &ForeignKey<T> {
     fn into_value(self) -> Value {
         self.key.to_value()
     }
 }
 #[diagnostic::do_not_recommend]
-impl<T: crate::key::SingleKey> Arg<Option<ForeignKey<T>>> for &ForeignKey<T> {
+impl<T: crate::model::SingleKey> Arg<Option<ForeignKey<T>>> for &ForeignKey<T> {
     fn into_value(self) -> Value {
         self.key.to_value()
     }
@@ -267,14 +267,14 @@ impl<T: crate::key::SingleKey> Arg<Option<ForeignKey<T>>> for &ForeignKey<T> {
 macro_rules! key_args {
     ($($ty:ty => |$a:ident| $conv:expr),* $(,)?) => {$(
         #[diagnostic::do_not_recommend]
-        impl<'a, T: crate::key::SingleKey> Arg<ForeignKey<T>> for $ty where $ty: Arg<T::Pk> {
+        impl<'a, T: crate::model::SingleKey> Arg<ForeignKey<T>> for $ty where $ty: Arg<T::Pk> {
             fn into_value(self) -> Value {
                 let $a = self;
                 $conv
             }
         }
         #[diagnostic::do_not_recommend]
-        impl<'a, T: crate::key::SingleKey> Arg<Option<ForeignKey<T>>> for $ty where $ty: Arg<T::Pk> {
+        impl<'a, T: crate::model::SingleKey> Arg<Option<ForeignKey<T>>> for $ty where $ty: Arg<T::Pk> {
             fn into_value(self) -> Value {
                 let $a = self;
                 $conv
@@ -298,7 +298,7 @@ key_args!(
 /// `q!` (for `isnull` and paths); it is never bound or decoded.
 macro_rules! non_column {
     ($name:ident) => {
-        impl<T: crate::key::SingleKey> ToSql for $name<T> {
+        impl<T: crate::model::SingleKey> ToSql for $name<T> {
             fn to_sql(
                 &self,
                 _ty: &Type,
@@ -312,7 +312,7 @@ macro_rules! non_column {
             postgres_types::to_sql_checked!();
         }
 
-        impl<'a, T: crate::key::SingleKey> FromSql<'a> for $name<T> {
+        impl<'a, T: crate::model::SingleKey> FromSql<'a> for $name<T> {
             fn from_sql(
                 _ty: &Type,
                 _raw: &'a [u8],
@@ -324,7 +324,7 @@ macro_rules! non_column {
             }
         }
 
-        impl<T: crate::key::SingleKey> FieldType for $name<T> {
+        impl<T: crate::model::SingleKey> FieldType for $name<T> {
             const SQL_TYPE: SqlType = <T::Pk as FieldType>::SQL_TYPE;
             type Base = Self;
             fn to_value(&self) -> Value {

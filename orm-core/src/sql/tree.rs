@@ -478,3 +478,32 @@ impl Node {
         }
     }
 }
+
+/// The condition "the key of `meta` equals `value`": `value` is a composite
+/// key's [`Value::Array`] of parts (one per key field, as `Arg` makes
+/// it), giving `"a" = $1 AND "b" = $2`; a plain value on a one-field key
+/// gives `"pk" = $1`. A value of another shape matches no row (the typed
+/// API cannot make one).
+pub(crate) fn key_node(meta: &'static ModelMeta, value: Value) -> Node {
+    if !meta.has_composite_pk() {
+        return Node::leaf(meta.pk_field(), Op::Exact(value));
+    }
+    match value {
+        Value::Array(parts) if parts.len() == meta.pk_fields.len() => parts
+            .into_iter()
+            .zip(meta.pk_field_metas())
+            .fold(Node::All, |node, (part, field)| {
+                node.and(Node::leaf(field, Op::Exact(part)))
+            }),
+        _ => Node::Nothing,
+    }
+}
+
+/// The condition "the key of `meta` is one of `values`" (each as for
+/// [`key_node`]): the `OR` of one key condition per value; no value
+/// matches nothing.
+pub(crate) fn key_in_node(meta: &'static ModelMeta, values: Vec<Value>) -> Node {
+    values
+        .into_iter()
+        .fold(Node::Nothing, |node, v| node.or(key_node(meta, v)))
+}

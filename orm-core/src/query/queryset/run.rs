@@ -308,7 +308,7 @@ impl<M: Model> QuerySet<M> {
             return Ok(std::collections::HashMap::new());
         }
         let filter = if meta.has_composite_pk() {
-            crate::key::key_in_node(meta, ids)
+            crate::sql::tree::key_in_node(meta, ids)
         } else {
             Node::leaf(meta.pk_field(), crate::query::q::Op::In(ids))
         };

@@ -8,11 +8,11 @@ use tokio_postgres::Row;
 
 use crate::error::{Error, Result};
 use crate::meta::ModelMeta;
+use crate::meta::MAX_ALIAS_LEN;
 use crate::model::Model;
 #[cfg(doc)]
 use crate::query::lookup::MAX_NAME_LEN;
 use crate::query::lookup::{check_len, shown, too_deep, MAX_RELATIONS};
-use crate::query::values::MAX_ALIAS_LEN;
 use crate::relation::{Related, RelationKind, RelationMeta};
 pub(crate) use crate::sql::joins::Join;
 
