@@ -123,7 +123,9 @@ impl Raw {
             .expect("connect");
         tokio::spawn(conn);
         let count = client
-            .prepare("SELECT COUNT(*) FROM api_posts WHERE UPPER(title) LIKE UPPER($1) AND views >= $2")
+            .prepare(
+                "SELECT COUNT(*) FROM api_posts WHERE UPPER(title) LIKE UPPER($1) AND views >= $2",
+            )
             .await
             .expect("prepare");
         let page = client
@@ -141,7 +143,12 @@ impl Raw {
             )
             .await
             .expect("prepare");
-        Raw { client, count, page, tags }
+        Raw {
+            client,
+            count,
+            page,
+            tags,
+        }
     }
 
     async fn list(&self) -> Vec<u8> {
@@ -293,12 +300,18 @@ async fn main() -> Result<()> {
             .map(|p| p["id"].as_i64().expect("id"))
             .collect()
     };
-    assert_eq!(ids(&orm_body), ids(&raw_body), "both handlers give the same page");
+    assert_eq!(
+        ids(&orm_body),
+        ids(&raw_body),
+        "both handlers give the same page"
+    );
     if std::env::var_os("SHOW_SQL").is_some() {
         let before = db.query_count();
         orm_core::scope(&db, orm_list(&filters)).await?;
         println!("statements per ORM request: {}", db.query_count() - before);
-        let qs = filters.apply(Post::all().order_by(["-id"]), QUERY)?.select_related(["author"]);
+        let qs = filters
+            .apply(Post::all().order_by(["-id"]), QUERY)?
+            .select_related(["author"]);
         println!("page: {}", qs.clone().limit(PAGE).sql()?.expect("a query"));
     }
     println!(
@@ -320,9 +333,6 @@ async fn main() -> Result<()> {
             orm_us / raw_us
         );
     }
-    println!(
-        "median orm/raw: {:.3} (target <= 1.15)",
-        median(ratios)
-    );
+    println!("median orm/raw: {:.3} (target <= 1.15)", median(ratios));
     Ok(())
 }
