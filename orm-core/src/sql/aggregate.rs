@@ -9,35 +9,10 @@ use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::condition::{push_join_target, push_node, Scope};
 use crate::sql::statements::{push_select, push_where, Select};
+pub(crate) use crate::sql::tree::Function;
 use crate::sql::tree::Node;
 use crate::sql::{SqlWriter, Statement};
 use crate::types::SqlType;
-
-/// An aggregate function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Function {
-    Count,
-    Sum,
-    Avg,
-    Min,
-    Max,
-    /// `STDDEV_POP`, or `STDDEV_SAMP` with `sample`.
-    StdDev {
-        sample: bool,
-    },
-    /// `VAR_POP`, or `VAR_SAMP` with `sample`.
-    Variance {
-        sample: bool,
-    },
-    BoolAnd,
-    BoolOr,
-    /// `STRING_AGG(field, $delimiter)` (`django.contrib.postgres`' `StringAgg`).
-    StringAgg,
-    /// `ARRAY_AGG(field)`.
-    ArrayAgg,
-    /// `JSONB_AGG(field)`.
-    JsonbAgg,
-}
 
 impl Function {
     /// The name Django gives the result (`views__stddev`).

@@ -1,26 +1,12 @@
-//! The clauses several statements end with: `ORDER BY` over a model's
-//! fields (also across relations, through the query's joins) or
-//! expressions, and `LIMIT` / `OFFSET`.
-
-use std::sync::Arc;
+//! The ends of clauses several statements share: an `ORDER BY` term's
+//! direction and NULLs, and `LIMIT` / `OFFSET`. (`ORDER BY` itself, whose
+//! terms may be expressions, is written in `condition.rs`.)
 
 use crate::meta::FieldMeta;
-use crate::sql::condition::Scope;
-use crate::sql::expr::Expr;
-use crate::sql::joins::{ColumnRef, Tables};
+use crate::sql::joins::ColumnRef;
+pub(crate) use crate::sql::tree::{Nulls, Sort, SortKey};
 use crate::sql::SqlWriter;
 use crate::value::Value;
-
-/// Where NULLs sort: PostgreSQL's default (last ascending, first
-/// descending), or first or last whatever the direction (Django's
-/// `nulls_first=True` / `nulls_last=True`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Nulls {
-    #[default]
-    Default,
-    First,
-    Last,
-}
 
 impl Nulls {
     /// The placement of the reversed ordering (Django's `reverse_ordering`).
@@ -31,23 +17,6 @@ impl Nulls {
             Nulls::Last => Nulls::First,
         }
     }
-}
-
-/// What one `ORDER BY` term sorts by.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum SortKey {
-    /// A column of the queried table or of a joined one.
-    Column(ColumnRef),
-    /// An expression over the row (`F("likes") + F("views")`), checked.
-    Expr(Arc<Expr>),
-}
-
-/// One `ORDER BY` term.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sort {
-    pub key: SortKey,
-    pub desc: bool,
-    pub nulls: Nulls,
 }
 
 impl Sort {
@@ -80,27 +49,6 @@ impl Sort {
             nulls: self.nulls.flipped(),
             ..self
         }
-    }
-}
-
-/// ` ORDER BY "t"."a" ASC, "r_author"."name" DESC NULLS LAST` (nothing
-/// for no terms), each column named by its table in `tables`.
-pub(crate) fn push_order_by(w: &mut SqlWriter, tables: Tables<'_>, order: &[Sort]) {
-    if order.is_empty() {
-        return;
-    }
-    w.push_sql(" ORDER BY ");
-    w.push_list(order, ", ", |w, sort| {
-        push_sort_key(w, tables, &sort.key);
-        push_direction(w, sort.desc, sort.nulls);
-    });
-}
-
-/// The value a term sorts by: `"alias"."column"` or the expression.
-pub(crate) fn push_sort_key(w: &mut SqlWriter, tables: Tables<'_>, key: &SortKey) {
-    match key {
-        SortKey::Column(column) => tables.push_column(w, *column),
-        SortKey::Expr(expr) => expr.push_sql(w, Scope::root(tables.meta)),
     }
 }
 

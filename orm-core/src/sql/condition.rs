@@ -1,11 +1,16 @@
-//! `WHERE` rendering: lookups, `LIKE` escaping, and Django's NULL rules.
+//! Writing conditions and expressions: `WHERE` (lookups, `LIKE` escaping,
+//! Django's NULL rules, `EXISTS` across relations), expressions (`F`,
+//! arithmetic, subqueries; functions through `functions.rs`) and
+//! `ORDER BY`, which each may hold.
 
 use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationMeta};
-use crate::sql::clauses::{push_direction, push_limit_offset, push_order_by, SortKey};
+use crate::sql::clauses::{push_direction, push_limit_offset};
 use crate::sql::expr::{resolve, Arith, Expr};
 use crate::sql::joins::Table;
+use crate::sql::joins::Tables;
 use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery, Transform, TransformOp};
+use crate::sql::tree::{Sort, SortKey};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -867,6 +872,27 @@ pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
     if sub.limit.is_some() || sub.offset.is_some() {
         push_order_by(w, crate::sql::joins::Tables::root(meta), &sub.order);
         push_limit_offset(w, sub.limit, sub.offset);
+    }
+}
+
+/// ` ORDER BY "t"."a" ASC, "r_author"."name" DESC NULLS LAST` (nothing
+/// for no terms), each column named by its table in `tables`.
+pub(crate) fn push_order_by(w: &mut SqlWriter, tables: Tables<'_>, order: &[Sort]) {
+    if order.is_empty() {
+        return;
+    }
+    w.push_sql(" ORDER BY ");
+    w.push_list(order, ", ", |w, sort| {
+        push_sort_key(w, tables, &sort.key);
+        push_direction(w, sort.desc, sort.nulls);
+    });
+}
+
+/// The value a term sorts by: `"alias"."column"` or the expression.
+pub(crate) fn push_sort_key(w: &mut SqlWriter, tables: Tables<'_>, key: &SortKey) {
+    match key {
+        SortKey::Column(column) => tables.push_column(w, *column),
+        SortKey::Expr(expr) => expr.push_sql(w, Scope::root(tables.meta)),
     }
 }
 

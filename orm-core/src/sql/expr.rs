@@ -1,104 +1,16 @@
-//! The expression tree of `F(..)` and `OuterRef(..)` (a field's value in a
-//! filter or an update, with arithmetic: `F("balance") + 100`,
-//! `F("author__karma")`): its names resolved against the metadata, its
-//! type, and its rendering.
-
-use std::ops::{Add, Div, Mul, Sub};
+//! Checking [`Expr`]s (`F(..)`, `OuterRef(..)`, arithmetic, functions; the
+//! data is in `tree.rs`): names resolved against the metadata
+//! (`F("author__karma")` across forward relations), and the type of the
+//! value. `condition.rs` writes them.
 
 use crate::error::{Error, Result};
 use crate::meta::{check_len, too_deep, MAX_RELATIONS};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationKind};
-use crate::sql::functions::{Case, Func, Window};
 use crate::sql::tree::Subquery;
+pub use crate::sql::tree::{Arith, Expr};
 use crate::types::SqlType;
 use crate::value::Value;
-
-/// An expression over a row's fields and values, for filters
-/// (`q!(views__gt = F("author__karma"))`) and updates
-/// (`q!(balance = F("balance") + 100)`). Field names are checked when the
-/// query runs; a path may follow foreign keys and one-to-ones.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    /// A field of the queried model, or one reached through forward relations.
-    Field(String),
-    /// A bound value.
-    Value(Value),
-    /// `left <op> right`.
-    Binary(Box<Expr>, Arith, Box<Expr>),
-    /// A field of the enclosing query's row, inside an [`Exists`](crate::query::Exists).
-    Outer(String),
-    /// A database function: `Lower(F("name"))` (see [`crate::functions`]).
-    Func(Box<Func>),
-    /// `CASE WHEN .. THEN .. ELSE .. END` (see [`Case`](fn@crate::functions::Case)).
-    Case(Box<Case>),
-    /// A one-column, one-row query's value, correlated through `OuterRef`
-    /// (see [`Subquery`](crate::functions::Subquery)).
-    Subquery(Box<Subquery>),
-    /// A window function over the query's rows (see
-    /// [`Window`](fn@crate::functions::Window)).
-    Window(Box<Window>),
-}
-
-/// An arithmetic operator of an [`Expr`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arith {
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/`
-    Div,
-}
-
-macro_rules! from_value {
-    ($($ty:ty => $variant:ident),*) => {$(
-        impl From<$ty> for Expr {
-            fn from(v: $ty) -> Expr {
-                Expr::Value(Value::$variant(Some(v)))
-            }
-        }
-    )*};
-}
-from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
-
-/// A name is a field's, as Django reads a string given to a function:
-/// `Lower("name")` is `Lower(F("name"))`. A text value is
-/// `functions::Value("..")`.
-impl From<&str> for Expr {
-    fn from(name: &str) -> Expr {
-        Expr::Field(name.to_owned())
-    }
-}
-
-impl From<Func> for Expr {
-    fn from(func: Func) -> Expr {
-        Expr::Func(Box::new(func))
-    }
-}
-
-impl From<Value> for Expr {
-    fn from(v: Value) -> Expr {
-        Expr::Value(v)
-    }
-}
-
-macro_rules! arith {
-    ($trait:ident, $method:ident, $op:ident) => {
-        impl<R: Into<Expr>> $trait<R> for Expr {
-            type Output = Expr;
-            fn $method(self, rhs: R) -> Expr {
-                Expr::Binary(Box::new(self), Arith::$op, Box::new(rhs.into()))
-            }
-        }
-    };
-}
-arith!(Add, add, Add);
-arith!(Sub, sub, Sub);
-arith!(Mul, mul, Mul);
-arith!(Div, div, Div);
 
 /// A resolved field reference: its column, and the forward relations to
 /// reach it (rendered as a scalar subquery).

@@ -1,6 +1,7 @@
-//! Database functions and conditional expressions inside an [`Expr`]
-//! (Django's `django.db.models.functions`, `Case` and `When`): what each
-//! takes, the type of its value, and its SQL.
+//! Database functions, conditional expressions and windows inside an
+//! [`Expr`] (Django's `django.db.models.functions`, `Case`, `When`,
+//! `Window`; the data is in `tree.rs`): what each takes, the type of its
+//! value, and its SQL.
 //!
 //! Users build them with the constructors in [`crate::functions`]; they
 //! render wherever an expression does (`annotate_expr`, `update`, a
@@ -8,31 +9,14 @@
 
 use crate::error::{Error, Result};
 use crate::meta::ModelMeta;
+use crate::sql::clauses::push_direction;
 use crate::sql::condition::{push_node, Scope};
-use crate::sql::expr::{value_type, Expr};
-use crate::sql::tree::Node;
+use crate::sql::expr::value_type;
+pub use crate::sql::tree::{Case, Func, When, Window};
+use crate::sql::tree::{Expr, Function};
+pub(crate) use crate::sql::tree::{Frame, FuncKind, Part, WindowFunc};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
-
-/// A date or time part, of [`FuncKind::Extract`] and [`FuncKind::Trunc`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part {
-    Year,
-    IsoYear,
-    Quarter,
-    Month,
-    Week,
-    WeekDay,
-    IsoWeekDay,
-    Day,
-    Hour,
-    Minute,
-    Second,
-    /// `TruncDate`: the date of a date-time.
-    Date,
-    /// `TruncTime`: the time of a date-time.
-    Time,
-}
 
 impl Part {
     /// The part named `name` (Django's `lookup_name`s and `kind`s).
@@ -125,35 +109,6 @@ impl Part {
     }
 }
 
-/// Which function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FuncKind {
-    Lower,
-    Upper,
-    Length,
-    Trim,
-    LTrim,
-    RTrim,
-    Concat,
-    Replace,
-    StrIndex,
-    /// `SUBSTRING(x, pos[, len])`: 1-based position, optional length.
-    Substr(i64, Option<i64>),
-    Coalesce,
-    Greatest,
-    Least,
-    NullIf,
-    Cast(SqlType),
-    Now,
-    Extract(Part),
-    Trunc(Part),
-    /// `ROUND(x, places)`.
-    Round(i32),
-    Abs,
-    Mod,
-    Power,
-}
-
 impl FuncKind {
     fn name(self) -> &'static str {
         match self {
@@ -181,41 +136,6 @@ impl FuncKind {
             FuncKind::Power => "Power",
         }
     }
-}
-
-/// A database function applied to expressions: `Lower(F("name"))`,
-/// `Coalesce([F("nickname"), F("name")])`. Build one with the functions of
-/// [`crate::functions`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Func {
-    pub(crate) kind: FuncKind,
-    pub(crate) args: Vec<Expr>,
-    /// A problem found when it was built (an unknown `Extract` part),
-    /// reported when the query runs.
-    pub(crate) error: Option<String>,
-}
-
-/// One branch of a [`Case`]: a condition on the queried model's row and
-/// the value when it holds. Build one with [`When()`](fn@crate::functions::When).
-#[derive(Debug, Clone, PartialEq)]
-pub struct When {
-    /// The model the condition was written for (by name: metadata from
-    /// another crate is equal, not the same address).
-    pub(crate) model: &'static str,
-    pub(crate) cond: Node,
-    pub(crate) then: Expr,
-    /// What was wrong with the condition (checked when it was built, as
-    /// a filter is), reported when the query runs.
-    pub(crate) error: Option<String>,
-}
-
-/// `CASE WHEN .. THEN .. ELSE .. END`, as Django's `Case(When(..), default=..)`:
-/// the value of the first branch whose condition holds, else the default
-/// (NULL without one). Build one with [`Case()`](fn@crate::functions::Case).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Case {
-    pub(crate) whens: Vec<When>,
-    pub(crate) default: Option<Expr>,
 }
 
 impl Case {
@@ -657,47 +577,6 @@ impl Case {
     }
 }
 
-/// What a [`Window`] computes over its rows.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum WindowFunc {
-    RowNumber,
-    Rank,
-    DenseRank,
-    PercentRank,
-    CumeDist,
-    Ntile(i64),
-    /// `LAG(expr, offset[, default])`, `LEAD(..)`.
-    Lag(Expr, i64, Option<Expr>),
-    Lead(Expr, i64, Option<Expr>),
-    FirstValue(Expr),
-    LastValue(Expr),
-    NthValue(Expr, i64),
-    /// An aggregate over the window's rows (`SUM(..) OVER (..)`); `None`:
-    /// `COUNT(*)`.
-    Aggregate(crate::sql::aggregate::Function, Option<Expr>),
-}
-
-/// A frame bound: `None` is `UNBOUNDED`, 0 `CURRENT ROW`, `-n` `n
-/// PRECEDING`, `n` `n FOLLOWING` (Django's `RowRange(start, end)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Frame {
-    pub(crate) rows: bool,
-    pub(crate) start: Option<i64>,
-    pub(crate) end: Option<i64>,
-}
-
-/// A window function: `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`,
-/// as Django's `Window(expression, partition_by, order_by, frame)`. Build
-/// one with [`Window()`](fn@crate::functions::Window).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Window {
-    pub(crate) func: WindowFunc,
-    pub(crate) partition: Vec<Expr>,
-    pub(crate) order: Vec<(Expr, bool, crate::sql::clauses::Nulls)>,
-    pub(crate) frame: Option<Frame>,
-    pub(crate) error: Option<String>,
-}
-
 impl From<Window> for Expr {
     fn from(window: Window) -> Expr {
         Expr::Window(Box::new(window))
@@ -733,7 +612,6 @@ impl Window {
         meta: &'static ModelMeta,
         arg: &dyn Fn(&Expr) -> Result<Option<SqlType>>,
     ) -> Result<Option<SqlType>> {
-        use crate::sql::aggregate::Function;
         if let Some(error) = &self.error {
             return Err(invalid(meta, error.clone()));
         }
@@ -791,7 +669,6 @@ impl Window {
     /// cast to `ty` (the value's type, as the function's own may be
     /// another: `SUM` of a `bigint` is `numeric`).
     pub(crate) fn push_sql(&self, w: &mut SqlWriter, scope: Scope<'_>, ty: Option<SqlType>) {
-        use crate::sql::aggregate::Function;
         let arg = |w: &mut SqlWriter, e: &Expr| push_arg(w, scope, e);
         w.push_sql("(");
         match &self.func {
@@ -858,7 +735,7 @@ impl Window {
             w.push_sql(if space { " ORDER BY " } else { "ORDER BY " });
             w.push_list(&self.order, ", ", |w, (e, desc, nulls)| {
                 arg(w, e);
-                crate::sql::clauses::push_direction(w, *desc, *nulls);
+                push_direction(w, *desc, *nulls);
             });
             space = true;
         }

@@ -5,8 +5,8 @@
 
 use crate::meta::ModelMeta;
 use crate::sql::aggregate::{push_aggregate_over, Resolved, Rows};
-use crate::sql::clauses::{push_direction, push_limit_offset, push_sort_key, Nulls, SortKey};
-use crate::sql::condition::{push_node, Scope};
+use crate::sql::clauses::{push_direction, push_limit_offset, Nulls, SortKey};
+use crate::sql::condition::{push_node, push_sort_key, Scope};
 use crate::sql::expr::Expr;
 use crate::sql::joins::{push_path_joins, ColumnRef, PathJoin, Tables};
 use crate::sql::tree::Node;

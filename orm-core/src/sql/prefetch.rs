@@ -7,8 +7,7 @@ use std::cell::Cell;
 
 use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationKind, RelationMeta};
-use crate::sql::clauses::push_order_by;
-use crate::sql::condition::{push_node, Scope};
+use crate::sql::condition::{push_node, push_order_by, Scope};
 use crate::sql::statements::push_where;
 use crate::sql::tree::Node;
 use crate::sql::{SqlWriter, Statement};

@@ -7,8 +7,8 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::RelationMeta;
-use crate::sql::clauses::{push_limit_offset, push_order_by, push_sort_key, Sort, SortKey};
-use crate::sql::condition::{push_node, Scope};
+use crate::sql::clauses::{push_limit_offset, Sort, SortKey};
+use crate::sql::condition::{push_node, push_order_by, push_sort_key, Scope};
 use crate::sql::joins::{
     push_join_columns, push_joins, push_path_joins, ColumnRef, Join, PathJoin, Table, Tables,
 };

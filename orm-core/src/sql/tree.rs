@@ -1,13 +1,22 @@
-//! The condition tree a query's filter is made of ([`Node`]: leaves of
-//! one lookup on one field, `AND`, `OR`, `NOT`, `EXISTS`), an `UPDATE`'s
-//! assignments ([`Set`]) and an `__in` subquery ([`Subquery`]): plain data
-//! that the query chain builds and `condition.rs` / `statements.rs` render.
+//! The data a query is made of, which the query chain builds and the rest
+//! of `sql/` checks and writes: the condition tree of a filter ([`Node`]:
+//! leaves of one lookup on one field, `AND`, `OR`, `NOT`, `EXISTS`), an
+//! `UPDATE`'s assignments ([`Set`]), subqueries ([`Subquery`]), the
+//! expressions of filters, updates, annotations and orderings ([`Expr`]:
+//! `F`, arithmetic, database functions, `Case`, windows) and `ORDER BY`
+//! terms ([`Sort`]). They hold each other (an expression holds a
+//! subquery, whose filter holds expressions), so they live in one file;
+//! `expr.rs` and `functions.rs` check them, `condition.rs` writes them.
 
 pub(crate) use orm_names::Transform;
 
+use std::ops::{Add, Div, Mul, Sub};
+use std::sync::Arc;
+
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{RelationKind, RelationMeta};
-use crate::sql::expr::Expr;
+use crate::sql::joins::ColumnRef;
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// How deep a lookup may reach across relations (`a__b__c__d__field`).
@@ -409,7 +418,7 @@ pub struct Subquery {
     pub(crate) meta: &'static ModelMeta,
     pub(crate) column: Option<&'static FieldMeta>,
     pub(crate) filter: Node,
-    pub(crate) order: Vec<crate::sql::clauses::Sort>,
+    pub(crate) order: Vec<Sort>,
     pub(crate) limit: Option<i64>,
     pub(crate) offset: Option<i64>,
     /// Why it cannot be used (reported before anything is sent).
@@ -506,4 +515,273 @@ pub(crate) fn key_in_node(meta: &'static ModelMeta, values: Vec<Value>) -> Node 
     values
         .into_iter()
         .fold(Node::Nothing, |node, v| node.or(key_node(meta, v)))
+}
+
+// The expressions of filters, updates, annotations and orderings
+// (`sql/expr.rs` checks them, `sql/condition.rs` and `sql/functions.rs`
+// write them): data, with the condition tree, as each holds the other.
+
+/// An expression over a row's fields and values, for filters
+/// (`q!(views__gt = F("author__karma"))`) and updates
+/// (`q!(balance = F("balance") + 100)`). Field names are checked when the
+/// query runs; a path may follow foreign keys and one-to-ones.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A field of the queried model, or one reached through forward relations.
+    Field(String),
+    /// A bound value.
+    Value(Value),
+    /// `left <op> right`.
+    Binary(Box<Expr>, Arith, Box<Expr>),
+    /// A field of the enclosing query's row, inside an [`Exists`](crate::query::Exists).
+    Outer(String),
+    /// A database function: `Lower(F("name"))` (see [`crate::functions`]).
+    Func(Box<Func>),
+    /// `CASE WHEN .. THEN .. ELSE .. END` (see [`Case`](fn@crate::functions::Case)).
+    Case(Box<Case>),
+    /// A one-column, one-row query's value, correlated through `OuterRef`
+    /// (see [`Subquery`](crate::functions::Subquery)).
+    Subquery(Box<Subquery>),
+    /// A window function over the query's rows (see
+    /// [`Window`](fn@crate::functions::Window)).
+    Window(Box<Window>),
+}
+
+/// An arithmetic operator of an [`Expr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<$ty> for Expr {
+            fn from(v: $ty) -> Expr {
+                Expr::Value(Value::$variant(Some(v)))
+            }
+        }
+    )*};
+}
+from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+/// A name is a field's, as Django reads a string given to a function:
+/// `Lower("name")` is `Lower(F("name"))`. A text value is
+/// `functions::Value("..")`.
+impl From<&str> for Expr {
+    fn from(name: &str) -> Expr {
+        Expr::Field(name.to_owned())
+    }
+}
+
+impl From<Func> for Expr {
+    fn from(func: Func) -> Expr {
+        Expr::Func(Box::new(func))
+    }
+}
+
+impl From<Value> for Expr {
+    fn from(v: Value) -> Expr {
+        Expr::Value(v)
+    }
+}
+
+macro_rules! arith {
+    ($trait:ident, $method:ident, $op:ident) => {
+        impl<R: Into<Expr>> $trait<R> for Expr {
+            type Output = Expr;
+            fn $method(self, rhs: R) -> Expr {
+                Expr::Binary(Box::new(self), Arith::$op, Box::new(rhs.into()))
+            }
+        }
+    };
+}
+arith!(Add, add, Add);
+arith!(Sub, sub, Sub);
+arith!(Mul, mul, Mul);
+arith!(Div, div, Div);
+
+/// A date or time part, of [`FuncKind::Extract`] and [`FuncKind::Trunc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Year,
+    IsoYear,
+    Quarter,
+    Month,
+    Week,
+    WeekDay,
+    IsoWeekDay,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    /// `TruncDate`: the date of a date-time.
+    Date,
+    /// `TruncTime`: the time of a date-time.
+    Time,
+}
+
+/// Which function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FuncKind {
+    Lower,
+    Upper,
+    Length,
+    Trim,
+    LTrim,
+    RTrim,
+    Concat,
+    Replace,
+    StrIndex,
+    /// `SUBSTRING(x, pos[, len])`: 1-based position, optional length.
+    Substr(i64, Option<i64>),
+    Coalesce,
+    Greatest,
+    Least,
+    NullIf,
+    Cast(SqlType),
+    Now,
+    Extract(Part),
+    Trunc(Part),
+    /// `ROUND(x, places)`.
+    Round(i32),
+    Abs,
+    Mod,
+    Power,
+}
+
+/// A database function applied to expressions: `Lower(F("name"))`,
+/// `Coalesce([F("nickname"), F("name")])`. Build one with the functions of
+/// [`crate::functions`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Func {
+    pub(crate) kind: FuncKind,
+    pub(crate) args: Vec<Expr>,
+    /// A problem found when it was built (an unknown `Extract` part),
+    /// reported when the query runs.
+    pub(crate) error: Option<String>,
+}
+
+/// One branch of a [`Case`]: a condition on the queried model's row and
+/// the value when it holds. Build one with [`When()`](fn@crate::functions::When).
+#[derive(Debug, Clone, PartialEq)]
+pub struct When {
+    /// The model the condition was written for (by name: metadata from
+    /// another crate is equal, not the same address).
+    pub(crate) model: &'static str,
+    pub(crate) cond: Node,
+    pub(crate) then: Expr,
+    /// What was wrong with the condition (checked when it was built, as
+    /// a filter is), reported when the query runs.
+    pub(crate) error: Option<String>,
+}
+
+/// `CASE WHEN .. THEN .. ELSE .. END`, as Django's `Case(When(..), default=..)`:
+/// the value of the first branch whose condition holds, else the default
+/// (NULL without one). Build one with [`Case()`](fn@crate::functions::Case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub(crate) whens: Vec<When>,
+    pub(crate) default: Option<Expr>,
+}
+
+/// What a [`Window`] computes over its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile(i64),
+    /// `LAG(expr, offset[, default])`, `LEAD(..)`.
+    Lag(Expr, i64, Option<Expr>),
+    Lead(Expr, i64, Option<Expr>),
+    FirstValue(Expr),
+    LastValue(Expr),
+    NthValue(Expr, i64),
+    /// An aggregate over the window's rows (`SUM(..) OVER (..)`); `None`:
+    /// `COUNT(*)`.
+    Aggregate(Function, Option<Expr>),
+}
+
+/// A frame bound: `None` is `UNBOUNDED`, 0 `CURRENT ROW`, `-n` `n
+/// PRECEDING`, `n` `n FOLLOWING` (Django's `RowRange(start, end)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) rows: bool,
+    pub(crate) start: Option<i64>,
+    pub(crate) end: Option<i64>,
+}
+
+/// A window function: `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`,
+/// as Django's `Window(expression, partition_by, order_by, frame)`. Build
+/// one with [`Window()`](fn@crate::functions::Window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub(crate) func: WindowFunc,
+    pub(crate) partition: Vec<Expr>,
+    pub(crate) order: Vec<(Expr, bool, Nulls)>,
+    pub(crate) frame: Option<Frame>,
+    pub(crate) error: Option<String>,
+}
+
+/// Where NULLs sort: PostgreSQL's default (last ascending, first
+/// descending), or first or last whatever the direction (Django's
+/// `nulls_first=True` / `nulls_last=True`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Nulls {
+    #[default]
+    Default,
+    First,
+    Last,
+}
+
+/// What one `ORDER BY` term sorts by.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SortKey {
+    /// A column of the queried table or of a joined one.
+    Column(ColumnRef),
+    /// An expression over the row (`F("likes") + F("views")`), checked.
+    Expr(Arc<Expr>),
+}
+
+/// One `ORDER BY` term.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sort {
+    pub key: SortKey,
+    pub desc: bool,
+    pub nulls: Nulls,
+}
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Function {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// `STDDEV_POP`, or `STDDEV_SAMP` with `sample`.
+    StdDev {
+        sample: bool,
+    },
+    /// `VAR_POP`, or `VAR_SAMP` with `sample`.
+    Variance {
+        sample: bool,
+    },
+    BoolAnd,
+    BoolOr,
+    /// `STRING_AGG(field, $delimiter)` (`django.contrib.postgres`' `StringAgg`).
+    StringAgg,
+    /// `ARRAY_AGG(field)`.
+    ArrayAgg,
+    /// `JSONB_AGG(field)`.
+    JsonbAgg,
 }
