@@ -419,14 +419,7 @@ fn push_exists_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
         joined: &[],
         reached: &[],
     };
-    match &sub.filter {
-        Node::All => {}
-        Node::Nothing => w.push_sql(" WHERE FALSE"),
-        filter => {
-            w.push_sql(" WHERE ");
-            push_node(w, inner, filter, false);
-        }
-    }
+    push_sub_where(w, inner, &sub.filter);
     w.push_sql(")");
 }
 
@@ -454,14 +447,7 @@ fn push_scalar_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
     w.push_ident(sub.meta.table);
     w.push_sql(" AS ");
     w.push_ident(&alias);
-    match &sub.filter {
-        Node::All => {}
-        Node::Nothing => w.push_sql(" WHERE FALSE"),
-        filter => {
-            w.push_sql(" WHERE ");
-            push_node(w, inner, filter, false);
-        }
-    }
+    push_sub_where(w, inner, &sub.filter);
     if !sub.order.is_empty() {
         w.push_sql(" ORDER BY ");
         w.push_list(&sub.order, ", ", |w, sort| {
@@ -529,11 +515,7 @@ fn push_op(
         w.push_sql(")");
     };
     match op {
-        Op::Exact(v) => {
-            col(w);
-            w.push_sql(" = ");
-            w.push_bind(v.clone());
-        }
+        Op::Exact(v) => push_binary(w, col, " = ", v),
         Op::IExact(v) => {
             upper_col(w);
             w.push_sql(" = UPPER(");
@@ -624,21 +606,9 @@ fn push_op(
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
         Op::Transformed(transform, op) => push_transformed(w, col, ty, *transform, op),
-        Op::ArrayContains(v) => {
-            col(w);
-            w.push_sql(" @> ");
-            w.push_bind(v.clone());
-        }
-        Op::ContainedBy(v) => {
-            col(w);
-            w.push_sql(" <@ ");
-            w.push_bind(v.clone());
-        }
-        Op::Overlap(v) => {
-            col(w);
-            w.push_sql(" && ");
-            w.push_bind(v.clone());
-        }
+        Op::ArrayContains(v) => push_binary(w, col, " @> ", v),
+        Op::ContainedBy(v) => push_binary(w, col, " <@ ", v),
+        Op::Overlap(v) => push_binary(w, col, " && ", v),
         Op::Index(index, inner) => {
             // `("t"."tags")[1]`: the 0-based index of Django, 1-based in SQL.
             let element = |w: &mut SqlWriter| {
@@ -861,14 +831,7 @@ pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
     }
     w.push_sql(" FROM ");
     w.push_ident(meta.table);
-    match &sub.filter {
-        Node::All => {}
-        Node::Nothing => w.push_sql(" WHERE FALSE"),
-        filter => {
-            w.push_sql(" WHERE ");
-            push_node(w, Scope::root(meta), filter, false);
-        }
-    }
+    push_sub_where(w, Scope::root(meta), &sub.filter);
     if sub.limit.is_some() || sub.offset.is_some() {
         push_order_by(w, crate::sql::joins::Tables::root(meta), &sub.order);
         push_limit_offset(w, sub.limit, sub.offset);
@@ -894,6 +857,26 @@ pub(crate) fn push_sort_key(w: &mut SqlWriter, tables: Tables<'_>, key: &SortKey
         SortKey::Column(column) => tables.push_column(w, *column),
         SortKey::Expr(expr) => expr.push_sql(w, Scope::root(tables.meta)),
     }
+}
+
+/// A subquery's ` WHERE <filter>` in `scope` (nothing for every row,
+/// `FALSE` for none).
+fn push_sub_where(w: &mut SqlWriter, scope: Scope<'_>, filter: &Node) {
+    match filter {
+        Node::All => {}
+        Node::Nothing => w.push_sql(" WHERE FALSE"),
+        filter => {
+            w.push_sql(" WHERE ");
+            push_node(w, scope, filter, false);
+        }
+    }
+}
+
+/// `<col> <op> $n`.
+fn push_binary(w: &mut SqlWriter, col: &dyn Fn(&mut SqlWriter), op: &'static str, v: &Value) {
+    col(w);
+    w.push_sql(op);
+    w.push_bind(v.clone());
 }
 
 /// Writing [`Expr`]s (`F(..)`, `OuterRef(..)`, arithmetic): a field of the

@@ -206,16 +206,7 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
     }
     let meta = s.meta;
     let mut w = SqlWriter::new();
-    w.push_sql("SELECT ");
-    w.push_sql(s.columns);
-    for out in s.outputs {
-        w.push_sql(", ");
-        out.push(&mut w, meta);
-        w.push_sql(" AS ");
-        w.push_ident(&out.name());
-    }
-    w.push_sql(" FROM ");
-    w.push_ident(meta.table);
+    push_annotated_rows(&mut w, s);
     let tables = Tables {
         meta,
         selected: &[],
@@ -237,6 +228,20 @@ pub(crate) fn annotate_select(s: &AnnotateSelect<'_>) -> Statement {
     w.finish()
 }
 
+/// `SELECT <columns>, <annotation> AS "name", .. FROM "t"`.
+fn push_annotated_rows(w: &mut SqlWriter, s: &AnnotateSelect<'_>) {
+    w.push_sql("SELECT ");
+    w.push_sql(s.columns);
+    for out in s.outputs {
+        w.push_sql(", ");
+        out.push(w, s.meta);
+        w.push_sql(" AS ");
+        w.push_ident(&out.name());
+    }
+    w.push_sql(" FROM ");
+    w.push_ident(s.meta.table);
+}
+
 /// [`annotate_select`] when a condition is on a window function's
 /// annotation: PostgreSQL computes windows after `WHERE`, so the
 /// annotated rows are a subquery (named as the model's table, so the
@@ -253,16 +258,8 @@ fn annotate_select_windowed(s: &AnnotateSelect<'_>) -> Statement {
         w.push_sql(", ");
         w.push_column(meta.table, &out.name());
     }
-    w.push_sql(" FROM (SELECT ");
-    w.push_sql(s.columns);
-    for out in s.outputs {
-        w.push_sql(", ");
-        out.push(&mut w, meta);
-        w.push_sql(" AS ");
-        w.push_ident(&out.name());
-    }
-    w.push_sql(" FROM ");
-    w.push_ident(meta.table);
+    w.push_sql(" FROM (");
+    push_annotated_rows(&mut w, s);
     push_filter(&mut w, meta, s.filter);
     w.push_sql(") AS ");
     w.push_ident(meta.table);

@@ -53,19 +53,41 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
             }) => (target_col, source_col),
             _ => (target.pk_field().column, "id"),
         };
-        w.push_sql(if join.nullable {
+        let kind = if join.nullable {
             " LEFT JOIN "
         } else {
             " INNER JOIN "
-        });
-        w.push_ident(target.table);
-        w.push_sql(" AS ");
-        w.push_ident(&join.alias);
-        w.push_sql(" ON ");
-        w.push_column(&join.alias, target_col);
-        w.push_sql(" = ");
-        w.push_column(parent_alias, source_col);
+        };
+        push_join(
+            w,
+            kind,
+            target.table,
+            &join.alias,
+            target_col,
+            parent_alias,
+            source_col,
+        );
     }
+}
+
+/// `<kind> "table" AS "alias" ON "alias"."target_col" = "parent"."source_col"`.
+fn push_join(
+    w: &mut SqlWriter,
+    kind: &'static str,
+    table: &str,
+    alias: &str,
+    target_col: &str,
+    parent: &str,
+    source_col: &str,
+) {
+    w.push_sql(kind);
+    w.push_ident(table);
+    w.push_sql(" AS ");
+    w.push_ident(alias);
+    w.push_sql(" ON ");
+    w.push_column(alias, target_col);
+    w.push_sql(" = ");
+    w.push_column(parent, source_col);
 }
 
 /// A table of a `SELECT`: the queried model's, a `select_related` join's
@@ -162,16 +184,15 @@ pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
                 target,
                 target_col,
                 source_col,
-            } => {
-                w.push_sql(" LEFT JOIN ");
-                w.push_ident(target.table);
-                w.push_sql(" AS ");
-                w.push_ident(&join.alias);
-                w.push_sql(" ON ");
-                w.push_column(&join.alias, target_col);
-                w.push_sql(" = ");
-                w.push_column(parent, source_col);
-            }
+            } => push_join(
+                w,
+                " LEFT JOIN ",
+                target.table,
+                &join.alias,
+                target_col,
+                parent,
+                source_col,
+            ),
             Hop::Through {
                 target,
                 through,
