@@ -1164,3 +1164,101 @@ async fn models_of_the_library_serialize_and_read_bodies() -> Result<()> {
     })
     .await
 }
+
+/// Functions, windows, subqueries, date transforms, filter sets and both
+/// paginations on the library crate's models.
+#[tokio::test]
+async fn expressions_transforms_filters_and_pages_from_another_crate() -> Result<()> {
+    use orm_core::functions::{Case, Lower, OuterRef, Rank, Subquery, Value, When, Window};
+    use orm_core::query::FilterSet;
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let Blog { ada, .. } = blog().await?;
+        // ada: "Rust async" (100 views), "Draft" (5); bob: "Rust basics" (20).
+        let ranked = Post::all()
+            .annotate_expr("rank", Window(Rank()).order_by(["-views"]))
+            .annotate_expr("loud", Lower("title"))
+            .filter("rank__lte", 2i64)
+            .order_by(["rank"])
+            .await?;
+        let got: Vec<(String, i64)> = ranked
+            .iter()
+            .map(|p| {
+                (
+                    p.get::<String>("loud").unwrap(),
+                    p.get::<i64>("rank").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("rust async".to_owned(), 1), ("rust basics".to_owned(), 2)]
+        );
+        let newest = Post::filter(q!(author = OuterRef("id")))
+            .order_by(["-views"])
+            .limit(1)
+            .values("title");
+        let users = User::all()
+            .annotate_expr("top", Subquery(newest))
+            .annotate_expr(
+                "level",
+                Case([When::<User>(q!(karma__gte = 10), Value("high"))]).default(Value("low")),
+            )
+            .order_by(["name"])
+            .await?;
+        let top: Vec<(Option<String>, String)> = users
+            .iter()
+            .map(|u| (u.get("top").unwrap(), u.get("level").unwrap()))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                (Some("Rust async".to_owned()), "high".to_owned()),
+                (Some("Rust basics".to_owned()), "low".to_owned()),
+                (None, "low".to_owned()),
+            ]
+        );
+        // Date transforms, in UTC and in a zone.
+        let year = ada
+            .created_at
+            .format("%Y")
+            .to_string()
+            .parse::<i32>()
+            .unwrap();
+        assert_eq!(User::filter(q!(created_at__year = year)).count().await?, 3);
+        assert_eq!(
+            User::filter(q!(created_at__date = ada.created_at.date_naive()))
+                .count()
+                .await?,
+            3
+        );
+        let later = orm_core::timezone::override_zone(
+            "Pacific/Kiritimati",
+            User::filter(q!(created_at__year__gt = year + 1)).count(),
+        )
+        .await??;
+        assert_eq!(later, 0);
+        // A query string, a page, and keyset pages.
+        let filters = FilterSet::<Post>::new()
+            .field("title", &["icontains"])
+            .field("author__name", &["exact"])
+            .ordering_fields(&["views"]);
+        let qs = filters.apply(Post::all(), "title__icontains=rust&ordering=-views")?;
+        let page = qs.clone().paginate(1).page(2).await?;
+        assert_eq!((page.count, page.num_pages), (2, 2));
+        assert_eq!(page.object_list[0].title, "Rust basics");
+        let first = qs.clone().keyset_page(1, None).await?;
+        let second = qs.keyset_page(1, first.next.as_deref()).await?;
+        assert_eq!(second.items[0].title, "Rust basics");
+        assert!(second.next.is_none());
+        let err = filters
+            .apply(Post::all(), "views__gte=1&title__regex=x")
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidFilters(ref e) if e.errors.len() == 2),
+            "{err}"
+        );
+        Ok(())
+    })
+    .await
+}
