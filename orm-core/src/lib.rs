@@ -177,10 +177,11 @@
 //! [`ManyToMany`] that names it with `through = ".."` (the table is made
 //! once). As in Django 5.2, no [`ForeignKey`], [`OneToOne`],
 //! [`ManyToMany`] or [`Reverse`] may point to a model with a composite key
-//! (a compile error), and a `ManyToMany` cannot start from one. Not
-//! supported on such a model: `bulk_update` (an error), `pk__in` with a
-//! subquery (an error), and the run-time [`Lookup::parse`] of `pk` (an
-//! unknown field: name the key fields instead).
+//! (a compile error), and a `ManyToMany` cannot start from one.
+//! `bulk_update` matches each row by its whole key. Not supported on such
+//! a model: `pk__in` with a subquery (an error), and the run-time
+//! [`Lookup::parse`] of `pk` (an unknown field: name the key fields
+//! instead).
 //!
 //!
 //! # PostgreSQL types

@@ -401,13 +401,7 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
             "bulk_update() needs the names of the fields to write",
         ));
     }
-    if M::META.has_composite_pk() {
-        return Err(invalid(
-            "bulk_update() is not supported on a model with a composite primary key; \
-             save() each object, or update() a filtered query",
-        ));
-    }
-    if fields.iter().any(|f| f.primary_key) {
+    if fields.iter().any(|f| M::META.is_pk_field(f.position)) {
         return Err(invalid("bulk_update() cannot write the primary key"));
     }
     let mut seen = Vec::with_capacity(fields.len());
@@ -441,8 +435,10 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
         .iter()
         .filter(|o| keys.insert(crate::value::Key::of(&o.pk())))
         .collect();
-    let pk = M::META.pk;
-    let columns: Vec<Vec<ByRef<'_>>> = std::iter::once(pk)
+    let columns: Vec<Vec<ByRef<'_>>> = M::META
+        .pk_fields
+        .iter()
+        .copied()
         .chain(fields.iter().map(|f| f.position))
         .map(|f| firsts.iter().map(|o| ByRef(o.field_sql(f))).collect())
         .collect();

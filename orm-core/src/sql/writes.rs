@@ -411,7 +411,9 @@ pub(crate) fn link_delete(
 /// Django's `bulk_update` (which writes `CASE WHEN` per row).
 pub(crate) fn bulk_update(meta: &'static ModelMeta, fields: &[&'static FieldMeta]) -> String {
     let alias = |n: usize| format!("k{n}");
-    let pk = meta.pk_field();
+    // The key's fields come first in `UNNEST` (`k0`, `k1`, ... for a
+    // composite key), then the fields written.
+    let keys: Vec<&'static FieldMeta> = meta.pk_field_metas().collect();
     let mut w = SqlWriter::new();
     w.push_sql("UPDATE ");
     w.push_ident(meta.table);
@@ -419,10 +421,10 @@ pub(crate) fn bulk_update(meta: &'static ModelMeta, fields: &[&'static FieldMeta
     w.push_list(fields.iter().enumerate(), ", ", |w, (n, f)| {
         w.push_ident(f.column);
         w.push_sql(" = ");
-        w.push_column("v", &alias(n + 1));
+        w.push_column("v", &alias(keys.len() + n));
     });
     w.push_sql(" FROM UNNEST(");
-    let columns = std::iter::once(pk).chain(fields.iter().copied());
+    let columns = keys.iter().chain(fields.iter());
     w.push_list(columns.enumerate(), ", ", |w, (n, f)| {
         w.push_placeholder(n + 1);
         w.push_sql("::");
@@ -432,10 +434,14 @@ pub(crate) fn bulk_update(meta: &'static ModelMeta, fields: &[&'static FieldMeta
     w.push_sql(") AS ");
     w.push_ident("v");
     w.push_sql("(");
-    w.push_list(0..=fields.len(), ", ", |w, n| w.push_ident(&alias(n)));
+    w.push_list(0..keys.len() + fields.len(), ", ", |w, n| {
+        w.push_ident(&alias(n))
+    });
     w.push_sql(") WHERE ");
-    w.push_column(meta.table, pk.column);
-    w.push_sql(" = ");
-    w.push_column("v", &alias(0));
+    w.push_list(keys.iter().enumerate(), " AND ", |w, (n, k)| {
+        w.push_column(meta.table, k.column);
+        w.push_sql(" = ");
+        w.push_column("v", &alias(n));
+    });
     w.finish().sql
 }

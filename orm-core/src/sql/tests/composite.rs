@@ -124,6 +124,16 @@ fn statements_by_a_composite_key_name_every_key_column() {
 }
 
 #[test]
+fn bulk_update_by_a_composite_key_matches_every_key_column() {
+    let meta = Release::META;
+    let fields = [meta.field("notes").unwrap()];
+    assert_eq!(
+        writes::bulk_update(meta, &fields),
+        r#"UPDATE "releases" SET "notes" = "v"."k2" FROM UNNEST($1::integer[], $2::text[], $3::text[]) AS "v"("k0", "k1", "k2") WHERE "releases"."version" = "v"."k0" AND "releases"."name" = "v"."k1""#
+    );
+}
+
+#[test]
 fn first_orders_by_every_key_field() {
     let stmt = Release::all()
         .first_query()
