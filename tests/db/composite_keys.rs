@@ -215,6 +215,37 @@ async fn through_model_keyed_by_two_foreign_keys() -> Result<()> {
         assert_eq!(posts[0].tags.get().map(<[_]>::len), Some(2));
         assert_eq!(posts[1].tags.get().map(<[_]>::len), Some(1));
 
+        // From the model keyed by two foreign keys: select_related joins
+        // both targets in the one query, prefetch_related loads each in one
+        // more; either way every link row carries its post and tag.
+        let mut joined = PostTag::all()
+            .select_related(["post", "tag"])
+            .order_by(["post", "tag"])
+            .await?;
+        let mut prefetched = PostTag::all()
+            .prefetch_related(["post", "tag"])
+            .order_by(["post", "tag"])
+            .await?;
+        for links in [&mut joined, &mut prefetched] {
+            let pairs: Vec<(String, String)> = links
+                .iter()
+                .map(|l| {
+                    (
+                        l.post.get().expect("post loaded").title.clone(),
+                        l.tag.get().expect("tag loaded").name.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                pairs,
+                [
+                    ("hello".to_owned(), "rust".to_owned()),
+                    ("hello".to_owned(), "sql".to_owned()),
+                    ("other".to_owned(), "sql".to_owned()),
+                ]
+            );
+        }
+
         // Deleting a link row with the model, then with the manager.
         assert_eq!(link.delete().await?, 1);
         assert_eq!(post.tags().all().count().await?, 1);
