@@ -53,6 +53,7 @@ impl<M: Model, T: ArrayField> Field<M, T> {
             member: self.member,
             path: self.path,
             index: Some(index),
+            transforms: self.transforms,
             _marker: std::marker::PhantomData,
         }
     }

@@ -49,7 +49,53 @@ pub struct Field<M, T> {
     pub(crate) path: RelPath,
     /// An element of an array field (`tags__0`): its 0-based index.
     pub(crate) index: Option<u32>,
+    /// The transforms applied, first to last (`created__date__year`): the
+    /// handle's type `T` is then the last one's output.
+    pub(crate) transforms: Transforms,
     pub(crate) _marker: PhantomData<fn() -> (M, T)>,
+}
+
+/// How many transforms one handle chains (`name__trim__lower__length` is
+/// three). `q!` refuses a longer chain at compile time; past it a typed
+/// handle's further transform replaces its last one.
+pub(crate) const MAX_TRANSFORMS: usize = 4;
+
+/// The transforms of a handle, in order: a fixed array, so that handles
+/// stay `Copy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Transforms {
+    items: [Option<crate::query::q::Transform>; MAX_TRANSFORMS],
+    len: u8,
+}
+
+impl Transforms {
+    /// No transform: the field's value itself.
+    pub(crate) const NONE: Transforms = Transforms {
+        items: [None; MAX_TRANSFORMS],
+        len: 0,
+    };
+
+    /// One transform more.
+    pub(crate) fn then(mut self, transform: crate::query::q::Transform) -> Self {
+        let i = usize::from(self.len).min(MAX_TRANSFORMS - 1);
+        self.items[i] = Some(transform);
+        self.len = (i + 1) as u8;
+        self
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `op` on the value after every transform: the first transform
+    /// outermost (it is applied to the column first).
+    pub(crate) fn wrap(&self, op: Op) -> Op {
+        self.items[..usize::from(self.len)]
+            .iter()
+            .rev()
+            .flatten()
+            .fold(op, |op, t| Op::Transformed(*t, Box::new(op)))
+    }
 }
 
 impl<M, T> Clone for Field<M, T> {
@@ -65,6 +111,7 @@ impl<M, T> std::fmt::Debug for Field<M, T> {
             .field("member", &self.member)
             .field("path", &self.path)
             .field("index", &self.index)
+            .field("transforms", &self.transforms)
             .finish()
     }
 }
@@ -126,6 +173,7 @@ impl<M: Model, T: Model> Rel<M, T> {
             member: member_of::<T>(<T as HasField<N>>::INDEX),
             path: self.path,
             index: None,
+            transforms: Transforms::NONE,
             _marker: PhantomData,
         }
     }
@@ -153,6 +201,7 @@ impl<M: Model, T> Field<M, T> {
             member: member_of::<M>(index),
             path: RelPath::EMPTY,
             index: None,
+            transforms: Transforms::NONE,
             _marker: PhantomData,
         }
     }
@@ -171,8 +220,10 @@ impl<M: Model, T> Field<M, T> {
         Q::from_node(Node::leaf_at(self.path, field, self.at(op)))
     }
 
-    /// `op` on the element when the handle is one (`tags__0`).
+    /// `op` on the handle's value: after its transforms, on the element
+    /// when the handle is one (`tags__0`).
     fn at(&self, op: Op) -> Op {
+        let op = self.transforms.wrap(op);
         match self.index {
             Some(index) => Op::Index(index, Box::new(op)),
             None => op,
@@ -265,7 +316,11 @@ impl<M: Model, T> Field<M, T> {
                 };
                 // An element of an array (`tags__0`) is not a column.
                 let index = match member {
-                    Member::Column(field) if self.path.is_empty() && self.index.is_none() => {
+                    Member::Column(field)
+                        if self.path.is_empty()
+                            && self.index.is_none()
+                            && self.transforms.is_empty() =>
+                    {
                         field.position
                     }
                     _ => ACROSS_RELATION,

@@ -102,15 +102,21 @@
 //!
 //! # Dates and times
 //!
-//! Django's date and time transforms, each followed by `exact`, `gt`,
-//! `gte`, `lt`, `lte`, `in` or `range`: `year`, `iso_year`, `month`,
+//! Django's date and time transforms: `year`, `iso_year`, `month`,
 //! `day`, `week`, `week_day` (1 = Sunday), `iso_week_day` (1 = Monday),
 //! `quarter` on date and date-time fields; `date` and `time` on date-times;
 //! `hour`, `minute`, `second` on time and date-time fields. The integer
-//! ones compare with an `i32`, `date` with a `NaiveDate`, `time` with a
-//! `NaiveTime`; a transform a field's type lacks, or a lookup a transform
-//! does not take, does not compile. The typed handles have the same
-//! transforms as methods ([`Transformed`]).
+//! ones yield an `i32`, `date` a `NaiveDate`, `time` a `NaiveTime`, and
+//! every lookup of that type follows (`exact`, `gt`, `in` also with a
+//! subquery, `range`, `isnull`, `F()` comparisons; `= None` is `isnull`,
+//! as in Django), or a transform of that type: `created__date__year`,
+//! `created__time__hour__gte`. Django's text functions are transforms of
+//! text fields the same way (Django's `Lower`, `Upper`, `Length`, `Trim`,
+//! `LTrim`, `RTrim` registered as lookups): `name__lower__startswith`,
+//! `name__length__gt`. A transform a value's type lacks, or a lookup it
+//! does not take, does not compile; at most four transforms chain. The
+//! typed handles have the same transforms as methods ([`Transformed`]:
+//! `f.created.date().year()`, `f.name.lower()`).
 //!
 //! A `DateTime<Utc>` (`timestamptz`) column is read in the **active time
 //! zone** ([`timezone`]): UTC unless [`timezone::set_default`] changed it, or
@@ -136,6 +142,8 @@
 //! let eve = NaiveDate::from_ymd_opt(2021, 12, 31).unwrap();
 //! let that_day =
 //!     timezone::override_zone("America/New_York", Post::filter(q!(created__date = eve))).await??;
+//! // Chained: the year of the date in the active zone.
+//! let in_2022 = Post::filter(q!(created__date__year = 2022)).await?;
 //! // Runtime keys take the same spellings.
 //! let q = Lookup::parse::<Post>("created__quarter__in", "1,2")?;
 //! # Ok(()) }

@@ -1,38 +1,45 @@
-//! Date and time transforms on typed field handles: `f.created.year()`,
-//! `f.created.date()`, `f.starts.hour()` give a [`Transformed`] handle
-//! whose lookups compare the transformed value, in the
-//! [active time zone](crate::timezone) for a `DateTime<Utc>` field.
+//! Transforms on typed field handles: the date and time parts
+//! (`f.created.year()`, `f.created.date()`, `f.starts.hour()`, in the
+//! [active time zone](crate::timezone) for a `DateTime<Utc>` field) and
+//! Django's text functions as transforms (`f.name.lower()`,
+//! `f.name.length()`) give a [`Transformed`] handle: a field handle of the
+//! transform's output type, with that type's lookups and transforms
+//! (`f.created.date().year()`).
 //!
 //! Also the type-level dispatch `q!` uses for a name after a field
 //! ([`Step`]): after a relation the name is a field of the related model
-//! (`event__date`), after a date or time field it is a transform
-//! (`created__date`). The two kinds of field types differ, so the one
-//! macro expansion means the right thing for each.
+//! (`event__date`), after a date, time or text value it is a transform
+//! (`created__date`, `created__date__year`, `name__lower`). The kinds of
+//! field types differ, so the one macro expansion means the right thing
+//! for each.
 
 use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use crate::field::{member_of, Field, Member};
-use crate::meta::FieldMeta;
+use crate::field::{member_of, Field, Member, Transforms};
 use crate::model::{Ch, HasField, Model};
-use crate::query::q::{Cmp, Node, Op, RelPath, Transform, TransformOp, Q};
-use crate::types::{Arg, BaseType, DateField, DateTimeField, FieldType, TimeField};
+use crate::query::q::Transform;
+use crate::types::{DateField, DateTimeField, FieldType, TextField, TimeField};
 
-/// A handle on a date or time field's value after a transform
-/// (`User::fields().created.year()`), of type `V`: `i32` for the integer
-/// parts, `NaiveDate` for `date()`, `NaiveTime` for `time()`.
+/// A handle on a field's value after one or more transforms
+/// (`User::fields().created.year()`, `f.name.lower()`), of type `V`: `i32`
+/// for the date parts and `length`, `NaiveDate` for `date()`, `NaiveTime`
+/// for `time()`, `String` for `lower()`/`upper()`/`trim()`. It is a
+/// [`Field`] of that type, with every lookup a field of type `V` has
+/// (`eq`, `gt`, `in_` also with a query, `is_null`, the text lookups after
+/// a text transform, `F()` comparisons), and the transforms of `V`
+/// (`f.created.date().year()`, Django's `created__date__year`).
 ///
-/// Its lookups are those Django allows after a transform: `eq` (exact),
-/// `gt`, `gte`, `lt`, `lte`, `in_` and `range`. `year()` and
-/// `iso_year()` compared with `eq`, `gt`, `gte`, `lt` or `lte` are ranges
-/// on the column itself, so an index on it still serves.
+/// `year()` and `iso_year()` compared with `eq`, `gt`, `gte`, `lt` or
+/// `lte` are ranges on the transform's input (the column itself for
+/// `created__year`), so an index on it still serves.
 ///
 /// ```no_run
 /// # use orm_core::prelude::*;
 /// # use chrono::{DateTime, NaiveDate, Utc};
 /// # #[derive(Model, Debug, Clone, Default)]
-/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub created: DateTime<Utc> }
+/// # pub struct Post { #[orm(primary_key)] pub id: i64, pub title: String, pub created: DateTime<Utc> }
 /// # async fn run() -> orm_core::Result<()> {
 /// let f = Post::fields();
 /// let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
@@ -40,116 +47,58 @@ use crate::types::{Arg, BaseType, DateField, DateTimeField, FieldType, TimeField
 ///     f.created.year().gte(2020) & f.created.week_day().in_([1, 7]) & f.created.date().lt(day),
 /// )
 /// .await?;
+/// // Chained, and text transforms: the same as
+/// // q!(created__date__month = 3, title__lower__startswith = "rust").
+/// let march = Post::filter(f.created.date().month().eq(3) & f.title.lower().startswith("rust")).await?;
 /// // f.created.year().eq("2020") -> compile error: a year is an i32
 /// # Ok(()) }
 /// ```
-pub struct Transformed<M, V> {
-    field: &'static FieldMeta,
-    path: RelPath,
-    /// The element of an array field transformed (`dates__0__year`).
-    index: Option<u32>,
-    transform: Transform,
-    _marker: PhantomData<fn() -> (M, V)>,
-}
+pub type Transformed<M, V> = Field<M, V>;
 
-impl<M, V> Clone for Transformed<M, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<M, V> Copy for Transformed<M, V> {}
-
-impl<M, V> std::fmt::Debug for Transformed<M, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transformed")
-            .field("field", &self.field.name)
-            .field("transform", &self.transform.name())
-            .field("path", &self.path)
-            .finish()
-    }
-}
-
-impl<M: Model, V: BaseType> Transformed<M, V> {
-    fn new(
-        field: &'static FieldMeta,
-        path: RelPath,
-        index: Option<u32>,
-        transform: Transform,
-    ) -> Self {
-        Transformed {
-            field,
-            path,
-            index,
-            transform,
+impl<M: Model, T: FieldType> Field<M, T> {
+    /// The handle on this value after `transform`, a value of type `V`.
+    pub(crate) fn transform<V: FieldType>(self, transform: Transform) -> Field<M, V> {
+        Field {
+            member: self.member,
+            path: self.path,
+            index: self.index,
+            transforms: self.transforms.then(transform),
             _marker: PhantomData,
         }
     }
-
-    /// The transform's name: `year`, `date`, `week_day`, ...
-    pub fn name(&self) -> &'static str {
-        self.transform.name()
-    }
-
-    /// The transformed field's metadata.
-    pub fn meta(&self) -> &'static FieldMeta {
-        self.field
-    }
-
-    fn q(self, op: TransformOp) -> Q<M> {
-        let op = Op::Transformed(self.transform, op);
-        let op = match self.index {
-            Some(index) => Op::Index(index, Box::new(op)),
-            None => op,
-        };
-        Q::from_node(Node::leaf_at(self.path, self.field, op))
-    }
-
-    /// `exact`: the transformed value equals `value`
-    /// (`created__year = 2024`).
-    pub fn eq<A: Arg<V>>(self, value: A) -> Q<M> {
-        self.q(TransformOp::Exact(value.into_value()))
-    }
-
-    /// `gt`: greater than `value` (`created__year__gt = 2020`: from 2021 on).
-    pub fn gt<A: Arg<V>>(self, value: A) -> Q<M> {
-        self.q(TransformOp::Cmp(Cmp::Gt, value.into_value()))
-    }
-
-    /// `gte`: greater than or equal to `value`.
-    pub fn gte<A: Arg<V>>(self, value: A) -> Q<M> {
-        self.q(TransformOp::Cmp(Cmp::Gte, value.into_value()))
-    }
-
-    /// `lt`: less than `value`.
-    pub fn lt<A: Arg<V>>(self, value: A) -> Q<M> {
-        self.q(TransformOp::Cmp(Cmp::Lt, value.into_value()))
-    }
-
-    /// `lte`: less than or equal to `value`.
-    pub fn lte<A: Arg<V>>(self, value: A) -> Q<M> {
-        self.q(TransformOp::Cmp(Cmp::Lte, value.into_value()))
-    }
-
-    /// `in`: equal to one of `values` (`created__week_day__in = [1, 7]`:
-    /// weekends). An empty list matches nothing and sends no query.
-    pub fn in_<I, A>(self, values: I) -> Q<M>
-    where
-        I: IntoIterator<Item = A>,
-        A: Arg<V>,
-    {
-        let values = values.into_iter().map(Arg::into_value).collect();
-        self.q(TransformOp::In(values))
-    }
-
-    /// `range`: between `low` and `high`, both included (`BETWEEN`).
-    pub fn range<A: Arg<V>>(self, (low, high): (A, A)) -> Q<M> {
-        self.q(TransformOp::Range(low.into_value(), high.into_value()))
-    }
 }
 
-impl<M: Model, T: FieldType> Field<M, T> {
-    pub(crate) fn transform<V: BaseType>(self, transform: Transform) -> Transformed<M, V> {
-        Transformed::new(self.meta(), self.path, self.index, transform)
+impl<M: Model, T: TextField> Field<M, T> {
+    /// The text in lower case (`name__lower`, Django's `Lower` as a
+    /// transform): `f.name.lower().startswith("rust")`.
+    pub fn lower(self) -> Transformed<M, String> {
+        self.transform(Transform::Lower)
+    }
+
+    /// The text in upper case (`name__upper`, Django's `Upper`).
+    pub fn upper(self) -> Transformed<M, String> {
+        self.transform(Transform::Upper)
+    }
+
+    /// The number of characters (`name__length`, Django's `Length`), NULL
+    /// for a NULL text.
+    pub fn length(self) -> Transformed<M, i32> {
+        self.transform(Transform::Length)
+    }
+
+    /// The text without leading and trailing spaces (`name__trim`).
+    pub fn trim(self) -> Transformed<M, String> {
+        self.transform(Transform::Trim)
+    }
+
+    /// The text without leading spaces (`name__ltrim`).
+    pub fn ltrim(self) -> Transformed<M, String> {
+        self.transform(Transform::LTrim)
+    }
+
+    /// The text without trailing spaces (`name__rtrim`).
+    pub fn rtrim(self) -> Transformed<M, String> {
+        self.transform(Transform::RTrim)
     }
 }
 
@@ -234,15 +183,15 @@ impl<M: Model, T: TimeField> Field<M, T> {
 /// of the value it yields.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "no date/time transform has this name",
+    message = "no transform has this name",
     label = "not a transform",
-    note = "transforms: year, iso_year, month, day, week, week_day, iso_week_day, quarter, date, time, hour, minute, second"
+    note = "transforms: year, iso_year, month, day, week, week_day, iso_week_day, quarter, date, time, hour, minute, second (dates and times); lower, upper, length, trim, ltrim, rtrim (text)"
 )]
 pub trait TransformName {
     /// The transform.
     const TRANSFORM: Transform;
     /// What it yields: `i32`, `NaiveDate` or `NaiveTime`.
-    type Value: BaseType;
+    type Value: crate::types::BaseType;
 }
 
 /// A transform that applies to a date (`NaiveDate`) field.
@@ -266,6 +215,16 @@ pub trait TimePart: TransformName {}
 /// A transform that applies to date-times only (`date`, `time`).
 #[doc(hidden)]
 pub trait DateTimePart: TransformName {}
+
+/// A transform that applies to text (`lower`, `upper`, `length`, `trim`,
+/// `ltrim`, `rtrim`).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this transform does not apply to text",
+    label = "not a transform of text",
+    note = "text takes lower, upper, length, trim, ltrim and rtrim"
+)]
+pub trait TextPart: TransformName {}
 
 macro_rules! transform_names {
     ($($variant:ident ($($c:literal)*) $value:ty, $part:ident;)*) => {
@@ -297,19 +256,26 @@ transform_names! {
     Hour ('h' 'o' 'u' 'r') i32, TimePart;
     Minute ('m' 'i' 'n' 'u' 't' 'e') i32, TimePart;
     Second ('s' 'e' 'c' 'o' 'n' 'd') i32, TimePart;
+    Lower ('l' 'o' 'w' 'e' 'r') String, TextPart;
+    Upper ('u' 'p' 'p' 'e' 'r') String, TextPart;
+    Length ('l' 'e' 'n' 'g' 't' 'h') i32, TextPart;
+    Trim ('t' 'r' 'i' 'm') String, TextPart;
+    LTrim ('l' 't' 'r' 'i' 'm') String, TextPart;
+    RTrim ('r' 't' 'r' 'i' 'm') String, TextPart;
 }
 
 /// One more name of a `q!` key after a field of type `Self`: the field
 /// named `N` of the related model after a relation field (the path grows
-/// by the relation), the transform named `N` after a date or time field.
+/// by the relation), the transform named `N` after a date, time or text
+/// value (a field's, or a transform's: `created__date__year`).
 /// The impls are on different types, so they never overlap, and `q!` can
 /// emit the same `.step::<N>()` for `event__date` (a relation, then a
 /// field) and `created__date` (a field, then a transform).
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has neither a related field nor a date/time transform with this name",
-    label = "not a field of the related model, nor a transform of this field",
-    note = "after a relation a name is a field of the related model; after a date or time field it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times)"
+    message = "`{Self}` has neither a related field nor a transform with this name",
+    label = "not a field of the related model, nor a transform of this value",
+    note = "after a relation a name is a field of the related model; after a date, time or text value it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times), lower, upper, length, trim, ltrim, rtrim (text)"
 )]
 pub trait Step<M, N>: FieldType {
     /// The handle the step leads to.
@@ -337,6 +303,7 @@ fn through<M: Model, S, T: Model + HasField<N>, N>(
         // cannot happen for a field of a relation type.
         path: relation.map_or(field.path, |rel| field.path.push(rel)),
         index: None,
+        transforms: Transforms::NONE,
         _marker: PhantomData,
     }
 }
@@ -374,6 +341,7 @@ macro_rules! transform_steps {
 transform_steps!(TransformName: DateTime<Utc>, Option<DateTime<Utc>>, NaiveDateTime, Option<NaiveDateTime>);
 transform_steps!(DatePart: NaiveDate, Option<NaiveDate>);
 transform_steps!(TimePart: NaiveTime, Option<NaiveTime>);
+transform_steps!(TextPart: String, Option<String>);
 
 /// What `q!` calls for a key with a name after its first field that
 /// may be a transform (`created__year__gte`, `event__date`): every step
@@ -385,12 +353,12 @@ transform_steps!(TimePart: NaiveTime, Option<NaiveTime>);
 pub mod steps {
     use std::marker::PhantomData;
 
-    use super::{Step, Transformed};
+    use super::Step;
     use crate::field::Field;
     use crate::model::Model;
     use crate::query::expr::Expr;
     use crate::query::q::{InArg, Q};
-    use crate::types::{Arg, BaseType, FieldType, NullableField, OrderedField, TextField};
+    use crate::types::{Arg, FieldType, NullableField, OrderedField, TextField};
 
     /// A handle `q!` reached (a field or a transformed field) of a
     /// condition on model `M`. `M` is carried apart from the handle so
@@ -411,9 +379,8 @@ pub mod steps {
 
     /// One more name after a handle (see [`Step`]).
     #[diagnostic::on_unimplemented(
-        message = "nothing can follow a date/time transform here",
-        label = "a transform (`__year`, `__date`, ...) is followed only by a lookup",
-        note = "transforms do not chain: write `created__year`, not `created__date__year`"
+        message = "no field or transform of this name follows here",
+        label = "not a step from this handle"
     )]
     pub trait Next<M, N> {
         /// The handle the name leads to.
@@ -447,11 +414,6 @@ pub mod steps {
             Field::eq(self, value)
         }
     }
-    impl<M: Model, V: BaseType, A: Arg<V>> LookupEq<M, A> for Transformed<M, V> {
-        fn eq(self, value: A) -> Q<M> {
-            Transformed::eq(self, value)
-        }
-    }
 
     /// `in` with a list (or query) of type `A`.
     #[diagnostic::on_unimplemented(
@@ -465,13 +427,6 @@ pub mod steps {
     impl<M: Model, T: FieldType, A: InArg<T>> LookupIn<M, A> for Field<M, T> {
         fn in_(self, values: A) -> Q<M> {
             Field::in_(self, values)
-        }
-    }
-    impl<M: Model, V: BaseType, I: IntoIterator<Item = A>, A: Arg<V>> LookupIn<M, I>
-        for Transformed<M, V>
-    {
-        fn in_(self, values: I) -> Q<M> {
-            Transformed::in_(self, values)
         }
     }
 
@@ -509,30 +464,11 @@ pub mod steps {
             Field::range(self, bounds)
         }
     }
-    impl<M: Model, V: BaseType, A: Arg<V>> LookupOrd<M, A> for Transformed<M, V> {
-        fn gt(self, value: A) -> Q<M> {
-            Transformed::gt(self, value)
-        }
-        fn gte(self, value: A) -> Q<M> {
-            Transformed::gte(self, value)
-        }
-        fn lt(self, value: A) -> Q<M> {
-            Transformed::lt(self, value)
-        }
-        fn lte(self, value: A) -> Q<M> {
-            Transformed::lte(self, value)
-        }
-        fn range(self, bounds: (A, A)) -> Q<M> {
-            Transformed::range(self, bounds)
-        }
-    }
-
-    /// The text lookups, `isnull` and `F()` comparisons: a field's, not a
-    /// transform's.
+    /// The text lookups, `isnull` and `F()` comparisons, of a field or
+    /// a transformed value.
     #[diagnostic::on_unimplemented(
-        message = "this lookup does not apply after a date/time transform: only exact, gt, gte, lt, lte, in and range do",
-        label = "not a lookup of a transform",
-        note = "`created__year__gte = 2020`, `created__date__lt = day`; text lookups, isnull and F() apply to fields"
+        message = "this lookup does not apply here",
+        label = "not a field handle"
     )]
     pub trait FieldLookups<M> {
         /// The field's type.

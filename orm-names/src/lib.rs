@@ -8,8 +8,9 @@
 //!   to); [`Lookup::split`] reads a key.
 //! - [`Transform`]: the date and time transforms (`created__year`,
 //!   `created__date`), one row each with its name, its handle method, the
-//!   fields it applies to and the value it yields; [`Transform::LOOKUPS`]
-//!   are the lookups that may follow one.
+//!   fields it applies to and the value it yields; the lookups of the
+//!   value it yields follow it, and so may another transform
+//!   (`created__date__year`).
 //! - [`snake_case`]: a model's default table name, and the link columns
 //!   of a many-to-many table.
 //!
@@ -291,6 +292,9 @@ pub enum TransformOn {
     Time,
     /// Arrays (`T[]`).
     Array,
+    /// Text (`text`, `varchar`): Django's text functions registered as
+    /// transforms (`name__lower__startswith`).
+    Text,
 }
 
 /// What a [`Transform`] yields: the type of the value its lookups compare.
@@ -302,6 +306,8 @@ pub enum TransformOutput {
     Date,
     /// A time of day (`NaiveTime`): `created__time__lt = noon`.
     Time,
+    /// Text (`String`): `name__lower__startswith = "a"`.
+    Text,
 }
 
 /// The table of transforms: one row each. Generates [`Transform`] and its
@@ -314,7 +320,8 @@ macro_rules! transforms {
         /// A transform of a filter key: `year` in `created__year__gte`
         /// (dates and times), `len` in `tags__len` (arrays). The field's value is transformed (in the
         /// active time zone for a `timestamptz`) before the lookup
-        /// compares it; [`Transform::LOOKUPS`] may follow one.
+        /// compares it; the lookups of the value it yields follow it, or
+        /// another transform of that value (`created__date__year`).
         ///
         /// Read by `q!` (a name of this table after a field is a
         /// transform unless the field is a relation) and by `orm-core`'s
@@ -392,29 +399,24 @@ transforms! {
     /// The number of elements of an array (0 for an empty one, NULL for a
     /// NULL array, as Django's `ArrayLenTransform`).
     Len        = "len",          len,          Int,    Array;
+    /// The text in lower case (Django's `Lower`, `lookup_name = "lower"`).
+    Lower      = "lower",        lower,        Text,   Text;
+    /// The text in upper case (Django's `Upper`).
+    Upper      = "upper",        upper,        Text,   Text;
+    /// The number of characters (Django's `Length`, `LENGTH`).
+    Length     = "length",       length,       Int,    Text;
+    /// The text without leading and trailing spaces (Django's `Trim`).
+    Trim       = "trim",         trim,         Text,   Text;
+    /// The text without leading spaces (Django's `LTrim`).
+    LTrim      = "ltrim",        ltrim,        Text,   Text;
+    /// The text without trailing spaces (Django's `RTrim`).
+    RTrim      = "rtrim",        rtrim,        Text,   Text;
 }
 
 impl Transform {
-    /// The lookups that may follow a transform: `created__year__gte`.
-    /// A bare transform (`created__year = 2024`) is `exact`.
-    pub const LOOKUPS: &'static [Lookup] = &[
-        Lookup::Exact,
-        Lookup::Gt,
-        Lookup::Gte,
-        Lookup::Lt,
-        Lookup::Lte,
-        Lookup::In,
-        Lookup::Range,
-    ];
-
     /// The transform named `name`; `None` for a name that is not one.
     pub fn from_name(name: &str) -> Option<Transform> {
         Transform::ALL.iter().copied().find(|t| t.name() == name)
-    }
-
-    /// True when `lookup` may follow a transform.
-    pub fn takes(lookup: Lookup) -> bool {
-        Transform::LOOKUPS.contains(&lookup)
     }
 }
 
@@ -603,11 +605,13 @@ mod tests {
         // Django's ArrayField registers `len` (an integer).
         assert_eq!(Len.applies_to(), TransformOn::Array);
         assert_eq!(Len.output(), TransformOutput::Int);
-        let takes: Vec<&str> = Lookup::ALL
-            .iter()
-            .filter(|l| Transform::takes(**l))
-            .map(|l| l.name())
-            .collect();
-        assert_eq!(takes, ["exact", "in", "gt", "gte", "lt", "lte", "range"]);
+        // Django's text functions, each named by its `lookup_name` when
+        // registered as a transform; `Length` yields an integer.
+        for t in [Lower, Upper, Trim, LTrim, RTrim] {
+            assert_eq!(t.applies_to(), TransformOn::Text, "{t}");
+            assert_eq!(t.output(), TransformOutput::Text, "{t}");
+        }
+        assert_eq!(Length.applies_to(), TransformOn::Text);
+        assert_eq!(Length.output(), TransformOutput::Int);
     }
 }

@@ -423,3 +423,60 @@ async fn an_unknown_zone_fails_with_postgresqls_error() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn chained_and_text_transforms_match_djangos_rows() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        happenings().await?;
+        // Django's `at__date__year`: the year of the local date. In New
+        // York, "eve" (2022-01-01 04:30 UTC) is on 2021-12-31.
+        let ny = timezone::override_zone("America/New_York", async {
+            check(vec![
+                case!(at__date__year = 2021, ["eve", "isoedge"]),
+                case!(at__date__month = 12, ["eve"]),
+                case!(at__date__week_day = 6, ["eve"]),
+                // New York times of day: 23:30, 07:00, 03:15, 14:45, 05:00.
+                case!(at__time__hour__gte = 14, ["eve", "summer"]),
+                case!(at__time__minute = 15, ["leap"]),
+            ])
+            .await
+        })
+        .await?;
+        ny?;
+        // In UTC "eve" is on 2022-01-01.
+        check(vec![
+            case!(at__date__year = 2022, ["eve", "newyear"]),
+            // `ends` is NULL for eve and summer: the transformed value is
+            // NULL too (Django's `ends__date__isnull`).
+            case!(ends__date__isnull = true, ["eve", "summer"]),
+            case!(ends__date = None, ["eve", "summer"]),
+            case!(ends__hour__isnull = false, ["isoedge", "leap", "newyear"]),
+            // Lower/Upper/Length/Trim as transforms (the names are lower
+            // case already: Upper makes them match an upper-case value).
+            case!(name__upper = "LEAP", ["leap"]),
+            case!(name__upper__startswith = "NEW", ["newyear"]),
+            case!(name__length = 3, ["eve"]),
+            case!(name__length__gte = 6, ["isoedge", "newyear", "summer"]),
+            case!(name__lower__trim__length__lt = 4, ["eve"]),
+        ])
+        .await?;
+        // exclude() of an `isnull` after a transform has no IS NOT NULL
+        // guard: the rows whose end has a date.
+        let mut kept: Vec<String> = Happening::all()
+            .exclude(q!(ends__date__isnull = true))
+            .await?
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
+        kept.sort();
+        assert_eq!(kept, ["isoedge", "leap", "newyear"]);
+        // The runtime form, as from a query string.
+        let q = Lookup::parse::<Happening>("name__upper__endswith", "EAR")?;
+        assert_eq!(names(q).await?, ["newyear"]);
+        let q = Lookup::parse::<Happening>("at__date__year", "2024")?;
+        assert_eq!(names(q).await?, ["leap"]);
+        Ok(())
+    })
+    .await
+}

@@ -1,6 +1,7 @@
-// q! terms with date and time transforms that the compiler rejects: a
-// transform on a field of another type, a lookup a transform does not
-// take, a chained transform, a value of the wrong type.
+// q! terms with transforms that the compiler rejects: a transform on a
+// field of another type, a lookup the transformed value does not take, a
+// chained transform that does not apply to the value before it, a value of
+// the wrong type.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use orm_core::prelude::*;
@@ -43,8 +44,16 @@ fn year_of_a_time() {
     let _ = Event::filter(q!(starts__year = 2020));
 }
 
-fn chained_transforms() {
-    let _ = Event::filter(q!(created__date__year = 2020));
+fn hour_of_a_date_in_a_chain() {
+    let _ = Event::filter(q!(created__date__hour = 2020));
+}
+
+fn year_of_lowered_text() {
+    let _ = Event::filter(q!(name__lower__year = 2020));
+}
+
+fn text_lookup_after_length() {
+    let _ = Event::filter(q!(name__length__icontains = "x"));
 }
 
 fn wrong_value_type() {

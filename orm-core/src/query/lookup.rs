@@ -51,7 +51,7 @@ use orm_names::{FieldKind, Lookup as Kind, Operand, Transform, TransformOn, Tran
 use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::model::Model;
-use crate::query::q::{Cmp, Like, Node, Op, RelPath, TransformOp, MAX_DEPTH, Q};
+use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};
 
@@ -379,10 +379,13 @@ fn transform_applies(transform: Transform, field: &FieldMeta) -> bool {
 fn transform_applies_to_type(transform: Transform, ty: SqlType) -> bool {
     matches!(
         (transform.applies_to(), ty),
-        (_, SqlType::Timestamp | SqlType::TimestampTz)
-            | (TransformOn::Date, SqlType::Date)
+        (
+            TransformOn::Date | TransformOn::DateTime | TransformOn::Time,
+            SqlType::Timestamp | SqlType::TimestampTz
+        ) | (TransformOn::Date, SqlType::Date)
             | (TransformOn::Time, SqlType::Time)
             | (TransformOn::Array, SqlType::Array(_))
+            | (TransformOn::Text, SqlType::Text)
     )
 }
 
@@ -392,6 +395,7 @@ fn output_type(transform: Transform) -> SqlType {
         TransformOutput::Int => SqlType::Integer,
         TransformOutput::Date => SqlType::Date,
         TransformOutput::Time => SqlType::Time,
+        TransformOutput::Text => SqlType::Text,
     }
 }
 
@@ -411,42 +415,23 @@ fn valid_lookups(field: &FieldMeta) -> Vec<String> {
         .collect()
 }
 
-/// The condition a lookup after a transform makes of `arg`; `None` for a
-/// lookup that does not follow one ([`Transform::LOOKUPS`], checked
-/// before) or an `arg` not in its shape.
-fn transform_op_of(lookup: Kind, arg: Arg) -> Option<TransformOp> {
-    Some(match lookup {
-        Kind::Exact => TransformOp::Exact(arg.one()?),
-        Kind::In => TransformOp::In(arg.list()?),
-        Kind::Gt => TransformOp::Cmp(Cmp::Gt, arg.one()?),
-        Kind::Gte => TransformOp::Cmp(Cmp::Gte, arg.one()?),
-        Kind::Lt => TransformOp::Cmp(Cmp::Lt, arg.one()?),
-        Kind::Lte => TransformOp::Cmp(Cmp::Lte, arg.one()?),
-        Kind::Range => {
-            let (low, high) = arg.pair()?;
-            TransformOp::Range(low, high)
-        }
-        _ => return None,
-    })
-}
-
 /// A key resolved against the model: the relations crossed, the field,
-/// the element of an array field (`tags__0`), the transform applied to it
-/// (`created__year`), the lookup.
+/// the element of an array field (`tags__0`), the transforms applied to
+/// it in order (`created__date__year`), the lookup.
 struct Resolved {
     path: RelPath,
     field: &'static FieldMeta,
     index: Option<u32>,
-    transform: Option<Transform>,
+    transforms: Vec<Transform>,
     lookup: Kind,
 }
 
 impl Resolved {
-    /// The type of the values the lookup compares: the transform's output,
-    /// else the array element's, else the field's.
+    /// The type of the values the lookup compares: the last transform's
+    /// output, else the array element's, else the field's.
     fn value_type(&self) -> SqlType {
-        match (self.transform, self.index, self.field.sql_type) {
-            (Some(transform), _, _) => output_type(transform),
+        match (self.transforms.last(), self.index, self.field.sql_type) {
+            (Some(transform), _, _) => output_type(*transform),
             (None, Some(_), SqlType::Array(element)) => *element,
             (None, _, ty) => ty,
         }
@@ -719,28 +704,36 @@ impl Lookup {
                     if let (SqlType::Array(element), Some(index)) =
                         (field.sql_type, array_index(first))
                     {
-                        return Self::resolve_index(meta, field, *element, rest, lookup).map(
-                            |transform| Resolved {
+                        return Self::resolve_chain(meta, field, *element, rest, 1, lookup, key)
+                            .map(|transforms| Resolved {
                                 path,
                                 field,
                                 index: Some(index),
-                                transform,
-                                lookup,
-                            },
-                        );
-                    }
-                }
-                // `created__year`: a field with a transform.
-                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
-                    if let Some(transform) = Transform::from_name(first) {
-                        return Self::resolve_transform(meta, field, transform, rest, lookup, key)
-                            .map(|()| Resolved {
-                                path,
-                                field,
-                                index: None,
-                                transform: Some(transform),
+                                transforms,
                                 lookup,
                             });
+                    }
+                }
+                // `created__year`, `created__date__year`: a field with
+                // transforms.
+                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
+                    if Transform::from_name(first).is_some() {
+                        return Self::resolve_chain(
+                            meta,
+                            field,
+                            field.sql_type,
+                            rest,
+                            0,
+                            lookup,
+                            key,
+                        )
+                        .map(|transforms| Resolved {
+                            path,
+                            field,
+                            index: None,
+                            transforms,
+                            lookup,
+                        });
                     }
                 }
                 // `karma__like`: a field with an unknown lookup, not a path.
@@ -779,7 +772,7 @@ impl Lookup {
                         path: path.push(rel),
                         field: rel.target.meta().pk_field(),
                         index: None,
-                        transform: None,
+                        transforms: Vec::new(),
                         lookup,
                     });
                 }
@@ -805,90 +798,63 @@ impl Lookup {
             path,
             field,
             index: None,
-            transform: None,
+            transforms: Vec::new(),
             lookup,
         })
     }
 
-    /// Checks `field__index[__transform]__lookup` (`rest` is the index and
-    /// what follows it before the lookup): at most a transform of the
-    /// element type follows the index (`days__0__year`), and the lookup
-    /// applies to the element type (or follows the transform). The
-    /// transform, if any.
-    fn resolve_index(
+    /// Checks the transforms of `field__[index__]transform..__lookup`:
+    /// `rest` is what follows the field before the lookup, of which the
+    /// first `skip` names (an array index) are already read, leaving a
+    /// value of type `ty`. Each name must be a transform of the value
+    /// before it (`created__date__year`: `date` of a date-time, `year` of a
+    /// date), and the lookup must apply to the last value. The transforms,
+    /// in order.
+    fn resolve_chain(
         meta: &'static ModelMeta,
         field: &'static FieldMeta,
-        element: SqlType,
+        mut ty: SqlType,
         rest: &[&str],
-        lookup: Kind,
-    ) -> Result<Option<Transform>> {
-        let transform = match rest {
-            [_] => None,
-            [_, name] => Transform::from_name(name)
-                .filter(|t| transform_applies_to_type(*t, element) && Transform::takes(lookup)),
-            _ => None,
-        };
-        if (rest.len() == 1 && applies_to_type(lookup, element)) || transform.is_some() {
-            return Ok(transform);
-        }
-        let valid = Kind::ALL
-            .iter()
-            .filter(|l| applies_to_type(**l, element))
-            .map(|l| l.name().to_owned())
-            .chain(
-                Transform::ALL
-                    .iter()
-                    .filter(|t| transform_applies_to_type(**t, element))
-                    .map(|t| t.name().to_owned()),
-            )
-            .collect();
-        Err(Error::from(crate::error::LookupError {
-            model: meta.name,
-            what: "lookup",
-            name: shown(&format!("{}__{}__{lookup}", field.name, rest.join("__"))),
-            valid,
-        }))
-    }
-
-    /// Checks `field__transform__lookup` (`rest` is the transform's name
-    /// and what follows it before the lookup): the transform applies to
-    /// the field, no second transform follows, the lookup follows a
-    /// transform.
-    fn resolve_transform(
-        meta: &'static ModelMeta,
-        field: &'static FieldMeta,
-        transform: Transform,
-        rest: &[&str],
+        skip: usize,
         lookup: Kind,
         key: &str,
-    ) -> Result<()> {
-        let invalid = |name: String, valid: Vec<String>| {
+    ) -> Result<Vec<Transform>> {
+        let invalid = |name: &str, ty: SqlType| {
+            let valid = Kind::ALL
+                .iter()
+                .filter(|l| applies_to_type(**l, ty))
+                .map(|l| l.name().to_owned())
+                .chain(
+                    Transform::ALL
+                        .iter()
+                        .filter(|t| transform_applies_to_type(**t, ty))
+                        .map(|t| t.name().to_owned()),
+                )
+                .collect();
             Err(Error::from(crate::error::LookupError {
                 model: meta.name,
                 what: "lookup",
-                name,
+                name: shown(name),
                 valid,
             }))
         };
-        if !transform_applies(transform, field) {
-            return invalid(format!("{}__{transform}", field.name), valid_lookups(field));
+        let mut transforms = Vec::new();
+        for (i, name) in rest.iter().enumerate().skip(skip) {
+            match Transform::from_name(name).filter(|t| transform_applies_to_type(*t, ty)) {
+                Some(transform) if transforms.len() < crate::field::MAX_TRANSFORMS => {
+                    transforms.push(transform);
+                    ty = output_type(transform);
+                }
+                _ => {
+                    let so_far = format!("{}__{}", field.name, rest[..=i].join("__"));
+                    return invalid(&so_far, ty);
+                }
+            }
         }
-        if rest.len() > 1 {
-            // `created__date__year`: transforms do not chain.
-            let valid = Transform::LOOKUPS
-                .iter()
-                .map(|l| l.name().to_owned())
-                .collect();
-            return invalid(shown(key), valid);
+        if !applies_to_type(lookup, ty) {
+            return invalid(key, ty);
         }
-        if !Transform::takes(lookup) {
-            let valid = Transform::LOOKUPS
-                .iter()
-                .map(|l| l.name().to_owned())
-                .collect();
-            return invalid(format!("{}__{transform}__{lookup}", field.name), valid);
-        }
-        Ok(())
+        Ok(transforms)
     }
 
     /// The condition of the resolved lookup, valid for its field, with
@@ -898,7 +864,7 @@ impl Lookup {
             path,
             field,
             index,
-            transform,
+            transforms,
             lookup,
         } = resolved;
         let bad = |reason: String| {
@@ -908,26 +874,17 @@ impl Lookup {
                 reason,
             })
         };
-        if matches!(&arg, Arg::One(v) if v.is_null()) {
-            if let Some(transform) = transform {
-                return Err(bad(format!(
-                    "cannot use NULL with `{transform}`; use `{}__isnull`",
-                    field.name
-                )));
-            }
-            if !lookup.takes_null() {
-                return Err(bad(format!("cannot use NULL with `{lookup}`")));
-            }
+        if matches!(&arg, Arg::One(v) if v.is_null()) && !lookup.takes_null() {
+            return Err(bad(format!("cannot use NULL with `{lookup}`")));
         }
-        let op = match transform {
-            Some(transform) => {
-                transform_op_of(lookup, arg).map(|op| Op::Transformed(transform, op))
-            }
-            None => op_of(lookup, arg),
-        };
-        let Some(op) = op else {
+        let Some(op) = op_of(lookup, arg) else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
         };
+        // The first transform outermost: it is applied to the column first.
+        let op = transforms
+            .into_iter()
+            .rev()
+            .fold(op, |op, t| Op::Transformed(t, Box::new(op)));
         let op = match index {
             Some(index) => Op::Index(index, Box::new(op)),
             None => op,

@@ -9,11 +9,12 @@ use crate::sql::clauses::{push_direction, push_limit_offset};
 use crate::sql::expr::{resolve, Arith, Expr};
 use crate::sql::joins::Table;
 use crate::sql::joins::Tables;
-use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery, Transform, TransformOp};
+use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery, Transform};
 use crate::sql::tree::{Sort, SortKey};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
 use crate::value::Value;
+use orm_names::{TransformOn, TransformOutput};
 
 /// Escapes `\`, `%` and `_` so `text` matches literally inside a `LIKE`
 /// pattern (PostgreSQL's default escape character is `\`).
@@ -489,7 +490,13 @@ pub(crate) fn push_join_target(
 
 /// A lookup on a nullable column under negation gets `AND col IS NOT NULL`.
 fn needs_guard(cond: &Cond, negated: bool) -> bool {
-    negated && cond.field.nullable && !matches!(cond.op, Op::IsNull(_))
+    // The lookup itself, under an element or transforms: `isnull` after a
+    // transform (`created__year__isnull`) takes no guard either.
+    let mut op = &cond.op;
+    while let Op::Index(_, inner) | Op::Transformed(_, inner) = op {
+        op = inner;
+    }
+    negated && cond.field.nullable && !matches!(op, Op::IsNull(_))
 }
 
 fn push_cond(w: &mut SqlWriter, scope: Scope<'_>, cond: &Cond) {
@@ -543,12 +550,7 @@ fn push_op(
         }
         Op::Cmp(cmp, v) => {
             col(w);
-            w.push_sql(match cmp {
-                Cmp::Gt => " > ",
-                Cmp::Gte => " >= ",
-                Cmp::Lt => " < ",
-                Cmp::Lte => " <= ",
-            });
+            w.push_sql(cmp_sql(*cmp));
             w.push_bind(v.clone());
         }
         Op::Range(low, high) => {
@@ -605,7 +607,7 @@ fn push_op(
             w.push_sql(if *ci { " ~* " } else { " ~ " });
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
-        Op::Transformed(transform, op) => push_transformed(w, col, ty, *transform, op),
+        Op::Transformed(transform, op) => push_transformed(w, scope, col, ty, *transform, op),
         Op::ArrayContains(v) => push_binary(w, col, " @> ", v),
         Op::ContainedBy(v) => push_binary(w, col, " <@ ", v),
         Op::Overlap(v) => push_binary(w, col, " && ", v),
@@ -636,43 +638,33 @@ fn cmp_sql(cmp: Cmp) -> &'static str {
     }
 }
 
-/// A lookup after a date or time transform, in the active time zone
-/// ([`crate::timezone::current`], read now: when the query is run).
-/// `year` and `iso_year` compared with `exact`, `gt`, `gte`, `lt` or `lte`
-/// are a range on the bare column, so an index on it still serves
-/// (Django's `YearLookup`); the rest compare the transformed value.
+/// A lookup after a transform; date and time transforms read the value in
+/// the active time zone ([`crate::timezone::current`], read now: when the
+/// query is run). `year` and `iso_year` compared with `exact`, `gt`,
+/// `gte`, `lt` or `lte` are a range on the transform's input (the bare
+/// column for `created__year`, so an index on it still serves: Django's
+/// `YearLookup`); the rest compare the transformed value, with the
+/// lookups of its type (`LOWER(col) LIKE ..`, a further transform).
 fn push_transformed(
     w: &mut SqlWriter,
+    scope: Scope<'_>,
     col: &dyn Fn(&mut SqlWriter),
     ty: SqlType,
     transform: Transform,
-    op: &TransformOp,
+    op: &Op,
 ) {
     if push_year_range(w, col, ty, transform, op) {
         return;
     }
-    push_transform_expr(w, col, ty, transform);
-    match op {
-        TransformOp::Exact(v) => {
-            w.push_sql(" = ");
-            w.push_bind(v.clone());
-        }
-        TransformOp::In(values) => {
-            w.push_sql(" = ANY(");
-            w.push_bind(Value::Array(values.clone()));
-            w.push_sql(")");
-        }
-        TransformOp::Cmp(cmp, v) => {
-            w.push_sql(cmp_sql(*cmp));
-            w.push_bind(v.clone());
-        }
-        TransformOp::Range(low, high) => {
-            w.push_sql(" BETWEEN ");
-            w.push_bind(low.clone());
-            w.push_sql(" AND ");
-            w.push_bind(high.clone());
-        }
-    }
+    let output = match transform.output() {
+        TransformOutput::Int => SqlType::Integer,
+        TransformOutput::Date => SqlType::Date,
+        TransformOutput::Time => SqlType::Time,
+        TransformOutput::Text => SqlType::Text,
+    };
+    push_op(w, scope, output, op, &|w: &mut SqlWriter| {
+        push_transform_expr(w, col, ty, transform)
+    });
 }
 
 /// The column read in the active zone when it is a `timestamptz`
@@ -696,6 +688,12 @@ fn push_transform_expr(
     transform: Transform,
 ) {
     let part = match transform {
+        Transform::Lower => "LOWER(",
+        Transform::Upper => "UPPER(",
+        Transform::Length => "LENGTH(",
+        Transform::Trim => "TRIM(",
+        Transform::LTrim => "LTRIM(",
+        Transform::RTrim => "RTRIM(",
         Transform::Len => {
             // Django's ArrayLenTransform: 0 for an empty array (whose
             // `array_length` is NULL), NULL for a NULL one.
@@ -741,6 +739,11 @@ fn push_transform_expr(
         Transform::Minute => "EXTRACT(MINUTE FROM ",
     };
     w.push_sql(part);
+    if transform.applies_to() == TransformOn::Text {
+        col(w);
+        w.push_sql(")");
+        return;
+    }
     push_local(w, col, ty);
     w.push_sql(")::integer");
 }
@@ -766,14 +769,14 @@ fn push_year_range(
     col: &dyn Fn(&mut SqlWriter),
     ty: SqlType,
     transform: Transform,
-    op: &TransformOp,
+    op: &Op,
 ) -> bool {
     if !matches!(transform, Transform::Year | Transform::IsoYear) {
         return false;
     }
     let (year, cmp) = match op {
-        TransformOp::Exact(Value::I32(Some(year))) => (*year, None),
-        TransformOp::Cmp(cmp, Value::I32(Some(year))) => (*year, Some(*cmp)),
+        Op::Exact(Value::I32(Some(year))) => (*year, None),
+        Op::Cmp(cmp, Value::I32(Some(year))) => (*year, Some(*cmp)),
         _ => return false,
     };
     let start = year_start(transform, year);

@@ -169,10 +169,12 @@ pub(crate) enum Op {
     },
     /// `col IN (SELECT ..)`: `__in` with a `values(..)` query.
     InQuery(Box<Subquery>),
-    /// A lookup on the column's value after a date or time transform:
-    /// `EXTRACT(MONTH FROM col AT TIME ZONE $tz)::integer = $n`, or for
-    /// `year`/`iso_year` a range on the bare column.
-    Transformed(Transform, TransformOp),
+    /// A lookup (any, itself possibly another transform) on the value
+    /// after a transform: `EXTRACT(MONTH FROM col AT TIME ZONE
+    /// $tz)::integer = $n`, `LOWER(col) LIKE $n`; for `year`/`iso_year`
+    /// compared with a value, a range on the transform's input (the bare
+    /// column when it is the first transform).
+    Transformed(Transform, Box<Op>),
     /// `col @> $n`: an array holding every element of the value (`contains`
     /// on an array field).
     ArrayContains(Value),
@@ -194,18 +196,6 @@ pub(crate) enum Op {
     },
 }
 
-/// The lookups that may follow a transform ([`Transform::LOOKUPS`]), with
-/// their operands: values of the transform's output (an `i32`, a date or
-/// a time).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum TransformOp {
-    Exact(Value),
-    /// Never empty and without NULLs (see [`Node::leaf`]).
-    In(Vec<Value>),
-    Cmp(Cmp, Value),
-    Range(Value, Value),
-}
-
 impl Node {
     /// A leaf, normalized the way Django does: `= NULL` is `IS NULL`, NULLs
     /// are dropped from `in`, and an empty `in` matches nothing.
@@ -216,15 +206,28 @@ impl Node {
     /// A leaf on `field` reached through `path`. `author__id = 4` becomes
     /// `author_id = 4` (the key is already on this side), as in Django.
     pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
-        if let Op::Index(index, inner) = op {
-            // The inner lookup normalized as on a column, then wrapped.
-            return match Node::leaf_at(path, field, *inner) {
-                Node::Leaf(c) => Node::Leaf(Cond {
-                    op: Op::Index(index, Box::new(c.op)),
-                    ..c
-                }),
-                other => other,
-            };
+        // An element or a transform: the inner lookup normalized as on a
+        // column, then wrapped.
+        match op {
+            Op::Index(index, inner) => {
+                return match Node::leaf_at(path, field, *inner) {
+                    Node::Leaf(c) => Node::Leaf(Cond {
+                        op: Op::Index(index, Box::new(c.op)),
+                        ..c
+                    }),
+                    other => other,
+                };
+            }
+            Op::Transformed(transform, inner) => {
+                return match Node::leaf_at(path, field, *inner) {
+                    Node::Leaf(c) => Node::Leaf(Cond {
+                        op: Op::Transformed(transform, Box::new(c.op)),
+                        ..c
+                    }),
+                    other => other,
+                };
+            }
+            _ => {}
         }
         let (path, field) = match path.last() {
             Some(step)
@@ -246,13 +249,6 @@ impl Node {
                     return Node::Nothing;
                 }
                 Op::In(values)
-            }
-            Op::Transformed(t, TransformOp::In(values)) => {
-                let values: Vec<Value> = values.into_iter().filter(|v| !v.is_null()).collect();
-                if values.is_empty() {
-                    return Node::Nothing;
-                }
-                Op::Transformed(t, TransformOp::In(values))
             }
             op => op,
         };

@@ -15,6 +15,9 @@ use super::name_type;
 /// How many relations one name may cross (as `orm_core::query::q::MAX_DEPTH`).
 const MAX_DEPTH: usize = 4;
 
+/// How many transforms one name may chain (as orm-core's `MAX_TRANSFORMS`).
+const MAX_TRANSFORMS: usize = 4;
+
 /// Every lookup name, for error messages: `exact, iexact, ...`.
 fn lookup_names() -> String {
     let names: Vec<&str> = Lookup::ALL.iter().map(|l| l.name()).collect();
@@ -90,8 +93,13 @@ fn is_index(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `None`, also as a `macro_rules!` argument (an invisible group).
 fn is_none(expr: &Expr) -> bool {
-    matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
+    match expr {
+        Expr::Group(g) => is_none(&g.expr),
+        Expr::Path(p) => p.qself.is_none() && p.path.is_ident("None"),
+        _ => false,
+    }
 }
 
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
@@ -150,12 +158,24 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             format!("`{key}`: expected names separated by `__`, like `author__name__icontains`"),
         ));
     }
-    // A transform may follow a field reached through `MAX_DEPTH` relations.
-    let transformed = steps
-        && names
-            .last()
-            .is_some_and(|n| Transform::from_name(n).is_some() || is_index(n));
-    if names.len() > MAX_DEPTH + 1 + usize::from(transformed) {
+    // Transforms (and an index) may follow a field reached through
+    // `MAX_DEPTH` relations.
+    let trailing = |f: fn(&str) -> bool| {
+        if steps {
+            names.iter().rev().take_while(|n| f(n)).count()
+        } else {
+            0
+        }
+    };
+    let transforms = trailing(|n| Transform::from_name(n).is_some());
+    if transforms > MAX_TRANSFORMS {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` chains more than {MAX_TRANSFORMS} transforms"),
+        ));
+    }
+    let transformed = trailing(|n| Transform::from_name(n).is_some() || is_index(n));
+    if names.len() > MAX_DEPTH + 1 + transformed {
         return Err(syn::Error::new(
             span,
             format!("`{key}` crosses more than {MAX_DEPTH} relations"),
@@ -393,6 +413,14 @@ mod tests {
         assert!(out.contains("steps :: gt"), "{out}");
         assert!(expand("tags__99999999999 = x").is_err());
         assert!(expand("a__b__c__d__e__f__year = 1").is_err());
+        // Transforms chain: `created__date__year`, up to four.
+        let out = expand("created__date__year__gte = 2020").expect("expands");
+        assert_eq!(out.matches("steps :: next").count(), 2, "{out}");
+        assert!(expand("a__b__c__d__name__trim__lower__upper__length = 1").is_ok());
+        assert_eq!(
+            expand("name__trim__trim__trim__trim__trim = x").unwrap_err(),
+            "`name__trim__trim__trim__trim__trim` chains more than 4 transforms"
+        );
         // No transform name: the relation path as before.
         let out = expand("author__name = x").expect("expands");
         assert!(out.contains("relation_by_name"), "{out}");

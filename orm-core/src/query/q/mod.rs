@@ -1,8 +1,7 @@
 //! Conditions ([`Q`]) and assignments ([`Assign`]) as plain data.
 
 pub(crate) use crate::sql::tree::{
-    Cmp, Cond, Like, Node, Op, RelPath, Set, Subquery, Transform, TransformOp, ACROSS_RELATION,
-    MAX_DEPTH,
+    Cmp, Cond, Like, Node, Op, RelPath, Set, Subquery, Transform, ACROSS_RELATION, MAX_DEPTH,
 };
 
 mod assign;

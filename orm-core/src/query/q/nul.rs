@@ -45,7 +45,6 @@ fn op_has_nul(op: &Op) -> bool {
         | Op::ArrayContains(v)
         | Op::ContainedBy(v)
         | Op::Overlap(v) => v.has_nul(),
-        Op::Index(_, op) => op_has_nul(op),
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),
@@ -54,11 +53,7 @@ fn op_has_nul(op: &Op) -> bool {
         Op::IsNull(_) => false,
         Op::CmpExpr { expr, .. } => expr.has_nul(),
         Op::InQuery(sub) => any_nul(&sub.filter),
-        Op::Transformed(_, op) => match op {
-            TransformOp::Exact(v) | TransformOp::Cmp(_, v) => v.has_nul(),
-            TransformOp::In(values) => values.iter().any(Value::has_nul),
-            TransformOp::Range(low, high) => low.has_nul() || high.has_nul(),
-        },
+        Op::Index(_, op) | Op::Transformed(_, op) => op_has_nul(op),
     }
 }
 

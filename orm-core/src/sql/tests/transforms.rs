@@ -260,7 +260,6 @@ fn typed_handles_build_the_same_conditions_as_q() {
         where_of(f.ends.date().range((d, d))),
         where_of(q!(ends__date__range = (d, d)))
     );
-    assert_eq!(f.at.quarter().name(), "quarter");
     assert_eq!(f.ends.date().meta().name, "ends");
 }
 
@@ -352,7 +351,8 @@ fn the_runtime_form_refuses_what_q_refuses() {
     assert_eq!(
         err("name__year", "3"),
         "Event has no lookup `name__year`; valid lookups: exact, iexact, contains, icontains, \
-         startswith, istartswith, endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex"
+         startswith, istartswith, endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
+         lower, upper, length, trim, ltrim, rtrim"
     );
     assert_eq!(
         err("day__hour", "3"),
@@ -361,23 +361,36 @@ fn the_runtime_form_refuses_what_q_refuses() {
     );
     assert_eq!(
         err("at__year__icontains", "x"),
-        "Event has no lookup `at__year__icontains`; valid lookups: exact, gt, gte, lt, lte, in, range"
+        "Event has no lookup `at__year__icontains`; valid lookups: exact, in, gt, gte, lt, lte, \
+         range, isnull"
     );
+    // After a transform come the lookups and transforms of its value: a
+    // date's, not text's.
     assert_eq!(
         err("at__date__regex", "x"),
-        "Event has no lookup `at__date__regex`; valid lookups: exact, gt, gte, lt, lte, in, range"
+        "Event has no lookup `at__date__regex`; valid lookups: exact, in, gt, gte, lt, lte, \
+         range, isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
     );
-    assert!(err("at__date__year", "2024").contains("`at__date__year`"));
+    assert_eq!(
+        err("at__date__hour", "3"),
+        "Event has no lookup `at__date__hour`; valid lookups: exact, in, gt, gte, lt, lte, \
+         range, isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
+    );
+    assert!(err("at__year__month", "3").contains("`at__year__month`"));
     assert!(
         err("at__year", "twenty").contains("integer"),
         "{}",
         err("at__year", "twenty")
     );
     assert!(err("at__date", "2021-13-01").contains("at"));
-    let null = Lookup::value::<Event>("at__year", Value::I32(None))
+    // `exact` NULL after a transform is `isnull` on the transformed value,
+    // as Django's build_lookup makes it; other lookups refuse NULL.
+    let null = Lookup::value::<Event>("at__year", Value::I32(None)).unwrap();
+    assert_eq!(where_of(null), where_of(q!(at__year__isnull = true)));
+    let null = Lookup::value::<Event>("at__year__gt", Value::I32(None))
         .unwrap_err()
         .to_string();
-    assert!(null.contains("cannot use NULL with `year`"), "{null}");
+    assert!(null.contains("cannot use NULL with `gt`"), "{null}");
     let wrong = Lookup::value::<Event>("at__date", Value::I32(Some(3)))
         .unwrap_err()
         .to_string();
@@ -414,4 +427,173 @@ fn dates_and_datetimes_bind_the_active_zone() {
         stmt.binds,
         [text("day"), text("Asia/Kolkata"), text("Asia/Kolkata")]
     );
+}
+
+#[test]
+fn transforms_chain_each_on_the_value_before_it() {
+    // Django's `created__date__year`: the year of the local date, compared
+    // as a range on that date (YearLookup on its input, `TruncDate` here).
+    assert_eq!(
+        where_in("America/New_York", q!(at__date__year = 2022)),
+        (
+            r#"(("events"."at" AT TIME ZONE $1)::date >= $2 AND ("events"."at" AT TIME ZONE $3)::date < $4)"#.to_owned(),
+            vec![
+                text("America/New_York"),
+                Value::Date(Some(date(2022, 1, 1))),
+                text("America/New_York"),
+                Value::Date(Some(date(2023, 1, 1))),
+            ]
+        )
+    );
+    assert_eq!(
+        where_of(q!(at__date__month__in = [1, 2])),
+        (
+            r#"EXTRACT(MONTH FROM ("events"."at" AT TIME ZONE $1)::date)::integer = ANY($2)"#
+                .to_owned(),
+            vec![utc(), Value::Array(vec![int(1), int(2)])]
+        )
+    );
+    assert_eq!(
+        where_of(q!(at__time__hour__gte = 9)),
+        (
+            r#"EXTRACT(HOUR FROM ("events"."at" AT TIME ZONE $1)::time)::integer >= $2"#.to_owned(),
+            vec![utc(), int(9)]
+        )
+    );
+    // The typed handles chain the same way.
+    let f = Event::fields();
+    assert_eq!(
+        where_of(f.at.date().year().eq(2022)),
+        where_of(q!(at__date__year = 2022))
+    );
+    assert_eq!(
+        where_of(f.at.time().hour().gte(9)),
+        where_of(q!(at__time__hour__gte = 9))
+    );
+}
+
+#[test]
+fn text_transforms_take_the_lookups_of_their_output() {
+    // Django's Lower/Upper/Length/Trim registered as transforms.
+    assert_eq!(
+        where_of(q!(name__lower__startswith = "ab%")),
+        (
+            r#"LOWER("events"."name") LIKE $1"#.to_owned(),
+            vec![text("ab\\%%")]
+        )
+    );
+    assert_eq!(
+        where_of(q!(name__trim__iexact = "x")),
+        (
+            r#"UPPER(TRIM("events"."name")) = UPPER($1)"#.to_owned(),
+            vec![text("x")]
+        )
+    );
+    assert_eq!(
+        where_of(q!(name__length__gt = 3)),
+        (r#"LENGTH("events"."name") > $1"#.to_owned(), vec![int(3)])
+    );
+    assert_eq!(
+        where_of(q!(name__upper__in = ["A", "B"])),
+        (
+            r#"UPPER("events"."name") = ANY($1)"#.to_owned(),
+            vec![Value::Array(vec![text("A"), text("B")])]
+        )
+    );
+    assert_eq!(
+        where_of(q!(name__rtrim__lower__length__lte = 5)),
+        (
+            r#"LENGTH(LOWER(RTRIM("events"."name"))) <= $1"#.to_owned(),
+            vec![int(5)]
+        )
+    );
+    let f = Event::fields();
+    assert_eq!(
+        where_of(f.name.lower().startswith("ab%")),
+        where_of(q!(name__lower__startswith = "ab%"))
+    );
+    // Across a relation, the transformed field of the related row.
+    assert_eq!(
+        where_of(q!(venue__opened__year = 2020)).1.len(),
+        where_of(q!(at__year = 2020)).1.len()
+    );
+}
+
+#[test]
+fn isnull_f_and_subqueries_follow_a_transform() {
+    // `isnull` on the transformed value (Django: `ends__date__isnull`).
+    assert_eq!(
+        where_of(q!(ends__date__isnull = true)),
+        (
+            r#"("events"."ends" AT TIME ZONE $1)::date IS NULL"#.to_owned(),
+            vec![utc()]
+        )
+    );
+    // `= None` after a transform is `isnull`, as Django's build_lookup.
+    assert_eq!(
+        where_of(q!(ends__date = None)),
+        where_of(q!(ends__date__isnull = true))
+    );
+    // Under `exclude`, `isnull` takes no `IS NOT NULL` guard.
+    let stmt = Event::all()
+        .exclude(q!(ends__year__isnull = true))
+        .sql()
+        .unwrap()
+        .unwrap();
+    assert!(
+        stmt.sql.ends_with(
+            r#"WHERE NOT (EXTRACT(YEAR FROM "events"."ends" AT TIME ZONE $1)::integer IS NULL)"#
+        ),
+        "{}",
+        stmt.sql
+    );
+    // F() compares the transformed value with another field.
+    assert_eq!(
+        where_of(q!(at__year__gt = F("id"))),
+        (
+            r#"EXTRACT(YEAR FROM "events"."at" AT TIME ZONE $1)::integer > "events"."id""#
+                .to_owned(),
+            vec![utc()]
+        )
+    );
+    // `__in` a values() subquery.
+    let (sql, binds) = where_of(q!(
+        name__lower__in = Event::filter(q!(id = 1)).values("name")
+    ));
+    assert_eq!(
+        sql,
+        r#"LOWER("events"."name") IN (SELECT "events"."name" FROM "events" WHERE "events"."id" = $1)"#
+    );
+    assert_eq!(binds, [Value::I64(Some(1))]);
+}
+
+#[test]
+fn the_runtime_form_chains_transforms_too() {
+    let pairs = [
+        ("at__date__year", "2022", q!(at__date__year = 2022)),
+        ("at__time__hour__gte", "9", q!(at__time__hour__gte = 9)),
+        (
+            "name__lower__startswith",
+            "ab",
+            q!(name__lower__startswith = "ab"),
+        ),
+        (
+            "name__length__range",
+            "1,3",
+            q!(name__length__range = (1, 3)),
+        ),
+        ("ends__date__isnull", "true", q!(ends__date__isnull = true)),
+    ];
+    for (key, value, expected) in pairs {
+        let parsed = Lookup::parse::<Event>(key, value).unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(where_of(parsed), where_of(expected), "{key}");
+    }
+    // A text transform is not one of a date, nor an array's `len`; a fifth
+    // transform is refused.
+    assert!(Lookup::parse::<Event>("at__lower", "x").is_err());
+    assert!(Lookup::parse::<Event>("at__len", "1").is_err());
+    let err = Lookup::parse::<Event>("name__trim__trim__trim__trim__trim", "x")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("name__trim__trim__trim__trim__trim"), "{err}");
 }
