@@ -64,6 +64,15 @@ fn note_new(seen: &mut Seen, table: &str, keys: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// The rows a delete would set to NULL or be refused by, per model: its
+/// table and the rows' keys (a row also deleted by a cascade is not
+/// counted as set to NULL).
+#[derive(Default)]
+struct Pending {
+    set_null: BTreeMap<String, (String, HashSet<String>)>,
+    protected: BTreeMap<String, (String, HashSet<String>)>,
+}
+
 /// Counts the rows that deleting `keys` of `meta` cascades to, recursively;
 /// with `others`, also the rows set to NULL and the rows that refuse.
 fn count_cascades<'a>(
@@ -72,25 +81,36 @@ fn count_cascades<'a>(
     keys: Value,
     report: &'a mut Deleted,
     seen: &'a mut Seen,
-    mut others: Option<&'a mut DeletePreview>,
+    mut others: Option<&'a mut Pending>,
 ) -> crate::relation::BoxFuture<'a, Result<()>> {
     Box::pin(async move {
         for child in registered_models() {
             for rel in child.relations {
                 let points_here = rel.target.meta().table == meta.table;
-                if let (Some(preview), RelationKind::ForeignKey | RelationKind::OneToOne) =
+                if let (Some(pending), RelationKind::ForeignKey | RelationKind::OneToOne) =
                     (others.as_deref_mut(), rel.kind)
                 {
                     if points_here && rel.on_delete != OnDelete::Cascade {
                         let Some(key) = rel.key_field() else { continue };
                         let stmt = statements::keys_referring(child, key.column, &keys);
-                        let n = rows(db, &stmt).await?.len() as u64;
                         let into = match rel.on_delete {
-                            OnDelete::SetNull | OnDelete::SetDefault => &mut preview.set_null,
-                            _ => &mut preview.protected,
+                            OnDelete::SetNull | OnDelete::SetDefault => &mut pending.set_null,
+                            _ => &mut pending.protected,
                         };
-                        if n > 0 {
-                            *into.entry(child.name.to_owned()).or_default() += n;
+                        let rows = rows(db, &stmt).await?;
+                        if rows.is_empty() {
+                            continue;
+                        }
+                        let found = into
+                            .entry(child.name.to_owned())
+                            .or_insert_with(|| (child.table.to_owned(), HashSet::new()));
+                        for row in rows {
+                            // Told apart by every key column.
+                            let mut parts = Vec::with_capacity(child.pk_fields.len());
+                            for (at, f) in child.pk_field_metas().enumerate() {
+                                parts.push(Value::read(&row, at, f.sql_type)?.to_string());
+                            }
+                            found.1.insert(parts.join("|"));
                         }
                         continue;
                     }
@@ -260,18 +280,31 @@ pub(crate) async fn delete_preview(
     );
     let mut report = Deleted::default();
     report.add(meta.name, values.len() as u64);
-    let mut others = DeletePreview::default();
+    let mut pending = Pending::default();
     count_cascades(
         db,
         meta,
         Value::Array(values),
         &mut report,
         &mut seen,
-        Some(&mut others),
+        Some(&mut pending),
     )
     .await?;
+    let counts = |found: BTreeMap<String, (String, HashSet<String>)>| {
+        found
+            .into_iter()
+            .filter_map(|(model, (table, keys))| {
+                let gone = seen.get(&table);
+                let n = keys
+                    .iter()
+                    .filter(|k| !gone.is_some_and(|g| g.contains(*k)))
+                    .count() as u64;
+                (n > 0).then_some((model, n))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
     preview.deleted = report;
-    preview.set_null = others.set_null;
-    preview.protected = others.protected;
+    preview.set_null = counts(pending.set_null);
+    preview.protected = counts(pending.protected);
     Ok(preview)
 }
