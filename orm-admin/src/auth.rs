@@ -193,12 +193,15 @@ pub(crate) async fn authenticate(username: &str, password: &str) -> Result<Optio
     Ok(user.filter(|_| ok))
 }
 
+/// Failures per (username, address): how many, since when.
+type Failures = HashMap<(String, Option<IpAddr>), (u32, Instant)>;
+
 /// Failed logins per username and client address, in memory: past
 /// `max_failures` in `window`, further attempts are refused until the
 /// window ends.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    failures: Mutex<HashMap<(String, Option<IpAddr>), (u32, Instant)>>,
+    failures: Mutex<Failures>,
     pub(crate) max_failures: u32,
     pub(crate) window: Duration,
 }

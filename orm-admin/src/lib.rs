@@ -75,7 +75,7 @@
 //! `/<model>/<pk>/history/` lists the object's history. The `<model>` of
 //! a URL is the model's name in lower case.
 //!
-//! The change list's query string is a [`FilterSet`](orm_core::query::FilterSet)'s:
+//! The change list's query string is a [`FilterSet`]'s:
 //! `?published=true&author=3&search=rust+async&ordering=-views,title&page=2`;
 //! only the filters of `list_filter` (`exact`, `isnull`, and `gte`/`lt`
 //! on dates), the search and the ordering by a field pass. Anything else
@@ -188,10 +188,12 @@ impl<M: Model> ModelAdmin<M> {
     pub fn new() -> Self {
         let meta = M::META;
         let short = |f: &&orm_core::FieldMeta| {
-            !matches!(
+            let long_text = f.sql_type == SqlType::Text && f.max_length.is_none();
+            let bulky = matches!(
                 f.sql_type,
                 SqlType::Jsonb | SqlType::Bytea | SqlType::Array(_)
-            ) && !(f.sql_type == SqlType::Text && f.max_length.is_none())
+            );
+            !(bulky || long_text)
         };
         let mut display: Vec<String> = vec![meta.pk_field().name.to_owned()];
         display.extend(

@@ -16,6 +16,9 @@ use crate::Options;
 
 pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// (key text, label) of each object.
+pub(crate) type Labels = Vec<(String, String)>;
+
 /// One object as the pages show it.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -58,7 +61,7 @@ pub(crate) trait ModelOps: Send + Sync {
     /// The labels of the objects with these keys, as (key text, label).
     fn labels(&self, keys: Vec<Value>) -> BoxFut<'_, Result<Vec<(String, String)>>>;
     /// Every object as (key text, label) when there are at most `limit`.
-    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Vec<(String, String)>>>>;
+    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Labels>>>;
     /// Adds (`pk` None) or changes an object from the form's values, with
     /// its history row, in one transaction.
     fn save<'a>(
@@ -369,7 +372,7 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
         })
     }
 
-    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Vec<(String, String)>>>> {
+    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Labels>>> {
         Box::pin(async move {
             let mut order = self.order();
             order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
