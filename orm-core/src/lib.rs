@@ -293,7 +293,9 @@
 //! non-null key, `LEFT` for a nullable one) in the
 //! same query; [`QuerySet::prefetch_related`] loads reverse keys,
 //! many-to-many and foreign keys with one query per level (`= ANY($1)`).
-//! [`QuerySet::delete_report`] says what a delete cascaded to, and
+//! [`QuerySet::delete_report`] says what a delete cascaded to
+//! ([`QuerySet::delete_preview`] counts it beforehand, with the rows set to
+//! NULL and those that would refuse, deleting nothing), and
 //! [`QuerySet::annotate`] counts or sums related rows per row, each with its
 //! own subquery (so two counts never inflate each other as Django's joins do).
 //!

@@ -367,6 +367,44 @@ async fn delete_report_cascades_two_levels_and_rolls_back_on_restrict() -> Resul
     .await
 }
 
+/// The delete confirmation's counts, nothing deleted: the same numbers as
+/// `delete_report` (Django's admin shows the collector's), plus the rows
+/// set to NULL and those that refuse.
+#[tokio::test]
+async fn delete_preview_counts_without_deleting() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        edited::blog().await?;
+        let preview = edited::Author::filter(q!(name = "Ada"))
+            .delete_preview()
+            .await?;
+        // As delete_report's test above: her 2 posts, their 2 comments, her
+        // profile; "b" only loses its editor.
+        assert_eq!(preview.deleted.total, 6, "{preview:?}");
+        assert_eq!(preview.deleted.per_model.get("Post"), Some(&2));
+        assert_eq!(preview.deleted.per_model.get("Comment"), Some(&2));
+        assert_eq!(preview.set_null.get("Post"), Some(&1), "{preview:?}");
+        assert!(preview.protected.is_empty());
+        assert_eq!(edited::Post::all().count().await?, 4, "nothing deleted");
+        let report = edited::Author::filter(q!(name = "Ada"))
+            .delete_report()
+            .await?;
+        assert_eq!(report, preview.deleted);
+        let r = owner("r").await?;
+        Restricted::create(Restricted {
+            owner: ForeignKey::to(&r)?,
+            ..Default::default()
+        })
+        .await?;
+        let preview = Owner::filter(q!(name = "r")).delete_preview().await?;
+        assert_eq!(preview.protected.get("Restricted"), Some(&1), "{preview:?}");
+        let none = Owner::filter(q!(name = "nobody")).delete_preview().await?;
+        assert_eq!(none, orm_core::query::DeletePreview::default());
+        Ok(())
+    })
+    .await
+}
+
 /// A message from Ann to herself cascades from both of its keys, but it is
 /// one row: Django's collector counts it once.
 #[tokio::test]

@@ -19,7 +19,7 @@ pub(crate) mod values;
 pub(crate) mod values_query;
 
 pub use annotate::{Annotated, AnnotatedQuery};
-pub use cascade::Deleted;
+pub use cascade::{DeletePreview, Deleted};
 pub use deferred::{Deferred, DeferredQuery};
 pub use expr::{Arith, Expr, OuterRef, F};
 pub use filterset::{

@@ -762,6 +762,30 @@ impl<M: Model> QuerySet<M> {
         let db = db::resolve(self.db.as_ref())?;
         crate::query::cascade::delete_report(&db, M::META, &filter).await
     }
+
+    /// What [`delete_report`](QuerySet::delete_report) would remove,
+    /// counted without deleting anything, with the rows whose key would be
+    /// set to NULL and those that would refuse the delete (Django admin's
+    /// delete confirmation page). The counts are of this moment: rows may
+    /// change before a delete runs.
+    ///
+    /// # Errors
+    /// As [`delete_report`](QuerySet::delete_report).
+    pub async fn delete_preview(self) -> Result<crate::query::DeletePreview> {
+        if self.limit.is_some() || self.offset.is_some() || self.distinct {
+            return Err(Error::from(crate::error::QueryError {
+                model: M::META.name,
+                reason: "cannot preview the delete of a sliced (limit/offset) or distinct query"
+                    .into(),
+            }));
+        }
+        let filter = self.simplified()?.into_owned();
+        if matches!(filter, Node::Nothing) {
+            return Ok(crate::query::DeletePreview::default());
+        }
+        let db = db::resolve(self.db.as_ref())?;
+        crate::query::cascade::delete_preview(&db, M::META, &filter).await
+    }
 }
 
 impl<M: Model> IntoFuture for QuerySet<M> {

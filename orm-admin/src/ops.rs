@@ -1,0 +1,446 @@
+//! What the admin does to one model, behind a trait object built at
+//! [`Admin::register`](crate::Admin::register) time: the pages and forms
+//! are written once, against [`ModelOps`], for every model.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use orm_core::prelude::*;
+use orm_core::query::{DeletePreview, FilterSet, Filters};
+use orm_core::{IntegrityKind, ModelMeta, OrderBy, Value};
+use serde_json::json;
+
+use crate::fields::form_text;
+use crate::models::AdminLogEntry;
+use crate::Options;
+
+pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// (key text, label) of each object.
+pub(crate) type Labels = Vec<(String, String)>;
+
+/// One object as the pages show it.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    /// The primary key, as text (the URL's).
+    pub(crate) pk: String,
+    /// The object's label (Django's `__str__`).
+    pub(crate) label: String,
+    /// Every field's value, by position.
+    pub(crate) values: Vec<Value>,
+}
+
+/// A page of the change list.
+#[derive(Debug)]
+pub(crate) struct ListPage {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) number: i64,
+    pub(crate) num_pages: i64,
+    pub(crate) count: i64,
+    /// The count is the planner's estimate.
+    pub(crate) estimated: bool,
+}
+
+/// How a save ended: the object's key, or the errors to show
+/// next to each field (`__all__` for the form's).
+#[derive(Debug)]
+pub(crate) enum Saved {
+    Done { pk: String },
+    Invalid(Vec<(String, String)>),
+}
+
+/// The operations of one registered model, type-erased.
+pub(crate) trait ModelOps: Send + Sync {
+    fn meta(&self) -> &'static ModelMeta;
+    fn opts(&self) -> &Options;
+    /// A page of the change list for a query string (filters, `search`,
+    /// `ordering`) and a page number.
+    fn list<'a>(&'a self, query: &'a str, page: Option<&'a str>) -> BoxFut<'a, Result<ListPage>>;
+    /// The object with this key (text from the URL), if any.
+    fn get<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<Option<Row>>>;
+    /// The labels of the objects with these keys, as (key text, label).
+    fn labels(&self, keys: Vec<Value>) -> BoxFut<'_, Result<Vec<(String, String)>>>;
+    /// Every object as (key text, label) when there are at most `limit`.
+    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Labels>>>;
+    /// Adds (`pk` None) or changes an object from the form's values, with
+    /// its history row, in one transaction.
+    fn save<'a>(
+        &'a self,
+        pk: Option<&'a str>,
+        input: Vec<(usize, Value)>,
+        user: i64,
+    ) -> BoxFut<'a, Result<Saved>>;
+    /// Deletes an object with its history row; `Ok(Err(message))` when
+    /// the database refuses (a protected row refers to it).
+    fn delete<'a>(&'a self, pk: &'a str, user: i64) -> BoxFut<'a, Result<Result<String, String>>>;
+    /// What deleting the object would do.
+    fn preview<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<DeletePreview>>;
+}
+
+/// The label of an object.
+pub(crate) type LabelFn<M> = Box<dyn Fn(&M) -> String + Send + Sync>;
+
+/// [`ModelOps`] of model `M`.
+pub(crate) struct Ops<M: Model> {
+    pub(crate) opts: Options,
+    pub(crate) label: LabelFn<M>,
+    pub(crate) filters: FilterSet<M>,
+}
+
+/// The key of `object` as text.
+fn pk_text<M: Model>(object: &M) -> String {
+    form_text(&object.pk())
+}
+
+/// Django's default `__str__`: the first text field that is set, else
+/// `Post object (1)`.
+pub(crate) fn default_label<M: Model>(object: &M) -> String {
+    let meta = M::META;
+    meta.fields
+        .iter()
+        .filter(|f| !f.primary_key && f.sql_type == orm_core::types::SqlType::Text)
+        .find_map(|f| match object.field_value(f.position) {
+            Value::Text(Some(t)) if !t.trim().is_empty() => Some(t),
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("{} object ({})", meta.name, pk_text(object)))
+}
+
+impl<M: Model + Default + Clone> Ops<M> {
+    fn row(&self, object: &M) -> Row {
+        Row {
+            pk: pk_text(object),
+            label: (self.label)(object),
+            values: (0..M::META.fields.len())
+                .map(|i| object.field_value(i))
+                .collect(),
+        }
+    }
+
+    async fn fetch(&self, pk: &str) -> Result<Option<M>> {
+        // A key that is not of the key's type finds nothing.
+        match Lookup::parse::<M>("pk", pk) {
+            Ok(q) => M::filter(q).first().await,
+            Err(Error::InvalidValue(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn order(&self) -> Vec<OrderBy> {
+        self.opts
+            .ordering
+            .iter()
+            .map(|o| OrderBy::from(o.clone()))
+            .collect()
+    }
+
+    async fn save_impl(
+        &self,
+        pk: Option<&str>,
+        input: Vec<(usize, Value)>,
+        user: i64,
+    ) -> Result<Saved> {
+        let meta = M::META;
+        let old = match pk {
+            None => None,
+            Some(pk) => match self.fetch(pk).await? {
+                Some(old) => Some(old),
+                None => return Err(Error::DoesNotExist { model: meta.name }),
+            },
+        };
+        let mut object = old.clone().unwrap_or_default();
+        let mut errors: Vec<(String, String)> = Vec::new();
+        for (i, value) in input {
+            if let Err(e) = object.set_field(i, value) {
+                errors.push((meta.fields[i].name.to_owned(), e.to_string()));
+            }
+        }
+        if let Err(e) = object.validate() {
+            errors.extend(form_errors(meta, e)?);
+        }
+        // Unique fields, checked first for a message next to the field
+        // (Django's validate_unique); the database's constraint still
+        // decides a race.
+        for f in meta.fields.iter().filter(|f| f.unique && !f.primary_key) {
+            let value = object.field_value(f.position);
+            if value.is_null()
+                || errors.iter().any(|(n, _)| n == f.name)
+                || old
+                    .as_ref()
+                    .is_some_and(|o| o.field_value(f.position) == value)
+            {
+                continue;
+            }
+            let mut qs = M::filter(Lookup::value::<M>(f.name, value)?);
+            if let Some(old) = &old {
+                qs = qs.exclude(Lookup::value::<M>("pk", old.pk())?);
+            }
+            if qs.exists().await? {
+                errors.push((f.name.to_owned(), unique_message(meta, &[f.name])));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Saved::Invalid(errors));
+        }
+        let label = truncate((self.label)(&object), 200);
+        let name = meta.name;
+        let result = match old {
+            None => {
+                let label = label.clone();
+                orm_core::transaction(|| async move {
+                    let object = M::create(object).await?;
+                    let pk = pk_text(&object);
+                    log(
+                        user,
+                        name,
+                        &pk,
+                        &label,
+                        AdminLogEntry::ADDITION,
+                        json!([{"added": {}}]),
+                    )
+                    .await?;
+                    Ok(pk)
+                })
+                .await
+            }
+            Some(old) => {
+                let changed: Vec<&'static str> = meta
+                    .fields
+                    .iter()
+                    .filter(|f| old.field_value(f.position) != object.field_value(f.position))
+                    .map(|f| f.name)
+                    .collect();
+                let label = label.clone();
+                orm_core::transaction(|| async move {
+                    let pk = pk_text(&old);
+                    // The history row first: a change that fails takes
+                    // it with it.
+                    log(
+                        user,
+                        name,
+                        &pk,
+                        &label,
+                        AdminLogEntry::CHANGE,
+                        json!([{"changed": {"fields": changed}}]),
+                    )
+                    .await?;
+                    if !changed.is_empty() {
+                        object.save_fields(&changed).await?;
+                    }
+                    Ok(pk)
+                })
+                .await
+            }
+        };
+        match result {
+            Ok(pk) => Ok(Saved::Done { pk }),
+            Err(e) => Ok(Saved::Invalid(form_errors(meta, e)?)),
+        }
+    }
+}
+
+/// Writes a history row on the scoped database (the change's transaction).
+async fn log(
+    user: i64,
+    model: &'static str,
+    object_id: &str,
+    repr: &str,
+    action_flag: i16,
+    change_message: serde_json::Value,
+) -> Result<()> {
+    AdminLogEntry::create(AdminLogEntry {
+        user: ForeignKey::from_key(user),
+        model: model.to_owned(),
+        object_id: object_id.to_owned(),
+        object_repr: truncate(repr.to_owned(), 200),
+        action_flag,
+        change_message,
+        ..Default::default()
+    })
+    .await
+    .map(drop)
+}
+
+fn truncate(mut text: String, chars: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(chars) {
+        text.truncate(at);
+    }
+    text
+}
+
+/// Django's unique message: `Author with this Name already exists.`
+fn unique_message(meta: &ModelMeta, fields: &[&str]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| crate::fields::label(f)).collect();
+    format!(
+        "{} with this {} already exists.",
+        meta.name,
+        names.join(" and ")
+    )
+}
+
+/// The form errors an error of a save stands for; other errors are
+/// returned (a 500).
+pub(crate) fn form_errors(meta: &ModelMeta, err: Error) -> Result<Vec<(String, String)>> {
+    let all = || orm_core::ValidationError::NON_FIELD_ERRORS.to_owned();
+    let by_constraint = |suffix: &str, constraint: Option<&str>| {
+        meta.fields.iter().find(|f| {
+            constraint.is_some_and(|c| c == format!("{}_{}_{suffix}", meta.table, f.column))
+        })
+    };
+    Ok(match err {
+        Error::Validation(e) => e
+            .errors()
+            .map(|fe| (fe.field.to_owned(), fe.message))
+            .collect(),
+        Error::InvalidValue(e) => vec![(e.field.to_owned(), e.reason.clone())],
+        Error::DanglingKey(e) => vec![(
+            all(),
+            format!(
+                "Select a valid choice: no {} has the key {}.",
+                e.model, e.key
+            ),
+        )],
+        Error::Integrity(ref e) if err.is_integrity(IntegrityKind::Unique) => {
+            match by_constraint("key", e.constraint()) {
+                Some(f) => vec![(f.name.to_owned(), unique_message(meta, &[f.name]))],
+                None => vec![(
+                    all(),
+                    format!("{} with these values already exists.", meta.name),
+                )],
+            }
+        }
+        Error::Integrity(ref e) if err.is_integrity(IntegrityKind::ForeignKey) => {
+            let message = "Select a valid choice. That choice is not one of the available choices.";
+            match by_constraint("fkey", e.constraint()) {
+                Some(f) => vec![(f.name.to_owned(), message.to_owned())],
+                None => vec![(all(), message.to_owned())],
+            }
+        }
+        Error::Integrity(ref e) => vec![(all(), e.message().to_owned())],
+        other => return Err(other),
+    })
+}
+
+impl<M: Model + Default + Clone> ModelOps for Ops<M> {
+    fn meta(&self) -> &'static ModelMeta {
+        M::META
+    }
+
+    fn opts(&self) -> &Options {
+        &self.opts
+    }
+
+    fn list<'a>(&'a self, query: &'a str, page: Option<&'a str>) -> BoxFut<'a, Result<ListPage>> {
+        Box::pin(async move {
+            let Filters { q, order } = self.filters.parse(query)?;
+            let mut order = if order.is_empty() {
+                self.order()
+            } else {
+                order
+            };
+            // A unique last term: pages neither repeat nor skip rows.
+            order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
+            let mut pages = M::filter(q)
+                .order_by(order)
+                .paginate(self.opts.list_per_page)
+                .estimate_above(self.opts.estimate_count_above);
+            let page = pages.get_page(page).await?;
+            Ok(ListPage {
+                rows: page.object_list.iter().map(|o| self.row(o)).collect(),
+                number: page.number,
+                num_pages: page.num_pages,
+                count: page.count,
+                estimated: page.count > self.opts.estimate_count_above,
+            })
+        })
+    }
+
+    fn get<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<Option<Row>>> {
+        Box::pin(async move { Ok(self.fetch(pk).await?.map(|o| self.row(&o))) })
+    }
+
+    fn labels(&self, keys: Vec<Value>) -> BoxFut<'_, Result<Vec<(String, String)>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let found = M::filter(Lookup::value::<M>("pk__in", Value::Array(keys))?).await?;
+            Ok(found
+                .iter()
+                .map(|o| (pk_text(o), (self.label)(o)))
+                .collect())
+        })
+    }
+
+    fn choices(&self, limit: i64) -> BoxFut<'_, Result<Option<Labels>>> {
+        Box::pin(async move {
+            let mut order = self.order();
+            order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
+            // One past the limit says there are more: never the whole table.
+            let found = M::all().order_by(order).limit(limit + 1).await?;
+            if found.len() as i64 > limit {
+                return Ok(None);
+            }
+            Ok(Some(
+                found
+                    .iter()
+                    .map(|o| (pk_text(o), (self.label)(o)))
+                    .collect(),
+            ))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        pk: Option<&'a str>,
+        input: Vec<(usize, Value)>,
+        user: i64,
+    ) -> BoxFut<'a, Result<Saved>> {
+        Box::pin(self.save_impl(pk, input, user))
+    }
+
+    fn delete<'a>(&'a self, pk: &'a str, user: i64) -> BoxFut<'a, Result<Result<String, String>>> {
+        Box::pin(async move {
+            let meta = M::META;
+            let Some(object) = self.fetch(pk).await? else {
+                return Err(Error::DoesNotExist { model: meta.name });
+            };
+            let label = (self.label)(&object);
+            let repr = label.clone();
+            let result = orm_core::transaction(|| async move {
+                log(
+                    user,
+                    meta.name,
+                    &pk_text(&object),
+                    &repr,
+                    AdminLogEntry::DELETION,
+                    json!([]),
+                )
+                .await?;
+                object.delete().await?;
+                Ok(())
+            })
+            .await;
+            match result {
+                Ok(()) => Ok(Ok(label)),
+                Err(Error::Integrity(e)) => Ok(Err(format!(
+                    "Cannot delete {} “{}”: other rows still refer to it ({}).",
+                    meta.name,
+                    label,
+                    e.constraint().unwrap_or("a foreign key")
+                ))),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn preview<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<DeletePreview>> {
+        Box::pin(async move {
+            match Lookup::parse::<M>("pk", pk) {
+                Ok(q) => M::filter(q).delete_preview().await,
+                Err(Error::InvalidValue(_)) => Ok(DeletePreview::default()),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}

@@ -1,0 +1,804 @@
+//! The admin served on a loopback port over a fresh, seeded database and
+//! used over real HTTP, as a browser would (cookies and forms by hand):
+//! login, sessions, CSRF, the pages, and hostile query strings.
+
+#[path = "../examples/admin_demo.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod demo;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use demo::{Author, Comment, Post};
+use orm_admin::{AdminLogEntry, AdminUser};
+use orm_core::prelude::*;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
+
+/// The policy every response carries (the crate's docs state it).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+struct Server {
+    base: String,
+    db: Db,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let db = orm_core::testing::test_db().await.expect("a database");
+        orm_core::generate_schemas_on(&db).await.expect("schema");
+        orm_core::scope(&db, async {
+            demo::seed().await?;
+            orm_admin::create_superuser("admin", "correct horse").await?;
+            orm_admin::create_user("staff", "staff pass", true, false).await?;
+            orm_admin::create_user("visitor", "visitor pass", false, false).await?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .expect("seed");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(demo::serve(db.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            base,
+            db,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: self.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    /// Runs `f` on the server's database.
+    async fn on_db<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> T {
+        orm_core::scope(&self.db, f).await.expect("database call")
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().expect("running").send(());
+        let joined = tokio::time::timeout(Duration::from_secs(10), self.task.take().expect("task"))
+            .await
+            .expect("stops");
+        joined.expect("joined").expect("served");
+    }
+}
+
+/// A response: status, headers, body.
+struct Resp {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A browser without JavaScript: keeps cookies, follows no redirect.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+impl Client {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, headers: &HeaderMap) {
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().expect("ascii cookie");
+            let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, value) = pair.split_once('=').expect("name=value");
+            if value.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Resp {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        self.keep_cookies(&headers);
+        let body = response.text().await.expect("body");
+        assert_ne!(status, 500, "a 500: {body}");
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Resp {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form {
+            body.append_pair(k, v);
+        }
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.finish());
+        self.send(request).await
+    }
+
+    /// Logs in through the form; the response of the POST.
+    async fn login(&mut self, username: &str, password: &str) -> Resp {
+        let page = self.get("/admin/login").await;
+        let token = csrf(&page.body);
+        self.post(
+            "/admin/login",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", username),
+                ("password", password),
+                ("next", "/admin"),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of a page's forms.
+    async fn token(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        csrf(&page.body)
+    }
+}
+
+/// The value of the hidden `csrfmiddlewaretoken` field of a page.
+fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrfmiddlewaretoken\" value=\"")
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"));
+    let rest = &html[at + "name=\"csrfmiddlewaretoken\" value=\"".len()..];
+    rest[..rest.find('"').expect("end of value")].to_owned()
+}
+
+async fn logged_in(server: &Server) -> Client {
+    let mut client = server.client();
+    let response = client.login("admin", "correct horse").await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    client
+}
+
+async fn log_count(server: &Server, flag: i16) -> i64 {
+    server
+        .on_db(AdminLogEntry::filter(q!(action_flag = flag)).count())
+        .await
+}
+
+#[tokio::test]
+async fn anonymous_is_sent_to_login_then_logs_in() {
+    let server = Server::start().await;
+    let mut client = server.client();
+    // As Django: the anonymous index redirects to the login page (the
+    // demo app sends `/admin/` to `/admin`, axum's nested index).
+    let response = client.get("/admin/").await;
+    assert_eq!(response.status, 308);
+    assert_eq!(response.location(), "/admin");
+    let response = client.get("/admin").await;
+    assert_eq!(response.status, 303);
+    assert_eq!(response.location(), "/admin/login?next=%2Fadmin");
+    for path in ["/admin/post/", "/admin/post/1/change/", "/admin/post/add/"] {
+        let response = client.get(path).await;
+        assert_eq!(response.status, 303, "{path}");
+        assert!(response.location().starts_with("/admin/login?next="));
+    }
+    let response = client.post("/admin/post/add/", &[("title", "x")]).await;
+    assert_eq!(response.status, 303, "an anonymous POST goes to login too");
+    // The login page: a form with the CSRF field, the token's cookie.
+    let page = client.get("/admin/login").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["content-security-policy"], CSP);
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("admin_csrftoken="), "{cookie}");
+    assert!(
+        cookie.ends_with("; Path=/admin; Max-Age=31449600; HttpOnly; SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(page.body.contains("name=\"username\""));
+    assert!(page.body.contains("name=\"password\""));
+    // A wrong password: the form again, with Django's message.
+    let token = csrf(&page.body);
+    let response = client
+        .post(
+            "/admin/login",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "admin"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response
+        .body
+        .contains("Please enter the correct username and password"));
+    assert!(!client.cookies.contains_key("admin_session"));
+    // The right one: a session cookie and the index.
+    let response = client.login("admin", "correct horse").await;
+    assert_eq!(response.status, 303);
+    assert_eq!(response.location(), "/admin");
+    let cookie = response.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("admin_session="), "{cookie}");
+    assert!(cookie.contains("; Path=/admin; ") && cookie.ends_with("; HttpOnly; SameSite=Lax"));
+    let index = client.get("/admin").await;
+    assert_eq!(index.status, 200);
+    assert!(
+        index.body.contains("href=\"/admin/post/\""),
+        "{}",
+        index.body
+    );
+    assert!(index.body.contains("href=\"/admin/author/add/\""));
+    // Only the hash of the session's key is stored.
+    let stored = server
+        .on_db(orm_admin::AdminSession::all().first())
+        .await
+        .expect("a session row");
+    assert_ne!(stored.key_hash, client.cookies["admin_session"]);
+    // No inline script or style anywhere; the stylesheet is served.
+    for body in [&page.body, &index.body] {
+        assert!(
+            !body.contains("<script") && !body.contains("style="),
+            "{body}"
+        );
+    }
+    let css = client.get("/admin/static/admin.css").await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.headers[CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(css.body.contains("prefers-color-scheme: dark"));
+    // Logging out ends the session (a POST with the token).
+    let token = csrf(&index.body);
+    let response = client
+        .post("/admin/logout", &[("csrfmiddlewaretoken", &token)])
+        .await;
+    assert_eq!(response.status, 303);
+    assert_eq!(
+        server.on_db(orm_admin::AdminSession::all().count()).await,
+        0
+    );
+    assert_eq!(client.get("/admin").await.status, 303);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn non_staff_and_inactive_users_are_forbidden() {
+    let server = Server::start().await;
+    // A non-staff user cannot log in (Django's staff-only login form).
+    let mut client = server.client();
+    let response = client.login("visitor", "visitor pass").await;
+    assert_eq!(response.status, 200);
+    assert!(!client.cookies.contains_key("admin_session"));
+    // A staff user whose staff status is taken away keeps a cookie that
+    // opens nothing: 403.
+    let mut staff = server.client();
+    assert_eq!(staff.login("staff", "staff pass").await.status, 303);
+    assert_eq!(staff.get("/admin").await.status, 200);
+    server
+        .on_db(async {
+            let mut user = AdminUser::get(q!(username = "staff")).await?;
+            user.is_staff = false;
+            user.save().await
+        })
+        .await;
+    assert_eq!(staff.get("/admin").await.status, 403);
+    assert_eq!(staff.get("/admin/post/").await.status, 403);
+    server
+        .on_db(async {
+            let mut user = AdminUser::get(q!(username = "staff")).await?;
+            user.is_staff = true;
+            user.is_active = false;
+            user.save().await
+        })
+        .await;
+    assert_eq!(staff.get("/admin/post/1/change/").await.status, 403);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn login_needs_its_csrf_token_and_is_rate_limited() {
+    let server = Server::start().await;
+    let mut client = server.client();
+    let page = client.get("/admin/login").await;
+    let token = csrf(&page.body);
+    let no_token = client
+        .post(
+            "/admin/login",
+            &[("username", "admin"), ("password", "correct horse")],
+        )
+        .await;
+    assert_eq!(no_token.status, 403);
+    let wrong = client
+        .post(
+            "/admin/login",
+            &[
+                ("csrfmiddlewaretoken", &"0".repeat(64)),
+                ("username", "admin"),
+                ("password", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 403);
+    // Five failures (the default limit), then even the right password is refused.
+    for _ in 0..5 {
+        let r = client
+            .post(
+                "/admin/login",
+                &[
+                    ("csrfmiddlewaretoken", &token),
+                    ("username", "admin"),
+                    ("password", "guess"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let blocked = client.login("admin", "correct horse").await;
+    assert_eq!(blocked.status, 429);
+    assert!(blocked.body.contains("Too many failed login attempts"));
+    // Another username is not blocked.
+    assert_eq!(client.login("staff", "staff pass").await.status, 303);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn posts_without_the_right_csrf_token_are_refused() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let authors = server.on_db(Author::all().count()).await;
+    let form = [("name", "Mallory"), ("bio", "x"), ("active", "true")];
+    let missing = client.post("/admin/author/add/", &form).await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.body.contains("CSRF verification failed"));
+    let mut wrong = form.to_vec();
+    let bad = "f".repeat(64);
+    wrong.push(("csrfmiddlewaretoken", &bad));
+    assert_eq!(client.post("/admin/author/add/", &wrong).await.status, 403);
+    // Another session's token is wrong too.
+    let mut other = logged_in(&server).await;
+    let other_token = other.token("/admin").await;
+    let mut theirs = form.to_vec();
+    theirs.push(("csrfmiddlewaretoken", &other_token));
+    assert_eq!(client.post("/admin/author/add/", &theirs).await.status, 403);
+    assert_eq!(
+        client.post("/admin/author/1/delete/", &[]).await.status,
+        403
+    );
+    assert_eq!(client.post("/admin/logout", &[]).await.status, 403);
+    assert_eq!(server.on_db(Author::all().count()).await, authors);
+    assert_eq!(server.on_db(AdminLogEntry::all().count()).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn add_change_and_delete_write_history() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // Add.
+    let token = client.token("/admin/author/add/").await;
+    let response = client
+        .post(
+            "/admin/author/add/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("name", "Barbara"),
+                ("bio", ""),
+                ("active", "true"),
+                ("_continue", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let barbara = server.on_db(Author::get(q!(name = "Barbara"))).await;
+    assert!(barbara.active);
+    assert_eq!(
+        response.location(),
+        format!("/admin/author/{}/change/", barbara.id)
+    );
+    let entry = server
+        .on_db(AdminLogEntry::get(
+            q!(action_flag = AdminLogEntry::ADDITION),
+        ))
+        .await;
+    assert_eq!(entry.model, "Author");
+    assert_eq!(entry.object_id, barbara.id.to_string());
+    assert_eq!(entry.object_repr, "Barbara");
+    // Change: the name only (an unchecked box is `false`, as in HTML).
+    let path = format!("/admin/author/{}/change/", barbara.id);
+    let form_page = client.get(&path).await;
+    assert!(form_page.body.contains("value=\"Barbara\""));
+    let token = csrf(&form_page.body);
+    let response = client
+        .post(
+            &path,
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("name", "Barbara Liskov"),
+                ("bio", ""),
+                ("active", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(response.location(), "/admin/author/");
+    assert_eq!(
+        server.on_db(Author::get(q!(id = barbara.id))).await.name,
+        "Barbara Liskov"
+    );
+    let change = server
+        .on_db(AdminLogEntry::get(q!(action_flag = AdminLogEntry::CHANGE)))
+        .await;
+    assert_eq!(
+        change.change_message,
+        serde_json::json!([{"changed": {"fields": ["name"]}}])
+    );
+    let history = client
+        .get(&format!("/admin/author/{}/history/", barbara.id))
+        .await;
+    assert!(history.body.contains("Changed name."), "{}", history.body);
+    assert!(history.body.contains("Added."));
+    assert!(history.body.contains(">admin<"));
+    // Delete Ada: the confirmation counts what goes (her 15 posts, their
+    // tag links and comments) and what is set to NULL (the comments she
+    // approved on others' posts), as Django's delete confirmation.
+    let ada = server.on_db(Author::get(q!(name = "Ada"))).await;
+    let grace = server.on_db(Author::get(q!(name = "Grace"))).await;
+    // A comment on Grace's post approved by Ada: kept, emptied.
+    server
+        .on_db(async {
+            let post = Post::filter(q!(author = grace.id))
+                .first()
+                .await?
+                .expect("a post");
+            Comment::create(Comment {
+                post: ForeignKey::to(&post)?,
+                approved_by: Some(ForeignKey::to(&ada)?),
+                text: "kept".into(),
+                ..Default::default()
+            })
+            .await
+        })
+        .await;
+    let confirm = client
+        .get(&format!("/admin/author/{}/delete/", ada.id))
+        .await;
+    assert_eq!(confirm.status, 200);
+    // Seeded: posts i % 3 == 0 are Ada's (15), each with one tag link;
+    // comments on posts 0..6 are on Ada's posts 0 and 3 (2).
+    for expected in [
+        "<li>Author: 1</li>",
+        "<li>Post: 15</li>",
+        "<li>Comment: 2</li>",
+        "<li>Demo post tags: 15</li>",
+    ] {
+        assert!(
+            confirm.body.contains(expected),
+            "{expected} in {}",
+            confirm.body
+        );
+    }
+    // Set to NULL: the seeded comments she approved on posts 1, 2, 4 and
+    // 5 (Grace's and Linus's) and the one above.
+    let set_null = &confirm.body[confirm.body.find("Set to empty").expect("set null list")..];
+    assert!(set_null.contains("<li>Comment: 5</li>"), "{}", confirm.body);
+    let token = csrf(&confirm.body);
+    let response = client
+        .post(
+            &format!("/admin/author/{}/delete/", ada.id),
+            &[("csrfmiddlewaretoken", &token)],
+        )
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(server
+        .on_db(Author::get_or_none(q!(id = ada.id)))
+        .await
+        .is_none());
+    assert_eq!(server.on_db(Post::all().count()).await, 30);
+    let deleted = server
+        .on_db(AdminLogEntry::get(
+            q!(action_flag = AdminLogEntry::DELETION),
+        ))
+        .await;
+    assert_eq!(deleted.object_repr, "Ada");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_change_rolls_back_its_history_row() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let post = server
+        .on_db(Post::all().order_by(["id"]).first())
+        .await
+        .expect("a post");
+    let path = format!("/admin/post/{}/change/", post.id);
+    let token = client.token(&path).await;
+    // A key of no author: the UPDATE fails on the foreign key after the
+    // history row was written in the same transaction.
+    let response = client
+        .post(
+            &path,
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("author", "999999"),
+                ("title", "Moved"),
+                ("body", "x"),
+                ("status", "Draft"),
+                ("views", "1"),
+                ("published_on", ""),
+                ("extra", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(
+        response
+            .body
+            .contains("Select a valid choice. That choice is not one of the available choices."),
+        "{}",
+        response.body
+    );
+    assert!(
+        response.body.contains("value=\"Moved\""),
+        "the input is kept"
+    );
+    assert_eq!(log_count(&server, AdminLogEntry::CHANGE).await, 0);
+    let unchanged = server.on_db(Post::get(q!(id = post.id))).await;
+    assert_eq!(unchanged.title, post.title);
+    // The same change with a real author goes through, with its row.
+    let grace = server.on_db(Author::get(q!(name = "Grace"))).await;
+    let key = grace.id.to_string();
+    let response = client
+        .post(
+            &path,
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("author", &key),
+                ("title", "Moved"),
+                ("body", "x"),
+                ("status", "Draft"),
+                ("views", "1"),
+                ("published_on", "2024-02-03"),
+                ("extra", "{\"a\": [1, 2]}"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(log_count(&server, AdminLogEntry::CHANGE).await, 1);
+    let moved = server.on_db(Post::get(q!(id = post.id))).await;
+    assert_eq!(*moved.author.key(), grace.id);
+    assert_eq!(moved.extra, Some(serde_json::json!({"a": [1, 2]})));
+    assert_eq!(
+        moved.published_on,
+        chrono::NaiveDate::from_ymd_opt(2024, 2, 3)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_validation_error_shows_the_form_again_with_the_input() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let token = client.token("/admin/post/add/").await;
+    let long_title = format!("<script>alert(1)</script>{}", "t".repeat(200));
+    let response = client
+        .post(
+            "/admin/post/add/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("author", "1"),
+                ("title", &long_title),
+                ("body", ""),
+                ("status", "Published"),
+                ("views", "many"),
+                ("published_on", "2024-13-01"),
+                ("extra", "{not json"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    let body = &response.body;
+    assert!(body.contains("Please correct the errors below."));
+    assert!(body.contains("Enter a whole number."), "{body}");
+    assert!(body.contains("Enter a valid date."));
+    assert!(body.contains("Enter a valid JSON"));
+    // Kept, escaped.
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;ttt"));
+    assert!(!body.contains("<script>alert"));
+    assert!(body.contains("value=\"many\""));
+    assert!(body.contains("<option value=\"Published\" selected>"));
+    // With the types right, the model's max_length (200) speaks.
+    let response = client
+        .post(
+            "/admin/post/add/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("author", "1"),
+                ("title", &long_title),
+                ("body", ""),
+                ("status", "Published"),
+                ("views", "3"),
+                ("published_on", ""),
+                ("extra", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.contains("has-error"), "{}", response.body);
+    // A unique name taken: Django's message, next to the field.
+    let token = client.token("/admin/author/add/").await;
+    let response = client
+        .post(
+            "/admin/author/add/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("name", "Ada"),
+                ("bio", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response
+        .body
+        .contains("Author with this Name already exists."));
+    assert_eq!(server.on_db(Post::all().count()).await, 45);
+    assert_eq!(server.on_db(AdminLogEntry::all().count()).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn change_list_sorts_searches_filters_and_pages() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let list = client.get("/admin/post/").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("45 posts"), "{}", list.body);
+    // 20 a page: pages 1, 2, 3; the author column shows the name.
+    assert!(list.body.contains("href=\"?page=3\""));
+    assert!(list.body.contains("<td>Ada</td>"));
+    let third = client.get("/admin/post/?page=3").await;
+    assert_eq!(third.body.matches("/change/\">").count(), 5);
+    // Sorted by views descending, then title: the first row has the most views.
+    let sorted = client.get("/admin/post/?ordering=-views,title").await;
+    let max_views = server
+        .on_db(Post::all().order_by(["-views", "title"]).first())
+        .await
+        .expect("a post");
+    let first_row = sorted.body.find("<tbody>").expect("rows");
+    let first_link = &sorted.body[first_row..];
+    assert!(
+        first_link.find(&max_views.title).expect("listed") < first_link.find("</tr>").unwrap(),
+        "{}",
+        sorted.body
+    );
+    assert!(sorted.body.contains("▼"));
+    // Search across the relation: Linus's posts only.
+    let found = client.get("/admin/post/?search=linus").await;
+    assert!(found.body.contains("15 posts"), "{}", found.body);
+    assert!(!found.body.contains("<td>Ada</td>"));
+    // Sidebar filters: enum, foreign key, date range.
+    let drafts = client.get("/admin/post/?status=Draft").await;
+    assert!(drafts.body.contains("15 posts"), "{}", drafts.body);
+    assert!(drafts
+        .body
+        .contains("class=\"selected\"><a href=\"?status=Draft\""));
+    let ada = server.on_db(Author::get(q!(name = "Ada"))).await;
+    let hers = client.get(&format!("/admin/post/?author={}", ada.id)).await;
+    assert!(hers.body.contains("15 posts"));
+    let january = client
+        .get("/admin/post/?published_on__gte=2024-01-01&published_on__lt=2024-02-01")
+        .await;
+    assert!(january.body.contains("4 posts"), "{}", january.body);
+    // A foreign key to a table past the select limit is a key input with
+    // the related object's label; a small one is a select.
+    let comment = server
+        .on_db(Comment::all().order_by(["id"]).first())
+        .await
+        .expect("a comment");
+    let form = client
+        .get(&format!("/admin/comment/{}/change/", comment.id))
+        .await;
+    assert!(
+        form.body.contains("<input type=\"text\" name=\"post\""),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("class=\"key-label\">Rust post #0<"));
+    assert!(form.body.contains("<select name=\"approved_by\""));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_query_strings_change_nothing() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let long = "x".repeat(10_000);
+    let refused = [
+        "/admin/post/?ordering=%27%3B%20DROP%20TABLE%20demo_posts%3B--".to_owned(),
+        "/admin/post/?ordering=password".to_owned(),
+        "/admin/post/?title=x".to_owned(),
+        "/admin/post/?author__name__regex=.*".to_owned(),
+        "/admin/post/?status=%27%20OR%201%3D1--".to_owned(),
+        "/admin/post/?author=abc".to_owned(),
+        "/admin/post/?published_on__gte=yesterday".to_owned(),
+        format!("/admin/post/?search={long}"),
+        format!("/admin/post/?status={long}"),
+        format!("/admin/post/?{long}=1"),
+        "/admin/tag/?search=rust".to_owned(),
+        "/admin/post/?status=%ZZ".to_owned(),
+    ];
+    for path in &refused {
+        let response = client.get(path).await;
+        assert_eq!(
+            response.status,
+            400,
+            "{}: {}",
+            &path[..path.len().min(80)],
+            response.body
+        );
+        assert!(response.body.contains("These parameters cannot be used"));
+    }
+    // Text that looks like SQL is only a search term.
+    let response = client
+        .get("/admin/post/?search=%27%3B%20DROP%20TABLE%20demo_posts%3B--")
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.contains("0 posts"));
+    // Pages out of range are the nearest page (Django's get_page).
+    for page in ["999999", "-1", "abc", "1e9"] {
+        let response = client.get(&format!("/admin/post/?page={page}")).await;
+        assert_eq!(response.status, 200, "page {page}");
+    }
+    // Keys that are not keys, unknown models: 404.
+    for path in [
+        "/admin/post/'1/change/",
+        "/admin/post/99999999999999999999/change/",
+        "/admin/nothing/",
+        "/admin/adminuser/",
+    ] {
+        assert_eq!(client.get(path).await.status, 404, "{path}");
+    }
+    assert_eq!(server.on_db(Post::all().count()).await, 45);
+    assert_eq!(server.on_db(AdminLogEntry::all().count()).await, 0);
+    server.stop().await;
+}
