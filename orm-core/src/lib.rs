@@ -670,6 +670,7 @@ pub mod migrate;
 mod model;
 mod persist;
 pub mod query;
+mod range;
 pub mod raw;
 pub mod relation;
 pub mod schema;
@@ -710,6 +711,11 @@ pub use types::{
     ArrayField, ArrayItem, DateField, DateTimeField, DbEnum, FieldType, SqlType, TimeField,
 };
 pub use value::Value;
+pub use range::fields::{
+    ContainedByField, OverlapField, RangeElement, RangeEnd, RangeField, RangeOperand,
+    StartsEndsWithField,
+};
+pub use range::{BoundText, Range, RangeKind, RangeParseError, WriteBound, MAX_RANGE_TEXT};
 
 /// Implements [`Model`](trait@Model) for a struct with named fields.
 ///
@@ -944,6 +950,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::array::{ArrayStep, Idx};
+    pub use crate::range::fields::RangeStep;
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::key::COMPOSITE_PK;
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
