@@ -17,6 +17,7 @@ mod functions;
 mod hostile;
 mod kept;
 mod pg_types;
+mod ranges;
 mod prefetch;
 mod related_order;
 mod transforms;
