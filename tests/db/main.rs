@@ -40,6 +40,7 @@ mod nulls;
 mod on_delete;
 mod pagination;
 mod pg_types;
+mod ranges;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;
