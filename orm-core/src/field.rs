@@ -325,7 +325,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
         self.like(Like::Contains, true, value)
     }
 
-
     /// `istartswith`: as [`startswith`](Field::startswith), ignoring case.
     pub fn istartswith<V: Arg<String>>(self, value: V) -> Q<M>
     where
@@ -333,7 +332,6 @@ impl<M: Model, T: FieldType> Field<M, T> {
     {
         self.like(Like::StartsWith, true, value)
     }
-
 
     /// `iendswith`: as [`endswith`](Field::endswith), ignoring case.
     pub fn iendswith<V: Arg<String>>(self, value: V) -> Q<M>

@@ -119,7 +119,12 @@ impl SqlType {
     pub const fn is_ordered(&self) -> bool {
         !matches!(
             self,
-            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_) | SqlType::Array(_) | SqlType::Range(_)
+            SqlType::Bool
+                | SqlType::Bytea
+                | SqlType::Jsonb
+                | SqlType::Enum(_)
+                | SqlType::Array(_)
+                | SqlType::Range(_)
         )
     }
 
@@ -231,7 +236,9 @@ impl SqlType {
                 let element = kind.element();
                 Value::Range(
                     *kind,
-                    Some(Box::new(crate::range::parse_with(text, |b| element.parse(b))?)),
+                    Some(Box::new(crate::range::parse_with(text, |b| {
+                        element.parse(b)
+                    })?)),
                 )
             }
             SqlType::Array(element) => Value::Array(if text.is_empty() {

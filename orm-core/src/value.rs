@@ -50,7 +50,10 @@ pub enum Value {
     Array(Vec<Value>),
     /// A range (`int4range`, `daterange`, ...) of the element type given,
     /// its bounds values of that type; `None` is NULL.
-    Range(crate::range::RangeKind, Option<Box<crate::range::Range<Value>>>),
+    Range(
+        crate::range::RangeKind,
+        Option<Box<crate::range::Range<Value>>>,
+    ),
 }
 
 /// Why a text value holding a NUL character is refused, in Django's words:

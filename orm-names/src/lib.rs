@@ -675,7 +675,10 @@ mod tests {
             assert!(
                 matches!(
                     lookup.applies_to(),
-                    FieldKind::Range | FieldKind::Any | FieldKind::Text | FieldKind::Array
+                    FieldKind::Range
+                        | FieldKind::Any
+                        | FieldKind::Text
+                        | FieldKind::Array
                         | FieldKind::TextOrArray
                 ),
                 "{lookup}"

@@ -105,8 +105,16 @@ async fn ranges_round_trip_normalized_by_the_server() -> Result<()> {
         assert_eq!(rows[0].get::<Option<Range<NaiveDateTime>>>("during")?, None);
         // bulk_create of several ranges.
         let many = Booking::bulk_create(vec![
-            Booking { name: "x".to_owned(), seats: Range::from(..3), ..Default::default() },
-            Booking { name: "y".to_owned(), seats: Range::empty(), ..Default::default() },
+            Booking {
+                name: "x".to_owned(),
+                seats: Range::from(..3),
+                ..Default::default()
+            },
+            Booking {
+                name: "y".to_owned(),
+                seats: Range::empty(),
+                ..Default::default()
+            },
         ])
         .await?;
         assert_eq!(many.len(), 2);
@@ -150,14 +158,23 @@ async fn range_lookups_match_postgresql() -> Result<()> {
         assert_eq!(parsed("seats__adjacent_to", "[10,20)").await?, ["a", "c"]);
         // The flags.
         assert_eq!(names(q!(seats__isempty = true)).await?, ["d"]);
-        assert_eq!(names(q!(seats__lower_inc = true)).await?, ["a", "b", "c", "f"]);
+        assert_eq!(
+            names(q!(seats__lower_inc = true)).await?,
+            ["a", "b", "c", "f"]
+        );
         assert_eq!(names(q!(seats__lower_inf = true)).await?, ["e"]);
-        assert_eq!(names(q!(seats__upper_inc = true)).await?, Vec::<String>::new());
+        assert_eq!(
+            names(q!(seats__upper_inc = true)).await?,
+            Vec::<String>::new()
+        );
         assert_eq!(parsed("seats__upper_inc", "false").await?.len(), 6);
         assert_eq!(names(q!(big__upper_inf = true)).await?, ["b"]);
         // The bounds: NULL for an empty or unbounded side.
         assert_eq!(names(q!(seats__startswith = 5)).await?, ["b"]);
-        assert_eq!(names(q!(seats__startswith__gte = 5)).await?, ["b", "c", "f"]);
+        assert_eq!(
+            names(q!(seats__startswith__gte = 5)).await?,
+            ["b", "c", "f"]
+        );
         assert_eq!(names(q!(seats__endswith__lt = 15)).await?, ["a", "e"]);
         assert_eq!(parsed("seats__endswith__lt", "15").await?, ["a", "e"]);
         assert_eq!(names(f.seats.lower().is_null(true)).await?, ["d", "e"]);

@@ -76,10 +76,7 @@ impl<E: RangeElement> FieldType for Range<E> {
     const SQL_TYPE: SqlType = SqlType::Range(E::KIND);
     type Base = Self;
     fn to_value(&self) -> Value {
-        Value::Range(
-            E::KIND,
-            Some(Box::new(self.clone().map(|e| e.to_value()))),
-        )
+        Value::Range(E::KIND, Some(Box::new(self.clone().map(|e| e.to_value()))))
     }
     fn from_value(value: Value) -> Option<Self> {
         match value {
@@ -180,12 +177,12 @@ impl<E: RangeElement> RangeField for Option<Range<E>> {
 
 impl<E: RangeElement, V: RangeOperand<E>> ContainsField<V> for Range<E> {
     fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        field.q(Op::RangeOp(RangeOp::Contains, value.into_operand()))
+        field.q(Op::RangeCmp(RangeOp::Contains, value.into_operand()))
     }
 }
 impl<E: RangeElement, V: RangeOperand<E>> ContainsField<V> for Option<Range<E>> {
     fn contains_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-        field.q(Op::RangeOp(RangeOp::Contains, value.into_operand()))
+        field.q(Op::RangeCmp(RangeOp::Contains, value.into_operand()))
     }
 }
 
@@ -238,12 +235,12 @@ macro_rules! range_field_impls {
     ($($ty:ty),*) => {$(
         impl<E: RangeElement, V: Arg<Range<E>>> ContainedByField<V> for $ty {
             fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-                field.q(Op::RangeOp(RangeOp::ContainedBy, value.into_value()))
+                field.q(Op::RangeCmp(RangeOp::ContainedBy, value.into_value()))
             }
         }
         impl<E: RangeElement, V: Arg<Range<E>>> OverlapField<V> for $ty {
             fn overlap_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-                field.q(Op::RangeOp(RangeOp::Overlap, value.into_value()))
+                field.q(Op::RangeCmp(RangeOp::Overlap, value.into_value()))
             }
         }
         impl<E: RangeElement, V: Arg<E>> StartsEndsWithField<V> for $ty {
@@ -262,12 +259,12 @@ macro_rules! scalar_contained_by {
     ($($ty:ty),*) => {$(
         impl<V: Arg<Range<$ty>>> ContainedByField<V> for $ty {
             fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-                field.q(Op::RangeOp(RangeOp::ContainedBy, value.into_value()))
+                field.q(Op::RangeCmp(RangeOp::ContainedBy, value.into_value()))
             }
         }
         impl<V: Arg<Range<$ty>>> ContainedByField<V> for Option<$ty> {
             fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
-                field.q(Op::RangeOp(RangeOp::ContainedBy, value.into_value()))
+                field.q(Op::RangeCmp(RangeOp::ContainedBy, value.into_value()))
             }
         }
     )*};
@@ -364,7 +361,7 @@ impl<M: Model, T: FieldType> Field<M, T> {
 
 impl<M: Model, T: RangeField> Field<M, T> {
     fn range_op<V: Arg<Range<T::Element>>>(self, op: RangeOp, value: V) -> Q<M> {
-        self.q(Op::RangeOp(op, value.into_value()))
+        self.q(Op::RangeCmp(op, value.into_value()))
     }
 
     /// `fully_lt`: the range lies strictly before `value` (`<<`).
@@ -526,7 +523,7 @@ impl<M: Model, E: RangeElement> RangeEnd<M, E> {
 
     /// The bound lies in the range `value`.
     pub fn contained_by<A: Arg<Range<E>>>(self, value: A) -> Q<M> {
-        self.q(Op::RangeOp(RangeOp::ContainedBy, value.into_value()))
+        self.q(Op::RangeCmp(RangeOp::ContainedBy, value.into_value()))
     }
 }
 

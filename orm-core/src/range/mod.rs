@@ -36,7 +36,6 @@ use std::ops::Bound;
 use bytes::{BufMut, BytesMut};
 use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
 
-
 /// A range of `T`: a lower and an upper bound (each inclusive, exclusive
 /// or unbounded), or empty. A model field of type `Range<T>` is a
 /// PostgreSQL range column: `Range<i32>` is `int4range`, `Range<i64>`

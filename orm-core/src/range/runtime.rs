@@ -60,14 +60,14 @@ pub(crate) fn range_value_type(lookup: Kind, ty: SqlType, text: Option<&str>) ->
 pub(crate) fn range_lookup_op(lookup: Kind, ty: SqlType, value: &Value) -> Option<Op> {
     let value = value.clone();
     Some(match (ty, lookup) {
-        (SqlType::Range(_), Kind::Contains) => Op::RangeOp(RangeOp::Contains, value),
-        (SqlType::Range(_), Kind::Overlap) => Op::RangeOp(RangeOp::Overlap, value),
+        (SqlType::Range(_), Kind::Contains) => Op::RangeCmp(RangeOp::Contains, value),
+        (SqlType::Range(_), Kind::Overlap) => Op::RangeCmp(RangeOp::Overlap, value),
         (SqlType::Range(_), Kind::StartsWith) => Op::RangeEnd(false, Box::new(Op::Exact(value))),
         (SqlType::Range(_), Kind::EndsWith) => Op::RangeEnd(true, Box::new(Op::Exact(value))),
         (ty, Kind::ContainedBy)
             if matches!(ty, SqlType::Range(_)) || kind_of_element(ty).is_some() =>
         {
-            Op::RangeOp(RangeOp::ContainedBy, value)
+            Op::RangeCmp(RangeOp::ContainedBy, value)
         }
         _ => return None,
     })
@@ -76,7 +76,7 @@ pub(crate) fn range_lookup_op(lookup: Kind, ty: SqlType, value: &Value) -> Optio
 /// The condition of a range-only lookup of the table (`fully_lt`, ...,
 /// `isempty`, ...): a range operand or a flag.
 pub(crate) fn range_only_op(lookup: Kind, value: Option<Value>, flag: Option<bool>) -> Option<Op> {
-    let op = |op| value.clone().map(|v| Op::RangeOp(op, v));
+    let op = |op| value.clone().map(|v| Op::RangeCmp(op, v));
     let flag = |f| flag.map(|b| Op::RangeFlag(f, b));
     match lookup {
         Kind::FullyLt => op(RangeOp::FullyLt),

@@ -40,24 +40,46 @@ fn text_form_is_postgresql_literal() {
     assert_eq!(Range::from(1..).to_string(), "[1,)");
     assert_eq!(Range::<i64>::empty().to_string(), "empty");
     let d = |day| NaiveDate::from_ymd_opt(2024, 3, day).unwrap();
-    assert_eq!(Range::new(d(1), d(5)).to_string(), "[2024-03-01,2024-03-05)");
+    assert_eq!(
+        Range::new(d(1), d(5)).to_string(),
+        "[2024-03-01,2024-03-05)"
+    );
     for text in ["[1,10)", "(,5]", "[1,)", "(,)", "empty", "(-2,3]"] {
         let r: Range<i32> = text.parse().unwrap();
         assert_eq!(r.to_string(), text);
     }
     // Spaces, quotes and case as PostgreSQL reads them.
-    assert_eq!(" [ 1 , 10 ) ".parse::<Range<i32>>().unwrap(), Range::new(1, 10));
-    assert_eq!("[\"1\",\"2\"]".parse::<Range<i32>>().unwrap(), Range::closed(1, 2));
+    assert_eq!(
+        " [ 1 , 10 ) ".parse::<Range<i32>>().unwrap(),
+        Range::new(1, 10)
+    );
+    assert_eq!(
+        "[\"1\",\"2\"]".parse::<Range<i32>>().unwrap(),
+        Range::closed(1, 2)
+    );
     assert_eq!("EMPTY".parse::<Range<i32>>().unwrap(), Range::empty());
     assert_eq!(
-        "[2024-03-01,2024-03-05)".parse::<Range<NaiveDate>>().unwrap(),
+        "[2024-03-01,2024-03-05)"
+            .parse::<Range<NaiveDate>>()
+            .unwrap(),
         Range::new(d(1), d(5))
     );
 }
 
 #[test]
 fn malformed_text_is_a_clear_error() {
-    for text in ["", "1,10", "[1,10", "1,10)", "[1;10)", "{1,10}", "[1,2,3)", "[a,2)", "[(1,2)]", "[1,99999999999)"] {
+    for text in [
+        "",
+        "1,10",
+        "[1,10",
+        "1,10)",
+        "[1;10)",
+        "{1,10}",
+        "[1,2,3)",
+        "[a,2)",
+        "[(1,2)]",
+        "[1,99999999999)",
+    ] {
         let err = text.parse::<Range<i32>>().unwrap_err().to_string();
         assert!(err.contains("range"), "{text}: {err}");
     }
@@ -110,20 +132,28 @@ fn binary_form_is_range_send() {
         Range::from_bounds(Bound::Excluded(1), Bound::Excluded(2)),
     ] {
         let bytes = encode(&r, &Type::INT8_RANGE);
-        assert_eq!(Range::<i64>::from_sql(&Type::INT8_RANGE, &bytes).unwrap(), r);
+        assert_eq!(
+            Range::<i64>::from_sql(&Type::INT8_RANGE, &bytes).unwrap(),
+            r
+        );
     }
     // The element type is checked; a range is not an element.
     assert!(!<Range<i32> as ToSql>::accepts(&Type::INT8_RANGE));
     assert!(<Range<i32> as ToSql>::accepts(&Type::INT4_RANGE));
     assert!(!<Range<i32> as ToSql>::accepts(&Type::INT4));
-    assert!(<Range<NaiveDate> as FromSql<'_>>::accepts(&Type::DATE_RANGE));
+    assert!(<Range<NaiveDate> as FromSql<'_>>::accepts(
+        &Type::DATE_RANGE
+    ));
 }
 
 #[test]
 fn truncated_or_corrupt_bytes_are_errors() {
     let good = encode(&Range::new(1i32, 10), &Type::INT4_RANGE);
     for cut in 0..good.len() {
-        assert!(Range::<i32>::from_sql(&Type::INT4_RANGE, &good[..cut]).is_err(), "{cut}");
+        assert!(
+            Range::<i32>::from_sql(&Type::INT4_RANGE, &good[..cut]).is_err(),
+            "{cut}"
+        );
     }
     let mut extra = good.clone();
     extra.push(0);

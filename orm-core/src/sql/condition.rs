@@ -624,7 +624,7 @@ fn push_op(
             };
             push_op(w, scope, element_type, inner, &element);
         }
-        Op::RangeOp(op, v) => {
+        Op::RangeCmp(op, v) => {
             col(w);
             w.push_sql(op.sql());
             w.push_bind(v.clone());

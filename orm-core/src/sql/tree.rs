@@ -196,7 +196,7 @@ pub(crate) enum Op {
     /// `&>`, `&<`, `-|-`) on a range field, or `<@` on a scalar one
     /// (`contained_by`); the operand, a range or an element, is cast to
     /// its type so the operator is never ambiguous.
-    RangeOp(RangeOp, Value),
+    RangeCmp(RangeOp, Value),
     /// `isempty(col) = $n`, `lower_inc(col) = $n`, ...: a range function
     /// compared with a bool, as Django's `isempty`, `lower_inc`, ...
     RangeFlag(RangeFlag, bool),
@@ -206,7 +206,7 @@ pub(crate) enum Op {
     RangeEnd(bool, Box<Op>),
 }
 
-/// A range operator ([`Op::RangeOp`]), as Django's range lookups.
+/// A range operator ([`Op::RangeCmp`]), as Django's range lookups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RangeOp {
     /// `@>`: contains the element or range.

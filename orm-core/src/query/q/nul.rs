@@ -46,7 +46,7 @@ fn op_has_nul(op: &Op) -> bool {
         | Op::ContainedBy(v)
         | Op::Overlap(v) => v.has_nul(),
         Op::Index(_, op) | Op::RangeEnd(_, op) => op_has_nul(op),
-        Op::RangeOp(_, v) => v.has_nul(),
+        Op::RangeCmp(_, v) => v.has_nul(),
         Op::RangeFlag(..) => false,
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),

@@ -17,8 +17,8 @@ mod functions;
 mod hostile;
 mod kept;
 mod pg_types;
-mod ranges;
 mod prefetch;
+mod ranges;
 mod related_order;
 mod transforms;
 

@@ -42,7 +42,10 @@ fn parsed(key: &str, value: &str) -> (String, Vec<Value>) {
 }
 
 fn int4(r: Range<i32>) -> Value {
-    Value::Range(RangeKind::Int4, Some(Box::new(r.map(|v| Value::I32(Some(v))))))
+    Value::Range(
+        RangeKind::Int4,
+        Some(Box::new(r.map(|v| Value::I32(Some(v))))),
+    )
 }
 
 fn sql(s: &str, binds: Vec<Value>) -> (String, Vec<Value>) {
@@ -76,18 +79,27 @@ fn contains_an_element_or_a_range() {
     let f = Event::fields();
     // Django: `span__contains=5` is `"span" @> 5`, with a range
     // `"span" @> '[2,4)'::int4range`.
-    let element = sql(r#""events"."span" @> $1::integer"#, vec![Value::I32(Some(5))]);
+    let element = sql(
+        r#""events"."span" @> $1::integer"#,
+        vec![Value::I32(Some(5))],
+    );
     assert_eq!(where_of(q!(span__contains = 5)), element);
     assert_eq!(where_of(f.span.contains(5)), element);
     assert_eq!(parsed("span__contains", "5"), element);
-    let range = sql(r#""events"."span" @> $1::int4range"#, vec![int4(Range::new(2, 4))]);
+    let range = sql(
+        r#""events"."span" @> $1::int4range"#,
+        vec![int4(Range::new(2, 4))],
+    );
     assert_eq!(where_of(q!(span__contains = 2..4)), range);
     assert_eq!(where_of(f.span.contains(Range::new(2, 4))), range);
     assert_eq!(parsed("span__contains", "[2,4)"), range);
     // Text `contains` is still LIKE.
     assert_eq!(
         where_of(q!(name__contains = "a")),
-        sql(r#""events"."name" LIKE $1"#, vec![Value::Text(Some("%a%".into()))])
+        sql(
+            r#""events"."name" LIKE $1"#,
+            vec![Value::Text(Some("%a%".into()))]
+        )
     );
     // A date range with a date.
     let d = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
@@ -102,15 +114,42 @@ fn range_operators() {
     let f = Event::fields();
     let r = || vec![int4(Range::new(1, 10))];
     let cases = [
-        (where_of(q!(span__contained_by = 1..10)), r#""events"."span" <@ $1::int4range"#),
-        (where_of(q!(span__overlap = 1..10)), r#""events"."span" && $1::int4range"#),
-        (where_of(q!(span__fully_lt = 1..10)), r#""events"."span" << $1::int4range"#),
-        (where_of(q!(span__fully_gt = 1..10)), r#""events"."span" >> $1::int4range"#),
-        (where_of(q!(span__not_lt = 1..10)), r#""events"."span" &> $1::int4range"#),
-        (where_of(q!(span__not_gt = 1..10)), r#""events"."span" &< $1::int4range"#),
-        (where_of(q!(span__adjacent_to = 1..10)), r#""events"."span" -|- $1::int4range"#),
-        (where_of(f.span.overlap(Range::new(1, 10))), r#""events"."span" && $1::int4range"#),
-        (where_of(f.span.adjacent_to(1..10)), r#""events"."span" -|- $1::int4range"#),
+        (
+            where_of(q!(span__contained_by = 1..10)),
+            r#""events"."span" <@ $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__overlap = 1..10)),
+            r#""events"."span" && $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__fully_lt = 1..10)),
+            r#""events"."span" << $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__fully_gt = 1..10)),
+            r#""events"."span" >> $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__not_lt = 1..10)),
+            r#""events"."span" &> $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__not_gt = 1..10)),
+            r#""events"."span" &< $1::int4range"#,
+        ),
+        (
+            where_of(q!(span__adjacent_to = 1..10)),
+            r#""events"."span" -|- $1::int4range"#,
+        ),
+        (
+            where_of(f.span.overlap(Range::new(1, 10))),
+            r#""events"."span" && $1::int4range"#,
+        ),
+        (
+            where_of(f.span.adjacent_to(1..10)),
+            r#""events"."span" -|- $1::int4range"#,
+        ),
     ];
     for (got, want) in cases {
         assert_eq!(got, sql(want, r()));
@@ -133,7 +172,10 @@ fn range_operators() {
     // Other range types cast to theirs.
     let (clause, _) = where_of(q!(big__overlap = Range::new(1i64, 2)));
     assert_eq!(clause, r#""events"."big" && $1::int8range"#);
-    let (clause, _) = parsed("at__fully_lt", "[2024-01-01T00:00:00Z,2024-02-01T00:00:00Z)");
+    let (clause, _) = parsed(
+        "at__fully_lt",
+        "[2024-01-01T00:00:00Z,2024-02-01T00:00:00Z)",
+    );
     assert_eq!(clause, r#""events"."at" << $1::tstzrange"#);
 }
 
@@ -152,7 +194,10 @@ fn flags() {
     ] {
         assert_eq!(
             got,
-            sql(&format!(r#"{function}("events"."span") = $1"#), vec![Value::Bool(Some(b))])
+            sql(
+                &format!(r#"{function}("events"."span") = $1"#),
+                vec![Value::Bool(Some(b))]
+            )
         );
     }
 }
@@ -195,11 +240,17 @@ fn startswith_and_endswith_are_the_bounds() {
     );
     // An empty `in` after a bound matches nothing, as on a column.
     let none: [i32; 0] = [];
-    assert!(Event::filter(q!(span__startswith__in = none)).sql().unwrap().is_none());
+    assert!(Event::filter(q!(span__startswith__in = none))
+        .sql()
+        .unwrap()
+        .is_none());
     // Text `startswith` is still LIKE.
     assert_eq!(
         where_of(q!(name__startswith = "a")),
-        sql(r#""events"."name" LIKE $1"#, vec![Value::Text(Some("a%".into()))])
+        sql(
+            r#""events"."name" LIKE $1"#,
+            vec![Value::Text(Some("a%".into()))]
+        )
     );
 }
 
@@ -208,7 +259,10 @@ fn contained_by_on_scalar_fields() {
     let f = Event::fields();
     // Django's RangeContainedBy on an IntegerField / DateField:
     // `n__contained_by=NumericRange(1, 10)` is `"n" <@ '[1,10)'::int4range`.
-    let want = sql(r#""events"."n" <@ $1::int4range"#, vec![int4(Range::new(1, 10))]);
+    let want = sql(
+        r#""events"."n" <@ $1::int4range"#,
+        vec![int4(Range::new(1, 10))],
+    );
     assert_eq!(where_of(q!(n__contained_by = 1..10)), want);
     assert_eq!(where_of(f.n.contained_by(Range::new(1, 10))), want);
     assert_eq!(parsed("n__contained_by", "[1,10)"), want);
