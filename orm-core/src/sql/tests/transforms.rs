@@ -357,7 +357,7 @@ fn the_runtime_form_refuses_what_q_refuses() {
     assert_eq!(
         err("day__hour", "3"),
         "Event has no lookup `day__hour`; valid lookups: exact, in, gt, gte, lt, lte, range, \
-         isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
+         isnull, contained_by, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
     );
     assert_eq!(
         err("at__year__icontains", "x"),
