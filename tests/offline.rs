@@ -110,6 +110,19 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
     // Text lookups on a non-text field, ordering lookups on unordered ones.
     let ordered = ["exact", "in", "gt", "gte", "lt", "lte", "range", "isnull"];
     let unordered = ["exact", "in", "isnull"];
+    // Integer, date and timestamp fields also take `contained_by` (a range
+    // of their type, Django's `RangeContainedBy`); smallint has no range.
+    let integer = [
+        "exact",
+        "in",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "range",
+        "isnull",
+        "contained_by",
+    ];
     // A date field also lists its transforms (`date__year`, ...).
     let date = [
         "exact",
@@ -120,6 +133,7 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         "lte",
         "range",
         "isnull",
+        "contained_by",
         "year",
         "iso_year",
         "month",
@@ -130,7 +144,7 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         "quarter",
     ];
     let cases: &[(&str, &[&str])] = &[
-        ("int__icontains", &ordered),
+        ("int__icontains", &integer),
         ("small__startswith", &ordered),
         ("date__regex", &date),
         ("uid__iexact", &ordered),
@@ -139,7 +153,7 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         ("json__contains", &unordered),
         ("role__icontains", &unordered),
         ("role__gte", &unordered),
-        ("int__like", &ordered),
+        ("int__like", &integer),
     ];
     for (key, valid_lookups) in cases {
         match Lookup::parse::<AllTypes>(key, "5") {
@@ -154,7 +168,7 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
     let err = Lookup::parse::<AllTypes>("int__icontains", "5").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "AllTypes has no lookup `int__icontains`; valid lookups: exact, in, gt, gte, lt, lte, range, isnull"
+        "AllTypes has no lookup `int__icontains`; valid lookups: exact, in, gt, gte, lt, lte, range, isnull, contained_by"
     );
 }
 

@@ -1,6 +1,8 @@
 //! Array fields (`Vec<T>`, PostgreSQL `T[]`, Django's `ArrayField`) on
 //! typed field handles: `contains` (`@>`), `contained_by` (`<@`),
-//! `overlap` (`&&`), `len()` and `index(i)`, and the type-level steps `q!`
+//! `overlap` (`&&`) (the last two with `range.rs`'s ranges, through
+//! [`ContainedByField`](crate::ContainedByField) and
+//! [`OverlapField`](crate::OverlapField)), `len()` and `index(i)`, and the type-level steps `q!`
 //! takes for `tags__len` and `tags__0`.
 //!
 //! ```no_run
@@ -21,23 +23,11 @@
 
 use crate::field::Field;
 use crate::model::{Ch, Model};
-use crate::query::q::{Op, Transform, Q};
+use crate::query::q::Transform;
 use crate::transform::{Step, Transformed};
-use crate::types::{Arg, ArrayField, ArrayItem};
+use crate::types::{ArrayField, ArrayItem};
 
 impl<M: Model, T: ArrayField> Field<M, T> {
-    /// `contained_by`: every element of the array is in `values` (`<@`);
-    /// an empty array is contained by any value.
-    pub fn contained_by<V: Arg<Vec<T::Item>>>(self, values: V) -> Q<M> {
-        self.q(Op::ContainedBy(values.into_value()))
-    }
-
-    /// `overlap`: the array shares at least one element with `values`
-    /// (`&&`).
-    pub fn overlap<V: Arg<Vec<T::Item>>>(self, values: V) -> Q<M> {
-        self.q(Op::Overlap(values.into_value()))
-    }
-
     /// `len`: the number of elements, 0 for an empty array and NULL for a
     /// NULL one (Django's `ArrayLenTransform`), compared as an `i32`:
     /// `f.tags.len().gte(2)`.

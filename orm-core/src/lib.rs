@@ -228,6 +228,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Ranges** (Django's `IntegerRangeField`, `BigIntegerRangeField`,
+//! `DateRangeField`, `DateTimeRangeField`): a [`Range<T>`](Range) field is
+//! a PostgreSQL range column: `Range<i32>` is `int4range`, `Range<i64>`
+//! `int8range`, `Range<NaiveDate>` `daterange`, `Range<NaiveDateTime>`
+//! `tsrange`, `Range<DateTime<Utc>>` `tstzrange` (`Option<Range<T>>`
+//! nullable). `Range::new(1, 10)` is `[1,10)` as Django's
+//! `NumericRange(1, 10)`; `Range::closed`, `Range::empty`, and Rust's
+//! `1..10`, `1..=10`, `5..`, `..5`, `..=5` and `..` convert. The server
+//! normalizes discrete ranges: `[1,10]` reads back as `[1,11)`. The
+//! lookups are Django's: `contains` (an element or a range, `@>`),
+//! `contained_by` (`<@`, also on integer, date and timestamp fields),
+//! `overlap` (`&&`), `fully_lt` (`<<`), `fully_gt` (`>>`), `not_lt`
+//! (`&>`), `not_gt` (`&<`), `adjacent_to` (`-|-`), `isempty`,
+//! `lower_inc`, `lower_inf`, `upper_inc`, `upper_inf`, and `startswith` /
+//! `endswith` (the lower / upper bound, alone or before a lookup:
+//! `span__startswith__gte = 3`). The runtime form reads PostgreSQL's
+//! literal: `[1,10)`, `(,5]`, `empty`.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::Range;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Event { #[orm(primary_key)] pub id: i64, pub span: Range<i32> }
+//! # async fn run() -> orm_core::Result<()> {
+//! let e = Event::create(Event { span: Range::closed(1, 10), ..Default::default() }).await?;
+//! assert_eq!(Event::get(q!(id = e.id)).await?.span, Range::new(1, 11));
+//! let hits = Event::filter(q!(span__contains = 5, span__startswith__gte = 1)).await?;
+//! let f = Event::fields();
+//! let later = Event::filter(f.span.fully_gt(0..1) & f.span.isempty(false)).await?;
+//! let from_url = Event::filter(Lookup::parse::<Event>("span__overlap", "[8,12)")?).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -681,6 +714,7 @@ pub mod migrate;
 mod model;
 mod persist;
 pub mod query;
+mod range;
 pub mod raw;
 pub mod relation;
 pub mod schema;
@@ -711,6 +745,11 @@ pub use model::{Hooks, Model};
 pub use persist::OnConflict;
 pub use query::functions;
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
+pub use range::fields::{
+    ContainedByField, OverlapField, RangeElement, RangeEnd, RangeField, RangeOperand,
+    StartsEndsWithField,
+};
+pub use range::{BoundText, Range, RangeKind, RangeParseError, WriteBound, MAX_RANGE_TEXT};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 pub use schema::{generate_schemas, generate_schemas_on};
@@ -960,6 +999,7 @@ pub mod __private {
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
+    pub use crate::range::fields::RangeStep;
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;

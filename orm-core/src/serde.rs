@@ -332,6 +332,7 @@ impl Serialize for Value {
             Value::Uuid(v) => opt(serializer, v, |s, v| s.collect_str(&v.hyphenated())),
             Value::Json(v) => opt(serializer, v, |s, v| v.serialize(s)),
             Value::Array(items) => items.serialize(serializer),
+            Value::Range(_, v) => opt(serializer, v, |s, v| v.serialize(s)),
         }
     }
 }
@@ -735,6 +736,7 @@ fn placeholder(field: &FieldMeta) -> Option<serde_json::Value> {
         SqlType::Uuid => text("00000000-0000-0000-0000-000000000000"),
         SqlType::Jsonb => Some(J::Null),
         SqlType::Enum(names) => names.first().and_then(|n| text(n)),
+        SqlType::Range(_) => Some(serde_json::json!({ "empty": true })),
     }
 }
 

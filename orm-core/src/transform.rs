@@ -497,16 +497,25 @@ pub mod steps {
             }
         )*};
     }
-    text_lookups!(
-        iexact,
-        icontains,
-        startswith,
-        istartswith,
-        endswith,
-        iendswith,
-        regex,
-        iregex
-    );
+    text_lookups!(iexact, icontains, istartswith, iendswith, regex, iregex);
+
+    /// `startswith` on a text field (a prefix) or a range field (the
+    /// lower bound).
+    pub fn startswith<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
+    where
+        H::Type: crate::StartsEndsWithField<A>,
+    {
+        handle.0.field().startswith(value)
+    }
+
+    /// `endswith` on a text field (a suffix) or a range field (the upper
+    /// bound).
+    pub fn endswith<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
+    where
+        H::Type: crate::StartsEndsWithField<A>,
+    {
+        handle.0.field().endswith(value)
+    }
 
     macro_rules! expr_lookups {
         ($($method:ident),*) => {$(
@@ -533,20 +542,19 @@ pub mod steps {
         handle.0.field().contains(value)
     }
 
-    /// `contained_by` on an array field.
+    /// `contained_by` on an array, range, integer, date or timestamp
+    /// field.
     pub fn contained_by<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, values: A) -> Q<M>
     where
-        H::Type: crate::types::ArrayField,
-        A: Arg<Vec<<H::Type as crate::types::ArrayField>::Item>>,
+        H::Type: crate::ContainedByField<A>,
     {
         handle.0.field().contained_by(values)
     }
 
-    /// `overlap` on an array field.
+    /// `overlap` on an array or range field.
     pub fn overlap<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, values: A) -> Q<M>
     where
-        H::Type: crate::types::ArrayField,
-        A: Arg<Vec<<H::Type as crate::types::ArrayField>::Item>>,
+        H::Type: crate::OverlapField<A>,
     {
         handle.0.field().overlap(values)
     }

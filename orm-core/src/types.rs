@@ -52,6 +52,10 @@ pub enum SqlType {
     /// [`Value::Array`]; a NULL array reads as the element type's NULL (an
     /// array value is never NULL).
     Array(&'static SqlType),
+    /// A range of the element type (`int4range`, `int8range`,
+    /// `daterange`, `tsrange`, `tstzrange`): a [`Range<T>`](crate::Range)
+    /// field (Django's `IntegerRangeField`, ...). Read as [`Value::Range`].
+    Range(crate::range::RangeKind),
 }
 
 impl SqlType {
@@ -95,8 +99,9 @@ impl SqlType {
                 SqlType::TimestampTz => "timestamptz[]",
                 SqlType::Uuid => "uuid[]",
                 SqlType::Jsonb => "jsonb[]",
-                SqlType::Array(_) => "array",
+                SqlType::Array(_) | SqlType::Range(_) => "array",
             },
+            SqlType::Range(kind) => kind.name(),
         }
     }
 
@@ -114,7 +119,12 @@ impl SqlType {
     pub const fn is_ordered(&self) -> bool {
         !matches!(
             self,
-            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_) | SqlType::Array(_)
+            SqlType::Bool
+                | SqlType::Bytea
+                | SqlType::Jsonb
+                | SqlType::Enum(_)
+                | SqlType::Array(_)
+                | SqlType::Range(_)
         )
     }
 
@@ -136,6 +146,7 @@ impl SqlType {
             SqlType::Uuid => Value::Uuid(None),
             SqlType::Jsonb => Value::Json(None),
             SqlType::Array(element) => element.null(),
+            SqlType::Range(kind) => Value::Range(*kind, None),
         }
     }
 
@@ -146,6 +157,9 @@ impl SqlType {
                 Value::Array(items) => items.iter().all(|v| element.matches(v)),
                 other => other.is_null() && element.matches(other),
             };
+        }
+        if let SqlType::Range(element) = self {
+            return matches!(value, Value::Range(kind, _) if kind == element);
         }
         std::mem::discriminant(&self.null()) == std::mem::discriminant(value)
             && match (self, value) {
@@ -214,8 +228,18 @@ impl SqlType {
             )),
             // Django's `SimpleArrayField` form: comma-separated items; an
             // empty text is the empty array. Text items cannot hold a comma.
-            SqlType::Array(SqlType::Array(_)) => {
+            SqlType::Array(SqlType::Array(_) | SqlType::Range(_)) => {
                 return Err(format!("`{text}`: arrays do not nest"))
+            }
+            // PostgreSQL's literal: `[1,10)`, `(,5]`, `empty`.
+            SqlType::Range(kind) => {
+                let element = kind.element();
+                Value::Range(
+                    *kind,
+                    Some(Box::new(crate::range::parse_with(text, |b| {
+                        element.parse(b)
+                    })?)),
+                )
             }
             SqlType::Array(element) => Value::Array(if text.is_empty() {
                 Vec::new()
@@ -225,6 +249,20 @@ impl SqlType {
                     .collect::<Result<_, _>>()?
             }),
         })
+    }
+}
+
+impl crate::range::RangeKind {
+    /// The element type of the range type.
+    pub const fn element(self) -> SqlType {
+        use crate::range::RangeKind as K;
+        match self {
+            K::Int4 => SqlType::Integer,
+            K::Int8 => SqlType::BigInt,
+            K::Date => SqlType::Date,
+            K::Ts => SqlType::Timestamp,
+            K::TsTz => SqlType::TimestampTz,
+        }
     }
 }
 

@@ -48,6 +48,12 @@ pub enum Value {
     Json(Option<serde_json::Value>),
     /// An array of values of one type (bound for `= ANY($n)` and `UNNEST`).
     Array(Vec<Value>),
+    /// A range (`int4range`, `daterange`, ...) of the element type given,
+    /// its bounds values of that type; `None` is NULL.
+    Range(
+        crate::range::RangeKind,
+        Option<Box<crate::range::Range<Value>>>,
+    ),
 }
 
 /// Why a text value holding a NUL character is refused, in Django's words:
@@ -143,6 +149,7 @@ impl Value {
             Value::Uuid(v) => v.is_none(),
             Value::Json(v) => v.is_none(),
             Value::Array(_) => false,
+            Value::Range(_, v) => v.is_none(),
         }
     }
 }
@@ -221,6 +228,7 @@ impl ToSql for Value {
                 }
                 items.to_sql(ty, out)
             }
+            Value::Range(_, v) => v.as_deref().to_sql(ty, out),
         }
     }
 
@@ -283,6 +291,23 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
+            Value::Range(_, Some(range)) => write!(f, "'{range}'"),
+            Value::Range(_, None) => f.write_str("NULL"),
+        }
+    }
+}
+
+/// A bound of a [`Value::Range`], as its element type writes it.
+impl crate::range::WriteBound for Value {
+    fn write_bound(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::range::WriteBound as W;
+        match self {
+            Value::I32(Some(v)) => W::write_bound(v, f),
+            Value::I64(Some(v)) => W::write_bound(v, f),
+            Value::Date(Some(v)) => W::write_bound(v, f),
+            Value::Timestamp(Some(v)) => W::write_bound(v, f),
+            Value::TimestampTz(Some(v)) => W::write_bound(v, f),
+            other => write!(f, "{other}"),
         }
     }
 }
@@ -396,6 +421,7 @@ impl crate::error::Param for Value {
             Value::Uuid(_) => "Uuid",
             Value::Json(_) => "serde_json::Value",
             Value::Array(_) => "an array",
+            Value::Range(..) => "a range",
         })
     }
 }

@@ -54,6 +54,9 @@ pub enum FieldKind {
     /// Text fields (a substring) and array fields (every element of the
     /// value in the array): `contains`.
     TextOrArray,
+    /// Range fields (`Range<T>`, PostgreSQL's range types); see also
+    /// [`RANGE_LOOKUPS`], the lookups of the table a range field takes.
+    Range,
 }
 
 /// `null` in the table's "None" column: the lookup takes `None`.
@@ -195,7 +198,60 @@ lookups! {
     ContainedBy   = "contained_by", contained_by, One,     Array,   -,    -;
     /// An array field sharing an element with the value (`&&`).
     Overlap       = "overlap",     overlap,       One,     Array,   -,    -;
+    /// A range field entirely before the value (`<<`).
+    FullyLt       = "fully_lt",    fully_lt,      One,     Range,   -,    -;
+    /// A range field entirely after the value (`>>`).
+    FullyGt       = "fully_gt",    fully_gt,      One,     Range,   -,    -;
+    /// A range field not extending to the left of the value (`&>`).
+    NotLt         = "not_lt",      not_lt,        One,     Range,   -,    -;
+    /// A range field not extending to the right of the value (`&<`).
+    NotGt         = "not_gt",      not_gt,        One,     Range,   -,    -;
+    /// A range field adjacent to the value (`-|-`).
+    AdjacentTo    = "adjacent_to", adjacent_to,   One,     Range,   -,    -;
+    /// A range field that is (not) empty.
+    IsEmpty       = "isempty",     isempty,       Bool,    Range,   -,    -;
+    /// A range field whose lower bound is (not) included.
+    LowerInc      = "lower_inc",   lower_inc,     Bool,    Range,   -,    -;
+    /// A range field without (with) a lower bound.
+    LowerInf      = "lower_inf",   lower_inf,     Bool,    Range,   -,    -;
+    /// A range field whose upper bound is (not) included.
+    UpperInc      = "upper_inc",   upper_inc,     Bool,    Range,   -,    -;
+    /// A range field without (with) an upper bound.
+    UpperInf      = "upper_inf",   upper_inf,     Bool,    Range,   -,    -;
 }
+
+/// The lookups of a range field (Django's `RangeField`): `exact`, `in`,
+/// `isnull`, the range forms of `contains` (an element or a range, `@>`),
+/// `contained_by` (`<@`) and `overlap` (`&&`), `startswith` / `endswith`
+/// (the lower / upper bound equals an element), and the range-only rows
+/// ([`FieldKind::Range`]).
+pub const RANGE_LOOKUPS: &[Lookup] = &[
+    Lookup::Exact,
+    Lookup::In,
+    Lookup::IsNull,
+    Lookup::Contains,
+    Lookup::ContainedBy,
+    Lookup::Overlap,
+    Lookup::StartsWith,
+    Lookup::EndsWith,
+    Lookup::FullyLt,
+    Lookup::FullyGt,
+    Lookup::NotLt,
+    Lookup::NotGt,
+    Lookup::AdjacentTo,
+    Lookup::IsEmpty,
+    Lookup::LowerInc,
+    Lookup::LowerInf,
+    Lookup::UpperInc,
+    Lookup::UpperInf,
+];
+
+/// The names that, after a range field and before a lookup, are its
+/// bounds (Django's `RangeStartsWith` / `RangeEndsWith` transforms):
+/// `span__startswith__gte = 3` compares the lower bound, `endswith` the
+/// upper one. The same names at the end of a key are the lookups
+/// `startswith` / `endswith` (equal to the bound).
+pub const RANGE_ENDS: &[&str] = &["startswith", "endswith"];
 
 impl Lookup {
     /// The lookup named `name`; `None` for a name that is not one.
@@ -613,5 +669,32 @@ mod tests {
         }
         assert_eq!(Length.applies_to(), TransformOn::Text);
         assert_eq!(Length.output(), TransformOutput::Int);
+    }
+
+    #[test]
+    fn range_rows_follow_django() {
+        // Django's RangeField registers these lookups (and `startswith` /
+        // `endswith` as transforms, whose names are lookups here too).
+        for lookup in super::RANGE_LOOKUPS {
+            assert!(
+                matches!(
+                    lookup.applies_to(),
+                    FieldKind::Range
+                        | FieldKind::Any
+                        | FieldKind::Text
+                        | FieldKind::Array
+                        | FieldKind::TextOrArray
+                ),
+                "{lookup}"
+            );
+        }
+        for lookup in Lookup::ALL {
+            if lookup.applies_to() == FieldKind::Range {
+                assert!(super::RANGE_LOOKUPS.contains(lookup), "{lookup}");
+            }
+        }
+        for name in super::RANGE_ENDS {
+            assert!(Lookup::from_name(name).is_some(), "{name}");
+        }
     }
 }

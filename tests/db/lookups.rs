@@ -247,7 +247,7 @@ async fn runtime_lookups_filter_like_q() -> Result<()> {
         let err = Lookup::parse::<User>("karma__icontains", "x").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "User has no lookup `karma__icontains`; valid lookups: exact, in, gt, gte, lt, lte, range, isnull"
+            "User has no lookup `karma__icontains`; valid lookups: exact, in, gt, gte, lt, lte, range, isnull, contained_by"
         );
         let err = Lookup::parse::<User>("karma__gte", "lots").unwrap_err();
         assert_eq!(

@@ -45,6 +45,7 @@ mod prefetch_pipelining;
 mod primary_keys;
 mod query_cancellation;
 mod queryset;
+mod ranges;
 mod reads;
 mod related_values;
 mod relation_lookups;

@@ -32,6 +32,7 @@ impl Value {
             T::Uuid => Value::Uuid(row.try_get(index)?),
             T::Jsonb => Value::Json(row.try_get(index)?),
             T::Array(element) => read_array(row, index, *element)?,
+            T::Range(kind) => read_range(row, index, kind)?,
         })
     }
 }
@@ -59,7 +60,7 @@ fn read_array(
         T::Double => array!(F64),
         // Nested arrays are never asked for; a text array reports the
         // column's real type when it is not one.
-        T::Text | T::Enum(_) | T::Array(_) => array!(Text),
+        T::Text | T::Enum(_) | T::Array(_) | T::Range(_) => array!(Text),
         T::Bytea => array!(Bytes),
         T::Date => array!(Date),
         T::Time => array!(Time),
@@ -69,6 +70,32 @@ fn read_array(
         T::Jsonb => array!(Json),
     };
     Ok(array.unwrap_or_else(|| element.null()))
+}
+
+/// Reads a range column as [`Value::Range`] (its bounds values of the
+/// element type); a NULL range as the range type's NULL.
+fn read_range(
+    row: &tokio_postgres::Row,
+    index: usize,
+    kind: crate::range::RangeKind,
+) -> Result<Value, tokio_postgres::Error> {
+    use crate::range::{Range, RangeKind as K};
+    macro_rules! range {
+        ($ty:ty, $variant:ident) => {
+            row.try_get::<_, Option<Range<$ty>>>(index)?
+                .map(|r| Box::new(r.map(|v| Value::$variant(Some(v)))))
+        };
+    }
+    Ok(Value::Range(
+        kind,
+        match kind {
+            K::Int4 => range!(i32, I32),
+            K::Int8 => range!(i64, I64),
+            K::Date => range!(chrono::NaiveDate, Date),
+            K::Ts => range!(chrono::NaiveDateTime, Timestamp),
+            K::TsTz => range!(chrono::DateTime<chrono::Utc>, TimestampTz),
+        },
+    ))
 }
 
 impl Key {

@@ -136,6 +136,8 @@ fn zero_of(sql_type: &str) -> &'static str {
         "jsonb" => "'null'",
         // The empty array.
         t if t.ends_with("[]") => "'{}'",
+        // The empty range.
+        "int4range" | "int8range" | "daterange" | "tsrange" | "tstzrange" => "'empty'",
         _ => "''",
     }
 }

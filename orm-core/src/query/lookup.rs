@@ -359,12 +359,16 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
 
 /// True when `lookup` applies to a value of type `ty`.
 fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
+    if let Some(applies) = crate::range::runtime::range_applies(lookup, ty) {
+        return applies;
+    }
     match lookup.applies_to() {
         FieldKind::Any => true,
         FieldKind::Text => ty == SqlType::Text,
         FieldKind::Ordered => ty.is_ordered(),
         FieldKind::Array => matches!(ty, SqlType::Array(_)),
         FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
+        FieldKind::Range => matches!(ty, SqlType::Range(_)),
     }
 }
 
@@ -424,16 +428,40 @@ struct Resolved {
     index: Option<u32>,
     transforms: Vec<Transform>,
     lookup: Kind,
+    /// A range field's bound (`span__startswith__gte`): true for the
+    /// upper one.
+    end: Option<bool>,
 }
 
 impl Resolved {
     /// The type of the values the lookup compares: the last transform's
     /// output, else the array element's, else the field's.
     fn value_type(&self) -> SqlType {
-        match (self.transforms.last(), self.index, self.field.sql_type) {
+        self.value_type_of(None)
+    }
+
+    /// The type of the compared value before the lookup: the last
+    /// transform's output, or the element of a range's bound
+    /// (`span__startswith__gte`), else the field's.
+    fn compared_type(&self) -> SqlType {
+        match (self.transforms.last(), self.end, self.field.sql_type) {
             (Some(transform), _, _) => output_type(*transform),
-            (None, Some(_), SqlType::Array(element)) => *element,
+            (None, Some(_), SqlType::Range(kind)) => kind.element(),
             (None, _, ty) => ty,
+        }
+    }
+
+    /// As [`value_type`](Self::value_type), for the value's `text` when
+    /// known: `contains` on a range takes an element or a range literal,
+    /// `contained_by` on a scalar (also a transformed one:
+    /// `created__year__contained_by`) a range.
+    fn value_type_of(&self, text: Option<&str>) -> SqlType {
+        match (self.transforms.is_empty(), self.index, self.field.sql_type) {
+            (true, Some(_), SqlType::Array(element)) => *element,
+            _ => {
+                let ty = self.compared_type();
+                crate::range::runtime::range_value_type(self.lookup, ty, text).unwrap_or(ty)
+            }
         }
     }
 }
@@ -531,6 +559,12 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         Kind::IRegex => regex(true, arg)?,
         Kind::ContainedBy => Op::ContainedBy(arg.one()?),
         Kind::Overlap => Op::Overlap(arg.one()?),
+        Kind::FullyLt | Kind::FullyGt | Kind::NotLt | Kind::NotGt | Kind::AdjacentTo => {
+            crate::range::runtime::range_only_op(lookup, arg.one(), None)?
+        }
+        Kind::IsEmpty | Kind::LowerInc | Kind::LowerInf | Kind::UpperInc | Kind::UpperInf => {
+            crate::range::runtime::range_only_op(lookup, None, arg.flag())?
+        }
     })
 }
 
@@ -566,7 +600,11 @@ impl Lookup {
     pub fn parse_with<M: Model>(policy: &LookupPolicy, key: &str, value: &str) -> Result<Q<M>> {
         policy.check_key(M::META, key)?;
         let resolved = Self::resolve::<M>(key)?;
-        let (field, lookup, value_type) = (resolved.field, resolved.lookup, resolved.value_type());
+        let (field, lookup, value_type) = (
+            resolved.field,
+            resolved.lookup,
+            resolved.value_type_of(Some(value)),
+        );
         let model = M::META.name;
         if lookup.operand() == Operand::List {
             // Counted before it is split into a list.
@@ -639,8 +677,13 @@ impl Lookup {
                 reason,
             })
         };
+        // `contains` on a range: an element, or a range of the field's type.
+        let range_too = resolved.index.is_none()
+            && resolved.transforms.is_empty()
+            && lookup == Kind::Contains
+            && matches!(resolved.compared_type(), SqlType::Range(_));
         let check = |v: Value| {
-            if value_type.matches(&v) {
+            if value_type.matches(&v) || (range_too && resolved.compared_type().matches(&v)) {
                 Ok(v)
             } else {
                 Err(bad(format!(
@@ -711,7 +754,37 @@ impl Lookup {
                                 index: Some(index),
                                 transforms,
                                 lookup,
+                                end: None,
                             });
+                    }
+                }
+                // `span__startswith__gte`: a range field's bound, then a
+                // lookup of its element type.
+                if let (Some(field), [first]) = (meta.field(name), rest) {
+                    if let (SqlType::Range(kind), Some(at)) = (
+                        field.sql_type,
+                        orm_names::RANGE_ENDS.iter().position(|n| n == first),
+                    ) {
+                        if !applies_to_type(lookup, kind.element()) {
+                            return Err(Error::from(crate::error::LookupError {
+                                model: meta.name,
+                                what: "lookup",
+                                name: shown(key),
+                                valid: Kind::ALL
+                                    .iter()
+                                    .filter(|l| applies_to_type(**l, kind.element()))
+                                    .map(|l| l.name().to_owned())
+                                    .collect(),
+                            }));
+                        }
+                        return Ok(Resolved {
+                            path,
+                            field,
+                            index: None,
+                            transforms: Vec::new(),
+                            lookup,
+                            end: Some(at == 1),
+                        });
                     }
                 }
                 // `created__year`, `created__date__year`: a field with
@@ -733,6 +806,30 @@ impl Lookup {
                             index: None,
                             transforms,
                             lookup,
+                            end: None,
+                        });
+                    }
+                }
+                // `created__year`, `created__date__year`: a field with
+                // transforms.
+                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
+                    if Transform::from_name(first).is_some() {
+                        return Self::resolve_chain(
+                            meta,
+                            field,
+                            field.sql_type,
+                            rest,
+                            0,
+                            lookup,
+                            key,
+                        )
+                        .map(|transforms| Resolved {
+                            path,
+                            field,
+                            index: None,
+                            transforms,
+                            lookup,
+                            end: None,
                         });
                     }
                 }
@@ -774,6 +871,7 @@ impl Lookup {
                         index: None,
                         transforms: Vec::new(),
                         lookup,
+                        end: None,
                     });
                 }
                 _ => {
@@ -800,6 +898,7 @@ impl Lookup {
             index: None,
             transforms: Vec::new(),
             lookup,
+            end: None,
         })
     }
 
@@ -860,12 +959,14 @@ impl Lookup {
     /// The condition of the resolved lookup, valid for its field, with
     /// `arg` in the shape of its operand.
     fn build<M>(model: &'static str, resolved: Resolved, arg: Arg) -> Result<Q<M>> {
+        let compared = resolved.compared_type();
         let Resolved {
             path,
             field,
             index,
             transforms,
             lookup,
+            end,
         } = resolved;
         let bad = |reason: String| {
             Error::from(crate::error::ValueError {
@@ -877,7 +978,18 @@ impl Lookup {
         if matches!(&arg, Arg::One(v) if v.is_null()) && !lookup.takes_null() {
             return Err(bad(format!("cannot use NULL with `{lookup}`")));
         }
-        let Some(op) = op_of(lookup, arg) else {
+        let op = match &arg {
+            // Range lookups, and `contained_by` on a range's element type:
+            // what the compared type decides.
+            Arg::One(v) if index.is_none() => {
+                match crate::range::runtime::range_lookup_op(lookup, compared, v) {
+                    Some(op) => Some(op),
+                    None => op_of(lookup, arg),
+                }
+            }
+            _ => op_of(lookup, arg),
+        };
+        let Some(op) = op else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
         };
         // The first transform outermost: it is applied to the column first.
@@ -887,6 +999,10 @@ impl Lookup {
             .fold(op, |op, t| Op::Transformed(t, Box::new(op)));
         let op = match index {
             Some(index) => Op::Index(index, Box::new(op)),
+            None => op,
+        };
+        let op = match end {
+            Some(upper) => Op::RangeEnd(upper, Box::new(op)),
             None => op,
         };
         Ok(Q::from_node(Node::leaf_at(path, field, op)))

@@ -626,7 +626,64 @@ fn push_op(
             };
             push_op(w, scope, element_type, inner, &element);
         }
+        Op::RangeCmp(op, v) => {
+            col(w);
+            w.push_sql(op.sql());
+            w.push_bind(v.clone());
+            if let Some(cast) = range_cast(v) {
+                w.push_sql(cast);
+            }
+        }
+        Op::RangeFlag(flag, b) => {
+            w.push_sql(flag.sql());
+            col(w);
+            w.push_sql(") = ");
+            w.push_bind(Value::Bool(Some(*b)));
+        }
+        Op::RangeEnd(upper, inner) => {
+            // `lower("t"."span")`: Django's `startswith` / `endswith`.
+            let bound = |w: &mut SqlWriter| {
+                w.push_sql(if *upper { "upper(" } else { "lower(" });
+                col(w);
+                w.push_sql(")");
+            };
+            let element_type = match ty {
+                SqlType::Range(kind) => kind.element(),
+                other => other,
+            };
+            push_op(w, scope, element_type, inner, &bound);
+        }
     }
+}
+
+/// The cast that types a range operator's operand: `::int4range` for a
+/// range, `::integer` for an element.
+fn range_cast(v: &Value) -> Option<&'static str> {
+    use crate::range::RangeKind as K;
+    let kind = match v {
+        Value::Range(kind, _) => {
+            return Some(match kind {
+                K::Int4 => "::int4range",
+                K::Int8 => "::int8range",
+                K::Date => "::daterange",
+                K::Ts => "::tsrange",
+                K::TsTz => "::tstzrange",
+            })
+        }
+        Value::I32(_) => K::Int4,
+        Value::I64(_) => K::Int8,
+        Value::Date(_) => K::Date,
+        Value::Timestamp(_) => K::Ts,
+        Value::TimestampTz(_) => K::TsTz,
+        _ => return None,
+    };
+    Some(match kind {
+        K::Int4 => "::integer",
+        K::Int8 => "::bigint",
+        K::Date => "::date",
+        K::Ts => "::timestamp",
+        K::TsTz => "::timestamptz",
+    })
 }
 
 fn cmp_sql(cmp: Cmp) -> &'static str {

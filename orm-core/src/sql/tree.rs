@@ -194,6 +194,78 @@ pub(crate) enum Op {
         target_col: &'static str,
         owner: Value,
     },
+    /// `col <op> $n::type`: a range operator (`@>`, `<@`, `&&`, `<<`, `>>`,
+    /// `&>`, `&<`, `-|-`) on a range field, or `<@` on a scalar one
+    /// (`contained_by`); the operand, a range or an element, is cast to
+    /// its type so the operator is never ambiguous.
+    RangeCmp(RangeOp, Value),
+    /// `isempty(col) = $n`, `lower_inc(col) = $n`, ...: a range function
+    /// compared with a bool, as Django's `isempty`, `lower_inc`, ...
+    RangeFlag(RangeFlag, bool),
+    /// A lookup on a range's bound: `lower(col)` (`upper` when true), as
+    /// Django's `startswith` / `endswith` transforms, then the element's
+    /// lookup.
+    RangeEnd(bool, Box<Op>),
+}
+
+/// A range operator ([`Op::RangeCmp`]), as Django's range lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeOp {
+    /// `@>`: contains the element or range.
+    Contains,
+    /// `<@`: contained by the range.
+    ContainedBy,
+    /// `&&`: shares a point with.
+    Overlap,
+    /// `<<`: strictly left of.
+    FullyLt,
+    /// `>>`: strictly right of.
+    FullyGt,
+    /// `&>`: does not extend to the left of.
+    NotLt,
+    /// `&<`: does not extend to the right of.
+    NotGt,
+    /// `-|-`: adjacent to.
+    AdjacentTo,
+}
+
+impl RangeOp {
+    /// The operator, spaced.
+    pub(crate) const fn sql(self) -> &'static str {
+        match self {
+            RangeOp::Contains => " @> ",
+            RangeOp::ContainedBy => " <@ ",
+            RangeOp::Overlap => " && ",
+            RangeOp::FullyLt => " << ",
+            RangeOp::FullyGt => " >> ",
+            RangeOp::NotLt => " &> ",
+            RangeOp::NotGt => " &< ",
+            RangeOp::AdjacentTo => " -|- ",
+        }
+    }
+}
+
+/// A range function of one range giving a bool ([`Op::RangeFlag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeFlag {
+    IsEmpty,
+    LowerInc,
+    LowerInf,
+    UpperInc,
+    UpperInf,
+}
+
+impl RangeFlag {
+    /// The function's name, with its opening parenthesis.
+    pub(crate) const fn sql(self) -> &'static str {
+        match self {
+            RangeFlag::IsEmpty => "isempty(",
+            RangeFlag::LowerInc => "lower_inc(",
+            RangeFlag::LowerInf => "lower_inf(",
+            RangeFlag::UpperInc => "upper_inc(",
+            RangeFlag::UpperInf => "upper_inf(",
+        }
+    }
 }
 
 impl Node {
@@ -228,6 +300,16 @@ impl Node {
                 };
             }
             _ => {}
+        }
+        if let Op::RangeEnd(upper, inner) = op {
+            // Likewise on a range's bound.
+            return match Node::leaf_at(path, field, *inner) {
+                Node::Leaf(c) => Node::Leaf(Cond {
+                    op: Op::RangeEnd(upper, Box::new(c.op)),
+                    ..c
+                }),
+                other => other,
+            };
         }
         let (path, field) = match path.last() {
             Some(step)

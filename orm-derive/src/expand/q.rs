@@ -88,6 +88,13 @@ fn has_f(expr: &Expr) -> bool {
     }
 }
 
+/// A name that, after a field and before a lookup, may be a step: a
+/// transform (`year`), an array index, or a range's bound (`startswith`
+/// in `span__startswith__gte`).
+fn is_step(name: &str) -> bool {
+    Transform::from_name(name).is_some() || is_index(name) || orm_names::RANGE_ENDS.contains(&name)
+}
+
 /// A name of digits: an array index (`0` in `tags__0`).
 fn is_index(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
@@ -137,10 +144,7 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     // type tells apart. Every name after the first is then a step
     // (`Field::step`) decided by the type it follows.
     // An index (`tags__0`) is a step too: after an array field.
-    let steps = names.len() >= 2
-        && names[1..]
-            .iter()
-            .any(|n| Transform::from_name(n).is_some() || is_index(n));
+    let steps = names.len() >= 2 && names[1..].iter().any(|n| is_step(n));
     // `name__icontainz` is a mistyped lookup, not a relation path.
     if let (None, [.., last], false) = (lookup, &names[..], steps) {
         let all = lookup_names();
@@ -174,7 +178,7 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             format!("`{key}` chains more than {MAX_TRANSFORMS} transforms"),
         ));
     }
-    let transformed = trailing(|n| Transform::from_name(n).is_some() || is_index(n));
+    let transformed = trailing(is_step);
     if names.len() > MAX_DEPTH + 1 + transformed {
         return Err(syn::Error::new(
             span,
@@ -409,6 +413,12 @@ mod tests {
         let out = expand("tags__0 = x").expect("expands");
         assert!(out.contains("Idx < 0u32 >"), "{out}");
         assert!(out.contains("steps :: eq"), "{out}");
+        // A range's bound, then a lookup.
+        let out = expand("span__startswith__gte = 3").expect("expands");
+        assert!(out.contains("steps :: gte"), "{out}");
+        assert!(out.contains("Ch < 's' >"), "{out}");
+        let out = expand("span__startswith = 3").expect("expands");
+        assert!(out.contains(". startswith (3)"), "{out}");
         let out = expand("tags__len__gt = 1").expect("expands");
         assert!(out.contains("steps :: gt"), "{out}");
         assert!(expand("tags__99999999999 = x").is_err());
@@ -433,7 +443,8 @@ mod tests {
             "unknown lookup `icontainz` in `name__icontainz`; did you mean `icontains`? \
              expected one of: exact, iexact, contains, icontains, startswith, istartswith, \
              endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
-             contained_by, overlap"
+             contained_by, overlap, fully_lt, fully_gt, not_lt, not_gt, adjacent_to, isempty, \
+             lower_inc, lower_inf, upper_inc, upper_inf"
         );
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod messages;
 pub(crate) mod migrated_people;
 pub(crate) mod people;
 pub(crate) mod pg_types;
+pub(crate) mod ranges;
 pub(crate) mod resilience;
 pub(crate) mod type_samples;
 pub(crate) mod types;

@@ -45,6 +45,9 @@ fn op_has_nul(op: &Op) -> bool {
         | Op::ArrayContains(v)
         | Op::ContainedBy(v)
         | Op::Overlap(v) => v.has_nul(),
+        Op::RangeEnd(_, op) => op_has_nul(op),
+        Op::RangeCmp(_, v) => v.has_nul(),
+        Op::RangeFlag(..) => false,
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),

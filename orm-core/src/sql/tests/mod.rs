@@ -18,6 +18,7 @@ mod hostile;
 mod kept;
 mod pg_types;
 mod prefetch;
+mod ranges;
 mod related_order;
 mod transforms;
 

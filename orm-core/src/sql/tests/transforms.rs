@@ -357,24 +357,26 @@ fn the_runtime_form_refuses_what_q_refuses() {
     assert_eq!(
         err("day__hour", "3"),
         "Event has no lookup `day__hour`; valid lookups: exact, in, gt, gte, lt, lte, range, \
-         isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
+         isnull, contained_by, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
     );
     assert_eq!(
         err("at__year__icontains", "x"),
         "Event has no lookup `at__year__icontains`; valid lookups: exact, in, gt, gte, lt, lte, \
-         range, isnull"
+         range, isnull, contained_by"
     );
     // After a transform come the lookups and transforms of its value: a
     // date's, not text's.
     assert_eq!(
         err("at__date__regex", "x"),
         "Event has no lookup `at__date__regex`; valid lookups: exact, in, gt, gte, lt, lte, \
-         range, isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
+         range, isnull, contained_by, year, iso_year, month, day, week, week_day, iso_week_day, \
+         quarter"
     );
     assert_eq!(
         err("at__date__hour", "3"),
         "Event has no lookup `at__date__hour`; valid lookups: exact, in, gt, gte, lt, lte, \
-         range, isnull, year, iso_year, month, day, week, week_day, iso_week_day, quarter"
+         range, isnull, contained_by, year, iso_year, month, day, week, week_day, iso_week_day, \
+         quarter"
     );
     assert!(err("at__year__month", "3").contains("`at__year__month`"));
     assert!(
@@ -596,4 +598,17 @@ fn the_runtime_form_chains_transforms_too() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("name__trim__trim__trim__trim__trim"), "{err}");
+}
+
+#[test]
+fn a_range_lookup_follows_a_transform_of_an_integer() {
+    // Django registers RangeContainedBy on IntegerField, so the year
+    // (an integer) takes it: `created__year__contained_by=NumericRange(..)`.
+    let typed = where_of(q!(at__year__contained_by = crate::Range::new(2020, 2023)));
+    assert_eq!(
+        typed.0,
+        r#"EXTRACT(YEAR FROM "events"."at" AT TIME ZONE $1)::integer <@ $2::int4range"#
+    );
+    let parsed = Lookup::parse::<Event>("at__year__contained_by", "[2020,2023)").unwrap();
+    assert_eq!(where_of(parsed), typed);
 }
