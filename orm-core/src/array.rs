@@ -26,12 +26,6 @@ use crate::transform::{Step, Transformed};
 use crate::types::{Arg, ArrayField, ArrayItem};
 
 impl<M: Model, T: ArrayField> Field<M, T> {
-    /// `contained_by`: every element of the array is in `values` (`<@`);
-    /// an empty array is contained by any value.
-    pub fn contained_by<V: Arg<Vec<T::Item>>>(self, values: V) -> Q<M> {
-        self.q(Op::ContainedBy(values.into_value()))
-    }
-
     /// `overlap`: the array shares at least one element with `values`
     /// (`&&`).
     pub fn overlap<V: Arg<Vec<T::Item>>>(self, values: V) -> Q<M> {

@@ -602,7 +602,41 @@ fn like<M: Model, T: FieldType, V: Arg<String>>(field: Field<M, T>, value: V) ->
     }
 }
 
+/// Field types `contained_by` takes a value of type `V` on: an array of
+/// elements on a `Vec<T>` field (`<@`), JSON on a JSON field.
+#[diagnostic::on_unimplemented(
+    message = "`contained_by` does not take a `{V}` on a `{Self}` field",
+    label = "`contained_by` on a field that is neither an array nor JSON, or a value of the wrong type",
+    note = "`contained_by` takes an array of elements on a Vec<T> field and a JSON value on a serde_json::Value field"
+)]
+pub trait ContainedByField<V>: FieldType {
+    /// The condition on `field`.
+    #[doc(hidden)]
+    fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M>;
+}
+
+impl<T: crate::types::ArrayItem, V: Arg<Vec<T>>> ContainedByField<V> for Vec<T> {
+    fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        field.q(Op::ContainedBy(value.into_value()))
+    }
+}
+impl<T: crate::types::ArrayItem, V: Arg<Vec<T>>> ContainedByField<V> for Option<Vec<T>> {
+    fn contained_by_q<M: Model>(field: Field<M, Self>, value: V) -> Q<M> {
+        field.q(Op::ContainedBy(value.into_value()))
+    }
+}
+
 impl<M: Model, T: FieldType> Field<M, T> {
+    /// `contained_by`: on an array field, every element of the array is
+    /// in `values` (`<@`; an empty array is contained by any value); on a
+    /// JSON field, the JSON is held by the JSON `values`.
+    pub fn contained_by<V>(self, values: V) -> Q<M>
+    where
+        T: ContainedByField<V>,
+    {
+        T::contained_by_q(self, values)
+    }
+
     /// `contains`: on a text field, `LIKE '%value%'` with `%`, `_` and `\`
     /// in the value matched literally; on an array field, holds every
     /// element of the array `value` (`@>`: `f.tags.contains(["a", "b"])`).
@@ -627,6 +661,7 @@ mod tests {
         id: i64,
         name: String,
         tags: Vec<String>,
+        data: serde_json::Value,
     }
 
     /// Calls the handle method `$method` (and `$expr` with an `F()`
@@ -647,6 +682,7 @@ mod tests {
     fn every_lookup_of_the_table_has_its_handle_methods() {
         let name = User::fields().name;
         let tags = User::fields().tags;
+        let data = User::fields().data;
         for &lookup in Lookup::ALL {
             // One arm per lookup: a new row of the table asks for its
             // method here.
@@ -670,6 +706,9 @@ mod tests {
                 Lookup::IsNull => call!(lookup, name, is_null(true)),
                 Lookup::Regex => call!(lookup, name, regex("^a")),
                 Lookup::IRegex => call!(lookup, name, iregex("^a")),
+                Lookup::HasKey => call!(lookup, data, has_key("a")),
+                Lookup::HasKeys => call!(lookup, data, has_keys(["a"])),
+                Lookup::HasAnyKeys => call!(lookup, data, has_any_keys(["a"])),
             };
         }
     }

@@ -664,6 +664,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+mod json;
 pub mod key;
 mod meta;
 pub mod migrate;
@@ -692,6 +693,8 @@ pub use error::{
     IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
 };
 pub use field::ContainsField;
+pub use field::ContainedByField;
+pub use json::{IntoJsonKey, JsonArg, JsonField, JsonPath, KeyList};
 pub use field::Field;
 pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]

@@ -51,8 +51,12 @@ pub enum FieldKind {
     /// Array fields (`Vec<T>`, PostgreSQL `T[]`).
     Array,
     /// Text fields (a substring) and array fields (every element of the
-    /// value in the array): `contains`.
+    /// value in the array): `contains`; on a JSON field, containment of
+    /// JSON (`@>`).
     TextOrArray,
+    /// JSON fields (`jsonb`, Django's `JSONField`), and a key of one:
+    /// `has_key`, `has_keys`, `has_any_keys`.
+    Json,
 }
 
 /// `null` in the table's "None" column: the lookup takes `None`.
@@ -194,6 +198,12 @@ lookups! {
     ContainedBy   = "contained_by", contained_by, One,     Array,   -,    -;
     /// An array field sharing an element with the value (`&&`).
     Overlap       = "overlap",     overlap,       One,     Array,   -,    -;
+    /// A JSON object holding the key (`?`).
+    HasKey        = "has_key",     has_key,       One,     Json,    -,    -;
+    /// A JSON object holding every key of the list (`?&`).
+    HasKeys       = "has_keys",    has_keys,      List,    Json,    -,    -;
+    /// A JSON object holding at least one key of the list (`?|`).
+    HasAnyKeys    = "has_any_keys", has_any_keys, List,    Json,    -,    -;
 }
 
 impl Lookup {

@@ -52,6 +52,7 @@ use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::model::Model;
 use crate::query::q::{Cmp, Like, Node, Op, RelPath, TransformOp, MAX_DEPTH, Q};
+use crate::sql::tree::JsonKey;
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};
 
@@ -359,13 +360,91 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
 
 /// True when `lookup` applies to a value of type `ty`.
 fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
+    if ty == SqlType::Jsonb {
+        return json_applies(lookup, false);
+    }
     match lookup.applies_to() {
+        FieldKind::Json => false,
         FieldKind::Any => true,
         FieldKind::Text => ty == SqlType::Text,
         FieldKind::Ordered => ty.is_ordered(),
         FieldKind::Array => matches!(ty, SqlType::Array(_)),
         FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
     }
+}
+
+/// True when `lookup` applies to a JSON field (`at_key: false`: Django's
+/// `JSONField` lookups) or after a key of one (`at_key: true`: those of
+/// its `KeyTransform`, the text lookups on the key's text form).
+fn json_applies(lookup: Kind, at_key: bool) -> bool {
+    match lookup.applies_to() {
+        FieldKind::Json => true,
+        _ if matches!(
+            lookup,
+            Kind::Exact | Kind::In | Kind::IsNull | Kind::Contains | Kind::ContainedBy
+        ) =>
+        {
+            true
+        }
+        FieldKind::Text | FieldKind::Ordered => at_key,
+        _ => false,
+    }
+}
+
+/// The most keys of a JSON path in a runtime lookup (`data__a__b__c`).
+pub const MAX_JSON_KEYS: usize = 32;
+
+/// A JSON path's keys from a runtime key's names: a name of digits (with
+/// an optional `-`) is an array index, as in Django.
+fn json_keys(
+    model: &'static str,
+    field: &'static FieldMeta,
+    key: &str,
+    names: &[&str],
+) -> Result<Vec<JsonKey>> {
+    let bad = |reason: String| {
+        Err(Error::from(crate::error::ValueError {
+            model,
+            field: field.name,
+            reason,
+        }))
+    };
+    if names.len() > MAX_JSON_KEYS {
+        return bad(format!(
+            "`{}`: a JSON path of more than {MAX_JSON_KEYS} keys",
+            shown(key)
+        ));
+    }
+    let mut keys = Vec::with_capacity(names.len());
+    for name in names {
+        if name.is_empty() {
+            return bad(format!(
+                "`{}`: an empty JSON key (names are separated by `__`)",
+                shown(key)
+            ));
+        }
+        if crate::value::has_nul_byte(name.as_bytes()) {
+            return bad(format!("`{}`: {NUL_MESSAGE}", shown(key)));
+        }
+        let digits = name.strip_prefix('-').unwrap_or(name);
+        let index = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| name.parse::<i32>().ok())
+            .flatten();
+        keys.push(match index {
+            Some(index) => JsonKey::Index(index),
+            None => JsonKey::Key((*name).to_owned()),
+        });
+    }
+    Ok(keys)
+}
+
+/// A JSON value from the text of a runtime filter: the text decoded as
+/// JSON where it is JSON (`5`, `true`, `null`, `"5"`, `{"a": 1}`), else
+/// the text as a JSON string (`Bob`).
+fn json_of_text(text: &str) -> Value {
+    Value::Json(Some(serde_json::from_str(text).unwrap_or_else(|_| {
+        serde_json::Value::String(text.to_owned())
+    })))
 }
 
 /// True when `transform` applies to `field` (as Django: the date parts to
@@ -438,13 +517,22 @@ struct Resolved {
     field: &'static FieldMeta,
     index: Option<u32>,
     transform: Option<Transform>,
+    /// The key path of a JSON field (`data__owner__name`).
+    json: Option<Vec<JsonKey>>,
     lookup: Kind,
 }
 
 impl Resolved {
     /// The type of the values the lookup compares: the transform's output,
-    /// else the array element's, else the field's.
+    /// else the array element's, else the field's; on a JSON field, text
+    /// for the keys of `has_key` and for the text lookups after a key,
+    /// else JSON.
     fn value_type(&self) -> SqlType {
+        if self.field.sql_type == SqlType::Jsonb && self.index.is_none() {
+            let text = matches!(self.lookup.applies_to(), FieldKind::Json | FieldKind::Text)
+                && self.lookup != Kind::Contains;
+            return if text { SqlType::Text } else { SqlType::Jsonb };
+        }
         match (self.transform, self.index, self.field.sql_type) {
             (Some(transform), _, _) => output_type(transform),
             (None, Some(_), SqlType::Array(element)) => *element,
@@ -524,7 +612,7 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         // An array value: `contains` on an array field (the value was
         // checked against the field's type).
         Kind::Contains => match arg {
-            Arg::One(v @ Value::Array(_)) => Op::ArrayContains(v),
+            Arg::One(v @ (Value::Array(_) | Value::Json(_))) => Op::ArrayContains(v),
             arg => like(Like::Contains, false, arg)?,
         },
         Kind::IContains => like(Like::Contains, true, arg)?,
@@ -546,6 +634,23 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         Kind::IRegex => regex(true, arg)?,
         Kind::ContainedBy => Op::ContainedBy(arg.one()?),
         Kind::Overlap => Op::Overlap(arg.one()?),
+        Kind::HasKey => Op::HasKeys {
+            keys: vec![arg.text()?],
+            any: false,
+            list: false,
+        },
+        Kind::HasKeys | Kind::HasAnyKeys => Op::HasKeys {
+            keys: arg
+                .list()?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Text(Some(s)) => s,
+                    other => other.to_string(),
+                })
+                .collect(),
+            any: lookup == Kind::HasAnyKeys,
+            list: true,
+        },
     })
 }
 
@@ -600,7 +705,13 @@ impl Lookup {
                 reason,
             })
         };
-        let one = |text: &str| value_type.parse(text).map_err(bad);
+        let one = |text: &str| {
+            if value_type == SqlType::Jsonb {
+                Ok(json_of_text(text))
+            } else {
+                value_type.parse(text).map_err(bad)
+            }
+        };
         let arg = match lookup.operand() {
             Operand::Bool => Arg::Bool(match SqlType::Bool.parse(value).map_err(bad)? {
                 Value::Bool(Some(b)) => b,
@@ -725,10 +836,35 @@ impl Lookup {
                                 field,
                                 index: Some(index),
                                 transform,
+                                json: None,
                                 lookup,
                             },
                         );
                     }
+                }
+                // `data__owner__name`: a key path of a JSON field.
+                if let Some(field) = meta.field(name).filter(|f| f.sql_type == SqlType::Jsonb) {
+                    let keys = json_keys(meta.name, field, key, rest)?;
+                    if !json_applies(lookup, true) {
+                        return Err(Error::from(crate::error::LookupError {
+                            model: meta.name,
+                            what: "lookup",
+                            name: shown(key),
+                            valid: Kind::ALL
+                                .iter()
+                                .filter(|l| json_applies(**l, true))
+                                .map(|l| l.name().to_owned())
+                                .collect(),
+                        }));
+                    }
+                    return Ok(Resolved {
+                        path,
+                        field,
+                        index: None,
+                        transform: None,
+                        json: Some(keys),
+                        lookup,
+                    });
                 }
                 // `created__year`: a field with a transform.
                 if let (Some(field), [first, ..]) = (meta.field(name), rest) {
@@ -739,6 +875,7 @@ impl Lookup {
                                 field,
                                 index: None,
                                 transform: Some(transform),
+                                json: None,
                                 lookup,
                             });
                     }
@@ -780,6 +917,7 @@ impl Lookup {
                         field: rel.target.meta().pk_field(),
                         index: None,
                         transform: None,
+                        json: None,
                         lookup,
                     });
                 }
@@ -806,6 +944,7 @@ impl Lookup {
             field,
             index: None,
             transform: None,
+            json: None,
             lookup,
         })
     }
@@ -899,6 +1038,7 @@ impl Lookup {
             field,
             index,
             transform,
+            json,
             lookup,
         } = resolved;
         let bad = |reason: String| {
@@ -927,6 +1067,10 @@ impl Lookup {
         };
         let Some(op) = op else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
+        };
+        let op = match json {
+            Some(keys) => Op::JsonPath(keys, Box::new(op)),
+            None => op,
         };
         let op = match index {
             Some(index) => Op::Index(index, Box::new(op)),

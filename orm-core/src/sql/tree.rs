@@ -192,6 +192,25 @@ pub(crate) enum Op {
         target_col: &'static str,
         owner: Value,
     },
+    /// A lookup on the value at a key path of a JSON field (`data__owner`,
+    /// Django's `KeyTransform`): `(col -> $n)` or `(col #> $n)` (jsonb),
+    /// or for the text lookups (`LIKE`, `iexact`, regex) `(col ->> $n)` /
+    /// `(col #>> $n)` (Django's `KeyTextTransform`). Never empty.
+    JsonPath(Vec<JsonKey>, Box<Op>),
+    /// `col ? $n` (`has_key`), `col ?& $n` (`has_keys`), `col ?| $n`
+    /// (`has_any_keys`): a JSON object holding the key(s).
+    HasKeys { keys: Vec<String>, any: bool, list: bool },
+}
+
+/// One step of a JSON key path: an object key, or an array index
+/// (`data__items__0`; negative counts from the end, as in PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum JsonKey {
+    /// An object key.
+    Key(String),
+    /// An array index.
+    Index(i32),
 }
 
 /// The lookups that may follow a transform ([`Transform::LOOKUPS`]), with
@@ -216,6 +235,24 @@ impl Node {
     /// A leaf on `field` reached through `path`. `author__id = 4` becomes
     /// `author_id = 4` (the key is already on this side), as in Django.
     pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
+        if let Op::JsonPath(keys, inner) = op {
+            // As for `Op::Index`: the inner lookup normalized, then wrapped.
+            return match Node::leaf_at(path, field, *inner) {
+                Node::Leaf(c) => Node::Leaf(Cond {
+                    op: Op::JsonPath(keys, Box::new(c.op)),
+                    ..c
+                }),
+                other => other,
+            };
+        }
+        // Django's JSONField: `data = None` is the JSON `null`, not SQL
+        // NULL (that is `data__isnull = True`).
+        let op = match op {
+            Op::Exact(Value::Json(None)) if field.sql_type == SqlType::Jsonb => {
+                Op::Exact(Value::Json(Some(serde_json::Value::Null)))
+            }
+            op => op,
+        };
         if let Op::Index(index, inner) = op {
             // The inner lookup normalized as on a column, then wrapped.
             return match Node::leaf_at(path, field, *inner) {
