@@ -307,8 +307,8 @@ transform_names! {
 /// field) and `created__date` (a field, then a transform).
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has neither a related field nor a date/time transform with this name",
-    label = "not a field of the related model, nor a transform of this field",
+    message = "`{Self}` has no related field, transform or JSON key with this name",
+    label = "not a field of the related model, nor a transform or key of this field",
     note = "after a relation a name is a field of the related model; after a date or time field it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times); after a JSON field (serde_json::Value) it is a key"
 )]
 pub trait Step<M, N>: FieldType {
