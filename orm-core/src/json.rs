@@ -100,7 +100,22 @@ macro_rules! json_args {
         }
     )*};
 }
-json_args!(serde_json::Value, &str, String, bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+json_args!(
+    serde_json::Value,
+    &str,
+    String,
+    bool,
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    f32,
+    f64
+);
 
 impl JsonArg for &serde_json::Value {
     fn into_json(self) -> serde_json::Value {
@@ -558,12 +573,14 @@ impl<M: Model, A: JsonArg> LookupOrd<M, A> for JsonPath<M> {
 /// that let the shared steps (`steps::icontains`, `steps::contains`,
 /// `steps::is_null`, `= None`) take a [`JsonPath`].
 #[doc(hidden)]
-pub(crate) mod steps {
+pub mod steps {
     use super::{JsonArg, JsonField, JsonPath, KeyList};
+    use crate::field::Field;
     use crate::model::Model;
     use crate::query::q::Q;
-    use crate::field::Field;
-    use crate::transform::steps::{At, ContainedByLookup, ContainsLookup, NullLookups, TextLookups};
+    use crate::transform::steps::{
+        At, ContainedByLookup, ContainsLookup, NullLookups, TextLookups,
+    };
     use crate::types::Arg;
 
     /// `has_key`, `has_keys` and `has_any_keys`: on a JSON field or key.

@@ -651,9 +651,7 @@ pub mod steps {
         /// `contained_by`.
         fn contained_by(self, value: A) -> Q<M>;
     }
-    impl<M: Model, T: crate::field::ContainedByField<A>, A> ContainedByLookup<M, A>
-        for Field<M, T>
-    {
+    impl<M: Model, T: crate::field::ContainedByField<A>, A> ContainedByLookup<M, A> for Field<M, T> {
         fn contained_by(self, value: A) -> Q<M> {
             Field::contained_by(self, value)
         }
@@ -700,8 +698,6 @@ pub mod steps {
     {
         handle.0.field().overlap(values)
     }
-
-    pub use crate::json::steps::{has_any_keys, has_key, has_keys, KeyLookups};
 
     /// `exact`.
     pub fn eq<M, H: LookupEq<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {

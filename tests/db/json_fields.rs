@@ -64,7 +64,15 @@ async fn key_and_path_transforms() -> Result<()> {
             ["Rufus"]
         );
         assert_eq!(
-            names(f.data.key("owner").key("other_pets").key(0).key("name").eq("Fishy")).await?,
+            names(
+                f.data
+                    .key("owner")
+                    .key("other_pets")
+                    .key(0)
+                    .key("name")
+                    .eq("Fishy")
+            )
+            .await?,
             ["Rufus"]
         );
         assert_eq!(
@@ -74,7 +82,10 @@ async fn key_and_path_transforms() -> Result<()> {
         // An index at the top: the first element of a top-level array.
         assert_eq!(names(q!(data__0 = 1)).await?, ["Arr"]);
         assert_eq!(names(q!(data__tags__0 = "good")).await?, ["Fido"]);
-        assert_eq!(names(f.data.key("tags").key(-1).eq("small")).await?, ["Fido"]);
+        assert_eq!(
+            names(f.data.key("tags").key(-1).eq("small")).await?,
+            ["Fido"]
+        );
         // `5` and `"5"` are different JSON values.
         assert_eq!(names(q!(data__n = 5)).await?, ["Fido"]);
         assert_eq!(names(q!(data__n = "5")).await?, ["Rex"]);
@@ -82,8 +93,10 @@ async fn key_and_path_transforms() -> Result<()> {
         assert_eq!(parsed("data__n", "\"5\"").await?, ["Rex"]);
         // A whole object at a key.
         assert_eq!(
-            names(q!(data__owner = json!({"name": "Bob", "other_pets": [{"name": "Fishy"}]})))
-                .await?,
+            names(q!(
+                data__owner = json!({"name": "Bob", "other_pets": [{"name": "Fishy"}]})
+            ))
+            .await?,
             ["Rufus"]
         );
         // `in` compares JSON values.
@@ -91,7 +104,10 @@ async fn key_and_path_transforms() -> Result<()> {
             names(q!(data__breed__in = ["collie", "pug"])).await?,
             ["Fido", "Meg"]
         );
-        assert_eq!(parsed("data__breed__in", "collie,pug").await?, ["Fido", "Meg"]);
+        assert_eq!(
+            parsed("data__breed__in", "collie,pug").await?,
+            ["Fido", "Meg"]
+        );
         Ok(())
     })
     .await
@@ -146,9 +162,15 @@ async fn text_lookups_and_jsonb_order() -> Result<()> {
     orm_core::scope(&db, async {
         dogs().await?;
         let f = Dog::fields();
-        assert_eq!(names(q!(data__breed__iexact = "PUG")).await?, ["Fido", "Rex"]);
+        assert_eq!(
+            names(q!(data__breed__iexact = "PUG")).await?,
+            ["Fido", "Rex"]
+        );
         assert_eq!(names(q!(data__breed__icontains = "LAB")).await?, ["Rufus"]);
-        assert_eq!(names(f.data.key("breed").icontains("lab")).await?, ["Rufus"]);
+        assert_eq!(
+            names(f.data.key("breed").icontains("lab")).await?,
+            ["Rufus"]
+        );
         assert_eq!(parsed("data__breed__icontains", "lab").await?, ["Rufus"]);
         assert_eq!(names(q!(data__breed__startswith = "P")).await?, ["Rex"]);
         assert_eq!(
@@ -157,7 +179,10 @@ async fn text_lookups_and_jsonb_order() -> Result<()> {
         );
         assert_eq!(names(q!(data__breed__endswith = "ie")).await?, ["Meg"]);
         assert_eq!(names(q!(data__breed__regex = "^[a-c]")).await?, ["Meg"]);
-        assert_eq!(names(q!(data__owner__name__iregex = "^b")).await?, ["Rufus"]);
+        assert_eq!(
+            names(q!(data__owner__name__iregex = "^b")).await?,
+            ["Rufus"]
+        );
         // The text form of a number is its digits (`->>`).
         assert_eq!(names(q!(data__n__startswith = "1")).await?, ["Ace"]);
         // jsonb order: `"5"` (a string) sorts before every number, `true`
@@ -207,17 +232,17 @@ async fn has_key_and_containment() -> Result<()> {
         // After a key too: an array contains a primitive it holds.
         assert_eq!(names(q!(data__tags__contains = "good")).await?, ["Fido"]);
         assert_eq!(
-            names(q!(data__tags__contained_by = json!(["good", "small", "big"]))).await?,
+            names(q!(
+                data__tags__contained_by = json!(["good", "small", "big"])
+            ))
+            .await?,
             ["Fido"]
         );
         assert_eq!(
             names(q!(extra__contained_by = json!({"a": 1, "b": 2}))).await?,
             ["Fido", "Rex"]
         );
-        assert_eq!(
-            names(f.extra.contains(json!({"b": 2}))).await?,
-            ["Rex"]
-        );
+        assert_eq!(names(f.extra.contains(json!({"b": 2}))).await?, ["Rex"]);
         Ok(())
     })
     .await
@@ -228,7 +253,17 @@ async fn hostile_keys_are_data() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         dogs().await?;
-        let keys = ["it's", "a}b", "a,b", r"back\slash", "\"q\"", "ключ", "😀", "{x,y}", "-1"];
+        let keys = [
+            "it's",
+            "a}b",
+            "a,b",
+            r"back\slash",
+            "\"q\"",
+            "ключ",
+            "😀",
+            "{x,y}",
+            "-1",
+        ];
         let mut data = serde_json::Map::new();
         for (i, key) in keys.iter().enumerate() {
             data.insert((*key).to_owned(), json!({ "v": i }));
@@ -243,8 +278,16 @@ async fn hostile_keys_are_data() -> Result<()> {
         for (i, key) in keys.iter().enumerate() {
             let i = i64::try_from(i).unwrap();
             assert_eq!(names(f.data.has_key(*key)).await?, ["Hostile"], "{key}");
-            assert_eq!(names(f.data.key(*key).key("v").eq(i)).await?, ["Hostile"], "{key}");
-            assert_eq!(names(f.data.key(*key).has_key("v")).await?, ["Hostile"], "{key}");
+            assert_eq!(
+                names(f.data.key(*key).key("v").eq(i)).await?,
+                ["Hostile"],
+                "{key}"
+            );
+            assert_eq!(
+                names(f.data.key(*key).has_key("v")).await?,
+                ["Hostile"],
+                "{key}"
+            );
             assert_eq!(parsed("data__has_key", key).await?, ["Hostile"], "{key}");
             // From a query string. In a path of several names an index is
             // sent as its digits (`#> '{-1,v}'`, as Django does), which

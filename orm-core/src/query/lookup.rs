@@ -442,9 +442,9 @@ fn json_keys(
 /// JSON where it is JSON (`5`, `true`, `null`, `"5"`, `{"a": 1}`), else
 /// the text as a JSON string (`Bob`).
 fn json_of_text(text: &str) -> Value {
-    Value::Json(Some(serde_json::from_str(text).unwrap_or_else(|_| {
-        serde_json::Value::String(text.to_owned())
-    })))
+    Value::Json(Some(
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned())),
+    ))
 }
 
 /// True when `transform` applies to `field` (as Django: the date parts to
@@ -661,7 +661,12 @@ impl Lookup {
     /// may come before the lookup, as in `q!` (`created__year__gte` with
     /// `2020`, `created__date` with `2021-12-31`), read in the
     /// [active time zone](crate::timezone) when the query runs; after a
-    /// relation a name is the related model's field (`event__date`). Every field and lookup
+    /// relation a name is the related model's field (`event__date`); after
+    /// a JSON field every name is a key or, when it is digits, an array
+    /// index (`data__owner__name`, `data__items__0`, at most
+    /// [`MAX_JSON_KEYS`]), and its value is decoded as JSON where it is
+    /// JSON (`5`, `"5"`, `null`, `{"a": 1}`), else taken as a JSON string
+    /// (`Bob`); `has_key` takes the text as it is. Every field and lookup
     /// of the model is allowed, within the default limits of
     /// [`LookupPolicy::any`]; for keys that come from users, use
     /// [`parse_with`](Lookup::parse_with) and an allow-list.

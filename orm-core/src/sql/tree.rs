@@ -199,7 +199,11 @@ pub(crate) enum Op {
     JsonPath(Vec<JsonKey>, Box<Op>),
     /// `col ? $n` (`has_key`), `col ?& $n` (`has_keys`), `col ?| $n`
     /// (`has_any_keys`): a JSON object holding the key(s).
-    HasKeys { keys: Vec<String>, any: bool, list: bool },
+    HasKeys {
+        keys: Vec<String>,
+        any: bool,
+        list: bool,
+    },
 }
 
 /// One step of a JSON key path: an object key, or an array index

@@ -280,7 +280,12 @@ fn expand_steps(
     let value = &term.value;
     let call = |method: &str| {
         let method = Ident::new(method, Span::call_site().located_at(span));
-        quote_spanned!(span=> #krate::__private::steps::#method)
+        // The JSON lookups' steps live with the JSON fields.
+        let module = match method.to_string().as_str() {
+            "has_key" | "has_keys" | "has_any_keys" => quote!(json_steps),
+            _ => quote!(steps),
+        };
+        quote_spanned!(span=> #krate::__private::#module::#method)
     };
     let lookup = lookup.unwrap_or(Lookup::Exact);
     if has_f(value) {
@@ -342,7 +347,10 @@ mod tests {
             assert!(out.contains(&format!(". {} (x)", lookup.method())), "{out}");
             // Across a relation (or a JSON key): the step of the same name.
             let out = expand(&format!("author__name__{lookup} = x")).expect("expands");
-            assert!(out.contains(&format!("steps :: {}", lookup.method())), "{out}");
+            assert!(
+                out.contains(&format!("steps :: {}", lookup.method())),
+                "{out}"
+            );
         }
     }
 
@@ -406,7 +414,7 @@ mod tests {
         let out = expand("author__name = x").expect("expands");
         assert!(out.contains("steps :: eq"), "{out}");
         let out = expand("data__owner__has_key = x").expect("expands");
-        assert!(out.contains("steps :: has_key"), "{out}");
+        assert!(out.contains("json_steps :: has_key"), "{out}");
         let out = expand("data__owner = None").expect("expands");
         assert!(out.contains("steps :: eq_none"), "{out}");
     }

@@ -27,7 +27,11 @@ pub(crate) async fn dogs() -> Result<Vec<Dog>> {
             json!({"breed": "labrador", "owner": {"name": "Bob", "other_pets": [{"name": "Fishy"}]}}),
             None,
         ),
-        ("Meg", json!({"breed": "collie", "owner": null}), Some(json!(null))),
+        (
+            "Meg",
+            json!({"breed": "collie", "owner": null}),
+            Some(json!(null)),
+        ),
         (
             "Fido",
             json!({"breed": "pug", "n": 5, "tags": ["good", "small"]}),

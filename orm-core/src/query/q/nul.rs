@@ -53,7 +53,9 @@ fn op_has_nul(op: &Op) -> bool {
                     crate::sql::tree::JsonKey::Index(_) => false,
                 })
         }
-        Op::HasKeys { keys, .. } => keys.iter().any(|k| crate::value::has_nul_byte(k.as_bytes())),
+        Op::HasKeys { keys, .. } => keys
+            .iter()
+            .any(|k| crate::value::has_nul_byte(k.as_bytes())),
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),

@@ -80,12 +80,7 @@ fn key_exact_is_jsonb_equality() {
     assert_eq!(sql, r#"("dogs"."data" -> $1) = $2"#);
     assert_eq!(binds, vec![text("owner"), j(json!("Bob"))]);
     // Numbers stay numbers: `5` is not `"5"`.
-    let (_, binds) = same(
-        q!(data__n = 5),
-        f.data.key("n").eq(5),
-        "data__n",
-        "5",
-    );
+    let (_, binds) = same(q!(data__n = 5), f.data.key("n").eq(5), "data__n", "5");
     assert_eq!(binds[1], j(json!(5)));
     let (_, binds) = same(
         q!(data__n = "5"),
@@ -111,7 +106,12 @@ fn a_path_is_one_text_array_parameter() {
     // index on an array.
     let (sql, binds) = same(
         q!(data__owner__pets__0__name = "Fishy"),
-        f.data.key("owner").key("pets").key(0).key("name").eq("Fishy"),
+        f.data
+            .key("owner")
+            .key("pets")
+            .key(0)
+            .key("name")
+            .eq("Fishy"),
         "data__owner__pets__0__name",
         "Fishy",
     );
@@ -122,12 +122,7 @@ fn a_path_is_one_text_array_parameter() {
 #[test]
 fn an_index_is_an_integer_parameter() {
     let f = Dog::fields();
-    let (sql, binds) = same(
-        q!(data__0 = "x"),
-        f.data.key(0).eq("x"),
-        "data__0",
-        "x",
-    );
+    let (sql, binds) = same(q!(data__0 = "x"), f.data.key(0).eq("x"), "data__0", "x");
     assert_eq!(sql, r#"("dogs"."data" -> $1::integer) = $2"#);
     assert_eq!(binds, vec![Value::I32(Some(0)), j(json!("x"))]);
     // A negative index counts from the end (runtime and typed forms).
@@ -150,7 +145,10 @@ fn text_lookups_read_the_text_form() {
         "data__owner__name__icontains",
         "bo",
     );
-    assert_eq!(sql, r#"UPPER(("dogs"."data" #>> $1::text[])) LIKE UPPER($2)"#);
+    assert_eq!(
+        sql,
+        r#"UPPER(("dogs"."data" #>> $1::text[])) LIKE UPPER($2)"#
+    );
     assert_eq!(binds, vec![texts(&["owner", "name"]), text("%bo%")]);
     let (sql, binds) = same(
         q!(data__breed__startswith = "la%"),
@@ -355,7 +353,16 @@ fn exclude_keeps_the_column_guard() {
 #[test]
 fn hostile_keys_are_parameters() {
     let f = Dog::fields();
-    for key in ["it's", "a}b", "a,b", r"back\slash", "\"quoted\"", "ключ", "😀", "a b"] {
+    for key in [
+        "it's",
+        "a}b",
+        "a,b",
+        r"back\slash",
+        "\"quoted\"",
+        "ключ",
+        "😀",
+        "a b",
+    ] {
         let (sql, binds) = where_of(f.data.key(key).eq(1));
         assert_eq!(sql, r#"("dogs"."data" -> $1) = $2"#, "{key}");
         assert_eq!(binds[0], text(key));
@@ -372,12 +379,20 @@ fn hostile_keys_are_parameters() {
 fn runtime_errors() {
     let err = |key: &str, value: &str| Lookup::parse::<Dog>(key, value).unwrap_err().to_string();
     // A NUL in a key.
-    assert!(err("data__a\0b", "1").contains("NUL"), "{}", err("data__a\0b", "1"));
+    assert!(
+        err("data__a\0b", "1").contains("NUL"),
+        "{}",
+        err("data__a\0b", "1")
+    );
     // An empty key.
     assert!(err("data__a____b", "1").contains("empty JSON key"));
     // Too many keys; a 10,000-name path is refused by its length first.
     let long = format!("data{}", "__k".repeat(33));
-    assert!(err(&long, "1").contains("more than 32 keys"), "{}", err(&long, "1"));
+    assert!(
+        err(&long, "1").contains("more than 32 keys"),
+        "{}",
+        err(&long, "1")
+    );
     let huge = format!("data{}", "__k".repeat(10_000));
     let message = err(&huge, "1");
     assert!(message.len() < 2_000, "{message}");
