@@ -285,7 +285,7 @@ impl<V: JsonArg> crate::field::ContainedByField<V> for Option<serde_json::Value>
 /// A handle on the value at a key path of a JSON field
 /// (`Dog::fields().data.key("owner").key("name")`, `data__owner__name` in
 /// `q!`), with the lookups Django allows after a key transform. See the
-/// [module docs](self) for how each compares.
+/// [crate docs](crate#postgresql-types) for how each compares.
 pub struct JsonPath<M> {
     field: &'static FieldMeta,
     path: RelPath,
@@ -675,7 +675,7 @@ pub mod steps {
     }
 
     impl<M: Model> NullLookups<M> for JsonPath<M> {
-        fn is_null(self, is_null: bool) -> Q<M> {
+        fn isnull(self, is_null: bool) -> Q<M> {
             JsonPath::is_null(self, is_null)
         }
         /// `data__owner = None`: the JSON `null` at the key (Django).

@@ -666,12 +666,12 @@ pub mod steps {
     )]
     pub trait NullLookups<M> {
         /// `isnull`.
-        fn is_null(self, is_null: bool) -> Q<M>;
+        fn isnull(self, is_null: bool) -> Q<M>;
         /// `= None`.
         fn eq_none(self) -> Q<M>;
     }
     impl<M: Model, T: FieldType> NullLookups<M> for Field<M, T> {
-        fn is_null(self, is_null: bool) -> Q<M> {
+        fn isnull(self, is_null: bool) -> Q<M> {
             Field::is_null(self, is_null)
         }
         fn eq_none(self) -> Q<M> {
@@ -736,7 +736,7 @@ pub mod steps {
 
     /// `isnull`.
     pub fn is_null<M, H: NullLookups<M>>(handle: At<M, H>, is_null: bool) -> Q<M> {
-        handle.0.is_null(is_null)
+        handle.0.isnull(is_null)
     }
 
     /// `= None`: IS NULL across a relation, the JSON `null` at a JSON key.
