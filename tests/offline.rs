@@ -150,7 +150,21 @@ fn lookup_parse_rejects_unknown_fields_and_lookups() {
         ("uid__iexact", &ordered),
         ("flag__gt", &unordered),
         ("bytes__lt", &unordered),
-        ("json__contains", &unordered),
+        // A JSON field: Django's JSONField lookups (`contains` is JSON
+        // containment there), no ordering.
+        (
+            "json__gt",
+            &[
+                "exact",
+                "contains",
+                "in",
+                "isnull",
+                "contained_by",
+                "has_key",
+                "has_keys",
+                "has_any_keys",
+            ],
+        ),
         ("role__icontains", &unordered),
         ("role__gte", &unordered),
         ("int__like", &integer),

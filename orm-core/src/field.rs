@@ -667,6 +667,7 @@ mod tests {
         name: String,
         tags: Vec<String>,
         span: crate::Range<i32>,
+        data: serde_json::Value,
     }
 
     /// Calls the handle method `$method` (and `$expr` with an `F()`
@@ -688,6 +689,7 @@ mod tests {
         let name = User::fields().name;
         let tags = User::fields().tags;
         let span = User::fields().span;
+        let data = User::fields().data;
         for &lookup in Lookup::ALL {
             // One arm per lookup: a new row of the table asks for its
             // method here.
@@ -721,6 +723,9 @@ mod tests {
                 Lookup::LowerInf => call!(lookup, span, lower_inf(true)),
                 Lookup::UpperInc => call!(lookup, span, upper_inc(true)),
                 Lookup::UpperInf => call!(lookup, span, upper_inf(true)),
+                Lookup::HasKey => call!(lookup, data, has_key("a")),
+                Lookup::HasKeys => call!(lookup, data, has_keys(["a"])),
+                Lookup::HasAnyKeys => call!(lookup, data, has_any_keys(["a"])),
             };
         }
     }

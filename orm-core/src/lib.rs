@@ -261,6 +261,36 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **JSON** (Django's `JSONField`): a `serde_json::Value` field is a
+//! `jsonb` column. As in Django on PostgreSQL, a name after a JSON field
+//! is a key (`data__owner`), a path (`data__owner__name`, one `text[]`
+//! parameter for `#>`) or, when it is digits, an array index
+//! (`data__items__0`); keys are bound parameters. After a key, `exact`,
+//! `in`, `gt`/`gte`/`lt`/`lte`, `range`, `contains` and `contained_by`
+//! compare `jsonb` values (`5` is not `"5"`), the text lookups (`iexact`,
+//! `icontains`, `startswith`, `regex`, ...) the text form (`->>`).
+//! `has_key`, `has_keys` and `has_any_keys` are `?`, `?&` and `?|`;
+//! `contains` on a JSON field or key is containment (`@>`). `data__owner =
+//! None` matches a JSON `null` at the key and `data__owner__isnull = true`
+//! a missing key; on the field itself `data = None` is the JSON `null` and
+//! `data__isnull = true` SQL NULL. A key spelled like a lookup
+//! (`data__contains`) needs the typed handle: `f.data.key("contains")`.
+//! See [`JsonPath`]; the runtime form decodes a value as JSON where it is
+//! JSON, else takes it as a JSON string (`data__owner__name=Bob`).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use serde_json::json;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Dog { #[orm(primary_key)] pub id: i64, pub data: serde_json::Value }
+//! # async fn run() -> orm_core::Result<()> {
+//! let bobs = Dog::filter(q!(data__owner__name = "Bob", data__has_key = "breed")).await?;
+//! let f = Dog::fields();
+//! let pugs = Dog::filter(f.data.contains(json!({"breed": "pug"})) & f.data.key("age").gte(3)).await?;
+//! let same = Dog::filter(Lookup::parse::<Dog>("data__owner__name__icontains", "bo")?).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -708,6 +738,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+mod json;
 pub mod key;
 mod meta;
 pub mod migrate;
@@ -738,6 +769,7 @@ pub use error::{
 };
 pub use field::ContainsField;
 pub use field::Field;
+pub use json::{IntoJsonKey, JsonArg, JsonField, JsonPath, KeyList};
 pub use meta::{registered_models, FieldMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
@@ -995,6 +1027,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::array::{ArrayStep, Idx};
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
+    pub use crate::json::steps as json_steps;
     pub use crate::key::COMPOSITE_PK;
     pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{assert_single_key, SingleKey};

@@ -273,9 +273,9 @@ transform_names! {
 /// field) and `created__date` (a field, then a transform).
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has neither a related field nor a transform with this name",
-    label = "not a field of the related model, nor a transform of this value",
-    note = "after a relation a name is a field of the related model; after a date, time or text value it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times), lower, upper, length, trim, ltrim, rtrim (text)"
+    message = "`{Self}` has no related field, transform or JSON key with this name",
+    label = "not a field of the related model, nor a transform or key of this value",
+    note = "after a relation a name is a field of the related model; after a date, time or text value it is a transform: year, iso_year, month, day, week, week_day, iso_week_day, quarter (dates and date-times), date, time (date-times), hour, minute, second (times and date-times), lower, upper, length, trim, ltrim, rtrim (text); after a JSON field (serde_json::Value) it is a key"
 )]
 pub trait Step<M, N>: FieldType {
     /// The handle the step leads to.
@@ -369,6 +369,13 @@ pub mod steps {
     impl<M, H: std::fmt::Debug> std::fmt::Debug for At<M, H> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_tuple("At").field(&self.0).finish()
+        }
+    }
+
+    impl<M, H> At<M, H> {
+        /// The handle.
+        pub fn into_inner(self) -> H {
+            self.0
         }
     }
 
@@ -483,38 +490,80 @@ pub mod steps {
         }
     }
 
+    /// The text lookups: a text field's, or a JSON key's (on its text
+    /// form, `json.rs`).
+    #[diagnostic::on_unimplemented(
+        message = "this lookup does not apply to this value",
+        label = "not a lookup of this field, transform or JSON key",
+        note = "text lookups apply to text (also after `lower`, `upper`, `trim` and to a JSON key); `contains` and `contained_by` to text, arrays, ranges and JSON"
+    )]
+    pub trait TextLookups<M> {
+        /// `iexact`.
+        fn iexact<A: Arg<String>>(self, value: A) -> Q<M>;
+        /// `icontains`.
+        fn icontains<A: Arg<String>>(self, value: A) -> Q<M>;
+        /// `istartswith`.
+        fn istartswith<A: Arg<String>>(self, value: A) -> Q<M>;
+        /// `iendswith`.
+        fn iendswith<A: Arg<String>>(self, value: A) -> Q<M>;
+        /// `regex`.
+        fn regex<A: Arg<String>>(self, value: A) -> Q<M>;
+        /// `iregex`.
+        fn iregex<A: Arg<String>>(self, value: A) -> Q<M>;
+    }
+
     macro_rules! text_lookups {
-        ($($method:ident),*) => {$(
-            #[doc = concat!("`", stringify!($method), "` on a text field.")]
-            pub fn $method<M: Model, H: FieldLookups<M>, A: Arg<String>>(
-                handle: At<M, H>,
-                value: A,
-            ) -> Q<M>
-            where
-                H::Type: TextField,
-            {
-                handle.0.field().$method(value)
+        ($($method:ident),*) => {
+            impl<M: Model, T: TextField> TextLookups<M> for Field<M, T> {
+                $(fn $method<A: Arg<String>>(self, value: A) -> Q<M> {
+                    Field::$method(self, value)
+                })*
             }
-        )*};
+            $(
+                #[doc = concat!("`", stringify!($method), "` on a text field or a JSON key.")]
+                pub fn $method<M, H: TextLookups<M>, A: Arg<String>>(
+                    handle: At<M, H>,
+                    value: A,
+                ) -> Q<M> {
+                    handle.0.$method(value)
+                }
+            )*
+        };
     }
     text_lookups!(iexact, icontains, istartswith, iendswith, regex, iregex);
 
-    /// `startswith` on a text field (a prefix) or a range field (the
-    /// lower bound).
-    pub fn startswith<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
-    where
-        H::Type: crate::StartsEndsWithField<A>,
-    {
-        handle.0.field().startswith(value)
+    /// `startswith` and `endswith` with a value of type `A`: a text
+    /// field's (a prefix, a suffix), a range field's (its lower, upper
+    /// bound), or a JSON key's (on its text form).
+    #[diagnostic::on_unimplemented(
+        message = "`startswith`/`endswith` do not apply here with a `{A}`",
+        label = "not a text, range or JSON handle, or a value of the wrong type"
+    )]
+    pub trait StartsEndsLookup<M, A> {
+        /// `startswith`.
+        fn startswith(self, value: A) -> Q<M>;
+        /// `endswith`.
+        fn endswith(self, value: A) -> Q<M>;
+    }
+    impl<M: Model, T: crate::StartsEndsWithField<A>, A> StartsEndsLookup<M, A> for Field<M, T> {
+        fn startswith(self, value: A) -> Q<M> {
+            Field::startswith(self, value)
+        }
+        fn endswith(self, value: A) -> Q<M> {
+            Field::endswith(self, value)
+        }
     }
 
-    /// `endswith` on a text field (a suffix) or a range field (the upper
-    /// bound).
-    pub fn endswith<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
-    where
-        H::Type: crate::StartsEndsWithField<A>,
-    {
-        handle.0.field().endswith(value)
+    /// `startswith` on a text field (a prefix), a range field (the lower
+    /// bound) or a JSON key.
+    pub fn startswith<M, H: StartsEndsLookup<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.startswith(value)
+    }
+
+    /// `endswith` on a text field (a suffix), a range field (the upper
+    /// bound) or a JSON key.
+    pub fn endswith<M, H: StartsEndsLookup<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.endswith(value)
     }
 
     macro_rules! expr_lookups {
@@ -533,22 +582,69 @@ pub mod steps {
     }
     expr_lookups!(eq_expr, gt_expr, gte_expr, lt_expr, lte_expr);
 
-    /// `contains` on a text field (a substring) or an array field (every
-    /// element of an array value).
-    pub fn contains<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, value: A) -> Q<M>
-    where
-        H::Type: crate::field::ContainsField<A>,
-    {
-        handle.0.field().contains(value)
+    /// `contains` with a value of type `A`: a field's, or a JSON key's.
+    #[diagnostic::on_unimplemented(
+        message = "this lookup does not apply to this value",
+        label = "not a lookup of this field, transform or JSON key",
+        note = "text lookups apply to text (also after `lower`, `upper`, `trim` and to a JSON key); `contains` and `contained_by` to text, arrays, ranges and JSON"
+    )]
+    pub trait ContainsLookup<M, A> {
+        /// `contains`.
+        fn contains(self, value: A) -> Q<M>;
+    }
+    impl<M: Model, T: crate::field::ContainsField<A>, A> ContainsLookup<M, A> for Field<M, T> {
+        fn contains(self, value: A) -> Q<M> {
+            Field::contains(self, value)
+        }
     }
 
-    /// `contained_by` on an array, range, integer, date or timestamp
-    /// field.
-    pub fn contained_by<M: Model, H: FieldLookups<M>, A>(handle: At<M, H>, values: A) -> Q<M>
-    where
-        H::Type: crate::ContainedByField<A>,
-    {
-        handle.0.field().contained_by(values)
+    /// `contained_by` with a value of type `A`: a field's, or a JSON key's.
+    #[diagnostic::on_unimplemented(
+        message = "this lookup does not apply to this value",
+        label = "not a lookup of this field, transform or JSON key",
+        note = "text lookups apply to text (also after `lower`, `upper`, `trim` and to a JSON key); `contains` and `contained_by` to text, arrays, ranges and JSON"
+    )]
+    pub trait ContainedByLookup<M, A> {
+        /// `contained_by`.
+        fn contained_by(self, value: A) -> Q<M>;
+    }
+    impl<M: Model, T: crate::ContainedByField<A>, A> ContainedByLookup<M, A> for Field<M, T> {
+        fn contained_by(self, value: A) -> Q<M> {
+            Field::contained_by(self, value)
+        }
+    }
+
+    /// `isnull` and `= None`: a field's, or a JSON key's (where `= None`
+    /// is the JSON `null`).
+    #[diagnostic::on_unimplemented(
+        message = "this lookup does not apply to this value",
+        label = "not a lookup of this field, transform or JSON key",
+        note = "text lookups apply to text (also after `lower`, `upper`, `trim` and to a JSON key); `contains` and `contained_by` to text, arrays, ranges and JSON"
+    )]
+    pub trait NullLookups<M> {
+        /// `isnull`.
+        fn isnull(self, is_null: bool) -> Q<M>;
+        /// `= None`.
+        fn eq_none(self) -> Q<M>;
+    }
+    impl<M: Model, T: FieldType> NullLookups<M> for Field<M, T> {
+        fn isnull(self, is_null: bool) -> Q<M> {
+            Field::is_null(self, is_null)
+        }
+        fn eq_none(self) -> Q<M> {
+            Field::is_null(self, true)
+        }
+    }
+
+    /// `contains` on a text field (a substring), an array field (every
+    /// element of an array value) or a JSON field or key (`@>`).
+    pub fn contains<M, H: ContainsLookup<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {
+        handle.0.contains(value)
+    }
+
+    /// `contained_by` on an array field or a JSON field or key.
+    pub fn contained_by<M, H: ContainedByLookup<M, A>, A>(handle: At<M, H>, values: A) -> Q<M> {
+        handle.0.contained_by(values)
     }
 
     /// `overlap` on an array or range field.
@@ -594,12 +690,14 @@ pub mod steps {
         handle.0.range(bounds)
     }
 
-    /// `isnull` (also `= None` across a relation).
-    pub fn is_null<M: Model, H: FieldLookups<M>>(handle: At<M, H>, is_null: bool) -> Q<M>
-    where
-        H::Type: FieldType,
-    {
-        handle.0.field().is_null(is_null)
+    /// `isnull`.
+    pub fn is_null<M, H: NullLookups<M>>(handle: At<M, H>, is_null: bool) -> Q<M> {
+        handle.0.isnull(is_null)
+    }
+
+    /// `= None`: IS NULL across a relation, the JSON `null` at a JSON key.
+    pub fn eq_none<M, H: NullLookups<M>>(handle: At<M, H>) -> Q<M> {
+        handle.0.eq_none()
     }
 
     /// `iexact = None`: IS NULL.

@@ -52,11 +52,15 @@ pub enum FieldKind {
     /// Array fields (`Vec<T>`, PostgreSQL `T[]`).
     Array,
     /// Text fields (a substring) and array fields (every element of the
-    /// value in the array): `contains`.
+    /// value in the array): `contains`; on a JSON field, containment of
+    /// JSON (`@>`).
     TextOrArray,
     /// Range fields (`Range<T>`, PostgreSQL's range types); see also
     /// [`RANGE_LOOKUPS`], the lookups of the table a range field takes.
     Range,
+    /// JSON fields (`jsonb`, Django's `JSONField`), and a key of one:
+    /// `has_key`, `has_keys`, `has_any_keys`.
+    Json,
 }
 
 /// `null` in the table's "None" column: the lookup takes `None`.
@@ -218,6 +222,12 @@ lookups! {
     UpperInc      = "upper_inc",   upper_inc,     Bool,    Range,   -,    -;
     /// A range field without (with) an upper bound.
     UpperInf      = "upper_inf",   upper_inf,     Bool,    Range,   -,    -;
+    /// A JSON object holding the key (`?`).
+    HasKey        = "has_key",     has_key,       One,     Json,    -,    -;
+    /// A JSON object holding every key of the list (`?&`).
+    HasKeys       = "has_keys",    has_keys,      List,    Json,    -,    -;
+    /// A JSON object holding at least one key of the list (`?|`).
+    HasAnyKeys    = "has_any_keys", has_any_keys, List,    Json,    -,    -;
 }
 
 /// The lookups of a range field (Django's `RangeField`): `exact`, `in`,

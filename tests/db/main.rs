@@ -24,6 +24,7 @@ mod generate_schemas;
 mod hooks;
 mod hostile_input;
 mod iterator;
+mod json_fields;
 mod json_models;
 mod live_schema_changes;
 mod logging;

@@ -86,7 +86,11 @@ async fn jsonb_null_is_not_sql_null() -> Result<()> {
             Some(serde_json::Value::Null)
         );
         assert_eq!(Nullable::get(q!(id = sql_null.id)).await?.json, None);
-        let is_null = Nullable::filter(q!(json = None)).await?;
+        // Django's JSONField: `json = None` is the JSON null, SQL NULL is
+        // `json__isnull = true` ("Storing and querying for None").
+        let is_json_null = Nullable::filter(q!(json = None)).await?;
+        assert_eq!(is_json_null, vec![json_null.clone()]);
+        let is_null = Nullable::filter(q!(json__isnull = true)).await?;
         assert_eq!(is_null, vec![sql_null]);
         let not_null = Nullable::filter(q!(json__isnull = false)).await?;
         assert_eq!(not_null, vec![json_null.clone()]);
@@ -192,7 +196,8 @@ async fn filter_option_fields_and_nulls() -> Result<()> {
             [full]
         );
         assert_eq!(
-            ids(all.clone().filter(q!(json = None)).await?),
+            // SQL NULL; `json = None` would be the JSON null (Django).
+            ids(all.clone().filter(q!(json__isnull = true)).await?),
             [empty, third]
         );
         assert_eq!(

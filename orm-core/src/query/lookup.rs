@@ -52,6 +52,7 @@ use crate::error::{Error, Result};
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::model::Model;
 use crate::query::q::{Cmp, Like, Node, Op, RelPath, MAX_DEPTH, Q};
+use crate::sql::tree::JsonKey;
 use crate::types::SqlType;
 use crate::value::{Value, NUL_MESSAGE};
 
@@ -362,7 +363,11 @@ fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
     if let Some(applies) = crate::range::runtime::range_applies(lookup, ty) {
         return applies;
     }
+    if ty == SqlType::Jsonb {
+        return json_applies(lookup, false);
+    }
     match lookup.applies_to() {
+        FieldKind::Json => false,
         FieldKind::Any => true,
         FieldKind::Text => ty == SqlType::Text,
         FieldKind::Ordered => ty.is_ordered(),
@@ -370,6 +375,80 @@ fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
         FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
         FieldKind::Range => matches!(ty, SqlType::Range(_)),
     }
+}
+
+/// True when `lookup` applies to a JSON field (`at_key: false`: Django's
+/// `JSONField` lookups) or after a key of one (`at_key: true`: those of
+/// its `KeyTransform`, the text lookups on the key's text form).
+fn json_applies(lookup: Kind, at_key: bool) -> bool {
+    match lookup.applies_to() {
+        FieldKind::Json => true,
+        _ if matches!(
+            lookup,
+            Kind::Exact | Kind::In | Kind::IsNull | Kind::Contains | Kind::ContainedBy
+        ) =>
+        {
+            true
+        }
+        FieldKind::Text | FieldKind::Ordered => at_key,
+        _ => false,
+    }
+}
+
+/// The most keys of a JSON path in a runtime lookup (`data__a__b__c`).
+pub const MAX_JSON_KEYS: usize = 32;
+
+/// A JSON path's keys from a runtime key's names: a name of digits (with
+/// an optional `-`) is an array index, as in Django.
+fn json_keys(
+    model: &'static str,
+    field: &'static FieldMeta,
+    key: &str,
+    names: &[&str],
+) -> Result<Vec<JsonKey>> {
+    let bad = |reason: String| {
+        Err(Error::from(crate::error::ValueError {
+            model,
+            field: field.name,
+            reason,
+        }))
+    };
+    if names.len() > MAX_JSON_KEYS {
+        return bad(format!(
+            "`{}`: a JSON path of more than {MAX_JSON_KEYS} keys",
+            shown(key)
+        ));
+    }
+    let mut keys = Vec::with_capacity(names.len());
+    for name in names {
+        if name.is_empty() {
+            return bad(format!(
+                "`{}`: an empty JSON key (names are separated by `__`)",
+                shown(key)
+            ));
+        }
+        if crate::value::has_nul_byte(name.as_bytes()) {
+            return bad(format!("`{}`: {NUL_MESSAGE}", shown(key)));
+        }
+        let digits = name.strip_prefix('-').unwrap_or(name);
+        let index = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| name.parse::<i32>().ok())
+            .flatten();
+        keys.push(match index {
+            Some(index) => JsonKey::Index(index),
+            None => JsonKey::Key((*name).to_owned()),
+        });
+    }
+    Ok(keys)
+}
+
+/// A JSON value from the text of a runtime filter: the text decoded as
+/// JSON where it is JSON (`5`, `true`, `null`, `"5"`, `{"a": 1}`), else
+/// the text as a JSON string (`Bob`).
+fn json_of_text(text: &str) -> Value {
+    Value::Json(Some(
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned())),
+    ))
 }
 
 /// True when `transform` applies to `field` (as Django: the date parts to
@@ -427,6 +506,8 @@ struct Resolved {
     field: &'static FieldMeta,
     index: Option<u32>,
     transforms: Vec<Transform>,
+    /// The key path of a JSON field (`data__owner__name`).
+    json: Option<Vec<JsonKey>>,
     lookup: Kind,
     /// A range field's bound (`span__startswith__gte`): true for the
     /// upper one.
@@ -436,6 +517,8 @@ struct Resolved {
 impl Resolved {
     /// The type of the values the lookup compares: the last transform's
     /// output, else the array element's, else the field's.
+    /// On a JSON field: text for the keys of `has_key` and for the text
+    /// lookups after a key, else JSON.
     fn value_type(&self) -> SqlType {
         self.value_type_of(None)
     }
@@ -456,6 +539,11 @@ impl Resolved {
     /// `contained_by` on a scalar (also a transformed one:
     /// `created__year__contained_by`) a range.
     fn value_type_of(&self, text: Option<&str>) -> SqlType {
+        if self.field.sql_type == SqlType::Jsonb && self.index.is_none() {
+            let text = matches!(self.lookup.applies_to(), FieldKind::Json | FieldKind::Text)
+                && self.lookup != Kind::Contains;
+            return if text { SqlType::Text } else { SqlType::Jsonb };
+        }
         match (self.transforms.is_empty(), self.index, self.field.sql_type) {
             (true, Some(_), SqlType::Array(element)) => *element,
             _ => {
@@ -537,7 +625,7 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         // An array value: `contains` on an array field (the value was
         // checked against the field's type).
         Kind::Contains => match arg {
-            Arg::One(v @ Value::Array(_)) => Op::ArrayContains(v),
+            Arg::One(v @ (Value::Array(_) | Value::Json(_))) => Op::ArrayContains(v),
             arg => like(Like::Contains, false, arg)?,
         },
         Kind::IContains => like(Like::Contains, true, arg)?,
@@ -565,6 +653,23 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         Kind::IsEmpty | Kind::LowerInc | Kind::LowerInf | Kind::UpperInc | Kind::UpperInf => {
             crate::range::runtime::range_only_op(lookup, None, arg.flag())?
         }
+        Kind::HasKey => Op::HasKeys {
+            keys: vec![arg.text()?],
+            any: false,
+            list: false,
+        },
+        Kind::HasKeys | Kind::HasAnyKeys => Op::HasKeys {
+            keys: arg
+                .list()?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Text(Some(s)) => s,
+                    other => other.to_string(),
+                })
+                .collect(),
+            any: lookup == Kind::HasAnyKeys,
+            list: true,
+        },
     })
 }
 
@@ -575,7 +680,12 @@ impl Lookup {
     /// may come before the lookup, as in `q!` (`created__year__gte` with
     /// `2020`, `created__date` with `2021-12-31`), read in the
     /// [active time zone](crate::timezone) when the query runs; after a
-    /// relation a name is the related model's field (`event__date`). Every field and lookup
+    /// relation a name is the related model's field (`event__date`); after
+    /// a JSON field every name is a key or, when it is digits, an array
+    /// index (`data__owner__name`, `data__items__0`, at most
+    /// [`MAX_JSON_KEYS`]), and its value is decoded as JSON where it is
+    /// JSON (`5`, `"5"`, `null`, `{"a": 1}`), else taken as a JSON string
+    /// (`Bob`); `has_key` takes the text as it is. Every field and lookup
     /// of the model is allowed, within the default limits of
     /// [`LookupPolicy::any`]; for keys that come from users, use
     /// [`parse_with`](Lookup::parse_with) and an allow-list.
@@ -623,7 +733,13 @@ impl Lookup {
                 reason,
             })
         };
-        let one = |text: &str| value_type.parse(text).map_err(bad);
+        let one = |text: &str| {
+            if value_type == SqlType::Jsonb {
+                Ok(json_of_text(text))
+            } else {
+                value_type.parse(text).map_err(bad)
+            }
+        };
         let arg = match lookup.operand() {
             Operand::Bool => Arg::Bool(match SqlType::Bool.parse(value).map_err(bad)? {
                 Value::Bool(Some(b)) => b,
@@ -753,6 +869,7 @@ impl Lookup {
                                 field,
                                 index: Some(index),
                                 transforms,
+                                json: None,
                                 lookup,
                                 end: None,
                             });
@@ -782,33 +899,36 @@ impl Lookup {
                             field,
                             index: None,
                             transforms: Vec::new(),
+                            json: None,
                             lookup,
                             end: Some(at == 1),
                         });
                     }
                 }
-                // `created__year`, `created__date__year`: a field with
-                // transforms.
-                if let (Some(field), [first, ..]) = (meta.field(name), rest) {
-                    if Transform::from_name(first).is_some() {
-                        return Self::resolve_chain(
-                            meta,
-                            field,
-                            field.sql_type,
-                            rest,
-                            0,
-                            lookup,
-                            key,
-                        )
-                        .map(|transforms| Resolved {
-                            path,
-                            field,
-                            index: None,
-                            transforms,
-                            lookup,
-                            end: None,
-                        });
+                // `data__owner__name`: a key path of a JSON field.
+                if let Some(field) = meta.field(name).filter(|f| f.sql_type == SqlType::Jsonb) {
+                    let keys = json_keys(meta.name, field, key, rest)?;
+                    if !json_applies(lookup, true) {
+                        return Err(Error::from(crate::error::LookupError {
+                            model: meta.name,
+                            what: "lookup",
+                            name: shown(key),
+                            valid: Kind::ALL
+                                .iter()
+                                .filter(|l| json_applies(**l, true))
+                                .map(|l| l.name().to_owned())
+                                .collect(),
+                        }));
                     }
+                    return Ok(Resolved {
+                        path,
+                        field,
+                        index: None,
+                        transforms: Vec::new(),
+                        json: Some(keys),
+                        lookup,
+                        end: None,
+                    });
                 }
                 // `created__year`, `created__date__year`: a field with
                 // transforms.
@@ -828,6 +948,7 @@ impl Lookup {
                             field,
                             index: None,
                             transforms,
+                            json: None,
                             lookup,
                             end: None,
                         });
@@ -870,6 +991,7 @@ impl Lookup {
                         field: rel.target.meta().pk_field(),
                         index: None,
                         transforms: Vec::new(),
+                        json: None,
                         lookup,
                         end: None,
                     });
@@ -897,6 +1019,7 @@ impl Lookup {
             field,
             index: None,
             transforms: Vec::new(),
+            json: None,
             lookup,
             end: None,
         })
@@ -965,6 +1088,7 @@ impl Lookup {
             field,
             index,
             transforms,
+            json,
             lookup,
             end,
         } = resolved;
@@ -991,6 +1115,10 @@ impl Lookup {
         };
         let Some(op) = op else {
             return Err(bad(format!("the value does not fit `{lookup}`")));
+        };
+        let op = match json {
+            Some(keys) => Op::JsonPath(keys, Box::new(op)),
+            None => op,
         };
         // The first transform outermost: it is applied to the column first.
         let op = transforms

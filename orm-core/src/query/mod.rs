@@ -29,7 +29,7 @@ pub use filterset::{
 pub use having::{HavingQ, HQ};
 pub use lookup::{
     Lookup, LookupPolicy, DEFAULT_MAX_IN_ITEMS, DEFAULT_MAX_REGEX_LEN, DEFAULT_MAX_VALUE_LEN,
-    MAX_NAME_LEN, MAX_RELATIONS,
+    MAX_JSON_KEYS, MAX_NAME_LEN, MAX_RELATIONS,
 };
 pub use order::OrderBy;
 pub use paginate::{KeysetPage, Page, Paginator, MAX_CURSOR_LEN};

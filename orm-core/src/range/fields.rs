@@ -193,7 +193,7 @@ impl<E: RangeElement, V: RangeOperand<E>> ContainsField<V> for Option<Range<E>> 
 #[diagnostic::on_unimplemented(
     message = "`contained_by` does not take a `{V}` on a `{Self}` field",
     label = "`contained_by` on a field that is not an array, a range, an integer, a date or a timestamp, or a value of the wrong type",
-    note = "`contained_by` takes an array (`[1, 2]`) on a Vec<T> field, and a range (`Range::new(1, 10)`, `1..10`) on a Range<T>, i32, i64, NaiveDate, NaiveDateTime or DateTime<Utc> field"
+    note = "`contained_by` takes an array (`[1, 2]`) on a Vec<T> field, a range (`Range::new(1, 10)`, `1..10`) on a Range<T>, i32, i64, NaiveDate, NaiveDateTime or DateTime<Utc> field, and a JSON value on a serde_json::Value field"
 )]
 pub trait ContainedByField<V>: FieldType {
     /// The condition on `field`.

@@ -9,7 +9,7 @@ use crate::sql::clauses::{push_direction, push_limit_offset};
 use crate::sql::expr::{resolve, Arith, Expr};
 use crate::sql::joins::Table;
 use crate::sql::joins::Tables;
-use crate::sql::tree::{Cmp, Cond, Like, Node, Op, Subquery, Transform};
+use crate::sql::tree::{Cmp, Cond, JsonKey, Like, Node, Op, Subquery, Transform};
 use crate::sql::tree::{Sort, SortKey};
 use crate::sql::SqlWriter;
 use crate::types::SqlType;
@@ -653,6 +653,22 @@ fn push_op(
             };
             push_op(w, scope, element_type, inner, &bound);
         }
+        Op::JsonPath(keys, inner) => push_json_path(w, scope, keys, inner, col),
+        Op::HasKeys { keys, any, list } => {
+            col(w);
+            match (list, keys.as_slice()) {
+                (false, [key]) => {
+                    w.push_sql(" ? ");
+                    w.push_bind(Value::Text(Some(key.clone())));
+                }
+                _ => {
+                    w.push_sql(if *any { " ?| " } else { " ?& " });
+                    w.push_bind(Value::Array(
+                        keys.iter().map(|k| Value::Text(Some(k.clone()))).collect(),
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -684,6 +700,52 @@ fn range_cast(v: &Value) -> Option<&'static str> {
         K::Ts => "::timestamp",
         K::TsTz => "::timestamptz",
     })
+}
+
+/// A lookup at a JSON key path, as Django writes it on PostgreSQL: the
+/// value at the path as `jsonb` (`(col -> $1)`, `(col #> $1)` for a path
+/// of several steps, as a `text[]`) for `exact`, `in`, comparisons,
+/// containment, `isnull` and `has_key`; as text (`->>`, `#>>`) for the
+/// text lookups (`iexact`, `contains`-like, regex). Keys are bound
+/// parameters, never SQL text; an array index is an `integer` parameter.
+fn push_json_path(
+    w: &mut SqlWriter,
+    scope: Scope<'_>,
+    keys: &[JsonKey],
+    inner: &Op,
+    col: &dyn Fn(&mut SqlWriter),
+) {
+    let text = matches!(inner, Op::Like { .. } | Op::IExact(_) | Op::Regex { .. });
+    let at = |w: &mut SqlWriter| {
+        w.push_sql("(");
+        col(w);
+        match keys {
+            [JsonKey::Key(key)] => {
+                w.push_sql(if text { " ->> " } else { " -> " });
+                w.push_bind(Value::Text(Some(key.clone())));
+            }
+            [JsonKey::Index(index)] => {
+                w.push_sql(if text { " ->> " } else { " -> " });
+                w.push_bind(Value::I32(Some(*index)));
+                w.push_sql("::integer");
+            }
+            _ => {
+                w.push_sql(if text { " #>> " } else { " #> " });
+                let path = keys
+                    .iter()
+                    .map(|k| match k {
+                        JsonKey::Key(key) => Value::Text(Some(key.clone())),
+                        JsonKey::Index(index) => Value::Text(Some(index.to_string())),
+                    })
+                    .collect();
+                w.push_bind(Value::Array(path));
+                w.push_sql("::text[]");
+            }
+        }
+        w.push_sql(")");
+    };
+    let ty = if text { SqlType::Text } else { SqlType::Jsonb };
+    push_op(w, scope, ty, inner, &at);
 }
 
 fn cmp_sql(cmp: Cmp) -> &'static str {

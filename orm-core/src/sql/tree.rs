@@ -206,6 +206,29 @@ pub(crate) enum Op {
     /// Django's `startswith` / `endswith` transforms, then the element's
     /// lookup.
     RangeEnd(bool, Box<Op>),
+    /// A lookup on the value at a key path of a JSON field (`data__owner`,
+    /// Django's `KeyTransform`): `(col -> $n)` or `(col #> $n)` (jsonb),
+    /// or for the text lookups (`LIKE`, `iexact`, regex) `(col ->> $n)` /
+    /// `(col #>> $n)` (Django's `KeyTextTransform`). Never empty.
+    JsonPath(Vec<JsonKey>, Box<Op>),
+    /// `col ? $n` (`has_key`), `col ?& $n` (`has_keys`), `col ?| $n`
+    /// (`has_any_keys`): a JSON object holding the key(s).
+    HasKeys {
+        keys: Vec<String>,
+        any: bool,
+        list: bool,
+    },
+}
+
+/// One step of a JSON key path: an object key, or an array index
+/// (`data__items__0`; negative counts from the end, as in PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum JsonKey {
+    /// An object key.
+    Key(String),
+    /// An array index.
+    Index(i32),
 }
 
 /// A range operator ([`Op::RangeCmp`]), as Django's range lookups.
@@ -278,39 +301,38 @@ impl Node {
     /// A leaf on `field` reached through `path`. `author__id = 4` becomes
     /// `author_id = 4` (the key is already on this side), as in Django.
     pub(crate) fn leaf_at(path: RelPath, field: &'static FieldMeta, op: Op) -> Node {
-        // An element or a transform: the inner lookup normalized as on a
-        // column, then wrapped.
+        // An element, a transform, a range's bound or a JSON key path: the
+        // inner lookup normalized as on a column, then wrapped.
+        let wrap = |inner: Op, rewrap: &dyn Fn(Op) -> Op| match Node::leaf_at(path, field, inner) {
+            Node::Leaf(c) => Node::Leaf(Cond {
+                op: rewrap(c.op),
+                ..c
+            }),
+            other => other,
+        };
         match op {
             Op::Index(index, inner) => {
-                return match Node::leaf_at(path, field, *inner) {
-                    Node::Leaf(c) => Node::Leaf(Cond {
-                        op: Op::Index(index, Box::new(c.op)),
-                        ..c
-                    }),
-                    other => other,
-                };
+                return wrap(*inner, &|op| Op::Index(index, Box::new(op)));
             }
             Op::Transformed(transform, inner) => {
-                return match Node::leaf_at(path, field, *inner) {
-                    Node::Leaf(c) => Node::Leaf(Cond {
-                        op: Op::Transformed(transform, Box::new(c.op)),
-                        ..c
-                    }),
-                    other => other,
-                };
+                return wrap(*inner, &|op| Op::Transformed(transform, Box::new(op)));
+            }
+            Op::RangeEnd(upper, inner) => {
+                return wrap(*inner, &|op| Op::RangeEnd(upper, Box::new(op)));
+            }
+            Op::JsonPath(keys, inner) => {
+                return wrap(*inner, &move |op| Op::JsonPath(keys.clone(), Box::new(op)));
             }
             _ => {}
         }
-        if let Op::RangeEnd(upper, inner) = op {
-            // Likewise on a range's bound.
-            return match Node::leaf_at(path, field, *inner) {
-                Node::Leaf(c) => Node::Leaf(Cond {
-                    op: Op::RangeEnd(upper, Box::new(c.op)),
-                    ..c
-                }),
-                other => other,
-            };
-        }
+        // Django's JSONField: `data = None` is the JSON `null`, not SQL
+        // NULL (that is `data__isnull = True`).
+        let op = match op {
+            Op::Exact(Value::Json(None)) if field.sql_type == SqlType::Jsonb => {
+                Op::Exact(Value::Json(Some(serde_json::Value::Null)))
+            }
+            op => op,
+        };
         let (path, field) = match path.last() {
             Some(step)
                 if matches!(step.kind, RelationKind::ForeignKey | RelationKind::OneToOne)

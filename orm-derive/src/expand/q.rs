@@ -144,9 +144,13 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     // type tells apart. Every name after the first is then a step
     // (`Field::step`) decided by the type it follows.
     // An index (`tags__0`) is a step too: after an array field.
-    let steps = names.len() >= 2 && names[1..].iter().any(|n| is_step(n));
+    let transform = names.len() >= 2 && names[1..].iter().any(|n| is_step(n));
+    // A name after a JSON field is a key (`data__owner__name`), which
+    // also only the field's type tells: every key of several names is
+    // stepped.
+    let steps = names.len() >= 2;
     // `name__icontainz` is a mistyped lookup, not a relation path.
-    if let (None, [.., last], false) = (lookup, &names[..], steps) {
+    if let (None, [.., last], false) = (lookup, &names[..], transform) {
         let all = lookup_names();
         let hint = crate::attr::did_you_mean(last, &all);
         if names.len() >= 2 && !hint.is_empty() && last.len() >= 5 {
@@ -182,7 +186,10 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
     if names.len() > MAX_DEPTH + 1 + transformed {
         return Err(syn::Error::new(
             span,
-            format!("`{key}` crosses more than {MAX_DEPTH} relations"),
+            format!(
+                "`{key}` crosses more than {MAX_DEPTH} relations (for a longer JSON key path, \
+                 use the typed handle: `.key(..)`)"
+            ),
         ));
     }
     let (field, relations) = names.split_last().expect("at least one name");
@@ -297,7 +304,12 @@ fn expand_steps(
     let value = &term.value;
     let call = |method: &str| {
         let method = Ident::new(method, Span::call_site().located_at(span));
-        quote_spanned!(span=> #krate::__private::steps::#method)
+        // The JSON lookups' steps live with the JSON fields.
+        let module = match method.to_string().as_str() {
+            "has_key" | "has_keys" | "has_any_keys" => quote!(json_steps),
+            _ => quote!(steps),
+        };
+        quote_spanned!(span=> #krate::__private::#module::#method)
     };
     let lookup = lookup.unwrap_or(Lookup::Exact);
     if has_f(value) {
@@ -321,8 +333,8 @@ fn expand_steps(
     if is_none(value) {
         return match lookup {
             Lookup::Exact => {
-                let f = call("is_null");
-                quote_spanned!(span=> #f(#h, true))
+                let f = call("eq_none");
+                quote_spanned!(span=> #f(#h))
             }
             Lookup::IExact => {
                 let f = call("iexact_null");
@@ -357,8 +369,12 @@ mod tests {
         for lookup in Lookup::ALL {
             let out = expand(&format!("name__{lookup} = x")).expect("expands");
             assert!(out.contains(&format!(". {} (x)", lookup.method())), "{out}");
+            // Across a relation (or a JSON key): the step of the same name.
             let out = expand(&format!("author__name__{lookup} = x")).expect("expands");
-            assert!(out.contains(&format!(". {} (x)", lookup.method())), "{out}");
+            assert!(
+                out.contains(&format!("steps :: {}", lookup.method())),
+                "{out}"
+            );
         }
     }
 
@@ -407,7 +423,7 @@ mod tests {
         assert!(!out.contains("relation_by_name"), "{out}");
         assert!(expand("event__date = None")
             .unwrap()
-            .contains("steps :: is_null"));
+            .contains("steps :: eq_none"));
         assert!(expand("a__b__c__d__e__year = 1").is_ok());
         // An array index or `len`.
         let out = expand("tags__0 = x").expect("expands");
@@ -431,9 +447,14 @@ mod tests {
             expand("name__trim__trim__trim__trim__trim = x").unwrap_err(),
             "`name__trim__trim__trim__trim__trim` chains more than 4 transforms"
         );
-        // No transform name: the relation path as before.
+        // A relation path, or a JSON key path: steps too, decided by the
+        // field types.
         let out = expand("author__name = x").expect("expands");
-        assert!(out.contains("relation_by_name"), "{out}");
+        assert!(out.contains("steps :: eq"), "{out}");
+        let out = expand("data__owner__has_key = x").expect("expands");
+        assert!(out.contains("json_steps :: has_key"), "{out}");
+        let out = expand("data__owner = None").expect("expands");
+        assert!(out.contains("steps :: eq_none"), "{out}");
     }
 
     #[test]
@@ -444,7 +465,7 @@ mod tests {
              expected one of: exact, iexact, contains, icontains, startswith, istartswith, \
              endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
              contained_by, overlap, fully_lt, fully_gt, not_lt, not_gt, adjacent_to, isempty, \
-             lower_inc, lower_inf, upper_inc, upper_inf"
+             lower_inc, lower_inf, upper_inc, upper_inf, has_key, has_keys, has_any_keys"
         );
     }
 }

@@ -18,6 +18,7 @@ pub(crate) mod composite;
 pub(crate) mod devices;
 pub(crate) mod edited_blog;
 pub(crate) mod json_blog;
+pub(crate) mod json_fields;
 pub(crate) mod messages;
 pub(crate) mod migrated_people;
 pub(crate) mod people;

@@ -48,6 +48,16 @@ fn op_has_nul(op: &Op) -> bool {
         Op::RangeEnd(_, op) => op_has_nul(op),
         Op::RangeCmp(_, v) => v.has_nul(),
         Op::RangeFlag(..) => false,
+        Op::JsonPath(keys, op) => {
+            op_has_nul(op)
+                || keys.iter().any(|k| match k {
+                    crate::sql::tree::JsonKey::Key(k) => crate::value::has_nul_byte(k.as_bytes()),
+                    crate::sql::tree::JsonKey::Index(_) => false,
+                })
+        }
+        Op::HasKeys { keys, .. } => keys
+            .iter()
+            .any(|k| crate::value::has_nul_byte(k.as_bytes())),
         Op::Linked { owner, .. } => owner.has_nul(),
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),

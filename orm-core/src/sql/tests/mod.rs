@@ -15,6 +15,7 @@ mod cursor;
 mod django_api;
 mod functions;
 mod hostile;
+mod json;
 mod kept;
 mod pg_types;
 mod prefetch;
