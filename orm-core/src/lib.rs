@@ -699,6 +699,7 @@ pub use model::{Ch, HasField};
 pub use model::{Hooks, Model};
 pub use persist::OnConflict;
 pub use query::functions;
+pub use query::search;
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};

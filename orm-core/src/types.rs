@@ -52,6 +52,10 @@ pub enum SqlType {
     /// [`Value::Array`]; a NULL array reads as the element type's NULL (an
     /// array value is never NULL).
     Array(&'static SqlType),
+    /// `tsvector`: a full-text search document (Django's
+    /// `SearchVectorField`), the type of a `SearchVector` annotation, read
+    /// as its text form.
+    TsVector,
 }
 
 impl SqlType {
@@ -80,6 +84,7 @@ impl SqlType {
             SqlType::TimestampTz => "timestamptz",
             SqlType::Uuid => "uuid",
             SqlType::Jsonb => "jsonb",
+            SqlType::TsVector => "tsvector",
             SqlType::Array(element) => match element {
                 SqlType::Bool => "boolean[]",
                 SqlType::SmallInt => "smallint[]",
@@ -96,6 +101,7 @@ impl SqlType {
                 SqlType::Uuid => "uuid[]",
                 SqlType::Jsonb => "jsonb[]",
                 SqlType::Array(_) => "array",
+                SqlType::TsVector => "tsvector[]",
             },
         }
     }
@@ -114,7 +120,12 @@ impl SqlType {
     pub const fn is_ordered(&self) -> bool {
         !matches!(
             self,
-            SqlType::Bool | SqlType::Bytea | SqlType::Jsonb | SqlType::Enum(_) | SqlType::Array(_)
+            SqlType::Bool
+                | SqlType::Bytea
+                | SqlType::Jsonb
+                | SqlType::Enum(_)
+                | SqlType::Array(_)
+                | SqlType::TsVector
         )
     }
 
@@ -136,6 +147,7 @@ impl SqlType {
             SqlType::Uuid => Value::Uuid(None),
             SqlType::Jsonb => Value::Json(None),
             SqlType::Array(element) => element.null(),
+            SqlType::TsVector => Value::Text(None),
         }
     }
 
@@ -173,7 +185,7 @@ impl SqlType {
             SqlType::BigInt => Value::I64(Some(num(text, "bigint")?)),
             SqlType::Real => Value::F32(Some(num(text, "real number")?)),
             SqlType::Double => Value::F64(Some(num(text, "real number")?)),
-            SqlType::Text => Value::Text(Some(text.to_owned())),
+            SqlType::Text | SqlType::TsVector => Value::Text(Some(text.to_owned())),
             SqlType::Enum(names) => {
                 if !names.contains(&text) {
                     return Err(format!(

@@ -194,6 +194,9 @@ lookups! {
     ContainedBy   = "contained_by", contained_by, One,     Array,   -,    -;
     /// An array field sharing an element with the value (`&&`).
     Overlap       = "overlap",     overlap,       One,     Array,   -,    -;
+    /// Full-text search of a text field (`to_tsvector(COALESCE(col, ''))
+    /// @@ plainto_tsquery($1)`); the value is a text or a `SearchQuery`.
+    Search        = "search",      search,        One,     Text,    -,    -;
 }
 
 impl Lookup {
@@ -278,6 +281,11 @@ pub const EXPRESSIONS: &[&str] = &[
     "Power",
     "Case",
     "Subquery",
+    // Not `SearchQuery`: like Django's (a `Value`), it is the value of a
+    // `search` lookup, not an expression over the row.
+    "SearchVector",
+    "SearchRank",
+    "SearchHeadline",
 ];
 
 /// Which field types a [`Transform`] applies to (as Django's).

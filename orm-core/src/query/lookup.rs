@@ -546,6 +546,8 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
         Kind::IRegex => regex(true, arg)?,
         Kind::ContainedBy => Op::ContainedBy(arg.one()?),
         Kind::Overlap => Op::Overlap(arg.one()?),
+        // A plain query of the text (Django's `search` lookup).
+        Kind::Search => Op::Search(Box::new(crate::search::SearchQuery(arg.text()?))),
     })
 }
 

@@ -54,6 +54,7 @@ fn op_has_nul(op: &Op) -> bool {
         Op::IsNull(_) => false,
         Op::CmpExpr { expr, .. } => expr.has_nul(),
         Op::InQuery(sub) => any_nul(&sub.filter),
+        Op::Search(query) => query.has_nul(),
         Op::Transformed(_, op) => match op {
             TransformOp::Exact(v) | TransformOp::Cmp(_, v) => v.has_nul(),
             TransformOp::In(values) => values.iter().any(Value::has_nul),

@@ -19,6 +19,7 @@ mod kept;
 mod pg_types;
 mod prefetch;
 mod related_order;
+mod search;
 mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
