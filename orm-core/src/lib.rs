@@ -693,7 +693,7 @@ pub use error::{
 };
 pub use field::ContainsField;
 pub use field::Field;
-pub use meta::{registered_models, FieldMeta, ModelMeta};
+pub use meta::{registered_models, FieldMeta, IndexMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use model::{Hooks, Model};
@@ -947,7 +947,7 @@ pub mod __private {
     pub use crate::array::{ArrayStep, Idx};
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::key::COMPOSITE_PK;
-    pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
+    pub use crate::meta::{FieldMeta, IndexMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::relation::ops::{ModelOps, Related, RelationField};

@@ -308,3 +308,90 @@ fn annotations_filters_and_ordering() {
         .to_string();
     assert!(err.contains("needs a SearchVector annotation"), "{err}");
 }
+
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "docs", crate = "crate")]
+#[orm(index(search_vector(title, body), config = "english", using = "gin"))]
+#[orm(index(tags, using = "gin"))]
+#[orm(index(title, opclasses = ["text_pattern_ops"]))]
+#[orm(index(title, body))]
+struct Doc {
+    #[orm(primary_key)]
+    id: i64,
+    title: String,
+    #[orm(column = "content")]
+    body: Option<String>,
+    tags: Vec<String>,
+}
+
+#[test]
+fn index_options_in_ddl() {
+    // Django's GinIndex(SearchVector("title", "body", config="english")),
+    // GinIndex(fields=["tags"]), Index(fields=["title"],
+    // opclasses=["text_pattern_ops"]): the search index is the expression
+    // the queries write (quoted names, the configuration a literal).
+    let sql = crate::schema::create_table_sql(Doc::META).unwrap();
+    assert_eq!(
+        &sql[1..],
+        &[
+            r#"CREATE INDEX IF NOT EXISTS "docs_title_content_idx" ON "docs" ("title", "content")"#,
+            "CREATE INDEX IF NOT EXISTS \"docs_title_content_search_idx\" ON \"docs\" USING gin \
+             ((to_tsvector('english'::regconfig, COALESCE(\"title\", '') || ' ' || \
+             COALESCE(\"content\", ''))))",
+            r#"CREATE INDEX IF NOT EXISTS "docs_tags_gin_idx" ON "docs" USING gin ("tags")"#,
+            r#"CREATE INDEX IF NOT EXISTS "docs_title_ops_idx" ON "docs" ("title" "text_pattern_ops")"#,
+        ]
+    );
+    let (vector, _) = {
+        let e: Expr = SearchVector(["title", "body"]).config("english").into();
+        let meta = Doc::META;
+        e.check(meta, None).unwrap();
+        let mut w = SqlWriter::new();
+        e.push_sql(&mut w, Scope::root(meta));
+        let stmt = w.finish();
+        (stmt.sql, stmt.binds)
+    };
+    assert_eq!(
+        vector,
+        "to_tsvector('english'::regconfig, COALESCE(\"docs\".\"title\", '') || ' ' || \
+         COALESCE(\"docs\".\"content\", ''))"
+    );
+}
+
+#[test]
+fn index_ddl_refuses_what_a_hand_edited_state_could_hold() {
+    use crate::sql::ddl::{create_index_with, Create, Index};
+    let cols = ["a".to_owned()];
+    fn index<'a>(
+        cols: &'a [String],
+        using: Option<&'a str>,
+        ops: &'a [String],
+        config: Option<&'a str>,
+    ) -> Index<'a> {
+        Index {
+            name: "i",
+            columns: cols,
+            using,
+            opclasses: ops,
+            search_config: config,
+        }
+    }
+    let err = |i: Index<'_>| {
+        create_index_with("t", &i, Create::New)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(index(&cols, Some("gin; DROP TABLE t"), &[], None)).contains("not an index method"));
+    assert!(err(index(&cols, None, &["x\" y".to_owned()], None)).contains("operator class"));
+    assert!(err(index(
+        &cols,
+        Some("gin"),
+        &[],
+        Some("english'::regconfig, x)) --")
+    ))
+    .contains("configuration"));
+    assert!(
+        err(index(&cols, None, &["a".to_owned(), "b".to_owned()], None))
+            .contains("one operator class per column")
+    );
+}
