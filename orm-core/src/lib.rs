@@ -219,6 +219,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Full-text search** (Django's `django.contrib.postgres.search`, see
+//! [`search`]): the `search` lookup on text fields (`q!(body__search =
+//! "cheese")`: `to_tsvector(COALESCE("body", '')) @@ plainto_tsquery($1)`),
+//! `SearchVector` of fields (also across foreign keys) with a
+//! configuration and weights, `SearchQuery` (plain, phrase, raw,
+//! websearch; `&`, `|`, `!`), `SearchRank` and `SearchHeadline` as
+//! annotations, and `HavingQ::search` on a vector annotation. Indexes
+//! take Django's options: `#[orm(index(tags, using = "gin"))]` (`gin`,
+//! `gist`, `brin`, `hash`, `btree`), `opclasses = ["text_pattern_ops"]`,
+//! and an index on a vector, `index(search_vector(title, body), config =
+//! "english", using = "gin")`, the expression the queries write, so the
+//! planner uses it.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::query::HavingQ;
+//! use orm_core::search::{SearchQuery, SearchRank, SearchVector};
+//! #[derive(Model, Debug, Clone, Default)]
+//! #[orm(index(search_vector(title, body), config = "english", using = "gin"))]
+//! pub struct Entry { #[orm(primary_key)] pub id: i64, pub title: String, pub body: String }
+//! # async fn run() -> orm_core::Result<()> {
+//! let cheesy = Entry::filter(q!(body__search = SearchQuery("cheeses").config("english"))).await?;
+//! let vector = SearchVector(["title", "body"]).config("english");
+//! let query = SearchQuery("cheese").config("english");
+//! let ranked = Entry::all()
+//!     .annotate_expr("search", vector.clone())
+//!     .annotate_expr("rank", SearchRank(vector, query.clone()))
+//!     .filter_q(HavingQ::search("search", query))
+//!     .order_by(["-rank"])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)

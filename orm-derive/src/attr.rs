@@ -193,6 +193,7 @@ fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptio
     let mut idents = Vec::new();
     let mut opts = IndexOptions::default();
     let mut errors: Option<syn::Error> = None;
+    let mut config_given = false;
     let span = meta.path.span();
     meta.parse_nested_meta(|inner| {
         let key = inner.path.get_ident().map(ToString::to_string);
@@ -216,6 +217,7 @@ fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptio
                 Ok(())
             })(),
             Some("config") => (|| {
+                config_given = true;
                 let lit: LitStr = inner.value()?.parse()?;
                 if !plain_name(&lit.value()) {
                     return Err(syn::Error::new(
@@ -269,7 +271,7 @@ fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptio
             None => errors = Some(err),
         }
     };
-    if opts.search && opts.config.is_none() {
+    if opts.search && opts.config.is_none() && !config_given {
         fail(
             span,
             "a `search_vector(..)` index needs `config = \"..\"` (PostgreSQL indexes only \
