@@ -606,7 +606,7 @@ fn push_op(
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
         Op::Transformed(transform, op) => push_transformed(w, col, ty, *transform, op),
-        Op::Search(query) => crate::sql::search::push_search_lookup(w, col, query),
+        Op::Search(query) => query.push_lookup(w, col),
         Op::ArrayContains(v) => push_binary(w, col, " @> ", v),
         Op::ContainedBy(v) => push_binary(w, col, " <@ ", v),
         Op::Overlap(v) => push_binary(w, col, " && ", v),

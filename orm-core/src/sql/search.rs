@@ -204,16 +204,14 @@ impl SearchQuery {
     }
 }
 
-/// The `search` lookup on a text column written by `col`:
-/// `to_tsvector([config, ]COALESCE(col, '')) @@ <query>`.
-pub(crate) fn push_search_lookup(
-    w: &mut SqlWriter,
-    col: &dyn Fn(&mut SqlWriter),
-    query: &SearchQuery,
-) {
-    push_to_tsvector(w, query.config_name(), &[()], &mut |w, _| col(w));
-    w.push_sql(" @@ ");
-    query.push_sql(w);
+impl SearchQuery {
+    /// The `search` lookup on a text column written by `col`:
+    /// `to_tsvector([config, ]COALESCE(col, '')) @@ <query>`.
+    pub(crate) fn push_lookup(&self, w: &mut SqlWriter, col: &dyn Fn(&mut SqlWriter)) {
+        push_to_tsvector(w, self.config_name(), &[()], &mut |w, _| col(w));
+        w.push_sql(" @@ ");
+        self.push_sql(w);
+    }
 }
 
 impl SearchVector {
