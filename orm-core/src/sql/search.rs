@@ -65,7 +65,7 @@ pub(crate) fn check_config(name: &str) -> std::result::Result<(), String> {
             "{:?} is not a text search configuration name: expected lower-case letters, \
              digits and `_` ([a-z_][a-z0-9_]*), optionally after a schema and `.` \
              (`english`, `pg_catalog.simple`)",
-            crate::query::lookup::shown(name)
+            crate::meta::shown(name)
         ))
     }
 }
