@@ -795,6 +795,13 @@ pub use value::Value;
 /// | `table = "name"` | the table's name | snake_case of the struct's name |
 /// | `unique_together(a, b, ..)` | a composite `UNIQUE` constraint (repeatable) | none |
 /// | `index(a, b, ..)` | a composite index (repeatable) | none |
+/// | `index(a, .., using = "gin")` | an index with a method: `btree`, `hash`, `gist`, `gin`, `brin` (Django's `GinIndex`, ..) | `btree` |
+/// | `index(a, b, opclasses = ["x", "y"])` | an index with one operator class per field (`jsonb_path_ops`, `text_pattern_ops`) | none |
+/// | `index(search_vector(a, b), config = "english", using = "gin")` | an index on `to_tsvector('english'::regconfig, COALESCE(a, '') \|\| ' ' \|\| COALESCE(b, ''))`, the expression of `SearchVector(["a", "b"]).config("english")` (Django's `GinIndex(SearchVector(..))`) | none |
+///
+/// Several indexes with the same option go in one attribute
+/// (`#[orm(index(a, using = "gin"), index(b, using = "gin"))]`): clippy's
+/// `duplicated_attributes` flags a `using = "gin"` repeated in two.
 /// | `hooks` | the model implements [`Hooks`] (code around saves and deletes) | off |
 /// | `crate = "path"` | where `orm_core` is, for crates that re-export it | `::orm_core` |
 ///

@@ -33,11 +33,15 @@ mod v2 {
     /// and a hash index.
     #[derive(Model, Debug, Clone, Default)]
     #[orm(table = "fts_mig_docs")]
-    #[orm(index(search_vector(title, body), config = "english", using = "gin"))]
-    #[orm(index(tags, using = "gin"))]
-    #[orm(index(title, opclasses = ["text_pattern_ops"]))]
-    #[orm(index(seen, using = "brin"))]
-    #[orm(index(title, using = "hash"))]
+    // One attribute: clippy's `duplicated_attributes` flags a `using =
+    // "gin"` repeated across two.
+    #[orm(
+        index(search_vector(title, body), config = "english", using = "gin"),
+        index(tags, using = "gin"),
+        index(title, opclasses = ["text_pattern_ops"]),
+        index(seen, using = "brin"),
+        index(title, using = "hash")
+    )]
     pub(super) struct Doc {
         #[orm(primary_key)]
         pub id: i64,

@@ -1,10 +1,10 @@
 //! Full-text search on PostgreSQL, as Django's
-//! `django.contrib.postgres.search`: the `search` lookup, [`SearchVector`],
-//! [`SearchQuery`], [`SearchRank`] and [`SearchHeadline`].
+//! `django.contrib.postgres.search`: the `search` lookup, [`SearchVector`](fn@SearchVector),
+//! [`SearchQuery`](fn@SearchQuery), [`SearchRank`](fn@SearchRank) and [`SearchHeadline`](fn@SearchHeadline).
 //!
 //! - `q!(body__search = "cheese")` / `Post::fields().body.search("cheese")`
 //!   / the runtime key `body__search`: `to_tsvector(COALESCE("post"."body",
-//!   '')) @@ plainto_tsquery($1)`. With a [`SearchQuery`] value its
+//!   '')) @@ plainto_tsquery($1)`. With a [`SearchQuery`](fn@SearchQuery) value its
 //!   configuration is the vector's too (Django's `SearchLookup`):
 //!   `q!(body__search = SearchQuery("cheeses").config("english"))` finds
 //!   "cheese".

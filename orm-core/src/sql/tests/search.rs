@@ -311,10 +311,12 @@ fn annotations_filters_and_ordering() {
 
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "docs", crate = "crate")]
-#[orm(index(search_vector(title, body), config = "english", using = "gin"))]
-#[orm(index(tags, using = "gin"))]
-#[orm(index(title, opclasses = ["text_pattern_ops"]))]
-#[orm(index(title, body))]
+#[orm(
+    index(search_vector(title, body), config = "english", using = "gin"),
+    index(tags, using = "gin"),
+    index(title, opclasses = ["text_pattern_ops"]),
+    index(title, body)
+)]
 struct Doc {
     #[orm(primary_key)]
     id: i64,
