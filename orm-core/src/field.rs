@@ -396,6 +396,19 @@ impl<M: Model, T: FieldType> Field<M, T> {
         self.like(Like::EndsWith, true, value)
     }
 
+    /// `search`: full-text search of the text (Django's `search` lookup):
+    /// `to_tsvector(COALESCE(col, '')) @@ plainto_tsquery($1)`. The value
+    /// is a text (a plain query) or a
+    /// [`SearchQuery`](fn@crate::search::SearchQuery), whose configuration
+    /// the column's vector takes too:
+    /// `f.body.search(SearchQuery("cheeses").config("english"))`.
+    pub fn search<V: Into<crate::search::SearchQuery>>(self, query: V) -> Q<M>
+    where
+        T: TextField,
+    {
+        self.q(Op::Search(Box::new(query.into())))
+    }
+
     /// `regex`: PostgreSQL's `~`; the pattern is PostgreSQL's regex dialect.
     pub fn regex<V: Arg<String>>(self, pattern: V) -> Q<M>
     where
@@ -726,6 +739,7 @@ mod tests {
                 Lookup::HasKey => call!(lookup, data, has_key("a")),
                 Lookup::HasKeys => call!(lookup, data, has_keys(["a"])),
                 Lookup::HasAnyKeys => call!(lookup, data, has_any_keys(["a"])),
+                Lookup::Search => call!(lookup, name, search("a")),
             };
         }
     }

@@ -291,6 +291,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Full-text search** (Django's `django.contrib.postgres.search`, see
+//! [`search`]): the `search` lookup on text fields (`q!(body__search =
+//! "cheese")`: `to_tsvector(COALESCE("body", '')) @@ plainto_tsquery($1)`),
+//! `SearchVector` of fields (also across foreign keys) with a
+//! configuration and weights, `SearchQuery` (plain, phrase, raw,
+//! websearch; `&`, `|`, `!`), `SearchRank` and `SearchHeadline` as
+//! annotations, and `HavingQ::search` on a vector annotation. Indexes
+//! take Django's options: `#[orm(index(tags, using = "gin"))]` (`gin`,
+//! `gist`, `brin`, `hash`, `btree`), `opclasses = ["text_pattern_ops"]`,
+//! and an index on a vector, `index(search_vector(title, body), config =
+//! "english", using = "gin")`, the expression the queries write, so the
+//! planner uses it.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::query::HavingQ;
+//! use orm_core::search::{SearchQuery, SearchRank, SearchVector};
+//! #[derive(Model, Debug, Clone, Default)]
+//! #[orm(index(search_vector(title, body), config = "english", using = "gin"))]
+//! pub struct Entry { #[orm(primary_key)] pub id: i64, pub title: String, pub body: String }
+//! # async fn run() -> orm_core::Result<()> {
+//! let cheesy = Entry::filter(q!(body__search = SearchQuery("cheeses").config("english"))).await?;
+//! let vector = SearchVector(["title", "body"]).config("english");
+//! let query = SearchQuery("cheese").config("english");
+//! let ranked = Entry::all()
+//!     .annotate_expr("search", vector.clone())
+//!     .annotate_expr("rank", SearchRank(vector, query.clone()))
+//!     .filter_q(HavingQ::search("search", query))
+//!     .order_by(["-rank"])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -770,12 +803,13 @@ pub use error::{
 pub use field::ContainsField;
 pub use field::Field;
 pub use json::{IntoJsonKey, JsonArg, JsonField, JsonPath, KeyList};
-pub use meta::{registered_models, FieldMeta, ModelMeta};
+pub use meta::{registered_models, FieldMeta, IndexMeta, ModelMeta};
 #[doc(hidden)]
 pub use model::{Ch, HasField};
 pub use model::{Hooks, Model};
 pub use persist::OnConflict;
 pub use query::functions;
+pub use query::search;
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use range::fields::{
     ContainedByField, OverlapField, RangeElement, RangeEnd, RangeField, RangeOperand,
@@ -843,6 +877,13 @@ pub use value::Value;
 /// | `table = "name"` | the table's name | snake_case of the struct's name |
 /// | `unique_together(a, b, ..)` | a composite `UNIQUE` constraint (repeatable) | none |
 /// | `index(a, b, ..)` | a composite index (repeatable) | none |
+/// | `index(a, .., using = "gin")` | an index with a method: `btree`, `hash`, `gist`, `gin`, `brin` (Django's `GinIndex`, ..) | `btree` |
+/// | `index(a, b, opclasses = ["x", "y"])` | an index with one operator class per field (`jsonb_path_ops`, `text_pattern_ops`) | none |
+/// | `index(search_vector(a, b), config = "english", using = "gin")` | an index on `to_tsvector('english'::regconfig, COALESCE(a, '') \|\| ' ' \|\| COALESCE(b, ''))`, the expression of `SearchVector(["a", "b"]).config("english")` (Django's `GinIndex(SearchVector(..))`) | none |
+///
+/// Several indexes with the same option go in one attribute
+/// (`#[orm(index(a, using = "gin"), index(b, using = "gin"))]`): clippy's
+/// `duplicated_attributes` flags a `using = "gin"` repeated in two.
 /// | `hooks` | the model implements [`Hooks`] (code around saves and deletes) | off |
 /// | `crate = "path"` | where `orm_core` is, for crates that re-export it | `::orm_core` |
 ///
@@ -1029,7 +1070,7 @@ pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::json::steps as json_steps;
     pub use crate::key::COMPOSITE_PK;
-    pub use crate::meta::{FieldMeta, ModelMeta, ModelRegistration};
+    pub use crate::meta::{FieldMeta, IndexMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::range::fields::RangeStep;

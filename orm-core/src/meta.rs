@@ -78,6 +78,29 @@ pub struct ModelMeta {
     /// `#[orm(renamed_from = "..")]`: the table's previous name, for
     /// `makemigrations`.
     pub renamed_from: Option<&'static str>,
+    /// `#[orm(index(.., using = "gin"))]` and the other indexes with
+    /// options (Django's `GinIndex`, `opclasses`, an index on a
+    /// `SearchVector`).
+    pub index_options: &'static [IndexMeta],
+}
+
+/// A model-level index with options: `#[orm(index(tags, using = "gin"))]`,
+/// `#[orm(index(name, opclasses = ["text_pattern_ops"]))]`,
+/// `#[orm(index(search_vector(title, body), config = "english", using = "gin"))]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexMeta {
+    /// The columns, in order.
+    pub columns: &'static [&'static str],
+    /// The index method (`btree`, `hash`, `gist`, `gin`, `brin`); `None`:
+    /// PostgreSQL's default, `btree`.
+    pub using: Option<&'static str>,
+    /// One operator class per column, or none.
+    pub opclasses: &'static [&'static str],
+    /// An index on `to_tsvector(config, COALESCE(a, '') || ' ' || ..)` of
+    /// the columns (Django's `GinIndex(SearchVector(..., config=..))`).
+    pub search: bool,
+    /// The text search configuration of a `search` index.
+    pub config: Option<&'static str>,
 }
 
 impl ModelMeta {

@@ -727,7 +727,7 @@ fn placeholder(field: &FieldMeta) -> Option<serde_json::Value> {
         SqlType::Bool => Some(J::Bool(false)),
         SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Some(J::from(0)),
         SqlType::Real | SqlType::Double => Some(J::from(0.0)),
-        SqlType::Text => text(""),
+        SqlType::Text | SqlType::TsVector => text(""),
         SqlType::Bytea | SqlType::Array(_) => Some(J::Array(Vec::new())),
         SqlType::Date => text("1970-01-01"),
         SqlType::Time => text("00:00:00"),

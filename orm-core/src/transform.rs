@@ -554,6 +554,18 @@ pub mod steps {
         }
     }
 
+    /// `search` on a text field (also after a relation or a text
+    /// transform): full-text search with a text or a `SearchQuery`.
+    pub fn search<M: Model, H: FieldLookups<M>, V: Into<crate::search::SearchQuery>>(
+        handle: At<M, H>,
+        query: V,
+    ) -> Q<M>
+    where
+        H::Type: TextField,
+    {
+        handle.0.field().search(query)
+    }
+
     /// `startswith` on a text field (a prefix), a range field (the lower
     /// bound) or a JSON key.
     pub fn startswith<M, H: StartsEndsLookup<M, A>, A>(handle: At<M, H>, value: A) -> Q<M> {

@@ -56,6 +56,10 @@ pub enum SqlType {
     /// `daterange`, `tsrange`, `tstzrange`): a [`Range<T>`](crate::Range)
     /// field (Django's `IntegerRangeField`, ...). Read as [`Value::Range`].
     Range(crate::range::RangeKind),
+    /// `tsvector`: a full-text search document (Django's
+    /// `SearchVectorField`), the type of a `SearchVector` annotation, read
+    /// as its text form.
+    TsVector,
 }
 
 impl SqlType {
@@ -84,6 +88,7 @@ impl SqlType {
             SqlType::TimestampTz => "timestamptz",
             SqlType::Uuid => "uuid",
             SqlType::Jsonb => "jsonb",
+            SqlType::TsVector => "tsvector",
             SqlType::Array(element) => match element {
                 SqlType::Bool => "boolean[]",
                 SqlType::SmallInt => "smallint[]",
@@ -100,6 +105,7 @@ impl SqlType {
                 SqlType::Uuid => "uuid[]",
                 SqlType::Jsonb => "jsonb[]",
                 SqlType::Array(_) | SqlType::Range(_) => "array",
+                SqlType::TsVector => "tsvector[]",
             },
             SqlType::Range(kind) => kind.name(),
         }
@@ -125,6 +131,7 @@ impl SqlType {
                 | SqlType::Enum(_)
                 | SqlType::Array(_)
                 | SqlType::Range(_)
+                | SqlType::TsVector
         )
     }
 
@@ -147,6 +154,7 @@ impl SqlType {
             SqlType::Jsonb => Value::Json(None),
             SqlType::Array(element) => element.null(),
             SqlType::Range(kind) => Value::Range(*kind, None),
+            SqlType::TsVector => Value::Text(None),
         }
     }
 
@@ -187,7 +195,7 @@ impl SqlType {
             SqlType::BigInt => Value::I64(Some(num(text, "bigint")?)),
             SqlType::Real => Value::F32(Some(num(text, "real number")?)),
             SqlType::Double => Value::F64(Some(num(text, "real number")?)),
-            SqlType::Text => Value::Text(Some(text.to_owned())),
+            SqlType::Text | SqlType::TsVector => Value::Text(Some(text.to_owned())),
             SqlType::Enum(names) => {
                 if !names.contains(&text) {
                     return Err(format!(

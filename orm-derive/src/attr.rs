@@ -28,6 +28,8 @@ pub(crate) struct ModelAttrs {
     pub table: Option<LitStr>,
     pub unique_together: Vec<Vec<Ident>>,
     pub indexes: Vec<Vec<Ident>>,
+    /// The options of each of `indexes` (same order).
+    pub index_options: Vec<IndexOptions>,
     pub krate: Option<Path>,
     /// `#[orm(hooks)]`: the model implements `orm_core::Hooks`.
     pub hooks: bool,
@@ -140,6 +142,168 @@ fn ident_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Ident>> {
     }
 }
 
+/// The index methods `using` takes (Django's `BTreeIndex`, `HashIndex`,
+/// `GistIndex`, `GinIndex`, `BrinIndex`).
+pub(crate) const INDEX_METHODS: &str = "btree, hash, gist, gin, brin";
+const INDEX_KEYS: &str = "field names, search_vector(..), using, opclasses, config";
+
+/// Options of a model-level `#[orm(index(..))]` beyond its fields.
+#[derive(Default)]
+pub(crate) struct IndexOptions {
+    /// `using = "gin"`.
+    pub using: Option<LitStr>,
+    /// `opclasses = ["jsonb_path_ops"]`: one per field.
+    pub opclasses: Vec<LitStr>,
+    /// `config = "english"` of a `search_vector(..)` index.
+    pub config: Option<LitStr>,
+    /// The fields were given as `search_vector(a, b)`: an index on
+    /// `to_tsvector(config, COALESCE(a, '') || ' ' || COALESCE(b, ''))`.
+    pub search: bool,
+}
+
+impl IndexOptions {
+    /// A plain B-tree index over the fields.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.using.is_none() && self.opclasses.is_empty() && !self.search
+    }
+}
+
+/// A PostgreSQL name the DDL writes (an operator class, a text search
+/// configuration): `[a-z_][a-z0-9_]*`, optionally `schema.`-qualified. The
+/// same rule as `orm-core`'s check before it writes one.
+fn plain_name(s: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 63
+            && p.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    match s.split_once('.') {
+        Some((a, b)) => part(a) && part(b),
+        None => part(s),
+    }
+}
+
+/// `index(a, b, using = "gin", opclasses = ["x", "y"])` or
+/// `index(search_vector(a, b), config = "english", using = "gin")`.
+fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptions)> {
+    let mut idents = Vec::new();
+    let mut opts = IndexOptions::default();
+    let mut errors: Option<syn::Error> = None;
+    let mut config_given = false;
+    let span = meta.path.span();
+    meta.parse_nested_meta(|inner| {
+        let key = inner.path.get_ident().map(ToString::to_string);
+        let result = match key.as_deref() {
+            Some("search_vector") if inner.input.peek(syn::token::Paren) => {
+                opts.search = true;
+                ident_list(&inner).map(|fields| idents.extend(fields))
+            }
+            Some("using") => (|| {
+                let lit: LitStr = inner.value()?.parse()?;
+                if !INDEX_METHODS.split(", ").any(|m| m == lit.value()) {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "unknown index method `{}`; expected one of: {INDEX_METHODS}",
+                            lit.value()
+                        ),
+                    ));
+                }
+                opts.using = Some(lit);
+                Ok(())
+            })(),
+            Some("config") => (|| {
+                config_given = true;
+                let lit: LitStr = inner.value()?.parse()?;
+                if !plain_name(&lit.value()) {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a text search configuration is a name like `english` \
+                         ([a-z_][a-z0-9_]*, optionally after `schema.`)",
+                    ));
+                }
+                opts.config = Some(lit);
+                Ok(())
+            })(),
+            Some("opclasses") => (|| {
+                let list: syn::ExprArray = inner.value()?.parse()?;
+                for item in &list.elems {
+                    match item {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) if plain_name(&s.value()) => opts.opclasses.push(s.clone()),
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "an operator class is a string naming one, like \
+                                 \"jsonb_path_ops\" ([a-z_][a-z0-9_]*)",
+                            ))
+                        }
+                    }
+                }
+                Ok(())
+            })(),
+            Some(_) if inner.input.is_empty() || inner.input.peek(Token![,]) => {
+                if let Some(ident) = inner.path.get_ident() {
+                    idents.push(ident.clone());
+                }
+                Ok(())
+            }
+            _ => Err(inner.error(format!(
+                "unexpected in `index(..)`; expected {INDEX_KEYS}\n\
+                 help: the correct format looks like `#[orm(index(a, b, using = \"gin\"))]` \
+                 or `#[orm(index(search_vector(title, body), config = \"english\", using = \"gin\"))]`"
+            ))),
+        };
+        end_key(inner.input, result, |err| match &mut errors {
+            Some(all) => all.combine(err),
+            None => errors = Some(err),
+        })
+    })?;
+    let mut fail = |span: proc_macro2::Span, msg: &str| {
+        let err = syn::Error::new(span, msg);
+        match &mut errors {
+            Some(all) => all.combine(err),
+            None => errors = Some(err),
+        }
+    };
+    if opts.search && opts.config.is_none() && !config_given {
+        fail(
+            span,
+            "a `search_vector(..)` index needs `config = \"..\"` (PostgreSQL indexes only \
+             `to_tsvector` with a configuration)",
+        );
+    }
+    if opts.search
+        && !opts
+            .using
+            .as_ref()
+            .is_some_and(|u| ["gin", "gist"].contains(&u.value().as_str()))
+    {
+        fail(
+            span,
+            "a `search_vector(..)` index needs `using = \"gin\"` or `using = \"gist\"`",
+        );
+    }
+    if let Some(config) = opts.config.as_ref().filter(|_| !opts.search) {
+        fail(config.span(), "`config` is for a `search_vector(..)` index");
+    }
+    if !opts.opclasses.is_empty() && (opts.search || opts.opclasses.len() != idents.len()) {
+        fail(
+            opts.opclasses[0].span(),
+            "`opclasses` takes one operator class per field of the index (not with `search_vector`)",
+        );
+    }
+    match errors {
+        Some(err) => Err(err),
+        None => Ok((idents, opts)),
+    }
+}
+
 pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs {
     let mut out = ModelAttrs::default();
     each_key(cx, attrs, |meta| {
@@ -167,7 +331,11 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                     out.renamed_from = Some(lit);
                 }
                 "unique_together" => out.unique_together.push(ident_list(meta)?),
-                "index" => out.indexes.push(ident_list(meta)?),
+                "index" => {
+                    let (fields, options) = index_list(meta)?;
+                    out.indexes.push(fields);
+                    out.index_options.push(options);
+                }
                 other => {
                     return Err(meta.error(format!(
                         "unknown model attribute `{other}`; expected one of: {MODEL_KEYS}\n\

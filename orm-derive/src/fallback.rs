@@ -94,6 +94,7 @@ pub(crate) fn model(
                     pk_fields: &[],
                     unique_together: &[],
                     indexes: &[],
+                    index_options: &[],
                     relations: &[],
                     renamed_from: ::core::option::Option::None,
                 };

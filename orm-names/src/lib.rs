@@ -228,6 +228,9 @@ lookups! {
     HasKeys       = "has_keys",    has_keys,      List,    Json,    -,    -;
     /// A JSON object holding at least one key of the list (`?|`).
     HasAnyKeys    = "has_any_keys", has_any_keys, List,    Json,    -,    -;
+    /// Full-text search of a text field (`to_tsvector(COALESCE(col, ''))
+    /// @@ plainto_tsquery($1)`); the value is a text or a `SearchQuery`.
+    Search        = "search",      search,        One,     Text,    -,    -;
 }
 
 /// The lookups of a range field (Django's `RangeField`): `exact`, `in`,
@@ -345,6 +348,11 @@ pub const EXPRESSIONS: &[&str] = &[
     "Power",
     "Case",
     "Subquery",
+    // Not `SearchQuery`: like Django's (a `Value`), it is the value of a
+    // `search` lookup, not an expression over the row.
+    "SearchVector",
+    "SearchRank",
+    "SearchHeadline",
 ];
 
 /// Which field types a [`Transform`] applies to (as Django's).

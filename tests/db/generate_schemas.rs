@@ -246,6 +246,7 @@ async fn read(db: &Db) -> Result<SchemaState> {
         let key = Constraint {
             name: name.clone(),
             columns: names(&columns),
+            ..Constraint::default()
         };
         match kind.as_str() {
             "p" => t.primary_key = key,
@@ -286,6 +287,7 @@ async fn read(db: &Db) -> Result<SchemaState> {
             .push(Constraint {
                 name,
                 columns: names(&columns),
+                ..Constraint::default()
             });
     }
     Ok(sorted(state))

@@ -62,3 +62,6 @@ mod types_numbers;
 mod types_round_trip;
 mod types_text;
 mod types_time;
+// Full-text search and index options (fts).
+mod search;
+mod search_indexes;

@@ -23,7 +23,8 @@ impl Value {
             T::BigInt => Value::I64(row.try_get(index)?),
             T::Real => Value::F32(row.try_get(index)?),
             T::Double => Value::F64(row.try_get(index)?),
-            T::Text | T::Enum(_) => Value::Text(row.try_get(index)?),
+            // A `tsvector` is selected as its text (`::text`).
+            T::Text | T::Enum(_) | T::TsVector => Value::Text(row.try_get(index)?),
             T::Bytea => Value::Bytes(row.try_get(index)?),
             T::Date => Value::Date(row.try_get(index)?),
             T::Time => Value::Time(row.try_get(index)?),
@@ -60,7 +61,7 @@ fn read_array(
         T::Double => array!(F64),
         // Nested arrays are never asked for; a text array reports the
         // column's real type when it is not one.
-        T::Text | T::Enum(_) | T::Array(_) | T::Range(_) => array!(Text),
+        T::Text | T::Enum(_) | T::Array(_) | T::Range(_) | T::TsVector => array!(Text),
         T::Bytea => array!(Bytes),
         T::Date => array!(Date),
         T::Time => array!(Time),

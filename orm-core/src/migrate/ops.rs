@@ -226,7 +226,7 @@ impl Op {
             | Op::DropForeignKey(table, ForeignKeyState { name, .. }) => {
                 ddl::drop_constraint(table, name)
             }
-            Op::AddIndex(table, i) => ddl::create_index(table, &i.name, &i.columns, Create::New),
+            Op::AddIndex(table, i) => ddl::create_index_with(table, &i.index_ddl(), Create::New),
             Op::DropIndex(_, i) => ddl::drop_index(&i.name),
             Op::AddForeignKey(table, f) => ddl::add_foreign_key(table, &f.ddl(), Create::New),
             Op::RenameConstraint {
@@ -431,7 +431,7 @@ pub fn diff(
             }
         }
         for i in &mut t.indexes {
-            if let Some(m) = n.indexes.iter().find(|m| m.columns == i.columns) {
+            if let Some(m) = n.indexes.iter().find(|m| m.same_definition(i)) {
                 rename(&mut i.name, &m.name, true);
             }
         }

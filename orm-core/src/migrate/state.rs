@@ -65,6 +65,27 @@ pub struct Constraint {
     pub name: String,
     /// The columns, in order.
     pub columns: Vec<String>,
+    /// An index's method (`gin`, `gist`, `brin`, `hash`, `btree`); `None`:
+    /// PostgreSQL's default (`btree`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub using: Option<String>,
+    /// An index's operator classes, one per column (or none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opclasses: Vec<String>,
+    /// An index on `to_tsvector('<config>'::regconfig, COALESCE(a, '') ||
+    /// ' ' || ..)` of the columns, with this text search configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_config: Option<String>,
+}
+
+impl Constraint {
+    /// The same definition, whatever the names.
+    pub(crate) fn same_definition(&self, other: &Constraint) -> bool {
+        self.columns == other.columns
+            && self.using == other.using
+            && self.opclasses == other.opclasses
+            && self.search_config == other.search_config
+    }
 }
 
 /// A foreign key constraint on one column.
@@ -196,10 +217,12 @@ fn link_table(table: &str, sides: [(String, &ModelMeta); 2]) -> TableState {
     t.primary_key = Constraint {
         name: pkey_name(table),
         columns: vec![own, other.clone()],
+        ..Constraint::default()
     };
     t.indexes.push(Constraint {
         name: object_name(table, &[other.as_str()], "idx"),
         columns: vec![other],
+        ..Constraint::default()
     });
     t
 }
@@ -214,12 +237,14 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
             name: pkey_name(table),
             // Every field of a composite key, in key order.
             columns: meta.pk_field_metas().map(|f| f.column.to_owned()).collect(),
+            ..Constraint::default()
         },
         ..TableState::default()
     };
     let named = |suffix: &str, columns: &[&str]| Constraint {
         name: object_name(table, columns, suffix),
         columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        ..Constraint::default()
     };
     for (i, field) in meta.fields.iter().enumerate() {
         t.columns.push(ColumnState {
@@ -252,6 +277,26 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
     }
     for columns in meta.indexes {
         add_once(&mut t.indexes, named("idx", columns));
+    }
+    for index in meta.index_options {
+        // `<t>_<cs>_<method>_idx`, `<t>_<cs>_search_idx`: apart from a
+        // plain index on the same columns.
+        let suffix = match (index.search, index.using) {
+            (true, _) => "search_idx".to_owned(),
+            (false, Some(using)) => format!("{using}_idx"),
+            (false, None) => "ops_idx".to_owned(),
+        };
+        add_once(
+            &mut t.indexes,
+            Constraint {
+                using: index.using.map(str::to_owned),
+                opclasses: index.opclasses.iter().map(|s| (*s).to_owned()).collect(),
+                search_config: index
+                    .search
+                    .then(|| index.config.unwrap_or("simple").to_owned()),
+                ..named(&suffix, index.columns)
+            },
+        );
     }
     t
 }
@@ -310,6 +355,17 @@ impl ColumnState {
 }
 
 impl Constraint {
+    /// The index as DDL writes it.
+    pub(crate) fn index_ddl(&self) -> crate::sql::ddl::Index<'_> {
+        crate::sql::ddl::Index {
+            name: &self.name,
+            columns: &self.columns,
+            using: self.using.as_deref(),
+            opclasses: &self.opclasses,
+            search_config: self.search_config.as_deref(),
+        }
+    }
+
     /// The constraint as DDL writes it.
     fn ddl(&self) -> Key<'_> {
         Key {

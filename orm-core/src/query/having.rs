@@ -59,6 +59,8 @@ enum Tree {
     And(Vec<Tree>),
     Or(Vec<Tree>),
     Not(Box<Tree>),
+    /// A `SearchVector` annotation matching a query.
+    Search(String, crate::search::SearchQuery),
 }
 
 /// One condition on an annotation or aggregate by name: `HQ("n__gte",
@@ -75,6 +77,16 @@ impl HavingQ {
     /// start for conditions built in a loop.
     pub fn all() -> Self {
         HavingQ { tree: Tree::All }
+    }
+
+    /// The rows whose `SearchVector` annotation `name` matches `query`, as
+    /// Django's `annotate(search=SearchVector(..)).filter(search=SearchQuery(..))`:
+    /// `<vector> @@ <query>`. (`HQ(name, "text")` on such an annotation is
+    /// a plain query of the text, as Django's.)
+    pub fn search(name: &str, query: impl Into<crate::search::SearchQuery>) -> Self {
+        HavingQ {
+            tree: Tree::Search(name.to_owned(), query.into()),
+        }
     }
 
     /// Resolves every name against `outputs` (name, type, target) into a
@@ -97,6 +109,60 @@ fn resolve<T: Copy>(
 ) -> Result<OutputNode<T>> {
     Ok(match tree {
         Tree::All => OutputNode::All,
+        Tree::Search(name, query) => {
+            let Some((_, ty, target)) = outputs.iter().find(|(n, ..)| n == name) else {
+                return Err(Error::from(crate::error::LookupError {
+                    model,
+                    what,
+                    name: shown(name),
+                    valid: outputs.iter().map(|(n, ..)| n.clone()).collect(),
+                }));
+            };
+            if *ty != SqlType::TsVector {
+                return Err(Error::from(crate::error::ValueError {
+                    model,
+                    field: "annotation",
+                    reason: format!(
+                        "HavingQ::search needs a SearchVector annotation, and `{}` is {}",
+                        shown(name),
+                        ty.name()
+                    ),
+                }));
+            }
+            if let Some(reason) = query.problem() {
+                return Err(Error::from(crate::error::QueryError {
+                    model,
+                    reason: reason.to_owned(),
+                }));
+            }
+            OutputNode::Leaf(*target, OutputOp::Search(Box::new(query.clone())))
+        }
+        Tree::Leaf(key, value)
+            if outputs
+                .iter()
+                .any(|(n, ty, _)| n == key && *ty == SqlType::TsVector) =>
+        {
+            // Django's SearchVectorExact: a text is a plain query.
+            match value {
+                Value::Text(Some(text)) => resolve(
+                    &Tree::Search(key.clone(), crate::search::SearchQuery(text.as_str())),
+                    model,
+                    what,
+                    outputs,
+                )?,
+                _ => {
+                    return Err(Error::from(crate::error::ValueError {
+                        model,
+                        field: "annotation",
+                        reason: format!(
+                            "`{}` is a SearchVector annotation: filter it with a text or \
+                             HavingQ::search(name, SearchQuery(..))",
+                            shown(key)
+                        ),
+                    }))
+                }
+            }
+        }
         Tree::Leaf(key, value) => {
             let (name, op) = output_condition(model, key, value)?;
             let Some((_, ty, target)) = outputs.iter().find(|(n, ..)| n == name) else {

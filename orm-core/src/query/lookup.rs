@@ -670,6 +670,8 @@ fn op_of(lookup: Kind, arg: Arg) -> Option<Op> {
             any: lookup == Kind::HasAnyKeys,
             list: true,
         },
+        // A plain query of the text (Django's `search` lookup).
+        Kind::Search => Op::Search(Box::new(crate::search::SearchQuery(arg.text()?))),
     })
 }
 

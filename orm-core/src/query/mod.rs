@@ -15,6 +15,7 @@ pub(crate) mod paths;
 pub(crate) mod q;
 mod queryset;
 pub(crate) mod related;
+pub mod search;
 pub(crate) mod values;
 pub(crate) mod values_query;
 

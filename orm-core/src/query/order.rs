@@ -227,7 +227,7 @@ pub(crate) fn holds_value(key: &SortKey) -> bool {
             Expr::Field(_) | Expr::Outer(_) => false,
             Expr::Func(f) => f.args.iter().any(has_value),
             // Their conditions and branches may: kept out of a DISTINCT.
-            Expr::Case(_) | Expr::Subquery(_) | Expr::Window(_) => true,
+            Expr::Case(_) | Expr::Subquery(_) | Expr::Window(_) | Expr::Search(_) => true,
         }
     }
     matches!(key, SortKey::Expr(e) if has_value(e))

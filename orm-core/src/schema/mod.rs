@@ -40,10 +40,9 @@ fn table_sql(name: &str, t: &TableState, later: &[&str]) -> Ddls {
     let table = t.ddl(name, |f| !later.contains(&f.references.as_str()));
     let mut out = vec![ddl::create_table(&table, Create::IfMissing)?];
     for index in &t.indexes {
-        out.push(ddl::create_index(
+        out.push(ddl::create_index_with(
             name,
-            &index.name,
-            &index.columns,
+            &index.index_ddl(),
             Create::IfMissing,
         )?);
     }

@@ -608,6 +608,7 @@ fn push_op(
             w.push_bind(Value::Text(Some(pattern.clone())));
         }
         Op::Transformed(transform, op) => push_transformed(w, scope, col, ty, *transform, op),
+        Op::Search(query) => query.push_lookup(w, col),
         Op::ArrayContains(v) => push_binary(w, col, " @> ", v),
         Op::ContainedBy(v) => push_binary(w, col, " <@ ", v),
         Op::Overlap(v) => push_binary(w, col, " && ", v),
@@ -1048,6 +1049,10 @@ impl Expr {
             Expr::Window(window) => {
                 let ty = self.result_type(scope.row.1).ok();
                 window.push_sql(w, scope, ty);
+            }
+            Expr::Search(search) => {
+                let row = scope.row.1;
+                search.push_sql(w, scope, &|e: &Expr| e.result_type(row).ok());
             }
             Expr::Outer(name) => match scope.outer {
                 Some((alias, meta)) => match resolve(meta, name) {

@@ -74,6 +74,7 @@ impl Expr {
             Expr::Field(_) | Expr::Outer(_) | Expr::Subquery(_) => false,
             Expr::Func(f) => f.args.iter().any(Expr::has_nul),
             Expr::Window(window) => window.has_nul(),
+            Expr::Search(search) => search.has_nul(),
             // A condition's values were checked when it was built.
             Expr::Case(c) => {
                 c.whens.iter().any(|w| w.then.has_nul())
@@ -103,7 +104,7 @@ impl Expr {
                 l.check(meta, outer)?;
                 r.check(meta, outer)
             }
-            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) => {
+            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) | Expr::Search(_) => {
                 self.known_type(meta, outer).map(|_| ())
             }
             Expr::Subquery(sub) => sub.check_scalar(meta).map(|_| ()),
@@ -127,6 +128,7 @@ impl Expr {
             Expr::Func(f) => f.result_type(meta, &arg),
             Expr::Case(c) => c.result_type(meta, &arg),
             Expr::Window(window) => window.result_type(meta, &arg),
+            Expr::Search(search) => search.result_type(meta, &arg),
             Expr::Subquery(sub) => sub.check_scalar(meta).map(Some),
             Expr::Binary(l, _, r) if outer.is_some() => {
                 l.check(meta, outer)?;
@@ -179,13 +181,15 @@ impl Expr {
                 reason: format!("OuterRef(\"{name}\") is only meaningful inside Exists(..)"),
             })),
             Expr::Subquery(sub) => sub.check_scalar(meta),
-            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) => match self.known_type(meta, None)? {
-                Some(ty) => Ok(ty),
-                None => Err(Error::from(crate::error::QueryError {
-                    model: meta.name,
-                    reason: format!("cannot tell the type of {self:?}: give a Cast()"),
-                })),
-            },
+            Expr::Func(_) | Expr::Case(_) | Expr::Window(_) | Expr::Search(_) => {
+                match self.known_type(meta, None)? {
+                    Some(ty) => Ok(ty),
+                    None => Err(Error::from(crate::error::QueryError {
+                        model: meta.name,
+                        reason: format!("cannot tell the type of {self:?}: give a Cast()"),
+                    })),
+                }
+            }
         }
     }
 }
@@ -196,6 +200,7 @@ impl Expr {
     pub(crate) fn has_window(&self) -> bool {
         match self {
             Expr::Window(_) => true,
+            Expr::Search(_) => false,
             Expr::Binary(l, _, r) => l.has_window() || r.has_window(),
             Expr::Func(f) => f.args.iter().any(Expr::has_window),
             Expr::Case(c) => {

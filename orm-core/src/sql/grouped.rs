@@ -235,6 +235,10 @@ fn push_annotated_rows(w: &mut SqlWriter, s: &AnnotateSelect<'_>) {
     for out in s.outputs {
         w.push_sql(", ");
         out.push(w, s.meta);
+        if out.ty() == SqlType::TsVector {
+            // Read as its text; conditions use the `tsvector` itself.
+            w.push_sql("::text");
+        }
         w.push_sql(" AS ");
         w.push_ident(&out.name());
     }

@@ -32,6 +32,8 @@ pub(crate) enum OutputOp {
         ci: bool,
         pattern: String,
     },
+    /// ` @@ <query>`: a `SearchVector` annotation matching a query.
+    Search(Box<crate::sql::tree::SearchQuery>),
 }
 
 impl OutputOp {
@@ -84,6 +86,10 @@ impl OutputOp {
             OutputOp::Regex { ci, pattern } => {
                 w.push_sql(if *ci { " ~* " } else { " ~ " });
                 w.push_bind(Value::Text(Some(pattern.clone())));
+            }
+            OutputOp::Search(query) => {
+                w.push_sql(" @@ ");
+                query.push_sql(w);
             }
             // Written above.
             OutputOp::IExact(_) => {}

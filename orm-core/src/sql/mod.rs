@@ -23,6 +23,7 @@ pub(crate) mod having;
 pub(crate) mod joins;
 pub(crate) mod kept;
 pub(crate) mod prefetch;
+pub(crate) mod search;
 pub(crate) mod statements;
 pub(crate) mod tree;
 mod writer;

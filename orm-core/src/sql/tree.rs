@@ -218,6 +218,9 @@ pub(crate) enum Op {
         any: bool,
         list: bool,
     },
+    /// `to_tsvector([config, ]COALESCE(col, '')) @@ <query>`: the `search`
+    /// lookup on a text field (full-text search, see `crate::search`).
+    Search(Box<SearchQuery>),
 }
 
 /// One step of a JSON key path: an object key, or an array index
@@ -578,6 +581,13 @@ impl Node {
                 // F() names the queried model's row, also when the lookup
                 // crosses a relation (`posts__views__gt = F("karma")`).
                 Op::CmpExpr { expr, .. } => expr.check(meta, outer),
+                Op::Search(query) => match query.problem() {
+                    Some(reason) => Err(crate::error::Error::from(crate::error::QueryError {
+                        model: meta.name,
+                        reason: reason.to_owned(),
+                    })),
+                    None => Ok(()),
+                },
                 _ => Ok(()),
             },
             Node::And(items) | Node::Or(items) => {
@@ -645,6 +655,9 @@ pub enum Expr {
     /// A window function over the query's rows (see
     /// [`Window`](fn@crate::functions::Window)).
     Window(Box<Window>),
+    /// Full-text search: a `SearchVector`, `SearchQuery`, `SearchRank` or
+    /// `SearchHeadline` (see [`crate::search`]).
+    Search(Box<Search>),
 }
 
 /// An arithmetic operator of an [`Expr`].
@@ -884,4 +897,97 @@ pub(crate) enum Function {
     ArrayAgg,
     /// `JSONB_AGG(field)`.
     JsonbAgg,
+}
+
+// Full-text search (`crate::search` builds these, `sql/search.rs` checks
+// and writes them), as Django's `django.contrib.postgres.search`.
+
+/// A full-text search expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Search {
+    /// A `tsvector` of fields (`to_tsvector(..)`).
+    Vector(SearchVector),
+    /// A `tsquery` (`plainto_tsquery(..)`, ..).
+    Query(SearchQuery),
+    /// `ts_rank(..)` / `ts_rank_cd(..)`: a `real`.
+    Rank(SearchRank),
+    /// `ts_headline(..)`: text.
+    Headline(SearchHeadline),
+}
+
+/// One `to_tsvector(..)` of a [`SearchVector`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct VectorPart {
+    pub exprs: Vec<Expr>,
+    pub config: Option<String>,
+    pub weight: Option<char>,
+}
+
+/// Django's `SearchVector("title", "body")`: the fields' text as a
+/// `tsvector`; build one with [`SearchVector()`](fn@crate::search::SearchVector).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchVector {
+    /// Concatenated with `||` (`SearchVector(..) + SearchVector(..)`).
+    pub(crate) parts: Vec<VectorPart>,
+    /// A problem found when it was built, reported when the query runs.
+    pub(crate) error: Option<String>,
+}
+
+/// How a [`SearchQuery`]'s text is read (Django's `search_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchType {
+    /// `plainto_tsquery`: the words, all of them (the default).
+    #[default]
+    Plain,
+    /// `phraseto_tsquery`: the words in this order.
+    Phrase,
+    /// `to_tsquery`: PostgreSQL's tsquery syntax (`'tomato & !green'`).
+    Raw,
+    /// `websearch_to_tsquery`: a search engine's syntax (`"red tomato" -green or pepper`).
+    Websearch,
+}
+
+/// A [`SearchQuery`]'s tree: `&`, `|`, `!` of texts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum QueryNode {
+    Leaf {
+        text: Value,
+        kind: SearchType,
+        config: Option<String>,
+    },
+    And(Box<QueryNode>, Box<QueryNode>),
+    Or(Box<QueryNode>, Box<QueryNode>),
+    Not(Box<QueryNode>),
+}
+
+/// Django's `SearchQuery("red tomato")`: a `tsquery`, combined with `&`,
+/// `|` and `!`; build one with [`SearchQuery()`](fn@crate::search::SearchQuery).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub(crate) node: QueryNode,
+    pub(crate) error: Option<String>,
+}
+
+/// Django's `SearchRank(vector, query)`; build one with
+/// [`SearchRank()`](fn@crate::search::SearchRank).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRank {
+    pub(crate) vector: SearchVector,
+    pub(crate) query: SearchQuery,
+    /// The weights of D, C, B and A.
+    pub(crate) weights: Option<[f32; 4]>,
+    pub(crate) normalization: Option<i32>,
+    pub(crate) cover_density: bool,
+}
+
+/// Django's `SearchHeadline(expression, query)`; build one with
+/// [`SearchHeadline()`](fn@crate::search::SearchHeadline).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHeadline {
+    pub(crate) expr: Expr,
+    pub(crate) query: SearchQuery,
+    pub(crate) config: Option<String>,
+    /// `(option, value)`, as `ts_headline`'s options text.
+    pub(crate) options: Vec<(&'static str, String)>,
+    pub(crate) error: Option<String>,
 }

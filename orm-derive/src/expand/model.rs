@@ -85,7 +85,36 @@ fn expand(model: &Model<'_>) -> TokenStream {
             .collect()
     };
     let unique_together = column_lists(&model.attrs.unique_together);
-    let indexes = column_lists(&model.attrs.indexes);
+    let (plain, optioned): (Vec<_>, Vec<_>) = model
+        .attrs
+        .indexes
+        .iter()
+        .zip(&model.attrs.index_options)
+        .partition(|(_, o)| o.is_plain());
+    let indexes = column_lists(&plain.iter().map(|(l, _)| (*l).clone()).collect());
+    let index_options: Vec<TokenStream> = optioned
+        .iter()
+        .map(|(list, o)| {
+            let cols = list.iter().map(column_of);
+            let using = match &o.using {
+                Some(u) => quote!(::core::option::Option::Some(#u)),
+                None => quote!(::core::option::Option::None),
+            };
+            let opclasses = &o.opclasses;
+            let config = match &o.config {
+                Some(c) => quote!(::core::option::Option::Some(#c)),
+                None => quote!(::core::option::Option::None),
+            };
+            let search = o.search;
+            quote!(#p::IndexMeta {
+                columns: &[#(#cols),*],
+                using: #using,
+                opclasses: &[#(#opclasses),*],
+                search: #search,
+                config: #config,
+            })
+        })
+        .collect();
 
     let mut metas = Vec::new();
     let mut handles = Vec::new();
@@ -412,6 +441,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 indexes: &[#(#indexes),*],
                 relations: &[#(#relations),*],
                 renamed_from: #table_renamed_from,
+                index_options: &[#(#index_options),*],
             };
 
             #[automatically_derived]

@@ -465,7 +465,7 @@ mod tests {
              expected one of: exact, iexact, contains, icontains, startswith, istartswith, \
              endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
              contained_by, overlap, fully_lt, fully_gt, not_lt, not_gt, adjacent_to, isempty, \
-             lower_inc, lower_inf, upper_inc, upper_inf, has_key, has_keys, has_any_keys"
+             lower_inc, lower_inf, upper_inc, upper_inf, has_key, has_keys, has_any_keys, search"
         );
     }
 }

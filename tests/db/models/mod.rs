@@ -27,6 +27,8 @@ pub(crate) mod ranges;
 pub(crate) mod resilience;
 pub(crate) mod type_samples;
 pub(crate) mod types;
+// Full-text search (fts).
+pub(crate) mod search;
 
 /// The name `name` gives each of `rows`, in order.
 pub(crate) fn names_of<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {

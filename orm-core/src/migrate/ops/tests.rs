@@ -26,6 +26,7 @@ fn users(columns: Vec<ColumnState>) -> SchemaState {
             primary_key: Constraint {
                 name: "users_pkey".into(),
                 columns: vec!["id".into()],
+                ..Constraint::default()
             },
             ..TableState::default()
         },
@@ -44,6 +45,7 @@ fn new_table_then_its_index_and_keys() {
     t.uniques.push(Constraint {
         name: "users_name_key".into(),
         columns: vec!["name".into()],
+        ..Constraint::default()
     });
     let ops = diff(
         &SchemaState::default(),
@@ -130,6 +132,7 @@ fn declared_renames_rename_and_keep_constraints_named() {
         .push(Constraint {
             name: "users_name_key".into(),
             columns: vec!["name".into()],
+            ..Constraint::default()
         });
     let mut new = users(vec![col("full_name", "text", false, None)]);
     new.tables
@@ -139,6 +142,7 @@ fn declared_renames_rename_and_keep_constraints_named() {
         .push(Constraint {
             name: "users_full_name_key".into(),
             columns: vec!["full_name".into()],
+            ..Constraint::default()
         });
     // Without the declaration: a drop and an add (flagged destructive).
     let guessed = diff(&old, &new, &Renames::default(), &BTreeMap::new()).unwrap_err();
@@ -165,6 +169,7 @@ fn unique(name: &str, columns: &[&str]) -> Constraint {
     Constraint {
         name: name.into(),
         columns: columns.iter().map(|c| (*c).into()).collect(),
+        ..Constraint::default()
     }
 }
 

@@ -59,6 +59,7 @@ fn what_is_declared_twice_is_created_once() {
         [Constraint {
             name: "st_twice_rank_idx".into(),
             columns: vec!["rank".into()],
+            ..Constraint::default()
         }]
     );
     let links = &tables[2].1;

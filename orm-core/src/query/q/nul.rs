@@ -67,6 +67,7 @@ fn op_has_nul(op: &Op) -> bool {
         Op::CmpExpr { expr, .. } => expr.has_nul(),
         Op::InQuery(sub) => any_nul(&sub.filter),
         Op::Index(_, op) | Op::Transformed(_, op) => op_has_nul(op),
+        Op::Search(query) => query.has_nul(),
     }
 }
 

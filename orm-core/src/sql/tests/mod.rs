@@ -21,6 +21,7 @@ mod pg_types;
 mod prefetch;
 mod ranges;
 mod related_order;
+mod search;
 mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]

@@ -352,7 +352,7 @@ fn the_runtime_form_refuses_what_q_refuses() {
         err("name__year", "3"),
         "Event has no lookup `name__year`; valid lookups: exact, iexact, contains, icontains, \
          startswith, istartswith, endswith, iendswith, in, gt, gte, lt, lte, range, isnull, regex, iregex, \
-         lower, upper, length, trim, ltrim, rtrim"
+         search, lower, upper, length, trim, ltrim, rtrim"
     );
     assert_eq!(
         err("day__hour", "3"),
