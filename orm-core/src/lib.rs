@@ -702,6 +702,9 @@ pub use query::functions;
 pub use query::{Assign, Deleted, IntoAssign, IntoQ, Lookup, OrderBy, QuerySet, Q};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
+/// A decimal number (`rust_decimal`'s), the type of `numeric` fields
+/// (Django's `DecimalField`): see [PostgreSQL types](crate#postgresql-types).
+pub use rust_decimal::Decimal;
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
@@ -1070,6 +1073,34 @@ pub mod __private {
             )));
         }
         Ok(())
+    }
+
+    /// `max_digits`/`decimal_places` checked before a write (Django's
+    /// `DecimalValidator`).
+    pub fn check_decimal<T: crate::types::DecimalField>(
+        value: &T,
+        max_digits: u32,
+        decimal_places: u32,
+        model: &'static str,
+        field: &'static str,
+    ) -> Result<()> {
+        match value
+            .decimal()
+            .and_then(|d| crate::types::decimal_error(d, max_digits, decimal_places))
+        {
+            Some(message) => Err(Error::from(crate::error::ValidationError::new(
+                model, field, message,
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The SQL type of a `#[orm(citext)]` field, which must be text.
+    pub const fn citext_type<M: ColumnField<N>, N>() -> SqlType
+    where
+        M::Column: crate::types::CiTextField,
+    {
+        SqlType::CiText
     }
 
     /// A `#[orm(validate = ..)]` function's verdict, as an error.

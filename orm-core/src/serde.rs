@@ -332,6 +332,10 @@ impl Serialize for Value {
             Value::Uuid(v) => opt(serializer, v, |s, v| s.collect_str(&v.hyphenated())),
             Value::Json(v) => opt(serializer, v, |s, v| v.serialize(s)),
             Value::Array(items) => items.serialize(serializer),
+            // As Django's `DjangoJSONEncoder`: a decimal as its text, so
+            // that no digit is lost to a float.
+            Value::Decimal(v) => opt(serializer, v, |s, v| s.collect_str(v)),
+            Value::Inet(v) => opt(serializer, v, |s, v| s.collect_str(v)),
         }
     }
 }
@@ -735,6 +739,9 @@ fn placeholder(field: &FieldMeta) -> Option<serde_json::Value> {
         SqlType::Uuid => text("00000000-0000-0000-0000-000000000000"),
         SqlType::Jsonb => Some(J::Null),
         SqlType::Enum(names) => names.first().and_then(|n| text(n)),
+        SqlType::Numeric => text("0"),
+        SqlType::Inet => text("0.0.0.0"),
+        SqlType::CiText => text(""),
     }
 }
 

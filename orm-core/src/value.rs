@@ -48,6 +48,10 @@ pub enum Value {
     Json(Option<serde_json::Value>),
     /// An array of values of one type (bound for `= ANY($n)` and `UNNEST`).
     Array(Vec<Value>),
+    /// `numeric`
+    Decimal(Option<rust_decimal::Decimal>),
+    /// `inet`
+    Inet(Option<std::net::IpAddr>),
 }
 
 /// Why a text value holding a NUL character is refused, in Django's words:
@@ -143,6 +147,8 @@ impl Value {
             Value::Uuid(v) => v.is_none(),
             Value::Json(v) => v.is_none(),
             Value::Array(_) => false,
+            Value::Decimal(v) => v.is_none(),
+            Value::Inet(v) => v.is_none(),
         }
     }
 }
@@ -161,7 +167,8 @@ fn bind<T: ToSql>(
 
 /// An integer bound to whichever integer type the server expects (an
 /// integer literal in `F("balance") + 100` is an `i32` in Rust, and
-/// PostgreSQL asks for a `bigint`), refusing values that do not fit.
+/// PostgreSQL asks for a `bigint`, or a `numeric` next to a decimal),
+/// refusing values that do not fit.
 fn bind_int(
     value: Option<i64>,
     name: &str,
@@ -182,6 +189,8 @@ fn bind_int(
             Err(_) => narrow(value.unwrap_or_default(), "a smallint"),
         },
         Type::FLOAT8 => bind(&value.map(|v| v as f64), name, ty, out),
+        // `F("price") * 2`, `Sum("price").default(0)`: exact as a decimal.
+        Type::NUMERIC => bind(&value.map(rust_decimal::Decimal::from), name, ty, out),
         _ => bind(&value, name, ty, out),
     }
 }
@@ -221,6 +230,8 @@ impl ToSql for Value {
                 }
                 items.to_sql(ty, out)
             }
+            Value::Decimal(v) => bind(v, "numeric", ty, out),
+            Value::Inet(v) => bind(v, "inet", ty, out),
         }
     }
 
@@ -283,6 +294,8 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
+            Value::Decimal(v) => opt(f, v),
+            Value::Inet(v) => quoted(f, v),
         }
     }
 }
@@ -362,6 +375,7 @@ value_from!(
     String => Text, Vec<u8> => Bytes, NaiveDate => Date, NaiveTime => Time,
     NaiveDateTime => Timestamp, DateTime<Utc> => TimestampTz, Uuid => Uuid,
     serde_json::Value => Json,
+    rust_decimal::Decimal => Decimal, std::net::IpAddr => Inet,
 );
 
 /// An array (of an `in` or `range` value of an annotation's condition).
@@ -396,6 +410,8 @@ impl crate::error::Param for Value {
             Value::Uuid(_) => "Uuid",
             Value::Json(_) => "serde_json::Value",
             Value::Array(_) => "an array",
+            Value::Decimal(_) => "Decimal",
+            Value::Inet(_) => "IpAddr",
         })
     }
 }

@@ -361,10 +361,12 @@ fn applies(lookup: Kind, field: &FieldMeta) -> bool {
 fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
     match lookup.applies_to() {
         FieldKind::Any => true,
-        FieldKind::Text => ty == SqlType::Text,
+        FieldKind::Text => matches!(ty, SqlType::Text | SqlType::CiText),
         FieldKind::Ordered => ty.is_ordered(),
         FieldKind::Array => matches!(ty, SqlType::Array(_)),
-        FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
+        FieldKind::TextOrArray => {
+            matches!(ty, SqlType::Text | SqlType::Array(_) | SqlType::CiText)
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod migrated_people;
 pub(crate) mod people;
 pub(crate) mod pg_types;
 pub(crate) mod resilience;
+pub(crate) mod scalars;
 pub(crate) mod type_samples;
 pub(crate) mod types;
 
