@@ -219,6 +219,61 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Decimals, addresses, case-insensitive text** (Django's `DecimalField`,
+//! `GenericIPAddressField`, `CICharField`):
+//!
+//! - a [`Decimal`] field (`rust_decimal`'s, re-exported) is `numeric`;
+//!   `#[orm(max_digits = 10, decimal_places = 2)]` makes it `numeric(10,2)`
+//!   (both or neither: without them the column is PostgreSQL's
+//!   unconstrained `numeric`, which Django does not offer). A value with
+//!   more digits or places than declared is refused before the server with
+//!   Django's `DecimalValidator` messages ("Ensure that there are no more
+//!   than 2 decimal places."; trailing zeros count, as in Django), never
+//!   rounded by it. Ordered lookups apply; `Sum`, `Avg`, `StdDev` and
+//!   `Variance` of a decimal are decimals (as Django); `F("price") * 2`
+//!   is a decimal, and mixing it with a float needs a `Cast` (Django's
+//!   "mixed types"). Changing the precision is a type change in
+//!   `makemigrations`. `rust_decimal` holds 28 significant digits: a
+//!   stored value with more fails to decode, naming the column.
+//! - a `std::net::IpAddr` field is `inet` (IPv4 and IPv6), with `exact`,
+//!   `in`, `isnull` and the ordered lookups (PostgreSQL orders IPv4 before
+//!   IPv6); the runtime form parses the address text and names a bad one.
+//! - `#[orm(citext)]` on a `String` or `Option<String>` field makes it
+//!   `citext`: `exact`, `in` and `unique` compare case-insensitively by the
+//!   type itself (`'A'` and `'a'` collide on a unique key), the text
+//!   lookups apply, the case is stored as written. `makemigrations` and
+//!   `generate_schemas` run `CREATE EXTENSION IF NOT EXISTS "citext"`
+//!   first (Django's `CITextExtension`; reverting that migration drops it,
+//!   as Django's). `max_length` is checked before writes only (`citext` has
+//!   no length).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::Decimal;
+//! use std::net::IpAddr;
+//!
+//! #[derive(Model, Debug, Clone)]
+//! pub struct Order {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(max_digits = 10, decimal_places = 2)]
+//!     pub total: Decimal,
+//!     #[orm(citext, unique)]
+//!     pub email: String,
+//!     pub client_ip: Option<IpAddr>,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! let big = Order::filter(q!(total__gte = Decimal::new(10000, 2))).await?;
+//! // citext: matches "Ada@Example.com" too.
+//! let ada = Order::filter(q!(email = "ada@example.com")).await?;
+//! let local: IpAddr = "127.0.0.1".parse().unwrap();
+//! let here = Order::filter(q!(client_ip = Some(local))).await?;
+//! let sum = Order::all().aggregate([Sum("total")]).await?;
+//! let total: Option<Decimal> = sum.get("total__sum")?;
+//! // From a query string: Lookup::parse::<Order>("client_ip__in", "::1,10.0.0.1")
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)

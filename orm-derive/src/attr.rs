@@ -341,6 +341,14 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
             "max_digits" | "decimal_places" => {
                 let lit: syn::LitInt = meta.value()?.parse()?;
                 let n: u32 = lit.base10_parse()?;
+                // Recorded even when out of range: the other key does not
+                // then report it missing.
+                let at = Some((n, meta.path.span()));
+                if k == "max_digits" {
+                    out.max_digits = at;
+                } else {
+                    out.decimal_places = at;
+                }
                 // PostgreSQL: "NUMERIC precision must be between 1 and 1000",
                 // "NUMERIC scale must be between 0 and precision".
                 if k == "max_digits" && !(1..=1000).contains(&n) {
@@ -354,12 +362,6 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                         lit.span(),
                         "decimal_places must be between 0 and 1000 (PostgreSQL's numeric scale)",
                     ));
-                }
-                let at = Some((n, meta.path.span()));
-                if k == "max_digits" {
-                    out.max_digits = at;
-                } else {
-                    out.decimal_places = at;
                 }
             }
             "default" => {

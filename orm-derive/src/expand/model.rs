@@ -247,7 +247,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let sql_type = match &a.citext {
             Some(flag) => {
                 let rp = respan(p.clone(), flag.span());
-                quote_spanned!(flag.span()=> #rp::citext_type::<#ident, #n>())
+                // The model and the name respanned too: the bound's error
+                // points at the generic arguments.
+                let at = respan(quote!(#ident, #n), flag.span());
+                quote_spanned!(flag.span()=> #rp::citext_type::<#at>())
             }
             None => quote!(#p::sql_type::<#ident, #n>()),
         };
