@@ -259,6 +259,29 @@ async fn inet_round_trips_and_lookups() -> Result<()> {
                 .contains("`10.0.0.300` is not an IPv4 or IPv6 address"),
             "{err}"
         );
+        // A FilterSet over the new types, from a query string.
+        let filters = orm_core::query::FilterSet::<Item>::new()
+            .field("ip", &["exact", "in"])
+            .field("price", &["gte", "lt"]);
+        let found = filters
+            .apply(
+                Item::all().order_by(["id"]),
+                "ip__in=::1,192.168.1.20&price__gte=1",
+            )?
+            .await?;
+        assert_eq!(
+            found.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["mid"]
+        );
+        let err = filters
+            .apply(Item::all(), "ip=not-an-ip&price__lt=x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`not-an-ip` is not an IPv4 or IPv6 address"),
+            "{err}"
+        );
+        assert!(err.contains("`x` is not a decimal number"), "{err}");
         // values() and update.
         Item::filter(q!(name = "dear"))
             .update(q!(ip = Some(ip("fe80::1"))))

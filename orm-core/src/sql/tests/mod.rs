@@ -16,6 +16,7 @@ mod django_api;
 mod functions;
 mod hostile;
 mod kept;
+mod pg_scalars;
 mod pg_types;
 mod prefetch;
 mod related_order;
