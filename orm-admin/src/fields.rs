@@ -371,6 +371,8 @@ mod tests {
             auto_now: false,
             auto_now_add: false,
             renamed_from: None,
+            max_digits: None,
+            decimal_places: None,
         }
     }
 

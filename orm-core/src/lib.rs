@@ -324,6 +324,61 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Decimals, addresses, case-insensitive text** (Django's `DecimalField`,
+//! `GenericIPAddressField`, `CICharField`):
+//!
+//! - a [`Decimal`] field (`rust_decimal`'s, re-exported) is `numeric`;
+//!   `#[orm(max_digits = 10, decimal_places = 2)]` makes it `numeric(10,2)`
+//!   (both or neither: without them the column is PostgreSQL's
+//!   unconstrained `numeric`, which Django does not offer). A value with
+//!   more digits or places than declared is refused before the server with
+//!   Django's `DecimalValidator` messages ("Ensure that there are no more
+//!   than 2 decimal places."; trailing zeros count, as in Django), never
+//!   rounded by it. Ordered lookups apply; `Sum`, `Avg`, `StdDev` and
+//!   `Variance` of a decimal are decimals (as Django); `F("price") * 2`
+//!   is a decimal, and mixing it with a float needs a `Cast` (Django's
+//!   "mixed types"). Changing the precision is a type change in
+//!   `makemigrations`. `rust_decimal` holds 28 significant digits: a
+//!   stored value with more fails to decode, naming the column.
+//! - a `std::net::IpAddr` field is `inet` (IPv4 and IPv6), with `exact`,
+//!   `in`, `isnull` and the ordered lookups (PostgreSQL orders IPv4 before
+//!   IPv6); the runtime form parses the address text and names a bad one.
+//! - `#[orm(citext)]` on a `String` or `Option<String>` field makes it
+//!   `citext`: `exact`, `in` and `unique` compare case-insensitively by the
+//!   type itself (`'A'` and `'a'` collide on a unique key), the text
+//!   lookups apply, the case is stored as written. `makemigrations` and
+//!   `generate_schemas` run `CREATE EXTENSION IF NOT EXISTS "citext"`
+//!   first (Django's `CITextExtension`; reverting that migration drops it,
+//!   as Django's). `max_length` is checked before writes only (`citext` has
+//!   no length).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::Decimal;
+//! use std::net::IpAddr;
+//!
+//! #[derive(Model, Debug, Clone)]
+//! pub struct Order {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(max_digits = 10, decimal_places = 2)]
+//!     pub total: Decimal,
+//!     #[orm(citext, unique)]
+//!     pub email: String,
+//!     pub client_ip: Option<IpAddr>,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! let big = Order::filter(q!(total__gte = Decimal::new(10000, 2))).await?;
+//! // citext: matches "Ada@Example.com" too.
+//! let ada = Order::filter(q!(email = "ada@example.com")).await?;
+//! let local: IpAddr = "127.0.0.1".parse().unwrap();
+//! let here = Order::filter(q!(client_ip = Some(local))).await?;
+//! let sum = Order::all().aggregate([Sum("total")]).await?;
+//! let total: Option<Decimal> = sum.get("total__sum")?;
+//! // From a query string: Lookup::parse::<Order>("client_ip__in", "::1,10.0.0.1")
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -818,6 +873,9 @@ pub use range::fields::{
 pub use range::{BoundText, Range, RangeKind, RangeParseError, WriteBound, MAX_RANGE_TEXT};
 pub use raw::{raw, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
+/// A decimal number (`rust_decimal`'s), the type of `numeric` fields
+/// (Django's `DecimalField`): see [PostgreSQL types](crate#postgresql-types).
+pub use rust_decimal::Decimal;
 pub use schema::{generate_schemas, generate_schemas_on};
 pub use sql::Statement;
 pub use transaction::{transaction, transaction_with, Isolation, Transaction, TxOptions};
@@ -1195,6 +1253,34 @@ pub mod __private {
             )));
         }
         Ok(())
+    }
+
+    /// `max_digits`/`decimal_places` checked before a write (Django's
+    /// `DecimalValidator`).
+    pub fn check_decimal<T: crate::types::DecimalField>(
+        value: &T,
+        max_digits: u32,
+        decimal_places: u32,
+        model: &'static str,
+        field: &'static str,
+    ) -> Result<()> {
+        match value
+            .decimal()
+            .and_then(|d| crate::types::decimal_error(d, max_digits, decimal_places))
+        {
+            Some(message) => Err(Error::from(crate::error::ValidationError::new(
+                model, field, message,
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The SQL type of a `#[orm(citext)]` field, which must be text.
+    pub const fn citext_type<M: ColumnField<N>, N>() -> SqlType
+    where
+        M::Column: crate::types::CiTextField,
+    {
+        SqlType::CiText
     }
 
     /// A `#[orm(validate = ..)]` function's verdict, as an error.

@@ -43,12 +43,20 @@ pub struct FieldMeta {
     /// `#[orm(renamed_from = "..")]`: the column's previous name, so
     /// `makemigrations` renames it instead of dropping and adding.
     pub renamed_from: Option<&'static str>,
+    /// `#[orm(max_digits = p)]` of a `Decimal` field: `numeric(p, s)`.
+    pub max_digits: Option<u32>,
+    /// `#[orm(decimal_places = s)]` of a `Decimal` field: `numeric(p, s)`.
+    pub decimal_places: Option<u32>,
 }
 
 impl FieldMeta {
-    /// The column's type as written in DDL (`varchar(30)`, `bigint`, ...).
+    /// The column's type as written in DDL (`varchar(30)`, `bigint`,
+    /// `numeric(10,2)`, ...).
     pub fn ddl_type(&self) -> String {
-        self.sql_type.ddl(self.max_length)
+        match (self.sql_type, self.max_digits, self.decimal_places) {
+            (SqlType::Numeric, Some(p), Some(s)) => format!("numeric({p},{s})"),
+            _ => self.sql_type.ddl(self.max_length),
+        }
     }
 }
 

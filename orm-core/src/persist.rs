@@ -63,14 +63,15 @@ thread_local! {
 /// [`Error::InvalidValue`] naming the model and the first such field.
 fn check_text<M: Model>(objs: &[M]) -> Result<()> {
     let fields = M::META.fields;
-    if !fields.iter().any(|f| f.sql_type == SqlType::Text) {
+    let text = |f: &crate::meta::FieldMeta| matches!(f.sql_type, SqlType::Text | SqlType::CiText);
+    if !fields.iter().any(text) {
         return Ok(());
     }
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         let found = objs.iter().find_map(|obj| {
             fields.iter().enumerate().find(|(index, field)| {
-                if field.sql_type != SqlType::Text {
+                if !text(field) {
                     return false;
                 }
                 scratch.clear();

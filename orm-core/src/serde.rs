@@ -333,6 +333,10 @@ impl Serialize for Value {
             Value::Json(v) => opt(serializer, v, |s, v| v.serialize(s)),
             Value::Array(items) => items.serialize(serializer),
             Value::Range(_, v) => opt(serializer, v, |s, v| v.serialize(s)),
+            // As Django's `DjangoJSONEncoder`: a decimal as its text, so
+            // that no digit is lost to a float.
+            Value::Decimal(v) => opt(serializer, v, |s, v| s.collect_str(v)),
+            Value::Inet(v) => opt(serializer, v, |s, v| s.collect_str(v)),
         }
     }
 }
@@ -737,6 +741,9 @@ fn placeholder(field: &FieldMeta) -> Option<serde_json::Value> {
         SqlType::Jsonb => Some(J::Null),
         SqlType::Enum(names) => names.first().and_then(|n| text(n)),
         SqlType::Range(_) => Some(serde_json::json!({ "empty": true })),
+        SqlType::Numeric => text("0"),
+        SqlType::Inet => text("0.0.0.0"),
+        SqlType::CiText => text(""),
     }
 }
 

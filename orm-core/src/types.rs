@@ -60,12 +60,23 @@ pub enum SqlType {
     /// `SearchVectorField`), the type of a `SearchVector` annotation, read
     /// as its text form.
     TsVector,
+    /// `numeric` (`rust_decimal::Decimal`, Django's `DecimalField`);
+    /// `numeric(p,s)` with `#[orm(max_digits = p, decimal_places = s)]`.
+    Numeric,
+    /// `inet` (`std::net::IpAddr`, Django's `GenericIPAddressField`).
+    Inet,
+    /// `citext` (a `String` field with `#[orm(citext)]`): text compared
+    /// case-insensitively by the type itself (the `citext` extension).
+    CiText,
 }
 
 impl SqlType {
     /// The type as written in DDL; `max_length` turns text into `varchar(n)`.
     pub fn ddl(&self, max_length: Option<u32>) -> String {
         match (self, max_length) {
+            // `citext` has no length: `max_length` is checked before writes
+            // only (as Django's `CICharField`).
+            (SqlType::CiText, _) => "citext".to_owned(),
             (SqlType::Text | SqlType::Enum(_), Some(n)) => format!("varchar({n})"),
             _ => self.name().to_owned(),
         }
@@ -106,8 +117,14 @@ impl SqlType {
                 SqlType::Jsonb => "jsonb[]",
                 SqlType::Array(_) | SqlType::Range(_) => "array",
                 SqlType::TsVector => "tsvector[]",
+                SqlType::Numeric => "numeric[]",
+                SqlType::Inet => "inet[]",
+                SqlType::CiText => "citext[]",
             },
             SqlType::Range(kind) => kind.name(),
+            SqlType::Numeric => "numeric",
+            SqlType::Inet => "inet",
+            SqlType::CiText => "citext",
         }
     }
 
@@ -118,7 +135,7 @@ impl SqlType {
 
     /// True for text and text-stored enums.
     pub const fn is_text(&self) -> bool {
-        matches!(self, SqlType::Text | SqlType::Enum(_))
+        matches!(self, SqlType::Text | SqlType::Enum(_) | SqlType::CiText)
     }
 
     /// True for types that `gt`, `lt` and `range` compare.
@@ -155,6 +172,9 @@ impl SqlType {
             SqlType::Array(element) => element.null(),
             SqlType::Range(kind) => Value::Range(*kind, None),
             SqlType::TsVector => Value::Text(None),
+            SqlType::Numeric => Value::Decimal(None),
+            SqlType::Inet => Value::Inet(None),
+            SqlType::CiText => Value::Text(None),
         }
     }
 
@@ -256,6 +276,22 @@ impl SqlType {
                     .map(|item| element.parse(item))
                     .collect::<Result<_, _>>()?
             }),
+            // Django's `DecimalField.to_python`: the decimal's text
+            // (`1.50`, `-3`, `1e3`), nothing else.
+            SqlType::Numeric => {
+                let t = text.trim();
+                Value::Decimal(Some(
+                    t.parse::<rust_decimal::Decimal>()
+                        .or_else(|_| rust_decimal::Decimal::from_scientific(t))
+                        .map_err(|_| format!("`{text}` is not a decimal number"))?,
+                ))
+            }
+            SqlType::Inet => Value::Inet(Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not an IPv4 or IPv6 address"))?,
+            )),
+            SqlType::CiText => Value::Text(Some(text.to_owned())),
         })
     }
 }
@@ -279,11 +315,12 @@ impl crate::range::RangeKind {
 /// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
 /// `Vec<u8>`, chrono's `NaiveDate`, `NaiveTime`, `NaiveDateTime` and
 /// `DateTime<Utc>`, `uuid::Uuid`, `serde_json::Value`, enums with
-/// `#[derive(DbEnum)]`, and `Option<T>` of each (a nullable column).
+/// `#[derive(DbEnum)]`, [`Decimal`](crate::Decimal) (`numeric`),
+/// `std::net::IpAddr` (`inet`), and `Option<T>` of each (a nullable column).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a supported model field type",
     label = "unsupported field type",
-    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, an enum with #[derive(DbEnum)], and Option<T> of each; relations: ForeignKey<T>, OneToOne<T>, ManyToMany<T>, Reverse<T>, ReverseOne<T>"
+    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, std::net::IpAddr, an enum with #[derive(DbEnum)], and Option<T> of each; relations: ForeignKey<T>, OneToOne<T>, ManyToMany<T>, Reverse<T>, ReverseOne<T>"
 )]
 pub trait FieldType: ToSql + for<'a> FromSql<'a> + Sized + Send + Sync + 'static {
     /// The column's PostgreSQL type.
@@ -465,6 +502,8 @@ array_items!(
     DateTime<Utc> => SqlType::TimestampTz,
     Uuid => SqlType::Uuid,
     serde_json::Value => SqlType::Jsonb,
+    rust_decimal::Decimal => SqlType::Numeric,
+    std::net::IpAddr => SqlType::Inet,
 );
 
 impl<T: BaseType> FieldType for Option<T> {
@@ -540,6 +579,82 @@ impl MaxLengthField for String {
 impl MaxLengthField for Option<String> {
     fn char_len(&self) -> usize {
         self.as_deref().map_or(0, |s| s.chars().count())
+    }
+}
+
+/// Field types `#[orm(citext)]` applies to: `String` and `Option<String>`.
+#[diagnostic::on_unimplemented(
+    message = "`citext` applies to text fields (`String`, `Option<String>`), not to a `{Self}` field",
+    label = "`citext` on a non-text field"
+)]
+pub trait CiTextField: FieldType {}
+impl CiTextField for String {}
+impl CiTextField for Option<String> {}
+
+/// Field types `max_digits` and `decimal_places` apply to:
+/// [`Decimal`](crate::Decimal) and `Option<Decimal>` (`numeric(p, s)`).
+#[diagnostic::on_unimplemented(
+    message = "`max_digits`/`decimal_places` apply to `Decimal` fields, not to a `{Self}` field",
+    label = "`max_digits` on a non-Decimal field",
+    note = "a `numeric(p, s)` column is a `orm_core::Decimal` (rust_decimal) or `Option<Decimal>` field"
+)]
+pub trait DecimalField: FieldType {
+    /// The decimal held, if any.
+    fn decimal(&self) -> Option<rust_decimal::Decimal>;
+}
+impl DecimalField for rust_decimal::Decimal {
+    fn decimal(&self) -> Option<rust_decimal::Decimal> {
+        Some(*self)
+    }
+}
+impl DecimalField for Option<rust_decimal::Decimal> {
+    fn decimal(&self) -> Option<rust_decimal::Decimal> {
+        *self
+    }
+}
+
+/// Django's `DecimalValidator`: why `value` does not fit `numeric(max_digits,
+/// decimal_places)`, in Django's words, or `None` when it does. Digits are
+/// counted as Django counts them, trailing zeros included (`1.50` has two
+/// decimal places), so a value is refused rather than rounded by the server.
+pub(crate) fn decimal_error(
+    value: rust_decimal::Decimal,
+    max_digits: u32,
+    decimal_places: u32,
+) -> Option<String> {
+    let scale = value.scale();
+    let mut n = value.mantissa().unsigned_abs();
+    let mut len = 1u32;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    let (digits, decimals) = if scale == 0 {
+        (len, 0)
+    } else if scale > len {
+        (scale, scale)
+    } else {
+        (len, scale)
+    };
+    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let whole = max_digits.saturating_sub(decimal_places);
+    if digits > max_digits {
+        Some(format!(
+            "Ensure that there are no more than {} in total.",
+            plural(max_digits, "digit", "digits")
+        ))
+    } else if decimals > decimal_places {
+        Some(format!(
+            "Ensure that there are no more than {}.",
+            plural(decimal_places, "decimal place", "decimal places")
+        ))
+    } else if digits - decimals > whole {
+        Some(format!(
+            "Ensure that there are no more than {} before the decimal point.",
+            plural(whole, "digit", "digits")
+        ))
+    } else {
+        None
     }
 }
 
@@ -685,6 +800,8 @@ copy_type!(NaiveTime, SqlType::Time, Time);
 copy_type!(NaiveDateTime, SqlType::Timestamp, Timestamp);
 copy_type!(DateTime<Utc>, SqlType::TimestampTz, TimestampTz);
 copy_type!(Uuid, SqlType::Uuid, Uuid);
+copy_type!(rust_decimal::Decimal, SqlType::Numeric, Decimal);
+copy_type!(std::net::IpAddr, SqlType::Inet, Inet);
 
 macro_rules! int_type {
     ($ty:ty, $sql:expr, $variant:ident) => {
@@ -756,7 +873,9 @@ ordered!(
     NaiveTime,
     NaiveDateTime,
     DateTime<Utc>,
-    Uuid
+    Uuid,
+    rust_decimal::Decimal,
+    std::net::IpAddr
 );
 
 /// An enum stored as text, implemented by `#[derive(DbEnum)]`.

@@ -54,6 +54,10 @@ pub enum Value {
         crate::range::RangeKind,
         Option<Box<crate::range::Range<Value>>>,
     ),
+    /// `numeric`
+    Decimal(Option<rust_decimal::Decimal>),
+    /// `inet`
+    Inet(Option<std::net::IpAddr>),
 }
 
 /// Why a text value holding a NUL character is refused, in Django's words:
@@ -150,6 +154,8 @@ impl Value {
             Value::Json(v) => v.is_none(),
             Value::Array(_) => false,
             Value::Range(_, v) => v.is_none(),
+            Value::Decimal(v) => v.is_none(),
+            Value::Inet(v) => v.is_none(),
         }
     }
 }
@@ -168,7 +174,8 @@ fn bind<T: ToSql>(
 
 /// An integer bound to whichever integer type the server expects (an
 /// integer literal in `F("balance") + 100` is an `i32` in Rust, and
-/// PostgreSQL asks for a `bigint`), refusing values that do not fit.
+/// PostgreSQL asks for a `bigint`, or a `numeric` next to a decimal),
+/// refusing values that do not fit.
 fn bind_int(
     value: Option<i64>,
     name: &str,
@@ -189,6 +196,8 @@ fn bind_int(
             Err(_) => narrow(value.unwrap_or_default(), "a smallint"),
         },
         Type::FLOAT8 => bind(&value.map(|v| v as f64), name, ty, out),
+        // `F("price") * 2`, `Sum("price").default(0)`: exact as a decimal.
+        Type::NUMERIC => bind(&value.map(rust_decimal::Decimal::from), name, ty, out),
         _ => bind(&value, name, ty, out),
     }
 }
@@ -229,6 +238,8 @@ impl ToSql for Value {
                 items.to_sql(ty, out)
             }
             Value::Range(_, v) => v.as_deref().to_sql(ty, out),
+            Value::Decimal(v) => bind(v, "numeric", ty, out),
+            Value::Inet(v) => bind(v, "inet", ty, out),
         }
     }
 
@@ -293,6 +304,8 @@ impl fmt::Display for Value {
             }
             Value::Range(_, Some(range)) => write!(f, "'{range}'"),
             Value::Range(_, None) => f.write_str("NULL"),
+            Value::Decimal(v) => opt(f, v),
+            Value::Inet(v) => quoted(f, v),
         }
     }
 }
@@ -387,6 +400,7 @@ value_from!(
     String => Text, Vec<u8> => Bytes, NaiveDate => Date, NaiveTime => Time,
     NaiveDateTime => Timestamp, DateTime<Utc> => TimestampTz, Uuid => Uuid,
     serde_json::Value => Json,
+    rust_decimal::Decimal => Decimal, std::net::IpAddr => Inet,
 );
 
 /// An array (of an `in` or `range` value of an annotation's condition).
@@ -422,6 +436,8 @@ impl crate::error::Param for Value {
             Value::Json(_) => "serde_json::Value",
             Value::Array(_) => "an array",
             Value::Range(..) => "a range",
+            Value::Decimal(_) => "Decimal",
+            Value::Inet(_) => "IpAddr",
         })
     }
 }

@@ -10,7 +10,8 @@ use crate::ctxt::Ctxt;
 
 pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, hooks, renamed_from, crate";
 pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
-     auto_now, auto_now_add, related_name, on_delete, through, validate, renamed_from";
+     auto_now, auto_now_add, related_name, on_delete, through, validate, renamed_from, \
+     max_digits, decimal_places, citext";
 
 /// `on_delete` values and the `OnDelete` variant each names.
 pub(crate) const ON_DELETE: &[(&str, &str)] = &[
@@ -57,6 +58,12 @@ pub(crate) struct FieldAttrs {
     pub validate: Vec<Path>,
     /// `renamed_from = "old_column"`, for migrations.
     pub renamed_from: Option<LitStr>,
+    /// `max_digits = p` of a `Decimal` field: `numeric(p, s)`.
+    pub max_digits: Option<(u32, proc_macro2::Span)>,
+    /// `decimal_places = s` of a `Decimal` field: `numeric(p, s)`.
+    pub decimal_places: Option<(u32, proc_macro2::Span)>,
+    /// `citext`: the text column is `citext`.
+    pub citext: Option<Ident>,
 }
 
 fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -425,7 +432,15 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
     let mut seen = std::collections::HashSet::new();
     each_key(cx, attrs, |meta| {
         let k = key(meta);
-        if ["primary_key", "unique", "index", "auto_now", "auto_now_add"].contains(&k.as_str())
+        if [
+            "primary_key",
+            "unique",
+            "index",
+            "auto_now",
+            "auto_now_add",
+            "citext",
+        ]
+        .contains(&k.as_str())
             && meta.input.peek(Token![=])
         {
             return Err(meta.error(format!(
@@ -442,6 +457,7 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
             "index" => out.index = true,
             "auto_now" => out.auto_now = flag(meta),
             "auto_now_add" => out.auto_now_add = flag(meta),
+            "citext" => out.citext = flag(meta),
             "column" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 if lit.value().is_empty() {
@@ -489,6 +505,32 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
                     return Err(syn::Error::new(lit.span(), "max_length must be at least 1"));
                 }
                 out.max_length = Some((n, meta.path.span()));
+            }
+            "max_digits" | "decimal_places" => {
+                let lit: syn::LitInt = meta.value()?.parse()?;
+                let n: u32 = lit.base10_parse()?;
+                // Recorded even when out of range: the other key does not
+                // then report it missing.
+                let at = Some((n, meta.path.span()));
+                if k == "max_digits" {
+                    out.max_digits = at;
+                } else {
+                    out.decimal_places = at;
+                }
+                // PostgreSQL: "NUMERIC precision must be between 1 and 1000",
+                // "NUMERIC scale must be between 0 and precision".
+                if k == "max_digits" && !(1..=1000).contains(&n) {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "max_digits must be between 1 and 1000 (PostgreSQL's numeric precision)",
+                    ));
+                }
+                if k == "decimal_places" && n > 1000 {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "decimal_places must be between 0 and 1000 (PostgreSQL's numeric scale)",
+                    ));
+                }
             }
             "default" => {
                 let expr: Expr = meta.value()?.parse()?;

@@ -106,6 +106,7 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
             }
         }
         check_relation(cx, field);
+        check_decimal(cx, &field.attrs);
     }
 
     let known: Vec<String> = model.fields.iter().map(|f| f.name()).collect();
@@ -148,6 +149,29 @@ pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
     }
 }
 
+/// `max_digits` and `decimal_places` come together (Django's DecimalField
+/// requires both), the places no more than the digits (Django's
+/// fields.E134, PostgreSQL's numeric scale).
+fn check_decimal(cx: &mut Ctxt, a: &crate::attr::FieldAttrs) {
+    match (a.max_digits, a.decimal_places) {
+        (Some((_, span)), None) => cx.push(syn::Error::new(
+            span,
+            "`max_digits` needs `decimal_places` too: `#[orm(max_digits = 10, decimal_places = 2)]` \
+             (or neither, for an unconstrained `numeric`)",
+        )),
+        (None, Some((_, span))) => cx.push(syn::Error::new(
+            span,
+            "`decimal_places` needs `max_digits` too: `#[orm(max_digits = 10, decimal_places = 2)]` \
+             (or neither, for an unconstrained `numeric`)",
+        )),
+        (Some((p, _)), Some((s, span))) if s > p => cx.push(syn::Error::new(
+            span,
+            format!("`decimal_places` ({s}) cannot be more than `max_digits` ({p})"),
+        )),
+        _ => {}
+    }
+}
+
 fn check_relation(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
     use crate::ast::RelationKind;
     let a = &field.attrs;
@@ -186,6 +210,9 @@ fn check_relation(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
             (a.index, "index"),
             (a.default.is_some(), "default"),
             (a.max_length.is_some(), "max_length"),
+            (a.max_digits.is_some(), "max_digits"),
+            (a.decimal_places.is_some(), "decimal_places"),
+            (a.citext.is_some(), "citext"),
             (a.renamed_from.is_some(), "renamed_from"),
         ];
         for (set, key) in column_only {

@@ -40,6 +40,7 @@ mod models;
 mod nulls;
 mod on_delete;
 mod pagination;
+mod pg_scalars;
 mod pg_types;
 mod prefetch;
 mod prefetch_pipelining;

@@ -34,6 +34,9 @@ impl Value {
             T::Jsonb => Value::Json(row.try_get(index)?),
             T::Array(element) => read_array(row, index, *element)?,
             T::Range(kind) => read_range(row, index, kind)?,
+            T::Numeric => Value::Decimal(row.try_get(index)?),
+            T::Inet => Value::Inet(row.try_get(index)?),
+            T::CiText => Value::Text(row.try_get(index)?),
         })
     }
 }
@@ -61,7 +64,7 @@ fn read_array(
         T::Double => array!(F64),
         // Nested arrays are never asked for; a text array reports the
         // column's real type when it is not one.
-        T::Text | T::Enum(_) | T::Array(_) | T::Range(_) | T::TsVector => array!(Text),
+        T::Text | T::Enum(_) | T::Array(_) | T::Range(_) | T::TsVector | T::CiText => array!(Text),
         T::Bytea => array!(Bytes),
         T::Date => array!(Date),
         T::Time => array!(Time),
@@ -69,6 +72,8 @@ fn read_array(
         T::TimestampTz => array!(TimestampTz),
         T::Uuid => array!(Uuid),
         T::Jsonb => array!(Json),
+        T::Numeric => array!(Decimal),
+        T::Inet => array!(Inet),
     };
     Ok(array.unwrap_or_else(|| element.null()))
 }
@@ -116,7 +121,9 @@ impl Key {
                 .map(|v| Key::Int(v.into())),
             T::BigInt => row.try_get::<_, Option<i64>>(index)?.map(Key::Int),
             T::Uuid => row.try_get::<_, Option<Uuid>>(index)?.map(Key::Uuid),
-            T::Text | T::Enum(_) => row.try_get::<_, Option<String>>(index)?.map(Key::Text),
+            T::Text | T::Enum(_) | T::CiText => {
+                row.try_get::<_, Option<String>>(index)?.map(Key::Text)
+            }
             other => Key::of(&Value::read(row, index, other)?),
         })
     }

@@ -646,6 +646,8 @@ fn auto_name(ops: &[Op]) -> String {
         Some(Op::AddForeignKey(t, f)) => format!("add_{t}_{}_fk", f.column),
         Some(Op::DropForeignKey(t, f)) => format!("remove_{t}_{}_fk", f.column),
         Some(Op::RenameConstraint { to, .. }) => format!("rename_{to}"),
+        Some(Op::CreateExtension(name)) => format!("create_extension_{name}"),
+        Some(Op::DropExtension(name)) => format!("drop_extension_{name}"),
         None => "auto".into(),
     };
     let significant = ops
@@ -699,5 +701,7 @@ fn describe(op: &Op) -> String {
         ),
         Op::DropForeignKey(t, f) => format!("drop foreign key {t}.{}", f.column),
         Op::RenameConstraint { from, to, .. } => format!("rename {from} to {to}"),
+        Op::CreateExtension(name) => format!("create extension {name}"),
+        Op::DropExtension(name) => format!("drop extension {name}"),
     }
 }

@@ -107,6 +107,12 @@ pub enum Op {
         /// True for an index (not a constraint).
         index: bool,
     },
+    /// `CREATE EXTENSION IF NOT EXISTS` (Django's `CreateExtension`, as
+    /// `CITextExtension`), before the tables whose types need it.
+    CreateExtension(String),
+    /// `DROP EXTENSION IF EXISTS`: the revert of [`Op::CreateExtension`],
+    /// as Django's.
+    DropExtension(String),
 }
 
 /// Why the models' changes cannot be written as a migration as they are.
@@ -134,6 +140,9 @@ fn zero_of(sql_type: &str) -> &'static str {
         "timestamptz" => "now()",
         "uuid" => "gen_random_uuid()",
         "jsonb" => "'null'",
+        "inet" => "'0.0.0.0'",
+        "interval" => "'0'",
+        t if t == "numeric" || t.starts_with("numeric(") => "0",
         // The empty array.
         t if t.ends_with("[]") => "'{}'",
         // The empty range.
@@ -162,8 +171,25 @@ fn widens(from: &str, to: &str) -> bool {
     if let (Some(a), Some(b)) = (from.strip_suffix("[]"), to.strip_suffix("[]")) {
         return a == b || widens(a, b);
     }
+    // `numeric(p,s)` widens to `numeric` and to a `numeric(p2,s2)` with as
+    // many places and whole digits.
+    let numeric = |t: &str| {
+        let (p, s) = t
+            .strip_prefix("numeric(")?
+            .strip_suffix(')')?
+            .split_once(',')?;
+        Some((p.trim().parse::<u32>().ok()?, s.trim().parse::<u32>().ok()?))
+    };
+    if let (Some(_), "numeric") = (numeric(from), to) {
+        return true;
+    }
+    if let (Some((p1, s1)), Some((p2, s2))) = (numeric(from), numeric(to)) {
+        return s2 >= s1 && p2.saturating_sub(s2) >= p1.saturating_sub(s1);
+    }
     match (from, to) {
         ("real", "double precision") => true,
+        ("smallint" | "integer" | "bigint", "numeric") => true,
+        ("text", "citext") | ("citext", "text") => true,
         ("smallint" | "integer", "double precision") => true,
         ("smallint", "real") => true,
         ("timestamp", "timestamptz") => true,
@@ -238,6 +264,8 @@ impl Op {
             Op::RenameConstraint {
                 table, from, to, ..
             } => ddl::rename_constraint(table, from, to),
+            Op::CreateExtension(name) => ddl::create_extension(name),
+            Op::DropExtension(name) => ddl::drop_extension(name),
         }
     }
 
@@ -315,6 +343,8 @@ impl Op {
                 to: from,
                 index,
             },
+            Op::CreateExtension(name) => Op::DropExtension(name),
+            Op::DropExtension(name) => Op::CreateExtension(name),
         }
     }
 
@@ -531,6 +561,13 @@ pub fn diff(
         return Err(DiffError::NeedsDefault(missing));
     }
     let mut ops = renames_out;
+    // Extensions first, before a table or column of their types. One no
+    // longer needed is left in place (Django never drops one by itself).
+    ops.extend(
+        new.extensions
+            .difference(&old.extensions)
+            .map(|name| Op::CreateExtension(name.clone())),
+    );
     ops.extend(drop_constraints);
     ops.extend(create_tables);
     ops.extend(columns);

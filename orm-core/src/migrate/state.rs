@@ -6,7 +6,7 @@
 //! place a model's schema is derived: `makemigrations` diffs it, and
 //! [`generate_schemas`](crate::generate_schemas) writes it as it is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,31 @@ use crate::sql::quote_ident;
 pub struct SchemaState {
     /// The tables, by name.
     pub tables: BTreeMap<String, TableState>,
+    /// The extensions the tables' types need (`citext`), created before
+    /// them (Django's `CreateExtension`). Absent from a state file when
+    /// none is needed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub extensions: BTreeSet<String>,
+}
+
+/// The extension a column type needs, if any: `citext` for `citext` and
+/// `citext[]` columns.
+pub(crate) fn extension_of(sql_type: &str) -> Option<&'static str> {
+    match sql_type {
+        "citext" | "citext[]" => Some("citext"),
+        _ => None,
+    }
+}
+
+impl TableState {
+    /// The extensions this table's column types need.
+    pub(crate) fn extensions(&self) -> BTreeSet<String> {
+        self.columns
+            .iter()
+            .filter_map(|c| extension_of(&c.sql_type))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// One table.
@@ -157,8 +182,10 @@ impl SchemaState {
     /// [`generate_schemas`](crate::generate_schemas) creates (it writes
     /// these tables, in an order where foreign keys work).
     pub fn from_models(models: &[&'static ModelMeta]) -> SchemaState {
+        let tables: BTreeMap<String, TableState> = tables_of(models).into_iter().collect();
         SchemaState {
-            tables: tables_of(models).into_iter().collect(),
+            extensions: tables.values().flat_map(TableState::extensions).collect(),
+            tables,
         }
     }
 }
@@ -457,6 +484,8 @@ pub(crate) fn merge3(
             out.tables.insert(name.clone(), t);
         }
     }
+    // An extension either branch created stays.
+    out.extensions = a.extensions.union(&b.extensions).cloned().collect();
     Ok(out)
 }
 

@@ -369,10 +369,12 @@ fn applies_to_type(lookup: Kind, ty: SqlType) -> bool {
     match lookup.applies_to() {
         FieldKind::Json => false,
         FieldKind::Any => true,
-        FieldKind::Text => ty == SqlType::Text,
+        FieldKind::Text => matches!(ty, SqlType::Text | SqlType::CiText),
         FieldKind::Ordered => ty.is_ordered(),
         FieldKind::Array => matches!(ty, SqlType::Array(_)),
-        FieldKind::TextOrArray => matches!(ty, SqlType::Text | SqlType::Array(_)),
+        FieldKind::TextOrArray => {
+            matches!(ty, SqlType::Text | SqlType::Array(_) | SqlType::CiText)
+        }
         FieldKind::Range => matches!(ty, SqlType::Range(_)),
     }
 }
@@ -468,7 +470,7 @@ fn transform_applies_to_type(transform: Transform, ty: SqlType) -> bool {
         ) | (TransformOn::Date, SqlType::Date)
             | (TransformOn::Time, SqlType::Time)
             | (TransformOn::Array, SqlType::Array(_))
-            | (TransformOn::Text, SqlType::Text)
+            | (TransformOn::Text, SqlType::Text | SqlType::CiText)
     )
 }
 

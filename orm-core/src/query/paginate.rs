@@ -387,6 +387,8 @@ fn cursor_text(value: &Value) -> Option<String> {
         Value::Timestamp(Some(t)) => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
         Value::TimestampTz(Some(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         Value::Uuid(Some(u)) => u.to_string(),
+        Value::Decimal(Some(d)) => d.to_string(),
+        Value::Inet(Some(ip)) => ip.to_string(),
         _ => return None,
     })
 }

@@ -647,6 +647,12 @@ impl Aggregate {
             (Function::StdDev { .. } | Function::Variance { .. }, Some(f)) if numeric(f) => {
                 SqlType::Double
             }
+            // Django: Sum, Avg, StdDev and Variance of a DecimalField are
+            // decimals (PostgreSQL's are `numeric`).
+            (
+                Function::Sum | Function::Avg | Function::StdDev { .. } | Function::Variance { .. },
+                Some(f),
+            ) if f.sql_type == SqlType::Numeric => SqlType::Numeric,
             (Function::StringAgg, Some(f)) if f.sql_type.is_text() => SqlType::Text,
             (Function::StringAgg, Some(f)) => {
                 return Err(bad(&format!(
@@ -709,6 +715,9 @@ pub(crate) fn default_as(default: &Value, ty: SqlType) -> Value {
         (Value::I32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
         (Value::I64(v), SqlType::Double) => Value::F64(v.map(|v| v as f64)),
         (Value::F32(v), SqlType::Double) => Value::F64(v.map(f64::from)),
+        (Value::I16(v), SqlType::Numeric) => Value::Decimal(v.map(Into::into)),
+        (Value::I32(v), SqlType::Numeric) => Value::Decimal(v.map(Into::into)),
+        (Value::I64(v), SqlType::Numeric) => Value::Decimal(v.map(Into::into)),
         (other, _) => other.clone(),
     }
 }

@@ -30,7 +30,16 @@ fn unwritable(why: Unwritable) -> Error {
 /// # Errors
 /// [`Error::Config`] when a name holds a NUL (no PostgreSQL name can).
 pub fn create_table_sql(meta: &ModelMeta) -> Result<Vec<String>> {
-    table_sql(meta.table, &table_of_model(meta), &[]).map_err(unwritable)
+    let table = table_of_model(meta);
+    let mut out = extensions_sql(table.extensions().iter()).map_err(unwritable)?;
+    out.extend(table_sql(meta.table, &table, &[]).map_err(unwritable)?);
+    Ok(out)
+}
+
+/// `CREATE EXTENSION IF NOT EXISTS` of each extension a table's types
+/// need (`citext`).
+fn extensions_sql<'a>(names: impl Iterator<Item = &'a String>) -> Ddls {
+    names.map(|name| ddl::create_extension(name)).collect()
 }
 
 /// `CREATE TABLE IF NOT EXISTS` of table `name` with its keys and the
@@ -66,7 +75,9 @@ fn schema_ddl(models: &[&'static ModelMeta]) -> Ddls {
         .partition(|(name, _)| models.iter().any(|m| m.table == name));
     let mut done: Vec<&str> = Vec::new();
     let mut deferred = Vec::new();
-    let mut out = Vec::new();
+    let extensions: std::collections::BTreeSet<String> =
+        tables.iter().flat_map(|(_, t)| t.extensions()).collect();
+    let mut out = extensions_sql(extensions.iter())?;
     while !pending.is_empty() {
         let ready = pending
             .iter()

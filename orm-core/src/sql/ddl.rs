@@ -510,5 +510,21 @@ pub(crate) fn add_foreign_key(table: &str, key: &ForeignKey<'_>, create: Create)
     w.finish_text()
 }
 
+/// `CREATE EXTENSION IF NOT EXISTS "name"` (Django's `CreateExtension`).
+pub(crate) fn create_extension(name: &str) -> Ddl {
+    let mut w = SqlWriter::new();
+    w.push_sql("CREATE EXTENSION IF NOT EXISTS ");
+    w.push_ident(name);
+    w.finish_text()
+}
+
+/// `DROP EXTENSION IF EXISTS "name"`.
+pub(crate) fn drop_extension(name: &str) -> Ddl {
+    let mut w = SqlWriter::new();
+    w.push_sql("DROP EXTENSION IF EXISTS ");
+    w.push_ident(name);
+    w.finish_text()
+}
+
 #[cfg(test)]
 mod tests;

@@ -151,6 +151,7 @@ impl Expr {
             match ty {
                 SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Ok(SqlType::BigInt),
                 SqlType::Real | SqlType::Double => Ok(SqlType::Double),
+                SqlType::Numeric => Ok(SqlType::Numeric),
                 other => Err(Error::from(crate::error::QueryError {
                     model: meta.name,
                     reason: format!("arithmetic needs numbers, not {}", other.name()),
@@ -170,10 +171,22 @@ impl Expr {
                     numeric(l.result_type(meta)?)?,
                     numeric(r.result_type(meta)?)?,
                 );
-                Ok(if l == SqlType::Double || r == SqlType::Double {
-                    SqlType::Double
-                } else {
-                    SqlType::BigInt
+                Ok(match (l, r) {
+                    // Django: "Expression contains mixed types:
+                    // DecimalField, FloatField. You must set output_field."
+                    (SqlType::Numeric, SqlType::Double) | (SqlType::Double, SqlType::Numeric) => {
+                        return Err(Error::from(crate::error::QueryError {
+                            model: meta.name,
+                            reason: "arithmetic mixes numeric and double precision: \
+                                     give a Cast() to one of them"
+                                .into(),
+                        }))
+                    }
+                    // An integer with a decimal is a decimal (PostgreSQL's
+                    // `bigint + numeric` is `numeric`).
+                    (SqlType::Numeric, _) | (_, SqlType::Numeric) => SqlType::Numeric,
+                    (SqlType::Double, _) | (_, SqlType::Double) => SqlType::Double,
+                    _ => SqlType::BigInt,
                 })
             }
             Expr::Outer(name) => Err(Error::from(crate::error::QueryError {
@@ -253,6 +266,8 @@ pub(crate) fn value_type(v: &Value) -> Option<SqlType> {
         Value::TimestampTz(_) => SqlType::TimestampTz,
         Value::Uuid(_) => SqlType::Uuid,
         Value::Json(_) => SqlType::Jsonb,
+        Value::Decimal(_) => SqlType::Numeric,
+        Value::Inet(_) => SqlType::Inet,
         _ => return None,
     })
 }

@@ -168,7 +168,7 @@ fn numeric(ty: SqlType) -> bool {
 }
 
 fn text(ty: SqlType) -> bool {
-    matches!(ty, SqlType::Text | SqlType::Enum(_))
+    matches!(ty, SqlType::Text | SqlType::Enum(_) | SqlType::CiText)
 }
 
 impl Func {

@@ -267,12 +267,28 @@ fn expand(model: &Model<'_>) -> TokenStream {
             Some(lit) => quote!(::core::option::Option::Some(#lit)),
             None => quote!(::core::option::Option::None),
         };
+        let opt_u32 = |v: Option<(u32, proc_macro2::Span)>| match v {
+            Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (max_digits, decimal_places) = (opt_u32(a.max_digits), opt_u32(a.decimal_places));
+        // `citext` checks the field is text, at the attribute.
+        let sql_type = match &a.citext {
+            Some(flag) => {
+                let rp = respan(p.clone(), flag.span());
+                // The model and the name respanned too: the bound's error
+                // points at the generic arguments.
+                let at = respan(quote!(#ident, #n), flag.span());
+                quote_spanned!(flag.span()=> #rp::citext_type::<#at>())
+            }
+            None => quote!(#p::sql_type::<#ident, #n>()),
+        };
         metas.push(quote! {
             #p::FieldMeta {
                 name: #fname,
                 column: #column,
                 position: #i,
-                sql_type: #p::sql_type::<#ident, #n>(),
+                sql_type: #sql_type,
                 nullable: #p::nullable::<#ident, #n>(),
                 primary_key: #is_pk,
                 auto: #is_pk && #p::sql_type::<#ident, #n>().is_integer(),
@@ -283,6 +299,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 auto_now: #auto_now,
                 auto_now_add: #auto_now_add,
                 renamed_from: #renamed_from,
+                max_digits: #max_digits,
+                decimal_places: #decimal_places,
             }
         });
         let doc = format!("The `{fname}` field (column `{column}`).");
@@ -315,6 +333,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let n = n as usize;
             validations
                 .push(quote_spanned!(span=> #rp::check_max_length(&self.#fid, #n, #name, #fname)));
+        }
+        if let (Some((digits, span)), Some((places, _))) = (a.max_digits, a.decimal_places) {
+            // Spanned at `max_digits`, so a non-Decimal field is reported there.
+            let rp = respan(p.clone(), span);
+            validations.push(quote_spanned!(span=>
+                #rp::check_decimal(&self.#fid, #digits, #places, #name, #fname)));
         }
         for rule in &a.validate {
             validations.push(

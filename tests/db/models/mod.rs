@@ -25,6 +25,7 @@ pub(crate) mod people;
 pub(crate) mod pg_types;
 pub(crate) mod ranges;
 pub(crate) mod resilience;
+pub(crate) mod scalars;
 pub(crate) mod type_samples;
 pub(crate) mod types;
 // Full-text search (fts).

@@ -17,6 +17,7 @@ mod functions;
 mod hostile;
 mod json;
 mod kept;
+mod pg_scalars;
 mod pg_types;
 mod prefetch;
 mod ranges;
