@@ -102,9 +102,11 @@
 //!   token is a cookie's (double submit). Missing or wrong: 403.
 //! - `Content-Security-Policy: default-src 'self'; script-src 'self';
 //!   style-src 'self'; img-src 'self' data:; form-action 'self';
-//!   frame-ancestors 'none'; base-uri 'none'; object-src 'none'`: no
-//!   inline script or style anywhere; the stylesheet is embedded in the
-//!   binary and served from `<mount>/static/admin.css`.
+//!   frame-ancestors 'none'; base-uri 'none'; object-src 'none';
+//!   report-uri <mount>/csp-report`: no inline script or style anywhere;
+//!   the stylesheet and scripts are embedded in the binary and served
+//!   from `<mount>/static/`. A violation the browser reports is logged
+//!   (`tracing` warning).
 //! - Cookies are `HttpOnly; SameSite=Lax; Path=<mount>`, and `Secure`
 //!   with [`Admin::secure_cookies`].
 //! - Every value shown is HTML-escaped; every filter, search and sort goes
@@ -532,6 +534,8 @@ impl Admin {
             .route("/login", get(views::login_page).post(views::login))
             .route("/logout", post(views::logout))
             .route("/static/admin.css", get(views::css))
+            .route("/static/favicon.svg", get(views::favicon))
+            .route("/csp-report", post(views::csp_report))
             .route("/{model}/", get(views::change_list))
             .route("/{model}/add/", get(views::add_page).post(views::add))
             .route(

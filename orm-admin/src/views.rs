@@ -40,13 +40,18 @@ pub(crate) struct Site {
 type Shared = State<Arc<Site>>;
 type Page = Result<Response, Response>;
 
-/// The policy sent with every response.
+/// The policy sent with every response, followed by
+/// `; report-uri <mount>/csp-report` (violations are logged).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Security headers on every response, and the admin's database around
 /// every handler.
 pub(crate) async fn around(State(site): Shared, request: Request, next: Next) -> Response {
+    let policy = format!(
+        "{CSP}; report-uri {}/csp-report",
+        base_of(request.extensions())
+    );
     let mut response = match &site.db {
         Some(db) => orm_core::scope(db, next.run(request)).await,
         None => next.run(request).await,
@@ -54,7 +59,7 @@ pub(crate) async fn around(State(site): Shared, request: Request, next: Next) ->
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(CSP)),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -233,6 +238,28 @@ pub(crate) async fn css() -> Response {
         crate::html::CSS,
     )
         .into_response()
+}
+
+/// The icon.
+pub(crate) async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::html::FAVICON,
+    )
+        .into_response()
+}
+
+/// `POST /csp-report`: a browser's report of a Content-Security-Policy
+/// violation, logged as a warning (no session needed: the browser sends
+/// it on its own). A page of the admin never causes one; a report means
+/// an injected script or style, or a bug.
+pub(crate) async fn csp_report(body: Bytes) -> StatusCode {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    tracing::warn!(report = %text, "Content-Security-Policy violation");
+    StatusCode::NO_CONTENT
 }
 
 /// The logged-in staff user's session: else a redirect to the login page
@@ -1051,7 +1078,11 @@ async fn render_form(
             "<div class=\"row{}\"><label for=\"id_{}\"{}>{}</label><div class=\"field\">",
             if errors.is_empty() { "" } else { " has-error" },
             E(f.name),
-            if f.nullable || f.sql_type == SqlType::Bool {
+            if f.nullable
+                || f.sql_type == SqlType::Bool
+                || matches!(m, Mode::ReadOnly)
+                || ops.opts().blank_fields.iter().any(|n| n == f.name)
+            {
                 ""
             } else {
                 " class=\"required\""

@@ -16,7 +16,8 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
 
 /// The policy every response carries (the crate's docs state it).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
+                   report-uri /admin/csp-report";
 
 struct Server {
     base: String,
