@@ -114,15 +114,34 @@
 //! - Each add, change and delete writes an [`AdminLogEntry`] in the same
 //!   transaction: a change that fails leaves no history.
 //!
+//! # Permissions
+//! A superuser may do everything; another staff user what was granted
+//! to it, per model and [`Action`] (Django's view/add/change/delete
+//! permissions), as rows of `admin_permissions` ([`AdminPermission`]):
+//!
+//! ```no_run
+//! # async fn run(staff: orm_admin::AdminUser) -> orm_core::Result<()> {
+//! use orm_admin::{grant, revoke, Action};
+//! grant(&staff, "Post", Action::View).await?;
+//! grant(&staff, "Post", Action::Change).await?; // change gives view too
+//! revoke(&staff, "Post", Action::View).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every page and form checks them (403 otherwise), and hides what the
+//! user may not do: models without permission are not on the index, the
+//! Add button needs `Add`, a user with only `View` sees a read-only form
+//! without Save, the Delete link needs `Delete`.
+//!
 //! Not yet: inlines, many-to-many widgets, autocomplete, actions and CSV
-//! export, per-model permissions (every active staff user may do
-//! everything).
+//! export.
 
 mod auth;
 mod fields;
 mod html;
 mod models;
 mod ops;
+mod perms;
 mod views;
 
 use std::collections::HashMap;
@@ -137,9 +156,10 @@ use orm_core::{Db, Lookup, Model};
 
 pub use auth::{hash_password, verify_password};
 pub use models::{
-    create_superuser, create_user, install, install_on, set_password, AdminLogEntry, AdminSession,
-    AdminUser,
+    create_superuser, create_user, install, install_on, set_password, AdminLogEntry,
+    AdminPermission, AdminSession, AdminUser,
 };
+pub use perms::{grant, revoke, Action};
 
 use crate::ops::{LabelFn, ModelOps, Ops};
 

@@ -24,6 +24,7 @@ use crate::fields::{self, display_text, form_text, label, KeyChoices};
 use crate::html::{url, Layout, E};
 use crate::models::{AdminLogEntry, AdminUser};
 use crate::ops::{ModelOps, Row, Saved};
+use crate::perms::Action;
 use crate::Slugs;
 
 /// The admin's state, shared by every request.
@@ -283,6 +284,30 @@ async fn staff(site: &Site, req: &Req) -> Result<Session, Response> {
             "Your account may not use the administration site.",
         )),
     }
+}
+
+/// A 403 unless the session's user may do `action` to the model.
+fn allowed(
+    site: &Site,
+    req: &Req,
+    session: &Session,
+    ops: &dyn ModelOps,
+    action: Action,
+) -> Result<(), Response> {
+    if session.perms.can(ops.meta().name, action) {
+        return Ok(());
+    }
+    Err(plain(
+        site,
+        req,
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        &format!(
+            "You do not have permission to {} {}.",
+            action.as_str(),
+            plural(ops.meta().name).to_lowercase()
+        ),
+    ))
 }
 
 /// The form's fields, decoded; the last value of a name wins.
@@ -555,15 +580,28 @@ pub(crate) async fn index(State(site): Shared, req: Req) -> Page {
     let mut body = String::from(
         "<h1>Site administration</h1><table class=\"models\"><thead><tr><th scope=\"col\">Model</th><th scope=\"col\"></th></tr></thead><tbody>",
     );
-    for ops in &site.models {
+    let perms = &session.perms;
+    for ops in site.models.iter().filter(|m| perms.any(m.meta().name)) {
         let s = slug(ops.as_ref());
-        let _ = write!(
-            body,
-            "<tr><th scope=\"row\"><a href=\"{b}/{s}/\">{n}</a></th><td class=\"actions\"><a class=\"button\" href=\"{b}/{s}/add/\">Add</a> <a class=\"button\" href=\"{b}/{s}/\">Change</a></td></tr>",
-            b = E(&req.base),
-            s = E(&s),
-            n = E(&plural(ops.meta().name))
-        );
+        let name = ops.meta().name;
+        let (b, s) = (E(&req.base), E(&s));
+        let title = plural(name);
+        let _ = write!(body, "<tr><th scope=\"row\">");
+        if perms.can(name, Action::View) {
+            let _ = write!(body, "<a href=\"{b}/{s}/\">{}</a>", E(&title));
+        } else {
+            let _ = write!(body, "{}", E(&title));
+        }
+        body.push_str("</th><td class=\"actions\">");
+        if perms.can(name, Action::Add) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/add/\">Add</a> ");
+        }
+        if perms.can(name, Action::Change) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/\">Change</a>");
+        } else if perms.can(name, Action::View) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/\">View</a>");
+        }
+        body.push_str("</td></tr>");
     }
     body.push_str("</tbody></table>");
     Ok(html(
@@ -634,6 +672,7 @@ pub(crate) async fn change_list(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::View)?;
     let query = query.unwrap_or_default();
     let params = pairs(&query);
     let page_param = params
@@ -673,13 +712,16 @@ pub(crate) async fn change_list(
     let list_url = format!("{}/{}/", req.base, url(&s));
     let mut body = String::new();
     let title = format!("Select {} to change", meta.name.to_lowercase());
-    let _ = write!(
-        body,
-        "<div class=\"head\"><h1>{}</h1><a class=\"button primary\" href=\"{}add/\">Add {}</a></div>",
-        E(&title),
-        E(&list_url),
-        E(&meta.name.to_lowercase())
-    );
+    let _ = write!(body, "<div class=\"head\"><h1>{}</h1>", E(&title));
+    if session.perms.can(meta.name, Action::Add) {
+        let _ = write!(
+            body,
+            "<a class=\"button primary\" href=\"{}add/\">Add {}</a>",
+            E(&list_url),
+            E(&meta.name.to_lowercase())
+        );
+    }
+    body.push_str("</div>");
     body.push_str("<div class=\"changelist\"><div class=\"results\">");
     if !opts.search_fields.is_empty() {
         let current = params
@@ -1002,6 +1044,9 @@ fn mode(ops: &dyn ModelOps, f: &FieldMeta, adding: bool) -> Mode {
 struct FormState {
     texts: HashMap<&'static str, String>,
     errors: Vec<(String, String)>,
+    /// False for a user who may only view: every field read-only, no
+    /// save button.
+    editable: bool,
 }
 
 async fn render_form(
@@ -1017,6 +1062,7 @@ async fn render_form(
     let adding = row.is_none();
     let title = match row {
         None => format!("Add {}", meta.name.to_lowercase()),
+        Some(_) if !state.editable => format!("View {}", meta.name.to_lowercase()),
         Some(_) => format!("Change {}", meta.name.to_lowercase()),
     };
     let mut body = String::new();
@@ -1063,7 +1109,10 @@ async fn render_form(
         E(&session.csrf)
     );
     for f in meta.fields {
-        let m = mode(ops, f, adding);
+        let m = match mode(ops, f, adding) {
+            Mode::Edit if !state.editable => Mode::ReadOnly,
+            m => m,
+        };
         if matches!(m, Mode::Hidden) {
             continue;
         }
@@ -1129,11 +1178,17 @@ async fn render_form(
         }
         body.push_str("</div></div>");
     }
-    body.push_str("</fieldset><div class=\"submit-row\">\
-                   <button type=\"submit\" name=\"_save\" value=\"1\" class=\"primary\">Save</button>\
-                   <button type=\"submit\" name=\"_addanother\" value=\"1\">Save and add another</button>\
-                   <button type=\"submit\" name=\"_continue\" value=\"1\">Save and continue editing</button>");
-    if let Some(r) = row {
+    body.push_str("</fieldset><div class=\"submit-row\">");
+    if state.editable {
+        body.push_str(
+            "<button type=\"submit\" name=\"_save\" value=\"1\" class=\"primary\">Save</button>",
+        );
+        if session.perms.can(meta.name, Action::Add) {
+            body.push_str("<button type=\"submit\" name=\"_addanother\" value=\"1\">Save and add another</button>");
+        }
+        body.push_str("<button type=\"submit\" name=\"_continue\" value=\"1\">Save and continue editing</button>");
+    }
+    if let Some(r) = row.filter(|_| session.perms.can(meta.name, Action::Delete)) {
         let _ = write!(
             body,
             "<a class=\"button danger\" href=\"{}/{}/{}/delete/\">Delete</a>",
@@ -1172,6 +1227,12 @@ fn texts_of(ops: &dyn ModelOps, row: Option<&Row>) -> HashMap<&'static str, Stri
 async fn form_page(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>) -> Page {
     let session = staff(site, req).await?;
     let ops = model(site, req, slug_name)?.clone();
+    let needed = if pk.is_none() {
+        Action::Add
+    } else {
+        Action::View
+    };
+    allowed(site, req, &session, ops.as_ref(), needed)?;
     let row = match pk {
         None => None,
         Some(pk) => Some(
@@ -1184,6 +1245,7 @@ async fn form_page(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>) ->
     let state = FormState {
         texts: texts_of(ops.as_ref(), row.as_ref()),
         errors: Vec::new(),
+        editable: pk.is_none() || session.perms.can(ops.meta().name, Action::Change),
     };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await
@@ -1210,6 +1272,12 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
     let ops = model(site, req, slug_name)?.clone();
     let form = form(body);
     check_csrf(site, req, &session, &form)?;
+    let needed = if pk.is_none() {
+        Action::Add
+    } else {
+        Action::Change
+    };
+    allowed(site, req, &session, ops.as_ref(), needed)?;
     let row = match pk {
         None => None,
         Some(pk) => Some(
@@ -1253,7 +1321,11 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
             Err(e) => return Err(failure(site, req, e)),
         }
     }
-    let state = FormState { texts, errors };
+    let state = FormState {
+        texts,
+        errors,
+        editable: true,
+    };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await
         .map_err(|e| failure(site, req, e))?;
@@ -1301,6 +1373,7 @@ pub(crate) async fn delete_page(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::Delete)?;
     let row = ops
         .get(&pk)
         .await
@@ -1367,6 +1440,7 @@ pub(crate) async fn delete(
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
     check_csrf(&site, &req, &session, &form(&body))?;
+    allowed(&site, &req, &session, ops.as_ref(), Action::Delete)?;
     match ops.delete(&pk, session.user.id).await {
         Ok(Ok(_)) => Ok(redirect(&format!("{}/{}/", req.base, slug(ops.as_ref())))),
         Ok(Err(message)) => Err(plain(
@@ -1390,6 +1464,7 @@ pub(crate) async fn history(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::View)?;
     let meta = ops.meta();
     let name = meta.name.to_owned();
     let object_id = pk.clone();

@@ -803,3 +803,160 @@ async fn hostile_query_strings_change_nothing() {
     assert_eq!(server.on_db(AdminLogEntry::all().count()).await, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn permissions_are_enforced_per_model_and_action() {
+    use orm_admin::Action;
+    let server = Server::start().await;
+    let staff = server.on_db(AdminUser::get(q!(username = "staff"))).await;
+    let post = server
+        .on_db(Post::all().order_by(["id"]).first())
+        .await
+        .expect("a post");
+    let change = format!("/admin/post/{}/change/", post.id);
+    let delete = format!("/admin/post/{}/delete/", post.id);
+    let history = format!("/admin/post/{}/history/", post.id);
+    let mut client = server.client();
+    assert_eq!(client.login("staff", "staff pass").await.status, 303);
+    // No permission: the index lists nothing, every page of Post is 403.
+    let index = client.get("/admin").await;
+    assert_eq!(index.status, 200);
+    assert!(!index.body.contains("/admin/post/"), "{}", index.body);
+    for path in [
+        "/admin/post/",
+        "/admin/post/add/",
+        &change,
+        &delete,
+        &history,
+    ] {
+        let response = client.get(path).await;
+        assert_eq!(response.status, 403, "{path}");
+        assert!(response.body.contains("You do not have permission to"));
+    }
+    let token = csrf(&index.body);
+    let form = |title: &'static str| {
+        vec![
+            ("csrfmiddlewaretoken", token.clone()),
+            ("author", post.author.key().to_string()),
+            ("title", title.to_owned()),
+            ("body", "b".to_owned()),
+            ("status", "Draft".to_owned()),
+            ("views", "1".to_owned()),
+            ("published_on", String::new()),
+            ("extra", String::new()),
+        ]
+    };
+    async fn post_form(client: &mut Client, path: &str, form: &[(&'static str, String)]) -> Resp {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        client.post(path, &pairs).await
+    }
+    let token_only = [("csrfmiddlewaretoken", token.clone())];
+    assert_eq!(
+        post_form(&mut client, &change, &form("Hacked"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, "/admin/post/add/", &form("New"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, &delete, &token_only).await.status,
+        403
+    );
+
+    // View: the list (no Add button) and a read-only form (no Save,
+    // no Delete); every change still 403.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::View))
+        .await;
+    let index = client.get("/admin").await;
+    assert!(
+        index.body.contains("href=\"/admin/post/\">View</a>"),
+        "{}",
+        index.body
+    );
+    assert!(!index.body.contains("/admin/post/add/"));
+    assert!(!index.body.contains("/admin/author/"), "only Post");
+    let list = client.get("/admin/post/").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.body.contains("Add post"));
+    let page = client.get(&change).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>View post"), "{}", page.body);
+    assert!(!page.body.contains("name=\"title\""), "read-only");
+    assert!(!page.body.contains("name=\"_save\""));
+    assert!(!page.body.contains(&delete));
+    assert_eq!(client.get(&history).await.status, 200);
+    assert_eq!(
+        post_form(&mut client, &change, &form("Hacked"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(client.get("/admin/post/add/").await.status, 403);
+    assert_eq!(client.get(&delete).await.status, 403);
+
+    // Change (which also gives view): the form saves; still no add, no delete.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Change))
+        .await;
+    server
+        .on_db(orm_admin::revoke(&staff, "Post", Action::View))
+        .await;
+    let page = client.get(&change).await;
+    assert!(page.body.contains("name=\"_save\""));
+    assert!(!page.body.contains("name=\"_addanother\""));
+    assert!(!page.body.contains(&delete));
+    let response = post_form(&mut client, &change, &form("Changed")).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(
+        server.on_db(Post::get(q!(id = post.id))).await.title,
+        "Changed"
+    );
+    assert_eq!(
+        post_form(&mut client, "/admin/post/add/", &form("New"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, &delete, &token_only).await.status,
+        403
+    );
+
+    // Add, then delete.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Add))
+        .await;
+    assert!(client.get("/admin/post/").await.body.contains("Add post"));
+    let response = post_form(&mut client, "/admin/post/add/", &form("New")).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Delete))
+        .await;
+    // Granting twice is one row.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Delete))
+        .await;
+    assert_eq!(
+        server
+            .on_db(orm_admin::AdminPermission::all().count())
+            .await,
+        3
+    );
+    assert!(client.get(&change).await.body.contains(&delete));
+    assert_eq!(client.get(&delete).await.status, 200);
+    let response = post_form(&mut client, &delete, &token_only).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(server
+        .on_db(Post::get_or_none(q!(id = post.id)))
+        .await
+        .is_none());
+    // Another model stays closed.
+    assert_eq!(client.get("/admin/author/").await.status, 403);
+    server.stop().await;
+}
