@@ -123,6 +123,13 @@ impl AdminLogEntry {
         match self.action_flag {
             Self::ADDITION => "Added.".to_owned(),
             Self::DELETION => "Deleted.".to_owned(),
+            _ if self.change_message.pointer("/0/action/name").is_some() => format!(
+                "Action “{}” applied.",
+                self.change_message
+                    .pointer("/0/action/name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+            ),
             _ => {
                 let fields: Vec<&str> = self
                     .change_message

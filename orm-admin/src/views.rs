@@ -241,6 +241,18 @@ pub(crate) async fn css() -> Response {
         .into_response()
 }
 
+/// The script.
+pub(crate) async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::html::JS,
+    )
+        .into_response()
+}
+
 /// The icon.
 pub(crate) async fn favicon() -> Response {
     (
@@ -763,7 +775,26 @@ pub(crate) async fn change_list(
     );
     // The table, sortable by each column.
     let order = ordering_terms(&params);
+    let actions = actions_of(&session, ops.as_ref());
+    if !actions.is_empty() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"{}action/\" class=\"actions-form\">\
+             <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+             <div class=\"action-bar\"><label for=\"id_action\">Action</label>\
+             <select name=\"action\" id=\"id_action\" required><option value=\"\">---------</option>",
+            E(&list_url),
+            E(&session.csrf)
+        );
+        for (name, text) in &actions {
+            let _ = write!(body, "<option value=\"{}\">{}</option>", E(name), E(text));
+        }
+        body.push_str("</select><button type=\"submit\">Go</button></div>");
+    }
     body.push_str("<div class=\"table-wrap\"><table class=\"list\"><thead><tr>");
+    if !actions.is_empty() {
+        body.push_str("<th scope=\"col\" class=\"select\"><input type=\"checkbox\" class=\"select-all\" aria-label=\"Select all\"></th>");
+    }
     for f in &columns {
         let position = order
             .iter()
@@ -814,11 +845,19 @@ pub(crate) async fn change_list(
         let _ = write!(
             body,
             "<tr><td colspan=\"{}\" class=\"empty\">Nothing here.</td></tr>",
-            columns.len().max(1)
+            columns.len().max(1) + usize::from(!actions.is_empty())
         );
     }
     for row in &page.rows {
         body.push_str("<tr>");
+        if !actions.is_empty() {
+            let _ = write!(
+                body,
+                "<td class=\"select\"><input type=\"checkbox\" name=\"_selected_action\" value=\"{}\" aria-label=\"Select {}\"></td>",
+                E(&row.pk),
+                E(&row.label)
+            );
+        }
         for (n, f) in columns.iter().enumerate() {
             let value = &row.values[f.position];
             let text = match key_labels.get(&f.position) {
@@ -855,6 +894,9 @@ pub(crate) async fn change_list(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
+    if !actions.is_empty() {
+        body.push_str("</form>");
+    }
     pagination(&mut body, &params, page.number, page.num_pages);
     body.push_str("</div>");
     filters_sidebar(&mut body, &site, ops.as_ref(), &params)
@@ -1011,6 +1053,223 @@ async fn filters_sidebar(
     }
     body.push_str("</aside>");
     Ok(())
+}
+
+// ---------------------------------------------------------------- actions
+
+/// The bulk actions the session's user may run on the model: (value,
+/// menu text). Deleting needs `Delete`, exporting `View`, the model's own
+/// actions `Change`.
+fn actions_of(session: &Session, ops: &dyn ModelOps) -> Vec<(String, String)> {
+    let name = ops.meta().name;
+    let perms = &session.perms;
+    let mut out = Vec::new();
+    if perms.can(name, Action::Delete) {
+        out.push((
+            "delete_selected".to_owned(),
+            format!("Delete selected {}", plural(name).to_lowercase()),
+        ));
+    }
+    if perms.can(name, Action::View) {
+        out.push(("export_csv".to_owned(), "Export selected as CSV".to_owned()));
+    }
+    if perms.can(name, Action::Change) {
+        out.extend(ops.opts().actions.iter().cloned());
+    }
+    out
+}
+
+/// One CSV cell: quoted when it holds a separator, quote or line break
+/// (RFC 4180), and a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// escaped with `'` so that a spreadsheet does not run it as a formula
+/// (OWASP's CSV injection advice).
+pub(crate) fn csv_cell(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// The objects as CSV: a header of field names, a line per object.
+fn csv(ops: &dyn ModelOps, rows: &[Row]) -> String {
+    let fields = ops.meta().fields;
+    let mut out = String::new();
+    let line = |cells: Vec<String>| cells.join(",") + "\r\n";
+    out.push_str(&line(fields.iter().map(|f| csv_cell(f.name)).collect()));
+    for row in rows {
+        out.push_str(&line(
+            fields
+                .iter()
+                .map(|f| csv_cell(&form_text(&row.values[f.position])))
+                .collect(),
+        ));
+    }
+    out
+}
+
+/// `POST /<model>/action/`: a bulk action on the selected objects
+/// (`_selected_action`); "delete selected" first shows the confirmation
+/// with what else goes, then deletes when posted again with `post=yes`.
+pub(crate) async fn action(
+    State(site): Shared,
+    req: Req,
+    Path(slug_name): Path<String>,
+    body: Bytes,
+) -> Page {
+    let (site, req) = (&*site, &req);
+    let session = staff(site, req).await?;
+    let ops = model(site, req, &slug_name)?.clone();
+    let fields = form(&body);
+    check_csrf(site, req, &session, &fields)?;
+    let keys: Vec<String> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "_selected_action")
+        .map(|(_, v)| v.into_owned())
+        .take(10_000)
+        .collect();
+    let name = fields.get("action").map_or("", String::as_str);
+    let list = format!("{}/{}/", req.base, slug(ops.as_ref()));
+    let Some((_, text)) = actions_of(&session, ops.as_ref())
+        .into_iter()
+        .find(|(n, _)| n == name)
+    else {
+        // Unknown, or not allowed to this user.
+        let known = ops.opts().actions.iter().any(|(n, _)| n == name)
+            || ["delete_selected", "export_csv"].contains(&name);
+        return Err(if known {
+            plain(
+                site,
+                req,
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "You do not have permission to run this action.",
+            )
+        } else {
+            plain(
+                site,
+                req,
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "No action selected.",
+            )
+        });
+    };
+    if keys.is_empty() {
+        return Err(plain(
+            site,
+            req,
+            StatusCode::BAD_REQUEST,
+            "No items selected",
+            "Items must be selected in order to perform actions on them. No items have been changed.",
+        ));
+    }
+    let fail = |e| failure(site, req, e);
+    match name {
+        "export_csv" => {
+            let rows = ops.many(&keys).await.map_err(fail)?;
+            let file = format!("{}.csv", plural(ops.meta().name).to_lowercase());
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                csv(ops.as_ref(), &rows),
+            )
+                .into_response())
+        }
+        "delete_selected" if fields.get("post").map(String::as_str) == Some("yes") => {
+            match ops
+                .delete_many(&keys, session.user.id)
+                .await
+                .map_err(fail)?
+            {
+                Ok(_) => Ok(redirect(&list)),
+                Err(message) => Err(plain(
+                    site,
+                    req,
+                    StatusCode::CONFLICT,
+                    "Cannot delete",
+                    &message,
+                )),
+            }
+        }
+        "delete_selected" => {
+            let rows = ops.many(&keys).await.map_err(fail)?;
+            let preview = ops.preview_many(&keys).await.map_err(fail)?;
+            let meta = ops.meta();
+            let mut body = String::from("<h1>Are you sure?</h1>");
+            let what = plural(meta.name).to_lowercase();
+            if preview.protected.is_empty() {
+                let _ = write!(
+                    body,
+                    "<p>Are you sure you want to delete the selected {}? All of the following objects and their related items will be deleted:</p><ul class=\"objects\">",
+                    E(&what)
+                );
+            } else {
+                let _ = write!(
+                    body,
+                    "<p class=\"errornote\">Deleting the selected {} would require deleting protected related objects:</p>",
+                    E(&what)
+                );
+                preview_list(&mut body, "Protected", &preview.protected);
+                body.push_str("<ul class=\"objects\">");
+            }
+            for row in rows.iter().take(100) {
+                let _ = write!(body, "<li>{}</li>", E(&row.label));
+            }
+            if rows.len() > 100 {
+                let _ = write!(body, "<li>… and {} more</li>", rows.len() - 100);
+            }
+            body.push_str("</ul>");
+            if preview.protected.is_empty() {
+                preview_list(&mut body, "Summary", &preview.deleted.per_model);
+                preview_list(&mut body, "Set to empty", &preview.set_null);
+                let _ = write!(
+                    body,
+                    "<form method=\"post\" action=\"{}action/\" class=\"confirm\">\
+                     <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"action\" value=\"delete_selected\">\
+                     <input type=\"hidden\" name=\"post\" value=\"yes\">",
+                    E(&list),
+                    E(&session.csrf)
+                );
+                for row in &rows {
+                    let _ = write!(
+                        body,
+                        "<input type=\"hidden\" name=\"_selected_action\" value=\"{}\">",
+                        E(&row.pk)
+                    );
+                }
+                let _ = write!(
+                    body,
+                    "<button type=\"submit\" class=\"danger\">Yes, I’m sure</button> \
+                     <a class=\"button\" href=\"{}\">No, take me back</a></form>",
+                    E(&list)
+                );
+            }
+            let mut layout = layout(site, req, &session, "Are you sure?");
+            layout.crumbs = vec![
+                (plural(meta.name), Some(list.clone())),
+                ("Delete multiple objects".to_owned(), None),
+            ];
+            Ok(html(StatusCode::OK, layout.render(&body)))
+        }
+        _ => {
+            tracing::debug!(action = %text, "admin action");
+            ops.run_action(name, &keys, session.user.id)
+                .await
+                .map_err(fail)?;
+            Ok(redirect(&list))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- forms
@@ -1511,4 +1770,22 @@ pub(crate) async fn history(
         ("History".to_owned(), None),
     ];
     Ok(html(StatusCode::OK, layout.render(&body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(csv_cell("=A1,B1"), "\"'=A1,B1\"");
+        assert_eq!(csv_cell(""), "");
+    }
 }

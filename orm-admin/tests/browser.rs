@@ -413,6 +413,21 @@ async fn walk(b: &mut Browser, db: &Db) {
             .await
             .expect("rows");
     assert_eq!(rows.len(), 5);
+    // The script (a file: the policy allows no inline one) ticks every
+    // row's box.
+    b.find("input.select-all")
+        .await
+        .click()
+        .await
+        .expect("click");
+    let ticked =
+        b.c.execute(
+            "return document.querySelectorAll('input[name=_selected_action]:checked').length",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(ticked, json!(5));
     b.page("posts-page3").await;
 
     // Add an author.
