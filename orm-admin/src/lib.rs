@@ -133,8 +133,26 @@
 //! Add button needs `Add`, a user with only `View` sees a read-only form
 //! without Save, the Delete link needs `Delete`.
 //!
-//! Not yet: inlines, many-to-many widgets, autocomplete, actions and CSV
-//! export.
+//! # Actions
+//! The change list's rows have checkboxes and an action menu, as in
+//! Django: "Delete selected" (needs `Delete`; shows the cascade preview
+//! of them all, then deletes each with its history row in one
+//! transaction), "Export selected as CSV" (needs `View`; RFC 4180
+//! quoting, and a cell starting with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return gets a leading `'` so that a spreadsheet does not run
+//! it), and the model's own actions, [`ModelAdmin::action`] (need
+//! `Change`).
+//!
+//! # Autocomplete
+//! `GET <mount>/<model>/autocomplete?term=rust` answers up to 20 objects
+//! matching the model's `search_fields` as JSON, in Django's shape:
+//! `{"results": [{"id": "3", "text": "Rust post"}], "pagination":
+//! {"more": true}}` (needs `View`; a model without `search_fields` is a
+//! 404).
+//!
+//! Not yet: inlines, many-to-many widgets, the autocomplete widget on the
+//! forms (a big table's foreign key is a key input with the related
+//! object's label).
 
 mod auth;
 mod fields;
@@ -612,6 +630,7 @@ impl Admin {
             .route("/{model}/", get(views::change_list))
             .route("/{model}/add/", get(views::add_page).post(views::add))
             .route("/{model}/action/", post(views::action))
+            .route("/{model}/autocomplete", get(views::autocomplete))
             .route(
                 "/{model}/{pk}/change/",
                 get(views::change_page).post(views::change),

@@ -79,6 +79,9 @@ pub(crate) trait ModelOps: Send + Sync {
     /// The objects with these keys (text), by key; keys that are not of
     /// the key's type find nothing.
     fn many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<Vec<Row>>>;
+    /// At most 20 objects matching `term` by the search fields, as (key
+    /// text, label), and whether there are more.
+    fn autocomplete<'a>(&'a self, term: &'a str) -> BoxFut<'a, Result<(Labels, bool)>>;
     /// What deleting the objects with these keys would do.
     fn preview_many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<DeletePreview>>;
     /// Deletes the objects with these keys, each with its history row,
@@ -476,6 +479,29 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
         Box::pin(async move {
             let found = self.selected(keys)?.await?;
             Ok(found.iter().map(|o| self.row(o)).collect())
+        })
+    }
+
+    fn autocomplete<'a>(&'a self, term: &'a str) -> BoxFut<'a, Result<(Labels, bool)>> {
+        Box::pin(async move {
+            // The change list's own search (the filter set's allow-list,
+            // bound parameters), one row past the 20 to know of more.
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("search", term)
+                .finish();
+            let Filters { q, .. } = self.filters.parse(&query)?;
+            let mut order = self.order();
+            order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
+            let found = M::filter(q).order_by(order).limit(21).await?;
+            let more = found.len() > 20;
+            Ok((
+                found
+                    .iter()
+                    .take(20)
+                    .map(|o| (pk_text(o), (self.label)(o)))
+                    .collect(),
+                more,
+            ))
         })
     }
 

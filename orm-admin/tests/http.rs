@@ -1140,3 +1140,59 @@ async fn bulk_actions_export_delete_and_run_user_actions() {
     assert_eq!(server.on_db(Post::all().count()).await, 43);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn autocomplete_searches_at_most_20_and_needs_view() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // Posts search title and author__name (the demo's search_fields);
+    // 23 titles start with "Rust" (the even ones of 45): 20 and "more".
+    let response = client.get("/admin/post/autocomplete?term=rust").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.headers[CONTENT_TYPE], "application/json");
+    let json: serde_json::Value = serde_json::from_str(&response.body).expect("json");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results.len(), 20);
+    assert_eq!(json["pagination"]["more"], true);
+    assert!(results
+        .iter()
+        .all(|r| r["text"].as_str().unwrap().starts_with("Rust post #")));
+    // Across the relation, each word: Linus's Web posts (odd i with
+    // i % 3 == 2: i = 5, 11, .., 41, seven).
+    let response = client.get("/admin/post/autocomplete?term=linus+web").await;
+    let json: serde_json::Value = serde_json::from_str(&response.body).expect("json");
+    assert_eq!(json["results"].as_array().unwrap().len(), 7, "{json}");
+    assert_eq!(json["pagination"]["more"], false);
+    // Hostile terms are values, never SQL.
+    let response = client
+        .get("/admin/author/autocomplete?term=%27%3B%20DROP%20TABLE%20demo_authors%3B--")
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.body,
+        "{\"pagination\":{\"more\":false},\"results\":[]}"
+    );
+    assert_eq!(server.on_db(Author::all().count()).await, 3);
+    // A model without search_fields cannot be searched (Django's
+    // autocomplete_fields check); a user without View gets 403.
+    assert_eq!(
+        client.get("/admin/tag/autocomplete?term=r").await.status,
+        404
+    );
+    let mut staff = server.client();
+    assert_eq!(staff.login("staff", "staff pass").await.status, 303);
+    assert_eq!(
+        staff.get("/admin/post/autocomplete?term=r").await.status,
+        403
+    );
+    assert_eq!(
+        server
+            .client()
+            .get("/admin/post/autocomplete?term=r")
+            .await
+            .status,
+        303,
+        "anonymous: to the login page"
+    );
+    server.stop().await;
+}
