@@ -517,11 +517,10 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
         Box::pin(async move {
             let meta = M::META;
             let qs = self.selected(keys)?;
-            let labels: Vec<String> = Vec::new();
             let label = &self.label;
             let result = orm_core::transaction(|| async move {
                 let objects = qs.select_for_update().await?;
-                let mut labels = labels;
+                let n = objects.len();
                 for object in objects {
                     let repr = label(&object);
                     log(
@@ -534,9 +533,8 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
                     )
                     .await?;
                     object.delete().await?;
-                    labels.push(repr);
                 }
-                Ok(labels.len())
+                Ok(n)
             })
             .await;
             match result {
