@@ -101,7 +101,10 @@ pub fn admin() -> Admin {
                 .blank_fields(&["body"])
                 .list_per_page(20)
                 // A comment's post is a key input past 20 posts.
-                .fk_select_limit(20),
+                .fk_select_limit(20)
+                .action("publish", "Publish selected posts", |posts| async move {
+                    posts.update(q!(status = Status::Published)).await.map(drop)
+                }),
         )
         .register::<Tag>()
         .register_with(

@@ -122,6 +122,8 @@ pub(crate) struct Session {
     pub(crate) user: AdminUser,
     pub(crate) csrf: String,
     pub(crate) id: i64,
+    /// What the user may do.
+    pub(crate) perms: crate::perms::Perms,
 }
 
 /// The session of the request's cookie, if it is valid and not expired.
@@ -139,13 +141,18 @@ pub(crate) async fn session(headers: &HeaderMap) -> Result<Option<Session>> {
         .filter(q!(key_hash = hash, expires__gt = now))
         .first()
         .await?;
-    Ok(found.and_then(|mut s| {
-        let user = s.user.take()?;
-        Some(Session {
-            user,
-            csrf: s.csrf_token,
-            id: s.id,
-        })
+    let Some(mut found) = found else {
+        return Ok(None);
+    };
+    let Some(user) = found.user.take() else {
+        return Ok(None);
+    };
+    let perms = crate::perms::Perms::of(&user).await?;
+    Ok(Some(Session {
+        user,
+        csrf: found.csrf_token,
+        id: found.id,
+        perms,
     }))
 }
 

@@ -46,6 +46,14 @@ pub(crate) fn url(text: &str) -> String {
 /// The stylesheet, served from `<base>/static/admin.css`.
 pub(crate) const CSS: &str = include_str!("../assets/admin.css");
 
+/// The script, served from `<base>/static/admin.js` (deferred on every
+/// page; the pages work without it).
+pub(crate) const JS: &str = include_str!("../assets/admin.js");
+
+/// The icon, served from `<base>/static/favicon.svg` (linked from every
+/// page: else browsers ask for `/favicon.ico`, outside the admin).
+pub(crate) const FAVICON: &str = include_str!("../assets/favicon.svg");
+
 /// What every page shows around its content.
 #[derive(Debug, Default)]
 pub(crate) struct Layout<'a> {
@@ -74,10 +82,14 @@ impl Layout<'_> {
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{} | {}</title>\
-             <link rel=\"stylesheet\" href=\"{}/static/admin.css\"></head><body>\
+             <link rel=\"stylesheet\" href=\"{}/static/admin.css\">\
+             <link rel=\"icon\" href=\"{}/static/favicon.svg\" type=\"image/svg+xml\">\
+             <script src=\"{}/static/admin.js\" defer></script></head><body>\
              <header class=\"top\"><a class=\"brand\" href=\"{}\">{}</a>",
             E(self.title),
             E(self.site),
+            E(base),
+            E(base),
             E(base),
             E(base),
             E(self.site)

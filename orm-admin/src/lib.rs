@@ -102,9 +102,11 @@
 //!   token is a cookie's (double submit). Missing or wrong: 403.
 //! - `Content-Security-Policy: default-src 'self'; script-src 'self';
 //!   style-src 'self'; img-src 'self' data:; form-action 'self';
-//!   frame-ancestors 'none'; base-uri 'none'; object-src 'none'`: no
-//!   inline script or style anywhere; the stylesheet is embedded in the
-//!   binary and served from `<mount>/static/admin.css`.
+//!   frame-ancestors 'none'; base-uri 'none'; object-src 'none';
+//!   report-uri <mount>/csp-report`: no inline script or style anywhere;
+//!   the stylesheet and scripts are embedded in the binary and served
+//!   from `<mount>/static/`. A violation the browser reports is logged
+//!   (`tracing` warning).
 //! - Cookies are `HttpOnly; SameSite=Lax; Path=<mount>`, and `Secure`
 //!   with [`Admin::secure_cookies`].
 //! - Every value shown is HTML-escaped; every filter, search and sort goes
@@ -112,15 +114,52 @@
 //! - Each add, change and delete writes an [`AdminLogEntry`] in the same
 //!   transaction: a change that fails leaves no history.
 //!
-//! Not yet: inlines, many-to-many widgets, autocomplete, actions and CSV
-//! export, per-model permissions (every active staff user may do
-//! everything).
+//! # Permissions
+//! A superuser may do everything; another staff user what was granted
+//! to it, per model and [`Action`] (Django's view/add/change/delete
+//! permissions), as rows of `admin_permissions` ([`AdminPermission`]):
+//!
+//! ```no_run
+//! # async fn run(staff: orm_admin::AdminUser) -> orm_core::Result<()> {
+//! use orm_admin::{grant, revoke, Action};
+//! grant(&staff, "Post", Action::View).await?;
+//! grant(&staff, "Post", Action::Change).await?; // change gives view too
+//! revoke(&staff, "Post", Action::View).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every page and form checks them (403 otherwise), and hides what the
+//! user may not do: models without permission are not on the index, the
+//! Add button needs `Add`, a user with only `View` sees a read-only form
+//! without Save, the Delete link needs `Delete`.
+//!
+//! # Actions
+//! The change list's rows have checkboxes and an action menu, as in
+//! Django: "Delete selected" (needs `Delete`; shows the cascade preview
+//! of them all, then deletes each with its history row in one
+//! transaction), "Export selected as CSV" (needs `View`; RFC 4180
+//! quoting, and a cell starting with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return gets a leading `'` so that a spreadsheet does not run
+//! it), and the model's own actions, [`ModelAdmin::action`] (need
+//! `Change`).
+//!
+//! # Autocomplete
+//! `GET <mount>/<model>/autocomplete?term=rust` answers up to 20 objects
+//! matching the model's `search_fields` as JSON, in Django's shape:
+//! `{"results": [{"id": "3", "text": "Rust post"}], "pagination":
+//! {"more": true}}` (needs `View`; a model without `search_fields` is a
+//! 404).
+//!
+//! Not yet: inlines, many-to-many widgets, the autocomplete widget on the
+//! forms (a big table's foreign key is a key input with the related
+//! object's label).
 
 mod auth;
 mod fields;
 mod html;
 mod models;
 mod ops;
+mod perms;
 mod views;
 
 use std::collections::HashMap;
@@ -135,11 +174,12 @@ use orm_core::{Db, Lookup, Model};
 
 pub use auth::{hash_password, verify_password};
 pub use models::{
-    create_superuser, create_user, install, install_on, set_password, AdminLogEntry, AdminSession,
-    AdminUser,
+    create_superuser, create_user, install, install_on, set_password, AdminLogEntry,
+    AdminPermission, AdminSession, AdminUser,
 };
+pub use perms::{grant, revoke, Action};
 
-use crate::ops::{LabelFn, ModelOps, Ops};
+use crate::ops::{ActionFn, LabelFn, ModelOps, Ops};
 
 /// The options of one model's pages that do not depend on its type.
 #[derive(Debug, Clone)]
@@ -154,6 +194,8 @@ pub(crate) struct Options {
     pub(crate) list_per_page: i64,
     pub(crate) fk_select_limit: i64,
     pub(crate) estimate_count_above: i64,
+    /// The user-defined actions: (name, description).
+    pub(crate) actions: Vec<(String, String)>,
 }
 
 /// How one model's pages look and behave, as Django's `ModelAdmin`.
@@ -161,6 +203,7 @@ pub(crate) struct Options {
 pub struct ModelAdmin<M: Model> {
     opts: Options,
     label: Option<LabelFn<M>>,
+    actions: Vec<(String, ActionFn<M>)>,
 }
 
 impl<M: Model> std::fmt::Debug for ModelAdmin<M> {
@@ -216,8 +259,10 @@ impl<M: Model> ModelAdmin<M> {
                 list_per_page: 100,
                 fk_select_limit: 100,
                 estimate_count_above: 100_000,
+                actions: Vec::new(),
             },
             label: None,
+            actions: Vec::new(),
         }
     }
 
@@ -309,6 +354,39 @@ impl<M: Model> ModelAdmin<M> {
         self
     }
 
+    /// A bulk action of the change list (Django's admin actions), offered
+    /// beside "Delete selected" and "Export CSV" to users with the
+    /// `Change` permission: `run` gets the selected objects' query set,
+    /// in a transaction that also writes a history row per object (an
+    /// error rolls both back). `name` is the form's value (letters,
+    /// digits, `_`), `description` the menu's text.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, pub published: bool }
+    /// let admin = orm_admin::ModelAdmin::<Post>::new().action(
+    ///     "publish",
+    ///     "Publish selected posts",
+    ///     |posts| async move { posts.update(q!(published = true)).await.map(drop) },
+    /// );
+    /// ```
+    #[must_use]
+    pub fn action<F, Fut>(mut self, name: &str, description: &str, run: F) -> Self
+    where
+        F: Fn(orm_core::QuerySet<M>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = orm_core::Result<()>> + Send + 'static,
+    {
+        self.opts
+            .actions
+            .push((name.to_owned(), description.to_owned()));
+        self.actions.push((
+            name.to_owned(),
+            Arc::new(move |qs| Box::pin(run(qs)) as ops::BoxFut<'static, _>),
+        ));
+        self
+    }
+
     /// The names that are not fields of `M`, each with what is valid.
     fn problems(&self) -> Vec<String> {
         let meta = M::META;
@@ -338,6 +416,19 @@ impl<M: Model> ModelAdmin<M> {
                         meta.name
                     ));
                 }
+            }
+        }
+        for (i, (name, _)) in self.opts.actions.iter().enumerate() {
+            let valid =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid
+                || ["delete_selected", "export_csv"].contains(&name.as_str())
+                || self.opts.actions[..i].iter().any(|(n, _)| n == name)
+            {
+                out.push(format!(
+                    "{}.action: `{name}` must be letters, digits and `_`, unique, and neither delete_selected nor export_csv",
+                    meta.name
+                ));
             }
         }
         for name in &self.opts.search_fields {
@@ -377,6 +468,7 @@ impl<M: Model + Default + Clone> ModelAdmin<M> {
                 .label
                 .unwrap_or_else(|| Box::new(crate::ops::default_label::<M>)),
             filters,
+            actions: self.actions,
         }
     }
 }
@@ -532,8 +624,13 @@ impl Admin {
             .route("/login", get(views::login_page).post(views::login))
             .route("/logout", post(views::logout))
             .route("/static/admin.css", get(views::css))
+            .route("/static/favicon.svg", get(views::favicon))
+            .route("/static/admin.js", get(views::js))
+            .route("/csp-report", post(views::csp_report))
             .route("/{model}/", get(views::change_list))
             .route("/{model}/add/", get(views::add_page).post(views::add))
+            .route("/{model}/action/", post(views::action))
+            .route("/{model}/autocomplete", get(views::autocomplete))
             .route(
                 "/{model}/{pk}/change/",
                 get(views::change_page).post(views::change),

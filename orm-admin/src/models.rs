@@ -8,8 +8,7 @@ use orm_core::prelude::*;
 /// A user of the admin (Django's `auth.User`, the parts the admin reads).
 ///
 /// Only active staff users may use the admin; a superuser may do
-/// everything (per-model permissions are not there yet: every staff user
-/// may do everything too).
+/// everything, another staff user what [`grant`](crate::grant) gave it.
 #[derive(Model, Debug, Clone, Default)]
 #[orm(table = "admin_users")]
 pub struct AdminUser {
@@ -33,6 +32,25 @@ pub struct AdminUser {
     pub date_joined: DateTime<Utc>,
     /// The last successful login.
     pub last_login: Option<DateTime<Utc>>,
+}
+
+/// A staff user's permission to do one [`Action`](crate::Action) to one
+/// model's objects (Django's `auth_permission` joined to a user).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "admin_permissions", unique_together(user, model, action))]
+pub struct AdminPermission {
+    /// The key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Whose permission it is.
+    #[orm(on_delete = "cascade", related_name = "permissions")]
+    pub user: ForeignKey<AdminUser>,
+    /// The model's name (`Post`).
+    #[orm(max_length = 100)]
+    pub model: String,
+    /// `view`, `add`, `change` or `delete` ([`Action::as_str`](crate::Action::as_str)).
+    #[orm(max_length = 10)]
+    pub action: String,
 }
 
 /// A logged-in session (Django's `django_session`, one row per login).
@@ -105,6 +123,13 @@ impl AdminLogEntry {
         match self.action_flag {
             Self::ADDITION => "Added.".to_owned(),
             Self::DELETION => "Deleted.".to_owned(),
+            _ if self.change_message.pointer("/0/action/name").is_some() => format!(
+                "Action “{}” applied.",
+                self.change_message
+                    .pointer("/0/action/name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+            ),
             _ => {
                 let fields: Vec<&str> = self
                     .change_message
@@ -123,7 +148,7 @@ impl AdminLogEntry {
 }
 
 /// Creates the admin's tables (`admin_users`, `admin_sessions`,
-/// `admin_log`) and their indexes if they do not exist, on the scoped or
+/// `admin_log`, `admin_permissions`) and their indexes if they do not exist, on the scoped or
 /// default database.
 ///
 /// The three are ordinary models linked into any binary that uses this
@@ -145,7 +170,12 @@ pub async fn install() -> Result<()> {
 /// The database's error.
 pub async fn install_on(db: &Db) -> Result<()> {
     orm_core::scope(db, async {
-        for meta in [AdminUser::META, AdminSession::META, AdminLogEntry::META] {
+        for meta in [
+            AdminUser::META,
+            AdminSession::META,
+            AdminLogEntry::META,
+            AdminPermission::META,
+        ] {
             // The DDL of the models' own metadata: no value in it.
             for stmt in orm_core::schema::create_table_sql(meta)? {
                 orm_core::raw::<(i32,)>(orm_core::AssertSqlSafe(stmt), &[]).await?;

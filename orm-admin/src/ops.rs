@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use orm_core::prelude::*;
 use orm_core::query::{DeletePreview, FilterSet, Filters};
+use orm_core::QuerySet;
 use orm_core::{IntegrityKind, ModelMeta, OrderBy, Value};
 use serde_json::json;
 
@@ -75,7 +76,34 @@ pub(crate) trait ModelOps: Send + Sync {
     fn delete<'a>(&'a self, pk: &'a str, user: i64) -> BoxFut<'a, Result<Result<String, String>>>;
     /// What deleting the object would do.
     fn preview<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<DeletePreview>>;
+    /// The objects with these keys (text), by key; keys that are not of
+    /// the key's type find nothing.
+    fn many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<Vec<Row>>>;
+    /// At most 20 objects matching `term` by the search fields, as (key
+    /// text, label), and whether there are more.
+    fn autocomplete<'a>(&'a self, term: &'a str) -> BoxFut<'a, Result<(Labels, bool)>>;
+    /// What deleting the objects with these keys would do.
+    fn preview_many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<DeletePreview>>;
+    /// Deletes the objects with these keys, each with its history row,
+    /// in one transaction: how many, or the database's refusal.
+    fn delete_many<'a>(
+        &'a self,
+        keys: &'a [String],
+        user: i64,
+    ) -> BoxFut<'a, Result<Result<usize, String>>>;
+    /// Runs the user-defined action `name` on the objects with these
+    /// keys, with a history row for each, in one transaction: how many.
+    fn run_action<'a>(
+        &'a self,
+        name: &'a str,
+        keys: &'a [String],
+        user: i64,
+    ) -> BoxFut<'a, Result<usize>>;
 }
+
+/// A user-defined action: called with the selected objects' query set.
+pub(crate) type ActionFn<M> =
+    std::sync::Arc<dyn Fn(QuerySet<M>) -> BoxFut<'static, Result<()>> + Send + Sync>;
 
 /// The label of an object.
 pub(crate) type LabelFn<M> = Box<dyn Fn(&M) -> String + Send + Sync>;
@@ -85,6 +113,8 @@ pub(crate) struct Ops<M: Model> {
     pub(crate) opts: Options,
     pub(crate) label: LabelFn<M>,
     pub(crate) filters: FilterSet<M>,
+    /// The user-defined actions, by name.
+    pub(crate) actions: Vec<(String, ActionFn<M>)>,
 }
 
 /// The key of `object` as text.
@@ -107,6 +137,17 @@ pub(crate) fn default_label<M: Model>(object: &M) -> String {
 }
 
 impl<M: Model + Default + Clone> Ops<M> {
+    /// The objects with these keys (text; at most 10,000).
+    fn selected(&self, keys: &[String]) -> Result<QuerySet<M>> {
+        let pk = M::META.pk_field();
+        let values: Vec<Value> = keys
+            .iter()
+            .take(10_000)
+            .filter_map(|k| pk.sql_type.parse(k).ok())
+            .collect();
+        Ok(M::filter(Lookup::value::<M>("pk__in", Value::Array(values))?).order_by([pk.name]))
+    }
+
     fn row(&self, object: &M) -> Row {
         Row {
             pk: pk_text(object),
@@ -431,6 +472,120 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
                 ))),
                 Err(e) => Err(e),
             }
+        })
+    }
+
+    fn many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let found = self.selected(keys)?.await?;
+            Ok(found.iter().map(|o| self.row(o)).collect())
+        })
+    }
+
+    fn autocomplete<'a>(&'a self, term: &'a str) -> BoxFut<'a, Result<(Labels, bool)>> {
+        Box::pin(async move {
+            // The change list's own search (the filter set's allow-list,
+            // bound parameters), one row past the 20 to know of more.
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("search", term)
+                .finish();
+            let Filters { q, .. } = self.filters.parse(&query)?;
+            let mut order = self.order();
+            order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
+            let found = M::filter(q).order_by(order).limit(21).await?;
+            let more = found.len() > 20;
+            Ok((
+                found
+                    .iter()
+                    .take(20)
+                    .map(|o| (pk_text(o), (self.label)(o)))
+                    .collect(),
+                more,
+            ))
+        })
+    }
+
+    fn preview_many<'a>(&'a self, keys: &'a [String]) -> BoxFut<'a, Result<DeletePreview>> {
+        Box::pin(async move { self.selected(keys)?.delete_preview().await })
+    }
+
+    fn delete_many<'a>(
+        &'a self,
+        keys: &'a [String],
+        user: i64,
+    ) -> BoxFut<'a, Result<Result<usize, String>>> {
+        Box::pin(async move {
+            let meta = M::META;
+            let qs = self.selected(keys)?;
+            let label = &self.label;
+            let result = orm_core::transaction(|| async move {
+                let objects = qs.select_for_update().await?;
+                let n = objects.len();
+                for object in objects {
+                    let repr = label(&object);
+                    log(
+                        user,
+                        meta.name,
+                        &pk_text(&object),
+                        &repr,
+                        AdminLogEntry::DELETION,
+                        json!([]),
+                    )
+                    .await?;
+                    object.delete().await?;
+                }
+                Ok(n)
+            })
+            .await;
+            match result {
+                Ok(n) => Ok(Ok(n)),
+                Err(Error::Integrity(e)) => Ok(Err(format!(
+                    "Cannot delete the selected {}: other rows still refer to them ({}).",
+                    meta.name.to_lowercase(),
+                    e.constraint().unwrap_or("a foreign key")
+                ))),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn run_action<'a>(
+        &'a self,
+        name: &'a str,
+        keys: &'a [String],
+        user: i64,
+    ) -> BoxFut<'a, Result<usize>> {
+        Box::pin(async move {
+            let meta = M::META;
+            let Some((_, action)) = self.actions.iter().find(|(n, _)| n == name) else {
+                // The pages offer registered names only.
+                return Err(Error::Config(format!(
+                    "no action `{name}`; actions: delete_selected, export_csv{}",
+                    self.actions
+                        .iter()
+                        .map(|(n, _)| format!(", {n}"))
+                        .collect::<String>()
+                )));
+            };
+            let qs = self.selected(keys)?;
+            let label = &self.label;
+            orm_core::transaction(|| async move {
+                let objects = qs.clone().await?;
+                for object in &objects {
+                    log(
+                        user,
+                        meta.name,
+                        &pk_text(object),
+                        &label(object),
+                        AdminLogEntry::CHANGE,
+                        json!([{"action": {"name": name}}]),
+                    )
+                    .await?;
+                }
+                action(qs).await?;
+                Ok(objects.len())
+            })
+            .await
         })
     }
 

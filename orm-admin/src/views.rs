@@ -24,6 +24,7 @@ use crate::fields::{self, display_text, form_text, label, KeyChoices};
 use crate::html::{url, Layout, E};
 use crate::models::{AdminLogEntry, AdminUser};
 use crate::ops::{ModelOps, Row, Saved};
+use crate::perms::Action;
 use crate::Slugs;
 
 /// The admin's state, shared by every request.
@@ -40,13 +41,18 @@ pub(crate) struct Site {
 type Shared = State<Arc<Site>>;
 type Page = Result<Response, Response>;
 
-/// The policy sent with every response.
+/// The policy sent with every response, followed by
+/// `; report-uri <mount>/csp-report` (violations are logged).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Security headers on every response, and the admin's database around
 /// every handler.
 pub(crate) async fn around(State(site): Shared, request: Request, next: Next) -> Response {
+    let policy = format!(
+        "{CSP}; report-uri {}/csp-report",
+        base_of(request.extensions())
+    );
     let mut response = match &site.db {
         Some(db) => orm_core::scope(db, next.run(request)).await,
         None => next.run(request).await,
@@ -54,7 +60,7 @@ pub(crate) async fn around(State(site): Shared, request: Request, next: Next) ->
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(CSP)),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -235,6 +241,40 @@ pub(crate) async fn css() -> Response {
         .into_response()
 }
 
+/// The script.
+pub(crate) async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::html::JS,
+    )
+        .into_response()
+}
+
+/// The icon.
+pub(crate) async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::html::FAVICON,
+    )
+        .into_response()
+}
+
+/// `POST /csp-report`: a browser's report of a Content-Security-Policy
+/// violation, logged as a warning (no session needed: the browser sends
+/// it on its own). A page of the admin never causes one; a report means
+/// an injected script or style, or a bug.
+pub(crate) async fn csp_report(body: Bytes) -> StatusCode {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    tracing::warn!(report = %text, "Content-Security-Policy violation");
+    StatusCode::NO_CONTENT
+}
+
 /// The logged-in staff user's session: else a redirect to the login page
 /// (no session) or a 403 (not active staff).
 async fn staff(site: &Site, req: &Req) -> Result<Session, Response> {
@@ -256,6 +296,30 @@ async fn staff(site: &Site, req: &Req) -> Result<Session, Response> {
             "Your account may not use the administration site.",
         )),
     }
+}
+
+/// A 403 unless the session's user may do `action` to the model.
+fn allowed(
+    site: &Site,
+    req: &Req,
+    session: &Session,
+    ops: &dyn ModelOps,
+    action: Action,
+) -> Result<(), Response> {
+    if session.perms.can(ops.meta().name, action) {
+        return Ok(());
+    }
+    Err(plain(
+        site,
+        req,
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        &format!(
+            "You do not have permission to {} {}.",
+            action.as_str(),
+            plural(ops.meta().name).to_lowercase()
+        ),
+    ))
 }
 
 /// The form's fields, decoded; the last value of a name wins.
@@ -528,15 +592,28 @@ pub(crate) async fn index(State(site): Shared, req: Req) -> Page {
     let mut body = String::from(
         "<h1>Site administration</h1><table class=\"models\"><thead><tr><th scope=\"col\">Model</th><th scope=\"col\"></th></tr></thead><tbody>",
     );
-    for ops in &site.models {
+    let perms = &session.perms;
+    for ops in site.models.iter().filter(|m| perms.any(m.meta().name)) {
         let s = slug(ops.as_ref());
-        let _ = write!(
-            body,
-            "<tr><th scope=\"row\"><a href=\"{b}/{s}/\">{n}</a></th><td class=\"actions\"><a class=\"button\" href=\"{b}/{s}/add/\">Add</a> <a class=\"button\" href=\"{b}/{s}/\">Change</a></td></tr>",
-            b = E(&req.base),
-            s = E(&s),
-            n = E(&plural(ops.meta().name))
-        );
+        let name = ops.meta().name;
+        let (b, s) = (E(&req.base), E(&s));
+        let title = plural(name);
+        let _ = write!(body, "<tr><th scope=\"row\">");
+        if perms.can(name, Action::View) {
+            let _ = write!(body, "<a href=\"{b}/{s}/\">{}</a>", E(&title));
+        } else {
+            let _ = write!(body, "{}", E(&title));
+        }
+        body.push_str("</th><td class=\"actions\">");
+        if perms.can(name, Action::Add) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/add/\">Add</a> ");
+        }
+        if perms.can(name, Action::Change) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/\">Change</a>");
+        } else if perms.can(name, Action::View) {
+            let _ = write!(body, "<a class=\"button\" href=\"{b}/{s}/\">View</a>");
+        }
+        body.push_str("</td></tr>");
     }
     body.push_str("</tbody></table>");
     Ok(html(
@@ -607,6 +684,7 @@ pub(crate) async fn change_list(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::View)?;
     let query = query.unwrap_or_default();
     let params = pairs(&query);
     let page_param = params
@@ -646,13 +724,16 @@ pub(crate) async fn change_list(
     let list_url = format!("{}/{}/", req.base, url(&s));
     let mut body = String::new();
     let title = format!("Select {} to change", meta.name.to_lowercase());
-    let _ = write!(
-        body,
-        "<div class=\"head\"><h1>{}</h1><a class=\"button primary\" href=\"{}add/\">Add {}</a></div>",
-        E(&title),
-        E(&list_url),
-        E(&meta.name.to_lowercase())
-    );
+    let _ = write!(body, "<div class=\"head\"><h1>{}</h1>", E(&title));
+    if session.perms.can(meta.name, Action::Add) {
+        let _ = write!(
+            body,
+            "<a class=\"button primary\" href=\"{}add/\">Add {}</a>",
+            E(&list_url),
+            E(&meta.name.to_lowercase())
+        );
+    }
+    body.push_str("</div>");
     body.push_str("<div class=\"changelist\"><div class=\"results\">");
     if !opts.search_fields.is_empty() {
         let current = params
@@ -694,7 +775,26 @@ pub(crate) async fn change_list(
     );
     // The table, sortable by each column.
     let order = ordering_terms(&params);
+    let actions = actions_of(&session, ops.as_ref());
+    if !actions.is_empty() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"{}action/\" class=\"actions-form\">\
+             <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+             <div class=\"action-bar\"><label for=\"id_action\">Action</label>\
+             <select name=\"action\" id=\"id_action\" required><option value=\"\">---------</option>",
+            E(&list_url),
+            E(&session.csrf)
+        );
+        for (name, text) in &actions {
+            let _ = write!(body, "<option value=\"{}\">{}</option>", E(name), E(text));
+        }
+        body.push_str("</select><button type=\"submit\">Go</button></div>");
+    }
     body.push_str("<div class=\"table-wrap\"><table class=\"list\"><thead><tr>");
+    if !actions.is_empty() {
+        body.push_str("<th scope=\"col\" class=\"select\"><input type=\"checkbox\" class=\"select-all\" aria-label=\"Select all\"></th>");
+    }
     for f in &columns {
         let position = order
             .iter()
@@ -745,11 +845,19 @@ pub(crate) async fn change_list(
         let _ = write!(
             body,
             "<tr><td colspan=\"{}\" class=\"empty\">Nothing here.</td></tr>",
-            columns.len().max(1)
+            columns.len().max(1) + usize::from(!actions.is_empty())
         );
     }
     for row in &page.rows {
         body.push_str("<tr>");
+        if !actions.is_empty() {
+            let _ = write!(
+                body,
+                "<td class=\"select\"><input type=\"checkbox\" name=\"_selected_action\" value=\"{}\" aria-label=\"Select {}\"></td>",
+                E(&row.pk),
+                E(&row.label)
+            );
+        }
         for (n, f) in columns.iter().enumerate() {
             let value = &row.values[f.position];
             let text = match key_labels.get(&f.position) {
@@ -786,6 +894,9 @@ pub(crate) async fn change_list(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
+    if !actions.is_empty() {
+        body.push_str("</form>");
+    }
     pagination(&mut body, &params, page.number, page.num_pages);
     body.push_str("</div>");
     filters_sidebar(&mut body, &site, ops.as_ref(), &params)
@@ -944,6 +1055,271 @@ async fn filters_sidebar(
     Ok(())
 }
 
+// ---------------------------------------------------------------- autocomplete
+
+/// `GET /<model>/autocomplete?term=`: up to 20 objects whose search
+/// fields contain each word of `term`, as JSON in Django's (select2's)
+/// shape: `{"results": [{"id": "3", "text": "Ada"}], "pagination":
+/// {"more": false}}`. Needs the model's `View` permission and
+/// `search_fields` (as Django's `autocomplete_fields`); never reads more
+/// than 21 rows.
+pub(crate) async fn autocomplete(
+    State(site): Shared,
+    req: Req,
+    Path(slug_name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Page {
+    let (site, req) = (&*site, &req);
+    let session = staff(site, req).await?;
+    let ops = model(site, req, &slug_name)?.clone();
+    allowed(site, req, &session, ops.as_ref(), Action::View)?;
+    if ops.opts().search_fields.is_empty() {
+        return Err(plain(
+            site,
+            req,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!(
+                "{} has no search_fields: it cannot be searched.",
+                ops.meta().name
+            ),
+        ));
+    }
+    let term = query_param(query.as_deref().unwrap_or(""), "term").unwrap_or_default();
+    let term: String = term.chars().take(200).collect();
+    let (found, more) = ops
+        .autocomplete(&term)
+        .await
+        .map_err(|e| failure(site, req, e))?;
+    let results: Vec<serde_json::Value> = found
+        .into_iter()
+        .map(|(id, text)| serde_json::json!({"id": id, "text": text}))
+        .collect();
+    let body = serde_json::json!({"results": results, "pagination": {"more": more}});
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------- actions
+
+/// The bulk actions the session's user may run on the model: (value,
+/// menu text). Deleting needs `Delete`, exporting `View`, the model's own
+/// actions `Change`.
+fn actions_of(session: &Session, ops: &dyn ModelOps) -> Vec<(String, String)> {
+    let name = ops.meta().name;
+    let perms = &session.perms;
+    let mut out = Vec::new();
+    if perms.can(name, Action::Delete) {
+        out.push((
+            "delete_selected".to_owned(),
+            format!("Delete selected {}", plural(name).to_lowercase()),
+        ));
+    }
+    if perms.can(name, Action::View) {
+        out.push(("export_csv".to_owned(), "Export selected as CSV".to_owned()));
+    }
+    if perms.can(name, Action::Change) {
+        out.extend(ops.opts().actions.iter().cloned());
+    }
+    out
+}
+
+/// One CSV cell: quoted when it holds a separator, quote or line break
+/// (RFC 4180), and a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// escaped with `'` so that a spreadsheet does not run it as a formula
+/// (OWASP's CSV injection advice).
+pub(crate) fn csv_cell(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// The objects as CSV: a header of field names, a line per object.
+fn csv(ops: &dyn ModelOps, rows: &[Row]) -> String {
+    let fields = ops.meta().fields;
+    let mut out = String::new();
+    let line = |cells: Vec<String>| cells.join(",") + "\r\n";
+    out.push_str(&line(fields.iter().map(|f| csv_cell(f.name)).collect()));
+    for row in rows {
+        out.push_str(&line(
+            fields
+                .iter()
+                .map(|f| csv_cell(&form_text(&row.values[f.position])))
+                .collect(),
+        ));
+    }
+    out
+}
+
+/// `POST /<model>/action/`: a bulk action on the selected objects
+/// (`_selected_action`); "delete selected" first shows the confirmation
+/// with what else goes, then deletes when posted again with `post=yes`.
+pub(crate) async fn action(
+    State(site): Shared,
+    req: Req,
+    Path(slug_name): Path<String>,
+    body: Bytes,
+) -> Page {
+    let (site, req) = (&*site, &req);
+    let session = staff(site, req).await?;
+    let ops = model(site, req, &slug_name)?.clone();
+    let fields = form(&body);
+    check_csrf(site, req, &session, &fields)?;
+    let keys: Vec<String> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "_selected_action")
+        .map(|(_, v)| v.into_owned())
+        .take(10_000)
+        .collect();
+    let name = fields.get("action").map_or("", String::as_str);
+    let list = format!("{}/{}/", req.base, slug(ops.as_ref()));
+    let Some((_, text)) = actions_of(&session, ops.as_ref())
+        .into_iter()
+        .find(|(n, _)| n == name)
+    else {
+        // Unknown, or not allowed to this user.
+        let known = ops.opts().actions.iter().any(|(n, _)| n == name)
+            || ["delete_selected", "export_csv"].contains(&name);
+        return Err(if known {
+            plain(
+                site,
+                req,
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "You do not have permission to run this action.",
+            )
+        } else {
+            plain(
+                site,
+                req,
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "No action selected.",
+            )
+        });
+    };
+    if keys.is_empty() {
+        return Err(plain(
+            site,
+            req,
+            StatusCode::BAD_REQUEST,
+            "No items selected",
+            "Items must be selected in order to perform actions on them. No items have been changed.",
+        ));
+    }
+    let fail = |e| failure(site, req, e);
+    match name {
+        "export_csv" => {
+            let rows = ops.many(&keys).await.map_err(fail)?;
+            let file = format!("{}.csv", plural(ops.meta().name).to_lowercase());
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                csv(ops.as_ref(), &rows),
+            )
+                .into_response())
+        }
+        "delete_selected" if fields.get("post").map(String::as_str) == Some("yes") => {
+            match ops
+                .delete_many(&keys, session.user.id)
+                .await
+                .map_err(fail)?
+            {
+                Ok(_) => Ok(redirect(&list)),
+                Err(message) => Err(plain(
+                    site,
+                    req,
+                    StatusCode::CONFLICT,
+                    "Cannot delete",
+                    &message,
+                )),
+            }
+        }
+        "delete_selected" => {
+            let rows = ops.many(&keys).await.map_err(fail)?;
+            let preview = ops.preview_many(&keys).await.map_err(fail)?;
+            let meta = ops.meta();
+            let mut body = String::from("<h1>Are you sure?</h1>");
+            let what = plural(meta.name).to_lowercase();
+            if preview.protected.is_empty() {
+                let _ = write!(
+                    body,
+                    "<p>Are you sure you want to delete the selected {}? All of the following objects and their related items will be deleted:</p><ul class=\"objects\">",
+                    E(&what)
+                );
+            } else {
+                let _ = write!(
+                    body,
+                    "<p class=\"errornote\">Deleting the selected {} would require deleting protected related objects:</p>",
+                    E(&what)
+                );
+                preview_list(&mut body, "Protected", &preview.protected);
+                body.push_str("<ul class=\"objects\">");
+            }
+            for row in rows.iter().take(100) {
+                let _ = write!(body, "<li>{}</li>", E(&row.label));
+            }
+            if rows.len() > 100 {
+                let _ = write!(body, "<li>… and {} more</li>", rows.len() - 100);
+            }
+            body.push_str("</ul>");
+            if preview.protected.is_empty() {
+                preview_list(&mut body, "Summary", &preview.deleted.per_model);
+                preview_list(&mut body, "Set to empty", &preview.set_null);
+                let _ = write!(
+                    body,
+                    "<form method=\"post\" action=\"{}action/\" class=\"confirm\">\
+                     <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"action\" value=\"delete_selected\">\
+                     <input type=\"hidden\" name=\"post\" value=\"yes\">",
+                    E(&list),
+                    E(&session.csrf)
+                );
+                for row in &rows {
+                    let _ = write!(
+                        body,
+                        "<input type=\"hidden\" name=\"_selected_action\" value=\"{}\">",
+                        E(&row.pk)
+                    );
+                }
+                let _ = write!(
+                    body,
+                    "<button type=\"submit\" class=\"danger\">Yes, I’m sure</button> \
+                     <a class=\"button\" href=\"{}\">No, take me back</a></form>",
+                    E(&list)
+                );
+            }
+            let mut layout = layout(site, req, &session, "Are you sure?");
+            layout.crumbs = vec![
+                (plural(meta.name), Some(list.clone())),
+                ("Delete multiple objects".to_owned(), None),
+            ];
+            Ok(html(StatusCode::OK, layout.render(&body)))
+        }
+        _ => {
+            tracing::debug!(action = %text, "admin action");
+            ops.run_action(name, &keys, session.user.id)
+                .await
+                .map_err(fail)?;
+            Ok(redirect(&list))
+        }
+    }
+}
+
 // ---------------------------------------------------------------- forms
 
 /// How a field appears on the form.
@@ -975,6 +1351,9 @@ fn mode(ops: &dyn ModelOps, f: &FieldMeta, adding: bool) -> Mode {
 struct FormState {
     texts: HashMap<&'static str, String>,
     errors: Vec<(String, String)>,
+    /// False for a user who may only view: every field read-only, no
+    /// save button.
+    editable: bool,
 }
 
 async fn render_form(
@@ -990,6 +1369,7 @@ async fn render_form(
     let adding = row.is_none();
     let title = match row {
         None => format!("Add {}", meta.name.to_lowercase()),
+        Some(_) if !state.editable => format!("View {}", meta.name.to_lowercase()),
         Some(_) => format!("Change {}", meta.name.to_lowercase()),
     };
     let mut body = String::new();
@@ -1036,7 +1416,10 @@ async fn render_form(
         E(&session.csrf)
     );
     for f in meta.fields {
-        let m = mode(ops, f, adding);
+        let m = match mode(ops, f, adding) {
+            Mode::Edit if !state.editable => Mode::ReadOnly,
+            m => m,
+        };
         if matches!(m, Mode::Hidden) {
             continue;
         }
@@ -1051,7 +1434,11 @@ async fn render_form(
             "<div class=\"row{}\"><label for=\"id_{}\"{}>{}</label><div class=\"field\">",
             if errors.is_empty() { "" } else { " has-error" },
             E(f.name),
-            if f.nullable || f.sql_type == SqlType::Bool {
+            if f.nullable
+                || f.sql_type == SqlType::Bool
+                || matches!(m, Mode::ReadOnly)
+                || ops.opts().blank_fields.iter().any(|n| n == f.name)
+            {
                 ""
             } else {
                 " class=\"required\""
@@ -1098,11 +1485,17 @@ async fn render_form(
         }
         body.push_str("</div></div>");
     }
-    body.push_str("</fieldset><div class=\"submit-row\">\
-                   <button type=\"submit\" name=\"_save\" value=\"1\" class=\"primary\">Save</button>\
-                   <button type=\"submit\" name=\"_addanother\" value=\"1\">Save and add another</button>\
-                   <button type=\"submit\" name=\"_continue\" value=\"1\">Save and continue editing</button>");
-    if let Some(r) = row {
+    body.push_str("</fieldset><div class=\"submit-row\">");
+    if state.editable {
+        body.push_str(
+            "<button type=\"submit\" name=\"_save\" value=\"1\" class=\"primary\">Save</button>",
+        );
+        if session.perms.can(meta.name, Action::Add) {
+            body.push_str("<button type=\"submit\" name=\"_addanother\" value=\"1\">Save and add another</button>");
+        }
+        body.push_str("<button type=\"submit\" name=\"_continue\" value=\"1\">Save and continue editing</button>");
+    }
+    if let Some(r) = row.filter(|_| session.perms.can(meta.name, Action::Delete)) {
         let _ = write!(
             body,
             "<a class=\"button danger\" href=\"{}/{}/{}/delete/\">Delete</a>",
@@ -1141,6 +1534,12 @@ fn texts_of(ops: &dyn ModelOps, row: Option<&Row>) -> HashMap<&'static str, Stri
 async fn form_page(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>) -> Page {
     let session = staff(site, req).await?;
     let ops = model(site, req, slug_name)?.clone();
+    let needed = if pk.is_none() {
+        Action::Add
+    } else {
+        Action::View
+    };
+    allowed(site, req, &session, ops.as_ref(), needed)?;
     let row = match pk {
         None => None,
         Some(pk) => Some(
@@ -1153,6 +1552,7 @@ async fn form_page(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>) ->
     let state = FormState {
         texts: texts_of(ops.as_ref(), row.as_ref()),
         errors: Vec::new(),
+        editable: pk.is_none() || session.perms.can(ops.meta().name, Action::Change),
     };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await
@@ -1179,6 +1579,12 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
     let ops = model(site, req, slug_name)?.clone();
     let form = form(body);
     check_csrf(site, req, &session, &form)?;
+    let needed = if pk.is_none() {
+        Action::Add
+    } else {
+        Action::Change
+    };
+    allowed(site, req, &session, ops.as_ref(), needed)?;
     let row = match pk {
         None => None,
         Some(pk) => Some(
@@ -1222,7 +1628,11 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
             Err(e) => return Err(failure(site, req, e)),
         }
     }
-    let state = FormState { texts, errors };
+    let state = FormState {
+        texts,
+        errors,
+        editable: true,
+    };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await
         .map_err(|e| failure(site, req, e))?;
@@ -1270,6 +1680,7 @@ pub(crate) async fn delete_page(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::Delete)?;
     let row = ops
         .get(&pk)
         .await
@@ -1336,6 +1747,7 @@ pub(crate) async fn delete(
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
     check_csrf(&site, &req, &session, &form(&body))?;
+    allowed(&site, &req, &session, ops.as_ref(), Action::Delete)?;
     match ops.delete(&pk, session.user.id).await {
         Ok(Ok(_)) => Ok(redirect(&format!("{}/{}/", req.base, slug(ops.as_ref())))),
         Ok(Err(message)) => Err(plain(
@@ -1359,6 +1771,7 @@ pub(crate) async fn history(
 ) -> Page {
     let session = staff(&site, &req).await?;
     let ops = model(&site, &req, &slug_name)?.clone();
+    allowed(&site, &req, &session, ops.as_ref(), Action::View)?;
     let meta = ops.meta();
     let name = meta.name.to_owned();
     let object_id = pk.clone();
@@ -1405,4 +1818,22 @@ pub(crate) async fn history(
         ("History".to_owned(), None),
     ];
     Ok(html(StatusCode::OK, layout.render(&body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(csv_cell("=A1,B1"), "\"'=A1,B1\"");
+        assert_eq!(csv_cell(""), "");
+    }
 }

@@ -16,7 +16,8 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
 
 /// The policy every response carries (the crate's docs state it).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; \
+                   report-uri /admin/csp-report";
 
 struct Server {
     base: String,
@@ -278,10 +279,14 @@ async fn anonymous_is_sent_to_login_then_logs_in() {
     assert_ne!(stored.key_hash, client.cookies["admin_session"]);
     // No inline script or style anywhere; the stylesheet is served.
     for body in [&page.body, &index.body] {
-        assert!(
-            !body.contains("<script") && !body.contains("style="),
+        // The one script is the embedded file.
+        assert_eq!(
+            body.matches("<script").count(),
+            body.matches("<script src=\"/admin/static/admin.js\" defer></script>")
+                .count(),
             "{body}"
         );
+        assert!(!body.contains("style="), "{body}");
     }
     let css = client.get("/admin/static/admin.css").await;
     assert_eq!(css.status, 200);
@@ -800,5 +805,394 @@ async fn hostile_query_strings_change_nothing() {
     }
     assert_eq!(server.on_db(Post::all().count()).await, 45);
     assert_eq!(server.on_db(AdminLogEntry::all().count()).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn permissions_are_enforced_per_model_and_action() {
+    use orm_admin::Action;
+    let server = Server::start().await;
+    let staff = server.on_db(AdminUser::get(q!(username = "staff"))).await;
+    let post = server
+        .on_db(Post::all().order_by(["id"]).first())
+        .await
+        .expect("a post");
+    let change = format!("/admin/post/{}/change/", post.id);
+    let delete = format!("/admin/post/{}/delete/", post.id);
+    let history = format!("/admin/post/{}/history/", post.id);
+    let mut client = server.client();
+    assert_eq!(client.login("staff", "staff pass").await.status, 303);
+    // No permission: the index lists nothing, every page of Post is 403.
+    let index = client.get("/admin").await;
+    assert_eq!(index.status, 200);
+    assert!(!index.body.contains("/admin/post/"), "{}", index.body);
+    for path in [
+        "/admin/post/",
+        "/admin/post/add/",
+        &change,
+        &delete,
+        &history,
+    ] {
+        let response = client.get(path).await;
+        assert_eq!(response.status, 403, "{path}");
+        assert!(response.body.contains("You do not have permission to"));
+    }
+    let token = csrf(&index.body);
+    let form = |title: &'static str| {
+        vec![
+            ("csrfmiddlewaretoken", token.clone()),
+            ("author", post.author.key().to_string()),
+            ("title", title.to_owned()),
+            ("body", "b".to_owned()),
+            ("status", "Draft".to_owned()),
+            ("views", "1".to_owned()),
+            ("published_on", String::new()),
+            ("extra", String::new()),
+        ]
+    };
+    async fn post_form(client: &mut Client, path: &str, form: &[(&'static str, String)]) -> Resp {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        client.post(path, &pairs).await
+    }
+    let token_only = [("csrfmiddlewaretoken", token.clone())];
+    assert_eq!(
+        post_form(&mut client, &change, &form("Hacked"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, "/admin/post/add/", &form("New"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, &delete, &token_only).await.status,
+        403
+    );
+
+    // View: the list (no Add button) and a read-only form (no Save,
+    // no Delete); every change still 403.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::View))
+        .await;
+    let index = client.get("/admin").await;
+    assert!(
+        index.body.contains("href=\"/admin/post/\">View</a>"),
+        "{}",
+        index.body
+    );
+    assert!(!index.body.contains("/admin/post/add/"));
+    assert!(!index.body.contains("/admin/author/"), "only Post");
+    let list = client.get("/admin/post/").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.body.contains("Add post"));
+    let page = client.get(&change).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>View post"), "{}", page.body);
+    assert!(!page.body.contains("name=\"title\""), "read-only");
+    assert!(!page.body.contains("name=\"_save\""));
+    assert!(!page.body.contains(&delete));
+    assert_eq!(client.get(&history).await.status, 200);
+    assert_eq!(
+        post_form(&mut client, &change, &form("Hacked"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(client.get("/admin/post/add/").await.status, 403);
+    assert_eq!(client.get(&delete).await.status, 403);
+
+    // Change (which also gives view): the form saves; still no add, no delete.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Change))
+        .await;
+    server
+        .on_db(orm_admin::revoke(&staff, "Post", Action::View))
+        .await;
+    let page = client.get(&change).await;
+    assert!(page.body.contains("name=\"_save\""));
+    assert!(!page.body.contains("name=\"_addanother\""));
+    assert!(!page.body.contains(&delete));
+    let response = post_form(&mut client, &change, &form("Changed")).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(
+        server.on_db(Post::get(q!(id = post.id))).await.title,
+        "Changed"
+    );
+    assert_eq!(
+        post_form(&mut client, "/admin/post/add/", &form("New"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post_form(&mut client, &delete, &token_only).await.status,
+        403
+    );
+
+    // Add, then delete.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Add))
+        .await;
+    assert!(client.get("/admin/post/").await.body.contains("Add post"));
+    let response = post_form(&mut client, "/admin/post/add/", &form("New")).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Delete))
+        .await;
+    // Granting twice is one row.
+    server
+        .on_db(orm_admin::grant(&staff, "Post", Action::Delete))
+        .await;
+    assert_eq!(
+        server
+            .on_db(orm_admin::AdminPermission::all().count())
+            .await,
+        3
+    );
+    assert!(client.get(&change).await.body.contains(&delete));
+    assert_eq!(client.get(&delete).await.status, 200);
+    let response = post_form(&mut client, &delete, &token_only).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(server
+        .on_db(Post::get_or_none(q!(id = post.id)))
+        .await
+        .is_none());
+    // Another model stays closed.
+    assert_eq!(client.get("/admin/author/").await.status, 403);
+    server.stop().await;
+}
+
+/// The pairs of a form, borrowed.
+fn pairs<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn bulk_actions_export_delete_and_run_user_actions() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let list = client.get("/admin/post/").await;
+    // Checkboxes, the action menu: Django's two, ours, the model's.
+    assert!(list.body.contains("name=\"_selected_action\""));
+    for option in [
+        "<option value=\"delete_selected\">Delete selected posts</option>",
+        "<option value=\"export_csv\">",
+        "<option value=\"publish\">Publish selected posts</option>",
+    ] {
+        assert!(list.body.contains(option), "{option}");
+    }
+    let token = csrf(&list.body);
+    // Titles a spreadsheet would run, and ones needing quotes.
+    let drafts = server
+        .on_db(async {
+            let drafts = Post::filter(q!(status = demo::Status::Draft))
+                .order_by(["id"])
+                .limit(2)
+                .await?;
+            let mut a = drafts[0].clone();
+            a.title = "=HYPERLINK(\"http://x\")".into();
+            a.save().await?;
+            let mut b = drafts[1].clone();
+            b.title = "a, \"b\"\nc".into();
+            b.save().await?;
+            Ok(drafts)
+        })
+        .await;
+    let keys: Vec<String> = drafts.iter().map(|p| p.id.to_string()).collect();
+    let select = |action: &str| {
+        let mut form = vec![
+            ("csrfmiddlewaretoken", token.clone()),
+            ("action", action.to_owned()),
+        ];
+        form.extend(keys.iter().map(|k| ("_selected_action", k.clone())));
+        form
+    };
+    // Export: RFC 4180 quoting, formulas defused with a leading `'`
+    // (OWASP's CSV injection advice).
+    let csv = client
+        .post("/admin/post/action/", &pairs(&select("export_csv")))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(csv.headers[CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.headers["content-disposition"],
+        "attachment; filename=\"posts.csv\""
+    );
+    let lines: Vec<&str> = csv.body.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "id,author,title,body,status,views,published_on,extra,created"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{},{},\"'=HYPERLINK(\"\"http://x\"\")\",Lorem ipsum,Draft,",
+            drafts[0].id,
+            drafts[0].author.key()
+        )),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body.contains(",\"a, \"\"b\"\"\nc\",Lorem ipsum,"),
+        "{}",
+        csv.body
+    );
+    // Nothing selected: Django's message, nothing done.
+    let none = client
+        .post(
+            "/admin/post/action/",
+            &[("csrfmiddlewaretoken", &token), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(none.status, 400);
+    assert!(none.body.contains("Items must be selected"));
+    // A user action: in a transaction with a history row per object.
+    let response = client
+        .post("/admin/post/action/", &pairs(&select("publish")))
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let ids: Vec<i64> = drafts.iter().map(|p| p.id).collect();
+    let published = server
+        .on_db(Post::filter(q!(id__in = ids.clone(), status = demo::Status::Published)).count())
+        .await;
+    assert_eq!(published, 2);
+    let entries = server
+        .on_db(async {
+            AdminLogEntry::filter(q!(action_flag = AdminLogEntry::CHANGE))
+                .order_by(["id"])
+                .await
+        })
+        .await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].message(), "Action “publish” applied.");
+    // Delete selected: first the confirmation with what else goes.
+    let confirm = client
+        .post("/admin/post/action/", &pairs(&select("delete_selected")))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm
+        .body
+        .contains("Are you sure you want to delete the selected posts?"));
+    // Each post has one tag link (seeded), so two go with them.
+    assert!(
+        confirm.body.contains("<li>Post: 2</li>"),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("<li>Demo post tags: 2</li>"));
+    assert_eq!(server.on_db(Post::all().count()).await, 45, "not yet");
+    let mut yes = select("delete_selected");
+    yes.push(("post", "yes".to_owned()));
+    let response = client.post("/admin/post/action/", &pairs(&yes)).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(server.on_db(Post::all().count()).await, 43);
+    assert_eq!(log_count(&server, AdminLogEntry::DELETION).await, 2);
+    // A viewer may export but not delete or publish.
+    let staff = server.on_db(AdminUser::get(q!(username = "staff"))).await;
+    server
+        .on_db(orm_admin::grant(&staff, "Post", orm_admin::Action::View))
+        .await;
+    let mut viewer = server.client();
+    assert_eq!(viewer.login("staff", "staff pass").await.status, 303);
+    let list = viewer.get("/admin/post/").await;
+    assert!(list.body.contains("<option value=\"export_csv\">"));
+    assert!(!list.body.contains("delete_selected"));
+    assert!(!list.body.contains("value=\"publish\""));
+    let token = csrf(&list.body);
+    let post = server.on_db(Post::all().first()).await.expect("a post");
+    let key = post.id.to_string();
+    for action in ["delete_selected", "publish"] {
+        let response = viewer
+            .post(
+                "/admin/post/action/",
+                &[
+                    ("csrfmiddlewaretoken", token.as_str()),
+                    ("action", action),
+                    ("_selected_action", &key),
+                    ("post", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, 403, "{action}");
+    }
+    let response = viewer
+        .post(
+            "/admin/post/action/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("action", "export_csv"),
+                ("_selected_action", &key),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    // Without the token: 403 whatever the action.
+    let response = client
+        .post(
+            "/admin/post/action/",
+            &[("action", "export_csv"), ("_selected_action", &key)],
+        )
+        .await;
+    assert_eq!(response.status, 403);
+    assert_eq!(server.on_db(Post::all().count()).await, 43);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn autocomplete_searches_at_most_20_and_needs_view() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // Posts search title and author__name (the demo's search_fields);
+    // 23 titles start with "Rust" (the even ones of 45): 20 and "more".
+    let response = client.get("/admin/post/autocomplete?term=rust").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.headers[CONTENT_TYPE], "application/json");
+    let json: serde_json::Value = serde_json::from_str(&response.body).expect("json");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results.len(), 20);
+    assert_eq!(json["pagination"]["more"], true);
+    assert!(results
+        .iter()
+        .all(|r| r["text"].as_str().unwrap().starts_with("Rust post #")));
+    // Across the relation, each word: Linus's Web posts (odd i with
+    // i % 3 == 2: i = 5, 11, .., 41, seven).
+    let response = client.get("/admin/post/autocomplete?term=linus+web").await;
+    let json: serde_json::Value = serde_json::from_str(&response.body).expect("json");
+    assert_eq!(json["results"].as_array().unwrap().len(), 7, "{json}");
+    assert_eq!(json["pagination"]["more"], false);
+    // Hostile terms are values, never SQL.
+    let response = client
+        .get("/admin/author/autocomplete?term=%27%3B%20DROP%20TABLE%20demo_authors%3B--")
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.body,
+        "{\"pagination\":{\"more\":false},\"results\":[]}"
+    );
+    assert_eq!(server.on_db(Author::all().count()).await, 3);
+    // A model without search_fields cannot be searched (Django's
+    // autocomplete_fields check); a user without View gets 403.
+    assert_eq!(
+        client.get("/admin/tag/autocomplete?term=r").await.status,
+        404
+    );
+    let mut staff = server.client();
+    assert_eq!(staff.login("staff", "staff pass").await.status, 303);
+    assert_eq!(
+        staff.get("/admin/post/autocomplete?term=r").await.status,
+        403
+    );
+    assert_eq!(
+        server
+            .client()
+            .get("/admin/post/autocomplete?term=r")
+            .await
+            .status,
+        303,
+        "anonymous: to the login page"
+    );
     server.stop().await;
 }
