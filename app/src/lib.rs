@@ -117,3 +117,32 @@ pub struct Bookmark {
     /// Ratings, `integer[]`, nullable.
     pub ratings: Option<Vec<i32>>,
 }
+
+/// A listing with PostgreSQL's own types: JSON (Django's `JSONField`), a
+/// range (`IntegerRangeField`), a decimal (`DecimalField`), an address
+/// (`GenericIPAddressField`) and case-insensitive text (`citext`), with a
+/// GIN index for full-text search on its title and notes.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_listings")]
+#[orm(index(search_vector(title, notes), config = "english", using = "gin"))]
+pub struct Listing {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The title.
+    pub title: String,
+    /// Free text.
+    pub notes: String,
+    /// The seller's contact, unique whatever its case.
+    #[orm(citext, unique)]
+    pub contact: String,
+    /// Attributes, `jsonb`.
+    pub attrs: serde_json::Value,
+    /// The nights it is offered for, `int4range`.
+    pub nights: orm_core::Range<i32>,
+    /// The price, `numeric(8,2)`.
+    #[orm(max_digits = 8, decimal_places = 2)]
+    pub price: orm_core::Decimal,
+    /// Where it was posted from, `inet`.
+    pub posted_from: Option<std::net::IpAddr>,
+}

@@ -80,6 +80,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         created,
         [
             "app_bookmarks",
+            "app_listings",
             "app_post_tags",
             "app_posts",
             "app_profiles",
@@ -97,6 +98,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         tables(&db).await?,
         [
             "app_bookmarks",
+            "app_listings",
             "app_post_tags",
             "app_posts",
             "app_profiles",
