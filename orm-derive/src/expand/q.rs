@@ -192,9 +192,8 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             ),
         ));
     }
-    let (field, relations) = names.split_last().expect("at least one name");
-    let field = *field;
-    let handle = if steps {
+    let field = names[0];
+    if steps {
         let first = name_type(krate, names[0], span);
         let mut h = quote_spanned!(span=>
             #krate::__private::steps::start(#krate::__private::field_by_name::<_, #first>()));
@@ -218,28 +217,16 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
             h = quote_spanned!(span=> #krate::__private::steps::next::<#n, _, _>(#h));
         }
         return Ok(expand_steps(krate, term, &h, lookup, span));
-    } else if relations.is_empty() {
-        let name = name_type(krate, field, span);
-        quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>())
-    } else {
-        let first = name_type(krate, relations[0], span);
-        let mut h = quote_spanned!(span=> #krate::__private::relation_by_name::<_, #first>());
-        for rel in &relations[1..] {
-            let n = name_type(krate, rel, span);
-            h = quote_spanned!(span=> #h.relation::<#n>());
-        }
-        let n = name_type(krate, field, span);
-        quote_spanned!(span=> #h.field::<#n>())
-    };
-    let across = !relations.is_empty();
+    }
+    // One name: a field of the model, whose `field = value` is also an
+    // assignment (`update`).
+    let name = name_type(krate, field, span);
+    let handle = quote_spanned!(span=> #krate::__private::field_by_name::<_, #name>());
     let value = &term.value;
     if has_f(value) {
-        // F() names the queried model's row; across a relation the lookup
-        // is a comparison (an assignment never crosses one).
-        let method = match (lookup, across) {
-            (None, false) => Some("set_expr"),
-            (None, true) => Lookup::Exact.expr_method(),
-            (Some(lookup), _) => lookup.expr_method(),
+        let method = match lookup {
+            None => Some("set_expr"),
+            Some(lookup) => lookup.expr_method(),
         };
         let Some(method) = method else {
             return Err(syn::Error::new_spanned(
@@ -255,15 +242,7 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
         return Ok(quote_spanned!(span=> #handle.#method(#value)));
     }
     let lookup = match lookup {
-        // `field = value`: an assignment, which also works as a filter;
-        // across a relation only a condition.
-        None if across => {
-            return Ok(if is_none(value) {
-                quote_spanned!(span=> #handle.is_null(true))
-            } else {
-                quote_spanned!(span=> #handle.eq(#value))
-            })
-        }
+        // `field = value`: an assignment, which also works as a filter.
         None => {
             return Ok(if is_none(value) {
                 quote_spanned!(span=> #handle.set_null())
@@ -277,7 +256,6 @@ fn expand_term(_krate: &TokenStream, term: &Term) -> syn::Result<TokenStream> {
         // Django: `exact=None` and `iexact=None` are `IS NULL`
         // (`Lookup::takes_null`); `iexact` is still a text field's lookup.
         return match lookup {
-            Lookup::Exact if across => Ok(quote_spanned!(span=> #handle.is_null(true))),
             Lookup::Exact => Ok(quote_spanned!(span=> #krate::IntoQ::into_q(#handle.set_null()))),
             Lookup::IExact => Ok(quote_spanned!(span=> #handle.iexact_null())),
             _ => Err(syn::Error::new_spanned(
