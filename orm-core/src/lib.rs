@@ -826,6 +826,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+mod interval;
 mod json;
 pub mod key;
 mod meta;
@@ -857,6 +858,7 @@ pub use error::{
 };
 pub use field::ContainsField;
 pub use field::Field;
+pub use interval::{Interval, IntervalParseError, IntervalRangeError};
 pub use json::{IntoJsonKey, JsonArg, JsonField, JsonPath, KeyList};
 pub use meta::{registered_models, FieldMeta, IndexMeta, ModelMeta};
 #[doc(hidden)]

@@ -685,6 +685,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
                 K::Date => "::daterange",
                 K::Ts => "::tsrange",
                 K::TsTz => "::tstzrange",
+                K::Num => "::numrange",
             })
         }
         Value::I32(_) => K::Int4,
@@ -692,6 +693,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
         Value::Date(_) => K::Date,
         Value::Timestamp(_) => K::Ts,
         Value::TimestampTz(_) => K::TsTz,
+        Value::Decimal(_) => K::Num,
         _ => return None,
     };
     Some(match kind {
@@ -700,6 +702,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
         K::Date => "::date",
         K::Ts => "::timestamp",
         K::TsTz => "::timestamptz",
+        K::Num => "::numeric",
     })
 }
 
