@@ -158,7 +158,14 @@ macro_rules! element_operands {
         }
     )*};
 }
-element_operands!(i32, i64, NaiveDate, NaiveDateTime, DateTime<Utc>);
+element_operands!(
+    i32,
+    i64,
+    NaiveDate,
+    NaiveDateTime,
+    DateTime<Utc>,
+    rust_decimal::Decimal
+);
 
 /// Range fields (`Range<T>`, `Option<Range<T>>`, PostgreSQL's range
 /// types): the types Django's range lookups apply to.

@@ -1030,6 +1030,12 @@ impl Expr {
                 w.push_bind(v.clone());
                 w.push_sql("::double precision");
             }
+            // An interval too: next to a timestamp PostgreSQL would take
+            // the parameter for a timestamp (`timestamp - timestamp`).
+            Expr::Value(v @ Value::Interval(_)) => {
+                w.push_bind(v.clone());
+                w.push_sql("::interval");
+            }
             Expr::Value(v) => w.push_bind(v.clone()),
             Expr::Binary(l, op, r) => {
                 w.push_sql("(");
