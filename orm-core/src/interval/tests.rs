@@ -76,6 +76,8 @@ fn parses_the_forms() {
     assert_eq!(parse("P2W"), Interval::from_days(14));
     assert_eq!(parse("-PT1.5S"), Interval::from_micros(-1_500_000));
     assert_eq!(parse("pt1m"), Interval::from_minutes(1));
+    // PostgreSQL's signed numbers.
+    assert_eq!(parse("P-1M"), Interval::from_months(-1));
     // Every display reads back.
     for i in [
         Interval::new(14, 3, 14_706_500_000),
