@@ -11,7 +11,6 @@ use crate::migrate::state::{Renames, SchemaState};
 use crate::prelude::*;
 use crate::query::{Avg, Max, Sum};
 use crate::range::{Range, RangeKind};
-use crate::sql::expr::Expr;
 use crate::types::SqlType;
 use crate::{Decimal, Interval, Value};
 
@@ -153,7 +152,7 @@ fn sum_and_avg_are_intervals() {
 #[test]
 fn timestamp_arithmetic_gives_intervals() {
     // Django's TemporalSubtraction: F("ends") - F("starts") is a duration.
-    let diff_expr = Expr::from(F("ends")) - F("starts");
+    let diff_expr = F("ends") - F("starts");
     assert_eq!(
         diff_expr.result_type(Task::META).expect("typed"),
         SqlType::Interval
@@ -167,7 +166,7 @@ fn timestamp_arithmetic_gives_intervals() {
     );
     // An interval value is cast: PostgreSQL would take a bare parameter
     // next to a timestamp for a timestamp.
-    let later = Expr::from(F("starts")) + Interval::from_hours(1);
+    let later = F("starts") + Interval::from_hours(1);
     assert_eq!(
         later.result_type(Task::META).expect("typed"),
         SqlType::TimestampTz
@@ -179,13 +178,13 @@ fn timestamp_arithmetic_gives_intervals() {
             vec![iv(Interval::from_hours(1))]
         )
     );
-    let twice = Expr::from(F("took")) * 2;
+    let twice = F("took") * 2;
     assert_eq!(
         twice.result_type(Task::META).expect("typed"),
         SqlType::Interval
     );
     // No operator: a number plus an interval.
-    let bad = Expr::from(F("price")) + F("took");
+    let bad = F("price") + F("took");
     let err = bad.result_type(Task::META).unwrap_err().to_string();
     assert!(
         err.contains("arithmetic needs numbers, not interval"),
