@@ -311,7 +311,8 @@ impl StdError for IntervalParseError {}
 /// mons 3 days 04:05:06`, `-1 days +02:03:04`, `2 hours 30 minutes`, `1
 /// week`), Django's `duration_string` (`3 04:05:06.5`, `-1 23:59:59`,
 /// `3 days, 04:05:06`, `04:05:06`, `90` seconds) and ISO 8601 (`P1Y2M3DT4H5M6S`,
-/// `P2W`, `-PT1.5S`). A time is always `HH:MM:SS` (PostgreSQL reads
+/// `P2W`, `-PT1.5S`), and PostgreSQL's verbose output (`@ 1 day ago`).
+/// A time is always `HH:MM:SS` (PostgreSQL reads
 /// `10:30` as hours and minutes, Django as minutes and seconds: refused
 /// as ambiguous).
 impl std::str::FromStr for Interval {
@@ -457,7 +458,15 @@ fn parse(text: &str) -> Result<Interval, String> {
         return p.finish();
     }
     let t = t.strip_prefix('@').unwrap_or(t).trim_start();
-    let tokens: Vec<&str> = t.split_whitespace().collect();
+    let mut tokens: Vec<&str> = t.split_whitespace().collect();
+    // PostgreSQL's `postgres_verbose` output: `@ 1 day 2 hours ago`.
+    let ago = tokens.last().is_some_and(|w| w.eq_ignore_ascii_case("ago"));
+    if ago {
+        tokens.pop();
+    }
+    if tokens.is_empty() {
+        return Err("no number".to_owned());
+    }
     let mut parts = Parts::default();
     let mut i = 0;
     while i < tokens.len() {
@@ -497,6 +506,13 @@ fn parse(text: &str) -> Result<Interval, String> {
                 i += 1;
             }
         }
+    }
+    if ago {
+        parts = Parts {
+            months: -parts.months,
+            days: -parts.days,
+            us: -parts.us,
+        };
     }
     parts.finish()
 }

@@ -60,6 +60,10 @@ fn parses_the_forms() {
     assert_eq!(parse("2 hours 30 minutes"), Interval::from_minutes(150));
     assert_eq!(parse("1 week"), Interval::from_days(7));
     assert_eq!(parse("-00:00:01"), Interval::from_secs(-1));
+    assert_eq!(
+        parse("@ 1 day 2 hours ago"),
+        Interval::new(0, -1, -2 * 3_600_000_000)
+    );
     // Django's duration_string and parse_duration forms.
     assert_eq!(parse("1 02:03:04"), Interval::new(0, 1, hms));
     assert_eq!(parse("-1 23:59:59"), Interval::new(0, -1, day - 1_000_000));
@@ -93,6 +97,7 @@ fn parses_the_forms() {
 fn bad_text_is_a_clear_error() {
     for (text, why) in [
         ("", "empty"),
+        ("@ ago", "no number"),
         ("10:30", "ambiguous"),
         ("1 fortnight", "unknown unit `fortnight`"),
         ("1.5 days", "only time units take a fraction"),
