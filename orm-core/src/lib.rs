@@ -379,6 +379,51 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Durations** (Django's `DurationField`): an [`Interval`] field is
+//! `interval`. chrono's `TimeDelta` cannot be a field type (neither it nor
+//! `ToSql` is this crate's), and it would lose what PostgreSQL keeps apart:
+//! an [`Interval`] holds PostgreSQL's three parts (months, days,
+//! microseconds; `1 mon` is not `30 days` when added to a date), sent and
+//! read in the binary form as they are. `Interval::from_days(1)`,
+//! `from_hours`, `from_months`, ... build one; `TryFrom` converts with
+//! `TimeDelta` (months by psycopg's rule, what Django reads: a year of
+//! 365 days, a month of 30). Ordered lookups compare as PostgreSQL does,
+//! a month as 30 days and a day as 24 hours (`took = 30 days` matches `1
+//! mon`); `Sum` and `Avg` of an interval are intervals; `F("ends") -
+//! F("starts")` on timestamps is an interval (Django's
+//! `TemporalSubtraction`; PostgreSQL turns whole 24 hours into days), and
+//! `F("starts") + Interval::from_hours(1)` a timestamp. The runtime form
+//! reads PostgreSQL's text (`1 day 02:03:04`, `-1 days +02:00:00`, `2
+//! hours`), Django's `duration_string` (`1 02:03:04`) and ISO 8601
+//! (`P1DT2H`); `HH:MM` alone is refused as ambiguous. With the `serde`
+//! feature an interval is Django's `duration_string`. A numeric range,
+//! `Range<Decimal>`, is `numrange` (Django's `DecimalRangeField`), and
+//! `contained_by` applies to decimal fields.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! use orm_core::{Decimal, Interval, Range};
+//! # use chrono::{DateTime, Utc};
+//!
+//! #[derive(Model, Debug, Clone, Default)]
+//! pub struct Job {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     pub took: Interval,
+//!     pub starts: DateTime<Utc>,
+//!     pub ends: Option<DateTime<Utc>>,
+//!     pub fee: Option<Range<Decimal>>,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! let slow = Job::filter(q!(took__gt = Interval::from_hours(2))).await?;
+//! let late = Job::filter(q!(took__lt = F("ends") - F("starts"))).await?;
+//! let stats = Job::all().aggregate([Sum("took"), Avg("took")]).await?;
+//! let total: Option<Interval> = stats.get("took__sum")?;
+//! let cheap = Job::filter(q!(fee__contains = Decimal::new(250, 2))).await?;
+//! let from_url = Job::filter(Lookup::parse::<Job>("took__gte", "1 day 02:00:00")?).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Relations
 //!
 //! [`ForeignKey<T>`](ForeignKey) (a column `<field>_id`), [`OneToOne<T>`](OneToOne)
@@ -826,6 +871,7 @@ mod db;
 mod error;
 mod exec;
 mod field;
+mod interval;
 mod json;
 pub mod key;
 mod meta;
@@ -857,6 +903,7 @@ pub use error::{
 };
 pub use field::ContainsField;
 pub use field::Field;
+pub use interval::{Interval, IntervalParseError, IntervalRangeError};
 pub use json::{IntoJsonKey, JsonArg, JsonField, JsonPath, KeyList};
 pub use meta::{registered_models, FieldMeta, IndexMeta, ModelMeta};
 #[doc(hidden)]

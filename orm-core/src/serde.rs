@@ -337,6 +337,8 @@ impl Serialize for Value {
             // that no digit is lost to a float.
             Value::Decimal(v) => opt(serializer, v, |s, v| s.collect_str(v)),
             Value::Inet(v) => opt(serializer, v, |s, v| s.collect_str(v)),
+            // Django's `duration_string` (`"1 02:03:04"`), as the field.
+            Value::Interval(v) => opt(serializer, v, |s, v| v.serialize(s)),
         }
     }
 }
@@ -744,6 +746,7 @@ fn placeholder(field: &FieldMeta) -> Option<serde_json::Value> {
         SqlType::Numeric => text("0"),
         SqlType::Inet => text("0.0.0.0"),
         SqlType::CiText => text(""),
+        SqlType::Interval => text("00:00:00"),
     }
 }
 

@@ -68,6 +68,8 @@ pub enum SqlType {
     /// `citext` (a `String` field with `#[orm(citext)]`): text compared
     /// case-insensitively by the type itself (the `citext` extension).
     CiText,
+    /// `interval` ([`Interval`](crate::Interval), Django's `DurationField`).
+    Interval,
 }
 
 impl SqlType {
@@ -120,11 +122,13 @@ impl SqlType {
                 SqlType::Numeric => "numeric[]",
                 SqlType::Inet => "inet[]",
                 SqlType::CiText => "citext[]",
+                SqlType::Interval => "interval[]",
             },
             SqlType::Range(kind) => kind.name(),
             SqlType::Numeric => "numeric",
             SqlType::Inet => "inet",
             SqlType::CiText => "citext",
+            SqlType::Interval => "interval",
         }
     }
 
@@ -175,6 +179,7 @@ impl SqlType {
             SqlType::Numeric => Value::Decimal(None),
             SqlType::Inet => Value::Inet(None),
             SqlType::CiText => Value::Text(None),
+            SqlType::Interval => Value::Interval(None),
         }
     }
 
@@ -292,6 +297,10 @@ impl SqlType {
                     .map_err(|_| format!("`{text}` is not an IPv4 or IPv6 address"))?,
             )),
             SqlType::CiText => Value::Text(Some(text.to_owned())),
+            // Django's `parse_duration` forms, PostgreSQL's and ISO 8601.
+            SqlType::Interval => {
+                Value::Interval(Some(text.parse::<crate::Interval>().map_err(|e| e.0)?))
+            }
         })
     }
 }
@@ -306,6 +315,7 @@ impl crate::range::RangeKind {
             K::Date => SqlType::Date,
             K::Ts => SqlType::Timestamp,
             K::TsTz => SqlType::TimestampTz,
+            K::Num => SqlType::Numeric,
         }
     }
 }
@@ -316,11 +326,12 @@ impl crate::range::RangeKind {
 /// `Vec<u8>`, chrono's `NaiveDate`, `NaiveTime`, `NaiveDateTime` and
 /// `DateTime<Utc>`, `uuid::Uuid`, `serde_json::Value`, enums with
 /// `#[derive(DbEnum)]`, [`Decimal`](crate::Decimal) (`numeric`),
-/// `std::net::IpAddr` (`inet`), and `Option<T>` of each (a nullable column).
+/// `std::net::IpAddr` (`inet`), [`Interval`](crate::Interval)
+/// (`interval`), and `Option<T>` of each (a nullable column).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a supported model field type",
     label = "unsupported field type",
-    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, std::net::IpAddr, an enum with #[derive(DbEnum)], and Option<T> of each; relations: ForeignKey<T>, OneToOne<T>, ManyToMany<T>, Reverse<T>, ReverseOne<T>"
+    note = "supported: bool, i16, i32, i64, f32, f64, String, Vec<u8>, chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}}, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, std::net::IpAddr, orm_core::Interval, an enum with #[derive(DbEnum)], and Option<T> of each; relations: ForeignKey<T>, OneToOne<T>, ManyToMany<T>, Reverse<T>, ReverseOne<T>"
 )]
 pub trait FieldType: ToSql + for<'a> FromSql<'a> + Sized + Send + Sync + 'static {
     /// The column's PostgreSQL type.
@@ -504,6 +515,7 @@ array_items!(
     serde_json::Value => SqlType::Jsonb,
     rust_decimal::Decimal => SqlType::Numeric,
     std::net::IpAddr => SqlType::Inet,
+    crate::Interval => SqlType::Interval,
 );
 
 impl<T: BaseType> FieldType for Option<T> {
@@ -802,6 +814,7 @@ copy_type!(DateTime<Utc>, SqlType::TimestampTz, TimestampTz);
 copy_type!(Uuid, SqlType::Uuid, Uuid);
 copy_type!(rust_decimal::Decimal, SqlType::Numeric, Decimal);
 copy_type!(std::net::IpAddr, SqlType::Inet, Inet);
+copy_type!(crate::Interval, SqlType::Interval, Interval);
 
 macro_rules! int_type {
     ($ty:ty, $sql:expr, $variant:ident) => {
@@ -875,7 +888,8 @@ ordered!(
     DateTime<Utc>,
     Uuid,
     rust_decimal::Decimal,
-    std::net::IpAddr
+    std::net::IpAddr,
+    crate::Interval
 );
 
 /// An enum stored as text, implemented by `#[derive(DbEnum)]`.

@@ -58,6 +58,8 @@ pub enum Value {
     Decimal(Option<rust_decimal::Decimal>),
     /// `inet`
     Inet(Option<std::net::IpAddr>),
+    /// `interval`
+    Interval(Option<crate::Interval>),
 }
 
 /// Why a text value holding a NUL character is refused, in Django's words:
@@ -156,6 +158,7 @@ impl Value {
             Value::Range(_, v) => v.is_none(),
             Value::Decimal(v) => v.is_none(),
             Value::Inet(v) => v.is_none(),
+            Value::Interval(v) => v.is_none(),
         }
     }
 }
@@ -240,6 +243,7 @@ impl ToSql for Value {
             Value::Range(_, v) => v.as_deref().to_sql(ty, out),
             Value::Decimal(v) => bind(v, "numeric", ty, out),
             Value::Inet(v) => bind(v, "inet", ty, out),
+            Value::Interval(v) => bind(v, "interval", ty, out),
         }
     }
 
@@ -306,6 +310,7 @@ impl fmt::Display for Value {
             Value::Range(_, None) => f.write_str("NULL"),
             Value::Decimal(v) => opt(f, v),
             Value::Inet(v) => quoted(f, v),
+            Value::Interval(v) => quoted(f, v),
         }
     }
 }
@@ -401,6 +406,7 @@ value_from!(
     NaiveDateTime => Timestamp, DateTime<Utc> => TimestampTz, Uuid => Uuid,
     serde_json::Value => Json,
     rust_decimal::Decimal => Decimal, std::net::IpAddr => Inet,
+    crate::Interval => Interval,
 );
 
 /// An array (of an `in` or `range` value of an annotation's condition).
@@ -438,6 +444,7 @@ impl crate::error::Param for Value {
             Value::Range(..) => "a range",
             Value::Decimal(_) => "Decimal",
             Value::Inet(_) => "IpAddr",
+            Value::Interval(_) => "Interval",
         })
     }
 }

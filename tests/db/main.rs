@@ -23,6 +23,7 @@ mod functions;
 mod generate_schemas;
 mod hooks;
 mod hostile_input;
+mod intervals;
 mod iterator;
 mod json_fields;
 mod json_models;

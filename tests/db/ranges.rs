@@ -198,3 +198,86 @@ async fn range_lookups_match_postgresql() -> Result<()> {
     })
     .await
 }
+
+/// `numrange` (Django's `DecimalRangeField`) and `contained_by` on a
+/// decimal field. PostgreSQL keeps a continuous range's bounds as given
+/// (`numrange` is not canonicalized) and compares numerics by value.
+#[tokio::test]
+async fn numranges_round_trip_and_take_the_range_lookups() -> Result<()> {
+    use crate::models::intervals::Band;
+    use orm_core::Decimal;
+    let dec = |s: &str| s.parse::<Decimal>().unwrap();
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        let rows = [
+            ("low", Some(Range::new(dec("0"), dec("9.99"))), dec("5")),
+            (
+                "mid",
+                Some(Range::closed(dec("10"), dec("99.50"))),
+                dec("10"),
+            ),
+            ("open", Some(Range::from(dec("100")..)), dec("150.25")),
+            ("none", None, dec("-1")),
+        ];
+        for (name, prices, price) in rows {
+            Band::create(Band {
+                name: name.to_owned(),
+                prices,
+                price,
+                ..Default::default()
+            })
+            .await?;
+        }
+        let band_names = |q: Q<Band>| async move {
+            let mut v: Vec<String> = Band::filter(q).await?.into_iter().map(|b| b.name).collect();
+            v.sort();
+            Ok::<_, Error>(v)
+        };
+        let mid = Band::get(q!(name = "mid")).await?;
+        // Bounds and their scale come back as written.
+        assert_eq!(mid.prices, Some(Range::closed(dec("10"), dec("99.50"))));
+        assert_eq!(mid.prices.as_ref().unwrap().to_string(), "[10,99.50]");
+        // Written by raw SQL, read as a Range<Decimal>.
+        let raw: Vec<(Range<Decimal>,)> =
+            orm_core::raw("SELECT '(1.5,2.25]'::numrange", &[]).await?;
+        assert_eq!(raw[0].0, "(1.5,2.25]".parse::<Range<Decimal>>().unwrap());
+        assert_eq!(
+            band_names(q!(prices__contains = dec("99.5"))).await?,
+            ["mid"]
+        );
+        assert_eq!(
+            band_names(q!(prices__contains = dec("9.99"))).await?,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            band_names(q!(prices__overlap = dec("9")..dec("10.5"))).await?,
+            ["low", "mid"]
+        );
+        // `[100,)` is right of `[0,100)`: 100 is excluded from the latter.
+        assert_eq!(
+            band_names(q!(prices__fully_gt = dec("0")..dec("100"))).await?,
+            ["open"]
+        );
+        assert_eq!(band_names(q!(prices__upper_inf = true)).await?, ["open"]);
+        let f = Band::fields();
+        assert_eq!(
+            band_names(f.prices.contains(Range::new(dec("1"), dec("2")))).await?,
+            ["low"]
+        );
+        // Django's RangeContainedBy on a DecimalField.
+        assert_eq!(
+            band_names(q!(price__contained_by = dec("5")..dec("150.25"))).await?,
+            ["low", "mid"]
+        );
+        assert_eq!(
+            band_names(Lookup::parse::<Band>("price__contained_by", "[5,150.25]")?).await?,
+            ["low", "mid", "open"]
+        );
+        assert_eq!(
+            band_names(Lookup::parse::<Band>("prices__startswith", "10")?).await?,
+            ["mid"]
+        );
+        Ok(())
+    })
+    .await
+}

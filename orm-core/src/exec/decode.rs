@@ -37,6 +37,7 @@ impl Value {
             T::Numeric => Value::Decimal(row.try_get(index)?),
             T::Inet => Value::Inet(row.try_get(index)?),
             T::CiText => Value::Text(row.try_get(index)?),
+            T::Interval => Value::Interval(row.try_get(index)?),
         })
     }
 }
@@ -74,6 +75,7 @@ fn read_array(
         T::Jsonb => array!(Json),
         T::Numeric => array!(Decimal),
         T::Inet => array!(Inet),
+        T::Interval => array!(Interval),
     };
     Ok(array.unwrap_or_else(|| element.null()))
 }
@@ -100,6 +102,7 @@ fn read_range(
             K::Date => range!(chrono::NaiveDate, Date),
             K::Ts => range!(chrono::NaiveDateTime, Timestamp),
             K::TsTz => range!(chrono::DateTime<chrono::Utc>, TimestampTz),
+            K::Num => range!(rust_decimal::Decimal, Decimal),
         },
     ))
 }

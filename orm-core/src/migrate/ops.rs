@@ -146,7 +146,7 @@ fn zero_of(sql_type: &str) -> &'static str {
         // The empty array.
         t if t.ends_with("[]") => "'{}'",
         // The empty range.
-        "int4range" | "int8range" | "daterange" | "tsrange" | "tstzrange" => "'empty'",
+        "int4range" | "int8range" | "numrange" | "daterange" | "tsrange" | "tstzrange" => "'empty'",
         _ => "''",
     }
 }

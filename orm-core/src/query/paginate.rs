@@ -389,6 +389,7 @@ fn cursor_text(value: &Value) -> Option<String> {
         Value::Uuid(Some(u)) => u.to_string(),
         Value::Decimal(Some(d)) => d.to_string(),
         Value::Inet(Some(ip)) => ip.to_string(),
+        Value::Interval(Some(i)) => i.to_string(),
         _ => return None,
     })
 }

@@ -653,6 +653,11 @@ impl Aggregate {
                 Function::Sum | Function::Avg | Function::StdDev { .. } | Function::Variance { .. },
                 Some(f),
             ) if f.sql_type == SqlType::Numeric => SqlType::Numeric,
+            // Django: Sum and Avg of a DurationField are durations
+            // (PostgreSQL's `sum(interval)`, `avg(interval)`).
+            (Function::Sum | Function::Avg, Some(f)) if f.sql_type == SqlType::Interval => {
+                SqlType::Interval
+            }
             (Function::StringAgg, Some(f)) if f.sql_type.is_text() => SqlType::Text,
             (Function::StringAgg, Some(f)) => {
                 return Err(bad(&format!(

@@ -45,11 +45,11 @@ use crate::value::Value;
 
 /// The element type of a range field: `i32` (`int4range`), `i64`
 /// (`int8range`), `NaiveDate` (`daterange`), `NaiveDateTime` (`tsrange`),
-/// `DateTime<Utc>` (`tstzrange`).
+/// `DateTime<Utc>` (`tstzrange`), `Decimal` (`numrange`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the element of a range field",
     label = "not a range element type",
-    note = "range elements: i32 (int4range), i64 (int8range), NaiveDate (daterange), NaiveDateTime (tsrange), DateTime<Utc> (tstzrange)"
+    note = "range elements: i32 (int4range), i64 (int8range), NaiveDate (daterange), NaiveDateTime (tsrange), DateTime<Utc> (tstzrange), Decimal (numrange)"
 )]
 pub trait RangeElement: BaseType + BoundText + PartialOrd + Clone {
     /// The range type of this element.
@@ -70,6 +70,9 @@ impl RangeElement for NaiveDateTime {
 }
 impl RangeElement for DateTime<Utc> {
     const KIND: RangeKind = RangeKind::TsTz;
+}
+impl RangeElement for rust_decimal::Decimal {
+    const KIND: RangeKind = RangeKind::Num;
 }
 
 impl<E: RangeElement> FieldType for Range<E> {
@@ -155,7 +158,14 @@ macro_rules! element_operands {
         }
     )*};
 }
-element_operands!(i32, i64, NaiveDate, NaiveDateTime, DateTime<Utc>);
+element_operands!(
+    i32,
+    i64,
+    NaiveDate,
+    NaiveDateTime,
+    DateTime<Utc>,
+    rust_decimal::Decimal
+);
 
 /// Range fields (`Range<T>`, `Option<Range<T>>`, PostgreSQL's range
 /// types): the types Django's range lookups apply to.
@@ -193,7 +203,7 @@ impl<E: RangeElement, V: RangeOperand<E>> ContainsField<V> for Option<Range<E>> 
 #[diagnostic::on_unimplemented(
     message = "`contained_by` does not take a `{V}` on a `{Self}` field",
     label = "`contained_by` on a field that is not an array, a range, an integer, a date or a timestamp, or a value of the wrong type",
-    note = "`contained_by` takes an array (`[1, 2]`) on a Vec<T> field, a range (`Range::new(1, 10)`, `1..10`) on a Range<T>, i32, i64, NaiveDate, NaiveDateTime or DateTime<Utc> field, and a JSON value on a serde_json::Value field"
+    note = "`contained_by` takes an array (`[1, 2]`) on a Vec<T> field, a range (`Range::new(1, 10)`, `1..10`) on a Range<T>, i32, i64, Decimal, NaiveDate, NaiveDateTime or DateTime<Utc> field, and a JSON value on a serde_json::Value field"
 )]
 pub trait ContainedByField<V>: FieldType {
     /// The condition on `field`.
@@ -269,7 +279,14 @@ macro_rules! scalar_contained_by {
         }
     )*};
 }
-scalar_contained_by!(i32, i64, NaiveDate, NaiveDateTime, DateTime<Utc>);
+scalar_contained_by!(
+    i32,
+    i64,
+    NaiveDate,
+    NaiveDateTime,
+    DateTime<Utc>,
+    rust_decimal::Decimal
+);
 
 /// Field types `startswith` and `endswith` apply to, with the value of
 /// type `V` they take: text fields (a prefix or suffix, `LIKE`) and range

@@ -228,6 +228,8 @@ pub enum RangeKind {
     Ts,
     /// `tstzrange` (`Range<DateTime<Utc>>`).
     TsTz,
+    /// `numrange` (`Range<Decimal>`, Django's `DecimalRangeField`).
+    Num,
 }
 
 impl RangeKind {
@@ -239,6 +241,7 @@ impl RangeKind {
             RangeKind::Date => "daterange",
             RangeKind::Ts => "tsrange",
             RangeKind::TsTz => "tstzrange",
+            RangeKind::Num => "numrange",
         }
     }
 
@@ -250,6 +253,7 @@ impl RangeKind {
             RangeKind::Date => "date",
             RangeKind::Ts => "timestamp",
             RangeKind::TsTz => "timestamptz",
+            RangeKind::Num => "numeric",
         }
     }
 }
@@ -390,6 +394,7 @@ macro_rules! bound_text {
 bound_text! {
     i32 => "an integer", |v, f| write!(f, "{v}");
     i64 => "a bigint", |v, f| write!(f, "{v}");
+    rust_decimal::Decimal => "a decimal number", |v, f| write!(f, "{v}");
     chrono::NaiveDate => "a date (YYYY-MM-DD)", |v, f| write!(f, "{}", v.format("%Y-%m-%d"));
     chrono::NaiveDateTime => "a timestamp (YYYY-MM-DDTHH:MM:SS)",
         |v, f| write!(f, "{}", v.format("%Y-%m-%dT%H:%M:%S%.f"));

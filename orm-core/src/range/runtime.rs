@@ -17,6 +17,7 @@ fn kind_of_element(ty: SqlType) -> Option<RangeKind> {
         SqlType::Date => RangeKind::Date,
         SqlType::Timestamp => RangeKind::Ts,
         SqlType::TimestampTz => RangeKind::TsTz,
+        SqlType::Numeric => RangeKind::Num,
         _ => return None,
     })
 }

@@ -685,6 +685,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
                 K::Date => "::daterange",
                 K::Ts => "::tsrange",
                 K::TsTz => "::tstzrange",
+                K::Num => "::numrange",
             })
         }
         Value::I32(_) => K::Int4,
@@ -692,6 +693,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
         Value::Date(_) => K::Date,
         Value::Timestamp(_) => K::Ts,
         Value::TimestampTz(_) => K::TsTz,
+        Value::Decimal(_) => K::Num,
         _ => return None,
     };
     Some(match kind {
@@ -700,6 +702,7 @@ fn range_cast(v: &Value) -> Option<&'static str> {
         K::Date => "::date",
         K::Ts => "::timestamp",
         K::TsTz => "::timestamptz",
+        K::Num => "::numeric",
     })
 }
 
@@ -1026,6 +1029,12 @@ impl Expr {
             Expr::Value(v @ (Value::F32(_) | Value::F64(_))) => {
                 w.push_bind(v.clone());
                 w.push_sql("::double precision");
+            }
+            // An interval too: next to a timestamp PostgreSQL would take
+            // the parameter for a timestamp (`timestamp - timestamp`).
+            Expr::Value(v @ Value::Interval(_)) => {
+                w.push_bind(v.clone());
+                w.push_sql("::interval");
             }
             Expr::Value(v) => w.push_bind(v.clone()),
             Expr::Binary(l, op, r) => {

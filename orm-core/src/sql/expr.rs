@@ -166,11 +166,12 @@ impl Expr {
                     reason: format!("cannot annotate the value {v:?}"),
                 })
             }),
-            Expr::Binary(l, _, r) => {
-                let (l, r) = (
-                    numeric(l.result_type(meta)?)?,
-                    numeric(r.result_type(meta)?)?,
-                );
+            Expr::Binary(l, op, r) => {
+                let (l, r) = (l.result_type(meta)?, r.result_type(meta)?);
+                if let Some(ty) = temporal(l, *op, r) {
+                    return Ok(ty);
+                }
+                let (l, r) = (numeric(l)?, numeric(r)?);
                 Ok(match (l, r) {
                     // Django: "Expression contains mixed types:
                     // DecimalField, FloatField. You must set output_field."
@@ -249,6 +250,36 @@ impl Subquery {
     }
 }
 
+/// The type of date and time arithmetic, as PostgreSQL's operators give it
+/// (Django's `CombinedExpression` connector table for `DurationField`):
+/// timestamps (and times) subtract to an `interval` (Django's
+/// `TemporalSubtraction`: `F("ends") - F("starts")`), an interval added to or
+/// subtracted from a timestamp is a timestamp of that kind (a `date` one is a
+/// `timestamp`), intervals add up, and scale by a number. `None` for other
+/// operands (numbers, or a combination PostgreSQL has no operator for).
+fn temporal(l: SqlType, op: super::tree::Arith, r: SqlType) -> Option<SqlType> {
+    use super::tree::Arith::{Add, Div, Mul, Sub};
+    use SqlType as T;
+    let number = |t: SqlType| {
+        matches!(
+            t,
+            T::SmallInt | T::Integer | T::BigInt | T::Real | T::Double | T::Numeric
+        )
+    };
+    Some(match (l, op, r) {
+        (T::Timestamp, Sub, T::Timestamp)
+        | (T::TimestampTz, Sub, T::TimestampTz)
+        | (T::Time, Sub, T::Time)
+        | (T::Interval, Add | Sub, T::Interval) => T::Interval,
+        (T::Timestamp | T::TimestampTz | T::Time, Add | Sub, T::Interval) => l,
+        (T::Interval, Add, T::Timestamp | T::TimestampTz | T::Time) => r,
+        (T::Date, Add | Sub, T::Interval) | (T::Interval, Add, T::Date) => T::Timestamp,
+        (T::Interval, Mul | Div, n) if number(n) => T::Interval,
+        (n, Mul, T::Interval) if number(n) => T::Interval,
+        _ => return None,
+    })
+}
+
 /// The SQL type a bound value has, for the types an expression can hold.
 pub(crate) fn value_type(v: &Value) -> Option<SqlType> {
     Some(match v {
@@ -268,6 +299,7 @@ pub(crate) fn value_type(v: &Value) -> Option<SqlType> {
         Value::Json(_) => SqlType::Jsonb,
         Value::Decimal(_) => SqlType::Numeric,
         Value::Inet(_) => SqlType::Inet,
+        Value::Interval(_) => SqlType::Interval,
         _ => return None,
     })
 }

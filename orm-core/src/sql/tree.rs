@@ -683,6 +683,7 @@ macro_rules! from_value {
     )*};
 }
 from_value!(i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+from_value!(crate::Interval => Interval);
 
 /// A name is a field's, as Django reads a string given to a function:
 /// `Lower("name")` is `Lower(F("name"))`. A text value is

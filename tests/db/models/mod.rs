@@ -17,6 +17,7 @@ pub(crate) mod calendar;
 pub(crate) mod composite;
 pub(crate) mod devices;
 pub(crate) mod edited_blog;
+pub(crate) mod intervals;
 pub(crate) mod json_blog;
 pub(crate) mod json_fields;
 pub(crate) mod messages;

@@ -15,6 +15,7 @@ mod cursor;
 mod django_api;
 mod functions;
 mod hostile;
+mod intervals;
 mod json;
 mod kept;
 mod pg_scalars;
