@@ -175,25 +175,6 @@ impl IndexOptions {
     }
 }
 
-/// A PostgreSQL name the DDL writes (an operator class, a text search
-/// configuration): `[a-z_][a-z0-9_]*`, optionally `schema.`-qualified. The
-/// same rule as `orm-core`'s check before it writes one.
-fn plain_name(s: &str) -> bool {
-    let part = |p: &str| {
-        !p.is_empty()
-            && p.len() <= 63
-            && p.bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    };
-    match s.split_once('.') {
-        Some((a, b)) => part(a) && part(b),
-        None => part(s),
-    }
-}
-
 /// `index(a, b, using = "gin", opclasses = ["x", "y"])` or
 /// `index(search_vector(a, b), config = "english", using = "gin")`.
 fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptions)> {
@@ -226,7 +207,7 @@ fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptio
             Some("config") => (|| {
                 config_given = true;
                 let lit: LitStr = inner.value()?.parse()?;
-                if !plain_name(&lit.value()) {
+                if !orm_names::is_plain_name(&lit.value()) {
                     return Err(syn::Error::new(
                         lit.span(),
                         "a text search configuration is a name like `english` \
@@ -242,7 +223,7 @@ fn index_list(meta: &ParseNestedMeta<'_>) -> syn::Result<(Vec<Ident>, IndexOptio
                     match item {
                         Expr::Lit(ExprLit {
                             lit: Lit::Str(s), ..
-                        }) if plain_name(&s.value()) => opts.opclasses.push(s.clone()),
+                        }) if orm_names::is_plain_name(&s.value()) => opts.opclasses.push(s.clone()),
                         other => {
                             return Err(syn::Error::new(
                                 other.span(),

@@ -501,6 +501,26 @@ impl fmt::Display for Transform {
     }
 }
 
+/// A PostgreSQL name the DDL writes as it is (an operator class, a text
+/// search configuration): `[a-z_][a-z0-9_]*` of at most 63 bytes,
+/// optionally `schema.`-qualified. The derive checks it at compile time
+/// and the runtime before writing one, with this one rule.
+pub fn is_plain_name(s: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 63
+            && p.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    match s.split_once('.') {
+        Some((a, b)) => part(a) && part(b),
+        None => part(s),
+    }
+}
+
 /// `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`,
 /// `Post2Tag` -> `post2_tag`: a model's default table name (the derive) and
 /// the base of its many-to-many link columns (the runtime), which must
@@ -654,6 +674,18 @@ mod tests {
         assert_eq!(names.len(), Transform::ALL.len());
         assert_eq!(Transform::from_name("years"), None);
         assert_eq!(Transform::from_name(""), None);
+    }
+
+    #[test]
+    fn plain_names_are_lower_case_identifiers_with_one_schema_at_most() {
+        use super::is_plain_name;
+        for ok in ["english", "pg_catalog.simple", "_x1", "gin_trgm_ops"] {
+            assert!(is_plain_name(ok), "{ok}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "English", "1x", "a.b.c", "a-b", "x'; --", "a.", ".a", long.as_str()] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -453,6 +453,21 @@ fn json_of_text(text: &str) -> Value {
     ))
 }
 
+/// The error for `key`, whose lookup does not apply: the valid ones are
+/// the lookups `valid` keeps, in the table's order.
+fn no_lookup(meta: &ModelMeta, key: &str, valid: impl Fn(Kind) -> bool) -> Error {
+    Error::from(crate::error::LookupError {
+        model: meta.name,
+        what: "lookup",
+        name: shown(key),
+        valid: Kind::ALL
+            .iter()
+            .filter(|l| valid(**l))
+            .map(|l| l.name().to_owned())
+            .collect(),
+    })
+}
+
 /// True when `transform` applies to `field` (as Django: the date parts to
 /// dates and date-times, `date`/`time` to date-times, the time parts to
 /// times and date-times).
@@ -887,15 +902,8 @@ impl Lookup {
                         orm_names::RANGE_ENDS.iter().position(|n| n == first),
                     ) {
                         if !applies_to_type(lookup, kind.element()) {
-                            return Err(Error::from(crate::error::LookupError {
-                                model: meta.name,
-                                what: "lookup",
-                                name: shown(key),
-                                valid: Kind::ALL
-                                    .iter()
-                                    .filter(|l| applies_to_type(**l, kind.element()))
-                                    .map(|l| l.name().to_owned())
-                                    .collect(),
+                            return Err(no_lookup(meta, key, |l| {
+                                applies_to_type(l, kind.element())
                             }));
                         }
                         return Ok(Resolved {
@@ -913,16 +921,7 @@ impl Lookup {
                 if let Some(field) = meta.field(name).filter(|f| f.sql_type == SqlType::Jsonb) {
                     let keys = json_keys(meta.name, field, key, rest)?;
                     if !json_applies(lookup, true) {
-                        return Err(Error::from(crate::error::LookupError {
-                            model: meta.name,
-                            what: "lookup",
-                            name: shown(key),
-                            valid: Kind::ALL
-                                .iter()
-                                .filter(|l| json_applies(**l, true))
-                                .map(|l| l.name().to_owned())
-                                .collect(),
-                        }));
+                        return Err(no_lookup(meta, key, |l| json_applies(l, true)));
                     }
                     return Ok(Resolved {
                         path,

@@ -44,20 +44,7 @@ const MAX_CONFIG: usize = 127;
 /// # Errors
 /// A description of the form a name must have.
 pub(crate) fn check_config(name: &str) -> std::result::Result<(), String> {
-    let part_ok = |p: &str| {
-        !p.is_empty()
-            && p.len() <= 63
-            && p.bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    };
-    let ok = name.len() <= MAX_CONFIG
-        && match name.split_once('.') {
-            Some((schema, rest)) => part_ok(schema) && part_ok(rest),
-            None => part_ok(name),
-        };
+    let ok = name.len() <= MAX_CONFIG && orm_names::is_plain_name(name);
     if ok {
         Ok(())
     } else {
