@@ -252,17 +252,35 @@ impl<M: Model, T> Field<M, T> {
                 Q::from_node(crate::sql::tree::key_in_node(meta, values))
             }
             (Member::Key(meta), InOperand::Query(mut sub)) => {
-                sub.error.get_or_insert_with(|| {
-                    format!(
-                        "`pk__in` on {}, whose primary key has several fields, takes a list \
-                         of tuples, not a subquery",
-                        meta.name
-                    )
-                });
+                // A query set of a model keyed alike: its keys as rows.
+                let types = |m: &'static crate::meta::ModelMeta| {
+                    m.pk_field_metas().map(|f| f.sql_type).collect::<Vec<_>>()
+                };
+                if !(sub.whole_key && types(sub.meta) == types(meta)) {
+                    sub.error.get_or_insert_with(|| {
+                        format!(
+                            "`pk__in` on {}, whose primary key has several fields, takes a list \
+                             of tuples or a query set of a model with the same key fields, \
+                             not a one-field subquery",
+                            meta.name
+                        )
+                    });
+                }
                 self.column_q(Op::InQuery(sub))
             }
             (_, InOperand::Values(values)) => self.column_q(Op::In(values)),
-            (_, InOperand::Query(sub)) => self.column_q(Op::InQuery(sub)),
+            (_, InOperand::Query(mut sub)) => {
+                if sub.whole_key {
+                    sub.error.get_or_insert_with(|| {
+                        format!(
+                            "a query set of {} is no `__in` operand for one field: its \
+                             primary key has several fields; use values(..) of one field",
+                            sub.meta.name
+                        )
+                    });
+                }
+                self.column_q(Op::InQuery(sub))
+            }
         }
     }
 

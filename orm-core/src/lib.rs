@@ -186,10 +186,11 @@
 //! once). As in Django 5.2, no [`ForeignKey`], [`OneToOne`],
 //! [`ManyToMany`] or [`Reverse`] may point to a model with a composite key
 //! (a compile error), and a `ManyToMany` cannot start from one.
-//! `bulk_update` matches each row by its whole key. Not supported on such
-//! a model: `pk__in` with a subquery (an error), and the run-time
-//! [`Lookup::parse`] of `pk` (an unknown field: name the key fields
-//! instead).
+//! `bulk_update` matches each row by its whole key, and `pk__in` takes a
+//! query set of a model keyed alike (`("a", "b") IN (SELECT "a", "b" ..)`,
+//! as Django 5.2's tuple lookups). Not supported on such a model: the
+//! run-time [`Lookup::parse`] of `pk` (an unknown field: name the key
+//! fields instead).
 //!
 //!
 //! # PostgreSQL types

@@ -683,7 +683,17 @@ mod tests {
             assert!(is_plain_name(ok), "{ok}");
         }
         let long = "a".repeat(64);
-        for bad in ["", "English", "1x", "a.b.c", "a-b", "x'; --", "a.", ".a", long.as_str()] {
+        for bad in [
+            "",
+            "English",
+            "1x",
+            "a.b.c",
+            "a-b",
+            "x'; --",
+            "a.",
+            ".a",
+            long.as_str(),
+        ] {
             assert!(!is_plain_name(bad), "{bad}");
         }
     }

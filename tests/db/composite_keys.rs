@@ -117,6 +117,10 @@ async fn composite_key_bulk_create_and_unique_violation() -> Result<()> {
         let a = Release::get(q!(pk = (5, "A"))).await?;
         let b = Release::get(q!(pk = (5, "B"))).await?;
         assert_eq!((a.notes.as_str(), b.notes.as_str()), ("first", "second"));
+        // `pk__in` a query set of the same model: the key as a row.
+        let picked = Release::filter(q!(pk__in = Release::filter(q!(notes = "second")))).await?;
+        assert_eq!(picked.len(), 1);
+        assert_eq!((picked[0].version, picked[0].name.as_str()), (5, "B"));
         // A key field is not written by bulk_update (as Django refuses pk).
         let err = Release::bulk_update(&changed, &["name"]).await.unwrap_err();
         assert!(err.to_string().contains("primary key"), "{err}");

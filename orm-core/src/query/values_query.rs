@@ -282,6 +282,7 @@ impl<M: Model> ValuesQuery<M> {
             limit: self.qs.limit,
             offset: self.qs.offset,
             error,
+            whole_key: false,
         })
     }
 }
@@ -293,14 +294,10 @@ impl<M: Model, T> InArg<T> for QuerySet<M> {
     fn into_in(self) -> InOperand {
         let pk = M::META.pk_field().name;
         let mut operand = <ValuesQuery<M> as InArg<T>>::into_in(ValuesQuery::new(self, vec![pk]));
+        // A composite key: every key field, for `pk__in` of a model with
+        // the same key (Django 5.2's tuple lookups take a subquery).
         if let (true, InOperand::Query(sub)) = (M::META.has_composite_pk(), &mut operand) {
-            sub.error.get_or_insert_with(|| {
-                format!(
-                    "a query set of {} is no `__in` operand: its primary key has several \
-                     fields; use values(..) of one field",
-                    M::META.name
-                )
-            });
+            sub.whole_key = true;
         }
         operand
     }

@@ -568,6 +568,16 @@ fn push_op(
             col(w);
             w.push_sql(" IS NOT NULL");
         }
+        Op::InQuery(sub) if sub.whole_key => {
+            // `("t"."a", "t"."b") IN (SELECT ..)`: the row's whole key.
+            w.push_sql("(");
+            w.push_list(scope.meta.pk_field_metas(), ", ", |w, f| {
+                w.push_column(scope.alias, f.column)
+            });
+            w.push_sql(") IN (");
+            push_subquery(w, sub);
+            w.push_sql(")");
+        }
         Op::InQuery(sub) => {
             col(w);
             w.push_sql(" IN (");
@@ -952,6 +962,9 @@ pub(crate) fn push_subquery(w: &mut SqlWriter, sub: &Subquery) {
     let meta = sub.meta;
     w.push_sql("SELECT ");
     match sub.column {
+        Some(_) if sub.whole_key => w.push_list(meta.pk_field_metas(), ", ", |w, f| {
+            w.push_column(meta.table, f.column)
+        }),
         Some(column) => w.push_column(meta.table, column.column),
         None => w.push_sql("NULL"),
     }

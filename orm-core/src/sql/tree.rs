@@ -526,6 +526,10 @@ pub struct Subquery {
     pub(crate) offset: Option<i64>,
     /// Why it cannot be used (reported before anything is sent).
     pub(crate) error: Option<String>,
+    /// A query set of a model with a composite primary key as a `pk__in`
+    /// operand: it selects every key field (`column` is the first), and
+    /// the outer key is compared as a row, `("a", "b") IN (SELECT ..)`.
+    pub(crate) whole_key: bool,
 }
 
 /// [`Set::index`] of a field reached through relations, which `update()`

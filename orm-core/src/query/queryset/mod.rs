@@ -461,5 +461,6 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
         limit: None,
         offset: None,
         error: query.error.map(|(_, reason)| reason),
+        whole_key: false,
     })))
 }

@@ -85,9 +85,27 @@ fn pk_in_tuples_is_an_or_of_key_conditions() {
         .sql()
         .expect("renders")
         .is_none());
-    // A query set is no operand for a key of two columns: refused.
-    assert!(Release::filter(q!(pk__in = Release::all())).sql().is_err());
+    // A query set of a model keyed alike: its keys as rows (Django 5.2's
+    // tuple `In` takes a subquery).
+    let stmt = Release::filter(q!(pk__in = Release::filter(q!(notes = "x"))))
+        .sql()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stmt.sql,
+        format!(
+            r#"SELECT {RELEASE_COLS} FROM "releases" WHERE ("releases"."version", "releases"."name") IN (SELECT "releases"."version", "releases"."name" FROM "releases" WHERE "releases"."notes" = $1)"#
+        )
+    );
+    assert_eq!(stmt.binds, [Value::Text(Some("x".into()))]);
+    // Not for one column, nor from a one-field values() query: refused
+    // before anything is sent.
     assert!(User::filter(q!(id__in = Release::all())).sql().is_err());
+    assert!(
+        Release::filter(q!(pk__in = Release::all().values("version")))
+            .sql()
+            .is_err()
+    );
 }
 
 #[test]
