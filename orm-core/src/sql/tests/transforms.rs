@@ -15,6 +15,7 @@ struct Venue {
     id: i64,
     /// A field named like a transform: `venue__date` is this field.
     date: NaiveDate,
+    name: String,
     opened: DateTime<Utc>,
 }
 
@@ -516,8 +517,11 @@ fn text_transforms_take_the_lookups_of_their_output() {
     );
     // Across a relation, the transformed field of the related row.
     assert_eq!(
-        where_of(q!(venue__opened__year = 2020)).1.len(),
-        where_of(q!(at__year = 2020)).1.len()
+        where_of(q!(venue__name__lower__startswith = "ha")),
+        (
+            r#"EXISTS (SELECT 1 FROM "venues" AS "T1" WHERE "T1"."id" = "events"."venue_id" AND LOWER("T1"."name") LIKE $1)"#.to_owned(),
+            vec![text("ha%")]
+        )
     );
 }
 
