@@ -886,6 +886,7 @@ pub mod relation;
 pub mod schema;
 #[cfg(feature = "serde")]
 pub mod serde;
+mod soft_delete;
 mod sql;
 pub mod timezone;
 pub mod transaction;
