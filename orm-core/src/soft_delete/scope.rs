@@ -32,3 +32,14 @@ pub(crate) fn push_mark_set(w: &mut SqlWriter, meta: &ModelMeta, field: &FieldMe
     w.push_ident(field.column);
     w.push_sql(if mark { " = now()" } else { " = NULL" });
 }
+
+/// ` WHERE "deleted_at" IS NULL` after an `ON CONFLICT (..)` target on a
+/// soft delete model: its unique indexes are partial ones over the live
+/// rows, which PostgreSQL infers only from this predicate.
+pub(crate) fn push_conflict_where(w: &mut SqlWriter, meta: &ModelMeta) {
+    if let Some(f) = field(meta) {
+        w.push_sql(" WHERE ");
+        w.push_ident(f.column);
+        w.push_sql(" IS NULL");
+    }
+}
