@@ -253,7 +253,7 @@ fn check_soft_delete(cx: &mut Ctxt, model: &Model<'_>) {
                 "`soft_delete` needs a field `{name}: Option<DateTime<Utc>>` (the time a row was \
                  deleted, NULL while it is not)\n\
                  help: add `pub {name}: Option<DateTime<Utc>>`, or name another field with \
-                 `#[orm(soft_delete = \"removed_at\")]`"
+                 `#[orm(soft_delete = \"<field>\")]`"
             ),
         ));
         return;

@@ -163,16 +163,26 @@ fn cascade_children(meta: &ModelMeta) -> Vec<(&'static ModelMeta, &'static Field
 }
 
 /// `UPDATE "child" SET "deleted_at" = now() WHERE "key" = ANY($1) AND
-/// "deleted_at" IS NULL [RETURNING "pk"]`: the cascade of a soft delete.
+/// "deleted_at" IS NULL RETURNING "pk"`: the cascade of a soft delete
+/// (`mark`), or `SELECT "pk" FROM "child" WHERE ..` of the same rows (a
+/// preview). The first key column comes back: the rows are counted, and
+/// followed further when the child has a one-field key.
 pub(crate) fn cascade_statement(
     child: &'static ModelMeta,
     key: &FieldMeta,
     keys: &Value,
-    returning: bool,
+    mark: bool,
 ) -> Option<Statement> {
     let field = scope::field(child)?;
     let mut w = SqlWriter::new();
-    scope::push_mark_set(&mut w, child, field, true);
+    if mark {
+        scope::push_mark_set(&mut w, child, field, true);
+    } else {
+        w.push_sql("SELECT ");
+        w.push_ident(child.pk_field().column);
+        w.push_sql(" FROM ");
+        w.push_ident(child.table);
+    }
     w.push_sql(" WHERE ");
     w.push_ident(key.column);
     w.push_sql(" = ANY(");
@@ -180,7 +190,7 @@ pub(crate) fn cascade_statement(
     w.push_sql(") AND ");
     w.push_ident(field.column);
     w.push_sql(" IS NULL");
-    if returning {
+    if mark {
         w.push_sql(" RETURNING ");
         w.push_ident(child.pk_field().column);
     }
@@ -197,50 +207,186 @@ fn keys_of(meta: &ModelMeta, rows: &[tokio_postgres::Row]) -> Result<Value> {
     ))
 }
 
+/// Counts `n` rows of `name` in `report`.
+fn add(report: &mut crate::Deleted, name: &str, n: u64) {
+    if n > 0 {
+        report.total += n;
+        *report.per_model.entry(name.to_owned()).or_default() += n;
+    }
+}
+
+/// Marks (`mark`) or counts the live rows of soft delete models that
+/// refer by `CASCADE` keys to `keys` of `meta`, level by level, adding
+/// them to `report`.
+async fn cascade(
+    db: &crate::Db,
+    meta: &'static ModelMeta,
+    keys: Value,
+    mark: bool,
+    report: &mut crate::Deleted,
+) -> Result<()> {
+    let mut queue = vec![(meta, keys)];
+    while let Some((parent, keys)) = queue.pop() {
+        for (child, key) in cascade_children(parent) {
+            let Some(stmt) = cascade_statement(child, key, &keys, mark) else {
+                continue;
+            };
+            let rows = db.query(&stmt.sql, &stmt.binds).await?;
+            add(report, child.name, rows.len() as u64);
+            if !rows.is_empty() && !child.has_composite_pk() {
+                queue.push((child, keys_of(child, &rows)?));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `delete()` of a soft delete model: marks the matching live rows (one
 /// `UPDATE`), and, when soft delete models refer to it by `CASCADE` keys,
 /// theirs too, in one transaction (so all share the time of `now()`).
 /// Returns how many rows of `M` were marked.
 pub(crate) async fn mark<M: Model>(qs: QuerySet<M>) -> Result<u64> {
+    let cascades = !M::META.has_composite_pk() && !cascade_children(M::META).is_empty();
+    if cascades {
+        return Ok(report(qs)
+            .await?
+            .per_model
+            .get(M::META.name)
+            .copied()
+            .unwrap_or(0));
+    }
     let using = qs.db.clone();
     let Some(filter) = mark_filter(qs, DeletedRows::Hidden)? else {
         return Ok(0);
     };
     let db = crate::db::resolve(using.as_ref())?;
-    let cascades = !M::META.has_composite_pk() && !cascade_children(M::META).is_empty();
-    let Some(stmt) = mark_statement(M::META, &filter, true, cascades) else {
-        return Ok(0);
-    };
-    if !cascades {
-        return db.execute(&stmt.sql, &stmt.binds).await;
+    match mark_statement(M::META, &filter, true, false) {
+        Some(stmt) => db.execute(&stmt.sql, &stmt.binds).await,
+        None => Ok(0),
     }
+}
+
+/// [`QuerySet::delete_report`] of a soft delete model: marks as
+/// [`mark`] does, in one transaction, and counts the rows marked per model.
+pub(crate) async fn report<M: Model>(qs: QuerySet<M>) -> Result<crate::Deleted> {
+    let using = qs.db.clone();
+    let mut report = crate::Deleted::default();
+    let Some(filter) = mark_filter(qs, DeletedRows::Hidden)? else {
+        return Ok(report);
+    };
+    let Some(stmt) = mark_statement(M::META, &filter, true, true) else {
+        return Ok(report);
+    };
+    let db = crate::db::resolve(using.as_ref())?;
     let options = crate::transaction::TxOptions::default();
     crate::transaction::transaction_on(&db, options, || async {
         let db = crate::db::current()?;
         let rows = db.query(&stmt.sql, &stmt.binds).await?;
-        let mut queue = vec![(M::META, keys_of(M::META, &rows)?)];
-        while let Some((parent, keys)) = queue.pop() {
-            for (child, key) in cascade_children(parent) {
-                let further = !child.has_composite_pk() && !cascade_children(child).is_empty();
-                let Some(stmt) = cascade_statement(child, key, &keys, further) else {
-                    continue;
-                };
-                if further {
-                    let marked = db.query(&stmt.sql, &stmt.binds).await?;
-                    if !marked.is_empty() {
-                        queue.push((child, keys_of(child, &marked)?));
-                    }
-                } else {
-                    db.execute(&stmt.sql, &stmt.binds).await?;
-                }
-            }
+        add(&mut report, M::META.name, rows.len() as u64);
+        if !rows.is_empty() && !M::META.has_composite_pk() {
+            cascade(&db, M::META, keys_of(M::META, &rows)?, true, &mut report).await?;
         }
-        Ok(rows.len() as u64)
+        Ok(report)
     })
     .await
 }
 
-/// [`QuerySet::restore`].
+/// [`QuerySet::delete_preview`] of a soft delete model: the rows a soft
+/// delete would mark, per model (nothing is set to NULL or refused: the
+/// rows stay).
+pub(crate) async fn preview<M: Model>(qs: QuerySet<M>) -> Result<crate::query::DeletePreview> {
+    let using = qs.db.clone();
+    let mut preview = crate::query::DeletePreview::default();
+    let Some(filter) = mark_filter(qs, DeletedRows::Hidden)? else {
+        return Ok(preview);
+    };
+    let db = crate::db::resolve(using.as_ref())?;
+    let stmt = statements::keys_for_update(M::META, &filter);
+    let rows = db.query(&stmt.sql, &stmt.binds).await?;
+    add(&mut preview.deleted, M::META.name, rows.len() as u64);
+    if !rows.is_empty() && !M::META.has_composite_pk() {
+        let keys = keys_of(M::META, &rows)?;
+        cascade(&db, M::META, keys, false, &mut preview.deleted).await?;
+    }
+    Ok(preview)
+}
+
+/// `UPDATE "t" SET "deleted_at" = NULL FROM (SELECT "t"."id",
+/// "t"."deleted_at" FROM "t" WHERE <filter> FOR UPDATE) AS "restored"
+/// WHERE "t"."id" = "restored"."id" RETURNING "t"."id",
+/// "restored"."deleted_at"`: a restore that says when each row had been
+/// marked, for the cascade.
+pub(crate) fn restore_statement(meta: &'static ModelMeta, filter: &Node) -> Option<Statement> {
+    let field = scope::field(meta)?;
+    let pk = meta.pk_field().column;
+    let mut w = SqlWriter::new();
+    scope::push_mark_set(&mut w, meta, field, false);
+    w.push_sql(" FROM (SELECT ");
+    w.push_column(meta.table, pk);
+    w.push_sql(", ");
+    w.push_column(meta.table, field.column);
+    w.push_sql(" FROM ");
+    w.push_ident(meta.table);
+    statements::push_where(&mut w, meta, filter);
+    w.push_sql(" FOR UPDATE) AS \"restored\" WHERE ");
+    w.push_column(meta.table, pk);
+    w.push_sql(" = ");
+    w.push_column("restored", pk);
+    w.push_sql(" RETURNING ");
+    w.push_column(meta.table, pk);
+    w.push_sql(", ");
+    w.push_column("restored", field.column);
+    Some(w.finish())
+}
+
+/// `UPDATE "child" SET "deleted_at" = NULL FROM UNNEST($1::bigint[],
+/// $2::timestamptz[]) AS "restored"("key", "at") WHERE "child"."key" =
+/// "restored"."key" AND "child"."deleted_at" = "restored"."at" RETURNING
+/// "child"."id", "restored"."at"`: the rows a restored parent's
+/// delete had cascaded to (marked at the same moment).
+pub(crate) fn restore_cascade_statement(
+    parent: &'static ModelMeta,
+    child: &'static ModelMeta,
+    key: &FieldMeta,
+    (keys, times): (Value, Value),
+) -> Option<Statement> {
+    let field = scope::field(child)?;
+    let parent_field = scope::field(parent)?;
+    let mut w = SqlWriter::new();
+    scope::push_mark_set(&mut w, child, field, false);
+    w.push_sql(" FROM UNNEST(");
+    w.push_bind(keys);
+    w.push_sql("::");
+    w.push_text(&parent.pk_field().ddl_type());
+    w.push_sql("[], ");
+    w.push_bind(times);
+    w.push_sql("::");
+    w.push_text(&parent_field.ddl_type());
+    w.push_sql("[]) AS \"restored\"(\"key\", \"at\") WHERE ");
+    w.push_column(child.table, key.column);
+    w.push_sql(" = \"restored\".\"key\" AND ");
+    w.push_column(child.table, field.column);
+    w.push_sql(" = \"restored\".\"at\" RETURNING ");
+    w.push_column(child.table, child.pk_field().column);
+    // The time it had been marked (`RETURNING` gives the new, NULL, value).
+    w.push_sql(", \"restored\".\"at\"");
+    Some(w.finish())
+}
+
+/// The keys and mark times in the first two columns of `rows`.
+fn keys_and_times(meta: &ModelMeta, rows: &[tokio_postgres::Row]) -> Result<(Value, Value)> {
+    let (mut keys, mut times) = (Vec::new(), Vec::new());
+    let at = scope::field(meta).map_or(crate::types::SqlType::TimestampTz, |f| f.sql_type);
+    for row in rows {
+        keys.push(Value::read(row, 0, meta.pk_field().sql_type)?);
+        times.push(Value::read(row, 1, at)?);
+    }
+    Ok((Value::Array(keys), Value::Array(times)))
+}
+
+/// [`QuerySet::restore`]: one `UPDATE`, and when soft delete models refer
+/// to `M` by `CASCADE` keys, the rows its delete marked with it, level
+/// by level, in one transaction.
 async fn restore<M: Model>(qs: QuerySet<M>) -> Result<u64> {
     field_of(M::META, "restore")?;
     let using = qs.db.clone();
@@ -248,8 +394,33 @@ async fn restore<M: Model>(qs: QuerySet<M>) -> Result<u64> {
         return Ok(0);
     };
     let db = crate::db::resolve(using.as_ref())?;
-    let Some(stmt) = mark_statement(M::META, &filter, false, false) else {
+    if M::META.has_composite_pk() || cascade_children(M::META).is_empty() {
+        return match mark_statement(M::META, &filter, false, false) {
+            Some(stmt) => db.execute(&stmt.sql, &stmt.binds).await,
+            None => Ok(0),
+        };
+    }
+    let Some(stmt) = restore_statement(M::META, &filter) else {
         return Ok(0);
     };
-    db.execute(&stmt.sql, &stmt.binds).await
+    let options = crate::transaction::TxOptions::default();
+    crate::transaction::transaction_on(&db, options, || async {
+        let db = crate::db::current()?;
+        let rows = db.query(&stmt.sql, &stmt.binds).await?;
+        let mut queue = vec![(M::META, keys_and_times(M::META, &rows)?)];
+        while let Some((parent, restored)) = queue.pop() {
+            for (child, key) in cascade_children(parent) {
+                let Some(stmt) = restore_cascade_statement(parent, child, key, restored.clone())
+                else {
+                    continue;
+                };
+                let rows = db.query(&stmt.sql, &stmt.binds).await?;
+                if !rows.is_empty() && !child.has_composite_pk() {
+                    queue.push((child, keys_and_times(child, &rows)?));
+                }
+            }
+        }
+        Ok(rows.len() as u64)
+    })
+    .await
 }

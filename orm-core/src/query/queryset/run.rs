@@ -758,6 +758,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// As [`delete`](QuerySet::delete).
     pub async fn delete_report(self) -> Result<crate::query::Deleted> {
+        if M::META.soft_delete.is_some() {
+            return crate::soft_delete::report(self).await;
+        }
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -781,6 +784,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// As [`delete_report`](QuerySet::delete_report).
     pub async fn delete_preview(self) -> Result<crate::query::DeletePreview> {
+        if M::META.soft_delete.is_some() {
+            return crate::soft_delete::preview(self).await;
+        }
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,

@@ -280,18 +280,25 @@ fn delete_marks_restore_clears() {
         crate::soft_delete::mark_statement(SdAuthor::META, &Node::All, false, false).unwrap();
     assert_eq!(&*restore.sql, r#"UPDATE "sd_authors" SET "deleted_at" = NULL"#);
     let keys = Value::Array(vec![Value::I64(Some(1)), Value::I64(Some(2))]);
-    let cascade = crate::soft_delete::cascade_statement(
-        SdBook::META,
-        &SdBook::META.fields[1],
-        &keys,
-        false,
-    )
-    .unwrap();
+    let cascade = |mark| {
+        crate::soft_delete::cascade_statement(SdBook::META, &SdBook::META.fields[1], &keys, mark)
+            .unwrap()
+    };
+    let marked = cascade(true);
     assert_eq!(
-        (&*cascade.sql, &cascade.binds[..]),
+        (&*marked.sql, &marked.binds[..]),
         (
-            r#"UPDATE "sd_books" SET "removed_at" = now() WHERE "author_id" = ANY($1) AND "removed_at" IS NULL"#,
-            &[keys][..]
+            r#"UPDATE "sd_books" SET "removed_at" = now() WHERE "author_id" = ANY($1) AND "removed_at" IS NULL RETURNING "id""#,
+            &[keys.clone()][..]
+        )
+    );
+    // What a preview counts.
+    let counted = cascade(false);
+    assert_eq!(
+        (&*counted.sql, &counted.binds[..]),
+        (
+            r#"SELECT "id" FROM "sd_books" WHERE "author_id" = ANY($1) AND "removed_at" IS NULL"#,
+            &[keys.clone()][..]
         )
     );
     // No mark on a model without soft delete.
