@@ -387,3 +387,40 @@ fn an_upsert_names_the_live_rows_predicate() {
         r#"INSERT INTO "sd_authors" ("name", "deleted_at") SELECT * FROM UNNEST($1::text[], $2::timestamptz[]) ON CONFLICT ("name") WHERE "deleted_at" IS NULL DO UPDATE SET "deleted_at" = "excluded"."deleted_at" RETURNING "id""#
     );
 }
+
+#[test]
+fn restore_says_when_each_row_was_marked_for_its_cascade() {
+    let filter = Node::leaf(&SdAuthor::META.fields[2], crate::query::q::Op::IsNull(false));
+    let restore = crate::soft_delete::restore_statement(SdAuthor::META, &filter).unwrap();
+    assert_eq!(
+        &*restore.sql,
+        r#"UPDATE "sd_authors" SET "deleted_at" = NULL FROM (SELECT "sd_authors"."id", "sd_authors"."deleted_at" FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NOT NULL FOR UPDATE) AS "restored" WHERE "sd_authors"."id" = "restored"."id" RETURNING "sd_authors"."id", "restored"."deleted_at""#
+    );
+    let keys = Value::Array(vec![Value::I64(Some(1))]);
+    let times = Value::Array(vec![Value::TimestampTz(Some(DateTime::<Utc>::UNIX_EPOCH))]);
+    let children = crate::soft_delete::restore_cascade_statement(
+        SdAuthor::META,
+        SdBook::META,
+        &SdBook::META.fields[1],
+        (keys.clone(), times.clone()),
+    )
+    .unwrap();
+    // Only the books marked at their author's moment: one marked on its
+    // own earlier stays marked.
+    assert_eq!(
+        (&*children.sql, &children.binds[..]),
+        (
+            r#"UPDATE "sd_books" SET "removed_at" = NULL FROM UNNEST($1::bigint[], $2::timestamptz[]) AS "restored"("key", "at") WHERE "sd_books"."author_id" = "restored"."key" AND "sd_books"."removed_at" = "restored"."at" RETURNING "sd_books"."id", "restored"."at""#,
+            &[keys, times][..]
+        )
+    );
+}
+
+#[test]
+fn aggregates_across_relations_count_live_rows() {
+    let stmt = aggregate_sql(SdAuthor::all(), &[crate::query::Count("books")]);
+    assert_eq!(
+        stmt.sql,
+        r#"WITH "orm_base" AS (SELECT "sd_authors"."id", "sd_authors"."name", "sd_authors"."deleted_at" FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NULL) SELECT (SELECT COUNT("A1"."id") FROM "orm_base" JOIN "sd_books" AS "A1" ON "A1"."author_id" = "orm_base"."id" AND "A1"."removed_at" IS NULL) AS "books__count""#
+    );
+}
