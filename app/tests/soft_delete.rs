@@ -32,7 +32,10 @@ async fn a_library_crates_soft_delete_model() -> Result<()> {
     assert_eq!(err.constraint(), Some("app_notes_title_key"), "{err}");
     again.hard_delete().await?;
     assert_eq!(todo.restore().await?, 1);
-    let titles: Vec<String> = Note::all().order_by(["title"]).values_list_flat("title").await?;
+    let titles: Vec<String> = Note::all()
+        .order_by(["title"])
+        .values_list_flat("title")
+        .await?;
     assert_eq!(titles, ["ideas", "todo"]);
     Ok(())
 }

@@ -259,7 +259,11 @@ fn check_soft_delete(cx: &mut Ctxt, model: &Model<'_>) {
         return;
     };
     let timestamp = crate::ast::option_inner(field.ty).is_some_and(|inner| match inner {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "DateTime"),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "DateTime"),
         _ => false,
     });
     if !timestamp || field.relation.is_some() || field.attrs.primary_key.is_some() {

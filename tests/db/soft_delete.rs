@@ -39,7 +39,10 @@ async fn delete_marks_and_the_default_queries_leave_the_row_out() -> Result<()> 
             Err(Error::DoesNotExist { .. })
         ));
         assert!(SdBook::get_or_none(q!(title = "Dune")).await?.is_none());
-        let pages: Vec<i32> = SdBook::all().order_by(["pages"]).values_list_flat("pages").await?;
+        let pages: Vec<i32> = SdBook::all()
+            .order_by(["pages"])
+            .values_list_flat("pages")
+            .await?;
         assert_eq!(pages, [250, 300]);
         let sum = SdBook::all().aggregate([Sum("pages")]).await?;
         assert_eq!(sum.get::<Option<i64>>("pages__sum")?, Some(550));
@@ -68,7 +71,12 @@ async fn queryset_delete_counts_restore_and_hard_delete() -> Result<()> {
     orm_core::scope(&db, async {
         let s = shelf().await?;
         // The number of rows marked, as delete() counts deleted ones.
-        assert_eq!(SdTag::filter(q!(name__in = ["classic", "novel", "x"])).delete().await?, 2);
+        assert_eq!(
+            SdTag::filter(q!(name__in = ["classic", "novel", "x"]))
+                .delete()
+                .await?,
+            2
+        );
         assert_eq!(SdTag::all().count().await?, 0);
         assert_eq!(SdTag::all().with_deleted().count().await?, 2);
         // restore() clears the mark, whether or not with_deleted is given.
@@ -79,12 +87,22 @@ async fn queryset_delete_counts_restore_and_hard_delete() -> Result<()> {
         // hard_delete() removes; only the rows the query sees.
         s.classic.delete().await?;
         assert_eq!(SdTag::all().hard_delete().await?, 1, "novel, live");
-        assert_eq!(SdTag::all().with_deleted().count().await?, 1, "classic, marked");
+        assert_eq!(
+            SdTag::all().with_deleted().count().await?,
+            1,
+            "classic, marked"
+        );
         assert_eq!(SdTag::all().only_deleted().hard_delete().await?, 1);
         assert_eq!(SdTag::all().with_deleted().count().await?, 0);
         // An object's hard_delete.
         assert_eq!(s.dune.hard_delete().await?, 1);
-        assert!(!SdBook::all().with_deleted().filter(q!(id = s.dune.id)).exists().await?);
+        assert!(
+            !SdBook::all()
+                .with_deleted()
+                .filter(q!(id = s.dune.id))
+                .exists()
+                .await?
+        );
         // restore() of a model without soft delete is refused.
         let err = SdReview::all().restore().await.unwrap_err();
         assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
@@ -102,12 +120,18 @@ async fn lookups_across_relations_do_not_match_through_a_marked_row() -> Result<
         s.classic.delete().await?;
         // Many-to-many: the marked tag is gone for the lookup.
         assert!(SdBook::filter(q!(tags__name = "classic")).await?.is_empty());
-        assert_eq!(titles(&SdBook::filter(q!(tags__name = "novel")).await?), ["Emma"]);
+        assert_eq!(
+            titles(&SdBook::filter(q!(tags__name = "novel")).await?),
+            ["Emma"]
+        );
         // Reverse: Bob's only book marked, so no author has a book of 400 pages.
         s.dune.delete().await?;
         assert!(SdAuthor::filter(q!(books__pages = 400)).await?.is_empty());
         // exclude: Bob has no live book called Dune, so he is kept.
-        let kept = SdAuthor::all().exclude(q!(books__title = "Dune")).order_by(["name"]).await?;
+        let kept = SdAuthor::all()
+            .exclude(q!(books__title = "Dune"))
+            .order_by(["name"])
+            .await?;
         assert_eq!(kept.len(), 2);
         // Forward: Persuasion's editor Bob marked (with_deleted books, to
         // keep the books themselves in view).
@@ -232,8 +256,7 @@ async fn prefetch_and_managers_leave_marked_rows_out() -> Result<()> {
 }
 
 #[tokio::test]
-async fn soft_delete_cascades_to_soft_delete_children_and_restore_brings_them_back() -> Result<()>
-{
+async fn soft_delete_cascades_to_soft_delete_children_and_restore_brings_them_back() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {
         let s = shelf().await?;
@@ -250,13 +273,19 @@ async fn soft_delete_cascades_to_soft_delete_children_and_restore_brings_them_ba
         assert_eq!(titles(&SdBook::all().await?), ["Dune"]);
         assert_eq!(SdChapter::all().count().await?, 0);
         // One moment for the whole cascade (the transaction's now()).
-        let ada = SdAuthor::all().with_deleted().get(q!(id = s.ada.id)).await?;
+        let ada = SdAuthor::all()
+            .with_deleted()
+            .get(q!(id = s.ada.id))
+            .await?;
         let emma = SdBook::all().with_deleted().get(q!(id = s.emma.id)).await?;
         assert_eq!(ada.deleted_at, emma.removed_at);
         // Not soft delete: left, its book's row is still there.
         assert_eq!(SdReview::all().count().await?, 1);
         // SET NULL children: left as they are.
-        let persuasion = SdBook::all().with_deleted().get(q!(id = s.persuasion.id)).await?;
+        let persuasion = SdBook::all()
+            .with_deleted()
+            .get(q!(id = s.persuasion.id))
+            .await?;
         assert_eq!(persuasion.editor.map(|e| *e.key()), Some(s.bob.id));
         // A chapter marked on its own before stays marked on restore.
         // (Dune has none; mark one of Bob's via a new chapter.)
@@ -305,7 +334,11 @@ async fn a_marked_row_frees_its_unique_values() -> Result<()> {
         })
         .await
         .unwrap_err();
-        assert_eq!(err.constraint(), Some("sd_books_author_id_title_uniq"), "{err}");
+        assert_eq!(
+            err.constraint(),
+            Some("sd_books_author_id_title_uniq"),
+            "{err}"
+        );
         // Marked, the name is free again (PostgreSQL's partial unique index).
         s.ada.delete().await?;
         let again = SdAuthor::create(SdAuthor {
@@ -313,7 +346,14 @@ async fn a_marked_row_frees_its_unique_values() -> Result<()> {
             ..Default::default()
         })
         .await?;
-        assert_eq!(SdAuthor::all().with_deleted().filter(q!(name = "Ada")).count().await?, 2);
+        assert_eq!(
+            SdAuthor::all()
+                .with_deleted()
+                .filter(q!(name = "Ada"))
+                .count()
+                .await?,
+            2
+        );
         // Restoring the old Ada would make two live ones: refused.
         let err = s.ada.restore().await.unwrap_err();
         assert_eq!(err.constraint(), Some("sd_authors_name_key"), "{err}");

@@ -107,7 +107,11 @@ impl<T: crate::model::SingleKey> ForeignKey<T> {
             crate::query::q::Op::Exact(key.clone()),
         ));
         // Django's base manager: the row the key names, even marked deleted.
-        match crate::QuerySet::<T>::new().with_deleted().get_or_none(q).await? {
+        match crate::QuerySet::<T>::new()
+            .with_deleted()
+            .get_or_none(q)
+            .await?
+        {
             Some(t) => Ok(t),
             None => Err(Error::from(crate::error::DanglingKeyError {
                 model: T::META.name,

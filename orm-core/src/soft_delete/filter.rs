@@ -51,4 +51,3 @@ pub(crate) fn prefetch_filter(rel: &RelationMeta) -> Option<Node> {
     let nullable = rel.key_field().is_some_and(|k| k.nullable);
     (!forward || nullable).then(|| mark_leaf(f, true))
 }
-

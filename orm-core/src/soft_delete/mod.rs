@@ -153,9 +153,10 @@ fn cascade_children(meta: &ModelMeta) -> Vec<(&'static ModelMeta, &'static Field
         .filter(|child| child.soft_delete.is_some())
         .flat_map(|child| {
             child.relations.iter().filter_map(move |rel| {
-                let cascades = matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
-                    && rel.on_delete == OnDelete::Cascade
-                    && rel.target.meta().table == meta.table;
+                let cascades =
+                    matches!(rel.kind, RelationKind::ForeignKey | RelationKind::OneToOne)
+                        && rel.on_delete == OnDelete::Cascade
+                        && rel.target.meta().table == meta.table;
                 cascades.then(|| rel.key_field().map(|key| (child, key)))?
             })
         })

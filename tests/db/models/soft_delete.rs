@@ -23,7 +23,11 @@ pub(crate) struct SdAuthor {
 
 /// A book: cascades from its author, the mark named `removed_at`.
 #[derive(Model, Debug, Clone, Default)]
-#[orm(table = "sd_books", soft_delete = "removed_at", unique_together(author, title))]
+#[orm(
+    table = "sd_books",
+    soft_delete = "removed_at",
+    unique_together(author, title)
+)]
 pub(crate) struct SdBook {
     /// Key.
     #[orm(primary_key)]

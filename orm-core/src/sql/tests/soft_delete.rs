@@ -47,8 +47,7 @@ struct SdAuthorPlain {
     deleted_at: Option<DateTime<Utc>>,
 }
 
-const AUTHOR_COLS: &str =
-    r#""sd_authors"."id", "sd_authors"."name", "sd_authors"."deleted_at""#;
+const AUTHOR_COLS: &str = r#""sd_authors"."id", "sd_authors"."name", "sd_authors"."deleted_at""#;
 const BOOK_COLS: &str = r#""sd_books"."id", "sd_books"."author_id", "sd_books"."editor_id", "sd_books"."title", "sd_books"."removed_at""#;
 
 fn sql_of<M: Model>(qs: QuerySet<M>) -> (String, Vec<Value>) {
@@ -61,7 +60,9 @@ fn the_default_query_leaves_marked_rows_out() {
     assert_eq!(
         sql_of(SdAuthor::all()),
         (
-            format!(r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NULL"#),
+            format!(
+                r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NULL"#
+            ),
             vec![]
         )
     );
@@ -70,7 +71,9 @@ fn the_default_query_leaves_marked_rows_out() {
     assert_eq!(
         sql_of(SdBook::filter(q!(title = "Emma") | q!(id = 2))),
         (
-            format!(r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE ("sd_books"."title" = $1 OR "sd_books"."id" = $2) AND "sd_books"."removed_at" IS NULL"#),
+            format!(
+                r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE ("sd_books"."title" = $1 OR "sd_books"."id" = $2) AND "sd_books"."removed_at" IS NULL"#
+            ),
             vec![text("Emma"), Value::I64(Some(2))]
         )
     );
@@ -93,7 +96,9 @@ fn with_deleted_and_only_deleted() {
     assert_eq!(
         sql_of(SdAuthor::all().only_deleted()),
         (
-            format!(r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NOT NULL"#),
+            format!(
+                r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NOT NULL"#
+            ),
             vec![]
         )
     );
@@ -133,12 +138,18 @@ fn count_exists_get_and_update_hide_marked_rows() {
     assert_eq!(
         (&*get.sql, &get.binds[..]),
         (
-            &*format!(r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."id" = $1 AND "sd_authors"."deleted_at" IS NULL"#),
+            &*format!(
+                r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE "sd_authors"."id" = $1 AND "sd_authors"."deleted_at" IS NULL"#
+            ),
             &[Value::I64(Some(7))][..]
         )
     );
     // The same text the second time (kept by key).
-    let again = SdAuthor::all().get_plan_of(q!(id = 7)).unwrap().unwrap().stmt;
+    let again = SdAuthor::all()
+        .get_plan_of(q!(id = 7))
+        .unwrap()
+        .unwrap()
+        .stmt;
     assert_eq!(again.sql, get.sql);
     let update = SdAuthor::filter(q!(id = 7))
         .update_bound(q!(name = "Bea"))
@@ -169,7 +180,9 @@ fn lookups_across_relations_reach_live_rows_only() {
     assert_eq!(
         sql_of(SdBook::filter(q!(author__name = "Ada")).with_deleted()),
         (
-            format!(r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE EXISTS (SELECT 1 FROM "sd_authors" AS "T1" WHERE "T1"."id" = "sd_books"."author_id" AND "T1"."deleted_at" IS NULL AND "T1"."name" = $1)"#),
+            format!(
+                r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE EXISTS (SELECT 1 FROM "sd_authors" AS "T1" WHERE "T1"."id" = "sd_books"."author_id" AND "T1"."deleted_at" IS NULL AND "T1"."name" = $1)"#
+            ),
             vec![text("Ada")]
         )
     );
@@ -177,7 +190,9 @@ fn lookups_across_relations_reach_live_rows_only() {
     assert_eq!(
         sql_of(SdAuthor::all().exclude(q!(books__title = "Emma"))),
         (
-            format!(r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE NOT (EXISTS (SELECT 1 FROM "sd_books" AS "T1" WHERE "T1"."author_id" = "sd_authors"."id" AND "T1"."removed_at" IS NULL AND "T1"."title" = $1)) AND "sd_authors"."deleted_at" IS NULL"#),
+            format!(
+                r#"SELECT {AUTHOR_COLS} FROM "sd_authors" WHERE NOT (EXISTS (SELECT 1 FROM "sd_books" AS "T1" WHERE "T1"."author_id" = "sd_authors"."id" AND "T1"."removed_at" IS NULL AND "T1"."title" = $1)) AND "sd_authors"."deleted_at" IS NULL"#
+            ),
             vec![text("Emma")]
         )
     );
@@ -190,7 +205,9 @@ fn lookups_across_relations_reach_live_rows_only() {
     // A field of the editor's: a live one.
     assert_eq!(
         sql_of(SdBook::filter(q!(editor__name__isnull = false)).with_deleted()).0,
-        format!(r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE EXISTS (SELECT 1 FROM "sd_authors" AS "T1" WHERE "T1"."id" = "sd_books"."editor_id" AND "T1"."deleted_at" IS NULL AND "T1"."name" IS NOT NULL)"#)
+        format!(
+            r#"SELECT {BOOK_COLS} FROM "sd_books" WHERE EXISTS (SELECT 1 FROM "sd_authors" AS "T1" WHERE "T1"."id" = "sd_books"."editor_id" AND "T1"."deleted_at" IS NULL AND "T1"."name" IS NOT NULL)"#
+        )
     );
 }
 
@@ -278,7 +295,10 @@ fn delete_marks_restore_clears() {
     );
     let restore =
         crate::soft_delete::mark_statement(SdAuthor::META, &Node::All, false, false).unwrap();
-    assert_eq!(&*restore.sql, r#"UPDATE "sd_authors" SET "deleted_at" = NULL"#);
+    assert_eq!(
+        &*restore.sql,
+        r#"UPDATE "sd_authors" SET "deleted_at" = NULL"#
+    );
     let keys = Value::Array(vec![Value::I64(Some(1)), Value::I64(Some(2))]);
     let cascade = |mark| {
         crate::soft_delete::cascade_statement(SdBook::META, &SdBook::META.fields[1], &keys, mark)
@@ -307,12 +327,19 @@ fn delete_marks_restore_clears() {
 
 #[test]
 fn hard_delete_is_the_delete_of_the_visible_rows() {
-    let delete = SdAuthor::all().only_deleted().delete_bound().unwrap().unwrap();
+    let delete = SdAuthor::all()
+        .only_deleted()
+        .delete_bound()
+        .unwrap()
+        .unwrap();
     assert_eq!(
         &*delete.sql,
         r#"DELETE FROM "sd_authors" WHERE "sd_authors"."deleted_at" IS NOT NULL"#
     );
-    let delete = SdAuthor::filter(q!(id = 3)).delete_bound().unwrap().unwrap();
+    let delete = SdAuthor::filter(q!(id = 3))
+        .delete_bound()
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (&*delete.sql, &delete.binds[..]),
         (
@@ -390,7 +417,10 @@ fn an_upsert_names_the_live_rows_predicate() {
 
 #[test]
 fn restore_says_when_each_row_was_marked_for_its_cascade() {
-    let filter = Node::leaf(&SdAuthor::META.fields[2], crate::query::q::Op::IsNull(false));
+    let filter = Node::leaf(
+        &SdAuthor::META.fields[2],
+        crate::query::q::Op::IsNull(false),
+    );
     let restore = crate::soft_delete::restore_statement(SdAuthor::META, &filter).unwrap();
     assert_eq!(
         &*restore.sql,
