@@ -273,7 +273,7 @@ pub trait ActiveRecord: Model {
     /// (`UPDATE .. SET "deleted_at" = now()`, cascading as
     /// [`QuerySet::delete`](crate::QuerySet::delete)) and returns 1, or 0
     /// when it was already marked; the object's own `deleted_at` is not
-    /// changed (read it again with `refresh()`).
+    /// changed (read it again with `refresh_from_db()`).
     fn delete(&self) -> impl Future<Output = Result<u64>> + Send {
         persist::delete(self, false)
     }
@@ -315,7 +315,8 @@ pub trait ActiveRecord: Model {
         crate::raw::models::<Self>(sql.into(), params)
     }
 
-    /// Reloads every field from the database.
+    /// Reloads every field from the database (also a soft deleted row's,
+    /// as Django's `refresh_from_db` reads through the base manager).
     ///
     /// # Errors
     /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.

@@ -774,7 +774,7 @@
 //! - `obj.delete()` and [`QuerySet::delete`] mark the live rows (one
 //!   `UPDATE`) and return how many they marked; `hard_delete()` deletes;
 //!   `restore()` clears the mark. The object's own `deleted_at` is not
-//!   changed (`refresh()` reads it).
+//!   changed (`refresh_from_db()` reads it, marked rows too).
 //! - The default queries leave marked rows out: `filter`, `get` (a marked
 //!   row is [`Error::DoesNotExist`]), `count`, `exists`, `aggregate`,
 //!   `values`, `iterator`, `update`, `delete_report`/`delete_preview`.

@@ -92,7 +92,7 @@ pub struct ModelMeta {
     pub index_options: &'static [IndexMeta],
     /// `#[orm(soft_delete)]`: the index in `fields` of the nullable
     /// timestamp (`deleted_at`, or the field named by `soft_delete =
-    /// ".."`) that marks a row deleted; see [`crate::soft_delete`].
+    /// ".."`) that marks a row deleted; see the crate docs' "Soft delete".
     pub soft_delete: Option<usize>,
 }
 

@@ -232,7 +232,11 @@ pub(crate) async fn restore<M: Model>(obj: &M) -> Result<u64> {
 }
 
 pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
-    *obj = QuerySet::<M>::new().get(pk_filter(obj)).await?;
+    // Django's base manager: a soft deleted row is read too (its mark set).
+    *obj = QuerySet::<M>::new()
+        .with_deleted()
+        .get(pk_filter(obj))
+        .await?;
     Ok(())
 }
 

@@ -26,9 +26,13 @@ async fn delete_marks_and_the_default_queries_leave_the_row_out() -> Result<()> 
         assert_eq!(s.dune.delete().await?, 1);
         // Deleting a marked row again marks nothing (its time stays).
         assert_eq!(s.dune.delete().await?, 0);
-        // The row is still there, its mark set.
+        // The row is still there, its mark set; refresh_from_db reads it
+        // (Django's base manager).
         let marked = SdBook::all().with_deleted().get(q!(id = s.dune.id)).await?;
         assert!(marked.removed_at.is_some());
+        let mut dune = s.dune.clone();
+        dune.refresh_from_db().await?;
+        assert_eq!(dune.removed_at, marked.removed_at);
         assert_eq!(SdBook::all().with_deleted().count().await?, 3);
         // Every default query leaves it out.
         assert_eq!(titles(&SdBook::all().await?), ["Emma", "Persuasion"]);
