@@ -146,3 +146,23 @@ pub struct Listing {
     /// Where it was posted from, `inet`.
     pub posted_from: Option<std::net::IpAddr>,
 }
+
+/// A note of a user's, soft deleted (`#[orm(soft_delete)]`): `delete()`
+/// sets `deleted_at`, the default queries leave it out, and its title is
+/// unique among the live notes only (a partial unique index).
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
+#[orm(table = "app_notes", soft_delete)]
+pub struct Note {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Whose; a user's delete removes their notes.
+    #[orm(on_delete = "cascade")]
+    #[serde(serialize_with = "orm_core::serde::nested")]
+    pub author: ForeignKey<User>,
+    /// Unique among the live notes.
+    #[orm(max_length = 100, unique)]
+    pub title: String,
+    /// When it was deleted; `None` while it is not.
+    pub deleted_at: Option<DateTime<Utc>>,
+}

@@ -81,6 +81,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_notes",
             "app_post_tags",
             "app_posts",
             "app_profiles",
@@ -88,6 +89,14 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
             "app_users"
         ],
         "every model's table and the link table: {sql}"
+    );
+    // A soft delete model's unique field: a partial unique index over its
+    // live rows, not a constraint.
+    assert!(
+        up.contains(
+            "CREATE UNIQUE INDEX \"app_notes_title_key\" ON \"app_notes\" (\"title\") WHERE \"deleted_at\" IS NULL"
+        ),
+        "{up}"
     );
 
     let out = run(exe, &dir, Some(&url), &["migrate"]);
@@ -99,6 +108,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_notes",
             "app_post_tags",
             "app_posts",
             "app_profiles",

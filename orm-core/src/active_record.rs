@@ -268,8 +268,36 @@ pub trait ActiveRecord: Model {
     ///
     /// # Errors
     /// [`Error::Integrity`](crate::Error::Integrity) when another row still refers to it.
+    ///
+    /// On a soft delete model (`#[orm(soft_delete)]`) it marks the row
+    /// (`UPDATE .. SET "deleted_at" = now()`, cascading as
+    /// [`QuerySet::delete`](crate::QuerySet::delete)) and returns 1, or 0
+    /// when it was already marked; the object's own `deleted_at` is not
+    /// changed (read it again with `refresh_from_db()`).
     fn delete(&self) -> impl Future<Output = Result<u64>> + Send {
-        persist::delete(self)
+        persist::delete(self, false)
+    }
+
+    /// Deletes the object's row for good, also on a soft delete model
+    /// (where [`delete`](ActiveRecord::delete) only marks it); returns
+    /// the number of rows deleted (0 or 1). The delete hooks run around it.
+    ///
+    /// # Errors
+    /// As [`delete`](ActiveRecord::delete).
+    fn hard_delete(&self) -> impl Future<Output = Result<u64>> + Send {
+        persist::delete(self, true)
+    }
+
+    /// Clears the soft delete mark of the object's row (and of the rows
+    /// its delete cascaded to, see [`QuerySet::restore`](crate::QuerySet::restore));
+    /// returns 1, or 0 when it was not marked. The object's own
+    /// `deleted_at` is not changed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) on a model
+    /// without `#[orm(soft_delete)]`.
+    fn restore(&self) -> impl Future<Output = Result<u64>> + Send {
+        persist::restore(self)
     }
 
     /// Runs raw SQL whose rows are this model's rows (every column, by
@@ -287,7 +315,8 @@ pub trait ActiveRecord: Model {
         crate::raw::models::<Self>(sql.into(), params)
     }
 
-    /// Reloads every field from the database.
+    /// Reloads every field from the database (also a soft deleted row's,
+    /// as Django's `refresh_from_db` reads through the base manager).
     ///
     /// # Errors
     /// [`Error::DoesNotExist`](crate::Error::DoesNotExist) when the row is gone.

@@ -742,6 +742,72 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Soft delete
+//!
+//! `#[orm(soft_delete)]` on a model with a `deleted_at: Option<DateTime<Utc>>`
+//! field (or `#[orm(soft_delete = "removed_at")]` naming another; anything
+//! else is a compile error at the attribute or the field's type) makes
+//! `delete()` mark rows instead of removing them, as django-safedelete's
+//! `SOFT_DELETE_CASCADE` policy does:
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # use chrono::{DateTime, Utc};
+//! #[derive(Model, Debug, Clone, Default)]
+//! #[orm(soft_delete)]
+//! pub struct Note {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(unique)]
+//!     pub title: String,
+//!     pub deleted_at: Option<DateTime<Utc>>,
+//! }
+//! # async fn run(note: Note) -> orm_core::Result<()> {
+//! note.delete().await?;                    // UPDATE "note" SET "deleted_at" = now() WHERE ..
+//! Note::all().count().await?;              // .. WHERE "note"."deleted_at" IS NULL
+//! Note::all().with_deleted().count().await?;
+//! Note::all().only_deleted().restore().await?; // SET "deleted_at" = NULL
+//! Note::filter(q!(title = "old")).hard_delete().await?; // DELETE
+//! # Ok(()) }
+//! ```
+//!
+//! - `obj.delete()` and [`QuerySet::delete`] mark the live rows (one
+//!   `UPDATE`) and return how many they marked; `hard_delete()` deletes;
+//!   `restore()` clears the mark. The object's own `deleted_at` is not
+//!   changed (`refresh_from_db()` reads it, marked rows too).
+//! - The default queries leave marked rows out: `filter`, `get` (a marked
+//!   row is [`Error::DoesNotExist`]), `count`, `exists`, `aggregate`,
+//!   `values`, `iterator`, `update`, `delete_report`/`delete_preview`.
+//!   [`QuerySet::with_deleted`] includes them, [`QuerySet::only_deleted`]
+//!   shows only them (Django managers' `all_objects`/`deleted_objects`).
+//! - Across relations a marked row is as if gone: a lookup
+//!   (`filter(q!(author__name = ..))`, `exclude(q!(books__title = ..))`)
+//!   does not match through it, `annotate`/`aggregate` do not count it,
+//!   reverse and many-to-many prefetches and managers (`author.books()`)
+//!   do not load it, and a `values()` or `order_by` path reads NULL. The
+//!   key column itself is still set: `author = 3` and `author__isnull`
+//!   compare it. (django-safedelete hides marked rows only in the
+//!   model's own queries; Django's joins ignore managers.)
+//! - Through a forward key, `select_related` and `prefetch_related` read a
+//!   nullable key to a marked row as `None`; a non-null key loads the
+//!   marked row as it is (Django's base manager), so `select_related`
+//!   never drops the rows it was asked to join. [`ForeignKey::fetch`]
+//!   reads the row its key names, marked or not.
+//! - Cascades: a soft delete marks the rows of soft delete models that
+//!   refer to the marked ones by `CASCADE` keys, level by level, in one
+//!   transaction and at one `now()`; `restore()` brings back the ones
+//!   marked at that moment. Rows of models without soft delete, and
+//!   `SET_NULL`/`PROTECT` children, are left as they are: the row they
+//!   refer to is still there. `hard_delete()` cascades as the database's
+//!   `ON DELETE` rules say, as `delete()` does on other models.
+//! - Unique fields and `unique_together` become partial unique indexes of
+//!   the same names, `CREATE UNIQUE INDEX "note_title_key" ON "note"
+//!   ("title") WHERE "deleted_at" IS NULL`, so a marked row does not block
+//!   a new one while two live rows still fail on (and name) the index;
+//!   upserts (`ON CONFLICT (..) WHERE "deleted_at" IS NULL`) infer it.
+//!   Turning soft delete on or off is a migration (`makemigrations`
+//!   swaps the constraint and the index).
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Error`]: [`Error::DoesNotExist`],
@@ -886,6 +952,7 @@ pub mod relation;
 pub mod schema;
 #[cfg(feature = "serde")]
 pub mod serde;
+mod soft_delete;
 mod sql;
 pub mod timezone;
 pub mod transaction;
@@ -986,6 +1053,7 @@ pub use value::Value;
 /// | `index(a, .., using = "gin")` | an index with a method: `btree`, `hash`, `gist`, `gin`, `brin` (Django's `GinIndex`, ..) | `btree` |
 /// | `index(a, b, opclasses = ["x", "y"])` | an index with one operator class per field (`jsonb_path_ops`, `text_pattern_ops`) | none |
 /// | `index(search_vector(a, b), config = "english", using = "gin")` | an index on `to_tsvector('english'::regconfig, COALESCE(a, '') \|\| ' ' \|\| COALESCE(b, ''))`, the expression of `SearchVector(["a", "b"]).config("english")` (Django's `GinIndex(SearchVector(..))`) | none |
+/// | `soft_delete`, `soft_delete = "field"` | `delete()` marks the row in this `Option<DateTime<Utc>>` field instead of deleting it; see the crate docs' "Soft delete" | off; the field `deleted_at` |
 ///
 /// Several indexes with the same option go in one attribute
 /// (`#[orm(index(a, using = "gin"), index(b, using = "gin"))]`): clippy's

@@ -90,6 +90,10 @@ pub struct ModelMeta {
     /// options (Django's `GinIndex`, `opclasses`, an index on a
     /// `SearchVector`).
     pub index_options: &'static [IndexMeta],
+    /// `#[orm(soft_delete)]`: the index in `fields` of the nullable
+    /// timestamp (`deleted_at`, or the field named by `soft_delete =
+    /// ".."`) that marks a row deleted; see the crate docs' "Soft delete".
+    pub soft_delete: Option<usize>,
 }
 
 /// A model-level index with options: `#[orm(index(tags, using = "gin"))]`,

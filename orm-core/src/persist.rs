@@ -206,7 +206,13 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     obj.run_after_save(updated == 0).await
 }
 
-pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
+pub(crate) async fn delete<M: Model>(obj: &M, hard: bool) -> Result<u64> {
+    if M::META.soft_delete.is_some() && !hard {
+        obj.run_before_delete().await?;
+        let n = crate::soft_delete::mark(QuerySet::<M>::new().filter(pk_filter(obj))).await?;
+        obj.run_after_delete().await?;
+        return Ok(n);
+    }
     let db = db::current()?;
     obj.run_before_delete().await?;
     let sql = M::statements().delete_by_pk(M::META);
@@ -220,8 +226,17 @@ pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
     Ok(n)
 }
 
+/// [`ActiveRecord::restore`](crate::ActiveRecord::restore).
+pub(crate) async fn restore<M: Model>(obj: &M) -> Result<u64> {
+    QuerySet::<M>::new().filter(pk_filter(obj)).restore().await
+}
+
 pub(crate) async fn refresh<M: Model>(obj: &mut M) -> Result<()> {
-    *obj = QuerySet::<M>::new().get(pk_filter(obj)).await?;
+    // Django's base manager: a soft deleted row is read too (its mark set).
+    *obj = QuerySet::<M>::new()
+        .with_deleted()
+        .get(pk_filter(obj))
+        .await?;
     Ok(())
 }
 

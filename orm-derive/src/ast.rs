@@ -188,6 +188,15 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// The field `#[orm(soft_delete)]` names (`deleted_at` by default).
+    pub(crate) fn soft_delete_field(&self) -> Option<&Field<'a>> {
+        let (_, named) = self.attrs.soft_delete.as_ref()?;
+        let name = named
+            .as_ref()
+            .map_or_else(|| "deleted_at".to_owned(), syn::LitStr::value);
+        self.fields.iter().find(|f| unraw(f.ident) == name)
+    }
+
     pub(crate) fn table(&self) -> String {
         self.attrs
             .table

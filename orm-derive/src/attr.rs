@@ -8,7 +8,8 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Path, Token, UnOp};
 
 use crate::ctxt::Ctxt;
 
-pub(crate) const MODEL_KEYS: &str = "table, unique_together, index, hooks, renamed_from, crate";
+pub(crate) const MODEL_KEYS: &str =
+    "table, unique_together, index, hooks, renamed_from, crate, soft_delete";
 pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
      auto_now, auto_now_add, related_name, on_delete, through, validate, renamed_from, \
      max_digits, decimal_places, citext";
@@ -36,6 +37,9 @@ pub(crate) struct ModelAttrs {
     pub hooks: bool,
     /// `#[orm(renamed_from = "old_table")]`, for migrations.
     pub renamed_from: Option<LitStr>,
+    /// `#[orm(soft_delete)]` (its span) or `#[orm(soft_delete = "removed_at")]`
+    /// (the field's name): the nullable timestamp that marks a row deleted.
+    pub soft_delete: Option<(proc_macro2::Span, Option<LitStr>)>,
 }
 
 /// Field-level attributes.
@@ -317,6 +321,18 @@ pub(crate) fn model_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ModelAttrs
                         return Err(syn::Error::new(lit.span(), "`renamed_from` cannot be empty"));
                     }
                     out.renamed_from = Some(lit);
+                }
+                "soft_delete" => {
+                    if out.soft_delete.is_some() {
+                        return Err(meta.error("duplicate attribute `soft_delete`"));
+                    }
+                    let span = meta.path.span();
+                    let field = if meta.input.peek(Token![=]) {
+                        Some(meta.value()?.parse::<LitStr>()?)
+                    } else {
+                        None
+                    };
+                    out.soft_delete = Some((span, field));
                 }
                 "unique_together" => out.unique_together.push(ident_list(meta)?),
                 "index" => {

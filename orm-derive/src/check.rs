@@ -16,6 +16,7 @@ pub(crate) fn is_option(ty: &Type) -> bool {
 }
 
 pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
+    check_soft_delete(cx, model);
     let pks: Vec<_> = model
         .fields
         .iter()
@@ -232,5 +233,46 @@ fn check_relation(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
                 "ManyToMany and Reverse fields are never `Option`s",
             );
         }
+    }
+}
+
+/// `#[orm(soft_delete)]` names a field of type `Option<DateTime<Utc>>`
+/// (`deleted_at` unless `soft_delete = ".."` names another).
+fn check_soft_delete(cx: &mut Ctxt, model: &Model<'_>) {
+    let Some((span, named)) = &model.attrs.soft_delete else {
+        return;
+    };
+    let name = named
+        .as_ref()
+        .map_or_else(|| "deleted_at".to_owned(), syn::LitStr::value);
+    let at = named.as_ref().map_or(*span, syn::LitStr::span);
+    let Some(field) = model.soft_delete_field() else {
+        cx.push(syn::Error::new(
+            at,
+            format!(
+                "`soft_delete` needs a field `{name}: Option<DateTime<Utc>>` (the time a row was \
+                 deleted, NULL while it is not)\n\
+                 help: add `pub {name}: Option<DateTime<Utc>>`, or name another field with \
+                 `#[orm(soft_delete = \"<field>\")]`"
+            ),
+        ));
+        return;
+    };
+    let timestamp = crate::ast::option_inner(field.ty).is_some_and(|inner| match inner {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "DateTime"),
+        _ => false,
+    });
+    if !timestamp || field.relation.is_some() || field.attrs.primary_key.is_some() {
+        cx.error_spanned_by(
+            field.ty,
+            format!(
+                "the soft delete field `{name}` must be `Option<DateTime<Utc>>`: a nullable \
+                 timestamp, NULL while the row is not deleted"
+            ),
+        );
     }
 }

@@ -590,6 +590,7 @@ fn rename_column(t: &mut TableState, from: &str, to: &str) {
     t.primary_key.columns.iter_mut().for_each(fix);
     for c in t.uniques.iter_mut().chain(t.indexes.iter_mut()) {
         c.columns.iter_mut().for_each(fix);
+        c.where_null.iter_mut().for_each(fix);
     }
     for f in &mut t.foreign_keys {
         fix(&mut f.column);

@@ -101,6 +101,14 @@ pub struct Constraint {
     /// ' ' || ..)` of the columns, with this text search configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_config: Option<String>,
+    /// A unique index (`CREATE UNIQUE INDEX`): a soft delete model's
+    /// unique constraint, made partial with [`where_null`](Self::where_null).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+    /// A partial index over the rows where this column is NULL (`WHERE
+    /// "deleted_at" IS NULL`): a soft delete model's live rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub where_null: Option<String>,
 }
 
 impl Constraint {
@@ -110,6 +118,8 @@ impl Constraint {
             && self.using == other.using
             && self.opclasses == other.opclasses
             && self.search_config == other.search_config
+            && self.unique == other.unique
+            && self.where_null == other.where_null
     }
 }
 
@@ -325,7 +335,24 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
             },
         );
     }
+    if let Some(deleted) = crate::soft_delete::scope::field(meta) {
+        partial_uniques(&mut t, deleted.column);
+    }
     t
+}
+
+/// A soft delete model's unique constraints as partial unique indexes of
+/// the same names over its live rows (`CREATE UNIQUE INDEX .. WHERE
+/// "deleted_at" IS NULL`), so that a marked row does not block a new one.
+fn partial_uniques(t: &mut TableState, deleted: &str) {
+    for u in std::mem::take(&mut t.uniques) {
+        let index = Constraint {
+            unique: true,
+            where_null: Some(deleted.to_owned()),
+            ..u
+        };
+        add_once(&mut t.indexes, index);
+    }
 }
 
 /// Adds `c` unless `list` has one of its name (the same columns).
@@ -390,6 +417,8 @@ impl Constraint {
             using: self.using.as_deref(),
             opclasses: &self.opclasses,
             search_config: self.search_config.as_deref(),
+            unique: self.unique,
+            where_null: self.where_null.as_deref(),
         }
     }
 

@@ -229,7 +229,7 @@ impl<M: Model> AnnotatedQuery<M> {
                 ),
             }));
         }
-        let filter = self.qs.filter.simplify();
+        let filter = self.qs.scoped_filter().simplify();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;

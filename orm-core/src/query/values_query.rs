@@ -151,7 +151,7 @@ impl<M: Model> ValuesQuery<M> {
             }
             aggregates.push(resolved);
         }
-        let filter = self.qs.filter.simplify();
+        let filter = self.qs.scoped_filter().simplify();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;
@@ -277,7 +277,7 @@ impl<M: Model> ValuesQuery<M> {
         Box::new(Subquery {
             meta,
             column,
-            filter: self.qs.filter.simplify(),
+            filter: self.qs.scoped_filter().simplify(),
             order,
             limit: self.qs.limit,
             offset: self.qs.offset,

@@ -106,7 +106,12 @@ impl<T: crate::model::SingleKey> ForeignKey<T> {
             T::META.pk_field(),
             crate::query::q::Op::Exact(key.clone()),
         ));
-        match crate::QuerySet::<T>::new().get_or_none(q).await? {
+        // Django's base manager: the row the key names, even marked deleted.
+        match crate::QuerySet::<T>::new()
+            .with_deleted()
+            .get_or_none(q)
+            .await?
+        {
             Some(t) => Ok(t),
             None => Err(Error::from(crate::error::DanglingKeyError {
                 model: T::META.name,

@@ -304,6 +304,9 @@ pub(crate) fn push_aggregate_over(
         w.push_ident(outer);
     }
     let mut correlation: Option<(String, &'static str, &'static str)> = None;
+    // A soft delete model's rows count when live: the first table's
+    // condition goes in the `WHERE`, the others' in their `ON`.
+    let mut first_live: Option<(&'static ModelMeta, String)> = None;
     for (i, hop) in r.hops.iter().enumerate() {
         let this = alias(i);
         let prev = if i == 0 {
@@ -323,13 +326,20 @@ pub(crate) fn push_aggregate_over(
                 target,
                 target_col,
                 source_col,
-            } => push_hop_table(
-                w,
-                target.table,
-                &this,
-                joined,
-                (target_col, &prev, source_col),
-            ),
+            } => {
+                let on = push_hop_table(
+                    w,
+                    target.table,
+                    &this,
+                    joined,
+                    (target_col, &prev, source_col),
+                );
+                match on {
+                    Some(_) => first_live = Some((*target, this.clone())),
+                    None => crate::soft_delete::scope::push_live(w, target, &this),
+                }
+                on
+            }
             Hop::Through {
                 target,
                 through,
@@ -339,6 +349,7 @@ pub(crate) fn push_aggregate_over(
                 let link = format!("{this}_link");
                 let on = push_hop_table(w, through, &link, joined, (source_col, &prev, prev_pk));
                 push_join_target(w, target, &this, &link, target_col);
+                crate::soft_delete::scope::push_live(w, target, &this);
                 on
             }
         };
@@ -351,6 +362,9 @@ pub(crate) fn push_aggregate_over(
         w.push_column(&table, inner_col);
         w.push_sql(" = ");
         w.push_column(outer, outer_col);
+        if let Some((meta, alias)) = &first_live {
+            crate::soft_delete::scope::push_live(w, meta, alias);
+        }
     }
     w.push_sql(")");
 }

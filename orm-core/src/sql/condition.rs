@@ -319,7 +319,8 @@ fn push_on_join(
     hop: &Hop,
     inner: &[Node],
 ) -> bool {
-    if scope.depth != 0 {
+    // A soft delete target's joined row may be marked: the `EXISTS` checks.
+    if scope.depth != 0 || crate::soft_delete::scope::field(hop.target()).is_some() {
         return false;
     }
     // Relation metadata may be a copy (a constant): compare by identity.
@@ -382,6 +383,7 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             w.push_column(scope.alias, scope.meta.pk_field().column);
         }
     }
+    crate::soft_delete::scope::push_live(w, target, &alias);
     if let Some(inner) = inner {
         let sub = Scope {
             alias: &alias,

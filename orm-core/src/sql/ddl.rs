@@ -384,6 +384,8 @@ pub(crate) fn create_index<S: AsRef<str>>(
         using: None,
         opclasses: &[],
         search_config: None,
+        unique: false,
+        where_null: None,
     };
     create_index_with(table, &index, create)
 }
@@ -399,6 +401,10 @@ pub(crate) struct Index<'a> {
     pub opclasses: &'a [String],
     /// An index on the columns' `to_tsvector` in this configuration.
     pub search_config: Option<&'a str>,
+    /// `CREATE UNIQUE INDEX`.
+    pub unique: bool,
+    /// A partial index: ` WHERE "column" IS NULL`.
+    pub where_null: Option<&'a str>,
 }
 
 /// The index methods an index may name (Django's `BTreeIndex`,
@@ -414,9 +420,11 @@ const INDEX_METHODS: [&str; 5] = ["btree", "hash", "gist", "gin", "brin"];
 /// queries check it: a state file edited by hand writes nothing else.
 pub(crate) fn create_index_with(table: &str, index: &Index<'_>, create: Create) -> Ddl {
     let mut w = SqlWriter::new();
-    w.push_sql(match create {
-        Create::IfMissing => "CREATE INDEX IF NOT EXISTS ",
-        Create::New => "CREATE INDEX ",
+    w.push_sql(match (create, index.unique) {
+        (Create::IfMissing, false) => "CREATE INDEX IF NOT EXISTS ",
+        (Create::New, false) => "CREATE INDEX ",
+        (Create::IfMissing, true) => "CREATE UNIQUE INDEX IF NOT EXISTS ",
+        (Create::New, true) => "CREATE UNIQUE INDEX ",
     });
     w.push_ident(index.name);
     w.push_sql(" ON ");
@@ -464,6 +472,11 @@ pub(crate) fn create_index_with(table: &str, index: &Index<'_>, create: Create) 
         }
     }
     w.push_sql(")");
+    if let Some(column) = index.where_null {
+        w.push_sql(" WHERE ");
+        w.push_ident(column);
+        w.push_sql(" IS NULL");
+    }
     w.finish_text()
 }
 

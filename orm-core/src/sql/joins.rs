@@ -67,6 +67,9 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
             parent_alias,
             source_col,
         );
+        if join.nullable {
+            crate::soft_delete::scope::push_live(w, target, &join.alias);
+        }
     }
 }
 
@@ -184,15 +187,18 @@ pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
                 target,
                 target_col,
                 source_col,
-            } => push_join(
-                w,
-                " LEFT JOIN ",
-                target.table,
-                &join.alias,
-                target_col,
-                parent,
-                source_col,
-            ),
+            } => {
+                push_join(
+                    w,
+                    " LEFT JOIN ",
+                    target.table,
+                    &join.alias,
+                    target_col,
+                    parent,
+                    source_col,
+                );
+                crate::soft_delete::scope::push_live(w, target, &join.alias);
+            }
             Hop::Through {
                 target,
                 through,
@@ -215,6 +221,7 @@ pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
                 w.push_column(&join.alias, target.pk_field().column);
                 w.push_sql(" = ");
                 w.push_column(&join.link, target_col);
+                crate::soft_delete::scope::push_live(w, target, &join.alias);
             }
         }
     }

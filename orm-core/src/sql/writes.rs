@@ -221,7 +221,9 @@ pub(crate) fn bulk_insert_on(
         Some(Conflict::Update { unique, update }) => {
             w.push_sql(" ON CONFLICT (");
             w.push_list(unique, ", ", |w, f| w.push_ident(f.column));
-            w.push_sql(") DO UPDATE SET ");
+            w.push_sql(")");
+            crate::soft_delete::scope::push_conflict_where(&mut w, meta);
+            w.push_sql(" DO UPDATE SET ");
             w.push_list(update, ", ", |w, f| {
                 w.push_ident(f.column);
                 w.push_sql(" = ");

@@ -42,6 +42,19 @@ fn expand(model: &Model<'_>) -> TokenStream {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
     };
+    // The soft delete field's index among the columns.
+    let soft_delete = match model.soft_delete_field() {
+        Some(field) => {
+            let at = model
+                .fields
+                .iter()
+                .filter(|f| f.is_column())
+                .position(|f| std::ptr::eq(f.ident, field.ident))
+                .unwrap_or(0);
+            quote!(::core::option::Option::Some(#at))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let pk = model.pk_index().unwrap_or(0);
     // META.pk indexes the columns, which leave out ManyToMany/Reverse fields.
     let pk_column = model.fields[..pk.min(model.fields.len())]
@@ -466,6 +479,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 relations: &[#(#relations),*],
                 renamed_from: #table_renamed_from,
                 index_options: &[#(#index_options),*],
+                soft_delete: #soft_delete,
             };
 
             #[automatically_derived]

@@ -41,7 +41,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The filter with its constants folded, borrowed when already simple.
-    pub(super) fn simplified(&self) -> Result<Cow<'_, Node>> {
+    pub(crate) fn simplified(&self) -> Result<Cow<'_, Node>> {
         if let Some((model, reason)) = &self.error {
             return Err(Error::from(crate::error::QueryError {
                 model,
@@ -51,11 +51,16 @@ impl<M: Model> QuerySet<M> {
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
         crate::query::q::check_nul(M::META, &self.filter)?;
-        Ok(if self.filter.is_simple() {
-            Cow::Borrowed(&self.filter)
-        } else {
-            Cow::Owned(self.filter.simplify())
+        Ok(match self.scoped_filter() {
+            Cow::Borrowed(filter) if filter.is_simple() => Cow::Borrowed(filter),
+            filter => Cow::Owned(filter.simplify()),
         })
+    }
+
+    /// The filter with the condition of a soft delete model's scope
+    /// (`AND "deleted_at" IS NULL` unless `with_deleted`), not simplified.
+    pub(crate) fn scoped_filter(&self) -> Cow<'_, Node> {
+        crate::soft_delete::filter::scoped(M::META, self.deleted, &self.filter)
     }
 
     /// Renders the parts; `None` when the filter matches nothing.
@@ -164,7 +169,7 @@ impl<M: Model> QuerySet<M> {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
         let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
-            .then(|| Box::new(self.filter.simplify()));
+            .then(|| Box::new(self.scoped_filter().simplify()));
         let Some(stmt) = self.kept_or_render(|qs, w| {
             qs.with_select_joined(&joins, |s| statements::push_select(w, s))
         })?
@@ -294,6 +299,7 @@ impl<M: Model> QuerySet<M> {
             && self.lock.is_none()
             && self.distinct_on.is_empty()
             && !self.reversed
+            && self.deleted == Default::default()
     }
 
     /// The `UPDATE` of [`update`](Self::update), from its kept text when
@@ -340,6 +346,7 @@ impl<M: Model> QuerySet<M> {
             || self.limit.is_some()
             || self.offset.is_some()
             || self.distinct
+            || self.deleted != Default::default()
         {
             return None;
         }

@@ -50,6 +50,8 @@ pub struct QuerySet<M> {
     pub(crate) reversed: bool,
     /// `union`/`intersection`/`difference`: the parts this query combines.
     pub(crate) combined: Option<Box<Combined<M>>>,
+    /// Which rows of a soft delete model it sees (`with_deleted`, `only_deleted`).
+    pub(crate) deleted: crate::soft_delete::filter::DeletedRows,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -74,6 +76,7 @@ impl<M> Clone for QuerySet<M> {
             distinct_on: self.distinct_on.clone(),
             reversed: self.reversed,
             combined: self.combined.clone(),
+            deleted: self.deleted,
             _model: PhantomData,
         }
     }
@@ -112,6 +115,7 @@ impl<M: Model> QuerySet<M> {
             distinct_on: Vec::new(),
             reversed: false,
             combined: None,
+            deleted: Default::default(),
             _model: PhantomData,
         }
     }
@@ -347,7 +351,7 @@ impl<M: Model> QuerySet<M> {
     pub fn prefetch_related_with<T: Model>(mut self, path: &str, query: QuerySet<T>) -> Self {
         self.prefetch.push(PrefetchSpec {
             path: path.to_owned(),
-            filter: Some(query.filter),
+            filter: Some(query.scoped_filter().into_owned()),
             order: query.order,
             model: Some(T::META.table),
         });
@@ -449,7 +453,7 @@ impl<M: Model> QuerySet<M> {
 /// ```
 #[allow(non_snake_case)]
 pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
-    let filter = query.filter.simplify();
+    let filter = query.scoped_filter().simplify();
     if matches!(filter, Node::Nothing) {
         return crate::Q::none();
     }

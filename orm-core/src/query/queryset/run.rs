@@ -345,13 +345,22 @@ impl<M: Model> QuerySet<M> {
 
     /// Deletes every matching row (one `DELETE`) and returns how many.
     ///
+    /// On a soft delete model (`#[orm(soft_delete)]`) it marks them
+    /// instead (one `UPDATE .. SET "deleted_at" = now()`, cascading to soft
+    /// delete models that refer to them by `CASCADE` keys, in one
+    /// transaction) and returns how many it marked; see
+    /// [`hard_delete`](QuerySet::hard_delete) and the crate docs' "Soft delete".
+    ///
     /// # Errors
     /// [`Error::InvalidQuery`] on a sliced or distinct query;
     /// [`Error::Integrity`] when other rows still refer to them.
     #[inline]
     pub fn delete(mut self) -> impl Future<Output = Result<u64>> + Send + 'static {
+        if M::META.soft_delete.is_some() {
+            return futures_util::future::Either::Right(Box::pin(crate::soft_delete::mark(self)));
+        }
         let stmt = Later::from(self.delete_bound());
-        execute_later(stmt, self.db)
+        futures_util::future::Either::Left(execute_later(stmt, self.db))
     }
 }
 
@@ -749,6 +758,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// As [`delete`](QuerySet::delete).
     pub async fn delete_report(self) -> Result<crate::query::Deleted> {
+        if M::META.soft_delete.is_some() {
+            return crate::soft_delete::report(self).await;
+        }
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
@@ -772,6 +784,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// As [`delete_report`](QuerySet::delete_report).
     pub async fn delete_preview(self) -> Result<crate::query::DeletePreview> {
+        if M::META.soft_delete.is_some() {
+            return crate::soft_delete::preview(self).await;
+        }
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             return Err(Error::from(crate::error::QueryError {
                 model: M::META.name,

@@ -80,7 +80,7 @@ fn resolve<'a>(levels: &'a [LevelSql<'a>]) -> Result<Vec<Level<'a>>> {
                     check_nul(target_meta, &filter)?;
                     Some(filter)
                 }
-                None => None,
+                None => crate::soft_delete::filter::prefetch_filter(level.rel),
             };
             let order = if sorted_on_client(level.rel, level.spec) {
                 None

@@ -376,6 +376,8 @@ fn index_ddl_refuses_what_a_hand_edited_state_could_hold() {
             using,
             opclasses: ops,
             search_config: config,
+            unique: false,
+            where_null: None,
         }
     }
     let err = |i: Index<'_>| {
