@@ -137,6 +137,10 @@ impl<C: Model> Inline<C> {
     }
 }
 
+/// How an inline's save ended: the parent's history messages, or the
+/// errors keyed by input name.
+pub(crate) type RowsSaved = std::result::Result<Vec<serde_json::Value>, Vec<(String, String)>>;
+
 /// One submitted row of an inline.
 #[derive(Debug, Clone)]
 pub(crate) struct InlineInput {
@@ -172,7 +176,7 @@ pub(crate) trait InlineOps: Send + Sync {
         parent: Option<Value>,
         rows: Vec<InlineInput>,
         user: i64,
-    ) -> BoxFut<'_, Result<Result<Vec<serde_json::Value>, Vec<(String, String)>>>>;
+    ) -> BoxFut<'_, Result<RowsSaved>>;
 }
 
 /// [`InlineOps`] of child model `C`.
@@ -232,7 +236,7 @@ impl<C: Model + Default + Clone> InlineOf<C> {
         parent: Option<Value>,
         rows: Vec<InlineInput>,
         user: i64,
-    ) -> Result<Result<Vec<serde_json::Value>, Vec<(String, String)>>> {
+    ) -> Result<RowsSaved> {
         let meta = C::META;
         let name = |i: usize, field: &str| format!("{}-{i}-{field}", self.prefix);
         let all = orm_core::ValidationError::NON_FIELD_ERRORS;
@@ -341,7 +345,7 @@ impl<C: Model + Default + Clone> InlineOf<C> {
         for (i, plan) in plans {
             // A refusal of the database is shown on the row (the caller
             // rolls everything back).
-            let at = |e: Error| -> Result<Result<Vec<serde_json::Value>, Vec<(String, String)>>> {
+            let at = |e: Error| -> Result<RowsSaved> {
                 Ok(Err(form_errors(meta, e)?
                     .into_iter()
                     .map(|(field, m)| {
@@ -448,7 +452,7 @@ impl<C: Model + Default + Clone> InlineOps for InlineOf<C> {
         parent: Option<Value>,
         rows: Vec<InlineInput>,
         user: i64,
-    ) -> BoxFut<'_, Result<Result<Vec<serde_json::Value>, Vec<(String, String)>>>> {
+    ) -> BoxFut<'_, Result<RowsSaved>> {
         Box::pin(self.save_impl(parent, rows, user))
     }
 }

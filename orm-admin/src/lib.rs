@@ -150,9 +150,31 @@
 //! {"more": true}}` (needs `View`; a model without `search_fields` is a
 //! 404).
 //!
-//! Not yet: inlines, many-to-many widgets, the autocomplete widget on the
-//! forms (a big table's foreign key is a key input with the related
-//! object's label).
+//! # Inlines, many-to-many fields, autocomplete, stale rows
+//! - [`ModelAdmin::inline`] with an [`Inline`] (Django's
+//!   `TabularInline`) shows the rows of a child model whose foreign key
+//!   points to the object as a table on its change form (and blank rows
+//!   on the add form): Django's formset names (`post_set-TOTAL_FORMS`,
+//!   `post_set-0-id`, `post_set-0-title`, `post_set-0-DELETE`). Each
+//!   row's add, change and delete needs the child model's permission
+//!   (what is not allowed is shown read-only and ignored if sent);
+//!   errors show next to the cell with the input kept; the rows are
+//!   saved in the parent's transaction, each with its history row, and
+//!   nothing is saved when one fails.
+//! - A many-to-many field whose target is registered is a
+//!   `<select multiple>` with a filter box, or — past the target's
+//!   [`ModelAdmin::fk_select_limit`] — its chosen objects as checkboxes
+//!   and a search box over the target's autocomplete; the links are set
+//!   (added and removed) in the row's transaction.
+//! - A foreign key to a table past `fk_select_limit` rows whose admin
+//!   has `search_fields` is a search box with suggestions from
+//!   `<model>/autocomplete` (arrows, Enter, Escape; ARIA combobox); a
+//!   plain key input without JavaScript.
+//! - The change form carries a hash of the row as loaded
+//!   (`_row_token`); the save compares it with the row locked by `SELECT
+//!   .. FOR UPDATE` and, when someone changed it meanwhile, saves nothing
+//!   and shows the form again with a warning, the user's input and the
+//!   new hash: saving again overwrites.
 
 mod auth;
 mod fields;

@@ -350,6 +350,7 @@ pub(crate) async fn parse<'o>(
 }
 
 /// Writes the many-to-many fields (inside the form's fieldset).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn render_many(
     out: &mut String,
     site: &Site,
@@ -419,6 +420,7 @@ pub(crate) async fn render_many(
 }
 
 /// Writes the inlines' tables (after the form's fieldset).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn render_inlines(
     out: &mut String,
     site: &Site,
