@@ -167,7 +167,6 @@ document.querySelectorAll("input.m2m-add[data-autocomplete]").forEach(function (
   var chosen = input.parentNode.querySelector("ul.m2m-chosen");
   if (!chosen) return;
   input.hidden = true;
-  input.setAttribute("aria-label", "Search " + name);
   var box = combobox(input, function (id, text, box) {
     box.value = "";
     var present = Array.prototype.some.call(chosen.querySelectorAll("input"), function (c) {
@@ -187,5 +186,5 @@ document.querySelectorAll("input.m2m-add[data-autocomplete]").forEach(function (
     li.appendChild(label);
     chosen.appendChild(li);
   });
-  box.setAttribute("aria-label", "Search " + name + " to add");
+  box.placeholder = "Type to search, then pick to add";
 });

@@ -280,15 +280,30 @@ pub(crate) async fn parse<'o>(
         };
         let mut state = InlineState::default();
         let mut inputs = Vec::new();
+        // Rows the user may not change are shown as stored (their cells
+        // send nothing).
+        let stored = if perms.change {
+            InlineState::default()
+        } else {
+            inline_rows(ops, inline.as_ref(), row, &perms).await?
+        };
         for i in 0..total {
             let field = |name: &str| form.get(&format!("{p}-{i}-{name}"));
             let pk = field("id").filter(|k| !k.is_empty()).cloned();
             let delete = field("DELETE").is_some();
-            let texts: HashMap<&'static str, String> = inline
-                .columns()
+            let as_stored = stored
+                .rows
                 .iter()
-                .map(|c| (c.name, field(c.name).cloned().unwrap_or_default()))
-                .collect();
+                .find(|r| r.pk.is_some() && r.pk == pk)
+                .filter(|_| !perms.change);
+            let texts: HashMap<&'static str, String> = match as_stored {
+                Some(r) => r.texts.clone(),
+                None => inline
+                    .columns()
+                    .iter()
+                    .map(|c| (c.name, field(c.name).cloned().unwrap_or_default()))
+                    .collect(),
+            };
             let parse_row = |errors: &mut Vec<(String, String)>| {
                 let mut values = Vec::new();
                 for c in inline.columns() {

@@ -63,7 +63,7 @@ pub(crate) fn many(out: &mut String, name: &str, selected: &[String], choices: &
         ManyChoices::Chosen(chosen, autocomplete) => {
             let _ = write!(
                 out,
-                "<div class=\"m2m\"><ul class=\"m2m-chosen\" id=\"{}\">",
+                "<div class=\"m2m\"><ul class=\"m2m-chosen\" id=\"{}_chosen\">",
                 E(&id)
             );
             for (key, shown) in *chosen {
@@ -83,12 +83,13 @@ pub(crate) fn many(out: &mut String, name: &str, selected: &[String], choices: &
                     E(name)
                 )
             });
+            // The field's label points here: the box to add more.
             let _ = write!(
                 out,
-                "<input type=\"text\" name=\"{}\" class=\"key m2m-add\" aria-label=\"Add {} by key\" \
+                "<input type=\"text\" name=\"{}\" id=\"{}\" class=\"key m2m-add\" \
                  placeholder=\"Add by key (comma-separated)\"{suggest}></div>",
                 E(name),
-                E(&label(name).to_lowercase())
+                E(&id)
             );
         }
     }
@@ -219,4 +220,51 @@ pub(crate) fn inline_table(out: &mut String, t: &InlineTable<'_>) {
         out.push_str("<p class=\"help\">More rows exist than are shown here.</p>");
     }
     out.push_str("</fieldset>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_to_many_widgets() {
+        let options = [
+            ("1".to_owned(), "rust".to_owned()),
+            ("2".to_owned(), "<b>".to_owned()),
+        ];
+        let mut out = String::new();
+        many(
+            &mut out,
+            "tags",
+            &["2".to_owned()],
+            &ManyChoices::All(&options),
+        );
+        assert_eq!(
+            out,
+            "<input type=\"hidden\" name=\"tags\" value=\"\">\
+             <div class=\"m2m\"><input type=\"search\" class=\"m2m-filter\" data-for=\"id_tags\" \
+             placeholder=\"Filter\" aria-label=\"Filter tags\" hidden>\
+             <select multiple name=\"tags\" id=\"id_tags\" size=\"3\">\
+             <option value=\"1\">rust</option><option value=\"2\" selected>&lt;b&gt;</option></select>\
+             <span class=\"help\">Hold Ctrl (⌘ on a Mac) to select more than one.</span></div>"
+        );
+        // A big target: the chosen ones as checked boxes, a key box with
+        // the autocomplete URL; never the whole table.
+        let mut out = String::new();
+        many(
+            &mut out,
+            "tags",
+            &["2".to_owned()],
+            &ManyChoices::Chosen(&options[1..], Some("/admin/tag/autocomplete")),
+        );
+        assert_eq!(
+            out,
+            "<input type=\"hidden\" name=\"tags\" value=\"\">\
+             <div class=\"m2m\"><ul class=\"m2m-chosen\" id=\"id_tags_chosen\">\
+             <li><label><input type=\"checkbox\" name=\"tags\" value=\"2\" checked> &lt;b&gt;</label></li></ul>\
+             <input type=\"text\" name=\"tags\" id=\"id_tags\" class=\"key m2m-add\" \
+             placeholder=\"Add by key (comma-separated)\" \
+             data-autocomplete=\"/admin/tag/autocomplete\" data-many=\"tags\"></div>"
+        );
+    }
 }

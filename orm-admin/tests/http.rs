@@ -1663,3 +1663,80 @@ async fn a_key_to_a_big_table_is_an_autocomplete_box() {
     )));
     server.stop().await;
 }
+
+#[test]
+fn a_misconfigured_inline_is_found_at_start_up() {
+    use orm_admin::{Admin, Inline, ModelAdmin};
+    let admin = Admin::new().register_with(
+        ModelAdmin::<Author>::new()
+            .inline(Inline::<Post>::new("title"))
+            .inline(Inline::<Comment>::new("approved_by").fields(&["nope", "approved_by"])),
+    );
+    assert_eq!(
+        admin.check().unwrap_err(),
+        [
+            "Author.inline(Post): `title` is not a foreign key of Post to Author; foreign keys to it: author",
+            "Author.inline(Comment).fields: `nope` is not a field (or is the inline's foreign key); fields: id, post, approved_by, text",
+            "Author.inline(Comment).fields: `approved_by` is not a field (or is the inline's foreign key); fields: id, post, approved_by, text",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_author_is_added_with_posts_in_one_go() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // The add page: the blank rows only.
+    let page = client.get("/admin/author/add/").await;
+    assert_eq!(input_value(&page.body, "post_set-TOTAL_FORMS"), "2");
+    assert!(!page.body.contains("post_set-0-id"));
+    let token = csrf(&page.body);
+    let mut form = owned_form(&[
+        ("csrfmiddlewaretoken", &token),
+        ("name", "Barbara"),
+        ("bio", ""),
+        ("active", "true"),
+        ("post_set-TOTAL_FORMS", "2"),
+    ]);
+    form.extend(post_row(0, None, "First words", &[("views", "3")]));
+    form.extend(post_row(1, None, "", &[("status", "")]));
+    let response = post_pairs(&mut client, "/admin/author/add/", &form).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let barbara = server.on_db(Author::get(q!(name = "Barbara"))).await;
+    let posts = server
+        .on_db(std::future::IntoFuture::into_future(Post::filter(q!(
+            author = barbara.id
+        ))))
+        .await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        (posts[0].title.as_str(), posts[0].views),
+        ("First words", 3)
+    );
+    let entry = server
+        .on_db(AdminLogEntry::get(q!(
+            model = "Author",
+            action_flag = AdminLogEntry::ADDITION
+        )))
+        .await;
+    assert_eq!(entry.message(), "Added. Added post “First words”.");
+    // An invalid row on add: neither the author nor a post is written.
+    let mut form = owned_form(&[
+        ("csrfmiddlewaretoken", &token),
+        ("name", "Edsger"),
+        ("bio", ""),
+        ("active", "true"),
+        ("post_set-TOTAL_FORMS", "1"),
+    ]);
+    form.extend(post_row(0, None, "", &[("views", "7")]));
+    let response = post_pairs(&mut client, "/admin/author/add/", &form).await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.contains("This field is required."));
+    assert!(response.body.contains("value=\"Edsger\""));
+    assert!(
+        !server
+            .on_db(Author::filter(q!(name = "Edsger")).exists())
+            .await
+    );
+    server.stop().await;
+}
