@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 
-use orm_admin::{Admin, ModelAdmin};
+use orm_admin::{Admin, Inline, ModelAdmin};
 use orm_core::prelude::*;
 
 /// A post's state.
@@ -90,7 +90,13 @@ pub fn admin() -> Admin {
                 .list_filter(&["active"])
                 .search_fields(&["name", "bio"])
                 .ordering(&["name"])
-                .blank_fields(&["bio"]),
+                .blank_fields(&["bio"])
+                // The author's posts, edited on the author's page.
+                .inline(
+                    Inline::<Post>::new("author")
+                        .fields(&["title", "status", "views", "published_on"])
+                        .extra(2),
+                ),
         )
         .register_with(
             ModelAdmin::<Post>::new()
@@ -106,6 +112,7 @@ pub fn admin() -> Admin {
                     posts.update(q!(status = Status::Published)).await.map(drop)
                 }),
         )
+        // A post's tags are a multi-select with a filter box.
         .register::<Tag>()
         .register_with(
             ModelAdmin::<Comment>::new()

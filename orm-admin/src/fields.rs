@@ -103,8 +103,10 @@ pub(crate) fn editable_type(sql_type: &SqlType) -> bool {
 pub(crate) enum KeyChoices {
     /// A select of these (key, label) pairs.
     Select(Vec<(String, String)>),
-    /// A plain key input, with the current object's label if known.
-    Input(Option<String>),
+    /// A plain key input, with the current object's label if known, and
+    /// the URL of the target's autocomplete endpoint when it has one (the
+    /// script turns the input into a search box with suggestions).
+    Input(Option<String>, Option<String>),
 }
 
 /// Writes the widget of `field` holding `text`; `choices` for a foreign key.
@@ -114,8 +116,20 @@ pub(crate) fn widget(
     text: &str,
     choices: Option<&KeyChoices>,
 ) {
-    let name = E(field.name);
-    let id = format!("id_{}", field.name);
+    widget_as(out, field, field.name, text, choices);
+}
+
+/// As [`widget`], with the input named `name` (an inline row's
+/// `<prefix>-<i>-<field>`) and its id `id_<name>`.
+pub(crate) fn widget_as(
+    out: &mut String,
+    field: &FieldMeta,
+    name: &str,
+    text: &str,
+    choices: Option<&KeyChoices>,
+) {
+    let id = format!("id_{name}");
+    let name = E(name);
     let id = E(&id);
     let required = if field.nullable { "" } else { " required" };
     match (choices, &field.sql_type) {
@@ -137,10 +151,18 @@ pub(crate) fn widget(
             }
             out.push_str("</select>");
         }
-        (Some(KeyChoices::Input(current)), _) => {
+        (Some(KeyChoices::Input(current, autocomplete)), _) => {
+            let suggest = match autocomplete {
+                Some(url) => format!(
+                    " data-autocomplete=\"{}\" data-label=\"{}\"",
+                    E(url),
+                    E(current.as_deref().unwrap_or(""))
+                ),
+                None => String::new(),
+            };
             let _ = write!(
                 out,
-                "<input type=\"text\" name=\"{name}\" id=\"{id}\" value=\"{}\" inputmode=\"numeric\" class=\"key\"{required}>",
+                "<input type=\"text\" name=\"{name}\" id=\"{id}\" value=\"{}\" inputmode=\"numeric\" class=\"key\"{suggest}{required}>",
                 E(text)
             );
             if let Some(current) = current {

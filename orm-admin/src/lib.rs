@@ -150,17 +150,42 @@
 //! {"more": true}}` (needs `View`; a model without `search_fields` is a
 //! 404).
 //!
-//! Not yet: inlines, many-to-many widgets, the autocomplete widget on the
-//! forms (a big table's foreign key is a key input with the related
-//! object's label).
+//! # Inlines, many-to-many fields, autocomplete, stale rows
+//! - [`ModelAdmin::inline`] with an [`Inline`] (Django's
+//!   `TabularInline`) shows the rows of a child model whose foreign key
+//!   points to the object as a table on its change form (and blank rows
+//!   on the add form): Django's formset names (`post_set-TOTAL_FORMS`,
+//!   `post_set-0-id`, `post_set-0-title`, `post_set-0-DELETE`). Each
+//!   row's add, change and delete needs the child model's permission
+//!   (what is not allowed is shown read-only and ignored if sent);
+//!   errors show next to the cell with the input kept; the rows are
+//!   saved in the parent's transaction, each with its history row, and
+//!   nothing is saved when one fails.
+//! - A many-to-many field whose target is registered is a
+//!   `<select multiple>` with a filter box, or — past the target's
+//!   [`ModelAdmin::fk_select_limit`] — its chosen objects as checkboxes
+//!   and a search box over the target's autocomplete; the links are set
+//!   (added and removed) in the row's transaction.
+//! - A foreign key to a table past `fk_select_limit` rows whose admin
+//!   has `search_fields` is a search box with suggestions from
+//!   `<model>/autocomplete` (arrows, Enter, Escape; ARIA combobox); a
+//!   plain key input without JavaScript.
+//! - The change form carries a hash of the row as loaded
+//!   (`_row_token`); the save compares it with the row locked by `SELECT
+//!   .. FOR UPDATE` and, when someone changed it meanwhile, saves nothing
+//!   and shows the form again with a warning, the user's input and the
+//!   new hash: saving again overwrites.
 
 mod auth;
 mod fields;
 mod html;
+mod inline;
 mod models;
 mod ops;
 mod perms;
+mod related;
 mod views;
+mod widgets;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,6 +198,7 @@ use orm_core::types::SqlType;
 use orm_core::{Db, Lookup, Model};
 
 pub use auth::{hash_password, verify_password};
+pub use inline::Inline;
 pub use models::{
     create_superuser, create_user, install, install_on, set_password, AdminLogEntry,
     AdminPermission, AdminSession, AdminUser,
@@ -204,6 +230,8 @@ pub struct ModelAdmin<M: Model> {
     opts: Options,
     label: Option<LabelFn<M>>,
     actions: Vec<(String, ActionFn<M>)>,
+    inlines: Vec<Box<dyn inline::InlineOps>>,
+    inline_problems: Vec<String>,
 }
 
 impl<M: Model> std::fmt::Debug for ModelAdmin<M> {
@@ -263,6 +291,8 @@ impl<M: Model> ModelAdmin<M> {
             },
             label: None,
             actions: Vec::new(),
+            inlines: Vec::new(),
+            inline_problems: Vec::new(),
         }
     }
 
@@ -387,6 +417,32 @@ impl<M: Model> ModelAdmin<M> {
         self
     }
 
+    /// Edits the rows of another model that point to this one on this
+    /// model's forms, as a table ([`Inline`], Django's `inlines`): saved
+    /// in the object's transaction, each row's add, change and delete
+    /// needing the child model's permission and writing its history row.
+    #[must_use]
+    pub fn inline<C: Model + Default + Clone>(mut self, inline: Inline<C>) -> Self {
+        let problems = inline.problems(M::META);
+        if !problems.is_empty() {
+            self.inline_problems.extend(problems);
+            return self;
+        }
+        let prefix = format!("{}_set", C::META.name.to_lowercase());
+        if self.inlines.iter().any(|i| i.prefix() == prefix) {
+            self.inline_problems.push(format!(
+                "{}.inline: {} is an inline twice",
+                M::META.name,
+                C::META.name
+            ));
+            return self;
+        }
+        if let Some(ops) = inline::InlineOf::new(inline) {
+            self.inlines.push(Box::new(ops));
+        }
+        self
+    }
+
     /// The names that are not fields of `M`, each with what is valid.
     fn problems(&self) -> Vec<String> {
         let meta = M::META;
@@ -407,10 +463,17 @@ impl<M: Model> ModelAdmin<M> {
             ("blank_fields", &self.opts.blank_fields),
             ("ordering", &self.opts.ordering),
         ];
+        let many = |name: &str| {
+            meta.relations
+                .iter()
+                .any(|r| r.kind == orm_core::relation::RelationKind::ManyToMany && r.name == name)
+        };
         for (option, names) in lists {
             for name in names {
                 let bare = name.strip_prefix('-').unwrap_or(name);
-                if meta.field(bare).is_none() {
+                // A many-to-many field may be excluded or read-only.
+                let m2m_ok = matches!(option, "exclude" | "readonly_fields") && many(bare);
+                if meta.field(bare).is_none() && !m2m_ok {
                     out.push(format!(
                         "{}.{option}: `{name}` is not a field; fields: {valid}",
                         meta.name
@@ -431,6 +494,7 @@ impl<M: Model> ModelAdmin<M> {
                 ));
             }
         }
+        out.extend(self.inline_problems.iter().cloned());
         for name in &self.opts.search_fields {
             if let Err(e) = Lookup::parse::<M>(&format!("{name}__icontains"), "x") {
                 out.push(format!("{}.search_fields: `{name}`: {e}", meta.name));
@@ -469,6 +533,7 @@ impl<M: Model + Default + Clone> ModelAdmin<M> {
                 .unwrap_or_else(|| Box::new(crate::ops::default_label::<M>)),
             filters,
             actions: self.actions,
+            inlines: self.inlines,
         }
     }
 }

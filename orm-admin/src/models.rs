@@ -120,29 +120,66 @@ impl AdminLogEntry {
     /// `Added.`, `Changed title and body.`, `Deleted.`: the message as
     /// the history page shows it (Django's `get_change_message`).
     pub fn message(&self) -> String {
+        if let Some(name) = self.change_message.pointer("/0/action/name") {
+            return format!("Action “{}” applied.", name.as_str().unwrap_or(""));
+        }
+        // Django's `LogEntry.get_change_message`: one sentence per part,
+        // the inlines' rows named with their model and label.
+        let list = |fields: Option<&serde_json::Value>| -> String {
+            let fields: Vec<&str> = fields
+                .and_then(serde_json::Value::as_array)
+                .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default();
+            match fields.as_slice() {
+                [] => String::new(),
+                [one] => (*one).to_owned(),
+                [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            }
+        };
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let mut parts = Vec::new();
+        for part in self.change_message.as_array().into_iter().flatten() {
+            if let Some(added) = part.get("added") {
+                if added.get("name").is_some() {
+                    parts.push(format!(
+                        "Added {} “{}”.",
+                        text(added, "name"),
+                        text(added, "object")
+                    ));
+                } else {
+                    parts.push("Added.".to_owned());
+                }
+            } else if let Some(changed) = part.get("changed") {
+                let fields = list(changed.get("fields"));
+                match (changed.get("name"), fields.is_empty()) {
+                    (Some(_), _) => parts.push(format!(
+                        "Changed {fields} for {} “{}”.",
+                        text(changed, "name"),
+                        text(changed, "object")
+                    )),
+                    (None, false) => parts.push(format!("Changed {fields}.")),
+                    (None, true) => {}
+                }
+            } else if let Some(deleted) = part.get("deleted") {
+                parts.push(format!(
+                    "Deleted {} “{}”.",
+                    text(deleted, "name"),
+                    text(deleted, "object")
+                ));
+            }
+        }
+        if !parts.is_empty() {
+            return parts.join(" ");
+        }
         match self.action_flag {
             Self::ADDITION => "Added.".to_owned(),
             Self::DELETION => "Deleted.".to_owned(),
-            _ if self.change_message.pointer("/0/action/name").is_some() => format!(
-                "Action “{}” applied.",
-                self.change_message
-                    .pointer("/0/action/name")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("")
-            ),
-            _ => {
-                let fields: Vec<&str> = self
-                    .change_message
-                    .pointer("/0/changed/fields")
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
-                    .unwrap_or_default();
-                match fields.as_slice() {
-                    [] => "No fields changed.".to_owned(),
-                    [one] => format!("Changed {one}."),
-                    [init @ .., last] => format!("Changed {} and {last}.", init.join(", ")),
-                }
-            }
+            _ => "No fields changed.".to_owned(),
         }
     }
 }

@@ -12,8 +12,10 @@ use orm_core::{IntegrityKind, ModelMeta, OrderBy, Value};
 use serde_json::json;
 
 use crate::fields::form_text;
+use crate::inline::{InlineInput, InlineOps};
 use crate::models::AdminLogEntry;
 use crate::Options;
+use orm_core::relation::RelationMeta;
 
 pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -29,6 +31,39 @@ pub(crate) struct Row {
     pub(crate) label: String,
     /// Every field's value, by position.
     pub(crate) values: Vec<Value>,
+    /// The row as loaded, for the "changed since opened" check: a hash of
+    /// its values ([`token_of`]).
+    pub(crate) token: String,
+}
+
+/// A hash of a row's values: the change form carries it, and a save
+/// compares it with the row as locked (`SELECT .. FOR UPDATE`) to notice
+/// a change made since the form was opened.
+pub(crate) fn token_of(values: &[Value]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for v in values {
+        // `Debug` names the variant and writes the whole value: equal
+        // text, equal values.
+        hash.update(format!("{v:?}").as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What is saved with the object, in its transaction.
+#[derive(Default)]
+pub(crate) struct Extra<'a> {
+    /// The token of the row when the form was opened ([`token_of`]);
+    /// `None`: no check.
+    pub(crate) token: Option<String>,
+    /// The rows of each inline.
+    pub(crate) inlines: Vec<(&'a dyn InlineOps, Vec<InlineInput>)>,
+    /// The keys each submitted many-to-many field links to (the set).
+    pub(crate) many: Vec<(&'static RelationMeta, Vec<Value>)>,
 }
 
 /// A page of the change list.
@@ -46,8 +81,15 @@ pub(crate) struct ListPage {
 /// next to each field (`__all__` for the form's).
 #[derive(Debug)]
 pub(crate) enum Saved {
-    Done { pk: String },
+    Done {
+        pk: String,
+    },
     Invalid(Vec<(String, String)>),
+    /// The row changed since the form was opened: nothing was saved;
+    /// `token` is the row's as it is now (a resubmit with it confirms).
+    Stale {
+        token: String,
+    },
 }
 
 /// The operations of one registered model, type-erased.
@@ -70,7 +112,17 @@ pub(crate) trait ModelOps: Send + Sync {
         pk: Option<&'a str>,
         input: Vec<(usize, Value)>,
         user: i64,
+        extra: Extra<'a>,
     ) -> BoxFut<'a, Result<Saved>>;
+    /// The keys linked to the object with key `pk` by the many-to-many
+    /// relation `rel` (of this model).
+    fn linked<'a>(
+        &'a self,
+        pk: &'a str,
+        rel: &'static RelationMeta,
+    ) -> BoxFut<'a, Result<Vec<Value>>>;
+    /// The inlines of the model's forms.
+    fn inlines(&self) -> &[Box<dyn InlineOps>];
     /// Deletes an object with its history row; `Ok(Err(message))` when
     /// the database refuses (a protected row refers to it).
     fn delete<'a>(&'a self, pk: &'a str, user: i64) -> BoxFut<'a, Result<Result<String, String>>>;
@@ -115,10 +167,11 @@ pub(crate) struct Ops<M: Model> {
     pub(crate) filters: FilterSet<M>,
     /// The user-defined actions, by name.
     pub(crate) actions: Vec<(String, ActionFn<M>)>,
+    pub(crate) inlines: Vec<Box<dyn InlineOps>>,
 }
 
 /// The key of `object` as text.
-fn pk_text<M: Model>(object: &M) -> String {
+pub(crate) fn pk_text<M: Model>(object: &M) -> String {
     form_text(&object.pk())
 }
 
@@ -149,13 +202,31 @@ impl<M: Model + Default + Clone> Ops<M> {
     }
 
     fn row(&self, object: &M) -> Row {
+        let values: Vec<Value> = (0..M::META.fields.len())
+            .map(|i| object.field_value(i))
+            .collect();
         Row {
             pk: pk_text(object),
             label: (self.label)(object),
-            values: (0..M::META.fields.len())
-                .map(|i| object.field_value(i))
-                .collect(),
+            token: token_of(&values),
+            values,
         }
+    }
+
+    /// The keys `rel` links to the object with key `pk`: the target's key
+    /// across the relation, as `values("tags__id")` (a `LEFT JOIN`: NULL
+    /// for none).
+    async fn linked_values(&self, pk: Value, rel: &'static RelationMeta) -> Result<Vec<Value>> {
+        let path = format!("{}__{}", rel.name, rel.target.meta().pk_field().name);
+        let records = M::filter(Lookup::value::<M>("pk", pk)?)
+            .values([path.as_str()])
+            .fetch()
+            .await?;
+        Ok(records
+            .iter()
+            .filter_map(|r| r.value(&path).cloned())
+            .filter(|v| !v.is_null())
+            .collect())
     }
 
     async fn fetch(&self, pk: &str) -> Result<Option<M>> {
@@ -180,6 +251,7 @@ impl<M: Model + Default + Clone> Ops<M> {
         pk: Option<&str>,
         input: Vec<(usize, Value)>,
         user: i64,
+        extra: Extra<'_>,
     ) -> Result<Saved> {
         let meta = M::META;
         let old = match pk {
@@ -220,59 +292,116 @@ impl<M: Model + Default + Clone> Ops<M> {
                 errors.push((f.name.to_owned(), unique_message(meta, &[f.name])));
             }
         }
+        let Extra {
+            token,
+            inlines,
+            many,
+        } = extra;
         if !errors.is_empty() {
+            // The inlines' rows are checked too (nothing is written
+            // without a parent key): every error shows at once.
+            for (inline, rows) in inlines {
+                if let Err(found) = inline.save(None, rows, user).await? {
+                    errors.extend(found);
+                }
+            }
             return Ok(Saved::Invalid(errors));
         }
         let label = truncate((self.label)(&object), 200);
         let name = meta.name;
-        let result = match old {
-            None => {
-                let label = label.clone();
-                orm_core::transaction(|| async move {
-                    let object = M::create(object).await?;
-                    let pk = pk_text(&object);
-                    log(
-                        user,
-                        name,
-                        &pk,
-                        &label,
-                        AdminLogEntry::ADDITION,
-                        json!([{"added": {}}]),
-                    )
-                    .await?;
-                    Ok(pk)
-                })
-                .await
-            }
-            Some(old) => {
-                let changed: Vec<&'static str> = meta
-                    .fields
-                    .iter()
-                    .filter(|f| old.field_value(f.position) != object.field_value(f.position))
-                    .map(|f| f.name)
-                    .collect();
-                let label = label.clone();
-                orm_core::transaction(|| async move {
-                    let pk = pk_text(&old);
-                    // The history row first: a change that fails takes
-                    // it with it.
-                    log(
-                        user,
-                        name,
-                        &pk,
-                        &label,
-                        AdminLogEntry::CHANGE,
-                        json!([{"changed": {"fields": changed}}]),
-                    )
-                    .await?;
+        // How a save that must roll back ends (stale row, an inline's
+        // errors): set here, then the block fails to roll back.
+        let ending: std::sync::Mutex<Option<Saved>> = std::sync::Mutex::new(None);
+        let ending_ref = &ending;
+        let rollback = || Error::Config("admin: rolled back".to_owned());
+        let result = orm_core::transaction(|| async move {
+            let adding = old.is_none();
+            let mut changed: Vec<&'static str> = Vec::new();
+            let pk_value = match old {
+                None => {
+                    let created = M::create(object).await?;
+                    created.pk()
+                }
+                Some(old) => {
+                    // The row as it is now, locked until the end: a change
+                    // made since the form was opened is not overwritten
+                    // unless the form was sent again with the new token.
+                    let locked = M::filter(Lookup::value::<M>("pk", old.pk())?)
+                        .select_for_update()
+                        .await?;
+                    let Some(current) = locked.first() else {
+                        return Err(Error::DoesNotExist { model: name });
+                    };
+                    let now = self.row(current).token;
+                    if token.as_ref().is_some_and(|t| *t != now) {
+                        *ending_ref.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Saved::Stale { token: now });
+                        return Err(rollback());
+                    }
+                    // The fields the form changed, from the row it showed
+                    // (another's change of another field is kept).
+                    changed = meta
+                        .fields
+                        .iter()
+                        .filter(|f| old.field_value(f.position) != object.field_value(f.position))
+                        .map(|f| f.name)
+                        .collect();
                     if !changed.is_empty() {
                         object.save_fields(&changed).await?;
                     }
-                    Ok(pk)
-                })
-                .await
+                    old.pk()
+                }
+            };
+            let mut parts = Vec::new();
+            for (inline, rows) in inlines {
+                match inline.save(Some(pk_value.clone()), rows, user).await? {
+                    Ok(messages) => parts.extend(messages),
+                    Err(found) => {
+                        *ending_ref.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Saved::Invalid(found));
+                        return Err(rollback());
+                    }
+                }
             }
-        };
+            for (rel, keys) in many {
+                let now = self.linked_values(pk_value.clone(), rel).await?;
+                let add: Vec<Value> = keys.iter().filter(|k| !now.contains(k)).cloned().collect();
+                let remove: Vec<Value> =
+                    now.iter().filter(|k| !keys.contains(k)).cloned().collect();
+                if !add.is_empty() || !remove.is_empty() {
+                    rel.add_links(pk_value.clone(), add).await?;
+                    rel.remove_links(pk_value.clone(), remove).await?;
+                    if !adding {
+                        changed.push(rel.name);
+                    }
+                }
+            }
+            let pk = form_text(&pk_value);
+            let (flag, first) = if adding {
+                (AdminLogEntry::ADDITION, json!({"added": {}}))
+            } else {
+                (
+                    AdminLogEntry::CHANGE,
+                    json!({"changed": {"fields": changed}}),
+                )
+            };
+            let mut message = vec![first];
+            message.extend(parts);
+            log(
+                user,
+                name,
+                &pk,
+                &label,
+                flag,
+                serde_json::Value::Array(message),
+            )
+            .await?;
+            Ok(pk)
+        })
+        .await;
+        if let Some(saved) = ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Ok(saved);
+        }
         match result {
             Ok(pk) => Ok(Saved::Done { pk }),
             Err(e) => Ok(Saved::Invalid(form_errors(meta, e)?)),
@@ -281,7 +410,7 @@ impl<M: Model + Default + Clone> Ops<M> {
 }
 
 /// Writes a history row on the scoped database (the change's transaction).
-async fn log(
+pub(crate) async fn log(
     user: i64,
     model: &'static str,
     object_id: &str,
@@ -302,7 +431,7 @@ async fn log(
     .map(drop)
 }
 
-fn truncate(mut text: String, chars: usize) -> String {
+pub(crate) fn truncate(mut text: String, chars: usize) -> String {
     if let Some((at, _)) = text.char_indices().nth(chars) {
         text.truncate(at);
     }
@@ -310,7 +439,7 @@ fn truncate(mut text: String, chars: usize) -> String {
 }
 
 /// Django's unique message: `Author with this Name already exists.`
-fn unique_message(meta: &ModelMeta, fields: &[&str]) -> String {
+pub(crate) fn unique_message(meta: &ModelMeta, fields: &[&str]) -> String {
     let names: Vec<String> = fields.iter().map(|f| crate::fields::label(f)).collect();
     format!(
         "{} with this {} already exists.",
@@ -436,8 +565,30 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
         pk: Option<&'a str>,
         input: Vec<(usize, Value)>,
         user: i64,
+        extra: Extra<'a>,
     ) -> BoxFut<'a, Result<Saved>> {
-        Box::pin(self.save_impl(pk, input, user))
+        Box::pin(self.save_impl(pk, input, user, extra))
+    }
+
+    fn linked<'a>(
+        &'a self,
+        pk: &'a str,
+        rel: &'static RelationMeta,
+    ) -> BoxFut<'a, Result<Vec<Value>>> {
+        Box::pin(async move {
+            match Lookup::parse::<M>("pk", pk) {
+                Ok(_) => match M::META.pk_field().sql_type.parse(pk) {
+                    Ok(pk) => self.linked_values(pk, rel).await,
+                    Err(_) => Ok(Vec::new()),
+                },
+                Err(Error::InvalidValue(_)) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn inlines(&self) -> &[Box<dyn InlineOps>] {
+        &self.inlines
     }
 
     fn delete<'a>(&'a self, pk: &'a str, user: i64) -> BoxFut<'a, Result<Result<String, String>>> {

@@ -322,6 +322,14 @@ fn allowed(
     ))
 }
 
+/// Every name and value of a form, in order (a multi-select sends a
+/// name once per chosen option).
+fn pairs_of(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// The form's fields, decoded; the last value of a name wins.
 fn form(body: &Bytes) -> HashMap<String, String> {
     form_urlencoded::parse(body)
@@ -622,7 +630,7 @@ pub(crate) async fn index(State(site): Shared, req: Req) -> Page {
     ))
 }
 
-fn plural(name: &str) -> String {
+pub(crate) fn plural(name: &str) -> String {
     if name.ends_with('s') {
         format!("{name}es")
     } else if let Some(stem) = name.strip_suffix('y') {
@@ -1354,7 +1362,17 @@ struct FormState {
     /// False for a user who may only view: every field read-only, no
     /// save button.
     editable: bool,
+    /// The many-to-many fields and the inlines.
+    related: crate::related::Related,
+    /// The row's token as the form was opened (a change form).
+    token: Option<String>,
+    /// The row changed since: the warning is shown.
+    stale: bool,
 }
+
+/// The hidden input holding the row's token (the "changed since opened"
+/// check).
+const TOKEN_FIELD: &str = "_row_token";
 
 async fn render_form(
     site: &Site,
@@ -1388,6 +1406,15 @@ async fn render_form(
         );
     }
     body.push_str("</div>");
+    if state.stale {
+        let _ = write!(
+            body,
+            "<p class=\"errornote stale\" role=\"alert\">This {} was changed by someone else after you \
+             opened this form. Nothing was saved. Your input is kept below: check it against the \
+             current values (reload the page to see them), then save again to overwrite them.</p>",
+            E(&meta.name.to_lowercase())
+        );
+    }
     if !state.errors.is_empty() {
         body.push_str("<p class=\"errornote\" role=\"alert\">Please correct the errors below.</p>");
         let all: Vec<&String> = state
@@ -1415,6 +1442,13 @@ async fn render_form(
         E(&action),
         E(&session.csrf)
     );
+    if let Some(token) = &state.token {
+        let _ = write!(
+            body,
+            "<input type=\"hidden\" name=\"{TOKEN_FIELD}\" value=\"{}\">",
+            E(token)
+        );
+    }
     for f in meta.fields {
         let m = match mode(ops, f, adding) {
             Mode::Edit if !state.editable => Mode::ReadOnly,
@@ -1466,11 +1500,18 @@ async fn render_form(
                                         .map(|(_, l)| l),
                                     _ => None,
                                 };
-                                KeyChoices::Input(current)
+                                KeyChoices::Input(
+                                    current,
+                                    crate::related::autocomplete_url(
+                                        &req.base,
+                                        session,
+                                        target.as_ref(),
+                                    ),
+                                )
                             }
                         })
                     }
-                    None if is_key(ops, f) => Some(KeyChoices::Input(None)),
+                    None if is_key(ops, f) => Some(KeyChoices::Input(None, None)),
                     None => None,
                 };
                 fields::widget(&mut body, f, &text, choices.as_ref());
@@ -1485,7 +1526,30 @@ async fn render_form(
         }
         body.push_str("</div></div>");
     }
-    body.push_str("</fieldset><div class=\"submit-row\">");
+    crate::related::render_many(
+        &mut body,
+        site,
+        &req.base,
+        session,
+        ops,
+        &state.related,
+        &state.errors,
+        state.editable,
+    )
+    .await?;
+    body.push_str("</fieldset>");
+    crate::related::render_inlines(
+        &mut body,
+        site,
+        &req.base,
+        session,
+        ops,
+        &state.related,
+        &state.errors,
+        state.editable,
+    )
+    .await?;
+    body.push_str("<div class=\"submit-row\">");
     if state.editable {
         body.push_str(
             "<button type=\"submit\" name=\"_save\" value=\"1\" class=\"primary\">Save</button>",
@@ -1549,10 +1613,17 @@ async fn form_page(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>) ->
                 .ok_or_else(|| not_found_page(site, req))?,
         ),
     };
+    let editable = pk.is_none() || session.perms.can(ops.meta().name, Action::Change);
+    let related = crate::related::initial(site, &session, ops.as_ref(), row.as_ref(), editable)
+        .await
+        .map_err(|e| failure(site, req, e))?;
     let state = FormState {
         texts: texts_of(ops.as_ref(), row.as_ref()),
         errors: Vec::new(),
-        editable: pk.is_none() || session.perms.can(ops.meta().name, Action::Change),
+        editable,
+        related,
+        token: row.as_ref().map(|r| r.token.clone()),
+        stale: false,
     };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await
@@ -1577,6 +1648,7 @@ pub(crate) async fn change_page(
 async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body: &Bytes) -> Page {
     let session = staff(site, req).await?;
     let ops = model(site, req, slug_name)?.clone();
+    let pairs = pairs_of(body);
     let form = form(body);
     check_csrf(site, req, &session, &form)?;
     let needed = if pk.is_none() {
@@ -1611,8 +1683,19 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
             Err(message) => errors.push((f.name.to_owned(), message)),
         }
     }
+    let (related, mut extra, found) =
+        crate::related::parse(site, &session, ops.as_ref(), row.as_ref(), &pairs, &form)
+            .await
+            .map_err(|e| failure(site, req, e))?;
+    errors.extend(found);
+    let mut token = match row {
+        Some(_) => form.get(TOKEN_FIELD).cloned(),
+        None => None,
+    };
+    extra.token.clone_from(&token);
+    let mut stale = false;
     if errors.is_empty() {
-        match ops.save(pk, values, session.user.id).await {
+        match ops.save(pk, values, session.user.id, extra).await {
             Ok(Saved::Done { pk }) => {
                 let s = slug(ops.as_ref());
                 let to = if form.contains_key("_continue") {
@@ -1625,6 +1708,11 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
                 return Ok(redirect(&to));
             }
             Ok(Saved::Invalid(found)) => errors = found,
+            Ok(Saved::Stale { token: now }) => {
+                // Sent again with the new token, the form saves.
+                token = Some(now);
+                stale = true;
+            }
             Err(e) => return Err(failure(site, req, e)),
         }
     }
@@ -1632,6 +1720,9 @@ async fn submit(site: &Site, req: &Req, slug_name: &str, pk: Option<&str>, body:
         texts,
         errors,
         editable: true,
+        related,
+        token,
+        stale,
     };
     let page = render_form(site, req, &session, ops.as_ref(), row.as_ref(), &state)
         .await

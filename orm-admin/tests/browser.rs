@@ -470,6 +470,150 @@ async fn walk(b: &mut Browser, db: &Db) {
     assert_eq!(margaret.bio, "kept input");
     b.page("author-changed").await;
 
+    // An inline edit on Ada's page (her 15 posts, then 2 blank rows):
+    // change one, delete one, add one; one save.
+    let ada = orm_core::scope(db, Author::get(q!(name = "Ada")))
+        .await
+        .expect("Ada");
+    let ada_posts = orm_core::scope(db, async {
+        Post::filter(q!(author = ada.id)).order_by(["id"]).await
+    })
+    .await
+    .expect("posts");
+    b.goto(&format!("/admin/author/{}/change/", ada.id)).await;
+    b.fill("#id_post_set-0-title", "Edited inline").await;
+    b.find("#id_post_set-1-DELETE")
+        .await
+        .click()
+        .await
+        .expect("tick");
+    b.fill("#id_post_set-15-title", "Added inline").await;
+    b.c.execute(
+        "document.getElementById('id_post_set-15-status').value = 'Published'; \
+         document.querySelector('fieldset.inline').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("script");
+    b.page("author-inline").await;
+    b.click("button[name=_continue]").await;
+    assert!(b.url().await.ends_with("/change/"), "{}", b.url().await);
+    let (edited, gone, added) = orm_core::scope(db, async {
+        Ok::<_, Error>((
+            Post::get(q!(id = ada_posts[0].id)).await?.title,
+            Post::filter(q!(id = ada_posts[1].id)).exists().await?,
+            Post::get(q!(title = "Added inline")).await?,
+        ))
+    })
+    .await
+    .expect("rows");
+    assert_eq!(edited, "Edited inline");
+    assert!(!gone);
+    assert_eq!(*added.author.key(), ada.id);
+    b.c.execute(
+        "document.querySelector('fieldset.inline').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("script");
+    b.page("author-inline-saved").await;
+
+    // A many-to-many change: the filter box narrows the tags, a second
+    // one is chosen.
+    let post = &ada_posts[0];
+    b.goto(&format!("/admin/post/{}/change/", post.id)).await;
+    b.fill("input.m2m-filter", "data").await;
+    let visible = b
+        .c
+        .execute(
+            "return Array.from(document.querySelectorAll('#id_tags option')).filter(o => !o.hidden).map(o => o.text)",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(visible, json!(["databases"]));
+    b.c.execute(
+        "Array.from(document.querySelectorAll('#id_tags option')).find(o => o.text === 'databases').selected = true; \
+         document.getElementById('id_tags').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("script");
+    b.page("post-tags").await;
+    b.click("button[name=_continue]").await;
+    let mut names: Vec<String> = orm_core::scope(db, async {
+        let post = Post::get(q!(id = post.id)).await?;
+        post.tags().all().await
+    })
+    .await
+    .expect("tags")
+    .into_iter()
+    .map(|t| t.name)
+    .collect();
+    names.sort();
+    assert_eq!(names, ["databases", "rust"]);
+
+    // The stale-row warning: the row changes after the form is opened;
+    // the save shows the warning and keeps the input; saving again wins.
+    b.goto(&format!("/admin/author/{}/change/", margaret.id))
+        .await;
+    orm_core::scope(
+        db,
+        Author::filter(q!(id = margaret.id)).update(q!(bio = "changed meanwhile")),
+    )
+    .await
+    .expect("update");
+    b.fill("#id_bio", "my version").await;
+    b.click("button[name=_continue]").await;
+    assert!(b
+        .text(".errornote.stale")
+        .await
+        .contains("was changed by someone else"));
+    b.page("author-stale").await;
+    b.click("button[name=_continue]").await;
+    let bio = orm_core::scope(db, Author::get(q!(id = margaret.id)))
+        .await
+        .expect("Margaret")
+        .bio;
+    assert_eq!(bio, "my version");
+
+    // The autocomplete box of a key to a big table (45 posts, past 20):
+    // type, arrow down, Enter: the hidden key input holds the pick.
+    b.goto("/admin/comment/add/").await;
+    b.fill("#id_post_search", "post #4").await;
+    b.find("ul.ac-list li[role=option]").await;
+    let search = b.find("#id_post_search").await;
+    search.send_keys("\u{E015}").await.expect("arrow down");
+    search.send_keys("\u{E007}").await.expect("enter");
+    let key =
+        b.c.execute("return document.getElementById('id_post').value", vec![])
+            .await
+            .expect("script");
+    let picked = key.as_str().expect("a key").to_owned();
+    assert!(!picked.is_empty(), "a post was picked");
+    let title = b
+        .find("#id_post_search")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    // The box shows the picked post's label (its title).
+    let chosen = orm_core::scope(
+        db,
+        Post::get(q!(id = picked.parse::<i64>().expect("a key"))),
+    )
+    .await
+    .expect("the picked post");
+    assert_eq!(title.unwrap_or_default(), chosen.title);
+    b.fill("#id_text", "Picked with the keyboard").await;
+    b.page("comment-autocomplete").await;
+    b.click("button[name=_save]").await;
+    assert!(
+        b.url().await.ends_with("/admin/comment/"),
+        "{}",
+        b.url().await
+    );
+
     // Delete Grace through the cascade preview.
     let grace = orm_core::scope(db, Author::get(q!(name = "Grace")))
         .await
@@ -491,6 +635,7 @@ async fn walk(b: &mut Browser, db: &Db) {
     let left = orm_core::scope(db, Post::all().count())
         .await
         .expect("count");
+    // Grace's 15 went; Ada lost one and gained one inline.
     assert_eq!(left, 30);
 
     // The watch works: an inline style (as an injection would add) is

@@ -1196,3 +1196,547 @@ async fn autocomplete_searches_at_most_20_and_needs_view() {
     );
     server.stop().await;
 }
+
+/// The value of the input named `name` of a page (the first).
+fn input_value(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no input {name} in {html}"));
+    let rest = &html[at + needle.len()..];
+    rest[..rest.find('"').expect("end of value")].to_owned()
+}
+
+fn owned_form(form: &[(&str, &str)]) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn post_pairs(client: &mut Client, path: &str, form: &[(String, String)]) -> Resp {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    client.post(path, &pairs).await
+}
+
+/// An inline row's inputs: `post_set-<i>-<field>`.
+fn post_row(
+    i: usize,
+    id: Option<i64>,
+    title: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut row = vec![
+        (format!("post_set-{i}-title"), title.to_owned()),
+        (format!("post_set-{i}-status"), "Draft".to_owned()),
+        (format!("post_set-{i}-views"), "0".to_owned()),
+        (format!("post_set-{i}-published_on"), String::new()),
+    ];
+    if let Some(id) = id {
+        row.push((format!("post_set-{i}-id"), id.to_string()));
+    }
+    for (k, v) in extra {
+        let key = format!("post_set-{i}-{k}");
+        row.retain(|(name, _)| *name != key);
+        row.push((key, (*v).to_owned()));
+    }
+    row
+}
+
+#[tokio::test]
+async fn inline_rows_are_changed_added_and_deleted_with_the_parent() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let ada = server.on_db(Author::get(q!(name = "Ada"))).await;
+    let path = format!("/admin/author/{}/change/", ada.id);
+    // Seeded: posts 0, 3, .. 42 are Ada's (15), shown with 2 blank rows.
+    let page = client.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(input_value(&page.body, "post_set-TOTAL_FORMS"), "17");
+    assert!(page
+        .body
+        .contains("name=\"post_set-0-title\" id=\"id_post_set-0-title\" value=\"Rust post #0\""));
+    assert!(page.body.contains("name=\"post_set-0-DELETE\""));
+    assert!(page.body.contains("name=\"post_set-16-title\""));
+    let posts = server
+        .on_db(std::future::IntoFuture::into_future(
+            Post::filter(q!(author = ada.id)).order_by(["id"]),
+        ))
+        .await;
+    let (first, second, third) = (&posts[0], &posts[1], &posts[2]);
+    let token = csrf(&page.body);
+    let row_token = input_value(&page.body, "_row_token");
+    let parent = |name: &str| {
+        owned_form(&[
+            ("csrfmiddlewaretoken", &token),
+            ("_row_token", &row_token),
+            ("name", name),
+            ("bio", &ada.bio),
+            ("active", "true"),
+            ("post_set-TOTAL_FORMS", "3"),
+        ])
+    };
+    let before = server.on_db(AdminLogEntry::all().count()).await;
+    // A row's bad value and a parent's missing name: both shown, with
+    // the input kept; nothing saved.
+    let mut form = parent("");
+    form.extend(post_row(0, Some(first.id), "Changed", &[("views", "x")]));
+    form.extend(post_row(1, Some(second.id), "Also changed", &[]));
+    form.extend(post_row(2, None, "", &[("status", "")]));
+    let response = post_pairs(&mut client, &path, &form).await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.contains("Please correct the errors below."));
+    assert!(response.body.contains(
+        "name=\"post_set-0-views\" id=\"id_post_set-0-views\" value=\"x\" required><ul class=\"errorlist\"><li>Enter a whole number.</li></ul>"
+    ), "{}", response.body);
+    assert!(response.body.contains("value=\"Also changed\""));
+    assert!(response.body.contains("This field is required."));
+    // An untouched blank row is not an error (Django's empty_permitted).
+    assert!(!response.body.contains(
+        "name=\"post_set-2-title\" id=\"id_post_set-2-title\" value=\"\" maxlength=\"200\"><ul"
+    ));
+    assert_eq!(
+        server.on_db(Post::get(q!(id = second.id))).await.title,
+        second.title
+    );
+    // A row naming another author's post fails after the parent was
+    // written in the transaction: the parent's change is rolled back too.
+    let grace_post = server
+        .on_db(
+            Post::all()
+                .exclude(q!(author = ada.id))
+                .order_by(["id"])
+                .first(),
+        )
+        .await
+        .expect("a post of another author");
+    let mut form = parent("Ada L.");
+    form.extend(post_row(0, Some(first.id), "Changed", &[]));
+    form.extend(post_row(1, Some(grace_post.id), "Stolen", &[]));
+    let response = post_pairs(&mut client, &path, &form).await;
+    assert_eq!(response.status, 200);
+    assert!(response
+        .body
+        .contains("This post no longer exists (deleted by someone else?); reload the page."));
+    assert_eq!(server.on_db(Author::get(q!(id = ada.id))).await.name, "Ada");
+    assert_eq!(
+        server.on_db(Post::get(q!(id = first.id))).await.title,
+        first.title
+    );
+    assert_eq!(
+        server.on_db(Post::get(q!(id = grace_post.id))).await.title,
+        grace_post.title
+    );
+    assert_eq!(server.on_db(AdminLogEntry::all().count()).await, before);
+    // Change one, delete one, add one: one transaction, a history row
+    // for each child and the parent's naming them (Django's message).
+    let mut form = parent("Ada");
+    form.extend(post_row(
+        0,
+        Some(first.id),
+        "Rust post #0 (edited)",
+        &[("published_on", "2024-02-02")],
+    ));
+    form.extend(post_row(
+        1,
+        Some(second.id),
+        &second.title,
+        &[("DELETE", "on")],
+    ));
+    form.extend(post_row(
+        2,
+        None,
+        "Brand new",
+        &[("status", "Published"), ("views", "5")],
+    ));
+    form.extend(post_row(3, None, "", &[("status", "")]));
+    if let Some(total) = form.iter_mut().find(|(k, _)| k == "post_set-TOTAL_FORMS") {
+        total.1 = "4".to_owned();
+    }
+    let response = post_pairs(&mut client, &path, &form).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let edited = server.on_db(Post::get(q!(id = first.id))).await;
+    assert_eq!(edited.title, "Rust post #0 (edited)");
+    assert!(
+        !server
+            .on_db(Post::filter(q!(id = second.id)).exists())
+            .await
+    );
+    let new = server.on_db(Post::get(q!(title = "Brand new"))).await;
+    assert_eq!(*new.author.key(), ada.id);
+    assert_eq!(new.views, 5);
+    assert_eq!(
+        server.on_db(Post::get(q!(id = third.id))).await.title,
+        third.title
+    );
+    assert_eq!(
+        server
+            .on_db(Post::filter(q!(author = ada.id)).count())
+            .await,
+        15,
+        "one deleted, one added, the blank row ignored"
+    );
+    let logs = server
+        .on_db(std::future::IntoFuture::into_future(
+            AdminLogEntry::filter(q!(model = "Post")).order_by(["id"]),
+        ))
+        .await;
+    let flags: Vec<(i16, String)> = logs
+        .iter()
+        .map(|e| (e.action_flag, e.object_id.clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (AdminLogEntry::CHANGE, first.id.to_string()),
+            (AdminLogEntry::DELETION, second.id.to_string()),
+            (AdminLogEntry::ADDITION, new.id.to_string()),
+        ]
+    );
+    let parent_log = server
+        .on_db(AdminLogEntry::get(q!(
+            model = "Author",
+            action_flag = AdminLogEntry::CHANGE
+        )))
+        .await;
+    assert_eq!(
+        parent_log.message(),
+        format!(
+            "Changed title and published_on for post “Rust post #0 (edited)”. Deleted post “{}”. Added post “Brand new”.",
+            second.title
+        )
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn inline_rows_follow_the_child_models_permissions() {
+    use orm_admin::{grant, Action};
+    let server = Server::start().await;
+    let staff = server.on_db(AdminUser::get(q!(username = "staff"))).await;
+    server.on_db(grant(&staff, "Author", Action::Change)).await;
+    let ada = server.on_db(Author::get(q!(name = "Ada"))).await;
+    let first = server
+        .on_db(Post::filter(q!(author = ada.id)).order_by(["id"]).first())
+        .await
+        .expect("a post");
+    let path = format!("/admin/author/{}/change/", ada.id);
+    let mut client = server.client();
+    assert_eq!(client.login("staff", "staff pass").await.status, 303);
+    let attempt = |token: String| {
+        let mut form = owned_form(&[
+            ("csrfmiddlewaretoken", &token),
+            ("name", "Ada"),
+            ("bio", &ada.bio),
+            ("active", "true"),
+            ("post_set-TOTAL_FORMS", "2"),
+        ]);
+        form.extend(post_row(0, Some(first.id), "Hacked", &[("DELETE", "on")]));
+        form.extend(post_row(1, None, "Sneaked in", &[]));
+        form
+    };
+    // No permission on Post: no table, and rows sent anyway do nothing.
+    let page = client.get(&path).await;
+    assert!(!page.body.contains("post_set-TOTAL_FORMS"));
+    let response = post_pairs(&mut client, &path, &attempt(csrf(&page.body))).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    // View only: the rows are shown read-only, without blank rows or
+    // delete boxes; still nothing changes.
+    server.on_db(grant(&staff, "Post", Action::View)).await;
+    let page = client.get(&path).await;
+    assert_eq!(input_value(&page.body, "post_set-TOTAL_FORMS"), "15");
+    assert!(!page.body.contains("name=\"post_set-0-title\""));
+    assert!(!page.body.contains("DELETE"));
+    let response = post_pairs(&mut client, &path, &attempt(csrf(&page.body))).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(server.on_db(Post::filter(q!(id = first.id)).exists()).await);
+    assert!(
+        !server
+            .on_db(Post::filter(q!(title = "Sneaked in")).exists())
+            .await
+    );
+    // Delete and Add: the row goes, the new one comes.
+    server.on_db(grant(&staff, "Post", Action::Delete)).await;
+    server.on_db(grant(&staff, "Post", Action::Add)).await;
+    let page = client.get(&path).await;
+    let response = post_pairs(&mut client, &path, &attempt(csrf(&page.body))).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(!server.on_db(Post::filter(q!(id = first.id)).exists()).await);
+    assert!(
+        server
+            .on_db(Post::filter(q!(title = "Sneaked in")).exists())
+            .await
+    );
+    server.stop().await;
+}
+
+/// The keys linked to post `id` (the through table's rows).
+async fn tag_keys(server: &Server, id: i64) -> Vec<i64> {
+    let post = server.on_db(Post::get(q!(id = id))).await;
+    let mut keys: Vec<i64> = server
+        .on_db(std::future::IntoFuture::into_future(post.tags().all()))
+        .await
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[tokio::test]
+async fn many_to_many_links_are_set_in_the_rows_transaction() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let post = server
+        .on_db(Post::all().order_by(["id"]).first())
+        .await
+        .expect("a post");
+    // Seeded: post 0 has the first tag.
+    let tags: Vec<i64> = server
+        .on_db(std::future::IntoFuture::into_future(
+            demo::Tag::all().order_by(["id"]),
+        ))
+        .await
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(tag_keys(&server, post.id).await, [tags[0]]);
+    let path = format!("/admin/post/{}/change/", post.id);
+    let page = client.get(&path).await;
+    assert!(page
+        .body
+        .contains("<select multiple name=\"tags\" id=\"id_tags\""));
+    assert!(page.body.contains(&format!(
+        "<option value=\"{}\" selected>rust</option>",
+        tags[0]
+    )));
+    assert!(page
+        .body
+        .contains("class=\"m2m-filter\" data-for=\"id_tags\""));
+    let token = csrf(&page.body);
+    let form = |tag_values: &[String]| {
+        let mut form = owned_form(&[
+            ("csrfmiddlewaretoken", &token),
+            ("author", &post.author.key().to_string()),
+            ("title", &post.title),
+            ("body", &post.body),
+            ("status", "Draft"),
+            ("views", &post.views.to_string()),
+            ("published_on", "2024-01-01"),
+            ("extra", ""),
+            ("tags", ""),
+        ]);
+        form.extend(tag_values.iter().map(|t| ("tags".to_owned(), t.clone())));
+        form
+    };
+    // A key of no tag: the field's error, nothing changed.
+    let response = post_pairs(
+        &mut client,
+        &path,
+        &form(&[tags[1].to_string(), "999".into()]),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    assert!(response
+        .body
+        .contains("Select a valid choice. 999 is not one of the available choices."));
+    assert_eq!(tag_keys(&server, post.id).await, [tags[0]]);
+    // The set: the first removed, the two others added; one history row.
+    let response = post_pairs(
+        &mut client,
+        &path,
+        &form(&[tags[1].to_string(), tags[2].to_string()]),
+    )
+    .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert_eq!(tag_keys(&server, post.id).await, [tags[1], tags[2]]);
+    let entry = server
+        .on_db(AdminLogEntry::get(q!(
+            model = "Post",
+            action_flag = AdminLogEntry::CHANGE
+        )))
+        .await;
+    assert_eq!(entry.message(), "Changed tags.");
+    // Nothing chosen (only the hidden marker): every link goes.
+    let response = post_pairs(&mut client, &path, &form(&[])).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(tag_keys(&server, post.id).await.is_empty());
+    // A form without the field at all (an older client): links kept.
+    let mut without = form(&[tags[0].to_string()]);
+    without.retain(|(k, _)| k != "tags");
+    let response = post_pairs(&mut client, &path, &without).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    assert!(tag_keys(&server, post.id).await.is_empty());
+    // On add, the links are written with the new row.
+    let add = client.get("/admin/post/add/").await;
+    let mut form = form(&[tags[0].to_string(), tags[2].to_string()]);
+    form.retain(|(k, _)| k != "csrfmiddlewaretoken");
+    form.push(("csrfmiddlewaretoken".into(), csrf(&add.body)));
+    if let Some(t) = form.iter_mut().find(|(k, _)| k == "title") {
+        t.1 = "Tagged at birth".into();
+    }
+    let response = post_pairs(&mut client, "/admin/post/add/", &form).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let born = server.on_db(Post::get(q!(title = "Tagged at birth"))).await;
+    assert_eq!(tag_keys(&server, born.id).await, [tags[0], tags[2]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_row_changed_since_the_form_opened_is_not_overwritten_unless_confirmed() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    let grace = server.on_db(Author::get(q!(name = "Grace"))).await;
+    let path = format!("/admin/author/{}/change/", grace.id);
+    let page = client.get(&path).await;
+    let token = csrf(&page.body);
+    let opened = input_value(&page.body, "_row_token");
+    // Someone else changes the row meanwhile.
+    server
+        .on_db(Author::filter(q!(id = grace.id)).update(q!(bio = "Changed by another")))
+        .await;
+    let form = |row_token: &str| {
+        owned_form(&[
+            ("csrfmiddlewaretoken", &token),
+            ("_row_token", row_token),
+            ("name", "Grace Hopper"),
+            ("bio", "Mine"),
+            ("active", "true"),
+        ])
+    };
+    let before = server.on_db(AdminLogEntry::all().count()).await;
+    let response = post_pairs(&mut client, &path, &form(&opened)).await;
+    assert_eq!(response.status, 200);
+    assert!(response
+        .body
+        .contains("This author was changed by someone else after you opened this form."));
+    assert!(
+        response.body.contains("value=\"Grace Hopper\""),
+        "the input is kept"
+    );
+    let now = server.on_db(Author::get(q!(id = grace.id))).await;
+    assert_eq!(
+        (now.name.as_str(), now.bio.as_str()),
+        ("Grace", "Changed by another")
+    );
+    assert_eq!(server.on_db(AdminLogEntry::all().count()).await, before);
+    // The page carries the row's new token: sending it again confirms.
+    let confirmed = input_value(&response.body, "_row_token");
+    assert_ne!(confirmed, opened);
+    let response = post_pairs(&mut client, &path, &form(&confirmed)).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let now = server.on_db(Author::get(q!(id = grace.id))).await;
+    assert_eq!(
+        (now.name.as_str(), now.bio.as_str()),
+        ("Grace Hopper", "Mine")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_to_a_big_table_is_an_autocomplete_box() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // 45 posts, past the demo's fk_select_limit(20): a key input that
+    // the script turns into a search box over Post's autocomplete.
+    let page = client.get("/admin/comment/add/").await;
+    assert!(
+        page.body.contains("name=\"post\" id=\"id_post\" value=\"\" inputmode=\"numeric\" class=\"key\" data-autocomplete=\"/admin/post/autocomplete\" data-label=\"\" required>"),
+        "{}",
+        page.body
+    );
+    // 3 authors: a select, no autocomplete.
+    assert!(page
+        .body
+        .contains("<select name=\"approved_by\" id=\"id_approved_by\">"));
+    // The change form names the current object for the box.
+    let comment = server
+        .on_db(Comment::all().order_by(["id"]).first())
+        .await
+        .expect("a comment");
+    let post = server.on_db(Post::get(q!(id = *comment.post.key()))).await;
+    let page = client
+        .get(&format!("/admin/comment/{}/change/", comment.id))
+        .await;
+    assert!(page.body.contains(&format!(
+        "data-autocomplete=\"/admin/post/autocomplete\" data-label=\"{}\"",
+        post.title
+    )));
+    server.stop().await;
+}
+
+#[test]
+fn a_misconfigured_inline_is_found_at_start_up() {
+    use orm_admin::{Admin, Inline, ModelAdmin};
+    let admin = Admin::new().register_with(
+        ModelAdmin::<Author>::new()
+            .inline(Inline::<Post>::new("title"))
+            .inline(Inline::<Comment>::new("approved_by").fields(&["nope", "approved_by"])),
+    );
+    assert_eq!(
+        admin.check().unwrap_err(),
+        [
+            "Author.inline(Post): `title` is not a foreign key of Post to Author; foreign keys to it: author",
+            "Author.inline(Comment).fields: `nope` is not a field (or is the inline's foreign key); fields: id, post, approved_by, text",
+            "Author.inline(Comment).fields: `approved_by` is not a field (or is the inline's foreign key); fields: id, post, approved_by, text",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_author_is_added_with_posts_in_one_go() {
+    let server = Server::start().await;
+    let mut client = logged_in(&server).await;
+    // The add page: the blank rows only.
+    let page = client.get("/admin/author/add/").await;
+    assert_eq!(input_value(&page.body, "post_set-TOTAL_FORMS"), "2");
+    assert!(!page.body.contains("post_set-0-id"));
+    let token = csrf(&page.body);
+    let mut form = owned_form(&[
+        ("csrfmiddlewaretoken", &token),
+        ("name", "Barbara"),
+        ("bio", ""),
+        ("active", "true"),
+        ("post_set-TOTAL_FORMS", "2"),
+    ]);
+    form.extend(post_row(0, None, "First words", &[("views", "3")]));
+    form.extend(post_row(1, None, "", &[("status", "")]));
+    let response = post_pairs(&mut client, "/admin/author/add/", &form).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let barbara = server.on_db(Author::get(q!(name = "Barbara"))).await;
+    let posts = server
+        .on_db(std::future::IntoFuture::into_future(Post::filter(q!(
+            author = barbara.id
+        ))))
+        .await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        (posts[0].title.as_str(), posts[0].views),
+        ("First words", 3)
+    );
+    let entry = server
+        .on_db(AdminLogEntry::get(q!(
+            model = "Author",
+            action_flag = AdminLogEntry::ADDITION
+        )))
+        .await;
+    assert_eq!(entry.message(), "Added. Added post “First words”.");
+    // An invalid row on add: neither the author nor a post is written.
+    let mut form = owned_form(&[
+        ("csrfmiddlewaretoken", &token),
+        ("name", "Edsger"),
+        ("bio", ""),
+        ("active", "true"),
+        ("post_set-TOTAL_FORMS", "1"),
+    ]);
+    form.extend(post_row(0, None, "", &[("views", "7")]));
+    let response = post_pairs(&mut client, "/admin/author/add/", &form).await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.contains("This field is required."));
+    assert!(response.body.contains("value=\"Edsger\""));
+    assert!(
+        !server
+            .on_db(Author::filter(q!(name = "Edsger")).exists())
+            .await
+    );
+    server.stop().await;
+}

@@ -362,3 +362,58 @@ async fn self_referential_many_to_many() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn links_by_key_values_without_the_types() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        blog().await;
+        let rust = tag("rust").await?;
+        let python = tag("python").await?;
+        let post = Post::all().order_by(["id"]).first().await?.expect("a post");
+        let rel = Post::META
+            .relations
+            .iter()
+            .find(|r| r.name == "tags")
+            .expect("tags");
+        // As the manager's add: ON CONFLICT DO NOTHING counts only new links.
+        assert_eq!(
+            rel.add_links(post.pk(), vec![rust.pk(), python.pk()])
+                .await?,
+            2
+        );
+        assert_eq!(rel.add_links(post.pk(), vec![rust.pk()]).await?, 0);
+        assert_eq!(rel.add_links(post.pk(), vec![]).await?, 0);
+        assert_eq!(rel.remove_links(post.pk(), vec![rust.pk()]).await?, 1);
+        assert_eq!(
+            names_of(&post.tags().all().await?, |t: &Tag| t.name.as_str()),
+            ["python"]
+        );
+        // A key of no tag: the link table's foreign key refuses it.
+        let err = rel
+            .add_links(post.pk(), vec![orm_core::Value::I64(Some(999_999))])
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_integrity(orm_core::IntegrityKind::ForeignKey),
+            "{err}"
+        );
+        // Not a many-to-many: refused before anything is sent.
+        let author = Post::META
+            .relations
+            .iter()
+            .find(|r| r.name == "author")
+            .expect("author");
+        let err = author
+            .add_links(post.pk(), vec![rust.pk()])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`author` is not a many-to-many relation"),
+            "{err}"
+        );
+        Ok(())
+    })
+    .await
+}

@@ -144,6 +144,59 @@ impl<S: Model, T: Model> ManyToManyManager<S, T> {
     }
 }
 
+/// The links of a many-to-many relation by key values, for code that
+/// names neither model (the admin's forms): as [`ManyToManyManager`]'s
+/// `add` and `remove`, with the owner's and the targets' keys.
+impl RelationMeta {
+    fn links_of(&self) -> Result<(String, String, String)> {
+        if self.kind != super::RelationKind::ManyToMany {
+            return Err(Error::from(crate::error::QueryError {
+                model: self.owner.meta().name,
+                reason: format!("`{}` is not a many-to-many relation", self.name),
+            }));
+        }
+        Ok(self.through_table())
+    }
+
+    /// Links the owner row with key `owner` to the target rows with
+    /// `keys` (already linked ones are left as they are): `INSERT INTO
+    /// "link" ("own", "other") SELECT $1, "key" FROM UNNEST($2::type[])
+    /// AS "key" ON CONFLICT DO NOTHING`. Returns how many links were added.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] when the relation is not a many-to-many;
+    /// [`Error::Integrity`] when a row does not exist.
+    pub async fn add_links(&self, owner: Value, keys: Vec<Value>) -> Result<u64> {
+        let (through, own, other) = self.links_of()?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let key_type = self.target.meta().pk_field().ddl_type();
+        let stmt = writes::link_insert(
+            (&through, &own, &other),
+            owner,
+            Value::Array(keys),
+            &key_type,
+        );
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
+    }
+
+    /// Unlinks the owner row with key `owner` from the target rows with
+    /// `keys`: `DELETE FROM "link" WHERE "own" = $1 AND "other" = ANY($2)`.
+    /// Returns how many links were removed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] when the relation is not a many-to-many.
+    pub async fn remove_links(&self, owner: Value, keys: Vec<Value>) -> Result<u64> {
+        let (through, own, other) = self.links_of()?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let stmt = writes::link_delete((&through, &own, &other), owner, Some(Value::Array(keys)));
+        crate::db::current()?.execute(&stmt.sql, &stmt.binds).await
+    }
+}
+
 /// The row on the other side of the reverse one-to-one `rel`, or `None`.
 #[doc(hidden)]
 pub async fn reverse_one<S: Model, T: Model>(
