@@ -111,6 +111,13 @@ async fn queryset_delete_counts_restore_and_hard_delete() -> Result<()> {
         let err = SdReview::all().restore().await.unwrap_err();
         assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
         assert!(err.to_string().contains("soft_delete"), "{err}");
+        // only_deleted() of a model without soft delete matches no row, so
+        // a purge written for a soft delete model deletes nothing here.
+        let reviews = SdReview::all().count().await?;
+        assert!(reviews > 0);
+        assert_eq!(SdReview::all().only_deleted().hard_delete().await?, 0);
+        assert_eq!(SdReview::all().only_deleted().count().await?, 0);
+        assert_eq!(SdReview::all().count().await?, reviews);
         Ok(())
     })
     .await

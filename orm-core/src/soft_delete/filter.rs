@@ -31,11 +31,13 @@ fn mark_leaf(field: &'static FieldMeta, live: bool) -> Node {
 }
 
 /// `filter` with the condition `rows` adds on a soft delete model
-/// (`AND "deleted_at" IS NULL` by default), unchanged on any other.
+/// (`AND "deleted_at" IS NULL` by default); on any other model unchanged,
+/// except that [`DeletedRows::Only`] matches no row (none is marked).
 pub(crate) fn scoped<'a>(meta: &ModelMeta, rows: DeletedRows, filter: &'a Node) -> Cow<'a, Node> {
     match (field(meta), rows) {
         (Some(f), DeletedRows::Hidden) => Cow::Owned(filter.clone().and(mark_leaf(f, true))),
         (Some(f), DeletedRows::Only) => Cow::Owned(filter.clone().and(mark_leaf(f, false))),
+        (None, DeletedRows::Only) => Cow::Owned(Node::Nothing),
         _ => Cow::Borrowed(filter),
     }
 }

@@ -47,8 +47,8 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Only the rows marked deleted (django-safedelete's
-    /// `deleted_objects`); on a model without `#[orm(soft_delete)]`, every
-    /// row (none is marked).
+    /// `deleted_objects`); on a model without `#[orm(soft_delete)]`, no
+    /// row (none is marked), and nothing is sent to the server.
     #[must_use]
     pub fn only_deleted(mut self) -> Self {
         self.deleted = DeletedRows::Only;

@@ -107,11 +107,14 @@ fn with_deleted_and_only_deleted() {
         sql_of(SdAuthor::all().only_deleted().with_deleted()),
         (format!(r#"SELECT {AUTHOR_COLS} FROM "sd_authors""#), vec![])
     );
-    // A model without soft delete is not changed by either.
+    // A model without soft delete: `with_deleted` changes nothing, and
+    // `only_deleted` matches no row (none is marked), so a purge such as
+    // `only_deleted().hard_delete()` cannot delete the whole table.
     assert_eq!(
-        sql_of(User::all().only_deleted()).0,
+        sql_of(User::all().with_deleted()).0,
         format!(r#"SELECT {COLS} FROM "users""#)
     );
+    assert!(User::all().only_deleted().sql().expect("renders").is_none());
 }
 
 #[test]
