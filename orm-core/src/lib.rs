@@ -888,6 +888,7 @@ pub mod schema;
 pub mod serde;
 mod sql;
 pub mod timezone;
+pub mod tenant;
 pub mod transaction;
 mod transform;
 pub mod types;
@@ -1177,6 +1178,8 @@ pub mod __private {
     pub use crate::json::steps as json_steps;
     pub use crate::key::COMPOSITE_PK;
     pub use crate::meta::{FieldMeta, IndexMeta, ModelMeta, ModelRegistration};
+    pub use crate::meta::TenantMeta;
+    pub use crate::tenant::assert_tenant_key;
     pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
     pub use crate::range::fields::RangeStep;

@@ -97,6 +97,7 @@ pub(crate) fn model(
                     index_options: &[],
                     relations: &[],
                     renamed_from: ::core::option::Option::None,
+                    tenant: ::core::option::Option::None,
                 };
 
                 fn statements() -> &'static #p::ModelStatements {

@@ -51,11 +51,12 @@ impl<M: Model> QuerySet<M> {
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
         crate::query::q::check_nul(M::META, &self.filter)?;
-        Ok(if self.filter.is_simple() {
+        let filter = if self.filter.is_simple() {
             Cow::Borrowed(&self.filter)
         } else {
             Cow::Owned(self.filter.simplify())
-        })
+        };
+        crate::tenant::restrict(M::META, self.all_tenants, filter)
     }
 
     /// Renders the parts; `None` when the filter matches nothing.
@@ -164,7 +165,8 @@ impl<M: Model> QuerySet<M> {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
         let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
-            .then(|| Box::new(self.filter.simplify()));
+            .then(|| self.simplified().map(|f| Box::new(f.into_owned())))
+            .transpose()?;
         let Some(stmt) = self.kept_or_render(|qs, w| {
             qs.with_select_joined(&joins, |s| statements::push_select(w, s))
         })?
@@ -294,6 +296,7 @@ impl<M: Model> QuerySet<M> {
             && self.lock.is_none()
             && self.distinct_on.is_empty()
             && !self.reversed
+            && M::META.tenant.is_none()
     }
 
     /// The `UPDATE` of [`update`](Self::update), from its kept text when
@@ -334,6 +337,7 @@ impl<M: Model> QuerySet<M> {
     /// ([`ByKey`]).
     pub(super) fn by_key(&self) -> Option<&'static FieldMeta> {
         if self.error.is_some()
+            || M::META.tenant.is_some()
             || !self.select_related.is_empty()
             || self.lock.is_some()
             || !self.distinct_on.is_empty()

@@ -50,6 +50,9 @@ pub struct QuerySet<M> {
     pub(crate) reversed: bool,
     /// `union`/`intersection`/`difference`: the parts this query combines.
     pub(crate) combined: Option<Box<Combined<M>>>,
+    /// [`all_tenants`](QuerySet::all_tenants): not restricted to the
+    /// current tenant (`crate::tenant`).
+    pub(crate) all_tenants: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -74,6 +77,7 @@ impl<M> Clone for QuerySet<M> {
             distinct_on: self.distinct_on.clone(),
             reversed: self.reversed,
             combined: self.combined.clone(),
+            all_tenants: self.all_tenants,
             _model: PhantomData,
         }
     }
@@ -112,6 +116,7 @@ impl<M: Model> QuerySet<M> {
             distinct_on: Vec::new(),
             reversed: false,
             combined: None,
+            all_tenants: false,
             _model: PhantomData,
         }
     }
@@ -372,6 +377,17 @@ impl<M: Model> QuerySet<M> {
         crate::query::ValuesQuery::new(self, fields.names())
     }
 
+    /// Reaches across tenants: this query on a tenant model
+    /// (`#[orm(tenant)]`) is not restricted to the current tenant, and
+    /// runs without one (see [`crate::tenant`]). The explicit, greppable
+    /// escape; relations it loads (`prefetch_related`) are still
+    /// restricted unless run inside [`tenant::unscoped`](crate::tenant::unscoped).
+    #[must_use]
+    pub fn all_tenants(mut self) -> Self {
+        self.all_tenants = true;
+        self
+    }
+
     /// Runs this query on `db` instead of the scoped or default database.
     #[must_use]
     pub fn using(mut self, db: &Db) -> Self {
@@ -453,6 +469,8 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
     if matches!(filter, Node::Nothing) {
         return crate::Q::none();
     }
+    let mut error = query.error.map(|(_, reason)| reason);
+    let filter = crate::tenant::restrict_subquery(T::META, query.all_tenants, filter, &mut error);
     crate::Q::from_node(Node::Exists(Box::new(crate::query::q::Subquery {
         meta: T::META,
         column: None,
@@ -460,7 +478,7 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
         order: Vec::new(),
         limit: None,
         offset: None,
-        error: query.error.map(|(_, reason)| reason),
+        error,
         whole_key: false,
     })))
 }
