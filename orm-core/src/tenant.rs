@@ -372,3 +372,14 @@ pub(crate) fn row_tenant<M: Model>(obj: &M) -> Option<crate::value::Value> {
         .filter(|t| !M::META.is_pk_field(t.field))
         .map(|t| obj.field_value(t.field))
 }
+
+/// Runs `f` with `tenant` current (`None`: [`unscoped`]), synchronously
+/// (unit tests of the rendered SQL).
+#[cfg(test)]
+pub(crate) fn with_tenant<R>(tenant: Option<TenantId>, f: impl FnOnce() -> R) -> R {
+    let current = match tenant {
+        Some(t) => Current::Tenant(t),
+        None => Current::Unscoped,
+    };
+    CURRENT.sync_scope(current, f)
+}

@@ -24,6 +24,7 @@ mod prefetch;
 mod ranges;
 mod related_order;
 mod search;
+mod tenant;
 mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
