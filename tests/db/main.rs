@@ -67,3 +67,5 @@ mod types_time;
 // Full-text search and index options (fts).
 mod search;
 mod search_indexes;
+// Tenant scoping, row-level security (tenant).
+mod tenant;

@@ -31,6 +31,8 @@ pub(crate) mod type_samples;
 pub(crate) mod types;
 // Full-text search (fts).
 pub(crate) mod search;
+// Tenant scoping (tenant).
+pub(crate) mod tenants;
 
 /// The name `name` gives each of `rows`, in order.
 pub(crate) fn names_of<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
