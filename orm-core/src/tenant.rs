@@ -383,3 +383,21 @@ pub(crate) fn with_tenant<R>(tenant: Option<TenantId>, f: impl FnOnce() -> R) ->
     };
     CURRENT.sync_scope(current, f)
 }
+
+/// Restricts the `select_related` joins of tenant models to the current
+/// tenant (`AND "alias"."tenant" = $n` in their `ON`), unless
+/// `all_tenants`.
+///
+/// # Errors
+/// A joined tenant model with no current tenant.
+pub(crate) fn restrict_joins(joins: &mut [crate::sql::joins::Join], all_tenants: bool) -> Result<()> {
+    if all_tenants {
+        return Ok(());
+    }
+    for join in joins {
+        if let Some((field, value)) = current_for(join.rel.target.meta())? {
+            join.tenant = Some((field.column, value));
+        }
+    }
+    Ok(())
+}

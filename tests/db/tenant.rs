@@ -86,6 +86,11 @@ async fn every_read_is_filtered_by_the_current_tenant() -> Result<()> {
                 .await?;
             assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["alpha"]);
             assert_eq!(TnTask::filter(q!(project__name = "beta")).count().await?, 0);
+            let joined = TnTask::all().select_related(["project"]).await?;
+            assert_eq!(joined.len(), 2);
+            assert!(joined
+                .iter()
+                .all(|t| t.project.get().is_some_and(|p| p.name == "alpha")));
             // The tenant (not a tenant model) prefetches its projects of this
             // tenant only; a reverse manager is a filtered query.
             let orgs = TnOrg::all().order_by(["id"]).prefetch_related(["projects"]).await?;
@@ -228,4 +233,106 @@ async fn joined_scopes_each_see_their_own_tenant() -> Result<()> {
         Ok(())
     })
     .await
+}
+
+/// `url` connecting as `role` (no password: the test server trusts local
+/// connections).
+fn as_role(url: &str, role: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let at = url[start..].find('@').map_or(start, |i| start + i);
+    format!("{}{role}{}", &url[..start], &url[at..])
+}
+
+#[tokio::test]
+async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
+    use crate::migration_support::query;
+    let url = orm_core::testing::test_database_url().await?;
+    let admin = Db::builder(&url).connect().await?;
+    orm_core::generate_schemas_on(&admin).await?;
+    orm_core::scope(&admin, two_tenants()).await?;
+    let beta: i64 = orm_core::scope(&admin, async {
+        TnProject::objects_all_tenants().get(q!(name = "beta")).await
+    })
+    .await?
+    .id;
+    // Superusers and roles with BYPASSRLS skip every policy: the test
+    // connects as a plain role that does not own the table (FORCE would
+    // hold the owner too).
+    let role = format!("orm_tenant_app_{}", std::process::id());
+    for sql in [
+        format!(
+            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        ),
+        format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+    ] {
+        query::<(i32,)>(&admin, &sql).await?;
+    }
+    let app = Db::builder(as_role(&url, &role)).connect().await?;
+    let count = "SELECT count(*) FROM tn_tasks";
+    orm_core::scope(&app, async {
+        tenant::scope(1_i64, async {
+            // Outside a transaction block the setting is not set: the
+            // policy matches no row (NULL), it never shows them all.
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(0,)]);
+            // In a transaction block the ORM sets `orm.tenant` first:
+            // raw SQL sees this tenant's rows only.
+            orm_core::transaction(|| async {
+                let rows: Vec<(String,)> =
+                    orm_core::raw("SELECT title FROM tn_tasks ORDER BY title", &[]).await?;
+                assert_eq!(rows, [("a1".to_owned(),), ("a2".to_owned(),)]);
+                // Even the ORM's escape cannot cross: PostgreSQL holds it.
+                assert_eq!(TnTask::objects_all_tenants().count().await?, 2);
+                // Writing another tenant's row is refused by the policy's
+                // WITH CHECK (in a savepoint, so the block goes on).
+                let insert = orm_core::transaction(|| async {
+                    orm_core::raw::<(i32,)>(
+                        "INSERT INTO tn_tasks (tenant_id, project_id, title, points) \
+                         VALUES (2, $1, 'x', 0)",
+                        &[&beta],
+                    )
+                    .await
+                })
+                .await;
+                let err = insert.unwrap_err().to_string();
+                assert!(err.contains("row-level security"), "{err}");
+                // The ORM's own writes pass it.
+                let p = TnProject::get(q!(name = "alpha")).await?;
+                TnTask::create(TnTask {
+                    project: ForeignKey::from_key(p.id),
+                    title: "a3".into(),
+                    ..Default::default()
+                })
+                .await?;
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        tenant::scope(2_i64, async {
+            orm_core::transaction(|| async {
+                let rows: Vec<(String,)> = orm_core::raw("SELECT title FROM tn_tasks", &[]).await?;
+                assert_eq!(rows, [("b1".to_owned(),)]);
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        // unscoped() sets nothing: through RLS, no row (a BYPASSRLS role is
+        // what an admin task that reaches every tenant connects as).
+        tenant::unscoped(orm_core::transaction(|| async {
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(0,)]);
+            Ok(())
+        }))
+        .await
+    })
+    .await?;
+    // The superuser sees every row, tenant 1's new one included.
+    let all: Vec<(i64,)> = orm_core::scope(&admin, orm_core::raw(count, &[])).await?;
+    assert_eq!(all, [(4,)]);
+    Ok(())
 }

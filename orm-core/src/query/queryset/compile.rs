@@ -138,7 +138,8 @@ impl<M: Model> QuerySet<M> {
         if self.combined.is_some() {
             return self.combined_sql();
         }
-        let joins = related::plan_joins(M::META, &self.select_related)?;
+        let mut joins = related::plan_joins(M::META, &self.select_related)?;
+        crate::tenant::restrict_joins(&mut joins, self.all_tenants)?;
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
@@ -159,7 +160,9 @@ impl<M: Model> QuerySet<M> {
         let joins = if self.select_related.is_empty() {
             Vec::new()
         } else {
-            related::plan_joins(M::META, &self.select_related)?
+            let mut joins = related::plan_joins(M::META, &self.select_related)?;
+            crate::tenant::restrict_joins(&mut joins, self.all_tenants)?;
+            joins
         };
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;

@@ -264,3 +264,24 @@ fn rls_is_enabled_forced_and_keyed_on_the_setting() {
     let ops = diff(&new, &off, &Renames::default(), &Default::default()).expect("a diff");
     assert_eq!(ops, vec![Op::DisableRls("tasks".into(), state.clone())]);
 }
+
+#[test]
+fn a_select_related_tenant_model_is_joined_in_the_tenant_only() {
+    let (sql, binds) = in_tenant(7_i64, || sql_of(Task::filter(q!(title = "a")).select_related(["project"])));
+    assert_eq!(
+        sql,
+        format!(
+            r#"SELECT {TASK_COLS}, "sr_project"."id", "sr_project"."org_id", "sr_project"."slug" FROM "tasks" INNER JOIN "projects" AS "sr_project" ON "sr_project"."id" = "tasks"."project_id" AND "sr_project"."org_id" = $1 WHERE "tasks"."title" = $2 AND "tasks"."tenant_id" = $3"#
+        )
+    );
+    assert_eq!(
+        binds,
+        vec![Value::I64(Some(7)), Value::Text(Some("a".into())), Value::I64(Some(7))]
+    );
+    // The escape reaches the joined model's every tenant too.
+    let (sql, binds) = sql_of(Task::objects_all_tenants().select_related(["project"]));
+    assert!(!sql.contains("$1"), "{sql}");
+    assert!(binds.is_empty());
+    // Without a tenant, the query with its joins is an error.
+    assert!(Task::all().select_related(["project"]).sql().is_err());
+}
