@@ -146,3 +146,20 @@ pub struct Listing {
     /// Where it was posted from, `inet`.
     pub posted_from: Option<std::net::IpAddr>,
 }
+
+/// A note of one account: a tenant model. Every statement on it is
+/// filtered and stamped by the current tenant
+/// (`orm_core::tenant::scope(account_id, ..)`), and PostgreSQL's
+/// row-level security holds even raw SQL to it.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_notes")]
+pub struct Note {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The account (tenant) the note belongs to.
+    #[orm(tenant, rls)]
+    pub account_id: i64,
+    /// The text.
+    pub body: String,
+}

@@ -81,6 +81,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_notes",
             "app_post_tags",
             "app_posts",
             "app_profiles",
@@ -89,6 +90,12 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         ],
         "every model's table and the link table: {sql}"
     );
+    // The tenant model's row-level security, after its table; undone first.
+    assert!(
+        up.contains("ALTER TABLE \"app_notes\" ENABLE ROW LEVEL SECURITY;\nALTER TABLE \"app_notes\" FORCE ROW LEVEL SECURITY;\nCREATE POLICY \"tenant_isolation\" ON \"app_notes\" USING (\"account_id\" = NULLIF(current_setting('orm.tenant', true), '')::bigint)"),
+        "{sql}"
+    );
+    assert!(sql.contains("DROP POLICY IF EXISTS \"tenant_isolation\" ON \"app_notes\""), "{sql}");
 
     let out = run(exe, &dir, Some(&url), &["migrate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -99,6 +106,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_notes",
             "app_post_tags",
             "app_posts",
             "app_profiles",
