@@ -95,7 +95,10 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         up.contains("ALTER TABLE \"app_notes\" ENABLE ROW LEVEL SECURITY;\nALTER TABLE \"app_notes\" FORCE ROW LEVEL SECURITY;\nCREATE POLICY \"tenant_isolation\" ON \"app_notes\" USING (\"account_id\" = NULLIF(current_setting('orm.tenant', true), '')::bigint)"),
         "{sql}"
     );
-    assert!(sql.contains("DROP POLICY IF EXISTS \"tenant_isolation\" ON \"app_notes\""), "{sql}");
+    assert!(
+        sql.contains("DROP POLICY IF EXISTS \"tenant_isolation\" ON \"app_notes\""),
+        "{sql}"
+    );
 
     let out = run(exe, &dir, Some(&url), &["migrate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

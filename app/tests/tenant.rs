@@ -23,13 +23,21 @@ async fn a_tenant_model_of_the_library_crate_is_scoped() -> Result<()> {
             .await?;
         }
         let (one, two) = tokio::join!(
-            tenant::scope(1_i64, Note::all().order_by(["body"]).values_list_flat::<String>("body")),
+            tenant::scope(
+                1_i64,
+                Note::all()
+                    .order_by(["body"])
+                    .values_list_flat::<String>("body")
+            ),
             tenant::scope(2_i64, Note::all().values_list_flat::<String>("body")),
         );
         assert_eq!(one?, ["one", "uno"]);
         assert_eq!(two?, ["two"]);
         let err = Note::all().count().await.unwrap_err().to_string();
-        assert!(err.contains("Note is a tenant model and no tenant is current"), "{err}");
+        assert!(
+            err.contains("Note is a tenant model and no tenant is current"),
+            "{err}"
+        );
         assert_eq!(Note::objects_all_tenants().count().await?, 3);
         Ok(())
     })

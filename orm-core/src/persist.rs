@@ -213,10 +213,7 @@ pub(crate) async fn delete<M: Model>(obj: &M) -> Result<u64> {
     crate::tenant::check_row(obj)?;
     obj.run_before_delete().await?;
     let sql = M::statements().delete_by_pk(M::META);
-    let params: Params<'_> = M::META
-        .row_key_fields()
-        .map(|i| obj.field_sql(i))
-        .collect();
+    let params: Params<'_> = M::META.row_key_fields().map(|i| obj.field_sql(i)).collect();
     let n = db.execute_params(sql, &params).await?;
     obj.run_after_delete().await?;
     Ok(n)

@@ -11,7 +11,7 @@
 //!     // SELECT .. FROM "invoice" WHERE "invoice"."tenant_id" = $1  -- $1 = 7
 //!     let mine = Invoice::all().await?;
 //!     // INSERT .. ("tenant_id", "total") VALUES ($1, $2)  -- tenant_id stamped: 7
-//!     Invoice { total: 10, ..Default::default() }.create().await?;
+//!     Invoice::create(Invoice { total: 10, ..Default::default() }).await?;
 //!     Ok::<_, orm_core::Error>(())
 //! })
 //! .await?;
@@ -27,8 +27,9 @@
 //!   relations, cascades) is `AND "tenant" = <current>`; `create`, `save`
 //!   and `bulk_create` stamp the tenant field, and refuse an object whose
 //!   tenant field holds another tenant; `save` and `delete` of an object
-//!   touch its row only where the tenant matches; [`Model::raw`]
-//!   (`crate::raw`) refuses a row of another tenant.
+//!   touch its row only where the tenant matches;
+//!   [`Model::raw`](crate::ActiveRecord::raw) refuses a row of another
+//!   tenant.
 //! - Without one, any statement on a tenant model is an error saying so —
 //!   never every tenant's rows.
 //! - Across tenants: [`QuerySet::all_tenants`](crate::QuerySet::all_tenants)
@@ -39,8 +40,6 @@
 //! row-level security on the table, keyed on the setting [`SETTING`]
 //! (`orm.tenant`), which the ORM sets at the start of each transaction
 //! block run in a tenant scope (see the crate docs, "Tenants").
-//!
-//! [`Model::raw`]: crate::raw
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -153,10 +152,7 @@ tokio::task_local! {
 /// the innermost wins. Each future has its own, so `join!` of two scopes
 /// with different tenants is safe; a task started with `tokio::spawn`
 /// inside does not inherit it (wrap its future in `scope` too).
-pub fn scope<F: Future>(
-    tenant: impl Into<TenantId>,
-    fut: F,
-) -> impl Future<Output = F::Output> {
+pub fn scope<F: Future>(tenant: impl Into<TenantId>, fut: F) -> impl Future<Output = F::Output> {
     CURRENT.scope(Current::Tenant(tenant.into()), fut)
 }
 
@@ -303,9 +299,8 @@ pub(crate) fn check_row<M: Model>(obj: &M) -> Result<()> {
 /// security (`#[orm(tenant, rls)]`).
 pub(crate) fn setting_for_transaction() -> Option<Value> {
     static RLS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let rls = *RLS.get_or_init(|| {
-        crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls))
-    });
+    let rls = *RLS
+        .get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls)));
     if !rls {
         return None;
     }
@@ -390,7 +385,10 @@ pub(crate) fn with_tenant<R>(tenant: Option<TenantId>, f: impl FnOnce() -> R) ->
 ///
 /// # Errors
 /// A joined tenant model with no current tenant.
-pub(crate) fn restrict_joins(joins: &mut [crate::sql::joins::Join], all_tenants: bool) -> Result<()> {
+pub(crate) fn restrict_joins(
+    joins: &mut [crate::sql::joins::Join],
+    all_tenants: bool,
+) -> Result<()> {
     if all_tenants {
         return Ok(());
     }

@@ -271,7 +271,10 @@ fn check_tenant(cx: &mut Ctxt, model: &Model<'_>) {
                  ForeignKey to the tenant model, not a ManyToMany or Reverse relation",
             );
         } else if is_option(field.ty) {
-            cx.error_spanned_by(flag, "the tenant field cannot be an `Option`: every row has its tenant");
+            cx.error_spanned_by(
+                flag,
+                "the tenant field cannot be an `Option`: every row has its tenant",
+            );
         } else if one_pk && a.primary_key.is_some() {
             cx.error_spanned_by(
                 flag,

@@ -77,14 +77,21 @@ async fn every_read_is_filtered_by_the_current_tenant() -> Result<()> {
             ));
             let sums = TnTask::all().aggregate([Sum("points")]).await?;
             assert_eq!(sums.get::<Option<i64>>("points__sum")?, Some(8));
-            let flat: Vec<String> = TnTask::all().order_by(["title"]).values_list_flat("title").await?;
+            let flat: Vec<String> = TnTask::all()
+                .order_by(["title"])
+                .values_list_flat("title")
+                .await?;
             assert_eq!(flat, ["a1", "a2"]);
             let streamed: Vec<TnTask> = TnTask::all().iterator(1).try_collect().await?;
             assert_eq!(titles(&streamed), ["a1", "a2"]);
             // A subquery of a tenant model, and a lookup across a relation.
-            let projects = TnProject::filter(q!(id__in = TnTask::objects_all_tenants().values("project")))
-                .await?;
-            assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["alpha"]);
+            let projects =
+                TnProject::filter(q!(id__in = TnTask::objects_all_tenants().values("project")))
+                    .await?;
+            assert_eq!(
+                projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+                ["alpha"]
+            );
             assert_eq!(TnTask::filter(q!(project__name = "beta")).count().await?, 0);
             let joined = TnTask::all().select_related(["project"]).await?;
             assert_eq!(joined.len(), 2);
@@ -93,7 +100,10 @@ async fn every_read_is_filtered_by_the_current_tenant() -> Result<()> {
                 .all(|t| t.project.get().is_some_and(|p| p.name == "alpha")));
             // The tenant (not a tenant model) prefetches its projects of this
             // tenant only; a reverse manager is a filtered query.
-            let orgs = TnOrg::all().order_by(["id"]).prefetch_related(["projects"]).await?;
+            let orgs = TnOrg::all()
+                .order_by(["id"])
+                .prefetch_related(["projects"])
+                .await?;
             let counts: Vec<usize> = orgs
                 .iter()
                 .map(|o| o.projects.get().expect("prefetched").len())
@@ -134,7 +144,10 @@ async fn every_write_is_stamped_or_held_to_the_current_tenant() -> Result<()> {
             let mut moved = b1.clone();
             moved.title = "stolen".into();
             let err = moved.save().await.unwrap_err().to_string();
-            assert!(err.contains("belongs to tenant 2 but the current tenant is 1"), "{err}");
+            assert!(
+                err.contains("belongs to tenant 2 but the current tenant is 1"),
+                "{err}"
+            );
             assert!(b1.clone().delete().await.is_err());
             let err = TnTask::create(TnTask {
                 tenant_id: 2,
@@ -146,9 +159,14 @@ async fn every_write_is_stamped_or_held_to_the_current_tenant() -> Result<()> {
             .unwrap_err()
             .to_string();
             assert!(err.contains("belongs to tenant 2"), "{err}");
-            assert!(TnTask::bulk_update(&[moved.clone()], &["title"]).await.is_err());
+            assert!(TnTask::bulk_update(&[moved.clone()], &["title"])
+                .await
+                .is_err());
             // Raw SQL mapped to the model: rows of another tenant refused.
-            let err = TnTask::raw("SELECT * FROM tn_tasks", &[]).await.unwrap_err().to_string();
+            let err = TnTask::raw("SELECT * FROM tn_tasks", &[])
+                .await
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("belongs to tenant 2"), "{err}");
             let own = TnTask::raw("SELECT * FROM tn_tasks WHERE tenant_id = 1", &[]).await?;
             assert_eq!(own.len(), 2);
@@ -189,7 +207,10 @@ async fn without_a_tenant_every_statement_is_an_error() -> Result<()> {
         says(TnTask::raw("SELECT * FROM tn_tasks", &[]).await.map(drop));
         // Nothing was changed.
         assert_eq!(
-            TnTask::objects_all_tenants().aggregate([Sum("points")]).await?.get::<Option<i64>>("points__sum")?,
+            TnTask::objects_all_tenants()
+                .aggregate([Sum("points")])
+                .await?
+                .get::<Option<i64>>("points__sum")?,
             Some(15)
         );
         // unscoped(): the block reaches every tenant, writes keep the tenant given.
@@ -251,7 +272,9 @@ async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
     orm_core::generate_schemas_on(&admin).await?;
     orm_core::scope(&admin, two_tenants()).await?;
     let beta: i64 = orm_core::scope(&admin, async {
-        TnProject::objects_all_tenants().get(q!(name = "beta")).await
+        TnProject::objects_all_tenants()
+            .get(q!(name = "beta"))
+            .await
     })
     .await?
     .id;
@@ -265,7 +288,9 @@ async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
              EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         ),
         format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
-        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""
+        ),
         format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
     ] {
         query::<(i32,)>(&admin, &sql).await?;

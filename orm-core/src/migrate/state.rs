@@ -612,7 +612,12 @@ fn merge_table(
         )?,
         uniques: set("the unique constraints", &o.uniques, &x.uniques, &y.uniques)?,
         indexes: set("the indexes", &o.indexes, &x.indexes, &y.indexes)?,
-        rls: pick(&format!("the row-level security of {table}"), &o.rls, &x.rls, &y.rls)?,
+        rls: pick(
+            &format!("the row-level security of {table}"),
+            &o.rls,
+            &x.rls,
+            &y.rls,
+        )?,
         foreign_keys: merge_list(
             &format!("the foreign keys of {table}"),
             &o.foreign_keys,

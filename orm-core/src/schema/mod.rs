@@ -56,7 +56,12 @@ fn table_sql(name: &str, t: &TableState, later: &[&str]) -> Ddls {
         )?);
     }
     if let Some(r) = &t.rls {
-        out.push(ddl::enable_rls(name, &r.column, &r.sql_type, Create::IfMissing)?);
+        out.push(ddl::enable_rls(
+            name,
+            &r.column,
+            &r.sql_type,
+            Create::IfMissing,
+        )?);
     }
     Ok(out)
 }

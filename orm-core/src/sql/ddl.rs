@@ -197,9 +197,7 @@ fn push_foreign_key(w: &mut SqlWriter, key: &ForeignKey<'_>) {
     }
     w.push_ident(key.column);
     w.push_sql(")");
-    let tenant = key
-        .tenant
-        .map(|(own, target)| (own, target, key.column));
+    let tenant = key.tenant.map(|(own, target)| (own, target, key.column));
     push_references_key(w, &key.references, tenant);
 }
 

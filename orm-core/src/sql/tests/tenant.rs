@@ -58,10 +58,15 @@ fn sql_of<M: Model>(qs: QuerySet<M>) -> (String, Vec<Value>) {
 #[test]
 fn no_current_tenant_is_an_error_not_every_row() {
     let err = Task::all().sql().unwrap_err().to_string();
-    assert!(err.contains("Task is a tenant model and no tenant is current"), "{err}");
+    assert!(
+        err.contains("Task is a tenant model and no tenant is current"),
+        "{err}"
+    );
     assert!(err.contains("orm_core::tenant::scope("), "{err}");
     assert!(err.contains("all_tenants()"), "{err}");
-    let err = Task::filter(q!(title = "a")).count_or_exists(false).unwrap_err();
+    let err = Task::filter(q!(title = "a"))
+        .count_or_exists(false)
+        .unwrap_err();
     assert!(err.to_string().contains("no tenant is current"), "{err}");
     let err = Task::all().delete_bound().unwrap_err();
     assert!(err.to_string().contains("no tenant is current"), "{err}");
@@ -74,19 +79,31 @@ fn a_query_in_a_tenant_scope_is_filtered_by_it() {
     let (sql, binds) = in_tenant(7_i64, || sql_of(Task::filter(q!(title = "a"))));
     assert_eq!(
         sql,
-        format!(r#"SELECT {TASK_COLS} FROM "tasks" WHERE "tasks"."title" = $1 AND "tasks"."tenant_id" = $2"#)
+        format!(
+            r#"SELECT {TASK_COLS} FROM "tasks" WHERE "tasks"."title" = $1 AND "tasks"."tenant_id" = $2"#
+        )
     );
-    assert_eq!(binds, vec![Value::Text(Some("a".into())), Value::I64(Some(7))]);
+    assert_eq!(
+        binds,
+        vec![Value::Text(Some("a".into())), Value::I64(Some(7))]
+    );
     // An `OR` of the user's stays inside its parentheses: the tenant's
     // condition holds for every row.
-    let (sql, _) = in_tenant(7_i64, || sql_of(Task::filter(q!(title = "a") | q!(title = "b"))));
+    let (sql, _) = in_tenant(7_i64, || {
+        sql_of(Task::filter(q!(title = "a") | q!(title = "b")))
+    });
     assert_eq!(
         sql,
-        format!(r#"SELECT {TASK_COLS} FROM "tasks" WHERE ("tasks"."title" = $1 OR "tasks"."title" = $2) AND "tasks"."tenant_id" = $3"#)
+        format!(
+            r#"SELECT {TASK_COLS} FROM "tasks" WHERE ("tasks"."title" = $1 OR "tasks"."title" = $2) AND "tasks"."tenant_id" = $3"#
+        )
     );
     // No filter of its own: the tenant's alone.
     let (sql, binds) = in_tenant(7_i64, || sql_of(Task::all()));
-    assert_eq!(sql, format!(r#"SELECT {TASK_COLS} FROM "tasks" WHERE "tasks"."tenant_id" = $1"#));
+    assert_eq!(
+        sql,
+        format!(r#"SELECT {TASK_COLS} FROM "tasks" WHERE "tasks"."tenant_id" = $1"#)
+    );
     assert_eq!(binds, vec![Value::I64(Some(7))]);
     // A foreign key as the tenant: its column, the tenant as its key's type.
     let (sql, binds) = in_tenant(3_i32, || sql_of(Project::all()));
@@ -109,7 +126,10 @@ fn a_tenant_of_another_type_is_refused() {
 #[test]
 fn count_exists_update_delete_are_filtered_too() {
     in_tenant(7_i64, || {
-        let count = Task::filter(q!(title = "a")).count_or_exists(false).unwrap().unwrap();
+        let count = Task::filter(q!(title = "a"))
+            .count_or_exists(false)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             count.sql,
             r#"SELECT COUNT(*) FROM "tasks" WHERE "tasks"."title" = $1 AND "tasks"."tenant_id" = $2"#
@@ -120,15 +140,25 @@ fn count_exists_update_delete_are_filtered_too() {
             delete.sql,
             r#"DELETE FROM "tasks" WHERE "tasks"."id" = $1 AND "tasks"."tenant_id" = $2"#
         );
-        assert_eq!(&delete.binds[..], &[Value::I64(Some(5)), Value::I64(Some(7))]);
-        let update = Task::filter(q!(id = 5)).update_bound(q!(title = "b")).unwrap().unwrap();
+        assert_eq!(
+            &delete.binds[..],
+            &[Value::I64(Some(5)), Value::I64(Some(7))]
+        );
+        let update = Task::filter(q!(id = 5))
+            .update_bound(q!(title = "b"))
+            .unwrap()
+            .unwrap();
         assert_eq!(
             update.sql,
             r#"UPDATE "tasks" SET "title" = $1 WHERE "tasks"."id" = $2 AND "tasks"."tenant_id" = $3"#
         );
         assert_eq!(
             &update.binds[..],
-            &[Value::Text(Some("b".into())), Value::I64(Some(5)), Value::I64(Some(7))]
+            &[
+                Value::Text(Some("b".into())),
+                Value::I64(Some(5)),
+                Value::I64(Some(7))
+            ]
         );
     });
 }
@@ -136,13 +166,18 @@ fn count_exists_update_delete_are_filtered_too() {
 #[test]
 fn a_subquery_of_a_tenant_model_is_filtered() {
     let (sql, binds) = in_tenant(7_i64, || {
-        sql_of(Org::filter(q!(id__in = Task::filter(q!(title = "a")).values("reviewer"))))
+        sql_of(Org::filter(q!(
+            id__in = Task::filter(q!(title = "a")).values("reviewer")
+        )))
     });
     assert_eq!(
         sql,
         r#"SELECT "orgs"."id", "orgs"."name" FROM "orgs" WHERE "orgs"."id" IN (SELECT "tasks"."reviewer_id" FROM "tasks" WHERE "tasks"."title" = $1 AND "tasks"."tenant_id" = $2)"#
     );
-    assert_eq!(binds, vec![Value::Text(Some("a".into())), Value::I64(Some(7))]);
+    assert_eq!(
+        binds,
+        vec![Value::Text(Some("a".into())), Value::I64(Some(7))]
+    );
 }
 
 #[test]
@@ -150,11 +185,17 @@ fn all_tenants_and_unscoped_are_the_explicit_escape() {
     let plain = format!(r#"SELECT {TASK_COLS} FROM "tasks""#);
     // Without a current tenant, and inside one: not filtered.
     assert_eq!(sql_of(Task::objects_all_tenants()).0, plain);
-    assert_eq!(in_tenant(7_i64, || sql_of(Task::all().all_tenants())).0, plain);
+    assert_eq!(
+        in_tenant(7_i64, || sql_of(Task::all().all_tenants())).0,
+        plain
+    );
     assert_eq!(tenant::with_tenant(None, || sql_of(Task::all())).0, plain);
     assert!(tenant::with_tenant(None, tenant::is_unscoped));
     assert_eq!(tenant::with_tenant(None, tenant::current), None);
-    assert_eq!(in_tenant(7_i64, tenant::current), Some(TenantId::from(7_i64)));
+    assert_eq!(
+        in_tenant(7_i64, tenant::current),
+        Some(TenantId::from(7_i64))
+    );
     // Scopes nest: the innermost wins.
     let inner = in_tenant(7_i64, || in_tenant(8_i64, tenant::current));
     assert_eq!(inner, Some(TenantId::from(8_i64)));
@@ -245,17 +286,38 @@ fn rls_is_enabled_forced_and_keyed_on_the_setting() {
     // A migration creating the table enables it after the table (and
     // its revert disables it); a model without `rls` has none.
     let new = SchemaState::from_models(&[Org::META, Project::META, Task::META]);
-    let ops = diff(&SchemaState::default(), &new, &Renames::default(), &Default::default())
-        .expect("a diff");
-    let rls: Vec<&Op> = ops.iter().filter(|op| matches!(op, Op::EnableRls(..))).collect();
+    let ops = diff(
+        &SchemaState::default(),
+        &new,
+        &Renames::default(),
+        &Default::default(),
+    )
+    .expect("a diff");
+    let rls: Vec<&Op> = ops
+        .iter()
+        .filter(|op| matches!(op, Op::EnableRls(..)))
+        .collect();
     assert_eq!(rls.len(), 1, "{ops:?}");
-    let Op::EnableRls(table, state) = rls[0] else { unreachable!() };
-    assert_eq!((table.as_str(), state.column.as_str(), state.sql_type.as_str()), ("tasks", "tenant_id", "bigint"));
-    let at = |pred: &dyn Fn(&Op) -> bool| ops.iter().position(|op| pred(op)).expect("present");
-    assert!(
-        at(&|op| matches!(op, Op::CreateTable(t, _) if t == "tasks")) < at(&|op| matches!(op, Op::EnableRls(..)))
+    let Op::EnableRls(table, state) = rls[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (
+            table.as_str(),
+            state.column.as_str(),
+            state.sql_type.as_str()
+        ),
+        ("tasks", "tenant_id", "bigint")
     );
-    assert_eq!(rls[0].inverse(), Op::DisableRls("tasks".into(), state.clone()));
+    let at = |pred: &dyn Fn(&Op) -> bool| ops.iter().position(pred).expect("present");
+    assert!(
+        at(&|op| matches!(op, Op::CreateTable(t, _) if t == "tasks"))
+            < at(&|op| matches!(op, Op::EnableRls(..)))
+    );
+    assert_eq!(
+        rls[0].inverse(),
+        Op::DisableRls("tasks".into(), state.clone())
+    );
     // Switching it off later is one op; nothing changed, none.
     let again = diff(&new, &new, &Renames::default(), &Default::default()).expect("a diff");
     assert!(again.is_empty(), "{again:?}");
@@ -267,7 +329,9 @@ fn rls_is_enabled_forced_and_keyed_on_the_setting() {
 
 #[test]
 fn a_select_related_tenant_model_is_joined_in_the_tenant_only() {
-    let (sql, binds) = in_tenant(7_i64, || sql_of(Task::filter(q!(title = "a")).select_related(["project"])));
+    let (sql, binds) = in_tenant(7_i64, || {
+        sql_of(Task::filter(q!(title = "a")).select_related(["project"]))
+    });
     assert_eq!(
         sql,
         format!(
@@ -276,7 +340,11 @@ fn a_select_related_tenant_model_is_joined_in_the_tenant_only() {
     );
     assert_eq!(
         binds,
-        vec![Value::I64(Some(7)), Value::Text(Some("a".into())), Value::I64(Some(7))]
+        vec![
+            Value::I64(Some(7)),
+            Value::Text(Some("a".into())),
+            Value::I64(Some(7))
+        ]
     );
     // The escape reaches the joined model's every tenant too.
     let (sql, binds) = sql_of(Task::objects_all_tenants().select_related(["project"]));
