@@ -166,3 +166,20 @@ pub struct Note {
     /// When it was deleted; `None` while it is not.
     pub deleted_at: Option<DateTime<Utc>>,
 }
+
+/// A memo of one account: a tenant model. Every statement on it is
+/// filtered and stamped by the current tenant
+/// (`orm_core::tenant::scope(account_id, ..)`), and PostgreSQL's
+/// row-level security holds even raw SQL to it.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_memos")]
+pub struct Memo {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The account (tenant) the memo belongs to.
+    #[orm(tenant, rls)]
+    pub account_id: i64,
+    /// The text.
+    pub body: String,
+}

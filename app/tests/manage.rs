@@ -81,6 +81,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_memos",
             "app_notes",
             "app_post_tags",
             "app_posts",
@@ -98,6 +99,15 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         ),
         "{up}"
     );
+    // The tenant model's row-level security, after its table; undone first.
+    assert!(
+        up.contains("ALTER TABLE \"app_memos\" ENABLE ROW LEVEL SECURITY;\nALTER TABLE \"app_memos\" FORCE ROW LEVEL SECURITY;\nCREATE POLICY \"tenant_isolation\" ON \"app_memos\" USING (\"account_id\" = NULLIF(current_setting('orm.tenant', true), '')::bigint)"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("DROP POLICY IF EXISTS \"tenant_isolation\" ON \"app_memos\""),
+        "{sql}"
+    );
 
     let out = run(exe, &dir, Some(&url), &["migrate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -108,6 +118,7 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_memos",
             "app_notes",
             "app_post_tags",
             "app_posts",

@@ -22,6 +22,14 @@ pub trait ActiveRecord: Model {
         QuerySet::new()
     }
 
+    /// Every row of every tenant: a query on a tenant model
+    /// (`#[orm(tenant)]`) not restricted to the current tenant, the
+    /// explicit escape of [`crate::tenant`] (as
+    /// [`QuerySet::all_tenants`]). On other models, as [`all`](Self::all).
+    fn objects_all_tenants() -> QuerySet<Self> {
+        QuerySet::new().all_tenants()
+    }
+
     /// Every row, locked for this transaction (`SELECT .. FOR UPDATE`):
     /// `Account::select_for_update().get(q!(id = 1))`.
     fn select_for_update() -> QuerySet<Self> {

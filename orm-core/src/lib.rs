@@ -902,6 +902,69 @@
 //! TRACE orm_core::sql: elapsed_us=398 sql="SELECT .. WHERE \"name\" = $1" params=[Text(Some("Ada"))]
 //! ```
 //!
+//! # Tenants
+//!
+//! A model with `#[orm(tenant)]` on one field (an `i64`, `i32`, `Uuid` or
+//! `String` column, or a `ForeignKey` to the tenant model) is a tenant
+//! model: inside [`tenant::scope(id, fut)`](tenant::scope) every statement
+//! on it is restricted to that tenant — query sets (rows, `get`, `count`,
+//! `exists`, aggregates, `values`, `update`, `delete`, iterators,
+//! subqueries), `select_related` joins (`AND "alias"."tenant" = $n` in
+//! their `ON`), `prefetch_related` levels and reverse relations; `create`,
+//! `save` and `bulk_create` stamp the tenant field and refuse an object of
+//! another tenant; `save`/`delete` of an object write by key *and* tenant;
+//! [`Model::raw`](ActiveRecord::raw) refuses rows of another tenant.
+//! Outside a scope, any statement on a tenant model is an error that says
+//! so. Across tenants, explicitly: `Model::objects_all_tenants()`,
+//! [`QuerySet::all_tenants`], or [`tenant::unscoped(fut)`](tenant::unscoped).
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! #[derive(Model, Debug, Clone, Default)]
+//! pub struct Invoice {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(tenant, rls)]
+//!     pub account_id: i64,
+//!     pub total: i64,
+//! }
+//! # async fn run() -> orm_core::Result<()> {
+//! // Per request, e.g. in a middleware:
+//! orm_core::tenant::scope(42_i64, async {
+//!     // ... WHERE "invoice"."account_id" = $1   ($1 = 42)
+//!     let open = Invoice::filter(q!(total__gt = 0)).count().await?;
+//!     // account_id is stamped: 42
+//!     Invoice::create(Invoice { total: 10, ..Default::default() }).await?;
+//!     Ok::<_, orm_core::Error>(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Scopes are task-local, as [`scope`] is for databases: two futures
+//! joined with `join!` under different tenants each see their own.
+//!
+//! **Row-level security** (`#[orm(tenant, rls)]`): migrations and
+//! `generate_schemas` add `ALTER TABLE .. ENABLE` and `FORCE ROW LEVEL
+//! SECURITY` and `CREATE POLICY "tenant_isolation" .. USING ("account_id"
+//! = NULLIF(current_setting('orm.tenant', true), '')::bigint) WITH CHECK
+//! (..)`. A transaction block begun in a tenant scope first runs `SELECT
+//! set_config('orm.tenant', $1, true)` (local to the transaction, so it
+//! never reaches the connection's next user, also through a pooler in
+//! transaction mode; one round trip per transaction). Outside a
+//! transaction block the setting is unset and the policy matches no row:
+//! with RLS on, run tenant work in [`transaction()`]. Superusers and roles
+//! with `BYPASSRLS` are not held by policies: connect the application as a
+//! plain role.
+//!
+//! **Citus-shaped tables**: a tenant model's primary key and unique
+//! constraints include its tenant column (`PRIMARY KEY ("account_id",
+//! "id")`), and a foreign key between two tenant models includes both
+//! tenant columns (`FOREIGN KEY ("account_id", "invoice_id") REFERENCES
+//! "invoice" ("account_id", "id")`, `ON DELETE SET NULL ("invoice_id")`),
+//! so `SELECT create_distributed_table('invoice', 'account_id')` distributes
+//! them co-located.
+//!
 //! # How the crate is laid out
 //!
 //! Bottom-up, each layer built on the ones before it (`src/`):
@@ -954,6 +1017,7 @@ pub mod schema;
 pub mod serde;
 mod soft_delete;
 mod sql;
+pub mod tenant;
 pub mod timezone;
 pub mod transaction;
 mod transform;
@@ -1244,6 +1308,7 @@ pub mod __private {
     pub use crate::field::{field_by_name, relation_by_name, Field, Rel};
     pub use crate::json::steps as json_steps;
     pub use crate::key::COMPOSITE_PK;
+    pub use crate::meta::TenantMeta;
     pub use crate::meta::{FieldMeta, IndexMeta, ModelMeta, ModelRegistration};
     pub use crate::model::{assert_single_key, SingleKey};
     pub use crate::model::{Ch, ColumnField, HasField, HasRelation, Model, RELATION_FIELD};
@@ -1251,6 +1316,7 @@ pub mod __private {
     pub use crate::relation::ops::{ModelOps, Related, RelationField};
     pub use crate::relation::{OnDelete, RelationKind, RelationMeta};
     pub use crate::sql::writes::ModelStatements;
+    pub use crate::tenant::assert_tenant_key;
     pub use crate::transform::{steps, DatePart, DateTimePart, Step, TimePart, TransformName};
     pub use crate::types::{Arg, DbEnum, FieldType, NullableField, SqlType, TextField, Timestamp};
     pub use crate::value::Value;

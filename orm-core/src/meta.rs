@@ -94,6 +94,19 @@ pub struct ModelMeta {
     /// timestamp (`deleted_at`, or the field named by `soft_delete =
     /// ".."`) that marks a row deleted; see the crate docs' "Soft delete".
     pub soft_delete: Option<usize>,
+    /// `#[orm(tenant)]`: the model's tenant field, by which every statement
+    /// on it is filtered and stamped ([`crate::tenant`]).
+    pub tenant: Option<TenantMeta>,
+}
+
+/// A tenant model's tenant field (`#[orm(tenant)]`, `#[orm(tenant, rls)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantMeta {
+    /// Its index in [`ModelMeta::fields`].
+    pub field: usize,
+    /// `rls`: migrations enable PostgreSQL's row-level security on the
+    /// table, with a policy keyed on the `orm.tenant` setting.
+    pub rls: bool,
 }
 
 /// A model-level index with options: `#[orm(index(tags, using = "gin"))]`,
@@ -150,6 +163,18 @@ impl ModelMeta {
     pub fn pk_field_metas(&self) -> impl Iterator<Item = &'static FieldMeta> + '_ {
         let fields = self.fields;
         self.pk_fields.iter().filter_map(move |&i| fields.get(i))
+    }
+
+    /// Indexes of the fields a write by key names its row with: the
+    /// primary key's, then a tenant model's tenant field when the key does
+    /// not include it (so that `save()`/`delete()` of an object touch its
+    /// row only in its tenant).
+    pub fn row_key_fields(&self) -> impl Iterator<Item = usize> + '_ {
+        let tenant = self
+            .tenant
+            .map(|t| t.field)
+            .filter(|&i| !self.is_pk_field(i));
+        self.pk_fields.iter().copied().chain(tenant)
     }
 
     /// The field called `name`: `pk` names the primary key (when it is one

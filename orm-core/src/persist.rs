@@ -130,6 +130,7 @@ async fn insert<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
 /// ([`writes::returned_fields`]: the generated key, times, `jsonb`) to
 /// their values as stored; the others, relations included, stay as they are.
 async fn insert_row<M: Model>(db: &Db, obj: &mut M) -> Result<()> {
+    crate::tenant::stamp(obj)?;
     touch(obj, true);
     obj.validate()?;
     check_text(std::slice::from_ref(obj))?;
@@ -173,6 +174,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
     if obj.pk_is_unset() {
         return insert(&db, obj).await;
     }
+    crate::tenant::stamp(obj)?;
     obj.run_before_save(false).await?;
     touch(obj, false);
     obj.validate()?;
@@ -194,7 +196,7 @@ pub(crate) async fn save<M: Model>(obj: &mut M) -> Result<()> {
         let meta = M::META;
         let params: Params<'_> = (0..meta.fields.len())
             .filter(|&i| !meta.is_pk_field(i))
-            .chain(meta.pk_fields.iter().copied())
+            .chain(meta.row_key_fields())
             .map(|i| obj.field_sql(i))
             .collect();
         db.execute_params(sql, &params).await?
@@ -214,13 +216,10 @@ pub(crate) async fn delete<M: Model>(obj: &M, hard: bool) -> Result<u64> {
         return Ok(n);
     }
     let db = db::current()?;
+    crate::tenant::check_row(obj)?;
     obj.run_before_delete().await?;
     let sql = M::statements().delete_by_pk(M::META);
-    let params: Params<'_> = M::META
-        .pk_fields
-        .iter()
-        .map(|&i| obj.field_sql(i))
-        .collect();
+    let params: Params<'_> = M::META.row_key_fields().map(|i| obj.field_sql(i)).collect();
     let n = db.execute_params(sql, &params).await?;
     obj.run_after_delete().await?;
     Ok(n)
@@ -451,10 +450,11 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
         .iter()
         .filter(|o| keys.insert(crate::value::Key::of(&o.pk())))
         .collect();
+    for obj in objs {
+        crate::tenant::check_row(obj)?;
+    }
     let columns: Vec<Vec<ByRef<'_>>> = M::META
-        .pk_fields
-        .iter()
-        .copied()
+        .row_key_fields()
         .chain(fields.iter().map(|f| f.position))
         .map(|f| firsts.iter().map(|o| ByRef(o.field_sql(f))).collect())
         .collect();
@@ -470,6 +470,7 @@ pub(crate) async fn bulk_update<M: Model>(objs: &[M], names: &[&str]) -> Result<
 fn prepare_batch<M: Model>(objs: &mut [M]) -> Result<Vec<(bool, Vec<usize>)>> {
     let now = now();
     for obj in objs.iter_mut() {
+        crate::tenant::stamp(obj)?;
         obj.touch(true, now);
         obj.validate()?;
     }
@@ -732,7 +733,12 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
         return Ok(touched);
     }
     check_sets::<M>(&sets)?;
-    let stmt = crate::sql::statements::update_fields_by_pk(M::META, &sets, touched.pk());
+    let stmt = crate::sql::statements::update_fields_by_pk(
+        M::META,
+        &sets,
+        touched.pk(),
+        crate::tenant::row_tenant(&touched),
+    );
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     let row = rows.first().ok_or(Error::DoesNotExist {
         model: M::META.name,
@@ -743,6 +749,7 @@ async fn update_existing<M: Model>(db: &Db, obj: M, defaults: &Assign<M>) -> Res
 pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result<()> {
     let db = db::current()?;
     let wanted = crate::query::values::resolve_fields(M::META, names)?;
+    crate::tenant::check_row(obj)?;
     obj.run_before_save(false).await?;
     touch(obj, false);
     obj.validate()?;
@@ -765,7 +772,12 @@ pub(crate) async fn save_fields<M: Model>(obj: &mut M, names: &[&str]) -> Result
         return obj.run_after_save(false).await;
     }
     check_sets::<M>(&sets)?;
-    let stmt = crate::sql::statements::update_fields_by_pk(M::META, &sets, obj.pk());
+    let stmt = crate::sql::statements::update_fields_by_pk(
+        M::META,
+        &sets,
+        obj.pk(),
+        crate::tenant::row_tenant(obj),
+    );
     let rows = db.query(&stmt.sql, &stmt.binds).await?;
     if rows.is_empty() {
         return Err(Error::DoesNotExist {

@@ -38,6 +38,8 @@ pub(crate) async fn models<M: Model>(
     sql: RawSql,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<M>> {
+    // A tenant model's rows need a current tenant (or `unscoped`).
+    crate::tenant::condition(M::META)?;
     let db = db::current()?;
     let conn = db.client().await?;
     let prepared = db.track(conn.prepare(&sql.0).await)?;
@@ -67,11 +69,14 @@ pub(crate) async fn models<M: Model>(
     let rows = db.query_params(&sql.0, params).await?;
     rows.iter()
         .map(|row| {
-            if in_order {
+            let obj = if in_order {
                 M::from_row(row, 0)
             } else {
                 M::from_row_at(row, &columns)
-            }
+            }?;
+            // A row of another tenant is refused, not mapped.
+            crate::tenant::check_row(&obj)?;
+            Ok(obj)
         })
         .collect()
 }

@@ -208,9 +208,11 @@ impl Db {
         self.count();
         conn.batch_execute(&options.begin_sql()).await?;
         let state = TxState::new(conn);
-        Ok(Transaction {
+        let tx = Transaction {
             db: self.with_tx(Arc::new(state)),
-        })
+        };
+        crate::tenant::set_local(&tx.db).await?;
+        Ok(tx)
     }
 }
 

@@ -12,7 +12,7 @@ pub(crate) const MODEL_KEYS: &str =
     "table, unique_together, index, hooks, renamed_from, crate, soft_delete";
 pub(crate) const FIELD_KEYS: &str = "primary_key, column, max_length, unique, index, default, \
      auto_now, auto_now_add, related_name, on_delete, through, validate, renamed_from, \
-     max_digits, decimal_places, citext";
+     max_digits, decimal_places, citext, tenant, rls";
 
 /// `on_delete` values and the `OnDelete` variant each names.
 pub(crate) const ON_DELETE: &[(&str, &str)] = &[
@@ -68,6 +68,10 @@ pub(crate) struct FieldAttrs {
     pub decimal_places: Option<(u32, proc_macro2::Span)>,
     /// `citext`: the text column is `citext`.
     pub citext: Option<Ident>,
+    /// `tenant`: the model's tenant field (`orm_core::tenant`).
+    pub tenant: Option<Ident>,
+    /// `rls`, beside `tenant`: PostgreSQL row-level security keyed on it.
+    pub rls: Option<Ident>,
 }
 
 fn orm_attrs(attrs: &[syn::Attribute]) -> impl Iterator<Item = &syn::Attribute> {
@@ -436,6 +440,8 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
             "auto_now",
             "auto_now_add",
             "citext",
+            "tenant",
+            "rls",
         ]
         .contains(&k.as_str())
             && meta.input.peek(Token![=])
@@ -455,6 +461,8 @@ pub(crate) fn field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs
             "auto_now" => out.auto_now = flag(meta),
             "auto_now_add" => out.auto_now_add = flag(meta),
             "citext" => out.citext = flag(meta),
+            "tenant" => out.tenant = flag(meta),
+            "rls" => out.rls = flag(meta),
             "column" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 if lit.value().is_empty() {

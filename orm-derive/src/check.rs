@@ -17,6 +17,7 @@ pub(crate) fn is_option(ty: &Type) -> bool {
 
 pub(crate) fn check(cx: &mut Ctxt, model: &Model<'_>) {
     check_soft_delete(cx, model);
+    check_tenant(cx, model);
     let pks: Vec<_> = model
         .fields
         .iter()
@@ -274,5 +275,53 @@ fn check_soft_delete(cx: &mut Ctxt, model: &Model<'_>) {
                  timestamp, NULL while the row is not deleted"
             ),
         );
+    }
+}
+
+/// `#[orm(tenant)]`: on one column field at most, never NULL, not the
+/// model's one-field key; `rls` only beside it. (Its type is checked by
+/// the expansion, at the attribute: `orm_core::tenant::TenantKey`.)
+fn check_tenant(cx: &mut Ctxt, model: &Model<'_>) {
+    let mut first: Option<String> = None;
+    let one_pk = model
+        .fields
+        .iter()
+        .filter(|f| f.attrs.primary_key.is_some())
+        .count()
+        == 1;
+    for field in model.fields.iter() {
+        let a = &field.attrs;
+        if let (Some(rls), None) = (&a.rls, &a.tenant) {
+            cx.error_spanned_by(
+                rls,
+                "`rls` goes beside `tenant` on the tenant field: `#[orm(tenant, rls)]`",
+            );
+        }
+        let Some(flag) = &a.tenant else { continue };
+        if let Some(name) = &first {
+            cx.error_spanned_by(
+                flag,
+                format!("a model has one tenant field, and `{name}` is already its tenant"),
+            );
+            continue;
+        }
+        first = Some(field.name());
+        if !field.is_column() {
+            cx.error_spanned_by(
+                flag,
+                "the tenant field is a column: a value (`i64`, `i32`, `Uuid`, `String`) or a \
+                 ForeignKey to the tenant model, not a ManyToMany or Reverse relation",
+            );
+        } else if is_option(field.ty) {
+            cx.error_spanned_by(
+                flag,
+                "the tenant field cannot be an `Option`: every row has its tenant",
+            );
+        } else if one_pk && a.primary_key.is_some() {
+            cx.error_spanned_by(
+                flag,
+                "the tenant field is not the model's primary key (a composite key may include it)",
+            );
+        }
     }
 }

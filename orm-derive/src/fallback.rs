@@ -98,6 +98,7 @@ pub(crate) fn model(
                     relations: &[],
                     renamed_from: ::core::option::Option::None,
                     soft_delete: ::core::option::Option::None,
+                    tenant: ::core::option::Option::None,
                 };
 
                 fn statements() -> &'static #p::ModelStatements {

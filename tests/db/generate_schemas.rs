@@ -264,6 +264,7 @@ async fn read(db: &Db) -> Result<SchemaState> {
                     _ => "NO ACTION",
                 }
                 .into(),
+                tenant: None,
             }),
             other => panic!("a constraint no model declares: {name} ({other})"),
         }

@@ -69,3 +69,5 @@ mod search;
 mod search_indexes;
 // Soft delete (issue 24).
 mod soft_delete;
+// Tenant scoping, row-level security (tenant).
+mod tenant;

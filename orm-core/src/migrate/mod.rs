@@ -648,6 +648,8 @@ fn auto_name(ops: &[Op]) -> String {
         Some(Op::RenameConstraint { to, .. }) => format!("rename_{to}"),
         Some(Op::CreateExtension(name)) => format!("create_extension_{name}"),
         Some(Op::DropExtension(name)) => format!("drop_extension_{name}"),
+        Some(Op::EnableRls(t, _)) => format!("enable_rls_{t}"),
+        Some(Op::DisableRls(t, _)) => format!("disable_rls_{t}"),
         None => "auto".into(),
     };
     let significant = ops
@@ -703,5 +705,7 @@ fn describe(op: &Op) -> String {
         Op::RenameConstraint { from, to, .. } => format!("rename {from} to {to}"),
         Op::CreateExtension(name) => format!("create extension {name}"),
         Op::DropExtension(name) => format!("drop extension {name}"),
+        Op::EnableRls(t, r) => format!("enable row-level security on {t} by {}", r.column),
+        Op::DisableRls(t, _) => format!("disable row-level security on {t}"),
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::migrate::state::{
-    ColumnState, Constraint, ForeignKeyState, Renames, SchemaState, TableState,
+    ColumnState, Constraint, ForeignKeyState, Renames, RlsState, SchemaState, TableState,
 };
 use crate::sql::ddl::{self, Create, Ddl};
 use crate::sql::quote_ident;
@@ -113,6 +113,11 @@ pub enum Op {
     /// `DROP EXTENSION IF EXISTS`: the revert of [`Op::CreateExtension`],
     /// as Django's.
     DropExtension(String),
+    /// Row-level security on a tenant model's table (`#[orm(tenant,
+    /// rls)]`): `ENABLE`, `FORCE`, and the policy `tenant_isolation`.
+    EnableRls(String, RlsState),
+    /// Drops the policy, `NO FORCE`, `DISABLE`.
+    DisableRls(String, RlsState),
 }
 
 /// Why the models' changes cannot be written as a migration as they are.
@@ -266,6 +271,8 @@ impl Op {
             } => ddl::rename_constraint(table, from, to),
             Op::CreateExtension(name) => ddl::create_extension(name),
             Op::DropExtension(name) => ddl::drop_extension(name),
+            Op::EnableRls(table, r) => ddl::enable_rls(table, &r.column, &r.sql_type, Create::New),
+            Op::DisableRls(table, _) => ddl::disable_rls(table),
         }
     }
 
@@ -345,6 +352,8 @@ impl Op {
             },
             Op::CreateExtension(name) => Op::DropExtension(name),
             Op::DropExtension(name) => Op::CreateExtension(name),
+            Op::EnableRls(t, r) => Op::DisableRls(t, r),
+            Op::DisableRls(t, r) => Op::EnableRls(t, r),
         }
     }
 
@@ -489,9 +498,13 @@ pub fn diff(
                 for f in &t.foreign_keys {
                     drop_constraints.push(Op::DropForeignKey(name.clone(), f.clone()));
                 }
+                if let Some(r) = &t.rls {
+                    drop_constraints.push(Op::DisableRls(name.clone(), r.clone()));
+                }
                 let bare = TableState {
                     foreign_keys: Vec::new(),
                     indexes: Vec::new(),
+                    rls: None,
                     ..t.clone()
                 };
                 for i in &t.indexes {
@@ -514,6 +527,14 @@ pub fn diff(
                     .filter(|f| !n.foreign_keys.contains(f))
                 {
                     drop_constraints.push(Op::DropForeignKey(name.clone(), f.clone()));
+                }
+                if t.rls != n.rls {
+                    if let Some(r) = &t.rls {
+                        drop_constraints.push(Op::DisableRls(name.clone(), r.clone()));
+                    }
+                    if let Some(r) = &n.rls {
+                        add_constraints.push(Op::EnableRls(name.clone(), r.clone()));
+                    }
                 }
                 for u in t.uniques.iter().filter(|u| !n.uniques.contains(u)) {
                     drop_constraints.push(Op::DropUnique(name.clone(), u.clone()));
@@ -547,9 +568,13 @@ pub fn diff(
             TableState {
                 foreign_keys: Vec::new(),
                 indexes: Vec::new(),
+                rls: None,
                 ..n.clone()
             },
         ));
+        if let Some(r) = &n.rls {
+            add_constraints.push(Op::EnableRls(name.clone(), r.clone()));
+        }
         for i in &n.indexes {
             add_constraints.push(Op::AddIndex(name.clone(), i.clone()));
         }

@@ -63,6 +63,30 @@ pub struct TableState {
     /// Foreign keys (`<t>_<c>_fkey`).
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKeyState>,
+    /// Row-level security keyed on the tenant column (`#[orm(tenant, rls)]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rls: Option<RlsState>,
+}
+
+/// A tenant model's row-level security: the policy `tenant_isolation`
+/// compares `column` with the setting `orm.tenant` as `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RlsState {
+    /// The tenant column.
+    pub column: String,
+    /// Its type as written in DDL (`bigint`, `uuid`).
+    #[serde(rename = "type")]
+    pub sql_type: String,
+}
+
+/// The tenant columns of a foreign key between two tenant models: written
+/// before the key column on both sides (Citus' co-located key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantKeyState {
+    /// The referring table's tenant column.
+    pub column: String,
+    /// The referenced table's tenant column.
+    pub target_column: String,
 }
 
 /// One column.
@@ -136,6 +160,9 @@ pub struct ForeignKeyState {
     pub target_column: String,
     /// `ON DELETE` action (`CASCADE`, `SET NULL`, ...).
     pub on_delete: String,
+    /// Between tenant models: the tenant columns the key includes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantKeyState>,
 }
 
 impl TableState {
@@ -248,6 +275,7 @@ fn link_table(table: &str, sides: [(String, &ModelMeta); 2]) -> TableState {
             references: side.table.to_owned(),
             target_column: side.pk_field().column.to_owned(),
             on_delete: "CASCADE".into(),
+            tenant: None,
         });
     }
     let [(own, _), (other, _)] = sides;
@@ -306,6 +334,7 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
                 references: target.table.to_owned(),
                 target_column: target.pk_field().column.to_owned(),
                 on_delete: rel.on_delete.sql().to_owned(),
+                tenant: tenant_key(meta, target),
             });
         }
     }
@@ -315,6 +344,7 @@ pub(crate) fn table_of_model(meta: &ModelMeta) -> TableState {
     for columns in meta.indexes {
         add_once(&mut t.indexes, named("idx", columns));
     }
+    citus_shape(meta, &mut t);
     for index in meta.index_options {
         // `<t>_<cs>_<method>_idx`, `<t>_<cs>_search_idx`: apart from a
         // plain index on the same columns.
@@ -352,6 +382,48 @@ fn partial_uniques(t: &mut TableState, deleted: &str) {
             ..u
         };
         add_once(&mut t.indexes, index);
+    }
+}
+
+/// The tenant columns of a foreign key from `meta` to `target` when both
+/// are tenant models.
+fn tenant_key(meta: &ModelMeta, target: &ModelMeta) -> Option<TenantKeyState> {
+    let (own, theirs) = (meta.tenant?, target.tenant?);
+    Some(TenantKeyState {
+        column: meta.fields[own.field].column.to_owned(),
+        target_column: target.fields[theirs.field].column.to_owned(),
+    })
+}
+
+/// A tenant model's table as Citus distributes it by its tenant column:
+/// the primary key and every unique constraint include that column (first,
+/// when the model's own do not), and with `rls`, its policy.
+fn citus_shape(meta: &ModelMeta, t: &mut TableState) {
+    let Some(tenant) = meta.tenant else {
+        return;
+    };
+    let field = &meta.fields[tenant.field];
+    let column = field.column.to_owned();
+    let table = meta.table;
+    let with_tenant = |c: &mut Constraint, suffix: &str| {
+        if !c.columns.contains(&column) {
+            c.columns.insert(0, column.clone());
+            let names: Vec<&str> = c.columns.iter().map(String::as_str).collect();
+            c.name = object_name(table, &names, suffix);
+        }
+    };
+    if !t.primary_key.columns.contains(&column) {
+        t.primary_key.columns.insert(0, column.clone());
+    }
+    // `<t>_<tenant>_<cs>_uniq`, as `unique_together` names its own.
+    for u in &mut t.uniques {
+        with_tenant(u, "uniq");
+    }
+    if tenant.rls {
+        t.rls = Some(RlsState {
+            column,
+            sql_type: field.ddl_type(),
+        });
     }
 }
 
@@ -435,6 +507,10 @@ impl ForeignKeyState {
     /// The foreign key as DDL writes it.
     pub(crate) fn ddl(&self) -> ForeignKey<'_> {
         ForeignKey {
+            tenant: self
+                .tenant
+                .as_ref()
+                .map(|k| (k.column.as_str(), k.target_column.as_str())),
             name: &self.name,
             column: &self.column,
             references: References {
@@ -565,6 +641,12 @@ fn merge_table(
         )?,
         uniques: set("the unique constraints", &o.uniques, &x.uniques, &y.uniques)?,
         indexes: set("the indexes", &o.indexes, &x.indexes, &y.indexes)?,
+        rls: pick(
+            &format!("the row-level security of {table}"),
+            &o.rls,
+            &x.rls,
+            &y.rls,
+        )?,
         foreign_keys: merge_list(
             &format!("the foreign keys of {table}"),
             &o.foreign_keys,

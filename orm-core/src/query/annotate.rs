@@ -230,6 +230,9 @@ impl<M: Model> AnnotatedQuery<M> {
             }));
         }
         let filter = self.qs.scoped_filter().simplify();
+        let filter =
+            crate::tenant::restrict(meta, self.qs.all_tenants, std::borrow::Cow::Owned(filter))?
+                .into_owned();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;

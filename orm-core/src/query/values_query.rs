@@ -152,6 +152,9 @@ impl<M: Model> ValuesQuery<M> {
             aggregates.push(resolved);
         }
         let filter = self.qs.scoped_filter().simplify();
+        let filter =
+            crate::tenant::restrict(meta, self.qs.all_tenants, std::borrow::Cow::Owned(filter))?
+                .into_owned();
         filter.check_relations()?;
         filter.check_exprs(meta)?;
         check_nul(meta, &filter)?;
@@ -277,7 +280,12 @@ impl<M: Model> ValuesQuery<M> {
         Box::new(Subquery {
             meta,
             column,
-            filter: self.qs.scoped_filter().simplify(),
+            filter: crate::tenant::restrict_subquery(
+                meta,
+                self.qs.all_tenants,
+                self.qs.scoped_filter().simplify(),
+                &mut error,
+            ),
             order,
             limit: self.qs.limit,
             offset: self.qs.offset,

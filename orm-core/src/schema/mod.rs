@@ -55,6 +55,14 @@ fn table_sql(name: &str, t: &TableState, later: &[&str]) -> Ddls {
             Create::IfMissing,
         )?);
     }
+    if let Some(r) = &t.rls {
+        out.push(ddl::enable_rls(
+            name,
+            &r.column,
+            &r.sql_type,
+            Create::IfMissing,
+        )?);
+    }
     Ok(out)
 }
 

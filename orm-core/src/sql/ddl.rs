@@ -87,6 +87,10 @@ pub(crate) struct ForeignKey<'a> {
     pub name: &'a str,
     pub column: &'a str,
     pub references: References<'a>,
+    /// Between tenant models: the referring and the referenced tenant
+    /// columns, written first (`FOREIGN KEY ("tenant_id", "author_id")
+    /// REFERENCES "author" ("tenant_id", "id")`: Citus' co-located key).
+    pub tenant: Option<(&'a str, &'a str)>,
 }
 
 /// A table for [`create_table`]: its columns, then its primary key, unique
@@ -120,14 +124,29 @@ fn push_names<S: AsRef<str>>(w: &mut SqlWriter, names: &[S]) {
     w.push_sql(")");
 }
 
-fn push_references(w: &mut SqlWriter, r: &References<'_>) {
+/// ` REFERENCES "table" (["tenant", ]"column") ON DELETE ..`; with a
+/// tenant column (`(own tenant column, target's)`), `SET NULL` and `SET
+/// DEFAULT` name the key column only (PostgreSQL 15), as the tenant column
+/// is never NULL.
+fn push_references_key(w: &mut SqlWriter, r: &References<'_>, key: Option<(&str, &str, &str)>) {
     w.push_sql(" REFERENCES ");
     w.push_ident(r.table);
     w.push_sql(" (");
+    if let Some((_, target_tenant, _)) = key {
+        w.push_ident(target_tenant);
+        w.push_sql(", ");
+    }
     w.push_ident(r.column);
     w.push_sql(") ON DELETE ");
     match ON_DELETE.iter().find(|a| **a == r.on_delete) {
-        Some(action) => w.push_sql(action),
+        Some(action) => {
+            w.push_sql(action);
+            if let (Some((_, _, column)), "SET NULL" | "SET DEFAULT") = (key, *action) {
+                w.push_sql(" (");
+                w.push_ident(column);
+                w.push_sql(")");
+            }
+        }
         None => w.reject(|| {
             format!(
                 "{:?} is not an ON DELETE action (one of {})",
@@ -172,9 +191,14 @@ fn push_foreign_key(w: &mut SqlWriter, key: &ForeignKey<'_>) {
     w.push_sql("CONSTRAINT ");
     w.push_ident(key.name);
     w.push_sql(" FOREIGN KEY (");
+    if let Some((tenant, _)) = key.tenant {
+        w.push_ident(tenant);
+        w.push_sql(", ");
+    }
     w.push_ident(key.column);
     w.push_sql(")");
-    push_references(w, &key.references);
+    let tenant = key.tenant.map(|(own, target)| (own, target, key.column));
+    push_references_key(w, &key.references, tenant);
 }
 
 /// `CREATE TABLE "name" (<columns>, <primary key>, <unique keys>, <foreign
@@ -536,6 +560,62 @@ pub(crate) fn drop_extension(name: &str) -> Ddl {
     let mut w = SqlWriter::new();
     w.push_sql("DROP EXTENSION IF EXISTS ");
     w.push_ident(name);
+    w.finish_text()
+}
+
+/// The policy [`enable_rls`] creates.
+pub(crate) const TENANT_POLICY: &str = "tenant_isolation";
+
+/// Row-level security on a tenant model's table: `ENABLE` and `FORCE` (so
+/// that the table's owner is held to it too; only superusers and roles
+/// with `BYPASSRLS` are not), and the policy `tenant_isolation`: a row is
+/// seen and written only when its tenant `column` is the setting
+/// `orm.tenant` as `sql_type`. Unset (or reset: `''`), the setting is
+/// NULL and no row matches. [`Create::IfMissing`] drops the policy first,
+/// so that it can run again.
+pub(crate) fn enable_rls(table: &str, column: &str, sql_type: &str, create: Create) -> Ddl {
+    let mut w = SqlWriter::new();
+    push_alter_table(&mut w, table);
+    w.push_sql(" ENABLE ROW LEVEL SECURITY;\n");
+    push_alter_table(&mut w, table);
+    w.push_sql(" FORCE ROW LEVEL SECURITY;\n");
+    if create == Create::IfMissing {
+        w.push_sql("DROP POLICY IF EXISTS ");
+        w.push_ident(TENANT_POLICY);
+        w.push_sql(" ON ");
+        w.push_ident(table);
+        w.push_sql(";\n");
+    }
+    w.push_sql("CREATE POLICY ");
+    w.push_ident(TENANT_POLICY);
+    w.push_sql(" ON ");
+    w.push_ident(table);
+    let check = |w: &mut SqlWriter| {
+        w.push_sql("(");
+        w.push_ident(column);
+        w.push_sql(" = NULLIF(current_setting('orm.tenant', true), '')::");
+        w.push_verbatim(sql_type);
+        w.push_sql(")");
+    };
+    w.push_sql(" USING ");
+    check(&mut w);
+    w.push_sql(" WITH CHECK ");
+    check(&mut w);
+    w.finish_text()
+}
+
+/// Undoes [`enable_rls`]: drops the policy, then `NO FORCE` and `DISABLE`.
+pub(crate) fn disable_rls(table: &str) -> Ddl {
+    let mut w = SqlWriter::new();
+    w.push_sql("DROP POLICY IF EXISTS ");
+    w.push_ident(TENANT_POLICY);
+    w.push_sql(" ON ");
+    w.push_ident(table);
+    w.push_sql(";\n");
+    push_alter_table(&mut w, table);
+    w.push_sql(" NO FORCE ROW LEVEL SECURITY;\n");
+    push_alter_table(&mut w, table);
+    w.push_sql(" DISABLE ROW LEVEL SECURITY");
     w.finish_text()
 }
 

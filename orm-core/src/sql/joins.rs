@@ -23,6 +23,9 @@ pub(crate) struct Join {
     /// otherwise an `INNER JOIN`, as Django's (a non-null key always
     /// has its row, and only an inner join's rows can be locked).
     pub nullable: bool,
+    /// A joined tenant model's tenant column and the current tenant: `AND
+    /// "alias"."tenant" = $n` in its `ON` (set by `crate::tenant`).
+    pub tenant: Option<(&'static str, crate::value::Value)>,
 }
 
 /// `, "sr_author"."id", ..` for every joined model.
@@ -69,6 +72,12 @@ pub(crate) fn push_joins(w: &mut SqlWriter, root: &ModelMeta, joins: &[Join]) {
         );
         if join.nullable {
             crate::soft_delete::scope::push_live(w, target, &join.alias);
+        }
+        if let Some((column, value)) = &join.tenant {
+            w.push_sql(" AND ");
+            w.push_column(&join.alias, column);
+            w.push_sql(" = ");
+            w.push_bind(value.clone());
         }
     }
 }

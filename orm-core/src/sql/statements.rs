@@ -289,8 +289,14 @@ pub(crate) fn push_delete(w: &mut SqlWriter, meta: &'static ModelMeta, filter: &
 
 /// `UPDATE .. SET <given columns> .. WHERE pk = $n RETURNING <every column>`
 /// (for a composite key, `pk` is the array of its parts from
-/// [`Model::pk`](crate::Model::pk): `WHERE "a" = $n AND "b" = $n+1`).
-pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Value) -> Statement {
+/// [`Model::pk`](crate::Model::pk): `WHERE "a" = $n AND "b" = $n+1`),
+/// and `AND "tenant" = $m` with a tenant model's `tenant` value.
+pub(crate) fn update_fields_by_pk(
+    meta: &'static ModelMeta,
+    sets: &[Set],
+    pk: Value,
+    tenant: Option<Value>,
+) -> Statement {
     let mut w = SqlWriter::new();
     push_update_set(&mut w, meta, sets);
     w.push_sql(" WHERE ");
@@ -309,6 +315,12 @@ pub(crate) fn update_fields_by_pk(meta: &'static ModelMeta, sets: &[Set], pk: Va
             w.push_sql(" = ");
             w.push_bind(pk);
         }
+    }
+    if let (Some(t), Some(value)) = (meta.tenant, tenant) {
+        w.push_sql(" AND ");
+        w.push_ident(meta.fields[t.field].column);
+        w.push_sql(" = ");
+        w.push_bind(value);
     }
     push_returning(&mut w, meta);
     w.finish()

@@ -278,10 +278,12 @@ pub(crate) fn update_by_pk(meta: &'static ModelMeta) -> String {
 }
 
 /// ` WHERE "pk" = $first` (for a composite key, `WHERE "a" = $first AND
-/// "b" = $first+1`, its fields in key order).
+/// "b" = $first+1`, its fields in key order; a tenant model's tenant
+/// field last: [`ModelMeta::row_key_fields`]).
 fn push_where_key(w: &mut SqlWriter, meta: &'static ModelMeta, first: usize) {
     w.push_sql(" WHERE ");
-    w.push_list(meta.pk_field_metas().enumerate(), " AND ", |w, (n, f)| {
+    let keys = meta.row_key_fields().map(|i| &meta.fields[i]);
+    w.push_list(keys.enumerate(), " AND ", |w, (n, f)| {
         w.push_ident(f.column);
         w.push_sql(" = ");
         w.push_placeholder(first + n);
@@ -415,7 +417,7 @@ pub(crate) fn bulk_update(meta: &'static ModelMeta, fields: &[&'static FieldMeta
     let alias = |n: usize| format!("k{n}");
     // The key's fields come first in `UNNEST` (`k0`, `k1`, ... for a
     // composite key), then the fields written.
-    let keys: Vec<&'static FieldMeta> = meta.pk_field_metas().collect();
+    let keys: Vec<&'static FieldMeta> = meta.row_key_fields().map(|i| &meta.fields[i]).collect();
     let mut w = SqlWriter::new();
     w.push_sql("UPDATE ");
     w.push_ident(meta.table);

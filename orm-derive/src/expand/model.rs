@@ -148,6 +148,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let mut accessors = Vec::new();
     let mut column_index = 0usize;
     let mut validations = Vec::new();
+    let mut tenant = quote!(::core::option::Option::None);
 
     for field in model.fields.iter() {
         let fid = field.ident;
@@ -340,6 +341,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 .push(quote_spanned!(flag.span()=> self.#fid = #p::Timestamp::from_now(now);));
         }
 
+        if let Some(flag) = &a.tenant {
+            let rls = a.rls.is_some();
+            tenant = quote!(::core::option::Option::Some(#p::TenantMeta { field: #i, rls: #rls }));
+            // Checked at the attribute: the types a tenant can be.
+            let rp = respan(p.clone(), flag.span());
+            let at = respan(quote!(#ty), flag.span());
+            asserts.push(quote_spanned!(flag.span()=> #rp::assert_tenant_key::<#at>();));
+        }
         if let Some((n, span)) = a.max_length {
             // Spanned at `max_length`, so a non-text field is reported there.
             let rp = respan(p.clone(), span);
@@ -480,6 +489,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 renamed_from: #table_renamed_from,
                 index_options: &[#(#index_options),*],
                 soft_delete: #soft_delete,
+                tenant: #tenant,
             };
 
             #[automatically_derived]

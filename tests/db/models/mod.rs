@@ -33,6 +33,8 @@ pub(crate) mod types;
 pub(crate) mod search;
 // Soft delete (issue 24).
 pub(crate) mod soft_delete;
+// Tenant scoping (tenant).
+pub(crate) mod tenants;
 
 /// The name `name` gives each of `rows`, in order.
 pub(crate) fn names_of<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {

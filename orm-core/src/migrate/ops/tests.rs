@@ -180,6 +180,7 @@ fn fk(on_delete: &str) -> ForeignKeyState {
         references: "users".into(),
         target_column: "id".into(),
         on_delete: on_delete.into(),
+        tenant: None,
     }
 }
 

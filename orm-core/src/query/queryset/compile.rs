@@ -51,10 +51,11 @@ impl<M: Model> QuerySet<M> {
         self.filter.check_relations()?;
         self.filter.check_exprs(M::META)?;
         crate::query::q::check_nul(M::META, &self.filter)?;
-        Ok(match self.scoped_filter() {
+        let filter = match self.scoped_filter() {
             Cow::Borrowed(filter) if filter.is_simple() => Cow::Borrowed(filter),
             filter => Cow::Owned(filter.simplify()),
-        })
+        };
+        crate::tenant::restrict(M::META, self.all_tenants, filter)
     }
 
     /// The filter with the condition of a soft delete model's scope
@@ -142,7 +143,8 @@ impl<M: Model> QuerySet<M> {
         if self.combined.is_some() {
             return self.combined_sql();
         }
-        let joins = related::plan_joins(M::META, &self.select_related)?;
+        let mut joins = related::plan_joins(M::META, &self.select_related)?;
+        crate::tenant::restrict_joins(&mut joins, self.all_tenants)?;
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
@@ -163,13 +165,16 @@ impl<M: Model> QuerySet<M> {
         let joins = if self.select_related.is_empty() {
             Vec::new()
         } else {
-            related::plan_joins(M::META, &self.select_related)?
+            let mut joins = related::plan_joins(M::META, &self.select_related)?;
+            crate::tenant::restrict_joins(&mut joins, self.all_tenants)?;
+            joins
         };
         if let Some(lock) = &self.lock {
             related::check_lock_of(M::META, &lock.of, &joins)?;
         }
         let root = (!self.prefetch.is_empty() && self.limit.is_none() && self.offset.is_none())
-            .then(|| Box::new(self.scoped_filter().simplify()));
+            .then(|| self.simplified().map(|f| Box::new(f.into_owned())))
+            .transpose()?;
         let Some(stmt) = self.kept_or_render(|qs, w| {
             qs.with_select_joined(&joins, |s| statements::push_select(w, s))
         })?
@@ -300,6 +305,7 @@ impl<M: Model> QuerySet<M> {
             && self.distinct_on.is_empty()
             && !self.reversed
             && self.deleted == Default::default()
+            && M::META.tenant.is_none()
     }
 
     /// The `UPDATE` of [`update`](Self::update), from its kept text when
@@ -340,6 +346,7 @@ impl<M: Model> QuerySet<M> {
     /// ([`ByKey`]).
     pub(super) fn by_key(&self) -> Option<&'static FieldMeta> {
         if self.error.is_some()
+            || M::META.tenant.is_some()
             || !self.select_related.is_empty()
             || self.lock.is_some()
             || !self.distinct_on.is_empty()

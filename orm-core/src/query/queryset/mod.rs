@@ -52,6 +52,9 @@ pub struct QuerySet<M> {
     pub(crate) combined: Option<Box<Combined<M>>>,
     /// Which rows of a soft delete model it sees (`with_deleted`, `only_deleted`).
     pub(crate) deleted: crate::soft_delete::filter::DeletedRows,
+    /// [`all_tenants`](QuerySet::all_tenants): not restricted to the
+    /// current tenant (`crate::tenant`).
+    pub(crate) all_tenants: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -77,6 +80,7 @@ impl<M> Clone for QuerySet<M> {
             reversed: self.reversed,
             combined: self.combined.clone(),
             deleted: self.deleted,
+            all_tenants: self.all_tenants,
             _model: PhantomData,
         }
     }
@@ -116,6 +120,7 @@ impl<M: Model> QuerySet<M> {
             reversed: false,
             combined: None,
             deleted: Default::default(),
+            all_tenants: false,
             _model: PhantomData,
         }
     }
@@ -376,6 +381,17 @@ impl<M: Model> QuerySet<M> {
         crate::query::ValuesQuery::new(self, fields.names())
     }
 
+    /// Reaches across tenants: this query on a tenant model
+    /// (`#[orm(tenant)]`) is not restricted to the current tenant, and
+    /// runs without one (see [`crate::tenant`]). The explicit, greppable
+    /// escape; relations it loads (`prefetch_related`) are still
+    /// restricted unless run inside [`tenant::unscoped`](crate::tenant::unscoped).
+    #[must_use]
+    pub fn all_tenants(mut self) -> Self {
+        self.all_tenants = true;
+        self
+    }
+
     /// Runs this query on `db` instead of the scoped or default database.
     #[must_use]
     pub fn using(mut self, db: &Db) -> Self {
@@ -457,6 +473,8 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
     if matches!(filter, Node::Nothing) {
         return crate::Q::none();
     }
+    let mut error = query.error.map(|(_, reason)| reason);
+    let filter = crate::tenant::restrict_subquery(T::META, query.all_tenants, filter, &mut error);
     crate::Q::from_node(Node::Exists(Box::new(crate::query::q::Subquery {
         meta: T::META,
         column: None,
@@ -464,7 +482,7 @@ pub fn Exists<M, T: Model>(query: QuerySet<T>) -> crate::Q<M> {
         order: Vec::new(),
         limit: None,
         offset: None,
-        error: query.error.map(|(_, reason)| reason),
+        error,
         whole_key: false,
     })))
 }

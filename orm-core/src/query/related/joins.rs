@@ -101,6 +101,7 @@ pub(crate) fn plan_joins(root: &'static ModelMeta, paths: &[String]) -> Result<V
                         rel_index,
                         start,
                         nullable,
+                        tenant: None,
                     });
                     by_prefix.insert(prefix, joins.len() - 1);
                     start += rel.target.meta().fields.len();

@@ -82,6 +82,10 @@ fn resolve<'a>(levels: &'a [LevelSql<'a>]) -> Result<Vec<Level<'a>>> {
                 }
                 None => crate::soft_delete::filter::prefetch_filter(level.rel),
             };
+            let filter = match crate::tenant::condition(target_meta)? {
+                Some(cond) => Some(filter.map_or(cond.clone(), |f| f.and(cond))),
+                None => filter,
+            };
             let order = if sorted_on_client(level.rel, level.spec) {
                 None
             } else if level.spec.order.is_empty() {

@@ -240,6 +240,7 @@ fn fk<'a>(name: &'a str, column: &'a str, references: References<'a>) -> Foreign
         name,
         column,
         references,
+        tenant: None,
     }
 }
 

@@ -128,7 +128,7 @@ fn statements_by_a_composite_key_name_every_key_column() {
         name: "C".into(),
         notes: String::new(),
     };
-    let stmt = crate::sql::statements::update_fields_by_pk(Release::META, &[], r.pk());
+    let stmt = crate::sql::statements::update_fields_by_pk(Release::META, &[], r.pk(), None);
     assert!(
         stmt.sql
             .contains(r#" WHERE "version" = $1 AND "name" = $2"#),

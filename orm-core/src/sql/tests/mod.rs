@@ -25,6 +25,7 @@ mod ranges;
 mod related_order;
 mod search;
 mod soft_delete;
+mod tenant;
 mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]

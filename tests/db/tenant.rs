@@ -1,0 +1,363 @@
+//! Tenant scoping (`#[orm(tenant)]`, `orm_core::tenant`) on a real server:
+//! two tenants' rows, every path filtered or stamped by the current
+//! tenant, the errors without one, the explicit escapes, and row-level
+//! security holding raw SQL of a non-superuser role to its tenant.
+
+use orm_core::prelude::*;
+use orm_core::tenant;
+
+use crate::common::setup;
+use crate::models::tenants::{TnOrg, TnProject, TnTask};
+
+/// Orgs 1 and 2, each with a project and tasks: tenant 1 has "a1", "a2"
+/// (3 and 5 points), tenant 2 has "b1" (7 points).
+async fn two_tenants() -> Result<()> {
+    // The orgs are not tenant rows: created without a tenant.
+    for (id, name) in [(1, "one"), (2, "two")] {
+        TnOrg::create(TnOrg {
+            id,
+            name: name.into(),
+            ..Default::default()
+        })
+        .await?;
+    }
+    for (tenant_id, project, tasks) in [
+        (1_i64, "alpha", &[("a1", 3), ("a2", 5)][..]),
+        (2_i64, "beta", &[("b1", 7)][..]),
+    ] {
+        tenant::scope(tenant_id, async {
+            // The tenant field is stamped: not given here.
+            let p = TnProject::create(TnProject {
+                name: project.into(),
+                ..Default::default()
+            })
+            .await?;
+            assert_eq!(*p.org.key(), tenant_id);
+            let objs = tasks
+                .iter()
+                .map(|(title, points)| TnTask {
+                    project: ForeignKey::from_key(p.id),
+                    title: (*title).into(),
+                    points: *points,
+                    ..Default::default()
+                })
+                .collect();
+            let made = TnTask::bulk_create(objs).await?;
+            assert!(made.iter().all(|t| t.tenant_id == tenant_id));
+            Ok::<_, Error>(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn titles(tasks: &[TnTask]) -> Vec<&str> {
+    let mut v: Vec<&str> = tasks.iter().map(|t| t.title.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+#[tokio::test]
+async fn every_read_is_filtered_by_the_current_tenant() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        two_tenants().await?;
+        let b1_id = TnTask::objects_all_tenants()
+            .get(q!(title = "b1"))
+            .await?
+            .id;
+        tenant::scope(1_i64, async {
+            assert_eq!(titles(&TnTask::all().await?), ["a1", "a2"]);
+            assert_eq!(TnTask::all().count().await?, 2);
+            assert!(!TnTask::filter(q!(title = "b1")).exists().await?);
+            // get by key of another tenant's row: not found.
+            assert!(matches!(
+                TnTask::get(q!(id = b1_id)).await,
+                Err(Error::DoesNotExist { .. })
+            ));
+            let sums = TnTask::all().aggregate([Sum("points")]).await?;
+            assert_eq!(sums.get::<Option<i64>>("points__sum")?, Some(8));
+            let flat: Vec<String> = TnTask::all()
+                .order_by(["title"])
+                .values_list_flat("title")
+                .await?;
+            assert_eq!(flat, ["a1", "a2"]);
+            let streamed: Vec<TnTask> = TnTask::all().iterator(1).try_collect().await?;
+            assert_eq!(titles(&streamed), ["a1", "a2"]);
+            // A subquery of a tenant model, and a lookup across a relation.
+            let projects =
+                TnProject::filter(q!(id__in = TnTask::objects_all_tenants().values("project")))
+                    .await?;
+            assert_eq!(
+                projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+                ["alpha"]
+            );
+            assert_eq!(TnTask::filter(q!(project__name = "beta")).count().await?, 0);
+            let joined = TnTask::all().select_related(["project"]).await?;
+            assert_eq!(joined.len(), 2);
+            assert!(joined
+                .iter()
+                .all(|t| t.project.get().is_some_and(|p| p.name == "alpha")));
+            // The tenant (not a tenant model) prefetches its projects of this
+            // tenant only; a reverse manager is a filtered query.
+            let orgs = TnOrg::all()
+                .order_by(["id"])
+                .prefetch_related(["projects"])
+                .await?;
+            let counts: Vec<usize> = orgs
+                .iter()
+                .map(|o| o.projects.get().expect("prefetched").len())
+                .collect();
+            assert_eq!(counts, [1, 0]);
+            assert_eq!(orgs[1].projects().count().await?, 0);
+            let alpha = TnProject::all().prefetch_related(["tasks"]).await?;
+            assert_eq!(alpha.len(), 1);
+            assert_eq!(alpha[0].tasks.get().expect("prefetched").len(), 2);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        tenant::scope(2_i64, async {
+            assert_eq!(titles(&TnTask::all().await?), ["b1"]);
+            Ok::<_, Error>(())
+        })
+        .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_write_is_stamped_or_held_to_the_current_tenant() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        two_tenants().await?;
+        let b1 = TnTask::objects_all_tenants().get(q!(title = "b1")).await?;
+        tenant::scope(1_i64, async {
+            // update() and delete() of a query set: this tenant's rows only.
+            assert_eq!(TnTask::all().update(q!(points = 1)).await?, 2);
+            assert_eq!(TnTask::filter(q!(title = "b1")).delete().await?, 0);
+            // save() of its own row updates it.
+            let mut a1 = TnTask::get(q!(title = "a1")).await?;
+            a1.title = "a1!".into();
+            a1.save().await?;
+            assert_eq!(TnTask::get(q!(id = a1.id)).await?.title, "a1!");
+            // An object of another tenant is refused, not moved here.
+            let mut moved = b1.clone();
+            moved.title = "stolen".into();
+            let err = moved.save().await.unwrap_err().to_string();
+            assert!(
+                err.contains("belongs to tenant 2 but the current tenant is 1"),
+                "{err}"
+            );
+            assert!(b1.clone().delete().await.is_err());
+            let err = TnTask::create(TnTask {
+                tenant_id: 2,
+                project: ForeignKey::from_key(b1.project.key().to_owned()),
+                title: "x".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("belongs to tenant 2"), "{err}");
+            assert!(TnTask::bulk_update(&[moved.clone()], &["title"])
+                .await
+                .is_err());
+            // Raw SQL mapped to the model: rows of another tenant refused.
+            let err = TnTask::raw("SELECT * FROM tn_tasks", &[])
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("belongs to tenant 2"), "{err}");
+            let own = TnTask::raw("SELECT * FROM tn_tasks WHERE tenant_id = 1", &[]).await?;
+            assert_eq!(own.len(), 2);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        // Tenant 2's row is untouched; across tenants, every row.
+        let b1_now = TnTask::objects_all_tenants().get(q!(id = b1.id)).await?;
+        assert_eq!((b1_now.title.as_str(), b1_now.points), ("b1", 7));
+        assert_eq!(TnTask::objects_all_tenants().count().await?, 3);
+        // delete() of its own object, by key and tenant.
+        tenant::scope(2_i64, async {
+            assert_eq!(b1_now.delete().await?, 1);
+            assert_eq!(TnTask::all().count().await?, 0);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn without_a_tenant_every_statement_is_an_error() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        two_tenants().await?;
+        let says = |r: Result<()>| {
+            let err = r.unwrap_err().to_string();
+            assert!(err.contains("no tenant is current"), "{err}");
+        };
+        says(TnTask::all().await.map(drop));
+        says(TnTask::all().count().await.map(drop));
+        says(TnTask::get(q!(id = 1)).await.map(drop));
+        says(TnTask::all().update(q!(points = 0)).await.map(drop));
+        says(TnTask::all().delete().await.map(drop));
+        says(TnTask::create(TnTask::default()).await.map(drop));
+        says(TnTask::raw("SELECT * FROM tn_tasks", &[]).await.map(drop));
+        // Nothing was changed.
+        assert_eq!(
+            TnTask::objects_all_tenants()
+                .aggregate([Sum("points")])
+                .await?
+                .get::<Option<i64>>("points__sum")?,
+            Some(15)
+        );
+        // unscoped(): the block reaches every tenant, writes keep the tenant given.
+        tenant::unscoped(async {
+            assert_eq!(TnTask::all().count().await?, 3);
+            assert_eq!(TnProject::all().count().await?, 2);
+            Ok::<_, Error>(())
+        })
+        .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn joined_scopes_each_see_their_own_tenant() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        two_tenants().await?;
+        let one = tenant::scope(1_i64, async {
+            let mut seen = Vec::new();
+            for _ in 0..20 {
+                seen.extend(TnTask::all().await?.into_iter().map(|t| t.tenant_id));
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, Error>(seen)
+        });
+        let two = tenant::scope(2_i64, async {
+            let mut seen = Vec::new();
+            for _ in 0..20 {
+                seen.extend(TnTask::all().await?.into_iter().map(|t| t.tenant_id));
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, Error>(seen)
+        });
+        let (one, two) = tokio::join!(one, two);
+        let (one, two) = (one?, two?);
+        assert_eq!(one.len(), 40);
+        assert!(one.iter().all(|&t| t == 1));
+        assert_eq!(two.len(), 20);
+        assert!(two.iter().all(|&t| t == 2));
+        Ok(())
+    })
+    .await
+}
+
+/// `url` connecting as `role` (no password: the test server trusts local
+/// connections).
+fn as_role(url: &str, role: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let at = url[start..].find('@').map_or(start, |i| start + i);
+    format!("{}{role}{}", &url[..start], &url[at..])
+}
+
+#[tokio::test]
+async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
+    use crate::migration_support::query;
+    let url = orm_core::testing::test_database_url().await?;
+    let admin = Db::builder(&url).connect().await?;
+    orm_core::generate_schemas_on(&admin).await?;
+    orm_core::scope(&admin, two_tenants()).await?;
+    let beta: i64 = orm_core::scope(&admin, async {
+        TnProject::objects_all_tenants()
+            .get(q!(name = "beta"))
+            .await
+    })
+    .await?
+    .id;
+    // Superusers and roles with BYPASSRLS skip every policy: the test
+    // connects as a plain role that does not own the table (FORCE would
+    // hold the owner too).
+    let role = format!("orm_tenant_app_{}", std::process::id());
+    for sql in [
+        format!(
+            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        ),
+        format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""
+        ),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+    ] {
+        query::<(i32,)>(&admin, &sql).await?;
+    }
+    let app = Db::builder(as_role(&url, &role)).connect().await?;
+    let count = "SELECT count(*) FROM tn_tasks";
+    orm_core::scope(&app, async {
+        tenant::scope(1_i64, async {
+            // Outside a transaction block the setting is not set: the
+            // policy matches no row (NULL), it never shows them all.
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(0,)]);
+            // In a transaction block the ORM sets `orm.tenant` first:
+            // raw SQL sees this tenant's rows only.
+            orm_core::transaction(|| async {
+                let rows: Vec<(String,)> =
+                    orm_core::raw("SELECT title FROM tn_tasks ORDER BY title", &[]).await?;
+                assert_eq!(rows, [("a1".to_owned(),), ("a2".to_owned(),)]);
+                // Even the ORM's escape cannot cross: PostgreSQL holds it.
+                assert_eq!(TnTask::objects_all_tenants().count().await?, 2);
+                // Writing another tenant's row is refused by the policy's
+                // WITH CHECK (in a savepoint, so the block goes on).
+                let insert = orm_core::transaction(|| async {
+                    orm_core::raw::<(i32,)>(
+                        "INSERT INTO tn_tasks (tenant_id, project_id, title, points) \
+                         VALUES (2, $1, 'x', 0)",
+                        &[&beta],
+                    )
+                    .await
+                })
+                .await;
+                let err = insert.unwrap_err().to_string();
+                assert!(err.contains("row-level security"), "{err}");
+                // The ORM's own writes pass it.
+                let p = TnProject::get(q!(name = "alpha")).await?;
+                TnTask::create(TnTask {
+                    project: ForeignKey::from_key(p.id),
+                    title: "a3".into(),
+                    ..Default::default()
+                })
+                .await?;
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        tenant::scope(2_i64, async {
+            orm_core::transaction(|| async {
+                let rows: Vec<(String,)> = orm_core::raw("SELECT title FROM tn_tasks", &[]).await?;
+                assert_eq!(rows, [("b1".to_owned(),)]);
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        // unscoped() sets nothing: through RLS, no row (a BYPASSRLS role is
+        // what an admin task that reaches every tenant connects as).
+        tenant::unscoped(orm_core::transaction(|| async {
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(0,)]);
+            Ok(())
+        }))
+        .await
+    })
+    .await?;
+    // The superuser sees every row, tenant 1's new one included.
+    let all: Vec<(i64,)> = orm_core::scope(&admin, orm_core::raw(count, &[])).await?;
+    assert_eq!(all, [(4,)]);
+    Ok(())
+}
