@@ -159,6 +159,7 @@ mod fields;
 mod html;
 mod models;
 mod ops;
+mod paging;
 mod perms;
 mod views;
 

@@ -477,6 +477,22 @@ fn decode_cursor(cursor: &str, order: &[(&'static FieldMeta, bool)]) -> Result<(
     Ok((forward, values))
 }
 
+/// The cursor of the page after (or, `!forward`, before) `row`.
+fn cursor_of<M: Model>(
+    order: &[(&'static FieldMeta, bool)],
+    row: &M,
+    forward: bool,
+) -> Option<String> {
+    let values: Option<Vec<String>> = order
+        .iter()
+        .map(|(field, _)| {
+            let index = M::META.fields.iter().position(|f| f.name == field.name)?;
+            cursor_text(&row.field_value(index))
+        })
+        .collect();
+    values.map(|v| encode_cursor(order, forward, v))
+}
+
 /// The rows after (or, `!forward`, before) the row holding `values` in
 /// `order`: `a > $1 OR (a = $1 AND b > $2) OR ..`, with `<` for a
 /// descending term (and the other way round backwards).
@@ -524,11 +540,6 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::InvalidQuery`] for an ordering a cursor cannot follow;
     /// database errors.
     pub async fn keyset_page(self, size: i64, cursor: Option<&str>) -> Result<KeysetPage<M>> {
-        if size < 1 {
-            return Err(invalid(format!(
-                "the page size must be at least 1, not {size}"
-            )));
-        }
         let order = keyset_order(&self)?;
         let (forward, after) = match cursor {
             None => (true, None),
@@ -537,6 +548,46 @@ impl<M: Model> QuerySet<M> {
                 (forward, Some(values))
             }
         };
+        self.keyset_fetch(size, order, forward, after).await
+    }
+
+    /// The last page of [`keyset_page`](QuerySet::keyset_page)'s pages:
+    /// the last `size` rows, read with the ordering reversed (an indexed
+    /// scan from the end, no `OFFSET`, no count), in the query's
+    /// ordering; its `next` is `None`, its `previous` a cursor.
+    ///
+    /// # Errors
+    /// As [`keyset_page`](QuerySet::keyset_page).
+    pub async fn keyset_last_page(self, size: i64) -> Result<KeysetPage<M>> {
+        let order = keyset_order(&self)?;
+        self.keyset_fetch(size, order, false, None).await
+    }
+
+    /// The cursor of the page right after (`forward`) or right before
+    /// `row` in this query's ordering, as [`KeysetPage::next`] and
+    /// [`KeysetPage::previous`] give: for switching from an `OFFSET` page
+    /// to keyset pages. `None` when a value of `row` cannot be held by a
+    /// cursor.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] for an ordering a cursor cannot follow.
+    pub fn keyset_cursor(&self, row: &M, forward: bool) -> Result<Option<String>> {
+        let order = keyset_order(self)?;
+        Ok(cursor_of(&order, row, forward))
+    }
+
+    async fn keyset_fetch(
+        self,
+        size: i64,
+        order: Vec<(&'static FieldMeta, bool)>,
+        forward: bool,
+        after: Option<Vec<Value>>,
+    ) -> Result<KeysetPage<M>> {
+        if size < 1 {
+            return Err(invalid(format!(
+                "the page size must be at least 1, not {size}"
+            )));
+        }
         let mut qs = self;
         qs.reversed = false;
         qs.order = order
@@ -552,22 +603,14 @@ impl<M: Model> QuerySet<M> {
         if !forward {
             items.reverse();
         }
-        let cursor_of = |row: &M, forward: bool| -> Option<String> {
-            let values: Option<Vec<String>> = order
-                .iter()
-                .map(|(field, _)| {
-                    let index = M::META.fields.iter().position(|f| f.name == field.name)?;
-                    cursor_text(&row.field_value(index))
-                })
-                .collect();
-            values.map(|v| encode_cursor(&order, forward, v))
-        };
+        let cursor_of = |row: &M, forward: bool| cursor_of(&order, row, forward);
         // Forward: more rows after, and a page before unless this is the
-        // first. Backward: the other way round.
+        // first. Backward: the other way round (without a cursor, it is
+        // the last page).
         let (has_next, has_previous) = if forward {
             (more, after.is_some())
         } else {
-            (true, more)
+            (after.is_some(), more)
         };
         let next = if has_next {
             items.last().and_then(|row| cursor_of(row, true))
