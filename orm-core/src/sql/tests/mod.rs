@@ -17,6 +17,7 @@ mod functions;
 mod hostile;
 mod intervals;
 mod json;
+mod keyset;
 mod kept;
 mod pg_scalars;
 mod pg_types;
