@@ -155,6 +155,7 @@
 //! object's label).
 
 mod auth;
+pub mod cli;
 mod fields;
 mod html;
 mod models;
