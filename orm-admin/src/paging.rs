@@ -7,7 +7,9 @@
 //! [`QuerySet::keyset_page`](orm_core::QuerySet::keyset_page): each value
 //! is parsed by its field's SQL type and bound as a parameter, and a
 //! cursor made for another ordering is refused. `cursor=last` is the last
-//! page, read with the ordering reversed (no `COUNT`, no `OFFSET`).
+//! page, read with the ordering reversed (no `COUNT`, no `OFFSET`): the
+//! last `list_per_page` rows, not the remainder the last page number
+//! shows.
 //! Orderings a cursor cannot follow (a nullable column) keep page numbers
 //! only. A cursor that cannot be read is [`Error::InvalidPage`], which
 //! the pages answer with a 400 naming it.
@@ -57,14 +59,12 @@ pub(crate) async fn list<M: Model + Default + Clone>(
             }?;
             let count = pages.count().await?;
             let num_pages = pages.num_pages().await?;
-            // The page's number is known at either end only.
-            let number = if found.next.is_none() {
-                Some(num_pages)
-            } else if found.previous.is_none() {
-                Some(1)
-            } else {
-                None
-            };
+            // A keyset page is one of the numbered pages only when it
+            // starts the list with a full page (or is the whole list): the
+            // last page by keyset is the last `per_page` rows, not the
+            // remainder that page numbers end with.
+            let full = found.items.len() as i64 == per_page;
+            let number = (found.previous.is_none() && (full || found.next.is_none())).then_some(1);
             (
                 found.items,
                 number,
@@ -129,8 +129,6 @@ pub(crate) fn nav(
 ) {
     let number = page.number;
     let num_pages = page.num_pages;
-    let at_first = number == Some(1);
-    let at_last = number == Some(num_pages);
     if num_pages <= 1 && page.next.is_none() && page.previous.is_none() {
         return;
     }
@@ -152,7 +150,9 @@ pub(crate) fn nav(
             body,
             "« First",
             "first",
-            (!at_first).then(|| link(&[("cursor", None), ("page", None)])),
+            page.previous
+                .is_some()
+                .then(|| link(&[("cursor", None), ("page", None)])),
         );
         arrow(
             body,
@@ -210,7 +210,8 @@ pub(crate) fn nav(
             body,
             "Last »",
             "last",
-            (!at_last && (page.next.is_some() || number.is_none()))
+            page.next
+                .is_some()
                 .then(|| link(&[("cursor", Some(LAST)), ("page", None)])),
         );
     }

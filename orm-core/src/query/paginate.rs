@@ -575,7 +575,9 @@ impl<M: Model> QuerySet<M> {
                 (forward, Some(values))
             }
         };
-        Ok(self.keyset_select(&order, forward, after.as_deref()).limit(size + 1))
+        Ok(self
+            .keyset_select(&order, forward, after.as_deref())
+            .limit(size + 1))
     }
 
     /// The rows of a keyset page, in the order they are read.
@@ -601,6 +603,21 @@ impl<M: Model> QuerySet<M> {
     /// the last `size` rows, read with the ordering reversed (an indexed
     /// scan from the end, no `OFFSET`, no count), in the query's
     /// ordering; its `next` is `None`, its `previous` a cursor.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, #[orm(index)] pub views: i64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let qs = Post::all().order_by(["views"]);
+    /// let last = qs.clone().keyset_last_page(100).await?;
+    /// // `ORDER BY views DESC, id DESC LIMIT 101`, shown in the query's order.
+    /// let before = qs.clone().keyset_page(100, last.previous.as_deref()).await?;
+    /// // From an OFFSET page (`page=3`) to the keyset page after it:
+    /// let page3 = qs.clone().offset(200).limit(100).await?;
+    /// let next = qs.keyset_cursor(&page3[99], true)?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`keyset_page`](QuerySet::keyset_page).
