@@ -117,16 +117,16 @@ pub(crate) async fn list<M: Model + Default + Clone>(
     })
 }
 
+/// Makes a page link's query string from the parameters to set (`None`
+/// removes one).
+pub(crate) type Link<'a> = dyn Fn(&[(&str, Option<&str>)]) -> String + 'a;
+
 /// The page links under the change list: page numbers near the current
 /// page (all of them for an exact count; only the first
 /// [`NEAR_PAGES`] for an estimated one), and the keyset links First,
 /// Previous, Next, Last. `link` makes a query string from the parameters
 /// to set.
-pub(crate) fn nav(
-    body: &mut String,
-    page: &ListPage,
-    link: &dyn Fn(&[(&str, Option<&str>)]) -> String,
-) {
+pub(crate) fn nav(body: &mut String, page: &ListPage, link: &Link<'_>) {
     let number = page.number;
     let num_pages = page.num_pages;
     if num_pages <= 1 && page.next.is_none() && page.previous.is_none() {
