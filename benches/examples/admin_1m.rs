@@ -229,7 +229,11 @@ async fn main() -> BoxResult<()> {
     .await?;
 
     let cases: Vec<(&str, String, f64)> = vec![
-        ("list, first page", "/admin/item/?ordering=price".into(), 150.0),
+        (
+            "list, first page",
+            "/admin/item/?ordering=price".into(),
+            150.0,
+        ),
         (
             "list, middle page (keyset)",
             format!("/admin/item/?ordering=price&cursor={middle}"),
@@ -271,14 +275,15 @@ async fn main() -> BoxResult<()> {
             f64::NAN,
         ),
     ];
-    println!(
-        "\n{n} requests each, server time in ms (in-process router, release build)\n"
-    );
+    println!("\n{n} requests each, server time in ms (in-process router, release build)\n");
     println!(
         "| {:<42} | {:>8} | {:>8} | {:>6} | {:>7} | {:<6} |",
         "page", "p50", "p95", "rows", "target", "result"
     );
-    println!("|{:-<44}|{:->10}|{:->10}|{:->8}|{:->9}|{:-<8}|", "", "", "", "", "", "");
+    println!(
+        "|{:-<44}|{:->10}|{:->10}|{:->8}|{:->9}|{:-<8}|",
+        "", "", "", "", "", ""
+    );
     let mut missed = 0;
     for (name, path, target) in &cases {
         // The OFFSET row is slow by design: fewer requests.
@@ -305,8 +310,11 @@ async fn main() -> BoxResult<()> {
         .and_then(|rest| rest.split('<').next())
         .unwrap_or("?");
     let links = first.matches("<a href=\"?ordering=price&amp;page=").count();
-    let (_, form) = browser.get(&format!("/admin/note/{}/change/", note.id)).await?;
-    let key_input = form.contains("<input type=\"text\" name=\"item\"") && !form.contains("<select name=\"item\"");
+    let (_, form) = browser
+        .get(&format!("/admin/note/{}/change/", note.id))
+        .await?;
+    let key_input = form.contains("<input type=\"text\" name=\"item\"")
+        && !form.contains("<select name=\"item\"");
     println!(
         "\nthe first page says \"{count}\", links {links} page numbers (+ Next/Last by keyset); \
          the form's foreign key is a key input with a label: {key_input}"
