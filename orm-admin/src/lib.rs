@@ -64,7 +64,8 @@
 //! `search_fields` (each word in any of them, `icontains`, relation paths
 //! such as `author__name` allowed), sidebar filters for booleans, enums,
 //! foreign keys, dates and NULL, page numbers with the planner's estimate
-//! of the count past [`ModelAdmin::estimate_count_above`] rows);
+//! of the count past [`ModelAdmin::estimate_count_above`] rows, and
+//! keyset links — see [Big tables](#big-tables));
 //! `/<model>/add/` and `/<model>/<pk>/change/` are the forms (a widget per
 //! field type; a foreign key is a select when its table has at most
 //! [`ModelAdmin::fk_select_limit`] rows, else a key input showing the
@@ -81,6 +82,42 @@
 //! on dates), the search and the ordering by a field pass. Anything else
 //! — an unknown field, a value of the wrong type, a value too long — is
 //! a 400 page naming the parameter; nothing is ever written into SQL.
+//!
+//! # Big tables
+//! The change list's Previous / Next / Last links carry the sort key of
+//! the page's first or last row (`?cursor=..`, made and read by
+//! [`QuerySet::keyset_page`](orm_core::QuerySet::keyset_page); each value
+//! is parsed by its field's type and bound as a parameter; a cursor of
+//! another ordering, or tampered with, is a 400). A page is then one
+//! indexed range query however deep it is:
+//!
+//! ```text
+//! WHERE "price" >= $1 AND ("price" > $2 OR ("price" = $3 AND "id" > $4))
+//! ORDER BY "price" ASC, "id" ASC LIMIT 101
+//! ```
+//!
+//! Last reads the ordering reversed
+//! ([`QuerySet::keyset_last_page`](orm_core::QuerySet::keyset_last_page)).
+//! Page numbers stay (`?page=3`, `OFFSET`): all of them for an exact
+//! count, the first five past [`ModelAdmin::estimate_count_above`] rows.
+//! An ordering with a nullable field has page numbers only. On 1,000,000
+//! rows every list page and the change form of a row pointing into that
+//! table take a few milliseconds of server time (`benches/examples/admin_1m.rs`,
+//! figures in `benches/RESULTS.md`).
+//!
+//! # Looks
+//! One embedded stylesheet: light or dark as the system asks
+//! (`prefers-color-scheme`), and down to a 390 px phone (the list scrolls
+//! sideways in its frame, the filters go under it, forms stack).
+//! Screenshots: `orm-admin/docs/change-list.png` and
+//! `orm-admin/docs/change-form-dark.png` in the repository (shown in its
+//! README); the browser test saves one of every page under
+//! `target/admin-screenshots/`.
+//!
+//! # `manage createsuperuser`
+//! A `manage` binary calling [`cli::main`] has orm-core's commands and
+//! `createsuperuser`, interactive or `--noinput --username admin` with
+//! `ADMIN_PASSWORD` (see [`cli`]).
 //!
 //! # Users and sessions
 //! Users are rows of `admin_users` ([`AdminUser`]) with Argon2id password
@@ -177,11 +214,13 @@
 //!   new hash: saving again overwrites.
 
 mod auth;
+pub mod cli;
 mod fields;
 mod html;
 mod inline;
 mod models;
 mod ops;
+mod paging;
 mod perms;
 mod related;
 mod views;

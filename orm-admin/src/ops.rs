@@ -70,11 +70,17 @@ pub(crate) struct Extra<'a> {
 #[derive(Debug)]
 pub(crate) struct ListPage {
     pub(crate) rows: Vec<Row>,
-    pub(crate) number: i64,
+    /// The page's number; `None` on a keyset page in the middle.
+    pub(crate) number: Option<i64>,
     pub(crate) num_pages: i64,
     pub(crate) count: i64,
     /// The count is the planner's estimate.
     pub(crate) estimated: bool,
+    /// The keyset cursors of the pages after and before this one.
+    pub(crate) next: Option<String>,
+    pub(crate) previous: Option<String>,
+    /// The ordering is one a cursor can follow.
+    pub(crate) keyset: bool,
 }
 
 /// How a save ended: the object's key, or the errors to show
@@ -97,8 +103,13 @@ pub(crate) trait ModelOps: Send + Sync {
     fn meta(&self) -> &'static ModelMeta;
     fn opts(&self) -> &Options;
     /// A page of the change list for a query string (filters, `search`,
-    /// `ordering`) and a page number.
-    fn list<'a>(&'a self, query: &'a str, page: Option<&'a str>) -> BoxFut<'a, Result<ListPage>>;
+    /// `ordering`) and a page number or a keyset cursor.
+    fn list<'a>(
+        &'a self,
+        query: &'a str,
+        page: Option<&'a str>,
+        cursor: Option<&'a str>,
+    ) -> BoxFut<'a, Result<ListPage>>;
     /// The object with this key (text from the URL), if any.
     fn get<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<Option<Row>>>;
     /// The labels of the objects with these keys, as (key text, label).
@@ -201,7 +212,7 @@ impl<M: Model + Default + Clone> Ops<M> {
         Ok(M::filter(Lookup::value::<M>("pk__in", Value::Array(values))?).order_by([pk.name]))
     }
 
-    fn row(&self, object: &M) -> Row {
+    pub(crate) fn row(&self, object: &M) -> Row {
         let values: Vec<Value> = (0..M::META.fields.len())
             .map(|i| object.field_value(i))
             .collect();
@@ -238,7 +249,7 @@ impl<M: Model + Default + Clone> Ops<M> {
         }
     }
 
-    fn order(&self) -> Vec<OrderBy> {
+    pub(crate) fn order(&self) -> Vec<OrderBy> {
         self.opts
             .ordering
             .iter()
@@ -500,29 +511,13 @@ impl<M: Model + Default + Clone> ModelOps for Ops<M> {
         &self.opts
     }
 
-    fn list<'a>(&'a self, query: &'a str, page: Option<&'a str>) -> BoxFut<'a, Result<ListPage>> {
-        Box::pin(async move {
-            let Filters { q, order } = self.filters.parse(query)?;
-            let mut order = if order.is_empty() {
-                self.order()
-            } else {
-                order
-            };
-            // A unique last term: pages neither repeat nor skip rows.
-            order.push(OrderBy::from(M::META.pk_field().name.to_owned()));
-            let mut pages = M::filter(q)
-                .order_by(order)
-                .paginate(self.opts.list_per_page)
-                .estimate_above(self.opts.estimate_count_above);
-            let page = pages.get_page(page).await?;
-            Ok(ListPage {
-                rows: page.object_list.iter().map(|o| self.row(o)).collect(),
-                number: page.number,
-                num_pages: page.num_pages,
-                count: page.count,
-                estimated: page.count > self.opts.estimate_count_above,
-            })
-        })
+    fn list<'a>(
+        &'a self,
+        query: &'a str,
+        page: Option<&'a str>,
+        cursor: Option<&'a str>,
+    ) -> BoxFut<'a, Result<ListPage>> {
+        Box::pin(crate::paging::list(self, query, page, cursor))
     }
 
     fn get<'a>(&'a self, pk: &'a str) -> BoxFut<'a, Result<Option<Row>>> {

@@ -186,6 +186,19 @@ fn failure(site: &Site, req: &Req, err: Error) -> Response {
             };
             html(StatusCode::BAD_REQUEST, layout.render(&body))
         }
+        // The admin's page numbers are read leniently: an invalid page is
+        // a `cursor=` that is not one the list gave (tampered, or of
+        // another ordering).
+        Error::InvalidPage(_) => plain(
+            site,
+            req,
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            &format!(
+                "The parameter cursor cannot be used: {}",
+                shorten(&err.to_string())
+            ),
+        ),
         Error::InvalidLookup(_) | Error::InvalidValue(_) | Error::InvalidQuery(_) => plain(
             site,
             req,
@@ -193,7 +206,7 @@ fn failure(site: &Site, req: &Req, err: Error) -> Response {
             "Bad request",
             &shorten(&err.to_string()),
         ),
-        Error::DoesNotExist { .. } | Error::InvalidPage(_) => not_found_page(site, req),
+        Error::DoesNotExist { .. } => not_found_page(site, req),
         Error::PoolTimeout(_) => plain(
             site,
             req,
@@ -650,11 +663,11 @@ fn pairs(query: &str) -> Vec<(String, String)> {
 }
 
 /// `?` + the parameters with `set` applied (`None` removes a name); the
-/// page number goes unless set.
+/// page number and the cursor go unless set.
 fn with_params(params: &[(String, String)], set: &[(&str, Option<&str>)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
-        if k == "page" || set.iter().any(|(name, _)| name == k) {
+        if k == "page" || k == "cursor" || set.iter().any(|(name, _)| name == k) {
             continue;
         }
         out.append_pair(k, v);
@@ -700,8 +713,13 @@ pub(crate) async fn change_list(
         .rev()
         .find(|(k, _)| k == "page")
         .map(|(_, v)| v.clone());
+    let cursor_param = params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.clone());
     let page = ops
-        .list(&query, page_param.as_deref())
+        .list(&query, page_param.as_deref(), cursor_param.as_deref())
         .await
         .map_err(|e| failure(&site, &req, e))?;
     let meta = ops.meta();
@@ -758,7 +776,7 @@ pub(crate) async fn change_list(
             E(&opts.search_fields.join(", "))
         );
         for (k, v) in &params {
-            if k != "search" && k != "page" {
+            if k != "search" && k != "page" && k != "cursor" {
                 let _ = write!(
                     body,
                     "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
@@ -905,7 +923,7 @@ pub(crate) async fn change_list(
     if !actions.is_empty() {
         body.push_str("</form>");
     }
-    pagination(&mut body, &params, page.number, page.num_pages);
+    crate::paging::nav(&mut body, &page, &|set| with_params(&params, set));
     body.push_str("</div>");
     filters_sidebar(&mut body, &site, ops.as_ref(), &params)
         .await
@@ -914,35 +932,6 @@ pub(crate) async fn change_list(
     let mut layout = layout(&site, &req, &session, &title);
     layout.crumbs = vec![(plural(meta.name), None)];
     Ok(html(StatusCode::OK, layout.render(&body)))
-}
-
-/// Page links: the first two, three around the current one, the last two.
-fn pagination(body: &mut String, params: &[(String, String)], number: i64, num_pages: i64) {
-    if num_pages <= 1 {
-        return;
-    }
-    body.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
-    let mut last_shown = 0;
-    for n in 1..=num_pages {
-        let near = n <= 2 || n > num_pages - 2 || (n - number).abs() <= 2;
-        if !near {
-            continue;
-        }
-        if n > last_shown + 1 {
-            body.push_str("<span class=\"gap\">…</span>");
-        }
-        last_shown = n;
-        if n == number {
-            let _ = write!(
-                body,
-                "<span class=\"current\" aria-current=\"page\">{n}</span>"
-            );
-        } else {
-            let link = with_params(params, &[("page", Some(&n.to_string()))]);
-            let _ = write!(body, "<a href=\"{}\">{n}</a>", E(&link));
-        }
-    }
-    body.push_str("</nav>");
 }
 
 /// One filter's choices: (label, parameters it sets).

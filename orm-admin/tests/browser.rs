@@ -103,6 +103,32 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`): here
+/// `Emulation.setEmulatedMedia`, for `prefers-color-scheme: dark`.
+#[derive(Debug)]
+struct Cdp(&'static str, Json);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.0, "params": self.1}).to_string()),
+        )
+    }
+}
+
 /// The browser session and what the test checks on every page.
 struct Browser {
     c: Client,
@@ -637,6 +663,107 @@ async fn walk(b: &mut Browser, db: &Db) {
         .expect("count");
     // Grace's 15 went; Ada lost one and gained one inline.
     assert_eq!(left, 30);
+
+    // Keyset links (30 posts left): Last is the last 20 rows by views,
+    // read backwards (the most viewed post last), carrying no page number.
+    b.goto("/admin/post/?ordering=views").await;
+    b.click("nav.pages a[rel=last]").await;
+    assert!(b.url().await.contains("cursor=last"), "{}", b.url().await);
+    let rows =
+        b.c.find_all(Locator::Css("table.list tbody tr"))
+            .await
+            .expect("rows");
+    assert_eq!(rows.len(), 20);
+    let most = orm_core::scope(db, Post::all().order_by(["-views", "-id"]).first())
+        .await
+        .expect("query")
+        .expect("a post");
+    let last_title = rows[19]
+        .find(Locator::Css("th a"))
+        .await
+        .expect("a link")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(last_title, most.title);
+    b.find("nav.pages span.step.disabled").await;
+    b.page("posts-last-keyset").await;
+    // Previous: the 10 rows before, by a cursor; the first page's rows.
+    b.click("nav.pages a[rel=prev]").await;
+    assert!(b.url().await.contains("cursor="), "{}", b.url().await);
+    let before =
+        b.c.find_all(Locator::Css("table.list tbody tr"))
+            .await
+            .expect("rows");
+    assert_eq!(before.len(), 10);
+    assert_eq!(b.text("table.list tbody tr th a").await, fewest.title);
+
+    // Dark mode (prefers-color-scheme, emulated through the DevTools
+    // protocol): the dark palette applies.
+    b.c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    ))
+    .await
+    .expect("dark mode emulated");
+    b.goto("/admin/post/").await;
+    let background =
+        b.c.execute(
+            "return getComputedStyle(document.body).backgroundColor",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(background, json!("rgb(15, 19, 32)"), "the dark palette");
+    b.page("dark-posts").await;
+    b.goto(&format!("/admin/author/{}/change/", margaret.id))
+        .await;
+    b.page("dark-author-change").await;
+
+    // A phone, 390 px wide: nothing wider than the screen but the
+    // table, which scrolls in its frame; the filters under the list.
+    b.c.set_window_size(390, 844).await.expect("resized");
+    for (path, name) in [
+        ("/admin/post/".to_owned(), "phone-dark-posts"),
+        (
+            format!("/admin/author/{}/change/", margaret.id),
+            "phone-dark-author-change",
+        ),
+    ] {
+        b.goto(&path).await;
+        b.page(name).await;
+        // The elements sticking out, outside of a scrolling frame.
+        let wide =
+            b.c.execute(
+                "return [...document.querySelectorAll('body *')] \
+                   .filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1) \
+                   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(wide, json!([]), "{name}: wider than the screen");
+    }
+    b.c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}),
+    ))
+    .await
+    .expect("light mode emulated");
+    b.goto("/admin/post/").await;
+    let under =
+        b.c.execute(
+            "return document.querySelector('.filters').getBoundingClientRect().top > \
+             document.querySelector('.results').getBoundingClientRect().bottom - 1",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(under, json!(true), "the filters are under the list");
+    b.page("phone-posts").await;
+    b.goto("/admin/login").await;
+    b.page("phone-login").await;
+    b.c.set_window_size(1280, 900).await.expect("resized");
 
     // The watch works: an inline style (as an injection would add) is
     // refused by the policy and reported.

@@ -93,7 +93,9 @@
 //!
 //! Pages: [`QuerySet::paginate`] is Django's `Paginator` (with the
 //! planner's estimate of the count for large tables), and
-//! [`QuerySet::keyset_page`] pages by cursor, stable under inserts.
+//! [`QuerySet::keyset_page`] pages by cursor, stable under inserts
+//! ([`QuerySet::keyset_last_page`], [`QuerySet::keyset_cursor`] for the
+//! ends and for switching from an `OFFSET` page).
 //!
 //! Query sets over the same model combine as Django's:
 //! [`QuerySet::union`], [`QuerySet::union_all`], [`QuerySet::intersection`]

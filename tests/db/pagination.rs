@@ -247,3 +247,60 @@ async fn hostile_cursors_and_orderings_are_errors() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn keyset_last_page_and_cursor_of_a_row() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        sample(23).await;
+        let qs = || User::all().order_by(["-karma"]);
+        let all: Vec<String> = User::all()
+            .order_by(["-karma", "id"])
+            .await?
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        // The last 5 rows, in the query's ordering, read backwards.
+        let last = qs().keyset_last_page(5).await?;
+        assert_eq!(names(&last.items), all[18..]);
+        assert!(last.next.is_none());
+        // Its previous page: the 5 rows before.
+        let before = qs().keyset_page(5, last.previous.as_deref()).await?;
+        assert_eq!(names(&before.items), all[13..18]);
+        assert!(before.next.is_some());
+        // From an OFFSET page to keyset: the cursor after its last row is
+        // the next OFFSET page; the cursor before its first row the previous.
+        let rows = qs().order_by(["-karma", "id"]).offset(10).limit(5).await?;
+        let next = qs().keyset_cursor(&rows[4], true)?.expect("a cursor");
+        assert_eq!(
+            names(&qs().keyset_page(5, Some(&next)).await?.items),
+            all[15..20]
+        );
+        let previous = qs().keyset_cursor(&rows[0], false)?.expect("a cursor");
+        assert_eq!(
+            names(&qs().keyset_page(5, Some(&previous)).await?.items),
+            all[5..10]
+        );
+        // Fewer rows than a page: the last page is all of them.
+        let few = User::all().filter(q!(karma = 4)).order_by(["name"]);
+        let expected: Vec<String> = few
+            .clone()
+            .order_by(["name", "id"])
+            .await?
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert!(expected.len() < 50);
+        let page = few.keyset_last_page(50).await?;
+        assert_eq!(names(&page.items), expected);
+        assert!(page.previous.is_none() && page.next.is_none());
+        // A nullable ordering is refused here too.
+        assert!(User::all()
+            .order_by(["email"])
+            .keyset_last_page(2)
+            .await
+            .is_err());
+        Ok(())
+    })
+    .await
+}

@@ -477,9 +477,25 @@ fn decode_cursor(cursor: &str, order: &[(&'static FieldMeta, bool)]) -> Result<(
     Ok((forward, values))
 }
 
+/// The cursor of the page after (or, `!forward`, before) `row`.
+fn cursor_of<M: Model>(
+    order: &[(&'static FieldMeta, bool)],
+    row: &M,
+    forward: bool,
+) -> Option<String> {
+    let values: Option<Vec<String>> = order
+        .iter()
+        .map(|(field, _)| {
+            let index = M::META.fields.iter().position(|f| f.name == field.name)?;
+            cursor_text(&row.field_value(index))
+        })
+        .collect();
+    values.map(|v| encode_cursor(order, forward, v))
+}
+
 /// The rows after (or, `!forward`, before) the row holding `values` in
-/// `order`: `a > $1 OR (a = $1 AND b > $2) OR ..`, with `<` for a
-/// descending term (and the other way round backwards).
+/// `order`: `a >= $1 AND (a > $2 OR (a = $3 AND b > $4) OR ..)`, with `<`
+/// for a descending term (and the other way round backwards).
 fn beyond(order: &[(&'static FieldMeta, bool)], values: &[Value], forward: bool) -> Node {
     let mut branches = Vec::with_capacity(order.len());
     for (i, ((field, desc), value)) in order.iter().zip(values).enumerate() {
@@ -492,7 +508,19 @@ fn beyond(order: &[(&'static FieldMeta, bool)], values: &[Value], forward: bool)
         terms.push(Node::leaf(field, Op::Cmp(cmp, value.clone())));
         branches.push(Node::And(terms));
     }
-    Node::Or(branches)
+    match (order.first(), values.first()) {
+        // The first term's bound alone too (`a >= $1 AND (..)`): implied
+        // by the OR, but PostgreSQL derives no index range from an OR, so
+        // without it an index on `a` is scanned from its start.
+        (Some((field, desc)), Some(value)) if order.len() > 1 => {
+            let cmp = if *desc == forward { Cmp::Lte } else { Cmp::Gte };
+            Node::And(vec![
+                Node::leaf(field, Op::Cmp(cmp, value.clone())),
+                Node::Or(branches),
+            ])
+        }
+        _ => Node::Or(branches),
+    }
 }
 
 impl<M: Model> QuerySet<M> {
@@ -524,11 +552,6 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::InvalidQuery`] for an ordering a cursor cannot follow;
     /// database errors.
     pub async fn keyset_page(self, size: i64, cursor: Option<&str>) -> Result<KeysetPage<M>> {
-        if size < 1 {
-            return Err(invalid(format!(
-                "the page size must be at least 1, not {size}"
-            )));
-        }
         let order = keyset_order(&self)?;
         let (forward, after) = match cursor {
             None => (true, None),
@@ -537,37 +560,112 @@ impl<M: Model> QuerySet<M> {
                 (forward, Some(values))
             }
         };
+        self.keyset_fetch(size, order, forward, after).await
+    }
+
+    /// The query of a keyset page (its rows, one past the page), for
+    /// the SQL tests: the cursor's page, or the last page.
+    #[cfg(test)]
+    pub(crate) fn keyset_query(self, size: i64, cursor: Option<&str>) -> Result<QuerySet<M>> {
+        let order = keyset_order(&self)?;
+        let (forward, after) = match cursor {
+            None => (false, None),
+            Some(cursor) => {
+                let (forward, values) = decode_cursor(cursor, &order)?;
+                (forward, Some(values))
+            }
+        };
+        Ok(self
+            .keyset_select(&order, forward, after.as_deref())
+            .limit(size + 1))
+    }
+
+    /// The rows of a keyset page, in the order they are read.
+    fn keyset_select(
+        self,
+        order: &[(&'static FieldMeta, bool)],
+        forward: bool,
+        after: Option<&[Value]>,
+    ) -> QuerySet<M> {
         let mut qs = self;
         qs.reversed = false;
         qs.order = order
             .iter()
             .map(|&(field, desc)| OrderBy::field(field, desc == forward))
             .collect();
-        if let Some(values) = &after {
-            qs = qs.filter(Q::<M>::from_node(beyond(&order, values, forward)));
+        if let Some(values) = after {
+            qs = qs.filter(Q::<M>::from_node(beyond(order, values, forward)));
         }
+        qs
+    }
+
+    /// The last page of [`keyset_page`](QuerySet::keyset_page)'s pages:
+    /// the last `size` rows, read with the ordering reversed (an indexed
+    /// scan from the end, no `OFFSET`, no count), in the query's
+    /// ordering; its `next` is `None`, its `previous` a cursor.
+    ///
+    /// ```no_run
+    /// # use orm_core::prelude::*;
+    /// # #[derive(Model, Debug, Clone, Default)]
+    /// # pub struct Post { #[orm(primary_key)] pub id: i64, #[orm(index)] pub views: i64 }
+    /// # async fn run() -> orm_core::Result<()> {
+    /// let qs = Post::all().order_by(["views"]);
+    /// let last = qs.clone().keyset_last_page(100).await?;
+    /// // `ORDER BY views DESC, id DESC LIMIT 101`, shown in the query's order.
+    /// let before = qs.clone().keyset_page(100, last.previous.as_deref()).await?;
+    /// // From an OFFSET page (`page=3`) to the keyset page after it:
+    /// let page3 = qs.clone().offset(200).limit(100).await?;
+    /// let next = qs.keyset_cursor(&page3[99], true)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`keyset_page`](QuerySet::keyset_page).
+    pub async fn keyset_last_page(self, size: i64) -> Result<KeysetPage<M>> {
+        let order = keyset_order(&self)?;
+        self.keyset_fetch(size, order, false, None).await
+    }
+
+    /// The cursor of the page right after (`forward`) or right before
+    /// `row` in this query's ordering, as [`KeysetPage::next`] and
+    /// [`KeysetPage::previous`] give: for switching from an `OFFSET` page
+    /// to keyset pages. `None` when a value of `row` cannot be held by a
+    /// cursor.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] for an ordering a cursor cannot follow.
+    pub fn keyset_cursor(&self, row: &M, forward: bool) -> Result<Option<String>> {
+        let order = keyset_order(self)?;
+        Ok(cursor_of(&order, row, forward))
+    }
+
+    async fn keyset_fetch(
+        self,
+        size: i64,
+        order: Vec<(&'static FieldMeta, bool)>,
+        forward: bool,
+        after: Option<Vec<Value>>,
+    ) -> Result<KeysetPage<M>> {
+        if size < 1 {
+            return Err(invalid(format!(
+                "the page size must be at least 1, not {size}"
+            )));
+        }
+        let qs = self.keyset_select(&order, forward, after.as_deref());
         let mut items = qs.limit(size + 1).fetch().await?;
         let more = items.len() as i64 > size;
         items.truncate(size as usize);
         if !forward {
             items.reverse();
         }
-        let cursor_of = |row: &M, forward: bool| -> Option<String> {
-            let values: Option<Vec<String>> = order
-                .iter()
-                .map(|(field, _)| {
-                    let index = M::META.fields.iter().position(|f| f.name == field.name)?;
-                    cursor_text(&row.field_value(index))
-                })
-                .collect();
-            values.map(|v| encode_cursor(&order, forward, v))
-        };
+        let cursor_of = |row: &M, forward: bool| cursor_of(&order, row, forward);
         // Forward: more rows after, and a page before unless this is the
-        // first. Backward: the other way round.
+        // first. Backward: the other way round (without a cursor, it is
+        // the last page).
         let (has_next, has_previous) = if forward {
             (more, after.is_some())
         } else {
-            (true, more)
+            (after.is_some(), more)
         };
         let next = if has_next {
             items.last().and_then(|row| cursor_of(row, true))

@@ -18,6 +18,7 @@ mod hostile;
 mod intervals;
 mod json;
 mod kept;
+mod keyset;
 mod pg_scalars;
 mod pg_types;
 mod prefetch;
