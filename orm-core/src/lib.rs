@@ -898,6 +898,7 @@ pub mod testing;
 
 pub use active_record::ActiveRecord;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
+pub use db::{read_your_writes, NodeStats, ReplicaStats};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
     IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
@@ -919,7 +920,7 @@ pub use range::fields::{
     StartsEndsWithField,
 };
 pub use range::{BoundText, Range, RangeKind, RangeParseError, WriteBound, MAX_RANGE_TEXT};
-pub use raw::{raw, AssertSqlSafe};
+pub use raw::{raw, raw_read, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 /// A decimal number (`rust_decimal`'s), the type of `numeric` fields
 /// (Django's `DecimalField`): see [PostgreSQL types](crate#postgresql-types).

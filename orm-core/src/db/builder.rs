@@ -17,13 +17,15 @@ use super::{Db, DbInner};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct DbBuilder {
-    source: Source,
+    pub(super) source: Source,
     max_size: usize,
     wait_timeout: Duration,
     connect_timeout: Duration,
     pipelining: bool,
     statement_cache_capacity: usize,
     statement_timeout: Option<Duration>,
+    /// See [`DbBuilder::replica`] (in `replica.rs`).
+    pub(super) replicas: super::replica::ReplicaOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +105,7 @@ impl DbBuilder {
     /// [`Error::Config`] for an empty URL, one tokio-postgres cannot parse,
     /// or one that names no host.
     pub fn build(self) -> Result<Db> {
+        let replicas = self.replicas.build(&self)?;
         let mut config = match self.source {
             Source::Url(url) if url.trim().is_empty() => {
                 return Err(Error::Config(format!(
@@ -146,6 +149,7 @@ impl DbBuilder {
             tx: None,
             pinned: None,
             timeout: None,
+            route: super::Route::Auto,
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
@@ -153,6 +157,7 @@ impl DbBuilder {
                 waiting: AtomicUsize::new(0),
                 pipelining: self.pipelining,
                 target,
+                replicas,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
                     create: Some(self.connect_timeout),
@@ -199,6 +204,7 @@ impl Db {
             pipelining: true,
             statement_cache_capacity: 512,
             statement_timeout: None,
+            replicas: Default::default(),
         }
     }
 
