@@ -67,3 +67,5 @@ mod types_time;
 // Full-text search and index options (fts).
 mod search;
 mod search_indexes;
+// Read replicas (issue 24, part 1).
+mod replicas;

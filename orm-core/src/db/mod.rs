@@ -68,8 +68,8 @@ use connection::Pool;
 pub(crate) use connection::{Connection, Object};
 pub(crate) use registry::resolve;
 pub use registry::{connect, current, database, register, scope, set_default};
-pub use replica::{read_your_writes, NodeStats, ReplicaStats};
 pub(crate) use replica::Route;
+pub use replica::{read_your_writes, NodeStats, ReplicaStats};
 pub(crate) use run::{log, timer, InFlight, NO_VALUES};
 use tx::TxState;
 

@@ -151,9 +151,7 @@ impl DbBuilder {
 
     /// As [`replica`](Self::replica), from a tokio-postgres configuration.
     pub fn replica_config(mut self, config: tokio_postgres::Config) -> Self {
-        self.replicas
-            .sources
-            .push(Source::Config(Box::new(config)));
+        self.replicas.sources.push(Source::Config(Box::new(config)));
         self
     }
 
@@ -302,9 +300,7 @@ pub fn read_your_writes<F: Future>(fut: F) -> impl Future<Output = F::Output> {
 /// The WAL position reads of the current scope need (0 outside a scope or
 /// before its first write).
 fn needed() -> u64 {
-    WRITES
-        .try_with(|w| w.load(Ordering::Acquire))
-        .unwrap_or(0)
+    WRITES.try_with(|w| w.load(Ordering::Acquire)).unwrap_or(0)
 }
 
 impl Db {
@@ -494,7 +490,12 @@ impl Db {
     /// [`execute_iter`](Db::execute_iter) on a routed handle: on the
     /// primary, its WAL position noted in a [`read_your_writes`] scope.
     #[inline(never)]
-    pub(super) async fn routed_execute<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
+    pub(super) async fn routed_execute<I, P>(
+        &self,
+        sql: &str,
+        params: I,
+        shown: &[P],
+    ) -> Result<u64>
     where
         P: Param + Sync,
         I: IntoIterator + Clone,
@@ -598,7 +599,8 @@ impl ReplicaSet {
                 return;
             }
         }
-        let asked = tokio::time::timeout(POLL_TIMEOUT, node.db.query(REPLICA_STATE, NO_VALUES)).await;
+        let asked =
+            tokio::time::timeout(POLL_TIMEOUT, node.db.query(REPLICA_STATE, NO_VALUES)).await;
         let row = match asked {
             Ok(Ok(rows)) => rows.into_iter().next(),
             Ok(Err(e)) => return self.failed(i, &e),
@@ -712,9 +714,7 @@ pub(crate) fn went_away(err: &Error) -> bool {
                     code.starts_with("08")
                         || matches!(code, "57P01" | "57P02" | "57P03" | "57P04" | "40001")
                 }
-                None => {
-                    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
-                }
+                None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
             }
         }
         _ => false,
@@ -733,11 +733,17 @@ mod tests {
             "WITH \"orm_base\" AS (SELECT \"t\".\"id\" FROM \"t\") SELECT COUNT(*)"
         ));
         assert!(!is_read("SELECT \"t\".\"id\" FROM \"t\" FOR UPDATE"));
-        assert!(!is_read("SELECT \"t\".\"id\" FROM \"t\" FOR NO KEY UPDATE OF \"t\""));
+        assert!(!is_read(
+            "SELECT \"t\".\"id\" FROM \"t\" FOR NO KEY UPDATE OF \"t\""
+        ));
         assert!(!is_read("SELECT 1 FOR SHARE"));
-        assert!(!is_read("INSERT INTO \"t\" (\"a\") VALUES ($1) RETURNING \"id\""));
+        assert!(!is_read(
+            "INSERT INTO \"t\" (\"a\") VALUES ($1) RETURNING \"id\""
+        ));
         assert!(!is_read("UPDATE \"t\" SET \"a\" = $1"));
-        assert!(!is_read("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"));
+        assert!(!is_read(
+            "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"
+        ));
         assert!(!is_read("SELEC"));
     }
 
@@ -760,12 +766,18 @@ mod tests {
             .build()
             .unwrap();
         assert!(db.routes());
-        assert!(db.primary().routes(), "writes on it still note their position");
+        assert!(
+            db.primary().routes(),
+            "writes on it still note their position"
+        );
         assert!(!db.direct().routes());
         let stats = db.replica_stats().unwrap();
         assert_eq!(stats.replicas.len(), 2);
         assert!(stats.replicas.iter().all(|n| n.up && n.reads == 0));
-        assert!(stats.replicas[1].target.contains("nonexistent3"), "{stats:?}");
+        assert!(
+            stats.replicas[1].target.contains("nonexistent3"),
+            "{stats:?}"
+        );
         let err = Db::builder("postgres://u@/db?host=/x")
             .replica("")
             .build()
