@@ -25,7 +25,17 @@ pub struct DbBuilder {
     statement_cache_capacity: usize,
     statement_timeout: Option<Duration>,
     /// See [`DbBuilder::replica`] (in `replica.rs`).
-    pub(super) replicas: super::replica::ReplicaOptions,
+    pub(super) replicas: ReplicaOptions,
+}
+
+/// The replicas a [`DbBuilder`] declares, and their options (see
+/// `replica.rs`, which builds them).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ReplicaOptions {
+    pub(super) sources: Vec<Source>,
+    pub(super) max_lag: Option<Duration>,
+    pub(super) retry: Option<Duration>,
+    pub(super) poll: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ use tokio_postgres::Row;
 
 use crate::error::{Error, Param, Result};
 
-use super::builder::{DbBuilder, Source};
+use super::builder::{DbBuilder, ReplicaOptions, Source};
 use super::tx::TxState;
 use super::{Db, NO_VALUES};
 
@@ -43,15 +43,6 @@ pub(crate) enum Route {
     Replica,
     /// The executor's own handle on the primary pool: no routing at all.
     Direct,
-}
-
-/// The replicas a [`DbBuilder`] declares, and their options.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ReplicaOptions {
-    sources: Vec<Source>,
-    max_lag: Option<Duration>,
-    retry: Option<Duration>,
-    poll: Option<Duration>,
 }
 
 /// The default [`DbBuilder::max_replica_lag`].
