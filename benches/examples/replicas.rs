@@ -34,15 +34,15 @@ fn main() -> Result<(), BoxError> {
     runtime.block_on(run(rounds))
 }
 
-async fn gets(db: &Db, scoped: bool) -> orm_core::Result<Duration> {
+async fn gets(db: &Db, scoped: bool) -> orm_core::Result<(Duration, Duration)> {
     let work = async {
-        let started = Instant::now();
+        let started = (Instant::now(), cpu_ns());
         let mut sum = 0usize;
         for id in 1..=N {
             sum += User::get(q!(id = id)).await?.name.len();
         }
         std::hint::black_box(sum);
-        Ok::<_, orm_core::Error>(started.elapsed())
+        Ok::<_, orm_core::Error>(elapsed(started))
     };
     if scoped {
         orm_core::scope(db, orm_core::read_your_writes(work)).await
@@ -51,22 +51,41 @@ async fn gets(db: &Db, scoped: bool) -> orm_core::Result<Duration> {
     }
 }
 
-async fn updates(db: &Db, scoped: bool, round: usize) -> orm_core::Result<Duration> {
+async fn updates(db: &Db, scoped: bool, round: usize) -> orm_core::Result<(Duration, Duration)> {
     let color = if round % 2 == 0 { "brown" } else { "black" };
     let work = async {
-        let started = Instant::now();
+        let started = (Instant::now(), cpu_ns());
         for id in 1..=N / 10 {
             User::filter(q!(id = id))
                 .update(q!(hair_color = color))
                 .await?;
         }
-        Ok::<_, orm_core::Error>(started.elapsed())
+        Ok::<_, orm_core::Error>(elapsed(started))
     };
     if scoped {
         orm_core::scope(db, orm_core::read_your_writes(work)).await
     } else {
         orm_core::scope(db, work).await
     }
+}
+
+/// Wall and client CPU time since `started`.
+fn elapsed(started: (Instant, u64)) -> (Duration, Duration) {
+    (
+        started.0.elapsed(),
+        Duration::from_nanos(cpu_ns().saturating_sub(started.1)),
+    )
+}
+
+/// CPU time of this process's threads so far (`/proc/self/task/*/schedstat`).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -100,7 +119,7 @@ async fn run(rounds: usize) -> Result<(), BoxError> {
     gets(&routed, false).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let served_before = routed.replica_stats().map_or(0, |s| s.replicas[0].reads);
-    let mut t: [Vec<Duration>; 6] = Default::default();
+    let mut t: [Vec<(Duration, Duration)>; 6] = Default::default();
     for round in 1..=rounds {
         t[0].push(gets(&plain, false).await?);
         t[1].push(gets(&routed, false).await?);
@@ -110,30 +129,31 @@ async fn run(rounds: usize) -> Result<(), BoxError> {
         t[5].push(updates(&routed, true, round).await?);
     }
     let stats = routed.replica_stats().expect("replicas");
-    let [a, b, c, d, e, f] = t.map(median);
-    println!("medians of {rounds} interleaved rounds, one connection per pool, current-thread runtime");
-    println!("get by pk, plain Db:                    {:7.2} µs", per(a, N));
     println!(
-        "get by pk, Db with 1 replica:           {:7.2} µs  ({:.3}x)",
-        per(b, N),
-        b.as_secs_f64() / a.as_secs_f64()
+        "medians of {rounds} interleaved rounds, one connection per pool, current-thread runtime"
     );
-    println!(
-        "get by pk, replica, read_your_writes:   {:7.2} µs  ({:.3}x)",
-        per(c, N),
-        c.as_secs_f64() / a.as_secs_f64()
-    );
-    println!("update by pk, plain Db:                 {:7.2} µs", per(d, N / 10));
-    println!(
-        "update by pk, Db with 1 replica:        {:7.2} µs  ({:.3}x)",
-        per(e, N / 10),
-        e.as_secs_f64() / d.as_secs_f64()
-    );
-    println!(
-        "update by pk, replica, read_your_writes:{:7.2} µs  ({:.3}x: + the WAL position asked after each write)",
-        per(f, N / 10),
-        f.as_secs_f64() / d.as_secs_f64()
-    );
+    println!("per statement: wall (ratio to plain) | client CPU (ratio to plain)");
+    let rows = [
+        ("get by pk, plain Db", 0, 0, N),
+        ("get by pk, Db with 1 replica", 1, 0, N),
+        ("get by pk, replica, in read_your_writes", 2, 0, N),
+        ("update by pk, plain Db", 3, 3, N / 10),
+        ("update by pk, Db with 1 replica", 4, 3, N / 10),
+        ("update by pk, in read_your_writes", 5, 3, N / 10),
+    ];
+    for (label, i, base, n) in rows {
+        let wall = median(t[i].iter().map(|x| x.0).collect());
+        let cpu = median(t[i].iter().map(|x| x.1).collect());
+        let base_wall = median(t[base].iter().map(|x| x.0).collect());
+        let base_cpu = median(t[base].iter().map(|x| x.1).collect());
+        println!(
+            "{label:<42} {:8.2} µs ({:.3}x) | {:6.2} µs ({:.3}x)",
+            per(wall, n),
+            wall.as_secs_f64() / base_wall.as_secs_f64(),
+            per(cpu, n),
+            cpu.as_secs_f64() / base_cpu.as_secs_f64()
+        );
+    }
     println!(
         "reads served by the replica in the measured rounds: {} of {}; by the primary: {}",
         stats.replicas[0].reads - served_before,
