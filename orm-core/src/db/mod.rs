@@ -270,7 +270,15 @@ impl Db {
         } else {
             self
         };
-        let conn = match this.client().await? {
+        let client = match this.client().await {
+            // The replica refused the connection: the primary's.
+            Err(e) if !std::ptr::eq(this, self) && replica::went_away(&e) => {
+                let primary = self.direct();
+                return Box::pin(primary.pinned()).await;
+            }
+            client => client?,
+        };
+        let conn = match client {
             Conn::Pooled(object) => object,
             Conn::Exclusive(object) => Arc::new(*object),
             Conn::Tx(_) => return Ok(this.clone()),
