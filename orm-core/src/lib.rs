@@ -648,6 +648,44 @@
 //! Several databases: [`register`] a [`Db`] under a name and get it back
 //! with [`database`] (`.using(&orm_core::database("analytics")?)`).
 //!
+//! # Read replicas
+//!
+//! A [`Db`] declared with hot standbys ([`DbBuilder::replica`]) sends the
+//! ORM's reads outside transactions (query sets, `get`, counts, `exists`,
+//! aggregates, `values`, prefetches, [`raw_read`]) to a healthy replica,
+//! round-robin, and everything else to the primary: writes, transaction
+//! blocks (so `select_for_update`), scripts, `COPY`, streams, migrations,
+//! `get_or_create`, plain [`raw()`](fn@raw). `.using(&db.primary())` and
+//! `.using(&db.replica())` choose. Inside [`read_your_writes`] a read goes
+//! to a replica only if it has replayed the WAL past the scope's last
+//! committed write (`pg_last_wal_replay_lsn()` against the primary's WAL
+//! position taken after the write), else to the primary: exact, no time
+//! window. A replica that fails or lags more than
+//! [`max_replica_lag`](DbBuilder::max_replica_lag) is skipped (a `tracing`
+//! warning, target `orm_core::replica`) and checked again after a backoff;
+//! a read whose replica went away before sending a row runs again on
+//! another node. Writes are never retried. [`Db::replica_stats`] counts
+//! where reads went.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Post { #[orm(primary_key)] pub id: i64, pub title: String }
+//! # async fn run() -> orm_core::Result<()> {
+//! let db = Db::builder("postgres://app@primary/app")
+//!     .replica("postgres://app@standby/app")
+//!     .max_replica_lag(std::time::Duration::from_secs(5))
+//!     .connect()
+//!     .await?;
+//! orm_core::set_default(db);
+//! let post = orm_core::read_your_writes(async {
+//!     let post = Post::create(Post { title: "Hi".into(), ..Default::default() }).await?;
+//!     Post::get(q!(id = post.id)).await // sees it: a caught-up replica, or the primary
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Schema and migrations
 //!
 //! [`generate_schemas`] creates the tables of every model linked into the
@@ -1031,6 +1069,7 @@ pub mod testing;
 
 pub use active_record::ActiveRecord;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
+pub use db::{read_your_writes, NodeStats, ReplicaStats};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,
     IntegrityError, IntegrityKind, LookupError, QueryError, Result, ValidationError, ValueError,
@@ -1052,7 +1091,7 @@ pub use range::fields::{
     StartsEndsWithField,
 };
 pub use range::{BoundText, Range, RangeKind, RangeParseError, WriteBound, MAX_RANGE_TEXT};
-pub use raw::{raw, AssertSqlSafe};
+pub use raw::{raw, raw_read, AssertSqlSafe};
 pub use relation::{ForeignKey, ManyToMany, OnDelete, OneToOne, Reverse, ReverseOne};
 /// A decimal number (`rust_decimal`'s), the type of `numeric` fields
 /// (Django's `DecimalField`): see [PostgreSQL types](crate#postgresql-types).

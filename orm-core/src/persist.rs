@@ -554,6 +554,7 @@ async fn copy_group<M: Model>(
     }
     let n = db.track(writer.finish().await)?;
     db::log(copy, started, db::NO_VALUES);
+    db.note_write().await;
     Ok(n)
 }
 
@@ -623,7 +624,9 @@ fn is_unique_violation(err: &Error) -> bool {
 }
 
 pub(crate) async fn get_or_create<M: Model>(q: Q<M>, obj: M) -> Result<(M, bool)> {
-    let db = db::current()?;
+    // On the primary (as Django's `db_for_write`): a replica's answer may
+    // predate the row.
+    let db = db::current()?.primary();
     if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
         return Ok((found, false));
     }
@@ -678,7 +681,7 @@ pub(crate) async fn update_or_create<M: Model + Default>(
                 .into(),
         }));
     }
-    let db = db::current()?;
+    let db = db::current()?.primary();
     if let Some(found) = QuerySet::new().using(&db).get_or_none(q.clone()).await? {
         return update_existing(&db, found, &defaults)
             .await

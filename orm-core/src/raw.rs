@@ -40,7 +40,8 @@ pub(crate) async fn models<M: Model>(
 ) -> Result<Vec<M>> {
     // A tenant model's rows need a current tenant (or `unscoped`).
     crate::tenant::condition(M::META)?;
-    let db = db::current()?;
+    // Raw SQL may write: on the primary.
+    let db = db::current()?.primary();
     let conn = db.client().await?;
     let prepared = db.track(conn.prepare(&sql.0).await)?;
     let names: Vec<&str> = prepared.columns().iter().map(|c| c.name()).collect();
@@ -88,6 +89,27 @@ pub(crate) async fn models<M: Model>(
 /// # Errors
 /// [`Error::Decode`] when a column does not fit its tuple element; database errors.
 pub async fn raw<T: FromRowTuple>(
+    sql: impl Into<RawSql>,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<T>> {
+    let sql = sql.into();
+    // Raw SQL may write: on the primary unless marked a read (`raw_read`).
+    let db = db::current()?.primary();
+    let rows = db.query_params(&sql.0, params).await?;
+    rows.iter()
+        .map(|row| T::from_row(row, &[], "raw"))
+        .collect()
+}
+
+/// As [`raw`], for SQL that only reads: on a database with read replicas it
+/// runs on a replica, as the ORM's own reads do (a `SELECT` that locks no
+/// rows goes to a replica that has every write of the current
+/// [`read_your_writes`](crate::read_your_writes) scope; anything else to the
+/// primary). Without replicas, the same as [`raw`].
+///
+/// # Errors
+/// As [`raw`].
+pub async fn raw_read<T: FromRowTuple>(
     sql: impl Into<RawSql>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<T>> {

@@ -161,6 +161,7 @@ impl Transaction {
             return Err(err.into());
         }
         tx.finish(Status::Committed);
+        self.db.note_commit(tx).await;
         Ok(())
     }
 

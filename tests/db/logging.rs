@@ -128,7 +128,7 @@ impl Subscriber for Anchor {
 }
 
 /// Installs [`Anchor`] once, and recomputes what was cached before it.
-fn anchor() {
+pub(crate) fn anchor() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::new(Anchor));

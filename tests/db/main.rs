@@ -71,3 +71,5 @@ mod search_indexes;
 mod soft_delete;
 // Tenant scoping, row-level security (tenant).
 mod tenant;
+// Read replicas (issue 24, part 1).
+mod replicas;

@@ -17,13 +17,25 @@ use super::{Db, DbInner};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct DbBuilder {
-    source: Source,
+    pub(super) source: Source,
     max_size: usize,
     wait_timeout: Duration,
     connect_timeout: Duration,
     pipelining: bool,
     statement_cache_capacity: usize,
     statement_timeout: Option<Duration>,
+    /// See [`DbBuilder::replica`] (in `replica.rs`).
+    pub(super) replicas: ReplicaOptions,
+}
+
+/// The replicas a [`DbBuilder`] declares, and their options (see
+/// `replica.rs`, which builds them).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ReplicaOptions {
+    pub(super) sources: Vec<Source>,
+    pub(super) max_lag: Option<Duration>,
+    pub(super) retry: Option<Duration>,
+    pub(super) poll: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +115,7 @@ impl DbBuilder {
     /// [`Error::Config`] for an empty URL, one tokio-postgres cannot parse,
     /// or one that names no host.
     pub fn build(self) -> Result<Db> {
+        let replicas = self.replicas.build(&self)?;
         let mut config = match self.source {
             Source::Url(url) if url.trim().is_empty() => {
                 return Err(Error::Config(format!(
@@ -146,6 +159,7 @@ impl DbBuilder {
             tx: None,
             pinned: None,
             timeout: None,
+            route: super::Route::Auto,
             inner: Arc::new(DbInner {
                 pool,
                 queries: AtomicU64::new(0),
@@ -153,6 +167,7 @@ impl DbBuilder {
                 waiting: AtomicUsize::new(0),
                 pipelining: self.pipelining,
                 target,
+                replicas,
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
                     create: Some(self.connect_timeout),
@@ -199,6 +214,7 @@ impl Db {
             pipelining: true,
             statement_cache_capacity: 512,
             statement_timeout: None,
+            replicas: Default::default(),
         }
     }
 

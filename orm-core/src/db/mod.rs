@@ -58,6 +58,7 @@ mod builder;
 mod checkout;
 mod connection;
 mod registry;
+mod replica;
 mod run;
 pub(crate) mod tx;
 
@@ -67,6 +68,8 @@ use connection::Pool;
 pub(crate) use connection::{Connection, Object};
 pub(crate) use registry::resolve;
 pub use registry::{connect, current, database, register, scope, set_default};
+pub(crate) use replica::Route;
+pub use replica::{read_your_writes, NodeStats, ReplicaStats};
 pub(crate) use run::{log, timer, InFlight, NO_VALUES};
 use tx::TxState;
 
@@ -84,6 +87,9 @@ pub struct Db {
     pinned: Option<Arc<Object>>,
     /// [`Db::timeout`], in milliseconds (as the server's `statement_timeout`).
     timeout: Option<NonZeroU32>,
+    /// Where reads go when the database has replicas ([`Db::primary`],
+    /// [`Db::replica`]).
+    route: Route,
 }
 
 /// A connection for one statement: from the pool, or the transaction's.
@@ -133,6 +139,9 @@ struct DbInner {
     pipelining: bool,
     /// Where connections go, for errors (no password).
     target: Box<str>,
+    /// The read replicas ([`DbBuilder::replica`]); `None` for most
+    /// databases, whose statements never look further.
+    replicas: Option<Arc<replica::ReplicaSet>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -186,6 +195,9 @@ impl Db {
             }
         };
         log(sql, started, NO_VALUES);
+        if result.is_ok() {
+            self.note_write().await;
+        }
         result
     }
 
@@ -237,6 +249,7 @@ impl Db {
             tx: Some(tx),
             pinned: None,
             timeout: self.timeout,
+            route: self.route,
         }
     }
 
@@ -248,16 +261,34 @@ impl Db {
         if self.tx.is_some() || self.pinned.is_some() {
             return Ok(self.clone());
         }
-        let conn = match self.client().await? {
+        // A pinned handle's statements are reads (a prefetch's): on a
+        // database with replicas, on the node a read would use.
+        let node;
+        let this = if self.routes() {
+            node = self.read_node();
+            &node
+        } else {
+            self
+        };
+        let client = match this.client().await {
+            // The replica refused the connection: the primary's.
+            Err(e) if !std::ptr::eq(this, self) && replica::went_away(&e) => {
+                let primary = self.direct();
+                return Box::pin(primary.pinned()).await;
+            }
+            client => client?,
+        };
+        let conn = match client {
             Conn::Pooled(object) => object,
             Conn::Exclusive(object) => Arc::new(*object),
-            Conn::Tx(_) => return Ok(self.clone()),
+            Conn::Tx(_) => return Ok(this.clone()),
         };
         Ok(Db {
-            inner: self.inner.clone(),
+            inner: this.inner.clone(),
             tx: None,
             pinned: Some(conn),
-            timeout: self.timeout,
+            timeout: this.timeout,
+            route: this.route,
         })
     }
 

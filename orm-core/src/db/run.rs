@@ -56,7 +56,31 @@ impl Db {
     /// ([`abandon`](Db::abandon)); a stale cached statement is prepared
     /// again ([`rows_again`](Db::rows_again)). Both off the success path,
     /// which allocates nothing and makes no extra future.
-    pub(crate) async fn for_each_row<I, P>(
+    ///
+    /// On a database with replicas, [`routed_rows`](Db::routed_rows)
+    /// decides where it runs (boxed: the path without replicas pays one test).
+    pub(crate) fn for_each_row<'a, I, P>(
+        &'a self,
+        sql: &'a str,
+        params: I,
+        shown: &'a [P],
+        each: impl FnMut(Row) -> Result<()> + Send + 'a,
+    ) -> impl Future<Output = Result<()>> + 'a
+    where
+        P: Param + Sync,
+        I: IntoIterator + Clone + 'a,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        if self.routes() {
+            Either::Left(Box::pin(self.routed_rows(sql, params, shown, each)))
+        } else {
+            Either::Right(self.for_each_row_here(sql, params, shown, each))
+        }
+    }
+
+    /// [`for_each_row`](Db::for_each_row) on this handle's own pool.
+    pub(crate) async fn for_each_row_here<I, P>(
         &self,
         sql: &str,
         params: I,
@@ -334,7 +358,27 @@ impl Db {
     /// the number of rows it affected.
     /// As [`for_each_row`](Db::for_each_row) does, it cancels when dropped
     /// and prepares a stale statement again.
-    pub(super) async fn execute_iter<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
+    pub(super) fn execute_iter<'a, I, P>(
+        &'a self,
+        sql: &'a str,
+        params: I,
+        shown: &'a [P],
+    ) -> impl Future<Output = Result<u64>> + 'a
+    where
+        P: Param + Sync,
+        I: IntoIterator + Clone + 'a,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
+        if self.routes() {
+            Either::Left(Box::pin(self.routed_execute(sql, params, shown)))
+        } else {
+            Either::Right(self.execute_here(sql, params, shown))
+        }
+    }
+
+    /// [`execute_iter`](Db::execute_iter) on this handle's own pool.
+    pub(super) async fn execute_here<I, P>(&self, sql: &str, params: I, shown: &[P]) -> Result<u64>
     where
         P: Param + Sync,
         I: IntoIterator + Clone,

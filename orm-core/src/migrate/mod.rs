@@ -382,7 +382,8 @@ impl Migrator {
     }
 
     fn db(&self) -> Result<Db> {
-        db::resolve(self.db.as_ref())
+        // Migrations read and write the primary only.
+        db::resolve(self.db.as_ref()).map(|db| db.primary())
     }
 
     /// Each migration and whether it is applied.

@@ -21,11 +21,13 @@
 
 pub(crate) mod harness;
 mod server;
+mod standby;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use server::{shared as shared_server, ServerError, TestServer};
+pub use standby::ReplicaPair;
 
 use crate::db::Db;
 use crate::error::{Error, Result};

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The port in the socket file name (`.s.PGSQL.5432`); nothing listens on TCP.
-const PORT: u16 = 5432;
+pub(super) const PORT: u16 = 5432;
 /// How long to wait for the server to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many lines of `postgres.log` a [`ServerError::Startup`] carries.
@@ -119,7 +119,7 @@ impl ServerError {
     }
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
+pub(super) fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
     let context = context.into();
     move |source| ServerError::Io { context, source }
 }
@@ -257,7 +257,7 @@ pub fn shared() -> Result<&'static TestServer, ServerError> {
 }
 
 /// Spawns the reaper (see the module docs) for `dir`.
-fn spawn_reaper(dir: &Path) -> io::Result<Child> {
+pub(super) fn spawn_reaper(dir: &Path) -> io::Result<Child> {
     Command::new("/bin/sh")
         .args(["-c", REAPER_SCRIPT, "orm-pg-reaper"])
         .arg(dir)
@@ -295,7 +295,11 @@ fn boot(
 }
 
 /// Spawns postgres on the cluster in `dir` and waits until it is ready.
-fn run_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Child, ServerError> {
+pub(super) fn run_postgres(
+    bin: &Path,
+    dir: &Path,
+    user: Option<(u32, u32)>,
+) -> Result<Child, ServerError> {
     let mut child = spawn_postgres(bin, dir, user)?;
     if let Err(e) = wait_ready(&mut child, &dir.join("data"), &dir.join("postgres.log")) {
         let _ = child.kill();
@@ -306,7 +310,11 @@ fn run_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Chil
 }
 
 /// Spawns postgres on the cluster in `dir`, logging to `postgres.log`.
-fn spawn_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Child, ServerError> {
+pub(super) fn spawn_postgres(
+    bin: &Path,
+    dir: &Path,
+    user: Option<(u32, u32)>,
+) -> Result<Child, ServerError> {
     let data = dir.join("data");
     let log_path = dir.join("postgres.log");
     let log = OpenOptions::new().create(true).append(true).open(&log_path);
@@ -332,7 +340,7 @@ fn spawn_postgres(bin: &Path, dir: &Path, user: Option<(u32, u32)>) -> Result<Ch
 }
 
 /// A command for the server binary `name`, run in `dir` as `user`, stdin null.
-fn pg_command(bin: &Path, name: &str, dir: &Path, user: Option<(u32, u32)>) -> Command {
+pub(super) fn pg_command(bin: &Path, name: &str, dir: &Path, user: Option<(u32, u32)>) -> Command {
     let mut cmd = Command::new(bin.join(name));
     cmd.current_dir(dir).stdin(Stdio::null());
     if let Some((uid, gid)) = user {
@@ -372,8 +380,9 @@ fn initdb(
     Err(ServerError::Initdb { stderr })
 }
 
-/// Polls `postmaster.pid` until its 8th line (the postmaster status) says `ready`.
-fn wait_ready(child: &mut Child, data: &Path, log: &Path) -> Result<(), ServerError> {
+/// Polls `postmaster.pid` until its 8th line (the postmaster status) says `ready` (or
+/// `standby`).
+pub(super) fn wait_ready(child: &mut Child, data: &Path, log: &Path) -> Result<(), ServerError> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let pid_file = data.join("postmaster.pid");
     loop {
@@ -381,7 +390,11 @@ fn wait_ready(child: &mut Child, data: &Path, log: &Path) -> Result<(), ServerEr
             return Err(startup_error(format!("postgres exited ({status})"), log));
         }
         if let Ok(text) = fs::read_to_string(&pid_file) {
-            if text.lines().nth(7).map(str::trim) == Some("ready") {
+            // A hot standby says `standby` once it accepts connections.
+            if matches!(
+                text.lines().nth(7).map(str::trim),
+                Some("ready" | "standby")
+            ) {
                 return Ok(());
             }
         }
@@ -393,7 +406,7 @@ fn wait_ready(child: &mut Child, data: &Path, log: &Path) -> Result<(), ServerEr
     }
 }
 
-fn startup_error(reason: String, log: &Path) -> ServerError {
+pub(super) fn startup_error(reason: String, log: &Path) -> ServerError {
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let log_tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
@@ -401,7 +414,7 @@ fn startup_error(reason: String, log: &Path) -> ServerError {
 }
 
 /// Finds a folder holding both `initdb` and `postgres`. `PG_BIN`, if set, is the only one tried.
-fn find_bin_dir() -> Result<PathBuf, ServerError> {
+pub(super) fn find_bin_dir() -> Result<PathBuf, ServerError> {
     let usable = |d: &PathBuf| d.join("initdb").is_file() && d.join("postgres").is_file();
     if let Some(dir) = std::env::var_os("PG_BIN").filter(|v| !v.is_empty()) {
         let dir = PathBuf::from(dir);
@@ -445,7 +458,7 @@ fn find_bin_dir() -> Result<PathBuf, ServerError> {
         .ok_or(ServerError::NoBinaries { searched })
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     match fs::metadata("/proc/self") {
         Ok(meta) => meta.uid() == 0,
         Err(_) => Command::new("id")
@@ -456,7 +469,7 @@ fn is_root() -> bool {
 }
 
 /// The `postgres` user's (uid, gid) from /etc/passwd.
-fn postgres_user() -> Result<(u32, u32), ServerError> {
+pub(super) fn postgres_user() -> Result<(u32, u32), ServerError> {
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -472,7 +485,7 @@ fn postgres_user() -> Result<(u32, u32), ServerError> {
 
 /// Creates `<tmp>/orm-pg-<pid>-<random>`, owned by `user` if given, keeping the socket path
 /// short and free of characters that PostgreSQL's `unix_socket_directories` would misread.
-fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
+pub(super) fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = std::env::temp_dir();
     let plain = tmp.to_str().is_some_and(|s| {
@@ -508,7 +521,7 @@ fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
 }
 
 /// Percent-encodes everything but unreserved characters (and `/` if `keep_slash`).
-fn percent_encode(s: &str, keep_slash: bool) -> String {
+pub(super) fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {

@@ -1,0 +1,365 @@
+//! Read replicas on a real primary and hot standby (`pg_basebackup -R`,
+//! started by `orm_core::testing::ReplicaPair`): reads routed to the
+//! standby, read-your-writes by WAL position, the lag bound, and a standby
+//! stopped under load.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orm_core::prelude::*;
+use orm_core::testing::ReplicaPair;
+use orm_core::{read_your_writes, ReplicaStats};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+use crate::common::User;
+
+async fn pair() -> ReplicaPair {
+    tokio::task::spawn_blocking(ReplicaPair::start)
+        .await
+        .expect("joined")
+        .expect("a primary and a hot standby")
+}
+
+/// The primary's URL with `synchronous_commit = on` for its sessions (the
+/// throwaway server runs with it off): a commit is then sent to the
+/// standby as soon as it returns, as in production.
+fn primary_url(pair: &ReplicaPair) -> String {
+    format!(
+        "{}&options=-c%20synchronous_commit%3Don",
+        pair.primary_url("postgres")
+    )
+}
+
+fn stats(db: &Db) -> ReplicaStats {
+    db.replica_stats().expect("a database with replicas")
+}
+
+fn replica_reads(db: &Db) -> u64 {
+    stats(db).replicas[0].reads
+}
+
+/// Whether the session that ran it is on the standby: `pg_is_in_recovery()`
+/// is true only there (PostgreSQL's documentation, "Recovery Control
+/// Functions").
+async fn on_standby() -> Result<bool> {
+    let rows: Vec<(bool,)> = orm_core::raw_read("SELECT pg_is_in_recovery()", &[]).await?;
+    Ok(rows[0].0)
+}
+
+#[tokio::test]
+async fn reads_go_to_the_standby_and_see_their_own_writes() -> Result<()> {
+    let pair = pair().await;
+    let db = Db::builder(primary_url(&pair))
+        .replica(pair.standby_url("postgres"))
+        .max_replica_lag(Duration::from_secs(120))
+        .replica_poll_interval(Duration::from_millis(20))
+        .build()?;
+    orm_core::generate_schemas_on(&db).await?;
+    pair.wait_replayed().await?;
+
+    orm_core::scope(&db, async {
+        // Reads on the standby; raw SQL, transactions and the primary
+        // override on the primary.
+        assert!(on_standby().await?, "a marked raw read runs on the standby");
+        let raw: Vec<(bool,)> = orm_core::raw("SELECT pg_is_in_recovery()", &[]).await?;
+        assert!(!raw[0].0, "plain raw SQL may write: on the primary");
+        assert!(!orm_core::scope(&db.primary(), on_standby()).await?);
+        let before = replica_reads(&db);
+        assert_eq!(User::all().count().await?, 0);
+        assert_eq!(replica_reads(&db), before + 1, "a count is a read");
+        let in_tx = orm_core::transaction(|| async {
+            let alice = User::create(User::named("alice")).await?;
+            // A replica refuses row locks (it is read-only): this runs on
+            // the primary, in the transaction.
+            let locked = User::select_for_update().get(q!(id = alice.id)).await?;
+            assert_eq!(locked.name, "alice");
+            on_standby().await
+        })
+        .await?;
+        assert!(!in_tx, "a transaction block runs on the primary");
+        assert_eq!(
+            replica_reads(&db),
+            before + 1,
+            "nothing in it went to the standby"
+        );
+
+        // Replay paused: 1,000 write → read cycles in a read-your-writes
+        // scope all see their write, served by the primary (the standby
+        // cannot have it).
+        pair.pause_replay().await?;
+        let (replica_before, primary_before) = (replica_reads(&db), stats(&db).primary_reads);
+        let mut stale = 0;
+        read_your_writes(async {
+            for i in 0..1000 {
+                let name = format!("paused{i}");
+                let user = User::create(User::named(&name)).await?;
+                match User::get_or_none(q!(name = name.as_str())).await? {
+                    Some(found) if found.id == user.id => {}
+                    _ => stale += 1,
+                }
+            }
+            Ok::<_, Error>(())
+        })
+        .await?;
+        assert_eq!(stale, 0, "no read missed its own write");
+        assert_eq!(
+            replica_reads(&db),
+            replica_before,
+            "the paused standby served none"
+        );
+        assert_eq!(stats(&db).primary_reads - primary_before, 1000);
+
+        // Without a scope, a read goes to the standby even though it has
+        // not replayed the write (documented: read_your_writes is opt-in).
+        User::create(User::named("unscoped")).await?;
+        let before = replica_reads(&db);
+        assert_eq!(
+            User::filter(q!(name = "unscoped")).count().await?,
+            0,
+            "stale"
+        );
+        assert_eq!(replica_reads(&db), before + 1);
+
+        // Replay running: once the standby has replayed a write, the
+        // scope's reads of it are served by the standby.
+        pair.resume_replay().await?;
+        pair.wait_replayed().await?;
+        let (served, stale) = read_your_writes(async {
+            let user = User::create(User::named("resumed")).await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while stats(&db).replicas[0].replayed_lsn == 0 || !on_standby().await? {
+                assert!(Instant::now() < deadline, "the standby never caught up");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let before = replica_reads(&db);
+            let mut stale = 0;
+            for _ in 0..200 {
+                if User::get_or_none(q!(id = user.id)).await?.is_none() {
+                    stale += 1;
+                }
+            }
+            Ok::<_, Error>((replica_reads(&db) - before, stale))
+        })
+        .await?;
+        assert_eq!(stale, 0);
+        assert_eq!(
+            served, 200,
+            "every read of a replayed write is the standby's"
+        );
+
+        // Write → read cycles with replay running: never stale; which node
+        // serves the read depends on how soon the standby replays.
+        let (replica_before, primary_before) = (replica_reads(&db), stats(&db).primary_reads);
+        let stale = read_your_writes(async {
+            let mut stale = 0;
+            for i in 0..200 {
+                let name = format!("running{i}");
+                User::create(User::named(&name)).await?;
+                if User::filter(q!(name = name.as_str())).count().await? != 1 {
+                    stale += 1;
+                }
+            }
+            Ok::<_, Error>(stale)
+        })
+        .await?;
+        assert_eq!(stale, 0);
+        eprintln!(
+            "write→read with replay running: {} reads on the standby, {} on the primary",
+            replica_reads(&db) - replica_before,
+            stats(&db).primary_reads - primary_before
+        );
+
+        // The scope is task-local and shared by joined futures: each read
+        // waits for the writes committed before it.
+        pair.pause_replay().await?;
+        read_your_writes(async {
+            let (a, b) = tokio::join!(
+                User::create(User::named("joined-a")),
+                User::create(User::named("joined-b"))
+            );
+            let (a, b) = (a?, b?);
+            let (x, y) = tokio::join!(
+                User::get_or_none(q!(id = a.id)),
+                User::get_or_none(q!(id = b.id))
+            );
+            assert!(x?.is_some() && y?.is_some());
+            // A transaction's commit counts as the scope's write.
+            let c = orm_core::transaction(|| User::create(User::named("tx-c"))).await?;
+            assert!(User::get_or_none(q!(id = c.id)).await?.is_some());
+            Ok::<_, Error>(())
+        })
+        .await?;
+        pair.resume_replay().await?;
+        Ok::<_, Error>(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_lagging_standby_is_skipped_until_it_catches_up() -> Result<()> {
+    let pair = pair().await;
+    let db = Db::builder(primary_url(&pair))
+        .replica(pair.standby_url("postgres"))
+        .max_replica_lag(Duration::from_millis(300))
+        .replica_poll_interval(Duration::from_millis(20))
+        .build()?;
+    orm_core::generate_schemas_on(&db).await?;
+    pair.wait_replayed().await?;
+    orm_core::scope(&db, async {
+        assert!(on_standby().await?);
+        pair.pause_replay().await?;
+        User::create(User::named("behind")).await?;
+        // Lag = the age of the last transaction replayed while WAL waits
+        // (the bound is 300 ms; the poll runs every 20 ms).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !stats(&db).replicas[0].lagging {
+            assert!(
+                Instant::now() < deadline,
+                "never marked lagging: {:?}",
+                stats(&db)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!on_standby().await?, "reads fall back to the primary");
+        assert_eq!(User::filter(q!(name = "behind")).count().await?, 1);
+        pair.resume_replay().await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stats(&db).replicas[0].lagging {
+            assert!(
+                Instant::now() < deadline,
+                "never caught up: {:?}",
+                stats(&db)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(on_standby().await?, "the standby serves reads again");
+        Ok(())
+    })
+    .await
+}
+
+/// Counts the `orm_core::replica` warnings on the test's thread.
+struct Warnings(Arc<AtomicUsize>);
+
+impl Subscriber for Warnings {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() == Level::WARN && metadata.target() == "orm_core::replica"
+    }
+    fn new_span(&self, _span: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _span: &Id, _values: &Record<'_>) {}
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+    fn event(&self, _event: &Event<'_>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    fn enter(&self, _span: &Id) {}
+    fn exit(&self, _span: &Id) {}
+}
+
+#[tokio::test]
+async fn stopping_the_standby_under_load_fails_no_read() -> Result<()> {
+    crate::logging::anchor();
+    let warnings = Arc::new(AtomicUsize::new(0));
+    let dispatch = tracing::Dispatch::new(Warnings(warnings.clone()));
+    // The test runtime is single-threaded: a thread default covers it.
+    let _guard = tracing::dispatcher::set_default(&dispatch);
+
+    let pair = pair().await;
+    let db = Db::builder(primary_url(&pair))
+        .replica(pair.standby_url("postgres"))
+        .replica_retry(Duration::from_millis(100))
+        .replica_poll_interval(Duration::from_millis(20))
+        .build()?;
+    orm_core::generate_schemas_on(&db).await?;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            orm_core::scope(&db, User::create(User::named(&format!("r{i}"))))
+                .await?
+                .id,
+        );
+    }
+    pair.wait_replayed().await?;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut readers = tokio::task::JoinSet::new();
+    for k in 0..8 {
+        let (db, stop, failed, done, ids) = (
+            db.clone(),
+            stop.clone(),
+            failed.clone(),
+            done.clone(),
+            ids.clone(),
+        );
+        readers.spawn(async move {
+            let mut n = k;
+            while !stop.load(Ordering::Relaxed) {
+                let id = ids[n % ids.len()];
+                n += 1;
+                match User::all().using(&db).get(q!(id = id)).await {
+                    Ok(user) if user.id == id => {}
+                    other => {
+                        eprintln!("failed read: {other:?}");
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        replica_reads(&db) > 0,
+        "the standby served reads: {:?}",
+        stats(&db)
+    );
+    let (pair, stopped) = tokio::task::spawn_blocking(move || {
+        let mut pair = pair;
+        let stopped = pair.stop_standby();
+        (pair, stopped)
+    })
+    .await
+    .expect("joined");
+    stopped.expect("standby stopped");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let down = stats(&db);
+    assert!(!down.replicas[0].up, "marked down: {down:?}");
+    let (_pair, started) = tokio::task::spawn_blocking(move || {
+        let mut pair = pair;
+        let started = pair.start_standby();
+        (pair, started)
+    })
+    .await
+    .expect("joined");
+    started.expect("standby started");
+    let served = replica_reads(&db);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while replica_reads(&db) < served + 50 {
+        assert!(
+            Instant::now() < deadline,
+            "the standby is not used again: {:?}",
+            stats(&db)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    while readers.join_next().await.is_some() {}
+    let end = stats(&db);
+    eprintln!("{} reads: {end:?}", done.load(Ordering::Relaxed));
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "no read failed");
+    assert!(
+        end.primary_reads > 0,
+        "the primary served reads meanwhile: {end:?}"
+    );
+    assert!(end.replicas[0].up);
+    assert!(
+        warnings.load(Ordering::Relaxed) > 0,
+        "the replica's failure was logged"
+    );
+    Ok(())
+}
