@@ -897,6 +897,7 @@ mod value;
 pub mod testing;
 
 pub use active_record::ActiveRecord;
+pub use db::StatementMode;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use error::{
     BindError, ConnectError, DanglingKeyError, DecodeError, Error, FieldError, FilterErrors,

@@ -60,6 +60,7 @@ mod connection;
 mod registry;
 mod run;
 pub(crate) mod tx;
+mod unnamed;
 
 use builder::millis;
 pub use builder::DbBuilder;
@@ -69,6 +70,7 @@ pub(crate) use registry::resolve;
 pub use registry::{connect, current, database, register, scope, set_default};
 pub(crate) use run::{log, timer, InFlight, NO_VALUES};
 use tx::TxState;
+pub use unnamed::StatementMode;
 
 /// A database: a pool of connections to one PostgreSQL database.
 ///
@@ -133,6 +135,9 @@ struct DbInner {
     pipelining: bool,
     /// Where connections go, for errors (no password).
     target: Box<str>,
+    /// Set in [`StatementMode::Unnamed`]: statements sent unnamed, with
+    /// the parameter types described once per text.
+    unnamed: Option<Box<unnamed::Unnamed>>,
 }
 
 impl std::fmt::Debug for Db {

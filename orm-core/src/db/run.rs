@@ -11,7 +11,7 @@ use futures_util::future::Either;
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row, Statement};
+use tokio_postgres::{Row, Statement};
 
 use crate::error::{Error, Param, Result};
 use crate::value::Value;
@@ -69,6 +69,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return Box::pin(self.unnamed_rows(sql, params, shown, each)).await;
+        }
         if let Some(limit) = self.statement_limit() {
             return Box::pin(self.limited_rows(limit, sql, params, shown, each)).await;
         }
@@ -241,7 +244,7 @@ impl Db {
         futures_util::pin_mut!(run);
         let result = match tokio::time::timeout(limit, run.as_mut()).await {
             Ok(result) => result,
-            Err(_) => match conn.cancel_token().cancel_query(NoTls).await {
+            Err(_) => match conn.cancel_query().await {
                 // `flight` cancels and closes it another way.
                 Err(e) => return Err(Error::Database(e)),
                 Ok(()) => {
@@ -341,6 +344,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return Box::pin(self.unnamed_execute(sql, params, shown)).await;
+        }
         if let Some(limit) = self.statement_limit() {
             return Box::pin(self.limited_execute(limit, sql, params, shown)).await;
         }
@@ -431,6 +437,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return self.unnamed_start_rows(conn, sql, params).await;
+        }
         let prepared = self.track(conn.prepare(sql).await)?;
         self.count();
         match conn.query_raw(&prepared, params.clone()).await {
@@ -458,6 +467,12 @@ impl Db {
         conn: &Conn,
         sql: &str,
     ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        if self.inner.unnamed.is_some() {
+            // Prepared uncached, and closed when this returns: inside the
+            // transaction a `COPY` runs in then (`persist::bulk_insert`).
+            let client: &tokio_postgres::Client = conn;
+            return self.track(client.copy_in(sql).await);
+        }
         let prepared = self.track(conn.prepare(sql).await)?;
         match conn.copy_in(&prepared).await {
             Ok(sink) => Ok(sink),

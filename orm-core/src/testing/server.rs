@@ -119,7 +119,7 @@ impl ServerError {
     }
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
+pub(super) fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
     let context = context.into();
     move |source| ServerError::Io { context, source }
 }
@@ -445,7 +445,7 @@ fn find_bin_dir() -> Result<PathBuf, ServerError> {
         .ok_or(ServerError::NoBinaries { searched })
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     match fs::metadata("/proc/self") {
         Ok(meta) => meta.uid() == 0,
         Err(_) => Command::new("id")
@@ -456,7 +456,7 @@ fn is_root() -> bool {
 }
 
 /// The `postgres` user's (uid, gid) from /etc/passwd.
-fn postgres_user() -> Result<(u32, u32), ServerError> {
+pub(super) fn postgres_user() -> Result<(u32, u32), ServerError> {
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -472,7 +472,7 @@ fn postgres_user() -> Result<(u32, u32), ServerError> {
 
 /// Creates `<tmp>/orm-pg-<pid>-<random>`, owned by `user` if given, keeping the socket path
 /// short and free of characters that PostgreSQL's `unix_socket_directories` would misread.
-fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
+pub(super) fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = std::env::temp_dir();
     let plain = tmp.to_str().is_some_and(|s| {
@@ -508,7 +508,7 @@ fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
 }
 
 /// Percent-encodes everything but unreserved characters (and `/` if `keep_slash`).
-fn percent_encode(s: &str, keep_slash: bool) -> String {
+pub(super) fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
