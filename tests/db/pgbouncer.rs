@@ -417,3 +417,30 @@ async fn statement_timeout_through_a_pooler_is_the_servers() -> Result<()> {
     assert_eq!(orm_core::scope(&db, Tag::all().count()).await?, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_table_made_in_a_transaction_is_queried_in_it() -> Result<()> {
+    let Some(urls) = pooled().await else {
+        return Ok(());
+    };
+    let db = through(&urls, StatementMode::Unnamed).await;
+    // A statement is described where it runs: inside the transaction that
+    // made the table (PostgreSQL's transactional DDL: nobody else sees it).
+    let n = orm_core::scope(&db, async {
+        orm_core::transaction(|| async {
+            orm_core::current()?
+                .batch_execute(
+                    "CREATE TABLE made_here (n int); INSERT INTO made_here VALUES (1), (2)",
+                )
+                .await?;
+            let rows =
+                orm_core::raw::<(i64,)>("SELECT count(*) FROM made_here WHERE n >= $1", &[&1i32])
+                    .await?;
+            Ok(rows[0].0)
+        })
+        .await
+    })
+    .await?;
+    assert_eq!(n, 2);
+    Ok(())
+}

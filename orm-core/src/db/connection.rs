@@ -208,6 +208,11 @@ impl Connection {
         }
     }
 
+    /// Whether this connection goes through a pooler.
+    pub(crate) fn through_pooler(&self) -> bool {
+        self.pooler.is_some()
+    }
+
     /// Sends a cancel request for what this connection's backend runs.
     /// Through a pooler, it waits until the pooler has passed it on
     /// ([`unnamed::cancel`](super::unnamed::cancel): pgbouncer 1.18 exits

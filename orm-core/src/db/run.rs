@@ -248,7 +248,10 @@ impl Db {
                 // `flight` cancels and closes it another way.
                 Err(e) => return Err(Error::Database(e)),
                 Ok(()) => {
-                    let result = run.await;
+                    let result = match conn.through_pooler() {
+                        false => run.await,
+                        true => Box::pin(super::unnamed::until_cancelled(conn, run)).await,
+                    };
                     if !matches!(&result, Err(e) if e.is_query_canceled()) {
                         self.abandon(conn);
                     }

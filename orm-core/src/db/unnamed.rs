@@ -173,16 +173,48 @@ impl Unnamed {
         described.remove(sql);
     }
 
-    /// `sql` described by the server: kept, or asked now (on a miss).
+    /// `sql` described by the server: kept, or asked now (on a miss): on
+    /// `tx`, the connection of the open transaction if there is one (so it
+    /// sees the tables the transaction made; the pooler keeps that
+    /// connection for the whole transaction), else on the describer.
     async fn describe(
         &self,
         manager: &Manager,
+        tx: Option<&Connection>,
         sql: &str,
     ) -> std::result::Result<Arc<Described>, tokio_postgres::Error> {
         if let Some(described) = self.cached(sql) {
             return Ok(described);
         }
-        Box::pin(self.describe_new(manager, sql)).await
+        match tx {
+            Some(conn) => Box::pin(self.describe_in_tx(conn, sql)).await,
+            None => Box::pin(self.describe_new(manager, sql)).await,
+        }
+    }
+
+    async fn describe_in_tx(
+        &self,
+        conn: &Connection,
+        sql: &str,
+    ) -> std::result::Result<Arc<Described>, tokio_postgres::Error> {
+        let client: &tokio_postgres::Client = conn;
+        // Dropped at once: its Close goes out ahead of anything else the
+        // transaction sends, on the same server connection.
+        let statement = client.prepare(sql).await?;
+        let described = Arc::new(Described {
+            params: statement.params().to_vec(),
+            columns: columns(statement.columns()),
+        });
+        self.keep(sql, &described);
+        Ok(described)
+    }
+
+    fn keep(&self, sql: &str, described: &Arc<Described>) {
+        let mut all = self.described.write().unwrap_or_else(|e| e.into_inner());
+        if all.len() >= self.capacity {
+            all.clear();
+        }
+        all.insert(sql.into(), described.clone());
     }
 
     async fn describe_new(
@@ -214,11 +246,7 @@ impl Unnamed {
             }
         };
         let described = Arc::new(described);
-        let mut all = self.described.write().unwrap_or_else(|e| e.into_inner());
-        if all.len() >= self.capacity {
-            all.clear();
-        }
-        all.insert(sql.into(), described.clone());
+        self.keep(sql, &described);
         Ok(described)
     }
 }
@@ -324,6 +352,30 @@ pub(crate) async fn cancel(
     Ok(())
 }
 
+/// Waits for `run`, whose statement on `conn` was sent a cancel request
+/// through a pooler, sending it again every 100 ms until it ends: pgbouncer
+/// drops a cancel request that arrives while the statement still waits for
+/// a server connection (it is not running anywhere yet), and the statement
+/// would then run to its end. Only this statement can be reached: the
+/// pooler passes a cancel request to the server connection linked to this
+/// client, and the client sends nothing else before this answer.
+pub(crate) async fn until_cancelled<T>(
+    conn: &Connection,
+    run: std::pin::Pin<&mut impl std::future::Future<Output = Result<T>>>,
+) -> Result<T> {
+    let mut run = run;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_millis(100), run.as_mut()).await {
+            Ok(result) => return result,
+            Err(_) => {
+                if let Err(e) = conn.cancel_query().await {
+                    tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
+                }
+            }
+        }
+    }
+}
+
 /// A stream whose shutdown does nothing, so that the pooler's close is
 /// waited for, not preceded ([`cancel`]).
 struct KeepOpen<S>(S);
@@ -377,7 +429,8 @@ impl Db {
     pub(crate) async fn described(&self, sql: &str) -> Result<Arc<Described>> {
         match &self.inner.unnamed {
             Some(unnamed) => {
-                let described = unnamed.describe(self.inner.pool.manager(), sql).await;
+                let tx = self.tx().map(super::tx::TxState::conn);
+                let described = unnamed.describe(self.inner.pool.manager(), tx, sql).await;
                 self.track(described)
             }
             None => {
@@ -579,5 +632,28 @@ mod tests {
             "invalid database configuration: the URL parameter `statement_mode` needs a \
              value; expected one of: named, unnamed"
         );
+    }
+
+    #[test]
+    fn the_url_selects_the_mode_and_the_builder_wins() {
+        let url = "postgres://u@/db?host=/nonexistent&statement_mode=unnamed";
+        let db = Db::builder(url).build().unwrap();
+        assert_eq!(db.statement_mode(), StatementMode::Unnamed);
+        let db = Db::builder(url)
+            .statement_mode(StatementMode::Named)
+            .build()
+            .unwrap();
+        assert_eq!(db.statement_mode(), StatementMode::Named);
+        let db = Db::builder("postgres://u@/db?host=/nonexistent")
+            .build()
+            .unwrap();
+        assert_eq!(db.statement_mode(), StatementMode::Named, "the default");
+        let refused = Db::builder(url)
+            .statement_timeout(std::time::Duration::from_secs(1))
+            .build()
+            .map(drop)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("ALTER ROLE"), "{refused}");
     }
 }
