@@ -129,7 +129,7 @@ async fn step(i: usize, j: usize, me: &Author, n: &mut i64, karma: &mut i32) -> 
             Post::create(Post {
                 author: ForeignKey::to(me)?,
                 title: title(j),
-                published: j % 2 == 0,
+                published: j.is_multiple_of(2),
                 ..Default::default()
             })
             .await?;
