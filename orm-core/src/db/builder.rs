@@ -170,7 +170,7 @@ impl DbBuilder {
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
         let pooler = (mode == StatementMode::Unnamed)
-            .then(|| unnamed::PoolerAddr::of(&config))
+            .then(|| super::pooler::PoolerAddr::of(&config))
             .flatten()
             .map(Arc::new);
         let manager = Manager {

@@ -38,7 +38,7 @@ use rustc_hash::FxBuildHasher;
 use tokio::task::JoinHandle;
 use tokio_postgres::{CancelToken, NoTls, Statement};
 
-use super::unnamed::PoolerAddr;
+use super::pooler::PoolerAddr;
 
 /// The pool of [`Connection`]s.
 pub(crate) type Pool = deadpool::managed::Pool<Manager>;
@@ -215,11 +215,11 @@ impl Connection {
 
     /// Sends a cancel request for what this connection's backend runs.
     /// Through a pooler, it waits until the pooler has passed it on
-    /// ([`unnamed::cancel`](super::unnamed::cancel): pgbouncer 1.18 exits
+    /// ([`pooler::cancel`](super::pooler::cancel): pgbouncer 1.18 exits
     /// when a cancel request's socket closes before that).
     pub(crate) async fn cancel_query(&self) -> Result<(), tokio_postgres::Error> {
         match &self.pooler {
-            Some(addr) => super::unnamed::cancel(&self.cancel, addr).await,
+            Some(addr) => super::pooler::cancel(&self.cancel, addr).await,
             None => self.cancel.cancel_query(NoTls).await,
         }
     }
@@ -250,7 +250,7 @@ impl Connection {
             let (token, addr) = (self.cancel.clone(), addr.clone());
             let task = self.task.abort_handle();
             runtime.spawn(async move {
-                if let Err(e) = super::unnamed::cancel(&token, &addr).await {
+                if let Err(e) = super::pooler::cancel(&token, &addr).await {
                     tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
                 }
                 task.abort();

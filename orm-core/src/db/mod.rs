@@ -57,6 +57,7 @@ macro_rules! client_now_or_later {
 mod builder;
 mod checkout;
 mod connection;
+mod pooler;
 mod registry;
 mod run;
 pub(crate) mod tx;

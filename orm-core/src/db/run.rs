@@ -250,7 +250,7 @@ impl Db {
                 Ok(()) => {
                     let result = match conn.through_pooler() {
                         false => run.await,
-                        true => Box::pin(super::unnamed::until_cancelled(conn, run)).await,
+                        true => Box::pin(until_cancelled(conn, run)).await,
                     };
                     if !matches!(&result, Err(e) if e.is_query_canceled()) {
                         self.abandon(conn);
@@ -621,5 +621,29 @@ pub(crate) fn log<P: std::fmt::Debug>(sql: &str, started: Option<Instant>, param
         tracing::trace!(target: "orm_core::sql", elapsed_us, sql, params = ?params);
     } else {
         tracing::debug!(target: "orm_core::sql", elapsed_us, sql);
+    }
+}
+
+/// Waits for `run`, whose statement on `conn` was sent a cancel request
+/// through a pooler, sending it again every 100 ms until it ends: pgbouncer
+/// drops a cancel request that arrives while the statement still waits for
+/// a server connection (it is not running anywhere yet), and the statement
+/// would then run to its end. Only this statement can be reached: the
+/// pooler passes a cancel request to the server connection linked to this
+/// client, and the client sends nothing else before this answer.
+pub(crate) async fn until_cancelled<T>(
+    conn: &Connection,
+    run: std::pin::Pin<&mut impl std::future::Future<Output = Result<T>>>,
+) -> Result<T> {
+    let mut run = run;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_millis(100), run.as_mut()).await {
+            Ok(result) => return result,
+            Err(_) => {
+                if let Err(e) = conn.cancel_query().await {
+                    tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
+                }
+            }
+        }
     }
 }
