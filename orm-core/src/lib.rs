@@ -648,6 +648,34 @@
 //! Several databases: [`register`] a [`Db`] under a name and get it back
 //! with [`database`] (`.using(&orm_core::database("analytics")?)`).
 //!
+//! # Connection poolers (pgbouncer)
+//!
+//! Behind a pooler in transaction mode (pgbouncer `pool_mode = transaction`)
+//! a named prepared statement does not outlive its transaction: use
+//! [`StatementMode::Unnamed`], by [`DbBuilder::statement_mode`] or the URL
+//! parameter `statement_mode=unnamed`. Every statement is then sent unnamed
+//! with its parameter types (one round trip, planned for its values each
+//! time); each SQL text is described once per [`Db`], inside a transaction
+//! of its own. Streams, cursors, `bulk_insert`'s `COPY` and transactions
+//! work as usual. pgbouncer passes no startup options, so
+//! [`DbBuilder::statement_timeout`] is refused there: set it for the role
+//! on the server. Run migrations against the server directly (they hold a
+//! session lock).
+//!
+//! ```no_run
+//! # async fn run() -> orm_core::Result<()> {
+//! use orm_core::{Db, StatementMode};
+//! let db = Db::connect("postgres://app@pgbouncer:6432/app?statement_mode=unnamed").await?;
+//! assert_eq!(db.statement_mode(), StatementMode::Unnamed);
+//! // the same:
+//! let db = Db::builder("postgres://app@pgbouncer:6432/app")
+//!     .statement_mode(StatementMode::Unnamed)
+//!     .connect()
+//!     .await?;
+//! orm_core::set_default(db);
+//! # Ok(()) }
+//! ```
+//!
 //! # Read replicas
 //!
 //! A [`Db`] declared with hot standbys ([`DbBuilder::replica`]) sends the
@@ -1068,6 +1096,7 @@ mod value;
 pub mod testing;
 
 pub use active_record::ActiveRecord;
+pub use db::StatementMode;
 pub use db::{connect, current, database, register, scope, set_default, Db, DbBuilder};
 pub use db::{read_your_writes, NodeStats, ReplicaStats};
 pub use error::{

@@ -500,7 +500,10 @@ pub(crate) async fn bulk_insert<M: Model>(mut objs: Vec<M>) -> Result<u64> {
             Ok(n)
         }
     };
-    if groups.len() > 1 {
+    // Through a pooler, a `COPY`'s statement lives only as long as its
+    // transaction: one is opened for it.
+    let unnamed = db.statement_mode() == crate::StatementMode::Unnamed;
+    if groups.len() > 1 || (unnamed && !db.in_transaction()) {
         let options = crate::transaction::TxOptions::default();
         crate::transaction::transaction_on(&db, options, || async {
             copy_groups(db::current()?).await
@@ -533,12 +536,21 @@ async fn copy_group<M: Model>(
     // The rows arrive while this function runs, not user code, but no
     // statement may be pipelined into the middle of a COPY.
     let conn = db.exclusive_client().await?;
-    let types: Vec<tokio_postgres::types::Type> = db
-        .track(conn.prepare(types_sql).await)?
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect();
+    let types: Vec<tokio_postgres::types::Type> = match db.statement_mode() {
+        crate::StatementMode::Named => db
+            .track(conn.prepare(types_sql).await)?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect(),
+        _ => db
+            .described(types_sql)
+            .await?
+            .columns
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect(),
+    };
     db.count();
     let started = db::timer();
     // Prepared once per connection, as every other statement: a COPY given

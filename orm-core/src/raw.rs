@@ -42,9 +42,12 @@ pub(crate) async fn models<M: Model>(
     crate::tenant::condition(M::META)?;
     // Raw SQL may write: on the primary.
     let db = db::current()?.primary();
-    let conn = db.client().await?;
-    let prepared = db.track(conn.prepare(&sql.0).await)?;
-    let names: Vec<&str> = prepared.columns().iter().map(|c| c.name()).collect();
+    let described = db.described(&sql.0).await?;
+    let names: Vec<&str> = described
+        .columns
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
     let mut columns = Vec::with_capacity(M::META.fields.len());
     for field in M::META.fields {
         let Some(i) = names.iter().position(|n| *n == field.column) else {
@@ -65,7 +68,6 @@ pub(crate) async fn models<M: Model>(
         };
         columns.push(i);
     }
-    drop(conn);
     let in_order = columns.iter().enumerate().all(|(i, c)| i == *c);
     let rows = db.query_params(&sql.0, params).await?;
     rows.iter()

@@ -43,6 +43,7 @@ mod on_delete;
 mod pagination;
 mod pg_scalars;
 mod pg_types;
+mod pgbouncer;
 mod prefetch;
 mod prefetch_pipelining;
 mod primary_keys;

@@ -11,6 +11,7 @@ use deadpool::Runtime;
 use crate::error::{Error, Result};
 
 use super::connection::{Manager, Pool};
+use super::unnamed::{self, StatementMode};
 use super::{Db, DbInner};
 
 /// Options for a [`Db`]'s pool; start with [`Db::builder`].
@@ -24,6 +25,7 @@ pub struct DbBuilder {
     pipelining: bool,
     statement_cache_capacity: usize,
     statement_timeout: Option<Duration>,
+    statement_mode: Option<StatementMode>,
     /// See [`DbBuilder::replica`] (in `replica.rs`).
     pub(super) replicas: ReplicaOptions,
 }
@@ -103,6 +105,24 @@ impl DbBuilder {
         self
     }
 
+    /// How statements are sent (default [`StatementMode::Named`]: prepared
+    /// once per connection and reused). [`StatementMode::Unnamed`] is for a
+    /// connection pooler in transaction mode, such as pgbouncer's
+    /// `pool_mode = transaction`, where a named prepared statement does not
+    /// outlive its transaction: see [`StatementMode`]. The URL can say it
+    /// too, `?statement_mode=unnamed` (or `named`); this setting wins over
+    /// the URL's.
+    ///
+    /// A pooler passes no startup options to the server, so
+    /// [`statement_timeout`](Self::statement_timeout) is refused with
+    /// [`StatementMode::Unnamed`]: set it on the server for the role
+    /// (`ALTER ROLE app SET statement_timeout = '5s'`), or limit statements
+    /// with [`Db::timeout`].
+    pub fn statement_mode(mut self, mode: StatementMode) -> Self {
+        self.statement_mode = Some(mode);
+        self
+    }
+
     /// How long opening a connection may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -116,7 +136,17 @@ impl DbBuilder {
     /// or one that names no host.
     pub fn build(self) -> Result<Db> {
         let replicas = self.replicas.build(&self)?;
-        let mut config = match self.source {
+        let mut mode = StatementMode::Named;
+        let source = match self.source {
+            Source::Url(url) => {
+                let (url, given) = unnamed::strip_url_parameter(&url)?;
+                mode = given.unwrap_or(mode);
+                Source::Url(url)
+            }
+            config => config,
+        };
+        let mode = self.statement_mode.unwrap_or(mode);
+        let mut config = match source {
             Source::Url(url) if url.trim().is_empty() => {
                 return Err(Error::Config(format!(
                     "the database URL is empty; {URL_FORMS}"
@@ -140,13 +170,26 @@ impl DbBuilder {
         }
         let target = crate::error::describe_target(&config).into_boxed_str();
         if let Some(timeout) = self.statement_timeout {
+            if mode == StatementMode::Unnamed {
+                return Err(Error::Config(
+                    "statement_timeout is sent as a startup option, which a connection pooler \
+                     (statement_mode=unnamed) does not pass on: set it on the server instead \
+                     (ALTER ROLE .. SET statement_timeout = ..), or use Db::timeout"
+                        .into(),
+                ));
+            }
             set_statement_timeout(&mut config, timeout);
         }
         // No per-checkout ping: a broken connection fails its query and is
         // dropped, which costs less than a round trip on every checkout.
+        let pooler = (mode == StatementMode::Unnamed)
+            .then(|| super::pooler::PoolerAddr::of(&config))
+            .flatten()
+            .map(Arc::new);
         let manager = Manager {
             config,
             statement_capacity: self.statement_cache_capacity,
+            pooler,
         };
         let pool = Pool::builder(manager)
             .max_size(self.max_size)
@@ -168,6 +211,8 @@ impl DbBuilder {
                 pipelining: self.pipelining,
                 target,
                 replicas,
+                unnamed: (mode == StatementMode::Unnamed)
+                    .then(|| Box::new(unnamed::Unnamed::new(self.statement_cache_capacity))),
                 no_wait: Timeouts {
                     wait: Some(Duration::ZERO),
                     create: Some(self.connect_timeout),
@@ -215,6 +260,7 @@ impl Db {
             statement_cache_capacity: 512,
             statement_timeout: None,
             replicas: Default::default(),
+            statement_mode: None,
         }
     }
 

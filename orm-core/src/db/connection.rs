@@ -30,13 +30,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use deadpool::managed::{Metrics, RecycleError, RecycleResult};
 use futures_util::future::{self, Either};
 use rustc_hash::FxBuildHasher;
 use tokio::task::JoinHandle;
 use tokio_postgres::{CancelToken, NoTls, Statement};
+
+use super::pooler::PoolerAddr;
 
 /// The pool of [`Connection`]s.
 pub(crate) type Pool = deadpool::managed::Pool<Manager>;
@@ -52,6 +54,10 @@ pub(crate) type PoolError = deadpool::managed::PoolError<tokio_postgres::Error>;
 pub(crate) struct Manager {
     pub(crate) config: tokio_postgres::Config,
     pub(crate) statement_capacity: usize,
+    /// Where the pooler listens, when connections go through one
+    /// ([`StatementMode::Unnamed`](super::StatementMode::Unnamed)): see
+    /// [`Connection::cancel_query`].
+    pub(crate) pooler: Option<Arc<PoolerAddr>>,
 }
 
 impl deadpool::managed::Manager for Manager {
@@ -73,6 +79,7 @@ impl deadpool::managed::Manager for Manager {
             retired: AtomicBool::new(false),
             statements: RwLock::default(),
             capacity: self.statement_capacity,
+            pooler: self.pooler.clone(),
         })
     }
 
@@ -120,6 +127,9 @@ pub(crate) struct Connection {
     statements: RwLock<HashMap<Box<str>, Cached, FxBuildHasher>>,
     /// The most statements kept.
     capacity: usize,
+    /// Through a pooler: [`kill`](Connection::kill) closes the socket only
+    /// once the cancel request is through.
+    pooler: Option<Arc<PoolerAddr>>,
 }
 
 impl std::ops::Deref for Connection {
@@ -131,7 +141,11 @@ impl std::ops::Deref for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.task.abort();
+        // Through a pooler, a killed connection's socket is closed by its
+        // cancel request's task, once the request is through (`kill`).
+        if !(self.killed.load(Ordering::Relaxed) && self.pooler.is_some()) {
+            self.task.abort();
+        }
     }
 }
 
@@ -194,9 +208,20 @@ impl Connection {
         }
     }
 
-    /// The token that cancels what this connection's backend runs.
-    pub(crate) fn cancel_token(&self) -> &CancelToken {
-        &self.cancel
+    /// Whether this connection goes through a pooler.
+    pub(crate) fn through_pooler(&self) -> bool {
+        self.pooler.is_some()
+    }
+
+    /// Sends a cancel request for what this connection's backend runs.
+    /// Through a pooler, it waits until the pooler has passed it on
+    /// ([`pooler::cancel`](super::pooler::cancel): pgbouncer 1.18 exits
+    /// when a cancel request's socket closes before that).
+    pub(crate) async fn cancel_query(&self) -> Result<(), tokio_postgres::Error> {
+        match &self.pooler {
+            Some(addr) => super::pooler::cancel(&self.cancel, addr).await,
+            None => self.cancel.cancel_query(NoTls).await,
+        }
     }
 
     /// Whether the connection is closed or [killed](Connection::kill)
@@ -219,8 +244,21 @@ impl Connection {
         if self.killed.swap(true, Ordering::Relaxed) {
             return;
         }
+        let runtime = tokio::runtime::Handle::try_current();
+        if let (Some(addr), Ok(runtime)) = (&self.pooler, &runtime) {
+            // Through a pooler, the cancel goes first: see `cancel_query`.
+            let (token, addr) = (self.cancel.clone(), addr.clone());
+            let task = self.task.abort_handle();
+            runtime.spawn(async move {
+                if let Err(e) = super::pooler::cancel(&token, &addr).await {
+                    tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
+                }
+                task.abort();
+            });
+            return;
+        }
         self.task.abort();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let Ok(runtime) = runtime {
             let token = self.cancel.clone();
             runtime.spawn(async move {
                 if let Err(e) = token.cancel_query(NoTls).await {

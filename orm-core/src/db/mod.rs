@@ -57,10 +57,12 @@ macro_rules! client_now_or_later {
 mod builder;
 mod checkout;
 mod connection;
+mod pooler;
 mod registry;
 mod replica;
 mod run;
 pub(crate) mod tx;
+mod unnamed;
 
 use builder::millis;
 pub use builder::DbBuilder;
@@ -72,6 +74,7 @@ pub(crate) use replica::Route;
 pub use replica::{read_your_writes, NodeStats, ReplicaStats};
 pub(crate) use run::{log, timer, InFlight, NO_VALUES};
 use tx::TxState;
+pub use unnamed::StatementMode;
 
 /// A database: a pool of connections to one PostgreSQL database.
 ///
@@ -142,6 +145,9 @@ struct DbInner {
     /// The read replicas ([`DbBuilder::replica`]); `None` for most
     /// databases, whose statements never look further.
     replicas: Option<Arc<replica::ReplicaSet>>,
+    /// Set in [`StatementMode::Unnamed`]: statements sent unnamed, with
+    /// the parameter types described once per text.
+    unnamed: Option<Box<unnamed::Unnamed>>,
 }
 
 impl std::fmt::Debug for Db {

@@ -11,7 +11,7 @@ use futures_util::future::Either;
 use futures_util::TryStreamExt;
 use postgres_types::{BorrowToSql, ToSql};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row, Statement};
+use tokio_postgres::{Row, Statement};
 
 use crate::error::{Error, Param, Result};
 use crate::value::Value;
@@ -93,6 +93,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return Box::pin(self.unnamed_rows(sql, params, shown, each)).await;
+        }
         if let Some(limit) = self.statement_limit() {
             return Box::pin(self.limited_rows(limit, sql, params, shown, each)).await;
         }
@@ -265,11 +268,14 @@ impl Db {
         futures_util::pin_mut!(run);
         let result = match tokio::time::timeout(limit, run.as_mut()).await {
             Ok(result) => result,
-            Err(_) => match conn.cancel_token().cancel_query(NoTls).await {
+            Err(_) => match conn.cancel_query().await {
                 // `flight` cancels and closes it another way.
                 Err(e) => return Err(Error::Database(e)),
                 Ok(()) => {
-                    let result = run.await;
+                    let result = match conn.through_pooler() {
+                        false => run.await,
+                        true => Box::pin(until_cancelled(conn, run)).await,
+                    };
                     if !matches!(&result, Err(e) if e.is_query_canceled()) {
                         self.abandon(conn);
                     }
@@ -385,6 +391,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return Box::pin(self.unnamed_execute(sql, params, shown)).await;
+        }
         if let Some(limit) = self.statement_limit() {
             return Box::pin(self.limited_execute(limit, sql, params, shown)).await;
         }
@@ -475,6 +484,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.inner.unnamed.is_some() {
+            return self.unnamed_start_rows(conn, sql, params).await;
+        }
         let prepared = self.track(conn.prepare(sql).await)?;
         self.count();
         match conn.query_raw(&prepared, params.clone()).await {
@@ -502,6 +514,12 @@ impl Db {
         conn: &Conn,
         sql: &str,
     ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        if self.inner.unnamed.is_some() {
+            // Prepared uncached, and closed when this returns: inside the
+            // transaction a `COPY` runs in then (`persist::bulk_insert`).
+            let client: &tokio_postgres::Client = conn;
+            return self.track(client.copy_in(sql).await);
+        }
         let prepared = self.track(conn.prepare(sql).await)?;
         match conn.copy_in(&prepared).await {
             Ok(sink) => Ok(sink),
@@ -647,5 +665,29 @@ pub(crate) fn log<P: std::fmt::Debug>(sql: &str, started: Option<Instant>, param
         tracing::trace!(target: "orm_core::sql", elapsed_us, sql, params = ?params);
     } else {
         tracing::debug!(target: "orm_core::sql", elapsed_us, sql);
+    }
+}
+
+/// Waits for `run`, whose statement on `conn` was sent a cancel request
+/// through a pooler, sending it again every 100 ms until it ends: pgbouncer
+/// drops a cancel request that arrives while the statement still waits for
+/// a server connection (it is not running anywhere yet), and the statement
+/// would then run to its end. Only this statement can be reached: the
+/// pooler passes a cancel request to the server connection linked to this
+/// client, and the client sends nothing else before this answer.
+pub(crate) async fn until_cancelled<T>(
+    conn: &Connection,
+    run: std::pin::Pin<&mut impl std::future::Future<Output = Result<T>>>,
+) -> Result<T> {
+    let mut run = run;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_millis(100), run.as_mut()).await {
+            Ok(result) => return result,
+            Err(_) => {
+                if let Err(e) = conn.cancel_query().await {
+                    tracing::debug!(target: "orm_core::db", "cancel request failed: {e}");
+                }
+            }
+        }
     }
 }

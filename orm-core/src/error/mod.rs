@@ -307,6 +307,17 @@ impl Error {
         sql: &str,
         params: &[P],
     ) -> Error {
+        self.in_statement_typed(statement.params(), sql, params)
+    }
+
+    /// [`in_statement`](Error::in_statement) for a statement sent unnamed
+    /// with the parameter types `types`.
+    pub(crate) fn in_statement_typed<P: Param>(
+        self,
+        types: &[tokio_postgres::types::Type],
+        sql: &str,
+        params: &[P],
+    ) -> Error {
         let Error::Database(err) = self else {
             return self;
         };
@@ -326,7 +337,7 @@ impl Error {
         };
         Error::Bind(Box::new(BindError {
             index,
-            expected: statement.params().get(index).cloned(),
+            expected: types.get(index).cloned(),
             value_type: params.get(index).and_then(Param::type_name),
             sql: sql.to_owned(),
             source: err,

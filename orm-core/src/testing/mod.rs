@@ -20,6 +20,7 @@
 //! ```
 
 pub(crate) mod harness;
+pub mod pgbouncer;
 mod server;
 mod standby;
 
@@ -74,8 +75,13 @@ pub async fn test_database_url() -> Result<String> {
 /// Creates a fresh, empty database on the server of [`database_url`];
 /// returns that URL (the server's) and the new database's name.
 async fn create_database() -> Result<(String, String)> {
+    create_database_on(&database_url()?).await
+}
+
+/// [`create_database`] on the server of `admin_url`.
+async fn create_database_on(admin_url: &str) -> Result<(String, String)> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let admin_url = database_url()?;
+    let admin_url = admin_url.to_owned();
     let name = format!(
         "orm_test_{}_{}",
         std::process::id(),
