@@ -11,7 +11,7 @@
 //! `CHROME`/`CHROMEDRIVER` pointing at the binaries). Without them the
 //! test says so and passes, unless `CI` is set: then it fails.
 
-#[path = "../examples/admin_demo.rs"]
+#[path = "../../examples/admin.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod demo;
 
@@ -696,6 +696,11 @@ async fn walk(b: &mut Browser, db: &Db) {
             .await
             .expect("rows");
     assert_eq!(before.len(), 10);
+    // Read again: the inline edit above renamed the least viewed post.
+    let fewest = orm_core::scope(db, Post::all().order_by(["views", "id"]).first())
+        .await
+        .expect("query")
+        .expect("a post");
     assert_eq!(b.text("table.list tbody tr th a").await, fewest.title);
 
     // Dark mode (prefers-color-scheme, emulated through the DevTools
