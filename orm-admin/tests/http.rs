@@ -2,7 +2,7 @@
 //! used over real HTTP, as a browser would (cookies and forms by hand):
 //! login, sessions, CSRF, the pages, and hostile query strings.
 
-#[path = "../examples/admin_demo.rs"]
+#[path = "../../examples/admin.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod demo;
 

@@ -1,7 +1,7 @@
 //! The admin over a small blog: authors, posts, tags and comments.
 //!
 //! ```text
-//! cargo run -p orm-admin --example admin_demo   # DATABASE_URL unset: a throwaway PostgreSQL
+//! cargo run --example admin   # DATABASE_URL unset: a throwaway PostgreSQL
 //! open http://127.0.0.1:8000/admin/             # admin / admin
 //! ```
 //!
