@@ -349,6 +349,31 @@ impl Db {
         }
     }
 
+    /// Runs `run`, a statement on `client`, guarded as every statement is:
+    /// under the handle's time limit ([`Db::timeout`]), else cancelled on
+    /// the server if dropped before its answer ([`InFlight`]); a statement
+    /// the server refused is described again next time.
+    async fn unnamed_guarded<T>(
+        &self,
+        client: &Conn,
+        sql: &str,
+        run: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = match self.statement_limit() {
+            Some(limit) => self.limited(client, limit, run).await,
+            None => {
+                let flight = InFlight(self, client);
+                let result = run.await;
+                std::mem::forget(flight);
+                result
+            }
+        };
+        if let Err(e) = &result {
+            self.after_unnamed_error(sql, e);
+        }
+        result
+    }
+
     /// [`for_each_row`](Db::for_each_row) in [`StatementMode::Unnamed`].
     pub(super) async fn unnamed_rows<I, P>(
         &self,
@@ -385,19 +410,7 @@ impl Db {
             log(sql, started, shown);
             result.map_err(|e| e.in_statement_typed(&described.params, sql, shown))
         };
-        let result = match self.statement_limit() {
-            Some(limit) => self.limited(&client, limit, run).await,
-            None => {
-                let flight = InFlight(self, &client);
-                let result = run.await;
-                std::mem::forget(flight);
-                result
-            }
-        };
-        if let Err(e) = &result {
-            self.after_unnamed_error(sql, e);
-        }
-        result
+        self.unnamed_guarded(&client, sql, run).await
     }
 
     /// [`execute_iter`](Db::execute_iter) in [`StatementMode::Unnamed`].
@@ -435,19 +448,7 @@ impl Db {
             log(sql, started, shown);
             result.map_err(|e| e.in_statement_typed(&described.params, sql, shown))
         };
-        let result = match self.statement_limit() {
-            Some(limit) => self.limited(&client, limit, run).await,
-            None => {
-                let flight = InFlight(self, &client);
-                let result = run.await;
-                std::mem::forget(flight);
-                result
-            }
-        };
-        if let Err(e) = &result {
-            self.after_unnamed_error(sql, e);
-        }
-        result
+        self.unnamed_guarded(&client, sql, run).await
     }
 
     /// [`start_rows`](Db::start_rows) in [`StatementMode::Unnamed`]: the
