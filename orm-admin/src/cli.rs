@@ -45,7 +45,10 @@ use crate::models::AdminUser;
 pub fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if !is_createsuperuser(&args) {
-        orm_core::cli::main();
+        orm_core::cli::main_with(&[(
+            "createsuperuser",
+            "Creates an admin superuser (--username NAME, --noinput with ADMIN_PASSWORD)",
+        )]);
         return;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()

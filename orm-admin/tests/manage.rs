@@ -143,3 +143,21 @@ async fn createsuperuser_asks_checks_and_creates() {
         .expect("a count");
     assert_eq!(count, 3);
 }
+
+#[test]
+fn help_lists_createsuperuser_beside_the_migration_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_orm-admin-manage"))
+        .arg("--help")
+        .output()
+        .expect("the manage binary runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for word in [
+        "makemigrations",
+        "migrate",
+        "showmigrations",
+        "createsuperuser",
+    ] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+}

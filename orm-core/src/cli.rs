@@ -105,7 +105,16 @@ enum Command {
 /// fails (the error is printed), 2 for bad arguments. `makemigrations`
 /// fails when no model is linked into the binary (see the module docs).
 pub fn main() {
-    let cli = Cli::parse();
+    main_with(&[]);
+}
+
+/// [`main`] for a `manage` binary that has commands of its own beside
+/// orm-core's (orm-admin's `createsuperuser`): `extra` are listed, by name
+/// and one line of help, in `manage --help`. The binary runs its own
+/// commands before calling this; here one of them is an error (exit 2),
+/// as any unknown command is.
+pub fn main_with(extra: &[(&'static str, &'static str)]) {
+    let cli = parse_with(std::env::args_os(), extra).unwrap_or_else(|err| err.exit());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -126,6 +135,22 @@ pub fn main() {
         }
     });
     std::process::exit(code);
+}
+
+/// Parses `args` (with the program name) as orm-core's commands, with
+/// `extra` listed in the help.
+fn parse_with<I, S>(args: I, extra: &[(&'static str, &'static str)]) -> clap::error::Result<Cli>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    for (name, about) in extra {
+        command = command.subcommand(clap::Command::new(*name).about(*about));
+    }
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }
 
 /// Runs `args` (without the program name) as [`main`] would, writing its
@@ -331,4 +356,41 @@ fn ask_for_defaults(migrator: &Migrator, fills: &mut BTreeMap<String, String>) -
         fills.insert(column, value.to_owned());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXTRA: &[(&str, &str)] = &[("createsuperuser", "Creates an admin user")];
+
+    #[test]
+    fn extra_commands_are_listed_in_the_help() {
+        let err = parse_with(["manage", "--help"], EXTRA).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        let help = err.to_string();
+        for word in ["makemigrations", "migrate", "showmigrations", "sqlmigrate"] {
+            assert!(help.contains(word), "{word} in {help}");
+        }
+        assert!(
+            help.contains("createsuperuser  Creates an admin user"),
+            "{help}"
+        );
+        // Without extras, orm-core's own help does not list it.
+        let plain = parse_with(["manage", "--help"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(!plain.contains("createsuperuser"), "{plain}");
+    }
+
+    #[test]
+    fn orm_core_commands_still_parse_and_an_extra_one_is_not_run_here() {
+        let cli = parse_with(["manage", "--dir", "m", "showmigrations"], EXTRA).expect("parses");
+        assert!(matches!(cli.command, Command::Showmigrations));
+        assert_eq!(cli.dir, PathBuf::from("m"));
+        // The binary runs its own commands before orm-core parses; one
+        // reaching orm-core is a usage error, not a panic.
+        let err = parse_with(["manage", "createsuperuser"], EXTRA).unwrap_err();
+        assert_ne!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
 }
