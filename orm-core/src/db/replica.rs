@@ -19,8 +19,10 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_util::future::join;
 use postgres_types::BorrowToSql;
 use tokio_postgres::Row;
 
@@ -435,20 +437,20 @@ impl Db {
         I::IntoIter: ExactSizeIterator,
     {
         let set = self.inner.replicas.as_ref().expect("routed");
-        let direct = self.direct();
         if !is_read(sql) {
-            direct.for_each_row_here(sql, params, shown, each).await?;
-            self.note_write().await;
-            return Ok(());
+            let (db, writes) = self.write_node().await?;
+            let sends = AtomicU32::new(0);
+            let write = db.for_each_row_here(sql, Sends(params, &sends), shown, each);
+            return db.noting_position(writes, &sends, write).await;
         }
-        let mut not = None;
-        for _ in 0..2 {
-            let Some(i) = self.pick(set, not) else {
-                break;
-            };
-            let node = &set.nodes[i];
-            let mut db = node.db.clone();
-            db.timeout = self.timeout;
+        let mut nodes = ReadNodes {
+            db: self,
+            set: Some(set),
+            not: None,
+            tries: 0,
+        };
+        loop {
+            let (node, db) = nodes.next();
             let mut sent = false;
             let result = db
                 .for_each_row_here(sql, params.clone(), shown, |row| {
@@ -457,25 +459,30 @@ impl Db {
                 })
                 .await;
             match result {
-                Err(e) if !sent && went_away(&e) => {
-                    set.failed(i, &e);
-                    set.retried.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        target: "orm_core::replica",
-                        replica = %node.db.inner.target,
-                        error = %e,
-                        "a read's replica went away; the read is retried on another node"
-                    );
-                    not = Some(i);
-                }
+                Err(e) if !sent && nodes.retry(node, &e) => {}
                 result => {
-                    node.reads.fetch_add(1, Ordering::Relaxed);
+                    nodes.served(node);
                     return result;
                 }
             }
         }
-        set.primary_reads.fetch_add(1, Ordering::Relaxed);
-        direct.for_each_row_here(sql, params, shown, each).await
+    }
+
+    /// The nodes a read of `sql` on this handle may run on, in the order
+    /// to try them ([`ReadNodes`]): on a routed handle, for a read, a
+    /// replica, another after it went away, then the primary; else this
+    /// handle alone.
+    pub(crate) fn read_nodes(&self, sql: &str) -> ReadNodes<'_> {
+        let set = match &self.inner.replicas {
+            Some(set) if self.routes() && is_read(sql) => Some(set),
+            _ => None,
+        };
+        ReadNodes {
+            db: self,
+            set,
+            not: None,
+            tries: 0,
+        }
     }
 
     /// [`execute_iter`](Db::execute_iter) on a routed handle: on the
@@ -493,9 +500,105 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let n = self.direct().execute_here(sql, params, shown).await?;
-        self.note_write().await;
-        Ok(n)
+        let (db, writes) = self.write_node().await?;
+        let sends = AtomicU32::new(0);
+        let write = db.execute_here(sql, Sends(params, &sends), shown);
+        db.noting_position(writes, &sends, write).await
+    }
+
+    /// Where a write of this routed handle runs: the primary, and in a
+    /// [`read_your_writes`] scope (returned) on one connection held for the
+    /// write and the WAL position read behind it
+    /// ([`noting_position`](Db::noting_position)), unless statements of this
+    /// handle do not go out on the connection they are given (unnamed
+    /// statements, whose pooler may hand them to different servers; a
+    /// statement limit, which takes a connection of its own).
+    async fn write_node(&self) -> Result<(Db, Option<Arc<AtomicU64>>)> {
+        let direct = self.direct();
+        let Ok(writes) = WRITES.try_with(Arc::clone) else {
+            return Ok((direct, None));
+        };
+        if self.inner.unnamed.is_some() || self.timeout.is_some() {
+            return Ok((direct, Some(writes)));
+        }
+        Ok((direct.pinned().await?, Some(writes)))
+    }
+
+    /// Runs `write`, a statement of this handle (on the primary) whose
+    /// parameters count their encodings in `sends` ([`Sends`]), and in a
+    /// [`read_your_writes`] scope (`writes`) notes the primary's WAL
+    /// position after it committed.
+    ///
+    /// On a handle pinned to one connection ([`write_node`](Db::write_node))
+    /// the position is asked on that connection right behind the write,
+    /// without waiting for the write's answer: tokio-postgres sends a
+    /// client's statements in the order they are queued, and PostgreSQL
+    /// runs a connection's statements one after the other, each
+    /// autocommit statement committed at its own `Sync` before the next
+    /// message is read. So the position is read after the write's commit
+    /// record was inserted (and, with `synchronous_commit` on, flushed),
+    /// as a second round trip would read it, but in the same round trip.
+    /// It must be queued after the write, never before: a position read
+    /// before the commit would let a replica that has not replayed the
+    /// write serve the scope's reads. The write is polled once first; its
+    /// parameters are encoded in the same poll as it is queued (no await in
+    /// between, in tokio-postgres 0.7's `query`, `execute` and
+    /// `query_typed`), so a count above zero after that poll means it is on
+    /// the connection, and the position is queued behind it. Otherwise
+    /// (its statement was not prepared yet: a round trip first), or when
+    /// the write was sent again after the position was queued (a stale
+    /// cached statement prepared again), the position is asked once the
+    /// write has answered, as before.
+    async fn noting_position<T>(
+        &self,
+        writes: Option<Arc<AtomicU64>>,
+        sends: &AtomicU32,
+        write: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(writes) = writes else {
+            return write.await;
+        };
+        futures_util::pin_mut!(write);
+        let mut result = None;
+        let mut lsn = None;
+        if self.pinned.is_some() {
+            let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+            match first {
+                Poll::Ready(done) => result = Some(done),
+                Poll::Pending => {
+                    let queued = sends.load(Ordering::Acquire);
+                    if queued > 0 {
+                        let (done, read) = join(write.as_mut(), self.position()).await;
+                        if sends.load(Ordering::Acquire) == queued {
+                            lsn = read;
+                        }
+                        result = Some(done);
+                    }
+                }
+            }
+        }
+        let result = match result {
+            Some(done) => done,
+            None => write.await,
+        };
+        if lsn.is_none() {
+            lsn = self.position().await;
+        }
+        // Unknown (the position could not be read): the scope's reads go
+        // to the primary.
+        writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
+        result
+    }
+
+    /// The primary's WAL position now ([`WRITE_LSN`]), asked on this
+    /// handle's connection; `None` when it could not be read.
+    async fn position(&self) -> Option<u64> {
+        let mut lsn = None;
+        let asked = self.for_each_row_here(WRITE_LSN, NO_VALUES, NO_VALUES, |row| {
+            lsn = lsn_of(Some(&row));
+            Ok(())
+        });
+        asked.await.ok().and(lsn)
     }
 
     /// After a write committed outside a transaction block on this handle:
@@ -509,37 +612,144 @@ impl Db {
         let Ok(writes) = WRITES.try_with(Arc::clone) else {
             return;
         };
-        let mut lsn = None;
-        let direct = self.direct();
-        let asked = direct.for_each_row_here(WRITE_LSN, NO_VALUES, NO_VALUES, |row| {
-            lsn = lsn_of(Some(&row));
-            Ok(())
-        });
-        if asked.await.is_err() {
-            lsn = None;
-        }
+        let lsn = self.direct().position().await;
         writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
     }
 
-    /// After a transaction of this database committed on `tx`'s connection:
-    /// as [`note_write`](Db::note_write), asked on that connection before it
-    /// goes back to the pool.
-    pub(crate) async fn note_commit(&self, tx: &TxState) {
-        if self.inner.replicas.is_none() {
-            return;
-        }
-        let Ok(writes) = WRITES.try_with(Arc::clone) else {
-            return;
-        };
+    /// Commits the transaction on `tx`'s connection; in a
+    /// [`read_your_writes`] scope of a database with replicas, notes the
+    /// primary's WAL position after the commit, asked on that connection
+    /// right behind `COMMIT` (queued after it, so read after the commit, in
+    /// the same round trip; see [`noting_position`](Db::noting_position)).
+    /// With unnamed statements (a pooler, which may hand the two to
+    /// different servers) it is asked once `COMMIT` has answered.
+    pub(crate) async fn commit_noted(
+        &self,
+        tx: &TxState,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
         let conn = tx.conn();
-        let lsn = match conn.prepare(WRITE_LSN).await {
-            Ok(statement) => match conn.query(&statement, &[]).await {
-                Ok(rows) => lsn_of(rows.first()),
-                Err(_) => None,
-            },
-            Err(_) => None,
+        let writes = match self.inner.replicas {
+            Some(_) => WRITES.try_with(Arc::clone).ok(),
+            None => None,
+        };
+        let Some(writes) = writes else {
+            return conn.batch_execute("COMMIT").await;
+        };
+        // Prepared (a round trip the first time on this connection) before
+        // COMMIT is sent: then the position's first poll queues it.
+        let statement = match self.inner.unnamed {
+            None => conn.prepare(WRITE_LSN).await.ok(),
+            Some(_) => None,
+        };
+        let (committed, lsn) = match statement {
+            Some(statement) => {
+                let commit = conn.batch_execute("COMMIT");
+                futures_util::pin_mut!(commit);
+                // `batch_execute` queues its message in its first poll.
+                match std::future::poll_fn(|cx| Poll::Ready(commit.as_mut().poll(cx))).await {
+                    Poll::Ready(committed) => (committed, None),
+                    Poll::Pending => {
+                        let position = conn.query(&statement, &[]);
+                        let (committed, rows) = join(commit, position).await;
+                        (committed, rows.ok().and_then(|rows| lsn_of(rows.first())))
+                    }
+                }
+            }
+            None => (conn.batch_execute("COMMIT").await, None),
+        };
+        committed?;
+        let lsn = match lsn {
+            Some(lsn) => Some(lsn),
+            None => conn
+                .query_typed(WRITE_LSN, &[])
+                .await
+                .ok()
+                .and_then(|rows| lsn_of(rows.first())),
         };
         writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// Where a read runs, node after node: a replica (round-robin, one that
+/// has the scope's writes), once more another replica if that one went
+/// away before sending a row, then the primary ([`Db::read_nodes`]). The
+/// caller runs the read on each [`next`](ReadNodes::next) node until
+/// [`retry`](ReadNodes::retry) says no, then reports the node that
+/// answered with [`served`](ReadNodes::served).
+pub(crate) struct ReadNodes<'a> {
+    db: &'a Db,
+    /// `None`: no routing, the handle itself.
+    set: Option<&'a Arc<ReplicaSet>>,
+    /// The replica that went away.
+    not: Option<usize>,
+    /// Replicas tried.
+    tries: u8,
+}
+
+impl ReadNodes<'_> {
+    /// The next node: a replica's index and handle (with the read's
+    /// statement limit), or `None` and the primary's.
+    pub(crate) fn next(&mut self) -> (Option<usize>, Db) {
+        let Some(set) = self.set else {
+            return (None, self.db.clone());
+        };
+        if self.tries < 2 {
+            self.tries += 1;
+            if let Some(i) = self.db.pick(set, self.not) {
+                let mut db = set.nodes[i].db.clone();
+                db.timeout = self.db.timeout;
+                return (Some(i), db);
+            }
+            self.tries = 2;
+        }
+        (None, self.db.direct())
+    }
+
+    /// After the read failed on `node` with `err`, before it produced a
+    /// row: whether to try the next node. Only when `node` is a replica and
+    /// `err` says it went away ([`went_away`]): it is marked down, and the
+    /// retry counted and logged.
+    pub(crate) fn retry(&mut self, node: Option<usize>, err: &Error) -> bool {
+        let (Some(set), Some(i)) = (self.set, node) else {
+            return false;
+        };
+        if !went_away(err) {
+            return false;
+        }
+        set.failed(i, err);
+        set.retried.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            target: "orm_core::replica",
+            replica = %set.nodes[i].db.inner.target,
+            error = %err,
+            "a read's replica went away; the read is retried on another node"
+        );
+        self.not = Some(i);
+        true
+    }
+
+    /// Counts the read `node` answered.
+    pub(crate) fn served(&self, node: Option<usize>) {
+        match (self.set, node) {
+            (Some(set), Some(i)) => set.nodes[i].reads.fetch_add(1, Ordering::Relaxed),
+            (Some(set), None) => set.primary_reads.fetch_add(1, Ordering::Relaxed),
+            (None, _) => 0,
+        };
+    }
+}
+
+/// A statement's parameters that count how often they are encoded
+/// (`into_iter`), for [`Db::noting_position`].
+#[derive(Clone)]
+struct Sends<'a, I>(I, &'a AtomicU32);
+
+impl<I: IntoIterator> IntoIterator for Sends<'_, I> {
+    type Item = I::Item;
+    type IntoIter = I::IntoIter;
+    fn into_iter(self) -> I::IntoIter {
+        self.1.fetch_add(1, Ordering::Release);
+        self.0.into_iter()
     }
 }
 
