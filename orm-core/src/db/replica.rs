@@ -5,12 +5,14 @@
 //! replica went away.
 //!
 //! What is a read: a `SELECT` the ORM sends outside a transaction (query
-//! sets, `get`, counts, `exists`, aggregates, `values`, prefetches) and raw
-//! SQL run with [`raw_read`](crate::raw::raw_read). Everything else goes to
-//! the primary: statements that write (`INSERT`, `UPDATE`, `DELETE`, also
-//! with `RETURNING`), every statement of a transaction block or of
-//! [`Db::begin`] (so `select_for_update`, which needs one), scripts
-//! ([`Db::batch_execute`]), `COPY`, streams (`iterator()`), migrations,
+//! sets, `get`, counts, `exists`, aggregates, `values`, prefetches,
+//! streams and `iterator()`) and raw SQL run with
+//! [`raw_read`](crate::raw::raw_read). Everything else goes to the
+//! primary: statements that write (`INSERT`, `UPDATE`, `DELETE`, also with
+//! `RETURNING`), every statement of a transaction block or of
+//! [`Db::begin`] (so `select_for_update`, which needs one, and the cursor
+//! of `iterator()` with `prefetch_related`), scripts
+//! ([`Db::batch_execute`]), `COPY`, migrations,
 //! `get_or_create`/`update_or_create`, and plain [`raw`](crate::raw::raw).
 //!
 //! A database without replicas never looks at any of this: its statements
@@ -258,8 +260,9 @@ tokio::task_local! {
 /// the scope before the read started, otherwise to the primary. Exact, by
 /// WAL position: after each write that commits in the scope (an autocommit
 /// write, a transaction's `COMMIT`), the primary's WAL position is asked on
-/// the same pool (one more round trip per write, only inside a scope and
-/// only on a database with replicas); replicas report their
+/// the write's connection, queued right behind it (no extra round trip;
+/// one more statement per write, only inside a scope and only on a
+/// database with replicas); replicas report their
 /// `pg_last_wal_replay_lsn()` to a background check that runs every
 /// millisecond while reads wait for them.
 ///
