@@ -366,28 +366,6 @@ impl Db {
         db
     }
 
-    /// The handle a read of this routed handle runs on now: a replica's
-    /// (with this handle's statement limit) or the primary's.
-    pub(super) fn read_node(&self) -> Db {
-        let set = self
-            .inner
-            .replicas
-            .as_ref()
-            .expect("read_node is called on routed handles");
-        match self.pick(set, None) {
-            Some(i) => {
-                let mut db = set.nodes[i].db.clone();
-                db.timeout = self.timeout;
-                set.nodes[i].reads.fetch_add(1, Ordering::Relaxed);
-                db
-            }
-            None => {
-                set.primary_reads.fetch_add(1, Ordering::Relaxed);
-                self.direct()
-            }
-        }
-    }
-
     /// A usable replica for a read of this handle now (round-robin), other
     /// than `not`; `None` sends it to the primary.
     fn pick(&self, set: &Arc<ReplicaSet>, not: Option<usize>) -> Option<usize> {
@@ -476,8 +454,21 @@ impl Db {
     /// replica, another after it went away, then the primary; else this
     /// handle alone.
     pub(crate) fn read_nodes(&self, sql: &str) -> ReadNodes<'_> {
+        match is_read(sql) {
+            true => self.reads(),
+            false => ReadNodes {
+                db: self,
+                set: None,
+                not: None,
+                tries: 0,
+            },
+        }
+    }
+
+    /// [`read_nodes`](Db::read_nodes) for statements known to be reads.
+    pub(crate) fn reads(&self) -> ReadNodes<'_> {
         let set = match &self.inner.replicas {
-            Some(set) if self.routes() && is_read(sql) => Some(set),
+            Some(set) if self.routes() => Some(set),
             _ => None,
         };
         ReadNodes {
