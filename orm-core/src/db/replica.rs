@@ -981,6 +981,48 @@ mod tests {
     }
 
     #[test]
+    fn a_read_tries_a_replica_another_then_the_primary() {
+        let db = Db::builder("postgres://u@/db?host=/nonexistent")
+            .replica("postgres://u@/db?host=/nonexistent2")
+            .replica("postgres://u@/db?host=/nonexistent3")
+            .build()
+            .unwrap();
+        let gone = Error::PoolTimeout("t".into());
+        // A write, and a handle without replicas: the handle itself, no retry.
+        let mut write = db.read_nodes("UPDATE \"t\" SET \"a\" = $1");
+        let (node, on) = write.next();
+        assert!(node.is_none() && on.routes(), "the routed handle itself");
+        assert!(!write.retry(node, &gone));
+        let plain = db.direct();
+        let mut nodes = plain.read_nodes("SELECT 1");
+        assert!(nodes.next().0.is_none());
+        // A read: a replica; after it went away, the other; then the
+        // primary, which is never retried.
+        let mut nodes = db.read_nodes("SELECT 1");
+        let (first, on) = nodes.next();
+        let first = first.expect("a replica");
+        assert!(!on.routes(), "the replica's own pool");
+        assert!(
+            !nodes.retry(Some(first), &Error::NotConnected),
+            "not a node failure"
+        );
+        assert!(nodes.retry(Some(first), &gone));
+        let (second, _) = nodes.next();
+        let second = second.expect("the other replica");
+        assert_ne!(first, second);
+        assert!(nodes.retry(Some(second), &gone));
+        let (node, on) = nodes.next();
+        assert!(node.is_none() && !on.routes(), "the primary, unrouted");
+        assert!(!nodes.retry(None, &gone));
+        nodes.served(None);
+        let stats = db.replica_stats().unwrap();
+        assert_eq!((stats.primary_reads, stats.retried_reads), (1, 2));
+        assert!(stats.replicas.iter().all(|n| !n.up), "both marked down");
+        // Both down: the next read goes to the primary at once.
+        assert!(db.reads().next().0.is_none());
+    }
+
+    #[test]
     fn errors_that_mean_the_server_went_away() {
         assert!(went_away(&Error::PoolTimeout("t".into())));
         assert!(!went_away(&Error::NotConnected));
