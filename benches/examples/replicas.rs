@@ -35,63 +35,55 @@ fn main() -> Result<(), BoxError> {
     runtime.block_on(run(rounds))
 }
 
+/// Runs `work` on `db`, in a `read_your_writes` scope when `scoped`.
+async fn on<T>(db: &Db, scoped: bool, work: impl std::future::Future<Output = T>) -> T {
+    if scoped {
+        orm_core::scope(db, orm_core::read_your_writes(work)).await
+    } else {
+        orm_core::scope(db, work).await
+    }
+}
+
 async fn gets(db: &Db, scoped: bool) -> orm_core::Result<(Duration, Duration)> {
-    let work = async {
+    on(db, scoped, async {
         let started = (Instant::now(), cpu_ns());
         let mut sum = 0usize;
         for id in 1..=N {
             sum += User::get(q!(id = id)).await?.name.len();
         }
         std::hint::black_box(sum);
-        Ok::<_, orm_core::Error>(elapsed(started))
-    };
-    if scoped {
-        orm_core::scope(db, orm_core::read_your_writes(work)).await
-    } else {
-        orm_core::scope(db, work).await
-    }
+        Ok(elapsed(started))
+    })
+    .await
 }
 
-async fn updates(db: &Db, scoped: bool, round: usize) -> orm_core::Result<(Duration, Duration)> {
+/// `UPDATE` by key, N / 10 times; with `block`, each in a transaction
+/// block (`BEGIN`, the statement, `COMMIT`: in a scope, the WAL position
+/// is read behind the `COMMIT`).
+async fn updates(
+    db: &Db,
+    scoped: bool,
+    round: usize,
+    block: bool,
+) -> orm_core::Result<(Duration, Duration)> {
     let color = if round % 2 == 0 { "brown" } else { "black" };
-    let work = async {
+    on(db, scoped, async {
         let started = (Instant::now(), cpu_ns());
         for id in 1..=N / 10 {
-            User::filter(q!(id = id))
-                .update(q!(hair_color = color))
-                .await?;
-        }
-        Ok::<_, orm_core::Error>(elapsed(started))
-    };
-    if scoped {
-        orm_core::scope(db, orm_core::read_your_writes(work)).await
-    } else {
-        orm_core::scope(db, work).await
-    }
-}
-
-/// As [`updates`], each `UPDATE` in a transaction block (`BEGIN`, the
-/// statement, `COMMIT`): in a scope, the WAL position is read behind the
-/// `COMMIT`.
-async fn tx_updates(db: &Db, scoped: bool, round: usize) -> orm_core::Result<(Duration, Duration)> {
-    let color = if round % 2 == 0 { "brown" } else { "black" };
-    let work = async {
-        let started = (Instant::now(), cpu_ns());
-        for id in 1..=N / 10 {
-            orm_core::transaction(|| async {
+            let update = || async {
                 User::filter(q!(id = id))
                     .update(q!(hair_color = color))
                     .await
-            })
-            .await?;
+            };
+            if block {
+                orm_core::transaction(update).await?;
+            } else {
+                update().await?;
+            }
         }
-        Ok::<_, orm_core::Error>(elapsed(started))
-    };
-    if scoped {
-        orm_core::scope(db, orm_core::read_your_writes(work)).await
-    } else {
-        orm_core::scope(db, work).await
-    }
+        Ok(elapsed(started))
+    })
+    .await
 }
 
 /// Wall and client CPU time since `started`.
@@ -149,11 +141,11 @@ async fn run(rounds: usize) -> Result<(), BoxError> {
         t[0].push(gets(&plain, false).await?);
         t[1].push(gets(&routed, false).await?);
         t[2].push(gets(&routed, true).await?);
-        t[3].push(updates(&plain, false, round).await?);
-        t[4].push(updates(&routed, false, round).await?);
-        t[5].push(updates(&routed, true, round).await?);
-        t[6].push(tx_updates(&routed, false, round).await?);
-        t[7].push(tx_updates(&routed, true, round).await?);
+        t[3].push(updates(&plain, false, round, false).await?);
+        t[4].push(updates(&routed, false, round, false).await?);
+        t[5].push(updates(&routed, true, round, false).await?);
+        t[6].push(updates(&routed, false, round, true).await?);
+        t[7].push(updates(&routed, true, round, true).await?);
     }
     let stats = routed.replica_stats().expect("replicas");
     println!(
