@@ -1,6 +1,7 @@
 //! Read-replica routing overhead: `get` by primary key through a plain `Db`
 //! and through a `Db` declared with one replica, and the cost of
-//! read-your-writes tracking per write (one `UPDATE` by key).
+//! read-your-writes tracking per write (one `UPDATE` by key, alone or in a
+//! transaction block).
 //!
 //! The replica is the same server declared as its own replica (a second
 //! pool on it; a server not in recovery counts as having replayed every
@@ -34,16 +35,8 @@ fn main() -> Result<(), BoxError> {
     runtime.block_on(run(rounds))
 }
 
-async fn gets(db: &Db, scoped: bool) -> orm_core::Result<(Duration, Duration)> {
-    let work = async {
-        let started = (Instant::now(), cpu_ns());
-        let mut sum = 0usize;
-        for id in 1..=N {
-            sum += User::get(q!(id = id)).await?.name.len();
-        }
-        std::hint::black_box(sum);
-        Ok::<_, orm_core::Error>(elapsed(started))
-    };
+/// Runs `work` on `db`, in a `read_your_writes` scope when `scoped`.
+async fn on<T>(db: &Db, scoped: bool, work: impl std::future::Future<Output = T>) -> T {
     if scoped {
         orm_core::scope(db, orm_core::read_your_writes(work)).await
     } else {
@@ -51,22 +44,46 @@ async fn gets(db: &Db, scoped: bool) -> orm_core::Result<(Duration, Duration)> {
     }
 }
 
-async fn updates(db: &Db, scoped: bool, round: usize) -> orm_core::Result<(Duration, Duration)> {
+async fn gets(db: &Db, scoped: bool) -> orm_core::Result<(Duration, Duration)> {
+    on(db, scoped, async {
+        let started = (Instant::now(), cpu_ns());
+        let mut sum = 0usize;
+        for id in 1..=N {
+            sum += User::get(q!(id = id)).await?.name.len();
+        }
+        std::hint::black_box(sum);
+        Ok(elapsed(started))
+    })
+    .await
+}
+
+/// `UPDATE` by key, N / 10 times; with `block`, each in a transaction
+/// block (`BEGIN`, the statement, `COMMIT`: in a scope, the WAL position
+/// is read behind the `COMMIT`).
+async fn updates(
+    db: &Db,
+    scoped: bool,
+    round: usize,
+    block: bool,
+) -> orm_core::Result<(Duration, Duration)> {
     let color = if round % 2 == 0 { "brown" } else { "black" };
-    let work = async {
+    on(db, scoped, async {
         let started = (Instant::now(), cpu_ns());
         for id in 1..=N / 10 {
-            User::filter(q!(id = id))
-                .update(q!(hair_color = color))
-                .await?;
+            let update = || async {
+                User::filter(q!(id = id))
+                    .update(q!(hair_color = color))
+                    .await
+            };
+            if block {
+                orm_core::transaction(update).await?;
+            } else {
+                update().await?;
+            }
         }
-        Ok::<_, orm_core::Error>(elapsed(started))
-    };
-    if scoped {
-        orm_core::scope(db, orm_core::read_your_writes(work)).await
-    } else {
-        orm_core::scope(db, work).await
-    }
+        Ok(elapsed(started))
+    })
+    .await
 }
 
 /// Wall and client CPU time since `started`.
@@ -119,14 +136,16 @@ async fn run(rounds: usize) -> Result<(), BoxError> {
     gets(&routed, false).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let served_before = routed.replica_stats().map_or(0, |s| s.replicas[0].reads);
-    let mut t: [Vec<(Duration, Duration)>; 6] = Default::default();
+    let mut t: [Vec<(Duration, Duration)>; 8] = Default::default();
     for round in 1..=rounds {
         t[0].push(gets(&plain, false).await?);
         t[1].push(gets(&routed, false).await?);
         t[2].push(gets(&routed, true).await?);
-        t[3].push(updates(&plain, false, round).await?);
-        t[4].push(updates(&routed, false, round).await?);
-        t[5].push(updates(&routed, true, round).await?);
+        t[3].push(updates(&plain, false, round, false).await?);
+        t[4].push(updates(&routed, false, round, false).await?);
+        t[5].push(updates(&routed, true, round, false).await?);
+        t[6].push(updates(&routed, false, round, true).await?);
+        t[7].push(updates(&routed, true, round, true).await?);
     }
     let stats = routed.replica_stats().expect("replicas");
     println!(
@@ -140,6 +159,8 @@ async fn run(rounds: usize) -> Result<(), BoxError> {
         ("update by pk, plain Db", 3, 3, N / 10),
         ("update by pk, Db with 1 replica", 4, 3, N / 10),
         ("update by pk, in read_your_writes", 5, 3, N / 10),
+        ("transaction(update), Db with 1 replica", 6, 6, N / 10),
+        ("transaction(update), in read_your_writes", 7, 6, N / 10),
     ];
     for (label, i, base, n) in rows {
         let wall = median(t[i].iter().map(|x| x.0).collect());

@@ -69,6 +69,7 @@ enum Workload {
     Update,
     Delete,
     Stream,
+    Replica,
 }
 
 impl Workload {
@@ -76,11 +77,12 @@ impl Workload {
     /// writes empty the tables. `noindex` runs after the other reads that
     /// use `posts` and `comments`: it drops their foreign-key indexes and
     /// re-creates them before it returns, error or not.
-    const ALL: [Workload; 12] = [
+    const ALL: [Workload; 13] = [
         Workload::Get,
         Workload::Filter,
         Workload::All,
         Workload::Concurrent,
+        Workload::Replica,
         Workload::Join,
         Workload::Prefetch,
         Workload::NoIndex,
@@ -105,6 +107,7 @@ impl Workload {
             Workload::Update => "update",
             Workload::Delete => "delete",
             Workload::Stream => "stream",
+            Workload::Replica => "replica",
         }
     }
 
@@ -141,7 +144,7 @@ usage: orm-benches [--quick] [--rounds N] [--only LIST] [--sync-commit off|on|bo
                       stream runs 1 with --quick unless --rounds is given
   --only LIST         run only these workloads (comma separated):
                       get,filter,all,concurrent,join,prefetch,noindex,insert,bulk,update,
-                      delete,stream
+                      delete,stream,replica
   --sync-commit MODE  synchronous_commit for the write workloads (default both)
   --write-results     also write the report to benches/RESULTS.md (or PATH)
 
@@ -623,7 +626,20 @@ impl Bench {
         let n = self.sizes.gets;
         let ids = self.random_ids(n);
         let label = format!("1 get by pk x{}", thousands(n));
-        let mut s = Samples::new("get", label, n, Target::MaxRatio(1.05));
+        let s = self.get_row("get", label, &ids).await?;
+        self.results.push(s);
+        Ok(())
+    }
+
+    /// The rounds of [`get`](Bench::get) over `ids`, as row `key`.
+    async fn get_row(
+        &mut self,
+        key: &'static str,
+        label: String,
+        ids: &[i32],
+    ) -> BoxResult<Samples> {
+        let n = ids.len();
+        let mut s = Samples::new(key, label, n, Target::MaxRatio(1.05));
         let warm = &ids[..n.min(500)];
         for &side in SIDES {
             run_side!(self, side, |x| x.get(warm));
@@ -634,8 +650,7 @@ impl Bench {
             });
             self.record(&mut s, round, &runs)?;
         }
-        self.results.push(s);
-        Ok(())
+        Ok(s)
     }
 
     /// 2: `WHERE hair_color = $1 ORDER BY id LIMIT 20 OFFSET $2`, random offsets.
@@ -648,7 +663,20 @@ impl Bench {
             "2 filter + order_by + limit 20, offset 0..={MAX_OFFSET} x{}",
             thousands(n)
         );
-        let mut s = Samples::new("filter", label, n, Target::MaxRatio(1.10));
+        let s = self.filter_row("filter", label, &pages).await?;
+        self.results.push(s);
+        Ok(())
+    }
+
+    /// The rounds of [`filter`](Bench::filter) over `pages`, as row `key`.
+    async fn filter_row(
+        &mut self,
+        key: &'static str,
+        label: String,
+        pages: &[(String, i64)],
+    ) -> BoxResult<Samples> {
+        let n = pages.len();
+        let mut s = Samples::new(key, label, n, Target::MaxRatio(1.10));
         let warm = &pages[..n.min(50)];
         for &side in SIDES {
             run_side!(self, side, |x| x.filter(warm));
@@ -659,7 +687,50 @@ impl Bench {
             });
             self.record(&mut s, round, &runs)?;
         }
-        self.results.push(s);
+        Ok(s)
+    }
+
+    /// 10: `get` and `filter` as rows 1 and 2 (other random inputs),
+    /// the ORM on a `Db` declared with one read replica: the benchmark
+    /// server itself, on a second pool of one connection (a server not in
+    /// recovery counts as having replayed every write), so the rows show
+    /// the client's routing work, not a second server's speed. Outside a
+    /// `read_your_writes` scope, as most reads run.
+    async fn replica(&mut self) -> BoxResult<()> {
+        let mut rng = Rng(0x5eed_0f0b_5eed ^ 0x24);
+        let users = self.sizes.users as u64;
+        let ids: Vec<i32> = (0..self.sizes.gets)
+            .map(|_| rng.range(1, users) as i32)
+            .collect();
+        let pages: Vec<(String, i64)> = (0..self.sizes.filters)
+            .map(|_| (BLACK.to_owned(), rng.range(0, MAX_OFFSET) as i64))
+            .collect();
+        let routed = Db::builder(&self.url)
+            .max_size(1)
+            .replica(self.url.clone())
+            .connect()
+            .await?;
+        let plain = std::mem::replace(&mut self.sides.orm, orm::Orm { db: routed });
+        let label = format!("10 get by pk, Db with 1 replica x{}", thousands(ids.len()));
+        let get = self.get_row("replica-get", label, &ids).await;
+        let label = format!(
+            "10 filter + order_by + limit 20, Db with 1 replica x{}",
+            thousands(pages.len())
+        );
+        let filter = match get {
+            Ok(_) => Some(self.filter_row("replica-filter", label, &pages).await),
+            Err(_) => None,
+        };
+        let routed = std::mem::replace(&mut self.sides.orm, plain);
+        let served = routed.db.replica_stats().map_or(0, |s| s.replicas[0].reads);
+        self.log.line(format!(
+            "  replica: {served} reads served by the replica pool, {} by the primary",
+            routed.db.replica_stats().map_or(0, |s| s.primary_reads)
+        ));
+        self.results.push(get?);
+        if let Some(filter) = filter {
+            self.results.push(filter?);
+        }
         Ok(())
     }
 
@@ -1225,6 +1296,7 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
         Workload::Filter,
         Workload::All,
         Workload::Concurrent,
+        Workload::Replica,
     ];
     if reads.into_iter().any(runs) {
         bench.fill(bench.sizes.users, 0, 0).await?;
@@ -1241,6 +1313,7 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
             Workload::Filter => bench.filter().await?,
             Workload::All => bench.all().await?,
             Workload::Concurrent => bench.concurrent().await?,
+            Workload::Replica => bench.replica().await?,
             Workload::Join => bench.join().await?,
             Workload::Prefetch => bench.prefetch().await?,
             Workload::NoIndex => bench.noindex().await?,

@@ -680,15 +680,16 @@
 //!
 //! A [`Db`] declared with hot standbys ([`DbBuilder::replica`]) sends the
 //! ORM's reads outside transactions (query sets, `get`, counts, `exists`,
-//! aggregates, `values`, prefetches, [`raw_read`]) to a healthy replica,
-//! round-robin, and everything else to the primary: writes, transaction
-//! blocks (so `select_for_update`), scripts, `COPY`, streams, migrations,
-//! `get_or_create`, plain [`raw()`](fn@raw). `.using(&db.primary())` and
+//! aggregates, `values`, prefetches, streams and `iterator()`,
+//! [`raw_read`]) to a healthy replica, round-robin, and everything else to
+//! the primary: writes, transaction blocks (so `select_for_update`),
+//! scripts, `COPY`, `iterator()` with `prefetch_related` (a cursor),
+//! migrations, `get_or_create`, plain [`raw()`](fn@raw). `.using(&db.primary())` and
 //! `.using(&db.replica())` choose. Inside [`read_your_writes`] a read goes
 //! to a replica only if it has replayed the WAL past the scope's last
 //! committed write (`pg_last_wal_replay_lsn()` against the primary's WAL
-//! position taken after the write), else to the primary: exact, no time
-//! window. A replica that fails or lags more than
+//! position taken after the write, pipelined behind it on its connection),
+//! else to the primary: exact, no time window. A replica that fails or lags more than
 //! [`max_replica_lag`](DbBuilder::max_replica_lag) is skipped (a `tracing`
 //! warning, target `orm_core::replica`) and checked again after a backoff;
 //! a read whose replica went away before sending a row runs again on

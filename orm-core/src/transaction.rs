@@ -151,7 +151,7 @@ impl Transaction {
             ));
         }
         self.db.count();
-        if let Err(err) = tx.conn().batch_execute("COMMIT").await {
+        if let Err(err) = self.db.commit_noted(tx).await {
             // A COMMIT the server refused (a serialization failure, a
             // deferred constraint) ended the transaction: the connection
             // can go back to the pool. After a lost connection, it cannot.
@@ -161,7 +161,6 @@ impl Transaction {
             return Err(err.into());
         }
         tx.finish(Status::Committed);
-        self.db.note_commit(tx).await;
         Ok(())
     }
 

@@ -363,3 +363,98 @@ async fn stopping_the_standby_under_load_fails_no_read() -> Result<()> {
     );
     Ok(())
 }
+
+/// `stream()` / `iterator()` outside a transaction read on the standby, as
+/// Django routes every read through `db_for_read` (its docs, "Multiple
+/// databases": iterators included); read-your-writes holds for them too,
+/// and a standby stopped before the first row sends the stream to the
+/// primary, with every row once.
+#[tokio::test]
+async fn streams_are_read_on_the_standby() -> Result<()> {
+    let mut pair = pair().await;
+    let db = Db::builder(primary_url(&pair))
+        .replica(pair.standby_url("postgres"))
+        .max_replica_lag(Duration::from_secs(120))
+        // Long: the stopped standby is found by the stream, not the poll.
+        .replica_poll_interval(Duration::from_secs(60))
+        .build()?;
+    orm_core::generate_schemas_on(&db).await?;
+    for name in ["s1", "s2", "s3"] {
+        orm_core::scope(&db, User::create(User::named(name))).await?;
+    }
+    pair.wait_replayed().await?;
+    let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    let stream_all = || async {
+        let users: Vec<User> = User::all().order_by(["id"]).stream().try_collect().await?;
+        Ok::<_, Error>(names(users))
+    };
+    orm_core::scope(&db, async {
+        // Wait for the first health check (a standby not checked yet has
+        // replayed nothing as far as the router knows).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stats(&db).replicas[0].replayed_lsn == 0 {
+            assert!(Instant::now() < deadline, "never checked: {:?}", stats(&db));
+            let _ = User::all().count().await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let before = (replica_reads(&db), stats(&db).primary_reads);
+        assert_eq!(stream_all().await?, ["s1", "s2", "s3"]);
+        let users: Vec<User> = User::all()
+            .order_by(["id"])
+            .iterator(2)
+            .try_collect()
+            .await?;
+        assert_eq!(names(users), ["s1", "s2", "s3"]);
+        assert_eq!(
+            (replica_reads(&db), stats(&db).primary_reads),
+            (before.0 + 2, before.1),
+            "both served by the standby"
+        );
+
+        // In a transaction: on the primary, in it.
+        let in_tx = orm_core::transaction(|| async {
+            User::create(User::named("s4")).await?;
+            stream_all().await
+        })
+        .await?;
+        assert_eq!(in_tx, ["s1", "s2", "s3", "s4"]);
+        assert_eq!(replica_reads(&db), before.0 + 2, "not on the standby");
+
+        // Replay paused: a stream in a read-your-writes scope sees the
+        // scope's write (from the primary).
+        pair.pause_replay().await?;
+        let seen = read_your_writes(async {
+            User::create(User::named("s5")).await?;
+            stream_all().await
+        })
+        .await?;
+        assert_eq!(seen, ["s1", "s2", "s3", "s4", "s5"]);
+        assert_eq!(
+            replica_reads(&db),
+            before.0 + 2,
+            "the paused standby served none"
+        );
+        pair.resume_replay().await?;
+        pair.wait_replayed().await?;
+        Ok::<_, Error>(())
+    })
+    .await?;
+
+    // The standby stopped (the router does not know yet): the stream's
+    // open fails there before any row, and it is read on the primary.
+    let stopped = tokio::task::spawn_blocking(move || {
+        let stopped = pair.stop_standby();
+        (pair, stopped)
+    })
+    .await
+    .expect("joined");
+    let (_pair, stopped) = stopped;
+    stopped.expect("standby stopped");
+    let retried = stats(&db).retried_reads;
+    let rows = orm_core::scope(&db, stream_all()).await?;
+    assert_eq!(rows, ["s1", "s2", "s3", "s4", "s5"], "every row once");
+    let after = stats(&db);
+    assert_eq!(after.retried_reads, retried + 1, "{after:?}");
+    assert!(!after.replicas[0].up, "marked down: {after:?}");
+    Ok(())
+}

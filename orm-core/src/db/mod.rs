@@ -268,21 +268,18 @@ impl Db {
             return Ok(self.clone());
         }
         // A pinned handle's statements are reads (a prefetch's): on a
-        // database with replicas, on the node a read would use.
-        let node;
-        let this = if self.routes() {
-            node = self.read_node();
-            &node
-        } else {
-            self
-        };
-        let client = match this.client().await {
-            // The replica refused the connection: the primary's.
-            Err(e) if !std::ptr::eq(this, self) && replica::went_away(&e) => {
-                let primary = self.direct();
-                return Box::pin(primary.pinned()).await;
+        // database with replicas, on the node a read would use (the next
+        // one when a replica refuses the connection).
+        let mut nodes = self.reads();
+        let (this, client) = loop {
+            let (node, db) = nodes.next();
+            match db.client().await {
+                Err(e) if nodes.retry(node, &e) => {}
+                client => {
+                    nodes.served(node);
+                    break (db, client?);
+                }
             }
-            client => client?,
         };
         let conn = match client {
             Conn::Pooled(object) => object,

@@ -5,12 +5,14 @@
 //! replica went away.
 //!
 //! What is a read: a `SELECT` the ORM sends outside a transaction (query
-//! sets, `get`, counts, `exists`, aggregates, `values`, prefetches) and raw
-//! SQL run with [`raw_read`](crate::raw::raw_read). Everything else goes to
-//! the primary: statements that write (`INSERT`, `UPDATE`, `DELETE`, also
-//! with `RETURNING`), every statement of a transaction block or of
-//! [`Db::begin`] (so `select_for_update`, which needs one), scripts
-//! ([`Db::batch_execute`]), `COPY`, streams (`iterator()`), migrations,
+//! sets, `get`, counts, `exists`, aggregates, `values`, prefetches,
+//! streams and `iterator()`) and raw SQL run with
+//! [`raw_read`](crate::raw::raw_read). Everything else goes to the
+//! primary: statements that write (`INSERT`, `UPDATE`, `DELETE`, also with
+//! `RETURNING`), every statement of a transaction block or of
+//! [`Db::begin`] (so `select_for_update`, which needs one, and the cursor
+//! of `iterator()` with `prefetch_related`), scripts
+//! ([`Db::batch_execute`]), `COPY`, migrations,
 //! `get_or_create`/`update_or_create`, and plain [`raw`](crate::raw::raw).
 //!
 //! A database without replicas never looks at any of this: its statements
@@ -19,8 +21,10 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_util::future::join;
 use postgres_types::BorrowToSql;
 use tokio_postgres::Row;
 
@@ -256,8 +260,9 @@ tokio::task_local! {
 /// the scope before the read started, otherwise to the primary. Exact, by
 /// WAL position: after each write that commits in the scope (an autocommit
 /// write, a transaction's `COMMIT`), the primary's WAL position is asked on
-/// the same pool (one more round trip per write, only inside a scope and
-/// only on a database with replicas); replicas report their
+/// the write's connection, queued right behind it (no extra round trip;
+/// one more statement per write, only inside a scope and only on a
+/// database with replicas); replicas report their
 /// `pg_last_wal_replay_lsn()` to a background check that runs every
 /// millisecond while reads wait for them.
 ///
@@ -361,28 +366,6 @@ impl Db {
         db
     }
 
-    /// The handle a read of this routed handle runs on now: a replica's
-    /// (with this handle's statement limit) or the primary's.
-    pub(super) fn read_node(&self) -> Db {
-        let set = self
-            .inner
-            .replicas
-            .as_ref()
-            .expect("read_node is called on routed handles");
-        match self.pick(set, None) {
-            Some(i) => {
-                let mut db = set.nodes[i].db.clone();
-                db.timeout = self.timeout;
-                set.nodes[i].reads.fetch_add(1, Ordering::Relaxed);
-                db
-            }
-            None => {
-                set.primary_reads.fetch_add(1, Ordering::Relaxed);
-                self.direct()
-            }
-        }
-    }
-
     /// A usable replica for a read of this handle now (round-robin), other
     /// than `not`; `None` sends it to the primary.
     fn pick(&self, set: &Arc<ReplicaSet>, not: Option<usize>) -> Option<usize> {
@@ -435,20 +418,20 @@ impl Db {
         I::IntoIter: ExactSizeIterator,
     {
         let set = self.inner.replicas.as_ref().expect("routed");
-        let direct = self.direct();
         if !is_read(sql) {
-            direct.for_each_row_here(sql, params, shown, each).await?;
-            self.note_write().await;
-            return Ok(());
+            let (db, writes) = self.write_node().await?;
+            let sends = AtomicU32::new(0);
+            let write = db.for_each_row_here(sql, Sends(params, &sends), shown, each);
+            return db.noting_position(writes, &sends, write).await;
         }
-        let mut not = None;
-        for _ in 0..2 {
-            let Some(i) = self.pick(set, not) else {
-                break;
-            };
-            let node = &set.nodes[i];
-            let mut db = node.db.clone();
-            db.timeout = self.timeout;
+        let mut nodes = ReadNodes {
+            db: self,
+            set: Some(set),
+            not: None,
+            tries: 0,
+        };
+        loop {
+            let (node, db) = nodes.next();
             let mut sent = false;
             let result = db
                 .for_each_row_here(sql, params.clone(), shown, |row| {
@@ -457,25 +440,43 @@ impl Db {
                 })
                 .await;
             match result {
-                Err(e) if !sent && went_away(&e) => {
-                    set.failed(i, &e);
-                    set.retried.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        target: "orm_core::replica",
-                        replica = %node.db.inner.target,
-                        error = %e,
-                        "a read's replica went away; the read is retried on another node"
-                    );
-                    not = Some(i);
-                }
+                Err(e) if !sent && nodes.retry(node, &e) => {}
                 result => {
-                    node.reads.fetch_add(1, Ordering::Relaxed);
+                    nodes.served(node);
                     return result;
                 }
             }
         }
-        set.primary_reads.fetch_add(1, Ordering::Relaxed);
-        direct.for_each_row_here(sql, params, shown, each).await
+    }
+
+    /// The nodes a read of `sql` on this handle may run on, in the order
+    /// to try them ([`ReadNodes`]): on a routed handle, for a read, a
+    /// replica, another after it went away, then the primary; else this
+    /// handle alone.
+    pub(crate) fn read_nodes(&self, sql: &str) -> ReadNodes<'_> {
+        match is_read(sql) {
+            true => self.reads(),
+            false => ReadNodes {
+                db: self,
+                set: None,
+                not: None,
+                tries: 0,
+            },
+        }
+    }
+
+    /// [`read_nodes`](Db::read_nodes) for statements known to be reads.
+    pub(crate) fn reads(&self) -> ReadNodes<'_> {
+        let set = match &self.inner.replicas {
+            Some(set) if self.routes() => Some(set),
+            _ => None,
+        };
+        ReadNodes {
+            db: self,
+            set,
+            not: None,
+            tries: 0,
+        }
     }
 
     /// [`execute_iter`](Db::execute_iter) on a routed handle: on the
@@ -493,9 +494,105 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let n = self.direct().execute_here(sql, params, shown).await?;
-        self.note_write().await;
-        Ok(n)
+        let (db, writes) = self.write_node().await?;
+        let sends = AtomicU32::new(0);
+        let write = db.execute_here(sql, Sends(params, &sends), shown);
+        db.noting_position(writes, &sends, write).await
+    }
+
+    /// Where a write of this routed handle runs: the primary, and in a
+    /// [`read_your_writes`] scope (returned) on one connection held for the
+    /// write and the WAL position read behind it
+    /// ([`noting_position`](Db::noting_position)), unless statements of this
+    /// handle do not go out on the connection they are given (unnamed
+    /// statements, whose pooler may hand them to different servers; a
+    /// statement limit, which takes a connection of its own).
+    async fn write_node(&self) -> Result<(Db, Option<Arc<AtomicU64>>)> {
+        let direct = self.direct();
+        let Ok(writes) = WRITES.try_with(Arc::clone) else {
+            return Ok((direct, None));
+        };
+        if self.inner.unnamed.is_some() || self.timeout.is_some() {
+            return Ok((direct, Some(writes)));
+        }
+        Ok((direct.pinned().await?, Some(writes)))
+    }
+
+    /// Runs `write`, a statement of this handle (on the primary) whose
+    /// parameters count their encodings in `sends` ([`Sends`]), and in a
+    /// [`read_your_writes`] scope (`writes`) notes the primary's WAL
+    /// position after it committed.
+    ///
+    /// On a handle pinned to one connection ([`write_node`](Db::write_node))
+    /// the position is asked on that connection right behind the write,
+    /// without waiting for the write's answer: tokio-postgres sends a
+    /// client's statements in the order they are queued, and PostgreSQL
+    /// runs a connection's statements one after the other, each
+    /// autocommit statement committed at its own `Sync` before the next
+    /// message is read. So the position is read after the write's commit
+    /// record was inserted (and, with `synchronous_commit` on, flushed),
+    /// as a second round trip would read it, but in the same round trip.
+    /// It must be queued after the write, never before: a position read
+    /// before the commit would let a replica that has not replayed the
+    /// write serve the scope's reads. The write is polled once first; its
+    /// parameters are encoded in the same poll as it is queued (no await in
+    /// between, in tokio-postgres 0.7's `query`, `execute` and
+    /// `query_typed`), so a count above zero after that poll means it is on
+    /// the connection, and the position is queued behind it. Otherwise
+    /// (its statement was not prepared yet: a round trip first), or when
+    /// the write was sent again after the position was queued (a stale
+    /// cached statement prepared again), the position is asked once the
+    /// write has answered, as before.
+    async fn noting_position<T>(
+        &self,
+        writes: Option<Arc<AtomicU64>>,
+        sends: &AtomicU32,
+        write: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(writes) = writes else {
+            return write.await;
+        };
+        futures_util::pin_mut!(write);
+        let mut result = None;
+        let mut lsn = None;
+        if self.pinned.is_some() {
+            let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+            match first {
+                Poll::Ready(done) => result = Some(done),
+                Poll::Pending => {
+                    let queued = sends.load(Ordering::Acquire);
+                    if queued > 0 {
+                        let (done, read) = join(write.as_mut(), self.position()).await;
+                        if sends.load(Ordering::Acquire) == queued {
+                            lsn = read;
+                        }
+                        result = Some(done);
+                    }
+                }
+            }
+        }
+        let result = match result {
+            Some(done) => done,
+            None => write.await,
+        };
+        if lsn.is_none() {
+            lsn = self.position().await;
+        }
+        // Unknown (the position could not be read): the scope's reads go
+        // to the primary.
+        writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
+        result
+    }
+
+    /// The primary's WAL position now ([`WRITE_LSN`]), asked on this
+    /// handle's connection; `None` when it could not be read.
+    async fn position(&self) -> Option<u64> {
+        let mut lsn = None;
+        let asked = self.for_each_row_here(WRITE_LSN, NO_VALUES, NO_VALUES, |row| {
+            lsn = lsn_of(Some(&row));
+            Ok(())
+        });
+        asked.await.ok().and(lsn)
     }
 
     /// After a write committed outside a transaction block on this handle:
@@ -509,37 +606,144 @@ impl Db {
         let Ok(writes) = WRITES.try_with(Arc::clone) else {
             return;
         };
-        let mut lsn = None;
-        let direct = self.direct();
-        let asked = direct.for_each_row_here(WRITE_LSN, NO_VALUES, NO_VALUES, |row| {
-            lsn = lsn_of(Some(&row));
-            Ok(())
-        });
-        if asked.await.is_err() {
-            lsn = None;
-        }
+        let lsn = self.direct().position().await;
         writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
     }
 
-    /// After a transaction of this database committed on `tx`'s connection:
-    /// as [`note_write`](Db::note_write), asked on that connection before it
-    /// goes back to the pool.
-    pub(crate) async fn note_commit(&self, tx: &TxState) {
-        if self.inner.replicas.is_none() {
-            return;
-        }
-        let Ok(writes) = WRITES.try_with(Arc::clone) else {
-            return;
-        };
+    /// Commits the transaction on `tx`'s connection; in a
+    /// [`read_your_writes`] scope of a database with replicas, notes the
+    /// primary's WAL position after the commit, asked on that connection
+    /// right behind `COMMIT` (queued after it, so read after the commit, in
+    /// the same round trip; see [`noting_position`](Db::noting_position)).
+    /// With unnamed statements (a pooler, which may hand the two to
+    /// different servers) it is asked once `COMMIT` has answered.
+    pub(crate) async fn commit_noted(
+        &self,
+        tx: &TxState,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
         let conn = tx.conn();
-        let lsn = match conn.prepare(WRITE_LSN).await {
-            Ok(statement) => match conn.query(&statement, &[]).await {
-                Ok(rows) => lsn_of(rows.first()),
-                Err(_) => None,
-            },
-            Err(_) => None,
+        let writes = match self.inner.replicas {
+            Some(_) => WRITES.try_with(Arc::clone).ok(),
+            None => None,
+        };
+        let Some(writes) = writes else {
+            return conn.batch_execute("COMMIT").await;
+        };
+        // Prepared (a round trip the first time on this connection) before
+        // COMMIT is sent: then the position's first poll queues it.
+        let statement = match self.inner.unnamed {
+            None => conn.prepare(WRITE_LSN).await.ok(),
+            Some(_) => None,
+        };
+        let (committed, lsn) = match statement {
+            Some(statement) => {
+                let commit = conn.batch_execute("COMMIT");
+                futures_util::pin_mut!(commit);
+                // `batch_execute` queues its message in its first poll.
+                match std::future::poll_fn(|cx| Poll::Ready(commit.as_mut().poll(cx))).await {
+                    Poll::Ready(committed) => (committed, None),
+                    Poll::Pending => {
+                        let position = conn.query(&statement, &[]);
+                        let (committed, rows) = join(commit, position).await;
+                        (committed, rows.ok().and_then(|rows| lsn_of(rows.first())))
+                    }
+                }
+            }
+            None => (conn.batch_execute("COMMIT").await, None),
+        };
+        committed?;
+        let lsn = match lsn {
+            Some(lsn) => Some(lsn),
+            None => conn
+                .query_typed(WRITE_LSN, &[])
+                .await
+                .ok()
+                .and_then(|rows| lsn_of(rows.first())),
         };
         writes.fetch_max(lsn.unwrap_or(u64::MAX), Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// Where a read runs, node after node: a replica (round-robin, one that
+/// has the scope's writes), once more another replica if that one went
+/// away before sending a row, then the primary ([`Db::read_nodes`]). The
+/// caller runs the read on each [`next`](ReadNodes::next) node until
+/// [`retry`](ReadNodes::retry) says no, then reports the node that
+/// answered with [`served`](ReadNodes::served).
+pub(crate) struct ReadNodes<'a> {
+    db: &'a Db,
+    /// `None`: no routing, the handle itself.
+    set: Option<&'a Arc<ReplicaSet>>,
+    /// The replica that went away.
+    not: Option<usize>,
+    /// Replicas tried.
+    tries: u8,
+}
+
+impl ReadNodes<'_> {
+    /// The next node: a replica's index and handle (with the read's
+    /// statement limit), or `None` and the primary's.
+    pub(crate) fn next(&mut self) -> (Option<usize>, Db) {
+        let Some(set) = self.set else {
+            return (None, self.db.clone());
+        };
+        if self.tries < 2 {
+            self.tries += 1;
+            if let Some(i) = self.db.pick(set, self.not) {
+                let mut db = set.nodes[i].db.clone();
+                db.timeout = self.db.timeout;
+                return (Some(i), db);
+            }
+            self.tries = 2;
+        }
+        (None, self.db.direct())
+    }
+
+    /// After the read failed on `node` with `err`, before it produced a
+    /// row: whether to try the next node. Only when `node` is a replica and
+    /// `err` says it went away ([`went_away`]): it is marked down, and the
+    /// retry counted and logged.
+    pub(crate) fn retry(&mut self, node: Option<usize>, err: &Error) -> bool {
+        let (Some(set), Some(i)) = (self.set, node) else {
+            return false;
+        };
+        if !went_away(err) {
+            return false;
+        }
+        set.failed(i, err);
+        set.retried.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            target: "orm_core::replica",
+            replica = %set.nodes[i].db.inner.target,
+            error = %err,
+            "a read's replica went away; the read is retried on another node"
+        );
+        self.not = Some(i);
+        true
+    }
+
+    /// Counts the read `node` answered.
+    pub(crate) fn served(&self, node: Option<usize>) {
+        match (self.set, node) {
+            (Some(set), Some(i)) => set.nodes[i].reads.fetch_add(1, Ordering::Relaxed),
+            (Some(set), None) => set.primary_reads.fetch_add(1, Ordering::Relaxed),
+            (None, _) => 0,
+        };
+    }
+}
+
+/// A statement's parameters that count how often they are encoded
+/// (`into_iter`), for [`Db::noting_position`].
+#[derive(Clone)]
+struct Sends<'a, I>(I, &'a AtomicU32);
+
+impl<I: IntoIterator> IntoIterator for Sends<'_, I> {
+    type Item = I::Item;
+    type IntoIter = I::IntoIter;
+    fn into_iter(self) -> I::IntoIter {
+        self.1.fetch_add(1, Ordering::Release);
+        self.0.into_iter()
     }
 }
 
@@ -774,6 +978,48 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("read replica 1"), "{err}");
+    }
+
+    #[test]
+    fn a_read_tries_a_replica_another_then_the_primary() {
+        let db = Db::builder("postgres://u@/db?host=/nonexistent")
+            .replica("postgres://u@/db?host=/nonexistent2")
+            .replica("postgres://u@/db?host=/nonexistent3")
+            .build()
+            .unwrap();
+        let gone = Error::PoolTimeout("t".into());
+        // A write, and a handle without replicas: the handle itself, no retry.
+        let mut write = db.read_nodes("UPDATE \"t\" SET \"a\" = $1");
+        let (node, on) = write.next();
+        assert!(node.is_none() && on.routes(), "the routed handle itself");
+        assert!(!write.retry(node, &gone));
+        let plain = db.direct();
+        let mut nodes = plain.read_nodes("SELECT 1");
+        assert!(nodes.next().0.is_none());
+        // A read: a replica; after it went away, the other; then the
+        // primary, which is never retried.
+        let mut nodes = db.read_nodes("SELECT 1");
+        let (first, on) = nodes.next();
+        let first = first.expect("a replica");
+        assert!(!on.routes(), "the replica's own pool");
+        assert!(
+            !nodes.retry(Some(first), &Error::NotConnected),
+            "not a node failure"
+        );
+        assert!(nodes.retry(Some(first), &gone));
+        let (second, _) = nodes.next();
+        let second = second.expect("the other replica");
+        assert_ne!(first, second);
+        assert!(nodes.retry(Some(second), &gone));
+        let (node, on) = nodes.next();
+        assert!(node.is_none() && !on.routes(), "the primary, unrouted");
+        assert!(!nodes.retry(None, &gone));
+        nodes.served(None);
+        let stats = db.replica_stats().unwrap();
+        assert_eq!((stats.primary_reads, stats.retried_reads), (1, 2));
+        assert!(stats.replicas.iter().all(|n| !n.up), "both marked down");
+        // Both down: the next read goes to the primary at once.
+        assert!(db.reads().next().0.is_none());
     }
 
     #[test]

@@ -17,6 +17,8 @@ struct Open {
     /// For [`Db::track`]: an error inside a transaction marks it failed.
     db: Db,
     rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    /// The first row, read when the stream opened and not yet yielded.
+    first: Option<tokio_postgres::Row>,
     joins: Vec<related::Join>,
 }
 
@@ -26,10 +28,31 @@ enum State {
     Done,
 }
 
+/// Opens the plan's stream on the node its read goes to: on a database
+/// with replicas, outside a transaction, a replica (one that has the
+/// writes of the current `read_your_writes` scope), else the primary. A
+/// replica that went away before the first row arrived is marked down and
+/// the stream opened on the next node (nothing was yielded yet, so no row
+/// comes twice); after that, an error ends the stream.
 async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db()?;
-    let conn = db.exclusive_client().await?;
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
+    let mut nodes = db.read_nodes(&plan.stmt.sql);
+    loop {
+        let (node, on) = nodes.next();
+        match open_on(on, &plan).await {
+            Err(e) if nodes.retry(node, &e) => {}
+            result => {
+                nodes.served(node);
+                return result;
+            }
+        }
+    }
+}
+
+/// [`open`] on `db`, up to the first row.
+async fn open_on(db: Db, plan: &Plan) -> Result<Open> {
+    let conn = db.exclusive_client().await?;
     // Dropped before the server answers: cancelled, as once it has.
     let flight = InFlight(&db, &conn);
     let rows = db
@@ -37,13 +60,23 @@ async fn open(plan: Plan) -> Result<Open> {
         .await;
     std::mem::forget(flight);
     let rows = rows?;
-    Ok(Open {
+    let mut open = Open {
         conn,
         ended: false,
         db,
         rows: Box::pin(rows),
-        joins: plan.joins,
-    })
+        first: None,
+        joins: plan.joins.clone(),
+    };
+    match open.rows.try_next().await {
+        Ok(Some(row)) => open.first = Some(row),
+        Ok(None) => open.ended = true,
+        Err(err) => {
+            open.ended = true;
+            return open.db.track(Err(err));
+        }
+    }
+    Ok(open)
 }
 
 /// The rows of a plan, one at a time.
@@ -58,6 +91,13 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
             },
             State::Open(open) => open,
         };
+        if let Some(row) = open.first.take() {
+            let item = related::decode_row::<M>(&row, &open.joins);
+            return Some((item, State::Open(open)));
+        }
+        if open.ended {
+            return None;
+        }
         match open.rows.try_next().await {
             Ok(Some(row)) => {
                 let item = related::decode_row::<M>(&row, &open.joins);
