@@ -38,8 +38,11 @@
 //!
 //! With `#[orm(tenant, rls)]`, migrations also enable PostgreSQL's
 //! row-level security on the table, keyed on the setting [`SETTING`]
-//! (`orm.tenant`), which the ORM sets at the start of each transaction
-//! block run in a tenant scope (see the crate docs, "Tenants").
+//! (`orm.tenant`), which the ORM sets for every statement run in a tenant
+//! scope: inside a transaction block when the block begins (and again when
+//! the scope changes inside it), and around a statement outside a block
+//! (`BEGIN; set_config(..); <statement>; COMMIT` in one round trip); see
+//! the crate docs, "Tenants".
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -294,31 +297,33 @@ pub(crate) fn check_row<M: Model>(obj: &M) -> Result<()> {
     check_given(M::META, field, &obj.field_value(field.position), &value)
 }
 
-/// The setting a transaction block in this scope starts with: `Some` for a
-/// current tenant when a model linked into this binary has row-level
-/// security (`#[orm(tenant, rls)]`).
-pub(crate) fn setting_for_transaction() -> Option<Value> {
+/// Whether a model linked into this binary has row-level security
+/// (`#[orm(tenant, rls)]`): read once, then one load of a flag, the only
+/// cost of this module on the path of every statement.
+#[inline]
+pub(crate) fn rls_in_use() -> bool {
     static RLS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let rls = *RLS
-        .get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls)));
-    if !rls {
-        return None;
-    }
-    current().map(|t| Value::Text(Some(t.to_setting())))
+    *RLS.get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls)))
+}
+
+/// The text [`SETTING`] holds for the current tenant: `None` outside any
+/// [`scope`] or inside [`unscoped`].
+pub(crate) fn current_setting() -> Option<String> {
+    current().map(|t| t.to_setting())
 }
 
 /// Sets [`SETTING`] for the transaction just begun on `db` (its local
 /// value: it ends with the transaction, so nothing reaches the
 /// connection's next user, also through a pooler in transaction mode).
 /// One statement per transaction block, only when row-level security is in
-/// use and a tenant is current.
+/// use and a tenant is current; the statements of the block set it again
+/// when they run under another tenant (see `db/rls.rs`).
 ///
 /// # Errors
 /// As the statement.
 pub(crate) async fn set_local(db: &crate::db::Db) -> Result<()> {
-    if let Some(value) = setting_for_transaction() {
-        db.query("SELECT set_config('orm.tenant', $1, true)", &[value])
-            .await?;
+    if rls_in_use() {
+        db.follow_tenant().await?;
     }
     Ok(())
 }

@@ -18,6 +18,10 @@ struct Open {
     db: Db,
     rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
     joins: Vec<related::Join>,
+    /// Run in a transaction block of its own, for row-level security's
+    /// tenant setting (`db/rls.rs`): committed after the last row; the
+    /// connection closed (rolled back) when the stream ends otherwise.
+    block: bool,
 }
 
 enum State {
@@ -28,14 +32,25 @@ enum State {
 
 async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db()?;
+    let block = db.rls_block();
     let conn = db.exclusive_client().await?;
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
     // Dropped before the server answers: cancelled, as once it has.
     let flight = InFlight(&db, &conn);
-    let rows = db
-        .start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
-        .await;
-    std::mem::forget(flight);
+    let rows = async {
+        if let Some(setting) = &block {
+            db.rls_begin(&conn, setting).await?;
+        }
+        db.start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
+            .await
+    }
+    .await;
+    if rows.is_ok() || block.is_none() {
+        std::mem::forget(flight);
+    } else {
+        // The connection is inside the block: closed.
+        drop(flight);
+    }
     let rows = rows?;
     Ok(Open {
         conn,
@@ -43,6 +58,7 @@ async fn open(plan: Plan) -> Result<Open> {
         db,
         rows: Box::pin(rows),
         joins: plan.joins,
+        block: block.is_some(),
     })
 }
 
@@ -64,11 +80,19 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
                 Some((item, State::Open(open)))
             }
             Ok(None) => {
+                if open.block {
+                    let client: &tokio_postgres::Client = &open.conn;
+                    if let Err(err) = client.batch_execute("COMMIT").await {
+                        return Some((Err(err.into()), State::Done));
+                    }
+                }
                 open.ended = true;
                 None
             }
             Err(err) => {
-                open.ended = true;
+                // A block's connection is closed (`Drop`): it is inside
+                // the aborted block.
+                open.ended = !open.block;
                 Some((open.db.track::<M>(Err(err)), State::Done))
             }
         }
