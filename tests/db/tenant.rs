@@ -530,3 +530,81 @@ async fn row_level_security_follows_a_scope_changed_inside_a_block() -> Result<(
     })
     .await
 }
+
+#[tokio::test]
+async fn row_level_security_outside_blocks_through_pgbouncer() -> Result<()> {
+    use orm_core::testing::pgbouncer::{pooled_test_database, APP_ROLE};
+    let Some(urls) = pooled_test_database().await? else {
+        return Ok(());
+    };
+    let admin = Db::connect(&urls.direct).await?;
+    orm_core::generate_schemas_on(&admin).await?;
+    orm_core::scope(&admin, two_tenants()).await?;
+    // The plain role through pgbouncer (whose auth file lists it), in the
+    // mode that works through a transaction pooler.
+    drop(plain_role(&admin, &urls.direct, APP_ROLE).await?);
+    let app = Db::builder(as_role(&urls.pooled, APP_ROLE))
+        .statement_mode(orm_core::StatementMode::Unnamed)
+        .max_size(16)
+        .connect()
+        .await?;
+    // 20 tasks x 50 statements, tenants 1 and 2 in turn, none in a
+    // transaction block: each sees and touches its tenant's rows only
+    // (tenant 1 has 2 tasks, tenant 2 has 1).
+    let mut tasks = Vec::new();
+    for i in 0..20_usize {
+        let tenant_id = 1 + (i % 2) as i64;
+        let mine = 3 - tenant_id;
+        tasks.push(tokio::spawn(orm_core::scope(
+            &app.clone(),
+            tenant::scope(tenant_id, async move {
+                let (mut errors, mut crossed) = (Vec::new(), 0_usize);
+                for j in 0..50_usize {
+                    let step = async {
+                        match j % 5 {
+                            0 => Ok(vec![tenant_id; TnTask::all().count().await? as usize]),
+                            1 => Ok(TnTask::all().await?.iter().map(|t| t.tenant_id).collect()),
+                            2 => {
+                                let rows: Vec<(i64,)> =
+                                    orm_core::raw("SELECT tenant_id FROM tn_tasks", &[]).await?;
+                                Ok(rows.into_iter().map(|r| r.0).collect())
+                            }
+                            3 => {
+                                let n = TnTask::objects_all_tenants()
+                                    .update(q!(points = j as i32))
+                                    .await?;
+                                Ok(vec![tenant_id; n as usize])
+                            }
+                            _ => {
+                                let rows: Vec<(i64,)> = orm_core::raw(
+                                    "UPDATE tn_tasks SET points = points RETURNING tenant_id",
+                                    &[],
+                                )
+                                .await?;
+                                Ok::<Vec<i64>, Error>(rows.into_iter().map(|r| r.0).collect())
+                            }
+                        }
+                    };
+                    match step.await {
+                        Ok(seen) => {
+                            if seen.len() != mine as usize || seen.iter().any(|&t| t != tenant_id) {
+                                crossed += 1;
+                            }
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (errors, crossed)
+            }),
+        )));
+    }
+    let (mut errors, mut crossed) = (Vec::new(), 0);
+    for task in tasks {
+        let (e, c) = task.await.expect("task");
+        errors.extend(e);
+        crossed += c;
+    }
+    assert!(errors.is_empty(), "{} errors: {errors:?}", errors.len());
+    assert_eq!(crossed, 0, "statements that saw another tenant's rows or missed their own");
+    Ok(())
+}
