@@ -404,3 +404,69 @@ pub(crate) fn restrict_joins(
     }
     Ok(())
 }
+
+/// Checks the relations of `models` that no schema can hold with tenant
+/// models (whose primary key includes the tenant column, Citus's shape):
+///
+/// - a foreign key from a model without a tenant field to a tenant model
+///   (the key would need the tenant column it does not have: PostgreSQL
+///   refuses a foreign key to a column that is not unique alone);
+/// - a many-to-many relation with a tenant model on either side: its
+///   automatic link table has no tenant column, so Citus could not
+///   co-locate it and row-level security would not hold it.
+///
+/// Run by migrations and `generate_schemas` before any SQL is written.
+///
+/// # Errors
+/// [`Error::Config`] naming the models, the field and the fix.
+pub(crate) fn check_relations(models: &[&'static ModelMeta]) -> Result<()> {
+    for meta in models {
+        for (i, field) in meta.fields.iter().enumerate() {
+            let Some(rel) = meta.relation_of_field(i) else {
+                continue;
+            };
+            let target = rel.target.meta();
+            if meta.tenant.is_some() {
+                continue;
+            }
+            let Some(theirs) = target.tenant else {
+                continue;
+            };
+            let their_field = &target.fields[theirs.field];
+            return Err(Error::Config(format!(
+                "{model}.{field} is a foreign key to {target}, a tenant model: {target}'s \
+                 primary key includes its tenant column `{column}`, so a key from {model}, \
+                 which has no tenant field, has nothing to refer to. Give {model} a tenant \
+                 field (`#[orm(tenant)] pub {tfield}: ..` of the type of {target}.{tfield}); \
+                 the foreign key then includes it",
+                model = meta.name,
+                field = field.name,
+                target = target.name,
+                column = their_field.column,
+                tfield = their_field.name,
+            )));
+        }
+        for rel in meta
+            .relations
+            .iter()
+            .filter(|r| r.kind == crate::relation::RelationKind::ManyToMany)
+        {
+            let target = rel.target.meta();
+            let Some(tenant_side) = [*meta, target].into_iter().find(|m| m.tenant.is_some()) else {
+                continue;
+            };
+            return Err(Error::Config(format!(
+                "{model}.{field} is a many-to-many relation between {model} and {target}, \
+                 and {tenant_side} is a tenant model: its automatic link table has no tenant column, so neither Citus \
+                 (which co-locates rows by the tenant) nor row-level security could hold it. \
+                 Declare the link as a model of its own, with `#[orm(tenant)]` and a \
+                 ForeignKey to {model} and to {target} (its keys then include the tenant)",
+                model = meta.name,
+                field = rel.name,
+                tenant_side = tenant_side.name,
+                target = target.name,
+            )));
+        }
+    }
+    Ok(())
+}

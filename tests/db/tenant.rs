@@ -605,6 +605,9 @@ async fn row_level_security_outside_blocks_through_pgbouncer() -> Result<()> {
         crossed += c;
     }
     assert!(errors.is_empty(), "{} errors: {errors:?}", errors.len());
-    assert_eq!(crossed, 0, "statements that saw another tenant's rows or missed their own");
+    assert_eq!(
+        crossed, 0,
+        "statements that saw another tenant's rows or missed their own"
+    );
     Ok(())
 }
