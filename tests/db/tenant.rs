@@ -418,8 +418,22 @@ async fn row_level_security_outside_transaction_blocks() -> Result<()> {
             })
             .await?;
             assert_eq!(made.tenant_id, 1);
-            assert_eq!(TnTask::objects_all_tenants().update(q!(points = 9)).await?, 3);
-            assert_eq!(TnTask::objects_all_tenants().filter(q!(title = "a3")).delete().await?, 1);
+            // bulk_create's COPY (in a block of its own).
+            let task = |title: &str| TnTask {
+                project: ForeignKey::from_key(alpha.id),
+                title: title.into(),
+                ..Default::default()
+            };
+            let made = TnTask::bulk_create(vec![task("a4"), task("a5")]).await?;
+            assert!(made.iter().all(|t| t.tenant_id == 1));
+            assert_eq!(TnTask::objects_all_tenants().update(q!(points = 9)).await?, 5);
+            assert_eq!(
+                TnTask::objects_all_tenants()
+                    .filter(q!(title__in = ["a3", "a4", "a5"]))
+                    .delete()
+                    .await?,
+                3
+            );
             // Raw SQL cannot write another tenant's row (the policy's WITH
             // CHECK, PostgreSQL's "new row violates row-level security
             // policy", SQLSTATE 42501).

@@ -535,6 +535,9 @@ impl Db {
         conn: &Conn,
         sql: &str,
     ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        if self.must_follow_tenant() {
+            Box::pin(self.follow_tenant()).await?;
+        }
         if self.inner.unnamed.is_some() {
             // Prepared uncached, and closed when this returns: inside the
             // transaction a `COPY` runs in then (`persist::bulk_insert`).
