@@ -625,3 +625,46 @@ async fn row_level_security_outside_blocks_through_pgbouncer() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn row_level_security_outside_blocks_on_a_hot_standby() -> Result<()> {
+    use orm_core::testing::ReplicaPair;
+    let pair = tokio::task::spawn_blocking(ReplicaPair::start)
+        .await
+        .expect("joined")
+        .expect("a primary and a hot standby");
+    let primary = Db::connect(&pair.primary_url("postgres")).await?;
+    orm_core::generate_schemas_on(&primary).await?;
+    orm_core::scope(&primary, two_tenants()).await?;
+    let role = "orm_tenant_standby";
+    drop(plain_role(&primary, &pair.primary_url("postgres"), role).await?);
+    pair.wait_replayed().await?;
+    // The plain role, its reads routed to the standby.
+    let app = Db::builder(as_role(&pair.primary_url("postgres"), role))
+        .replica(as_role(&pair.standby_url("postgres"), role))
+        .max_replica_lag(std::time::Duration::from_secs(120))
+        .build()?;
+    let reads = |db: &Db| db.replica_stats().expect("replicas").replicas[0].reads;
+    orm_core::scope(&app, async {
+        for (tenant_id, titles_of_tenant) in [(1_i64, &["a1", "a2"][..]), (2, &["b1"])] {
+            tenant::scope(tenant_id, async {
+                let before = reads(&app);
+                // BEGIN; set_config; SELECT; COMMIT on the standby (a hot
+                // standby runs read-only transactions and set_config).
+                assert_eq!(titles(&TnTask::all().await?), titles_of_tenant);
+                let rows: Vec<(String, bool)> = orm_core::raw_read(
+                    "SELECT title, pg_is_in_recovery() FROM tn_tasks ORDER BY title",
+                    &[],
+                )
+                .await?;
+                assert_eq!(rows.len(), titles_of_tenant.len());
+                assert!(rows.iter().all(|r| r.1), "read on the standby: {rows:?}");
+                assert_eq!(reads(&app), before + 2, "both reads served by the standby");
+                Ok::<_, Error>(())
+            })
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
