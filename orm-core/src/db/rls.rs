@@ -34,14 +34,24 @@ use super::{Conn, Db};
 /// `text`, sent unnamed: nothing survives the transaction).
 pub(crate) const SET_TENANT: &str = "SELECT set_config('orm.tenant', $1, true)";
 
-/// Runs [`SET_TENANT`] with `setting` on `client` and reads its row.
+/// Runs [`SET_TENANT`] with `setting` on `client` and reads its row:
+/// `prepared` (kept by the connection, in [`StatementMode::Named`]), or
+/// else unnamed with its type.
+///
+/// [`StatementMode::Named`]: crate::StatementMode::Named
 async fn set_tenant(
     client: &tokio_postgres::Client,
+    prepared: Option<&tokio_postgres::Statement>,
     setting: &str,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let rows = client
-        .query_typed_raw(SET_TENANT, [(setting, Type::TEXT)])
-        .await?;
+    let rows = match prepared {
+        Some(statement) => client.query_raw(statement, [setting]).await?,
+        None => {
+            client
+                .query_typed_raw(SET_TENANT, [(setting, Type::TEXT)])
+                .await?
+        }
+    };
     futures_util::pin_mut!(rows);
     while rows.try_next().await?.is_some() {}
     Ok(())
@@ -90,6 +100,10 @@ impl Db {
             // then rolled back): prepared again and run once more.
             let mut again = true;
             loop {
+                let set = match &self.inner.unnamed {
+                    None => Some(self.track(conn.prepare(SET_TENANT).await)?),
+                    Some(_) => None,
+                };
                 let sent = match &self.inner.unnamed {
                     None => Sent::Named(self.track(conn.prepare(sql).await)?),
                     Some(_) => {
@@ -99,10 +113,17 @@ impl Db {
                 };
                 self.count();
                 let started = timer();
-                let result = self.rls_once(&conn, &setting, &sent, sql, params.clone(), &mut each);
+                let both = (set.as_ref(), setting.as_str());
+                let result = self.rls_once(&conn, both, &sent, sql, params.clone(), &mut each);
                 let result = result.await;
                 log(sql, started, shown);
                 match (result, &sent) {
+                    (Err(Failed::Block(e)), _) if again && is_stale(&e) && set.is_some() => {
+                        if let Some(stale) = &set {
+                            conn.forget(SET_TENANT, stale);
+                        }
+                        again = false;
+                    }
                     (Err(Failed::Statement(e)), Sent::Named(stale)) if again && is_stale(&e) => {
                         conn.forget(sql, stale);
                         again = false;
@@ -141,7 +162,7 @@ impl Db {
     async fn rls_once<I>(
         &self,
         conn: &Conn,
-        setting: &str,
+        (set, setting): (Option<&tokio_postgres::Statement>, &str),
         sent: &Sent,
         sql: &str,
         params: I,
@@ -154,7 +175,7 @@ impl Db {
     {
         let client: &tokio_postgres::Client = conn;
         let begin = client.batch_execute("BEGIN");
-        let set = set_tenant(client, setting);
+        let set = set_tenant(client, set, setting);
         let statement = async {
             let rows = match sent {
                 Sent::Named(prepared) if !binds_array(prepared) => {
@@ -197,9 +218,11 @@ impl Db {
     pub(crate) async fn rls_begin(&self, conn: &Conn, setting: &str) -> Result<()> {
         let client: &tokio_postgres::Client = conn;
         self.count();
-        let (begin, set) =
-            futures_util::future::join(client.batch_execute("BEGIN"), set_tenant(client, setting))
-                .await;
+        let (begin, set) = futures_util::future::join(
+            client.batch_execute("BEGIN"),
+            set_tenant(client, None, setting),
+        )
+        .await;
         begin?;
         set?;
         Ok(())
@@ -224,7 +247,7 @@ impl Db {
         tx.check_active()?;
         self.count();
         let started = timer();
-        let result = set_tenant(tx.conn(), &want).await;
+        let result = set_tenant(tx.conn(), None, &want).await;
         log(SET_TENANT, started, &[&want]);
         self.track(result)?;
         tx.set_tenant_setting(Some(want));
