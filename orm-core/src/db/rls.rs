@@ -247,8 +247,21 @@ impl Db {
         tx.check_active()?;
         self.count();
         let started = timer();
-        let result = set_tenant(tx.conn(), None, &want).await;
+        let conn = tx.conn();
+        // Prepared once per connection in the named mode (as outside a
+        // block); unnamed otherwise.
+        let prepared = match &self.inner.unnamed {
+            None => Some(self.track(conn.prepare(SET_TENANT).await)?),
+            Some(_) => None,
+        };
+        let result = set_tenant(conn, prepared.as_ref(), &want).await;
         log(SET_TENANT, started, &[&want]);
+        if let (Err(e), Some(stale)) = (&result, &prepared) {
+            if is_stale(e) {
+                // Aborted the transaction; prepared again next time.
+                conn.forget(SET_TENANT, stale);
+            }
+        }
         self.track(result)?;
         tx.set_tenant_setting(Some(want));
         Ok(())
