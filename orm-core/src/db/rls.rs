@@ -30,8 +30,9 @@ use crate::error::{Param, Result};
 use super::run::{binds_array, is_stale, log, timer, InFlight};
 use super::{Conn, Db};
 
-/// Sets the tenant setting for the current transaction (its `$1` typed
-/// `text`, sent unnamed: nothing survives the transaction).
+/// Sets the tenant setting for the current transaction (`$1`: `text`):
+/// prepared once per connection in the named mode, sent unnamed with its
+/// type in the unnamed one (nothing then survives the transaction).
 pub(crate) const SET_TENANT: &str = "SELECT set_config('orm.tenant', $1, true)";
 
 /// Runs [`SET_TENANT`] with `setting` on `client` and reads its row:
