@@ -1017,13 +1017,39 @@
 //! `generate_schemas` add `ALTER TABLE .. ENABLE` and `FORCE ROW LEVEL
 //! SECURITY` and `CREATE POLICY "tenant_isolation" .. USING ("account_id"
 //! = NULLIF(current_setting('orm.tenant', true), '')::bigint) WITH CHECK
-//! (..)`. A transaction block begun in a tenant scope first runs `SELECT
-//! set_config('orm.tenant', $1, true)` (local to the transaction, so it
-//! never reaches the connection's next user, also through a pooler in
-//! transaction mode; one round trip per transaction). Outside a
-//! transaction block the setting is unset and the policy matches no row:
-//! with RLS on, run tenant work in [`transaction()`]. Superusers and roles
-//! with `BYPASSRLS` are not held by policies: connect the application as a
+//! (..)`. The ORM sets the setting, local to a transaction (so it never
+//! reaches the connection's next user, also through a pooler in
+//! transaction mode or on a hot standby), for every statement run in a
+//! tenant scope:
+//!
+//! - outside a transaction block, each statement (raw SQL, streams and
+//!   `bulk_create`'s `COPY` included) runs as one pipelined round trip
+//!   `BEGIN; SELECT set_config('orm.tenant', $1, true); <statement>;
+//!   COMMIT` on a connection held alone; a failed statement's own error
+//!   is returned (SQLSTATE and constraint intact), and its block rolled
+//!   back;
+//! - a transaction block sets it when it begins, and again before the
+//!   first statement run under another tenant (a scope inside the block,
+//!   or after a `ROLLBACK TO SAVEPOINT` undid it). Statements joined
+//!   concurrently inside one block under *different* tenants are not
+//!   supported (they share one setting): run them one after another.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # async fn run() -> orm_core::Result<()> {
+//! orm_core::tenant::scope(42_i64, async {
+//!     // BEGIN; SELECT set_config('orm.tenant', '42', true); ..; COMMIT
+//!     let n: Vec<(i64,)> = orm_core::raw("SELECT count(*) FROM invoice", &[]).await?;
+//!     Ok::<_, orm_core::Error>(n)
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! This runs only when a model linked into the binary has `rls` and a
+//! tenant is current (then every statement of the scope is wrapped, on
+//! any table: raw SQL's tables are not known). Superusers and roles with
+//! `BYPASSRLS` are not held by policies: connect the application as a
 //! plain role.
 //!
 //! **Citus-shaped tables**: a tenant model's primary key and unique
@@ -1032,7 +1058,11 @@
 //! tenant columns (`FOREIGN KEY ("account_id", "invoice_id") REFERENCES
 //! "invoice" ("account_id", "id")`, `ON DELETE SET NULL ("invoice_id")`),
 //! so `SELECT create_distributed_table('invoice', 'account_id')` distributes
-//! them co-located.
+//! them co-located. `generate_schemas` and migrations refuse, naming both
+//! models and the fix, what no such schema can hold: a foreign key to a
+//! tenant model from a model without a tenant field, and a `ManyToMany`
+//! with a tenant model (its automatic link table has no tenant column;
+//! declare the link as a tenant model with two `ForeignKey`s).
 //!
 //! # How the crate is laid out
 //!

@@ -501,9 +501,10 @@ pub(crate) async fn bulk_insert<M: Model>(mut objs: Vec<M>) -> Result<u64> {
         }
     };
     // Through a pooler, a `COPY`'s statement lives only as long as its
-    // transaction: one is opened for it.
+    // transaction: one is opened for it; under row-level security too, for
+    // the tenant setting (`db/rls.rs`).
     let unnamed = db.statement_mode() == crate::StatementMode::Unnamed;
-    if groups.len() > 1 || (unnamed && !db.in_transaction()) {
+    if groups.len() > 1 || (unnamed && !db.in_transaction()) || db.rls_block().is_some() {
         let options = crate::transaction::TxOptions::default();
         crate::transaction::transaction_on(&db, options, || async {
             copy_groups(db::current()?).await

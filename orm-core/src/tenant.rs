@@ -38,8 +38,11 @@
 //!
 //! With `#[orm(tenant, rls)]`, migrations also enable PostgreSQL's
 //! row-level security on the table, keyed on the setting [`SETTING`]
-//! (`orm.tenant`), which the ORM sets at the start of each transaction
-//! block run in a tenant scope (see the crate docs, "Tenants").
+//! (`orm.tenant`), which the ORM sets for every statement run in a tenant
+//! scope: inside a transaction block when the block begins (and again when
+//! the scope changes inside it), and around a statement outside a block
+//! (`BEGIN; set_config(..); <statement>; COMMIT` in one round trip); see
+//! the crate docs, "Tenants".
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -294,31 +297,33 @@ pub(crate) fn check_row<M: Model>(obj: &M) -> Result<()> {
     check_given(M::META, field, &obj.field_value(field.position), &value)
 }
 
-/// The setting a transaction block in this scope starts with: `Some` for a
-/// current tenant when a model linked into this binary has row-level
-/// security (`#[orm(tenant, rls)]`).
-pub(crate) fn setting_for_transaction() -> Option<Value> {
+/// Whether a model linked into this binary has row-level security
+/// (`#[orm(tenant, rls)]`): read once, then one load of a flag, the only
+/// cost of this module on the path of every statement.
+#[inline]
+pub(crate) fn rls_in_use() -> bool {
     static RLS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let rls = *RLS
-        .get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls)));
-    if !rls {
-        return None;
-    }
-    current().map(|t| Value::Text(Some(t.to_setting())))
+    *RLS.get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some_and(|t| t.rls)))
+}
+
+/// The text [`SETTING`] holds for the current tenant: `None` outside any
+/// [`scope`] or inside [`unscoped`].
+pub(crate) fn current_setting() -> Option<String> {
+    current().map(|t| t.to_setting())
 }
 
 /// Sets [`SETTING`] for the transaction just begun on `db` (its local
 /// value: it ends with the transaction, so nothing reaches the
 /// connection's next user, also through a pooler in transaction mode).
 /// One statement per transaction block, only when row-level security is in
-/// use and a tenant is current.
+/// use and a tenant is current; the statements of the block set it again
+/// when they run under another tenant (see `db/rls.rs`).
 ///
 /// # Errors
 /// As the statement.
 pub(crate) async fn set_local(db: &crate::db::Db) -> Result<()> {
-    if let Some(value) = setting_for_transaction() {
-        db.query("SELECT set_config('orm.tenant', $1, true)", &[value])
-            .await?;
+    if rls_in_use() {
+        db.follow_tenant().await?;
     }
     Ok(())
 }
@@ -395,6 +400,72 @@ pub(crate) fn restrict_joins(
     for join in joins {
         if let Some((field, value)) = current_for(join.rel.target.meta())? {
             join.tenant = Some((field.column, value));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the relations of `models` that no schema can hold with tenant
+/// models (whose primary key includes the tenant column, Citus's shape):
+///
+/// - a foreign key from a model without a tenant field to a tenant model
+///   (the key would need the tenant column it does not have: PostgreSQL
+///   refuses a foreign key to a column that is not unique alone);
+/// - a many-to-many relation with a tenant model on either side: its
+///   automatic link table has no tenant column, so Citus could not
+///   co-locate it and row-level security would not hold it.
+///
+/// Run by migrations and `generate_schemas` before any SQL is written.
+///
+/// # Errors
+/// [`Error::Config`] naming the models, the field and the fix.
+pub(crate) fn check_relations(models: &[&'static ModelMeta]) -> Result<()> {
+    for meta in models {
+        for (i, field) in meta.fields.iter().enumerate() {
+            let Some(rel) = meta.relation_of_field(i) else {
+                continue;
+            };
+            let target = rel.target.meta();
+            if meta.tenant.is_some() {
+                continue;
+            }
+            let Some(theirs) = target.tenant else {
+                continue;
+            };
+            let their_field = &target.fields[theirs.field];
+            return Err(Error::Config(format!(
+                "{model}.{field} is a foreign key to {target}, a tenant model: {target}'s \
+                 primary key includes its tenant column `{column}`, so a key from {model}, \
+                 which has no tenant field, has nothing to refer to. Give {model} a tenant \
+                 field (`#[orm(tenant)] pub {tfield}: ..` of the type of {target}.{tfield}); \
+                 the foreign key then includes it",
+                model = meta.name,
+                field = field.name,
+                target = target.name,
+                column = their_field.column,
+                tfield = their_field.name,
+            )));
+        }
+        for rel in meta
+            .relations
+            .iter()
+            .filter(|r| r.kind == crate::relation::RelationKind::ManyToMany)
+        {
+            let target = rel.target.meta();
+            let Some(tenant_side) = [*meta, target].into_iter().find(|m| m.tenant.is_some()) else {
+                continue;
+            };
+            return Err(Error::Config(format!(
+                "{model}.{field} is a many-to-many relation between {model} and {target}, \
+                 and {tenant_side} is a tenant model: its automatic link table has no tenant column, so neither Citus \
+                 (which co-locates rows by the tenant) nor row-level security could hold it. \
+                 Declare the link as a model of its own, with `#[orm(tenant)]` and a \
+                 ForeignKey to {model} and to {target} (its keys then include the tenant)",
+                model = meta.name,
+                field = rel.name,
+                tenant_side = tenant_side.name,
+                target = target.name,
+            )));
         }
     }
     Ok(())

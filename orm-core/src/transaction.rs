@@ -334,6 +334,8 @@ where
                     .await?;
                 // Rolling back to the savepoint undoes the failure inside it.
                 tx.failed.store(failed_before, Ordering::Relaxed);
+                // .. and a tenant setting made inside it.
+                tx.set_tenant_setting(None);
                 Err(err)
             }
         };

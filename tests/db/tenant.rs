@@ -256,6 +256,29 @@ async fn joined_scopes_each_see_their_own_tenant() -> Result<()> {
     .await
 }
 
+/// Connects to `url` as `role`, a plain role made now (if missing) with
+/// the rights an application has on the tenant tables. Superusers and
+/// roles with BYPASSRLS skip every policy: the tests of row-level security
+/// connect as a role that does not own the tables (FORCE would hold the
+/// owner too).
+async fn plain_role(admin: &Db, url: &str, role: &str) -> Result<Db> {
+    use crate::migration_support::query;
+    for sql in [
+        format!(
+            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ),
+        format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""
+        ),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+    ] {
+        query::<(i32,)>(admin, &sql).await?;
+    }
+    Db::builder(as_role(url, role)).connect().await
+}
+
 /// `url` connecting as `role` (no password: the test server trusts local
 /// connections).
 fn as_role(url: &str, role: &str) -> String {
@@ -266,7 +289,6 @@ fn as_role(url: &str, role: &str) -> String {
 
 #[tokio::test]
 async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
-    use crate::migration_support::query;
     let url = orm_core::testing::test_database_url().await?;
     let admin = Db::builder(&url).connect().await?;
     orm_core::generate_schemas_on(&admin).await?;
@@ -278,31 +300,15 @@ async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
     })
     .await?
     .id;
-    // Superusers and roles with BYPASSRLS skip every policy: the test
-    // connects as a plain role that does not own the table (FORCE would
-    // hold the owner too).
     let role = format!("orm_tenant_app_{}", std::process::id());
-    for sql in [
-        format!(
-            "DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN; \
-             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        ),
-        format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
-        format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""
-        ),
-        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
-    ] {
-        query::<(i32,)>(&admin, &sql).await?;
-    }
-    let app = Db::builder(as_role(&url, &role)).connect().await?;
+    let app = plain_role(&admin, &url, &role).await?;
     let count = "SELECT count(*) FROM tn_tasks";
     orm_core::scope(&app, async {
         tenant::scope(1_i64, async {
-            // Outside a transaction block the setting is not set: the
-            // policy matches no row (NULL), it never shows them all.
+            // Outside a transaction block too: the statement runs in a
+            // block of its own that sets `orm.tenant` first.
             let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
-            assert_eq!(n, [(0,)]);
+            assert_eq!(n, [(2,)]);
             // In a transaction block the ORM sets `orm.tenant` first:
             // raw SQL sees this tenant's rows only.
             orm_core::transaction(|| async {
@@ -360,4 +366,305 @@ async fn row_level_security_holds_raw_sql_to_the_tenant() -> Result<()> {
     let all: Vec<(i64,)> = orm_core::scope(&admin, orm_core::raw(count, &[])).await?;
     assert_eq!(all, [(4,)]);
     Ok(())
+}
+
+/// The tables of `two_tenants`, made on a fresh test database, and a
+/// connection to it as a plain role (`role`) that row-level security holds.
+async fn rls_app(role: &str) -> Result<(Db, Db)> {
+    let url = orm_core::testing::test_database_url().await?;
+    let admin = Db::builder(&url).connect().await?;
+    orm_core::generate_schemas_on(&admin).await?;
+    orm_core::scope(&admin, two_tenants()).await?;
+    let app = plain_role(&admin, &url, role).await?;
+    Ok((admin, app))
+}
+
+#[tokio::test]
+async fn row_level_security_outside_transaction_blocks() -> Result<()> {
+    let (admin, app) = rls_app(&format!("orm_tenant_out_{}", std::process::id())).await?;
+    let count = "SELECT count(*) FROM tn_tasks";
+    orm_core::scope(&app, async {
+        tenant::scope(1_i64, async {
+            // Every statement below runs outside a transaction block, each
+            // in a block of its own that sets `orm.tenant`: raw SQL and the
+            // ORM's escape see this tenant's rows (PostgreSQL's policy).
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(2,)]);
+            assert_eq!(TnTask::objects_all_tenants().count().await?, 2);
+            assert_eq!(TnTask::all().count().await?, 2);
+            assert_eq!(titles(&TnTask::all().await?), ["a1", "a2"]);
+            assert_eq!(TnTask::get(q!(title = "a2")).await?.points, 5);
+            assert_eq!(TnTask::filter(q!(points__gte = 3)).count().await?, 2);
+            // A raw read mapped to the model.
+            let raw: Vec<TnTask> = TnTask::raw("SELECT * FROM tn_tasks ORDER BY title", &[]).await?;
+            assert_eq!(titles(&raw), ["a1", "a2"]);
+            // Streams and prefetches (not pipelined here) too.
+            let streamed: Vec<TnTask> = TnTask::all()
+                .order_by(["title"])
+                .stream()
+                .try_collect()
+                .await?;
+            assert_eq!(titles(&streamed), ["a1", "a2"]);
+            let projects = TnProject::all().prefetch_related(["tasks"]).await?;
+            assert_eq!(projects.len(), 1);
+            assert_eq!(projects[0].tasks.get().expect("prefetched").len(), 2);
+            // Writes: created, updated, deleted, this tenant's rows only.
+            let alpha = TnProject::get(q!(name = "alpha")).await?;
+            let made = TnTask::create(TnTask {
+                project: ForeignKey::from_key(alpha.id),
+                title: "a3".into(),
+                points: 1,
+                ..Default::default()
+            })
+            .await?;
+            assert_eq!(made.tenant_id, 1);
+            // bulk_create's COPY (in a block of its own).
+            let task = |title: &str| TnTask {
+                project: ForeignKey::from_key(alpha.id),
+                title: title.into(),
+                ..Default::default()
+            };
+            let made = TnTask::bulk_create(vec![task("a4"), task("a5")]).await?;
+            assert!(made.iter().all(|t| t.tenant_id == 1));
+            assert_eq!(TnTask::objects_all_tenants().update(q!(points = 9)).await?, 5);
+            assert_eq!(
+                TnTask::objects_all_tenants()
+                    .filter(q!(title__in = ["a3", "a4", "a5"]))
+                    .delete()
+                    .await?,
+                3
+            );
+            // Raw SQL cannot write another tenant's row (the policy's WITH
+            // CHECK, PostgreSQL's "new row violates row-level security
+            // policy", SQLSTATE 42501).
+            let beta: Vec<(i64,)> = orm_core::scope(
+                &admin,
+                orm_core::raw("SELECT id FROM tn_projects WHERE name = 'beta'", &[]),
+            )
+            .await?;
+            let err = orm_core::raw::<(i32,)>(
+                "INSERT INTO tn_tasks (tenant_id, project_id, title, points) VALUES (2, $1, 'x', 0)",
+                &[&beta[0].0],
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.sqlstate(), Some("42501"), "{err}");
+            // A constraint violation outside a block: the statement's own
+            // error, with its constraint (not the COMMIT's or the block's).
+            let err = TnProject::create(TnProject {
+                name: "alpha".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(err.sqlstate(), Some("23505"), "{err}");
+            assert!(err.constraint().is_some_and(|c| c.contains("name")), "{err}");
+            // The connection went back clean: the next statement works.
+            assert_eq!(TnTask::all().count().await?, 2);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        tenant::scope(2_i64, async {
+            let n: Vec<(i64,)> = orm_core::raw(count, &[]).await?;
+            assert_eq!(n, [(1,)]);
+            assert_eq!(TnTask::get(q!(title = "b1")).await?.points, 7);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        // No tenant current, through RLS: no row (the setting is local to
+        // each block: nothing was left on the connections).
+        let n: Vec<(i64,)> = tenant::unscoped(orm_core::raw(count, &[])).await?;
+        assert_eq!(n, [(0,)]);
+        Ok::<_, Error>(())
+    })
+    .await?;
+    // The superuser sees every row: tenant 1's updated, "a3" deleted.
+    let points: Vec<(String, i32)> = orm_core::scope(
+        &admin,
+        orm_core::raw("SELECT title, points FROM tn_tasks ORDER BY title", &[]),
+    )
+    .await?;
+    assert_eq!(
+        points,
+        [
+            ("a1".to_owned(), 9),
+            ("a2".to_owned(), 9),
+            ("b1".to_owned(), 7)
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn row_level_security_follows_a_scope_changed_inside_a_block() -> Result<()> {
+    let (_admin, app) = rls_app(&format!("orm_tenant_in_{}", std::process::id())).await?;
+    let count = || orm_core::raw::<(i64,)>("SELECT count(*) FROM tn_tasks", &[]);
+    orm_core::scope(&app, async {
+        // A block begun with no tenant, a scope inside it.
+        orm_core::transaction(|| {
+            tenant::scope(1_i64, async {
+                assert_eq!(count().await?, [(2,)]);
+                Ok(())
+            })
+        })
+        .await?;
+        // A block of tenant 1, tenant 2 inside it, then 1 again.
+        tenant::scope(1_i64, async {
+            orm_core::transaction(|| async {
+                assert_eq!(count().await?, [(2,)]);
+                // Tenant 2 from its first statement in a savepoint, which
+                // then rolls back: PostgreSQL undoes the setting made inside
+                // it (back to the block's 1), so it is set again before the
+                // next statement of tenant 2.
+                tenant::scope(2_i64, async {
+                    let inner = orm_core::transaction(|| async {
+                        assert_eq!(count().await?, [(1,)]);
+                        Err::<(), _>(Error::Transaction("roll back".into()))
+                    })
+                    .await;
+                    assert!(inner.is_err());
+                    assert_eq!(count().await?, [(1,)]);
+                    assert_eq!(TnTask::objects_all_tenants().count().await?, 1);
+                    Ok::<_, Error>(())
+                })
+                .await?;
+                assert_eq!(count().await?, [(2,)]);
+                // unscoped() inside: the setting is cleared, as outside.
+                tenant::unscoped(async {
+                    assert_eq!(count().await?, [(0,)]);
+                    Ok::<_, Error>(())
+                })
+                .await?;
+                assert_eq!(count().await?, [(2,)]);
+                Ok(())
+            })
+            .await
+        })
+        .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn row_level_security_outside_blocks_through_pgbouncer() -> Result<()> {
+    use orm_core::testing::pgbouncer::{pooled_test_database, APP_ROLE};
+    let Some(urls) = pooled_test_database().await? else {
+        return Ok(());
+    };
+    let admin = Db::connect(&urls.direct).await?;
+    orm_core::generate_schemas_on(&admin).await?;
+    orm_core::scope(&admin, two_tenants()).await?;
+    // The plain role through pgbouncer (whose auth file lists it), in the
+    // mode that works through a transaction pooler.
+    drop(plain_role(&admin, &urls.direct, APP_ROLE).await?);
+    let app = Db::builder(as_role(&urls.pooled, APP_ROLE))
+        .statement_mode(orm_core::StatementMode::Unnamed)
+        .max_size(16)
+        .connect()
+        .await?;
+    // 20 tasks x 50 statements, tenants 1 and 2 in turn, none in a
+    // transaction block: each sees and touches its tenant's rows only
+    // (tenant 1 has 2 tasks, tenant 2 has 1).
+    let mut tasks = Vec::new();
+    for i in 0..20_usize {
+        let tenant_id = 1 + (i % 2) as i64;
+        let mine = 3 - tenant_id;
+        tasks.push(tokio::spawn(orm_core::scope(
+            &app.clone(),
+            tenant::scope(tenant_id, async move {
+                let (mut errors, mut crossed) = (Vec::new(), 0_usize);
+                for j in 0..50_usize {
+                    let step = async {
+                        match j % 5 {
+                            0 => Ok(vec![tenant_id; TnTask::all().count().await? as usize]),
+                            1 => Ok(TnTask::all().await?.iter().map(|t| t.tenant_id).collect()),
+                            2 => {
+                                let rows: Vec<(i64,)> =
+                                    orm_core::raw("SELECT tenant_id FROM tn_tasks", &[]).await?;
+                                Ok(rows.into_iter().map(|r| r.0).collect())
+                            }
+                            3 => {
+                                let n = TnTask::objects_all_tenants()
+                                    .update(q!(points = j as i32))
+                                    .await?;
+                                Ok(vec![tenant_id; n as usize])
+                            }
+                            _ => {
+                                let rows: Vec<(i64,)> = orm_core::raw(
+                                    "UPDATE tn_tasks SET points = points RETURNING tenant_id",
+                                    &[],
+                                )
+                                .await?;
+                                Ok::<Vec<i64>, Error>(rows.into_iter().map(|r| r.0).collect())
+                            }
+                        }
+                    };
+                    match step.await {
+                        Ok(seen) => {
+                            if seen.len() != mine as usize || seen.iter().any(|&t| t != tenant_id) {
+                                crossed += 1;
+                            }
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (errors, crossed)
+            }),
+        )));
+    }
+    let (mut errors, mut crossed) = (Vec::new(), 0);
+    for task in tasks {
+        let (e, c) = task.await.expect("task");
+        errors.extend(e);
+        crossed += c;
+    }
+    assert!(errors.is_empty(), "{} errors: {errors:?}", errors.len());
+    assert_eq!(
+        crossed, 0,
+        "statements that saw another tenant's rows or missed their own"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn row_level_security_outside_blocks_on_a_hot_standby() -> Result<()> {
+    use orm_core::testing::ReplicaPair;
+    let pair = tokio::task::spawn_blocking(ReplicaPair::start)
+        .await
+        .expect("joined")
+        .expect("a primary and a hot standby");
+    let primary = Db::connect(&pair.primary_url("postgres")).await?;
+    orm_core::generate_schemas_on(&primary).await?;
+    orm_core::scope(&primary, two_tenants()).await?;
+    let role = "orm_tenant_standby";
+    drop(plain_role(&primary, &pair.primary_url("postgres"), role).await?);
+    pair.wait_replayed().await?;
+    // The plain role, its reads routed to the standby.
+    let app = Db::builder(as_role(&pair.primary_url("postgres"), role))
+        .replica(as_role(&pair.standby_url("postgres"), role))
+        .max_replica_lag(std::time::Duration::from_secs(120))
+        .build()?;
+    let reads = |db: &Db| db.replica_stats().expect("replicas").replicas[0].reads;
+    orm_core::scope(&app, async {
+        for (tenant_id, titles_of_tenant) in [(1_i64, &["a1", "a2"][..]), (2, &["b1"])] {
+            tenant::scope(tenant_id, async {
+                let before = reads(&app);
+                // BEGIN; set_config; SELECT; COMMIT on the standby (a hot
+                // standby runs read-only transactions and set_config).
+                assert_eq!(titles(&TnTask::all().await?), titles_of_tenant);
+                let rows: Vec<(String, bool)> = orm_core::raw_read(
+                    "SELECT title, pg_is_in_recovery() FROM tn_tasks ORDER BY title",
+                    &[],
+                )
+                .await?;
+                assert_eq!(rows.len(), titles_of_tenant.len());
+                assert!(rows.iter().all(|r| r.1), "read on the standby: {rows:?}");
+                assert_eq!(reads(&app), before + 2, "both reads served by the standby");
+                Ok::<_, Error>(())
+            })
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }

@@ -60,6 +60,7 @@ mod connection;
 mod pooler;
 mod registry;
 mod replica;
+mod rls;
 mod run;
 pub(crate) mod tx;
 mod unnamed;

@@ -93,6 +93,15 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if crate::tenant::rls_in_use() {
+            if let Some(setting) = self.rls_block() {
+                let run = self.rls_run(setting, sql, params, shown, each);
+                return Box::pin(run).await.map(drop);
+            }
+            if self.must_follow_tenant() {
+                Box::pin(self.follow_tenant()).await?;
+            }
+        }
         if self.inner.unnamed.is_some() {
             return Box::pin(self.unnamed_rows(sql, params, shown, each)).await;
         }
@@ -391,6 +400,15 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if crate::tenant::rls_in_use() {
+            if let Some(setting) = self.rls_block() {
+                let run = self.rls_run(setting, sql, params, shown, |_| Ok(()));
+                return Box::pin(run).await;
+            }
+            if self.must_follow_tenant() {
+                Box::pin(self.follow_tenant()).await?;
+            }
+        }
         if self.inner.unnamed.is_some() {
             return Box::pin(self.unnamed_execute(sql, params, shown)).await;
         }
@@ -484,6 +502,9 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
+        if self.must_follow_tenant() {
+            Box::pin(self.follow_tenant()).await?;
+        }
         if self.inner.unnamed.is_some() {
             return self.unnamed_start_rows(conn, sql, params).await;
         }
@@ -514,6 +535,9 @@ impl Db {
         conn: &Conn,
         sql: &str,
     ) -> Result<tokio_postgres::CopyInSink<bytes::Bytes>> {
+        if self.must_follow_tenant() {
+            Box::pin(self.follow_tenant()).await?;
+        }
         if self.inner.unnamed.is_some() {
             // Prepared uncached, and closed when this returns: inside the
             // transaction a `COPY` runs in then (`persist::bulk_insert`).

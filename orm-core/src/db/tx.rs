@@ -30,6 +30,10 @@ pub(crate) struct TxState {
     pub(crate) poisoned: AtomicBool,
     /// Savepoints opened so far (their names are numbered).
     pub(crate) savepoints: AtomicU32,
+    /// The tenant setting (`orm.tenant`) last set on this transaction:
+    /// `""` (none, as at the start), or `None` when unknown (a rollback to
+    /// a savepoint undid what was set inside it).
+    tenant_setting: Mutex<Option<String>>,
 }
 
 impl TxState {
@@ -41,7 +45,26 @@ impl TxState {
             failed: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
             savepoints: AtomicU32::new(0),
+            tenant_setting: Mutex::new(Some(String::new())),
         }
+    }
+
+    /// Whether the tenant setting last set on this transaction is `want`.
+    pub(crate) fn tenant_setting_is(&self, want: &str) -> bool {
+        let set = self
+            .tenant_setting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        set.as_deref() == Some(want)
+    }
+
+    /// Records the tenant setting just set (`None`: unknown, set it again
+    /// before the next statement).
+    pub(crate) fn set_tenant_setting(&self, setting: Option<String>) {
+        *self
+            .tenant_setting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = setting;
     }
 
     pub(crate) fn conn(&self) -> &Connection {

@@ -321,7 +321,7 @@ impl Db {
 
     /// The description of `sql` in [`StatementMode::Unnamed`], checked
     /// against the number of parameters given.
-    async fn described_for(&self, sql: &str, given: usize) -> Result<Arc<Described>> {
+    pub(super) async fn described_for(&self, sql: &str, given: usize) -> Result<Arc<Described>> {
         let described = self.described(sql).await?;
         if described.params.len() != given {
             if let Some(tx) = self.tx() {
@@ -341,7 +341,7 @@ impl Db {
     /// A statement failed: when the server refused it (rather than the
     /// network or a value), its description may be stale; describe it
     /// again next time.
-    fn after_unnamed_error(&self, sql: &str, err: &Error) {
+    pub(super) fn after_unnamed_error(&self, sql: &str, err: &Error) {
         if let (Some(unnamed), Error::Database(e)) = (&self.inner.unnamed, err) {
             if e.as_db_error().is_some() {
                 unnamed.forget(sql);

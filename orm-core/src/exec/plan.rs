@@ -87,9 +87,13 @@ pub(crate) async fn run<M: Model>(plan: &Plan) -> Result<Vec<M>> {
     let db = plan.db()?;
     // Under `Db::timeout` every statement holds a connection alone (and the
     // levels would escape the limit): the levels then wait for the rows.
+    // Under row-level security outside a transaction block, each statement
+    // runs in a block of its own (`db/rls.rs`): not pipelined either.
     if let (Some(root), false, false) = (&plan.root, plan.prefetch.is_empty(), db.is_limited()) {
-        // Boxed, as `Plan::prefetch`'s: most queries prefetch nothing.
-        return Box::pin(run_pipelined(plan, &db, root)).await;
+        if db.rls_block().is_none() {
+            // Boxed, as `Plan::prefetch`'s: most queries prefetch nothing.
+            return Box::pin(run_pipelined(plan, &db, root)).await;
+        }
     }
     let mut rows = fetch_rows(plan, &db).await?;
     plan.prefetch(&db, &mut rows).await?;

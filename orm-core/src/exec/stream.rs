@@ -20,6 +20,10 @@ struct Open {
     /// The first row, read when the stream opened and not yet yielded.
     first: Option<tokio_postgres::Row>,
     joins: Vec<related::Join>,
+    /// Run in a transaction block of its own, for row-level security's
+    /// tenant setting (`db/rls.rs`): committed after the last row; the
+    /// connection closed (rolled back) when the stream ends otherwise.
+    block: bool,
 }
 
 enum State {
@@ -36,11 +40,12 @@ enum State {
 /// comes twice); after that, an error ends the stream.
 async fn open(plan: Plan) -> Result<Open> {
     let db = plan.db()?;
+    let block = db.rls_block();
     tracing::debug!(target: "orm_core::sql", sql = %plan.stmt.sql);
     let mut nodes = db.read_nodes(&plan.stmt.sql);
     loop {
         let (node, on) = nodes.next();
-        match open_on(on, &plan).await {
+        match open_on(on, &plan, &block).await {
             Err(e) if nodes.retry(node, &e) => {}
             result => {
                 nodes.served(node);
@@ -50,15 +55,26 @@ async fn open(plan: Plan) -> Result<Open> {
     }
 }
 
-/// [`open`] on `db`, up to the first row.
-async fn open_on(db: Db, plan: &Plan) -> Result<Open> {
+/// [`open`] on `db`, up to the first row; `block`: in a transaction
+/// block of its own with this tenant setting (row-level security).
+async fn open_on(db: Db, plan: &Plan, block: &Option<String>) -> Result<Open> {
     let conn = db.exclusive_client().await?;
     // Dropped before the server answers: cancelled, as once it has.
     let flight = InFlight(&db, &conn);
-    let rows = db
-        .start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
-        .await;
-    std::mem::forget(flight);
+    let rows = async {
+        if let Some(setting) = &block {
+            db.rls_begin(&conn, setting).await?;
+        }
+        db.start_rows(&conn, &plan.stmt.sql, plan.stmt.binds.iter())
+            .await
+    }
+    .await;
+    if rows.is_ok() || block.is_none() {
+        std::mem::forget(flight);
+    } else {
+        // The connection is inside the block: closed.
+        drop(flight);
+    }
     let rows = rows?;
     let mut open = Open {
         conn,
@@ -67,12 +83,15 @@ async fn open_on(db: Db, plan: &Plan) -> Result<Open> {
         rows: Box::pin(rows),
         first: None,
         joins: plan.joins.clone(),
+        block: block.is_some(),
     };
     match open.rows.try_next().await {
         Ok(Some(row)) => open.first = Some(row),
-        Ok(None) => open.ended = true,
+        Ok(None) => open.finish().await?,
         Err(err) => {
-            open.ended = true;
+            // A block's connection is closed (`Drop`): it is inside the
+            // aborted block.
+            open.ended = !open.block;
             return open.db.track(Err(err));
         }
     }
@@ -103,16 +122,31 @@ pub(crate) fn rows<M: Model>(plan: Result<Option<Plan>>) -> impl Stream<Item = R
                 let item = related::decode_row::<M>(&row, &open.joins);
                 Some((item, State::Open(open)))
             }
-            Ok(None) => {
-                open.ended = true;
-                None
-            }
+            Ok(None) => match open.finish().await {
+                Ok(()) => None,
+                Err(err) => Some((Err(err), State::Done)),
+            },
             Err(err) => {
-                open.ended = true;
+                // A block's connection is closed (`Drop`): it is inside
+                // the aborted block.
+                open.ended = !open.block;
                 Some((open.db.track::<M>(Err(err)), State::Done))
             }
         }
     })
+}
+
+impl Open {
+    /// After the last row: commits the stream's own block, if it has one;
+    /// the connection is then clean ([`Drop`] leaves it alone).
+    async fn finish(&mut self) -> Result<()> {
+        if self.block {
+            let client: &tokio_postgres::Client = &self.conn;
+            client.batch_execute("COMMIT").await?;
+        }
+        self.ended = true;
+        Ok(())
+    }
 }
 
 /// A stream dropped before its last row (`take(10)`, a `break`, a client

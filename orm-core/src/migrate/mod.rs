@@ -206,6 +206,9 @@ impl Migrator {
             )),
             DiffError::Unsupported(why) => Error::Migration(why),
         });
+        // Relations no schema of tenant models can hold: said before any
+        // SQL is written.
+        let ops = crate::tenant::check_relations(&self.models).and(ops);
         Plan {
             // A state that differs without any operation (fields reordered)
             // needs no migration.
@@ -230,8 +233,12 @@ impl Migrator {
     /// (`makemigrations --check`).
     ///
     /// # Errors
-    /// As [`graph`](Self::graph); a missing default counts as a change.
+    /// As [`graph`](Self::graph); a relation no schema of tenant models can
+    /// hold (a foreign key to a tenant model from a model without a tenant
+    /// field, a many-to-many with a tenant model). A missing default counts
+    /// as a change.
     pub fn check(&self) -> Result<bool> {
+        crate::tenant::check_relations(&self.models)?;
         Ok(self.plan(&self.graph()?, &BTreeMap::new()).changed)
     }
 

@@ -71,8 +71,12 @@ fn table_sql(name: &str, t: &TableState, later: &[&str]) -> Ddls {
 /// cycle's keys are added afterwards), then link tables.
 ///
 /// # Errors
-/// [`Error::Config`] when a name holds a NUL (no PostgreSQL name can).
+/// [`Error::Config`] when a name holds a NUL (no PostgreSQL name can), or
+/// for a relation no schema of tenant models can hold (a foreign key to a
+/// tenant model from a model without a tenant field, a many-to-many with a
+/// tenant model).
 pub fn schema_sql(models: &[&'static ModelMeta]) -> Result<Vec<String>> {
+    crate::tenant::check_relations(models)?;
     schema_ddl(models).map_err(unwritable)
 }
 

@@ -32,6 +32,11 @@ const PORT: u16 = 6432;
 /// Server connections pgbouncer keeps per database and user.
 pub const POOL_SIZE: usize = 5;
 
+/// A second user the auth file lists (besides `postgres`), for tests that
+/// connect through pgbouncer as a plain role (row-level security holds
+/// neither a superuser nor a table's owner). The test creates the role.
+pub const APP_ROLE: &str = "orm_app";
+
 /// Stops pgbouncer (SIGTERM: immediate shutdown, then SIGKILL) and removes
 /// its dir once this process's end closes the pipe; `$1` is the dir, the
 /// first stdin line the pid.
@@ -194,7 +199,7 @@ fn boot(
         log = log.display(),
     );
     fs::write(&ini, config).map_err(io_err(format!("writing {}", ini.display())))?;
-    fs::write(&users, "\"postgres\" \"\"\n")
+    fs::write(&users, format!("\"postgres\" \"\"\n\"{APP_ROLE}\" \"\"\n"))
         .map_err(io_err(format!("writing {}", users.display())))?;
     if let Some((uid, gid)) = user {
         for file in [&ini, &users] {

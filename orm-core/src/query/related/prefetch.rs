@@ -49,7 +49,12 @@ pub(crate) async fn prefetch<M: Model>(
             // One connection for the depth, the queries pipelined on it.
             // Each is awaited to its end (join_all): a statement abandoned
             // half-way in a transaction could fail without being seen.
-            let pinned = db.pinned().await?;
+            // Under row-level security outside a transaction block, each
+            // statement holds a connection of its own (`db/rls.rs`).
+            let pinned = match db.rls_block() {
+                None => db.pinned().await?,
+                Some(_) => db.clone(),
+            };
             let all = planned.iter().map(|level| level.fetch(&pinned));
             futures_util::future::join_all(all)
                 .await

@@ -353,3 +353,86 @@ fn a_select_related_tenant_model_is_joined_in_the_tenant_only() {
     // Without a tenant, the query with its joins is an error.
     assert!(Task::all().select_related(["project"]).sql().is_err());
 }
+
+/// Not a tenant model, with a foreign key to one (no schema can hold it).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "task_notes", crate = "crate")]
+struct TaskNote {
+    #[orm(primary_key)]
+    id: i64,
+    task: ForeignKey<Task>,
+}
+
+/// A tenant model with a many-to-many to another (no automatic link
+/// table can hold it).
+#[derive(Model, Debug, Clone, Default)]
+#[orm(table = "labels", crate = "crate")]
+struct Label {
+    #[orm(primary_key)]
+    id: i64,
+    #[orm(tenant)]
+    tenant_id: i64,
+    tasks: crate::ManyToMany<Task>,
+}
+
+#[test]
+fn relations_no_tenant_schema_can_hold_are_refused_before_any_sql() {
+    let err = crate::schema::schema_sql(&[Org::META, Project::META, Task::META, TaskNote::META])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid database configuration: TaskNote.task is a foreign key to Task, a tenant \
+         model: Task's primary key includes its tenant column `tenant_id`, so a key from \
+         TaskNote, which has no tenant field, has nothing to refer to. Give TaskNote a tenant \
+         field (`#[orm(tenant)] pub tenant_id: ..` of the type of Task.tenant_id); the \
+         foreign key then includes it"
+    );
+    let err = crate::schema::schema_sql(&[Org::META, Project::META, Task::META, Label::META])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid database configuration: Label.tasks is a many-to-many relation between \
+         Label and Task, and Label is a tenant model: its automatic link table has no tenant column, so neither Citus \
+         (which co-locates rows by the tenant) nor row-level security could hold it. Declare \
+         the link as a model of its own, with `#[orm(tenant)]` and a ForeignKey to Label and \
+         to Task (its keys then include the tenant)"
+    );
+    // The models without them are fine.
+    assert!(crate::schema::schema_sql(&[Org::META, Project::META, Task::META]).is_ok());
+    // Migrations say the same, before writing anything.
+    let dir = std::env::temp_dir().join(format!("orm_tenant_check_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary dir");
+    let migrator = crate::migrate::Migrator::new(&dir).models(&[
+        Org::META,
+        Project::META,
+        Task::META,
+        TaskNote::META,
+    ]);
+    let err = migrator.check().unwrap_err().to_string();
+    assert!(
+        err.contains("TaskNote.task is a foreign key to Task"),
+        "{err}"
+    );
+    let err = migrator
+        .changes(&Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TaskNote.task is a foreign key to Task"),
+        "{err}"
+    );
+    let made = migrator
+        .make(&Default::default())
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        made.contains("TaskNote.task is a foreign key to Task"),
+        "{made}"
+    );
+    let written = std::fs::read_dir(&dir).expect("the dir").count();
+    std::fs::remove_dir_all(&dir).expect("removed");
+    assert_eq!(written, 0, "nothing written");
+}
