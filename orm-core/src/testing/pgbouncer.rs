@@ -183,6 +183,7 @@ fn boot(
          auth_file = {users}\n\
          pool_mode = transaction\n\
          default_pool_size = {POOL_SIZE}\n\
+         server_round_robin = 1\n\
          max_client_conn = 1000\n\
          ignore_startup_parameters = extra_float_digits\n\
          logfile = {log}\n\
