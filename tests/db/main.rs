@@ -75,4 +75,5 @@ mod tenant;
 // Read replicas (issue 24, part 1).
 mod replicas;
 // Types and migrations through pgbouncer (issue 24, pooler gaps).
+mod pgbouncer_migrate;
 mod pgbouncer_types;
