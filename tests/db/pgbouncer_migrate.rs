@@ -170,7 +170,9 @@ async fn a_failed_migration_through_pgbouncer_rolls_back_and_leaves_no_lock() ->
         orm_core::scope(&db, orm_core::raw::<(i32,)>("SELECT 1", &[])),
         orm_core::scope(&db, orm_core::raw::<(i32,)>("SELECT 1", &[])),
     );
-    (x?, y?, z?);
+    x?;
+    y?;
+    z?;
     // Fixed, it applies; a second process is not blocked by anything.
     std::fs::write(
         &broken,

@@ -37,7 +37,7 @@ fn thing(i: u8) -> Thing {
         role: [Role::Guest, Role::Member, Role::Admin][usize::from(i) % 3],
         roles: vec![Role::Member, [Role::Guest, Role::Admin][usize::from(i) % 2]],
         email: format!("User{i}@Example.org"),
-        nick: (i % 2 == 0).then(|| format!("Nick{i}")),
+        nick: i.is_multiple_of(2).then(|| format!("Nick{i}")),
         aliases: vec![format!("Alias{i}"), "Shared".to_owned()],
         price: dec(&format!("{i}.50")),
         ip: Some(ip(&format!("10.0.0.{i}"))),
