@@ -268,3 +268,47 @@ async fn extension_types_through_pgbouncer_from_many_clients_at_once() -> Result
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_type_made_after_the_connection_opened_fails_once_then_works() -> Result<()> {
+    let Some(urls) = orm_core::testing::pgbouncer::pooled_test_database()
+        .await
+        .expect("pgbouncer")
+    else {
+        return Ok(());
+    };
+    let direct = Db::connect(&urls.direct).await?;
+    let script = |sql: &'static str| {
+        let direct = direct.clone();
+        async move {
+            orm_core::scope(&direct, async {
+                orm_core::current()?.batch_execute(sql).await
+            })
+            .await
+        }
+    };
+    // A user type before the connection opens: the connection learns it
+    // (and so keeps tokio-postgres's type lookup statement, dropped on the
+    // server when it was done).
+    script("CREATE TYPE mood AS ENUM ('ok')").await?;
+    let db = Db::builder(&urls.pooled)
+        .statement_mode(StatementMode::Unnamed)
+        .max_size(1)
+        .connect()
+        .await?;
+    let one = orm_core::scope(&db, orm_core::raw::<(i32,)>("SELECT 1", &[])).await?;
+    assert_eq!(one[0].0, 1);
+    // An extension type made now is unknown to that connection: its lookup
+    // finds no statement on the server (26000), and the connection is
+    // retired; the next one learns the type.
+    script("CREATE EXTENSION IF NOT EXISTS citext").await?;
+    let read = || orm_core::scope(&db, orm_core::raw::<(String,)>("SELECT 'Ab'::citext", &[]));
+    let first = read().await;
+    assert!(
+        matches!(&first, Err(e) if e.to_string().contains("does not exist")),
+        "{first:?}"
+    );
+    assert_eq!(read().await?[0].0, "Ab");
+    assert_eq!(read().await?[0].0, "Ab");
+    Ok(())
+}

@@ -412,6 +412,14 @@ impl Db {
                 unnamed.forget(sql);
             }
             if is_pooler_name_error(e) {
+                // Out of the shared list (no new statement queues behind
+                // it); closed by the pool when it comes back.
+                if let Conn::Pooled(object) = conn {
+                    let mut shared = self.shared();
+                    if let Some(i) = shared.iter().position(|o| Arc::ptr_eq(o, object)) {
+                        shared.swap_remove(i);
+                    }
+                }
                 conn.retire();
             }
         }
