@@ -60,7 +60,7 @@ pub(crate) struct Manager {
     pub(crate) pooler: Option<Arc<PoolerAddr>>,
     /// In [`StatementMode::Unnamed`](super::StatementMode::Unnamed): each
     /// new connection learns the database's non-built-in types at once
-    /// ([`learn_types`](super::unnamed::learn_types)).
+    /// ([`learn_types`](super::pooler::learn_types)).
     pub(crate) learn_types: bool,
 }
 
@@ -76,7 +76,7 @@ impl deadpool::managed::Manager for Manager {
             }
         });
         if self.learn_types {
-            if let Err(e) = super::unnamed::learn_types(&client).await {
+            if let Err(e) = super::pooler::learn_types(&client).await {
                 task.abort();
                 return Err(e);
             }
