@@ -52,7 +52,12 @@ async fn main() -> Result<(), BoxError> {
     let admin = Db::builder(&url).max_size(2).connect().await?;
     orm_core::generate_schemas_on(&admin).await?;
     for t in [1_i64, 2] {
-        let items = (0..500).map(|v| RlsItem { value: v, ..Default::default() }).collect();
+        let items = (0..500)
+            .map(|v| RlsItem {
+                value: v,
+                ..Default::default()
+            })
+            .collect();
         orm_core::scope(&admin, tenant::scope(t, RlsItem::bulk_create(items))).await?;
     }
     let role = "orm_bench_rls";
@@ -69,10 +74,26 @@ async fn main() -> Result<(), BoxError> {
     let app_url = format!("{}{role}{}", &url[..start], &url[at..]);
     let app = Db::builder(&app_url).max_size(2).connect().await?;
     let sides = [
-        ("no tenant (unscoped), superuser", admin.clone(), How::Unscoped),
-        ("scope, outside a block, superuser", admin.clone(), How::Scope),
-        ("scope, outside a block, plain role", app.clone(), How::Scope),
-        ("scope, in one block, plain role", app.clone(), How::ScopeInBlock),
+        (
+            "no tenant (unscoped), superuser",
+            admin.clone(),
+            How::Unscoped,
+        ),
+        (
+            "scope, outside a block, superuser",
+            admin.clone(),
+            How::Scope,
+        ),
+        (
+            "scope, outside a block, plain role",
+            app.clone(),
+            How::Scope,
+        ),
+        (
+            "scope, in one block, plain role",
+            app.clone(),
+            How::ScopeInBlock,
+        ),
     ];
     let mut times = vec![Vec::new(); sides.len()];
     // A first round unmeasured (connections, caches).

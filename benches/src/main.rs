@@ -48,6 +48,9 @@ use crate::schema::{new_users, Fnv, PlanCount, Rng, BLACK, FAN_OUT, MAX_OFFSET};
 /// Every fallible function's result.
 pub type BoxResult<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
+/// Gets per transaction block in the `unnamed` workload's block rows.
+pub const BLOCK: usize = 10;
+
 /// Concurrent tasks of the `concurrent` workload.
 const TASKS: usize = 64;
 
@@ -70,6 +73,8 @@ enum Workload {
     Delete,
     Stream,
     Replica,
+    /// Not a default workload (`--only unnamed`): `StatementMode::Unnamed`.
+    Unnamed,
 }
 
 impl Workload {
@@ -108,6 +113,7 @@ impl Workload {
             Workload::Delete => "delete",
             Workload::Stream => "stream",
             Workload::Replica => "replica",
+            Workload::Unnamed => "unnamed",
         }
     }
 
@@ -117,8 +123,14 @@ impl Workload {
             "create" => "insert",
             other => other,
         };
-        Workload::ALL.into_iter().find(|w| w.key() == key)
+        Workload::ALL
+            .into_iter()
+            .chain(Workload::EXTRA)
+            .find(|w| w.key() == key)
     }
+
+    /// Run only when named in `--only`.
+    const EXTRA: [Workload; 1] = [Workload::Unnamed];
 }
 
 /// The parsed command line.
@@ -144,7 +156,9 @@ usage: orm-benches [--quick] [--rounds N] [--only LIST] [--sync-commit off|on|bo
                       stream runs 1 with --quick unless --rounds is given
   --only LIST         run only these workloads (comma separated):
                       get,filter,all,concurrent,join,prefetch,noindex,insert,bulk,update,
-                      delete,stream,replica
+                      delete,stream,replica; and, only when named here, unnamed
+                      (StatementMode::Unnamed: ORM vs raw query_typed, vs raw
+                      prepared, blocks of 10 gets, through pgbouncer if installed)
   --sync-commit MODE  synchronous_commit for the write workloads (default both)
   --write-results     also write the report to benches/RESULTS.md (or PATH)
 
@@ -623,10 +637,21 @@ impl Bench {
 
     /// 1: get by primary key.
     async fn get(&mut self) -> BoxResult<()> {
+        let label = format!("1 get by pk x{}", thousands(self.sizes.gets));
+        self.get_fresh("get", label, Target::MaxRatio(1.05)).await
+    }
+
+    /// A row of gets by primary key over fresh random ids, on the sides as
+    /// they are set.
+    async fn get_fresh(
+        &mut self,
+        key: &'static str,
+        label: String,
+        target: Target,
+    ) -> BoxResult<()> {
         let n = self.sizes.gets;
         let ids = self.random_ids(n);
-        let label = format!("1 get by pk x{}", thousands(n));
-        let s = self.get_row("get", label, &ids).await?;
+        let s = self.get_row(key, label, &ids, target).await?;
         self.results.push(s);
         Ok(())
     }
@@ -637,9 +662,10 @@ impl Bench {
         key: &'static str,
         label: String,
         ids: &[i32],
+        target: Target,
     ) -> BoxResult<Samples> {
         let n = ids.len();
-        let mut s = Samples::new(key, label, n, Target::MaxRatio(1.05));
+        let mut s = Samples::new(key, label, n, target);
         let warm = &ids[..n.min(500)];
         for &side in SIDES {
             run_side!(self, side, |x| x.get(warm));
@@ -655,15 +681,27 @@ impl Bench {
 
     /// 2: `WHERE hair_color = $1 ORDER BY id LIMIT 20 OFFSET $2`, random offsets.
     async fn filter(&mut self) -> BoxResult<()> {
+        let label = format!(
+            "2 filter + order_by + limit 20, offset 0..={MAX_OFFSET} x{}",
+            thousands(self.sizes.filters)
+        );
+        self.filter_fresh("filter", label, Target::MaxRatio(1.10))
+            .await
+    }
+
+    /// A row of filtered pages at fresh random offsets, on the sides as
+    /// they are set.
+    async fn filter_fresh(
+        &mut self,
+        key: &'static str,
+        label: String,
+        target: Target,
+    ) -> BoxResult<()> {
         let n = self.sizes.filters;
         let pages: Vec<(String, i64)> = (0..n)
             .map(|_| (BLACK.to_owned(), self.rng.range(0, MAX_OFFSET) as i64))
             .collect();
-        let label = format!(
-            "2 filter + order_by + limit 20, offset 0..={MAX_OFFSET} x{}",
-            thousands(n)
-        );
-        let s = self.filter_row("filter", label, &pages).await?;
+        let s = self.filter_row(key, label, &pages, target).await?;
         self.results.push(s);
         Ok(())
     }
@@ -674,9 +712,10 @@ impl Bench {
         key: &'static str,
         label: String,
         pages: &[(String, i64)],
+        target: Target,
     ) -> BoxResult<Samples> {
         let n = pages.len();
-        let mut s = Samples::new(key, label, n, Target::MaxRatio(1.10));
+        let mut s = Samples::new(key, label, n, target);
         let warm = &pages[..n.min(50)];
         for &side in SIDES {
             run_side!(self, side, |x| x.filter(warm));
@@ -712,13 +751,18 @@ impl Bench {
             .await?;
         let plain = std::mem::replace(&mut self.sides.orm, orm::Orm { db: routed });
         let label = format!("10 get by pk, Db with 1 replica x{}", thousands(ids.len()));
-        let get = self.get_row("replica-get", label, &ids).await;
+        let get = self
+            .get_row("replica-get", label, &ids, Target::MaxRatio(1.05))
+            .await;
         let label = format!(
             "10 filter + order_by + limit 20, Db with 1 replica x{}",
             thousands(pages.len())
         );
         let filter = match get {
-            Ok(_) => Some(self.filter_row("replica-filter", label, &pages).await),
+            Ok(_) => Some(
+                self.filter_row("replica-filter", label, &pages, Target::MaxRatio(1.10))
+                    .await,
+            ),
             Err(_) => None,
         };
         let routed = std::mem::replace(&mut self.sides.orm, plain);
@@ -730,6 +774,92 @@ impl Bench {
         self.results.push(get?);
         if let Some(filter) = filter {
             self.results.push(filter?);
+        }
+        Ok(())
+    }
+
+    /// A row of gets in transaction blocks of [`BLOCK`], on the sides as
+    /// they are set.
+    async fn block_row(&mut self, label: String, target: Target) -> BoxResult<()> {
+        let n = self.sizes.gets;
+        let ids = self.random_ids(n);
+        let mut s = Samples::new("unnamed", label, n, target);
+        let warm = &ids[..n.min(500)];
+        for &side in SIDES {
+            run_side!(self, side, |x| x.get_blocks(warm));
+        }
+        let chunk = (n / BLOCK).div_ceil(SLICES) * BLOCK;
+        for round in 1..=self.rounds {
+            let runs = sliced_round!(self, round, ids.chunks(chunk), |x, part| {
+                x.get_blocks(part)
+            });
+            self.record(&mut s, round, &runs)?;
+        }
+        self.results.push(s);
+        Ok(())
+    }
+
+    /// 13-21 (`--only unnamed`): the ORM in `StatementMode::Unnamed`
+    /// against raw tokio-postgres doing the same protocol (`query_typed`,
+    /// the same parameter types: what the ORM itself costs), against raw
+    /// prepared statements (what the mode costs), in transaction blocks of
+    /// [`BLOCK`] gets, and through a real pgbouncer in transaction mode
+    /// when one is installed (and the server is the throwaway one).
+    async fn unnamed(&mut self) -> BoxResult<()> {
+        let unnamed = |url: String| async move {
+            Db::builder(url)
+                .statement_mode(orm_core::StatementMode::Unnamed)
+                .max_size(1)
+                .connect()
+                .await
+        };
+        let named = self.sides.orm.db.clone();
+        let gets = thousands(self.sizes.gets);
+        let pages = thousands(self.sizes.filters);
+        self.sides.orm.db = unnamed(self.url.clone()).await?;
+        self.sides.raw.typed = Some(connect(&self.url).await?);
+        let label = format!("13 get by pk x{gets}: ORM unnamed / raw query_typed");
+        self.get_fresh("unnamed", label, Target::MaxRatio(1.10))
+            .await?;
+        let label = format!("14 filter x{pages}: ORM unnamed / raw query_typed");
+        self.filter_fresh("unnamed", label, Target::MaxRatio(1.10))
+            .await?;
+        let label = format!("17 get x{gets} in blocks of {BLOCK}: ORM unnamed / raw query_typed");
+        self.block_row(label, Target::MaxRatio(1.10)).await?;
+        self.sides.raw.typed = None;
+        let label = format!("15 get by pk x{gets}: ORM unnamed / raw prepared");
+        self.get_fresh("unnamed", label, Target::MaxRatio(2.50))
+            .await?;
+        let label = format!("16 filter x{pages}: ORM unnamed / raw prepared");
+        self.filter_fresh("unnamed", label, Target::MaxRatio(2.50))
+            .await?;
+        let label = format!("18 get x{gets} in blocks of {BLOCK}: ORM unnamed / raw prepared");
+        self.block_row(label, Target::MaxRatio(2.50)).await?;
+        self.sides.orm.db = named.clone();
+        let label = format!("19 get x{gets} in blocks of {BLOCK}: ORM named / raw prepared");
+        self.block_row(label, Target::MaxRatio(1.10)).await?;
+        let pgbouncer = orm_core::testing::pgbouncer::TestPgbouncer::binary().is_some()
+            && std::env::var_os("DATABASE_URL").is_none();
+        if pgbouncer {
+            let bouncer = orm_core::testing::pgbouncer::shared()?;
+            let url = bouncer.url(&self.dbname);
+            self.sides.orm.db = unnamed(url.clone()).await?;
+            self.sides.raw.typed = Some(connect(&url).await?);
+            let label =
+                format!("20 get by pk x{gets} via pgbouncer: ORM unnamed / raw query_typed");
+            self.get_fresh("unnamed", label, Target::MaxRatio(1.10))
+                .await?;
+            let label = format!("21 filter x{pages} via pgbouncer: ORM unnamed / raw query_typed");
+            self.filter_fresh("unnamed", label, Target::MaxRatio(1.10))
+                .await?;
+            self.sides.raw.typed = None;
+            self.sides.orm.db = named;
+        } else {
+            self.sides.orm.db = named;
+            self.log.line(
+                "  unnamed: pgbouncer rows skipped (pgbouncer not installed, or DATABASE_URL set)"
+                    .to_owned(),
+            );
         }
         Ok(())
     }
@@ -1297,6 +1427,7 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
         Workload::All,
         Workload::Concurrent,
         Workload::Replica,
+        Workload::Unnamed,
     ];
     if reads.into_iter().any(runs) {
         bench.fill(bench.sizes.users, 0, 0).await?;
@@ -1307,8 +1438,13 @@ async fn bench(url: &str, dbname: &str, opts: &Options) -> BoxResult<()> {
         bench.log.line(line);
     }
     let mut stream_memory = None;
-    for workload in Workload::ALL.into_iter().filter(|w| runs(*w)) {
+    for workload in Workload::ALL
+        .into_iter()
+        .chain(Workload::EXTRA)
+        .filter(|w| runs(*w))
+    {
         match workload {
+            Workload::Unnamed => bench.unnamed().await?,
             Workload::Get => bench.get().await?,
             Workload::Filter => bench.filter().await?,
             Workload::All => bench.all().await?,

@@ -84,6 +84,27 @@ impl Orm {
         .await
     }
 
+    /// Gets by primary key in transaction blocks of [`crate::BLOCK`] gets.
+    pub async fn get_blocks(&self, ids: &[i32]) -> Timed {
+        orm_core::scope(&self.db, async {
+            let start = Instant::now();
+            let mut sum = 0;
+            for block in ids.chunks(crate::BLOCK) {
+                sum = orm_core::transaction(|| async move {
+                    let mut sum = sum;
+                    for &id in block {
+                        let u = User::get(q!(id = id)).await?;
+                        sum = ordered(sum, hash(&u));
+                    }
+                    Ok(sum)
+                })
+                .await?;
+            }
+            Ok((start.elapsed(), sum))
+        })
+        .await
+    }
+
     /// 2: `User::filter(q!(hair_color = c)).order_by(["id"]).offset(o).limit(PAGE)`.
     pub async fn filter(&self, pages: &[(String, i64)]) -> Timed {
         orm_core::scope(&self.db, async {

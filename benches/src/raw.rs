@@ -109,6 +109,11 @@ enum Children {
 pub struct Raw {
     /// The connection (shared with the concurrent workload's tasks).
     pub client: Arc<Client>,
+    /// When set, `get`, `filter` and `get_blocks` run on this client with
+    /// unnamed statements and explicit parameter types (`query_typed`:
+    /// Parse, Bind, Describe, Execute, Sync in one round trip), the
+    /// protocol of the ORM's `StatementMode::Unnamed`.
+    pub typed: Option<Client>,
     get: Statement,
     filter: Statement,
     all: Statement,
@@ -164,6 +169,7 @@ impl Raw {
             .await?;
         let delete = client.prepare("DELETE FROM users WHERE id = $1").await?;
         Ok(Raw {
+            typed: None,
             client: Arc::new(client),
             get,
             filter,
@@ -255,6 +261,9 @@ impl Raw {
 
     /// 1: one `query_one` per id.
     pub async fn get(&self, ids: &[i32]) -> Timed {
+        if let Some(typed) = &self.typed {
+            return get_typed(typed, ids).await;
+        }
         let start = Instant::now();
         let mut sum = 0;
         for id in ids {
@@ -266,6 +275,9 @@ impl Raw {
 
     /// 2: one page of `PAGE` users per `(hair colour, offset)`.
     pub async fn filter(&self, pages: &[(String, i64)]) -> Timed {
+        if let Some(typed) = &self.typed {
+            return filter_typed(typed, pages).await;
+        }
         let start = Instant::now();
         let mut sum = 0;
         for (color, offset) in pages {
@@ -541,4 +553,63 @@ fn tree_hash(users: &[RawUserTree]) -> u64 {
             })
         })
     })
+}
+
+/// [`Raw::get`] with unnamed statements ([`Raw::typed`]); `id` is the
+/// `integer` PostgreSQL describes.
+async fn get_typed(client: &Client, ids: &[i32]) -> Timed {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    let start = Instant::now();
+    let mut sum = 0;
+    for id in ids {
+        let row = client.query_typed(&sql, &[(id, Type::INT4)]).await?;
+        let row = row.first().ok_or("no row")?;
+        sum = ordered(sum, RawUser::decode(row, 0).hash());
+    }
+    Ok((start.elapsed(), sum))
+}
+
+/// [`Raw::filter`] with unnamed statements ([`Raw::typed`]): `text` and
+/// `bigint` (the `OFFSET`), as PostgreSQL describes them.
+async fn filter_typed(client: &Client, pages: &[(String, i64)]) -> Timed {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE hair_color = $1 ORDER BY id LIMIT {PAGE} OFFSET $2"
+    );
+    let start = Instant::now();
+    let mut sum = 0;
+    for (color, offset) in pages {
+        let rows = client
+            .query_typed(&sql, &[(color, Type::TEXT), (offset, Type::INT8)])
+            .await?;
+        let users: Vec<RawUser> = rows.iter().map(|r| RawUser::decode(r, 0)).collect();
+        sum = users.iter().fold(sum, |acc, u| ordered(acc, u.hash()));
+    }
+    Ok((start.elapsed(), sum))
+}
+
+impl Raw {
+    /// Gets by primary key in transaction blocks of `BLOCK` gets each
+    /// (`BEGIN`, the gets, `COMMIT`): prepared statements, or unnamed ones
+    /// with [`Raw::typed`].
+    pub async fn get_blocks(&self, ids: &[i32]) -> Timed {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let client: &Client = self.typed.as_ref().unwrap_or(&self.client);
+        let start = Instant::now();
+        let mut sum = 0;
+        for block in ids.chunks(crate::BLOCK) {
+            client.batch_execute("BEGIN").await?;
+            for id in block {
+                let row = match &self.typed {
+                    Some(typed) => typed
+                        .query_typed(&sql, &[(id, Type::INT4)])
+                        .await?
+                        .remove(0),
+                    None => self.client.query_one(&self.get, &[id]).await?,
+                };
+                sum = ordered(sum, RawUser::decode(&row, 0).hash());
+            }
+            client.batch_execute("COMMIT").await?;
+        }
+        Ok((start.elapsed(), sum))
+    }
 }

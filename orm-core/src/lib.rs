@@ -659,8 +659,14 @@
 //! of its own. Streams, cursors, `bulk_insert`'s `COPY` and transactions
 //! work as usual. pgbouncer passes no startup options, so
 //! [`DbBuilder::statement_timeout`] is refused there: set it for the role
-//! on the server. Run migrations against the server directly (they hold a
-//! session lock).
+//! on the server. Each new connection learns the database's non-built-in
+//! types (`citext`, ...) once, inside one transaction, so no type lookup
+//! depends on a server connection surviving. Migrations work through the
+//! pooler too: each migration's transaction takes a transaction-scoped
+//! advisory lock (`pg_advisory_xact_lock`) and reads what is applied again
+//! under it, so concurrent `migrate` runs apply each migration once
+//! (`CREATE INDEX CONCURRENTLY` cannot run in a migration's transaction:
+//! run it against the server yourself).
 //!
 //! ```no_run
 //! # async fn run() -> orm_core::Result<()> {

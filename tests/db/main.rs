@@ -74,3 +74,6 @@ mod soft_delete;
 mod tenant;
 // Read replicas (issue 24, part 1).
 mod replicas;
+// Types and migrations through pgbouncer (issue 24, pooler gaps).
+mod pgbouncer_migrate;
+mod pgbouncer_types;

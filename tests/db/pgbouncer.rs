@@ -14,10 +14,10 @@ use orm_core::StatementMode;
 
 use crate::models::blog::{Author, Post, Tag};
 
-/// A fresh database with the blog's tables (made directly on the server:
-/// migrations hold a session lock, which a transaction pooler cannot
-/// keep), and its URLs; `None` when pgbouncer is not installed.
-async fn pooled() -> Option<PooledDatabase> {
+/// A fresh database with every model's table (made directly on the
+/// server; `pgbouncer_migrate.rs` tests the schema made through the
+/// pooler), and its URLs; `None` when pgbouncer is not installed.
+pub(crate) async fn pooled() -> Option<PooledDatabase> {
     let urls = pooled_test_database().await.expect("pgbouncer")?;
     let direct = Db::connect(&urls.direct).await.expect("direct connection");
     orm_core::generate_schemas_on(&direct)

@@ -190,6 +190,7 @@ impl DbBuilder {
             config,
             statement_capacity: self.statement_cache_capacity,
             pooler,
+            learn_types: mode == StatementMode::Unnamed,
         };
         let pool = Pool::builder(manager)
             .max_size(self.max_size)

@@ -58,6 +58,10 @@ pub(crate) struct Manager {
     /// ([`StatementMode::Unnamed`](super::StatementMode::Unnamed)): see
     /// [`Connection::cancel_query`].
     pub(crate) pooler: Option<Arc<PoolerAddr>>,
+    /// In [`StatementMode::Unnamed`](super::StatementMode::Unnamed): each
+    /// new connection learns the database's non-built-in types at once
+    /// ([`learn_types`](super::pooler::learn_types)).
+    pub(crate) learn_types: bool,
 }
 
 impl deadpool::managed::Manager for Manager {
@@ -71,6 +75,12 @@ impl deadpool::managed::Manager for Manager {
                 tracing::warn!(target: "orm_core::db", "connection error: {e}");
             }
         });
+        if self.learn_types {
+            if let Err(e) = super::pooler::learn_types(&client).await {
+                task.abort();
+                return Err(e);
+            }
+        }
         Ok(Connection {
             cancel: client.cancel_token(),
             client,

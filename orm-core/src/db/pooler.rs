@@ -1,5 +1,6 @@
 //! A connection pooler's address and the cancel request that waits for
-//! it (see [`cancel`]).
+//! it (see [`cancel`]), and the types a new connection learns so that it
+//! never looks one up through the pooler ([`learn_types`]).
 
 /// Where a pooler listens (the first host of the configuration), for
 /// [`cancel`].
@@ -100,4 +101,69 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for KeepOpen<S> {
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
+}
+
+/// The database's types whose OIDs are not built in (extension types
+/// such as `citext`, domains, enums, ranges, and arrays of them; not the
+/// row types of tables), as `"schema"."name"`, at most 1,000.
+const USER_TYPES: &str = "\
+SELECT format('%I.%I', n.nspname, t.typname) \
+FROM pg_catalog.pg_type t \
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typelem <> 0 \
+WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'e', 'r', 'm') \
+AND t.typisdefined AND coalesce(e.typtype, 'b') <> 'c' \
+ORDER BY t.oid LIMIT 1000";
+
+/// Makes a new connection's client learn every type of [`USER_TYPES`], so
+/// that it never looks one up later.
+///
+/// tokio-postgres looks up an OID it does not know (in a column of a
+/// result, or a parameter of a prepare) the first time a client meets it,
+/// with *named* statements it prepares once and keeps for the client's
+/// life. Through a pooler in transaction mode those are on one server
+/// connection only: the next lookup, on another, fails with 26000
+/// (`prepared statement "s8" does not exist`). Here they are all made and
+/// used inside one `BEGIN` .. `COMMIT` (one server connection), then
+/// `DEALLOCATE ALL` drops them before the `COMMIT`: nothing named is left
+/// on the server connection for its next client. The OIDs are the
+/// database's, the same on every server connection.
+///
+/// A type created after the connection opened is not known to it: a
+/// lookup then fails with 26000 and the connection is retired
+/// (see `Db::after_unnamed_error`); the next one learns the type. (When
+/// the database had no such type at all at connect, tokio-postgres has
+/// no lookup statement yet and prepares one then, outside a block: it may
+/// work, or fail once in the same way.)
+pub(crate) async fn learn_types(
+    client: &tokio_postgres::Client,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let names: Vec<String> = client
+        .query_typed(USER_TYPES, &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    // One NULL of each type: the description's columns carry the OIDs.
+    let mut sql = String::from("SELECT ");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        // `name` is `format('%I.%I')`'s: quoted by the server as needed.
+        sql.push_str("NULL::");
+        sql.push_str(name);
+    }
+    client.batch_execute("BEGIN").await?;
+    // Dropped at once: its Close goes out ahead of the DEALLOCATE.
+    let learned = client.prepare(&sql).await.map(drop);
+    let end = match learned {
+        Ok(()) => "DEALLOCATE ALL; COMMIT",
+        Err(_) => "ROLLBACK",
+    };
+    client.batch_execute(end).await?;
+    learned
 }

@@ -136,7 +136,7 @@ impl Db {
                             Sent::Unnamed(d) => &d.params[..],
                         };
                         if let Sent::Unnamed(_) = sent {
-                            self.after_unnamed_error(sql, &e);
+                            self.after_unnamed_error(&conn, sql, &e);
                         }
                         return Err(e.in_statement_typed(types, sql, shown));
                     }

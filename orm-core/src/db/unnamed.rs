@@ -338,13 +338,27 @@ impl Db {
         Ok(described)
     }
 
-    /// A statement failed: when the server refused it (rather than the
-    /// network or a value), its description may be stale; describe it
-    /// again next time.
-    pub(super) fn after_unnamed_error(&self, sql: &str, err: &Error) {
+    /// A statement failed on `conn`: when the server refused it (rather
+    /// than the network or a value), its description may be stale;
+    /// describe it again next time. A named statement missing on the
+    /// server (26000, 42P05) can only be tokio-postgres's type lookup of a
+    /// type made after `conn` opened ([`learn_types`](super::pooler::learn_types)): the connection is
+    /// retired, the next one learns the type.
+    pub(super) fn after_unnamed_error(&self, conn: &Conn, sql: &str, err: &Error) {
         if let (Some(unnamed), Error::Database(e)) = (&self.inner.unnamed, err) {
             if e.as_db_error().is_some() {
                 unnamed.forget(sql);
+            }
+            if is_pooler_name_error(e) {
+                // Out of the shared list (no new statement queues behind
+                // it); closed by the pool when it comes back.
+                if let Conn::Pooled(object) = conn {
+                    let mut shared = self.shared();
+                    if let Some(i) = shared.iter().position(|o| Arc::ptr_eq(o, object)) {
+                        shared.swap_remove(i);
+                    }
+                }
+                conn.retire();
             }
         }
     }
@@ -369,7 +383,7 @@ impl Db {
             }
         };
         if let Err(e) = &result {
-            self.after_unnamed_error(sql, e);
+            self.after_unnamed_error(client, sql, e);
         }
         result
     }
@@ -470,7 +484,7 @@ impl Db {
         let typed = params.zip(described.params.iter().cloned());
         let result = self.track(conn.query_typed_raw(sql, typed).await);
         if let Err(e) = &result {
-            self.after_unnamed_error(sql, e);
+            self.after_unnamed_error(conn, sql, e);
         }
         result
     }

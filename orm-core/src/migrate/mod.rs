@@ -10,7 +10,9 @@
 //!   a target backwards or forwards. Each runs in one transaction; applied
 //!   ones are recorded in `orm_migrations` with a checksum, so an applied
 //!   file edited later is reported instead of silently diverging; two
-//!   processes migrating at once are serialized by an advisory lock; steps
+//!   processes migrating at once are serialized by a transaction-scoped
+//!   advisory lock each migration's transaction takes (so this works
+//!   through a pooler in transaction mode too); steps
 //!   that drop data run only with `allow_destructive`. A run stopped half-way
 //!   (an error, a panic, its future dropped by a timeout) never leaves its
 //!   connection in the pool inside the transaction or holding the lock: the
@@ -400,10 +402,20 @@ impl Migrator {
     pub async fn status(&self) -> Result<Vec<Status>> {
         let graph = self.graph()?;
         let db = self.db()?;
-        let client = db.session().await?;
-        create_history(&client).await?;
-        let applied = applied(&client).await?;
-        client.release();
+        let session = db.session().await?;
+        // In one transaction block: through a pooler in transaction mode
+        // its statements stay on one server connection.
+        let read = async {
+            session.batch_execute("BEGIN").await?;
+            create_history(&session).await?;
+            let applied = applied(&session).await?;
+            session.batch_execute("COMMIT").await?;
+            Ok::<_, Error>(applied)
+        }
+        .await;
+        // Dropped instead (closed) when the block may still be open.
+        let applied = read?;
+        session.release();
         Ok(graph
             .ordered
             .iter()
@@ -422,7 +434,11 @@ impl Migrator {
     /// `target` (a name or prefix; `"zero"` reverts them all): reverting
     /// what is applied beyond it, newest first, and applying what it needs.
     /// Each migration runs in its own transaction and is recorded with its
-    /// checksum; the run holds an advisory lock, so concurrent runs wait.
+    /// checksum; that transaction holds an advisory lock
+    /// (`pg_advisory_xact_lock`) and reads what is applied again under it,
+    /// so concurrent runs wait for each other and each migration runs
+    /// once. Nothing outlives a transaction, so this works through a pooler
+    /// in transaction mode (pgbouncer) as well as directly.
     ///
     /// # Errors
     /// [`Error::Migration`] when an applied migration's file was edited or
@@ -436,27 +452,32 @@ impl Migrator {
     ) -> Result<Vec<Step>> {
         let graph = self.graph()?;
         let db = self.db()?;
-        // From the lock to its release the session holds state no other
-        // user may inherit (the lock, a migration's transaction): dropped
+        // From a `BEGIN` to its end the session holds state no other user
+        // may inherit (a migration's transaction and its lock): dropped
         // anywhere in between, `Session` closes the connection.
         let session = db.session().await?;
-        session
-            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-            .await
-            .map_err(Error::from)?;
         let result = run(&graph, &session, target, allow_destructive).await;
-        // Fails too when a failed migration's ROLLBACK did not get through
-        // (the session is still in its aborted transaction).
-        let unlocked = session
-            .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-            .await;
-        if unlocked.is_ok() {
+        // After an error the block may still be open (a failed ROLLBACK):
+        // released only once a ROLLBACK gets through (a warning, not an
+        // error, when nothing is open).
+        if result.is_ok() || session.batch_execute("ROLLBACK").await.is_ok() {
             session.release();
         }
-        let steps = result?;
-        unlocked.map_err(Error::from)?;
-        Ok(steps)
+        result
     }
+}
+
+/// `BEGIN`, then the migration lock: transaction-scoped
+/// (`pg_advisory_xact_lock`), so it is released by the `COMMIT` or
+/// `ROLLBACK` on the server connection that took it, which a pooler in
+/// transaction mode keeps for the whole block. A session lock would stay
+/// on whichever server connection the pooler lent, and its unlock could
+/// reach another one.
+async fn begin_locked(client: &Connection) -> std::result::Result<(), tokio_postgres::Error> {
+    // The key is a constant, not input.
+    client
+        .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})"))
+        .await
 }
 
 /// Creates the history table if it is not there: each applied migration's
@@ -497,8 +518,12 @@ async fn run(
     target: Option<&str>,
     allow_destructive: bool,
 ) -> Result<Vec<Step>> {
+    // Under the lock: two first runs at once would race on CREATE TABLE
+    // IF NOT EXISTS.
+    begin_locked(client).await?;
     create_history(client).await?;
     let applied = applied(client).await?;
+    client.batch_execute("COMMIT").await?;
     for (name, sum) in &applied {
         match graph.ordered.iter().find(|m| &m.name == name) {
             None => {
@@ -557,51 +582,122 @@ async fn run(
     }
     let mut steps = Vec::new();
     for m in revert {
-        let record = writes::delete_from_table(HISTORY_TABLE, "name");
-        in_transaction(client, &m.name, &m.down, &record, &[&m.name]).await?;
-        steps.push(Step {
-            name: m.name.clone(),
-            direction: Direction::Revert,
-        });
+        if in_transaction(graph, client, m, Direction::Revert).await? {
+            steps.push(Step {
+                name: m.name.clone(),
+                direction: Direction::Revert,
+            });
+        }
     }
     for m in apply {
-        let record = writes::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
-        in_transaction(client, &m.name, &m.up, &record, &[&m.name, &m.checksum]).await?;
-        steps.push(Step {
-            name: m.name.clone(),
-            direction: Direction::Apply,
-        });
+        if in_transaction(graph, client, m, Direction::Apply).await? {
+            steps.push(Step {
+                name: m.name.clone(),
+                direction: Direction::Apply,
+            });
+        }
     }
     Ok(steps)
 }
 
-/// `BEGIN; <sql>; <record>; COMMIT`, or `ROLLBACK` and the error. The
-/// caller's [`Session`](crate::db::Session) closes the connection if this
-/// stops half-way.
+/// Applies or reverts `m` in a transaction of its own that holds the
+/// migration lock ([`begin_locked`]): `BEGIN; lock; <what is applied now>;
+/// <sql>; <record>; COMMIT`, or `ROLLBACK` and the error. What is applied
+/// is read again under the lock, so a run that waited for another one
+/// skips what that one did (`Ok(false)`): each migration runs once
+/// however many runs there are, through a pooler too. The caller's
+/// [`Session`](crate::db::Session) closes the connection if this stops
+/// half-way.
 async fn in_transaction(
+    graph: &Graph,
     client: &Connection,
-    name: &str,
-    sql: &str,
-    record: &str,
-    params: &[&(dyn postgres_types::ToSql + Sync)],
-) -> Result<()> {
-    client.batch_execute("BEGIN").await.map_err(Error::from)?;
-    let outcome = async {
-        if !sql.trim().is_empty() {
-            client.batch_execute(sql).await?;
+    m: &Migration,
+    direction: Direction,
+) -> Result<bool> {
+    let name = &m.name;
+    begin_locked(client).await.map_err(Error::from)?;
+    let now = match applied(client).await {
+        Ok(now) => now,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
         }
-        client.execute(record, params).await?;
-        client.batch_execute("COMMIT").await
-    }
-    .await;
-    if let Err(err) = outcome {
+    };
+    let is_applied = |n: &str| now.iter().any(|(a, _)| a == n);
+    let conflict = match direction {
+        Direction::Apply if is_applied(name) => return skip(client).await,
+        Direction::Revert if !is_applied(name) => return skip(client).await,
+        Direction::Apply => m
+            .parents
+            .iter()
+            .find(|p| !is_applied(p))
+            .map(|p| format!("its parent {p} is not applied")),
+        Direction::Revert => graph
+            .ordered
+            .iter()
+            .find(|c| c.parents.contains(name) && is_applied(&c.name))
+            .map(|c| format!("{} (which depends on it) is applied", c.name)),
+    };
+    if let Some(why) = conflict {
         let _ = client.batch_execute("ROLLBACK").await;
         return Err(Error::Migration(format!(
-            "{name} failed and was rolled back (the schema and data are as before it): {}",
+            "{name} was not run: {why}; another migrate changed this database at the same \
+             time; run migrate again"
+        )));
+    }
+    let (sql, outcome) = match direction {
+        Direction::Apply => {
+            let record = writes::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
+            let outcome = run_and_record(client, &m.up, &record, &[name, &m.checksum]).await;
+            (&m.up, outcome)
+        }
+        Direction::Revert => {
+            let record = writes::delete_from_table(HISTORY_TABLE, "name");
+            (
+                &m.down,
+                run_and_record(client, &m.down, &record, &[name]).await,
+            )
+        }
+    };
+    if let Err(err) = outcome {
+        let _ = client.batch_execute("ROLLBACK").await;
+        let hint = if err.code() == Some(&tokio_postgres::error::SqlState::ACTIVE_SQL_TRANSACTION)
+            && sql.to_ascii_uppercase().contains("CONCURRENTLY")
+        {
+            "; each migration runs in one transaction, which `CREATE INDEX CONCURRENTLY` \
+             (and `DROP INDEX CONCURRENTLY`, `REINDEX .. CONCURRENTLY`) cannot: drop \
+             `CONCURRENTLY` from the migration, or run that statement yourself against the \
+             server (not through a pooler) and keep `CREATE INDEX IF NOT EXISTS` in the \
+             migration"
+        } else {
+            ""
+        };
+        return Err(Error::Migration(format!(
+            "{name} failed and was rolled back (the schema and data are as before it): {}{hint}",
             Error::from(err)
         )));
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Ends a block that found its migration done by another run.
+async fn skip(client: &Connection) -> Result<bool> {
+    client.batch_execute("COMMIT").await.map_err(Error::from)?;
+    Ok(false)
+}
+
+/// `<sql>; <record>; COMMIT` inside the block [`in_transaction`] began.
+async fn run_and_record(
+    client: &Connection,
+    sql: &str,
+    record: &str,
+    params: &[&(dyn postgres_types::ToSql + Sync)],
+) -> std::result::Result<(), tokio_postgres::Error> {
+    if !sql.trim().is_empty() {
+        client.batch_execute(sql).await?;
+    }
+    client.execute(record, params).await?;
+    client.batch_execute("COMMIT").await
 }
 
 /// The statements, each ended by `;` and a line break.

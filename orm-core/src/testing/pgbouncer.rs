@@ -8,7 +8,9 @@
 //! socket in that dir, trusts every client (`auth_type = trust`), sends every
 //! database to the shared server, and shares `default_pool_size = 5` server
 //! connections per database among all its clients, so statements of
-//! different clients really meet on one server connection.
+//! different clients really meet on one server connection; with
+//! `server_round_robin = 1`, consecutive statements of one client go to
+//! different server connections once several are open.
 //!
 //! As for the server, cleanup does not depend on destructors: a `sh` reaper
 //! holding a pipe only this process writes to stops pgbouncer and removes
@@ -188,6 +190,7 @@ fn boot(
          auth_file = {users}\n\
          pool_mode = transaction\n\
          default_pool_size = {POOL_SIZE}\n\
+         server_round_robin = 1\n\
          max_client_conn = 1000\n\
          ignore_startup_parameters = extra_float_digits\n\
          logfile = {log}\n\

@@ -35,6 +35,8 @@ pub(crate) mod search;
 pub(crate) mod soft_delete;
 // Tenant scoping (tenant).
 pub(crate) mod tenants;
+// Types through pgbouncer (issue 24, pooler gaps).
+pub(crate) mod pooled;
 
 /// The name `name` gives each of `rows`, in order.
 pub(crate) fn names_of<T>(rows: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
