@@ -698,8 +698,8 @@
 //! else to the primary: exact, no time window. A replica that fails or lags more than
 //! [`max_replica_lag`](DbBuilder::max_replica_lag) is skipped (a `tracing`
 //! warning, target `orm_core::replica`) and checked again after a backoff;
-//! a read whose replica went away before sending a row runs again on
-//! another node. Writes are never retried. [`Db::replica_stats`] counts
+//! a read whose replica went away runs again on another node (a
+//! stream's, only before its first row). Writes are never retried. [`Db::replica_stats`] counts
 //! where reads went.
 //!
 //! ```no_run

@@ -400,7 +400,8 @@ impl Db {
 
     /// [`for_each_row`](Db::for_each_row) on a routed handle: a read on a
     /// replica (retried once on another node, or the primary, if the
-    /// replica went away before sending a row), else on the primary; a
+    /// replica went away before it sent its last row: a replica's rows are
+    /// handed on once they all arrived), else on the primary; a
     /// write on the primary, its WAL position noted in a
     /// [`read_your_writes`] scope.
     #[inline(never)]
@@ -409,7 +410,7 @@ impl Db {
         sql: &str,
         params: I,
         shown: &[P],
-        mut each: impl FnMut(Row) -> Result<()> + Send,
+        each: impl FnMut(Row) -> Result<()> + Send,
     ) -> Result<()>
     where
         P: Param + Sync,
@@ -432,18 +433,29 @@ impl Db {
         };
         loop {
             let (node, db) = nodes.next();
-            let mut sent = false;
+            if node.is_none() {
+                // The primary: rows straight to `each`, as without replicas.
+                nodes.served(node);
+                return db.for_each_row_here(sql, params, shown, each).await;
+            }
+            // A replica: its rows are held until it has sent them all, so
+            // a replica that goes away in the middle of its answer (a
+            // shutdown's FATAL can follow a row already sent) costs a
+            // retry, never a failed read or a row twice. (Streams,
+            // `exec/stream.rs`, retry only before their first row.)
+            let mut rows = Vec::new();
             let result = db
                 .for_each_row_here(sql, params.clone(), shown, |row| {
-                    sent = true;
-                    each(row)
+                    rows.push(row);
+                    Ok(())
                 })
                 .await;
             match result {
-                Err(e) if !sent && nodes.retry(node, &e) => {}
+                Err(e) if nodes.retry(node, &e) => {}
                 result => {
                     nodes.served(node);
-                    return result;
+                    result?;
+                    return rows.into_iter().try_for_each(each);
                 }
             }
         }
@@ -667,7 +679,7 @@ impl Db {
 
 /// Where a read runs, node after node: a replica (round-robin, one that
 /// has the scope's writes), once more another replica if that one went
-/// away before sending a row, then the primary ([`Db::read_nodes`]). The
+/// away, then the primary ([`Db::read_nodes`]). The
 /// caller runs the read on each [`next`](ReadNodes::next) node until
 /// [`retry`](ReadNodes::retry) says no, then reports the node that
 /// answered with [`served`](ReadNodes::served).
