@@ -66,7 +66,11 @@ async fn updates(
     round: usize,
     block: bool,
 ) -> orm_core::Result<(Duration, Duration)> {
-    let color = if round.is_multiple_of(2) { "brown" } else { "black" };
+    let color = if round.is_multiple_of(2) {
+        "brown"
+    } else {
+        "black"
+    };
     on(db, scoped, async {
         let started = (Instant::now(), cpu_ns());
         for id in 1..=N / 10 {

@@ -184,6 +184,24 @@ impl Diesel {
         Ok((start.elapsed(), sum))
     }
 
+    /// Gets by primary key in transaction blocks of [`crate::BLOCK`] gets
+    /// (`BEGIN`, the gets, `COMMIT` on one pooled connection).
+    pub async fn get_blocks(&self, ids: &[i32]) -> Timed {
+        use diesel_async::SimpleAsyncConnection;
+        let start = Instant::now();
+        let mut sum = 0;
+        for block in ids.chunks(crate::BLOCK) {
+            let mut conn = self.pool.get().await?;
+            conn.batch_execute("BEGIN").await?;
+            for &id in block {
+                let u: User = users::table.find(id).first(&mut conn).await?;
+                sum = ordered(sum, hash(&u));
+            }
+            conn.batch_execute("COMMIT").await?;
+        }
+        Ok((start.elapsed(), sum))
+    }
+
     /// 2: `filter(hair_color.eq(c)).order(id).limit(20).offset(o)`.
     pub async fn filter(&self, pages: &[(String, i64)]) -> Timed {
         let start = Instant::now();

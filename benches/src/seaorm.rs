@@ -244,6 +244,26 @@ impl SeaOrm {
         Ok((start.elapsed(), sum))
     }
 
+    /// Gets by primary key in transaction blocks of [`crate::BLOCK`] gets
+    /// (`begin()`, the gets, `commit()`).
+    pub async fn get_blocks(&self, ids: &[i32]) -> Timed {
+        use sea_orm::TransactionTrait;
+        let start = Instant::now();
+        let mut sum = 0;
+        for block in ids.chunks(crate::BLOCK) {
+            let txn = self.db.begin().await?;
+            for &id in block {
+                let u = user::Entity::find_by_id(id)
+                    .one(&txn)
+                    .await?
+                    .ok_or("no such user")?;
+                sum = ordered(sum, hash(&u));
+            }
+            txn.commit().await?;
+        }
+        Ok((start.elapsed(), sum))
+    }
+
     /// 2: `find().filter(HairColor.eq(c)).order_by_asc(Id).limit(20).offset(o)`.
     pub async fn filter(&self, pages: &[(String, i64)]) -> Timed {
         let start = Instant::now();
