@@ -197,6 +197,72 @@ async fn reads_go_to_the_standby_and_see_their_own_writes() -> Result<()> {
     .await
 }
 
+/// The WAL position a write notes is read after the write committed, not
+/// before (it is pipelined behind the write or the `COMMIT` on the same
+/// connection): each cycle first lets the standby replay everything, pauses
+/// it there and gives the ORM's check time to see it, then writes in a
+/// scope and reads. A position asked before the write would equal what the
+/// paused standby has replayed, so the read would go to the standby and
+/// miss the write; asked after the commit, it is past the standby, so the
+/// read goes to the primary and finds it.
+#[tokio::test]
+async fn the_noted_position_is_read_after_the_write_commits() -> Result<()> {
+    let pair = pair().await;
+    let db = Db::builder(primary_url(&pair))
+        .replica(pair.standby_url("postgres"))
+        .max_replica_lag(Duration::from_secs(120))
+        .replica_poll_interval(Duration::from_millis(10))
+        .build()?;
+    orm_core::generate_schemas_on(&db).await?;
+    orm_core::scope(&db, async {
+        let seed = User::create(User::named("seed")).await?;
+        let mut stale = Vec::new();
+        for i in 0..8 {
+            pair.resume_replay().await?;
+            pair.wait_replayed().await?;
+            pair.pause_replay().await?;
+            // The check polls every 10 ms: it now knows the standby is
+            // caught up (up to the pause).
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (replica_before, primary_before) = (replica_reads(&db), stats(&db).primary_reads);
+            let kind = ["insert", "update", "transaction"][i % 3];
+            let name = format!("after-commit-{i}");
+            let found = read_your_writes(async {
+                match kind {
+                    "insert" => {
+                        User::create(User::named(&name)).await?;
+                    }
+                    "update" => {
+                        User::filter(q!(id = seed.id))
+                            .update(q!(name = name.clone()))
+                            .await?;
+                    }
+                    _ => {
+                        orm_core::transaction(|| User::create(User::named(&name))).await?;
+                    }
+                }
+                User::filter(q!(name = name.as_str())).count().await
+            })
+            .await?;
+            if found != 1 {
+                stale.push(kind);
+            }
+            assert_eq!(
+                (
+                    replica_reads(&db) - replica_before,
+                    stats(&db).primary_reads - primary_before
+                ),
+                (0, 1),
+                "{kind}: the read went to the primary, the paused standby lacking the write"
+            );
+        }
+        assert!(stale.is_empty(), "stale reads after: {stale:?}");
+        Ok::<_, Error>(())
+    })
+    .await?;
+    pair.resume_replay().await
+}
+
 #[tokio::test]
 async fn a_lagging_standby_is_skipped_until_it_catches_up() -> Result<()> {
     let pair = pair().await;
