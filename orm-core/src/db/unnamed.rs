@@ -394,7 +394,7 @@ impl Db {
         sql: &str,
         params: I,
         shown: &[P],
-        mut each: impl FnMut(Row) -> Result<()> + Send,
+        each: impl FnMut(Row) -> Result<()> + Send,
     ) -> Result<()>
     where
         P: Param + Sync,
@@ -402,32 +402,12 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        let params = params.into_iter();
-        let described = self.described_for(sql, params.len()).await?;
-        let client = match self.statement_limit() {
-            Some(_) => self.exclusive_client().await?,
-            None => client_now_or_later!(self),
-        };
-        let run = async {
-            self.count();
-            let started = timer();
-            let typed = params.zip(described.params.iter().cloned());
-            let result: Result<()> = async {
-                let rows = self.track(client.query_typed_raw(sql, typed).await)?;
-                futures_util::pin_mut!(rows);
-                while let Some(row) = self.track(rows.try_next().await)? {
-                    each(row)?;
-                }
-                Ok(())
-            }
-            .await;
-            log(sql, started, shown);
-            result.map_err(|e| e.in_statement_typed(&described.params, sql, shown))
-        };
-        self.unnamed_guarded(&client, sql, run).await
+        self.unnamed_run(sql, params, shown, each).await.map(drop)
     }
 
-    /// [`execute_iter`](Db::execute_iter) in [`StatementMode::Unnamed`].
+    /// [`execute_iter`](Db::execute_iter) in [`StatementMode::Unnamed`]:
+    /// the rows (of `RETURNING`, or none) are read and dropped; the count
+    /// is the command tag's.
     pub(super) async fn unnamed_execute<I, P>(
         &self,
         sql: &str,
@@ -440,8 +420,24 @@ impl Db {
         I::Item: BorrowToSql,
         I::IntoIter: ExactSizeIterator,
     {
-        // The rows (of `RETURNING`, or none) are read and dropped; the
-        // count is the command tag's.
+        self.unnamed_run(sql, params, shown, |_| Ok(())).await
+    }
+
+    /// Runs `sql` unnamed with its described parameter types, hands each
+    /// row to `each`, and returns the command tag's row count.
+    async fn unnamed_run<I, P>(
+        &self,
+        sql: &str,
+        params: I,
+        shown: &[P],
+        mut each: impl FnMut(Row) -> Result<()> + Send,
+    ) -> Result<u64>
+    where
+        P: Param + Sync,
+        I: IntoIterator,
+        I::Item: BorrowToSql,
+        I::IntoIter: ExactSizeIterator,
+    {
         let params = params.into_iter();
         let described = self.described_for(sql, params.len()).await?;
         let client = match self.statement_limit() {
@@ -455,7 +451,9 @@ impl Db {
             let result: Result<u64> = async {
                 let rows = self.track(client.query_typed_raw(sql, typed).await)?;
                 futures_util::pin_mut!(rows);
-                while self.track(rows.try_next().await)?.is_some() {}
+                while let Some(row) = self.track(rows.try_next().await)? {
+                    each(row)?;
+                }
                 Ok(rows.rows_affected().unwrap_or(0))
             }
             .await;
