@@ -168,16 +168,9 @@ pub(crate) async fn initial(
 ) -> Result<Related> {
     let mut related = Related::default();
     for (rel, _) in many_fields(site, ops) {
-        let keys = match row {
-            Some(row) => ops
-                .linked(&row.pk, rel)
-                .await?
-                .iter()
-                .map(form_text)
-                .collect(),
-            None => Vec::new(),
-        };
-        related.many.insert(rel.name, keys);
+        related
+            .many
+            .insert(rel.name, linked_texts(ops, row, rel).await?);
     }
     for inline in ops.inlines() {
         let perms = inline_perms(session, inline.as_ref(), editable);
@@ -188,6 +181,24 @@ pub(crate) async fn initial(
         });
     }
     Ok(related)
+}
+
+/// The keys `row` links to through `rel`, as the form shows them (none
+/// for a new object).
+async fn linked_texts(
+    ops: &dyn ModelOps,
+    row: Option<&Row>,
+    rel: &'static RelationMeta,
+) -> Result<Vec<String>> {
+    Ok(match row {
+        Some(row) => ops
+            .linked(&row.pk, rel)
+            .await?
+            .iter()
+            .map(form_text)
+            .collect(),
+        None => Vec::new(),
+    })
 }
 
 /// The form's many-to-many keys and inline rows from a submitted form
@@ -214,16 +225,9 @@ pub(crate) async fn parse<'o>(
             .map(|(_, v)| v.as_str())
             .collect();
         if sent.is_empty() || read_only_many(ops, rel) {
-            let keys = match row {
-                Some(row) => ops
-                    .linked(&row.pk, rel)
-                    .await?
-                    .iter()
-                    .map(form_text)
-                    .collect(),
-                None => Vec::new(),
-            };
-            related.many.insert(rel.name, keys);
+            related
+                .many
+                .insert(rel.name, linked_texts(ops, row, rel).await?);
             continue;
         }
         let mut texts: Vec<String> = Vec::new();
