@@ -1066,9 +1066,44 @@
 //! so `SELECT create_distributed_table('invoice', 'account_id')` distributes
 //! them co-located. `generate_schemas` and migrations refuse, naming both
 //! models and the fix, what no such schema can hold: a foreign key to a
-//! tenant model from a model without a tenant field, and a `ManyToMany`
-//! with a tenant model (its automatic link table has no tenant column;
-//! declare the link as a tenant model with two `ForeignKey`s).
+//! tenant model from a model without a tenant field, a `ManyToMany` to a
+//! tenant model declared on a model without one, and a `ManyToMany`
+//! between tenant models whose tenant fields differ in type.
+//!
+//! **Many-to-many between tenant models**: the link table of a
+//! `ManyToMany` declared on a tenant model has that model's tenant column
+//! (`PRIMARY KEY ("account_id", "invoice_id", "tag_id")`, in both foreign
+//! keys, and under row-level security with `rls`); the manager writes the
+//! current tenant's links, and every lookup, join, count and prefetch
+//! across the link matches the tenant columns.
+//!
+//! ```no_run
+//! # use orm_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, Default)]
+//! # pub struct Tag { #[orm(primary_key)] pub id: i64, #[orm(tenant)] pub account_id: i64, pub name: String }
+//! #[derive(Model, Debug, Clone, Default)]
+//! pub struct Invoice {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(tenant, rls)]
+//!     pub account_id: i64,
+//!     pub tags: ManyToMany<Tag>,
+//! }
+//! # async fn run(invoice: Invoice, urgent: Tag) -> orm_core::Result<()> {
+//! orm_core::tenant::scope(42_i64, async {
+//!     // INSERT INTO "invoice_tags" ("account_id", "invoice_id", "tag_id")
+//!     //   SELECT $1, $2, "key" FROM UNNEST($3::bigint[]) AS "key" ON CONFLICT DO NOTHING
+//!     invoice.tags().add(&[&urgent]).await?;
+//!     // .. JOIN "tag" AS "T1" ON "T1"."id" = "T1_link"."tag_id"
+//!     //   AND "T1"."account_id" = "T1_link"."account_id" WHERE .. AND
+//!     //   "T1_link"."account_id" = "invoice"."account_id" ..
+//!     let tagged = Invoice::filter(q!(tags__name = "urgent")).count().await?;
+//!     invoice.tags().set(&[]).await?;
+//!     Ok::<_, orm_core::Error>(tagged)
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
 //!
 //! # How the crate is laid out
 //!

@@ -210,6 +210,15 @@ fn current_for(meta: &'static ModelMeta) -> Result<Option<(&'static FieldMeta, V
     }
 }
 
+/// The current tenant as a value of `meta`'s tenant field: `None` for a
+/// model without one or inside [`unscoped`].
+///
+/// # Errors
+/// A tenant model with no current tenant, or one of another type.
+pub(crate) fn current_value(meta: &'static ModelMeta) -> Result<Option<Value>> {
+    Ok(current_for(meta)?.map(|(_, value)| value))
+}
+
 /// The condition `"tenant" = <current>` of `meta`, or `None` (no tenant
 /// field, or [`unscoped`]).
 ///
@@ -268,7 +277,12 @@ pub(crate) fn stamp<M: Model>(obj: &mut M) -> Result<()> {
 }
 
 /// `given`, the tenant field's value of an object, is `current`.
-fn check_given(meta: &ModelMeta, field: &FieldMeta, given: &Value, current: &Value) -> Result<()> {
+pub(crate) fn check_given(
+    meta: &ModelMeta,
+    field: &FieldMeta,
+    given: &Value,
+    current: &Value,
+) -> Result<()> {
     if given == current {
         return Ok(());
     }
@@ -411,9 +425,10 @@ pub(crate) fn restrict_joins(
 /// - a foreign key from a model without a tenant field to a tenant model
 ///   (the key would need the tenant column it does not have: PostgreSQL
 ///   refuses a foreign key to a column that is not unique alone);
-/// - a many-to-many relation with a tenant model on either side: its
-///   automatic link table has no tenant column, so Citus could not
-///   co-locate it and row-level security would not hold it.
+/// - a many-to-many relation to a tenant model declared on a model
+///   without a tenant field (its link table's tenant column is the
+///   declaring model's), or between tenant models whose tenant fields
+///   differ in type.
 ///
 /// Run by migrations and `generate_schemas` before any SQL is written.
 ///
@@ -451,22 +466,51 @@ pub(crate) fn check_relations(models: &[&'static ModelMeta]) -> Result<()> {
             .iter()
             .filter(|r| r.kind == crate::relation::RelationKind::ManyToMany)
         {
-            let target = rel.target.meta();
-            let Some(tenant_side) = [*meta, target].into_iter().find(|m| m.tenant.is_some()) else {
-                continue;
-            };
-            return Err(Error::Config(format!(
-                "{model}.{field} is a many-to-many relation between {model} and {target}, \
-                 and {tenant_side} is a tenant model: its automatic link table has no tenant column, so neither Citus \
-                 (which co-locates rows by the tenant) nor row-level security could hold it. \
-                 Declare the link as a model of its own, with `#[orm(tenant)]` and a \
-                 ForeignKey to {model} and to {target} (its keys then include the tenant)",
-                model = meta.name,
-                field = rel.name,
-                tenant_side = tenant_side.name,
-                target = target.name,
-            )));
+            check_link(meta, rel)?;
         }
+    }
+    Ok(())
+}
+
+/// A many-to-many with a tenant model: its link table has the tenant
+/// column of the model that declares it, so that model must be a tenant
+/// model, and a tenant model on the other side must hold its tenant in a
+/// column of the same type (both foreign keys include it).
+fn check_link(meta: &ModelMeta, rel: &crate::relation::RelationMeta) -> Result<()> {
+    let target = rel.target.meta();
+    let Some(theirs) = target.tenant else {
+        return Ok(());
+    };
+    let their_field = &target.fields[theirs.field];
+    let Some(mine) = meta.tenant else {
+        return Err(Error::Config(format!(
+            "{model}.{field} is a many-to-many relation to {target}, a tenant model, declared \
+             on {model}, which has no tenant field: its link table would have no tenant \
+             column, so neither Citus (which co-locates rows by the tenant) nor row-level \
+             security could hold it. Declare the relation on {target} (`pub {back}: \
+             ManyToMany<{model}>`, the link table then carries {target}'s tenant), or give \
+             {model} a tenant field",
+            model = meta.name,
+            field = rel.name,
+            target = target.name,
+            back = orm_names::snake_case(meta.name),
+        )));
+    };
+    let my_field = &meta.fields[mine.field];
+    if my_field.ddl_type() != their_field.ddl_type() {
+        return Err(Error::Config(format!(
+            "{model}.{field} is a many-to-many relation between tenant models whose tenant \
+             fields differ in type ({model}.{mine}: {mine_type}, {target}.{theirs}: \
+             {their_type}): the link table's one tenant column cannot refer to both. Give \
+             them the same type",
+            model = meta.name,
+            field = rel.name,
+            target = target.name,
+            mine = my_field.name,
+            mine_type = my_field.ddl_type(),
+            theirs = their_field.name,
+            their_type = their_field.ddl_type(),
+        )));
     }
     Ok(())
 }

@@ -77,6 +77,18 @@ async fn many_to_many_manager_and_lookups() -> Result<()> {
         assert_eq!(posts[0].tags().all().count().await?, 1);
         assert_eq!(posts[0].tags().clear().await?, 1);
         assert_eq!(posts[0].tags().all().count().await?, 0);
+        // set() (Django's): the links become exactly these; returns
+        // (removed, added).
+        assert_eq!(posts[0].tags().set(&[&rust, &python]).await?, (0, 2));
+        assert_eq!(posts[0].tags().set(&[&python]).await?, (1, 0));
+        assert_eq!(
+            names_of(&posts[0].tags().all().await?, |t: &Tag| t.name.as_str()),
+            ["python"]
+        );
+        assert_eq!(posts[0].tags().set(&[]).await?, (1, 0));
+        assert_eq!(posts[0].tags().all().count().await?, 0);
+        // The other posts' links are untouched.
+        assert_eq!(posts[2].tags().all().count().await?, 1);
         // Unsaved objects are refused before any query.
         let unsaved = Tag {
             name: "new".into(),

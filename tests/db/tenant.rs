@@ -257,11 +257,11 @@ async fn joined_scopes_each_see_their_own_tenant() -> Result<()> {
 }
 
 /// Connects to `url` as `role`, a plain role made now (if missing) with
-/// the rights an application has on the tenant tables. Superusers and
+/// the rights an application has on the tables made so far. Superusers and
 /// roles with BYPASSRLS skip every policy: the tests of row-level security
 /// connect as a role that does not own the tables (FORCE would hold the
 /// owner too).
-async fn plain_role(admin: &Db, url: &str, role: &str) -> Result<Db> {
+pub(crate) async fn plain_role(admin: &Db, url: &str, role: &str) -> Result<Db> {
     use crate::migration_support::query;
     for sql in [
         format!(
@@ -270,7 +270,7 @@ async fn plain_role(admin: &Db, url: &str, role: &str) -> Result<Db> {
         ),
         format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
         format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON tn_tasks, tn_projects, tn_orgs TO \"{role}\""
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"{role}\""
         ),
         format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
     ] {

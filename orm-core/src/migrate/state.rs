@@ -248,7 +248,8 @@ pub(crate) fn tables_of(models: &[&'static ModelMeta]) -> Vec<(String, TableStat
         {
             let (table, own, other) = rel.through_table();
             if !has(&out, &table) {
-                let link = link_table(&table, [(own, *meta), (other, rel.target.meta())]);
+                let sides = [(own, *meta), (other, rel.target.meta())];
+                let link = link_table(&table, sides, rel.link_tenant());
                 out.push((table, link));
             }
         }
@@ -258,9 +259,26 @@ pub(crate) fn tables_of(models: &[&'static ModelMeta]) -> Vec<(String, TableStat
 
 /// A many-to-many link table: a column per side (`(column, model)`, the
 /// owner first) referring to that side's primary key, both the primary key,
-/// the second indexed on its own.
-fn link_table(table: &str, sides: [(String, &ModelMeta); 2]) -> TableState {
+/// the second indexed on its own. Declared by a tenant model (`tenant`),
+/// it has the owner's tenant column too, first in its primary key, in its
+/// index and in each foreign key to a tenant model (Citus' co-located
+/// shape; with `rls` on either side, its policy too).
+fn link_table(
+    table: &str,
+    sides: [(String, &ModelMeta); 2],
+    tenant: Option<crate::relation::LinkTenant>,
+) -> TableState {
     let mut t = TableState::default();
+    let tenant_column = tenant.map(|l| l.field.column.to_owned());
+    if let Some(link) = tenant {
+        t.columns.push(ColumnState {
+            name: link.field.column.to_owned(),
+            sql_type: link.field.ddl_type(),
+            nullable: false,
+            identity: false,
+            default: None,
+        });
+    }
     for (column, side) in &sides {
         t.columns.push(ColumnState {
             name: column.clone(),
@@ -269,26 +287,45 @@ fn link_table(table: &str, sides: [(String, &ModelMeta); 2]) -> TableState {
             identity: false,
             default: None,
         });
+        let side_tenant = side.tenant.map(|s| side.fields[s.field].column);
         t.foreign_keys.push(ForeignKeyState {
             name: object_name(table, &[column.as_str()], "fkey"),
             column: column.clone(),
             references: side.table.to_owned(),
             target_column: side.pk_field().column.to_owned(),
             on_delete: "CASCADE".into(),
-            tenant: None,
+            tenant: tenant_column
+                .clone()
+                .zip(side_tenant)
+                .map(|(column, target)| TenantKeyState {
+                    column,
+                    target_column: target.to_owned(),
+                }),
         });
     }
+    let rls = sides
+        .iter()
+        .any(|(_, side)| side.tenant.is_some_and(|t| t.rls));
     let [(own, _), (other, _)] = sides;
+    let first: Vec<String> = tenant_column.iter().cloned().collect();
     t.primary_key = Constraint {
         name: pkey_name(table),
-        columns: vec![own, other.clone()],
+        columns: [first.clone(), vec![own, other.clone()]].concat(),
         ..Constraint::default()
     };
+    let index: Vec<String> = [first, vec![other]].concat();
+    let names: Vec<&str> = index.iter().map(String::as_str).collect();
     t.indexes.push(Constraint {
-        name: object_name(table, &[other.as_str()], "idx"),
-        columns: vec![other],
+        name: object_name(table, &names, "idx"),
+        columns: index,
         ..Constraint::default()
     });
+    if let (Some(link), true) = (tenant, rls) {
+        t.rls = Some(RlsState {
+            column: link.field.column.to_owned(),
+            sql_type: link.field.ddl_type(),
+        });
+    }
     t
 }
 

@@ -115,13 +115,40 @@ pub(crate) enum Hop {
         target_col: &'static str,
         source_col: &'static str,
     },
-    /// `target.pk = through.target_col AND through.source_col = source.pk`.
+    /// `target.pk = through.target_col AND through.source_col = source.pk`
+    /// (and, between tenant models, the tenant columns equal: see
+    /// [`HopTenant`]).
     Through {
         target: &'static ModelMeta,
         through: &'static str,
         source_col: &'static str,
         target_col: &'static str,
+        tenant: Option<HopTenant>,
     },
+}
+
+/// The tenant columns a hop through a tenant link table equates: the
+/// link's `link` with the source's `source` and the target's `target`
+/// (each side that is a tenant model). Every join and subquery across the
+/// link then carries the tenant, as Citus co-locates it, and the link's
+/// key (which starts with the tenant) serves the lookup.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HopTenant {
+    pub(crate) link: &'static str,
+    pub(crate) source: Option<&'static str>,
+    pub(crate) target: Option<&'static str>,
+}
+
+/// The tenant column of a many-to-many's link table, when the model that
+/// declares the relation is a tenant model: named and typed as that
+/// model's tenant field, first in the link's primary key and in both
+/// foreign keys (to a target that is a tenant model too).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkTenant {
+    /// The owner's tenant field: the link column's name and type.
+    pub(crate) field: &'static FieldMeta,
+    /// The target's tenant column, when the target is a tenant model.
+    pub(crate) target: Option<&'static str>,
 }
 
 impl Hop {
@@ -205,6 +232,23 @@ impl RelationMeta {
         }
     }
 
+    /// The tenant column of this many-to-many's link table: `None` unless
+    /// the owner is a tenant model (a many-to-many from a model without a
+    /// tenant field to a tenant model is refused by
+    /// [`check_relations`](crate::tenant::check_relations)).
+    pub(crate) fn link_tenant(&self) -> Option<LinkTenant> {
+        if self.kind != RelationKind::ManyToMany {
+            return None;
+        }
+        let owner = self.owner.meta();
+        let target = self.target.meta();
+        let tenant = owner.tenant?;
+        Some(LinkTenant {
+            field: &owner.fields[tenant.field],
+            target: target.tenant.map(|t| target.fields[t.field].column),
+        })
+    }
+
     /// The hop from the owner's table to the target's.
     pub(crate) fn hop(&self) -> Result<Hop> {
         let owner = self.owner.meta();
@@ -224,6 +268,11 @@ impl RelationMeta {
                     through: leak(through),
                     source_col: leak(source_col),
                     target_col: leak(target_col),
+                    tenant: self.link_tenant().map(|t| HopTenant {
+                        link: t.field.column,
+                        source: Some(t.field.column),
+                        target: t.target,
+                    }),
                 }
             }
             RelationKind::Reverse => {
@@ -236,6 +285,12 @@ impl RelationMeta {
                             through: leak(through),
                             source_col: leak(mirror_target_col),
                             target_col: leak(mirror_owner_col),
+                            // The mirror's owner is this hop's target.
+                            tenant: mirror.link_tenant().map(|t| HopTenant {
+                                link: t.field.column,
+                                source: t.target,
+                                target: Some(t.field.column),
+                            }),
                         }
                     }
                     _ => Hop::Key {

@@ -40,7 +40,7 @@ pub(crate) mod ops;
 
 pub use fields::{ForeignKey, ManyToMany, OneToOne, Reverse, ReverseOne};
 pub use managers::{reverse_one, reverse_query, ManyToManyManager};
-pub(crate) use meta::Hop;
+pub(crate) use meta::{Hop, HopTenant, LinkTenant};
 pub use meta::{OnDelete, RelationKind, RelationMeta};
 #[doc(hidden)]
 pub use ops::DynModel;

@@ -7,7 +7,8 @@
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::relation::{Hop, RelationMeta};
-use crate::sql::condition::{push_join_target, push_node, Scope};
+use crate::sql::condition::{push_node, Scope};
+use crate::sql::joins::{push_join_target, push_link_source_tenant};
 use crate::sql::statements::{push_select, push_where, Select};
 pub(crate) use crate::sql::tree::Function;
 use crate::sql::tree::Node;
@@ -307,6 +308,7 @@ pub(crate) fn push_aggregate_over(
     // A soft delete model's rows count when live: the first table's
     // condition goes in the `WHERE`, the others' in their `ON`.
     let mut first_live: Option<(&'static ModelMeta, String)> = None;
+    let mut first_tenant: Option<(Option<crate::relation::HopTenant>, String, String)> = None;
     for (i, hop) in r.hops.iter().enumerate() {
         let this = alias(i);
         let prev = if i == 0 {
@@ -345,10 +347,16 @@ pub(crate) fn push_aggregate_over(
                 through,
                 source_col,
                 target_col,
+                tenant,
             } => {
                 let link = format!("{this}_link");
                 let on = push_hop_table(w, through, &link, joined, (source_col, &prev, prev_pk));
-                push_join_target(w, target, &this, &link, target_col);
+                match on {
+                    // The link's tenant, with the correlation in the WHERE.
+                    Some(_) => first_tenant = Some((*tenant, link.clone(), prev.clone())),
+                    None => push_link_source_tenant(w, *tenant, &link, &prev),
+                }
+                push_join_target(w, target, (&this, &link, target_col), *tenant);
                 crate::soft_delete::scope::push_live(w, target, &this);
                 on
             }
@@ -364,6 +372,9 @@ pub(crate) fn push_aggregate_over(
         w.push_column(outer, outer_col);
         if let Some((meta, alias)) = &first_live {
             crate::soft_delete::scope::push_live(w, meta, alias);
+        }
+        if let Some((tenant, link, source)) = &first_tenant {
+            push_link_source_tenant(w, *tenant, link, source);
         }
     }
     w.push_sql(")");

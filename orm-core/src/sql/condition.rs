@@ -7,8 +7,7 @@ use crate::meta::ModelMeta;
 use crate::relation::{Hop, RelationMeta};
 use crate::sql::clauses::{push_direction, push_limit_offset};
 use crate::sql::expr::{resolve, Arith, Expr};
-use crate::sql::joins::Table;
-use crate::sql::joins::Tables;
+use crate::sql::joins::{push_join_target, push_link_source_tenant, Table, Tables};
 use crate::sql::tree::{Cmp, Cond, JsonKey, Like, Node, Op, Subquery, Transform};
 use crate::sql::tree::{Sort, SortKey};
 use crate::sql::SqlWriter;
@@ -370,17 +369,19 @@ fn push_exists(w: &mut SqlWriter, scope: Scope<'_>, hop: &Hop, inner: Option<&[N
             through,
             source_col,
             target_col,
+            tenant,
             ..
         } => {
             let link = format!("{alias}_link");
             w.push_ident(through);
             w.push_sql(" AS ");
             w.push_ident(&link);
-            push_join_target(w, target, &alias, &link, target_col);
+            push_join_target(w, target, (&alias, &link, target_col), *tenant);
             w.push_sql(" WHERE ");
             w.push_column(&link, source_col);
             w.push_sql(" = ");
             w.push_column(scope.alias, scope.meta.pk_field().column);
+            push_link_source_tenant(w, *tenant, &link, scope.alias);
         }
     }
     crate::soft_delete::scope::push_live(w, target, &alias);
@@ -469,25 +470,6 @@ fn push_scalar_query(w: &mut SqlWriter, scope: Scope<'_>, sub: &Subquery) {
     }
     push_limit_offset(w, sub.limit, sub.offset);
     w.push_sql(")");
-}
-
-/// ` JOIN "target" AS "alias" ON "alias"."pk" = "link"."target_col"`: the
-/// rows a many-to-many link table points at.
-pub(crate) fn push_join_target(
-    w: &mut SqlWriter,
-    target: &ModelMeta,
-    alias: &str,
-    link: &str,
-    target_col: &str,
-) {
-    w.push_sql(" JOIN ");
-    w.push_ident(target.table);
-    w.push_sql(" AS ");
-    w.push_ident(alias);
-    w.push_sql(" ON ");
-    w.push_column(alias, target.pk_field().column);
-    w.push_sql(" = ");
-    w.push_column(link, target_col);
 }
 
 /// A lookup on a nullable column under negation gets `AND col IS NOT NULL`.
@@ -602,6 +584,7 @@ fn push_op(
             source_col,
             target_col,
             owner,
+            tenant,
         } => {
             col(w);
             w.push_sql(" IN (SELECT ");
@@ -612,6 +595,13 @@ fn push_op(
             w.push_ident(source_col);
             w.push_sql(" = ");
             w.push_bind(owner.clone());
+            if let Some(tenant) = tenant {
+                let (column, value) = &**tenant;
+                w.push_sql(" AND ");
+                w.push_ident(column);
+                w.push_sql(" = ");
+                w.push_bind(value.clone());
+            }
             w.push_sql(")");
         }
         Op::Regex { ci, pattern } => {

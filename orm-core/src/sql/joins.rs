@@ -2,7 +2,7 @@
 //! chain) and their columns, as a `SELECT` writes them.
 
 use crate::meta::{FieldMeta, ModelMeta};
-use crate::relation::{Hop, RelationMeta};
+use crate::relation::{Hop, HopTenant, RelationMeta};
 use crate::sql::SqlWriter;
 
 /// One join of a `select_related` path.
@@ -213,6 +213,7 @@ pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
                 through,
                 source_col,
                 target_col,
+                tenant,
             } => {
                 w.push_sql(" LEFT JOIN ");
                 w.push_ident(through);
@@ -222,16 +223,63 @@ pub(crate) fn push_path_joins(w: &mut SqlWriter, tables: Tables<'_>) {
                 w.push_column(&join.link, source_col);
                 w.push_sql(" = ");
                 w.push_column(parent, join.parent_pk);
-                w.push_sql(" LEFT JOIN ");
-                w.push_ident(target.table);
-                w.push_sql(" AS ");
-                w.push_ident(&join.alias);
-                w.push_sql(" ON ");
-                w.push_column(&join.alias, target.pk_field().column);
-                w.push_sql(" = ");
-                w.push_column(&join.link, target_col);
+                push_link_source_tenant(w, tenant, &join.link, parent);
+                w.push_sql(" LEFT");
+                push_join_target(w, target, (&join.alias, &join.link, target_col), tenant);
                 crate::soft_delete::scope::push_live(w, target, &join.alias);
             }
         }
+    }
+}
+
+/// ` JOIN "target" AS "alias" ON "alias"."pk" = "link"."target_col"`: the
+/// rows a many-to-many link table points at (`AND "alias"."tenant" =
+/// "link"."tenant"` when both are a tenant's).
+pub(crate) fn push_join_target(
+    w: &mut SqlWriter,
+    target: &ModelMeta,
+    (alias, link, target_col): (&str, &str, &str),
+    tenant: Option<HopTenant>,
+) {
+    w.push_sql(" JOIN ");
+    w.push_ident(target.table);
+    w.push_sql(" AS ");
+    w.push_ident(alias);
+    w.push_sql(" ON ");
+    w.push_column(alias, target.pk_field().column);
+    w.push_sql(" = ");
+    w.push_column(link, target_col);
+    if let Some(HopTenant {
+        link: link_col,
+        target: Some(target_tenant),
+        ..
+    }) = tenant
+    {
+        w.push_sql(" AND ");
+        w.push_column(alias, target_tenant);
+        w.push_sql(" = ");
+        w.push_column(link, link_col);
+    }
+}
+
+/// ` AND "link"."tenant" = "source"."tenant"`: a hop through a tenant
+/// link table from a tenant model carries the tenant to the link (whose
+/// key starts with it).
+pub(crate) fn push_link_source_tenant(
+    w: &mut SqlWriter,
+    tenant: Option<HopTenant>,
+    link: &str,
+    source: &str,
+) {
+    if let Some(HopTenant {
+        link: link_col,
+        source: Some(source_col),
+        ..
+    }) = tenant
+    {
+        w.push_sql(" AND ");
+        w.push_column(link, link_col);
+        w.push_sql(" = ");
+        w.push_column(source, source_col);
     }
 }

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 
 use crate::meta::ModelMeta;
-use crate::relation::{Hop, RelationKind, RelationMeta};
+use crate::relation::{Hop, HopTenant, RelationKind, RelationMeta};
 use crate::sql::condition::{push_node, push_order_by, Scope};
 use crate::sql::statements::push_where;
 use crate::sql::tree::Node;
@@ -41,6 +41,10 @@ pub(crate) struct Level<'a> {
     /// Its parents are every row of its owner model (see `all_rows` in
     /// the query chain), so its key only has to be set.
     pub all_rows: bool,
+    /// Through a tenant link table from a tenant model: the current
+    /// tenant, which the link's rows are matched by too (its key starts
+    /// with it).
+    pub link_tenant: Option<Value>,
 }
 
 /// The field of `owner` a level matches its rows by: a forward relation's
@@ -103,6 +107,7 @@ fn push_from_where(w: &mut SqlWriter, levels: &[Level<'_>], i: usize) {
             through,
             source_col,
             target_col,
+            tenant,
             ..
         } => {
             w.push_sql(" JOIN ");
@@ -113,10 +118,33 @@ fn push_from_where(w: &mut SqlWriter, levels: &[Level<'_>], i: usize) {
             w.push_column(LINK, target_col);
             w.push_sql(" = ");
             w.push_column(target_meta.table, target_meta.pk_field().column);
+            if let Some(HopTenant {
+                link,
+                target: Some(target_tenant),
+                ..
+            }) = tenant
+            {
+                w.push_sql(" AND ");
+                w.push_column(LINK, link);
+                w.push_sql(" = ");
+                w.push_column(target_meta.table, target_tenant);
+            }
             (LINK, source_col)
         }
     };
     w.push_sql(" WHERE ");
+    if let (
+        Hop::Through {
+            tenant: Some(t), ..
+        },
+        Some(value),
+    ) = (level.hop, &level.link_tenant)
+    {
+        w.push_column(LINK, t.link);
+        w.push_sql(" = ");
+        w.push_bind(value.clone());
+        w.push_sql(" AND ");
+    }
     w.push_column(key.0, key.1);
     let parent = &level.owner.fields[parent_field(level.owner, level.rel)];
     match &level.keys {

@@ -186,13 +186,15 @@ pub(crate) enum Op {
     /// Django's): `col[index + 1]` (PostgreSQL counts from 1); NULL past
     /// the end.
     Index(u32, Box<Op>),
-    /// `col IN (SELECT target_col FROM through WHERE source_col = owner)`:
-    /// the rows a many-to-many manager links to its owner.
+    /// `col IN (SELECT target_col FROM through WHERE source_col = owner [AND
+    /// tenant_col = tenant])`: the rows a many-to-many manager links to its
+    /// owner (in a tenant link table, the owner's tenant's links).
     Linked {
         through: &'static str,
         source_col: &'static str,
         target_col: &'static str,
         owner: Value,
+        tenant: Option<Box<(&'static str, Value)>>,
     },
     /// `col <op> $n::type`: a range operator (`@>`, `<@`, `&&`, `<<`, `>>`,
     /// `&>`, `&<`, `-|-`) on a range field, or `<@` on a scalar one

@@ -360,23 +360,63 @@ pub(crate) fn delete_by_keys(meta: &ModelMeta, keys: &Value) -> Statement {
 /// the other side's).
 pub(crate) type Link<'a> = (&'a str, &'a str, &'a str);
 
+/// The tenant of the links a write touches, in a link table with a tenant
+/// column (between tenant models).
+#[derive(Debug, Clone)]
+pub(crate) enum LinkTenant {
+    /// This tenant.
+    Value(Value),
+    /// The owner row's (by key, across tenants): `(SELECT "tenant" FROM
+    /// "owner" WHERE "pk" = <owner>)`.
+    OfOwner {
+        table: &'static str,
+        column: &'static str,
+        pk: &'static str,
+    },
+}
+
 /// `INSERT INTO "link" ("own", "other") SELECT $1, "key" FROM UNNEST($2::type[])
 /// AS "key" ON CONFLICT DO NOTHING`: links `owner` to each of `keys`
 /// (primary keys of type `key_type`), leaving existing links as they are.
+/// In a tenant link table, `tenant` (its column and value) comes first:
+/// `INSERT INTO "link" ("tenant", "own", "other") SELECT $1, $2, "key" ..`.
 pub(crate) fn link_insert(
     (through, own, other): Link<'_>,
     owner: Value,
     keys: Value,
     key_type: &str,
+    tenant: Option<(&str, LinkTenant)>,
 ) -> Statement {
     let mut w = SqlWriter::new();
     w.push_sql("INSERT INTO ");
     w.push_ident(through);
     w.push_sql(" (");
+    if let Some((column, _)) = &tenant {
+        w.push_ident(column);
+        w.push_sql(", ");
+    }
     w.push_ident(own);
     w.push_sql(", ");
     w.push_ident(other);
     w.push_sql(") SELECT ");
+    match tenant {
+        None => {}
+        Some((_, LinkTenant::Value(value))) => {
+            w.push_bind(value);
+            w.push_sql(", ");
+        }
+        Some((_, LinkTenant::OfOwner { table, column, pk })) => {
+            w.push_sql("(SELECT ");
+            w.push_ident(column);
+            w.push_sql(" FROM ");
+            w.push_ident(table);
+            w.push_sql(" WHERE ");
+            w.push_ident(pk);
+            w.push_sql(" = ");
+            w.push_bind(owner.clone());
+            w.push_sql("), ");
+        }
+    }
     w.push_bind(owner);
     w.push_sql(", \"key\" FROM UNNEST(");
     w.push_bind(keys);
@@ -386,11 +426,24 @@ pub(crate) fn link_insert(
     w.finish()
 }
 
-/// `DELETE FROM "link" WHERE "own" = $1 [AND "other" = ANY($2)]`.
+/// Which of an owner's links a [`link_delete`] removes.
+#[derive(Debug, Clone)]
+pub(crate) enum LinkKeys {
+    /// Every one.
+    All,
+    /// Those to these keys (an array): `AND "other" = ANY($n)`.
+    Only(Value),
+    /// Those to other keys (`set()`): `AND NOT ("other" = ANY($n))`.
+    Except(Value),
+}
+
+/// `DELETE FROM "link" WHERE "own" = $1 [AND "tenant" = $2] [AND [NOT]
+/// "other" = ANY($n)]`: the tenant's condition when it is known (a value).
 pub(crate) fn link_delete(
     (through, own, other): Link<'_>,
     owner: Value,
-    keys: Option<Value>,
+    keys: LinkKeys,
+    tenant: Option<(&str, LinkTenant)>,
 ) -> Statement {
     let mut w = SqlWriter::new();
     w.push_sql("DELETE FROM ");
@@ -399,13 +452,23 @@ pub(crate) fn link_delete(
     w.push_ident(own);
     w.push_sql(" = ");
     w.push_bind(owner);
-    if let Some(keys) = keys {
+    if let Some((column, LinkTenant::Value(value))) = tenant {
         w.push_sql(" AND ");
-        w.push_ident(other);
-        w.push_sql(" = ANY(");
-        w.push_bind(keys);
-        w.push_sql(")");
+        w.push_ident(column);
+        w.push_sql(" = ");
+        w.push_bind(value);
     }
+    let (keys, not) = match keys {
+        LinkKeys::All => return w.finish(),
+        LinkKeys::Only(keys) => (keys, ""),
+        LinkKeys::Except(keys) => (keys, "NOT "),
+    };
+    w.push_sql(" AND ");
+    w.push_sql(not);
+    w.push_ident(other);
+    w.push_sql(" = ANY(");
+    w.push_bind(keys);
+    w.push_sql(")");
     w.finish()
 }
 

@@ -35,6 +35,8 @@ pub(crate) mod search;
 pub(crate) mod soft_delete;
 // Tenant scoping (tenant).
 pub(crate) mod tenants;
+// Many-to-many links between tenant models (tenant_links).
+pub(crate) mod tenant_links;
 // Types through pgbouncer (issue 24, pooler gaps).
 pub(crate) mod pooled;
 

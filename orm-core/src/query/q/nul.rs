@@ -58,7 +58,9 @@ fn op_has_nul(op: &Op) -> bool {
         Op::HasKeys { keys, .. } => keys
             .iter()
             .any(|k| crate::value::has_nul_byte(k.as_bytes())),
-        Op::Linked { owner, .. } => owner.has_nul(),
+        Op::Linked { owner, tenant, .. } => {
+            owner.has_nul() || tenant.as_ref().is_some_and(|t| t.1.has_nul())
+        }
         Op::In(values) => values.iter().any(Value::has_nul),
         Op::Range(low, high) => low.has_nul() || high.has_nul(),
         Op::Like { text, .. } => crate::value::has_nul_byte(text.as_bytes()),

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::meta::ModelMeta;
 use crate::query::q::check_nul;
 use crate::query::q::Node;
-use crate::relation::{RelationKind, RelationMeta};
+use crate::relation::{Hop, HopTenant, RelationKind, RelationMeta};
 use crate::sql::clauses::Sort;
 pub(super) use crate::sql::prefetch::parent_field;
 use crate::sql::prefetch::{level_select, Keys as SqlKeys, Level};
@@ -100,10 +100,23 @@ fn resolve<'a>(levels: &'a [LevelSql<'a>]) -> Result<Vec<Level<'a>>> {
                         .collect::<Result<_>>()?,
                 )
             };
+            let hop = level.rel.hop()?;
+            // A tenant link's rows of the current tenant (the owner's).
+            let link_tenant = match hop {
+                Hop::Through {
+                    tenant:
+                        Some(HopTenant {
+                            source: Some(_), ..
+                        }),
+                    ..
+                } => crate::tenant::current_value(level.owner)?,
+                _ => None,
+            };
             Ok(Level {
                 owner: level.owner,
                 rel: level.rel,
-                hop: level.rel.hop()?,
+                hop,
+                link_tenant,
                 keys: match &level.keys {
                     Keys::Values(values) => SqlKeys::Values(values),
                     Keys::Root(filter) => SqlKeys::Root(filter),

@@ -27,6 +27,7 @@ mod related_order;
 mod search;
 mod soft_delete;
 mod tenant;
+mod tenant_links;
 mod transforms;
 
 #[derive(Model, Debug, Clone, Default, PartialEq)]
