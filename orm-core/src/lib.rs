@@ -665,8 +665,9 @@
 //! pooler too: each migration's transaction takes a transaction-scoped
 //! advisory lock (`pg_advisory_xact_lock`) and reads what is applied again
 //! under it, so concurrent `migrate` runs apply each migration once
-//! (`CREATE INDEX CONCURRENTLY` cannot run in a migration's transaction:
-//! run it against the server yourself).
+//! (`CREATE INDEX CONCURRENTLY` needs an `-- atomic: false` migration,
+//! which holds a session lock: run that `migrate` against the server
+//! directly).
 //!
 //! ```no_run
 //! # async fn run() -> orm_core::Result<()> {

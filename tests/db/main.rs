@@ -33,7 +33,9 @@ mod lookups;
 mod lost_connections;
 mod makemigrations;
 mod many_to_many;
+// Migrations outside a transaction (`-- atomic: false`).
 mod migrate_apply;
+mod migrate_nonatomic;
 mod migration_cancellation;
 mod migration_files;
 mod migration_support;

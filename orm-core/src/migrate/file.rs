@@ -32,6 +32,11 @@ pub struct Migration {
     pub destructive_down: Vec<String>,
     /// SHA-256 of the `.sql` file, hex.
     pub checksum: String,
+    /// `false` with a `-- atomic: false` line (Django's `atomic = False`):
+    /// each statement runs on its own, outside a transaction, as `CREATE
+    /// INDEX CONCURRENTLY` must; a failure leaves the statements before it
+    /// applied.
+    pub atomic: bool,
     /// The schema after it.
     pub state: SchemaState,
 }
@@ -74,6 +79,7 @@ impl Migration {
         let mut parents = None;
         let mut destructive = Vec::new();
         let mut destructive_down = Vec::new();
+        let mut atomic = true;
         let (mut up, mut down) = (String::new(), String::new());
         let mut section = 0;
         for line in text.lines() {
@@ -101,6 +107,17 @@ impl Migration {
                         destructive.push(v.trim().to_owned());
                     } else if let Some(v) = header.strip_prefix("-- destructive-down:") {
                         destructive_down.push(v.trim().to_owned());
+                    } else if let Some(v) = header.strip_prefix("-- atomic:") {
+                        atomic = match v.trim() {
+                            "true" => true,
+                            "false" => false,
+                            other => {
+                                return Err(bad(
+                                    &path,
+                                    format!("`-- atomic: {other}`: write `true` or `false`"),
+                                ))
+                            }
+                        };
                     }
                 }
             }
@@ -135,6 +152,7 @@ impl Migration {
             destructive,
             destructive_down,
             checksum: checksum(&text),
+            atomic,
             state,
         })
     }
@@ -177,13 +195,20 @@ impl Migration {
         for d in &self.destructive_down {
             let _ = writeln!(s, "-- destructive-down: {}", one_line(d));
         }
+        if !self.atomic {
+            s.push_str("-- atomic: false\n");
+        }
         s.push_str("--\n");
         for line in comment.lines() {
             let _ = writeln!(s, "-- {line}");
         }
         s.push_str("-- Review and edit freely: this file is applied as written, in one\n");
+        s.push_str("-- transaction (with an `-- atomic: false` line above `--`: each statement\n");
         s.push_str(
-            "-- transaction. Steps marked destructive need `migrate --allow-destructive`.\n\n",
+            "-- on its own, as CREATE INDEX CONCURRENTLY needs; one that fails leaves those\n",
+        );
+        s.push_str(
+            "-- before it applied). Steps marked destructive need `migrate --allow-destructive`.\n\n",
         );
         let _ = writeln!(s, "{UP}");
         s.push_str(&self.up);
@@ -407,6 +432,7 @@ mod tests {
             destructive: vec![destructive.into()],
             destructive_down: Vec::new(),
             checksum: String::new(),
+            atomic: true,
             state: SchemaState::default(),
         }
     }
@@ -433,6 +459,32 @@ mod tests {
                 .contains("the down SQL holds a line `-- migrate:up`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn atomic_false_is_read_back_and_anything_else_refused() {
+        let dir = std::env::temp_dir().join(format!("orm-file-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut m = migration("CREATE INDEX CONCURRENTLY i ON t (c);\n", "SELECT 1;\n", "");
+        m.destructive.clear();
+        m.atomic = false;
+        let path = m.write(&dir, "").expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("\n-- atomic: false\n--\n"), "{text}");
+        let read = Migration::read(&dir, "0002_x").expect("read back");
+        assert!(!read.atomic);
+        assert_eq!(read.up.trim_end(), m.up.trim_end());
+        // Atomic is the default, and is not written.
+        m.atomic = true;
+        m.write(&dir, "").expect("written");
+        assert!(Migration::read(&dir, "0002_x").expect("read").atomic);
+        std::fs::write(&path, text.replace("-- atomic: false", "-- atomic: no")).expect("w");
+        let err = Migration::read(&dir, "0002_x").unwrap_err().to_string();
+        assert!(
+            err.contains("`-- atomic: no`: write `true` or `false`"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

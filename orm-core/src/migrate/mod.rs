@@ -18,6 +18,25 @@
 //!   connection in the pool inside the transaction or holding the lock: the
 //!   connection is closed, so the server rolls the migration back and
 //!   releases the lock.
+//! - A hand-written migration with the header line `-- atomic: false`
+//!   (Django's `atomic = False`) runs each statement on its own, outside a
+//!   transaction, as `CREATE INDEX CONCURRENTLY` needs:
+//!
+//!   ```sql
+//!   -- orm migration: 0007_email_index
+//!   -- parent: 0006_add_email
+//!   -- atomic: false
+//!   --
+//!   -- migrate:up
+//!   CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);
+//!   -- migrate:down
+//!   DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;
+//!   ```
+//!
+//!   Its run holds the migration lock for the session, so it is refused
+//!   through a pooler in transaction mode. A statement that fails leaves
+//!   those before it applied and the migration unrecorded: write them to
+//!   run twice.
 //!
 //! The command line ([`crate::cli`]) wraps this type. Use
 //! [`generate_schemas`](crate::generate_schemas) for scripts and tests that
@@ -26,6 +45,7 @@
 
 mod file;
 pub mod ops;
+mod split;
 pub mod state;
 
 use std::collections::BTreeMap;
@@ -279,6 +299,7 @@ impl Migrator {
                 .filter_map(|op| op.inverse().destructive())
                 .collect(),
             checksum: String::new(),
+            atomic: true,
             state: new,
         };
         let comment = format!(
@@ -319,6 +340,7 @@ impl Migrator {
             destructive: Vec::new(),
             destructive_down: Vec::new(),
             checksum: String::new(),
+            atomic: true,
             state: graph.leaf().map(|m| m.state.clone()).unwrap_or_default(),
         };
         migration.write(&self.dir, "A hand-written migration.")
@@ -372,6 +394,7 @@ impl Migrator {
             destructive: Vec::new(),
             destructive_down: Vec::new(),
             checksum: String::new(),
+            atomic: true,
             state,
         };
         migration.write(
@@ -438,13 +461,19 @@ impl Migrator {
     /// (`pg_advisory_xact_lock`) and reads what is applied again under it,
     /// so concurrent runs wait for each other and each migration runs
     /// once. Nothing outlives a transaction, so this works through a pooler
-    /// in transaction mode (pgbouncer) as well as directly.
+    /// in transaction mode (pgbouncer) as well as directly. An `-- atomic:
+    /// false` migration instead runs its statements one by one in
+    /// autocommit, holding the lock for the session (`pg_advisory_lock`):
+    /// refused in [`StatementMode::Unnamed`](crate::StatementMode::Unnamed)
+    /// (a pooler), before anything runs.
     ///
     /// # Errors
     /// [`Error::Migration`] when an applied migration's file was edited or
     /// removed, when a step drops data and `allow_destructive` is false
     /// (nothing runs then), or when a migration fails: it is rolled back,
-    /// and those before it stay applied.
+    /// and those before it stay applied (an `-- atomic: false` one: its
+    /// statements before the failed one stay applied, and it is not
+    /// recorded).
     pub async fn migrate(
         &self,
         target: Option<&str>,
@@ -456,7 +485,7 @@ impl Migrator {
         // may inherit (a migration's transaction and its lock): dropped
         // anywhere in between, `Session` closes the connection.
         let session = db.session().await?;
-        let result = run(&graph, &session, target, allow_destructive).await;
+        let result = run(&graph, &db, &session, target, allow_destructive).await;
         // After an error the block may still be open (a failed ROLLBACK):
         // released only once a ROLLBACK gets through (a warning, not an
         // error, when nothing is open).
@@ -474,10 +503,26 @@ impl Migrator {
 /// on whichever server connection the pooler lent, and its unlock could
 /// reach another one.
 async fn begin_locked(client: &Connection) -> std::result::Result<(), tokio_postgres::Error> {
-    // The key is a constant, not input.
-    client
-        .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})"))
-        .await
+    // Polled (`pg_try_advisory_xact_lock`), not awaited in
+    // `pg_advisory_xact_lock`: a run waiting in a statement holds a
+    // snapshot, which a `CREATE INDEX CONCURRENTLY` of the run holding the
+    // lock (an `-- atomic: false` migration) would wait for, while that
+    // run holds the lock until its index is built: neither would end.
+    // Between tries no transaction is open. The key is a constant, not
+    // input.
+    let try_lock = format!("BEGIN; SELECT pg_try_advisory_xact_lock({LOCK_KEY})");
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let got = client.simple_query(&try_lock).await?.iter().any(
+            |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t")),
+        );
+        if got {
+            return Ok(());
+        }
+        client.batch_execute("ROLLBACK").await?;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
 }
 
 /// Creates the history table if it is not there: each applied migration's
@@ -514,6 +559,7 @@ async fn applied(client: &Connection) -> Result<Vec<(String, String)>> {
 
 async fn run(
     graph: &Graph,
+    db: &Db,
     client: &Connection,
     target: Option<&str>,
     allow_destructive: bool,
@@ -580,6 +626,20 @@ async fn run(
             risky.join("\n  ")
         )));
     }
+    // A session lock needs one server connection throughout, which a
+    // pooler in transaction mode does not keep.
+    if let (Some(m), crate::StatementMode::Unnamed) = (
+        revert.iter().chain(&apply).find(|m| !m.atomic),
+        db.statement_mode(),
+    ) {
+        return Err(Error::Migration(format!(
+            "{} is `-- atomic: false`: it runs outside a transaction, holding the migration \
+             lock for the session, which a pooler in transaction mode cannot keep (this \
+             database is in unnamed statement mode); nothing was run: run migrate against the \
+             server directly (not through pgbouncer)",
+            m.name
+        )));
+    }
     let mut steps = Vec::new();
     for m in revert {
         if in_transaction(graph, client, m, Direction::Revert).await? {
@@ -615,6 +675,9 @@ async fn in_transaction(
     direction: Direction,
 ) -> Result<bool> {
     let name = &m.name;
+    if !m.atomic {
+        return apart(graph, client, m, direction).await;
+    }
     begin_locked(client).await.map_err(Error::from)?;
     let now = match applied(client).await {
         Ok(now) => now,
@@ -623,27 +686,13 @@ async fn in_transaction(
             return Err(e);
         }
     };
-    let is_applied = |n: &str| now.iter().any(|(a, _)| a == n);
-    let conflict = match direction {
-        Direction::Apply if is_applied(name) => return skip(client).await,
-        Direction::Revert if !is_applied(name) => return skip(client).await,
-        Direction::Apply => m
-            .parents
-            .iter()
-            .find(|p| !is_applied(p))
-            .map(|p| format!("its parent {p} is not applied")),
-        Direction::Revert => graph
-            .ordered
-            .iter()
-            .find(|c| c.parents.contains(name) && is_applied(&c.name))
-            .map(|c| format!("{} (which depends on it) is applied", c.name)),
-    };
-    if let Some(why) = conflict {
-        let _ = client.batch_execute("ROLLBACK").await;
-        return Err(Error::Migration(format!(
-            "{name} was not run: {why}; another migrate changed this database at the same \
-             time; run migrate again"
-        )));
+    match decide(graph, m, direction, &now) {
+        Ok(true) => {}
+        Ok(false) => return skip(client).await,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
     }
     let (sql, outcome) = match direction {
         Direction::Apply => {
@@ -665,10 +714,9 @@ async fn in_transaction(
             && sql.to_ascii_uppercase().contains("CONCURRENTLY")
         {
             "; each migration runs in one transaction, which `CREATE INDEX CONCURRENTLY` \
-             (and `DROP INDEX CONCURRENTLY`, `REINDEX .. CONCURRENTLY`) cannot: drop \
-             `CONCURRENTLY` from the migration, or run that statement yourself against the \
-             server (not through a pooler) and keep `CREATE INDEX IF NOT EXISTS` in the \
-             migration"
+             (and `DROP INDEX CONCURRENTLY`, `REINDEX .. CONCURRENTLY`) cannot: add the line \
+             `-- atomic: false` to the migration's header (before its `--` line: each \
+             statement then runs on its own, outside a transaction), or drop `CONCURRENTLY`"
         } else {
             ""
         };
@@ -678,6 +726,148 @@ async fn in_transaction(
         )));
     }
     Ok(true)
+}
+
+/// Whether `m` is to run in `direction`, given what is applied `now`
+/// (read under the migration lock): `false` when another run did it.
+///
+/// # Errors
+/// Another run changed what it depends on.
+fn decide(
+    graph: &Graph,
+    m: &Migration,
+    direction: Direction,
+    now: &[(String, String)],
+) -> Result<bool> {
+    let name = &m.name;
+    let is_applied = |n: &str| now.iter().any(|(a, _)| a == n);
+    let conflict = match direction {
+        Direction::Apply if is_applied(name) => return Ok(false),
+        Direction::Revert if !is_applied(name) => return Ok(false),
+        Direction::Apply => m
+            .parents
+            .iter()
+            .find(|p| !is_applied(p))
+            .map(|p| format!("its parent {p} is not applied")),
+        Direction::Revert => graph
+            .ordered
+            .iter()
+            .find(|c| c.parents.contains(name) && is_applied(&c.name))
+            .map(|c| format!("{} (which depends on it) is applied", c.name)),
+    };
+    match conflict {
+        None => Ok(true),
+        Some(why) => Err(Error::Migration(format!(
+            "{name} was not run: {why}; another migrate changed this database at the same \
+             time; run migrate again"
+        ))),
+    }
+}
+
+/// Takes the migration lock for the session (`pg_try_advisory_lock`,
+/// polled as [`begin_locked`] polls): held with no transaction open, so a
+/// `CREATE INDEX CONCURRENTLY` waits for nothing of ours.
+async fn lock_session(client: &Connection) -> std::result::Result<(), tokio_postgres::Error> {
+    // The key is a constant, not input.
+    let try_lock = format!("SELECT pg_try_advisory_lock({LOCK_KEY})");
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let got = client.simple_query(&try_lock).await?.iter().any(
+            |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t")),
+        );
+        if got {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+}
+
+/// An `-- atomic: false` migration: under the migration lock held by the
+/// session ([`lock_session`]), what is applied is read again, then each
+/// statement of its SQL runs on its own in autocommit, then its record;
+/// then the lock is released. A failed statement leaves those before it
+/// applied and the migration unrecorded. (A session lock needs the same
+/// server connection throughout: `run` refuses this through a pooler.)
+async fn apart(
+    graph: &Graph,
+    client: &Connection,
+    m: &Migration,
+    direction: Direction,
+) -> Result<bool> {
+    lock_session(client).await?;
+    let outcome = apart_locked(graph, client, m, direction).await;
+    // When this fails, the caller's `Session` closes the connection,
+    // which releases the lock.
+    let unlock = format!("SELECT pg_advisory_unlock({LOCK_KEY})");
+    client.simple_query(&unlock).await?;
+    outcome
+}
+
+/// [`apart`] once the lock is held.
+async fn apart_locked(
+    graph: &Graph,
+    client: &Connection,
+    m: &Migration,
+    direction: Direction,
+) -> Result<bool> {
+    let name = &m.name;
+    if !decide(graph, m, direction, &applied(client).await?)? {
+        return Ok(false);
+    }
+    let sql = match direction {
+        Direction::Apply => &m.up,
+        Direction::Revert => &m.down,
+    };
+    let statements = split::statements(sql);
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(err) = client.batch_execute(statement).await {
+            let applied = match i {
+                0 => "nothing of it was applied".to_owned(),
+                1 => "its first statement stays applied".to_owned(),
+                n => format!("its first {n} statements stay applied"),
+            };
+            return Err(Error::Migration(format!(
+                "{name} failed at statement {} of {} ({}): {}; it runs outside a \
+                 transaction (`-- atomic: false`), so {applied}, and it is not recorded: \
+                 make the failed statement succeed (a failed CREATE INDEX CONCURRENTLY \
+                 leaves an INVALID index: DROP INDEX IF EXISTS it) and run migrate again \
+                 (statements written with IF NOT EXISTS / IF EXISTS can run twice)",
+                i + 1,
+                statements.len(),
+                first_line(statement),
+                Error::from(err)
+            )));
+        }
+    }
+    let recorded = match direction {
+        Direction::Apply => {
+            let record = writes::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
+            client.execute(&record, &[name, &m.checksum]).await
+        }
+        Direction::Revert => {
+            let record = writes::delete_from_table(HISTORY_TABLE, "name");
+            client.execute(&record, &[name]).await
+        }
+    };
+    if let Err(err) = recorded {
+        return Err(Error::Migration(format!(
+            "{name} ran, but recording it failed: {}; its statements stay applied: run \
+             migrate again once the history table takes the record",
+            Error::from(err)
+        )));
+    }
+    Ok(true)
+}
+
+/// The first line of a statement that is not a comment, for an error
+/// message.
+fn first_line(statement: &str) -> &str {
+    statement
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("--"))
+        .unwrap_or_default()
 }
 
 /// Ends a block that found its migration done by another run.
