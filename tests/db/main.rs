@@ -72,6 +72,8 @@ mod search_indexes;
 mod soft_delete;
 // Tenant scoping, row-level security (tenant).
 mod tenant;
+// Row-level security outside blocks: dropped futures, a restart, stale statements.
+mod rls_failures;
 // Read replicas (issue 24, part 1).
 mod replicas;
 // Types and migrations through pgbouncer (issue 24, pooler gaps).
