@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use orm_core::prelude::*;
 use orm_core::tenant;
 
-use crate::models::tenants::{TnProject, TnTask};
+use crate::models::tenants::{TnOrg, TnProject, TnTask};
 use crate::tenant::{as_role, plain_role, titles, two_tenants};
 
 /// The tables and rows of `two_tenants` on a fresh database, its owner's
@@ -79,15 +79,20 @@ async fn probe(n: i64) -> Result<Probe> {
     })
 }
 
-/// Polls `fut` up to `polls` times with a waker that does nothing,
-/// yielding to the runtime `yields` times between polls (the connection's
-/// task reads and writes meanwhile), then drops it: true when it finished
-/// first (its output is then checked).
-async fn poll_then_drop(
-    polls: usize,
-    yields: usize,
-    fut: impl Future<Output = Result<()>>,
-) -> bool {
+/// What happens between two polls of a statement dropped half-way: the
+/// connection's task reads and writes meanwhile.
+#[derive(Debug, Clone, Copy)]
+enum Pause {
+    /// Yield to the runtime so many times (a step or two of the task).
+    Yields(usize),
+    /// Sleep so long: the server's answers arrive.
+    Sleep(Duration),
+}
+
+/// Polls `fut` up to `polls` times with a waker that does nothing, with
+/// `pause` between polls, then drops it: true when it finished first (its
+/// output is then checked).
+async fn poll_then_drop(polls: usize, pause: Pause, fut: impl Future<Output = Result<()>>) -> bool {
     let mut fut = std::pin::pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
     for _ in 0..polls {
@@ -95,8 +100,13 @@ async fn poll_then_drop(
             result.expect("the statement, run to its end");
             return true;
         }
-        for _ in 0..yields {
-            tokio::task::yield_now().await;
+        match pause {
+            Pause::Yields(n) => {
+                for _ in 0..n {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Pause::Sleep(time) => tokio::time::sleep(time).await,
         }
     }
     false
@@ -140,10 +150,14 @@ async fn after_drop(admin: &Db, app: &Db, n: i64, what: &str) -> Result<i32> {
     Ok(seen.pid)
 }
 
-/// Statements of tenant 1 dropped at many points (hand-polled 1..=30
-/// times, with 1 or 3 yields between polls, for 5 kinds of statement):
-/// reads, an update, a stream, an insert and a slow raw read. Each is
-/// followed by [`after_drop`] on the same pool of one connection.
+/// Statements dropped at many points (hand-polled 1..=30 times, with 1 or
+/// 3 yields or a 1 ms sleep between polls, for 5 kinds of statement): a count, an update,
+/// an insert and a slow raw read of tenant 1 (each `BEGIN; set_config;
+/// statement; COMMIT`, sent in one write: the server runs the block to its
+/// end even when the caller is gone), and a stream of tenant 3's 20,000
+/// rows, which comes in many reads (its block stays open until its last
+/// row: dropped before, the connection must not be reused as it is). Each
+/// is followed by [`after_drop`] on the same pool of one connection.
 #[tokio::test]
 async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Result<()> {
     let (admin, app) = rls_pools("orm_rls_dropped", 1).await?;
@@ -154,6 +168,32 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
         tenant::scope(1_i64, async { TnTask::all().update(q!(points = 0)).await }),
     )
     .await?;
+    // Tenant 3, 20,000 tasks, made by the owner (whom no policy holds).
+    orm_core::scope(&admin, async {
+        TnOrg::create(TnOrg {
+            id: 3,
+            name: "three".into(),
+            ..Default::default()
+        })
+        .await?;
+        tenant::scope(3_i64, async {
+            let p = TnProject::create(TnProject {
+                name: "gamma".into(),
+                ..Default::default()
+            })
+            .await?;
+            let tasks = (0..20_000)
+                .map(|i| TnTask {
+                    project: ForeignKey::from_key(p.id),
+                    title: format!("c{i:05}"),
+                    ..Default::default()
+                })
+                .collect();
+            TnTask::bulk_create(tasks).await.map(drop)
+        })
+        .await
+    })
+    .await?;
     // Tenant 1's project, for the inserts.
     let alpha = orm_core::scope(
         &app,
@@ -161,10 +201,15 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
     )
     .await?
     .id;
-    let (mut dropped, mut finished, mut replaced, mut n) = (0, 0, 0, 0_i64);
+    let (mut dropped, mut finished, mut replaced, mut n) = ([0; 5], 0, 0, 0_i64);
     let mut pid = orm_core::scope(&app, probe(999)).await?.pid;
     for kind in 0..5 {
-        for yields in [1, 3] {
+        let pauses = [
+            Pause::Yields(1),
+            Pause::Yields(3),
+            Pause::Sleep(Duration::from_millis(1)),
+        ];
+        for pause in pauses {
             for polls in 1..=30 {
                 n += 1;
                 let op = async move {
@@ -175,12 +220,15 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
                             .await
                             .map(drop),
                         2 => {
-                            let rows: Vec<TnTask> = TnTask::all()
-                                .order_by(["title"])
-                                .stream()
-                                .try_collect()
-                                .await?;
-                            assert!(rows.iter().all(|t| t.tenant_id == 1));
+                            let rows: Vec<TnTask> = tenant::scope(3_i64, async {
+                                TnTask::all()
+                                    .order_by(["title"])
+                                    .stream()
+                                    .try_collect()
+                                    .await
+                            })
+                            .await?;
+                            assert!(rows.len() == 20_000 && rows.iter().all(|t| t.tenant_id == 3));
                             Ok(())
                         }
                         3 => TnTask::create(TnTask {
@@ -199,12 +247,12 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
                     }
                 };
                 let fut = orm_core::scope(&app, tenant::scope(1_i64, op));
-                if poll_then_drop(polls, yields, fut).await {
+                if poll_then_drop(polls, pause, fut).await {
                     finished += 1;
                 } else {
-                    dropped += 1;
+                    dropped[kind] += 1;
                 }
-                let what = format!("kind {kind}, {polls} polls, {yields} yields");
+                let what = format!("kind {kind}, {polls} polls, {pause:?} between");
                 let now = after_drop(&admin, &app, n, &what).await?;
                 if now != pid {
                     replaced += 1;
@@ -214,11 +262,16 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
         }
     }
     eprintln!(
-        "{} statements: {dropped} dropped half-way, {finished} finished first; \
-         the connection was replaced {replaced} times",
-        dropped + finished
+        "{} statements: {} dropped half-way (of each kind: {dropped:?}), {finished} \
+         finished first; the connection was replaced {replaced} times",
+        dropped.iter().sum::<i32>() + finished,
+        dropped.iter().sum::<i32>()
     );
-    assert!(dropped >= 100, "too few drops to mean anything: {dropped}");
+    // Of each kind's 90, enough dropped to mean something.
+    assert!(
+        dropped.iter().all(|&d| d >= 8),
+        "too few drops: {dropped:?}"
+    );
     // Seen by the owner: the update applied to both of tenant 1's tasks or
     // to neither (one value), tenant 2's untouched (7), every task made
     // under tenant 1 is tenant 1's.
