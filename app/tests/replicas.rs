@@ -110,6 +110,10 @@ async fn blog(pair: &ReplicaPair, db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// A user as a prefetch shows them: name, (post title, tag names) and
+/// whether they have a profile.
+type UserSeen<'a> = (&'a str, Vec<(&'a str, Vec<&'a str>)>, bool);
+
 fn names(users: &[User]) -> Vec<&str> {
     users.iter().map(|u| u.name.as_str()).collect()
 }
@@ -229,7 +233,7 @@ async fn stream_and_prefetch_related_of_the_apps_models_on_the_standby() -> Resu
             .prefetch_related(["posts__tags", "profile"])
             .order_by(["name"])
             .await?;
-        let seen: Vec<(&str, Vec<(&str, Vec<&str>)>, bool)> = users
+        let seen: Vec<UserSeen<'_>> = users
             .iter()
             .map(|u| {
                 let mut posts: Vec<(&str, Vec<&str>)> = u

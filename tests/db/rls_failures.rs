@@ -203,7 +203,7 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
     .id;
     let (mut dropped, mut finished, mut replaced, mut n) = ([0; 5], 0, 0, 0_i64);
     let mut pid = orm_core::scope(&app, probe(999)).await?.pid;
-    for kind in 0..5 {
+    for (kind, dropped_of_kind) in dropped.iter_mut().enumerate() {
         let pauses = [
             Pause::Yields(1),
             Pause::Yields(3),
@@ -250,7 +250,7 @@ async fn statements_dropped_half_way_leave_no_block_and_no_tenant_behind() -> Re
                 if poll_then_drop(polls, pause, fut).await {
                     finished += 1;
                 } else {
-                    dropped[kind] += 1;
+                    *dropped_of_kind += 1;
                 }
                 let what = format!("kind {kind}, {polls} polls, {pause:?} between");
                 let now = after_drop(&admin, &app, n, &what).await?;
