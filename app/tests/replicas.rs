@@ -61,13 +61,19 @@ fn post(author: &User, title: &str) -> Result<Post> {
     })
 }
 
-/// The app's tables on the primary, a small blog in them, replayed by the
-/// standby, and the router's first health check done (before it, the
-/// router knows of no position the standby replayed; it starts with the
-/// first read):
+/// A database with the standby as its replica (lag bound 120 s, checked
+/// every 20 ms), the app's tables on the primary, a small blog in them,
+/// replayed by the standby, and the router's first health check done
+/// (before it, the router knows of no position the standby replayed; it
+/// starts with the first read):
 /// - ada (karma 50, a profile): "Rust async" (tags rust, async), "Draft";
 /// - bob (karma 3): "Rust basics" (tag rust).
-async fn blog(pair: &ReplicaPair, db: &Db) -> Result<()> {
+async fn blog(pair: &ReplicaPair) -> Result<Db> {
+    let db = &Db::builder(primary_url(pair))
+        .replica(pair.standby_url("postgres"))
+        .max_replica_lag(Duration::from_secs(120))
+        .replica_poll_interval(Duration::from_millis(20))
+        .build()?;
     orm_core::generate_schemas_on(db).await?;
     orm_core::scope(db, async {
         let ada = User::create(user("ada", 50)).await?;
@@ -107,7 +113,7 @@ async fn blog(pair: &ReplicaPair, db: &Db) -> Result<()> {
         orm_core::scope(db, User::all().count()).await?;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(())
+    Ok(db.clone())
 }
 
 /// A user as a prefetch shows them: name, (post title, tag names) and
@@ -121,12 +127,7 @@ fn names(users: &[User]) -> Vec<&str> {
 #[tokio::test]
 async fn the_apps_models_are_read_on_the_standby_and_see_their_own_writes() -> Result<()> {
     let pair = pair().await;
-    let db = Db::builder(primary_url(&pair))
-        .replica(pair.standby_url("postgres"))
-        .max_replica_lag(Duration::from_secs(120))
-        .replica_poll_interval(Duration::from_millis(20))
-        .build()?;
-    blog(&pair, &db).await?;
+    let db = blog(&pair).await?;
     orm_core::scope(&db, async {
         // Reads of the app's models, each served by the standby (its
         // counter up by one a read, the primary's not at all).
@@ -195,12 +196,7 @@ async fn the_apps_models_are_read_on_the_standby_and_see_their_own_writes() -> R
 #[tokio::test]
 async fn stream_and_prefetch_related_of_the_apps_models_on_the_standby() -> Result<()> {
     let pair = pair().await;
-    let db = Db::builder(primary_url(&pair))
-        .replica(pair.standby_url("postgres"))
-        .max_replica_lag(Duration::from_secs(120))
-        .replica_poll_interval(Duration::from_millis(20))
-        .build()?;
-    blog(&pair, &db).await?;
+    let db = blog(&pair).await?;
     orm_core::scope(&db, async {
         // Replay paused, then writes on the primary: what the standby
         // serves is the blog as it was (see `blog`), so every result below
