@@ -76,6 +76,8 @@ mod soft_delete;
 mod tenant;
 // Many-to-many links between tenant models (tenant_links).
 mod tenant_links;
+// Row-level security outside blocks: dropped futures, a restart, stale statements.
+mod rls_failures;
 // Read replicas (issue 24, part 1).
 mod replicas;
 // Types and migrations through pgbouncer (issue 24, pooler gaps).

@@ -11,7 +11,7 @@ use crate::models::tenants::{TnOrg, TnProject, TnTask};
 
 /// Orgs 1 and 2, each with a project and tasks: tenant 1 has "a1", "a2"
 /// (3 and 5 points), tenant 2 has "b1" (7 points).
-async fn two_tenants() -> Result<()> {
+pub(crate) async fn two_tenants() -> Result<()> {
     // The orgs are not tenant rows: created without a tenant.
     for (id, name) in [(1, "one"), (2, "two")] {
         TnOrg::create(TnOrg {
@@ -51,7 +51,7 @@ async fn two_tenants() -> Result<()> {
     Ok(())
 }
 
-fn titles(tasks: &[TnTask]) -> Vec<&str> {
+pub(crate) fn titles(tasks: &[TnTask]) -> Vec<&str> {
     let mut v: Vec<&str> = tasks.iter().map(|t| t.title.as_str()).collect();
     v.sort_unstable();
     v
@@ -281,7 +281,7 @@ pub(crate) async fn plain_role(admin: &Db, url: &str, role: &str) -> Result<Db> 
 
 /// `url` connecting as `role` (no password: the test server trusts local
 /// connections).
-fn as_role(url: &str, role: &str) -> String {
+pub(crate) fn as_role(url: &str, role: &str) -> String {
     let start = url.find("://").map_or(0, |i| i + 3);
     let at = url[start..].find('@').map_or(start, |i| start + i);
     format!("{}{role}{}", &url[..start], &url[at..])

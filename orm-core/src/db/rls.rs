@@ -17,6 +17,11 @@
 //!   (which undoes a setting made inside the savepoint) it is set again
 //!   before the next statement.
 //!
+//! - **A stream** outside a block opens its block with `BEGIN; set_config`
+//!   and commits after its last row; a cached statement refused as stale
+//!   when it starts aborts that block, which is then rolled back and begun
+//!   again before the statement, prepared again, runs once more.
+//!
 //! Nothing here runs unless row-level security is in use: the default path
 //! pays one test of a static flag.
 
@@ -227,6 +232,18 @@ impl Db {
         begin?;
         set?;
         Ok(())
+    }
+
+    /// A stream's block (see [`rls_begin`](Db::rls_begin)) aborted by a
+    /// cached statement refused as stale: rolled back and begun again with
+    /// the same setting, so that the statement prepared again can run.
+    ///
+    /// # Errors
+    /// As the statements.
+    pub(crate) async fn rls_begin_again(&self, conn: &Conn, setting: &str) -> Result<()> {
+        let client: &tokio_postgres::Client = conn;
+        client.batch_execute("ROLLBACK").await?;
+        self.rls_begin(conn, setting).await
     }
 
     /// Inside a transaction block under row-level security: sets the

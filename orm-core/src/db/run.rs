@@ -513,6 +513,13 @@ impl Db {
         match conn.query_raw(&prepared, params.clone()).await {
             Err(e) if is_stale(&e) => {
                 self.re_prepare(conn, &prepared, e, sql)?;
+                // A stream's own block under row-level security (opened by
+                // `rls_begin` on this connection, held alone) was aborted
+                // by the refusal: begun again before the statement runs
+                // again, which would otherwise fail with 25P02.
+                if let (Some(setting), Conn::Exclusive(_)) = (self.rls_block(), conn) {
+                    Box::pin(self.rls_begin_again(conn, &setting)).await?;
+                }
                 let prepared = self.track(conn.prepare(sql).await)?;
                 self.track(conn.query_raw(&prepared, params).await)
             }

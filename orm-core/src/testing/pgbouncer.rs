@@ -19,14 +19,13 @@
 //! [`StatementMode::Unnamed`]: crate::StatementMode::Unnamed
 
 use std::fs;
-use std::io::Write as _;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::server::{self, io_err, ServerError, TestServer};
+use super::server::{self, command_as, io_err, Reaped, ServerError, TestServer};
 use crate::error::{Error, Result};
 
 /// The port in pgbouncer's socket file name (`.s.PGSQL.6432`).
@@ -60,10 +59,9 @@ rm -rf "$1"
 /// A running pgbouncer in transaction mode in front of a [`TestServer`].
 #[derive(Debug)]
 pub struct TestPgbouncer {
-    dir: PathBuf,
+    /// Its directory (ini, socket, log) and the reaper removing it.
+    reaped: Reaped,
     child: Child,
-    reaper: Child,
-    reaper_stdin: Option<ChildStdin>,
 }
 
 impl TestPgbouncer {
@@ -99,34 +97,11 @@ impl TestPgbouncer {
             });
         };
         let user = server::is_root().then(server::postgres_user).transpose()?;
-        let dir = server::make_temp_dir(user)?;
-        let mut reaper = Command::new("/bin/sh")
-            .args(["-c", REAPER_SCRIPT, "orm-pgbouncer-reaper"])
-            .arg(&dir)
-            .current_dir("/")
-            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                let _ = fs::remove_dir_all(&dir);
-                io_err("spawning the cleanup process (/bin/sh)")(e)
-            })?;
-        let mut reaper_stdin = reaper.stdin.take();
-        match boot(&bin, &dir, server.socket_dir(), user, reaper_stdin.as_mut()) {
-            Ok(child) => Ok(TestPgbouncer {
-                dir,
-                child,
-                reaper,
-                reaper_stdin,
-            }),
+        let mut reaped = Reaped::new(user, REAPER_SCRIPT, "orm-pgbouncer-reaper")?;
+        match boot(&bin, server.socket_dir(), user, &mut reaped) {
+            Ok(child) => Ok(TestPgbouncer { reaped, child }),
             Err(e) => {
-                let _ = reaper.kill();
-                let _ = reaper.wait();
-                drop(reaper_stdin);
-                let _ = fs::remove_dir_all(&dir);
+                reaped.discard();
                 Err(e)
             }
         }
@@ -136,16 +111,12 @@ impl TestPgbouncer {
     /// its Unix socket), e.g.
     /// `postgres://postgres@/db?host=/tmp/orm-pg-1-ab&port=6432`.
     pub fn url(&self, dbname: &str) -> String {
-        format!(
-            "postgres://postgres@/{}?host={}&port={PORT}",
-            server::percent_encode(dbname, false),
-            server::percent_encode(&self.dir.to_string_lossy(), true)
-        )
+        server::socket_url(&self.reaped.dir, PORT, dbname)
     }
 
     /// The dir holding the socket, `pgbouncer.ini` and `pgbouncer.log`.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.reaped.dir
     }
 
     /// pgbouncer's pid.
@@ -154,25 +125,15 @@ impl TestPgbouncer {
     }
 }
 
-impl Drop for TestPgbouncer {
-    fn drop(&mut self) {
-        // Keep the pipe open until the process exits: pgbouncer outlives this handle.
-        if let Some(stdin) = self.reaper_stdin.take() {
-            std::mem::forget(stdin);
-        }
-        let _ = &self.reaper;
-    }
-}
-
 /// Writes the ini and the auth file, spawns pgbouncer, hands its pid to the
 /// reaper and waits for its socket.
 fn boot(
     bin: &Path,
-    dir: &Path,
     server_dir: &Path,
     user: Option<(u32, u32)>,
-    reaper_stdin: Option<&mut ChildStdin>,
+    reaped: &mut Reaped,
 ) -> std::result::Result<Child, ServerError> {
+    let dir = reaped.dir.clone();
     let ini = dir.join("pgbouncer.ini");
     let users = dir.join("userlist.txt");
     let log = dir.join("pgbouncer.log");
@@ -210,26 +171,16 @@ fn boot(
                 .map_err(io_err(format!("handing {} to postgres", file.display())))?;
         }
     }
-    let mut cmd = Command::new(bin);
-    cmd.arg(&ini)
-        .current_dir(dir)
-        .stdin(Stdio::null())
+    let mut child = command_as(bin, &dir, user)
+        .arg(&ini)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0);
-    if let Some((uid, gid)) = user {
-        cmd.gid(gid).uid(uid);
-    }
-    let mut child = cmd
+        .process_group(0)
         .spawn()
         .map_err(io_err(format!("starting {}", bin.display())))?;
-    let ready = match reaper_stdin {
-        Some(pipe) => writeln!(pipe, "{}", child.id())
-            .and_then(|()| pipe.flush())
-            .map_err(io_err("handing pgbouncer's pid to the cleanup process")),
-        None => Ok(()),
-    }
-    .and_then(|()| wait_listening(&mut child, &dir.join(format!(".s.PGSQL.{PORT}")), &log));
+    let ready = reaped
+        .watch(child.id(), "pgbouncer")
+        .and_then(|()| wait_listening(&mut child, &dir.join(format!(".s.PGSQL.{PORT}")), &log));
     if let Err(e) = ready {
         let _ = child.kill();
         let _ = child.wait();

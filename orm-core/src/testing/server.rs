@@ -9,7 +9,9 @@
 //! this process ends in any way (normal exit, panic, `SIGKILL`, Ctrl-C), the kernel closes the
 //! pipe, and the reaper shuts PostgreSQL down (fast shutdown, then `SIGKILL` after ~10 s) and
 //! removes the directory. The reaper and `postgres` each run in their own process group, so a
-//! Ctrl-C in the terminal reaches neither of them directly.
+//! Ctrl-C in the terminal reaches neither of them directly. [`Reaped`] (the directory and its
+//! reaper) and [`command_as`] (a program run as the `postgres` user) serve the standby and
+//! pgbouncer too.
 
 use std::fmt::Write as _;
 use std::fs::{self, DirBuilder, OpenOptions};
@@ -32,7 +34,7 @@ const LOG_TAIL_LINES: usize = 40;
 
 /// Shell script of the reaper; `$1` is the cluster's directory, the first stdin line the pid
 /// (the pid in `postmaster.pid` wins: [`TestServer::restart`] changes it).
-const REAPER_SCRIPT: &str = r#"
+pub(super) const REAPER_SCRIPT: &str = r#"
 IFS= read -r pid
 while read -r _; do :; done
 [ -e "$1/data/postmaster.pid" ] && IFS= read -r pid <"$1/data/postmaster.pid"
@@ -131,13 +133,11 @@ pub(super) fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Se
 /// by a reaper process, however the process exits.
 #[derive(Debug)]
 pub struct TestServer {
-    dir: PathBuf,
+    /// Its directory (data, socket, log) and the reaper removing it.
+    reaped: Reaped,
     bin: PathBuf,
     user: Option<(u32, u32)>,
     postgres: Child,
-    reaper: Child,
-    /// Write end of the reaper's stdin; closing it (at process exit) triggers the cleanup.
-    reaper_stdin: Option<ChildStdin>,
 }
 
 impl TestServer {
@@ -149,27 +149,17 @@ impl TestServer {
     pub fn start() -> Result<TestServer, ServerError> {
         let bin = find_bin_dir()?;
         let user = is_root().then(postgres_user).transpose()?;
-        let dir = make_temp_dir(user)?;
-        let mut reaper = spawn_reaper(&dir).map_err(|e| {
-            let _ = fs::remove_dir_all(&dir);
-            io_err("spawning the cleanup process (/bin/sh)")(e)
-        })?;
-        let mut reaper_stdin = reaper.stdin.take();
-        match boot(&bin, &dir, user, reaper_stdin.as_mut()) {
+        let mut reaped = Reaped::new(user, REAPER_SCRIPT, "orm-pg-reaper")?;
+        match boot(&bin, user, &mut reaped) {
             Ok(postgres) => Ok(TestServer {
-                dir,
+                reaped,
                 bin,
                 user,
                 postgres,
-                reaper,
-                reaper_stdin,
             }),
             Err(e) => {
                 // `boot` has already stopped postgres; clean up synchronously instead.
-                let _ = reaper.kill();
-                let _ = reaper.wait();
-                drop(reaper_stdin);
-                let _ = fs::remove_dir_all(&dir);
+                reaped.discard();
                 Err(e)
             }
         }
@@ -183,16 +173,12 @@ impl TestServer {
     /// The URL names no TCP host on purpose: tokio-postgres would try a host in the
     /// authority part (such as `localhost`) before the socket directory.
     pub fn url(&self, dbname: &str) -> String {
-        format!(
-            "postgres://postgres@/{}?host={}&port={PORT}",
-            percent_encode(dbname, false),
-            percent_encode(&self.dir.to_string_lossy(), true)
-        )
+        socket_url(&self.reaped.dir, PORT, dbname)
     }
 
     /// The socket directory.
     pub fn socket_dir(&self) -> &Path {
-        &self.dir
+        &self.reaped.dir
     }
 
     /// The postmaster's pid.
@@ -222,24 +208,15 @@ impl TestServer {
         self.postgres
             .wait()
             .map_err(io_err("waiting for postgres to stop"))?;
-        self.postgres = run_postgres(&self.bin, &self.dir, self.user)?;
+        self.postgres = run_postgres(&self.bin, &self.reaped.dir, self.user)?;
         Ok(())
     }
 
     /// Stops the server now (fast shutdown) and removes its directory, waiting for both.
     pub fn stop(mut self) {
-        drop(self.reaper_stdin.take());
+        self.reaped.close();
         let _ = self.postgres.wait();
-        let _ = self.reaper.wait();
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        // Keep the pipe open until the process exits: the server outlives this handle.
-        if let Some(stdin) = self.reaper_stdin.take() {
-            std::mem::forget(stdin);
-        }
+        self.reaped.wait();
     }
 }
 
@@ -256,36 +233,14 @@ pub fn shared() -> Result<&'static TestServer, ServerError> {
         .map_err(ServerError::duplicate)
 }
 
-/// Spawns the reaper (see the module docs) for `dir`.
-pub(super) fn spawn_reaper(dir: &Path) -> io::Result<Child> {
-    Command::new("/bin/sh")
-        .args(["-c", REAPER_SCRIPT, "orm-pg-reaper"])
-        .arg(dir)
-        .current_dir("/")
-        .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-}
-
 /// Runs initdb, spawns postgres, tells the reaper its pid, and waits until it is ready.
-fn boot(
-    bin: &Path,
-    dir: &Path,
-    user: Option<(u32, u32)>,
-    reaper_stdin: Option<&mut ChildStdin>,
-) -> Result<Child, ServerError> {
-    initdb(bin, dir, &dir.join("data"), user)?;
-    let mut child = spawn_postgres(bin, dir, user)?;
-    let ready = match reaper_stdin {
-        Some(pipe) => writeln!(pipe, "{}", child.id())
-            .and_then(|()| pipe.flush())
-            .map_err(io_err("handing the server's pid to the cleanup process")),
-        None => Ok(()),
-    }
-    .and_then(|()| wait_ready(&mut child, &dir.join("data"), &dir.join("postgres.log")));
+fn boot(bin: &Path, user: Option<(u32, u32)>, reaped: &mut Reaped) -> Result<Child, ServerError> {
+    let dir = reaped.dir.clone();
+    initdb(bin, &dir, &dir.join("data"), user)?;
+    let mut child = spawn_postgres(bin, &dir, user)?;
+    let ready = reaped
+        .watch(child.id(), "the server")
+        .and_then(|()| wait_ready(&mut child, &dir.join("data"), &dir.join("postgres.log")));
     if let Err(e) = ready {
         let _ = child.kill();
         let _ = child.wait();
@@ -341,12 +296,7 @@ pub(super) fn spawn_postgres(
 
 /// A command for the server binary `name`, run in `dir` as `user`, stdin null.
 pub(super) fn pg_command(bin: &Path, name: &str, dir: &Path, user: Option<(u32, u32)>) -> Command {
-    let mut cmd = Command::new(bin.join(name));
-    cmd.current_dir(dir).stdin(Stdio::null());
-    if let Some((uid, gid)) = user {
-        cmd.gid(gid).uid(uid);
-    }
-    cmd
+    command_as(&bin.join(name), dir, user)
 }
 
 fn initdb(
@@ -520,6 +470,16 @@ pub(super) fn make_temp_dir(user: Option<(u32, u32)>) -> Result<PathBuf, ServerE
     }
 }
 
+/// The URL of database `dbname` as user `postgres` on the Unix socket in
+/// `dir` with `port` in its name (the server's, the standby's, pgbouncer's).
+pub(super) fn socket_url(dir: &Path, port: u16, dbname: &str) -> String {
+    format!(
+        "postgres://postgres@/{}?host={}&port={port}",
+        percent_encode(dbname, false),
+        percent_encode(&dir.to_string_lossy(), true)
+    )
+}
+
 /// Percent-encodes everything but unreserved characters (and `/` if `keep_slash`).
 pub(super) fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
@@ -531,4 +491,102 @@ pub(super) fn percent_encode(s: &str, keep_slash: bool) -> String {
         }
     }
     out
+}
+
+/// A fresh directory (see [`make_temp_dir`]) and the reaper that removes
+/// it when this process exits.
+#[derive(Debug)]
+pub(super) struct Reaped {
+    /// The directory.
+    pub(super) dir: PathBuf,
+    reaper: Child,
+    /// Write end of the reaper's stdin; closing it triggers the cleanup.
+    stdin: Option<ChildStdin>,
+}
+
+impl Reaped {
+    /// Creates the directory, owned by `user` if given, and spawns the
+    /// reaper: `sh -c script name dir`, in a process group of its own (a
+    /// Ctrl-C in the terminal does not reach it).
+    pub(super) fn new(
+        user: Option<(u32, u32)>,
+        script: &str,
+        name: &str,
+    ) -> Result<Reaped, ServerError> {
+        let dir = make_temp_dir(user)?;
+        let spawned = Command::new("/bin/sh")
+            .args(["-c", script, name])
+            .arg(&dir)
+            .current_dir("/")
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        match spawned {
+            Ok(mut reaper) => Ok(Reaped {
+                dir,
+                stdin: reaper.stdin.take(),
+                reaper,
+            }),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                Err(io_err("spawning the cleanup process (/bin/sh)")(e))
+            }
+        }
+    }
+
+    /// Hands `pid` (`what`'s) to the reaper: the process it stops.
+    pub(super) fn watch(&mut self, pid: u32, what: &str) -> Result<(), ServerError> {
+        match self.stdin.as_mut() {
+            Some(pipe) => writeln!(pipe, "{pid}")
+                .and_then(|()| pipe.flush())
+                .map_err(io_err(format!(
+                    "handing {what}'s pid to the cleanup process"
+                ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Undoes [`Reaped::new`] now, for a start that failed (its process
+    /// already stopped): the reaper killed, the directory removed.
+    pub(super) fn discard(mut self) {
+        let _ = self.reaper.kill();
+        let _ = self.reaper.wait();
+        drop(self.stdin.take());
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+
+    /// Closes the pipe now: the reaper stops the process it watches and
+    /// removes the directory ([`Reaped::wait`] waits for it).
+    pub(super) fn close(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Waits until the reaper is done.
+    pub(super) fn wait(&mut self) {
+        let _ = self.reaper.wait();
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        // Keep the pipe open until the process exits: what it watches
+        // outlives this handle.
+        if let Some(stdin) = self.stdin.take() {
+            std::mem::forget(stdin);
+        }
+    }
+}
+
+/// A command for `program`, run in `dir` as `user` (uid, gid) if given,
+/// its stdin null.
+pub(super) fn command_as(program: &Path, dir: &Path, user: Option<(u32, u32)>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir).stdin(Stdio::null());
+    if let Some((uid, gid)) = user {
+        cmd.gid(gid).uid(uid);
+    }
+    cmd
 }

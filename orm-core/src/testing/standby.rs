@@ -9,14 +9,13 @@
 //! their directories removed, by reaper processes when this process exits,
 //! however it exits.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use super::server::{
-    find_bin_dir, io_err, is_root, make_temp_dir, percent_encode, pg_command, postgres_user,
-    run_postgres, spawn_reaper, ServerError, TestServer, PORT,
+    find_bin_dir, io_err, is_root, pg_command, postgres_user, run_postgres, socket_url, Reaped,
+    ServerError, TestServer, PORT, REAPER_SCRIPT,
 };
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -25,13 +24,12 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct ReplicaPair {
     primary: TestServer,
-    dir: PathBuf,
+    /// The standby's directory and the reaper removing it.
+    reaped: Reaped,
     bin: PathBuf,
     user: Option<(u32, u32)>,
     /// The standby's postmaster, `None` while stopped.
     standby: Option<Child>,
-    _reaper: Child,
-    reaper_stdin: Option<ChildStdin>,
 }
 
 impl ReplicaPair {
@@ -45,25 +43,18 @@ impl ReplicaPair {
         let primary = TestServer::start()?;
         let bin = find_bin_dir()?;
         let user = is_root().then(postgres_user).transpose()?;
-        let dir = make_temp_dir(user)?;
-        let mut reaper = spawn_reaper(&dir).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&dir);
-            io_err("spawning the cleanup process (/bin/sh)")(e)
-        })?;
-        let reaper_stdin = reaper.stdin.take();
+        let reaped = Reaped::new(user, REAPER_SCRIPT, "orm-pg-reaper")?;
         let mut pair = ReplicaPair {
             primary,
-            dir,
+            reaped,
             bin,
             user,
             standby: None,
-            _reaper: reaper,
-            reaper_stdin,
         };
-        let mut backup = pg_command(&pair.bin, "pg_basebackup", &pair.dir, user);
+        let mut backup = pg_command(&pair.bin, "pg_basebackup", &pair.reaped.dir, user);
         backup
             .arg("-D")
-            .arg(pair.dir.join("data"))
+            .arg(pair.reaped.dir.join("data"))
             .args([
                 "-R",
                 "-X",
@@ -100,11 +91,7 @@ impl ReplicaPair {
 
     /// The URL of database `dbname` on the standby.
     pub fn standby_url(&self, dbname: &str) -> String {
-        format!(
-            "postgres://postgres@/{}?host={}&port={PORT}",
-            percent_encode(dbname, false),
-            percent_encode(&self.dir.to_string_lossy(), true)
-        )
+        socket_url(&self.reaped.dir, PORT, dbname)
     }
 
     /// Stops the standby (fast shutdown: its sessions are terminated with
@@ -140,10 +127,9 @@ impl ReplicaPair {
         if self.standby.is_some() {
             return Ok(());
         }
-        let child = run_postgres(&self.bin, &self.dir, self.user)?;
-        if let Some(pipe) = self.reaper_stdin.as_mut() {
-            let _ = writeln!(pipe, "{}", child.id()).and_then(|()| pipe.flush());
-        }
+        let child = run_postgres(&self.bin, &self.reaped.dir, self.user)?;
+        // The pid in `postmaster.pid` wins when the reaper runs.
+        let _ = self.reaped.watch(child.id(), "the standby");
         self.standby = Some(child);
         Ok(())
     }
@@ -206,14 +192,5 @@ impl ReplicaPair {
             .max_size(1)
             .build()?;
         standby.batch_execute(sql).await
-    }
-}
-
-impl Drop for ReplicaPair {
-    fn drop(&mut self) {
-        // As TestServer: the reaper cleans up when the process exits.
-        if let Some(stdin) = self.reaper_stdin.take() {
-            std::mem::forget(stdin);
-        }
     }
 }
