@@ -32,6 +32,12 @@
 //!   tenant.
 //! - Without one, any statement on a tenant model is an error saying so —
 //!   never every tenant's rows.
+//! - The tenant is the one of the scope a statement's future runs in: a
+//!   query set's `count()`, `update()`, `fetch()`, `stream()`, .. render
+//!   their statement when first polled, so `tenant::scope(2, qs.count())`
+//!   counts tenant 2's rows whatever scope `qs.count()` was called in. (A
+//!   many-to-many manager's `all()` takes the tenant when it is called:
+//!   call it inside the scope.)
 //! - Across tenants: [`QuerySet::all_tenants`](crate::QuerySet::all_tenants)
 //!   (`Model::objects_all_tenants()`), or [`unscoped`] for a whole block
 //!   (writes inside keep the tenant field as given).
@@ -309,6 +315,17 @@ pub(crate) fn check_row<M: Model>(obj: &M) -> Result<()> {
         return Ok(());
     };
     check_given(M::META, field, &obj.field_value(field.position), &value)
+}
+
+/// Whether a model linked into this binary is a tenant model: read once,
+/// then one load of a flag. With one, a query set's statement is rendered
+/// when its future first runs (inside the [`scope`] it runs in), not when
+/// `count()`, `update()`, .. are called: `tenant::scope(2, qs.count())`
+/// evaluates `qs.count()` in the caller's scope.
+#[inline]
+pub(crate) fn in_use() -> bool {
+    static USED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *USED.get_or_init(|| crate::meta::registered_models().any(|m| m.tenant.is_some()))
 }
 
 /// Whether a model linked into this binary has row-level security

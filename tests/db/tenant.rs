@@ -225,6 +225,41 @@ async fn without_a_tenant_every_statement_is_an_error() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_query_reads_the_tenant_of_the_scope_it_runs_in() -> Result<()> {
+    let db = setup().await;
+    orm_core::scope(&db, async {
+        two_tenants().await?;
+        // Made outside any scope (`qs.count()` is evaluated before
+        // `scope` wraps its future), run inside tenant 2's: tenant 2's
+        // rows. Before, the statement was rendered when made: an error
+        // here, and another tenant's rows inside another scope.
+        assert_eq!(tenant::scope(2_i64, TnTask::all().count()).await?, 1);
+        tenant::scope(1_i64, async {
+            // Made in tenant 1's scope, run in tenant 2's.
+            let rows = tenant::scope(2_i64, TnTask::all().fetch()).await?;
+            assert_eq!(titles(&rows), ["b1"]);
+            assert!(!tenant::scope(2_i64, TnTask::filter(q!(title = "a1")).exists()).await?);
+            let stream = TnTask::all().stream();
+            let streamed: Vec<TnTask> = tenant::scope(2_i64, stream.try_collect()).await?;
+            assert_eq!(titles(&streamed), ["b1"]);
+            let updated = tenant::scope(2_i64, TnTask::all().update(q!(points = 9))).await?;
+            assert_eq!(updated, 1, "tenant 2's one task");
+            let deleted = tenant::scope(2_i64, TnTask::filter(q!(title = "a1")).delete()).await?;
+            assert_eq!(deleted, 0, "a1 is tenant 1's");
+            // Tenant 1's rows are as they were.
+            assert_eq!(TnTask::filter(q!(points = 9)).count().await?, 0);
+            assert_eq!(TnTask::all().count().await?, 2);
+            Ok::<_, Error>(())
+        })
+        .await?;
+        let b1 = tenant::scope(2_i64, TnTask::get(q!(title = "b1"))).await?;
+        assert_eq!(b1.points, 9);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn joined_scopes_each_see_their_own_tenant() -> Result<()> {
     let db = setup().await;
     orm_core::scope(&db, async {

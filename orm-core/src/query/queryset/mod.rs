@@ -447,7 +447,12 @@ impl<M: Model> QuerySet<M> {
         assign: impl IntoAssign<M>,
     ) -> impl Future<Output = Result<u64>> + Send + 'static {
         let mut qs = self;
-        let stmt = Later::from(qs.update_bound(assign.into_assign()));
+        let assign = assign.into_assign();
+        if crate::tenant::in_use() {
+            let db = qs.db.clone();
+            return execute_later(Later::deferred(move || qs.update_bound(assign)), db);
+        }
+        let stmt = Later::from(qs.update_bound(assign));
         execute_later(stmt, qs.db)
     }
 }

@@ -30,9 +30,9 @@ impl<M: Model> QuerySet<M> {
     /// # Errors
     /// Database errors, and as [`sql`](QuerySet::sql).
     pub fn fetch(self) -> impl Future<Output = Result<Vec<M>>> + Send + 'static {
-        let plan = self.plan();
+        let plan = Planned::new(self);
         async move {
-            match plan? {
+            match plan.plan()? {
                 Some(plan) => run(&plan).await,
                 None => Ok(Vec::new()),
             }
@@ -48,6 +48,10 @@ impl<M: Model> QuerySet<M> {
     /// Database errors.
     #[inline]
     pub fn count(self) -> impl Future<Output = Result<i64>> + Send + 'static {
+        if crate::tenant::in_use() {
+            let db = self.db.clone();
+            return count_later(Later::deferred(move || self.count_or_exists(false)), db);
+        }
         count_later(Later::from(self.count_or_exists(false)), self.db)
     }
 
@@ -57,6 +61,10 @@ impl<M: Model> QuerySet<M> {
     /// Database errors.
     #[inline]
     pub fn exists(self) -> impl Future<Output = Result<bool>> + Send + 'static {
+        if crate::tenant::in_use() {
+            let db = self.db.clone();
+            return exists_later(Later::deferred(move || self.count_or_exists(true)), db);
+        }
         exists_later(Later::from(self.count_or_exists(true)), self.db)
     }
 
@@ -359,6 +367,11 @@ impl<M: Model> QuerySet<M> {
         if M::META.soft_delete.is_some() {
             return futures_util::future::Either::Right(Box::pin(crate::soft_delete::mark(self)));
         }
+        if crate::tenant::in_use() {
+            let db = self.db.clone();
+            let stmt = Later::deferred(move || self.delete_bound());
+            return futures_util::future::Either::Left(execute_later(stmt, db));
+        }
         let stmt = Later::from(self.delete_bound());
         futures_util::future::Either::Left(execute_later(stmt, self.db))
     }
@@ -385,10 +398,8 @@ pub(super) async fn first_row_later(
     stmt: Later,
     using: Option<Db>,
 ) -> Result<Option<tokio_postgres::Row>> {
-    let stmt = match stmt {
-        Later::Fail(e) => return Err(*e),
-        Later::Skip => return Ok(None),
-        Later::Run(stmt) => stmt,
+    let Some(stmt) = stmt.rendered()? else {
+        return Ok(None);
     };
     let mut first = None;
     db::resolve(using.as_ref())?
@@ -409,6 +420,54 @@ pub(super) enum Later {
     /// No row can match: nothing is sent.
     Skip,
     Fail(Box<Error>),
+    /// Rendered when the future first runs (tenant models in use: see
+    /// [`tenant::in_use`](crate::tenant::in_use)).
+    Deferred(Box<dyn FnOnce() -> Result<Option<Bound>> + Send>),
+}
+
+impl Later {
+    /// A statement rendered by `render` when the future first runs, in the
+    /// tenant scope it runs in.
+    pub(super) fn deferred(
+        render: impl FnOnce() -> Result<Option<Bound>> + Send + 'static,
+    ) -> Later {
+        Later::Deferred(Box::new(render))
+    }
+
+    /// The statement (rendered now when it was deferred); `None` when no
+    /// row can match.
+    fn rendered(self) -> Result<Option<Box<Bound>>> {
+        match self {
+            Later::Run(stmt) => Ok(Some(stmt)),
+            Later::Skip => Ok(None),
+            Later::Fail(e) => Err(*e),
+            Later::Deferred(render) => Ok(render()?.map(Box::new)),
+        }
+    }
+}
+
+/// What [`fetch`](QuerySet::fetch)'s future runs: planned when it is made,
+/// or (tenant models in use) when it first runs.
+enum Planned<M> {
+    Now(Result<Option<Plan>>),
+    Deferred(Box<QuerySet<M>>),
+}
+
+impl<M: Model> Planned<M> {
+    fn new(qs: QuerySet<M>) -> Planned<M> {
+        if crate::tenant::in_use() {
+            Planned::Deferred(Box::new(qs))
+        } else {
+            Planned::Now(qs.plan())
+        }
+    }
+
+    fn plan(self) -> Result<Option<Plan>> {
+        match self {
+            Planned::Now(plan) => plan,
+            Planned::Deferred(qs) => qs.plan(),
+        }
+    }
 }
 
 impl From<Result<Option<Bound>>> for Later {
@@ -426,10 +485,9 @@ impl From<Result<Option<Bound>>> for Later {
 /// holds only the text and binds) on the query's database, found when it
 /// runs; 0 rows without a query when there is none.
 pub(super) async fn execute_later(stmt: Later, using: Option<Db>) -> Result<u64> {
-    match stmt {
-        Later::Fail(e) => Err(*e),
-        Later::Skip => Ok(0),
-        Later::Run(stmt) => {
+    match stmt.rendered()? {
+        None => Ok(0),
+        Some(stmt) => {
             db::resolve(using.as_ref())?
                 .execute(&stmt.sql, &stmt.binds)
                 .await
@@ -683,15 +741,27 @@ impl<M: Model> QuerySet<M> {
     /// # Ok(()) }
     /// ```
     pub fn stream(self) -> impl futures_util::Stream<Item = Result<M>> + Send + Unpin + 'static {
-        let plan = if self.prefetch.is_empty() {
+        use futures_util::future::Either;
+        use futures_util::StreamExt;
+        if crate::tenant::in_use() {
+            // Planned when first polled, in the tenant scope it runs in.
+            let later = async move { crate::exec::stream::rows::<M>(self.stream_plan()) };
+            return Either::Right(Box::pin(futures_util::stream::once(later).flatten()));
+        }
+        Either::Left(Box::pin(crate::exec::stream::rows::<M>(self.stream_plan())))
+    }
+
+    /// [`stream`](QuerySet::stream)'s plan: the query's, refused with
+    /// `prefetch_related`.
+    fn stream_plan(self) -> Result<Option<Plan>> {
+        if self.prefetch.is_empty() {
             self.plan()
         } else {
             Err(Error::from(crate::error::QueryError {
                 model: M::META.name,
                 reason: "prefetch_related does not apply to stream(); use select_related or await the query".into(),
             }))
-        };
-        Box::pin(crate::exec::stream::rows::<M>(plan))
+        }
     }
 
     /// The rows as a stream, as Django's `iterator(chunk_size)`.
@@ -741,12 +811,20 @@ impl<M: Model> QuerySet<M> {
         if self.prefetch.is_empty() {
             return self.stream().boxed();
         }
-        let mut plan = self.plan();
-        if let Ok(Some(plan)) = &mut plan {
-            // Each chunk prefetches for its own rows.
-            plan.root = None;
+        let chunked = move |qs: QuerySet<M>| {
+            let mut plan = qs.plan();
+            if let Ok(Some(plan)) = &mut plan {
+                // Each chunk prefetches for its own rows.
+                plan.root = None;
+            }
+            crate::exec::cursor::chunked::<M>(plan, chunk_size)
+        };
+        if crate::tenant::in_use() {
+            // Planned when first polled, in the tenant scope it runs in.
+            let later = async move { chunked(self) };
+            return futures_util::stream::once(later).flatten().boxed();
         }
-        crate::exec::cursor::chunked::<M>(plan, chunk_size).boxed()
+        chunked(self).boxed()
     }
 
     /// As [`delete`](QuerySet::delete), and reports what the database
