@@ -182,4 +182,24 @@ pub struct Memo {
     pub account_id: i64,
     /// The text.
     pub body: String,
+    /// The account's labels on it: a link table with the tenant column
+    /// (`app_memos_labels`: `account_id`, `memo_id`, `memo_label_id`).
+    #[orm(related_name = "memos")]
+    pub labels: ManyToMany<MemoLabel>,
+}
+
+/// A label of one account, on its memos: a tenant model too.
+#[derive(Model, Debug, Clone, Default, PartialEq)]
+#[orm(table = "app_memo_labels")]
+pub struct MemoLabel {
+    /// Key.
+    #[orm(primary_key)]
+    pub id: i64,
+    /// The account (tenant) the label belongs to.
+    #[orm(tenant, rls)]
+    pub account_id: i64,
+    /// Its name.
+    pub name: String,
+    /// `Memo.labels`, reversed.
+    pub memos: Reverse<Memo>,
 }

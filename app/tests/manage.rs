@@ -81,7 +81,9 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_memo_labels",
             "app_memos",
+            "app_memos_labels",
             "app_notes",
             "app_post_tags",
             "app_posts",
@@ -108,6 +110,16 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         sql.contains("DROP POLICY IF EXISTS \"tenant_isolation\" ON \"app_memos\""),
         "{sql}"
     );
+    // The many-to-many between the tenant models: its link table has the
+    // tenant, first in its key and in both foreign keys, and their policy.
+    for part in [
+        "CONSTRAINT \"app_memos_labels_pkey\" PRIMARY KEY (\"account_id\", \"memo_id\", \"memo_label_id\")",
+        "FOREIGN KEY (\"account_id\", \"memo_id\") REFERENCES \"app_memos\" (\"account_id\", \"id\")",
+        "FOREIGN KEY (\"account_id\", \"memo_label_id\") REFERENCES \"app_memo_labels\" (\"account_id\", \"id\")",
+        "ALTER TABLE \"app_memos_labels\" ENABLE ROW LEVEL SECURITY",
+    ] {
+        assert!(up.contains(part), "{part}: {up}");
+    }
 
     let out = run(exe, &dir, Some(&url), &["migrate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -118,7 +130,9 @@ async fn manage_makes_and_applies_the_apps_migrations() -> Result<()> {
         [
             "app_bookmarks",
             "app_listings",
+            "app_memo_labels",
             "app_memos",
+            "app_memos_labels",
             "app_notes",
             "app_post_tags",
             "app_posts",
