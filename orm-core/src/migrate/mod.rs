@@ -511,15 +511,29 @@ async fn begin_locked(client: &Connection) -> std::result::Result<(), tokio_post
     // Between tries no transaction is open. The key is a constant, not
     // input.
     let try_lock = format!("BEGIN; SELECT pg_try_advisory_xact_lock({LOCK_KEY})");
+    poll_lock(client, &try_lock, Some("ROLLBACK")).await
+}
+
+/// Runs `try_lock` (a query whose one row says `t` when it got the lock)
+/// until it gets it, with `between` (a `ROLLBACK` of the block it began)
+/// after each miss and a pause (5 ms, doubled up to 200 ms) before the
+/// next try.
+async fn poll_lock(
+    client: &Connection,
+    try_lock: &str,
+    between: Option<&str>,
+) -> std::result::Result<(), tokio_postgres::Error> {
     let mut pause = std::time::Duration::from_millis(5);
     loop {
-        let got = client.simple_query(&try_lock).await?.iter().any(
+        let got = client.simple_query(try_lock).await?.iter().any(
             |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t")),
         );
         if got {
             return Ok(());
         }
-        client.batch_execute("ROLLBACK").await?;
+        if let Some(between) = between {
+            client.batch_execute(between).await?;
+        }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(200));
     }
@@ -770,17 +784,7 @@ fn decide(
 async fn lock_session(client: &Connection) -> std::result::Result<(), tokio_postgres::Error> {
     // The key is a constant, not input.
     let try_lock = format!("SELECT pg_try_advisory_lock({LOCK_KEY})");
-    let mut pause = std::time::Duration::from_millis(5);
-    loop {
-        let got = client.simple_query(&try_lock).await?.iter().any(
-            |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("t")),
-        );
-        if got {
-            return Ok(());
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_millis(200));
-    }
+    poll_lock(client, &try_lock, None).await
 }
 
 /// An `-- atomic: false` migration: under the migration lock held by the
