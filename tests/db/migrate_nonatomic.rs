@@ -133,9 +133,9 @@ async fn a_failure_half_way_says_what_stays_applied() -> Result<()> {
 }
 
 /// Three runs at once: one builds the indexes while the others wait for
-/// the lock, polling it between transactions (a run waiting inside a
-/// statement would hold a snapshot the concurrent build waits for, and
-/// neither would end). Each migration runs once.
+/// the lock. Each migration runs once. (The waits here do not overlap a
+/// build: `a_run_started_during_a_concurrent_build_waits_for_it` is the
+/// test of a run waiting while an index is built.)
 async fn three_runs_at_once(dbs: [&Db; 3], dir: &Path) -> Result<()> {
     let runs = dbs.map(|db| {
         let m = Migrator::new(dir)
@@ -272,6 +272,114 @@ async fn a_run_started_during_a_concurrent_build_waits_for_it() -> Result<()> {
     assert_eq!(ran, 2, "each migration once");
     blocker.await.expect("joined")?;
     assert_eq!(cc_indexes(&db).await?.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_run_dropped_during_a_build_leaves_no_lock_and_is_finished_later() -> Result<()> {
+    use orm_core::{Isolation, TxOptions};
+    let dir = folder();
+    let db = empty_db().await;
+    let m = with_indexes(&dir, &db);
+    // The build waits for this transaction's snapshot, so the run is
+    // still building when its future is dropped (a timeout).
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (held, holding) = tokio::sync::oneshot::channel::<()>();
+    let (released, held) = (
+        std::sync::Mutex::new(Some(released)),
+        std::sync::Mutex::new(Some(held)),
+    );
+    let blocker = tokio::spawn(orm_core::scope(&db.clone(), async move {
+        let options = TxOptions::default().isolation(Isolation::RepeatableRead);
+        orm_core::transaction_with(options, || {
+            let released = released.lock().unwrap().take();
+            let held = held.lock().unwrap().take();
+            async move {
+                let _: Vec<(i32,)> = orm_core::raw("SELECT 1", &[]).await?;
+                if let Some(held) = held {
+                    let _ = held.send(());
+                }
+                if let Some(released) = released {
+                    let _ = released.await;
+                }
+                Ok(())
+            }
+        })
+        .await
+    }));
+    holding.await.expect("the blocker holds its snapshot");
+    let dropped = tokio::time::timeout(Duration::from_millis(1500), m.migrate(None, false)).await;
+    assert!(dropped.is_err(), "dropped while the build waits");
+    release.send(()).expect("the blocker waits");
+    blocker.await.expect("joined")?;
+    // The dropped run's connection was closed, so its session lock is
+    // gone: the next run gets it (the build on the server may still end,
+    // as here). 0002 was not recorded; the next run records it.
+    assert_eq!(recorded(&db).await?, [("0001_initial".to_owned(),)]);
+    let steps = tokio::time::timeout(Duration::from_secs(20), m.migrate(None, false))
+        .await
+        .expect("no lock left behind")?;
+    assert_eq!(steps.len(), 1);
+    assert_eq!(recorded(&db).await?.len(), 2);
+    assert_eq!(
+        cc_indexes(&db).await?,
+        [
+            ("mig_people_name_cc".to_owned(), true),
+            ("mig_teams_name_cc".to_owned(), true)
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invalid_index_left_by_a_failed_build_is_not_recorded_as_built() -> Result<()> {
+    let dir = folder();
+    let db = empty_db().await;
+    let m = Migrator::new(&dir)
+        .models(&[v3::Team::META, v3::Person::META])
+        .database(&db);
+    m.make(&MakeOptions::default())?;
+    m.migrate(None, false).await?;
+    let _: Vec<(i32,)> = query(
+        &db,
+        "INSERT INTO mig_people (full_name, age, karma) VALUES ('a', 1, 0), ('a', 2, 0)",
+    )
+    .await?;
+    non_atomic(
+        &m,
+        "unique",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS mig_people_name_cc ON mig_people (full_name);\n",
+        "DROP INDEX CONCURRENTLY IF EXISTS mig_people_name_cc;\n",
+    );
+    // PostgreSQL: the duplicate fails the build and leaves the index
+    // INVALID.
+    let err = m.migrate(None, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("failed at statement 1 of 1") && err.contains("is duplicated"),
+        "{err}"
+    );
+    assert_eq!(
+        cc_indexes(&db).await?,
+        [("mig_people_name_cc".to_owned(), false)]
+    );
+    // The data fixed and run again: IF NOT EXISTS skips the invalid index,
+    // so the run refuses to record the migration, naming it.
+    let _: Vec<(i32,)> = query(&db, "DELETE FROM mig_people WHERE age = 2").await?;
+    let err = m.migrate(None, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("its index mig_people_name_cc is INVALID"),
+        "{err}"
+    );
+    assert_eq!(recorded(&db).await?, [("0001_initial".to_owned(),)]);
+    // Dropped as the error says, the next run builds and records it.
+    let _: Vec<(i32,)> = query(&db, "DROP INDEX CONCURRENTLY mig_people_name_cc").await?;
+    assert_eq!(m.migrate(None, false).await?.len(), 1);
+    assert_eq!(
+        cc_indexes(&db).await?,
+        [("mig_people_name_cc".to_owned(), true)]
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -200,11 +200,11 @@ async fn lookups_counts_and_prefetch_across_a_tenant_link() -> Result<()> {
                 .order_by(["title"])
                 .prefetch_related(["labels"])
                 .await?;
-            let names: Vec<usize> = cards
+            let counts: Vec<usize> = cards
                 .iter()
                 .map(|c| c.labels.get().expect("prefetched").len())
                 .collect();
-            assert_eq!(names, [1, 1]);
+            assert_eq!(counts, [1, 1]);
             Ok::<_, Error>(())
         })
         .await?;

@@ -844,6 +844,9 @@ async fn apart_locked(
             )));
         }
     }
+    if direction == Direction::Apply {
+        invalid_indexes(client, name, sql).await?;
+    }
     let recorded = match direction {
         Direction::Apply => {
             let record = writes::insert_into_table(HISTORY_TABLE, &["name", "checksum"]);
@@ -862,6 +865,34 @@ async fn apart_locked(
         )));
     }
     Ok(true)
+}
+
+/// Refuses to record `name` while an index its SQL names is INVALID: a
+/// `CREATE INDEX CONCURRENTLY` of it was interrupted (its run's future
+/// dropped, the server stopped), and a run again with `IF NOT EXISTS`
+/// skipped the invalid index instead of building it.
+async fn invalid_indexes(client: &Connection, name: &str, sql: &str) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE NOT i.indisvalid",
+            &[],
+        )
+        .await?;
+    let invalid: Vec<String> = rows
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .filter(|index| sql.contains(index.as_str()))
+        .collect();
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Migration(format!(
+        "{name} ran, but it is not recorded: its index {} is INVALID (a CREATE INDEX \
+         CONCURRENTLY of it was interrupted, and IF NOT EXISTS then skipped it): DROP INDEX \
+         CONCURRENTLY it and run migrate again",
+        invalid.join(", ")
+    )))
 }
 
 /// The first line of a statement that is not a comment, for an error
